@@ -1,0 +1,257 @@
+// Package masterclient calls the master's HTTP API. It finds the leader
+// among the given members, retries calls that failed in a retryable way
+// (no leader, leadership lost, network errors) until the context ends, and
+// turns error bodies into *proto.Error values.
+package masterclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// Client talks to a master group. It is safe for concurrent use.
+type Client struct {
+	masters []string
+	secret  string
+	http    *http.Client
+	// NoRetry makes every call a single attempt against the first address
+	// (for tests that pin a member).
+	NoRetry bool
+
+	mu   sync.Mutex
+	last int // index of the member that answered last
+}
+
+// New returns a client for the masters' HTTP addresses.
+func New(masters []string, secret string) (*Client, error) {
+	if len(masters) == 0 {
+		return nil, errors.New("masterclient: no master addresses")
+	}
+	return &Client{
+		masters: masters, secret: secret,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
+		}},
+	}, nil
+}
+
+// Call sends one request with a JSON body (nil for none) and decodes the
+// JSON answer into out (nil to discard it).
+func (c *Client) Call(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("masterclient: encode %s: %w", path, err)
+		}
+	}
+	backoff := 20 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		idx := c.pick(attempt)
+		err := c.once(ctx, c.masters[idx], method, path, query, body, out)
+		if err == nil {
+			c.remember(idx)
+			return nil
+		}
+		if c.NoRetry || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up: %v)", err, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 500*time.Millisecond)
+	}
+}
+
+func (c *Client) pick(attempt int) int {
+	if c.NoRetry {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return (c.last + attempt) % len(c.masters)
+}
+
+func (c *Client) remember(i int) {
+	c.mu.Lock()
+	c.last = i
+	c.mu.Unlock()
+}
+
+func retryable(err error) bool {
+	var e *proto.Error
+	if errors.As(err, &e) {
+		return e.Retryable
+	}
+	return true // transport errors: the member may be down
+}
+
+func (c *Client) once(ctx context.Context, addr, method, path string, query url.Values, body []byte, out any) error {
+	u := "http://" + addr + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("masterclient: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.secret)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("masterclient: %s %s on %s: %w", method, path, addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return decodeError(resp)
+	}
+	if out == nil {
+		io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("masterclient: decode answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+func decodeError(resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &proto.Error{Status: resp.StatusCode}
+	if json.Unmarshal(raw, e) != nil || e.Code == "" {
+		e.Code, e.Message = proto.CodeInternal, fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(raw))
+		e.Retryable = resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway
+	}
+	return e
+}
+
+// CreateBucket creates a bucket with the default data policy.
+func (c *Client) CreateBucket(ctx context.Context, name string) error {
+	return c.Call(ctx, http.MethodPut, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// DeleteBucket deletes an empty bucket.
+func (c *Client) DeleteBucket(ctx context.Context, name string) error {
+	return c.Call(ctx, http.MethodDelete, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// Bucket returns a bucket's record.
+func (c *Client) Bucket(ctx context.Context, name string) (proto.Bucket, error) {
+	var b proto.Bucket
+	err := c.Call(ctx, http.MethodGet, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil, &b)
+	return b, err
+}
+
+// Buckets lists all buckets in name order.
+func (c *Client) Buckets(ctx context.Context) ([]proto.Bucket, error) {
+	var bs []proto.Bucket
+	err := c.Call(ctx, http.MethodGet, proto.RouteBuckets, nil, nil, &bs)
+	return bs, err
+}
+
+// Commit makes an object visible atomically and returns the stored record
+// (without inline data).
+func (c *Client) Commit(ctx context.Context, req proto.CommitRequest) (proto.Object, error) {
+	var o proto.Object
+	err := c.Call(ctx, http.MethodPost, proto.RouteObjectCommit, nil, req, &o)
+	return o, err
+}
+
+// Stat returns an object's record, inline data included.
+func (c *Client) Stat(ctx context.Context, bucket, key string) (proto.Object, error) {
+	var o proto.Object
+	err := c.Call(ctx, http.MethodGet, proto.RouteObjectStat, url.Values{"bucket": {bucket}, "key": {key}}, nil, &o)
+	return o, err
+}
+
+// Delete removes an object.
+func (c *Client) Delete(ctx context.Context, bucket, key string) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteObjectDelete, nil, proto.KeyRequest{Bucket: bucket, Key: key}, nil)
+}
+
+// Rename moves an object to another key of its bucket.
+func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteObjectRename, nil, proto.RenameRequest{Bucket: bucket, From: from, To: to}, nil)
+}
+
+// List returns one page of keys.
+func (c *Client) List(ctx context.Context, req proto.ListRequest) (proto.ListResult, error) {
+	q := url.Values{"bucket": {req.Bucket}}
+	for k, v := range map[string]string{"prefix": req.Prefix, "delimiter": req.Delimiter, "start-after": req.StartAfter} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if req.MaxKeys > 0 {
+		q.Set("max-keys", strconv.Itoa(req.MaxKeys))
+	}
+	var res proto.ListResult
+	err := c.Call(ctx, http.MethodGet, proto.RouteObjectList, q, nil, &res)
+	return res, err
+}
+
+// AllocateChunks returns n fresh chunk ids.
+func (c *Client) AllocateChunks(ctx context.Context, n int) ([]uint64, error) {
+	var res proto.AllocateResult
+	err := c.Call(ctx, http.MethodPost, proto.RouteChunkAllocate, nil, proto.AllocateRequest{Count: n}, &res)
+	return res.IDs, err
+}
+
+// Status returns the cluster status from the leader.
+func (c *Client) Status(ctx context.Context) (proto.Status, error) {
+	var st proto.Status
+	err := c.Call(ctx, http.MethodGet, proto.RouteStatus, nil, nil, &st)
+	return st, err
+}
+
+// RemoveMember removes a voter from the master group.
+func (c *Client) RemoveMember(ctx context.Context, id string) error {
+	return c.Call(ctx, http.MethodDelete, proto.RouteMembers+"/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// CreateUser creates a user.
+func (c *Client) CreateUser(ctx context.Context, name string) (proto.User, error) {
+	var u proto.User
+	err := c.Call(ctx, http.MethodPost, proto.RouteUsers, nil, proto.CreateUserRequest{Name: name}, &u)
+	return u, err
+}
+
+// CreateKey creates an access key (generated when the fields are empty).
+func (c *Client) CreateKey(ctx context.Context, req proto.CreateKeyRequest) (proto.AccessKey, error) {
+	var k proto.AccessKey
+	err := c.Call(ctx, http.MethodPost, proto.RouteKeys, nil, req, &k)
+	return k, err
+}
+
+// Key returns an access key with its secret.
+func (c *Client) Key(ctx context.Context, access string) (proto.AccessKey, error) {
+	var k proto.AccessKey
+	err := c.Call(ctx, http.MethodGet, proto.RouteKeys+"/"+url.PathEscape(access), nil, nil, &k)
+	return k, err
+}
+
+// Health asks one member (by address) for its own view, without retries.
+func (c *Client) Health(ctx context.Context, addr string) (proto.Health, error) {
+	var h proto.Health
+	err := c.once(ctx, addr, http.MethodGet, proto.RouteHealth, nil, nil, &h)
+	return h, err
+}

@@ -1,0 +1,59 @@
+package proto
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable error code in API error bodies.
+type Code string
+
+// Error codes of the master API.
+const (
+	CodeBadRequest     Code = "BadRequest"
+	CodeUnauthorized   Code = "Unauthorized"
+	CodeNoSuchBucket   Code = "NoSuchBucket"
+	CodeBucketExists   Code = "BucketAlreadyExists"
+	CodeBucketNotEmpty Code = "BucketNotEmpty"
+	CodeInvalidBucket  Code = "InvalidBucketName"
+	CodeInvalidKey     Code = "InvalidKey"
+	CodeNoSuchKey      Code = "NoSuchKey"
+	CodeKeyExists      Code = "KeyExists"
+	CodePrecondition   Code = "PreconditionFailed"
+	CodeTooLarge       Code = "TooLarge"
+	CodeNotFound       Code = "NotFound"
+	CodeUnavailable    Code = "Unavailable"
+	CodeNotLeader      Code = "NotLeader"
+	CodeInternal       Code = "InternalError"
+	CodeUnknownVersion Code = "UnknownCommandVersion"
+	CodeConflict       Code = "Conflict"
+)
+
+// Error is the JSON error body of every failed API call.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	// Retryable says the same call may succeed later or on another member
+	// (no leader, leadership lost, timeouts). A retried write may already
+	// have been applied.
+	Retryable bool   `json:"retryable,omitempty"`
+	Leader    string `json:"leader,omitempty"`
+	Status    int    `json:"-"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// CodeOf returns the API code carried by err, or "" when it has none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// IsRetryable reports whether err is an API error marked retryable.
+func IsRetryable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Retryable
+}

@@ -1,0 +1,248 @@
+// Package proto holds the wire types shared by Granary's processes: the JSON
+// bodies of the master's HTTP API, error codes, and the naming rules every
+// front end enforces. It imports only the standard library.
+package proto
+
+import "time"
+
+// APIPrefix is the versioned root of every master HTTP route.
+const APIPrefix = "/v1"
+
+// Routes of the master HTTP API, relative to the server root.
+const (
+	RouteHealth        = APIPrefix + "/health"
+	RouteStatus        = APIPrefix + "/status"
+	RouteJoin          = APIPrefix + "/cluster/join"
+	RouteMembers       = APIPrefix + "/cluster/members"
+	RouteBuckets       = APIPrefix + "/buckets"
+	RouteObjectCommit  = APIPrefix + "/objects/commit"
+	RouteObjectStat    = APIPrefix + "/objects/stat"
+	RouteObjectDelete  = APIPrefix + "/objects/delete"
+	RouteObjectRename  = APIPrefix + "/objects/rename"
+	RouteObjectList    = APIPrefix + "/objects/list"
+	RouteChunkAllocate = APIPrefix + "/chunks/allocate"
+	RouteChunkServers  = APIPrefix + "/chunkservers"
+	RouteUsers         = APIPrefix + "/users"
+	RouteKeys          = APIPrefix + "/keys"
+)
+
+// Header names used between Granary processes.
+const (
+	// HeaderForwarded marks a request a follower forwarded to the leader, so
+	// that it is never forwarded twice.
+	HeaderForwarded = "X-Granary-Forwarded"
+	// HeaderRequestID carries a request id across processes.
+	HeaderRequestID = "X-Granary-Request-Id"
+)
+
+// Limits on metadata that the master enforces.
+const (
+	MaxKeyLen        = 1024
+	MaxUserMetaBytes = 2048
+	MaxInlineBytes   = 256 << 10
+	MaxExtents       = 1 << 16
+	MaxContentType   = 256
+	MaxListKeys      = 1000
+	MaxRequestBytes  = 8 << 20
+	MaxAllocChunks   = 10000
+	MaxUserNameLen   = 64
+	MaxNodeIDLen     = 64
+	MaxAddressLen    = 256
+)
+
+// Bucket is a bucket's metadata record.
+type Bucket struct {
+	Name        string    `json:"name"`
+	Created     time.Time `json:"created"`
+	Owner       string    `json:"owner,omitempty"`
+	Replication int       `json:"replication,omitempty"`
+	Location    string    `json:"location,omitempty"`
+}
+
+// Extent places the object bytes [Offset, Offset+Length) in a chunk,
+// starting at ChunkOffset within the chunk.
+type Extent struct {
+	Chunk       uint64 `json:"chunk"`
+	Offset      int64  `json:"offset"`
+	Length      int64  `json:"length"`
+	ChunkOffset int64  `json:"chunkOffset,omitempty"`
+}
+
+// Object is an object's metadata record: either Inline data or Extents.
+type Object struct {
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	Size        int64             `json:"size"`
+	ETag        string            `json:"etag,omitempty"`
+	ContentType string            `json:"contentType,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	Modified    time.Time         `json:"modified"`
+	Version     uint64            `json:"version"`
+	Inline      []byte            `json:"inline,omitempty"`
+	Extents     []Extent          `json:"extents,omitempty"`
+	Dir         bool              `json:"dir,omitempty"`
+}
+
+// CommitRequest asks the master to make an object visible atomically.
+// IfVersion, when non-zero, makes the commit conditional on the current
+// version (use ^uint64(0) for "must not exist").
+type CommitRequest struct {
+	Object    Object `json:"object"`
+	IfVersion uint64 `json:"ifVersion,omitempty"`
+}
+
+// MustNotExist is the IfVersion value for a create-only commit.
+const MustNotExist = ^uint64(0)
+
+// KeyRequest names one object.
+type KeyRequest struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+}
+
+// RenameRequest moves an object to a new key in the same bucket.
+type RenameRequest struct {
+	Bucket string `json:"bucket"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+}
+
+// ListRequest selects a page of keys in byte order.
+type ListRequest struct {
+	Bucket     string `json:"bucket"`
+	Prefix     string `json:"prefix,omitempty"`
+	Delimiter  string `json:"delimiter,omitempty"`
+	StartAfter string `json:"startAfter,omitempty"`
+	MaxKeys    int    `json:"maxKeys,omitempty"`
+}
+
+// ListResult is one page of a listing.
+type ListResult struct {
+	Objects        []Object `json:"objects"`
+	CommonPrefixes []string `json:"commonPrefixes"`
+	IsTruncated    bool     `json:"isTruncated"`
+	// NextStartAfter is the last key or common prefix of the page; pass it
+	// as StartAfter to get the next page.
+	NextStartAfter string `json:"nextStartAfter,omitempty"`
+	// Examined counts the index entries the master looked at (for tests
+	// and metrics: it must stay proportional to the page).
+	Examined int `json:"examined"`
+}
+
+// AllocateRequest asks for Count fresh chunk ids.
+type AllocateRequest struct {
+	Count int `json:"count"`
+}
+
+// AllocateResult holds freshly allocated chunk ids.
+type AllocateResult struct {
+	IDs []uint64 `json:"ids"`
+}
+
+// JoinRequest adds a master to the Raft group as a voter.
+type JoinRequest struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raftAddr"`
+	HTTPAddr string `json:"httpAddr"`
+}
+
+// ChunkServer is a chunk server's registry record plus its soft state.
+type ChunkServer struct {
+	ID            string `json:"id"`
+	Address       string `json:"address"`
+	Rack          string `json:"rack,omitempty"`
+	State         string `json:"state"`
+	Chunks        int    `json:"chunks"`
+	UsedBytes     int64  `json:"usedBytes"`
+	CapacityBytes int64  `json:"capacityBytes"`
+	// LastHeartbeatAgeMs is -1 when no heartbeat has been seen.
+	LastHeartbeatAgeMs int64 `json:"lastHeartbeatAgeMs"`
+}
+
+// User is an account that owns access keys.
+type User struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// AccessKey is an S3 key pair owned by a user.
+type AccessKey struct {
+	AccessKey string    `json:"accessKey"`
+	SecretKey string    `json:"secretKey,omitempty"`
+	User      string    `json:"user"`
+	Created   time.Time `json:"created"`
+}
+
+// Member is one voter of the master group as the status reports it.
+type Member struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	RaftAddr string `json:"raftAddress"`
+	State    string `json:"state"`
+}
+
+// ChunkCounts are the cluster's chunk health counters.
+type ChunkCounts struct {
+	Total           int `json:"total"`
+	UnderReplicated int `json:"underReplicated"`
+	OverReplicated  int `json:"overReplicated"`
+	Missing         int `json:"missing"`
+	Corrupt         int `json:"corrupt"`
+	PendingDeletes  int `json:"pendingDeletes"`
+}
+
+// Status is the cluster status of `granary admin status --json`.
+type Status struct {
+	Leader       string        `json:"leader"`
+	SafeMode     bool          `json:"safeMode"`
+	Term         uint64        `json:"term"`
+	CommitIndex  uint64        `json:"commitIndex"`
+	AppliedIndex uint64        `json:"appliedIndex"`
+	Members      []Member      `json:"members"`
+	ChunkServers []ChunkServer `json:"chunkservers"`
+	Chunks       ChunkCounts   `json:"chunks"`
+}
+
+// Health is a master's view of itself, served without authentication.
+type Health struct {
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Leader   string `json:"leader"`
+	LeaderID string `json:"leaderId"`
+	Ready    bool   `json:"ready"`
+}
+
+// RegisterRequest adds or updates a chunk server in the registry.
+type RegisterRequest struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Rack    string `json:"rack,omitempty"`
+}
+
+// HeartbeatRequest is a chunk server's periodic report.
+type HeartbeatRequest struct {
+	ID            string `json:"id"`
+	UsedBytes     int64  `json:"usedBytes"`
+	CapacityBytes int64  `json:"capacityBytes"`
+	Chunks        int    `json:"chunks"`
+}
+
+// HeartbeatReply answers a heartbeat.
+type HeartbeatReply struct {
+	// Registered is false when the master does not know the server; it
+	// must register again.
+	Registered bool `json:"registered"`
+}
+
+// CreateUserRequest creates a user.
+type CreateUserRequest struct {
+	Name string `json:"name"`
+}
+
+// CreateKeyRequest creates an access key for a user; empty key fields are
+// generated.
+type CreateKeyRequest struct {
+	User      string `json:"user"`
+	AccessKey string `json:"accessKey,omitempty"`
+	SecretKey string `json:"secretKey,omitempty"`
+}

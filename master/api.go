@@ -1,0 +1,281 @@
+package master
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// routes builds the HTTP API. Every route but health requires the cluster
+// secret. Writes and consistent reads run on the leader: a follower
+// forwards them (once) and answers NotLeader when it knows no leader.
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc(proto.RouteHealth, s.handleHealth).Methods(http.MethodGet)
+	api := r.PathPrefix(proto.APIPrefix).Subrouter()
+	api.Use(s.authenticate)
+	lead := func(path string, h http.HandlerFunc, methods ...string) {
+		api.Handle(strings.TrimPrefix(path, proto.APIPrefix), s.onLeader(h)).Methods(methods...)
+	}
+	lead(proto.RouteStatus, s.handleStatus, http.MethodGet)
+	lead(proto.RouteJoin, s.handleJoin, http.MethodPost)
+	lead(proto.RouteMembers+"/{id}", s.handleRemoveMember, http.MethodDelete)
+	lead(proto.RouteBuckets, s.handleListBuckets, http.MethodGet)
+	lead(proto.RouteBuckets+"/{bucket}", s.handleCreateBucket, http.MethodPut)
+	lead(proto.RouteBuckets+"/{bucket}", s.handleGetBucket, http.MethodGet)
+	lead(proto.RouteBuckets+"/{bucket}", s.handleDeleteBucket, http.MethodDelete)
+	lead(proto.RouteObjectCommit, s.handleCommit, http.MethodPost)
+	lead(proto.RouteObjectStat, s.handleStat, http.MethodGet)
+	lead(proto.RouteObjectDelete, s.handleDelete, http.MethodPost)
+	lead(proto.RouteObjectRename, s.handleRename, http.MethodPost)
+	lead(proto.RouteObjectList, s.handleList, http.MethodGet)
+	lead(proto.RouteChunkAllocate, s.handleAllocate, http.MethodPost)
+	lead(proto.RouteChunkServers, s.handleListNodes, http.MethodGet)
+	lead(proto.RouteChunkServers, s.handleRegisterNode, http.MethodPost)
+	lead(proto.RouteChunkServers+"/heartbeat", s.handleHeartbeat, http.MethodPost)
+	lead(proto.RouteUsers, s.handleListUsers, http.MethodGet)
+	lead(proto.RouteUsers, s.handleCreateUser, http.MethodPost)
+	lead(proto.RouteKeys, s.handleCreateKey, http.MethodPost)
+	lead(proto.RouteKeys+"/{key}", s.handleGetKey, http.MethodGet)
+	lead(proto.RouteKeys+"/{key}", s.handleDeleteKey, http.MethodDelete)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &proto.Error{Code: proto.CodeNotFound, Message: "no route " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
+	})
+	return r
+}
+
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.cfg.ClusterSecret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if !s.cfg.Insecure && subtle.ConstantTimeCompare(got, want) != 1 {
+			writeError(w, &proto.Error{Code: proto.CodeUnauthorized, Message: "missing or wrong cluster secret", Status: http.StatusUnauthorized})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, proto.MaxRequestBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// onLeader runs h on the leader; a follower forwards the request.
+func (s *Server) onLeader(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.IsLeader() {
+			h(w, r)
+			return
+		}
+		s.forward(w, r)
+	})
+}
+
+func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
+	id, addr := s.leaderHTTP()
+	if addr == "" || addr == s.cfg.HTTPAddr || r.Header.Get(proto.HeaderForwarded) != "" {
+		writeError(w, &proto.Error{Code: proto.CodeNotLeader, Message: "this member is not the leader and cannot forward; retry", Retryable: true, Leader: addr, Status: http.StatusServiceUnavailable})
+		return
+	}
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	req.Header = r.Header.Clone()
+	req.Header.Set(proto.HeaderForwarded, s.cfg.ID)
+	resp, err := s.peers.Do(req)
+	if err != nil {
+		writeError(w, &proto.Error{Code: proto.CodeUnavailable, Message: fmt.Sprintf("forward to leader %s: %v", id, err), Retryable: true, Status: http.StatusServiceUnavailable})
+		return
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Content-Length"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// errors.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("request body exceeds %d bytes: %w", tooBig.Limit, ErrTooLarge)
+		}
+		return fmt.Errorf("malformed JSON body: %v: %w", err, ErrInvalid)
+	}
+	if dec.More() {
+		return fmt.Errorf("malformed JSON body: trailing data: %w", ErrInvalid)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError is the one place that maps errors to HTTP statuses and codes.
+func writeError(w http.ResponseWriter, err error) {
+	var e *proto.Error
+	if !errors.As(err, &e) {
+		e = errorBody(err)
+	}
+	writeJSON(w, e.Status, e)
+}
+
+func errorBody(err error) *proto.Error {
+	table := []struct {
+		target    error
+		code      proto.Code
+		status    int
+		retryable bool
+	}{
+		{ErrNoSuchBucket, proto.CodeNoSuchBucket, http.StatusNotFound, false},
+		{ErrBucketExists, proto.CodeBucketExists, http.StatusConflict, false},
+		{ErrBucketNotEmpty, proto.CodeBucketNotEmpty, http.StatusConflict, false},
+		{ErrNoSuchKey, proto.CodeNoSuchKey, http.StatusNotFound, false},
+		{ErrPrecondition, proto.CodePrecondition, http.StatusPreconditionFailed, false},
+		{ErrNotFound, proto.CodeNotFound, http.StatusNotFound, false},
+		{ErrTooLarge, proto.CodeTooLarge, http.StatusRequestEntityTooLarge, false},
+		{ErrInvalid, proto.CodeBadRequest, http.StatusBadRequest, false},
+		{proto.ErrInvalidName, proto.CodeBadRequest, http.StatusBadRequest, false},
+		{ErrUnknownVersion, proto.CodeUnknownVersion, http.StatusBadRequest, false},
+		{ErrBadCommand, proto.CodeBadRequest, http.StatusBadRequest, false},
+		{ErrNotLeader, proto.CodeNotLeader, http.StatusServiceUnavailable, true},
+		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
+		{ErrClosed, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
+	}
+	for _, t := range table {
+		if errors.Is(err, t.target) {
+			return &proto.Error{Code: t.code, Message: err.Error(), Status: t.status, Retryable: t.retryable}
+		}
+	}
+	if errors.Is(err, errContext) {
+		return &proto.Error{Code: proto.CodeUnavailable, Message: err.Error(), Status: http.StatusServiceUnavailable, Retryable: true}
+	}
+	return &proto.Error{Code: proto.CodeInternal, Message: err.Error(), Status: http.StatusInternalServerError}
+}
+
+var errContext = errors.New("deadline")
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	lid, laddr := s.leaderHTTP()
+	writeJSON(w, http.StatusOK, proto.Health{
+		ID: s.cfg.ID, State: strings.ToLower(s.raft.State().String()),
+		Leader: laddr, LeaderID: lid, Ready: s.IsLeader() || (lid != "" && lid != s.cfg.ID),
+	})
+}
+
+func (s *Server) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
+	b := proto.Bucket{}
+	if r.ContentLength != 0 {
+		if err := decode(r, &b); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	b.Name = mux.Vars(r)["bucket"]
+	b.Created = s.now().UTC().Truncate(time.Millisecond)
+	if b.Replication == 0 {
+		b.Replication = s.cfg.Replication
+	}
+	if err := proto.ValidBucketName(b.Name); err != nil {
+		writeError(w, err)
+		return
+	}
+	if b.Replication < 1 || b.Replication > 16 || len(b.Location) > 64 || len(b.Owner) > proto.MaxUserNameLen {
+		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
+		return
+	}
+	if _, err := s.apply(r.Context(), opCreateBucket, cmdCreateBucket{Bucket: b}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) handleGetBucket(w http.ResponseWriter, r *http.Request) {
+	if !s.consistent(w, r) {
+		return
+	}
+	b, err := s.fsm.bucket(mux.Vars(r)["bucket"])
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) handleListBuckets(w http.ResponseWriter, r *http.Request) {
+	if !s.consistent(w, r) {
+		return
+	}
+	bs, err := s.fsm.buckets()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bs)
+}
+
+func (s *Server) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["bucket"]
+	if err := proto.ValidBucketName(name); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), opDeleteBucket, cmdDeleteBucket{Name: name}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// consistent runs the read barrier and reports whether the handler may
+// answer from local state.
+func (s *Server) consistent(w http.ResponseWriter, r *http.Request) bool {
+	if err := s.readBarrier(r.Context()); err != nil {
+		if r.Context().Err() != nil {
+			err = fmt.Errorf("%v: %w", err, errContext)
+		}
+		writeError(w, err)
+		return false
+	}
+	return true
+}
+
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("query parameter %s=%q is not a non-negative integer: %w", name, v, ErrInvalid)
+	}
+	return n, nil
+}
+
+func (s *Server) logRequest(r *http.Request, msg string, args ...any) {
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, msg, slog.String("path", r.URL.Path), slog.Any("args", args))
+}

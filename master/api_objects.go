@@ -1,0 +1,142 @@
+package master
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
+	var req proto.CommitRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	obj := req.Object
+	obj.Modified = s.now().UTC().Truncate(time.Millisecond)
+	obj.Version = 0
+	if err := validateObject(&obj); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := s.apply(r.Context(), opPutObject, cmdPutObject{Object: obj, IfVersion: req.IfVersion})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	obj.Version = v.(uint64)
+	obj.Inline = nil
+	writeJSON(w, http.StatusOK, obj)
+}
+
+func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	bucket, key := q.Get("bucket"), q.Get("key")
+	if err := validBucketKey(bucket, key); err != nil {
+		writeError(w, err)
+		return
+	}
+	if !s.consistent(w, r) {
+		return
+	}
+	o, err := s.fsm.object(bucket, key)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	var req proto.KeyRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), opDeleteObject, cmdDeleteObject(req)); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
+	var req proto.RenameRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.From); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidKey(req.To); err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd := cmdRenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: s.now().UTC().Truncate(time.Millisecond)}
+	v, err := s.apply(r.Context(), opRenameObject, cmd)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := proto.ListRequest{
+		Bucket: q.Get("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		StartAfter: q.Get("start-after"),
+	}
+	var err error
+	if req.MaxKeys, err = queryInt(r, "max-keys", proto.MaxListKeys); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidBucketName(req.Bucket); err != nil {
+		writeError(w, err)
+		return
+	}
+	for _, p := range []string{req.Prefix, req.Delimiter, req.StartAfter} {
+		if len(p) > proto.MaxKeyLen {
+			writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "prefix, delimiter and start-after are limited to 1024 bytes", Status: http.StatusBadRequest})
+			return
+		}
+	}
+	if !s.consistent(w, r) {
+		return
+	}
+	res, err := s.fsm.list(req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
+	var req proto.AllocateRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	ids, err := s.allocateChunks(r.Context(), req.Count)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, proto.AllocateResult{IDs: ids})
+}
+
+func validBucketKey(bucket, key string) error {
+	if err := proto.ValidBucketName(bucket); err != nil {
+		return err
+	}
+	return proto.ValidKey(key)
+}

@@ -1,0 +1,109 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config configures a master. Start from DefaultConfig.
+type Config struct {
+	// ID names this voter; it must stay the same across restarts.
+	ID string
+	// Dir holds the Raft log, snapshots and the Badger state.
+	Dir string
+	// RaftAddr is the advertised Raft address (host:port) other voters dial.
+	RaftAddr string
+	// RaftListener, when set, is used instead of listening on RaftAddr.
+	RaftListener net.Listener
+	// HTTPAddr is the advertised address of the HTTP API.
+	HTTPAddr string
+	// HTTPListener, when set, is used instead of listening on HTTPAddr.
+	HTTPListener net.Listener
+	// Bootstrap starts a new group with this member as its only voter
+	// (ignored when the Dir already holds Raft state).
+	Bootstrap bool
+	// Join is the HTTP address of an existing member to join through.
+	Join string
+	// ClusterSecret authenticates calls between Granary processes. Empty
+	// is allowed only with Insecure.
+	ClusterSecret string
+	// Insecure turns authentication of internal calls off.
+	Insecure bool
+
+	// HeartbeatInterval is how often chunk servers heartbeat.
+	HeartbeatInterval time.Duration
+	// DeadAfter is how long without a heartbeat marks a chunk server dead.
+	DeadAfter time.Duration
+	// ChunkSize is the largest chunk clients write.
+	ChunkSize int64
+	// Replication is the default number of replicas of a chunk.
+	Replication int
+
+	// Raft timing and log compaction; see hashicorp/raft's Config.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+	CommitTimeout      time.Duration
+	SnapshotThreshold  uint64
+	SnapshotInterval   time.Duration
+	TrailingLogs       uint64
+	// ApplyTimeout bounds one proposal when the caller has no deadline.
+	ApplyTimeout time.Duration
+	// NoSync skips fsync of the Raft log (tests and benchmarks only: a
+	// power loss may then lose acknowledged changes).
+	NoSync bool
+
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns production defaults.
+func DefaultConfig() Config {
+	return Config{
+		HeartbeatInterval:  3 * time.Second,
+		DeadAfter:          30 * time.Second,
+		ChunkSize:          64 << 20,
+		Replication:        3,
+		HeartbeatTimeout:   1000 * time.Millisecond,
+		ElectionTimeout:    1000 * time.Millisecond,
+		LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout:      20 * time.Millisecond,
+		SnapshotThreshold:  8192,
+		SnapshotInterval:   2 * time.Minute,
+		TrailingLogs:       10240,
+		ApplyTimeout:       10 * time.Second,
+	}
+}
+
+// Validate reports the first problem with the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	check := func(ok bool, format string, a ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, a...))
+		}
+	}
+	check(c.ID != "", "id is required")
+	check(c.Dir != "", "dir is required")
+	check(c.RaftAddr != "" || c.RaftListener != nil, "raft address is required")
+	check(c.HTTPAddr != "" || c.HTTPListener != nil, "http address is required")
+	check(!(c.Bootstrap && c.Join != ""), "bootstrap and join are exclusive")
+	check(c.ClusterSecret != "" || c.Insecure, "a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
+	check(c.ClusterSecret == "" || len(c.ClusterSecret) >= 16, "the cluster secret must be at least 16 characters")
+	check(c.HeartbeatInterval > 0, "heartbeat interval must be positive")
+	check(c.DeadAfter > c.HeartbeatInterval, "dead-after (%v) must exceed the heartbeat interval (%v)", c.DeadAfter, c.HeartbeatInterval)
+	check(c.ChunkSize >= 64<<10 && c.ChunkSize <= 4<<30, "chunk size must be between 64KiB and 4GiB")
+	check(c.Replication >= 1 && c.Replication <= 16, "replication must be between 1 and 16")
+	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")
+	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
+	check(c.ApplyTimeout > 0, "apply timeout must be positive")
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("master: invalid config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package master
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/raft"
+)
+
+// fsm is the replicated state machine. Its state lives in Badger; the last
+// applied Raft index is stored in the same transaction as the effects of
+// the entries up to it, so replaying entries after a restart is a no-op.
+//
+// Raft calls ApplyBatch, Snapshot and Restore from one goroutine; the read
+// methods (in state.go) may run concurrently with all of them.
+type fsm struct {
+	dir string
+	log *slog.Logger
+
+	mu     sync.RWMutex // guards db (swapped by Restore) and failed
+	db     *badger.DB
+	failed error
+
+	applied  atomic.Uint64
+	restores atomic.Int64 // snapshots actually installed, for tests
+
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced after every apply
+}
+
+var keyApplied = []byte("m/applied")
+
+func openFSM(dir string, logger *slog.Logger) (*fsm, error) {
+	db, err := openBadger(filepath.Join(dir, "state"), logger)
+	if err != nil {
+		return nil, err
+	}
+	f := &fsm{dir: dir, log: logger, db: db, notify: make(chan struct{})}
+	idx, err := readApplied(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	f.applied.Store(idx)
+	return f, nil
+}
+
+func openBadger(dir string, logger *slog.Logger) (*badger.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("master: create state dir: %w", err)
+	}
+	opts := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{logger}).
+		WithSyncWrites(false). // the Raft log is the durable record
+		WithNumVersionsToKeep(1).
+		WithMemTableSize(32 << 20).
+		WithValueThreshold(1 << 10).
+		WithNumCompactors(2)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("master: open badger at %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+func readApplied(db *badger.DB) (uint64, error) {
+	var idx uint64
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyApplied)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("applied index of %d bytes: %w", len(v), ErrBadCommand)
+			}
+			idx = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("master: read applied index: %w", err)
+	}
+	return idx, nil
+}
+
+// Apply implements raft.FSM for single entries.
+func (f *fsm) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch implements raft.BatchingFSM: the whole batch is applied in one
+// Badger transaction (split only when Badger says it is too big), which is
+// what makes small metadata commits cheap under load.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	f.mu.RLock()
+	failed, db := f.failed, f.db
+	f.mu.RUnlock()
+	if failed != nil {
+		for i := range out {
+			out[i] = failed
+		}
+		return out
+	}
+	if err := f.applyRange(db, logs, out); err != nil {
+		f.fail(err)
+		for i := range out {
+			if out[i] == nil {
+				out[i] = fmt.Errorf("%w: %v", ErrFSMFailed, err)
+			}
+		}
+	}
+	f.wake()
+	return out
+}
+
+// applyRange applies logs in as few transactions as Badger allows.
+func (f *fsm) applyRange(db *badger.DB, logs []*raft.Log, out []any) error {
+	for len(logs) > 0 {
+		n, err := f.applyTxn(db, logs, out)
+		if err != nil {
+			return err
+		}
+		logs, out = logs[n:], out[n:]
+	}
+	return nil
+}
+
+// applyTxn applies a prefix of logs in one transaction and returns its
+// length. If the transaction grows too big at entry i > 0, the first i
+// entries are committed alone.
+func (f *fsm) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) {
+	limit := len(logs)
+	for {
+		txn := db.NewTransaction(true)
+		n, err := f.applyInto(txn, logs[:limit], out)
+		if errors.Is(err, badger.ErrTxnTooBig) && n > 0 {
+			txn.Discard()
+			limit = n
+			continue
+		}
+		if err != nil {
+			txn.Discard()
+			return 0, fmt.Errorf("apply at index %d: %w", logs[n].Index, err)
+		}
+		if err := txn.Commit(); err != nil {
+			return 0, fmt.Errorf("commit indexes %d..%d: %w", logs[0].Index, logs[n-1].Index, err)
+		}
+		f.applied.Store(logs[n-1].Index)
+		return n, nil
+	}
+}
+
+// applyInto runs entries in txn. It returns how many entries it applied and
+// the first storage error; command errors are results, not failures.
+func (f *fsm) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, error) {
+	applied := f.applied.Load()
+	for i, l := range logs {
+		if l.Index <= applied {
+			out[i] = nil // replay of an entry whose effects are stored
+			continue
+		}
+		var res any
+		if l.Type == raft.LogCommand {
+			r, err := applyCommand(txn, l.Index, l.Data)
+			if isStorageErr(err) {
+				return i, err
+			}
+			res = result{val: r, err: err}
+		}
+		var idx [8]byte
+		binary.BigEndian.PutUint64(idx[:], l.Index)
+		if err := txn.Set(keyApplied, idx[:]); err != nil {
+			return i, err
+		}
+		out[i] = res
+	}
+	return len(logs), nil
+}
+
+// result is what Apply returns for a command: a value or a command error.
+type result struct {
+	val any
+	err error
+}
+
+// storageError marks a Badger failure inside a command, as opposed to a
+// command that was refused by the state (no such bucket, and so on).
+type storageError struct{ err error }
+
+func (e storageError) Error() string { return "storage: " + e.err.Error() }
+func (e storageError) Unwrap() error { return e.err }
+
+func isStorageErr(err error) bool {
+	var s storageError
+	return errors.As(err, &s)
+}
+
+func (f *fsm) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed == nil {
+		f.failed = fmt.Errorf("%w: %v", ErrFSMFailed, err)
+		f.log.Error("state machine failed; this member stops applying", "err", err)
+	}
+}
+
+// Failed returns the storage error that stopped the state machine, if any.
+func (f *fsm) Failed() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.failed
+}
+
+func (f *fsm) wake() {
+	f.notifyMu.Lock()
+	close(f.notify)
+	f.notify = make(chan struct{})
+	f.notifyMu.Unlock()
+}
+
+// waitApplied blocks until the state reflects index idx or ctx ends.
+func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
+	for {
+		f.notifyMu.Lock()
+		ch := f.notify
+		f.notifyMu.Unlock()
+		if f.applied.Load() >= idx {
+			return nil
+		}
+		if err := f.Failed(); err != nil {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("master: wait for index %d (applied %d): %w", idx, f.applied.Load(), ctx.Err())
+		}
+	}
+}
+
+// view runs fn in a read transaction on the current database.
+func (f *fsm) view(fn func(txn *badger.Txn) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.db.View(fn)
+}
+
+// Close closes the database.
+func (f *fsm) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.db == nil {
+		return nil
+	}
+	err := f.db.Close()
+	f.db = nil
+	if err != nil {
+		return fmt.Errorf("master: close state: %w", err)
+	}
+	return nil
+}
+
+// badgerLogger routes Badger's logs to slog at debug level (warnings and
+// errors keep their level).
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }

@@ -1,0 +1,216 @@
+package master
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// The helpers below wrap Badger failures in storageError so that ApplyBatch
+// can tell a broken disk from a refused command.
+
+func get(txn *badger.Txn, key []byte, v any) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return storageError{err}
+	}
+	return item.Value(func(b []byte) error { return decodeValue(key, b, v) })
+}
+
+func decodeValue(key, b []byte, v any) error {
+	if len(b) == 0 || b[0] != valueFormat1 {
+		return storageError{fmt.Errorf("value of %q has an unknown format", key)}
+	}
+	if err := json.Unmarshal(b[1:], v); err != nil {
+		return storageError{fmt.Errorf("decode %q: %w", key, err)}
+	}
+	return nil
+}
+
+func encodeValue(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{valueFormat1}, b...), nil
+}
+
+func put(txn *badger.Txn, key []byte, v any) error {
+	b, err := encodeValue(v)
+	if err != nil {
+		return storageError{fmt.Errorf("encode %q: %w", key, err)}
+	}
+	return setRaw(txn, key, b)
+}
+
+func setRaw(txn *badger.Txn, key, val []byte) error {
+	if err := txn.Set(key, val); err != nil {
+		return storageError{err}
+	}
+	return nil
+}
+
+func del(txn *badger.Txn, key []byte) error {
+	if err := txn.Delete(key); err != nil {
+		return storageError{err}
+	}
+	return nil
+}
+
+func exists(txn *badger.Txn, key []byte) (bool, error) {
+	_, err := txn.Get(key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, storageError{err}
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, badger.ErrKeyNotFound) }
+
+// notFoundAs replaces Badger's not-found error with a domain error.
+func notFoundAs(err, domain error) error {
+	if isNotFound(err) {
+		return domain
+	}
+	return err
+}
+
+func getCounter(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, storageError{err}
+	}
+	var n uint64
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return storageError{fmt.Errorf("counter %q of %d bytes", key, len(b))}
+		}
+		n = binary.BigEndian.Uint64(b)
+		return nil
+	})
+	return n, err
+}
+
+func setCounter(txn *badger.Txn, key []byte, n uint64) error {
+	return setRaw(txn, key, binary.BigEndian.AppendUint64(nil, n))
+}
+
+func addCounter(txn *badger.Txn, key []byte, d int64) error {
+	if d == 0 {
+		return nil
+	}
+	n, err := getCounter(txn, key)
+	if err != nil {
+		return err
+	}
+	return setCounter(txn, key, uint64(int64(n)+d))
+}
+
+func requireBucket(txn *badger.Txn, name string) error {
+	found, err := exists(txn, bucketKey(name))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket)
+	}
+	return nil
+}
+
+func getObject(txn *badger.Txn, bucket, key string) (*proto.Object, error) {
+	var o proto.Object
+	if err := get(txn, objectKey(bucket, key), &o); err != nil {
+		return nil, notFoundAs(err, fmt.Errorf("object %s/%s: %w", bucket, key, ErrNoSuchKey))
+	}
+	return &o, nil
+}
+
+func sortedIDs(set map[uint64]bool) []uint64 {
+	return slices.Sorted(maps.Keys(set))
+}
+
+// validateObject checks an object record against the metadata limits.
+func validateObject(o *proto.Object) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("object %s/%s: %s: %w", o.Bucket, o.Key, fmt.Sprintf(format, a...), ErrInvalid)
+	}
+	if err := proto.ValidBucketName(o.Bucket); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := proto.ValidKey(o.Key); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if len(o.ContentType) > proto.MaxContentType || !utf8.ValidString(o.ContentType) {
+		return bad("content type must be valid UTF-8 of at most %d bytes", proto.MaxContentType)
+	}
+	if err := validateMeta(o); err != nil {
+		return err
+	}
+	if len(o.Inline) > proto.MaxInlineBytes {
+		return fmt.Errorf("object %s/%s: inline data of %d bytes exceeds %d: %w", o.Bucket, o.Key, len(o.Inline), proto.MaxInlineBytes, ErrTooLarge)
+	}
+	if len(o.Extents) > proto.MaxExtents {
+		return fmt.Errorf("object %s/%s: %d extents exceed %d: %w", o.Bucket, o.Key, len(o.Extents), proto.MaxExtents, ErrTooLarge)
+	}
+	if len(o.Inline) > 0 && len(o.Extents) > 0 {
+		return bad("has both inline data and extents")
+	}
+	return validateLayout(o, bad)
+}
+
+func validateMeta(o *proto.Object) error {
+	total := 0
+	for k, v := range o.Meta {
+		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("object %s/%s: user metadata must be non-empty valid UTF-8 names and values: %w", o.Bucket, o.Key, ErrInvalid)
+		}
+		total += len(k) + len(v)
+	}
+	if total > proto.MaxUserMetaBytes {
+		return fmt.Errorf("object %s/%s: user metadata of %d bytes exceeds %d: %w", o.Bucket, o.Key, total, proto.MaxUserMetaBytes, ErrTooLarge)
+	}
+	return nil
+}
+
+// validateLayout checks that extents tile [0, Size) in order, or that the
+// inline data is the whole object.
+func validateLayout(o *proto.Object, bad func(string, ...any) error) error {
+	if o.Size < 0 {
+		return bad("negative size %d", o.Size)
+	}
+	if len(o.Extents) == 0 {
+		if int64(len(o.Inline)) != o.Size {
+			return bad("size %d but %d inline bytes", o.Size, len(o.Inline))
+		}
+		return nil
+	}
+	var next int64
+	for i, e := range o.Extents {
+		if e.Offset != next || e.Length <= 0 {
+			return bad("extent %d covers [%d,+%d), want offset %d and a positive length", i, e.Offset, e.Length, next)
+		}
+		next += e.Length
+	}
+	if next != o.Size {
+		return bad("extents cover %d bytes of %d", next, o.Size)
+	}
+	return nil
+}

@@ -1,0 +1,253 @@
+package master
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// watchLeadership tracks leadership changes. A new leader first waits for
+// a barrier (so its state holds every entry of earlier terms), records its
+// own HTTP address, and only then answers consistent reads.
+func (s *Server) watchLeadership() {
+	ch := s.raft.LeaderCh()
+	for {
+		select {
+		case <-s.done:
+			return
+		case leader := <-ch:
+			s.ready.Store(false)
+			s.alloc.reset()
+			if leader {
+				s.becomeLeader()
+			} else {
+				s.log.Info("lost leadership")
+			}
+		}
+	}
+}
+
+func (s *Server) becomeLeader() {
+	start := s.now()
+	for s.raft.State() == raft.Leader {
+		err := s.raft.Barrier(s.cfg.ApplyTimeout).Error()
+		if err == nil {
+			err = s.recordMember(memberRecord{ID: s.cfg.ID, RaftAddr: s.cfg.RaftAddr, HTTPAddr: s.cfg.HTTPAddr})
+		}
+		if err != nil {
+			s.log.Warn("leader not ready yet", "err", err)
+			select {
+			case <-s.done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			continue
+		}
+		s.ready.Store(s.raft.State() == raft.Leader)
+		s.log.Info("leader ready", "term", s.raft.CurrentTerm(), "took", s.now().Sub(start))
+		return
+	}
+}
+
+func (s *Server) recordMember(m memberRecord) error {
+	members, err := s.fsm.members()
+	if err != nil {
+		return err
+	}
+	if members[m.ID] == m {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)
+	defer cancel()
+	_, err = s.apply(ctx, opSetMember, cmdSetMember{Member: m})
+	return err
+}
+
+// apply proposes a command and waits for its result. Errors that say the
+// command never reached the log wrap ErrNotLeader; errors after which it may
+// still commit wrap ErrUnavailable.
+func (s *Server) apply(ctx context.Context, o op, payload any) (any, error) {
+	if s.raft.State() != raft.Leader {
+		return nil, fmt.Errorf("master: apply %v: %w", o, ErrNotLeader)
+	}
+	data, err := encodeCommand(o, payload)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > proto.MaxRequestBytes {
+		return nil, fmt.Errorf("master: %v command of %d bytes: %w", o, len(data), ErrTooLarge)
+	}
+	timeout := s.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return nil, fmt.Errorf("master: apply %v: %w", o, context.DeadlineExceeded)
+	}
+	f := s.raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrEnqueueTimeout) ||
+			errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, raft.ErrRaftShutdown) {
+			return nil, fmt.Errorf("master: apply %v: %v: %w", o, err, ErrNotLeader)
+		}
+		return nil, fmt.Errorf("master: apply %v: %v: %w", o, err, ErrUnavailable)
+	}
+	switch r := f.Response().(type) {
+	case result:
+		return r.val, r.err
+	case error:
+		return nil, r
+	default:
+		return nil, fmt.Errorf("master: apply %v: unexpected response %T: %w", o, r, ErrUnavailable)
+	}
+}
+
+// readBarrier makes the local state current for a linearizable read: only
+// a ready leader passes, it confirms it still leads (a quorum answered
+// after the read began), then waits until the commit index seen before that
+// confirmation is applied.
+func (s *Server) readBarrier(ctx context.Context) error {
+	if s.raft.State() != raft.Leader || !s.ready.Load() {
+		return fmt.Errorf("master: consistent read: %w", ErrNotLeader)
+	}
+	ci := s.raft.CommitIndex()
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		return fmt.Errorf("master: verify leadership: %v: %w", err, ErrNotLeader)
+	}
+	return s.fsm.waitApplied(ctx, ci)
+}
+
+// leaderHTTP returns the leader's id and HTTP address, if known.
+func (s *Server) leaderHTTP() (id, addr string) {
+	_, lid := s.raft.LeaderWithID()
+	if lid == "" {
+		return "", ""
+	}
+	members, err := s.fsm.members()
+	if err != nil {
+		return string(lid), ""
+	}
+	return string(lid), members[string(lid)].HTTPAddr
+}
+
+// joinLoop asks the member at cfg.Join to add this one, until it succeeds
+// or the server closes.
+func (s *Server) joinLoop() {
+	backoff := 200 * time.Millisecond
+	for {
+		err := s.joinOnce()
+		if err == nil {
+			s.log.Info("joined the master group", "via", s.cfg.Join)
+			return
+		}
+		s.log.Warn("join failed; retrying", "via", s.cfg.Join, "err", err)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Server) joinOnce() error {
+	body, _ := json.Marshal(proto.JoinRequest{ID: s.cfg.ID, RaftAddr: s.cfg.RaftAddr, HTTPAddr: s.cfg.HTTPAddr})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+s.cfg.Join+proto.RouteJoin, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.cfg.ClusterSecret)
+	resp, err := s.peers.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("join: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// chunkPool hands out chunk ids from ranges allocated through Raft, so
+// allocation is not one Raft round per chunk. Ranges left over when
+// leadership changes are simply never used.
+type chunkPool struct {
+	mu        sync.Mutex
+	next, end uint64
+}
+
+func (p *chunkPool) reset() {
+	p.mu.Lock()
+	p.next, p.end = 0, 0
+	p.mu.Unlock()
+}
+
+const chunkRange = 4096
+
+func (s *Server) allocateChunks(ctx context.Context, n int) ([]uint64, error) {
+	if n <= 0 || n > proto.MaxAllocChunks {
+		return nil, fmt.Errorf("master: allocate %d chunks (1 to %d): %w", n, proto.MaxAllocChunks, ErrInvalid)
+	}
+	s.alloc.mu.Lock()
+	defer s.alloc.mu.Unlock()
+	ids := make([]uint64, 0, n)
+	for len(ids) < n {
+		if s.alloc.next == s.alloc.end {
+			want := uint64(max(n-len(ids), chunkRange))
+			r, err := s.apply(ctx, opAllocChunks, cmdAllocChunks{Count: want})
+			if err != nil {
+				return nil, err
+			}
+			s.alloc.next, s.alloc.end = r.(uint64), r.(uint64)+want
+		}
+		ids = append(ids, s.alloc.next)
+		s.alloc.next++
+	}
+	return ids, nil
+}
+
+// newHCLogger adapts slog to the hclog interface Raft logs through.
+func newHCLogger(l *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "raft", Level: hclog.Info, Output: hclogWriter{l.With("component", "raft")},
+		DisableTime: true,
+	})
+}
+
+type hclogWriter struct{ l *slog.Logger }
+
+func (w hclogWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	switch {
+	case strings.Contains(line, "[ERROR]"):
+		w.l.Error(line)
+	case strings.Contains(line, "[WARN]"):
+		w.l.Warn(line)
+	default:
+		w.l.Info(line)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,234 @@
+package master
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// The queries below read the local state. Whether that state is fresh
+// enough is the caller's business (Server.readBarrier).
+
+func (f *fsm) bucket(name string) (proto.Bucket, error) {
+	var b proto.Bucket
+	err := f.view(func(txn *badger.Txn) error {
+		return notFoundAs(get(txn, bucketKey(name), &b), fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket))
+	})
+	return b, err
+}
+
+func (f *fsm) buckets() ([]proto.Bucket, error) {
+	out := []proto.Bucket{}
+	err := scan(f, []byte("b/"), func(k, v []byte) error {
+		var b proto.Bucket
+		if err := decodeValue(k, v, &b); err != nil {
+			return err
+		}
+		out = append(out, b)
+		return nil
+	})
+	return out, err
+}
+
+func (f *fsm) object(bucket, key string) (*proto.Object, error) {
+	var o *proto.Object
+	err := f.view(func(txn *badger.Txn) error {
+		if err := requireBucket(txn, bucket); err != nil {
+			return err
+		}
+		var err error
+		o, err = getObject(txn, bucket, key)
+		return err
+	})
+	return o, err
+}
+
+func (f *fsm) nodes() ([]nodeRecord, error) {
+	var out []nodeRecord
+	err := scan(f, []byte("n/"), func(k, v []byte) error {
+		var n nodeRecord
+		if err := decodeValue(k, v, &n); err != nil {
+			return err
+		}
+		out = append(out, n)
+		return nil
+	})
+	return out, err
+}
+
+func (f *fsm) members() (map[string]memberRecord, error) {
+	out := map[string]memberRecord{}
+	err := scan(f, []byte("r/"), func(k, v []byte) error {
+		var m memberRecord
+		if err := decodeValue(k, v, &m); err != nil {
+			return err
+		}
+		out[m.ID] = m
+		return nil
+	})
+	return out, err
+}
+
+func (f *fsm) users() ([]proto.User, error) {
+	out := []proto.User{}
+	err := scan(f, []byte("u/"), func(k, v []byte) error {
+		var u proto.User
+		if err := decodeValue(k, v, &u); err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+func (f *fsm) accessKey(id string) (proto.AccessKey, error) {
+	var k proto.AccessKey
+	err := f.view(func(txn *badger.Txn) error {
+		return notFoundAs(get(txn, []byte("k/"+id), &k), fmt.Errorf("access key %s: %w", id, ErrNotFound))
+	})
+	return k, err
+}
+
+// counters returns the number of referenced chunks and pending deletions.
+func (f *fsm) counters() (chunks, pendingDeletes uint64, err error) {
+	err = f.view(func(txn *badger.Txn) error {
+		var err error
+		if chunks, err = getCounter(txn, keyNChunks); err != nil {
+			return err
+		}
+		pendingDeletes, err = getCounter(txn, keyNGC)
+		return err
+	})
+	return chunks, pendingDeletes, err
+}
+
+// scan calls fn for every key under prefix in byte order.
+func scan(f *fsm, prefix []byte, fn func(k, v []byte) error) error {
+	return f.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// list returns one page of a bucket's keys in byte order. With a delimiter,
+// keys that share a prefix up to the delimiter roll up into one common
+// prefix, and the iterator seeks past the whole group at once: the work is
+// proportional to the page, not to the keys under the prefix.
+func (f *fsm) list(req proto.ListRequest) (proto.ListResult, error) {
+	res := proto.ListResult{Objects: []proto.Object{}, CommonPrefixes: []string{}}
+	max := req.MaxKeys
+	if max <= 0 || max > proto.MaxListKeys {
+		max = proto.MaxListKeys
+	}
+	err := f.view(func(txn *badger.Txn) error {
+		if err := requireBucket(txn, req.Bucket); err != nil {
+			return err
+		}
+		base := objectPrefix(req.Bucket)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: append(base, req.Prefix...)})
+		defer it.Close()
+		l := lister{it: it, base: base, req: req, max: max, res: &res}
+		return l.run()
+	})
+	return res, err
+}
+
+type lister struct {
+	it   *badger.Iterator
+	base []byte
+	req  proto.ListRequest
+	max  int
+	res  *proto.ListResult
+	last string // last key or common prefix emitted
+}
+
+func (l *lister) run() error {
+	l.it.Seek(l.start())
+	for ; l.it.Valid(); l.res.Examined++ {
+		key := string(l.it.Item().Key()[len(l.base):])
+		if cp, ok := l.commonPrefix(key); ok {
+			if cp > l.req.StartAfter { // a group the marker is inside was sent already
+				if l.full() {
+					return nil
+				}
+				l.res.CommonPrefixes = append(l.res.CommonPrefixes, cp)
+				l.last = cp
+			}
+			end := prefixEnd(cp)
+			if end == "" {
+				return nil // nothing sorts after this group
+			}
+			l.it.Seek(append(bytes.Clone(l.base), end...))
+			continue
+		}
+		if l.full() {
+			return nil
+		}
+		var o proto.Object
+		if err := l.it.Item().Value(func(v []byte) error { return decodeValue(l.it.Item().Key(), v, &o) }); err != nil {
+			return err
+		}
+		o.Inline = nil // listings carry no data
+		l.res.Objects = append(l.res.Objects, o)
+		l.last = key
+		l.it.Next()
+	}
+	return nil
+}
+
+// full marks the page truncated when it already holds max entries (the
+// caller has found one more).
+func (l *lister) full() bool {
+	if len(l.res.Objects)+len(l.res.CommonPrefixes) < l.max {
+		return false
+	}
+	l.res.IsTruncated = true
+	l.res.NextStartAfter = l.last
+	return true
+}
+
+// start is the first index key at or after prefix and after StartAfter.
+func (l *lister) start() []byte {
+	from := l.req.Prefix
+	if l.req.StartAfter != "" && l.req.StartAfter+"\x00" > from {
+		from = l.req.StartAfter + "\x00"
+	}
+	return append(bytes.Clone(l.base), from...)
+}
+
+func (l *lister) commonPrefix(key string) (string, bool) {
+	if l.req.Delimiter == "" {
+		return "", false
+	}
+	rest := key[len(l.req.Prefix):]
+	i := strings.Index(rest, l.req.Delimiter)
+	if i < 0 {
+		return "", false
+	}
+	return key[:len(l.req.Prefix)+i+len(l.req.Delimiter)], true
+}
+
+// prefixEnd returns the smallest string greater than every string that
+// starts with p ("" when there is none).
+func prefixEnd(p string) string {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
+}

@@ -1,0 +1,100 @@
+package master
+
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// Chunk server registry states kept in Raft. Liveness (alive, dead) is soft
+// state derived from heartbeats and never replicated.
+const (
+	nodeActive         = "active"
+	nodeDraining       = "draining"
+	nodeDecommissioned = "decommissioned"
+)
+
+func applyRegisterNode(txn *badger.Txn, _ uint64, c *cmdRegisterNode) (any, error) {
+	n := c.Node
+	if err := proto.ValidID("chunk server", n.ID); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if n.Address == "" || len(n.Address) > proto.MaxAddressLen {
+		return nil, fmt.Errorf("chunk server %s: address must be 1 to %d bytes: %w", n.ID, proto.MaxAddressLen, ErrInvalid)
+	}
+	var old nodeRecord
+	err := get(txn, []byte("n/"+n.ID), &old)
+	switch {
+	case err == nil:
+		n.State, n.Registered = old.State, old.Registered // re-registration keeps its drain state
+	case isNotFound(err):
+		n.State = nodeActive
+	default:
+		return nil, err
+	}
+	return n, put(txn, []byte("n/"+n.ID), n)
+}
+
+func applySetNodeState(txn *badger.Txn, _ uint64, c *cmdSetNodeState) (any, error) {
+	switch c.State {
+	case nodeActive, nodeDraining, nodeDecommissioned:
+	default:
+		return nil, fmt.Errorf("chunk server state %q: %w", c.State, ErrInvalid)
+	}
+	var n nodeRecord
+	if err := get(txn, []byte("n/"+c.ID), &n); err != nil {
+		return nil, notFoundAs(err, fmt.Errorf("chunk server %s: %w", c.ID, ErrNotFound))
+	}
+	n.State = c.State
+	return n, put(txn, []byte("n/"+c.ID), n)
+}
+
+func applySetMember(txn *badger.Txn, _ uint64, c *cmdSetMember) (any, error) {
+	m := c.Member
+	if err := proto.ValidID("master", m.ID); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if m.HTTPAddr == "" || m.RaftAddr == "" {
+		return nil, fmt.Errorf("master %s: raft and http addresses are required: %w", m.ID, ErrInvalid)
+	}
+	return nil, put(txn, []byte("r/"+m.ID), m)
+}
+
+func applyRemoveMember(txn *badger.Txn, _ uint64, c *cmdRemoveMember) (any, error) {
+	return nil, del(txn, []byte("r/"+c.ID))
+}
+
+func applyPutUser(txn *badger.Txn, _ uint64, c *cmdPutUser) (any, error) {
+	if err := proto.ValidID("user", c.User.Name); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil, put(txn, []byte("u/"+c.User.Name), c.User)
+}
+
+func applyPutKey(txn *badger.Txn, _ uint64, c *cmdPutKey) (any, error) {
+	k := c.Key
+	if err := proto.ValidID("access key", k.AccessKey); err != nil || len(k.SecretKey) < 8 || len(k.SecretKey) > 128 {
+		return nil, fmt.Errorf("access key %q: id must be a valid id and the secret 8 to 128 bytes: %w", k.AccessKey, ErrInvalid)
+	}
+	found, err := exists(txn, []byte("u/"+k.User))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("user %s: %w", k.User, ErrNotFound)
+	}
+	return nil, put(txn, []byte("k/"+k.AccessKey), k)
+}
+
+func applyDeleteKey(txn *badger.Txn, _ uint64, c *cmdDeleteKey) (any, error) {
+	found, err := exists(txn, []byte("k/"+c.AccessKey))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("access key %s: %w", c.AccessKey, ErrNotFound)
+	}
+	return nil, del(txn, []byte("k/"+c.AccessKey))
+}

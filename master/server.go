@@ -1,0 +1,266 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+)
+
+// Server is one member of the metadata master group: a Raft voter, its
+// state machine, and the HTTP API. It is safe for concurrent use.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	fsm  *fsm
+	raft *raft.Raft
+
+	logs   *raftboltdb.BoltStore
+	trans  *raft.NetworkTransport
+	stream *streamLayer
+	httpLn net.Listener
+	http   *http.Server
+	peers  *http.Client
+
+	ready atomic.Bool // leader whose state includes every earlier term
+	alloc chunkPool
+	live  liveness
+
+	runOnce   sync.Once
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// New opens the state in cfg.Dir and starts the Raft member. The HTTP API
+// serves once Run is called.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, done: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("node", cfg.ID)
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.peers = &http.Client{Timeout: 10 * time.Second}
+	if err := s.open(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) open() error {
+	var err error
+	if err = os.MkdirAll(filepath.Join(s.cfg.Dir, "raft"), 0o700); err != nil {
+		return fmt.Errorf("master: create dir: %w", err)
+	}
+	if s.fsm, err = openFSM(s.cfg.Dir, s.log); err != nil {
+		return err
+	}
+	if err = s.listen(); err != nil {
+		return err
+	}
+	return s.startRaft()
+}
+
+func (s *Server) listen() error {
+	ln := s.cfg.RaftListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.RaftAddr); err != nil {
+			return fmt.Errorf("master: listen raft: %w", err)
+		}
+	}
+	if s.cfg.RaftAddr == "" {
+		s.cfg.RaftAddr = ln.Addr().String()
+	}
+	s.stream = newStreamLayer(ln, s.cfg.RaftAddr, s.cfg.ClusterSecret, s.log)
+	s.httpLn = s.cfg.HTTPListener
+	if s.httpLn == nil {
+		var err error
+		if s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("master: listen http: %w", err)
+		}
+	}
+	if s.cfg.HTTPAddr == "" {
+		s.cfg.HTTPAddr = s.httpLn.Addr().String()
+	}
+	return nil
+}
+
+func (s *Server) startRaft() error {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(s.cfg.ID)
+	rc.HeartbeatTimeout = s.cfg.HeartbeatTimeout
+	rc.ElectionTimeout = s.cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = s.cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = s.cfg.CommitTimeout
+	rc.SnapshotThreshold = s.cfg.SnapshotThreshold
+	rc.SnapshotInterval = s.cfg.SnapshotInterval
+	rc.TrailingLogs = s.cfg.TrailingLogs
+	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 512
+	rc.Logger = newHCLogger(s.log)
+	rdir := filepath.Join(s.cfg.Dir, "raft")
+	var err error
+	s.logs, err = raftboltdb.New(raftboltdb.Options{
+		Path: filepath.Join(rdir, "log.db"), NoSync: s.cfg.NoSync,
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true},
+	})
+	if err != nil {
+		return fmt.Errorf("master: open raft log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(rdir, 2, rc.Logger)
+	if err != nil {
+		return fmt.Errorf("master: open snapshot store: %w", err)
+	}
+	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: s.stream, MaxPool: 4, Timeout: 10 * time.Second, Logger: rc.Logger,
+	})
+	cache, err := raft.NewLogCache(1024, s.logs)
+	if err != nil {
+		return fmt.Errorf("master: log cache: %w", err)
+	}
+	if err := s.bootstrap(rc, cache, snaps); err != nil {
+		return err
+	}
+	if s.raft, err = raft.NewRaft(rc, s.fsm, cache, s.logs, snaps, s.trans); err != nil {
+		return fmt.Errorf("master: start raft: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) bootstrap(rc *raft.Config, logs raft.LogStore, snaps raft.SnapshotStore) error {
+	if !s.cfg.Bootstrap {
+		return nil
+	}
+	has, err := raft.HasExistingState(logs, s.logs, snaps)
+	if err != nil || has {
+		return err
+	}
+	conf := raft.Configuration{Servers: []raft.Server{{
+		Suffrage: raft.Voter, ID: rc.LocalID, Address: raft.ServerAddress(s.cfg.RaftAddr),
+	}}}
+	if err := raft.BootstrapCluster(rc, logs, s.logs, snaps, s.trans, conf); err != nil {
+		return fmt.Errorf("master: bootstrap: %w", err)
+	}
+	s.log.Info("bootstrapped a new master group")
+	return nil
+}
+
+// Run serves the HTTP API and the member's background loops until ctx ends
+// or Close is called; then it closes the server.
+func (s *Server) Run(ctx context.Context) error {
+	started := false
+	s.runOnce.Do(func() { started = true })
+	if !started {
+		return errors.New("master: Run called twice")
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	errc := make(chan error, 1)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()
+	go func() { defer s.wg.Done(); s.watchLeadership() }()
+	if s.cfg.Join != "" {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.joinLoop() }()
+	}
+	s.log.Info("master serving", "http", s.cfg.HTTPAddr, "raft", s.cfg.RaftAddr)
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	return errors.Join(err, s.Close())
+}
+
+// Close stops the member without handing leadership over (a crash, as far
+// as the other members can tell, minus the lost disk writes). Idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		var errs []error
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			errs = append(errs, ignoreClosed(s.http.Shutdown(ctx)))
+			cancel()
+		} else if s.httpLn != nil {
+			errs = append(errs, ignoreClosed(s.httpLn.Close()))
+		}
+		if s.raft != nil {
+			errs = append(errs, s.raft.Shutdown().Error())
+		}
+		if s.trans != nil {
+			errs = append(errs, s.trans.Close())
+		} else if s.stream != nil {
+			errs = append(errs, s.stream.Close())
+		}
+		s.wg.Wait()
+		if s.logs != nil {
+			errs = append(errs, s.logs.Close())
+		}
+		if s.fsm != nil {
+			errs = append(errs, s.fsm.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Addr returns the HTTP API's address.
+func (s *Server) Addr() string { return s.cfg.HTTPAddr }
+
+// RaftAddr returns the advertised Raft address.
+func (s *Server) RaftAddr() string { return s.cfg.RaftAddr }
+
+// ID returns the member id.
+func (s *Server) ID() string { return s.cfg.ID }
+
+// IsLeader reports whether this member leads and has caught up with the
+// state of earlier terms (so it may answer consistent reads).
+func (s *Server) IsLeader() bool {
+	return s.raft.State() == raft.Leader && s.ready.Load()
+}
+
+// AppliedIndex returns the last Raft index reflected in the state.
+func (s *Server) AppliedIndex() uint64 { return s.fsm.applied.Load() }
+
+// SnapshotsRestored counts snapshots installed into the state since start.
+func (s *Server) SnapshotsRestored() int64 { return s.fsm.restores.Load() }
+
+// Snapshot takes a Raft snapshot now and compacts the log behind it.
+func (s *Server) Snapshot() error { return s.raft.Snapshot().Error() }
+
+// SetBlocked cuts this member's Raft links to the given peers' Raft
+// addresses ("*" for all of them); nil heals. A fault-injection hook for
+// tests and drills: client-facing HTTP keeps working.
+func (s *Server) SetBlocked(peers []string) { s.stream.SetBlocked(peers) }

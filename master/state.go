@@ -1,0 +1,307 @@
+package master
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// Badger key layout of the state (values are a format byte, then JSON):
+//
+//	m/applied            last applied Raft index (8 bytes, big endian)
+//	m/chunkhw            next unallocated chunk id (8 bytes)
+//	m/nchunks, m/ngc     counters of referenced and to-be-deleted chunks
+//	b/<bucket>           proto.Bucket
+//	o/<bucket>/<key>     proto.Object (bucket names contain no '/')
+//	c/<chunk id BE>      "<bucket>/<key>" of the object referencing it
+//	g/<chunk id BE>      chunk no object references: delete from disks
+//	n/<node id>          nodeRecord (chunk server registry)
+//	r/<member id>        memberRecord (master HTTP addresses)
+//	u/<user>             proto.User
+//	k/<access key>       proto.AccessKey
+const valueFormat1 byte = 1
+
+var (
+	keyChunkHW = []byte("m/chunkhw")
+	keyNChunks = []byte("m/nchunks")
+	keyNGC     = []byte("m/ngc")
+)
+
+func bucketKey(name string) []byte { return []byte("b/" + name) }
+func objectPrefix(bucket string) []byte {
+	return []byte("o/" + bucket + "/")
+}
+func objectKey(bucket, key string) []byte { return append(objectPrefix(bucket), key...) }
+func chunkKey(prefix string, id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(prefix), id)
+}
+
+// applyCommand decodes and applies one command in txn.
+func applyCommand(txn *badger.Txn, index uint64, data []byte) (any, error) {
+	o, body, err := decodeHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := handlers[o]
+	if !ok {
+		return nil, fmt.Errorf("master: opcode %d: %w", byte(o), ErrBadCommand)
+	}
+	return h(txn, index, body)
+}
+
+type handler func(txn *badger.Txn, index uint64, body []byte) (any, error)
+
+// handlers maps opcodes to their state transitions. Each one validates and
+// reads first, then writes, so a refused command leaves no partial effects.
+var handlers map[op]handler
+
+func init() {
+	handlers = map[op]handler{
+		opCreateBucket:  decoded(applyCreateBucket),
+		opDeleteBucket:  decoded(applyDeleteBucket),
+		opPutObject:     decoded(applyPutObject),
+		opDeleteObject:  decoded(applyDeleteObject),
+		opRenameObject:  decoded(applyRenameObject),
+		opAllocChunks:   decoded(applyAllocChunks),
+		opRegisterNode:  decoded(applyRegisterNode),
+		opSetMember:     decoded(applySetMember),
+		opRemoveMember:  decoded(applyRemoveMember),
+		opPutUser:       decoded(applyPutUser),
+		opPutKey:        decoded(applyPutKey),
+		opDeleteKey:     decoded(applyDeleteKey),
+		opSetNodeState:  decoded(applySetNodeState),
+		opAckGCDeletion: decoded(applyAckGCDeletion),
+	}
+}
+
+// decoded adapts a typed handler to the raw one, strictly decoding JSON.
+func decoded[T any](fn func(txn *badger.Txn, index uint64, c *T) (any, error)) handler {
+	return func(txn *badger.Txn, index uint64, body []byte) (any, error) {
+		c := new(T)
+		if err := json.Unmarshal(body, c); err != nil {
+			return nil, fmt.Errorf("master: decode payload: %v: %w", err, ErrBadCommand)
+		}
+		return fn(txn, index, c)
+	}
+}
+
+func applyCreateBucket(txn *badger.Txn, _ uint64, c *cmdCreateBucket) (any, error) {
+	if err := proto.ValidBucketName(c.Bucket.Name); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	found, err := exists(txn, bucketKey(c.Bucket.Name))
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return nil, fmt.Errorf("bucket %s: %w", c.Bucket.Name, ErrBucketExists)
+	}
+	return nil, put(txn, bucketKey(c.Bucket.Name), c.Bucket)
+}
+
+func applyDeleteBucket(txn *badger.Txn, _ uint64, c *cmdDeleteBucket) (any, error) {
+	if err := requireBucket(txn, c.Name); err != nil {
+		return nil, err
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: objectPrefix(c.Name)})
+	defer it.Close()
+	it.Rewind()
+	if it.Valid() {
+		return nil, fmt.Errorf("bucket %s: %w", c.Name, ErrBucketNotEmpty)
+	}
+	return nil, del(txn, bucketKey(c.Name))
+}
+
+func applyPutObject(txn *badger.Txn, index uint64, c *cmdPutObject) (any, error) {
+	obj := c.Object
+	if err := validateObject(&obj); err != nil {
+		return nil, err
+	}
+	if err := requireBucket(txn, obj.Bucket); err != nil {
+		return nil, err
+	}
+	old, err := getObject(txn, obj.Bucket, obj.Key)
+	if err != nil && !errors.Is(err, ErrNoSuchKey) {
+		return nil, err
+	}
+	if err := checkVersion(old, c.IfVersion); err != nil {
+		return nil, err
+	}
+	oldSet, newSet := chunkSet(old), chunkSet(&obj)
+	if err := checkFreshChunks(txn, newSet, oldSet); err != nil {
+		return nil, err
+	}
+	// Reads and checks are done; from here on only writes.
+	obj.Version = index
+	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
+		return nil, err
+	}
+	if err := put(txn, objectKey(obj.Bucket, obj.Key), obj); err != nil {
+		return nil, err
+	}
+	return obj.Version, nil
+}
+
+// checkVersion enforces a conditional commit; old is nil when absent.
+func checkVersion(old *proto.Object, want uint64) error {
+	switch {
+	case want == 0:
+		return nil
+	case want == proto.MustNotExist && old != nil:
+		return fmt.Errorf("object %s exists: %w", old.Key, ErrPrecondition)
+	case want != proto.MustNotExist && (old == nil || old.Version != want):
+		return fmt.Errorf("object is not at version %d: %w", want, ErrPrecondition)
+	}
+	return nil
+}
+
+func applyDeleteObject(txn *badger.Txn, _ uint64, c *cmdDeleteObject) (any, error) {
+	if err := requireBucket(txn, c.Bucket); err != nil {
+		return nil, err
+	}
+	old, err := getObject(txn, c.Bucket, c.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
+		return nil, err
+	}
+	return nil, del(txn, objectKey(c.Bucket, c.Key))
+}
+
+func applyRenameObject(txn *badger.Txn, index uint64, c *cmdRenameObject) (any, error) {
+	if err := proto.ValidKey(c.To); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := requireBucket(txn, c.Bucket); err != nil {
+		return nil, err
+	}
+	src, err := getObject(txn, c.Bucket, c.From)
+	if err != nil {
+		return nil, err
+	}
+	if c.From == c.To {
+		return src.Version, nil
+	}
+	dst, err := getObject(txn, c.Bucket, c.To)
+	if err != nil && !errors.Is(err, ErrNoSuchKey) {
+		return nil, err
+	}
+	if err := swapChunks(txn, chunkSet(dst), nil, ""); err != nil {
+		return nil, err
+	}
+	if err := del(txn, objectKey(c.Bucket, c.From)); err != nil {
+		return nil, err
+	}
+	src.Key, src.Version, src.Modified = c.To, index, c.Modified
+	set := chunkSet(src) // repoint the chunk index at the new key
+	if err := swapChunks(txn, set, set, c.Bucket+"/"+c.To); err != nil {
+		return nil, err
+	}
+	return src.Version, put(txn, objectKey(c.Bucket, c.To), src)
+}
+
+// chunkSet returns the distinct chunks of obj (nil obj: empty set).
+func chunkSet(obj *proto.Object) map[uint64]bool {
+	set := map[uint64]bool{}
+	if obj != nil {
+		for _, e := range obj.Extents {
+			set[e.Chunk] = true
+		}
+	}
+	return set
+}
+
+// checkFreshChunks verifies that every chunk in newSet but not in keep was
+// allocated and is referenced by no object and not queued for deletion: a
+// chunk backs at most one object at a time.
+func checkFreshChunks(txn *badger.Txn, newSet, keep map[uint64]bool) error {
+	hw, err := getCounter(txn, keyChunkHW)
+	if err != nil {
+		return err
+	}
+	for _, id := range sortedIDs(newSet) {
+		if keep[id] {
+			continue
+		}
+		if id == 0 || id >= hw {
+			return fmt.Errorf("chunk %d was never allocated: %w", id, ErrInvalid)
+		}
+		for _, p := range []string{"c/", "g/"} {
+			found, err := exists(txn, chunkKey(p, id))
+			if err != nil {
+				return err
+			}
+			if found {
+				return fmt.Errorf("chunk %d is already in use: %w", id, ErrInvalid)
+			}
+		}
+	}
+	return nil
+}
+
+// swapChunks points the chunk index at ref for the new chunks and moves
+// chunks only the old version used to the deletion queue.
+func swapChunks(txn *badger.Txn, oldSet, newSet map[uint64]bool, ref string) error {
+	var freed, added int64
+	for _, id := range sortedIDs(oldSet) {
+		if newSet[id] {
+			continue
+		}
+		if err := del(txn, chunkKey("c/", id)); err != nil {
+			return err
+		}
+		if err := setRaw(txn, chunkKey("g/", id), nil); err != nil {
+			return err
+		}
+		freed++
+	}
+	for _, id := range sortedIDs(newSet) {
+		if err := setRaw(txn, chunkKey("c/", id), []byte(ref)); err != nil {
+			return err
+		}
+		if !oldSet[id] {
+			added++
+		}
+	}
+	if err := addCounter(txn, keyNChunks, added-freed); err != nil {
+		return err
+	}
+	return addCounter(txn, keyNGC, freed)
+}
+
+func applyAllocChunks(txn *badger.Txn, _ uint64, c *cmdAllocChunks) (any, error) {
+	if c.Count == 0 || c.Count > proto.MaxAllocChunks*100 {
+		return nil, fmt.Errorf("allocate %d chunk ids: %w", c.Count, ErrInvalid)
+	}
+	first, err := getCounter(txn, keyChunkHW)
+	if err != nil {
+		return nil, err
+	}
+	if first == 0 {
+		first = 1 // chunk id 0 is never used
+	}
+	return first, setCounter(txn, keyChunkHW, first+c.Count)
+}
+
+func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *cmdAckGCDeletion) (any, error) {
+	n := int64(0)
+	for _, id := range c.Chunks {
+		found, err := exists(txn, chunkKey("g/", id))
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if err := del(txn, chunkKey("g/", id)); err != nil {
+				return nil, err
+			}
+			n++
+		}
+	}
+	return n, addCounter(txn, keyNGC, -n)
+}
