@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -71,9 +72,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// onLeader runs h on the leader; a follower forwards the request.
+// onLeader runs h on the leader; a follower forwards the request. A GET
+// with stale=1 is answered from local state by any member (it may miss the
+// latest writes).
 func (s *Server) onLeader(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Query().Get("stale") == "1" {
+			h(w, r.WithContext(context.WithValue(r.Context(), staleKey{}, true)))
+			return
+		}
 		if s.IsLeader() {
 			h(w, r)
 			return
@@ -81,6 +88,8 @@ func (s *Server) onLeader(h http.HandlerFunc) http.Handler {
 		s.forward(w, r)
 	})
 }
+
+type staleKey struct{}
 
 func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	id, addr := s.leaderHTTP()
@@ -254,6 +263,9 @@ func (s *Server) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 // consistent runs the read barrier and reports whether the handler may
 // answer from local state.
 func (s *Server) consistent(w http.ResponseWriter, r *http.Request) bool {
+	if r.Context().Value(staleKey{}) != nil {
+		return true
+	}
 	if err := s.readBarrier(r.Context()); err != nil {
 		if r.Context().Err() != nil {
 			err = fmt.Errorf("%v: %w", err, errContext)

@@ -2,15 +2,16 @@ package master_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
+	"github.com/granary-store/granary/master"
 )
 
 func ctxT(t *testing.T, d time.Duration) context.Context {
@@ -66,7 +67,261 @@ func TestSingleMemberBasics(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
-var _ = fmt.Sprint
-var _ sync.Mutex
-var _ atomic.Int64
+
+// writer commits inline objects through its own client until stop closes,
+// recording every acknowledged key with its acknowledgement time.
+type writer struct {
+	mu    sync.Mutex
+	acked map[string]time.Time
+	errs  atomic.Int64
+	total atomic.Int64
+}
+
+func (w *writer) run(t *testing.T, c *testcluster.Cluster, g int, stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	addrs := c.Addrs()
+	rot := append(append([]string{}, addrs[g%len(addrs):]...), addrs[:g%len(addrs)]...)
+	cl, err := masterclientNew(rot)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		key := fmt.Sprintf("w%02d/%06d", g, i)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := cl.Commit(ctx, inline("load", key, key))
+		cancel()
+		if err != nil {
+			w.errs.Add(1)
+			continue
+		}
+		w.mu.Lock()
+		w.acked[key] = time.Now()
+		w.mu.Unlock()
+		w.total.Add(1)
+	}
+}
+
+// localKeys lists every key of bucket in one member's local state.
+func localKeys(t *testing.T, c *testcluster.Cluster, addr, bucket string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	req := proto.ListRequest{Bucket: bucket}
+	for {
+		res, err := c.Client().ListLocal(ctxT(t, 10*time.Second), addr, req)
+		if err != nil {
+			t.Fatalf("list on %s: %v", addr, err)
+		}
+		for _, o := range res.Objects {
+			out[o.Key] = true
+		}
+		if !res.IsTruncated {
+			return out
+		}
+		req.StartAfter = res.NextStartAfter
+	}
+}
+
+// waitCaughtUp waits until every running member applied the leader's
+// commit index.
+func waitCaughtUp(c *testcluster.Cluster) {
+	leader := c.Leader()
+	target := leader.Server().AppliedIndex()
+	c.WaitFor(30*time.Second, fmt.Sprintf("members applied index %d", target), func() bool {
+		for _, n := range c.Nodes() {
+			if srv := n.Server(); srv != nil && srv.AppliedIndex() < target {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestFailoverUnderConcurrentLoad(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 3})
+	if err := c.Client().CreateBucket(ctxT(t, 10*time.Second), "load"); err != nil {
+		t.Fatal(err)
+	}
+	w := &writer{acked: map[string]time.Time{}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go w.run(t, c, g, stop, &wg)
+	}
+	c.WaitFor(60*time.Second, "2000 acknowledged commits", func() bool { return w.total.Load() >= 2000 })
+
+	old := c.Leader()
+	killed := time.Now()
+	c.Kill(old)
+	dead := time.Now() // from here on only a new leader can acknowledge
+	newLeader := c.Leader()
+	elected := time.Since(killed)
+	before := w.total.Load()
+	c.WaitFor(60*time.Second, "1000 more commits after the kill", func() bool { return w.total.Load() >= before+1000 })
+	close(stop)
+	wg.Wait()
+
+	gap := writeGap(w, dead).Sub(killed)
+	t.Logf("killed leader %s; %s ready %v after the kill; first write acknowledged by the new leader %v after the kill; %d acked, %d failed attempts",
+		old.ID, newLeader.ID, elected, gap, w.total.Load(), w.errs.Load())
+	if gap > 10*time.Second {
+		t.Errorf("writes were unavailable for %v after the leader died", gap)
+	}
+	waitCaughtUp(c)
+	for _, n := range c.Nodes() {
+		if n.Server() == nil {
+			continue
+		}
+		have := localKeys(t, c, n.HTTPAddr, "load")
+		missing := 0
+		for k := range w.acked {
+			if !have[k] {
+				missing++
+			}
+		}
+		if missing > 0 {
+			t.Errorf("%s is missing %d of %d acknowledged commits", n.ID, missing, len(w.acked))
+		}
+	}
+}
+
+// writeGap returns the first acknowledgement after t0.
+func writeGap(w *writer, t0 time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var next time.Time
+	for _, at := range w.acked {
+		if at.After(t0) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next
+}
+
+func TestPartitionedLeaderCannotAcknowledge(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 3})
+	ctx := ctxT(t, 30*time.Second)
+	if err := c.Client().CreateBucket(ctx, "part"); err != nil {
+		t.Fatal(err)
+	}
+	old := c.Leader()
+	c.Isolate(old)
+	// The cut-off leader must refuse, with a retryable error, every write
+	// sent to it; none may be acknowledged.
+	pinned := c.PinnedClient(old)
+	for i := range 20 {
+		_, err := pinned.Commit(ctxT(t, 5*time.Second), inline("part", fmt.Sprintf("minority/%d", i), "x"))
+		if err == nil {
+			t.Fatalf("write %d acknowledged by a leader cut off from the majority", i)
+		}
+		if !proto.IsRetryable(err) {
+			t.Fatalf("write %d: error %v is not retryable", i, err)
+		}
+	}
+	var newLeader *testcluster.Node
+	c.WaitFor(20*time.Second, "a leader in the majority", func() bool {
+		l := c.Leader()
+		newLeader = l
+		return l != old
+	})
+	maj := c.PinnedClient(newLeader)
+	if _, err := maj.Commit(ctx, inline("part", "majority", "y")); err != nil {
+		t.Fatalf("majority write: %v", err)
+	}
+	c.Heal()
+	waitCaughtUp(c)
+	for _, n := range c.Nodes() {
+		keys := localKeys(t, c, n.HTTPAddr, "part")
+		if !keys["majority"] {
+			t.Errorf("%s lacks the majority's write", n.ID)
+		}
+		for k := range keys {
+			if k != "majority" {
+				t.Errorf("%s holds %q, written on the minority side", n.ID, k)
+			}
+		}
+	}
+}
+
+func TestSnapshotCatchUpAndFullRestart(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 3, Tune: func(cfg *master.Config) {
+		cfg.SnapshotThreshold, cfg.TrailingLogs = 64, 16
+		cfg.SnapshotInterval = time.Hour // snapshots are taken explicitly
+	}})
+	cl := c.Client()
+	ctx := ctxT(t, 60*time.Second)
+	if err := cl.CreateBucket(ctx, "snap"); err != nil {
+		t.Fatal(err)
+	}
+	lagger := c.Nodes()[2]
+	if lagger == c.Leader() {
+		lagger = c.Nodes()[1]
+	}
+	c.Kill(lagger)
+	for i := range 300 {
+		if _, err := cl.Commit(ctx, inline("snap", fmt.Sprintf("k%04d", i), fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range c.Nodes() {
+		if srv := n.Server(); srv != nil {
+			if err := srv.Snapshot(); err != nil {
+				t.Fatalf("snapshot on %s: %v", n.ID, err)
+			}
+		}
+	}
+	c.Restart(lagger)
+	waitCaughtUp(c)
+	if lagger.Server().SnapshotsRestored() == 0 {
+		t.Errorf("%s caught up without installing a snapshot; the log was not compacted", lagger.ID)
+	}
+	want := localKeys(t, c, c.Leader().HTTPAddr, "snap")
+	if len(want) != 300 {
+		t.Fatalf("leader has %d keys, want 300", len(want))
+	}
+	assertSameKeys(t, want, localKeys(t, c, lagger.HTTPAddr, "snap"), lagger.ID)
+
+	// A whole group restarted from disk has exactly its state.
+	applied := map[string]uint64{}
+	for _, n := range c.Nodes() {
+		applied[n.ID] = n.Server().AppliedIndex()
+		c.Kill(n)
+	}
+	for _, n := range c.Nodes() {
+		c.Restart(n)
+	}
+	c.Leader()
+	for _, n := range c.Nodes() {
+		if got := n.Server().AppliedIndex(); got < applied[n.ID] {
+			t.Errorf("%s restarted at applied index %d, below %d before", n.ID, got, applied[n.ID])
+		}
+		assertSameKeys(t, want, localKeys(t, c, n.HTTPAddr, "snap"), n.ID+" after restart")
+	}
+	o, err := cl.Stat(ctx, "snap", "k0123")
+	if err != nil || string(o.Inline) != "123" {
+		t.Fatalf("stat after restart: %+v %v", o, err)
+	}
+}
+
+func assertSameKeys(t *testing.T, want, got map[string]bool, who string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s has %d keys, want %d", who, len(got), len(want))
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("%s lacks %q", who, k)
+			return
+		}
+	}
+}
+
+func masterclientNew(addrs []string) (*masterclient.Client, error) {
+	return masterclient.New(addrs, testcluster.Secret)
+}

@@ -127,7 +127,24 @@ func (s *Server) readBarrier(ctx context.Context) error {
 	if err := s.raft.VerifyLeader().Error(); err != nil {
 		return fmt.Errorf("master: verify leadership: %v: %w", err, ErrNotLeader)
 	}
-	return s.fsm.waitApplied(ctx, ci)
+	return s.fsm.waitApplied(ctx, s.lastCommandAtOrBelow(ci))
+}
+
+// lastCommandAtOrBelow returns the index of the last command entry at or
+// below idx. Raft never hands no-op and barrier entries to a batching FSM,
+// so the state is current once that command is applied. An entry missing
+// from the log was compacted into a snapshot the state already contains.
+func (s *Server) lastCommandAtOrBelow(idx uint64) uint64 {
+	var l raft.Log
+	for i := idx; i > 0 && idx-i < 4096; i-- {
+		if err := s.logCache.GetLog(i, &l); err != nil {
+			return 0
+		}
+		if l.Type == raft.LogCommand {
+			return i
+		}
+	}
+	return idx
 }
 
 // leaderHTTP returns the leader's id and HTTP address, if known.

@@ -27,7 +27,8 @@ type Server struct {
 	fsm  *fsm
 	raft *raft.Raft
 
-	logs   *raftboltdb.BoltStore
+	logs     *raftboltdb.BoltStore
+	logCache *raft.LogCache
 	trans  *raft.NetworkTransport
 	stream *streamLayer
 	httpLn net.Listener
@@ -139,6 +140,7 @@ func (s *Server) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("master: log cache: %w", err)
 	}
+	s.logCache = cache
 	if err := s.bootstrap(rc, cache, snaps); err != nil {
 		return err
 	}

@@ -249,6 +249,21 @@ func (c *Client) Key(ctx context.Context, access string) (proto.AccessKey, error
 	return k, err
 }
 
+// ListLocal asks one member (by address) for a page of its local, possibly
+// stale, state, without retries.
+func (c *Client) ListLocal(ctx context.Context, addr string, req proto.ListRequest) (proto.ListResult, error) {
+	q := url.Values{"bucket": {req.Bucket}, "stale": {"1"}}
+	if req.StartAfter != "" {
+		q.Set("start-after", req.StartAfter)
+	}
+	if req.Prefix != "" {
+		q.Set("prefix", req.Prefix)
+	}
+	var res proto.ListResult
+	err := c.once(ctx, addr, http.MethodGet, proto.RouteObjectList, q, nil, &res)
+	return res, err
+}
+
 // Health asks one member (by address) for its own view, without retries.
 func (c *Client) Health(ctx context.Context, addr string) (proto.Health, error) {
 	var h proto.Health

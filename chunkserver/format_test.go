@@ -1,0 +1,278 @@
+package chunkserver
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// encodeChunk builds the chunk file for data independently of the Writer.
+func encodeChunk(id uint64, data []byte) []byte {
+	var crcs []uint32
+	for p := data; len(p) > 0; p = p[min(blockSize, len(p)):] {
+		crcs = append(crcs, crc32.Checksum(p[:min(blockSize, len(p))], castagnoli))
+	}
+	h := encodeHeader(id, int64(len(data)))
+	return slices.Concat(h, data, encodeTrailer(h, crcs))
+}
+
+// flipPositions returns the byte offsets to flip in a chunk file of n data
+// bytes: all of them for small files, else the header, the trailer, and
+// the data bytes around every block edge.
+func flipPositions(n int) []int64 {
+	size := fileSize(int64(n))
+	if size <= 2000 {
+		all := make([]int64, size)
+		for i := range all {
+			all[i] = int64(i)
+		}
+		return all
+	}
+	var out []int64
+	for i := int64(0); i < headerSize; i++ {
+		out = append(out, i)
+	}
+	for b := int64(0); b*blockSize < int64(n); b++ {
+		for _, d := range []int64{0, 1, 777, blockSize - 1} {
+			if off := b*blockSize + d; off < int64(n) {
+				out = append(out, headerSize+off)
+			}
+		}
+	}
+	for i := headerSize + int64(n); i < size; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func TestFlipAnyByte(t *testing.T) {
+	for _, n := range []int{0, 100, 2*blockSize + 10} {
+		s, _ := newStore(t)
+		const id = 0x1ab
+		data := testData(n, 4)
+		mustPut(t, s, id, data)
+		path := s.path(0, id)
+		file, _ := os.ReadFile(path)
+		for _, pos := range flipPositions(n) {
+			bad := bytes.Clone(file)
+			bad[pos] ^= 1 << (pos % 8)
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkFlipDetected(t, s, id, data, pos)
+		}
+		if got := s.Corrupt(); len(got) != 1 || got[0] != id {
+			t.Errorf("Corrupt() = %v", got)
+		}
+		os.WriteFile(path, file, 0o644)
+		if err := s.Delete(id); err != nil || len(s.Corrupt()) != 0 {
+			t.Errorf("Delete: %v; Corrupt() = %v", err, s.Corrupt())
+		}
+	}
+}
+
+// checkFlipDetected checks that a flipped byte at pos of chunk id's file
+// fails Verify, and fails Open (header, trailer) or exactly the reads of
+// the affected block (data).
+func checkFlipDetected(t *testing.T, s *Store, id uint64, data []byte, pos int64) {
+	t.Helper()
+	if err := s.Verify(id); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("byte %d flipped: Verify = %v", pos, err)
+	}
+	r, err := s.Open(id)
+	inData := pos >= headerSize && pos < headerSize+int64(len(data))
+	if !inData {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("byte %d flipped: Open = %v, want ErrCorrupt", pos, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("byte %d flipped: Open = %v", pos, err)
+	}
+	defer r.Close()
+	bad := (pos - headerSize) / blockSize
+	for b := int64(0); b*blockSize < int64(len(data)); b++ {
+		// Read one byte of the block that is not the flipped one.
+		off := b * blockSize
+		if off == pos-headerSize {
+			off++
+		}
+		if off >= int64(len(data)) {
+			continue
+		}
+		p := make([]byte, 1)
+		_, err := r.ReadAt(p, off)
+		switch {
+		case b == bad && !errors.Is(err, ErrCorrupt):
+			t.Fatalf("byte %d flipped: read of block %d = %v, want ErrCorrupt", pos, b, err)
+		case b != bad && (err != nil || p[0] != data[off]):
+			t.Fatalf("byte %d flipped: read of good block %d = %v", pos, b, err)
+		}
+	}
+}
+
+func TestTruncatedOrExtended(t *testing.T) {
+	s, _ := newStore(t)
+	data := testData(3*blockSize+5, 2)
+	mustPut(t, s, 3, data)
+	path := s.path(0, 3)
+	full := fileSize(int64(len(data)))
+	for _, size := range []int64{0, 10, headerSize, headerSize + blockSize, full - 1, full + 1} {
+		file := encodeChunk(3, data)
+		if size > full {
+			file = append(file, 0)
+		}
+		os.WriteFile(path, file[:size], 0o644)
+		if _, err := s.Open(3); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("length %d: Open = %v", size, err)
+		}
+		if err := s.Verify(3); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("length %d: Verify = %v", size, err)
+		}
+	}
+	// Truncated under an open reader.
+	os.WriteFile(path, encodeChunk(3, data), 0o644)
+	r, err := s.Open(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	os.Truncate(path, headerSize+blockSize+100)
+	if _, err := r.ReadAt(make([]byte, 10), 2*blockSize); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("read past a truncation: %v", err)
+	}
+	if _, err := r.ReadAt(make([]byte, 10), 0); err != nil {
+		t.Errorf("read before a truncation: %v", err)
+	}
+}
+
+func TestRestartQuarantines(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, testConfig(t, dir))
+	for id := uint64(1); id <= 4; id++ {
+		mustPut(t, s, id, testData(2*blockSize, id))
+	}
+	s.Close()
+	flip := func(id uint64, pos int64) {
+		path := s.path(0, id)
+		b, _ := os.ReadFile(path)
+		b[pos] ^= 0x80
+		os.WriteFile(path, b, 0o644)
+	}
+	flip(1, 20)                               // header
+	os.Truncate(s.path(0, 2), 1000)           // length
+	flip(3, headerSize+blockSize+9)           // data: passes the cheap check
+	os.Rename(s.path(0, 4), s.path(0, 4+256)) // name and header disagree
+
+	s = openStore(t, testConfig(t, dir))
+	if got := listIDs(s); !slices.Equal(got, []uint64{3}) {
+		t.Errorf("List = %v, want [3]", got)
+	}
+	if got := s.Corrupt(); !slices.Equal(got, []uint64{1, 2, 4 + 256}) {
+		t.Errorf("Corrupt() = %v", got)
+	}
+	q, _ := filepath.Glob(filepath.Join(dir, "quarantine", "*"))
+	if len(q) != 3 {
+		t.Errorf("quarantine holds %v", q)
+	}
+	if err := s.Verify(3); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("Verify of a flipped data byte: %v", err)
+	}
+	if got := s.Corrupt(); !slices.Equal(got, []uint64{1, 2, 3, 4 + 256}) {
+		t.Errorf("after Verify, Corrupt() = %v", got)
+	}
+	// The master replaces and deletes; a quarantined id clears too.
+	s.Delete(1)
+	mustPut(t, s, 2, []byte("fresh copy"))
+	if got := s.Corrupt(); !slices.Equal(got, []uint64{3, 4 + 256}) {
+		t.Errorf("after repair, Corrupt() = %v", got)
+	}
+}
+
+func TestUnsupportedVersionLeftInPlace(t *testing.T) {
+	dir := t.TempDir()
+	openStore(t, testConfig(t, dir)).Close()
+	file := encodeChunk(5, []byte("from the future"))
+	binary.LittleEndian.PutUint16(file[8:], formatVersion+1)
+	binary.LittleEndian.PutUint32(file[60:], crc32.Checksum(file[:60], castagnoli))
+	path := filepath.Join(dir, "chunks", fanout(5), chunkName(5))
+	os.WriteFile(path, file, 0o644)
+	s := openStore(t, testConfig(t, dir))
+	if len(s.List()) != 0 || len(s.Corrupt()) != 0 {
+		t.Errorf("List = %v, Corrupt = %v", s.List(), s.Corrupt())
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("file moved: %v", err)
+	}
+}
+
+func TestParseChunkName(t *testing.T) {
+	for _, id := range []uint64{0, 1, 0x1ab, 1<<64 - 1} {
+		if got, ok := parseChunkName(chunkName(id)); !ok || got != id {
+			t.Errorf("parse(%q) = %d, %v", chunkName(id), got, ok)
+		}
+	}
+	if n := chunkName(0x1ab); n != "00000000000001ab.chunk" || fanout(0x1ab) != "ab" {
+		t.Errorf("name %q, fanout %q", n, fanout(0x1ab))
+	}
+	for _, name := range []string{"", "1ab.chunk", "00000000000001AB.chunk", "00000000000001ab.chunk.tmp", "+0000000000001ab.chunk", "00000000000001abXchunk"} {
+		if _, ok := parseChunkName(name); ok {
+			t.Errorf("parse(%q) accepted", name)
+		}
+	}
+}
+
+// FuzzOpenChunk feeds arbitrary bytes as a chunk file. Opening and reading
+// must never panic and must either fail with ErrCorrupt or return data
+// whose canonical encoding is exactly the input.
+func FuzzOpenChunk(f *testing.F) {
+	const id = 7
+	for _, n := range []int{0, 1, 100, blockSize, blockSize + 1} {
+		file := encodeChunk(id, testData(n, uint64(n)))
+		f.Add(file)
+		f.Add(file[:len(file)-1])
+		flipped := bytes.Clone(file)
+		flipped[len(file)/2] ^= 4
+		f.Add(flipped)
+	}
+	path := filepath.Join(f.TempDir(), chunkName(id))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		if err := os.WriteFile(path, file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fsys := OSFS()
+		cf, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, cheapErr := checkHeader(cf, id)
+		cf.Close()
+		r, err := openReader(fsys, path, id)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open: %v, want ErrCorrupt", err)
+			}
+			return
+		}
+		defer r.Close()
+		if cheapErr != nil {
+			t.Fatalf("Open accepted what the start-up check rejects: %v", cheapErr)
+		}
+		var buf bytes.Buffer
+		if _, err := r.copyTo(&buf, 0, r.Size()); err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("read: %v, want ErrCorrupt", err)
+			}
+			return
+		}
+		if !bytes.Equal(encodeChunk(id, buf.Bytes()), file) {
+			t.Fatal("accepted a file that is not the encoding of the data read")
+		}
+	})
+}

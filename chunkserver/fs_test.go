@@ -1,0 +1,419 @@
+package chunkserver
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// errFS wraps an FS and fails its i-th operation (counting FS and File
+// calls alike), or every operation from the i-th on when sticky. Only ops
+// accepted by the filter count, if it is set.
+type errFS struct {
+	FS
+	mu      sync.Mutex
+	ops     int // operations counted since arm
+	failAt  int // -1: never fail
+	sticky  bool
+	err     error
+	filter  func(op string) bool
+	hit     bool
+	statfs  func(DiskUsage) DiskUsage // rewrites Statfs results if set
+	opNames []string
+}
+
+func newErrFS() *errFS { return &errFS{FS: OSFS(), failAt: -1, err: syscall.EIO} }
+
+// arm makes operation i (from now) fail with err, and the ones after it
+// too if sticky.
+func (e *errFS) arm(i int, sticky bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ops, e.failAt, e.sticky, e.err, e.hit, e.opNames = 0, i, sticky, err, false, nil
+}
+
+// disarm stops failures and reports whether one was injected, and which
+// operations ran.
+func (e *errFS) disarm() (bool, []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failAt = -1
+	return e.hit, e.opNames
+}
+
+func (e *errFS) inject(op, path string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failAt < 0 || (e.filter != nil && !e.filter(op)) {
+		return nil
+	}
+	i := e.ops
+	e.ops++
+	e.opNames = append(e.opNames, op)
+	if i == e.failAt || (e.sticky && i > e.failAt) {
+		e.hit = true
+		return &os.PathError{Op: op, Path: path, Err: e.err}
+	}
+	return nil
+}
+
+func (e *errFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	if err := e.inject("open", name); err != nil {
+		return nil, err
+	}
+	f, err := e.FS.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return &errFile{File: f, fs: e, name: name}, nil
+}
+
+func (e *errFS) Rename(oldname, newname string) error {
+	if err := e.inject("rename", oldname); err != nil {
+		return err
+	}
+	return e.FS.Rename(oldname, newname)
+}
+
+func (e *errFS) Remove(name string) error {
+	if err := e.inject("remove", name); err != nil {
+		return err
+	}
+	return e.FS.Remove(name)
+}
+
+func (e *errFS) MkdirAll(dir string, perm os.FileMode) error {
+	if err := e.inject("mkdir", dir); err != nil {
+		return err
+	}
+	return e.FS.MkdirAll(dir, perm)
+}
+
+func (e *errFS) ReadDir(dir string) ([]os.DirEntry, error) {
+	if err := e.inject("readdir", dir); err != nil {
+		return nil, err
+	}
+	return e.FS.ReadDir(dir)
+}
+
+func (e *errFS) Stat(name string) (os.FileInfo, error) {
+	if err := e.inject("stat", name); err != nil {
+		return nil, err
+	}
+	return e.FS.Stat(name)
+}
+
+func (e *errFS) Statfs(dir string) (DiskUsage, error) {
+	if err := e.inject("statfs", dir); err != nil {
+		return DiskUsage{}, err
+	}
+	u, err := e.FS.Statfs(dir)
+	if e.statfs != nil {
+		u = e.statfs(u)
+	}
+	return u, err
+}
+
+func (e *errFS) SyncDir(dir string) error {
+	if err := e.inject("syncdir", dir); err != nil {
+		return err
+	}
+	return e.FS.SyncDir(dir)
+}
+
+type errFile struct {
+	File
+	fs   *errFS
+	name string
+}
+
+// Write fails after writing half of p, as a disk filling up does.
+func (f *errFile) Write(p []byte) (int, error) {
+	if err := f.fs.inject("write", f.name); err != nil {
+		n, _ := f.File.Write(p[:len(p)/2])
+		return n, err
+	}
+	return f.File.Write(p)
+}
+
+func (f *errFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.fs.inject("writeat", f.name); err != nil {
+		return 0, err
+	}
+	return f.File.WriteAt(p, off)
+}
+
+func (f *errFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.fs.inject("readat", f.name); err != nil {
+		return 0, err
+	}
+	return f.File.ReadAt(p, off)
+}
+
+func (f *errFile) Sync() error {
+	if err := f.fs.inject("sync", f.name); err != nil {
+		return err
+	}
+	return f.File.Sync()
+}
+
+func (f *errFile) Stat() (os.FileInfo, error) {
+	if err := f.fs.inject("fstat", f.name); err != nil {
+		return nil, err
+	}
+	return f.File.Stat()
+}
+
+// Close always closes the file, like a real close that reports an error.
+func (f *errFile) Close() error {
+	err := f.fs.inject("close", f.name)
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// TestFailEveryOp runs Create, Write and Commit failing the i-th disk
+// operation for every i: either the error comes back and no trace of the
+// chunk is visible, now or to a fresh Store, or it succeeded and reads back.
+func TestFailEveryOp(t *testing.T) {
+	for _, sticky := range []bool{false, true} {
+		for _, known := range []bool{true, false} {
+			t.Run(fmt.Sprintf("sticky=%v/known=%v", sticky, known), func(t *testing.T) {
+				failEveryOp(t, sticky, known)
+			})
+		}
+	}
+}
+
+func failEveryOp(t *testing.T, sticky, known bool) {
+	dir := t.TempDir()
+	efs := newErrFS()
+	cfg := testConfig(t, dir)
+	cfg.FS, cfg.NoSync = efs, false
+	s := openStore(t, cfg)
+	data := testData(5*blockSize+100, 1)
+	for i := 0; ; i++ {
+		id := uint64(i + 1)
+		efs.arm(i, sticky, syscall.EIO)
+		err := writeChunk(s, id, data, known, 100_000)
+		hit, ops := efs.disarm()
+		if !hit {
+			if err != nil {
+				t.Fatalf("no failure injected, yet: %v", err)
+			}
+			t.Logf("%d operations: %v", i, ops)
+			return
+		}
+		if err == nil {
+			t.Fatalf("op %d (%s) failed but Commit succeeded", i, ops[i])
+		}
+		if _, serr := s.Stat(id); !errors.Is(serr, ErrNotFound) {
+			t.Fatalf("op %d (%s) failed: chunk visible: %v", i, ops[i], serr)
+		}
+		if !sticky {
+			assertNoTemps(t, dir)
+		}
+		fresh := openStore(t, testConfig(t, dir))
+		if _, err := fresh.Stat(id); err == nil && (!sticky || !bytes.Equal(mustGet(t, fresh, id), data)) {
+			t.Fatalf("op %d (%s) failed: a fresh store sees chunk %d", i, ops[i], id)
+		}
+		fresh.Close()
+	}
+}
+
+func TestNoSpace(t *testing.T) {
+	dir := t.TempDir()
+	efs := newErrFS()
+	efs.filter = func(op string) bool { return op == "write" || op == "writeat" }
+	cfg := testConfig(t, dir)
+	cfg.FS = efs
+	s := openStore(t, cfg)
+	data := testData(20*blockSize, 2)
+	for i := 0; ; i++ {
+		efs.arm(i, true, syscall.ENOSPC)
+		err := writeChunk(s, 1, data, i%2 == 0, 3*blockSize)
+		if hit, _ := efs.disarm(); !hit {
+			break
+		}
+		if !errors.Is(err, ErrNoSpace) || !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("write %d: %v, want ErrNoSpace", i, err)
+		}
+		if _, err := s.Stat(1); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("write %d: chunk visible after ENOSPC", i)
+		}
+		assertNoTemps(t, dir)
+	}
+	// A dir without room for the declared size is not even tried.
+	efs.statfs = func(u DiskUsage) DiskUsage { u.Avail = 10 * blockSize; return u }
+	if _, err := s.Create(2, 10*blockSize); !errors.Is(err, ErrNoSpace) {
+		t.Errorf("Create larger than the free space: %v", err)
+	}
+	mustPut(t, s, 3, make([]byte, blockSize))
+}
+
+// TestOpenFailEveryOp fails the i-th operation of the start-up scan: Open
+// may fail, but must never lose or damage a good chunk.
+func TestOpenFailEveryOp(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, testConfig(t, dir))
+	want := map[uint64][]byte{1: testData(100, 1), 2: testData(blockSize+1, 2)}
+	for id, data := range want {
+		mustPut(t, s, id, data)
+	}
+	s.Close()
+	setup := func() { // a leftover temp and a corrupt chunk, for the scan to clean
+		os.WriteFile(filepath.Join(dir, "chunks", "03", chunkName(3)+tempExt), []byte("x"), 0o644)
+		os.WriteFile(filepath.Join(dir, "chunks", "04", chunkName(4)), []byte("bad"), 0o644)
+	}
+	efs := newErrFS()
+	// Dir creation and listing fail Open; try their first op only.
+	for _, op := range []string{"mkdir", "readdir"} {
+		efs.filter = func(o string) bool { return o == op }
+		efs.arm(0, false, syscall.EIO)
+		cfg := testConfig(t, dir)
+		cfg.FS = efs
+		if _, err := Open(cfg); !errors.Is(err, syscall.EIO) {
+			t.Errorf("%s fails: Open = %v", op, err)
+		}
+	}
+	efs.filter = func(o string) bool { return o != "mkdir" && o != "readdir" }
+	for i := 0; ; i++ {
+		setup()
+		cfg := testConfig(t, dir)
+		cfg.FS = efs
+		efs.arm(i, false, syscall.EIO)
+		s, err := Open(cfg)
+		hit, _ := efs.disarm()
+		if err == nil {
+			s.Close()
+		}
+		clean := openStore(t, testConfig(t, dir))
+		for id, data := range want {
+			if !bytes.Equal(mustGet(t, clean, id), data) {
+				t.Fatalf("op %d failed: chunk %d damaged", i, id)
+			}
+		}
+		clean.Close()
+		if !hit {
+			return
+		}
+	}
+}
+
+// Benchmarks compare the store with plain files written and read in the
+// same pieces in the same run, so results can be quoted as ratios.
+
+var benchSizes = []int{1 << 20, 64 << 20}
+
+const benchPiece = 256 << 10 // bytes per Write and per read buffer
+
+func BenchmarkWrite(b *testing.B) {
+	for _, size := range benchSizes {
+		data := testData(size, 1)
+		b.Run(fmt.Sprintf("store/%dMiB", size>>20), func(b *testing.B) {
+			cfg := testConfig(b, b.TempDir())
+			cfg.NoSync = false
+			s := openStore(b, cfg)
+			b.SetBytes(int64(size))
+			for i := 0; i < b.N; i++ {
+				if err := writeChunk(s, uint64(i), data, true, benchPiece); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Delete(uint64(i))
+				b.StartTimer()
+			}
+		})
+		b.Run(fmt.Sprintf("os/%dMiB", size>>20), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "plain")
+			b.SetBytes(int64(size))
+			for i := 0; i < b.N; i++ {
+				if err := writePlain(path, data); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				os.Remove(path)
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// writePlain is the baseline: create, write, fsync, close.
+func writePlain(path string, data []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	for p := data; len(p) > 0; p = p[min(benchPiece, len(p)):] {
+		if _, err := f.Write(p[:min(benchPiece, len(p))]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func BenchmarkRead(b *testing.B) {
+	for _, size := range benchSizes {
+		data := testData(size, 1)
+		b.Run(fmt.Sprintf("store/%dMiB", size>>20), func(b *testing.B) {
+			s, _ := newStore(b)
+			mustPut(b, s, 1, data)
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, err := s.ReadRange(1, 0, int64(size), discard{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("os/%dMiB", size>>20), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "plain")
+			if err := writePlain(path, data); err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, benchPiece)
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if err := readPlain(path, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// readPlain is the baseline: open, read through buf, close.
+func readPlain(path string, buf []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		n, err := f.Read(buf)
+		discard{}.Write(buf[:n])
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// discard is io.Discard without ReadFrom, so both sides copy the same way.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

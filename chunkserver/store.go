@@ -1,0 +1,577 @@
+package chunkserver
+
+import (
+	"bufio"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Config configures a Store. Start from DefaultConfig and set Dirs.
+type Config struct {
+	// Dirs are the data dirs, typically one per disk. At least one.
+	Dirs []string
+	// NoSync skips every fsync. A crash may then lose committed chunks
+	// (a torn file still fails its checks rather than read as valid).
+	// For tests and benchmarks.
+	NoSync bool
+	// MaxChunkSize bounds the data length of a chunk, in bytes.
+	MaxChunkSize int64
+	// FS is the file system; nil means OSFS().
+	FS FS
+	// Logger receives start-up and corruption events; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with the defaults: 64 MiB chunks, fsync
+// on, the OS file system, and no logging. Dirs is left empty.
+func DefaultConfig() Config {
+	return Config{
+		MaxChunkSize: 64 << 20,
+		FS:           OSFS(),
+		Logger:       slog.New(slog.DiscardHandler),
+	}
+}
+
+// Validate reports the first problem with c, or nil.
+func (c Config) Validate() error {
+	if len(c.Dirs) == 0 {
+		return errors.New("chunkserver: config: no data dirs")
+	}
+	seen := make(map[string]bool)
+	for _, d := range c.Dirs {
+		if d == "" {
+			return errors.New("chunkserver: config: empty data dir")
+		}
+		if seen[filepath.Clean(d)] {
+			return fmt.Errorf("chunkserver: config: data dir %q listed twice", d)
+		}
+		seen[filepath.Clean(d)] = true
+	}
+	if c.MaxChunkSize <= 0 || c.MaxChunkSize > maxDataLen {
+		return fmt.Errorf("chunkserver: config: max chunk size %d not in 1..%d", c.MaxChunkSize, int64(maxDataLen))
+	}
+	return nil
+}
+
+// ChunkInfo describes a stored chunk.
+type ChunkInfo struct {
+	ID   uint64 // chunk id
+	Size int64  // data bytes, without header and checksums
+}
+
+// Store keeps immutable chunks as files under one or more data dirs; the
+// layout and file format are described in format.go.
+//
+// Concurrency: every Store method is safe for concurrent use. Any number of
+// goroutines may read (Open, ReadRange, Verify, Stat, List) at once, and
+// chunks with different ids may be created at once; a Create for an id that
+// is stored, or being created or deleted, fails with ErrExists. Delete does
+// not wait for readers: a Reader opened before keeps reading the old file
+// (Linux keeps an unlinked file alive while it is open), later Opens return
+// ErrNotFound. A data dir must be used by one Store at a time.
+type Store struct {
+	cfg  Config
+	fs   FS
+	log  *slog.Logger
+	dirs []dataDir
+
+	mu      sync.RWMutex
+	closed  bool
+	chunks  map[uint64]entry    // committed chunks
+	busy    map[uint64]struct{} // ids being created or deleted
+	corrupt map[uint64]struct{} // ids found corrupt, until deleted
+}
+
+type dataDir struct {
+	root, chunks, quarantine string
+}
+
+type entry struct {
+	dir  int   // index in Store.dirs
+	size int64 // data bytes
+}
+
+// Open opens a Store on cfg.Dirs, creating the layout where missing. It
+// scans every dir: it removes temporary files left by a crash, indexes
+// every chunk whose header and length check out, and moves the others to
+// <dir>/quarantine, reporting them in Corrupt. If two dirs hold the same
+// chunk id, the first copy that passes a full check is kept and the other
+// is quarantined.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.FS == nil {
+		cfg.FS = OSFS()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		cfg:     cfg,
+		fs:      cfg.FS,
+		log:     cfg.Logger.With("component", "chunkstore"),
+		chunks:  make(map[uint64]entry),
+		busy:    make(map[uint64]struct{}),
+		corrupt: make(map[uint64]struct{}),
+	}
+	for _, root := range cfg.Dirs {
+		d := dataDir{root, filepath.Join(root, "chunks"), filepath.Join(root, "quarantine")}
+		if err := s.prepare(d); err != nil {
+			return nil, fmt.Errorf("chunkserver: prepare %s: %w", root, err)
+		}
+		s.dirs = append(s.dirs, d)
+	}
+	for i := range s.dirs {
+		if err := s.scan(i); err != nil {
+			return nil, fmt.Errorf("chunkserver: scan %s: %w", s.dirs[i].root, err)
+		}
+	}
+	for id := range s.corrupt {
+		if _, ok := s.chunks[id]; ok {
+			delete(s.corrupt, id) // a bad copy in one dir, a good one in another
+		}
+	}
+	return s, nil
+}
+
+// prepare creates the layout of a data dir: 256 fan-out dirs, so that a
+// Create never has to make (and fsync) a dir, and the quarantine dir.
+func (s *Store) prepare(d dataDir) error {
+	for b := range 256 {
+		if err := s.fs.MkdirAll(filepath.Join(d.chunks, fanout(uint64(b))), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := s.fs.MkdirAll(d.quarantine, 0o755); err != nil {
+		return err
+	}
+	if s.cfg.NoSync {
+		return nil
+	}
+	for _, dir := range []string{d.root, d.chunks} {
+		if err := s.fs.SyncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan indexes the chunks of data dir i. Only Open calls it, so it runs
+// without the lock.
+func (s *Store) scan(i int) error {
+	var found, temps, bad int
+	for b := range 256 {
+		fan := filepath.Join(s.dirs[i].chunks, fanout(uint64(b)))
+		ents, err := s.fs.ReadDir(fan)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			path := filepath.Join(fan, e.Name())
+			id, ok := parseChunkName(e.Name())
+			switch {
+			case strings.HasSuffix(e.Name(), tempExt):
+				if err := s.fs.Remove(path); err != nil {
+					return err
+				}
+				temps++
+			case !ok || id&0xff != uint64(b):
+				s.log.Warn("unknown file in data dir", "path", path)
+			case s.scanChunk(i, id):
+				found++
+			default:
+				bad++
+			}
+		}
+	}
+	s.log.Info("data dir scanned", "dir", s.dirs[i].root, "chunks", found, "temps_removed", temps, "corrupt", bad)
+	return nil
+}
+
+// scanChunk runs the cheap check on one chunk file of dir i and indexes it
+// or sets it aside. It reports whether the chunk was indexed.
+func (s *Store) scanChunk(i int, id uint64) bool {
+	path := s.path(i, id)
+	n, err := s.checkFile(path, id)
+	switch {
+	case errors.Is(err, errUnsupported):
+		// Probably written by a newer release: leave it for an upgrade.
+		s.log.Error("chunk format unsupported, ignored", "chunk", id, "path", path, "err", err)
+		return false
+	case errors.Is(err, ErrCorrupt):
+		s.corrupt[id] = struct{}{}
+		s.quarantine(i, id, err)
+		return false
+	case err != nil:
+		s.corrupt[id] = struct{}{}
+		s.log.Warn("chunk unreadable, left in place", "chunk", id, "path", path, "err", err)
+		return false
+	}
+	s.index(i, id, n)
+	return true
+}
+
+func (s *Store) checkFile(path string, id uint64) (int64, error) {
+	f, err := s.fs.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	_, n, err := checkHeader(f, id)
+	return n, err
+}
+
+// index adds chunk id of dir i to the index. If another dir already holds
+// it, the two copies should be equal (chunks are immutable): the first one
+// passing a full check stays, the other goes to quarantine.
+func (s *Store) index(i int, id uint64, n int64) {
+	old, dup := s.chunks[id]
+	if !dup {
+		s.chunks[id] = entry{dir: i, size: n}
+		return
+	}
+	keep, drop := old, entry{dir: i, size: n}
+	reason := errors.New("duplicate of a good copy")
+	if err := s.verifyFile(old.dir, id); err != nil {
+		if err2 := s.verifyFile(i, id); err2 != nil {
+			delete(s.chunks, id)
+			s.corrupt[id] = struct{}{}
+			s.quarantine(old.dir, id, err)
+			s.quarantine(i, id, err2)
+			return
+		}
+		keep, drop, reason = drop, keep, err
+	}
+	s.chunks[id] = keep
+	s.quarantine(drop.dir, id, reason)
+}
+
+// verifyFile reads and checks every byte of chunk id in dir i.
+func (s *Store) verifyFile(i int, id uint64) error {
+	r, err := openReader(s.fs, s.path(i, id), id)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = r.copyTo(io.Discard, 0, r.size)
+	return err
+}
+
+// quarantine moves chunk id of dir i to the dir's quarantine folder, where
+// an operator can look at it; a file of the same name there is replaced.
+func (s *Store) quarantine(i int, id uint64, cause error) {
+	from := s.path(i, id)
+	to := filepath.Join(s.dirs[i].quarantine, chunkName(id))
+	if err := s.fs.Rename(from, to); err != nil {
+		s.log.Warn("chunk set aside, but cannot be moved", "chunk", id, "path", from, "cause", cause, "err", err)
+		return
+	}
+	s.log.Warn("chunk quarantined", "chunk", id, "path", to, "cause", cause)
+}
+
+func (s *Store) path(i int, id uint64) string {
+	return filepath.Join(s.dirs[i].chunks, fanout(id), chunkName(id))
+}
+
+// Create starts writing chunk id of size bytes, or of unknown size if size
+// is -1. The caller writes the data to the Writer, then calls Commit, or
+// Abort to give up. It fails with ErrExists if the id is stored or being
+// created or deleted, ErrTooLarge above Config.MaxChunkSize, and
+// ErrNoSpace if no data dir has room for size bytes.
+func (s *Store) Create(id uint64, size int64) (*Writer, error) {
+	switch {
+	case size < -1:
+		return nil, fmt.Errorf("chunkserver: create chunk %d: size %d: %w", id, size, ErrRange)
+	case size > s.cfg.MaxChunkSize:
+		return nil, fmt.Errorf("chunkserver: create chunk %d: size %d, limit %d: %w", id, size, s.cfg.MaxChunkSize, ErrTooLarge)
+	}
+	if err := s.reserve(id); err != nil {
+		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, err)
+	}
+	w, err := s.newWriter(id, size)
+	if err != nil {
+		s.release(id)
+		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, spaceErr(err))
+	}
+	return w, nil
+}
+
+// reserve marks id busy, for a Create or a Delete.
+func (s *Store) reserve(id uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if _, ok := s.chunks[id]; ok {
+		return ErrExists
+	}
+	if _, ok := s.busy[id]; ok {
+		return ErrExists
+	}
+	s.busy[id] = struct{}{}
+	return nil
+}
+
+func (s *Store) newWriter(id uint64, size int64) (*Writer, error) {
+	dir, err := s.pickDir(id, size)
+	if err != nil {
+		return nil, err
+	}
+	final := s.path(dir, id)
+	f, err := s.fs.OpenFile(final+tempExt, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{s: s, id: id, dir: dir, tmp: final + tempExt, final: final, want: size, f: f}
+	w.bw = bufio.NewWriterSize(f, copyBlocks*blockSize)
+	if size >= 0 {
+		w.crcs = make([]uint32, 0, numBlocks(size))
+	}
+	// Room for the header, which Commit writes once the length is known;
+	// the bytes only reach the buffer, so this cannot fail.
+	w.bw.Write(make([]byte, headerSize))
+	return w, nil
+}
+
+// pickDir chooses the data dir for a new chunk by rendezvous hashing
+// weighted by free space: every dir with room scores -avail/ln(u), u a hash
+// of (id, dir) in (0,1), and the best score wins. So a dir is picked with a
+// probability proportional to its free space: emptier disks fill faster,
+// yet writes still spread over all disks (always taking the emptiest one
+// would send every write to a newly added disk), and dirs that share one
+// file system share its writes evenly.
+func (s *Store) pickDir(id uint64, size int64) (int, error) {
+	need := int64(1)
+	if size >= 0 {
+		need = fileSize(size)
+	}
+	best, bestScore := -1, math.Inf(-1)
+	var errs []error
+	for i, d := range s.dirs {
+		u, err := s.fs.Statfs(d.root)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if u.Avail < need {
+			continue
+		}
+		if score := -float64(u.Avail) / math.Log(unitHash(id, i)); score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	switch {
+	case best >= 0:
+		return best, nil
+	case len(errs) == len(s.dirs):
+		return -1, errors.Join(errs...)
+	}
+	return -1, fmt.Errorf("no data dir has %d bytes free: %w", need, ErrNoSpace)
+}
+
+// unitHash maps (id, dir) to a uniform float64 in (0, 1) (splitmix64).
+func unitHash(id uint64, i int) float64 {
+	x := id ^ (uint64(i)+1)*0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	x ^= x >> 31
+	return (float64(x>>11) + 0.5) / (1 << 53)
+}
+
+// publish makes a committed chunk visible.
+func (s *Store) publish(id uint64, dir int, size int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chunks[id] = entry{dir: dir, size: size}
+	delete(s.busy, id)
+	delete(s.corrupt, id) // a fresh copy replaces a bad one
+}
+
+func (s *Store) release(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.busy, id)
+}
+
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+func (s *Store) markCorrupt(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.corrupt[id] = struct{}{}
+}
+
+// lookup returns the path and entry of stored chunk id.
+func (s *Store) lookup(id uint64) (string, entry, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return "", entry{}, ErrClosed
+	}
+	e, ok := s.chunks[id]
+	if !ok {
+		return "", entry{}, ErrNotFound
+	}
+	return s.path(e.dir, id), e, nil
+}
+
+// Open opens chunk id for reading, after checking its header, length and
+// trailer. The caller must Close the Reader. A chunk that fails the checks
+// (ErrCorrupt) is reported in Corrupt.
+func (s *Store) Open(id uint64) (*Reader, error) {
+	path, _, err := s.lookup(id)
+	if err != nil {
+		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
+	}
+	r, err := openReader(s.fs, path, id)
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			s.markCorrupt(id)
+		}
+		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
+	}
+	r.s = s
+	return r, nil
+}
+
+// ReadRange writes n bytes of chunk id, starting at off, to w, verifying
+// every block on the way through a bounded buffer (256 KiB). It returns
+// the bytes written. A range outside the chunk is ErrRange.
+func (s *Store) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
+	r, err := s.Open(id)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return r.copyTo(w, off, n)
+}
+
+// Verify reads and checks every block of chunk id, as the scrubber does.
+// Rate limiting is the caller's business.
+func (s *Store) Verify(id uint64) error {
+	r, err := s.Open(id)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = r.copyTo(io.Discard, 0, r.size)
+	return err
+}
+
+// Delete removes chunk id and clears its Corrupt mark. Readers that have
+// it open keep reading it. The removal is not fsynced: after a crash a
+// deleted chunk may come back, and the master deletes it again.
+func (s *Store) Delete(id uint64) error {
+	s.mu.Lock()
+	e, ok := s.chunks[id]
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, ErrClosed)
+	case !ok:
+		delete(s.corrupt, id) // a quarantined chunk is not indexed
+		s.mu.Unlock()
+		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, ErrNotFound)
+	}
+	delete(s.chunks, id)
+	s.busy[id] = struct{}{}
+	s.mu.Unlock()
+
+	err := s.fs.Remove(s.path(e.dir, id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.busy, id)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.chunks[id] = e
+		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, err)
+	}
+	delete(s.corrupt, id)
+	return nil
+}
+
+// Stat describes chunk id.
+func (s *Store) Stat(id uint64) (ChunkInfo, error) {
+	_, e, err := s.lookup(id)
+	if err != nil {
+		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, err)
+	}
+	return ChunkInfo{ID: id, Size: e.size}, nil
+}
+
+// List returns every stored chunk, sorted by id.
+func (s *Store) List() []ChunkInfo {
+	s.mu.RLock()
+	out := make([]ChunkInfo, 0, len(s.chunks))
+	for id, e := range s.chunks {
+		out = append(out, ChunkInfo{ID: id, Size: e.size})
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ChunkInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Corrupt returns the ids of chunks found corrupt, sorted: at Open, or by
+// reads and Verify since. An id stays until Delete or a new Commit of it.
+// A chunk found corrupt by a read stays listed and readable (its good
+// blocks still are) until the master has it replaced and deleted.
+func (s *Store) Corrupt() []uint64 {
+	s.mu.RLock()
+	out := make([]uint64, 0, len(s.corrupt))
+	for id := range s.corrupt {
+		out = append(out, id)
+	}
+	s.mu.RUnlock()
+	slices.Sort(out)
+	return out
+}
+
+// Usage returns the bytes the stored chunk files take, and the capacity:
+// those bytes plus the space still available on the data dirs' file
+// systems, each file system counted once. Space used by other files is in
+// neither, so capacity minus used is what the store can still take.
+func (s *Store) Usage() (used, capacity int64, err error) {
+	s.mu.RLock()
+	for _, e := range s.chunks {
+		used += fileSize(e.size)
+	}
+	s.mu.RUnlock()
+	seen := make(map[uint64]bool)
+	var avail int64
+	for _, d := range s.dirs {
+		u, err := s.fs.Statfs(d.root)
+		if err != nil {
+			return 0, 0, fmt.Errorf("chunkserver: usage of %s: %w", d.root, err)
+		}
+		if !seen[u.Device] {
+			seen[u.Device] = true
+			avail += u.Avail
+		}
+	}
+	return used, used + avail, nil
+}
+
+// Close closes the Store: later calls fail with ErrClosed, and so does the
+// Commit of a Writer still open. Open Readers keep working until closed.
+// Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
