@@ -67,7 +67,6 @@ func TestSingleMemberBasics(t *testing.T) {
 	}
 }
 
-
 // writer commits inline objects through its own client until stop closes,
 // recording every acknowledged key with its acknowledgement time.
 type writer struct {

@@ -29,11 +29,11 @@ type Server struct {
 
 	logs     *raftboltdb.BoltStore
 	logCache *raft.LogCache
-	trans  *raft.NetworkTransport
-	stream *streamLayer
-	httpLn net.Listener
-	http   *http.Server
-	peers  *http.Client
+	trans    *raft.NetworkTransport
+	stream   *streamLayer
+	httpLn   net.Listener
+	http     *http.Server
+	peers    *http.Client
 
 	ready atomic.Bool // leader whose state includes every earlier term
 	alloc chunkPool

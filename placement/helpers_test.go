@@ -73,9 +73,9 @@ func specEligible(s Server, size int64, opt Options) (ok, byState bool) {
 	}
 	limit := opt.FullThreshold * float64(s.Capacity)
 	room := limit - float64(s.Used) - float64(size)
-	// Allow a byte of float slack either way: the rule is about bytes, the
-	// check about float rounding.
-	if math.Abs(room) < 2 {
+	// Allow float slack either way: the rule is about bytes, this check
+	// about float rounding.
+	if math.Abs(room) <= 2+1e-9*float64(s.Capacity) {
 		return true, true // boundary: either answer is acceptable
 	}
 	return room > 0, true

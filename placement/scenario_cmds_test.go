@@ -209,17 +209,25 @@ func (sc *scenario) chunk(a args) []string {
 }
 
 func (sc *scenario) source(a args) []string {
-	got, err := ChooseSource(sc.servers, ids(a[1]), sc.chunkRange(a[0])[0])
-	if err != nil {
-		return []string{"error: " + err.Error()}
+	var out []string
+	for _, c := range sc.chunkRange(a[0]) {
+		got, err := ChooseSource(sc.servers, ids(a[1]), c)
+		if err != nil {
+			out = append(out, fmt.Sprintf("c%d: error: %v", c, err))
+			continue
+		}
+		out = append(out, fmt.Sprintf("c%d: copy from %s", c, got))
 	}
-	return []string{"copy from " + got}
+	return out
 }
 
 func (sc *scenario) trim(a args) []string {
 	got, err := ChooseTrim(sc.servers, ids(a[2]), int(sc.num(a[1])), sc.chunkRange(a[0])[0])
-	if err != nil {
+	switch {
+	case err != nil:
 		return []string{"error: " + err.Error()}
+	case len(got) == 0:
+		return []string{"drop nothing"}
 	}
 	return []string{"drop " + strings.Join(got, " ")}
 }

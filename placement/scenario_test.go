@@ -29,7 +29,7 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	spread CHUNKS COUNT           replicas per server over many chunks
 //	place CHUNKS COUNT size S     choose, then record the chunks and usage
 //	chunk C size S on IDS         record a chunk and add its usage
-//	source C IDS                  which holder to copy from
+//	source CHUNKS IDS             which holder to copy from
 //	trim C KEEP IDS               which replicas to drop
 //	balance THRESHOLD [max N]     plan moves, print and apply them
 //	usage                         print every server's usage
