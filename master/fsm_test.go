@@ -1,0 +1,382 @@
+package master
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// testFSM is a state machine on a temp dir, fed entries directly (no Raft)
+// so state-level behaviour can be tested exactly and fast.
+type testFSM struct {
+	t     testing.TB
+	f     *fsm
+	index uint64
+}
+
+func newTestFSM(t testing.TB) *testFSM {
+	f, err := openFSM(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &testFSM{t: t, f: f}
+}
+
+// apply runs one encoded command and returns its result.
+func (tf *testFSM) apply(o op, payload any) (any, error) {
+	tf.t.Helper()
+	data, err := encodeCommand(o, payload)
+	if err != nil {
+		tf.t.Fatal(err)
+	}
+	return tf.applyRaw(data)
+}
+
+func (tf *testFSM) applyRaw(data []byte) (any, error) {
+	tf.index++
+	out := tf.f.ApplyBatch([]*raft.Log{{Index: tf.index, Type: raft.LogCommand, Data: data}})
+	r, ok := out[0].(result)
+	if !ok {
+		tf.t.Fatalf("apply returned %T %v", out[0], out[0])
+	}
+	return r.val, r.err
+}
+
+func (tf *testFSM) mustApply(o op, payload any) any {
+	tf.t.Helper()
+	v, err := tf.apply(o, payload)
+	if err != nil {
+		tf.t.Fatalf("%v: %v", o, err)
+	}
+	return v
+}
+
+// bulk commits inline objects for keys in batches of one transaction each.
+func (tf *testFSM) bulk(bucket string, keys []string) {
+	tf.t.Helper()
+	for len(keys) > 0 {
+		n := min(len(keys), 2000)
+		logs := make([]*raft.Log, n)
+		for i, k := range keys[:n] {
+			data, _ := encodeCommand(opPutObject, cmdPutObject{Object: proto.Object{Bucket: bucket, Key: k, Size: 1, Inline: []byte("x")}})
+			tf.index++
+			logs[i] = &raft.Log{Index: tf.index, Type: raft.LogCommand, Data: data}
+		}
+		for i, r := range tf.f.ApplyBatch(logs) {
+			if res, ok := r.(result); !ok || res.err != nil {
+				tf.t.Fatalf("bulk put %q: %v", keys[i], r)
+			}
+		}
+		keys = keys[n:]
+	}
+}
+
+func TestUnknownVersionAndMalformedCommandsChangeNothing(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "keep"}})
+	good, _ := encodeCommand(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "other"}})
+	cases := map[string]struct {
+		data []byte
+		want error
+	}{
+		"future version": {append([]byte{9}, good[1:]...), ErrUnknownVersion},
+		"empty":          {nil, ErrBadCommand},
+		"one byte":       {[]byte{cmdVersion1}, ErrBadCommand},
+		"unknown opcode": {[]byte{cmdVersion1, 200, '{', '}'}, ErrBadCommand},
+		"bad json":       {[]byte{cmdVersion1, byte(opCreateBucket), '{'}, ErrBadCommand},
+		"bad bucket":     {mustEncode(t, opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "Bad_Name"}}), ErrInvalid},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := dumpState(t, tf.f)
+			if _, err := tf.applyRaw(tc.data); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			after := dumpState(t, tf.f)
+			// Only the applied index may move.
+			delete(before, "m/applied")
+			delete(after, "m/applied")
+			if fmt.Sprint(before) != fmt.Sprint(after) {
+				t.Fatalf("state changed:\nbefore %v\nafter  %v", before, after)
+			}
+		})
+	}
+}
+
+func mustEncode(t *testing.T, o op, p any) []byte {
+	b, err := encodeCommand(o, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// dumpState reads every key and value of the state.
+func dumpState(t testing.TB, f *fsm) map[string]string {
+	out := map[string]string{}
+	if err := scan(f, nil, func(k, v []byte) error {
+		out[string(k)] = string(v)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestReplayIsIdempotent(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 10})
+	before := dumpState(t, tf.f)
+	// Raft replays entries after the last snapshot on restart; entries at or
+	// below the stored index must not apply twice.
+	data, _ := encodeCommand(opAllocChunks, cmdAllocChunks{Count: 10})
+	out := tf.f.ApplyBatch([]*raft.Log{{Index: 2, Type: raft.LogCommand, Data: data}})
+	if out[0] != nil {
+		t.Fatalf("replayed entry returned %v", out[0])
+	}
+	if after := dumpState(t, tf.f); fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatal("replaying an applied entry changed the state")
+	}
+}
+
+func TestObjectRulesAndChunkReferences(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 4}).(uint64)
+	obj := proto.Object{Bucket: "bk1", Key: "big", Size: 30, Extents: []proto.Extent{
+		{Chunk: first, Offset: 0, Length: 10}, {Chunk: first + 1, Offset: 10, Length: 20},
+	}}
+	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
+	bad := []struct {
+		name string
+		obj  proto.Object
+		want error
+	}{
+		{"chunk used by another object", proto.Object{Bucket: "bk1", Key: "x", Size: 1, Extents: []proto.Extent{{Chunk: first, Length: 1}}}, ErrInvalid},
+		{"never allocated", proto.Object{Bucket: "bk1", Key: "x", Size: 1, Extents: []proto.Extent{{Chunk: first + 100, Length: 1}}}, ErrInvalid},
+		{"gap in extents", proto.Object{Bucket: "bk1", Key: "x", Size: 3, Extents: []proto.Extent{{Chunk: first + 2, Offset: 1, Length: 2}}}, ErrInvalid},
+		{"size mismatch", proto.Object{Bucket: "bk1", Key: "x", Size: 5, Inline: []byte("abc")}, ErrInvalid},
+		{"no bucket", proto.Object{Bucket: "nope", Key: "x"}, ErrNoSuchBucket},
+		{"empty key", proto.Object{Bucket: "bk1", Key: ""}, ErrInvalid},
+		{"long key", proto.Object{Bucket: "bk1", Key: strings.Repeat("k", 1025)}, ErrInvalid},
+		{"huge metadata", proto.Object{Bucket: "bk1", Key: "x", Meta: map[string]string{"a": strings.Repeat("v", 3000)}}, ErrTooLarge},
+		{"huge inline", proto.Object{Bucket: "bk1", Key: "x", Size: proto.MaxInlineBytes + 1, Inline: make([]byte, proto.MaxInlineBytes+1)}, ErrTooLarge},
+	}
+	for _, tc := range bad {
+		before := dumpState(t, tf.f)
+		if _, err := tf.apply(opPutObject, cmdPutObject{Object: tc.obj}); !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+		after := dumpState(t, tf.f)
+		delete(before, "m/applied")
+		delete(after, "m/applied")
+		if fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Errorf("%s: refused commit changed the state", tc.name)
+		}
+	}
+	// JSON would silently turn invalid UTF-8 into U+FFFD, so keys are
+	// validated before a command is encoded (handlers call validateObject).
+	if err := validateObject(&proto.Object{Bucket: "bk1", Key: "a\xffb"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("invalid UTF-8 key: %v", err)
+	}
+	// Overwriting frees the old chunks; re-committing the same chunks (a
+	// retried commit) is allowed.
+	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
+	obj2 := proto.Object{Bucket: "bk1", Key: "big", Size: 1, Extents: []proto.Extent{{Chunk: first + 2, Length: 1}}}
+	tf.mustApply(opPutObject, cmdPutObject{Object: obj2})
+	chunks, pending, _ := tf.f.counters()
+	if chunks != 1 || pending != 2 {
+		t.Fatalf("after overwrite: %d referenced, %d pending deletes; want 1 and 2", chunks, pending)
+	}
+	if _, err := tf.apply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "y", Size: 10, Extents: obj.Extents[:1]}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("reusing a freed chunk: %v", err)
+	}
+	tf.mustApply(opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "big"})
+	if chunks, pending, _ = tf.f.counters(); chunks != 0 || pending != 3 {
+		t.Fatalf("after delete: %d referenced, %d pending; want 0 and 3", chunks, pending)
+	}
+	// Conditional commits.
+	v := tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: proto.MustNotExist}).(uint64)
+	if _, err := tf.apply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: proto.MustNotExist}); !errors.Is(err, ErrPrecondition) {
+		t.Fatalf("create-only over an existing key: %v", err)
+	}
+	if _, err := tf.apply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: v + 1}); !errors.Is(err, ErrPrecondition) {
+		t.Fatalf("wrong version: %v", err)
+	}
+	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: v})
+}
+
+func TestSnapshotRoundTripAndCorruptRestore(t *testing.T) {
+	src := newTestFSM(t)
+	src.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "snap"}})
+	src.bulk("snap", []string{"a", "b/c", "d"})
+	var buf bytes.Buffer
+	snap, err := src.f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := snap.(*fsmSnapshot).write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	want := dumpState(t, src.f)
+
+	dst := newTestFSM(t)
+	dst.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "old"}})
+	before := dumpState(t, dst.f)
+	for _, cut := range []int{0, 10, buf.Len() / 2, buf.Len() - 1} {
+		if err := dst.f.Restore(io.NopCloser(bytes.NewReader(buf.Bytes()[:cut]))); err == nil {
+			t.Fatalf("restore of a snapshot cut at %d succeeded", cut)
+		}
+	}
+	flipped := bytes.Clone(buf.Bytes())
+	flipped[len(flipped)/2] ^= 1
+	if err := dst.f.Restore(io.NopCloser(bytes.NewReader(flipped))); err == nil {
+		t.Fatal("restore of a corrupt snapshot succeeded")
+	}
+	if got := dumpState(t, dst.f); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatal("failed restores changed the state")
+	}
+	if err := dst.f.Restore(io.NopCloser(bytes.NewReader(buf.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dumpState(t, dst.f); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("restored state differs:\n got %v\nwant %v", got, want)
+	}
+	if dst.f.applied.Load() != src.f.applied.Load() {
+		t.Fatalf("restored applied index %d, want %d", dst.f.applied.Load(), src.f.applied.Load())
+	}
+}
+
+func listAll(t *testing.T, f *fsm, req proto.ListRequest) (keys, prefixes []string) {
+	t.Helper()
+	for {
+		res, err := f.list(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Objects {
+			keys = append(keys, o.Key)
+		}
+		prefixes = append(prefixes, res.CommonPrefixes...)
+		if !res.IsTruncated {
+			return keys, prefixes
+		}
+		if res.NextStartAfter == "" || res.NextStartAfter <= req.StartAfter {
+			t.Fatalf("pagination does not advance: %q after %q", res.NextStartAfter, req.StartAfter)
+		}
+		req.StartAfter = res.NextStartAfter
+	}
+}
+
+func TestListTrickyOrders(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1.x"}})
+	keys := []string{"a", "a-c", "a/", "a/b", "a/b/c", "a/d", "a0", "a//b", "b", "é", "z/", "z/z"}
+	tf.bulk("bk1", keys)
+	tf.bulk("bk1.x", []string{"a/zzz"}) // a neighbouring bucket must not leak in
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted) // byte order
+	cases := []struct {
+		prefix, delim string
+		max           int
+		keys, cps     []string
+	}{
+		{"", "", 1000, sorted, nil},
+		{"", "", 1, sorted, nil},
+		{"", "/", 1000, []string{"a", "a-c", "a0", "b", "é"}, []string{"a/", "z/"}},
+		{"", "/", 2, []string{"a", "a-c", "a0", "b", "é"}, []string{"a/", "z/"}},
+		{"a/", "/", 1000, []string{"a/", "a/b", "a/d"}, []string{"a//", "a/b/"}},
+		{"a/b", "/", 1000, []string{"a/b"}, []string{"a/b/"}},
+		{"a", "", 3, []string{"a", "a-c", "a/", "a//b", "a/b", "a/b/c", "a/d", "a0"}, nil},
+		{"nothing", "/", 1000, nil, nil},
+		{"", "a", 1000, []string{"b", "z/", "z/z", "é"}, []string{"a"}},
+	}
+	for _, tc := range cases {
+		name := fmt.Sprintf("prefix=%q/delim=%q/max=%d", tc.prefix, tc.delim, tc.max)
+		t.Run(name, func(t *testing.T) {
+			k, cps := listAll(t, tf.f, proto.ListRequest{Bucket: "bk1", Prefix: tc.prefix, Delimiter: tc.delim, MaxKeys: tc.max})
+			if !slices.Equal(k, tc.keys) || !slices.Equal(cps, tc.cps) {
+				t.Fatalf("got keys %q prefixes %q\nwant keys %q prefixes %q", k, cps, tc.keys, tc.cps)
+			}
+		})
+	}
+	// start-after inside a common prefix skips that group.
+	res, err := tf.f.list(proto.ListRequest{Bucket: "bk1", Delimiter: "/", StartAfter: "a/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(res.CommonPrefixes, "a/") || len(res.Objects) == 0 || res.Objects[0].Key != "a0" {
+		t.Fatalf("start-after a/b: %+v", res)
+	}
+}
+
+func TestListWorkIsProportionalToThePage(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "big"}})
+	var keys []string
+	for d := range 200 {
+		for f := range 100 {
+			keys = append(keys, fmt.Sprintf("dir%03d/file%03d", d, f))
+		}
+	}
+	tf.bulk("big", keys)
+	res, err := tf.f.list(proto.ListRequest{Bucket: "big", Delimiter: "/", MaxKeys: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.CommonPrefixes) != 100 || !res.IsTruncated {
+		t.Fatalf("got %d prefixes, truncated=%v", len(res.CommonPrefixes), res.IsTruncated)
+	}
+	// 20,000 keys sit under those prefixes; one seek per group is the bar.
+	if res.Examined > 2*100+2 {
+		t.Fatalf("examined %d index entries for a page of 100 groups", res.Examined)
+	}
+	res, err = tf.f.list(proto.ListRequest{Bucket: "big", Prefix: "dir150/", MaxKeys: 10})
+	if err != nil || len(res.Objects) != 10 || res.Examined > 12 {
+		t.Fatalf("prefix page: %d objects, examined %d, err %v", len(res.Objects), res.Examined, err)
+	}
+}
+
+// BenchmarkListPageMillionKeys measures one 1000-entry page, with and
+// without a delimiter, from a bucket of 1,000,000 keys.
+func BenchmarkListPageMillionKeys(b *testing.B) {
+	tf := newTestFSM(b)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "million"}})
+	start := time.Now()
+	keys := make([]string, 0, 1_000_000)
+	for d := range 1000 {
+		for f := range 1000 {
+			keys = append(keys, fmt.Sprintf("d%04d/f%04d", d, f))
+		}
+	}
+	tf.bulk("million", keys)
+	b.Logf("loaded 1,000,000 keys in %v", time.Since(start))
+	for _, delim := range []string{"", "/"} {
+		b.Run("delimiter="+delim, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				after := fmt.Sprintf("d%04d", i%900)
+				if delim != "" {
+					after = "" // 1000 groups of 1000 keys: the page is every group
+				}
+				res, err := tf.f.list(proto.ListRequest{Bucket: "million", Delimiter: delim, StartAfter: after})
+				if err != nil || len(res.Objects)+len(res.CommonPrefixes) != 1000 {
+					b.Fatalf("page: %v %d", err, len(res.Objects)+len(res.CommonPrefixes))
+				}
+			}
+		})
+	}
+}
