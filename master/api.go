@@ -24,10 +24,8 @@ import (
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc(proto.RouteHealth, s.handleHealth).Methods(http.MethodGet)
-	api := r.PathPrefix(proto.APIPrefix).Subrouter()
-	api.Use(s.authenticate)
 	lead := func(path string, h http.HandlerFunc, methods ...string) {
-		api.Handle(strings.TrimPrefix(path, proto.APIPrefix), s.onLeader(h)).Methods(methods...)
+		r.Handle(path, s.authenticate(s.onLeader(h))).Methods(methods...)
 	}
 	lead(proto.RouteStatus, s.handleStatus, http.MethodGet)
 	lead(proto.RouteJoin, s.handleJoin, http.MethodPost)

@@ -176,8 +176,12 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if len(req.Rack) > proto.MaxNodeIDLen {
-		writeError(w, fmt.Errorf("rack name longer than %d: %w", proto.MaxNodeIDLen, ErrInvalid))
+	if err := proto.ValidID("chunk server", req.ID); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(req.Rack) > proto.MaxNodeIDLen || req.Address == "" || len(req.Address) > proto.MaxAddressLen {
+		writeError(w, fmt.Errorf("chunk server %s: address of 1 to %d bytes and a rack name of at most %d are required: %w", req.ID, proto.MaxAddressLen, proto.MaxNodeIDLen, ErrInvalid))
 		return
 	}
 	n := nodeRecord{ID: req.ID, Address: req.Address, Rack: req.Rack, Registered: s.now().UTC().Truncate(time.Millisecond)}
@@ -227,6 +231,10 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	var req proto.CreateUserRequest
 	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidID("user", req.Name); err != nil {
 		writeError(w, err)
 		return
 	}

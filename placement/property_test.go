@@ -62,7 +62,9 @@ func TestShareFollowsCapacity(t *testing.T) {
 		worst = shareStats{max(worst.maxZ, st.maxZ), max(worst.maxRel, st.maxRel), max(worst.tvd, st.tvd)}
 	}
 	t.Logf("worst: max z %.2f, max rel dev %.2f%%, TVD %.2f%%", worst.maxZ, 100*worst.maxRel, 100*worst.tvd)
-	if worst.maxZ > 4.5 || worst.maxRel > 0.05 || worst.tvd > 0.02 {
+	// One standard deviation of a 2000-chunk share is 2.2%, so 6% is about
+	// 2.7 sigma for the smallest servers measured; z bounds everything.
+	if worst.maxZ > 4.5 || worst.maxRel > 0.06 || worst.tvd > 0.02 {
 		t.Errorf("shares stray from weights: %+v", worst)
 	}
 }

@@ -130,8 +130,8 @@ func (r *Ring) Choose(req Request) ([]string, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	marks, occ := r.requestMarks(&req)
 	sel := newSelection(r, min(req.Count, len(r.nodes)))
+	marks := r.requestMarks(&req, sel.occ)
 	var tally [numReasons]int
 	ch := chunkHash(req.Chunk, saltPlace)
 	for i := range r.hot {
@@ -152,22 +152,16 @@ func (r *Ring) Choose(req Request) ([]string, error) {
 	if sel.eligible < req.Count {
 		return nil, shortage(&req, sel.eligible, &tally)
 	}
-	picks := sel.fill(occ, req.Count)
-	ids := make([]string, len(picks))
-	for i, p := range picks {
-		ids[i] = r.nodes[p].ID
-	}
-	return ids, nil
+	return sel.fill(r, req.Count), nil
 }
 
 // requestMarks marks excluded servers and holders (nil when there are none)
-// and counts the holders in each rack.
-func (r *Ring) requestMarks(req *Request) (marks []reason, occ []int) {
-	occ = make([]int, len(r.racks))
+// and counts the holders in each rack into occ.
+func (r *Ring) requestMarks(req *Request, occ []int) []reason {
 	if len(req.Exclude) == 0 && len(req.Holders) == 0 {
-		return nil, occ
+		return nil
 	}
-	marks = make([]reason, len(r.nodes))
+	marks := make([]reason, len(r.nodes))
 	for _, id := range req.Holders {
 		if i, ok := r.byID[id]; ok && marks[i] != reasonHolder {
 			marks[i] = reasonHolder
@@ -179,7 +173,7 @@ func (r *Ring) requestMarks(req *Request) (marks []reason, occ []int) {
 			marks[i] = reasonExcluded
 		}
 	}
-	return marks, occ
+	return marks
 }
 
 // Choose places req on servers; it is NewRing followed by Ring.Choose. A

@@ -23,13 +23,21 @@ type selection struct {
 	start    []int // rack k owns slots[start[k]:start[k+1]]
 	filled   []int // slots in use per rack
 	taken    []int // slots already picked per rack
+	occ      []int // replicas per rack: holders, then picks
+	heads    []int // scratch for fill
 	eligible int   // candidates offered, including those that fell off
 }
 
-func newSelection(r *Ring, need int) *selection {
+func newSelection(r *Ring, need int) selection {
 	nr := len(r.racks)
-	ints := make([]int, 3*nr+1)
-	s := &selection{start: ints[:nr+1], filled: ints[nr+1 : 2*nr+1], taken: ints[2*nr+1:]}
+	ints := make([]int, 5*nr+1)
+	s := selection{
+		start:  ints[:nr+1],
+		filled: ints[nr+1 : 2*nr+1],
+		taken:  ints[2*nr+1 : 3*nr+1],
+		occ:    ints[3*nr+1 : 4*nr+1],
+		heads:  ints[4*nr+1 : 4*nr+1 : 5*nr+1],
+	}
 	for k, size := range r.rackSize {
 		s.start[k+1] = s.start[k] + min(need, size)
 	}
@@ -71,21 +79,20 @@ func (s *selection) hasMore(k int) bool { return s.taken[k] < s.filled[k] }
 // Level 1 gives every rack at most one replica, so replicas land on distinct
 // racks whenever enough racks have room; otherwise the sharing is as even as
 // the racks allow. The caller guarantees that enough candidates exist.
-func (s *selection) fill(occ []int, count int) []int32 {
-	picks := make([]int32, 0, count)
-	var heads []int
+func (s *selection) fill(r *Ring, count int) []string {
+	picks := make([]string, 0, count)
 	for level := 1; len(picks) < count; level++ {
-		heads = heads[:0]
+		heads := s.heads[:0]
 		lowest := -1 // least occupancy among racks with candidates
-		for k := range occ {
+		for k, occ := range s.occ {
 			if !s.hasMore(k) {
 				continue
 			}
-			if occ[k] < level {
+			if occ < level {
 				heads = append(heads, k)
 			}
-			if lowest < 0 || occ[k] < lowest {
-				lowest = occ[k]
+			if lowest < 0 || occ < lowest {
+				lowest = occ
 			}
 		}
 		if lowest < 0 {
@@ -95,11 +102,11 @@ func (s *selection) fill(occ []int, count int) []int32 {
 			level = lowest // skip levels no rack can use; loop adds one
 			continue
 		}
-		slices.SortFunc(heads, func(a, b int) int { return s.cmpHeads(a, b) })
+		slices.SortFunc(heads, s.cmpHeads)
 		for _, k := range heads[:min(len(heads), count-len(picks))] {
-			picks = append(picks, s.head(k).node)
+			picks = append(picks, r.nodes[s.head(k).node].ID)
 			s.taken[k]++
-			occ[k]++
+			s.occ[k]++
 		}
 	}
 	return picks
