@@ -100,6 +100,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	req.ContentLength = r.ContentLength
 	req.Header = r.Header.Clone()
 	req.Header.Set(proto.HeaderForwarded, s.cfg.ID)
 	resp, err := s.peers.Do(req)
@@ -126,6 +127,9 @@ func decode(r *http.Request, v any) error {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return fmt.Errorf("request body exceeds %d bytes: %w", tooBig.Limit, ErrTooLarge)
+		}
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("empty JSON body: %w", errors.Join(ErrInvalid, io.EOF))
 		}
 		return fmt.Errorf("malformed JSON body: %v: %w", err, ErrInvalid)
 	}
@@ -196,7 +200,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	b := proto.Bucket{}
 	if r.ContentLength != 0 {
-		if err := decode(r, &b); err != nil {
+		if err := decode(r, &b); err != nil && !errors.Is(err, io.EOF) {
 			writeError(w, err)
 			return
 		}

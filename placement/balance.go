@@ -41,8 +41,9 @@ type Move struct {
 //     plans converge and never move data back and forth.
 //
 // It moves each chunk at most once, prefers the most over-used source, the
-// larger chunk and the most under-used target, and is deterministic: input
-// order does not matter. It returns nil when nothing needs to move and when
+// larger chunk and the most under-used target, and gives up on a source
+// once none of its chunks can move (plan again after the moves are done).
+// It is deterministic: input order does not matter. It returns nil when nothing needs to move and when
 // the input is invalid (duplicate or malformed servers, threshold not in
 // (0, 1), maxMoves < 1).
 func PlanBalance(servers []Server, chunks []ChunkInfo, threshold float64, maxMoves int) []Move {

@@ -130,7 +130,7 @@ func (b *balancer) allowed(s, d int, ch *bchunk) bool {
 	if dAfter > max(b.hi, sAfter) || sAfter < min(b.lo, dAfter) {
 		return false // would overshoot: past the band and past the other side
 	}
-	return (2*ud+sz)/cd < (2*us-sz)/cs // variance strictly drops
+	return (float64(2*ud)+sz)/cd < (float64(2*us)-sz)/cs // variance strictly drops
 }
 
 // apply records the move of chunk c from s to d in the simulation.

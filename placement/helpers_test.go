@@ -91,7 +91,7 @@ func checkPlacement(servers []Server, req Request, opt Options, got []string, er
 	banned := map[string]bool{}
 	occ := map[string]int{}
 	for _, id := range req.Holders {
-		if s, ok := byID[id]; ok && !banned[id] {
+		if s, ok := byID[id]; ok && !banned[id] && s.State == Alive {
 			occ[s.Rack]++
 		}
 		banned[id] = true
@@ -187,14 +187,16 @@ func refChoose(servers []Server, req Request, opt Options) []string {
 	occ := map[string]int{}
 	for i, s := range sorted {
 		if slices.Contains(req.Holders, s.ID) {
-			occ[s.Rack]++
+			if s.State == Alive {
+				occ[s.Rack]++
+			}
 			continue
 		}
 		ok, _ := specEligible(s, req.Size, opt)
 		if !ok || slices.Contains(req.Exclude, s.ID) {
 			continue
 		}
-		w := float64(s.Capacity) * (1 - opt.LoadBias*s.load())
+		w := float64(s.Capacity) * (1 - float64(opt.LoadBias*s.load()))
 		cs = append(cs, cand{raceKey(pairHash(ch, hashString(s.ID)), 1/w), i})
 	}
 	slices.SortFunc(cs, func(a, b cand) int {

@@ -98,11 +98,15 @@ func TestRepairFansOut(t *testing.T) {
 		}
 		targets[got[0]]++
 	}
-	most := 0
+	most, least := 0, lost
 	for _, n := range targets {
-		most = max(most, n)
+		most, least = max(most, n), min(least, n)
 	}
-	t.Logf("%d lost replicas re-created on %d of 29 servers, busiest takes %.1f%%", lost, len(targets), 100*float64(most)/float64(lost))
+	// The failed server's rack peers take more (about 8% each here, against
+	// 2-3% elsewhere): the failed rack is always free for the new replica,
+	// while the other free racks are those that lost the original draw.
+	t.Logf("%d lost replicas re-created on %d of 29 servers, busiest %.1f%%, quietest %.1f%%",
+		lost, len(targets), 100*float64(most)/float64(lost), 100*float64(least)/float64(lost))
 	if len(targets) < 20 || float64(most) > 0.12*float64(lost) {
 		t.Errorf("repair concentrated: %v", targets)
 	}

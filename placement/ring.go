@@ -103,7 +103,9 @@ func (n *node) prepare(opt Options) hotNode {
 		n.limit = int64(l)
 	}
 	h.room = n.limit - n.Used // no overflow: both are non-negative
-	h.inv = 1 / (float64(n.Capacity) * (1 - opt.LoadBias*n.load()))
+	// The explicit conversion forbids a fused multiply-add, whose rounding
+	// differs between platforms.
+	h.inv = 1 / (float64(n.Capacity) * (1 - float64(opt.LoadBias*n.load())))
 	switch {
 	case n.State == Dead:
 		h.base = reasonDead
@@ -156,7 +158,7 @@ func (r *Ring) Choose(req Request) ([]string, error) {
 }
 
 // requestMarks marks excluded servers and holders (nil when there are none)
-// and counts the holders in each rack into occ.
+// and counts the Alive holders in each rack into occ.
 func (r *Ring) requestMarks(req *Request, occ []int) []reason {
 	if len(req.Exclude) == 0 && len(req.Holders) == 0 {
 		return nil
@@ -165,7 +167,9 @@ func (r *Ring) requestMarks(req *Request, occ []int) []reason {
 	for _, id := range req.Holders {
 		if i, ok := r.byID[id]; ok && marks[i] != reasonHolder {
 			marks[i] = reasonHolder
-			occ[r.nodes[i].rack]++
+			if r.nodes[i].State == Alive { // other replicas are going away
+				occ[r.nodes[i].rack]++
+			}
 		}
 	}
 	for _, id := range req.Exclude {

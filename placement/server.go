@@ -125,9 +125,13 @@ type Request struct {
 	// Exclude lists servers that must not be chosen (a failed pipeline
 	// member, say). Unknown IDs are ignored.
 	Exclude []string
-	// Holders lists servers that already hold a live replica. They are not
-	// chosen, and their racks count as occupied, so new replicas go to
-	// other racks first (re-replication widens the spread). Unknown IDs are
+	// Holders lists servers that already hold a replica. They are never
+	// chosen, and the racks of the Alive ones count as occupied, so new
+	// replicas go to other racks first: re-replication widens the spread.
+	// The racks of Draining, Dead and Decommissioned holders stay free, as
+	// their replicas are going away; so a decommission copy (Holders: the
+	// draining server and the others) may land in the draining server's
+	// rack, keeping the spread once that replica is trimmed. Unknown IDs are
 	// ignored.
 	Holders []string
 	// Size is the number of bytes each replica adds to its server.

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/proto"
+)
+
+const adminSynopsis = `admin [--masters HOST:PORT,...] <subcommand> [args]
+
+subcommands:
+  status [--json]           cluster status from the leader
+  decommission ID           drain a chunk server (not available yet)
+  remove-member ID          remove a master from the Raft group
+  buckets                   list buckets
+  create-bucket NAME        create a bucket
+  delete-bucket NAME        delete an empty bucket
+  create-user NAME          create a user
+  create-key USER           create an S3 access key for a user`
+
+func runAdmin(ctx context.Context, e *env, args []string) error {
+	var cf clientFlags
+	fs := newFlagSet(e, "admin", adminSynopsis)
+	cf.register(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	sub, rest := rest[0], rest[1:]
+	if sub == "decommission" {
+		return fmt.Errorf("admin decommission: draining chunk servers is %w in this build", errUnavailable)
+	}
+	cl, ctx, cancel, err := dial(ctx, e, &cf)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	switch sub {
+	case "status":
+		return adminStatus(ctx, e, cl, rest)
+	case "remove-member":
+		return oneArg(sub, rest, func(id string) error { return cl.RemoveMember(ctx, id) })
+	case "buckets":
+		return adminBuckets(ctx, e, cl)
+	case "create-bucket":
+		return oneArg(sub, rest, func(n string) error { return cl.CreateBucket(ctx, n) })
+	case "delete-bucket":
+		return oneArg(sub, rest, func(n string) error { return cl.DeleteBucket(ctx, n) })
+	case "create-user":
+		return oneArg(sub, rest, func(n string) error { _, err := cl.CreateUser(ctx, n); return err })
+	case "create-key":
+		return oneArg(sub, rest, func(u string) error {
+			k, err := cl.CreateKey(ctx, proto.CreateKeyRequest{User: u})
+			if err == nil {
+				fmt.Fprintf(e.stdout, "access key: %s\nsecret key: %s\n", k.AccessKey, k.SecretKey)
+			}
+			return err
+		})
+	default:
+		return fmt.Errorf("%w: unknown admin subcommand %q", errUsage, sub)
+	}
+}
+
+// dial builds a master client with the command's timeout.
+func dial(ctx context.Context, e *env, cf *clientFlags) (*masterclient.Client, context.Context, context.CancelFunc, error) {
+	secret, err := cf.secret(e)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cl, err := masterclient.New(cf.addrs(), secret)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
+	return cl, ctx, cancel, nil
+}
+
+func oneArg(sub string, rest []string, fn func(string) error) error {
+	if len(rest) != 1 {
+		return fmt.Errorf("%w: admin %s takes exactly one argument", errUsage, sub)
+	}
+	return fn(rest[0])
+}
+
+func adminStatus(ctx context.Context, e *env, cl *masterclient.Client, args []string) error {
+	asJSON := false
+	switch {
+	case len(args) == 1 && (args[0] == "--json" || args[0] == "-json"):
+		asJSON = true
+	case len(args) != 0:
+		return fmt.Errorf("%w: admin status takes only --json", errUsage)
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	printStatus(e.stdout, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st proto.Status) {
+	fmt.Fprintf(w, "leader: %s (term %d, commit index %d)   safe mode: %v\n\n", st.Leader, st.Term, st.CommitIndex, st.SafeMode)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MASTER\tSTATE\tHTTP\tRAFT")
+	for _, m := range st.Members {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.ID, m.State, m.Address, m.RaftAddr)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHUNKSERVER\tSTATE\tRACK\tCHUNKS\tUSED\tCAPACITY\tLAST HEARTBEAT")
+	for _, c := range st.ChunkServers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%dms\n", c.ID, c.State, c.Rack, c.Chunks, formatSize(c.UsedBytes), formatSize(c.CapacityBytes), c.LastHeartbeatAgeMs)
+	}
+	tw.Flush()
+	c := st.Chunks
+	fmt.Fprintf(w, "\nchunks: %d total, %d under-replicated, %d over-replicated, %d missing, %d corrupt, %d pending deletes\n",
+		c.Total, c.UnderReplicated, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
+}
+
+func adminBuckets(ctx context.Context, e *env, cl *masterclient.Client) error {
+	bs, err := cl.Buckets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		fmt.Fprintf(e.stdout, "%s  %s\n", b.Created.Format("2006-01-02 15:04:05"), b.Name)
+	}
+	return nil
+}

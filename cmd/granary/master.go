@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/granary-store/granary/master"
+)
+
+func runMaster(ctx context.Context, e *env, args []string) error {
+	cfg := master.DefaultConfig()
+	fs := newFlagSet(e, "master", "master --id ID --dir DIR --raft-addr HOST:PORT --http-addr HOST:PORT [--bootstrap | --join HOST:PORT] [flags]")
+	fs.StringVar(&cfg.ID, "id", "", "member id, stable across restarts (required)")
+	fs.StringVar(&cfg.Dir, "dir", "", "directory for the Raft log, snapshots and metadata (required)")
+	fs.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft traffic between masters (required)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "address of the HTTP API and dashboard (required)")
+	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new group with this member as its first voter")
+	fs.StringVar(&cfg.Join, "join", "", "HTTP address of an existing member to join through")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often chunk servers heartbeat")
+	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a chunk server silent this long is dead")
+	fs.Var(sizeFlag{&cfg.ChunkSize}, "chunk-size", "largest chunk clients write (KiB, MiB, GiB)")
+	fs.IntVar(&cfg.Replication, "replication", cfg.Replication, "default replicas per chunk")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET (no authentication between processes)")
+	fs.DurationVar(&cfg.ElectionTimeout, "election-timeout", cfg.ElectionTimeout, "Raft election timeout")
+	fs.DurationVar(&cfg.HeartbeatTimeout, "raft-heartbeat-timeout", cfg.HeartbeatTimeout, "Raft heartbeat timeout")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	logger, err := newLogger(e, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	cfg.ClusterSecret = e.getenv("GRANARY_CLUSTER_SECRET")
+	if cfg.ClusterSecret == "" && !cfg.Insecure {
+		return fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	}
+	for name, v := range map[string]string{"--id": cfg.ID, "--dir": cfg.Dir, "--raft-addr": cfg.RaftAddr, "--http-addr": cfg.HTTPAddr} {
+		if v == "" {
+			return fmt.Errorf("%w: %s is required", errUsage, name)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	srv, err := master.New(cfg)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func newLogger(e *env, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		return nil, fmt.Errorf("%w: bad --log-level %q", errUsage, level)
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
+	slog.SetDefault(logger)
+	return logger, nil
+}

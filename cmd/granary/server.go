@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master"
+)
+
+// runServer runs the embedded single-machine store. Today that is one
+// master (its HTTP API on --web-addr); chunk servers, the S3 gateway and
+// the dashboard join it as they are built.
+func runServer(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3]")
+	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
+	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address (the gateway is not available yet)")
+	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and dashboard")
+	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
+	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (not available yet)")
+	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
+	chunkSize := int64(64 << 20)
+	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if *chunkservers < 1 || *replication < 1 || *replication > *chunkservers {
+		return fmt.Errorf("%w: need 1 <= --replication (%d) <= --chunkservers (%d)", errUsage, *replication, *chunkservers)
+	}
+	logger, err := newLogger(e, *logLevel)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", *dir, err)
+	}
+	secret, err := serverSecret(e, *dir)
+	if err != nil {
+		return err
+	}
+	cfg := master.DefaultConfig()
+	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
+	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret = *raftAddr, *webAddr, secret
+	cfg.Replication, cfg.ChunkSize, cfg.Logger = *replication, chunkSize, logger
+	srv, err := master.New(cfg)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Run(ctx) }()
+	if err := ensureRootKey(ctx, e, *webAddr, secret); err != nil {
+		srv.Close()
+		<-errc
+		return err
+	}
+	fmt.Fprintf(e.stdout, "granary server: master API on http://%s (data in %s)\n", *webAddr, *dir)
+	fmt.Fprintf(e.stdout, "granary server: not available yet in this build: %d chunk servers, S3 gateway on %s, dashboard\n", *chunkservers, *s3Addr)
+	return <-errc
+}
+
+// serverSecret returns GRANARY_CLUSTER_SECRET, or the secret kept in the
+// data directory, generating it on first start.
+func serverSecret(e *env, dir string) (string, error) {
+	if s := e.getenv("GRANARY_CLUSTER_SECRET"); s != "" {
+		return s, nil
+	}
+	path := filepath.Join(dir, "cluster-secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read cluster secret: %w", err)
+	}
+	raw := make([]byte, 24)
+	rand.Read(raw)
+	secret := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write cluster secret: %w", err)
+	}
+	return secret, nil
+}
+
+// ensureRootKey makes sure the root S3 key pair exists: the one from
+// GRANARY_ACCESS_KEY/GRANARY_SECRET_KEY, or one generated on first start and
+// printed once.
+func ensureRootKey(ctx context.Context, e *env, addr, secret string) error {
+	cl, err := masterclient.New([]string{addr}, secret)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	access, secretKey := e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
+	if (access == "") != (secretKey == "") {
+		return fmt.Errorf("%w: set both GRANARY_ACCESS_KEY and GRANARY_SECRET_KEY, or neither", errUsage)
+	}
+	users, err := listUsers(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("wait for the master: %w", err)
+	}
+	if !users["root"] {
+		if _, err := cl.CreateUser(ctx, "root"); err != nil {
+			return fmt.Errorf("create root user: %w", err)
+		}
+	}
+	if access != "" {
+		if _, err := cl.Key(ctx, access); err == nil {
+			return nil
+		} else if proto.CodeOf(err) != proto.CodeNotFound {
+			return fmt.Errorf("look up root key: %w", err)
+		}
+	} else if users["root"] {
+		return nil // generated and printed on an earlier start
+	}
+	k, err := cl.CreateKey(ctx, proto.CreateKeyRequest{User: "root", AccessKey: access, SecretKey: secretKey})
+	if err != nil {
+		return fmt.Errorf("create root key: %w", err)
+	}
+	if access == "" {
+		fmt.Fprintf(e.stdout, "granary server: generated root S3 credentials (shown once; set GRANARY_ACCESS_KEY/GRANARY_SECRET_KEY to choose your own):\n  access key: %s\n  secret key: %s\n", k.AccessKey, k.SecretKey)
+	}
+	return nil
+}
+
+func listUsers(ctx context.Context, cl *masterclient.Client) (map[string]bool, error) {
+	var us []proto.User
+	if err := cl.Call(ctx, http.MethodGet, proto.RouteUsers, nil, nil, &us); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, u := range us {
+		out[u.Name] = true
+	}
+	return out, nil
+}
