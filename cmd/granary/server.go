@@ -63,7 +63,10 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	go func() { errc <- srv.Run(ctx) }()
 	if err := ensureRootKey(ctx, e, *webAddr, secret); err != nil {
 		srv.Close()
-		<-errc
+		runErr := <-errc
+		if ctx.Err() != nil { // stopped by a signal while starting: a clean stop
+			return runErr
+		}
 		return err
 	}
 	fmt.Fprintf(e.stdout, "granary server: master API on http://%s (data in %s)\n", *webAddr, *dir)

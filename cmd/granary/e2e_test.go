@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// These tests run the real binary as separate processes, as an operator
+// would: three `granary master` processes with the CONTRACT.md flags, and
+// `granary server`.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "granary-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "granary")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build granary: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a running granary process.
+type proc struct {
+	cmd *exec.Cmd
+	out *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func start(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), out: &syncBuffer{}}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("output of %v (pid %d, %v):\n%s", args, p.cmd.Process.Pid, p.cmd.ProcessState, p.out.String())
+		}
+	})
+	return p
+}
+
+// granary runs one CLI command and returns its stdout and exit code.
+func granary(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Logf("granary %v: exit %d: %s", args, code, stderr.String())
+	}
+	return stdout.String(), code
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func status(t *testing.T, env []string, masters string) (proto.Status, bool) {
+	out, code := granary(t, env, "admin", "--masters", masters, "--timeout", "3s", "status", "--json")
+	var st proto.Status
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		return st, false
+	}
+	return st, true
+}
+
+func TestThreeMasterProcessesSurviveLeaderKill(t *testing.T) {
+	env := []string{"GRANARY_CLUSTER_SECRET=e2e-cluster-secret-0123456789"}
+	dir := t.TempDir()
+	procs := map[string]*proc{}
+	var https []string
+	var first string
+	for i := 1; i <= 3; i++ {
+		id := fmt.Sprintf("m%d", i)
+		raftAddr, httpAddr := freeAddr(t), freeAddr(t)
+		args := []string{"master", "--id", id, "--dir", filepath.Join(dir, id), "--raft-addr", raftAddr, "--http-addr", httpAddr}
+		if i == 1 {
+			args, first = append(args, "--bootstrap"), httpAddr
+		} else {
+			args = append(args, "--join", first)
+		}
+		procs[id] = start(t, env, args...)
+		https = append(https, httpAddr)
+	}
+	all := strings.Join(https, ",")
+	var st proto.Status
+	waitUntil(t, 30*time.Second, "three members with a leader", func() bool {
+		var ok bool
+		st, ok = status(t, env, all)
+		return ok && len(st.Members) == 3 && st.Leader != ""
+	})
+	if _, code := granary(t, env, "admin", "--masters", all, "create-bucket", "before-kill"); code != 0 {
+		t.Fatal("create bucket failed")
+	}
+	old := st.Leader
+	killed := time.Now()
+	procs[old].cmd.Process.Signal(syscall.SIGKILL)
+	procs[old].cmd.Wait()
+	waitUntil(t, 30*time.Second, "a new leader", func() bool {
+		var ok bool
+		st, ok = status(t, env, all)
+		return ok && st.Leader != "" && st.Leader != old
+	})
+	t.Logf("leader %s killed with SIGKILL; %s named leader by admin status %v later", old, st.Leader, time.Since(killed))
+	for _, m := range st.Members {
+		want := "follower"
+		switch m.ID {
+		case old:
+			want = "unreachable"
+		case st.Leader:
+			want = "leader"
+		}
+		if m.State != want {
+			t.Errorf("member %s is %q, want %q", m.ID, m.State, want)
+		}
+	}
+	out, code := granary(t, env, "ls", "--masters", all)
+	if code != 0 || !strings.Contains(out, "before-kill") {
+		t.Fatalf("bucket written before the kill is gone: %q", out)
+	}
+	// The survivors stop cleanly on SIGTERM and exit 0.
+	for id, p := range procs {
+		if id == old {
+			continue
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := p.cmd.Wait(); err != nil {
+			t.Errorf("%s after SIGTERM: %v", id, err)
+		}
+	}
+}
+
+func TestServerCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	web, raftAddr := freeAddr(t), freeAddr(t)
+	p := start(t, nil, "server", "--dir", dir, "--web-addr", web, "--raft-addr", raftAddr)
+	secretFile := filepath.Join(dir, "cluster-secret")
+	env := []string{"GRANARY_MASTERS=" + web}
+	waitUntil(t, 30*time.Second, "the server to say it is serving", func() bool {
+		return strings.Contains(p.out.String(), "granary server: master API on")
+	})
+	if _, code := granary(t, env, "admin", "--secret-file", secretFile, "create-bucket", "docs"); code != 0 {
+		t.Fatal("create bucket")
+	}
+	out, code := granary(t, env, "ls", "--secret-file", secretFile)
+	if code != 0 || !strings.Contains(out, "docs") {
+		t.Fatalf("ls: %q", out)
+	}
+	if _, code := granary(t, env, "ls", "--secret-file", secretFile, "nosuchbucket"); code != 1 {
+		t.Fatalf("ls of a missing bucket exited %d, want 1", code)
+	}
+	if _, code := granary(t, env, "put", "x", "docs/x"); code != 2 {
+		t.Fatalf("put (not available yet) exited %d, want 2", code)
+	}
+	if _, code := granary(t, env, "frobnicate"); code != 2 {
+		t.Fatalf("unknown command exited %d, want 2", code)
+	}
+	if _, code := granary(t, env, "admin", "--secret-file", filepath.Join(dir, "nothing"), "status"); code != 1 {
+		t.Fatalf("status without a secret exited %d, want 1", code)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("server after SIGTERM: %v", err)
+	}
+	if !strings.Contains(p.out.String(), "secret key:") {
+		t.Errorf("first start did not print the generated root credentials:\n%s", p.out.String())
+	}
+	// A second start keeps the state and prints no new credentials.
+	p2 := start(t, nil, "server", "--dir", dir, "--web-addr", web, "--raft-addr", raftAddr)
+	waitUntil(t, 30*time.Second, "the restarted server to say it is serving", func() bool {
+		return strings.Contains(p2.out.String(), "granary server: master API on")
+	})
+	if out, code := granary(t, env, "ls", "--secret-file", secretFile); code != 0 || !strings.Contains(out, "docs") {
+		t.Fatalf("ls after restart: %q", out)
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p2.cmd.Wait(); err != nil {
+		t.Fatalf("restarted server after SIGTERM: %v", err)
+	}
+	if strings.Contains(p2.out.String(), "secret key:") {
+		t.Error("restart printed new root credentials")
+	}
+}
