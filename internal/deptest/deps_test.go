@@ -1,0 +1,131 @@
+// Package deptest enforces the dependency direction of DESIGN.md §11 and
+// STYLE.md: arrows point down to client, placement and internal; each
+// third-party library lives in one package.
+package deptest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/granary-store/granary"
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+	Imports    []string
+}
+
+func loadPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps=false", "-json", module+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(out)
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+func rel(path string) string { return strings.TrimPrefix(strings.TrimPrefix(path, module), "/") }
+
+func under(path, dir string) bool {
+	r := rel(path)
+	return r == dir || strings.HasPrefix(r, dir+"/")
+}
+
+func TestDependencyDirection(t *testing.T) {
+	pkgs := loadPackages(t)
+	if len(pkgs) < 5 {
+		t.Fatalf("found only %d packages", len(pkgs))
+	}
+	servers := []string{"master", "chunkserver", "gateway", "web"}
+	// Third-party libraries and the only packages allowed to import them.
+	owners := map[string][]string{
+		"github.com/hashicorp/raft":        {"master"},
+		"github.com/hashicorp/raft-boltdb": {"master"},
+		"github.com/dgraph-io/badger":      {"master"},
+		"github.com/klauspost/reedsolomon": {"internal/erasure"},
+		"github.com/hanwen/go-fuse":        {"mount"},
+		"github.com/minio/minio-go":        {}, // tests and bench only
+	}
+	for _, p := range pkgs {
+		if !strings.HasPrefix(p.ImportPath, module) {
+			continue
+		}
+		for _, imp := range p.Deps {
+			check(t, p.ImportPath, imp, servers, owners)
+		}
+	}
+}
+
+func check(t *testing.T, from, imp string, servers []string, owners map[string][]string) {
+	t.Helper()
+	if strings.HasPrefix(imp, module) {
+		switch {
+		case under(imp, "cmd"):
+			t.Errorf("%s imports %s: nothing imports cmd/", rel(from), rel(imp))
+		case under(from, "placement") && !under(imp, "placement"):
+			t.Errorf("%s imports %s: placement imports nothing of the project", rel(from), rel(imp))
+		case under(from, "client"):
+			for _, s := range servers {
+				if under(imp, s) {
+					t.Errorf("%s imports server package %s", rel(from), rel(imp))
+				}
+			}
+		case under(from, "master") && under(imp, "chunkserver"), under(from, "chunkserver") && under(imp, "master"):
+			t.Errorf("%s imports %s: master and chunkserver never import each other", rel(from), rel(imp))
+		}
+		return
+	}
+	if under(from, "placement") && strings.Contains(strings.Split(imp, "/")[0], ".") {
+		t.Errorf("placement depends on %s: standard library only", imp)
+	}
+	for lib, allowed := range owners {
+		if !strings.HasPrefix(imp, lib) || under(from, "cmd") || under(from, "internal/testcluster") {
+			continue
+		}
+		ok := false
+		for _, a := range allowed {
+			ok = ok || under(from, a)
+		}
+		if !ok && isDirect(from, lib) {
+			t.Errorf("%s imports %s, which belongs to %v", rel(from), lib, allowed)
+		}
+	}
+}
+
+// isDirect reports whether pkg imports something from lib itself (rather
+// than through a project package that owns it).
+func isDirect(pkgPath, lib string) bool {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, pkgPath).Output()
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, lib) {
+			return true
+		}
+	}
+	return false
+}
