@@ -2,7 +2,7 @@ package chunkserver
 
 // On-disk format, version 1.
 //
-// Each dir in Config.Dirs holds:
+// Each dir in Config.Dirs holds (the code for the layout is in fs.go):
 //
 //	<dir>/chunks/<xx>/<id>.chunk      a committed chunk: <id> is the chunk id in
 //	                                  16 lower-case hex digits, <xx> its low
@@ -12,26 +12,26 @@ package chunkserver
 //
 // A chunk file holding n data bytes, cut into B = ceil(n / 64 KiB) blocks:
 //
-//	offset        +---------------------------------------------------+
-//	0             | header (64 bytes)                                 |
-//	                |  0  magic "GRNCHUNK"                   [8]byte  |
-//	                |  8  format version = 1                 uint16   |
-//	                | 10  checksum algorithm = 1 (CRC32C)    uint8    |
-//	                | 11  flags = 0                          uint8    |
-//	                | 12  block size = 65536                 uint32   |
-//	                | 16  chunk id                           uint64   |
-//	                | 24  data length n                      uint64   |
-//	                | 32  reserved, zero                     [28]byte |
-//	                | 60  CRC32C of header bytes 0..59       uint32   |
-//	64            +---------------------------------------------------+
-//	              | data: block 0 | block 1 | ... | block B-1       |
-//	              |       (64 KiB each; the last one may be shorter)  |
-//	64+n          +---------------------------------------------------+
-//	              | trailer (4*B + 4 bytes)                           |
-//	                |  CRC32C of block 0 .. block B-1        B*uint32 |
-//	                |  CRC32C of the 64 header bytes         uint32   |
-//	                |  followed by the B block CRCs                   |
-//	64+n+4B+4     +---------------------------------------------------+
+//	0           +----------------------------------------------------+
+//	            | header, 64 bytes                                   |
+//	            |    0  magic "GRNCHUNK"                  [8]byte    |
+//	            |    8  format version = 1                uint16     |
+//	            |   10  checksum algorithm = 1 (CRC32C)   uint8      |
+//	            |   11  flags = 0                         uint8      |
+//	            |   12  block size = 65536                uint32     |
+//	            |   16  chunk id                          uint64     |
+//	            |   24  data length n                     uint64     |
+//	            |   32  reserved, zero                    [28]byte   |
+//	            |   60  CRC32C of header bytes 0..59      uint32     |
+//	64          +----------------------------------------------------+
+//	            | data, n bytes: block 0 | block 1 | ... | block B-1 |
+//	            | (64 KiB each; the last one may be shorter)         |
+//	64+n        +----------------------------------------------------+
+//	            | trailer, 4*B + 4 bytes                             |
+//	            |    CRC32C of block 0 .. block B-1     B x uint32   |
+//	            |    CRC32C of the 64 header bytes      uint32       |
+//	            |    followed by the 4*B CRC bytes                   |
+//	64+n+4*B+4  +----------------------------------------------------+
 //
 // Integers are little-endian; CRC32C is CRC-32 with the Castagnoli
 // polynomial. Why every flipped byte is caught: a header byte breaks the
@@ -60,7 +60,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -92,25 +91,6 @@ func numBlocks(n int64) int64 { return (n + blockSize - 1) / blockSize }
 
 // fileSize is the length of a chunk file holding n data bytes.
 func fileSize(n int64) int64 { return headerSize + n + crcSize*numBlocks(n) + crcSize }
-
-// chunkName is the file name of chunk id; fanout is its fan-out dir name.
-func chunkName(id uint64) string {
-	return fmt.Sprintf("%0*x%s", hexLen, id, chunkExt)
-}
-
-func fanout(id uint64) string { return fmt.Sprintf("%02x", id&0xff) }
-
-// parseChunkName returns the id of a file named exactly chunkName(id).
-func parseChunkName(name string) (uint64, bool) {
-	if len(name) != hexLen+len(chunkExt) {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(name[:hexLen], 16, 64)
-	if err != nil || chunkName(id) != name {
-		return 0, false
-	}
-	return id, true
-}
 
 // encodeHeader returns the header of chunk id holding n data bytes.
 func encodeHeader(id uint64, n int64) []byte {
@@ -261,8 +241,9 @@ func (r *Reader) Size() int64 { return r.size }
 
 // ReadAt implements io.ReaderAt over the chunk's data. Each 64 KiB block
 // the range touches is read whole and checked against its CRC, so a partial
-// range costs at most two extra partial blocks. A mismatch returns the bytes
-// verified so far and an error wrapping ErrCorrupt. A negative off, or one
+// range costs at most two extra partial blocks. A mismatch returns the
+// count of bytes verified before the bad block and an error wrapping
+// ErrCorrupt. A negative off, or one
 // past Size, is ErrRange; a read that runs past the end returns io.EOF.
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	if r.closed.Load() {
@@ -297,32 +278,34 @@ func (r *Reader) readBlocks(p []byte, off int64) (int, error) {
 		if off+span < r.size {
 			span -= span % blockSize // whole blocks only; p ends before the data does
 		}
-		return int(span), r.readVerified(p[:span], b)
+		return r.readVerified(p[:span], b)
 	}
 	bp := blockPool.Get().(*[]byte)
 	defer blockPool.Put(bp)
 	buf := (*bp)[:blen]
-	if err := r.readVerified(buf, b); err != nil {
+	if _, err := r.readVerified(buf, b); err != nil {
 		return 0, err
 	}
 	return copy(p, buf[off-start:]), nil
 }
 
 // readVerified reads the blocks starting at block b into p, which holds
-// whole blocks (the last may be the chunk's short final block), and checks
-// them. On a mismatch it reports the chunk as corrupt to the store.
-func (r *Reader) readVerified(p []byte, b int64) error {
+// whole blocks (the last may be the chunk's short final block), checks
+// them, and returns the length of the good prefix of p. On a mismatch it
+// reports the chunk as corrupt to the store.
+func (r *Reader) readVerified(p []byte, b int64) (int, error) {
 	if err := readFull(r.f, p, headerSize+b*blockSize); err != nil {
-		return r.fail(b, err)
+		return 0, r.fail(b, err)
 	}
-	for i := int64(0); len(p) > 0; i++ {
-		k := min(blockSize, len(p))
-		if crc32.Checksum(p[:k], castagnoli) != r.crcs[b+i] {
-			return r.fail(b+i, fmt.Errorf("block checksum mismatch: %w", ErrCorrupt))
+	good := 0
+	for i := b; good < len(p); i++ {
+		k := min(blockSize, len(p)-good)
+		if crc32.Checksum(p[good:good+k], castagnoli) != r.crcs[i] {
+			return good, r.fail(i, fmt.Errorf("block checksum mismatch: %w", ErrCorrupt))
 		}
-		p = p[k:]
+		good += k
 	}
-	return nil
+	return good, nil
 }
 
 func (r *Reader) fail(b int64, err error) error {
@@ -380,13 +363,14 @@ type Writer struct {
 	tmp, final string // paths, both in the same fan-out dir
 	want       int64  // declared size, or -1
 	f          File
-	bw         *bufio.Writer
-	n          int64    // data bytes accepted
-	cur        uint32   // CRC of the current, unfinished block
-	fill       int      // bytes in the current block
-	crcs       []uint32 // CRCs of the finished blocks
-	err        error    // the first failure; sticky
-	done       bool     // committed or aborted
+	out        io.Writer     // the file, from just past the header
+	bw         *bufio.Writer // buffers out
+	n          int64         // data bytes accepted
+	cur        uint32        // CRC of the current, unfinished block
+	fill       int           // bytes in the current block
+	crcs       []uint32      // CRCs of the finished blocks
+	err        error         // the first failure; sticky
+	done       bool          // committed or aborted
 }
 
 // Write adds p to the chunk. Writing past the declared size fails with
@@ -404,7 +388,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.err = err
 		return 0, err
 	}
-	n, err := w.bw.Write(p)
+	dst := io.Writer(w.bw)
+	if w.bw.Buffered() == 0 && len(p) >= w.bw.Size() {
+		dst = w.out // large writes skip the copy into the buffer
+	}
+	n, err := dst.Write(p)
 	w.sum(p[:n])
 	w.n += int64(n)
 	if err != nil {

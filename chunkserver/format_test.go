@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -19,6 +22,137 @@ func encodeChunk(id uint64, data []byte) []byte {
 	}
 	h := encodeHeader(id, int64(len(data)))
 	return slices.Concat(h, data, encodeTrailer(h, crcs))
+}
+
+// TestMixedWrites mixes small writes, which go through the write buffer,
+// with large ones, which bypass it when it is empty.
+func TestMixedWrites(t *testing.T) {
+	s, _ := newStore(t)
+	buf := copyBlocks * blockSize
+	pieces := []int{100, 3 * buf, buf - 100, buf, 5, 2 * buf, 1, buf + 1, 0, 7}
+	total := 0
+	for _, n := range pieces {
+		total += n
+	}
+	data := testData(total, 6)
+	w, err := s.Create(1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, i := data, 0; i < len(pieces); p, i = p[pieces[i]:], i+1 {
+		if n, err := w.Write(p[:pieces[i]]); err != nil || n != pieces[i] {
+			t.Fatalf("Write(%d) = %d, %v", pieces[i], n, err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustGet(t, s, 1), data) {
+		t.Fatal("data differs")
+	}
+}
+
+func TestRangedReads(t *testing.T) {
+	s, _ := newStore(t)
+	size := int64(3*blockSize + 100)
+	data := testData(int(size), 9)
+	mustPut(t, s, 1, data)
+	B := int64(blockSize)
+	cases := [][2]int64{ // off, n
+		{0, 0}, {0, 1}, {0, B - 1}, {0, B}, {0, B + 1}, {B - 1, 1}, {B - 1, 2},
+		{B, 1}, {B, B}, {B + 1, B}, {B - 1, B + 2}, {1, 3 * B}, {3 * B, 100},
+		{3*B + 99, 1}, {size, 0}, {size - 1, 1}, {0, size}, {B / 2, size - B/2},
+	}
+	r, err := s.Open(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, c := range cases {
+		var buf bytes.Buffer
+		n, err := s.ReadRange(1, c[0], c[1], &buf)
+		if err != nil || n != c[1] || !bytes.Equal(buf.Bytes(), data[c[0]:c[0]+c[1]]) {
+			t.Errorf("ReadRange(%d, %d) = %d, %v", c[0], c[1], n, err)
+		}
+		p := make([]byte, c[1])
+		if k, err := r.ReadAt(p, c[0]); err != nil || k != len(p) || !bytes.Equal(p, data[c[0]:c[0]+c[1]]) {
+			t.Errorf("ReadAt(len %d, %d) = %d, %v", c[1], c[0], k, err)
+		}
+	}
+	// ReadAt follows io.ReaderAt past the end, and rejects offsets outside.
+	p := make([]byte, 200)
+	if k, err := r.ReadAt(p, size-50); k != 50 || err != io.EOF || !bytes.Equal(p[:50], data[size-50:]) {
+		t.Errorf("ReadAt across the end = %d, %v", k, err)
+	}
+	if k, err := r.ReadAt(p, size); k != 0 || err != io.EOF {
+		t.Errorf("ReadAt at the end = %d, %v", k, err)
+	}
+	for _, off := range []int64{-1, size + 1} {
+		if _, err := r.ReadAt(p, off); !errors.Is(err, ErrRange) {
+			t.Errorf("ReadAt at %d: %v, want ErrRange", off, err)
+		}
+	}
+	for _, c := range [][2]int64{{-1, 1}, {0, -1}, {size, 1}, {size + 1, 0}, {1, size}, {5, 1 << 62}} {
+		if _, err := s.ReadRange(1, c[0], c[1], io.Discard); !errors.Is(err, ErrRange) {
+			t.Errorf("ReadRange(%d, %d): %v, want ErrRange", c[0], c[1], err)
+		}
+	}
+}
+
+func TestDeleteWhileReading(t *testing.T) {
+	s, _ := newStore(t)
+	data := testData(4*blockSize, 3)
+	mustPut(t, s, 1, data)
+	r, err := s.Open(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := s.Delete(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Open after Delete: %v", err)
+	}
+	p := make([]byte, len(data))
+	if n, err := r.ReadAt(p, 0); err != nil || n != len(p) || !bytes.Equal(p, data) {
+		t.Errorf("read of a deleted chunk through an open reader: %d, %v", n, err)
+	}
+	mustPut(t, s, 1, []byte("new")) // the id can be written again
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadAt(p, 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("ReadAt after Close: %v", err)
+	}
+}
+
+// TestSharedReader reads one Reader from several goroutines, as
+// io.ReaderAt allows.
+func TestSharedReader(t *testing.T) {
+	s, _ := newStore(t)
+	data := testData(4*blockSize+11, 8)
+	mustPut(t, s, 1, data)
+	r, err := s.Open(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 50 {
+				off := rng.Int64N(int64(len(data)))
+				p := make([]byte, rng.Int64N(int64(len(data))-off+1))
+				if n, err := r.ReadAt(p, off); err != nil || !bytes.Equal(p[:n], data[off:off+int64(n)]) {
+					t.Errorf("ReadAt(%d bytes at %d) = %d, %v", len(p), off, n, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // flipPositions returns the byte offsets to flip in a chunk file of n data
@@ -97,6 +231,11 @@ func checkFlipDetected(t *testing.T, s *Store, id uint64, data []byte, pos int64
 	}
 	defer r.Close()
 	bad := (pos - headerSize) / blockSize
+	all := make([]byte, len(data))
+	if n, err := r.ReadAt(all, 0); !errors.Is(err, ErrCorrupt) || int64(n) != bad*blockSize ||
+		!bytes.Equal(all[:n], data[:n]) {
+		t.Fatalf("byte %d flipped: whole ReadAt = %d, %v; want the %d bytes before the bad block", pos, n, err, bad*blockSize)
+	}
 	for b := int64(0); b*blockSize < int64(len(data)); b++ {
 		// Read one byte of the block that is not the flipped one.
 		off := b * blockSize

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -133,18 +132,11 @@ type errFile struct {
 	name string
 }
 
-// Write fails after writing half of p, as a disk filling up does.
-func (f *errFile) Write(p []byte) (int, error) {
-	if err := f.fs.inject("write", f.name); err != nil {
-		n, _ := f.File.Write(p[:len(p)/2])
-		return n, err
-	}
-	return f.File.Write(p)
-}
-
+// WriteAt fails after writing half of p, as a disk filling up does.
 func (f *errFile) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.fs.inject("writeat", f.name); err != nil {
-		return 0, err
+		n, _ := f.File.WriteAt(p[:len(p)/2], off)
+		return n, err
 	}
 	return f.File.WriteAt(p, off)
 }
@@ -198,7 +190,7 @@ func failEveryOp(t *testing.T, sticky, known bool) {
 	cfg := testConfig(t, dir)
 	cfg.FS, cfg.NoSync = efs, false
 	s := openStore(t, cfg)
-	data := testData(5*blockSize+100, 1)
+	data := testData(10*blockSize+100, 1)
 	for i := 0; ; i++ {
 		id := uint64(i + 1)
 		efs.arm(i, sticky, syscall.EIO)
@@ -231,7 +223,7 @@ func failEveryOp(t *testing.T, sticky, known bool) {
 func TestNoSpace(t *testing.T) {
 	dir := t.TempDir()
 	efs := newErrFS()
-	efs.filter = func(op string) bool { return op == "write" || op == "writeat" }
+	efs.filter = func(op string) bool { return op == "writeat" }
 	cfg := testConfig(t, dir)
 	cfg.FS = efs
 	s := openStore(t, cfg)
@@ -307,113 +299,129 @@ func TestOpenFailEveryOp(t *testing.T) {
 	}
 }
 
-// Benchmarks compare the store with plain files written and read in the
-// same pieces in the same run, so results can be quoted as ratios.
-
-var benchSizes = []int{1 << 20, 64 << 20}
-
-const benchPiece = 256 << 10 // bytes per Write and per read buffer
-
-func BenchmarkWrite(b *testing.B) {
-	for _, size := range benchSizes {
-		data := testData(size, 1)
-		b.Run(fmt.Sprintf("store/%dMiB", size>>20), func(b *testing.B) {
-			cfg := testConfig(b, b.TempDir())
-			cfg.NoSync = false
-			s := openStore(b, cfg)
-			b.SetBytes(int64(size))
-			for i := 0; i < b.N; i++ {
-				if err := writeChunk(s, uint64(i), data, true, benchPiece); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				s.Delete(uint64(i))
-				b.StartTimer()
-			}
-		})
-		b.Run(fmt.Sprintf("os/%dMiB", size>>20), func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), "plain")
-			b.SetBytes(int64(size))
-			for i := 0; i < b.N; i++ {
-				if err := writePlain(path, data); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				os.Remove(path)
-				b.StartTimer()
-			}
-		})
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, testConfig(t, dir))
+	want := map[uint64][]byte{}
+	for id := uint64(1); id <= 5; id++ {
+		want[id] = testData(int(id)*40000, id)
+		mustPut(t, s, id, want[id])
 	}
-}
-
-// writePlain is the baseline: create, write, fsync, close.
-func writePlain(path string, data []byte) error {
-	f, err := os.Create(path)
+	w, err := s.Create(6, -1) // crash in the middle of a write
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	for p := data; len(p) > 0; p = p[min(benchPiece, len(p)):] {
-		if _, err := f.Write(p[:min(benchPiece, len(p))]); err != nil {
-			f.Close()
-			return err
+	w.Write(testData(3*blockSize, 6))
+	w.bw.Flush()
+	defer w.Abort()
+	stray := filepath.Join(dir, "chunks", "07", chunkName(7)+tempExt)
+	os.WriteFile(stray, encodeChunk(7, []byte("whole but uncommitted")), 0o644)
+	unknown := filepath.Join(dir, "chunks", "07", "README")
+	os.WriteFile(unknown, []byte("not a chunk"), 0o644)
+
+	s2 := openStore(t, testConfig(t, dir))
+	if got := listIDs(s2); fmt.Sprint(got) != "[1 2 3 4 5]" {
+		t.Fatalf("restarted store lists %v", got)
+	}
+	for id, data := range want {
+		if !bytes.Equal(mustGet(t, s2, id), data) {
+			t.Errorf("chunk %d differs after restart", id)
 		}
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	assertNoTemps(t, dir)
+	if _, err := os.Stat(unknown); err != nil {
+		t.Errorf("unknown file touched: %v", err)
 	}
-	return f.Close()
-}
-
-func BenchmarkRead(b *testing.B) {
-	for _, size := range benchSizes {
-		data := testData(size, 1)
-		b.Run(fmt.Sprintf("store/%dMiB", size>>20), func(b *testing.B) {
-			s, _ := newStore(b)
-			mustPut(b, s, 1, data)
-			b.SetBytes(int64(size))
-			for b.Loop() {
-				if _, err := s.ReadRange(1, 0, int64(size), discard{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(fmt.Sprintf("os/%dMiB", size>>20), func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), "plain")
-			if err := writePlain(path, data); err != nil {
-				b.Fatal(err)
-			}
-			buf := make([]byte, benchPiece)
-			b.SetBytes(int64(size))
-			for b.Loop() {
-				if err := readPlain(path, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	if c := s2.Corrupt(); len(c) != 0 {
+		t.Errorf("Corrupt() = %v", c)
 	}
 }
 
-// readPlain is the baseline: open, read through buf, close.
-func readPlain(path string, buf []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
+func TestSeveralDirs(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	s := openStore(t, testConfig(t, a, b))
+	const n = 200
+	for id := uint64(0); id < n; id++ {
+		mustPut(t, s, id, []byte{byte(id)})
 	}
-	defer f.Close()
-	for {
-		n, err := f.Read(buf)
-		discard{}.Write(buf[:n])
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
+	count := func(dir string) int {
+		m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+chunkExt))
+		return len(m)
+	}
+	// Same file system, so equal weights: about half each.
+	if ca, cb := count(a), count(b); ca+cb != n || ca < n/4 || cb < n/4 {
+		t.Errorf("chunks spread %d / %d over two dirs", ca, cb)
+	}
+	s.Close()
+	s = openStore(t, testConfig(t, a, b))
+	for id := uint64(0); id < n; id++ {
+		if got := mustGet(t, s, id); len(got) != 1 || got[0] != byte(id) {
+			t.Fatalf("chunk %d = %v", id, got)
 		}
 	}
 }
 
-// discard is io.Discard without ReadFrom, so both sides copy the same way.
-type discard struct{}
+func TestDuplicateAcrossDirs(t *testing.T) {
+	for _, firstBad := range []bool{false, true} {
+		a, b := t.TempDir(), t.TempDir()
+		data := testData(3*blockSize, 1)
+		file := encodeChunk(42, data)
+		pa := filepath.Join(a, "chunks", fanout(42), chunkName(42))
+		pb := filepath.Join(b, "chunks", fanout(42), chunkName(42))
+		openStore(t, testConfig(t, a, b)).Close() // make the layout
+		bad := bytes.Clone(file)
+		bad[headerSize+blockSize+5] ^= 0x10 // passes the cheap check
+		if !firstBad {
+			bad = file
+		}
+		os.WriteFile(pa, bad, 0o644)
+		os.WriteFile(pb, file, 0o644)
 
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
+		s := openStore(t, testConfig(t, a, b))
+		if got := listIDs(s); fmt.Sprint(got) != "[42]" {
+			t.Fatalf("firstBad %v: List = %v", firstBad, got)
+		}
+		if err := s.Verify(42); err != nil {
+			t.Errorf("firstBad %v: kept copy fails: %v", firstBad, err)
+		}
+		if len(s.Corrupt()) != 0 {
+			t.Errorf("firstBad %v: Corrupt() = %v", firstBad, s.Corrupt())
+		}
+		qa, _ := filepath.Glob(filepath.Join(a, "quarantine", "*"))
+		qb, _ := filepath.Glob(filepath.Join(b, "quarantine", "*"))
+		if len(qa)+len(qb) != 1 {
+			t.Errorf("firstBad %v: quarantined %v %v", firstBad, qa, qb)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	s := openStore(t, testConfig(t, a, b))
+	mustPut(t, s, 1, make([]byte, 100))
+	mustPut(t, s, 2, make([]byte, blockSize+1))
+	used, capacity, err := s.Usage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fileSize(100) + fileSize(blockSize+1); used != want {
+		t.Errorf("used = %d, want %d", used, want)
+	}
+	u, _ := OSFS().Statfs(a)
+	// Both dirs share one file system, counted once (give or take others' writes).
+	if capacity < used || capacity > used+u.Avail+u.Total/10 {
+		t.Errorf("capacity = %d, used %d, avail %d", capacity, used, u.Avail)
+	}
+}
+
+func TestSyncedWrites(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.NoSync = false
+	s := openStore(t, cfg)
+	data := testData(2*blockSize+3, 5)
+	mustPut(t, s, 5, data)
+	if !bytes.Equal(mustGet(t, s, 5), data) {
+		t.Fatal("data differs")
+	}
+}

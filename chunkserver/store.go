@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -92,10 +91,6 @@ type Store struct {
 	corrupt map[uint64]struct{} // ids found corrupt, until deleted
 }
 
-type dataDir struct {
-	root, chunks, quarantine string
-}
-
 type entry struct {
 	dir  int   // index in Store.dirs
 	size int64 // data bytes
@@ -145,145 +140,6 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// prepare creates the layout of a data dir: 256 fan-out dirs, so that a
-// Create never has to make (and fsync) a dir, and the quarantine dir.
-func (s *Store) prepare(d dataDir) error {
-	for b := range 256 {
-		if err := s.fs.MkdirAll(filepath.Join(d.chunks, fanout(uint64(b))), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := s.fs.MkdirAll(d.quarantine, 0o755); err != nil {
-		return err
-	}
-	if s.cfg.NoSync {
-		return nil
-	}
-	for _, dir := range []string{d.root, d.chunks} {
-		if err := s.fs.SyncDir(dir); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scan indexes the chunks of data dir i. Only Open calls it, so it runs
-// without the lock.
-func (s *Store) scan(i int) error {
-	var found, temps, bad int
-	for b := range 256 {
-		fan := filepath.Join(s.dirs[i].chunks, fanout(uint64(b)))
-		ents, err := s.fs.ReadDir(fan)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			path := filepath.Join(fan, e.Name())
-			id, ok := parseChunkName(e.Name())
-			switch {
-			case strings.HasSuffix(e.Name(), tempExt):
-				if err := s.fs.Remove(path); err != nil {
-					return err
-				}
-				temps++
-			case !ok || id&0xff != uint64(b):
-				s.log.Warn("unknown file in data dir", "path", path)
-			case s.scanChunk(i, id):
-				found++
-			default:
-				bad++
-			}
-		}
-	}
-	s.log.Info("data dir scanned", "dir", s.dirs[i].root, "chunks", found, "temps_removed", temps, "corrupt", bad)
-	return nil
-}
-
-// scanChunk runs the cheap check on one chunk file of dir i and indexes it
-// or sets it aside. It reports whether the chunk was indexed.
-func (s *Store) scanChunk(i int, id uint64) bool {
-	path := s.path(i, id)
-	n, err := s.checkFile(path, id)
-	switch {
-	case errors.Is(err, errUnsupported):
-		// Probably written by a newer release: leave it for an upgrade.
-		s.log.Error("chunk format unsupported, ignored", "chunk", id, "path", path, "err", err)
-		return false
-	case errors.Is(err, ErrCorrupt):
-		s.corrupt[id] = struct{}{}
-		s.quarantine(i, id, err)
-		return false
-	case err != nil:
-		s.corrupt[id] = struct{}{}
-		s.log.Warn("chunk unreadable, left in place", "chunk", id, "path", path, "err", err)
-		return false
-	}
-	s.index(i, id, n)
-	return true
-}
-
-func (s *Store) checkFile(path string, id uint64) (int64, error) {
-	f, err := s.fs.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	_, n, err := checkHeader(f, id)
-	return n, err
-}
-
-// index adds chunk id of dir i to the index. If another dir already holds
-// it, the two copies should be equal (chunks are immutable): the first one
-// passing a full check stays, the other goes to quarantine.
-func (s *Store) index(i int, id uint64, n int64) {
-	old, dup := s.chunks[id]
-	if !dup {
-		s.chunks[id] = entry{dir: i, size: n}
-		return
-	}
-	keep, drop := old, entry{dir: i, size: n}
-	reason := errors.New("duplicate of a good copy")
-	if err := s.verifyFile(old.dir, id); err != nil {
-		if err2 := s.verifyFile(i, id); err2 != nil {
-			delete(s.chunks, id)
-			s.corrupt[id] = struct{}{}
-			s.quarantine(old.dir, id, err)
-			s.quarantine(i, id, err2)
-			return
-		}
-		keep, drop, reason = drop, keep, err
-	}
-	s.chunks[id] = keep
-	s.quarantine(drop.dir, id, reason)
-}
-
-// verifyFile reads and checks every byte of chunk id in dir i.
-func (s *Store) verifyFile(i int, id uint64) error {
-	r, err := openReader(s.fs, s.path(i, id), id)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	_, err = r.copyTo(io.Discard, 0, r.size)
-	return err
-}
-
-// quarantine moves chunk id of dir i to the dir's quarantine folder, where
-// an operator can look at it; a file of the same name there is replaced.
-func (s *Store) quarantine(i int, id uint64, cause error) {
-	from := s.path(i, id)
-	to := filepath.Join(s.dirs[i].quarantine, chunkName(id))
-	if err := s.fs.Rename(from, to); err != nil {
-		s.log.Warn("chunk set aside, but cannot be moved", "chunk", id, "path", from, "cause", cause, "err", err)
-		return
-	}
-	s.log.Warn("chunk quarantined", "chunk", id, "path", to, "cause", cause)
-}
-
-func (s *Store) path(i int, id uint64) string {
-	return filepath.Join(s.dirs[i].chunks, fanout(id), chunkName(id))
-}
-
 // Create starts writing chunk id of size bytes, or of unknown size if size
 // is -1. The caller writes the data to the Writer, then calls Commit, or
 // Abort to give up. It fails with ErrExists if the id is stored or being
@@ -307,7 +163,7 @@ func (s *Store) Create(id uint64, size int64) (*Writer, error) {
 	return w, nil
 }
 
-// reserve marks id busy, for a Create or a Delete.
+// reserve marks id busy for a Create, unless it is stored or busy.
 func (s *Store) reserve(id uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -335,13 +191,13 @@ func (s *Store) newWriter(id uint64, size int64) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{s: s, id: id, dir: dir, tmp: final + tempExt, final: final, want: size, f: f}
-	w.bw = bufio.NewWriterSize(f, copyBlocks*blockSize)
+	// Data starts after the header, which Commit writes once the length is
+	// known.
+	w.out = io.NewOffsetWriter(f, headerSize)
+	w.bw = bufio.NewWriterSize(w.out, copyBlocks*blockSize)
 	if size >= 0 {
 		w.crcs = make([]uint32, 0, numBlocks(size))
 	}
-	// Room for the header, which Commit writes once the length is known;
-	// the bytes only reach the buffer, so this cannot fail.
-	w.bw.Write(make([]byte, headerSize))
 	return w, nil
 }
 
@@ -566,9 +422,10 @@ func (s *Store) Usage() (used, capacity int64, err error) {
 	return used, used + avail, nil
 }
 
-// Close closes the Store: later calls fail with ErrClosed, and so does the
-// Commit of a Writer still open. Open Readers keep working until closed.
-// Close is idempotent.
+// Close closes the Store: later calls to Create, Open, ReadRange, Verify,
+// Stat and Delete fail with ErrClosed, and so does the Commit of a Writer
+// still open. Open Readers keep working until closed. The Store holds no
+// open files or goroutines of its own. Close is idempotent.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -128,53 +128,6 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRangedReads(t *testing.T) {
-	s, _ := newStore(t)
-	size := int64(3*blockSize + 100)
-	data := testData(int(size), 9)
-	mustPut(t, s, 1, data)
-	B := int64(blockSize)
-	cases := [][2]int64{ // off, n
-		{0, 0}, {0, 1}, {0, B - 1}, {0, B}, {0, B + 1}, {B - 1, 1}, {B - 1, 2},
-		{B, 1}, {B, B}, {B + 1, B}, {B - 1, B + 2}, {1, 3 * B}, {3 * B, 100},
-		{3*B + 99, 1}, {size, 0}, {size - 1, 1}, {0, size}, {B / 2, size - B/2},
-	}
-	r, err := s.Open(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	for _, c := range cases {
-		var buf bytes.Buffer
-		n, err := s.ReadRange(1, c[0], c[1], &buf)
-		if err != nil || n != c[1] || !bytes.Equal(buf.Bytes(), data[c[0]:c[0]+c[1]]) {
-			t.Errorf("ReadRange(%d, %d) = %d, %v", c[0], c[1], n, err)
-		}
-		p := make([]byte, c[1])
-		if k, err := r.ReadAt(p, c[0]); err != nil || k != len(p) || !bytes.Equal(p, data[c[0]:c[0]+c[1]]) {
-			t.Errorf("ReadAt(len %d, %d) = %d, %v", c[1], c[0], k, err)
-		}
-	}
-	// ReadAt follows io.ReaderAt past the end, and rejects offsets outside.
-	p := make([]byte, 200)
-	if k, err := r.ReadAt(p, size-50); k != 50 || err != io.EOF || !bytes.Equal(p[:50], data[size-50:]) {
-		t.Errorf("ReadAt across the end = %d, %v", k, err)
-	}
-	if k, err := r.ReadAt(p, size); k != 0 || err != io.EOF {
-		t.Errorf("ReadAt at the end = %d, %v", k, err)
-	}
-	for _, off := range []int64{-1, size + 1} {
-		if _, err := r.ReadAt(p, off); !errors.Is(err, ErrRange) {
-			t.Errorf("ReadAt at %d: %v, want ErrRange", off, err)
-		}
-	}
-	for _, c := range [][2]int64{{-1, 1}, {0, -1}, {size, 1}, {size + 1, 0}, {1, size}, {5, 1 << 62}} {
-		if _, err := s.ReadRange(1, c[0], c[1], io.Discard); !errors.Is(err, ErrRange) {
-			t.Errorf("ReadRange(%d, %d): %v, want ErrRange", c[0], c[1], err)
-		}
-	}
-}
-
 func TestCreateErrors(t *testing.T) {
 	s, dir := newStore(t)
 	mustPut(t, s, 1, []byte("one"))
@@ -278,135 +231,18 @@ func assertNoTemps(t *testing.T, dirs ...string) {
 	}
 }
 
-func TestRestart(t *testing.T) {
-	dir := t.TempDir()
-	s := openStore(t, testConfig(t, dir))
-	want := map[uint64][]byte{}
-	for id := uint64(1); id <= 5; id++ {
-		want[id] = testData(int(id)*40000, id)
-		mustPut(t, s, id, want[id])
-	}
-	w, err := s.Create(6, -1) // crash in the middle of a write
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(testData(3*blockSize, 6))
-	w.bw.Flush()
-	defer w.Abort()
-	stray := filepath.Join(dir, "chunks", "07", chunkName(7)+tempExt)
-	os.WriteFile(stray, encodeChunk(7, []byte("whole but uncommitted")), 0o644)
-	unknown := filepath.Join(dir, "chunks", "07", "README")
-	os.WriteFile(unknown, []byte("not a chunk"), 0o644)
-
-	s2 := openStore(t, testConfig(t, dir))
-	if got := listIDs(s2); fmt.Sprint(got) != "[1 2 3 4 5]" {
-		t.Fatalf("restarted store lists %v", got)
-	}
-	for id, data := range want {
-		if !bytes.Equal(mustGet(t, s2, id), data) {
-			t.Errorf("chunk %d differs after restart", id)
-		}
-	}
-	assertNoTemps(t, dir)
-	if _, err := os.Stat(unknown); err != nil {
-		t.Errorf("unknown file touched: %v", err)
-	}
-	if c := s2.Corrupt(); len(c) != 0 {
-		t.Errorf("Corrupt() = %v", c)
-	}
-}
-
-func TestSeveralDirs(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	s := openStore(t, testConfig(t, a, b))
-	const n = 200
-	for id := uint64(0); id < n; id++ {
-		mustPut(t, s, id, []byte{byte(id)})
-	}
-	count := func(dir string) int {
-		m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+chunkExt))
-		return len(m)
-	}
-	// Same file system, so equal weights: about half each.
-	if ca, cb := count(a), count(b); ca+cb != n || ca < n/4 || cb < n/4 {
-		t.Errorf("chunks spread %d / %d over two dirs", ca, cb)
-	}
-	s.Close()
-	s = openStore(t, testConfig(t, a, b))
-	for id := uint64(0); id < n; id++ {
-		if got := mustGet(t, s, id); len(got) != 1 || got[0] != byte(id) {
-			t.Fatalf("chunk %d = %v", id, got)
-		}
-	}
-}
-
-func TestDuplicateAcrossDirs(t *testing.T) {
-	for _, firstBad := range []bool{false, true} {
-		a, b := t.TempDir(), t.TempDir()
-		data := testData(3*blockSize, 1)
-		file := encodeChunk(42, data)
-		pa := filepath.Join(a, "chunks", fanout(42), chunkName(42))
-		pb := filepath.Join(b, "chunks", fanout(42), chunkName(42))
-		openStore(t, testConfig(t, a, b)).Close() // make the layout
-		bad := bytes.Clone(file)
-		bad[headerSize+blockSize+5] ^= 0x10 // passes the cheap check
-		if !firstBad {
-			bad = file
-		}
-		os.WriteFile(pa, bad, 0o644)
-		os.WriteFile(pb, file, 0o644)
-
-		s := openStore(t, testConfig(t, a, b))
-		if got := listIDs(s); fmt.Sprint(got) != "[42]" {
-			t.Fatalf("firstBad %v: List = %v", firstBad, got)
-		}
-		if err := s.Verify(42); err != nil {
-			t.Errorf("firstBad %v: kept copy fails: %v", firstBad, err)
-		}
-		if len(s.Corrupt()) != 0 {
-			t.Errorf("firstBad %v: Corrupt() = %v", firstBad, s.Corrupt())
-		}
-		qa, _ := filepath.Glob(filepath.Join(a, "quarantine", "*"))
-		qb, _ := filepath.Glob(filepath.Join(b, "quarantine", "*"))
-		if len(qa)+len(qb) != 1 {
-			t.Errorf("firstBad %v: quarantined %v %v", firstBad, qa, qb)
-		}
-	}
-}
-
-func TestDeleteWhileReading(t *testing.T) {
-	s, _ := newStore(t)
-	data := testData(4*blockSize, 3)
-	mustPut(t, s, 1, data)
-	r, err := s.Open(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := s.Delete(1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Open(1); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Open after Delete: %v", err)
-	}
-	p := make([]byte, len(data))
-	if n, err := r.ReadAt(p, 0); err != nil || n != len(p) || !bytes.Equal(p, data) {
-		t.Errorf("read of a deleted chunk through an open reader: %d, %v", n, err)
-	}
-	mustPut(t, s, 1, []byte("new")) // the id can be written again
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.ReadAt(p, 0); !errors.Is(err, ErrClosed) {
-		t.Errorf("ReadAt after Close: %v", err)
-	}
-}
-
 func TestConcurrent(t *testing.T) {
 	s, _ := newStore(t)
-	dataOf := func(id uint64) []byte { return testData(int(id%7)*30000+int(id%3), id) }
+	all := map[uint64][]byte{} // read-only once the goroutines start
+	for g := range 4 {
+		for i := range 15 {
+			id := uint64(g*100 + i)
+			all[id] = testData(int(id%7)*30000+int(id%3), id)
+		}
+	}
+	dataOf := func(id uint64) []byte { return all[id] }
 	var wg sync.WaitGroup
-	errc := make(chan error, 100)
+	errc := make(chan error, 1000)
 	for g := range 4 {
 		wg.Go(func() {
 			for i := range 15 {
@@ -422,7 +258,7 @@ func TestConcurrent(t *testing.T) {
 			}
 		})
 		wg.Go(func() {
-			for range 30 {
+			for range 10 {
 				for _, c := range s.List() {
 					var buf bytes.Buffer
 					_, err := s.ReadRange(c.ID, 0, c.Size, &buf)
@@ -431,63 +267,43 @@ func TestConcurrent(t *testing.T) {
 					}
 					if err != nil && !errors.Is(err, ErrNotFound) {
 						errc <- err
+						return
 					}
 				}
 			}
 		})
 	}
-	var created sync.WaitGroup
-	var wins sync.Map
-	for g := range 8 { // racing Creates of one id: exactly one wins
-		created.Go(func() {
-			if w, err := s.Create(9999, 0); err == nil {
-				wins.Store(g, w)
-			} else if !errors.Is(err, ErrExists) {
-				errc <- err
-			}
-		})
-	}
-	created.Wait()
-	n := 0
-	wins.Range(func(_, w any) bool { n++; return w.(*Writer).Commit() == nil })
 	wg.Wait()
 	close(errc)
 	for err := range errc {
 		t.Error(err)
 	}
-	if n != 1 {
-		t.Errorf("%d concurrent Creates of one id succeeded", n)
-	}
 }
 
-func TestUsage(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	s := openStore(t, testConfig(t, a, b))
-	mustPut(t, s, 1, make([]byte, 100))
-	mustPut(t, s, 2, make([]byte, blockSize+1))
-	used, capacity, err := s.Usage()
-	if err != nil {
+func TestCreateRace(t *testing.T) {
+	s, _ := newStore(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []*Writer
+	for range 8 {
+		wg.Go(func() {
+			w, err := s.Create(9999, -1)
+			if err != nil && !errors.Is(err, ErrExists) {
+				t.Error(err)
+			}
+			if err == nil {
+				mu.Lock()
+				won = append(won, w)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(won) != 1 {
+		t.Fatalf("%d concurrent Creates of one id succeeded", len(won))
+	}
+	if err := won[0].Commit(); err != nil {
 		t.Fatal(err)
-	}
-	if want := fileSize(100) + fileSize(blockSize+1); used != want {
-		t.Errorf("used = %d, want %d", used, want)
-	}
-	u, _ := OSFS().Statfs(a)
-	// Both dirs share one file system, counted once (give or take others' writes).
-	if capacity < used || capacity > used+u.Avail+u.Total/10 {
-		t.Errorf("capacity = %d, used %d, avail %d", capacity, used, u.Avail)
-	}
-}
-
-func TestSyncedWrites(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(t, dir)
-	cfg.NoSync = false
-	s := openStore(t, cfg)
-	data := testData(2*blockSize+3, 5)
-	mustPut(t, s, 5, data)
-	if !bytes.Equal(mustGet(t, s, 5), data) {
-		t.Fatal("data differs")
 	}
 }
 
@@ -515,3 +331,134 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// Benchmarks compare the store with plain files written and read in the
+// same pieces in the same run, so results can be quoted as ratios.
+
+var benchSizes = []int{1 << 20, 64 << 20}
+
+const benchPiece = 256 << 10 // bytes per Write and per read buffer
+
+// BenchmarkWrite writes chunks with fsync: through the store, as a plain
+// file (create, write, fsync, close), and as a plain file made crash-safe
+// the way the store does it (also rename and fsync the dir), to separate
+// the cost of checksums from the cost of atomic publication.
+func BenchmarkWrite(b *testing.B) {
+	for _, size := range benchSizes {
+		data := testData(size, 1)
+		b.Run(fmt.Sprintf("store/%dMiB", size>>20), func(b *testing.B) {
+			cfg := testConfig(b, b.TempDir())
+			cfg.NoSync, cfg.Logger = false, nil
+			s := openStore(b, cfg)
+			b.SetBytes(int64(size))
+			for i := 0; i < b.N; i++ {
+				if err := writeChunk(s, uint64(i), data, true, benchPiece); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Delete(uint64(i))
+				b.StartTimer()
+			}
+		})
+		for _, atomic := range []bool{false, true} {
+			name := map[bool]string{false: "os", true: "os+rename"}[atomic]
+			b.Run(fmt.Sprintf("%s/%dMiB", name, size>>20), func(b *testing.B) {
+				path := filepath.Join(b.TempDir(), "plain")
+				b.SetBytes(int64(size))
+				for i := 0; i < b.N; i++ {
+					if err := writePlain(path, data, atomic); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					os.Remove(path)
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
+// writePlain is the baseline: create, write, fsync, close; if atomic, it
+// writes to a temporary name, then renames and fsyncs the dir.
+func writePlain(path string, data []byte, atomic bool) error {
+	name := path
+	if atomic {
+		name += tempExt
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	for p := data; len(p) > 0; p = p[min(benchPiece, len(p)):] {
+		if _, err := f.Write(p[:min(benchPiece, len(p))]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil || !atomic {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	return OSFS().SyncDir(filepath.Dir(path))
+}
+
+func BenchmarkRead(b *testing.B) {
+	for _, size := range benchSizes {
+		data := testData(size, 1)
+		b.Run(fmt.Sprintf("store/%dMiB", size>>20), func(b *testing.B) {
+			cfg := testConfig(b, b.TempDir())
+			cfg.Logger = nil
+			s := openStore(b, cfg)
+			mustPut(b, s, 1, data)
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, err := s.ReadRange(1, 0, int64(size), discard{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("os/%dMiB", size>>20), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "plain")
+			if err := writePlain(path, data, false); err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, benchPiece)
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if err := readPlain(path, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// readPlain is the baseline: open, read through buf, close.
+func readPlain(path string, buf []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		n, err := f.Read(buf)
+		discard{}.Write(buf[:n])
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// discard is io.Discard without ReadFrom, so both sides copy the same way.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
