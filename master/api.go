@@ -40,6 +40,9 @@ func (s *Server) routes() http.Handler {
 	lead(proto.RouteObjectRename, s.handleRename, http.MethodPost)
 	lead(proto.RouteObjectList, s.handleList, http.MethodGet)
 	lead(proto.RouteChunkAllocate, s.handleAllocate, http.MethodPost)
+	lead(proto.RouteChunkCorrupt, s.handleCorrupt, http.MethodPost)
+	lead(proto.RouteObjectLocate, s.handleLocate, http.MethodGet)
+	r.Handle(proto.RouteConfig, s.authenticate(http.HandlerFunc(s.handleConfig))).Methods(http.MethodGet)
 	lead(proto.RouteChunkServers, s.handleListNodes, http.MethodGet)
 	lead(proto.RouteChunkServers, s.handleRegisterNode, http.MethodPost)
 	lead(proto.RouteChunkServers+"/heartbeat", s.handleHeartbeat, http.MethodPost)
@@ -175,6 +178,7 @@ func errorBody(err error) *proto.Error {
 		{ErrNotLeader, proto.CodeNotLeader, http.StatusServiceUnavailable, true},
 		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrClosed, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
+		{ErrNoServers, proto.CodeNoServers, http.StatusServiceUnavailable, true},
 	}
 	for _, t := range table {
 		if errors.Is(err, t.target) {

@@ -80,12 +80,10 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	total, pending, err := s.fsm.counters()
-	if err != nil {
+	if st.Chunks, err = s.chunkCounts(); err != nil {
 		writeError(w, err)
 		return
 	}
-	st.Chunks = proto.ChunkCounts{Total: int(total), PendingDeletes: int(pending)}
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -204,16 +202,22 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("heartbeat from %s: negative counters: %w", hb.ID, ErrInvalid))
 		return
 	}
+	if len(hb.Report)+len(hb.Added)+len(hb.Removed) > proto.MaxReportChunks {
+		writeError(w, fmt.Errorf("heartbeat from %s: report of more than %d chunks: %w", hb.ID, proto.MaxReportChunks, ErrTooLarge))
+		return
+	}
 	nodes, err := s.fsm.nodes()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	known := slices.ContainsFunc(nodes, func(n nodeRecord) bool { return n.ID == hb.ID && n.State != nodeDecommissioned })
+	reply := proto.HeartbeatReply{Registered: known}
 	if known {
 		s.live.seen(hb.ID, s.now(), &hb)
+		reply.NeedFullReport = s.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)
 	}
-	writeJSON(w, http.StatusOK, proto.HeartbeatReply{Registered: known})
+	writeJSON(w, http.StatusOK, reply)
 }
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {

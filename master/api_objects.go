@@ -27,6 +27,13 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	obj.Version = v.(uint64)
 	obj.Inline = nil
+	for _, w := range req.Written {
+		ids := make([]string, len(w.Targets))
+		for i, t := range w.Targets {
+			ids[i] = t.ID
+		}
+		s.replicas.added(w.ID, ids)
+	}
 	writeJSON(w, http.StatusOK, obj)
 }
 
@@ -118,20 +125,6 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
-	var req proto.AllocateRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	ids, err := s.allocateChunks(r.Context(), req.Count)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, proto.AllocateResult{IDs: ids})
 }
 
 func validBucketKey(bucket, key string) error {

@@ -41,6 +41,9 @@ type Config struct {
 	ChunkSize int64
 	// Replication is the default number of replicas of a chunk.
 	Replication int
+	// InlineThreshold is the largest object stored inline in the metadata
+	// instead of in chunks.
+	InlineThreshold int64
 
 	// Raft timing and log compaction; see hashicorp/raft's Config.
 	HeartbeatTimeout   time.Duration
@@ -69,6 +72,7 @@ func DefaultConfig() Config {
 		DeadAfter:          30 * time.Second,
 		ChunkSize:          64 << 20,
 		Replication:        3,
+		InlineThreshold:    16 << 10,
 		HeartbeatTimeout:   1000 * time.Millisecond,
 		ElectionTimeout:    1000 * time.Millisecond,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
@@ -99,6 +103,7 @@ func (c *Config) Validate() error {
 	check(c.DeadAfter > c.HeartbeatInterval, "dead-after (%v) must exceed the heartbeat interval (%v)", c.DeadAfter, c.HeartbeatInterval)
 	check(c.ChunkSize >= 64<<10 && c.ChunkSize <= 4<<30, "chunk size must be between 64KiB and 4GiB")
 	check(c.Replication >= 1 && c.Replication <= 16, "replication must be between 1 and 16")
+	check(c.InlineThreshold >= 0 && c.InlineThreshold <= 256<<10, "inline threshold must be between 0 and 256KiB")
 	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")

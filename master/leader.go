@@ -31,6 +31,7 @@ func (s *Server) watchLeadership() {
 		case leader := <-ch:
 			s.ready.Store(false)
 			s.alloc.reset()
+			s.replicas.reset() // a new leader rebuilds it from full reports
 			if leader {
 				s.becomeLeader()
 			} else {

@@ -2,6 +2,7 @@ package master
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -105,6 +106,29 @@ func (f *fsm) counters() (chunks, pendingDeletes uint64, err error) {
 		return err
 	})
 	return chunks, pendingDeletes, err
+}
+
+// chunkRefs returns every referenced chunk with the replication target of
+// the bucket its object lives in.
+func (f *fsm) chunkRefs() (map[uint64]int, error) {
+	buckets, err := f.buckets()
+	if err != nil {
+		return nil, err
+	}
+	target := map[string]int{}
+	for _, b := range buckets {
+		target[b.Name] = max(b.Replication, 1)
+	}
+	out := map[uint64]int{}
+	err = scan(f, []byte("c/"), func(k, v []byte) error {
+		if len(k) != 10 {
+			return storageError{fmt.Errorf("chunk index key %q", k)}
+		}
+		bucket, _, _ := strings.Cut(string(v), "/")
+		out[binary.BigEndian.Uint64(k[2:])] = target[bucket]
+		return nil
+	})
+	return out, err
 }
 
 // scan calls fn for every key under prefix in byte order.

@@ -35,9 +35,10 @@ type Server struct {
 	http     *http.Server
 	peers    *http.Client
 
-	ready atomic.Bool // leader whose state includes every earlier term
-	alloc chunkPool
-	live  liveness
+	ready    atomic.Bool // leader whose state includes every earlier term
+	alloc    chunkPool
+	live     liveness
+	replicas replicaMap
 
 	runOnce   sync.Once
 	closeOnce sync.Once

@@ -270,3 +270,41 @@ func (c *Client) Health(ctx context.Context, addr string) (proto.Health, error) 
 	err := c.once(ctx, addr, http.MethodGet, proto.RouteHealth, nil, nil, &h)
 	return h, err
 }
+
+// Config returns what clients need to write data.
+func (c *Client) Config(ctx context.Context) (proto.ClusterConfig, error) {
+	var cfg proto.ClusterConfig
+	err := c.Call(ctx, http.MethodGet, proto.RouteConfig, nil, nil, &cfg)
+	return cfg, err
+}
+
+// Allocate returns fresh chunks with pipeline targets.
+func (c *Client) Allocate(ctx context.Context, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
+	var res proto.AllocateResult
+	err := c.Call(ctx, http.MethodPost, proto.RouteChunkAllocate, nil, req, &res)
+	return res.Chunks, err
+}
+
+// Locate returns an object's record and its chunks' live replicas.
+func (c *Client) Locate(ctx context.Context, bucket, key string) (proto.Located, error) {
+	var l proto.Located
+	err := c.Call(ctx, http.MethodGet, proto.RouteObjectLocate, url.Values{"bucket": {bucket}, "key": {key}}, nil, &l)
+	return l, err
+}
+
+// ReportCorrupt tells the master a replica failed verification.
+func (c *Client) ReportCorrupt(ctx context.Context, rep proto.CorruptReport) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteChunkCorrupt, nil, rep, nil)
+}
+
+// Register adds a chunk server to the registry.
+func (c *Client) Register(ctx context.Context, req proto.RegisterRequest) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteChunkServers, nil, req, nil)
+}
+
+// Heartbeat sends a chunk server's report.
+func (c *Client) Heartbeat(ctx context.Context, hb proto.HeartbeatRequest) (proto.HeartbeatReply, error) {
+	var r proto.HeartbeatReply
+	err := c.Call(ctx, http.MethodPost, proto.RouteChunkServers+"/heartbeat", nil, hb, &r)
+	return r, err
+}

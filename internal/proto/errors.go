@@ -27,6 +27,10 @@ const (
 	CodeInternal       Code = "InternalError"
 	CodeUnknownVersion Code = "UnknownCommandVersion"
 	CodeConflict       Code = "Conflict"
+	CodeNoServers      Code = "NotEnoughServers"
+	CodeCorrupt        Code = "Corrupt"
+	CodeInvalidRange   Code = "InvalidRange"
+	CodeNoSpace        Code = "NoSpace"
 )
 
 // Error is the JSON error body of every failed API call.
@@ -38,7 +42,9 @@ type Error struct {
 	// have been applied.
 	Retryable bool   `json:"retryable,omitempty"`
 	Leader    string `json:"leader,omitempty"`
-	Status    int    `json:"-"`
+	// Server names the chunk server at fault in a failed pipeline.
+	Server string `json:"server,omitempty"`
+	Status int    `json:"-"`
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }

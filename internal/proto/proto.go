@@ -3,7 +3,11 @@
 // front end enforces. It imports only the standard library.
 package proto
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // APIPrefix is the versioned root of every master HTTP route.
 const APIPrefix = "/v1"
@@ -21,9 +25,15 @@ const (
 	RouteObjectRename  = APIPrefix + "/objects/rename"
 	RouteObjectList    = APIPrefix + "/objects/list"
 	RouteChunkAllocate = APIPrefix + "/chunks/allocate"
-	RouteChunkServers  = APIPrefix + "/chunkservers"
-	RouteUsers         = APIPrefix + "/users"
-	RouteKeys          = APIPrefix + "/keys"
+	RouteChunkCorrupt  = APIPrefix + "/chunks/corrupt"
+	RouteObjectLocate  = APIPrefix + "/objects/locate"
+	RouteConfig        = APIPrefix + "/config"
+	// RouteChunkData is the chunk server's data plane: PUT, GET, DELETE
+	// RouteChunkData+"/{id}" and GET RouteChunkData+"/{id}/stat".
+	RouteChunkData    = APIPrefix + "/chunk"
+	RouteChunkServers = APIPrefix + "/chunkservers"
+	RouteUsers        = APIPrefix + "/users"
+	RouteKeys         = APIPrefix + "/keys"
 )
 
 // Header names used between Granary processes.
@@ -33,6 +43,12 @@ const (
 	HeaderForwarded = "X-Granary-Forwarded"
 	// HeaderRequestID carries a request id across processes.
 	HeaderRequestID = "X-Granary-Request-Id"
+	// HeaderPipeline lists, comma-separated, the addresses a chunk write
+	// must be forwarded to after the receiving server.
+	HeaderPipeline = "X-Granary-Pipeline"
+	// TrailerStatus is set after a chunk read body: "ok", or the error that
+	// cut the body short (for example "Corrupt: ...").
+	TrailerStatus = "X-Granary-Status"
 )
 
 // Limits on metadata that the master enforces.
@@ -48,7 +64,52 @@ const (
 	MaxUserNameLen   = 64
 	MaxNodeIDLen     = 64
 	MaxAddressLen    = 256
+	MaxReportChunks  = 1 << 22
+	MaxPipeline      = 16
 )
+
+// FormatPipeline encodes pipeline targets for HeaderPipeline.
+func FormatPipeline(ts []Target) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.ID + "@" + t.Address
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParsePipeline decodes HeaderPipeline.
+func ParsePipeline(v string) ([]Target, error) {
+	if v == "" {
+		return nil, nil
+	}
+	parts := strings.Split(v, ",")
+	if len(parts) > MaxPipeline {
+		return nil, fmt.Errorf("pipeline of %d servers exceeds %d: %w", len(parts), MaxPipeline, ErrInvalidName)
+	}
+	out := make([]Target, len(parts))
+	for i, p := range parts {
+		id, addr, ok := strings.Cut(p, "@")
+		if !ok || ValidID("chunk server", id) != nil || addr == "" || len(addr) > MaxAddressLen || strings.ContainsAny(addr, "/?#@ ") {
+			return nil, fmt.Errorf("pipeline entry %q is not id@host:port: %w", p, ErrInvalidName)
+		}
+		out[i] = Target{ID: id, Address: addr}
+	}
+	return out, nil
+}
+
+// ChunkWriteResult is a chunk server's answer to a pipelined write: the
+// servers (this one first) that hold the chunk durably.
+type ChunkWriteResult struct {
+	Chunk    uint64   `json:"chunk"`
+	Size     int64    `json:"size"`
+	Replicas []string `json:"replicas"`
+}
+
+// ChunkStat describes a stored chunk.
+type ChunkStat struct {
+	Chunk uint64 `json:"chunk"`
+	Size  int64  `json:"size"`
+}
 
 // Bucket is a bucket's metadata record.
 type Bucket struct {
@@ -89,6 +150,9 @@ type Object struct {
 type CommitRequest struct {
 	Object    Object `json:"object"`
 	IfVersion uint64 `json:"ifVersion,omitempty"`
+	// Written tells the leader which servers the pipelines wrote each
+	// chunk to, so reads find the replicas before the next heartbeats.
+	Written []ChunkTargets `json:"written,omitempty"`
 }
 
 // MustNotExist is the IfVersion value for a create-only commit.
@@ -129,14 +193,55 @@ type ListResult struct {
 	Examined int `json:"examined"`
 }
 
-// AllocateRequest asks for Count fresh chunk ids.
+// AllocateRequest asks for Count fresh chunk ids. With Replication > 0 the
+// master also chooses that many target servers for each chunk, avoiding
+// the servers in Exclude (for example those that just failed a pipeline),
+// with room for Size bytes.
 type AllocateRequest struct {
-	Count int `json:"count"`
+	Count       int      `json:"count"`
+	Replication int      `json:"replication,omitempty"`
+	Exclude     []string `json:"exclude,omitempty"`
+	Size        int64    `json:"size,omitempty"`
 }
 
-// AllocateResult holds freshly allocated chunk ids.
+// Target is a chunk server as the data path addresses it.
+type Target struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+}
+
+// ChunkTargets is an allocated chunk with the servers to write it to, in
+// pipeline order.
+type ChunkTargets struct {
+	ID      uint64   `json:"id"`
+	Targets []Target `json:"targets,omitempty"`
+}
+
+// AllocateResult holds freshly allocated chunk ids (and targets).
 type AllocateResult struct {
-	IDs []uint64 `json:"ids"`
+	IDs    []uint64       `json:"ids"`
+	Chunks []ChunkTargets `json:"chunks,omitempty"`
+}
+
+// Located is an object's record with the live replicas of each chunk, in
+// the order a reader should try them.
+type Located struct {
+	Object    Object         `json:"object"`
+	Locations []ChunkTargets `json:"locations"`
+}
+
+// CorruptReport tells the master a replica failed verification.
+type CorruptReport struct {
+	Chunk  uint64 `json:"chunk"`
+	Server string `json:"server"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ClusterConfig is what clients need to know to write data.
+type ClusterConfig struct {
+	ChunkSize       int64 `json:"chunkSize"`
+	Replication     int   `json:"replication"`
+	InlineThreshold int64 `json:"inlineThreshold"`
 }
 
 // JoinRequest adds a master to the Raft group as a voter.
@@ -219,12 +324,18 @@ type RegisterRequest struct {
 	Rack    string `json:"rack,omitempty"`
 }
 
-// HeartbeatRequest is a chunk server's periodic report.
+// HeartbeatRequest is a chunk server's periodic report. A full report
+// (Full) lists every chunk the server holds in Report; otherwise Added and
+// Removed carry the changes since the previous heartbeat.
 type HeartbeatRequest struct {
-	ID            string `json:"id"`
-	UsedBytes     int64  `json:"usedBytes"`
-	CapacityBytes int64  `json:"capacityBytes"`
-	Chunks        int    `json:"chunks"`
+	ID            string   `json:"id"`
+	UsedBytes     int64    `json:"usedBytes"`
+	CapacityBytes int64    `json:"capacityBytes"`
+	Chunks        int      `json:"chunks"`
+	Full          bool     `json:"full,omitempty"`
+	Report        []uint64 `json:"report,omitempty"`
+	Added         []uint64 `json:"added,omitempty"`
+	Removed       []uint64 `json:"removed,omitempty"`
 }
 
 // HeartbeatReply answers a heartbeat.
@@ -232,6 +343,9 @@ type HeartbeatReply struct {
 	// Registered is false when the master does not know the server; it
 	// must register again.
 	Registered bool `json:"registered"`
+	// NeedFullReport asks for a full chunk report on the next heartbeat
+	// (the leader changed, or lost track of the server).
+	NeedFullReport bool `json:"needFullReport,omitempty"`
 }
 
 // CreateUserRequest creates a user.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/granary-store/granary/chunkserver"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/master"
 )
@@ -27,14 +28,24 @@ type Options struct {
 	Masters int
 	// Tune adjusts each member's configuration before it starts.
 	Tune func(*master.Config)
+	// ChunkServers to start, spread round-robin over Racks racks.
+	ChunkServers int
+	Racks        int
+	// ChunkSize and Replication configure the masters (0: 1 MiB and 3, or
+	// fewer when there are fewer chunk servers).
+	ChunkSize   int64
+	Replication int
+	// TuneChunk adjusts each chunk server's configuration before it starts.
+	TuneChunk func(*chunkserver.ServerConfig)
 }
 
 // Cluster is a group of in-process masters.
 type Cluster struct {
-	t     testing.TB
-	opts  Options
-	mu    sync.Mutex
-	nodes []*Node
+	t      testing.TB
+	opts   Options
+	mu     sync.Mutex
+	nodes  []*Node
+	chunks []*ChunkNode
 }
 
 // Node is one master and the addresses it keeps across restarts.
@@ -57,6 +68,12 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Masters == 0 {
 		opts.Masters = 1
 	}
+	if opts.ChunkSize == 0 {
+		opts.ChunkSize = 1 << 20
+	}
+	if opts.Replication == 0 {
+		opts.Replication = min(3, max(opts.ChunkServers, 1))
+	}
 	c := &Cluster{t: t, opts: opts}
 	root := t.TempDir()
 	for i := range opts.Masters {
@@ -75,6 +92,10 @@ func Start(t testing.TB, opts Options) *Cluster {
 		st, err := c.Client().Status(shortCtx())
 		return err == nil && len(st.Members) == opts.Masters && c.allAgreeOnLeader()
 	})
+	if opts.ChunkServers > 0 {
+		c.startChunkServers(filepath.Join(root, "chunks"))
+		c.WaitChunkServersAlive()
+	}
 	return c
 }
 
@@ -95,6 +116,8 @@ func (c *Cluster) Config(n *Node, bootstrap bool, join string) master.Config {
 	cfg.LeaderLeaseTimeout = 200 * time.Millisecond
 	cfg.ApplyTimeout = 5 * time.Second
 	cfg.NoSync = true
+	cfg.ChunkSize, cfg.Replication = c.opts.ChunkSize, c.opts.Replication
+	cfg.HeartbeatInterval, cfg.DeadAfter = 100*time.Millisecond, 2*time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(tWriter{c.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if c.opts.Tune != nil {
 		c.opts.Tune(&cfg)
@@ -291,8 +314,11 @@ func (c *Cluster) Dump() string {
 	return out
 }
 
-// Stop stops every member.
+// Stop stops every chunk server and member.
 func (c *Cluster) Stop() {
+	for _, n := range c.chunks {
+		c.KillChunkServer(n)
+	}
 	for _, n := range c.nodes {
 		c.Kill(n)
 	}

@@ -1,0 +1,204 @@
+package chunkserver
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc(proto.RouteHealth, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"id": s.cfg.ID, "state": "serving"})
+	}).Methods(http.MethodGet)
+	chunk := proto.RouteChunkData + "/{id:[0-9]+}"
+	r.Handle(chunk, s.auth(s.handleWrite)).Methods(http.MethodPut)
+	r.Handle(chunk, s.auth(s.handleRead)).Methods(http.MethodGet)
+	r.Handle(chunk, s.auth(s.handleDelete)).Methods(http.MethodDelete)
+	r.Handle(chunk+"/stat", s.auth(s.handleStat)).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &proto.Error{Code: proto.CodeNotFound, Message: "no route " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
+	})
+	return r
+}
+
+func (s *Server) auth(h http.HandlerFunc) http.Handler {
+	want := []byte("Bearer " + s.cfg.ClusterSecret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.cfg.Insecure && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			writeError(w, &proto.Error{Code: proto.CodeUnauthorized, Message: "missing or wrong cluster secret", Status: http.StatusUnauthorized})
+			return
+		}
+		h(w, r)
+	})
+}
+
+func chunkID(r *http.Request) (uint64, error) {
+	id, err := strconv.ParseUint(mux.Vars(r)["id"], 10, 64)
+	if err != nil || id == 0 {
+		return 0, fmt.Errorf("chunk id %q: %w", mux.Vars(r)["id"], errBadRequest)
+	}
+	return id, nil
+}
+
+var errBadRequest = errors.New("bad request")
+
+func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
+	id, err := chunkID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	info, err := s.store.Stat(id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, proto.ChunkStat{Chunk: info.ID, Size: info.Size})
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := chunkID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.store.Delete(id); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.noteRemoved(id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleRead streams a verified byte range. Errors found before the first
+// byte get an error status; a failure later cuts the body short and names
+// the cause in the status trailer.
+func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
+	id, err := chunkID(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rd, err := s.store.Open(id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer rd.Close()
+	off, n, err := parseRange(r, rd.Size())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	buf := make([]byte, min(n, 256<<10))
+	first := 0
+	if n > 0 {
+		if first, err = rd.ReadAt(buf[:min(n, int64(len(buf)))], off); err != nil && !(errors.Is(err, io.EOF) && int64(first) == min(n, int64(len(buf)))) {
+			writeError(w, err)
+			return
+		}
+	}
+	w.Header().Set("Trailer", proto.TrailerStatus)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	status := s.streamRange(w, rd, buf, first, off, n)
+	w.Header().Set(proto.TrailerStatus, status)
+}
+
+// streamRange writes n bytes at off whose first chunk is already in buf.
+func (s *Server) streamRange(w http.ResponseWriter, rd *Reader, buf []byte, first int, off, n int64) string {
+	rc := http.NewResponseController(w)
+	for done := int64(0); done < n; {
+		if done > 0 {
+			k, err := rd.ReadAt(buf[:min(n-done, int64(len(buf)))], off+done)
+			if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n-done) {
+				s.log.Warn("read chunk", "chunk", rd.id, "err", err)
+				return string(codeOf(err)) + ": " + err.Error()
+			}
+			first = k
+		}
+		rc.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		if _, err := w.Write(buf[:first]); err != nil {
+			return "Aborted: " + err.Error()
+		}
+		done += int64(first)
+	}
+	return "ok"
+}
+
+func parseRange(r *http.Request, size int64) (off, n int64, err error) {
+	q := r.URL.Query()
+	off, n = 0, size
+	if v := q.Get("offset"); v != "" {
+		if off, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("offset %q: %w", v, ErrRange)
+		}
+	}
+	n = size - off
+	if v := q.Get("length"); v != "" {
+		if n, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("length %q: %w", v, ErrRange)
+		}
+	}
+	if off < 0 || n < 0 || off > size || n > size-off {
+		return 0, 0, fmt.Errorf("range [%d,+%d) of a %d-byte chunk: %w", off, n, size, ErrRange)
+	}
+	return off, n, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError is the one place that maps errors to statuses and codes.
+func writeError(w http.ResponseWriter, err error) {
+	var e *proto.Error
+	if !errors.As(err, &e) {
+		e = &proto.Error{Code: codeOf(err), Message: err.Error(), Status: statusOf(err)}
+	}
+	writeJSON(w, e.Status, e)
+}
+
+func codeOf(err error) proto.Code {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return proto.CodeNotFound
+	case errors.Is(err, ErrExists):
+		return proto.CodeConflict
+	case errors.Is(err, ErrRange):
+		return proto.CodeInvalidRange
+	case errors.Is(err, ErrNoSpace):
+		return proto.CodeNoSpace
+	case errors.Is(err, ErrTooLarge):
+		return proto.CodeTooLarge
+	case errors.Is(err, ErrCorrupt):
+		return proto.CodeCorrupt
+	case errors.Is(err, ErrSizeMismatch), errors.Is(err, errBadRequest), errors.Is(err, proto.ErrInvalidName):
+		return proto.CodeBadRequest
+	case errors.Is(err, ErrClosed):
+		return proto.CodeUnavailable
+	}
+	return proto.CodeInternal
+}
+
+func statusOf(err error) int {
+	return map[proto.Code]int{
+		proto.CodeNotFound: http.StatusNotFound, proto.CodeConflict: http.StatusConflict,
+		proto.CodeInvalidRange: http.StatusRequestedRangeNotSatisfiable, proto.CodeNoSpace: http.StatusInsufficientStorage,
+		proto.CodeTooLarge: http.StatusRequestEntityTooLarge, proto.CodeCorrupt: http.StatusInternalServerError,
+		proto.CodeBadRequest: http.StatusBadRequest, proto.CodeUnavailable: http.StatusServiceUnavailable,
+		proto.CodeInternal: http.StatusInternalServerError,
+	}[codeOf(err)]
+}

@@ -1,0 +1,103 @@
+package chunkserver
+
+import (
+	"context"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// heartbeatLoop registers with the master, then heartbeats every interval
+// until the server closes. The first heartbeat after (re)registration, any
+// the master asks for, and one every FullReportInterval carry the full
+// chunk list; the others carry the changes since the last one delivered.
+func (s *Server) heartbeatLoop() {
+	registered, needFull := false, true
+	lastFull := time.Time{}
+	tick := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	for {
+		if !registered {
+			registered = s.register()
+			needFull = true
+		}
+		if registered {
+			full := needFull || time.Since(lastFull) >= s.cfg.FullReportInterval
+			reply, err := s.heartbeat(full)
+			switch {
+			case err != nil:
+				s.log.Warn("heartbeat failed", "err", err)
+			case !reply.Registered:
+				registered = false
+				continue
+			default:
+				if full {
+					lastFull = time.Now()
+				}
+				needFull = reply.NeedFullReport
+			}
+		}
+		select {
+		case <-s.done:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) callCtx() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.HeartbeatInterval+5*time.Second)
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+func (s *Server) register() bool {
+	ctx, cancel := s.callCtx()
+	defer cancel()
+	err := s.master.Register(ctx, proto.RegisterRequest{ID: s.cfg.ID, Address: s.cfg.Advertise, Rack: s.cfg.Rack})
+	if err != nil {
+		s.log.Warn("register with master failed", "err", err)
+		return false
+	}
+	s.log.Info("registered with master")
+	return true
+}
+
+// heartbeat sends one report. Changes are taken out of the queue only when
+// the master accepted them; a full report replaces them.
+func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
+	used, capacity, err := s.store.Usage()
+	if err != nil {
+		s.log.Warn("disk usage", "err", err)
+	}
+	s.mu.Lock()
+	added, removed := s.added, s.removed
+	s.added, s.removed = nil, nil
+	s.mu.Unlock()
+	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full}
+	list := s.store.List()
+	hb.Chunks = len(list)
+	if full {
+		hb.Report = make([]uint64, len(list))
+		for i, c := range list {
+			hb.Report[i] = c.ID
+		}
+	} else {
+		hb.Added, hb.Removed = added, removed
+	}
+	ctx, cancel := s.callCtx()
+	defer cancel()
+	reply, err := s.master.Heartbeat(ctx, hb)
+	if err != nil && !full {
+		s.mu.Lock() // put the changes back for the next try
+		s.added, s.removed = append(added, s.added...), append(removed, s.removed...)
+		s.mu.Unlock()
+	}
+	return reply, err
+}

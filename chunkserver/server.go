@@ -1,0 +1,201 @@
+package chunkserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/granary-store/granary/internal/masterclient"
+)
+
+// ServerConfig configures a chunk server process.
+type ServerConfig struct {
+	// ID names the server in the master's registry (stable across restarts).
+	ID string
+	// Rack is the failure domain placement spreads replicas over.
+	Rack string
+	// Store configures the chunk files (data dirs, fsync policy, size limit).
+	Store Config
+	// HTTPAddr is the data-plane address; Listener, when set, is used instead.
+	HTTPAddr string
+	Listener net.Listener
+	// Advertise is the address the master hands to clients (default: the
+	// listener's address).
+	Advertise string
+	// Masters lists the masters' HTTP addresses.
+	Masters []string
+	// ClusterSecret authenticates calls between processes; empty only with
+	// Insecure.
+	ClusterSecret string
+	Insecure      bool
+	// HeartbeatInterval is how often the server reports to the master.
+	HeartbeatInterval time.Duration
+	// FullReportInterval is how often a full chunk list is sent.
+	FullReportInterval time.Duration
+	// IdleTimeout cuts a transfer that moves no bytes for this long.
+	IdleTimeout time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultServerConfig returns production defaults.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{
+		Store:              DefaultConfig(),
+		HeartbeatInterval:  3 * time.Second,
+		FullReportInterval: 10 * time.Minute,
+		IdleTimeout:        30 * time.Second,
+	}
+}
+
+// Validate reports the first problem with the configuration.
+func (c *ServerConfig) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("chunkserver: id is required")
+	case c.HTTPAddr == "" && c.Listener == nil:
+		return errors.New("chunkserver: http address is required")
+	case len(c.Masters) == 0:
+		return errors.New("chunkserver: at least one master address is required")
+	case c.ClusterSecret == "" && !c.Insecure:
+		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
+	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0:
+		return errors.New("chunkserver: intervals must be positive")
+	}
+	return c.Store.Validate()
+}
+
+// Server is a chunk server: a Store, its HTTP data plane, and the loop
+// that registers with the master and heartbeats.
+type Server struct {
+	cfg    ServerConfig
+	log    *slog.Logger
+	store  *Store
+	master *masterclient.Client
+	peers  *http.Client
+	ln     net.Listener
+	http   *http.Server
+
+	mu      sync.Mutex // guards added and removed
+	added   []uint64
+	removed []uint64
+
+	runOnce   sync.Once
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// NewServer opens the store and binds the listener.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("node", cfg.ID)
+	if cfg.Store.Logger == nil {
+		cfg.Store.Logger = s.log
+	}
+	var err error
+	if s.store, err = Open(cfg.Store); err != nil {
+		return nil, err
+	}
+	if s.master, err = masterclient.New(cfg.Masters, cfg.ClusterSecret); err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	s.peers = &http.Client{Transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ResponseHeaderTimeout: cfg.IdleTimeout,
+		MaxIdleConnsPerHost:   32,
+	}}
+	if s.ln = cfg.Listener; s.ln == nil {
+		if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			s.store.Close()
+			return nil, fmt.Errorf("chunkserver: listen: %w", err)
+		}
+	}
+	if s.cfg.Advertise == "" {
+		s.cfg.Advertise = s.ln.Addr().String()
+	}
+	return s, nil
+}
+
+// Addr returns the advertised data-plane address.
+func (s *Server) Addr() string { return s.cfg.Advertise }
+
+// ID returns the server id.
+func (s *Server) ID() string { return s.cfg.ID }
+
+// Store returns the server's chunk store (for tests and tools).
+func (s *Server) Store() *Store { return s.store }
+
+// Run serves the data plane and heartbeats until ctx ends or Close is
+// called, then closes the server.
+func (s *Server) Run(ctx context.Context) error {
+	started := false
+	s.runOnce.Do(func() { started = true })
+	if !started {
+		return errors.New("chunkserver: Run called twice")
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.ln) }()
+	go func() { defer s.wg.Done(); s.heartbeatLoop() }()
+	s.log.Info("chunk server serving", "addr", s.cfg.Advertise, "dirs", s.cfg.Store.Dirs)
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	return errors.Join(err, s.Close())
+}
+
+// Close stops serving, waits for in-flight requests briefly, and closes the
+// store. Idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		var errs []error
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := s.http.Shutdown(ctx); err != nil {
+				s.http.Close()
+			}
+			cancel()
+		} else {
+			s.ln.Close()
+		}
+		s.wg.Wait()
+		errs = append(errs, s.store.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// noteAdded and noteRemoved queue changes for the next heartbeat.
+func (s *Server) noteAdded(id uint64) {
+	s.mu.Lock()
+	s.added = append(s.added, id)
+	s.mu.Unlock()
+}
+
+func (s *Server) noteRemoved(id uint64) {
+	s.mu.Lock()
+	s.removed = append(s.removed, id)
+	s.mu.Unlock()
+}

@@ -1,0 +1,159 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Masters lists master HTTP addresses; any member will do.
+	Masters []string
+	// Secret is the cluster secret.
+	Secret string
+	// Replication overrides the cluster's default replica count (0: keep).
+	Replication int
+	// ChunkSize overrides the cluster's chunk size (0: keep).
+	ChunkSize int64
+	// InlineThreshold overrides the cluster's inline threshold: 0 keeps
+	// it, a negative value stores nothing inline.
+	InlineThreshold int64
+	// MaxAttempts bounds pipeline retries per chunk (0: 5).
+	MaxAttempts int
+	// MemoryBuffer is the largest chunk kept in memory for retries when the
+	// source cannot be re-read; larger chunks are spooled to a temporary
+	// file (0: 4 MiB).
+	MemoryBuffer int64
+	// RequestTimeout bounds one chunk request that moves no bytes (0: 30s).
+	RequestTimeout time.Duration
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Client talks to a Granary cluster.
+type Client struct {
+	cfg    Config
+	master *masterclient.Client
+	http   *http.Client
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	cluster *proto.ClusterConfig
+}
+
+// Sentinel errors; API errors from the cluster are *proto.Error values
+// (use proto.CodeOf).
+var (
+	// ErrCorrupt means every replica of some byte range failed its
+	// checksum or could not be read.
+	ErrCorrupt = errors.New("client: no good replica")
+	// ErrNoReplica means a chunk has no live replica right now.
+	ErrNoReplica = errors.New("client: no live replica")
+	// ErrShortWrite means the source ended before the declared size.
+	ErrShortWrite = errors.New("client: source shorter than the declared size")
+)
+
+// New returns a client.
+func New(cfg Config) (*Client, error) {
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.MemoryBuffer <= 0 {
+		cfg.MemoryBuffer = 4 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	mc, err := masterclient.New(cfg.Masters, cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, master: mc, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.http = &http.Client{Transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: cfg.RequestTimeout,
+		DisableCompression:    true,
+	}}
+	return c, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() error {
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// clusterConfig returns the cluster's data settings with overrides.
+func (c *Client) clusterConfig(ctx context.Context) (proto.ClusterConfig, error) {
+	c.mu.Lock()
+	cached := c.cluster
+	c.mu.Unlock()
+	if cached == nil {
+		cc, err := c.master.Config(ctx)
+		if err != nil {
+			return proto.ClusterConfig{}, fmt.Errorf("client: cluster config: %w", err)
+		}
+		c.mu.Lock()
+		c.cluster = &cc
+		c.mu.Unlock()
+		cached = &cc
+	}
+	cc := *cached
+	if c.cfg.Replication > 0 {
+		cc.Replication = c.cfg.Replication
+	}
+	if c.cfg.ChunkSize > 0 {
+		cc.ChunkSize = c.cfg.ChunkSize
+	}
+	switch {
+	case c.cfg.InlineThreshold > 0:
+		cc.InlineThreshold = min(c.cfg.InlineThreshold, proto.MaxInlineBytes)
+	case c.cfg.InlineThreshold < 0:
+		cc.InlineThreshold = -1
+	}
+	return cc, nil
+}
+
+// Stat returns an object's metadata (inline data included).
+func (c *Client) Stat(ctx context.Context, bucket, key string) (proto.Object, error) {
+	return c.master.Stat(ctx, bucket, key)
+}
+
+// List returns one page of keys in byte order.
+func (c *Client) List(ctx context.Context, req proto.ListRequest) (proto.ListResult, error) {
+	return c.master.List(ctx, req)
+}
+
+// Delete removes an object; its chunks are collected later.
+func (c *Client) Delete(ctx context.Context, bucket, key string) error {
+	return c.master.Delete(ctx, bucket, key)
+}
+
+// Rename moves an object to another key of its bucket, atomically.
+func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
+	return c.master.Rename(ctx, bucket, from, to)
+}
+
+// CreateBucket creates a bucket.
+func (c *Client) CreateBucket(ctx context.Context, name string) error {
+	return c.master.CreateBucket(ctx, name)
+}
+
+// DeleteBucket deletes an empty bucket.
+func (c *Client) DeleteBucket(ctx context.Context, name string) error {
+	return c.master.DeleteBucket(ctx, name)
+}

@@ -1,0 +1,109 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// pipelineWrite streams n bytes of body to the chunk's first target, which
+// forwards them down the pipeline. It returns nil only when every replica
+// holds the chunk durably; otherwise the id of the server at fault, when
+// known.
+func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body io.Reader, n int64, progress func(int64)) (string, error) {
+	if len(ct.Targets) == 0 {
+		return "", fmt.Errorf("client: chunk %d has no targets", ct.ID)
+	}
+	first := ct.Targets[0]
+	url := fmt.Sprintf("http://%s%s/%d", first.Address, proto.RouteChunkData, ct.ID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, &countingReader{r: body, add: progress})
+	if err != nil {
+		return first.ID, err
+	}
+	req.ContentLength = n
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret)
+	req.Header.Set(proto.HeaderPipeline, proto.FormatPipeline(ct.Targets[1:]))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return first.ID, fmt.Errorf("client: write chunk %d to %s: %w", ct.ID, first.ID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		e := decodeError(resp)
+		server := e.Server
+		if server == "" {
+			server = first.ID
+		}
+		return server, fmt.Errorf("client: write chunk %d: %w", ct.ID, e)
+	}
+	var res proto.ChunkWriteResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		return first.ID, fmt.Errorf("client: write chunk %d: bad answer: %w", ct.ID, err)
+	}
+	if len(res.Replicas) != len(ct.Targets) || res.Size != n {
+		return "", fmt.Errorf("client: write chunk %d: %d of %d replicas, %d of %d bytes", ct.ID, len(res.Replicas), len(ct.Targets), res.Size, n)
+	}
+	return "", nil
+}
+
+type countingReader struct {
+	r   io.Reader
+	add func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 && c.add != nil {
+		c.add(int64(n))
+	}
+	return n, err
+}
+
+func decodeError(resp *http.Response) *proto.Error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &proto.Error{Status: resp.StatusCode}
+	if json.Unmarshal(raw, e) != nil || e.Code == "" {
+		e.Code, e.Message = proto.CodeInternal, fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))
+	}
+	return e
+}
+
+// readRange copies n bytes at off of a chunk from one server into w. The
+// server verifies every block it sends; a body cut short carries the reason
+// in the status trailer.
+func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, off, n int64, w io.Writer) (int64, error) {
+	url := fmt.Sprintf("http://%s%s/%d?offset=%d&length=%d", t.Address, proto.RouteChunkData, chunk, off, n)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, decodeError(resp))
+	}
+	got, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return got, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
+	}
+	if status := resp.Trailer.Get(proto.TrailerStatus); status != "ok" {
+		code, msg, _ := strings.Cut(status, ": ")
+		return got, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, &proto.Error{Code: proto.Code(code), Message: msg})
+	}
+	if got != n {
+		return got, fmt.Errorf("client: read chunk %d from %s: %d of %d bytes: %w", chunk, t.ID, got, n, io.ErrUnexpectedEOF)
+	}
+	return got, nil
+}
+
+// isCorrupt reports whether a read failed because the replica is bad.
+func isCorrupt(err error) bool { return proto.CodeOf(err) == proto.CodeCorrupt }

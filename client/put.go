@@ -1,0 +1,211 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// PutOptions are optional object attributes.
+type PutOptions struct {
+	ContentType string
+	Meta        map[string]string
+	// IfVersion makes the commit conditional (proto.MustNotExist for
+	// create-only).
+	IfVersion uint64
+	// Progress, when set, is called with the bytes sent so far.
+	Progress func(sent int64)
+}
+
+// Put stores r as bucket/key. size is the exact length, or -1 when unknown.
+// The object becomes visible atomically when Put returns nil; a failed Put
+// leaves any earlier version in place. Memory use is bounded whatever the
+// size: chunks that cannot be re-read from r for a retry are spooled to a
+// temporary file.
+func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts *PutOptions) (proto.Object, error) {
+	if opts == nil {
+		opts = &PutOptions{}
+	}
+	if err := validBucketKey(bucket, key); err != nil {
+		return proto.Object{}, err
+	}
+	cc, err := c.clusterConfig(ctx)
+	if err != nil {
+		return proto.Object{}, err
+	}
+	w := &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
+	obj := proto.Object{Bucket: bucket, Key: key, ContentType: opts.ContentType, Meta: opts.Meta}
+	head, rest, err := w.sniff(r, size)
+	if err != nil {
+		return proto.Object{}, err
+	}
+	if rest == nil { // small enough to live in the metadata
+		obj.Inline, obj.Size = head, int64(len(head))
+		w.md5.Write(head)
+	} else if obj.Extents, obj.Size, err = w.chunks(rest, size); err != nil {
+		return proto.Object{}, err
+	}
+	obj.ETag = hex.EncodeToString(w.md5.Sum(nil))
+	stored, err := c.master.Commit(ctx, proto.CommitRequest{Object: obj, IfVersion: opts.IfVersion, Written: w.written})
+	if err != nil {
+		return proto.Object{}, fmt.Errorf("client: commit %s/%s: %w", bucket, key, err)
+	}
+	return stored, nil
+}
+
+func validBucketKey(bucket, key string) error {
+	if err := proto.ValidBucketName(bucket); err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	if err := proto.ValidKey(key); err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	return nil
+}
+
+// putter carries one Put's state.
+type putter struct {
+	c       *Client
+	cc      proto.ClusterConfig
+	ctx     context.Context
+	opts    *PutOptions
+	md5     hash.Hash
+	sent    int64
+	written []proto.ChunkTargets
+}
+
+// sniff decides between inline and chunked storage. It returns the whole
+// object when it fits inline (rest == nil), or a reader of all of it.
+func (w *putter) sniff(r io.Reader, size int64) (head []byte, rest io.Reader, err error) {
+	limit := w.cc.InlineThreshold
+	if limit < 0 || size > limit {
+		return nil, r, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("client: read source: %w", err)
+	}
+	if int64(len(buf)) <= limit {
+		if size >= 0 && int64(len(buf)) != size {
+			return nil, nil, fmt.Errorf("%w: %d of %d bytes", ErrShortWrite, len(buf), size)
+		}
+		return buf, nil, nil
+	}
+	return nil, io.MultiReader(bytes.NewReader(buf), r), nil
+}
+
+// chunks writes the data as chunks and returns the extents.
+func (w *putter) chunks(r io.Reader, size int64) ([]proto.Extent, int64, error) {
+	var extents []proto.Extent
+	var off int64
+	for size < 0 || off < size {
+		want := w.cc.ChunkSize
+		if size >= 0 {
+			want = min(want, size-off)
+		}
+		src, n, err := w.source(r, off, want)
+		if err != nil {
+			return nil, 0, err
+		}
+		if n == 0 {
+			break // unknown size: the source ended on a chunk boundary
+		}
+		id, err := w.writeChunk(src, n)
+		src.close()
+		if err != nil {
+			return nil, 0, err
+		}
+		extents = append(extents, proto.Extent{Chunk: id, Offset: off, Length: n})
+		off += n
+		if size < 0 && n < want {
+			break
+		}
+	}
+	if size >= 0 && off != size {
+		return nil, 0, fmt.Errorf("%w: %d of %d bytes", ErrShortWrite, off, size)
+	}
+	return extents, off, nil
+}
+
+// chunkSource is one chunk's bytes, re-readable for pipeline retries.
+type chunkSource struct {
+	open  func() io.Reader
+	close func()
+}
+
+// source prepares up to want bytes at off: a section of r when r can be
+// re-read at offsets, else a memory buffer or a spooled temporary file. It
+// hashes the bytes once, as they are taken from r.
+func (w *putter) source(r io.Reader, off, want int64) (*chunkSource, int64, error) {
+	if want <= w.c.cfg.MemoryBuffer {
+		buf := make([]byte, want)
+		n, err := io.ReadFull(r, buf)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("client: read source: %w", err)
+		}
+		buf = buf[:n]
+		w.md5.Write(buf)
+		return &chunkSource{open: func() io.Reader { return bytes.NewReader(buf) }, close: func() {}}, int64(n), nil
+	}
+	f, err := os.CreateTemp("", "granary-spool-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("client: spool chunk: %w", err)
+	}
+	os.Remove(f.Name()) // the open handle keeps it until closed
+	n, err := io.Copy(io.MultiWriter(f, w.md5), io.LimitReader(r, want))
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("client: spool chunk: %w", err)
+	}
+	return &chunkSource{
+		open:  func() io.Reader { return io.NewSectionReader(f, 0, n) },
+		close: func() { f.Close() },
+	}, n, nil
+}
+
+// writeChunk sends one chunk through a pipeline, retrying on fresh
+// targets (a new chunk id each time) without the servers that failed.
+func (w *putter) writeChunk(src *chunkSource, n int64) (uint64, error) {
+	var exclude []string
+	var last error
+	for attempt := 0; attempt < w.c.cfg.MaxAttempts; attempt++ {
+		chunks, err := w.c.master.Allocate(w.ctx, proto.AllocateRequest{
+			Count: 1, Replication: w.cc.Replication, Exclude: exclude, Size: n,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("client: allocate chunk: %w", err)
+		}
+		ct := chunks[0]
+		sentBefore := w.sent
+		failed, err := w.c.pipelineWrite(w.ctx, ct, src.open(), n, w.progress)
+		if err == nil {
+			w.written = append(w.written, proto.ChunkTargets{ID: ct.ID, Targets: ct.Targets})
+			return ct.ID, nil
+		}
+		w.sent = sentBefore
+		last = err
+		if w.ctx.Err() != nil {
+			break
+		}
+		w.c.log.Debug("pipeline failed; retrying on fresh targets", "chunk", ct.ID, "failed", failed, "err", err)
+		if failed != "" {
+			exclude = append(exclude, failed)
+		}
+	}
+	return 0, fmt.Errorf("client: write chunk after %d attempts: %w", w.c.cfg.MaxAttempts, last)
+}
+
+func (w *putter) progress(delta int64) {
+	w.sent += delta
+	if w.opts.Progress != nil {
+		w.opts.Progress(w.sent)
+	}
+}

@@ -1,0 +1,197 @@
+package master
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/placement"
+)
+
+// ErrNoServers means placement found too few eligible chunk servers.
+var ErrNoServers = fmt.Errorf("not enough chunk servers")
+
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, proto.ClusterConfig{
+		ChunkSize: s.cfg.ChunkSize, Replication: s.cfg.Replication, InlineThreshold: s.cfg.InlineThreshold,
+	})
+}
+
+// placementView converts the registry and liveness into placement's
+// servers, and returns their data-plane addresses.
+func (s *Server) placementView() ([]placement.Server, map[string]string, error) {
+	nodes, err := s.fsm.nodes()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	servers := make([]placement.Server, 0, len(nodes))
+	addrs := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		cs := s.live.describe(n, now, s.cfg.DeadAfter)
+		st := map[string]placement.State{
+			"alive": placement.Alive, "dead": placement.Dead,
+			nodeDraining: placement.Draining, nodeDecommissioned: placement.Decommissioned,
+		}[cs.State]
+		servers = append(servers, placement.Server{ID: n.ID, Rack: n.Rack, Capacity: cs.CapacityBytes, Used: cs.UsedBytes, State: st})
+		addrs[n.ID] = n.Address
+	}
+	return servers, addrs, nil
+}
+
+// placeChunks chooses pipeline targets for freshly allocated chunks.
+func (s *Server) placeChunks(ids []uint64, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
+	servers, addrs, err := s.placementView()
+	if err != nil {
+		return nil, err
+	}
+	ring, err := placement.NewRing(servers, placement.DefaultOptions())
+	if err != nil {
+		return nil, fmt.Errorf("master: placement: %v: %w", err, ErrNoServers)
+	}
+	out := make([]proto.ChunkTargets, len(ids))
+	for i, id := range ids {
+		chosen, err := ring.Choose(placement.Request{Chunk: id, Count: req.Replication, Exclude: req.Exclude, Size: req.Size})
+		if err != nil {
+			return nil, fmt.Errorf("master: %v: %w", err, ErrNoServers)
+		}
+		out[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen, addrs)}
+	}
+	return out, nil
+}
+
+func targets(ids []string, addrs map[string]string) []proto.Target {
+	out := make([]proto.Target, len(ids))
+	for i, id := range ids {
+		out[i] = proto.Target{ID: id, Address: addrs[id]}
+	}
+	return out
+}
+
+func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
+	var req proto.AllocateRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Replication < 0 || req.Replication > proto.MaxPipeline || req.Size < 0 || len(req.Exclude) > 1024 {
+		writeError(w, fmt.Errorf("allocate: replication 0 to %d, size >= 0 and at most 1024 exclusions: %w", proto.MaxPipeline, ErrInvalid))
+		return
+	}
+	var chunks []proto.ChunkTargets
+	if req.Replication > 0 { // check placement first, so a refusal allocates nothing
+		if _, err := s.placeChunks([]uint64{1}, req); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	ids, err := s.allocateChunks(r.Context(), req.Count)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Replication > 0 {
+		if chunks, err = s.placeChunks(ids, req); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, proto.AllocateResult{IDs: ids, Chunks: chunks})
+}
+
+func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	bucket, key := q.Get("bucket"), q.Get("key")
+	if err := validBucketKey(bucket, key); err != nil {
+		writeError(w, err)
+		return
+	}
+	if !s.consistent(w, r) {
+		return
+	}
+	o, err := s.fsm.object(bucket, key)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	servers, addrs, err := s.placementView()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, proto.Located{Object: *o, Locations: s.locations(o, servers, addrs)})
+}
+
+// locations lists each chunk's good replicas on servers that are not dead,
+// rotated by chunk id so reads spread over the replicas.
+func (s *Server) locations(o *proto.Object, servers []placement.Server, addrs map[string]string) []proto.ChunkTargets {
+	usable := map[string]bool{}
+	for _, sv := range servers {
+		usable[sv.ID] = sv.State == placement.Alive || sv.State == placement.Draining
+	}
+	var out []proto.ChunkTargets
+	for _, id := range sortedIDs(chunkSet(o)) {
+		var live []string
+		for _, n := range s.replicas.holders(id) {
+			if usable[n] {
+				live = append(live, n)
+			}
+		}
+		if len(live) > 0 {
+			k := int(id % uint64(len(live)))
+			live = append(live[k:], live[:k]...)
+		}
+		out = append(out, proto.ChunkTargets{ID: id, Targets: targets(live, addrs)})
+	}
+	return out
+}
+
+func (s *Server) handleCorrupt(w http.ResponseWriter, r *http.Request) {
+	var rep proto.CorruptReport
+	if err := decode(r, &rep); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidID("chunk server", rep.Server); err != nil || rep.Chunk == 0 || len(rep.Reason) > 1024 {
+		writeError(w, fmt.Errorf("corrupt report: a chunk id, a valid server id and a short reason are required: %w", ErrInvalid))
+		return
+	}
+	s.replicas.markCorrupt(rep.Chunk, rep.Server, rep.Reason)
+	s.log.Warn("corrupt replica reported", "chunk", rep.Chunk, "server", rep.Server, "reason", rep.Reason)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// chunkCounts derives the health counters from the referenced chunks, the
+// replica reports and liveness.
+func (s *Server) chunkCounts() (proto.ChunkCounts, error) {
+	refs, err := s.fsm.chunkRefs()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	servers, _, err := s.placementView()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	alive := map[string]bool{}
+	for _, sv := range servers {
+		alive[sv.ID] = sv.State == placement.Alive || sv.State == placement.Draining
+	}
+	_, pending, err := s.fsm.counters()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	c := proto.ChunkCounts{Total: len(refs), PendingDeletes: int(pending), Corrupt: s.replicas.corruptCount()}
+	for id, target := range refs {
+		n := len(slices.DeleteFunc(s.replicas.holders(id), func(h string) bool { return !alive[h] }))
+		switch {
+		case n == 0:
+			c.Missing++
+		case n < target:
+			c.UnderReplicated++
+		case n > target:
+			c.OverReplicated++
+		}
+	}
+	return c, nil
+}

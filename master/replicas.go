@@ -1,0 +1,149 @@
+package master
+
+import (
+	"maps"
+	"slices"
+	"sync"
+)
+
+// replicaMap is the leader's soft state of where chunk replicas live,
+// rebuilt from chunk-server reports and never replicated (DESIGN.md §3).
+// A node's entries count only once it has sent a full report since this
+// member became leader. Safe for concurrent use.
+type replicaMap struct {
+	mu       sync.Mutex
+	byChunk  map[uint64]map[string]bool
+	byNode   map[string]map[uint64]bool
+	reported map[string]bool              // nodes whose full report arrived
+	corrupt  map[uint64]map[string]string // chunk -> node -> reason
+}
+
+func (m *replicaMap) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byChunk = map[uint64]map[string]bool{}
+	m.byNode = map[string]map[uint64]bool{}
+	m.reported = map[string]bool{}
+	m.corrupt = map[uint64]map[string]string{}
+}
+
+func (m *replicaMap) init() {
+	if m.byChunk == nil {
+		m.byChunk = map[uint64]map[string]bool{}
+		m.byNode = map[string]map[uint64]bool{}
+		m.reported = map[string]bool{}
+		m.corrupt = map[uint64]map[string]string{}
+	}
+}
+
+// apply records a heartbeat's report and says whether a full report is
+// still needed from the node.
+func (m *replicaMap) apply(node string, full bool, report, added, removed []uint64) (needFull bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	if full {
+		for c := range m.byNode[node] {
+			m.unlink(c, node)
+		}
+		for _, c := range report {
+			m.link(c, node)
+		}
+		m.reported[node] = true
+		return false
+	}
+	if !m.reported[node] {
+		return true // increments mean nothing without a base
+	}
+	for _, c := range added {
+		m.link(c, node)
+	}
+	for _, c := range removed {
+		m.unlink(c, node)
+		delete(m.corrupt[c], node)
+	}
+	return false
+}
+
+// added records replicas a client saw written (the pipeline's answer), so
+// a read right after a write finds them before the next heartbeat.
+func (m *replicaMap) added(chunk uint64, nodes []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	for _, n := range nodes {
+		m.link(chunk, n)
+	}
+}
+
+func (m *replicaMap) link(c uint64, node string) {
+	if m.byChunk[c] == nil {
+		m.byChunk[c] = map[string]bool{}
+	}
+	m.byChunk[c][node] = true
+	if m.byNode[node] == nil {
+		m.byNode[node] = map[uint64]bool{}
+	}
+	m.byNode[node][c] = true
+}
+
+func (m *replicaMap) unlink(c uint64, node string) {
+	delete(m.byChunk[c], node)
+	if len(m.byChunk[c]) == 0 {
+		delete(m.byChunk, c)
+	}
+	delete(m.byNode[node], c)
+}
+
+// markCorrupt records a replica that failed verification; it no longer
+// counts and is not offered to readers.
+func (m *replicaMap) markCorrupt(chunk uint64, node, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	if m.corrupt[chunk] == nil {
+		m.corrupt[chunk] = map[string]string{}
+	}
+	m.corrupt[chunk][node] = reason
+}
+
+// holders returns the nodes holding a good replica of chunk, sorted.
+func (m *replicaMap) holders(chunk uint64) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for n := range m.byChunk[chunk] {
+		if _, bad := m.corrupt[chunk][n]; !bad {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// corruptCount returns how many chunks have a replica known to be corrupt.
+func (m *replicaMap) corruptCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, nodes := range m.corrupt {
+		if len(nodes) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// chunks returns every chunk some node reported, sorted.
+func (m *replicaMap) chunks() []uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.byChunk))
+}
+
+// count returns how many chunks node holds according to its reports.
+func (m *replicaMap) count(node string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byNode[node])
+}
