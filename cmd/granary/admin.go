@@ -124,7 +124,7 @@ func printStatus(w io.Writer, st proto.Status) {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHUNKSERVER\tSTATE\tRACK\tCHUNKS\tUSED\tCAPACITY\tLAST HEARTBEAT")
 	for _, c := range st.ChunkServers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%dms\n", c.ID, c.State, c.Rack, c.Chunks, formatSize(c.UsedBytes), formatSize(c.CapacityBytes), c.LastHeartbeatAgeMs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%dms\n", c.ID, c.State, c.Rack, c.Chunks, human(c.UsedBytes), human(c.CapacityBytes), c.LastHeartbeatAgeMs)
 	}
 	tw.Flush()
 	c := st.Chunks

@@ -221,8 +221,8 @@ func TestServerCommand(t *testing.T) {
 	if _, code := granary(t, env, "ls", "--secret-file", secretFile, "nosuchbucket"); code != 1 {
 		t.Fatalf("ls of a missing bucket exited %d, want 1", code)
 	}
-	if _, code := granary(t, env, "put", "x", "docs/x"); code != 2 {
-		t.Fatalf("put (not available yet) exited %d, want 2", code)
+	if _, code := granary(t, env, "put", "--secret-file", secretFile, "/nonexistent/x", "docs/x"); code != 1 {
+		t.Fatalf("put of a missing local file exited %d, want 1", code)
 	}
 	if _, code := granary(t, env, "frobnicate"); code != 2 {
 		t.Fatalf("unknown command exited %d, want 2", code)

@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/granary-store/granary/chunkserver"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master"
@@ -24,9 +26,10 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3]")
 	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
 	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address (the gateway is not available yet)")
+	noSync := fs.Bool("no-sync", false, "do not fsync chunk files (faster; a crash may lose acknowledged writes)")
 	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and dashboard")
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
-	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (not available yet)")
+	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
 	chunkSize := int64(64 << 20)
 	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
@@ -59,19 +62,53 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1+*chunkservers)
 	go func() { errc <- srv.Run(ctx) }()
+	running := 1
+	for i := 1; i <= *chunkservers; i++ {
+		cs, err := embeddedChunkserver(i, *dir, *webAddr, secret, chunkSize, *noSync, logger)
+		if err != nil {
+			cancel()
+			return errors.Join(err, waitAll(errc, running))
+		}
+		go func() { errc <- cs.Run(ctx) }()
+		running++
+	}
 	if err := ensureRootKey(ctx, e, *webAddr, secret); err != nil {
-		srv.Close()
-		runErr := <-errc
-		if ctx.Err() != nil { // stopped by a signal while starting: a clean stop
+		stopped := ctx.Err() != nil
+		cancel()
+		runErr := waitAll(errc, running)
+		if stopped { // stopped by a signal while starting: a clean stop
 			return runErr
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "granary server: master API on http://%s (data in %s)\n", *webAddr, *dir)
-	fmt.Fprintf(e.stdout, "granary server: not available yet in this build: %d chunk servers, S3 gateway on %s, dashboard\n", *chunkservers, *s3Addr)
-	return <-errc
+	fmt.Fprintf(e.stdout, "granary server: master API on http://%s, %d chunk servers, replication %d (data in %s)\n", *webAddr, *chunkservers, *replication, *dir)
+	fmt.Fprintf(e.stdout, "granary server: not available yet in this build: S3 gateway on %s, dashboard\n", *s3Addr)
+	err = <-errc // the first part to stop stops the rest
+	cancel()
+	return errors.Join(err, waitAll(errc, running-1))
+}
+
+// embeddedChunkserver builds chunk server i of granary server, with its
+// own folder under dir and a port of its own on 127.0.0.1.
+func embeddedChunkserver(i int, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
+	cfg := chunkserver.DefaultServerConfig()
+	cfg.ID = fmt.Sprintf("cs%d", i)
+	cfg.HTTPAddr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = "127.0.0.1:0", []string{master}, secret, logger
+	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", cfg.ID)}
+	cfg.Store.NoSync, cfg.Store.MaxChunkSize = noSync, chunkSize
+	return chunkserver.NewServer(cfg)
+}
+
+func waitAll(errc <-chan error, n int) error {
+	var errs []error
+	for range n {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
 }
 
 // serverSecret returns GRANARY_CLUSTER_SECRET, or the secret kept in the

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/granary-store/granary/chunkserver"
+)
+
+func runChunkserver(ctx context.Context, e *env, args []string) error {
+	cfg := chunkserver.DefaultServerConfig()
+	fs := newFlagSet(e, "chunkserver", "chunkserver --dir DIR[,DIR...] --http-addr HOST:PORT --masters HOST:PORT[,...] [--id ID] [--rack NAME] [flags]")
+	dirs := fs.String("dir", "", "data directories, one per disk, comma-separated (required)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "data-plane address (required)")
+	masters := fs.String("masters", e.getenv("GRANARY_MASTERS"), "master HTTP addresses, comma-separated (default from GRANARY_MASTERS)")
+	fs.StringVar(&cfg.ID, "id", "", "server id (default: generated on first start and kept in the first data directory)")
+	fs.StringVar(&cfg.Rack, "rack", "", "rack or zone, for spreading replicas")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "address clients and peers use (default: --http-addr)")
+	fs.BoolVar(&cfg.Store.NoSync, "no-sync", false, "do not fsync chunk files (a crash may lose acknowledged writes)")
+	fs.Var(sizeFlag{&cfg.Store.MaxChunkSize}, "max-chunk-size", "largest chunk accepted (KiB, MiB, GiB)")
+	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to report to the master")
+	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	cfg.Store.Dirs, cfg.Masters = splitList(*dirs), splitList(*masters)
+	if len(cfg.Store.Dirs) == 0 || cfg.HTTPAddr == "" || len(cfg.Masters) == 0 {
+		return fmt.Errorf("%w: --dir, --http-addr and --masters are required", errUsage)
+	}
+	logger, err := newLogger(e, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	cfg.ClusterSecret = e.getenv("GRANARY_CLUSTER_SECRET")
+	if cfg.ClusterSecret == "" && !cfg.Insecure {
+		return fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	}
+	if cfg.ID == "" {
+		if cfg.ID, err = nodeID(cfg.Store.Dirs[0]); err != nil {
+			return err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	srv, err := chunkserver.NewServer(cfg)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// nodeID returns the id kept in dir, generating one on first start.
+func nodeID(dir string) (string, error) {
+	path := filepath.Join(dir, "node-id")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	raw := make([]byte, 4)
+	rand.Read(raw)
+	id := "cs-" + hex.EncodeToString(raw)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/granary-store/granary/client"
+)
+
+func newDataClient(e *env, cf *clientFlags) (*client.Client, error) {
+	secret, err := cf.secret(e)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(client.Config{Masters: cf.addrs(), Secret: secret})
+}
+
+func runPut(ctx context.Context, e *env, args []string) error {
+	var cf clientFlags
+	fs := newFlagSet(e, "put", "put [flags] LOCAL_FILE|- BUCKET/KEY")
+	cf.register(fs, e)
+	contentType := fs.String("content-type", "", "content type to store with the object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("%w: put takes LOCAL_FILE|- and BUCKET/KEY", errUsage)
+	}
+	bucket, key, err := splitPath(fs.Arg(1), true)
+	if err != nil {
+		return err
+	}
+	src, size, err := openSource(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	cl, err := newDataClient(e, &cf)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	bar := newProgress(e, "put "+fs.Arg(1), size)
+	defer bar.finish()
+	obj, err := cl.Put(ctx, bucket, key, src, size, &client.PutOptions{ContentType: *contentType, Progress: bar.set})
+	if err != nil {
+		return err
+	}
+	bar.finish()
+	fmt.Fprintf(e.stdout, "%s/%s  %d bytes  etag %s\n", bucket, key, obj.Size, obj.ETag)
+	return nil
+}
+
+func openSource(name string) (io.ReadCloser, int64, error) {
+	if name == "-" {
+		return io.NopCloser(os.Stdin), -1, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s is not a regular file", name)
+	}
+	return f, st.Size(), nil
+}
+
+func runGet(ctx context.Context, e *env, args []string) error {
+	var cf clientFlags
+	fs := newFlagSet(e, "get", "get [flags] BUCKET/KEY LOCAL_FILE|-")
+	cf.register(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("%w: get takes BUCKET/KEY and LOCAL_FILE|-", errUsage)
+	}
+	bucket, key, err := splitPath(fs.Arg(0), true)
+	if err != nil {
+		return err
+	}
+	cl, err := newDataClient(e, &cf)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	obj, err := cl.Open(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	return writeOut(e, fs.Arg(1), obj)
+}
+
+// writeOut copies the object to stdout, or to a temporary file renamed
+// over dest once complete (no half-written file under the final name).
+func writeOut(e *env, dest string, obj *client.Object) error {
+	bar := newProgress(e, "get "+obj.Info().Key, obj.Size())
+	defer bar.finish()
+	if dest == "-" {
+		_, err := obj.WriteTo(&progressWriter{w: e.stdout, bar: bar})
+		return err
+	}
+	tmp, err := os.CreateTemp(dirOf(dest), ".granary-get-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := obj.WriteTo(&progressWriter{w: tmp, bar: bar}); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dest)
+}
+
+func dirOf(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[:i+1]
+		}
+	}
+	return "."
+}
+
+// progress draws a one-line progress bar on stderr when it is a terminal
+// and the transfer is large; otherwise it does nothing.
+type progress struct {
+	mu      sync.Mutex
+	on      bool
+	w       io.Writer
+	label   string
+	total   int64
+	done    int64
+	start   time.Time
+	last    time.Time
+	stopped bool
+}
+
+func newProgress(e *env, label string, total int64) *progress {
+	p := &progress{w: e.stderr, label: label, total: total, start: time.Now()}
+	if f, ok := e.stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 && (total < 0 || total >= 8<<20) {
+			p.on = true
+		}
+	}
+	return p
+}
+
+func (p *progress) set(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = n
+	if p.on && !p.stopped && time.Since(p.last) >= 200*time.Millisecond {
+		p.last = time.Now()
+		p.draw()
+	}
+}
+
+func (p *progress) draw() {
+	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 1e-3)
+	if p.total > 0 {
+		pct := float64(p.done) * 100 / float64(p.total)
+		fmt.Fprintf(p.w, "\r%s  %s / %s  %5.1f%%  %s/s   ", p.label, human(p.done), human(p.total), pct, human(int64(rate)))
+		return
+	}
+	fmt.Fprintf(p.w, "\r%s  %s  %s/s   ", p.label, human(p.done), human(int64(rate)))
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.on && !p.stopped {
+		p.draw()
+		fmt.Fprintln(p.w)
+	}
+	p.stopped = true
+}
+
+type progressWriter struct {
+	w   io.Writer
+	bar *progress
+	n   int64
+}
+
+func (pw *progressWriter) Write(b []byte) (int, error) {
+	n, err := pw.w.Write(b)
+	pw.n += int64(n)
+	pw.bar.set(pw.n)
+	return n, err
+}
+
+func human(n int64) string {
+	f := float64(n)
+	for _, u := range []string{"B", "KiB", "MiB", "GiB", "TiB"} {
+		if f < 1024 || u == "TiB" {
+			return fmt.Sprintf("%.1f %s", f, u)
+		}
+		f /= 1024
+	}
+	return ""
+}
