@@ -178,7 +178,7 @@ func errorBody(err error) *proto.Error {
 		{ErrNotLeader, proto.CodeNotLeader, http.StatusServiceUnavailable, true},
 		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrClosed, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
-		{ErrNoServers, proto.CodeNoServers, http.StatusServiceUnavailable, true},
+		{ErrNoServers, proto.CodeNoServers, http.StatusServiceUnavailable, false},
 	}
 	for _, t := range table {
 		if errors.Is(err, t.target) {
