@@ -45,19 +45,18 @@ func (b *bucketFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	if name != "." && len(entries) == 0 {
-		if ok, err := b.dirMarker(name); err != nil || !ok {
+		if ok, err := b.anyUnder(name); err != nil || !ok {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 		}
 	}
 	return &dir{name: name, entries: entries}, nil
 }
 
-func (b *bucketFS) dirMarker(name string) (bool, error) {
-	_, err := b.c.Stat(b.ctx, b.bucket, name+"/")
-	if proto.CodeOf(err) == proto.CodeNoSuchKey {
-		return false, nil
-	}
-	return err == nil, err
+// anyUnder reports whether any key starts with name+"/": a directory
+// marker, or keys that are not valid fs paths (such as "name//x").
+func (b *bucketFS) anyUnder(name string) (bool, error) {
+	res, err := b.c.List(b.ctx, proto.ListRequest{Bucket: b.bucket, Prefix: name + "/", MaxKeys: 1})
+	return err == nil && len(res.Objects) > 0, err
 }
 
 func (b *bucketFS) Stat(name string) (fs.FileInfo, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
@@ -24,7 +25,15 @@ type Object struct {
 	info proto.Object
 	locs map[uint64][]proto.Target
 	pos  int64
+
+	mu     sync.Mutex // guards the read-ahead window
+	winOff int64
+	win    []byte
 }
+
+// windowSize is the read-ahead of small reads: a run of small Read or
+// ReadAt calls costs one request per window, not one per call.
+const windowSize = 256 << 10
 
 // Open looks an object up and returns a handle on its current version.
 func (c *Client) Open(ctx context.Context, bucket, key string) (*Object, error) {
@@ -108,14 +117,40 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	want := min(int64(len(p)), o.info.Size-off)
-	w := &sliceWriter{buf: p[:want]}
-	if err := o.copyRange(w, off, want); err != nil {
-		return w.n, err
+	if want < windowSize && o.info.Extents != nil {
+		if err := o.fromWindow(p[:want], off); err != nil {
+			return 0, err
+		}
+	} else {
+		w := &sliceWriter{buf: p[:want]}
+		if err := o.copyRange(w, off, want); err != nil {
+			return w.n, err
+		}
 	}
 	if want < int64(len(p)) {
 		return int(want), io.EOF
 	}
 	return int(want), nil
+}
+
+// fromWindow serves a small read from the read-ahead window, refilling it
+// from off when the range is not inside.
+func (o *Object) fromWindow(p []byte, off int64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	end := off + int64(len(p))
+	if off < o.winOff || end > o.winOff+int64(len(o.win)) {
+		n := min(windowSize, o.info.Size-off)
+		buf := make([]byte, n)
+		w := &sliceWriter{buf: buf}
+		if err := o.copyRange(w, off, n); err != nil {
+			o.win = nil
+			return err
+		}
+		o.winOff, o.win = off, buf
+	}
+	copy(p, o.win[off-o.winOff:end-o.winOff])
+	return nil
 }
 
 // WriteTo streams the whole object into w.

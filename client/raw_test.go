@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"testing"
@@ -37,3 +38,5 @@ func truncatedUpload(t *testing.T, addr string, id uint64) {
 	conn.Write(make([]byte, 100<<10))
 	conn.Close()
 }
+
+func fsReadFile(fsys fs.FS, name string) ([]byte, error) { return fs.ReadFile(fsys, name) }
