@@ -76,7 +76,11 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		go func() { errc <- cs.Run(ctx) }()
 		running++
 	}
-	if err := ensureRootKey(ctx, e, *webAddr, secret); err != nil {
+	err = ensureRootKey(ctx, e, *webAddr, secret)
+	if err == nil {
+		err = waitChunkservers(ctx, *webAddr, secret, *chunkservers)
+	}
+	if err != nil {
 		stopped := ctx.Err() != nil
 		cancel()
 		runErr := waitAll(errc, running)
@@ -101,6 +105,33 @@ func embeddedChunkserver(i int, dir, master, secret string, chunkSize int64, noS
 	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", cfg.ID)}
 	cfg.Store.NoSync, cfg.Store.MaxChunkSize = noSync, chunkSize
 	return chunkserver.NewServer(cfg)
+}
+
+// waitChunkservers waits until the master sees n live chunk servers.
+func waitChunkservers(ctx context.Context, addr, secret string, n int) error {
+	cl, err := masterclient.New([]string{addr}, secret)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		st, err := cl.Status(ctx)
+		alive := 0
+		for _, cs := range st.ChunkServers {
+			if cs.State == "alive" && cs.CapacityBytes > 0 {
+				alive++
+			}
+		}
+		if err == nil && alive >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d chunk servers (%d alive): %w", n, alive, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func waitAll(errc <-chan error, n int) error {
