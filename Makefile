@@ -5,7 +5,7 @@ PKGS      := ./...
 # Benchmarks that finish in a few minutes on a 2-core machine.
 BENCHTIME ?= 3s
 
-.PHONY: help build run test vet fmt-check bench bench-list fuzz clean
+.PHONY: help build run test vet fmt-check bench bench-list bench-inline fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,10 +26,14 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-bench: ## benchmarks with same-run baselines (metadata commits, placement, chunk store)
+bench: ## benchmarks with same-run baselines (metadata commits, client throughput, placement, chunk store)
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
+	$(GO) test -run '^$$' -bench 'BenchmarkClient|BenchmarkBaselineFile' -benchtime 1s -timeout 30m ./client/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./placement/
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./chunkserver/
+
+bench-inline: ## inline-in-metadata versus chunks for small objects (~6 minutes)
+	$(GO) test -run '^$$' -bench BenchmarkInlineThreshold -benchtime 2s -timeout 30m ./client/
 
 bench-list: ## one listing page from a bucket of 1,000,000 keys (loads the keys first: ~20 s)
 	$(GO) test -run '^$$' -bench BenchmarkListPageMillionKeys -benchtime 200x ./master/

@@ -42,7 +42,11 @@ type Config struct {
 	// Replication is the default number of replicas of a chunk.
 	Replication int
 	// InlineThreshold is the largest object stored inline in the metadata
-	// instead of in chunks.
+	// instead of in chunks. Measured (client BenchmarkInlineThreshold, put
+	// and get, replication 3, fsync on): inline is 7.6x faster at 1 KiB,
+	// 2.9x at 16 KiB, 1.2x at 64 KiB, and 0.53x at 256 KiB. The default is
+	// 16 KiB: past it the gain is small while every inline byte is carried
+	// by the Raft log, snapshots and each read of the object's record.
 	InlineThreshold int64
 
 	// Raft timing and log compaction; see hashicorp/raft's Config.
