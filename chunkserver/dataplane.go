@@ -34,6 +34,9 @@ func (s *Server) routes() http.Handler {
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	want := []byte("Bearer " + s.cfg.ClusterSecret)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.waitUnpaused(r.Context().Done()) {
+			return
+		}
 		if !s.cfg.Insecure && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			writeError(w, &proto.Error{Code: proto.CodeUnauthorized, Message: "missing or wrong cluster secret", Status: http.StatusUnauthorized})
 			return

@@ -17,6 +17,9 @@ func (s *Server) heartbeatLoop() {
 	tick := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer tick.Stop()
 	for {
+		if !s.waitUnpaused(s.done) {
+			return
+		}
 		if !registered {
 			registered = s.register()
 			needFull = true

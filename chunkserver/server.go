@@ -81,9 +81,10 @@ type Server struct {
 	ln     net.Listener
 	http   *http.Server
 
-	mu      sync.Mutex // guards added and removed
+	mu      sync.Mutex // guards added, removed and paused
 	added   []uint64
 	removed []uint64
+	paused  chan struct{} // non-nil while paused; closed to resume
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -185,6 +186,40 @@ func (s *Server) Close() error {
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
+}
+
+// SetPaused makes the data plane stall every request (keeping its
+// connections open, as a stopped process would) until unpaused or the
+// request is canceled; heartbeats stop too. A fault-injection hook for
+// tests and drills.
+func (s *Server) SetPaused(paused bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case paused && s.paused == nil:
+		s.paused = make(chan struct{})
+	case !paused && s.paused != nil:
+		close(s.paused)
+		s.paused = nil
+	}
+}
+
+// waitUnpaused blocks while the server is paused; false if done first.
+func (s *Server) waitUnpaused(done <-chan struct{}) bool {
+	s.mu.Lock()
+	ch := s.paused
+	s.mu.Unlock()
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	case <-done:
+		return false
+	case <-s.done:
+		return false
+	}
 }
 
 // noteAdded and noteRemoved queue changes for the next heartbeat.

@@ -293,3 +293,30 @@ func TestBadInputOnTheDataPath(t *testing.T) {
 }
 
 func sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// TestReadMovesOnFromAHungReplica pauses the replica a reader tries first
+// (it keeps its sockets but answers nothing): the read must time out on it
+// and finish from another replica.
+func TestReadMovesOnFromAHungReplica(t *testing.T) {
+	c, _ := startData(t, 3)
+	cl := c.DataClient(func(cfg *client.Config) { cfg.RequestTimeout = time.Second })
+	data := payload(testChunk/2, 10)
+	if _, err := cl.Put(ctxT(t, 30*time.Second), "data", "slow", bytes.NewReader(data), -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := c.Client().Locate(ctxT(t, 10*time.Second), "data", "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.ChunkServers() {
+		if n.ID == loc.Locations[0].Targets[0].ID {
+			n.Server().SetPaused(true)
+			defer n.Server().SetPaused(false)
+		}
+	}
+	start := time.Now()
+	if got := readAll(t, cl, "slow"); !bytes.Equal(got, data) {
+		t.Fatal("read from the other replicas differs")
+	}
+	t.Logf("read finished %v after the first replica hung", time.Since(start))
+}
