@@ -107,6 +107,9 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	first := 0
 	if n > 0 {
 		if first, err = rd.ReadAt(buf[:min(n, int64(len(buf)))], off); err != nil && !(errors.Is(err, io.EOF) && int64(first) == min(n, int64(len(buf)))) {
+			if errors.Is(err, ErrCorrupt) {
+				s.noteCorrupt(id)
+			}
 			writeError(w, err)
 			return
 		}
@@ -126,6 +129,9 @@ func (s *Server) streamRange(w http.ResponseWriter, rd *Reader, buf []byte, firs
 			k, err := rd.ReadAt(buf[:min(n-done, int64(len(buf)))], off+done)
 			if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n-done) {
 				s.log.Warn("read chunk", "chunk", rd.id, "err", err)
+				if errors.Is(err, ErrCorrupt) {
+					s.noteCorrupt(rd.id)
+				}
 				return string(codeOf(err)) + ": " + err.Error()
 			}
 			first = k

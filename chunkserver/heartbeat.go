@@ -38,6 +38,7 @@ func (s *Server) heartbeatLoop() {
 					lastFull = time.Now()
 				}
 				needFull = reply.NeedFullReport
+				s.enqueue(reply.Commands)
 			}
 		}
 		select {
@@ -80,10 +81,10 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 		s.log.Warn("disk usage", "err", err)
 	}
 	s.mu.Lock()
-	added, removed := s.added, s.removed
-	s.added, s.removed = nil, nil
+	added, removed, corrupt, failed := s.added, s.removed, s.corrupt, s.failedCopies
+	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil
 	s.mu.Unlock()
-	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full}
+	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full, Corrupt: corrupt, Failed: failed}
 	list := s.store.List()
 	hb.Chunks = len(list)
 	if full {
@@ -97,9 +98,12 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	ctx, cancel := s.callCtx()
 	defer cancel()
 	reply, err := s.master.Heartbeat(ctx, hb)
-	if err != nil && !full {
-		s.mu.Lock() // put the changes back for the next try
-		s.added, s.removed = append(added, s.added...), append(removed, s.removed...)
+	if err != nil {
+		s.mu.Lock() // put the news back for the next try
+		if !full {
+			s.added, s.removed = append(added, s.added...), append(removed, s.removed...)
+		}
+		s.corrupt, s.failedCopies = append(corrupt, s.corrupt...), append(failed, s.failedCopies...)
 		s.mu.Unlock()
 	}
 	return reply, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/proto"
 )
 
 // ServerConfig configures a chunk server process.
@@ -39,6 +40,14 @@ type ServerConfig struct {
 	FullReportInterval time.Duration
 	// IdleTimeout cuts a transfer that moves no bytes for this long.
 	IdleTimeout time.Duration
+	// MaxCopies bounds concurrent repair copies into this server.
+	MaxCopies int
+	// RepairRate caps each repair copy, in bytes per second (0: no cap).
+	RepairRate int64
+	// ScrubRate caps the scrubber's verification, in bytes per second.
+	ScrubRate int64
+	// ScrubInterval is the least time between the starts of two passes.
+	ScrubInterval time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -50,6 +59,10 @@ func DefaultServerConfig() ServerConfig {
 		HeartbeatInterval:  3 * time.Second,
 		FullReportInterval: 10 * time.Minute,
 		IdleTimeout:        30 * time.Second,
+		MaxCopies:          2,
+		RepairRate:         64 << 20,
+		ScrubRate:          32 << 20,
+		ScrubInterval:      24 * time.Hour,
 	}
 }
 
@@ -64,8 +77,10 @@ func (c *ServerConfig) Validate() error {
 		return errors.New("chunkserver: at least one master address is required")
 	case c.ClusterSecret == "" && !c.Insecure:
 		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
-	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0:
+	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0:
 		return errors.New("chunkserver: intervals must be positive")
+	case c.MaxCopies <= 0 || c.RepairRate < 0 || c.ScrubRate <= 0:
+		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair rate not negative")
 	}
 	return c.Store.Validate()
 }
@@ -81,10 +96,13 @@ type Server struct {
 	ln     net.Listener
 	http   *http.Server
 
-	mu      sync.Mutex // guards added, removed and paused
-	added   []uint64
-	removed []uint64
-	paused  chan struct{} // non-nil while paused; closed to resume
+	mu           sync.Mutex // guards added, removed and paused
+	added        []uint64
+	removed      []uint64
+	paused       chan struct{} // non-nil while paused; closed to resume
+	corrupt      []uint64      // found corrupt since the last heartbeat
+	failedCopies []uint64      // copy commands that failed since then
+	cmds         chan proto.Command
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -98,7 +116,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), cmds: make(chan proto.Command, 4096)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -150,9 +168,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.ln) }()
 	go func() { defer s.wg.Done(); s.heartbeatLoop() }()
+	go func() { defer s.wg.Done(); s.runCommands() }()
+	go func() { defer s.wg.Done(); s.scrubLoop() }()
 	s.log.Info("chunk server serving", "addr", s.cfg.Advertise, "dirs", s.cfg.Store.Dirs)
 	var err error
 	select {

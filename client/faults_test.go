@@ -158,10 +158,8 @@ func TestFlippedByteIsDetectedAndReported(t *testing.T) {
 	if got := readAll(t, cl, "flip"); !bytes.Equal(got, data) {
 		t.Fatal("read did not fall back to a good replica")
 	}
-	c.WaitFor(10*time.Second, "the corrupt replica in the status", func() bool {
-		st, err := c.Client().Status(ctxT(t, 5*time.Second))
-		return err == nil && st.Chunks.Corrupt == 1
-	})
+	// The report reaches the master: it stops offering the replica at once
+	// (repairing it is the self-healing loop's job, tested there).
 	loc, _ = c.Client().Locate(ctxT(t, 10*time.Second), "data", "flip")
 	for _, tg := range loc.Locations[0].Targets {
 		if tg.ID == node.ID {

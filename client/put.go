@@ -10,6 +10,8 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -42,6 +44,8 @@ func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size 
 		return proto.Object{}, err
 	}
 	w := &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
+	stop := w.keepAlive()
+	defer stop()
 	obj := proto.Object{Bucket: bucket, Key: key, ContentType: opts.ContentType, Meta: opts.Meta}
 	head, rest, err := w.sniff(r, size)
 	if err != nil {
@@ -79,7 +83,49 @@ type putter struct {
 	opts    *PutOptions
 	md5     hash.Hash
 	sent    int64
+	mu      sync.Mutex // guards written (read by keepAlive)
 	written []proto.ChunkTargets
+}
+
+// keepAlive renews the Put's written chunks with the master well within
+// the orphan grace period, so a slow writer's chunks are never collected
+// before its commit. The returned func stops it and waits for it.
+func (w *putter) keepAlive() (stop func()) {
+	every := time.Duration(w.cc.OrphanGraceMs) * time.Millisecond / 4
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-w.ctx.Done():
+				return
+			case <-tick.C:
+			}
+			w.mu.Lock()
+			ids := make([]uint64, len(w.written))
+			for i, ct := range w.written {
+				ids[i] = ct.ID
+			}
+			w.mu.Unlock()
+			if len(ids) > 0 {
+				ctx, cancel := context.WithTimeout(w.ctx, every)
+				if err := w.c.master.Renew(ctx, ids); err != nil {
+					w.c.log.Warn("renew written chunks", "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // sniff decides between inline and chunked storage. It returns the whole
@@ -187,7 +233,9 @@ func (w *putter) writeChunk(src *chunkSource, n int64) (uint64, error) {
 		sentBefore := w.sent
 		failed, err := w.c.pipelineWrite(w.ctx, ct, src.open(), n, w.progress)
 		if err == nil {
+			w.mu.Lock()
 			w.written = append(w.written, proto.ChunkTargets{ID: ct.ID, Targets: ct.Targets})
+			w.mu.Unlock()
 			return ct.ID, nil
 		}
 		w.sent = sentBefore

@@ -41,6 +41,7 @@ func (s *Server) routes() http.Handler {
 	lead(proto.RouteObjectList, s.handleList, http.MethodGet)
 	lead(proto.RouteChunkAllocate, s.handleAllocate, http.MethodPost)
 	lead(proto.RouteChunkCorrupt, s.handleCorrupt, http.MethodPost)
+	lead(proto.RouteChunkRenew, s.handleRenew, http.MethodPost)
 	lead(proto.RouteObjectLocate, s.handleLocate, http.MethodGet)
 	r.Handle(proto.RouteConfig, s.authenticate(http.HandlerFunc(s.handleConfig))).Methods(http.MethodGet)
 	lead(proto.RouteChunkServers, s.handleListNodes, http.MethodGet)

@@ -84,6 +84,10 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	st.SafeMode, st.Repair.SafeModeReason = s.safeMode()
+	reason := st.Repair.SafeModeReason
+	st.Repair = s.repairStats()
+	st.Repair.SafeModeReason = reason
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -216,6 +220,13 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	if known {
 		s.live.seen(hb.ID, s.now(), &hb)
 		reply.NeedFullReport = s.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)
+		for _, c := range hb.Corrupt {
+			s.replicas.markCorrupt(c, hb.ID, "verification failed on the server")
+		}
+		s.heal.failed(hb.ID, hb.Failed)
+		if safe, _ := s.safeMode(); !safe {
+			reply.Commands = s.heal.take(hb.ID)
+		}
 	}
 	writeJSON(w, http.StatusOK, reply)
 }
@@ -320,6 +331,12 @@ type liveness struct {
 type nodeLive struct {
 	last time.Time
 	hb   proto.HeartbeatRequest
+}
+
+func (l *liveness) reset() {
+	l.mu.Lock()
+	l.nodes = map[string]nodeLive{}
+	l.mu.Unlock()
 }
 
 func (l *liveness) seen(id string, now time.Time, hb *proto.HeartbeatRequest) {

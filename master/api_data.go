@@ -15,6 +15,7 @@ var ErrNoServers = fmt.Errorf("not enough chunk servers")
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, proto.ClusterConfig{
 		ChunkSize: s.cfg.ChunkSize, Replication: s.cfg.Replication, InlineThreshold: s.cfg.InlineThreshold,
+		OrphanGraceMs: s.cfg.OrphanGrace.Milliseconds(),
 	})
 }
 
@@ -97,7 +98,22 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.heal.renew(ids, s.now())
 	writeJSON(w, http.StatusOK, proto.AllocateResult{IDs: ids, Chunks: chunks})
+}
+
+func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request) {
+	var req proto.RenewRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(req.IDs) > proto.MaxExtents {
+		writeError(w, fmt.Errorf("renew %d chunks, at most %d: %w", len(req.IDs), proto.MaxExtents, ErrTooLarge))
+		return
+	}
+	s.heal.renew(req.IDs, s.now())
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {

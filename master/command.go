@@ -26,20 +26,21 @@ const cmdVersion1 byte = 1
 type op byte
 
 const (
-	opCreateBucket  op = 1
-	opDeleteBucket  op = 2
-	opPutObject     op = 3
-	opDeleteObject  op = 4
-	opRenameObject  op = 5
-	opAllocChunks   op = 6
-	opRegisterNode  op = 7
-	opSetMember     op = 8
-	opRemoveMember  op = 9
-	opPutUser       op = 10
-	opPutKey        op = 11
-	opDeleteKey     op = 12
-	opSetNodeState  op = 13
-	opAckGCDeletion op = 14
+	opCreateBucket   op = 1
+	opDeleteBucket   op = 2
+	opPutObject      op = 3
+	opDeleteObject   op = 4
+	opRenameObject   op = 5
+	opAllocChunks    op = 6
+	opRegisterNode   op = 7
+	opSetMember      op = 8
+	opRemoveMember   op = 9
+	opPutUser        op = 10
+	opPutKey         op = 11
+	opDeleteKey      op = 12
+	opSetNodeState   op = 13
+	opAckGCDeletion  op = 14
+	opCollectOrphans op = 15
 )
 
 func (o op) String() string {
@@ -51,6 +52,7 @@ func (o op) String() string {
 		opRemoveMember: "removeMember", opPutUser: "putUser",
 		opPutKey: "putKey", opDeleteKey: "deleteKey",
 		opSetNodeState: "setNodeState", opAckGCDeletion: "ackGCDeletion",
+		opCollectOrphans: "collectOrphans",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -107,6 +109,9 @@ type (
 		State string `json:"state"`
 	}
 	cmdAckGCDeletion struct {
+		Chunks []uint64 `json:"chunks"`
+	}
+	cmdCollectOrphans struct {
 		Chunks []uint64 `json:"chunks"`
 	}
 )

@@ -49,6 +49,24 @@ type Config struct {
 	// by the Raft log, snapshots and each read of the object's record.
 	InlineThreshold int64
 
+	// RepairInterval is how often the leader plans repairs.
+	RepairInterval time.Duration
+	// SafeModeTimeout bounds safe mode after a leader change: no repair and
+	// no deletion until every chunk server reported, or this long.
+	SafeModeTimeout time.Duration
+	// OrphanGrace is how long a written but unreferenced chunk is kept
+	// (since first seen, or since its writer last renewed it).
+	OrphanGrace time.Duration
+	// MaxRepairPerServer bounds the copies one server takes part in at a
+	// time, so repair never starves client traffic.
+	MaxRepairPerServer int
+	// MaxRepairPerRound and MaxDeletesPerRound bound the commands issued
+	// per planning round (no storms).
+	MaxRepairPerRound  int
+	MaxDeletesPerRound int
+	// CommandTimeout forgets a command not confirmed by a report by then.
+	CommandTimeout time.Duration
+
 	// Raft timing and log compaction; see hashicorp/raft's Config.
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -77,6 +95,13 @@ func DefaultConfig() Config {
 		ChunkSize:          64 << 20,
 		Replication:        3,
 		InlineThreshold:    16 << 10,
+		RepairInterval:     3 * time.Second,
+		SafeModeTimeout:    60 * time.Second,
+		OrphanGrace:        time.Hour,
+		MaxRepairPerServer: 2,
+		MaxRepairPerRound:  64,
+		MaxDeletesPerRound: 1000,
+		CommandTimeout:     2 * time.Minute,
 		HeartbeatTimeout:   1000 * time.Millisecond,
 		ElectionTimeout:    1000 * time.Millisecond,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
@@ -111,6 +136,8 @@ func (c *Config) Validate() error {
 	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")
+	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0, "repair intervals must be positive")
+	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0, "repair limits must be positive")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("master: invalid config: %w", err)
 	}

@@ -57,6 +57,8 @@ func (s *Server) becomeLeader() {
 			}
 			continue
 		}
+		s.live.reset()
+		s.heal.reset(s.now())
 		s.ready.Store(s.raft.State() == raft.Leader)
 		s.log.Info("leader ready", "term", s.raft.CurrentTerm(), "took", s.now().Sub(start))
 		return

@@ -131,6 +131,22 @@ func (f *fsm) chunkRefs() (map[uint64]int, error) {
 	return out, err
 }
 
+// gcChunks returns the chunks queued for deletion.
+func (f *fsm) gcChunks() (map[uint64]bool, error) {
+	out := map[uint64]bool{}
+	err := f.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if k := it.Item().Key(); len(k) == 10 {
+				out[binary.BigEndian.Uint64(k[2:])] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // scan calls fn for every key under prefix in byte order.
 func scan(f *fsm, prefix []byte, fn func(k, v []byte) error) error {
 	return f.view(func(txn *badger.Txn) error {

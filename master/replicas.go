@@ -147,3 +147,28 @@ func (m *replicaMap) count(node string) int {
 	defer m.mu.Unlock()
 	return len(m.byNode[node])
 }
+
+// hasReported reports whether node sent a full report to this leader.
+func (m *replicaMap) hasReported(node string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reported[node]
+}
+
+// snapshot copies the replica locations and corrupt marks.
+func (m *replicaMap) snapshot() (map[uint64][]string, map[uint64]map[string]bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	holders := make(map[uint64][]string, len(m.byChunk))
+	for c, nodes := range m.byChunk {
+		holders[c] = slices.Sorted(maps.Keys(nodes))
+	}
+	corrupt := make(map[uint64]map[string]bool, len(m.corrupt))
+	for c, nodes := range m.corrupt {
+		corrupt[c] = map[string]bool{}
+		for n := range nodes {
+			corrupt[c][n] = true
+		}
+	}
+	return holders, corrupt
+}

@@ -39,6 +39,7 @@ type Server struct {
 	alloc    chunkPool
 	live     liveness
 	replicas replicaMap
+	heal     healer
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -179,9 +180,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	errc := make(chan error, 1)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()
 	go func() { defer s.wg.Done(); s.watchLeadership() }()
+	go func() { defer s.wg.Done(); s.healLoop() }()
 	if s.cfg.Join != "" {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.joinLoop() }()

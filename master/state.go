@@ -62,20 +62,21 @@ var handlers map[op]handler
 
 func init() {
 	handlers = map[op]handler{
-		opCreateBucket:  decoded(applyCreateBucket),
-		opDeleteBucket:  decoded(applyDeleteBucket),
-		opPutObject:     decoded(applyPutObject),
-		opDeleteObject:  decoded(applyDeleteObject),
-		opRenameObject:  decoded(applyRenameObject),
-		opAllocChunks:   decoded(applyAllocChunks),
-		opRegisterNode:  decoded(applyRegisterNode),
-		opSetMember:     decoded(applySetMember),
-		opRemoveMember:  decoded(applyRemoveMember),
-		opPutUser:       decoded(applyPutUser),
-		opPutKey:        decoded(applyPutKey),
-		opDeleteKey:     decoded(applyDeleteKey),
-		opSetNodeState:  decoded(applySetNodeState),
-		opAckGCDeletion: decoded(applyAckGCDeletion),
+		opCreateBucket:   decoded(applyCreateBucket),
+		opDeleteBucket:   decoded(applyDeleteBucket),
+		opPutObject:      decoded(applyPutObject),
+		opDeleteObject:   decoded(applyDeleteObject),
+		opRenameObject:   decoded(applyRenameObject),
+		opAllocChunks:    decoded(applyAllocChunks),
+		opRegisterNode:   decoded(applyRegisterNode),
+		opSetMember:      decoded(applySetMember),
+		opRemoveMember:   decoded(applyRemoveMember),
+		opPutUser:        decoded(applyPutUser),
+		opPutKey:         decoded(applyPutKey),
+		opDeleteKey:      decoded(applyDeleteKey),
+		opSetNodeState:   decoded(applySetNodeState),
+		opAckGCDeletion:  decoded(applyAckGCDeletion),
+		opCollectOrphans: decoded(applyCollectOrphans),
 	}
 }
 
@@ -304,4 +305,30 @@ func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *cmdAckGCDeletion) (any, er
 		}
 	}
 	return n, addCounter(txn, keyNGC, -n)
+}
+
+// applyCollectOrphans queues for deletion the given chunks that no object
+// references. Going through Raft makes collection safe against a late
+// commit: whichever comes first wins, and a commit naming a collected chunk
+// is refused rather than pointing at deleted data.
+func applyCollectOrphans(txn *badger.Txn, _ uint64, c *cmdCollectOrphans) (any, error) {
+	n := int64(0)
+	for _, id := range c.Chunks {
+		ref, err := exists(txn, chunkKey("c/", id))
+		if err != nil {
+			return nil, err
+		}
+		queued, err := exists(txn, chunkKey("g/", id))
+		if err != nil {
+			return nil, err
+		}
+		if ref || queued {
+			continue
+		}
+		if err := setRaw(txn, chunkKey("g/", id), nil); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	return n, addCounter(txn, keyNGC, n)
 }

@@ -308,3 +308,8 @@ func (c *Client) Heartbeat(ctx context.Context, hb proto.HeartbeatRequest) (prot
 	err := c.Call(ctx, http.MethodPost, proto.RouteChunkServers+"/heartbeat", nil, hb, &r)
 	return r, err
 }
+
+// Renew tells the master a writer still holds these chunks.
+func (c *Client) Renew(ctx context.Context, ids []uint64) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteChunkRenew, nil, proto.RenewRequest{IDs: ids}, nil)
+}

@@ -26,6 +26,7 @@ const (
 	RouteObjectList    = APIPrefix + "/objects/list"
 	RouteChunkAllocate = APIPrefix + "/chunks/allocate"
 	RouteChunkCorrupt  = APIPrefix + "/chunks/corrupt"
+	RouteChunkRenew    = APIPrefix + "/chunks/renew"
 	RouteObjectLocate  = APIPrefix + "/objects/locate"
 	RouteConfig        = APIPrefix + "/config"
 	// RouteChunkData is the chunk server's data plane: PUT, GET, DELETE
@@ -242,6 +243,14 @@ type ClusterConfig struct {
 	ChunkSize       int64 `json:"chunkSize"`
 	Replication     int   `json:"replication"`
 	InlineThreshold int64 `json:"inlineThreshold"`
+	// OrphanGraceMs is how long written but uncommitted chunks are kept;
+	// a writer renews its chunks well within it.
+	OrphanGraceMs int64 `json:"orphanGraceMs"`
+}
+
+// RenewRequest tells the master a writer still holds these chunks.
+type RenewRequest struct {
+	IDs []uint64 `json:"ids"`
 }
 
 // JoinRequest adds a master to the Raft group as a voter.
@@ -306,6 +315,19 @@ type Status struct {
 	Members      []Member      `json:"members"`
 	ChunkServers []ChunkServer `json:"chunkservers"`
 	Chunks       ChunkCounts   `json:"chunks"`
+	Repair       RepairStats   `json:"repair"`
+}
+
+// RepairStats describe the self-healing loop.
+type RepairStats struct {
+	QueuedCopies    int    `json:"queuedCopies"`
+	InflightCopies  int    `json:"inflightCopies"`
+	InflightDeletes int    `json:"inflightDeletes"`
+	CopiesIssued    int64  `json:"copiesIssued"`
+	CopiesDone      int64  `json:"copiesDone"`
+	DeletesIssued   int64  `json:"deletesIssued"`
+	OrphansFound    int64  `json:"orphansFound"`
+	SafeModeReason  string `json:"safeModeReason,omitempty"`
 }
 
 // Health is a master's view of itself, served without authentication.
@@ -336,6 +358,12 @@ type HeartbeatRequest struct {
 	Report        []uint64 `json:"report,omitempty"`
 	Added         []uint64 `json:"added,omitempty"`
 	Removed       []uint64 `json:"removed,omitempty"`
+	// Corrupt lists chunks that failed verification here (scrubber or
+	// reads) since the last heartbeat.
+	Corrupt []uint64 `json:"corrupt,omitempty"`
+	// Failed lists copy commands that failed, so the master can retry
+	// elsewhere at once.
+	Failed []uint64 `json:"failed,omitempty"`
 }
 
 // HeartbeatReply answers a heartbeat.
@@ -346,6 +374,23 @@ type HeartbeatReply struct {
 	// NeedFullReport asks for a full chunk report on the next heartbeat
 	// (the leader changed, or lost track of the server).
 	NeedFullReport bool `json:"needFullReport,omitempty"`
+	// Commands are work for the chunk server: copies and deletions.
+	Commands []Command `json:"commands,omitempty"`
+}
+
+// Command kinds in heartbeat replies.
+const (
+	// CmdCopy asks the server to fetch Chunk from Source and store it.
+	CmdCopy = "copy"
+	// CmdDelete asks the server to delete Chunk.
+	CmdDelete = "delete"
+)
+
+// Command is one instruction from the master to a chunk server.
+type Command struct {
+	Op     string `json:"op"`
+	Chunk  uint64 `json:"chunk"`
+	Source Target `json:"source,omitempty"`
 }
 
 // CreateUserRequest creates a user.

@@ -1,0 +1,194 @@
+package chunkserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// runCommands executes the master's commands from the queue with at most
+// MaxCopies copies at a time, until the server closes.
+func (s *Server) runCommands() {
+	sem := make(chan struct{}, s.cfg.MaxCopies)
+	for {
+		var cmd proto.Command
+		select {
+		case <-s.done:
+			return
+		case cmd = <-s.cmds:
+		}
+		if cmd.Op == proto.CmdDelete {
+			s.deleteChunk(cmd.Chunk)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-s.done:
+			return
+		}
+		s.wg.Add(1)
+		go func() { // owned by the server: bounded by sem, ends with the copy
+			defer s.wg.Done()
+			defer func() { <-sem }()
+			if err := s.copyChunk(cmd); err != nil {
+				s.log.Warn("copy chunk", "chunk", cmd.Chunk, "from", cmd.Source.ID, "err", err)
+				s.mu.Lock()
+				s.failedCopies = append(s.failedCopies, cmd.Chunk)
+				s.mu.Unlock()
+			}
+		}()
+	}
+}
+
+// enqueue hands commands to runCommands without blocking the heartbeat;
+// commands that do not fit are dropped (the master plans them again).
+func (s *Server) enqueue(cmds []proto.Command) {
+	for _, c := range cmds {
+		select {
+		case s.cmds <- c:
+		default:
+			s.log.Warn("command queue full; dropping", "op", c.Op, "chunk", c.Chunk)
+		}
+	}
+}
+
+func (s *Server) deleteChunk(id uint64) {
+	if err := s.store.Delete(id); err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.Warn("delete chunk", "chunk", id, "err", err)
+		return
+	}
+	s.noteRemoved(id)
+}
+
+// copyChunk fetches a chunk from another server and stores it, verified
+// (the source verifies each block it sends; the trailer says whether all
+// of it was good) and throttled to RepairRate.
+func (s *Server) copyChunk(cmd proto.Command) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	url := fmt.Sprintf("http://%s%s/%d", cmd.Source.Address, proto.RouteChunkData, cmd.Chunk)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.cfg.ClusterSecret)
+	resp, err := s.peers.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e proto.Error
+		json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
+		return fmt.Errorf("source %s: %s %s", cmd.Source.ID, resp.Status, e.Message)
+	}
+	w, err := s.store.Create(cmd.Chunk, -1)
+	if errors.Is(err, ErrExists) {
+		s.noteAdded(cmd.Chunk)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if _, err := io.Copy(w, &throttled{r: resp.Body, rate: s.cfg.RepairRate, done: s.done, start: time.Now()}); err != nil {
+		return err
+	}
+	if status := resp.Trailer.Get(proto.TrailerStatus); status != "ok" {
+		return fmt.Errorf("source %s cut the copy short: %s", cmd.Source.ID, strings.TrimSpace(status))
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	s.noteAdded(cmd.Chunk)
+	return nil
+}
+
+// throttled limits a reader to rate bytes per second (0: unlimited).
+type throttled struct {
+	r     io.Reader
+	rate  int64
+	done  <-chan struct{}
+	start time.Time
+	n     int64
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	if t.rate > 0 {
+		if ahead := time.Duration(float64(t.n)/float64(t.rate)*float64(time.Second)) - time.Since(t.start); ahead > 0 {
+			select {
+			case <-time.After(ahead):
+			case <-t.done:
+				return 0, ErrClosed
+			}
+		}
+		p = p[:min(int64(len(p)), max(t.rate/10, 64<<10))]
+	}
+	n, err := t.r.Read(p)
+	t.n += int64(n)
+	return n, err
+}
+
+// scrubLoop re-verifies every chunk, at most ScrubRate bytes per second,
+// and queues corrupt ones for the next heartbeat. A pass that finishes
+// early waits for ScrubInterval before the next.
+func (s *Server) scrubLoop() {
+	for {
+		start := time.Now()
+		var verified int64
+		for _, c := range s.store.List() {
+			if err := s.store.Verify(c.ID); errors.Is(err, ErrCorrupt) {
+				s.log.Warn("scrubber found a corrupt chunk", "chunk", c.ID, "err", err)
+				s.noteCorrupt(c.ID)
+			}
+			verified += c.Size
+			if !s.pace(start, verified) {
+				return
+			}
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(max(s.cfg.ScrubInterval-time.Since(start), 0)):
+		}
+	}
+}
+
+// pace sleeps so that verified bytes since start stay within ScrubRate.
+func (s *Server) pace(start time.Time, verified int64) bool {
+	ahead := time.Duration(float64(verified)/float64(s.cfg.ScrubRate)*float64(time.Second)) - time.Since(start)
+	if ahead <= 0 {
+		select {
+		case <-s.done:
+			return false
+		default:
+			return true
+		}
+	}
+	select {
+	case <-s.done:
+		return false
+	case <-time.After(ahead):
+		return true
+	}
+}
+
+func (s *Server) noteCorrupt(id uint64) {
+	s.mu.Lock()
+	s.corrupt = append(s.corrupt, id)
+	s.mu.Unlock()
+}
