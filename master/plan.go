@@ -2,7 +2,6 @@ package master
 
 import (
 	"cmp"
-	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -160,29 +159,46 @@ type need struct {
 	count int
 }
 
-// copy issues copies, most urgent first (fewest counting replicas), within
+// copy issues copies, most urgent first: every chunk down to one counting
+// replica gets a copy before any chunk gets a second one, and so on, within
 // the per-round and per-server limits.
 func (p *plan) copy(in *planInput, queue []need) {
 	slices.SortFunc(queue, func(a, b need) int {
 		return cmp.Or(cmp.Compare(len(a.view.alive), len(b.view.alive)), cmp.Compare(a.chunk, b.chunk))
 	})
-	busy := in.inflight.busy()
 	ring, err := placement.NewRing(in.servers, placement.DefaultOptions())
 	if err != nil {
 		p.queued = len(queue)
 		return
 	}
-	for i, n := range queue {
-		if p.copies >= in.limits.perRound {
-			p.queued = len(queue) - i
-			return
+	busy := in.inflight.busy()
+	waiting := map[uint64]bool{}
+	for pass := 1; p.copies < in.limits.perRound; pass++ {
+		progress := false
+		for _, n := range queue {
+			if n.count < pass || p.copies >= in.limits.perRound {
+				continue
+			}
+			if p.copyOne(in, ring, busy, n) {
+				progress = true
+			} else {
+				waiting[n.chunk] = true
+			}
 		}
-		if !p.copyOne(in, ring, busy, n) {
+		if !progress {
+			break
+		}
+	}
+	for _, n := range queue {
+		if waiting[n.chunk] || len(in.inflight.copies[n.chunk])+len(n.view.alive) < in.refs[n.chunk] {
 			p.queued++
 		}
 	}
 }
 
+// copyOne issues one copy of a chunk. A chunk down to one counting replica
+// takes any eligible target; otherwise, when the best target for rack
+// spread is busy, the copy waits for it rather than crowd a rack.
 func (p *plan) copyOne(in *planInput, ring *placement.Ring, busy map[string]int, n need) bool {
 	free := slices.DeleteFunc(slices.Clone(n.view.sources), func(s string) bool { return busy[s] >= in.limits.perServer })
 	if len(free) == 0 {
@@ -192,42 +208,38 @@ func (p *plan) copyOne(in *planInput, ring *placement.Ring, busy map[string]int,
 	if err != nil {
 		return false
 	}
-	exclude := append(slices.Clone(in.holders[n.chunk]), slices.Collect(maps.Keys(in.inflight.copies[n.chunk]))...)
-	for s, k := range busy {
-		if k >= in.limits.perServer {
-			exclude = append(exclude, s)
-		}
+	pending := slices.Collect(maps.Keys(in.inflight.copies[n.chunk]))
+	req := placement.Request{Chunk: n.chunk, Count: 1, Holders: append(slices.Clone(n.view.sources), pending...),
+		Exclude: append(slices.Clone(in.holders[n.chunk]), pending...)}
+	ideal, err := ring.Choose(req)
+	if err != nil {
+		return false
 	}
-	targets := chooseUpTo(ring, placement.Request{Chunk: n.chunk, Count: n.count, Holders: n.view.sources, Exclude: exclude})
-	for _, t := range targets {
-		if p.copies >= in.limits.perRound || busy[source] >= in.limits.perServer {
-			break
+	target := ideal[0]
+	if busy[target] >= in.limits.perServer {
+		if len(n.view.alive) > 1 {
+			return false // not urgent: wait for the rack-preserving target
 		}
-		p.commands[t] = append(p.commands[t], proto.Command{Op: proto.CmdCopy, Chunk: n.chunk, Source: proto.Target{ID: source, Address: in.addrs[source]}})
-		if in.inflight.copies[n.chunk] == nil {
-			in.inflight.copies[n.chunk] = map[string]copyOp{}
+		for s, k := range busy {
+			if k >= in.limits.perServer {
+				req.Exclude = append(req.Exclude, s)
+			}
 		}
-		in.inflight.copies[n.chunk][t] = copyOp{source: source, at: in.now}
-		busy[t]++
-		busy[source]++
-		p.copies++
+		alt, err := ring.Choose(req)
+		if err != nil {
+			return false
+		}
+		target = alt[0]
 	}
-	return len(targets) > 0
-}
-
-// chooseUpTo asks for count targets, settling for fewer when the cluster
-// cannot offer that many.
-func chooseUpTo(ring *placement.Ring, req placement.Request) []string {
-	for ; req.Count > 0; req.Count-- {
-		ts, err := ring.Choose(req)
-		if err == nil {
-			return ts
-		}
-		if !errors.Is(err, placement.ErrNotEnoughServers) && !errors.Is(err, placement.ErrNoSpace) {
-			return nil
-		}
+	p.commands[target] = append(p.commands[target], proto.Command{Op: proto.CmdCopy, Chunk: n.chunk, Source: proto.Target{ID: source, Address: in.addrs[source]}})
+	if in.inflight.copies[n.chunk] == nil {
+		in.inflight.copies[n.chunk] = map[string]copyOp{}
 	}
-	return nil
+	in.inflight.copies[n.chunk][target] = copyOp{source: source, at: in.now}
+	busy[target]++
+	busy[source]++
+	p.copies++
+	return true
 }
 
 // trim removes replicas beyond the target (keeping rack spread) and, once
