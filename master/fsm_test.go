@@ -380,3 +380,28 @@ func BenchmarkListPageMillionKeys(b *testing.B) {
 		})
 	}
 }
+
+func TestCollectedChunksNeverBecomeCommittable(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 2}).(uint64)
+	obj := proto.Object{Bucket: "bk1", Key: "late", Size: 1, Extents: []proto.Extent{{Chunk: first, Length: 1}}}
+	// The writer was too slow: its chunk is collected and deleted everywhere.
+	tf.mustApply(opCollectOrphans, cmdCollectOrphans{Chunks: []uint64{first}})
+	tf.mustApply(opAckGCDeletion, cmdAckGCDeletion{Chunks: []uint64{first}})
+	if _, err := tf.apply(opPutObject, cmdPutObject{Object: obj}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("commit naming a collected chunk: %v, want a refusal", err)
+	}
+	if _, pending, _ := tf.f.counters(); pending != 0 {
+		t.Fatalf("pending deletes %d after the acknowledgement", pending)
+	}
+	if gc, _ := tf.f.gcChunks(); len(gc) != 0 {
+		t.Fatalf("tombstone listed as pending: %v", gc)
+	}
+	// A chunk committed first is never collected.
+	obj.Extents[0].Chunk = first + 1
+	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
+	if n := tf.mustApply(opCollectOrphans, cmdCollectOrphans{Chunks: []uint64{first + 1}}).(int64); n != 0 {
+		t.Fatal("a referenced chunk was collected")
+	}
+}

@@ -150,3 +150,140 @@ func TestKilledChunkServerIsRepairedAndTrimmedOnReturn(t *testing.T) {
 		}
 	}
 }
+
+func TestScrubberFindsAndReplacesAFlippedByte(t *testing.T) {
+	c, cl := healCluster(t, 1, 4, nil, func(cfg *chunkserver.ServerConfig) {
+		cfg.ScrubInterval = 200 * time.Millisecond
+	})
+	keys := putMany(t, cl, 5)
+	st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", "obj0003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := st.Extents[0].Chunk
+	var victim *testcluster.ChunkNode
+	for _, n := range c.ChunkServers() {
+		if _, err := n.Server().Store().Stat(chunk); err == nil {
+			victim = n
+			break
+		}
+	}
+	flipByte(t, victim, chunk, 100)
+	// No client reads it: the scrubber must find it, the master replace it
+	// from a good copy and then delete the bad one.
+	c.WaitFor(30*time.Second, "the corrupt replica replaced", func() bool {
+		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0003": nil})
+		_, stillThere := victim.Server().Store().Stat(chunk)
+		return copies[chunk] == 3 && stillThere != nil
+	})
+	readBack(t, cl, keys)
+}
+
+func flipByte(t *testing.T, n *testcluster.ChunkNode, chunk uint64, off int64) {
+	t.Helper()
+	matches, _ := filepathGlob(n.Dir, chunk)
+	if len(matches) != 1 {
+		t.Fatalf("chunk %d on %s: %v", chunk, n.ID, matches)
+	}
+	f, err := osOpenRW(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b [1]byte
+	f.ReadAt(b[:], 64+off)
+	b[0] ^= 0x80
+	f.WriteAt(b[:], 64+off)
+}
+
+func TestGarbageCollection(t *testing.T) {
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace = time.Second }, nil)
+	ctx := ctxT(t, 60*time.Second)
+	keys := putMany(t, cl, 6)
+	var dead []uint64
+	for _, k := range []string{"obj0000", "obj0001"} { // deleted
+		st, _ := cl.Stat(ctx, "heal", k)
+		dead = append(dead, st.Extents[0].Chunk)
+		if err := cl.Delete(ctx, "heal", k); err != nil {
+			t.Fatal(err)
+		}
+		delete(keys, k)
+	}
+	st, _ := cl.Stat(ctx, "heal", "obj0002") // overwritten
+	dead = append(dead, st.Extents[0].Chunk)
+	keys["obj0002"] = bytes.Repeat([]byte("new"), 9000)
+	if _, err := cl.Put(ctx, "heal", "obj0002", bytes.NewReader(keys["obj0002"]), -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	// An aborted write: a chunk written through a pipeline and never
+	// committed (the client died before the commit).
+	orphan := writeOrphan(t, c)
+	dead = append(dead, orphan)
+	c.WaitFor(30*time.Second, "no chunk files of deleted, overwritten or aborted data", func() bool {
+		for _, n := range c.ChunkServers() {
+			for _, id := range dead {
+				if _, err := n.Server().Store().Stat(id); err == nil {
+					return false
+				}
+			}
+		}
+		return status(t, c).Chunks.PendingDeletes == 0
+	})
+	readBack(t, cl, keys)
+	copies, _ := replicaCounts(t, c, cl, keys)
+	for ch, n := range copies {
+		if n != 3 {
+			t.Errorf("live chunk %d has %d replicas after GC", ch, n)
+		}
+	}
+}
+
+// writeOrphan allocates a chunk and writes it to three servers without
+// committing any object.
+func writeOrphan(t *testing.T, c *testcluster.Cluster) uint64 {
+	t.Helper()
+	ctx := ctxT(t, 10*time.Second)
+	chunks, err := c.Client().Allocate(ctx, proto.AllocateRequest{Count: 1, Replication: 3, Size: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := chunks[0]
+	req, _ := httpNewPut(ctx, ct, []byte("orphaned!!"))
+	resp, err := httpDo(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("orphan write: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	return ct.ID
+}
+
+func TestSlowWriterIsNotCollected(t *testing.T) {
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace = time.Second }, nil)
+	_ = c
+	data := bytes.Repeat([]byte("slow"), 3*(64<<10)/4+100) // four chunks
+	// The source stalls 3 s (three grace periods) after each chunk.
+	src := &stallReader{r: bytes.NewReader(data), every: 64 << 10, pause: 3 * time.Second}
+	if _, err := cl.Put(ctxT(t, 60*time.Second), "heal", "slow", src, -1, nil); err != nil {
+		t.Fatalf("slow put: %v", err)
+	}
+	readBack(t, cl, map[string][]byte{"slow": data})
+}
+
+type stallReader struct {
+	r     io.Reader
+	every int
+	pause time.Duration
+	n     int
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if s.n > 0 && s.n%s.every == 0 {
+		time.Sleep(s.pause) // a slow source, not a wait on the system under test
+	}
+	if rest := s.every - s.n%s.every; len(p) > rest {
+		p = p[:rest]
+	}
+	n, err := s.r.Read(p)
+	s.n += n
+	return n, err
+}

@@ -131,14 +131,15 @@ func (f *fsm) chunkRefs() (map[uint64]int, error) {
 	return out, err
 }
 
-// gcChunks returns the chunks queued for deletion.
+// gcChunks returns the chunks queued for deletion and not yet gone (the
+// tombstones of finished deletions are skipped).
 func (f *fsm) gcChunks() (map[uint64]bool, error) {
 	out := map[uint64]bool{}
 	err := f.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if k := it.Item().Key(); len(k) == 10 {
+			if k := it.Item().Key(); len(k) == 10 && it.Item().ValueSize() == 0 {
 				out[binary.BigEndian.Uint64(k[2:])] = true
 			}
 		}

@@ -290,21 +290,40 @@ func applyAllocChunks(txn *badger.Txn, _ uint64, c *cmdAllocChunks) (any, error)
 	return first, setCounter(txn, keyChunkHW, first+c.Count)
 }
 
+// applyAckGCDeletion records that no server holds these queued chunks any
+// more. Their g/ entries stay as tombstones (value gcDone): a freed chunk
+// id must never become committable again, or a late commit could point at
+// deleted data.
 func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *cmdAckGCDeletion) (any, error) {
 	n := int64(0)
 	for _, id := range c.Chunks {
-		found, err := exists(txn, chunkKey("g/", id))
+		pending, err := gcPending(txn, id)
 		if err != nil {
 			return nil, err
 		}
-		if found {
-			if err := del(txn, chunkKey("g/", id)); err != nil {
+		if pending {
+			if err := setRaw(txn, chunkKey("g/", id), gcDone); err != nil {
 				return nil, err
 			}
 			n++
 		}
 	}
 	return n, addCounter(txn, keyNGC, -n)
+}
+
+// gcDone marks a g/ entry whose chunk is gone from every server.
+var gcDone = []byte("d")
+
+// gcPending reports whether id is queued for deletion and not yet done.
+func gcPending(txn *badger.Txn, id uint64) (bool, error) {
+	item, err := txn.Get(chunkKey("g/", id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storageError{err}
+	}
+	return item.ValueSize() == 0, nil
 }
 
 // applyCollectOrphans queues for deletion the given chunks that no object
