@@ -114,6 +114,7 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 	if err := w.Commit(); err != nil {
 		return err
 	}
+	s.copiesDone.Add(1)
 	s.noteAdded(cmd.Chunk)
 	return nil
 }

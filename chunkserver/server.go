@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/granary-store/granary/internal/masterclient"
@@ -103,6 +104,7 @@ type Server struct {
 	corrupt      []uint64      // found corrupt since the last heartbeat
 	failedCopies []uint64      // copy commands that failed since then
 	cmds         chan proto.Command
+	copiesDone   atomic.Int64
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -154,6 +156,9 @@ func (s *Server) Addr() string { return s.cfg.Advertise }
 
 // ID returns the server id.
 func (s *Server) ID() string { return s.cfg.ID }
+
+// CopiesDone counts repair copies this server completed since it started.
+func (s *Server) CopiesDone() int64 { return s.copiesDone.Load() }
 
 // Store returns the server's chunk store (for tests and tools).
 func (s *Server) Store() *Store { return s.store }

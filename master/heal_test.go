@@ -287,3 +287,82 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	s.n += n
 	return n, err
 }
+
+func TestLeaderFailoverDuringRepair(t *testing.T) {
+	c, cl := healCluster(t, 3, 4, func(cfg *master.Config) {
+		cfg.MaxRepairPerServer = 1 // slow repair down so the failover lands mid-way
+		cfg.SafeModeTimeout = 20 * time.Second
+	}, nil)
+	keys := putMany(t, cl, 120)
+	victim := c.ChunkServers()[0]
+	lost := len(victim.Server().Store().List())
+	c.KillChunkServer(victim)
+	c.WaitFor(30*time.Second, "repair under way", func() bool {
+		st := status(t, c)
+		return st.Repair.CopiesDone > 0 && st.Chunks.UnderReplicated > 0
+	})
+	old := c.Leader()
+	c.Kill(old)
+	newLeader := c.Leader()
+	// The new leader starts in safe mode: it issues nothing until the live
+	// chunk servers have sent full reports; the dead one is waited for only
+	// during the first dead-after period.
+	st := status(t, c)
+	t.Logf("new leader %s: safe mode %v (%s)", newLeader.ID, st.SafeMode, st.Repair.SafeModeReason)
+	if st.Repair.CopiesIssued != 0 && st.SafeMode {
+		t.Fatal("copies issued in safe mode")
+	}
+	c.WaitFor(90*time.Second, "repair finished under the new leader", func() bool {
+		st := status(t, c)
+		return !st.SafeMode && st.Chunks.UnderReplicated == 0 && st.Chunks.Missing == 0 && st.Repair.InflightCopies == 0
+	})
+	var copies int64
+	for _, n := range c.ChunkServers() {
+		if srv := n.Server(); srv != nil {
+			copies += srv.CopiesDone()
+		}
+	}
+	t.Logf("%d replicas lost, %d copies made across the failover", lost, copies)
+	if copies > int64(lost)+int64(lost)/4+4 {
+		t.Errorf("replication storm: %d copies for %d lost replicas", copies, lost)
+	}
+	readBack(t, cl, keys)
+}
+
+func TestBadHeartbeats(t *testing.T) {
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace = time.Second }, nil)
+	keys := putMany(t, cl, 3)
+	mc := c.Client()
+	ctx := ctxT(t, 20*time.Second)
+	// Unknown server: told to register, nothing recorded.
+	r, err := mc.Heartbeat(ctx, proto.HeartbeatRequest{ID: "ghost", Full: true, Report: []uint64{1, 2}})
+	if err != nil || r.Registered {
+		t.Fatalf("heartbeat from an unknown server: %+v %v", r, err)
+	}
+	// Malformed counters are refused.
+	if _, err := mc.Heartbeat(ctx, proto.HeartbeatRequest{ID: "cs1", UsedBytes: -5}); proto.CodeOf(err) != proto.CodeBadRequest {
+		t.Fatalf("negative usage: %v", err)
+	}
+	// A report naming a chunk never allocated, twice over, from a real
+	// server: it counts once and is collected as garbage, while the real
+	// chunks stay.
+	cs1 := c.ChunkServers()[0]
+	real := cs1.Server().Store().List()
+	report := []uint64{1 << 40, 1 << 40}
+	for _, ch := range real {
+		report = append(report, ch.ID, ch.ID)
+	}
+	if _, err := mc.Heartbeat(ctx, proto.HeartbeatRequest{ID: cs1.ID, Full: true, Report: report, CapacityBytes: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(20*time.Second, "the bogus chunk collected and counts right", func() bool {
+		st := status(t, c)
+		return st.Repair.OrphansFound >= 1 && st.Chunks.PendingDeletes == 0 && st.Chunks.OverReplicated == 0
+	})
+	copies, _ := replicaCounts(t, c, cl, keys)
+	for ch, n := range copies {
+		if n != 3 {
+			t.Errorf("chunk %d has %d replicas", ch, n)
+		}
+	}
+}

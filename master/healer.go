@@ -71,8 +71,10 @@ func (h *healer) failed(server string, chunks []uint64) {
 }
 
 // safeMode reports whether the leader must not repair or delete yet: until
-// every registered server that is not decommissioned has sent a full
-// report, or SafeModeTimeout has passed since it became leader.
+// the live servers have sent full reports, or SafeModeTimeout has passed
+// since it became leader. For the first DeadAfter every registered server
+// counts as live (a silent one may just not have heartbeated yet); after
+// that only those heard from do.
 func (s *Server) safeMode() (bool, string) {
 	if !s.IsLeader() {
 		return true, "not the ready leader"
@@ -87,9 +89,13 @@ func (s *Server) safeMode() (bool, string) {
 	if err != nil {
 		return true, err.Error()
 	}
+	settled := s.now().Sub(since) >= s.cfg.DeadAfter
 	waiting := 0
 	for _, n := range nodes {
-		if n.State != nodeDecommissioned && !s.replicas.hasReported(n.ID) {
+		if n.State == nodeDecommissioned || s.replicas.hasReported(n.ID) {
+			continue
+		}
+		if !settled || s.live.describe(n, s.now(), s.cfg.DeadAfter).State != "dead" {
 			waiting++
 		}
 	}
