@@ -80,6 +80,9 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	if err != nil {
 		s.log.Warn("disk usage", "err", err)
 	}
+	if s.cfg.CapacityLimit > 0 {
+		capacity = min(capacity, s.cfg.CapacityLimit)
+	}
 	s.mu.Lock()
 	added, removed, corrupt, failed := s.added, s.removed, s.corrupt, s.failedCopies
 	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil

@@ -41,6 +41,9 @@ type ServerConfig struct {
 	FullReportInterval time.Duration
 	// IdleTimeout cuts a transfer that moves no bytes for this long.
 	IdleTimeout time.Duration
+	// CapacityLimit caps the capacity this server reports (and so the data
+	// placed on it) below what its disks could hold; 0: the whole disks.
+	CapacityLimit int64
 	// MaxCopies bounds concurrent repair copies into this server.
 	MaxCopies int
 	// RepairRate caps each repair copy, in bytes per second (0: no cap).

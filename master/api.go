@@ -47,6 +47,7 @@ func (s *Server) routes() http.Handler {
 	lead(proto.RouteChunkServers, s.handleListNodes, http.MethodGet)
 	lead(proto.RouteChunkServers, s.handleRegisterNode, http.MethodPost)
 	lead(proto.RouteChunkServers+"/heartbeat", s.handleHeartbeat, http.MethodPost)
+	lead(proto.RouteChunkServers+"/{id}/decommission", s.handleDecommission, http.MethodPost)
 	lead(proto.RouteUsers, s.handleListUsers, http.MethodGet)
 	lead(proto.RouteUsers, s.handleCreateUser, http.MethodPost)
 	lead(proto.RouteKeys, s.handleCreateKey, http.MethodPost)

@@ -196,6 +196,20 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.live.describe(res.(nodeRecord), s.now(), s.cfg.DeadAfter))
 }
 
+func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if err := proto.ValidID("chunk server", id); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), opSetNodeState, cmdSetNodeState{ID: id, State: nodeDraining}); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.log.Info("decommission started: draining", "server", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	var hb proto.HeartbeatRequest
 	if err := decode(r, &hb); err != nil {

@@ -66,6 +66,9 @@ type Config struct {
 	MaxDeletesPerRound int
 	// CommandTimeout forgets a command not confirmed by a report by then.
 	CommandTimeout time.Duration
+	// BalanceThreshold is the spread of usage ratios (used/capacity) between
+	// the fullest and emptiest live servers that starts balancing.
+	BalanceThreshold float64
 
 	// Raft timing and log compaction; see hashicorp/raft's Config.
 	HeartbeatTimeout   time.Duration
@@ -102,6 +105,7 @@ func DefaultConfig() Config {
 		MaxRepairPerRound:  64,
 		MaxDeletesPerRound: 1000,
 		CommandTimeout:     2 * time.Minute,
+		BalanceThreshold:   0.10,
 		HeartbeatTimeout:   1000 * time.Millisecond,
 		ElectionTimeout:    1000 * time.Millisecond,
 		LeaderLeaseTimeout: 500 * time.Millisecond,
@@ -137,6 +141,7 @@ func (c *Config) Validate() error {
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")
 	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0, "repair intervals must be positive")
+	check(c.BalanceThreshold > 0 && c.BalanceThreshold < 1, "balance threshold must be in (0, 1)")
 	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0, "repair limits must be positive")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("master: invalid config: %w", err)

@@ -366,3 +366,109 @@ func TestBadHeartbeats(t *testing.T) {
 		}
 	}
 }
+
+// redundancyWatch checks, every few milliseconds until stopped, that every
+// chunk of the objects is held by at least want running servers. It
+// returns the lowest count seen.
+func redundancyWatch(t *testing.T, c *testcluster.Cluster, cl *client.Client, keys map[string][]byte, want int) (stop func() int) {
+	t.Helper()
+	var chunks []uint64
+	for key := range keys {
+		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range st.Extents {
+			chunks = append(chunks, e.Chunk)
+		}
+	}
+	done, result := make(chan struct{}), make(chan int, 1)
+	go func() {
+		low := 1 << 30
+		for {
+			for _, ch := range chunks {
+				n := 0
+				for _, node := range c.ChunkServers() {
+					if srv := node.Server(); srv != nil {
+						if _, err := srv.Store().Stat(ch); err == nil {
+							n++
+						}
+					}
+				}
+				low = min(low, n)
+			}
+			select {
+			case <-done:
+				result <- low
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int {
+		close(done)
+		low := <-result
+		if low < want {
+			t.Errorf("a chunk dropped to %d replicas during the move, want at least %d", low, want)
+		}
+		return low
+	}
+}
+
+func TestDecommissionDrainsWithoutLosingRedundancy(t *testing.T) {
+	c, cl := healCluster(t, 1, 5, nil, nil)
+	keys := putMany(t, cl, 60)
+	victim := c.ChunkServers()[2]
+	held := len(victim.Server().Store().List())
+	stop := redundancyWatch(t, c, cl, keys, 3)
+	if err := c.Client().Decommission(ctxT(t, 10*time.Second), victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(60*time.Second, "the server decommissioned", func() bool {
+		for _, cs := range status(t, c).ChunkServers {
+			if cs.ID == victim.ID {
+				return cs.State == "decommissioned"
+			}
+		}
+		return false
+	})
+	stop()
+	t.Logf("drained %d chunks from %s", held, victim.ID)
+	// Every chunk now has three replicas without the drained server.
+	c.KillChunkServer(victim)
+	copies, _ := replicaCounts(t, c, cl, keys)
+	for ch, n := range copies {
+		if n < 3 {
+			t.Errorf("chunk %d has %d replicas without the drained server", ch, n)
+		}
+	}
+	readBack(t, cl, keys)
+	if st := status(t, c); st.Chunks.UnderReplicated != 0 || st.Chunks.Missing != 0 {
+		t.Errorf("after the drain: %+v", st.Chunks)
+	}
+}
+
+func TestBalancingFillsAnEmptyServer(t *testing.T) {
+	// Each server offers 8 MiB, so 60 chunks of 21 KB make ratios that move.
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.BalanceThreshold = 0.02 },
+		func(cfg *chunkserver.ServerConfig) { cfg.CapacityLimit = 8 << 20 })
+	keys := putMany(t, cl, 60)
+	stop := redundancyWatch(t, c, cl, keys, 3)
+	fresh := c.AddChunkServer("r2")
+	c.WaitFor(90*time.Second, "chunks moved to the new server", func() bool {
+		return len(fresh.Server().Store().List()) >= 30
+	})
+	c.WaitFor(30*time.Second, "moves settled", func() bool {
+		st := status(t, c)
+		return st.Repair.InflightCopies == 0 && st.Repair.InflightDeletes == 0 && st.Chunks.OverReplicated == 0
+	})
+	stop()
+	copies, racks := replicaCounts(t, c, cl, keys)
+	for ch, n := range copies {
+		if n != 3 || racks[ch] < 2 {
+			t.Errorf("chunk %d: %d replicas on %d racks after balancing", ch, n, racks[ch])
+		}
+	}
+	t.Logf("new server holds %d of %d chunks", len(fresh.Server().Store().List()), len(copies))
+	readBack(t, cl, keys)
+}

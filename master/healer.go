@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/placement"
 )
 
 // healer is the leader's self-healing state: commands waiting for their
@@ -22,6 +23,7 @@ type healer struct {
 	seen      map[uint64]time.Time // unreferenced chunk -> first seen
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
+	moves     []placement.Move // balancing moves whose old replica is still to go
 	missing   int
 	lastAlarm time.Time
 }
@@ -35,6 +37,7 @@ func (h *healer) reset(now time.Time) {
 	h.seen = map[uint64]time.Time{}
 	h.renewed = map[uint64]time.Time{}
 	h.stats = proto.RepairStats{}
+	h.moves = nil
 }
 
 // renew records that a writer still holds these chunk ids.
@@ -142,7 +145,12 @@ func (s *Server) RepairOnce(ctx context.Context) error {
 	s.heal.mu.Lock()
 	in.inflight = s.heal.inflight
 	s.heal.stats.CopiesDone += int64(in.inflight.expire(in))
+	in.moving = map[uint64]bool{}
+	for _, m := range s.heal.moves {
+		in.moving[m.Chunk] = true
+	}
 	p := makePlan(in)
+	s.finishMoves(in)
 	for server, cmds := range p.commands {
 		s.heal.outbox[server] = append(s.heal.outbox[server], cmds...)
 	}
@@ -160,7 +168,48 @@ func (s *Server) RepairOnce(ctx context.Context) error {
 		s.log.Error("chunks with no readable replica: data is unavailable until a holder returns",
 			"missing", len(p.missing), "first", p.missing[:min(len(p.missing), 10)])
 	}
-	return s.commitGC(ctx, p)
+	if err := s.commitGC(ctx, p); err != nil {
+		return err
+	}
+	if err := s.finishDrains(ctx, in); err != nil {
+		return err
+	}
+	if p.queued == 0 && p.copies == 0 && len(in.inflight.copies) == 0 {
+		return s.balance(in)
+	}
+	return nil
+}
+
+// finishDrains marks draining servers decommissioned once every chunk they
+// hold has its target of good replicas on live servers elsewhere.
+func (s *Server) finishDrains(ctx context.Context, in *planInput) error {
+	states := map[string]placement.State{}
+	for _, sv := range in.servers {
+		states[sv.ID] = sv.State
+	}
+	for _, sv := range in.servers {
+		if sv.State != placement.Draining || !s.replicas.hasReported(sv.ID) {
+			continue
+		}
+		drained := true
+		for c, target := range in.refs {
+			if !slices.Contains(in.holders[c], sv.ID) {
+				continue
+			}
+			if len(classify(in, states, c).alive) < target {
+				drained = false
+				break
+			}
+		}
+		if !drained {
+			continue
+		}
+		if _, err := s.apply(ctx, opSetNodeState, cmdSetNodeState{ID: sv.ID, State: nodeDecommissioned}); err != nil {
+			return err
+		}
+		s.log.Info("chunk server drained and decommissioned", "server", sv.ID)
+	}
+	return nil
 }
 
 // commitGC records finished deletions and collected orphans in Raft.

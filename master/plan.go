@@ -22,6 +22,7 @@ type planInput struct {
 	addrs    map[string]string
 	orphanAt map[uint64]time.Time // unreferenced chunks: when they may be collected
 	inflight *inflight
+	moving   map[uint64]bool // chunks in a balancing move: not trimmed
 	limits   repairLimits
 }
 
@@ -117,7 +118,7 @@ func makePlan(in *planInput) plan {
 			p.missing = append(p.missing, c)
 		case len(v.alive)+len(in.inflight.copies[c]) < in.refs[c]:
 			queue = append(queue, need{chunk: c, view: v, count: in.refs[c] - len(v.alive) - len(in.inflight.copies[c])})
-		case len(in.inflight.copies[c]) == 0:
+		case len(in.inflight.copies[c]) == 0 && len(in.inflight.deletes[c]) == 0 && !in.moving[c]:
 			p.trim(in, c, v)
 		}
 	}

@@ -131,6 +131,23 @@ func (f *fsm) chunkRefs() (map[uint64]int, error) {
 	return out, err
 }
 
+// chunkSizes returns the bytes each referenced chunk holds, from the
+// objects' extents (a scan of every object: used only for balancing).
+func (f *fsm) chunkSizes() (map[uint64]int64, error) {
+	out := map[uint64]int64{}
+	err := scan(f, []byte("o/"), func(k, v []byte) error {
+		var o proto.Object
+		if err := decodeValue(k, v, &o); err != nil {
+			return err
+		}
+		for _, e := range o.Extents {
+			out[e.Chunk] = max(out[e.Chunk], e.ChunkOffset+e.Length)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // gcChunks returns the chunks queued for deletion and not yet gone (the
 // tombstones of finished deletions are skipped).
 func (f *fsm) gcChunks() (map[uint64]bool, error) {

@@ -15,7 +15,7 @@ const adminSynopsis = `admin [--masters HOST:PORT,...] <subcommand> [args]
 
 subcommands:
   status [--json]           cluster status from the leader
-  decommission ID           drain a chunk server (not available yet)
+  decommission ID           drain a chunk server: its chunks are copied elsewhere, then it is decommissioned
   remove-member ID          remove a master from the Raft group
   buckets                   list buckets
   create-bucket NAME        create a bucket
@@ -36,9 +36,6 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	sub, rest := rest[0], rest[1:]
-	if sub == "decommission" {
-		return fmt.Errorf("admin decommission: draining chunk servers is %w in this build", errUnavailable)
-	}
 	cl, ctx, cancel, err := dial(ctx, e, &cf)
 	if err != nil {
 		return err
@@ -47,6 +44,8 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	switch sub {
 	case "status":
 		return adminStatus(ctx, e, cl, rest)
+	case "decommission":
+		return oneArg(sub, rest, func(id string) error { return cl.Decommission(ctx, id) })
 	case "remove-member":
 		return oneArg(sub, rest, func(id string) error { return cl.RemoveMember(ctx, id) })
 	case "buckets":

@@ -313,3 +313,8 @@ func (c *Client) Heartbeat(ctx context.Context, hb proto.HeartbeatRequest) (prot
 func (c *Client) Renew(ctx context.Context, ids []uint64) error {
 	return c.Call(ctx, http.MethodPost, proto.RouteChunkRenew, nil, proto.RenewRequest{IDs: ids}, nil)
 }
+
+// Decommission starts draining a chunk server.
+func (c *Client) Decommission(ctx context.Context, id string) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteChunkServers+"/"+url.PathEscape(id)+"/decommission", nil, nil, nil)
+}

@@ -327,6 +327,7 @@ type RepairStats struct {
 	CopiesDone      int64  `json:"copiesDone"`
 	DeletesIssued   int64  `json:"deletesIssued"`
 	OrphansFound    int64  `json:"orphansFound"`
+	BalanceMoves    int64  `json:"balanceMoves"`
 	SafeModeReason  string `json:"safeModeReason,omitempty"`
 }
 

@@ -34,7 +34,11 @@ func (n *ChunkNode) Server() *chunkserver.Server {
 }
 
 // ChunkServers returns the chunk servers in id order.
-func (c *Cluster) ChunkServers() []*ChunkNode { return c.chunks }
+func (c *Cluster) ChunkServers() []*ChunkNode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*ChunkNode(nil), c.chunks...)
+}
 
 func (c *Cluster) startChunkServers(root string) {
 	for i := range c.opts.ChunkServers {
@@ -132,11 +136,24 @@ func (c *Cluster) WaitChunkServersAlive() {
 			}
 		}
 		running := 0
-		for _, n := range c.chunks {
+		for _, n := range c.ChunkServers() {
 			if n.Server() != nil {
 				running++
 			}
 		}
 		return alive == running
 	})
+}
+
+// AddChunkServer starts one more chunk server (empty) on the given rack.
+func (c *Cluster) AddChunkServer(rack string) *ChunkNode {
+	c.mu.Lock()
+	n := &ChunkNode{ID: fmt.Sprintf("cs%d", len(c.chunks)+1), Rack: rack}
+	n.Dir = filepath.Join(filepath.Dir(c.chunks[0].Dir), n.ID)
+	c.chunks = append(c.chunks, n)
+	c.mu.Unlock()
+	if err := c.startChunk(n); err != nil {
+		c.t.Fatalf("start %s: %v", n.ID, err)
+	}
+	return n
 }

@@ -317,7 +317,7 @@ func (c *Cluster) Dump() string {
 
 // Stop stops every chunk server and member.
 func (c *Cluster) Stop() {
-	for _, n := range c.chunks {
+	for _, n := range c.ChunkServers() {
 		c.KillChunkServer(n)
 	}
 	for _, n := range c.nodes {
