@@ -238,6 +238,9 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 			s.replicas.markCorrupt(c, hb.ID, "verification failed on the server")
 		}
 		s.heal.failed(hb.ID, hb.Failed)
+		if len(hb.Added) > 0 || len(hb.Removed) > 0 || len(hb.Failed) > 0 || len(hb.Corrupt) > 0 {
+			s.kickRepair()
+		}
 		if safe, _ := s.safeMode(); !safe {
 			reply.Commands = s.heal.take(hb.ID)
 		}

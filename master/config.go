@@ -54,6 +54,9 @@ type Config struct {
 	// SafeModeTimeout bounds safe mode after a leader change: no repair and
 	// no deletion until every chunk server reported, or this long.
 	SafeModeTimeout time.Duration
+	// GCDelay is how long a chunk freed by a delete or overwrite stays on
+	// disk, so that reads of the old version can finish.
+	GCDelay time.Duration
 	// OrphanGrace is how long a written but unreferenced chunk is kept
 	// (since first seen, or since its writer last renewed it).
 	OrphanGrace time.Duration
@@ -101,6 +104,7 @@ func DefaultConfig() Config {
 		RepairInterval:     3 * time.Second,
 		SafeModeTimeout:    60 * time.Second,
 		OrphanGrace:        time.Hour,
+		GCDelay:            5 * time.Minute,
 		MaxRepairPerServer: 2,
 		MaxRepairPerRound:  64,
 		MaxDeletesPerRound: 1000,
@@ -140,7 +144,7 @@ func (c *Config) Validate() error {
 	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")
-	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0, "repair intervals must be positive")
+	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0 && c.GCDelay >= 0, "repair intervals must be positive")
 	check(c.BalanceThreshold > 0 && c.BalanceThreshold < 1, "balance threshold must be in (0, 1)")
 	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0, "repair limits must be positive")
 	if err := errors.Join(errs...); err != nil {

@@ -197,7 +197,7 @@ func flipByte(t *testing.T, n *testcluster.ChunkNode, chunk uint64, off int64) {
 }
 
 func TestGarbageCollection(t *testing.T) {
-	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace = time.Second }, nil)
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace, cfg.GCDelay = time.Second, time.Second }, nil)
 	ctx := ctxT(t, 60*time.Second)
 	keys := putMany(t, cl, 6)
 	var dead []uint64
@@ -330,7 +330,7 @@ func TestLeaderFailoverDuringRepair(t *testing.T) {
 }
 
 func TestBadHeartbeats(t *testing.T) {
-	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace = time.Second }, nil)
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace, cfg.GCDelay = time.Second, time.Second }, nil)
 	keys := putMany(t, cl, 3)
 	mc := c.Client()
 	ctx := ctxT(t, 20*time.Second)

@@ -21,6 +21,7 @@ type healer struct {
 	outbox    map[string][]proto.Command
 	inflight  *inflight
 	seen      map[uint64]time.Time // unreferenced chunk -> first seen
+	gcSeen    map[uint64]time.Time // queued for deletion -> first seen queued
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
 	moves     []placement.Move // balancing moves whose old replica is still to go
@@ -35,6 +36,7 @@ func (h *healer) reset(now time.Time) {
 	h.outbox = map[string][]proto.Command{}
 	h.inflight = newInflight()
 	h.seen = map[uint64]time.Time{}
+	h.gcSeen = map[uint64]time.Time{}
 	h.renewed = map[uint64]time.Time{}
 	h.stats = proto.RepairStats{}
 	h.moves = nil
@@ -108,15 +110,32 @@ func (s *Server) safeMode() (bool, string) {
 	return false, ""
 }
 
-// healLoop runs repair rounds while this member leads.
+// kickRepair asks for a repair round soon (a copy finished or failed, so
+// a slot is free), without waiting for the ticker.
+func (s *Server) kickRepair() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// healLoop runs repair rounds while this member leads: every
+// RepairInterval, and when kicked, but never closer than a tenth of it.
 func (s *Server) healLoop() {
 	tick := time.NewTicker(s.cfg.RepairInterval)
 	defer tick.Stop()
+	gap := s.cfg.RepairInterval / 10
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-tick.C:
+		case <-s.kick:
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(gap):
 		}
 		if safe, _ := s.safeMode(); safe {
 			continue
@@ -252,19 +271,45 @@ func (s *Server) planInput() (*planInput, error) {
 		},
 	}
 	in.holders, in.corrupt = s.replicas.snapshot()
-	in.orphanAt = s.orphanTimers(in, now)
+	in.orphanAt = s.orphanTimers(in, gc, now)
+	in.gc = s.deletable(gc, now)
 	return in, nil
+}
+
+// deletable keeps the queued chunks that have waited GCDelay since this
+// leader first saw them queued, so reads of a version that was just
+// overwritten or deleted can finish (lazy deletion, as in GFS).
+func (s *Server) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
+	s.heal.mu.Lock()
+	defer s.heal.mu.Unlock()
+	out := map[uint64]bool{}
+	for c := range gc {
+		first, ok := s.heal.gcSeen[c]
+		if !ok {
+			first = now
+			s.heal.gcSeen[c] = now
+		}
+		if now.Sub(first) >= s.cfg.GCDelay {
+			out[c] = true
+		}
+	}
+	for c := range s.heal.gcSeen {
+		if !gc[c] {
+			delete(s.heal.gcSeen, c)
+		}
+	}
+	return out
 }
 
 // orphanTimers returns, for every reported chunk that no object references
 // and that is not queued for deletion, when it may be collected: a grace
 // period after it was first seen or last renewed by a writer.
-func (s *Server) orphanTimers(in *planInput, now time.Time) map[uint64]time.Time {
+func (s *Server) orphanTimers(in *planInput, queued map[uint64]bool, now time.Time) map[uint64]time.Time {
 	s.heal.mu.Lock()
 	defer s.heal.mu.Unlock()
 	out := map[uint64]time.Time{}
 	for _, c := range slices.Sorted(maps.Keys(in.holders)) {
-		if _, ref := in.refs[c]; ref || in.gc[c] {
+		if _, ref := in.refs[c]; ref || queued[c] {
 			delete(s.heal.seen, c)
 			continue
 		}

@@ -45,6 +45,7 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
+	kick      chan struct{} // wakes the repair loop; buffered, 1
 	wg        sync.WaitGroup
 }
 
@@ -54,7 +55,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -119,6 +119,7 @@ func (c *Cluster) Config(n *Node, bootstrap bool, join string) master.Config {
 	cfg.ChunkSize, cfg.Replication = c.opts.ChunkSize, c.opts.Replication
 	cfg.HeartbeatInterval, cfg.DeadAfter = 100*time.Millisecond, 2*time.Second
 	cfg.RepairInterval, cfg.SafeModeTimeout, cfg.CommandTimeout = 100*time.Millisecond, 5*time.Second, 10*time.Second
+	cfg.GCDelay = 3 * time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(tWriter{c.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if c.opts.Tune != nil {
 		c.opts.Tune(&cfg)
