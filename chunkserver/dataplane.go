@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -20,6 +21,7 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc(proto.RouteHealth, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"id": s.cfg.ID, "state": "serving"})
 	}).Methods(http.MethodGet)
+	r.Handle("/metrics", metrics.Handler(s.collectMetrics)).Methods(http.MethodGet)
 	chunk := proto.RouteChunkData + "/{id:[0-9]+}"
 	r.Handle(chunk, s.auth(s.handleWrite)).Methods(http.MethodPut)
 	r.Handle(chunk, s.auth(s.handleRead)).Methods(http.MethodGet)

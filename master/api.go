@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -24,6 +25,7 @@ import (
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc(proto.RouteHealth, s.handleHealth).Methods(http.MethodGet)
+	r.Handle("/metrics", metrics.Handler(s.collectMetrics)).Methods(http.MethodGet)
 	lead := func(path string, h http.HandlerFunc, methods ...string) {
 		r.Handle(path, s.authenticate(s.onLeader(h))).Methods(methods...)
 	}

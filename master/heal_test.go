@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +128,12 @@ func TestKilledChunkServerIsRepairedAndTrimmedOnReturn(t *testing.T) {
 		}
 	}
 	readBack(t, cl, keys)
+	scrape := scrapeMetrics(t, c.Leader().HTTPAddr)
+	for _, want := range []string{`granary_chunks{state="under_replicated"} 0`, `granary_chunkservers{state="dead"} 1`, "granary_repair_copies_done_total "} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 
 	// The dead server returns with its old replicas: they are trimmed.
 	c.RestartChunkServer(victim)
@@ -434,6 +441,10 @@ func TestDecommissionDrainsWithoutLosingRedundancy(t *testing.T) {
 	})
 	stop()
 	t.Logf("drained %d chunks from %s", held, victim.ID)
+	r, err := c.Client().Heartbeat(ctxT(t, 5*time.Second), proto.HeartbeatRequest{ID: victim.ID, Full: true})
+	if err != nil || r.Registered || len(r.Commands) > 0 {
+		t.Errorf("heartbeat from a decommissioned server accepted: %+v %v", r, err)
+	}
 	// Every chunk now has three replicas without the drained server.
 	c.KillChunkServer(victim)
 	copies, _ := replicaCounts(t, c, cl, keys)
