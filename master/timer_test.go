@@ -1,0 +1,57 @@
+package master
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/granary-store/granary/placement"
+)
+
+// TestSilenceToRepairPlan runs the chain heartbeat silence -> dead ->
+// repair plan on synctest's fake clock: a 30-second dead-after passes
+// instantly and exactly.
+func TestSilenceToRepairPlan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const deadAfter = 30 * time.Second
+		var live liveness
+		nodes := []nodeRecord{
+			{ID: "n1", Rack: "r1", State: nodeActive}, {ID: "n2", Rack: "r2", State: nodeActive},
+			{ID: "n3", Rack: "r1", State: nodeActive}, {ID: "n4", Rack: "r2", State: nodeActive},
+		}
+		beat := func(ids ...string) {
+			for _, id := range ids {
+				live.seen(id, time.Now(), nil)
+			}
+		}
+		beat("n1", "n2", "n3", "n4")
+		plan := func() plan {
+			in := planCluster(0, 1)
+			in.now = time.Now()
+			for _, n := range nodes {
+				st := placement.Alive
+				if live.describe(n, in.now, deadAfter).State == "dead" {
+					st = placement.Dead
+				}
+				in.servers = append(in.servers, placement.Server{ID: n.ID, Rack: n.Rack, Capacity: 1 << 30, State: st})
+			}
+			in.refs[1] = 3
+			in.holders[1] = []string{"n1", "n2", "n3"}
+			return makePlan(in)
+		}
+		// n3 falls silent; the others keep heartbeating every 3 s.
+		for range 9 {
+			time.Sleep(3 * time.Second)
+			beat("n1", "n2", "n4")
+		}
+		if p := plan(); p.copies != 0 {
+			t.Fatalf("repair planned after 27 s of silence (dead-after 30 s): %v", p.commands)
+		}
+		time.Sleep(3*time.Second + time.Millisecond)
+		beat("n1", "n2", "n4")
+		p := plan()
+		if cmds := p.commands["n4"]; len(cmds) != 1 || cmds[0].Chunk != 1 {
+			t.Fatalf("after 30 s of silence: plan %v, want a copy of chunk 1 to n4", p.commands)
+		}
+	})
+}
