@@ -14,7 +14,8 @@ import (
 func (s *Server) heartbeatLoop() {
 	registered, needFull := false, true
 	lastFull := time.Time{}
-	tick := time.NewTicker(s.cfg.HeartbeatInterval)
+	interval := s.cfg.HeartbeatInterval
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		if !s.waitUnpaused(s.done) {
@@ -39,6 +40,11 @@ func (s *Server) heartbeatLoop() {
 				}
 				needFull = reply.NeedFullReport
 				s.enqueue(reply.Commands)
+				if want := time.Duration(reply.IntervalMs) * time.Millisecond; want >= 10*time.Millisecond && want != interval {
+					interval = want // the master's --heartbeat-interval rules
+					tick.Reset(interval)
+					s.log.Info("heartbeat interval set by the master", "interval", interval)
+				}
 			}
 		}
 		select {

@@ -230,7 +230,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	known := slices.ContainsFunc(nodes, func(n nodeRecord) bool { return n.ID == hb.ID && n.State != nodeDecommissioned })
-	reply := proto.HeartbeatReply{Registered: known}
+	reply := proto.HeartbeatReply{Registered: known, IntervalMs: s.cfg.HeartbeatInterval.Milliseconds()}
 	if known {
 		s.live.seen(hb.ID, s.now(), &hb)
 		reply.NeedFullReport = s.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)

@@ -377,6 +377,8 @@ type HeartbeatReply struct {
 	NeedFullReport bool `json:"needFullReport,omitempty"`
 	// Commands are work for the chunk server: copies and deletions.
 	Commands []Command `json:"commands,omitempty"`
+	// IntervalMs is the heartbeat interval the master wants.
+	IntervalMs int64 `json:"intervalMs,omitempty"`
 }
 
 // Command kinds in heartbeat replies.
