@@ -28,6 +28,7 @@ fmt-check:
 
 bench: ## benchmarks with same-run baselines (metadata commits, client throughput, placement, chunk store)
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
+	$(GO) test -run '^$$' -bench 'BenchmarkRepair' -benchtime 2x ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkClient|BenchmarkBaselineFile' -benchtime 1s -timeout 30m ./client/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./placement/
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./chunkserver/
