@@ -153,6 +153,16 @@ func (o *Object) fromWindow(p []byte, off int64) error {
 	return nil
 }
 
+// WriteRange streams object bytes [off, off+n) into w.
+func (o *Object) WriteRange(w io.Writer, off, n int64) (int64, error) {
+	if off < 0 || n < 0 || off+n > o.info.Size {
+		return 0, fmt.Errorf("client: range [%d,+%d) of a %d-byte object", off, n, o.info.Size)
+	}
+	cw := &countWriter{w: w}
+	err := o.copyRange(cw, off, n)
+	return cw.n, err
+}
+
 // WriteTo streams the whole object into w.
 func (o *Object) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}

@@ -25,6 +25,10 @@ type PutOptions struct {
 	IfVersion uint64
 	// Progress, when set, is called with the bytes sent so far.
 	Progress func(sent int64)
+	// BeforeCommit, when set, is called with the object record after all
+	// data is stored and before it is committed; an error aborts the Put
+	// (nothing becomes visible). The S3 gateway checks digests here.
+	BeforeCommit func(obj *proto.Object) error
 }
 
 // Put stores r as bucket/key. size is the exact length, or -1 when unknown.
@@ -58,6 +62,11 @@ func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size 
 		return proto.Object{}, err
 	}
 	obj.ETag = hex.EncodeToString(w.md5.Sum(nil))
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(&obj); err != nil {
+			return proto.Object{}, err
+		}
+	}
 	stored, err := c.master.Commit(ctx, proto.CommitRequest{Object: obj, IfVersion: opts.IfVersion, Written: w.written})
 	if err != nil {
 		return proto.Object{}, fmt.Errorf("client: commit %s/%s: %w", bucket, key, err)

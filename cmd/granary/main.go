@@ -39,7 +39,7 @@ func commands() map[string]command {
 		"server":      {"run master, chunk servers, S3 gateway and dashboard in one process", runServer},
 		"master":      {"run one metadata master (a Raft voter)", runMaster},
 		"chunkserver": {"run a chunk server", runChunkserver},
-		"gateway":     {"run an S3 gateway", notYet("gateway", "the S3 gateway")},
+		"gateway":     {"run an S3 gateway", runGateway},
 		"mount":       {"mount a bucket with FUSE", notYet("mount", "the FUSE mount")},
 		"admin":       {"cluster administration (status, members, buckets, keys)", runAdmin},
 		"put":         {"upload a file: put LOCAL_FILE|- BUCKET/KEY", runPut},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master"
@@ -25,7 +26,7 @@ import (
 func runServer(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3]")
 	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
-	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address (the gateway is not available yet)")
+	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address")
 	noSync := fs.Bool("no-sync", false, "do not fsync chunk files (faster; a crash may lose acknowledged writes)")
 	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and dashboard")
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
@@ -80,6 +81,13 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if err == nil {
 		err = waitChunkservers(ctx, *webAddr, secret, *chunkservers)
 	}
+	if err == nil {
+		var gw *gateway.Server
+		if gw, err = embeddedGateway(e, *s3Addr, *webAddr, secret, logger); err == nil {
+			go func() { errc <- gw.Run(ctx) }()
+			running++
+		}
+	}
 	if err != nil {
 		stopped := ctx.Err() != nil
 		cancel()
@@ -89,8 +97,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "granary server: master API on http://%s, %d chunk servers, replication %d (data in %s)\n", *webAddr, *chunkservers, *replication, *dir)
-	fmt.Fprintf(e.stdout, "granary server: not available yet in this build: S3 gateway on %s, dashboard\n", *s3Addr)
+	fmt.Fprintf(e.stdout, "granary server: S3 on http://%s, master API on http://%s, %d chunk servers, replication %d (data in %s)\n", *s3Addr, *webAddr, *chunkservers, *replication, *dir)
+	fmt.Fprintf(e.stdout, "granary server: not available yet in this build: dashboard\n")
 	err = <-errc // the first part to stop stops the rest
 	cancel()
 	return errors.Join(err, waitAll(errc, running-1))
@@ -132,6 +140,16 @@ func waitChunkservers(ctx context.Context, addr, secret string, n int) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// embeddedGateway builds the S3 gateway of granary server. Its root key is
+// GRANARY_ACCESS_KEY/GRANARY_SECRET_KEY when set; otherwise every key in the
+// metadata (including the generated root key) is looked up there.
+func embeddedGateway(e *env, addr, master, secret string, logger *slog.Logger) (*gateway.Server, error) {
+	cfg := gateway.DefaultConfig()
+	cfg.Addr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = addr, []string{master}, secret, logger
+	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
+	return gateway.New(cfg)
 }
 
 func waitAll(errc <-chan error, n int) error {

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/granary-store/granary/gateway"
+)
+
+func runGateway(ctx context.Context, e *env, args []string) error {
+	cfg := gateway.DefaultConfig()
+	fs := newFlagSet(e, "gateway", "gateway --masters HOST:PORT[,...] --s3-addr HOST:PORT [flags]")
+	masters := fs.String("masters", e.getenv("GRANARY_MASTERS"), "master HTTP addresses, comma-separated (default from GRANARY_MASTERS)")
+	fs.StringVar(&cfg.Addr, "s3-addr", "", "address to serve the S3 API on (required)")
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region reported to clients and expected in signatures")
+	fs.StringVar(&cfg.Domain, "domain", "", "enable virtual-host-style requests to BUCKET.DOMAIN")
+	fs.DurationVar(&cfg.MaxSkew, "max-skew", cfg.MaxSkew, "largest accepted difference between a request's signing time and ours")
+	insecure := fs.Bool("insecure", false, "run without GRANARY_CLUSTER_SECRET")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg.Masters = splitList(*masters)
+	if len(cfg.Masters) == 0 || cfg.Addr == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: --masters and --s3-addr are required", errUsage)
+	}
+	logger, err := newLogger(e, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	cfg.ClusterSecret = e.getenv("GRANARY_CLUSTER_SECRET")
+	if cfg.ClusterSecret == "" && !*insecure {
+		return fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	}
+	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		return err
+	}
+	return gw.Run(ctx)
+}

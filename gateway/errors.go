@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// S3Error is an S3 error code with its HTTP status.
+type S3Error struct {
+	Code   string
+	Status int
+}
+
+// The S3 error codes the gateway returns.
+var (
+	ErrAccessDenied                      = S3Error{"AccessDenied", http.StatusForbidden}
+	ErrAuthorizationHeaderMalformed      = S3Error{"AuthorizationHeaderMalformed", http.StatusBadRequest}
+	ErrAuthorizationQueryParametersError = S3Error{"AuthorizationQueryParametersError", http.StatusBadRequest}
+	ErrBadDigest                         = S3Error{"BadDigest", http.StatusBadRequest}
+	ErrBucketAlreadyOwnedByYou           = S3Error{"BucketAlreadyOwnedByYou", http.StatusConflict}
+	ErrBucketNotEmpty                    = S3Error{"BucketNotEmpty", http.StatusConflict}
+	ErrContentSHA256Mismatch             = S3Error{"XAmzContentSHA256Mismatch", http.StatusBadRequest}
+	ErrEntityTooLarge                    = S3Error{"EntityTooLarge", http.StatusBadRequest}
+	ErrExpiredToken                      = S3Error{"AccessDenied", http.StatusForbidden}
+	ErrIncompleteBody                    = S3Error{"IncompleteBody", http.StatusBadRequest}
+	ErrInternal                          = S3Error{"InternalError", http.StatusInternalServerError}
+	ErrInvalidArgument                   = S3Error{"InvalidArgument", http.StatusBadRequest}
+	ErrInvalidBucketName                 = S3Error{"InvalidBucketName", http.StatusBadRequest}
+	ErrInvalidDigest                     = S3Error{"InvalidDigest", http.StatusBadRequest}
+	ErrInvalidAccessKeyID                = S3Error{"InvalidAccessKeyId", http.StatusForbidden}
+	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
+	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}
+	ErrKeyTooLong                        = S3Error{"KeyTooLongError", http.StatusBadRequest}
+	ErrMalformedXML                      = S3Error{"MalformedXML", http.StatusBadRequest}
+	ErrMetadataTooLarge                  = S3Error{"MetadataTooLarge", http.StatusBadRequest}
+	ErrMethodNotAllowed                  = S3Error{"MethodNotAllowed", http.StatusMethodNotAllowed}
+	ErrMissingContentLength              = S3Error{"MissingContentLength", http.StatusLengthRequired}
+	ErrNoSuchBucket                      = S3Error{"NoSuchBucket", http.StatusNotFound}
+	ErrNoSuchKey                         = S3Error{"NoSuchKey", http.StatusNotFound}
+	ErrNotImplemented                    = S3Error{"NotImplemented", http.StatusNotImplemented}
+	ErrPreconditionFailed                = S3Error{"PreconditionFailed", http.StatusPreconditionFailed}
+	ErrRequestTimeTooSkewed              = S3Error{"RequestTimeTooSkewed", http.StatusForbidden}
+	ErrServiceUnavailable                = S3Error{"ServiceUnavailable", http.StatusServiceUnavailable}
+	ErrSignatureDoesNotMatch             = S3Error{"SignatureDoesNotMatch", http.StatusForbidden}
+)
+
+// apiError is an S3 error with a message, returned by handlers.
+type apiError struct {
+	S3Error
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(code S3Error, format string, a ...any) error {
+	return &apiError{S3Error: code, Message: fmt.Sprintf(format, a...)}
+}
+
+// errorBody is S3's XML error document.
+type errorBody struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	Resource  string   `xml:"Resource,omitempty"`
+	RequestID string   `xml:"RequestId"`
+}
+
+// writeError writes err as S3 XML. Errors that are not S3 errors become
+// InternalError with a generic message (the detail goes to the log).
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = s.translate(err)
+	}
+	if ae.Status >= 500 {
+		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "request", requestID(r), "err", err)
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(ae.Status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write([]byte(xml.Header))
+	xml.NewEncoder(w).Encode(errorBody{Code: ae.Code, Message: ae.Message, Resource: r.URL.Path, RequestID: requestID(r)})
+}

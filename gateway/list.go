@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+type objectXML struct {
+	Key          string `xml:"Key"`
+	LastModified string `xml:"LastModified"`
+	ETag         string `xml:"ETag"`
+	Size         int64  `xml:"Size"`
+	StorageClass string `xml:"StorageClass"`
+}
+
+type prefixXML struct {
+	Prefix string `xml:"Prefix"`
+}
+
+type listResult struct {
+	XMLName               xml.Name    `xml:"ListBucketResult"`
+	NS                    string      `xml:"xmlns,attr"`
+	Name                  string      `xml:"Name"`
+	Prefix                string      `xml:"Prefix"`
+	Marker                *string     `xml:"Marker,omitempty"`
+	NextMarker            string      `xml:"NextMarker,omitempty"`
+	StartAfter            string      `xml:"StartAfter,omitempty"`
+	ContinuationToken     string      `xml:"ContinuationToken,omitempty"`
+	NextContinuationToken string      `xml:"NextContinuationToken,omitempty"`
+	KeyCount              *int        `xml:"KeyCount,omitempty"`
+	MaxKeys               int         `xml:"MaxKeys"`
+	Delimiter             string      `xml:"Delimiter,omitempty"`
+	EncodingType          string      `xml:"EncodingType,omitempty"`
+	IsTruncated           bool        `xml:"IsTruncated"`
+	Contents              []objectXML `xml:"Contents"`
+	CommonPrefixes        []prefixXML `xml:"CommonPrefixes"`
+}
+
+// listObjects serves ListObjects (V1) and ListObjectsV2 (list-type=2).
+func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
+	bucket, err := bucketName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	v2 := q.Get("list-type") == "2"
+	maxKeys := 1000
+	if v := q.Get("max-keys"); v != "" {
+		if maxKeys, err = strconv.Atoi(v); err != nil || maxKeys < 0 {
+			s.writeError(w, r, errorf(ErrInvalidArgument, "max-keys must be a non-negative integer"))
+			return
+		}
+		maxKeys = min(maxKeys, 1000)
+	}
+	enc := q.Get("encoding-type")
+	if enc != "" && enc != "url" {
+		s.writeError(w, r, errorf(ErrInvalidArgument, "invalid encoding type %q", enc))
+		return
+	}
+	req := proto.ListRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
+	res := listResult{NS: s3NS, Name: bucket, MaxKeys: maxKeys, EncodingType: enc}
+	if v2 {
+		req.StartAfter = q.Get("start-after")
+		res.StartAfter, res.ContinuationToken = q.Get("start-after"), q.Get("continuation-token")
+		if tok := res.ContinuationToken; tok != "" {
+			raw, err := base64.RawURLEncoding.DecodeString(tok)
+			if err != nil {
+				s.writeError(w, r, errorf(ErrInvalidArgument, "the continuation token provided is incorrect"))
+				return
+			}
+			req.StartAfter = string(raw)
+		}
+	} else {
+		marker := q.Get("marker")
+		req.StartAfter, res.Marker = marker, &marker
+	}
+	if err := s.fillList(r, req, &res, v2); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if enc == "url" {
+		urlEncodeResult(&res)
+	}
+	writeXML(w, http.StatusOK, res)
+}
+
+func (s *Server) fillList(r *http.Request, req proto.ListRequest, res *listResult, v2 bool) error {
+	res.Prefix, res.Delimiter = req.Prefix, req.Delimiter
+	if req.MaxKeys > 0 {
+		page, err := s.client.List(r.Context(), req)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Objects {
+			res.Contents = append(res.Contents, objectXML{Key: o.Key, LastModified: s3Time(o.Modified),
+				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"})
+		}
+		for _, p := range page.CommonPrefixes {
+			res.CommonPrefixes = append(res.CommonPrefixes, prefixXML{Prefix: p})
+		}
+		res.IsTruncated = page.IsTruncated
+		if page.IsTruncated {
+			if v2 {
+				res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(page.NextStartAfter))
+			} else if req.Delimiter != "" {
+				res.NextMarker = page.NextStartAfter
+			}
+		}
+	} else if _, err := s.master.Bucket(r.Context(), req.Bucket); err != nil {
+		return err
+	}
+	if v2 {
+		n := len(res.Contents) + len(res.CommonPrefixes)
+		res.KeyCount = &n
+	}
+	return nil
+}
+
+func urlEncodeResult(res *listResult) {
+	e := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	res.Prefix, res.Delimiter, res.StartAfter, res.NextMarker = e(res.Prefix), e(res.Delimiter), e(res.StartAfter), e(res.NextMarker)
+	if res.Marker != nil {
+		m := e(*res.Marker)
+		res.Marker = &m
+	}
+	for i := range res.Contents {
+		res.Contents[i].Key = e(res.Contents[i].Key)
+	}
+	for i := range res.CommonPrefixes {
+		res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
+	}
+}
+
+type deleteRequest struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   bool     `xml:"Quiet"`
+	Objects []struct {
+		Key string `xml:"Key"`
+	} `xml:"Object"`
+}
+
+type deleteResult struct {
+	XMLName xml.Name      `xml:"DeleteResult"`
+	NS      string        `xml:"xmlns,attr"`
+	Deleted []deletedXML  `xml:"Deleted"`
+	Errors  []deleteError `xml:"Error"`
+}
+
+type deletedXML struct {
+	Key string `xml:"Key"`
+}
+
+type deleteError struct {
+	Key     string `xml:"Key"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+// deleteObjects serves DeleteObjects: up to 1000 keys, quiet mode.
+func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
+	bucket, err := bucketName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if v := r.Header.Get("Content-Md5"); v != "" {
+		sum := md5.Sum(body)
+		if base64.StdEncoding.EncodeToString(sum[:]) != v {
+			s.writeError(w, r, errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received"))
+			return
+		}
+	}
+	var req deleteRequest
+	if err := xml.Unmarshal(body, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
+		return
+	}
+	res := deleteResult{NS: s3NS}
+	for _, o := range req.Objects {
+		err := proto.ValidKey(o.Key)
+		if err == nil {
+			err = s.client.Delete(r.Context(), bucket, o.Key)
+		}
+		switch {
+		case err == nil || proto.CodeOf(err) == proto.CodeNoSuchKey:
+			if !req.Quiet {
+				res.Deleted = append(res.Deleted, deletedXML{Key: o.Key})
+			}
+		default:
+			ae := s.translate(err)
+			if errors.Is(err, proto.ErrInvalidName) {
+				ae = &apiError{ErrInvalidArgument, err.Error()}
+			}
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: ae.Code, Message: ae.Message})
+		}
+	}
+	writeXML(w, http.StatusOK, res)
+}

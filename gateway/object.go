@@ -1,0 +1,310 @@
+package gateway
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// objectName validates the {bucket} and {key} path elements.
+func objectName(r *http.Request) (bucket, key string, err error) {
+	if bucket, err = bucketName(r); err != nil {
+		return "", "", err
+	}
+	key = mux.Vars(r)["key"]
+	if len(key) > proto.MaxKeyLen {
+		return "", "", errorf(ErrKeyTooLong, "your key is too long")
+	}
+	if err := proto.ValidKey(key); err != nil {
+		return "", "", errorf(ErrInvalidArgument, "%v", err)
+	}
+	return bucket, key, nil
+}
+
+func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if r.Header.Get("X-Amz-Copy-Source") != "" || q.Has("uploadId") || q.Has("partNumber") || q.Has("tagging") || q.Has("acl") {
+		s.writeError(w, r, errorf(ErrNotImplemented, "this request is not supported yet"))
+		return
+	}
+	bucket, key, err := objectName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if r.ContentLength < 0 {
+		s.writeError(w, r, errorf(ErrMissingContentLength, "you must provide the Content-Length HTTP header"))
+		return
+	}
+	if r.ContentLength > 5<<40 {
+		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size"))
+		return
+	}
+	check, err := newDigestCheck(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body := io.Reader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout})
+	body = io.TeeReader(body, check)
+	opts := &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header),
+		BeforeCommit: func(obj *proto.Object) error {
+			// Read to EOF: chunked trailers and payload hashes are checked there.
+			if _, err := io.Copy(io.Discard, body); err != nil {
+				return err
+			}
+			return check.verify(obj.ETag)
+		}}
+	obj, err := s.client.Put(r.Context(), bucket, key, body, r.ContentLength, opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("ETag", `"`+obj.ETag+`"`)
+	w.WriteHeader(http.StatusOK)
+}
+
+// userMeta collects x-amz-meta-* headers (names lowercased, prefix off).
+func userMeta(h http.Header) map[string]string {
+	meta := map[string]string{}
+	for k, vs := range h {
+		if name, ok := strings.CutPrefix(strings.ToLower(k), "x-amz-meta-"); ok && name != "" {
+			meta[name] = strings.Join(vs, ",")
+		}
+	}
+	if len(meta) == 0 {
+		return nil
+	}
+	return meta
+}
+
+// digestCheck verifies Content-MD5 and x-amz-checksum-* headers.
+type digestCheck struct {
+	md5      []byte
+	sumName  string
+	sumValue string
+	sum      hash.Hash
+}
+
+func newDigestCheck(r *http.Request) (*digestCheck, error) {
+	d := &digestCheck{}
+	if v := r.Header.Get("Content-Md5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 16 {
+			return nil, errorf(ErrInvalidDigest, "the Content-MD5 you specified is not valid")
+		}
+		d.md5 = b
+	}
+	for name, mk := range map[string]func() hash.Hash{
+		"X-Amz-Checksum-Crc32":  func() hash.Hash { return crc32.NewIEEE() },
+		"X-Amz-Checksum-Crc32c": func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
+		"X-Amz-Checksum-Sha1":   sha1.New,
+		"X-Amz-Checksum-Sha256": sha256.New,
+	} {
+		if v := r.Header.Get(name); v != "" {
+			d.sumName, d.sumValue, d.sum = name, v, mk()
+		}
+	}
+	return d, nil
+}
+
+func (d *digestCheck) Write(p []byte) (int, error) {
+	if d.sum != nil {
+		d.sum.Write(p)
+	}
+	return len(p), nil
+}
+
+func (d *digestCheck) verify(etag string) error {
+	if d.md5 != nil && hex.EncodeToString(d.md5) != etag {
+		return errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received")
+	}
+	if d.sum != nil && base64.StdEncoding.EncodeToString(d.sum.Sum(nil)) != d.sumValue {
+		return errorf(ErrBadDigest, "the %s you specified did not match the calculated checksum", strings.ToLower(d.sumName))
+	}
+	return nil
+}
+
+// idleReader extends the connection's read deadline before every read, so
+// a client that stops sending is cut off after the idle timeout.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	i.rc.SetReadDeadline(time.Now().Add(i.idle))
+	return i.r.Read(p)
+}
+
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
+	bucket, key, err := objectName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, err := s.client.Open(r.Context(), bucket, key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info := obj.Info()
+	if status, err := preconditions(r, info); err != nil || status != 0 {
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		setObjectHeaders(w, info)
+		w.WriteHeader(status)
+		return
+	}
+	off, n, partial, err := parseRange(r.Header.Get("Range"), info.Size)
+	if err != nil {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
+		s.writeError(w, r, err)
+		return
+	}
+	setObjectHeaders(w, info)
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	status := http.StatusOK
+	if partial {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
+		status = http.StatusPartialContent
+	}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	rc := http.NewResponseController(w)
+	if _, err := obj.WriteRange(&idleWriter{w: w, rc: rc, idle: s.cfg.IdleTimeout}, off, n); err != nil {
+		s.log.Warn("object read failed mid-response", "bucket", bucket, "key", key, "request", requestID(r), "err", err)
+		panic(http.ErrAbortHandler) // cut the connection: the client must not take a short body as whole
+	}
+}
+
+type idleWriter struct {
+	w    io.Writer
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (i *idleWriter) Write(p []byte) (int, error) {
+	i.rc.SetWriteDeadline(time.Now().Add(i.idle))
+	return i.w.Write(p)
+}
+
+func setObjectHeaders(w http.ResponseWriter, o proto.Object) {
+	h := w.Header()
+	h.Set("ETag", `"`+o.ETag+`"`)
+	h.Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	ct := o.ContentType
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	for k, v := range o.Meta {
+		h.Set("X-Amz-Meta-"+k, v)
+	}
+}
+
+// preconditions evaluates conditional headers in S3's order. A non-zero
+// status (304) means answer with headers only.
+func preconditions(r *http.Request, o proto.Object) (int, error) {
+	etag := `"` + o.ETag + `"`
+	matches := func(list string) bool {
+		for _, t := range strings.Split(list, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || t == etag || t == o.ETag {
+				return true
+			}
+		}
+		return false
+	}
+	mod := o.Modified.Truncate(time.Second)
+	if v := r.Header.Get("If-Match"); v != "" {
+		if !matches(v) {
+			return 0, errorf(ErrPreconditionFailed, "at least one of the preconditions you specified did not hold")
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Unmodified-Since")); err == nil && mod.After(t) {
+		return 0, errorf(ErrPreconditionFailed, "at least one of the preconditions you specified did not hold")
+	}
+	if v := r.Header.Get("If-None-Match"); v != "" {
+		if matches(v) {
+			return http.StatusNotModified, nil
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !mod.After(t) {
+		return http.StatusNotModified, nil
+	}
+	return 0, nil
+}
+
+// parseRange parses a single "bytes=" range. Headers that are not a
+// single byte range are ignored (the whole object is sent), as S3 does.
+func parseRange(h string, size int64) (off, n int64, partial bool, err error) {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if h == "" || !ok || strings.Contains(spec, ",") {
+		return 0, size, false, nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return 0, size, false, nil
+	}
+	bad := errorf(ErrInvalidRange, "the requested range is not satisfiable")
+	switch {
+	case first == "": // suffix: the last N bytes
+		k, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || k < 0 {
+			return 0, size, false, nil
+		}
+		if k == 0 || size == 0 {
+			return 0, 0, false, bad
+		}
+		k = min(k, size)
+		return size - k, k, true, nil
+	default:
+		a, err := strconv.ParseInt(first, 10, 64)
+		if err != nil || a < 0 {
+			return 0, size, false, nil
+		}
+		b := size - 1
+		if last != "" {
+			if b, err = strconv.ParseInt(last, 10, 64); err != nil || b < a {
+				return 0, size, false, nil
+			}
+		}
+		if a >= size {
+			return 0, 0, false, bad
+		}
+		b = min(b, size-1)
+		return a, b - a + 1, true, nil
+	}
+}
+
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
+	bucket, key, err := objectName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.client.Delete(r.Context(), bucket, key); err != nil && proto.CodeOf(err) != proto.CodeNoSuchKey {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,313 @@
+package gateway
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// Config configures a gateway.
+type Config struct {
+	// Masters and ClusterSecret reach the cluster.
+	Masters       []string
+	ClusterSecret string
+	// Addr is the listen address; Listener, when set, is used instead.
+	Addr     string
+	Listener net.Listener
+	// RootAccessKey and RootSecretKey, when set, are accepted besides the
+	// keys stored in the cluster.
+	RootAccessKey, RootSecretKey string
+	// Region is the region the gateway reports and accepts in signatures.
+	Region string
+	// Domain enables virtual-host-style addressing: BUCKET.Domain.
+	Domain string
+	// MaxSkew is the largest clock difference accepted in signatures.
+	MaxSkew time.Duration
+	// IdleTimeout cuts a request body or response that moves no bytes for
+	// this long (slow or stalled clients).
+	IdleTimeout time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns defaults.
+func DefaultConfig() Config {
+	return Config{Region: "us-east-1", MaxSkew: 15 * time.Minute, IdleTimeout: time.Minute}
+}
+
+// Server is an S3 gateway. It is safe for concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	client *client.Client
+	master *masterclient.Client
+	ln     net.Listener
+	http   *http.Server
+
+	mu   sync.Mutex
+	keys map[string]cachedKey
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type cachedKey struct {
+	secret string
+	until  time.Time
+}
+
+// New builds a gateway and binds its listener.
+func New(cfg Config) (*Server, error) {
+	if len(cfg.Masters) == 0 || cfg.Region == "" || cfg.MaxSkew <= 0 || cfg.IdleTimeout <= 0 {
+		return nil, errors.New("gateway: masters, region, max skew and idle timeout are required")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, Logger: s.log}); err != nil {
+		return nil, err
+	}
+	if s.master, err = masterclient.New(cfg.Masters, cfg.ClusterSecret); err != nil {
+		return nil, err
+	}
+	if s.ln = cfg.Listener; s.ln == nil {
+		if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("gateway: listen: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Run serves until ctx ends, then closes the gateway.
+func (s *Server) Run(ctx context.Context) error {
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.log.Info("S3 gateway serving", "addr", s.Addr())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	return errors.Join(err, s.Close())
+}
+
+// Close stops the gateway, giving in-flight requests a moment. Idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := s.http.Shutdown(ctx); err != nil {
+				s.http.Close()
+			}
+			cancel()
+		} else {
+			s.ln.Close()
+		}
+		s.closeErr = s.client.Close()
+	})
+	return s.closeErr
+}
+
+type ridKey struct{}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(ridKey{}).(string)
+	return id
+}
+
+// routes builds the S3 router. Paths are matched as sent (no cleaning), so
+// keys such as "a//b" or "x/" keep their slashes.
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter().SkipClean(true)
+	r.Methods(http.MethodGet).Path("/").HandlerFunc(s.listBuckets)
+	b := r.PathPrefix("/{bucket}").Subrouter()
+	for _, p := range []string{"", "/"} { // "/bucket" and "/bucket/"
+		b.Methods(http.MethodGet).Path(p).Queries("location", "").HandlerFunc(s.bucketLocation)
+		b.Methods(http.MethodGet).Path(p).HandlerFunc(s.listObjects)
+		b.Methods(http.MethodPut).Path(p).HandlerFunc(s.createBucket)
+		b.Methods(http.MethodHead).Path(p).HandlerFunc(s.headBucket)
+		b.Methods(http.MethodDelete).Path(p).HandlerFunc(s.deleteBucket)
+		b.Methods(http.MethodPost).Path(p).Queries("delete", "").HandlerFunc(s.deleteObjects)
+	}
+	b.Methods(http.MethodPut).Path("/{key:.+}").HandlerFunc(s.putObject)
+	b.Methods(http.MethodGet).Path("/{key:.+}").HandlerFunc(s.getObject)
+	b.Methods(http.MethodHead).Path("/{key:.+}").HandlerFunc(s.getObject)
+	b.Methods(http.MethodDelete).Path("/{key:.+}").HandlerFunc(s.deleteObject)
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(ErrNotImplemented, "%s %s is not supported", r.Method, r.URL.Path))
+	})
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notAllowed, notAllowed
+	b.NotFoundHandler, b.MethodNotAllowedHandler = notAllowed, notAllowed
+	return s.front(r)
+}
+
+// front assigns a request id, maps virtual-host-style requests to paths,
+// and authenticates.
+func (s *Server) front(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := make([]byte, 8)
+		rand.Read(raw)
+		id := strings.ToUpper(hex.EncodeToString(raw))
+		r = r.WithContext(context.WithValue(r.Context(), ridKey{}, id))
+		w.Header().Set("x-amz-request-id", id)
+		w.Header().Set("Server", "Granary")
+		if err := s.authenticate(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if s.cfg.Domain != "" {
+			host, _, _ := strings.Cut(r.Host, ":")
+			if bucket, ok := strings.CutSuffix(host, "."+s.cfg.Domain); ok && bucket != "" {
+				r.URL.Path = "/" + bucket + r.URL.Path
+				r.URL.RawPath = ""
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate verifies the request's signature and wraps its body so
+// that the payload is checked as it streams.
+func (s *Server) authenticate(r *http.Request) error {
+	var sr *sigRequest
+	var err error
+	switch {
+	case r.URL.Query().Get("X-Amz-Signature") != "":
+		sr, err = parsePresigned(r.URL.Query())
+	case r.Header.Get("Authorization") != "":
+		sr, err = parseAuthHeader(r)
+	default:
+		return errorf(ErrAccessDenied, "anonymous access is not allowed")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.checkTime(sr); err != nil {
+		return err
+	}
+	secret, err := s.secretFor(r.Context(), sr.cred.accessKey)
+	if err != nil {
+		return err
+	}
+	canonical, err := canonicalRequest(r, sr)
+	if err != nil {
+		return err
+	}
+	key := signingKey(secret, sr.cred)
+	want := hex.EncodeToString(hmacSHA256(key, stringToSign(canonical, sr)))
+	if !hmac.Equal([]byte(want), []byte(sr.signature)) {
+		return errorf(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided")
+	}
+	return wrapPayload(r, sr, key)
+}
+
+func (s *Server) checkTime(sr *sigRequest) error {
+	now := s.now()
+	if sr.presigned {
+		if now.After(sr.amzDate.Add(sr.expires)) {
+			return errorf(ErrAccessDenied, "request has expired")
+		}
+		if sr.amzDate.Sub(now) > s.cfg.MaxSkew {
+			return errorf(ErrRequestTimeTooSkewed, "the request was signed in the future")
+		}
+		return nil
+	}
+	if d := now.Sub(sr.amzDate); d > s.cfg.MaxSkew || -d > s.cfg.MaxSkew {
+		return errorf(ErrRequestTimeTooSkewed, "the difference between the request time and the server's time is too large")
+	}
+	if sr.amzDate.UTC().Format("20060102") != sr.cred.date {
+		return errorf(ErrSignatureDoesNotMatch, "credential date does not match the request date")
+	}
+	return nil
+}
+
+// secretFor returns an access key's secret: the root key, or a key stored
+// in the cluster (cached for 30 s).
+func (s *Server) secretFor(ctx context.Context, access string) (string, error) {
+	if s.cfg.RootAccessKey != "" && hmac.Equal([]byte(access), []byte(s.cfg.RootAccessKey)) {
+		return s.cfg.RootSecretKey, nil
+	}
+	s.mu.Lock()
+	k, ok := s.keys[access]
+	s.mu.Unlock()
+	if ok && s.now().Before(k.until) {
+		return k.secret, nil
+	}
+	if proto.ValidID("access key", access) != nil {
+		return "", errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ak, err := s.master.Key(ctx, access)
+	if proto.CodeOf(err) == proto.CodeNotFound {
+		return "", errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist")
+	}
+	if err != nil {
+		return "", errorf(ErrServiceUnavailable, "cannot check credentials now: %v", err)
+	}
+	s.mu.Lock()
+	s.keys[access] = cachedKey{secret: ak.SecretKey, until: s.now().Add(30 * time.Second)}
+	s.mu.Unlock()
+	return ak.SecretKey, nil
+}
+
+// translate maps cluster and client errors to S3 errors.
+func (s *Server) translate(err error) *apiError {
+	msg := err.Error()
+	switch proto.CodeOf(err) {
+	case proto.CodeNoSuchBucket:
+		return &apiError{ErrNoSuchBucket, "the specified bucket does not exist"}
+	case proto.CodeNoSuchKey:
+		return &apiError{ErrNoSuchKey, "the specified key does not exist"}
+	case proto.CodeBucketExists:
+		return &apiError{ErrBucketAlreadyOwnedByYou, "your previous request to create the named bucket succeeded and you already own it"}
+	case proto.CodeBucketNotEmpty:
+		return &apiError{ErrBucketNotEmpty, "the bucket you tried to delete is not empty"}
+	case proto.CodePrecondition:
+		return &apiError{ErrPreconditionFailed, "at least one of the preconditions you specified did not hold"}
+	case proto.CodeTooLarge:
+		return &apiError{ErrMetadataTooLarge, "metadata exceeds the limit"}
+	case proto.CodeNotLeader, proto.CodeUnavailable, proto.CodeNoServers:
+		return &apiError{ErrServiceUnavailable, "please reduce your request rate or retry"}
+	}
+	switch {
+	case errors.Is(err, proto.ErrInvalidName):
+		return &apiError{ErrInvalidArgument, msg}
+	case errors.Is(err, client.ErrShortWrite):
+		return &apiError{ErrIncompleteBody, "you did not provide the number of bytes specified by the Content-Length header"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{ErrServiceUnavailable, "the request timed out"}
+	}
+	return &apiError{ErrInternal, "we encountered an internal error; please try again"}
+}
