@@ -36,6 +36,11 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 // client pointed at the gateway.
 func startS3(t *testing.T) (*testcluster.Cluster, *minio.Client, string) {
 	t.Helper()
+	return startS3With(t, nil)
+}
+
+func startS3With(t *testing.T, tune func(*gateway.Config)) (*testcluster.Cluster, *minio.Client, string) {
+	t.Helper()
 	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 256 << 10})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,6 +50,9 @@ func startS3(t *testing.T) (*testcluster.Cluster, *minio.Client, string) {
 	cfg.Masters, cfg.ClusterSecret, cfg.Listener = c.Addrs(), testcluster.Secret, ln
 	cfg.RootAccessKey, cfg.RootSecretKey = rootAccess, rootSecret
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if tune != nil {
+		tune(&cfg)
+	}
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -280,4 +288,9 @@ func TestS3ListingAndDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = errors.New
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return fmt.Sprintf("%x", s[:])
 }
