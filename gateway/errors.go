@@ -39,6 +39,10 @@ var (
 	ErrMissingContentLength              = S3Error{"MissingContentLength", http.StatusLengthRequired}
 	ErrNoSuchBucket                      = S3Error{"NoSuchBucket", http.StatusNotFound}
 	ErrNoSuchKey                         = S3Error{"NoSuchKey", http.StatusNotFound}
+	ErrNoSuchUpload                      = S3Error{"NoSuchUpload", http.StatusNotFound}
+	ErrInvalidPart                       = S3Error{"InvalidPart", http.StatusBadRequest}
+	ErrInvalidPartOrder                  = S3Error{"InvalidPartOrder", http.StatusBadRequest}
+	ErrEntityTooSmall                    = S3Error{"EntityTooSmall", http.StatusBadRequest}
 	ErrNotImplemented                    = S3Error{"NotImplemented", http.StatusNotImplemented}
 	ErrPreconditionFailed                = S3Error{"PreconditionFailed", http.StatusPreconditionFailed}
 	ErrRequestTimeTooSkewed              = S3Error{"RequestTimeTooSkewed", http.StatusForbidden}

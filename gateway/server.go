@@ -152,7 +152,14 @@ func (s *Server) routes() http.Handler {
 	r := mux.NewRouter().SkipClean(true)
 	r.Methods(http.MethodGet).Path("/").HandlerFunc(s.listBuckets)
 	b := r.PathPrefix("/{bucket}").Subrouter()
+	obj := "/{key:.+}"
+	b.Methods(http.MethodPost).Path(obj).Queries("uploads", "").HandlerFunc(s.createMultipart)
+	b.Methods(http.MethodPost).Path(obj).Queries("uploadId", "{id}").HandlerFunc(s.completeMultipart)
+	b.Methods(http.MethodPut).Path(obj).Queries("partNumber", "{n}", "uploadId", "{id}").HandlerFunc(s.uploadPart)
+	b.Methods(http.MethodDelete).Path(obj).Queries("uploadId", "{id}").HandlerFunc(s.abortMultipart)
+	b.Methods(http.MethodGet).Path(obj).Queries("uploadId", "{id}").HandlerFunc(s.listParts)
 	for _, p := range []string{"", "/"} { // "/bucket" and "/bucket/"
+		b.Methods(http.MethodGet).Path(p).Queries("uploads", "").HandlerFunc(s.listUploads)
 		b.Methods(http.MethodGet).Path(p).Queries("location", "").HandlerFunc(s.bucketLocation)
 		b.Methods(http.MethodGet).Path(p).HandlerFunc(s.listObjects)
 		b.Methods(http.MethodPut).Path(p).HandlerFunc(s.createBucket)
@@ -298,6 +305,14 @@ func (s *Server) translate(err error) *apiError {
 		return &apiError{ErrPreconditionFailed, "at least one of the preconditions you specified did not hold"}
 	case proto.CodeTooLarge:
 		return &apiError{ErrMetadataTooLarge, "metadata exceeds the limit"}
+	case proto.CodeNoSuchUpload:
+		return &apiError{ErrNoSuchUpload, "the specified upload does not exist"}
+	case proto.CodeInvalidPart:
+		return &apiError{ErrInvalidPart, "one or more of the specified parts could not be found, or their ETags do not match"}
+	case proto.CodeInvalidPartOrder:
+		return &apiError{ErrInvalidPartOrder, "the list of parts was not in ascending order"}
+	case proto.CodeEntityTooSmall:
+		return &apiError{ErrEntityTooSmall, "your proposed upload is smaller than the minimum allowed object size"}
 	case proto.CodeNotLeader, proto.CodeUnavailable, proto.CodeNoServers:
 		return &apiError{ErrServiceUnavailable, "please reduce your request rate or retry"}
 	}

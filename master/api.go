@@ -44,6 +44,12 @@ func (s *Server) routes() http.Handler {
 	lead(proto.RouteChunkAllocate, s.handleAllocate, http.MethodPost)
 	lead(proto.RouteChunkCorrupt, s.handleCorrupt, http.MethodPost)
 	lead(proto.RouteChunkRenew, s.handleRenew, http.MethodPost)
+	lead(proto.RouteUploads, s.handleListUploads, http.MethodGet)
+	lead(proto.RouteUploads+"/create", s.handleCreateUpload, http.MethodPost)
+	lead(proto.RouteUploads+"/part", s.handlePutPart, http.MethodPost)
+	lead(proto.RouteUploads+"/complete", s.handleCompleteUpload, http.MethodPost)
+	lead(proto.RouteUploads+"/abort", s.handleAbortUpload, http.MethodPost)
+	lead(proto.RouteUploads+"/parts", s.handleListParts, http.MethodGet)
 	lead(proto.RouteObjectLocate, s.handleLocate, http.MethodGet)
 	r.Handle(proto.RouteConfig, s.authenticate(http.HandlerFunc(s.handleConfig))).Methods(http.MethodGet)
 	lead(proto.RouteChunkServers, s.handleListNodes, http.MethodGet)
@@ -183,6 +189,10 @@ func errorBody(err error) *proto.Error {
 		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrClosed, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrNoServers, proto.CodeNoServers, http.StatusServiceUnavailable, false},
+		{ErrNoSuchUpload, proto.CodeNoSuchUpload, http.StatusNotFound, false},
+		{ErrInvalidPart, proto.CodeInvalidPart, http.StatusBadRequest, false},
+		{ErrInvalidPartOrder, proto.CodeInvalidPartOrder, http.StatusBadRequest, false},
+		{ErrEntityTooSmall, proto.CodeEntityTooSmall, http.StatusBadRequest, false},
 	}
 	for _, t := range table {
 		if errors.Is(err, t.target) {

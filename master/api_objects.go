@@ -27,13 +27,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	obj.Version = v.(uint64)
 	obj.Inline = nil
-	for _, w := range req.Written {
-		ids := make([]string, len(w.Targets))
-		for i, t := range w.Targets {
-			ids[i] = t.ID
-		}
-		s.replicas.added(w.ID, ids)
-	}
+	s.recordWritten(req.Written)
 	writeJSON(w, http.StatusOK, obj)
 }
 

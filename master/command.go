@@ -41,6 +41,10 @@ const (
 	opSetNodeState   op = 13
 	opAckGCDeletion  op = 14
 	opCollectOrphans op = 15
+	opCreateUpload   op = 16
+	opPutPart        op = 17
+	opCompleteUpload op = 18
+	opAbortUpload    op = 19
 )
 
 func (o op) String() string {
@@ -52,7 +56,8 @@ func (o op) String() string {
 		opRemoveMember: "removeMember", opPutUser: "putUser",
 		opPutKey: "putKey", opDeleteKey: "deleteKey",
 		opSetNodeState: "setNodeState", opAckGCDeletion: "ackGCDeletion",
-		opCollectOrphans: "collectOrphans",
+		opCollectOrphans: "collectOrphans", opCreateUpload: "createUpload",
+		opPutPart: "putPart", opCompleteUpload: "completeUpload", opAbortUpload: "abortUpload",
 	}
 	if n, ok := names[o]; ok {
 		return n

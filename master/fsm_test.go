@@ -405,3 +405,50 @@ func TestCollectedChunksNeverBecomeCommittable(t *testing.T) {
 		t.Fatal("a referenced chunk was collected")
 	}
 }
+
+func TestMultipartStitchesWithoutCopying(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 4}).(uint64)
+	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big"}})
+	part := func(n int, chunk uint64, size int64, etag string) {
+		tf.mustApply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
+			Number: n, ETag: etag, Size: size, Extents: []proto.Extent{{Chunk: chunk, Length: size}}}})
+	}
+	part(1, first, proto.MinPartSize, "aa")
+	part(2, first+1, 10, "bb")
+	part(3, first+2, 10, "cc") // uploaded, never completed: freed
+	part(2, first+3, 7, "dd")  // part 2 again: the first version is freed
+	if _, pending, _ := tf.f.counters(); pending != 1 {
+		t.Fatalf("replacing a part: %d pending deletes, want 1", pending)
+	}
+	obj := tf.mustApply(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
+		Parts: []proto.CompletePart{{Number: 1, ETag: "aa"}, {Number: 2, ETag: `"dd"`}}}}).(proto.Object)
+	if obj.Size != proto.MinPartSize+7 || len(obj.Extents) != 2 || obj.Extents[1].Offset != proto.MinPartSize || !strings.HasSuffix(obj.ETag, "-2") {
+		t.Fatalf("stitched object %+v", obj)
+	}
+	chunks, pending, _ := tf.f.counters()
+	if chunks != 2 || pending != 2 {
+		t.Fatalf("after completion: %d referenced, %d pending; want 2 and 2", chunks, pending)
+	}
+	refs, _ := tf.f.chunkRefs()
+	if _, ok := refs[first]; !ok {
+		t.Fatal("the object's chunk is not referenced")
+	}
+	if _, err := tf.apply(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
+		Parts: []proto.CompletePart{{Number: 1, ETag: "aa"}}}}); !errors.Is(err, ErrNoSuchUpload) {
+		t.Fatalf("second completion: %v", err)
+	}
+	// Abort frees everything an upload holds.
+	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up2", Bucket: "bk1", Key: "x"}})
+	next := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 1}).(uint64)
+	tf.mustApply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up2", Part: proto.Part{Number: 1, ETag: "ee", Size: 3,
+		Extents: []proto.Extent{{Chunk: next, Length: 3}}}})
+	if _, err := tf.apply(opDeleteBucket, cmdDeleteBucket{Name: "bk1"}); !errors.Is(err, ErrBucketNotEmpty) {
+		t.Fatalf("delete bucket with an upload: %v", err)
+	}
+	tf.mustApply(opAbortUpload, cmdAbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up2"}})
+	if chunks, pending, _ := tf.f.counters(); chunks != 2 || pending != 3 {
+		t.Fatalf("after abort: %d referenced, %d pending; want 2 and 3", chunks, pending)
+	}
+}

@@ -77,6 +77,10 @@ func init() {
 		opSetNodeState:   decoded(applySetNodeState),
 		opAckGCDeletion:  decoded(applyAckGCDeletion),
 		opCollectOrphans: decoded(applyCollectOrphans),
+		opCreateUpload:   decoded(applyCreateUpload),
+		opPutPart:        decoded(applyPutPart),
+		opCompleteUpload: decoded(applyCompleteUpload),
+		opAbortUpload:    decoded(applyAbortUpload),
 	}
 }
 
@@ -109,11 +113,14 @@ func applyDeleteBucket(txn *badger.Txn, _ uint64, c *cmdDeleteBucket) (any, erro
 	if err := requireBucket(txn, c.Name); err != nil {
 		return nil, err
 	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: objectPrefix(c.Name)})
-	defer it.Close()
-	it.Rewind()
-	if it.Valid() {
-		return nil, fmt.Errorf("bucket %s: %w", c.Name, ErrBucketNotEmpty)
+	for _, prefix := range [][]byte{objectPrefix(c.Name), []byte("p/" + c.Name + "/")} {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		it.Rewind()
+		busy := it.Valid()
+		it.Close()
+		if busy {
+			return nil, fmt.Errorf("bucket %s holds objects or uploads: %w", c.Name, ErrBucketNotEmpty)
+		}
 	}
 	return nil, del(txn, bucketKey(c.Name))
 }

@@ -318,3 +318,44 @@ func (c *Client) Renew(ctx context.Context, ids []uint64) error {
 func (c *Client) Decommission(ctx context.Context, id string) error {
 	return c.Call(ctx, http.MethodPost, proto.RouteChunkServers+"/"+url.PathEscape(id)+"/decommission", nil, nil, nil)
 }
+
+// CreateUpload starts a multipart upload; the master chooses its id.
+func (c *Client) CreateUpload(ctx context.Context, u proto.Upload) (proto.Upload, error) {
+	var out proto.Upload
+	err := c.Call(ctx, http.MethodPost, proto.RouteUploads+"/create", nil, u, &out)
+	return out, err
+}
+
+// PutPart commits an uploaded part.
+func (c *Client) PutPart(ctx context.Context, req proto.PartRequest) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteUploads+"/part", nil, req, nil)
+}
+
+// CompleteUpload stitches parts into the object.
+func (c *Client) CompleteUpload(ctx context.Context, req proto.CompleteRequest) (proto.Object, error) {
+	var o proto.Object
+	err := c.Call(ctx, http.MethodPost, proto.RouteUploads+"/complete", nil, req, &o)
+	return o, err
+}
+
+// AbortUpload drops an upload and frees its parts.
+func (c *Client) AbortUpload(ctx context.Context, ref proto.UploadRef) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteUploads+"/abort", nil, ref, nil)
+}
+
+// ListParts returns an upload and its parts.
+func (c *Client) ListParts(ctx context.Context, bucket, id string) (proto.Upload, []proto.Part, error) {
+	var out struct {
+		Upload proto.Upload `json:"upload"`
+		Parts  []proto.Part `json:"parts"`
+	}
+	err := c.Call(ctx, http.MethodGet, proto.RouteUploads+"/parts", url.Values{"bucket": {bucket}, "uploadId": {id}}, nil, &out)
+	return out.Upload, out.Parts, err
+}
+
+// ListUploads returns a bucket's in-progress uploads under a key prefix.
+func (c *Client) ListUploads(ctx context.Context, bucket, prefix string) ([]proto.Upload, error) {
+	var out []proto.Upload
+	err := c.Call(ctx, http.MethodGet, proto.RouteUploads, url.Values{"bucket": {bucket}, "prefix": {prefix}}, nil, &out)
+	return out, err
+}

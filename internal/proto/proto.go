@@ -29,6 +29,7 @@ const (
 	RouteChunkRenew    = APIPrefix + "/chunks/renew"
 	RouteObjectLocate  = APIPrefix + "/objects/locate"
 	RouteConfig        = APIPrefix + "/config"
+	RouteUploads       = APIPrefix + "/uploads"
 	// RouteChunkData is the chunk server's data plane: PUT, GET, DELETE
 	// RouteChunkData+"/{id}" and GET RouteChunkData+"/{id}/stat".
 	RouteChunkData    = APIPrefix + "/chunk"
@@ -407,4 +408,56 @@ type CreateKeyRequest struct {
 	User      string `json:"user"`
 	AccessKey string `json:"accessKey,omitempty"`
 	SecretKey string `json:"secretKey,omitempty"`
+}
+
+// Multipart upload limits (S3's).
+const (
+	MaxPartNumber = 10000
+	MinPartSize   = 5 << 20
+)
+
+// Upload is an in-progress multipart upload.
+type Upload struct {
+	ID          string            `json:"id"`
+	Bucket      string            `json:"bucket"`
+	Key         string            `json:"key"`
+	Created     time.Time         `json:"created"`
+	ContentType string            `json:"contentType,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	Number   int       `json:"number"`
+	ETag     string    `json:"etag"`
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+	Extents  []Extent  `json:"extents,omitempty"`
+}
+
+// PartRequest commits an uploaded part (its chunks are written).
+type PartRequest struct {
+	Bucket   string         `json:"bucket"`
+	UploadID string         `json:"uploadId"`
+	Part     Part           `json:"part"`
+	Written  []ChunkTargets `json:"written,omitempty"`
+}
+
+// CompletePart names a part, with the ETag the client saw, in a completion.
+type CompletePart struct {
+	Number int    `json:"number"`
+	ETag   string `json:"etag"`
+}
+
+// CompleteRequest stitches parts into an object.
+type CompleteRequest struct {
+	Bucket   string         `json:"bucket"`
+	UploadID string         `json:"uploadId"`
+	Parts    []CompletePart `json:"parts"`
+}
+
+// UploadRef names an upload.
+type UploadRef struct {
+	Bucket   string `json:"bucket"`
+	UploadID string `json:"uploadId"`
 }

@@ -1,0 +1,79 @@
+package client
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// CreateUpload starts a multipart upload of bucket/key.
+func (c *Client) CreateUpload(ctx context.Context, bucket, key string, opts *PutOptions) (proto.Upload, error) {
+	if err := validBucketKey(bucket, key); err != nil {
+		return proto.Upload{}, err
+	}
+	u := proto.Upload{Bucket: bucket, Key: key}
+	if opts != nil {
+		u.ContentType, u.Meta = opts.ContentType, opts.Meta
+	}
+	return c.master.CreateUpload(ctx, u)
+}
+
+// PutPart stores part number n of an upload from r (size exact, or -1)
+// and returns its record (ETag: MD5 of the part). A part uploaded again
+// replaces the earlier one. opts.BeforeCommit, when set, runs before the
+// part is committed.
+func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r io.Reader, size int64, opts *PutOptions) (proto.Part, error) {
+	if n < 1 || n > proto.MaxPartNumber {
+		return proto.Part{}, fmt.Errorf("client: part number %d is not 1 to %d", n, proto.MaxPartNumber)
+	}
+	cc, err := c.clusterConfig(ctx)
+	if err != nil {
+		return proto.Part{}, err
+	}
+	if opts == nil {
+		opts = &PutOptions{}
+	}
+	w := &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
+	stop := w.keepAlive()
+	defer stop()
+	extents, got, err := w.chunks(r, size)
+	if err != nil {
+		return proto.Part{}, err
+	}
+	part := proto.Part{Number: n, ETag: hex.EncodeToString(w.md5.Sum(nil)), Size: got, Extents: extents}
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(&proto.Object{Bucket: bucket, Size: got, ETag: part.ETag}); err != nil {
+			return proto.Part{}, err
+		}
+	}
+	if err := c.master.PutPart(ctx, proto.PartRequest{Bucket: bucket, UploadID: uploadID, Part: part, Written: w.written}); err != nil {
+		return proto.Part{}, fmt.Errorf("client: commit part %d of upload %s: %w", n, uploadID, err)
+	}
+	part.Extents = nil
+	return part, nil
+}
+
+// CompleteUpload makes the object from the named parts, atomically,
+// without copying data.
+func (c *Client) CompleteUpload(ctx context.Context, bucket, uploadID string, parts []proto.CompletePart) (proto.Object, error) {
+	return c.master.CompleteUpload(ctx, proto.CompleteRequest{Bucket: bucket, UploadID: uploadID, Parts: parts})
+}
+
+// AbortUpload drops an upload; its parts' chunks are collected.
+func (c *Client) AbortUpload(ctx context.Context, bucket, uploadID string) error {
+	return c.master.AbortUpload(ctx, proto.UploadRef{Bucket: bucket, UploadID: uploadID})
+}
+
+// ListParts returns an upload and its parts.
+func (c *Client) ListParts(ctx context.Context, bucket, uploadID string) (proto.Upload, []proto.Part, error) {
+	return c.master.ListParts(ctx, bucket, uploadID)
+}
+
+// ListUploads returns the in-progress uploads of a bucket under prefix.
+func (c *Client) ListUploads(ctx context.Context, bucket, prefix string) ([]proto.Upload, error) {
+	return c.master.ListUploads(ctx, bucket, prefix)
+}

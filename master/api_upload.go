@@ -1,0 +1,171 @@
+package master
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
+	var u proto.Upload
+	if err := decode(r, &u); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(u.Bucket, u.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	check := proto.Object{Bucket: u.Bucket, Key: u.Key, ContentType: u.ContentType, Meta: u.Meta}
+	if err := validateObject(&check); err != nil {
+		writeError(w, err)
+		return
+	}
+	u.ID = randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+	u.Created = s.now().UTC().Truncate(time.Millisecond)
+	if _, err := s.apply(r.Context(), opCreateUpload, cmdCreateUpload{Upload: u}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
+	var req proto.PartRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidBucketName(req.Bucket); err != nil {
+		writeError(w, err)
+		return
+	}
+	req.Part.Modified = s.now().UTC().Truncate(time.Millisecond)
+	if _, err := s.apply(r.Context(), opPutPart, cmdPutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.recordWritten(req.Written)
+	writeJSON(w, http.StatusOK, req.Part)
+}
+
+// recordWritten tells the replica map where pipelines wrote new chunks.
+func (s *Server) recordWritten(written []proto.ChunkTargets) {
+	for _, wr := range written {
+		ids := make([]string, len(wr.Targets))
+		for i, t := range wr.Targets {
+			ids[i] = t.ID
+		}
+		s.replicas.added(wr.ID, ids)
+	}
+}
+
+func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
+	var req proto.CompleteRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(req.Parts) > proto.MaxPartNumber {
+		writeError(w, fmt.Errorf("%d parts: %w", len(req.Parts), ErrInvalidPart))
+		return
+	}
+	base := proto.Object{Modified: s.now().UTC().Truncate(time.Millisecond)}
+	v, err := s.apply(r.Context(), opCompleteUpload, cmdCompleteUpload{Req: req, Object: base})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v.(proto.Object))
+}
+
+func (s *Server) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
+	var ref proto.UploadRef
+	if err := decode(r, &ref); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), opAbortUpload, cmdAbortUpload{Ref: ref}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleListParts answers GET /v1/uploads/parts?bucket&uploadId: the
+// upload and its parts (extents omitted).
+func (s *Server) handleListParts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if !s.consistent(w, r) {
+		return
+	}
+	var out struct {
+		Upload proto.Upload `json:"upload"`
+		Parts  []proto.Part `json:"parts"`
+	}
+	err := s.fsm.view(func(txn *badger.Txn) error {
+		u, err := getUpload(txn, q.Get("bucket"), q.Get("uploadId"))
+		if err != nil {
+			return err
+		}
+		out.Upload = *u
+		out.Parts, err = parts(txn, u.Bucket, u.ID)
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	for i := range out.Parts {
+		out.Parts[i].Extents = nil
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleListUploads answers GET /v1/uploads?bucket&prefix&max: in-progress
+// uploads ordered by key, then upload id.
+func (s *Server) handleListUploads(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	bucket, prefix := q.Get("bucket"), q.Get("prefix")
+	max, err := strconv.Atoi(q.Get("max"))
+	if err != nil || max <= 0 || max > 1000 {
+		max = 1000
+	}
+	if err := proto.ValidBucketName(bucket); err != nil {
+		writeError(w, err)
+		return
+	}
+	if !s.consistent(w, r) {
+		return
+	}
+	out := []proto.Upload{}
+	err = scan(s.fsm, []byte("p/"+bucket+"/"), func(k, v []byte) error {
+		var u proto.Upload
+		if err := decodeValue(k, v, &u); err != nil {
+			return err
+		}
+		if len(out) < max && len(u.Key) >= len(prefix) && u.Key[:len(prefix)] == prefix {
+			out = append(out, u)
+		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sortUploads(out)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func sortUploads(us []proto.Upload) {
+	for i := 1; i < len(us); i++ {
+		for j := i; j > 0 && (us[j].Key < us[j-1].Key || us[j].Key == us[j-1].Key && us[j].ID < us[j-1].ID); j-- {
+			us[j], us[j-1] = us[j-1], us[j]
+		}
+	}
+}

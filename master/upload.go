@@ -1,0 +1,247 @@
+package master
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// Multipart uploads in the state:
+//
+//	p/<bucket>/<upload id>             proto.Upload
+//	q/<bucket>/<upload id>/<nnnnn>     proto.Part (zero-padded number)
+//
+// A part's chunks are referenced from the chunk index as
+// "<bucket>/\x00upload/<id>/<n>" until completion moves them to the object:
+// completion stitches extents, it never copies data.
+
+// Errors of multipart uploads.
+var (
+	// ErrNoSuchUpload means the upload does not exist (or is finished).
+	ErrNoSuchUpload = errors.New("no such upload")
+	// ErrInvalidPart means a completion names a part that is missing or
+	// whose ETag differs.
+	ErrInvalidPart = errors.New("invalid part")
+	// ErrInvalidPartOrder means completion parts are not in ascending order.
+	ErrInvalidPartOrder = errors.New("invalid part order")
+	// ErrEntityTooSmall means a part other than the last is under 5 MiB.
+	ErrEntityTooSmall = errors.New("part too small")
+)
+
+func uploadKey(bucket, id string) []byte { return []byte("p/" + bucket + "/" + id) }
+func partPrefix(bucket, id string) []byte {
+	return []byte("q/" + bucket + "/" + id + "/")
+}
+func partKey(bucket, id string, n int) []byte {
+	return append(partPrefix(bucket, id), fmt.Sprintf("%05d", n)...)
+}
+func partRef(bucket, id string, n int) string {
+	return fmt.Sprintf("%s/\x00upload/%s/%d", bucket, id, n)
+}
+
+type (
+	cmdCreateUpload struct {
+		Upload proto.Upload `json:"upload"`
+	}
+	cmdPutPart struct {
+		Bucket   string     `json:"bucket"`
+		UploadID string     `json:"uploadId"`
+		Part     proto.Part `json:"part"`
+	}
+	cmdCompleteUpload struct {
+		Req    proto.CompleteRequest `json:"req"`
+		Object proto.Object          `json:"object"` // time chosen by the leader
+	}
+	cmdAbortUpload struct {
+		Ref proto.UploadRef `json:"ref"`
+	}
+)
+
+func applyCreateUpload(txn *badger.Txn, _ uint64, c *cmdCreateUpload) (any, error) {
+	u := c.Upload
+	if err := proto.ValidKey(u.Key); err != nil || proto.ValidID("upload", u.ID) != nil {
+		return nil, fmt.Errorf("upload %q for key %q: %w", u.ID, u.Key, ErrInvalid)
+	}
+	if err := requireBucket(txn, u.Bucket); err != nil {
+		return nil, err
+	}
+	return nil, put(txn, uploadKey(u.Bucket, u.ID), u)
+}
+
+func getUpload(txn *badger.Txn, bucket, id string) (*proto.Upload, error) {
+	var u proto.Upload
+	if err := get(txn, uploadKey(bucket, id), &u); err != nil {
+		return nil, notFoundAs(err, fmt.Errorf("upload %s: %w", id, ErrNoSuchUpload))
+	}
+	return &u, nil
+}
+
+func applyPutPart(txn *badger.Txn, _ uint64, c *cmdPutPart) (any, error) {
+	p := c.Part
+	if p.Number < 1 || p.Number > proto.MaxPartNumber {
+		return nil, fmt.Errorf("part number %d: %w", p.Number, ErrInvalid)
+	}
+	if _, err := getUpload(txn, c.Bucket, c.UploadID); err != nil {
+		return nil, err
+	}
+	shape := proto.Object{Bucket: c.Bucket, Key: "part", Size: p.Size, Extents: p.Extents}
+	if err := validateLayout(&shape, func(f string, a ...any) error {
+		return fmt.Errorf("part %d: %s: %w", p.Number, fmt.Sprintf(f, a...), ErrInvalid)
+	}); err != nil {
+		return nil, err
+	}
+	var old *proto.Object
+	var prev proto.Part
+	if err := get(txn, partKey(c.Bucket, c.UploadID, p.Number), &prev); err == nil {
+		old = &proto.Object{Extents: prev.Extents}
+	} else if !isNotFound(err) {
+		return nil, err
+	}
+	oldSet, newSet := chunkSet(old), chunkSet(&shape)
+	if err := checkFreshChunks(txn, newSet, oldSet); err != nil {
+		return nil, err
+	}
+	if err := swapChunks(txn, oldSet, newSet, partRef(c.Bucket, c.UploadID, p.Number)); err != nil {
+		return nil, err
+	}
+	return nil, put(txn, partKey(c.Bucket, c.UploadID, p.Number), p)
+}
+
+// parts returns an upload's parts in number order.
+func parts(txn *badger.Txn, bucket, id string) ([]proto.Part, error) {
+	var out []proto.Part
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: partPrefix(bucket, id), PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var p proto.Part
+		item := it.Item()
+		if err := item.Value(func(v []byte) error { return decodeValue(item.Key(), v, &p) }); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func applyCompleteUpload(txn *badger.Txn, index uint64, c *cmdCompleteUpload) (any, error) {
+	r := c.Req
+	u, err := getUpload(txn, r.Bucket, r.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	have, err := parts(txn, r.Bucket, r.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	obj, used, err := stitch(u, have, r.Parts, c.Object)
+	if err != nil {
+		return nil, err
+	}
+	old, err := getObject(txn, u.Bucket, u.Key)
+	if err != nil && !errors.Is(err, ErrNoSuchKey) {
+		return nil, err
+	}
+	// Writes: the parts' chunks move to the object, unused parts' chunks and
+	// the overwritten object's chunks are freed, the records go.
+	obj.Version = index
+	unused := map[uint64]bool{}
+	for _, p := range have {
+		if !used[p.Number] {
+			for _, e := range p.Extents {
+				unused[e.Chunk] = true
+			}
+		}
+	}
+	objSet := chunkSet(&obj)
+	if err := swapChunks(txn, objSet, objSet, u.Bucket+"/"+u.Key); err != nil {
+		return nil, err
+	}
+	if err := swapChunks(txn, unused, nil, ""); err != nil {
+		return nil, err
+	}
+	if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
+		return nil, err
+	}
+	if err := dropUpload(txn, u, have); err != nil {
+		return nil, err
+	}
+	return obj, put(txn, objectKey(u.Bucket, u.Key), obj)
+}
+
+// stitch builds the object from the named parts, checking S3's rules.
+func stitch(u *proto.Upload, have []proto.Part, named []proto.CompletePart, base proto.Object) (proto.Object, map[int]bool, error) {
+	byNum := map[int]proto.Part{}
+	for _, p := range have {
+		byNum[p.Number] = p
+	}
+	if len(named) == 0 {
+		return proto.Object{}, nil, fmt.Errorf("no parts named: %w", ErrInvalidPart)
+	}
+	obj := base
+	obj.Bucket, obj.Key, obj.ContentType, obj.Meta, obj.Size, obj.Extents, obj.Inline = u.Bucket, u.Key, u.ContentType, u.Meta, 0, nil, nil
+	for i := 1; i < len(named); i++ { // order first, as S3 checks it
+		if named[i].Number <= named[i-1].Number {
+			return proto.Object{}, nil, fmt.Errorf("part %d after part %d: %w", named[i].Number, named[i-1].Number, ErrInvalidPartOrder)
+		}
+	}
+	used := map[int]bool{}
+	sums := md5.New()
+	for i, np := range named {
+		p, ok := byNum[np.Number]
+		if !ok || strings.Trim(np.ETag, `"`) != p.ETag {
+			return proto.Object{}, nil, fmt.Errorf("part %d: %w", np.Number, ErrInvalidPart)
+		}
+		if i < len(named)-1 && p.Size < proto.MinPartSize {
+			return proto.Object{}, nil, fmt.Errorf("part %d is %d bytes, the minimum is %d: %w", p.Number, p.Size, proto.MinPartSize, ErrEntityTooSmall)
+		}
+		raw, _ := hex.DecodeString(p.ETag)
+		sums.Write(raw)
+		for _, e := range p.Extents {
+			e.Offset += obj.Size
+			obj.Extents = append(obj.Extents, e)
+		}
+		obj.Size += p.Size
+		used[p.Number] = true
+	}
+	if len(obj.Extents) > proto.MaxExtents {
+		return proto.Object{}, nil, fmt.Errorf("%d extents: %w", len(obj.Extents), ErrTooLarge)
+	}
+	obj.ETag = fmt.Sprintf("%x-%d", sums.Sum(nil), len(named))
+	return obj, used, nil
+}
+
+func dropUpload(txn *badger.Txn, u *proto.Upload, have []proto.Part) error {
+	for _, p := range have {
+		if err := del(txn, partKey(u.Bucket, u.ID, p.Number)); err != nil {
+			return err
+		}
+	}
+	return del(txn, uploadKey(u.Bucket, u.ID))
+}
+
+func applyAbortUpload(txn *badger.Txn, _ uint64, c *cmdAbortUpload) (any, error) {
+	u, err := getUpload(txn, c.Ref.Bucket, c.Ref.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	have, err := parts(txn, u.Bucket, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	freed := map[uint64]bool{}
+	for _, p := range have {
+		for _, e := range p.Extents {
+			freed[e.Chunk] = true
+		}
+	}
+	if err := swapChunks(txn, freed, nil, ""); err != nil {
+		return nil, err
+	}
+	return nil, dropUpload(txn, u, have)
+}
