@@ -50,11 +50,12 @@ func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r 
 			return proto.Part{}, err
 		}
 	}
-	if err := c.master.PutPart(ctx, proto.PartRequest{Bucket: bucket, UploadID: uploadID, Part: part, Written: w.written}); err != nil {
+	stored, err := c.master.PutPart(ctx, proto.PartRequest{Bucket: bucket, UploadID: uploadID, Part: part, Written: w.written})
+	if err != nil {
 		return proto.Part{}, fmt.Errorf("client: commit part %d of upload %s: %w", n, uploadID, err)
 	}
-	part.Extents = nil
-	return part, nil
+	stored.Extents = nil
+	return stored, nil
 }
 
 // CompleteUpload makes the object from the named parts, atomically,

@@ -58,7 +58,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
-		s.writeError(w, r, errorf(ErrNotImplemented, "UploadPartCopy is not supported yet"))
+		s.uploadPartCopy(w, r, bucket, key, n)
 		return
 	}
 	if r.ContentLength < 0 {

@@ -326,9 +326,11 @@ func (c *Client) CreateUpload(ctx context.Context, u proto.Upload) (proto.Upload
 	return out, err
 }
 
-// PutPart commits an uploaded part.
-func (c *Client) PutPart(ctx context.Context, req proto.PartRequest) error {
-	return c.Call(ctx, http.MethodPost, proto.RouteUploads+"/part", nil, req, nil)
+// PutPart commits an uploaded part and returns its stored record.
+func (c *Client) PutPart(ctx context.Context, req proto.PartRequest) (proto.Part, error) {
+	var p proto.Part
+	err := c.Call(ctx, http.MethodPost, proto.RouteUploads+"/part", nil, req, &p)
+	return p, err
 }
 
 // CompleteUpload stitches parts into the object.

@@ -1,0 +1,154 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/proto"
+)
+
+type copyResult struct {
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	NS           string   `xml:"xmlns,attr"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	NS           string   `xml:"xmlns,attr"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+}
+
+// copySource parses X-Amz-Copy-Source: "[/]bucket/key[?versionId=...]",
+// URL-encoded.
+func copySource(r *http.Request) (bucket, key string, err error) {
+	raw := r.Header.Get("X-Amz-Copy-Source")
+	raw, _, _ = strings.Cut(raw, "?")
+	src, err := url.PathUnescape(strings.TrimPrefix(raw, "/"))
+	if err != nil {
+		return "", "", errorf(ErrInvalidArgument, "the copy source is not URL-encoded correctly")
+	}
+	bucket, key, ok := strings.Cut(src, "/")
+	if !ok || proto.ValidBucketName(bucket) != nil || proto.ValidKey(key) != nil {
+		return "", "", errorf(ErrInvalidArgument, "the copy source must be bucket/key")
+	}
+	return bucket, key, nil
+}
+
+// copyObject serves PUT with X-Amz-Copy-Source: the source's bytes stream
+// into a new object. The metadata is the source's (COPY, the default) or
+// the request's (REPLACE).
+func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
+	bucket, key, err := objectName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	srcBucket, srcKey, err := copySource(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	src, err := s.client.Open(r.Context(), srcBucket, srcKey)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info := src.Info()
+	if err := copyConditions(r, info); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opts := &client.PutOptions{ContentType: info.ContentType, Meta: info.Meta}
+	switch r.Header.Get("X-Amz-Metadata-Directive") {
+	case "", "COPY":
+		if srcBucket == bucket && srcKey == key {
+			s.writeError(w, r, errorf(ErrInvalidRequest, "this copy request is illegal because it is trying to copy an object to itself without changing the object's metadata"))
+			return
+		}
+	case "REPLACE":
+		opts = &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header)}
+	default:
+		s.writeError(w, r, errorf(ErrInvalidArgument, "unknown metadata directive"))
+		return
+	}
+	obj, err := s.client.Put(r.Context(), bucket, key, rangeReader(src, 0, info.Size), info.Size, opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeXML(w, http.StatusOK, copyResult{NS: s3NS, ETag: `"` + obj.ETag + `"`, LastModified: s3Time(obj.Modified)})
+}
+
+// copyConditions evaluates x-amz-copy-source-if-* headers.
+func copyConditions(r *http.Request, o proto.Object) error {
+	h := http.Header{}
+	for _, n := range []string{"Match", "None-Match", "Modified-Since", "Unmodified-Since"} {
+		if v := r.Header.Get("X-Amz-Copy-Source-If-" + n); v != "" {
+			h.Set("If-"+n, v)
+		}
+	}
+	status, err := preconditions(&http.Request{Header: h}, o)
+	if err == nil && status != 0 {
+		err = errorf(ErrPreconditionFailed, "at least one of the preconditions you specified did not hold")
+	}
+	return err
+}
+
+// rangeReader streams [off, off+n) of an object.
+func rangeReader(o *client.Object, off, n int64) io.Reader {
+	pr, pw := io.Pipe()
+	go func() { // owned by the pipe: ends when the copy is read or abandoned
+		_, err := o.WriteRange(pw, off, n)
+		pw.CloseWithError(err)
+	}()
+	return pr
+}
+
+// uploadPartCopy serves UploadPartCopy: a part made from a byte range of
+// an existing object.
+func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, key string, n int) {
+	id, err := s.uploadFor(r, bucket, key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	srcBucket, srcKey, err := copySource(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	src, err := s.client.Open(r.Context(), srcBucket, srcKey)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := copyConditions(r, src.Info()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	off, size := int64(0), src.Size()
+	if rg := r.Header.Get("X-Amz-Copy-Source-Range"); rg != "" {
+		a, b, ok := strings.Cut(strings.TrimPrefix(rg, "bytes="), "-")
+		first, err1 := strconv.ParseInt(a, 10, 64)
+		last, err2 := strconv.ParseInt(b, 10, 64)
+		if !ok || err1 != nil || err2 != nil || first < 0 || last < first || last >= src.Size() {
+			s.writeError(w, r, errorf(ErrInvalidRange, "the x-amz-copy-source-range is not satisfiable"))
+			return
+		}
+		off, size = first, last-first+1
+	}
+	part, err := s.client.PutPart(r.Context(), bucket, id, n, rangeReader(src, off, size), size, nil)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeXML(w, http.StatusOK, copyPartResult{NS: s3NS, ETag: `"` + part.ETag + `"`, LastModified: s3Time(part.Modified)})
+}
