@@ -33,6 +33,7 @@ bench: ## benchmarks with same-run baselines (metadata commits, client throughpu
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkRepair' -benchtime 2x ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkClient|BenchmarkBaselineFile' -benchtime 1s -timeout 30m ./client/
+	$(GO) test -run '^$$' -bench 'BenchmarkS3' -benchtime 1s -timeout 30m ./gateway/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./placement/
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./chunkserver/
 
@@ -48,6 +49,7 @@ fuzz: ## short fuzzing runs of every fuzz target (FUZZTIME per target)
 	$(GO) test -run '^$$' -fuzz FuzzChunkedReader -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzParseRange -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHeader -fuzztime $${FUZZTIME:-30s} ./gateway/
+	$(GO) test -run '^$$' -fuzz FuzzXMLBodies -fuzztime $${FUZZTIME:-30s} ./gateway/
 
 clean: ## remove build output (never ./data)
 	rm -rf bin

@@ -196,13 +196,22 @@ func (c *chunkedReader) readTrailer() error {
 	}
 	var text bytes.Buffer
 	values := map[string]string{}
-	for {
+	for lines := 0; ; lines++ {
 		line, err := c.line()
 		if err != nil {
 			return err
 		}
+		if lines > 32 {
+			return errorf(ErrIncompleteBody, "trailer too long")
+		}
+		// An empty line ends the trailer, except that a signed trailer
+		// ends only after its signature: some clients put a blank line
+		// between the checksum and the signature.
 		if line == "" {
-			break
+			if !c.signed || values["x-amz-trailer-signature"] != "" {
+				break
+			}
+			continue
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || len(values) > 16 {
