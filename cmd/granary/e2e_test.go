@@ -423,3 +423,56 @@ func s3RoundTrip(t *testing.T, addr, out string) {
 		t.Fatalf("S3 get: %v", err)
 	}
 }
+
+// TestBenchModes runs every granary bench mode for about a second against
+// a granary server and checks the reports.
+func TestBenchModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	web, s3 := freeAddr(t), freeAddr(t)
+	env := []string{"GRANARY_ACCESS_KEY=GRBENCHKEY0001", "GRANARY_SECRET_KEY=bench-secret-key-0123456789"}
+	p := start(t, env, "server", "--dir", dir, "--web-addr", web, "--raft-addr", freeAddr(t), "--s3-addr", s3, "--no-sync")
+	waitUntil(t, 30*time.Second, "the server", func() bool { return strings.Contains(p.out.String(), "granary server: S3 on") })
+	out := t.TempDir()
+	for _, op := range []string{"put", "get", "mixed", "list", "delete"} {
+		js := filepath.Join(out, op+".json")
+		if _, code := granary(t, env, "bench", "s3", "--endpoint", s3, "--op", op, "--size", "4KiB",
+			"--concurrency", "4", "--duration", "1s", "--objects", "40", "--json", js); code != 0 {
+			t.Fatalf("bench s3 --op %s failed", op)
+		}
+		var rep struct {
+			Target  string
+			Config  struct{ Op string }
+			Summary struct {
+				Ops, Errors int
+				OpsPerSec   float64
+				P99Ms       float64
+			}
+			Cleaned      bool
+			CleanupError string
+		}
+		if err := json.Unmarshal(mustRead(t, js), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Config.Op != op || rep.Summary.Ops == 0 || rep.Summary.Errors != 0 || rep.Summary.OpsPerSec <= 0 || !rep.Cleaned || !strings.HasPrefix(rep.Target, "s3 ") {
+			t.Fatalf("report for %s: %+v", op, rep)
+		}
+	}
+	nativeEnv := append(env, "GRANARY_MASTERS="+web)
+	if stdout, code := granary(t, nativeEnv, "bench", "native", "--secret-file", filepath.Join(dir, "cluster-secret"),
+		"--op", "put", "--size", "1MiB", "--concurrency", "2", "--duration", "1s"); code != 0 || !strings.Contains(stdout, "latency") {
+		t.Fatalf("bench native: %q", stdout)
+	}
+	if stdout, code := granary(t, nil, "bench", "baseline", "--dir", out, "--time", "100ms", "--sizes", "4KiB,1MiB"); code != 0 || !strings.Contains(stdout, "sha256") {
+		t.Fatalf("bench baseline: %q", stdout)
+	}
+	for _, bad := range [][]string{
+		{"bench", "s3", "--op", "upload", "--endpoint", s3},
+		{"bench", "s3", "--op", "put"},
+		{"bench", "nosuchmode"},
+		{"bench", "s3", "--size", "12parsecs", "--endpoint", s3},
+	} {
+		if _, code := granary(t, env, bad...); code != 2 {
+			t.Errorf("%v exited %d, want 2", bad, code)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func commands() map[string]command {
 		"get":         {"download an object: get BUCKET/KEY LOCAL_FILE|-", runGet},
 		"ls":          {"list objects: ls BUCKET[/PREFIX]", runLs},
 		"rm":          {"delete an object: rm BUCKET/KEY", runRm},
-		"bench":       {"load generator", notYet("bench", "the benchmark tool")},
+		"bench":       {"load generator (s3, native) and machine baseline", runBench},
 	}
 }
 

@@ -67,7 +67,7 @@ func TestDependencyDirection(t *testing.T) {
 		"github.com/dgraph-io/badger":      {"master"},
 		"github.com/klauspost/reedsolomon": {"internal/erasure"},
 		"github.com/hanwen/go-fuse":        {"mount"},
-		"github.com/minio/minio-go":        {}, // tests and bench only
+		"github.com/minio/minio-go":        {"internal/bench"}, // and tests
 	}
 	for _, p := range pkgs {
 		if !strings.HasPrefix(p.ImportPath, module) {
