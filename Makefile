@@ -5,7 +5,7 @@ PKGS      := ./...
 # Benchmarks that finish in a few minutes on a 2-core machine.
 BENCHTIME ?= 3s
 
-.PHONY: help build run test s3-clients vet fmt-check bench bench-list bench-inline fuzz clean
+.PHONY: help build run test s3-clients vet fmt-check bench bench-go bench-list bench-inline fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,7 +29,10 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-bench: ## benchmarks with same-run baselines (metadata commits, client throughput, placement, chunk store)
+bench: ## scripts/bench.sh --quick: a local cluster, the machine baseline and the S3 matrix into bench-results/
+	bash scripts/bench.sh --quick
+
+bench-go: ## Go benchmarks with same-run baselines (metadata commits, repair, client, gateway, placement, chunk store)
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkRepair' -benchtime 2x ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkClient|BenchmarkBaselineFile' -benchtime 1s -timeout 30m ./client/

@@ -17,7 +17,8 @@ const benchSynopsis = `bench s3|native|baseline [flags]
 
   s3        load an S3 endpoint (any S3 server) through minio-go
   native    the same workloads through the Go client library
-  baseline  this machine's disk, loopback TCP and hashing speed in --dir`
+  baseline  this machine's disk, loopback TCP and hashing speed in --dir
+  report    a markdown table (ratios to the baseline) and an SVG chart from result directories`
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
@@ -32,6 +33,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return benchLoad(ctx, e, args[0], args[1:])
 	case "baseline":
 		return benchBaseline(e, args[1:])
+	case "report":
+		return benchReport(e, args[1:])
 	}
 	return fmt.Errorf("%w: unknown bench mode %q", errUsage, args[0])
 }
@@ -163,4 +166,54 @@ func benchBaseline(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "loopback TCP %.0f MiB/s (one stream)\n", b.TCP)
 	fmt.Fprintf(e.stdout, "one core     crc32c %.0f MiB/s   md5 %.0f MiB/s   sha256 %.0f MiB/s\n", b.Hash["crc32c"], b.Hash["md5"], b.Hash["sha256"])
 	return writeJSON(*jsonOut, b)
+}
+
+func benchReport(e *env, args []string) error {
+	fs := newFlagSet(e, "bench report", "bench report [flags] DIR[=LABEL] ...")
+	out := fs.String("out", "", "markdown file to write (default: standard output)")
+	chart := fs.String("chart", "", "SVG chart to write")
+	title := fs.String("title", "Granary benchmark", "heading of the report")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: name at least one result directory", errUsage)
+	}
+	var sets []bench.Results
+	for _, arg := range fs.Args() {
+		dir, label, _ := strings.Cut(arg, "=")
+		if label == "" {
+			label = dir
+		}
+		r, err := bench.LoadResults(dir, label)
+		if err != nil {
+			return err
+		}
+		sets = append(sets, r)
+	}
+	w := e.stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	fmt.Fprintf(w, "## %s\n\n", *title)
+	bench.WriteMarkdown(w, sets)
+	if *chart != "" {
+		if err := bench.WriteChart(*chart, sets); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "![throughput and latency](%s)\n", filepathBase(*chart))
+	}
+	return nil
+}
+
+func filepathBase(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
