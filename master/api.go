@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc(proto.RouteHealth, s.handleHealth).Methods(http.MethodGet)
 	r.Handle("/metrics", metrics.Handler(s.collectMetrics)).Methods(http.MethodGet)
+	// pprof covers the whole process (with granary server: gateway and
+	// chunk servers too); it needs the cluster secret.
+	r.Handle("/debug/pprof/profile", s.authenticate(http.HandlerFunc(pprof.Profile)))
+	r.Handle("/debug/pprof/trace", s.authenticate(http.HandlerFunc(pprof.Trace)))
+	r.PathPrefix("/debug/pprof/").Handler(s.authenticate(http.HandlerFunc(pprof.Index)))
 	lead := func(path string, h http.HandlerFunc, methods ...string) {
 		r.Handle(path, s.authenticate(s.onLeader(h))).Methods(methods...)
 	}

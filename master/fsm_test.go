@@ -452,3 +452,26 @@ func TestMultipartStitchesWithoutCopying(t *testing.T) {
 		t.Fatalf("after abort: %d referenced, %d pending; want 2 and 3", chunks, pending)
 	}
 }
+
+func TestInlineBytesLiveApartAndNeverLeak(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "a", Size: 5, Inline: []byte("hello")}})
+	state := dumpState(t, tf.f)
+	if state["d/bk1/a"] != "hello" || strings.Contains(state["o/bk1/a"], "aGVsbG8") {
+		t.Fatalf("inline bytes not stored apart: %q / %q", state["d/bk1/a"], state["o/bk1/a"])
+	}
+	tf.mustApply(opRenameObject, cmdRenameObject{Bucket: "bk1", From: "a", To: "b"})
+	if o, err := tf.f.object("bk1", "b"); err != nil || string(o.Inline) != "hello" {
+		t.Fatalf("renamed inline object: %+v %v", o, err)
+	}
+	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 1}).(uint64)
+	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "b", Size: 3, Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
+	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c", Size: 2, Inline: []byte("hi")}})
+	tf.mustApply(opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "c"})
+	for k := range dumpState(t, tf.f) {
+		if strings.HasPrefix(k, "d/") {
+			t.Errorf("leaked inline bytes under %q", k)
+		}
+	}
+}

@@ -133,7 +133,7 @@ func applyPutObject(txn *badger.Txn, index uint64, c *cmdPutObject) (any, error)
 	if err := requireBucket(txn, obj.Bucket); err != nil {
 		return nil, err
 	}
-	old, err := getObject(txn, obj.Bucket, obj.Key)
+	old, err := getRecord(txn, obj.Bucket, obj.Key)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func applyPutObject(txn *badger.Txn, index uint64, c *cmdPutObject) (any, error)
 	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
 		return nil, err
 	}
-	if err := put(txn, objectKey(obj.Bucket, obj.Key), obj); err != nil {
+	if err := putObjectRecord(txn, obj, old); err != nil {
 		return nil, err
 	}
 	return obj.Version, nil
@@ -172,14 +172,14 @@ func applyDeleteObject(txn *badger.Txn, _ uint64, c *cmdDeleteObject) (any, erro
 	if err := requireBucket(txn, c.Bucket); err != nil {
 		return nil, err
 	}
-	old, err := getObject(txn, c.Bucket, c.Key)
+	old, err := getRecord(txn, c.Bucket, c.Key)
 	if err != nil {
 		return nil, err
 	}
 	if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
 		return nil, err
 	}
-	return nil, del(txn, objectKey(c.Bucket, c.Key))
+	return nil, deleteObjectRecord(txn, old)
 }
 
 func applyRenameObject(txn *badger.Txn, index uint64, c *cmdRenameObject) (any, error) {
@@ -189,21 +189,25 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *cmdRenameObject) (any, 
 	if err := requireBucket(txn, c.Bucket); err != nil {
 		return nil, err
 	}
-	src, err := getObject(txn, c.Bucket, c.From)
+	rec, err := getRecord(txn, c.Bucket, c.From) // as stored: tells where its bytes are
+	if err != nil {
+		return nil, err
+	}
+	src, err := withInline(txn, rec)
 	if err != nil {
 		return nil, err
 	}
 	if c.From == c.To {
 		return src.Version, nil
 	}
-	dst, err := getObject(txn, c.Bucket, c.To)
+	dst, err := getRecord(txn, c.Bucket, c.To)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
 	if err := swapChunks(txn, chunkSet(dst), nil, ""); err != nil {
 		return nil, err
 	}
-	if err := del(txn, objectKey(c.Bucket, c.From)); err != nil {
+	if err := deleteObjectRecord(txn, rec); err != nil {
 		return nil, err
 	}
 	src.Key, src.Version, src.Modified = c.To, index, c.Modified
@@ -211,7 +215,7 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *cmdRenameObject) (any, 
 	if err := swapChunks(txn, set, set, c.Bucket+"/"+c.To); err != nil {
 		return nil, err
 	}
-	return src.Version, put(txn, objectKey(c.Bucket, c.To), src)
+	return src.Version, putObjectRecord(txn, *src, dst)
 }
 
 // chunkSet returns the distinct chunks of obj (nil obj: empty set).

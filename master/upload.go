@@ -143,7 +143,7 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *cmdCompleteUpload) (a
 	if err != nil {
 		return nil, err
 	}
-	old, err := getObject(txn, u.Bucket, u.Key)
+	old, err := getRecord(txn, u.Bucket, u.Key)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *cmdCompleteUpload) (a
 	if err := dropUpload(txn, u, have); err != nil {
 		return nil, err
 	}
-	return obj, put(txn, objectKey(u.Bucket, u.Key), obj)
+	return obj, putObjectRecord(txn, obj, old)
 }
 
 // stitch builds the object from the named parts, checking S3's rules.
