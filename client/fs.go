@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,11 +130,7 @@ func (b *bucketFS) readDir(name string) ([]fs.DirEntry, error) {
 // sortEntries orders entries by name: a common prefix "a/" sorts after a
 // key "a-b" in byte order of keys but before it by name.
 func sortEntries(es []fs.DirEntry) {
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && es[j].Name() < es[j-1].Name(); j-- {
-			es[j], es[j-1] = es[j-1], es[j]
-		}
-	}
+	slices.SortFunc(es, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 }
 
 type file struct {

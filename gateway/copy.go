@@ -51,21 +51,12 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	srcBucket, srcKey, err := copySource(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	src, err := s.client.Open(r.Context(), srcBucket, srcKey)
+	src, srcBucket, srcKey, err := s.openCopySource(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	info := src.Info()
-	if err := copyConditions(r, info); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	opts := &client.PutOptions{ContentType: info.ContentType, Meta: info.Meta}
 	switch r.Header.Get("X-Amz-Metadata-Directive") {
 	case "", "COPY":
@@ -85,6 +76,23 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, http.StatusOK, copyResult{NS: s3NS, ETag: `"` + obj.ETag + `"`, LastModified: s3Time(obj.Modified)})
+}
+
+// openCopySource opens the object X-Amz-Copy-Source names and checks the
+// x-amz-copy-source-if-* conditions against it.
+func (s *Server) openCopySource(r *http.Request) (*client.Object, string, string, error) {
+	bucket, key, err := copySource(r)
+	if err != nil {
+		return nil, "", "", err
+	}
+	src, err := s.client.Open(r.Context(), bucket, key)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if err := copyConditions(r, src.Info()); err != nil {
+		return nil, "", "", err
+	}
+	return src, bucket, key, nil
 }
 
 // copyConditions evaluates x-amz-copy-source-if-* headers.
@@ -120,17 +128,8 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, 
 		s.writeError(w, r, err)
 		return
 	}
-	srcBucket, srcKey, err := copySource(r)
+	src, _, _, err := s.openCopySource(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	src, err := s.client.Open(r.Context(), srcBucket, srcKey)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := copyConditions(r, src.Info()); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
@@ -312,8 +311,4 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 		return 0, fmt.Errorf("query parameter %s=%q is not a non-negative integer: %w", name, v, ErrInvalid)
 	}
 	return n, nil
-}
-
-func (s *Server) logRequest(r *http.Request, msg string, args ...any) {
-	s.log.LogAttrs(r.Context(), slog.LevelDebug, msg, slog.String("path", r.URL.Path), slog.Any("args", args))
 }

@@ -1,9 +1,12 @@
 package master
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -163,9 +166,5 @@ func (s *Server) handleListUploads(w http.ResponseWriter, r *http.Request) {
 }
 
 func sortUploads(us []proto.Upload) {
-	for i := 1; i < len(us); i++ {
-		for j := i; j > 0 && (us[j].Key < us[j-1].Key || us[j].Key == us[j-1].Key && us[j].ID < us[j-1].ID); j-- {
-			us[j], us[j-1] = us[j-1], us[j]
-		}
-	}
+	slices.SortFunc(us, func(a, b proto.Upload) int { return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.ID, b.ID)) })
 }

@@ -288,13 +288,7 @@ func TestChunkServerProcessKilled(t *testing.T) {
 	}
 	waitUntil(t, 30*time.Second, "three live chunk servers", func() bool {
 		st, ok := status(t, env, mhttp)
-		alive := 0
-		for _, cs := range st.ChunkServers {
-			if cs.State == "alive" && cs.CapacityBytes > 0 {
-				alive++
-			}
-		}
-		return ok && alive == 3
+		return ok && st.AliveChunkServers() == 3
 	})
 	if _, code := granary(t, env, "admin", "--masters", mhttp, "create-bucket", "files"); code != 0 {
 		t.Fatal("create bucket")
@@ -348,13 +342,7 @@ func TestChunkServerKillIsRepaired(t *testing.T) {
 	}
 	waitUntil(t, 30*time.Second, "four live chunk servers", func() bool {
 		st, ok := status(t, env, mhttp)
-		alive := 0
-		for _, cs := range st.ChunkServers {
-			if cs.State == "alive" && cs.CapacityBytes > 0 {
-				alive++
-			}
-		}
-		return ok && alive == 4
+		return ok && st.AliveChunkServers() == 4
 	})
 	if _, code := granary(t, env, "admin", "--masters", mhttp, "create-bucket", "files"); code != 0 {
 		t.Fatal("create bucket")

@@ -125,12 +125,7 @@ func waitChunkservers(ctx context.Context, addr, secret string, n int) error {
 	defer cancel()
 	for {
 		st, err := cl.Status(ctx)
-		alive := 0
-		for _, cs := range st.ChunkServers {
-			if cs.State == "alive" && cs.CapacityBytes > 0 {
-				alive++
-			}
-		}
+		alive := st.AliveChunkServers()
 		if err == nil && alive >= n {
 			return nil
 		}

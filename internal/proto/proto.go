@@ -332,6 +332,18 @@ type RepairStats struct {
 	SafeModeReason  string `json:"safeModeReason,omitempty"`
 }
 
+// AliveChunkServers counts the chunk servers that are alive and have
+// reported a capacity (ready to take data).
+func (s Status) AliveChunkServers() int {
+	n := 0
+	for _, cs := range s.ChunkServers {
+		if cs.State == "alive" && cs.CapacityBytes > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Health is a master's view of itself, served without authentication.
 type Health struct {
 	ID       string `json:"id"`

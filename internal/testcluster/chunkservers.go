@@ -129,12 +129,7 @@ func (c *Cluster) WaitChunkServersAlive() {
 		if err != nil {
 			return false
 		}
-		alive := 0
-		for _, cs := range st.ChunkServers {
-			if cs.State == "alive" && cs.CapacityBytes > 0 {
-				alive++
-			}
-		}
+		alive := st.AliveChunkServers()
 		running := 0
 		for _, n := range c.ChunkServers() {
 			if n.Server() != nil {
