@@ -323,3 +323,28 @@ func TestS3PayloadVariants(t *testing.T) {
 		t.Fatalf("invalid bucket name: %d %s", status, e.Code)
 	}
 }
+
+func TestS3HealthProbe(t *testing.T) {
+	c, _, addr := startS3(t)
+	probe := func() int {
+		resp, err := http.Get("http://" + addr + gateway.HealthPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	if got := probe(); got != http.StatusOK {
+		t.Fatalf("health with a live master: %d, want 200", got)
+	}
+	// The probe needs no signature, but it opens nothing else: a bucket
+	// path under it is still authenticated.
+	if code, e := send(t, newReq(t, "GET", "http://"+addr+"/-/health/x", nil), "", "", false); code != 403 || e.Code != "AccessDenied" {
+		t.Fatalf("unsigned request beside the probe: %d %s", code, e.Code)
+	}
+	c.Kill(c.Nodes()[0])
+	if got := probe(); got != http.StatusServiceUnavailable {
+		t.Fatalf("health with no master: %d, want 503", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -179,6 +180,29 @@ func (s *Server) routes() http.Handler {
 	return s.front(r)
 }
 
+// HealthPath answers unauthenticated health probes (container health
+// checks, load balancers). No bucket can be named "-", so it shadows no
+// S3 path.
+const HealthPath = "/-/health"
+
+// health answers 200 when some master answers its health probe within two
+// seconds, 503 otherwise.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var lastErr error
+	for _, addr := range s.cfg.Masters {
+		if _, err := s.master.Health(ctx, addr); err != nil {
+			lastErr = err
+			continue
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+		return
+	}
+	http.Error(w, fmt.Sprintf("no master answers: %v", lastErr), http.StatusServiceUnavailable)
+}
+
 // front assigns a request id, maps virtual-host-style requests to paths,
 // and authenticates.
 func (s *Server) front(next http.Handler) http.Handler {
@@ -189,6 +213,10 @@ func (s *Server) front(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), ridKey{}, id))
 		w.Header().Set("x-amz-request-id", id)
 		w.Header().Set("Server", "Granary")
+		if r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.health(w, r)
+			return
+		}
 		if err := s.authenticate(r); err != nil {
 			s.writeError(w, r, err)
 			return
