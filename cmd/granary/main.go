@@ -47,6 +47,7 @@ func commands() map[string]command {
 		"ls":          {"list objects: ls BUCKET[/PREFIX]", runLs},
 		"rm":          {"delete an object: rm BUCKET/KEY", runRm},
 		"bench":       {"load generator (s3, native) and machine baseline", runBench},
+		"healthcheck": {"probe a health URL; exit 0 on 2xx (for container health checks)", runHealthcheck},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/granary-store/granary/master"
@@ -16,6 +17,8 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the Raft log, snapshots and metadata (required)")
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft traffic between masters (required)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "address of the HTTP API and dashboard (required)")
+	raftBind := fs.String("raft-bind", "", "address to listen on for Raft (default: --raft-addr); lets a container listen on all interfaces while --raft-addr names it")
+	httpBind := fs.String("http-bind", "", "address to listen on for the HTTP API (default: --http-addr)")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new group with this member as its first voter")
 	fs.StringVar(&cfg.Join, "join", "", "HTTP address of an existing member to join through")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often chunk servers heartbeat")
@@ -55,6 +58,23 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *raftBind != "" {
+		ln, err := net.Listen("tcp", *raftBind)
+		if err != nil {
+			return fmt.Errorf("listen on --raft-bind: %w", err)
+		}
+		cfg.RaftListener = ln
+	}
+	if *httpBind != "" {
+		ln, err := net.Listen("tcp", *httpBind)
+		if err != nil {
+			if cfg.RaftListener != nil {
+				cfg.RaftListener.Close()
+			}
+			return fmt.Errorf("listen on --http-bind: %w", err)
+		}
+		cfg.HTTPListener = ln
 	}
 	srv, err := master.New(cfg)
 	if err != nil {
