@@ -5,7 +5,7 @@ PKGS      := ./...
 # Benchmarks that finish in a few minutes on a 2-core machine.
 BENCHTIME ?= 3s
 
-.PHONY: help build run test s3-clients vet fmt-check bench bench-go bench-list bench-inline fuzz clean
+.PHONY: help build run test s3-clients vet fmt-check bench bench-go bench-list bench-inline fuzz clean docker cluster-up cluster-down chaos
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,24 @@ fuzz: ## short fuzzing runs of every fuzz target (FUZZTIME per target)
 	$(GO) test -run '^$$' -fuzz FuzzParseRange -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHeader -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzXMLBodies -fuzztime $${FUZZTIME:-30s} ./gateway/
+
+IMAGE   ?= granary:dev
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+docker: ## build the container image $(IMAGE) (static binary on an empty base; no network needed)
+	rm -rf bin/docker && mkdir -p bin/docker/rootfs/tmp bin/docker/data
+	chmod 1777 bin/docker/rootfs/tmp
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w' -o bin/docker/granary ./cmd/granary
+	docker build -q -t $(IMAGE) -f Dockerfile bin/docker
+
+cluster-up: docker ## start the compose cluster: 3 masters, 4 chunk servers in 2 racks, 1 S3 gateway
+	bash deploy/cluster.sh up
+
+cluster-down: ## stop the compose cluster and delete its volumes
+	bash deploy/cluster.sh down
+
+chaos: docker ## the fault-test suite alone, against a compose cluster (CHAOS_SEED=N replays a run)
+	CHAOS_IMAGE=$(IMAGE) $(GO) test -race -count=1 -timeout 20m -run 'TestChaos' -v ./internal/chaos/
 
 clean: ## remove build output (never ./data)
 	rm -rf bin
