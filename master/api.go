@@ -142,19 +142,63 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return fmt.Errorf("request body exceeds %d bytes: %w", tooBig.Limit, ErrTooLarge)
-		}
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("empty JSON body: %w", errors.Join(ErrInvalid, io.EOF))
-		}
-		return fmt.Errorf("malformed JSON body: %v: %w", err, ErrInvalid)
+		return bodyError(err)
 	}
 	if dec.More() {
 		return fmt.Errorf("malformed JSON body: trailing data: %w", ErrInvalid)
 	}
 	return nil
+}
+
+// bodyError classifies a failure to read a request body.
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("request body exceeds %d bytes: %w", tooBig.Limit, ErrTooLarge)
+	case errors.Is(err, proto.ErrRawInlineTooLarge):
+		return fmt.Errorf("%v: %w", err, ErrTooLarge)
+	case errors.Is(err, proto.ErrRawInline):
+		return fmt.Errorf("%v: %w", err, ErrInvalid)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("empty JSON body: %w", errors.Join(ErrInvalid, io.EOF))
+	}
+	return fmt.Errorf("malformed JSON body: %v: %w", err, ErrInvalid)
+}
+
+// decodeObject is decode for a body that may carry an object's inline
+// bytes raw (proto.MediaTypeRawInline); they are stored in *inline.
+func decodeObject(r *http.Request, v any, inline *[]byte) error {
+	if r.Header.Get("Content-Type") != proto.MediaTypeRawInline {
+		return decode(r, v)
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	raw, err := proto.ReadRawInline(dec, r.Body, v, proto.MaxInlineBytes)
+	if err != nil {
+		return bodyError(err)
+	}
+	if len(*inline) > 0 {
+		return fmt.Errorf("inline bytes both in the JSON value and after it: %w", ErrInvalid)
+	}
+	*inline = raw
+	return nil
+}
+
+// writeRawInline answers 200 with v as JSON and *inline after it, raw
+// (proto.MediaTypeRawInline). It clears *inline, which must point into v.
+func writeRawInline(w http.ResponseWriter, v any, inline *[]byte) {
+	raw := *inline
+	*inline = nil
+	body, err := proto.AppendRawInline(make([]byte, 0, 512+len(raw)), v, raw)
+	if err != nil {
+		writeError(w, fmt.Errorf("encode answer: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", proto.MediaTypeRawInline)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -136,7 +136,12 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, proto.Located{Object: *o, Locations: s.locations(o, servers, addrs)})
+	l := proto.Located{Object: *o, Locations: s.locations(o, servers, addrs)}
+	if r.Header.Get("Accept") == proto.MediaTypeRawInline {
+		writeRawInline(w, &l, &l.Object.Inline)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
 }
 
 // locations lists each chunk's good replicas on servers that are not dead,

@@ -9,7 +9,7 @@ import (
 
 func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	var req proto.CommitRequest
-	if err := decode(r, &req); err != nil {
+	if err := decodeObject(r, &req, &req.Object.Inline); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -32,6 +32,10 @@ func TestFollowersForwardToTheLeader(t *testing.T) {
 	if err != nil || string(o.Inline) != "v" {
 		t.Fatalf("stat: %+v %v", o, err)
 	}
+	l, err := cl.Locate(ctx, "via-follower", "k") // a raw-inline answer, forwarded
+	if err != nil || string(l.Object.Inline) != "v" {
+		t.Fatalf("locate: %+v %v", l, err)
+	}
 	res, err := cl.List(ctx, proto.ListRequest{Bucket: "via-follower"})
 	if err != nil || len(res.Objects) != 1 {
 		t.Fatalf("list: %+v %v", res, err)

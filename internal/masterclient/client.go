@@ -49,17 +49,36 @@ func New(masters []string, secret string) (*Client, error) {
 // Call sends one request with a JSON body (nil for none) and decodes the
 // JSON answer into out (nil to discard it).
 func (c *Client) Call(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	var body []byte
+	cl := &call{method: method, path: path, query: query, out: out}
 	if in != nil {
 		var err error
-		if body, err = json.Marshal(in); err != nil {
+		if cl.body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("masterclient: encode %s: %w", path, err)
 		}
+		cl.ctype = "application/json"
 	}
+	return c.do(ctx, cl)
+}
+
+// call is one API call: the request body, already encoded, and where the
+// answer goes.
+type call struct {
+	method, path string
+	query        url.Values
+	body         []byte // nil for none
+	ctype        string // of body
+	out          any    // the JSON answer is decoded into it; nil to discard
+	// inline, when set, points at the inline bytes inside out: the answer
+	// may then carry them raw (proto.MediaTypeRawInline).
+	inline *[]byte
+}
+
+// do sends cl to the leader, retrying as Call describes.
+func (c *Client) do(ctx context.Context, cl *call) error {
 	backoff := 20 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		idx := c.pick(attempt)
-		err := c.once(ctx, c.masters[idx], method, path, query, body, out)
+		err := c.once(ctx, c.masters[idx], cl)
 		if err == nil {
 			c.remember(idx)
 			return nil
@@ -99,38 +118,56 @@ func retryable(err error) bool {
 	return true // transport errors: the member may be down
 }
 
-func (c *Client) once(ctx context.Context, addr, method, path string, query url.Values, body []byte, out any) error {
-	u := "http://" + addr + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
+func (c *Client) once(ctx context.Context, addr string, cl *call) error {
+	u := "http://" + addr + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	if cl.body != nil {
+		rd = bytes.NewReader(cl.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
 	if err != nil {
-		return fmt.Errorf("masterclient: %s %s: %w", method, path, err)
+		return fmt.Errorf("masterclient: %s %s: %w", cl.method, cl.path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.secret)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if cl.body != nil {
+		req.Header.Set("Content-Type", cl.ctype)
+	}
+	if cl.inline != nil {
+		req.Header.Set("Accept", proto.MediaTypeRawInline)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("masterclient: %s %s on %s: %w", method, path, addr, err)
+		return fmt.Errorf("masterclient: %s %s on %s: %w", cl.method, cl.path, addr, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		return decodeError(resp)
 	}
-	if out == nil {
+	if cl.out == nil {
 		io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("masterclient: decode answer to %s %s: %w", method, path, err)
+	if err := cl.decode(resp); err != nil {
+		return fmt.Errorf("masterclient: decode answer to %s %s: %w", cl.method, cl.path, err)
 	}
+	return nil
+}
+
+// decode reads the answer into cl.out (and cl.inline), as JSON or, when the
+// master chose it, proto.MediaTypeRawInline.
+func (cl *call) decode(resp *http.Response) error {
+	dec := json.NewDecoder(resp.Body)
+	if cl.inline == nil || resp.Header.Get("Content-Type") != proto.MediaTypeRawInline {
+		return dec.Decode(cl.out)
+	}
+	raw, err := proto.ReadRawInline(dec, resp.Body, cl.out, proto.MaxInlineBytes)
+	if err != nil {
+		return err
+	}
+	*cl.inline = raw
 	return nil
 }
 
@@ -169,10 +206,18 @@ func (c *Client) Buckets(ctx context.Context) ([]proto.Bucket, error) {
 }
 
 // Commit makes an object visible atomically and returns the stored record
-// (without inline data).
+// (without inline data). Inline data travels raw after the JSON
+// (proto.MediaTypeRawInline).
 func (c *Client) Commit(ctx context.Context, req proto.CommitRequest) (proto.Object, error) {
 	var o proto.Object
-	err := c.Call(ctx, http.MethodPost, proto.RouteObjectCommit, nil, req, &o)
+	inline := req.Object.Inline
+	req.Object.Inline = nil
+	body, err := proto.AppendRawInline(make([]byte, 0, 512+len(inline)), req, inline)
+	if err != nil {
+		return o, fmt.Errorf("masterclient: encode %s: %w", proto.RouteObjectCommit, err)
+	}
+	err = c.do(ctx, &call{method: http.MethodPost, path: proto.RouteObjectCommit,
+		body: body, ctype: proto.MediaTypeRawInline, out: &o})
 	return o, err
 }
 
@@ -260,14 +305,14 @@ func (c *Client) ListLocal(ctx context.Context, addr string, req proto.ListReque
 		q.Set("prefix", req.Prefix)
 	}
 	var res proto.ListResult
-	err := c.once(ctx, addr, http.MethodGet, proto.RouteObjectList, q, nil, &res)
+	err := c.once(ctx, addr, &call{method: http.MethodGet, path: proto.RouteObjectList, query: q, out: &res})
 	return res, err
 }
 
 // Health asks one member (by address) for its own view, without retries.
 func (c *Client) Health(ctx context.Context, addr string) (proto.Health, error) {
 	var h proto.Health
-	err := c.once(ctx, addr, http.MethodGet, proto.RouteHealth, nil, nil, &h)
+	err := c.once(ctx, addr, &call{method: http.MethodGet, path: proto.RouteHealth, out: &h})
 	return h, err
 }
 
@@ -285,10 +330,12 @@ func (c *Client) Allocate(ctx context.Context, req proto.AllocateRequest) ([]pro
 	return res.Chunks, err
 }
 
-// Locate returns an object's record and its chunks' live replicas.
+// Locate returns an object's record and its chunks' live replicas. It asks
+// for inline data raw (proto.MediaTypeRawInline) and takes JSON too.
 func (c *Client) Locate(ctx context.Context, bucket, key string) (proto.Located, error) {
 	var l proto.Located
-	err := c.Call(ctx, http.MethodGet, proto.RouteObjectLocate, url.Values{"bucket": {bucket}, "key": {key}}, nil, &l)
+	err := c.do(ctx, &call{method: http.MethodGet, path: proto.RouteObjectLocate,
+		query: url.Values{"bucket": {bucket}, "key": {key}}, out: &l, inline: &l.Object.Inline})
 	return l, err
 }
 
