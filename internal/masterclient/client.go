@@ -28,10 +28,20 @@ type Client struct {
 	// NoRetry makes every call a single attempt against the first address
 	// (for tests that pin a member).
 	NoRetry bool
+	// AttemptTimeout bounds one attempt against one member, so that a
+	// member that stopped answering (paused, partitioned: its sockets
+	// stay open and nothing fails) costs one attempt, not the caller's
+	// whole deadline. Zero means DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
 
 	mu   sync.Mutex
 	last int // index of the member that answered last
 }
+
+// DefaultAttemptTimeout is the default of Client.AttemptTimeout: well above
+// any healthy call (a Raft commit with fsync under load), well below a
+// client's patience.
+const DefaultAttemptTimeout = 5 * time.Second
 
 // New returns a client for the masters' HTTP addresses.
 func New(masters []string, secret string) (*Client, error) {
@@ -76,9 +86,15 @@ type call struct {
 // do sends cl to the leader, retrying as Call describes.
 func (c *Client) do(ctx context.Context, cl *call) error {
 	backoff := 20 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		idx := c.pick(attempt)
-		err := c.once(ctx, c.masters[idx], cl)
+	for {
+		idx := c.pick()
+		timeout := c.AttemptTimeout
+		if timeout <= 0 {
+			timeout = DefaultAttemptTimeout
+		}
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		err := c.once(actx, c.masters[idx], cl)
+		cancel()
 		if err == nil {
 			c.remember(idx)
 			return nil
@@ -86,6 +102,7 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 		if c.NoRetry || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
+		c.avoid(idx)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (gave up: %v)", err, ctx.Err())
@@ -95,18 +112,28 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 	}
 }
 
-func (c *Client) pick(attempt int) int {
+func (c *Client) pick() int {
 	if c.NoRetry {
 		return 0
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return (c.last + attempt) % len(c.masters)
+	return c.last // avoid moves it on after every failed attempt
 }
 
 func (c *Client) remember(i int) {
 	c.mu.Lock()
 	c.last = i
+	c.mu.Unlock()
+}
+
+// avoid moves later calls past member i after it failed, so that they do
+// not each wait on a member that stopped answering.
+func (c *Client) avoid(i int) {
+	c.mu.Lock()
+	if c.last == i {
+		c.last = (i + 1) % len(c.masters)
+	}
 	c.mu.Unlock()
 }
 
