@@ -215,7 +215,15 @@ func (s *streamLayer) Close() error {
 }
 
 // Addr implements net.Listener.
-func (s *streamLayer) Addr() net.Addr { return s.ln.Addr() }
+// Addr is the advertised Raft address, which Raft hands to peers as this
+// member's address (the listener may be bound to all interfaces).
+func (s *streamLayer) Addr() net.Addr { return advertisedAddr(s.self) }
+
+// advertisedAddr is a host:port other members dial.
+type advertisedAddr string
+
+func (a advertisedAddr) Network() string { return "tcp" }
+func (a advertisedAddr) String() string  { return string(a) }
 
 // trackedConn forgets itself when closed.
 type trackedConn struct {
