@@ -69,8 +69,8 @@ cluster-up: docker ## start the compose cluster: 3 masters, 4 chunk servers in 2
 cluster-down: ## stop the compose cluster and delete its volumes
 	bash deploy/cluster.sh down
 
-chaos: docker ## the fault-test suite alone, against a compose cluster (CHAOS_SEED=N replays a run)
-	CHAOS_IMAGE=$(IMAGE) $(GO) test -race -count=1 -timeout 20m -run 'TestChaos' -v ./internal/chaos/
+chaos: ## the fault suites: in-process, then a compose cluster it builds (CHAOS_SEED=N replays, CHAOS_ROUNDS=N, CHAOS_KEEP=1 keeps a failed cluster)
+	$(GO) test -tags chaos -race -count=1 -timeout 25m -run 'TestChaos' -v ./internal/chaos/
 
 clean: ## remove build output (never ./data)
 	rm -rf bin

@@ -62,12 +62,13 @@ func TestDependencyDirection(t *testing.T) {
 	servers := []string{"master", "chunkserver", "gateway", "web"}
 	// Third-party libraries and the only packages allowed to import them.
 	owners := map[string][]string{
-		"github.com/hashicorp/raft":        {"master"},
-		"github.com/hashicorp/raft-boltdb": {"master"},
-		"github.com/dgraph-io/badger":      {"master"},
-		"github.com/klauspost/reedsolomon": {"internal/erasure"},
-		"github.com/hanwen/go-fuse":        {"mount"},
-		"github.com/minio/minio-go":        {"internal/bench"}, // and tests
+		"github.com/hashicorp/raft":         {"master"},
+		"github.com/hashicorp/raft-boltdb":  {"master"},
+		"github.com/dgraph-io/badger":       {"master"},
+		"github.com/klauspost/reedsolomon":  {"internal/erasure"},
+		"github.com/hanwen/go-fuse":         {"mount"},
+		"github.com/minio/minio-go":         {"internal/bench", "internal/chaos"}, // and tests
+		"github.com/anishathalye/porcupine": {"internal/chaos"},
 	}
 	for _, p := range pkgs {
 		if !strings.HasPrefix(p.ImportPath, module) {

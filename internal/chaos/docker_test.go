@@ -1,0 +1,82 @@
+//go:build chaos
+
+// The Docker fault suite runs with `make chaos` (go test -tags chaos). It is
+// kept out of `make test` for now: it found an acknowledged-write loss
+// across master restarts and leader kills (see issue 8's note) that is not
+// fixed yet, and a suite that fails one run in three cannot gate CI.
+
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestChaosDocker is the fault suite against a compose cluster of
+// containers: three masters, four chunk servers in two racks, one gateway.
+// It builds the image itself. Without Docker it is skipped, except under
+// CI, where a missing Docker is an error.
+func TestChaosDocker(t *testing.T) {
+	ctx := context.Background()
+	if err := DockerAvailable(ctx); err != nil {
+		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+			t.Fatalf("CI=%s but the fault suite cannot run: %v", ci, err)
+		}
+		t.Skipf("Docker is not available here (%v); the fault suite needs it (make chaos)", err)
+	}
+	s := seed(t)
+	t.Logf("chaos seed %d (replay with CHAOS_SEED=%d)", s, s)
+	root := repoRoot(t)
+	const image, prefix = "granary:chaos-test", "granarychaos"
+	if err := RemoveStaleProjects(ctx, prefix); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := BuildImage(ctx, root, image); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("image built in %v", time.Since(start).Round(time.Millisecond))
+	c, err := NewCompose(ctx, root, fmt.Sprintf("%s%d", prefix, os.Getpid()), image,
+		"GRANARY_DEAD_AFTER=3s", "GRANARY_HEARTBEAT=500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("cluster logs (last lines):\n%s", c.Logs(ctx, 60))
+		}
+		if t.Failed() && os.Getenv("CHAOS_KEEP") != "" {
+			t.Logf("CHAOS_KEEP is set: leaving project %s up for inspection (env: %s)", c.Project, strings.Join(c.Env, " "))
+			return
+		}
+		if err := c.Down(ctx); err != nil {
+			t.Errorf("tear down: %v", err)
+		}
+	})
+	start = time.Now()
+	if err := c.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	target, err := NewComposeTarget(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := waitHealthy(ctx, target, 2*time.Minute); why != "" {
+		t.Fatalf("cluster not healthy after start: %s", why)
+	}
+	t.Logf("cluster up and healthy in %v", time.Since(start).Round(time.Millisecond))
+	mc := newS3(t, ctx, target.Endpoint(), c.Get("GRANARY_ACCESS_KEY"), c.Get("GRANARY_SECRET_KEY"), "chaos")
+	w := &Workload{S3: mc, Bucket: "chaos", History: NewHistory(), Keys: 12, Workers: 4, OnceWorkers: 2,
+		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 200 << 10}
+	rep := Run(ctx, "docker", target, w, Options{
+		Seed: s, Rounds: envInt(t, "CHAOS_ROUNDS", len(target.Kinds())),
+		Steady: 2 * time.Second, Hold: 6 * time.Second, RecoveryBound: 90 * time.Second,
+		CheckTimeout: 2 * time.Minute, Log: t.Logf,
+	})
+	finish(t, rep, "docker")
+}
+

@@ -1,0 +1,105 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/gateway"
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/testcluster"
+	"github.com/granary-store/granary/master"
+)
+
+// inProcess injects faults into an in-process cluster through its test
+// hooks: Raft links cut (partition), a chunk server's data plane and
+// heartbeats stalled with its sockets open (pause), and stop/restart.
+type inProcess struct {
+	t *testing.T
+	c *testcluster.Cluster
+}
+
+func (p *inProcess) Masters() int      { return len(p.c.Nodes()) }
+func (p *inProcess) ChunkServers() int { return len(p.c.ChunkServers()) }
+
+func (p *inProcess) Status(ctx context.Context) (proto.Status, error) {
+	return p.c.Client().Status(ctx)
+}
+
+func (p *inProcess) Kinds() []string {
+	return []string{"partition-leader", "kill-leader", "pause-chunkserver", "kill-chunkserver"}
+}
+
+func (p *inProcess) Fault(ctx context.Context, kind string, rng *rand.Rand) (Fault, error) {
+	cs := p.c.ChunkServers()[rng.IntN(p.ChunkServers())]
+	switch kind {
+	case "partition-leader":
+		n := p.c.Leader()
+		return Fault{Name: fmt.Sprintf("partition %s (leader)", n.ID),
+			Inject: func(context.Context) error { p.c.Isolate(n); return nil },
+			Heal:   func(context.Context) error { p.c.Heal(); return nil }}, nil
+	case "kill-leader":
+		n := p.c.Leader()
+		return Fault{Name: fmt.Sprintf("stop %s (leader)", n.ID),
+			Inject: func(context.Context) error { p.c.Kill(n); return nil },
+			Heal:   func(context.Context) error { p.c.Restart(n); return nil }}, nil
+	case "pause-chunkserver":
+		srv := cs.Server()
+		if srv == nil {
+			return Fault{}, fmt.Errorf("%s is not running", cs.ID)
+		}
+		return Fault{Name: fmt.Sprintf("pause %s", cs.ID),
+			Inject: func(context.Context) error { srv.SetPaused(true); return nil },
+			Heal:   func(context.Context) error { srv.SetPaused(false); return nil }}, nil
+	case "kill-chunkserver":
+		return Fault{Name: fmt.Sprintf("stop %s", cs.ID),
+			Inject: func(context.Context) error { p.c.KillChunkServer(cs); return nil },
+			Heal:   func(context.Context) error { p.c.RestartChunkServer(cs); return nil }}, nil
+	}
+	return Fault{}, fmt.Errorf("unknown fault %q", kind)
+}
+
+// TestChaosInProcess runs the fault rounds against an in-process cluster
+// (3 masters, 4 chunk servers in 2 racks, an S3 gateway) with the same
+// workload and checks as the Docker suite, so the fault logic is exercised
+// on every run without containers.
+func TestChaosInProcess(t *testing.T) {
+	s := seed(t)
+	t.Logf("chaos seed %d (replay with CHAOS_SEED=%d)", s, s)
+	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 4, Racks: 2, ChunkSize: 256 << 10,
+		Tune: func(cfg *master.Config) {
+			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const access, secret = "GRCHAOSINPROCESS0001", "chaos-in-process-secret-key-0123456789"
+	cfg := gateway.DefaultConfig()
+	cfg.Masters, cfg.ClusterSecret, cfg.Listener = c.Addrs(), testcluster.Secret, ln
+	cfg.RootAccessKey, cfg.RootSecretKey = access, secret
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	mc := newS3(t, ctx, gw.Addr(), access, secret, "chaos")
+	w := &Workload{S3: mc, Bucket: "chaos", History: NewHistory(), Keys: 8, Workers: 3, OnceWorkers: 1,
+		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 96 << 10}
+	target := &inProcess{t: t, c: c}
+	rep := Run(ctx, "in-process", target, w, Options{
+		Seed: s, Rounds: envInt(t, "CHAOS_ROUNDS", len(target.Kinds())),
+		Steady: time.Second, Hold: 3 * time.Second, RecoveryBound: 60 * time.Second,
+		CheckTimeout: time.Minute, Log: t.Logf,
+	})
+	finish(t, rep, "in-process")
+}
