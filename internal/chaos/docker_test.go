@@ -79,4 +79,3 @@ func TestChaosDocker(t *testing.T) {
 	})
 	finish(t, rep, "docker")
 }
-
