@@ -3,10 +3,10 @@
 #   docker run granary:dev server            (the embedded single-machine store)
 #   docker run granary:dev master --id m1 …  (one role of a cluster; see deploy/compose.yaml)
 #
-# Build it with `make docker` (needs Go and Docker, no network): it compiles
-# bin/docker/granary with CGO off and builds this file with bin/docker as
-# the context, which also holds the /data and /tmp folders with their owner
-# and modes (an empty base image has no shell to create them).
+# Build it with `make docker` (needs Go and Docker, no network), which runs
+# deploy/build-image.sh: it compiles granary with CGO off and builds this
+# file with a context that also holds the /data and /tmp folders with their
+# owner and modes (an empty base image has no shell to create them).
 FROM scratch
 COPY rootfs/ /
 COPY --chown=65532:65532 data/ /data/

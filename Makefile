@@ -58,10 +58,7 @@ IMAGE   ?= granary:dev
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 docker: ## build the container image $(IMAGE) (static binary on an empty base; no network needed)
-	rm -rf bin/docker && mkdir -p bin/docker/rootfs/tmp bin/docker/data
-	chmod 1777 bin/docker/rootfs/tmp
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '-s -w' -o bin/docker/granary ./cmd/granary
-	docker build -q -t $(IMAGE) -f Dockerfile bin/docker
+	GO=$(GO) bash deploy/build-image.sh $(IMAGE)
 
 cluster-up: docker ## start the compose cluster: 3 masters, 4 chunk servers in 2 racks, 1 S3 gateway
 	bash deploy/cluster.sh up

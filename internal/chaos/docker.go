@@ -69,27 +69,10 @@ func composeCommand(ctx context.Context) ([]string, error) {
 	return nil, fmt.Errorf("neither 'docker compose' nor 'docker-compose' works")
 }
 
-// BuildImage compiles a static granary from the repository at root and
-// builds root/Dockerfile around it as tag, the way `make docker` does.
+// BuildImage builds the image as tag from the repository at root with
+// deploy/build-image.sh, the recipe `make docker` uses.
 func BuildImage(ctx context.Context, root, tag string) error {
-	dir, err := os.MkdirTemp("", "granary-image-")
-	if err != nil {
-		return fmt.Errorf("build image: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	for _, d := range []string{"rootfs/tmp", "data"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return fmt.Errorf("build image: %w", err)
-		}
-	}
-	if err := os.Chmod(filepath.Join(dir, "rootfs/tmp"), 0o1777); err != nil {
-		return fmt.Errorf("build image: %w", err)
-	}
-	if _, err := run(ctx, []string{"CGO_ENABLED=0", "GOOS=linux"}, root, "go",
-		"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "granary"), "./cmd/granary"); err != nil {
-		return fmt.Errorf("build image: %w", err)
-	}
-	if _, err := docker(ctx, "build", "-q", "-t", tag, "-f", filepath.Join(root, "Dockerfile"), dir); err != nil {
+	if _, err := run(ctx, nil, root, "bash", filepath.Join(root, "deploy", "build-image.sh"), tag); err != nil {
 		return fmt.Errorf("build image: %w", err)
 	}
 	return nil
@@ -338,19 +321,16 @@ func RemoveStaleProjects(ctx context.Context, prefix string) error {
 			continue // still running: another fault run
 		}
 		filter := "label=com.docker.compose.project=" + p
-		for _, kind := range []string{"container", "volume", "network"} {
-			ids, err := docker(ctx, kind, "ls", "-q", "--filter", filter)
-			if kind == "container" {
-				ids, err = docker(ctx, "ps", "-aq", "--filter", filter)
-			}
+		for _, k := range []struct{ ls, rm []string }{
+			{[]string{"container", "ls", "-aq"}, []string{"container", "rm", "-f"}},
+			{[]string{"volume", "ls", "-q"}, []string{"volume", "rm"}},
+			{[]string{"network", "ls", "-q"}, []string{"network", "rm"}},
+		} {
+			ids, err := docker(ctx, append(k.ls, "--filter", filter)...)
 			if err != nil || ids == "" {
 				continue
 			}
-			args := append([]string{kind, "rm"}, strings.Fields(ids)...)
-			if kind == "container" {
-				args = append([]string{"rm", "-f"}, strings.Fields(ids)...)
-			}
-			if _, err := docker(ctx, args...); err != nil {
+			if _, err := docker(ctx, append(k.rm, strings.Fields(ids)...)...); err != nil {
 				return fmt.Errorf("remove stale project %s: %w", p, err)
 			}
 		}
