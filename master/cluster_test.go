@@ -308,6 +308,89 @@ func TestSnapshotCatchUpAndFullRestart(t *testing.T) {
 	}
 }
 
+// TestRestartedMemberNeverGoesBack restarts a follower whose log is longer
+// than one Raft apply batch. Raft re-feeds the whole log to the state
+// machine after a restart; the member's state already holds it, so its
+// applied index must never drop below where it stopped (if it did, old
+// commands would run again on newer state), and it must end identical to
+// the leader's.
+func TestRestartedMemberNeverGoesBack(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 3})
+	cl := c.Client()
+	ctx := ctxT(t, 90*time.Second)
+	if err := cl.CreateBucket(ctx, "again"); err != nil {
+		t.Fatal(err)
+	}
+	// Well over one batch (MaxAppendEntries is 512) of overwrites.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if _, err := cl.Commit(ctx, inline("again", fmt.Sprintf("k%d", i%10), fmt.Sprint(g, i))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitCaughtUp(c)
+	victim := c.Nodes()[0]
+	if victim == c.Leader() {
+		victim = c.Nodes()[1]
+	}
+	stopped := victim.Server().AppliedIndex()
+	c.Kill(victim)
+	c.Restart(victim)
+	srv := victim.Server()
+	lowest := srv.AppliedIndex()
+	// An entry committed after the restart: once the member applied it,
+	// Raft has fed it every entry before it.
+	if _, err := cl.Commit(ctx, inline("again", "marker", "after restart")); err != nil {
+		t.Fatal(err)
+	}
+	target := c.Leader().Server().AppliedIndex()
+	c.WaitFor(30*time.Second, "restarted member caught up", func() bool {
+		a := srv.AppliedIndex()
+		lowest = min(lowest, a)
+		return a >= target
+	})
+	if lowest < stopped {
+		t.Errorf("%s stopped at applied index %d and went back to %d while Raft replayed its log", victim.ID, stopped, lowest)
+	}
+	// Every entry up to where it stopped was already in its state: none
+	// may run again, and at most the ones committed since may run.
+	if ran, skipped := srv.EntriesRun(), srv.EntriesSkipped(); ran > int64(target-stopped) || skipped < 1000 {
+		t.Errorf("%s stopped at %d and caught up to %d running %d entries and skipping %d; entries up to %d ran twice",
+			victim.ID, stopped, target, ran, skipped, stopped)
+	}
+	want, got := localVersions(t, c, c.Leader().HTTPAddr, "again"), localVersions(t, c, victim.HTTPAddr, "again")
+	if fmt.Sprint(want) != fmt.Sprint(got) {
+		t.Errorf("after restart %s holds %v, the leader %v", victim.ID, got, want)
+	}
+}
+
+// localVersions lists a member's local state as key -> version@etag.
+func localVersions(t *testing.T, c *testcluster.Cluster, addr, bucket string) map[string]string {
+	t.Helper()
+	res, err := c.Client().ListLocal(ctxT(t, 10*time.Second), addr, proto.ListRequest{Bucket: bucket})
+	if err != nil {
+		t.Fatalf("list on %s: %v", addr, err)
+	}
+	out := map[string]string{}
+	for _, o := range res.Objects {
+		out[o.Key] = fmt.Sprintf("%d@%s", o.Version, o.ETag)
+	}
+	return out
+}
+
 func assertSameKeys(t *testing.T, want, got map[string]bool, who string) {
 	t.Helper()
 	if len(got) != len(want) {

@@ -31,6 +31,8 @@ type fsm struct {
 
 	applied  atomic.Uint64
 	restores atomic.Int64 // snapshots actually installed, for tests
+	ran      atomic.Int64 // entries this process ran against the state
+	skipped  atomic.Int64 // replayed entries the state already held
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every apply
@@ -158,7 +160,12 @@ func (f *fsm) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 		if err := txn.Commit(); err != nil {
 			return 0, fmt.Errorf("commit indexes %d..%d: %w", logs[0].Index, logs[n-1].Index, err)
 		}
-		f.applied.Store(logs[n-1].Index)
+		// Only ever forward: a batch Raft replays after a restart may end
+		// below the stored index, and lowering it would make the next batch
+		// run old commands again on newer state.
+		if last := logs[n-1].Index; last > f.applied.Load() {
+			f.applied.Store(last)
+		}
 		return n, nil
 	}
 }
@@ -170,8 +177,10 @@ func (f *fsm) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, erro
 	for i, l := range logs {
 		if l.Index <= applied {
 			out[i] = nil // replay of an entry whose effects are stored
+			f.skipped.Add(1)
 			continue
 		}
+		f.ran.Add(1)
 		var res any
 		if l.Type == raft.LogCommand {
 			r, err := applyCommand(txn, l.Index, l.Data)

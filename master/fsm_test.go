@@ -151,6 +151,67 @@ func TestReplayIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestRestartReplayLeavesStateAlone replays a whole log, in batches as Raft
+// feeds it after a restart, onto a state that already holds all of it. A
+// batch made only of entries at or below the stored index must not lower
+// that index: if it did, the next batch would run old commands again on
+// newer state, where they can come out differently (a chunked put refused
+// because its chunk was freed since, the chunk high-water mark moved), and
+// the member would silently diverge from the others.
+func TestRestartReplayLeavesStateAlone(t *testing.T) {
+	tf := newTestFSM(t)
+	var logs []*raft.Log
+	record := func(o op, payload any) any {
+		t.Helper()
+		data, err := encodeCommand(o, payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, &raft.Log{Index: tf.index + 1, Type: raft.LogCommand, Data: data})
+		v, err := tf.applyRaw(data)
+		if err != nil {
+			t.Fatalf("%v: %v", o, err)
+		}
+		return v
+	}
+	record(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := record(opAllocChunks, cmdAllocChunks{Count: 8}).(uint64)
+	put := func(key string, chunk uint64) {
+		record(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: 1,
+			Extents: []proto.Extent{{Chunk: chunk, Length: 1}}}})
+	}
+	put("a", first)   // a -> chunk 1
+	put("a", first+1) // chunk 1 freed
+	put("b", first+2)
+	record(opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "b"})
+	record(opAckGCDeletion, cmdAckGCDeletion{Chunks: []uint64{first, first + 2}})
+	record(opAllocChunks, cmdAllocChunks{Count: 8})
+	before := dumpState(t, tf.f)
+	applied := tf.f.applied.Load()
+
+	for _, size := range []int{1, 2, 3, len(logs)} {
+		for i := 0; i < len(logs); i += size {
+			out := tf.f.ApplyBatch(logs[i:min(i+size, len(logs))])
+			for j, r := range out {
+				if r != nil {
+					t.Fatalf("batch size %d: replayed entry %d returned %v", size, logs[i+j].Index, r)
+				}
+			}
+			if got := tf.f.applied.Load(); got != applied {
+				t.Fatalf("batch size %d: replaying up to %d moved the applied index from %d to %d",
+					size, logs[min(i+size, len(logs))-1].Index, applied, got)
+			}
+		}
+		if after := dumpState(t, tf.f); fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Fatalf("batch size %d: replaying the log changed the state:\nbefore %v\nafter  %v", size, before, after)
+		}
+	}
+	// The index is durable too: a reopened state must not replay either.
+	if got, err := readApplied(tf.f.db); err != nil || got != applied {
+		t.Fatalf("stored applied index %d (%v), want %d", got, err, applied)
+	}
+}
+
 func TestObjectRulesAndChunkReferences(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})

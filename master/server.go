@@ -260,6 +260,12 @@ func (s *Server) IsLeader() bool {
 // AppliedIndex returns the last Raft index reflected in the state.
 func (s *Server) AppliedIndex() uint64 { return s.fsm.applied.Load() }
 
+// EntriesRun counts the log entries this process ran against the state,
+// and EntriesSkipped those Raft replayed that the state already held (a
+// restart replays the log after the last snapshot).
+func (s *Server) EntriesRun() int64     { return s.fsm.ran.Load() }
+func (s *Server) EntriesSkipped() int64 { return s.fsm.skipped.Load() }
+
 // SnapshotsRestored counts snapshots installed into the state since start.
 func (s *Server) SnapshotsRestored() int64 { return s.fsm.restores.Load() }
 
