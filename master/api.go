@@ -233,6 +233,7 @@ func errorBody(err error) *proto.Error {
 		{ErrInvalid, proto.CodeBadRequest, http.StatusBadRequest, false},
 		{proto.ErrInvalidName, proto.CodeBadRequest, http.StatusBadRequest, false},
 		{ErrUnknownVersion, proto.CodeUnknownVersion, http.StatusBadRequest, false},
+		{ErrRequestExpired, proto.CodeBadRequest, http.StatusBadRequest, false},
 		{ErrBadCommand, proto.CodeBadRequest, http.StatusBadRequest, false},
 		{ErrNotLeader, proto.CodeNotLeader, http.StatusServiceUnavailable, true},
 		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
@@ -261,6 +262,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, proto.Health{
 		ID: s.cfg.ID, State: strings.ToLower(s.raft.State().String()),
 		Leader: laddr, LeaderID: lid, Ready: s.IsLeader() || (lid != "" && lid != s.cfg.ID),
+		Applied: s.fsm.applied.Load(),
 	})
 }
 
@@ -285,7 +287,7 @@ func (s *Server) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
 		return
 	}
-	if _, err := s.apply(r.Context(), opCreateBucket, cmdCreateBucket{Bucket: b}); err != nil {
+	if _, err := s.applyRequest(r, opCreateBucket, cmdCreateBucket{Bucket: b}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -322,7 +324,7 @@ func (s *Server) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.apply(r.Context(), opDeleteBucket, cmdDeleteBucket{Name: name}); err != nil {
+	if _, err := s.applyRequest(r, opDeleteBucket, cmdDeleteBucket{Name: name}); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -20,7 +20,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := s.apply(r.Context(), opPutObject, cmdPutObject{Object: obj, IfVersion: req.IfVersion})
+	v, err := s.applyRequest(r, opPutObject, cmdPutObject{Object: obj, IfVersion: req.IfVersion})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.apply(r.Context(), opDeleteObject, cmdDeleteObject(req)); err != nil {
+	if _, err := s.applyRequest(r, opDeleteObject, cmdDeleteObject(req)); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -81,7 +81,7 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := cmdRenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.apply(r.Context(), opRenameObject, cmd)
+	v, err := s.applyRequest(r, opRenameObject, cmd)
 	if err != nil {
 		writeError(w, err)
 		return

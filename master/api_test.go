@@ -122,3 +122,64 @@ func TestJoinAndRemoveMember(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLateAttemptIsNotAppliedAgain replays the attempt a client gave up on
+// (held by a paused member, which forwards it to the leader once it runs
+// again) after the retry succeeded and the client went on: the master
+// answers with the first outcome and the later write stays.
+func TestLateAttemptIsNotAppliedAgain(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 3})
+	cl := c.Client()
+	ctx := ctxT(t, 30*time.Second)
+	if err := cl.CreateBucket(ctx, "late"); err != nil {
+		t.Fatal(err)
+	}
+	leader := c.Leader()
+	var follower *testcluster.Node
+	for _, n := range c.Nodes() {
+		if n != leader {
+			follower = n
+		}
+	}
+	id := proto.NewRequestID(time.Now())
+	send := func(addr string) (int, proto.Object) {
+		t.Helper()
+		body := `{"object":{"bucket":"late","key":"k","size":5,"inline":"Zmlyc3Q="}}` // "first"
+		req, err := http.NewRequestWithContext(ctx, "POST", "http://"+addr+proto.RouteObjectCommit, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testcluster.Secret)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(proto.HeaderRequestID, id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var o proto.Object
+		json.NewDecoder(resp.Body).Decode(&o)
+		return resp.StatusCode, o
+	}
+	status, first := send(leader.HTTPAddr)
+	if status != http.StatusOK || first.Version == 0 {
+		t.Fatalf("first attempt: %d %+v", status, first)
+	}
+	second, err := cl.Commit(ctx, inline("late", "k", "second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, again := send(follower.HTTPAddr) // forwarded to the leader
+	if status != http.StatusOK || again.Version != first.Version {
+		t.Fatalf("late attempt answered %d version %d, want 200 and the first answer's version %d", status, again.Version, first.Version)
+	}
+	o, err := cl.Stat(ctx, "late", "k")
+	if err != nil || string(o.Inline) != "second" || o.Version != second.Version {
+		t.Fatalf("after the late attempt k = %q at version %d (%v), want the later write %q at %d", o.Inline, o.Version, err, "second", second.Version)
+	}
+	// A malformed id is refused before anything is proposed.
+	id = "not-an-id"
+	if status, _ := send(leader.HTTPAddr); status != http.StatusBadRequest {
+		t.Fatalf("malformed request id: status %d, want 400", status)
+	}
+}

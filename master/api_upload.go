@@ -31,11 +31,12 @@ func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	u.ID = randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789")
 	u.Created = s.now().UTC().Truncate(time.Millisecond)
-	if _, err := s.apply(r.Context(), opCreateUpload, cmdCreateUpload{Upload: u}); err != nil {
+	res, err := s.applyRequest(r, opCreateUpload, cmdCreateUpload{Upload: u})
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, res.(proto.Upload)) // a repeated request gets the first upload
 }
 
 func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +50,7 @@ func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Part.Modified = s.now().UTC().Truncate(time.Millisecond)
-	if _, err := s.apply(r.Context(), opPutPart, cmdPutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
+	if _, err := s.applyRequest(r, opPutPart, cmdPutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -79,7 +80,7 @@ func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := proto.Object{Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.apply(r.Context(), opCompleteUpload, cmdCompleteUpload{Req: req, Object: base})
+	v, err := s.applyRequest(r, opCompleteUpload, cmdCompleteUpload{Req: req, Object: base})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -93,7 +94,7 @@ func (s *Server) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.apply(r.Context(), opAbortUpload, cmdAbortUpload{Ref: ref}); err != nil {
+	if _, err := s.applyRequest(r, opAbortUpload, cmdAbortUpload{Ref: ref}); err != nil {
 		writeError(w, err)
 		return
 	}

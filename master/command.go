@@ -1,6 +1,7 @@
 package master
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -8,19 +9,23 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 )
 
-// Raft log entries carry commands in this layout:
+// Raft log entries carry commands in one of two layouts:
 //
-//	+---------+--------+------------------------------+
-//	| version | opcode | payload (JSON of the op type) |
-//	| 1 byte  | 1 byte | rest of the entry             |
-//	+---------+--------+------------------------------+
+//	version 1: | 1 | opcode | payload (JSON of the op type) |
+//	version 2: | 2 | opcode | at, 8 bytes | id length, 1 byte | request id | payload |
 //
-// version names the encoding of the whole entry; a replica that meets a
-// version it does not know rejects the entry (ErrUnknownVersion) without
-// touching state, and so does every other replica, so they stay identical.
-// Opcodes are never reused; new fields in a payload must be optional so old
-// entries keep decoding.
-const cmdVersion1 byte = 1
+// Version 2 is a change a client asked for under a request id
+// (proto.HeaderRequestID), at is the leader's clock (Unix milliseconds) when
+// it proposed it; the state machine applies each id at most once (see
+// dedup.go). version names the encoding of the whole entry; a replica that
+// meets a version it does not know rejects the entry (ErrUnknownVersion)
+// without touching state, and so does every other replica, so they stay
+// identical. Opcodes are never reused; new fields in a payload must be
+// optional so old entries keep decoding.
+const (
+	cmdVersion1 byte = 1
+	cmdVersion2 byte = 2
+)
 
 // op identifies a command. Values are part of the on-disk log format.
 type op byte
@@ -148,13 +153,49 @@ func encodeCommand(o op, payload any) ([]byte, error) {
 	return append(buf, body...), nil
 }
 
-// decodeHeader splits a log entry into its opcode and payload.
-func decodeHeader(data []byte) (op, []byte, error) {
+// encodeRequest builds a version-2 log entry: a change asked for under a
+// request id, proposed at the leader's time at.
+func encodeRequest(o op, at time.Time, id string, payload any) ([]byte, error) {
+	if id == "" || len(id) > 255 {
+		return nil, fmt.Errorf("master: request id of %d bytes: %w", len(id), ErrInvalid)
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("master: encode %v: %w", o, err)
+	}
+	buf := make([]byte, 0, 11+len(id)+len(body))
+	buf = append(buf, cmdVersion2, byte(o))
+	buf = binary.BigEndian.AppendUint64(buf, uint64(at.UnixMilli()))
+	buf = append(buf, byte(len(id)))
+	buf = append(buf, id...)
+	return append(buf, body...), nil
+}
+
+// header is what precedes a command's payload.
+type header struct {
+	op op
+	at int64  // version 2: the leader's clock at proposal, Unix ms
+	id string // version 2: the request id
+}
+
+// decodeHeader splits a log entry into its header and payload.
+func decodeHeader(data []byte) (header, []byte, error) {
 	if len(data) < 2 {
-		return 0, nil, fmt.Errorf("master: command of %d bytes: %w", len(data), ErrBadCommand)
+		return header{}, nil, fmt.Errorf("master: command of %d bytes: %w", len(data), ErrBadCommand)
 	}
-	if data[0] != cmdVersion1 {
-		return 0, nil, fmt.Errorf("master: command encoding version %d: %w", data[0], ErrUnknownVersion)
+	h := header{op: op(data[1])}
+	switch data[0] {
+	case cmdVersion1:
+		return h, data[2:], nil
+	case cmdVersion2:
+		if len(data) < 11 || len(data) < 11+int(data[10]) || data[10] == 0 {
+			return header{}, nil, fmt.Errorf("master: version-2 command of %d bytes: %w", len(data), ErrBadCommand)
+		}
+		h.at = int64(binary.BigEndian.Uint64(data[2:10]))
+		n := int(data[10])
+		h.id = string(data[11 : 11+n])
+		return h, data[11+n:], nil
+	default:
+		return header{}, nil, fmt.Errorf("master: command encoding version %d: %w", data[0], ErrUnknownVersion)
 	}
-	return op(data[1]), data[2:], nil
 }

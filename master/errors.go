@@ -32,6 +32,9 @@ var (
 	// ErrFSMFailed means the state store hit a storage error and this member
 	// stopped applying commands; it must be restarted.
 	ErrFSMFailed = errors.New("state machine failed")
+	// ErrRequestExpired means a request id was issued too long before the
+	// change was proposed for the master to still know whether it applied.
+	ErrRequestExpired = errors.New("request expired")
 	// ErrClosed means the server was closed.
 	ErrClosed = errors.New("server closed")
 )

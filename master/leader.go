@@ -90,6 +90,32 @@ func (s *Server) apply(ctx context.Context, o op, payload any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.propose(ctx, o, data)
+}
+
+// applyRequest is apply for a change a client asked for: when the request
+// names itself (proto.HeaderRequestID), the change is applied at most once
+// however many attempts of it arrive (see dedup.go).
+func (s *Server) applyRequest(r *http.Request, o op, payload any) (any, error) {
+	id := r.Header.Get(proto.HeaderRequestID)
+	if id == "" {
+		return s.apply(r.Context(), o, payload)
+	}
+	if _, err := proto.ParseRequestID(id); err != nil {
+		return nil, fmt.Errorf("master: %w: %v", ErrInvalid, err)
+	}
+	if s.raft.State() != raft.Leader {
+		return nil, fmt.Errorf("master: apply %v: %w", o, ErrNotLeader)
+	}
+	data, err := encodeRequest(o, s.now(), id, payload)
+	if err != nil {
+		return nil, err
+	}
+	return s.propose(r.Context(), o, data)
+}
+
+// propose appends an encoded command to the log and waits for its result.
+func (s *Server) propose(ctx context.Context, o op, data []byte) (any, error) {
 	if len(data) > proto.MaxRequestBytes {
 		return nil, fmt.Errorf("master: %v command of %d bytes: %w", o, len(data), ErrTooLarge)
 	}

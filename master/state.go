@@ -24,6 +24,8 @@ import (
 //	r/<member id>        memberRecord (master HTTP addresses)
 //	u/<user>             proto.User
 //	k/<access key>       proto.AccessKey
+//	q/<request id>       outcome of a change asked for under that id
+//	qt/<at BE><id>       the same ids by proposal time, for expiry
 const valueFormat1 byte = 1
 
 var (
@@ -43,15 +45,18 @@ func chunkKey(prefix string, id uint64) []byte {
 
 // applyCommand decodes and applies one command in txn.
 func applyCommand(txn *badger.Txn, index uint64, data []byte) (any, error) {
-	o, body, err := decodeHeader(data)
+	h, body, err := decodeHeader(data)
 	if err != nil {
 		return nil, err
 	}
-	h, ok := handlers[o]
+	fn, ok := handlers[h.op]
 	if !ok {
-		return nil, fmt.Errorf("master: opcode %d: %w", byte(o), ErrBadCommand)
+		return nil, fmt.Errorf("master: opcode %d: %w", byte(h.op), ErrBadCommand)
 	}
-	return h(txn, index, body)
+	if h.id != "" {
+		return applyOnce(txn, index, h, body, fn)
+	}
+	return fn(txn, index, body)
 }
 
 type handler func(txn *badger.Txn, index uint64, body []byte) (any, error)

@@ -71,7 +71,7 @@ func applyCreateUpload(txn *badger.Txn, _ uint64, c *cmdCreateUpload) (any, erro
 	if err := requireBucket(txn, u.Bucket); err != nil {
 		return nil, err
 	}
-	return nil, put(txn, uploadKey(u.Bucket, u.ID), u)
+	return u, put(txn, uploadKey(u.Bucket, u.ID), u)
 }
 
 func getUpload(txn *badger.Txn, bucket, id string) (*proto.Upload, error) {

@@ -81,10 +81,16 @@ type call struct {
 	// inline, when set, points at the inline bytes inside out: the answer
 	// may then carry them raw (proto.MediaTypeRawInline).
 	inline *[]byte
+	// id names the call on every attempt (proto.HeaderRequestID), so the
+	// master applies a change at most once however many attempts reach it.
+	id string
 }
 
 // do sends cl to the leader, retrying as Call describes.
 func (c *Client) do(ctx context.Context, cl *call) error {
+	if cl.method != http.MethodGet && cl.method != http.MethodHead && cl.id == "" {
+		cl.id = proto.NewRequestID(time.Now())
+	}
 	backoff := 20 * time.Millisecond
 	for {
 		idx := c.pick()
@@ -164,6 +170,9 @@ func (c *Client) once(ctx context.Context, addr string, cl *call) error {
 	}
 	if cl.inline != nil {
 		req.Header.Set("Accept", proto.MediaTypeRawInline)
+	}
+	if cl.id != "" {
+		req.Header.Set(proto.HeaderRequestID, cl.id)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,5 +55,61 @@ func TestSilentMemberCostsOneAttempt(t *testing.T) {
 	}
 	if got := liveHits.Load(); got != 5 {
 		t.Fatalf("the live member answered %d calls, want 5", got)
+	}
+}
+
+// Every attempt of one call that changes state carries the same request
+// id, so the master can apply it at most once; separate calls get separate
+// ids, and reads carry none.
+func TestRetriesCarryOneRequestID(t *testing.T) {
+	var mu sync.Mutex
+	var ids []string
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ids = append(ids, r.Method+" "+r.Header.Get(proto.HeaderRequestID))
+		mu.Unlock()
+		if r.Method == http.MethodPost && attempts.Add(1) <= 2 { // the first two attempts fail retryably
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"code":"Unavailable","message":"try again","retryable":true}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	c, err := New([]string{strings.TrimPrefix(srv.URL, "http://")}, "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Delete(ctx, "bk", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "bk", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stat(ctx, "bk", "k"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ids) != 5 {
+		t.Fatalf("requests %q, want 3 attempts of the first delete, 1 of the second, 1 stat", ids)
+	}
+	first := strings.TrimPrefix(ids[0], "POST ")
+	if _, err := proto.ParseRequestID(first); err != nil {
+		t.Fatalf("first attempt: %v", err)
+	}
+	if ids[1] != ids[0] || ids[2] != ids[0] {
+		t.Errorf("retries of one call carried %q, %q, %q; want one id", ids[0], ids[1], ids[2])
+	}
+	if ids[3] == ids[0] || !strings.HasPrefix(ids[3], "POST ") || len(ids[3]) == len("POST ") {
+		t.Errorf("a second call reused or lacked an id: %q after %q", ids[3], ids[0])
+	}
+	if ids[4] != "GET " {
+		t.Errorf("a read carried an id: %q", ids[4])
 	}
 }

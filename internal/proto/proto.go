@@ -43,7 +43,9 @@ const (
 	// HeaderForwarded marks a request a follower forwarded to the leader, so
 	// that it is never forwarded twice.
 	HeaderForwarded = "X-Granary-Forwarded"
-	// HeaderRequestID carries a request id across processes.
+	// HeaderRequestID names one logical call to the master, the same on
+	// every retry of it (see NewRequestID); the master applies a change
+	// carrying it at most once.
 	HeaderRequestID = "X-Granary-Request-Id"
 	// HeaderPipeline lists, comma-separated, the addresses a chunk write
 	// must be forwarded to after the receiving server.
@@ -351,6 +353,8 @@ type Health struct {
 	Leader   string `json:"leader"`
 	LeaderID string `json:"leaderId"`
 	Ready    bool   `json:"ready"`
+	// Applied is the last log index reflected in this member's state.
+	Applied uint64 `json:"applied"`
 }
 
 // RegisterRequest adds or updates a chunk server in the registry.

@@ -1,0 +1,176 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// request applies op under a request id at the leader time at, as a new
+// log entry, and returns its result.
+func (tf *testFSM) request(at time.Time, id string, o op, payload any) (any, error) {
+	tf.t.Helper()
+	data, err := encodeRequest(o, at, id, payload)
+	if err != nil {
+		tf.t.Fatal(err)
+	}
+	return tf.applyRaw(data)
+}
+
+func putInline(key, data string) cmdPutObject {
+	return cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: int64(len(data)), Inline: []byte(data)}}
+}
+
+func inlineOf(t *testing.T, f *fsm, key string) string {
+	t.Helper()
+	o, err := f.object("bk1", key)
+	if errors.Is(err, ErrNoSuchKey) {
+		return "<absent>"
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(o.Inline)
+}
+
+// A late attempt of a change that was already applied (the client retried
+// elsewhere and went on) gets the first outcome and must not undo what
+// came after it.
+func TestRepeatedRequestAppliesOnce(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	now := time.UnixMilli(1_795_000_000_000)
+	putA := proto.NewRequestID(now)
+	v1, err := tf.request(now, putA, opPutObject, putInline("k", "first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf.mustApply(opPutObject, putInline("k", "second"))
+	before := dumpState(t, tf.f)
+
+	v, err := tf.request(now.Add(3*time.Second), putA, opPutObject, putInline("k", "first"))
+	if err != nil || v != v1 {
+		t.Fatalf("repeated put answered %v, %v; want the first answer %v", v, err, v1)
+	}
+	if got := inlineOf(t, tf.f, "k"); got != "second" {
+		t.Fatalf("a repeated put overwrote a later one: k = %q", got)
+	}
+	after := dumpState(t, tf.f)
+	delete(before, "m/applied")
+	delete(after, "m/applied")
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatal("a repeated request changed the state")
+	}
+
+	// A delete that succeeded answers success again, and does not delete
+	// an object created since.
+	del := proto.NewRequestID(now)
+	if _, err := tf.request(now, del, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	tf.mustApply(opPutObject, putInline("k", "recreated"))
+	if _, err := tf.request(now.Add(time.Second), del, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "k"}); err != nil {
+		t.Fatalf("repeated delete: %v", err)
+	}
+	if got := inlineOf(t, tf.f, "k"); got != "recreated" {
+		t.Fatalf("a repeated delete removed a later object: k = %q", got)
+	}
+
+	// A refused change is refused again the same way, even when it would
+	// now succeed.
+	missing := proto.NewRequestID(now)
+	if _, err := tf.request(now, missing, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "later"}); !errors.Is(err, ErrNoSuchKey) {
+		t.Fatalf("delete of an absent key: %v", err)
+	}
+	tf.mustApply(opPutObject, putInline("later", "x"))
+	if _, err := tf.request(now.Add(time.Second), missing, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "later"}); !errors.Is(err, ErrNoSuchKey) {
+		t.Fatalf("repeated refused delete: %v, want the first answer (no such key)", err)
+	}
+	if got := inlineOf(t, tf.f, "later"); got != "x" {
+		t.Fatalf("a repeated refused delete applied late: later = %q", got)
+	}
+
+	// An id reused for another op is refused.
+	if _, err := tf.request(now, putA, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "k"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("id reused for another op: %v", err)
+	}
+}
+
+// An id issued longer ago than the record is kept is refused, and the
+// record of outcomes expires by the leader's clock carried in the entries.
+func TestRequestRecordExpires(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	now := time.UnixMilli(1_795_000_000_000)
+	old := proto.NewRequestID(now.Add(-requestMaxAge - time.Second))
+	if _, err := tf.request(now, old, opPutObject, putInline("k", "late")); !errors.Is(err, ErrRequestExpired) {
+		t.Fatalf("stale id: %v, want ErrRequestExpired", err)
+	}
+	future := proto.NewRequestID(now.Add(requestMaxAge + time.Second))
+	if _, err := tf.request(now, future, opPutObject, putInline("k", "early")); !errors.Is(err, ErrRequestExpired) {
+		t.Fatalf("id from the future: %v, want ErrRequestExpired", err)
+	}
+	if got := inlineOf(t, tf.f, "k"); got != "<absent>" {
+		t.Fatalf("refused ids changed the state: k = %q", got)
+	}
+
+	var ids []string
+	for i := range 3 * pruneBatch {
+		id := proto.NewRequestID(now)
+		ids = append(ids, id)
+		if _, err := tf.request(now, id, opPutObject, putInline(fmt.Sprint("k", i), "v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		n := 0
+		for k := range dumpState(t, tf.f) {
+			if len(k) > 2 && k[:2] == "q/" {
+				n++
+			}
+		}
+		return n
+	}
+	if got := count(); got != len(ids) {
+		t.Fatalf("%d outcomes recorded, want %d", got, len(ids))
+	}
+	// Later traffic prunes a batch per entry until the old ones are gone.
+	later := now.Add(requestRecordFor + time.Minute)
+	for i := 0; count() > 3; i++ {
+		if i > 4 {
+			t.Fatalf("%d outcomes left after %d later requests", count(), i)
+		}
+		if _, err := tf.request(later, proto.NewRequestID(later), opPutObject, putInline("x", fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Entries of both versions decode; damaged version-2 headers are refused
+// without touching the state.
+func TestCommandVersions(t *testing.T) {
+	id := proto.NewRequestID(time.UnixMilli(5))
+	v2, err := encodeRequest(opDeleteObject, time.UnixMilli(7), id, cmdDeleteObject{Bucket: "b", Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, body, err := decodeHeader(v2)
+	if err != nil || h.op != opDeleteObject || h.at != 7 || h.id != id || string(body) != `{"bucket":"b","key":"k"}` {
+		t.Fatalf("decode v2: %+v %q %v", h, body, err)
+	}
+	for _, bad := range [][]byte{v2[:5], v2[:11], append([]byte{2, 4}, make([]byte, 9)...)} {
+		if _, _, err := decodeHeader(bad); !errors.Is(err, ErrBadCommand) {
+			t.Errorf("decode %x: %v, want ErrBadCommand", bad, err)
+		}
+	}
+	tf := newTestFSM(t)
+	out := tf.f.ApplyBatch([]*raft.Log{{Index: 1, Type: raft.LogCommand, Data: v2[:12]}})
+	if r, ok := out[0].(result); !ok || !errors.Is(r.err, ErrInvalid) && !errors.Is(r.err, ErrBadCommand) {
+		t.Fatalf("truncated request id applied: %#v", out[0])
+	}
+}
