@@ -200,6 +200,7 @@ type ComposeTarget struct {
 	C       *Compose
 	network string
 	mc      *masterclient.Client
+	addrs   []string // the masters' published HTTP addresses
 }
 
 // NewComposeTarget connects to a project that is up.
@@ -213,7 +214,7 @@ func NewComposeTarget(ctx context.Context, c *Compose) (*ComposeTarget, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ComposeTarget{C: c, network: netName, mc: mc}, nil
+	return &ComposeTarget{C: c, network: netName, mc: mc, addrs: addrs}, nil
 }
 
 // Endpoint is the gateway's address on this host.
@@ -221,6 +222,9 @@ func (t *ComposeTarget) Endpoint() string { return "127.0.0.1:" + t.C.Get("GRANA
 
 // Masters implements Target.
 func (t *ComposeTarget) Masters() int { return 3 }
+
+// Replicas implements Target.
+func (t *ComposeTarget) Replicas() (*masterclient.Client, []string) { return t.mc, t.addrs }
 
 // ChunkServers implements Target.
 func (t *ComposeTarget) ChunkServers() int { return 4 }

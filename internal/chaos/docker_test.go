@@ -1,10 +1,3 @@
-//go:build chaos
-
-// The Docker fault suite runs with `make chaos` (go test -tags chaos). It is
-// kept out of `make test` for now: it found an acknowledged-write loss
-// across master restarts and leader kills (see issue 8's note) that is not
-// fixed yet, and a suite that fails one run in three cannot gate CI.
-
 package chaos
 
 import (
@@ -18,12 +11,17 @@ import (
 
 // TestChaosDocker is the fault suite against a compose cluster of
 // containers: three masters, four chunk servers in two racks, one gateway.
-// It builds the image itself; without Docker and Compose it fails (it only
-// runs when asked for, with the chaos build tag).
+// It builds the image itself and tears the cluster down. It is part of
+// `make test` wherever Docker with Compose runs; on a machine without them
+// it is skipped with a notice, except under CI=true (or CHAOS_REQUIRE=1,
+// which `make chaos` sets), where it fails: CI must not pass without it.
 func TestChaosDocker(t *testing.T) {
 	ctx := context.Background()
 	if err := DockerAvailable(ctx); err != nil {
-		t.Fatalf("the container fault suite needs Docker with Compose: %v", err)
+		if os.Getenv("CI") == "true" || os.Getenv("CHAOS_REQUIRE") == "1" {
+			t.Fatalf("the container fault suite needs Docker with Compose, and CI=true or CHAOS_REQUIRE=1 requires it: %v", err)
+		}
+		t.Skipf("NOT RUN: the container fault suite needs Docker with Compose (%v); CI=true makes this a failure", err)
 	}
 	s := seed(t)
 	t.Logf("chaos seed %d (replay with CHAOS_SEED=%d)", s, s)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/gateway"
+	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
 	"github.com/granary-store/granary/master"
@@ -26,6 +27,14 @@ type inProcess struct {
 
 func (p *inProcess) Masters() int      { return len(p.c.Nodes()) }
 func (p *inProcess) ChunkServers() int { return len(p.c.ChunkServers()) }
+
+func (p *inProcess) Replicas() (*masterclient.Client, []string) {
+	var addrs []string
+	for _, n := range p.c.Nodes() {
+		addrs = append(addrs, n.HTTPAddr)
+	}
+	return p.c.Client(), addrs
+}
 
 func (p *inProcess) Status(ctx context.Context) (proto.Status, error) {
 	return p.c.Client().Status(ctx)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -32,6 +33,9 @@ type Target interface {
 	ChunkServers() int
 	// Masters is how many masters the healthy cluster has.
 	Masters() int
+	// Replicas returns a client and every master's address, to compare
+	// the members' own states once the workload stopped.
+	Replicas() (*masterclient.Client, []string)
 }
 
 // Options shape a run.
@@ -74,6 +78,9 @@ type Report struct {
 	Puts    [3]int // write-once puts, acknowledged puts, acknowledged deletes
 	Lin     LinearizabilityResult
 	Final   DurabilityResult
+	// Replicas is "" when every master ended with the same state, else
+	// what differed.
+	Replicas string
 	// Failures lists every reason the run failed; empty means it passed.
 	Failures []string
 	Duration time.Duration
@@ -177,6 +184,10 @@ func Run(ctx context.Context, name string, target Target, w *Workload, opts Opti
 		rep.Failures = append(rep.Failures, err.Error())
 	}
 	rep.Final = w.Verify(ctx, 0, cutoff, -1, nil)
+	rep.Replicas = compareReplicas(ctx, target, w.Bucket, 30*time.Second)
+	if rep.Replicas != "" {
+		rep.Failures = append(rep.Failures, "replicas: "+rep.Replicas)
+	}
 	for _, p := range rep.Final.Problems {
 		rep.Failures = append(rep.Failures, "final: "+p)
 	}
@@ -332,6 +343,11 @@ func (r *Report) Write(out io.Writer) error {
 		r.Puts[0], r.Puts[1], r.Puts[2], r.Final.Checked, r.Final.Present, r.Final.Absent)
 	fmt.Fprintf(&b, "linearizability (porcupine, per key): %s over %d keys, %d ops checked (%d open-ended failed writes, %d unobserved failed puts and %d failed reads left out) in %v\n",
 		r.Lin.Result, r.Lin.Keys, r.Lin.Checked, r.Lin.Indefinite, r.Lin.DroppedWrites, r.Lin.DroppedReads, r.Lin.Elapsed.Round(time.Millisecond))
+	replicas := "every master holds the same objects at the same applied index"
+	if r.Replicas != "" {
+		replicas = "DIFFER: " + r.Replicas
+	}
+	fmt.Fprintf(&b, "replicas: %s\n", replicas)
 	if len(r.Failures) > 0 {
 		fmt.Fprintf(&b, "\nfailures:\n")
 		for _, f := range r.Failures {
@@ -340,4 +356,105 @@ func (r *Report) Write(out io.Writer) error {
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// compareReplicas waits until every master applied the same log index and
+// then compares their own (stale=1) listings of bucket, key by key with
+// version and ETag: replicas of one log must hold one state. It returns ""
+// when they agree, else what differs.
+func compareReplicas(ctx context.Context, t Target, bucket string, bound time.Duration) string {
+	mc, addrs := t.Replicas()
+	deadline := time.Now().Add(bound)
+	why := "no answer yet"
+	for time.Now().Before(deadline) && sleepCtx(ctx, 200*time.Millisecond) {
+		applied, err := appliedIndexes(ctx, mc, addrs)
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		if slices.Min(applied) != slices.Max(applied) {
+			why = fmt.Sprintf("applied indexes %v never matched", applied)
+			continue
+		}
+		views := make([]map[string]string, len(addrs))
+		for i, a := range addrs {
+			if views[i], err = localView(ctx, mc, a, bucket); err != nil {
+				break
+			}
+		}
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		again, err := appliedIndexes(ctx, mc, addrs)
+		if err != nil || !slices.Equal(again, applied) {
+			continue // something applied while we listed; look again
+		}
+		for i := 1; i < len(views); i++ {
+			if d := diffViews(views[0], views[i]); d != "" {
+				return fmt.Sprintf("at applied index %d, %s and %s differ: %s", applied[0], addrs[0], addrs[i], d)
+			}
+		}
+		return ""
+	}
+	return why
+}
+
+func appliedIndexes(ctx context.Context, mc *masterclient.Client, addrs []string) ([]uint64, error) {
+	out := make([]uint64, len(addrs))
+	for i, a := range addrs {
+		hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		h, err := mc.Health(hctx, a)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("health of %s: %w", a, err)
+		}
+		out[i] = h.Applied
+	}
+	return out, nil
+}
+
+// localView lists a member's own state of bucket as key -> version/ETag.
+func localView(ctx context.Context, mc *masterclient.Client, addr, bucket string) (map[string]string, error) {
+	view := map[string]string{}
+	req := proto.ListRequest{Bucket: bucket}
+	for {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		res, err := mc.ListLocal(lctx, addr, req)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("list on %s: %w", addr, err)
+		}
+		for _, o := range res.Objects {
+			view[o.Key] = fmt.Sprintf("v%d/%s", o.Version, o.ETag)
+		}
+		if !res.IsTruncated {
+			return view, nil
+		}
+		req.StartAfter = res.NextStartAfter
+	}
+}
+
+func diffViews(a, b map[string]string) string {
+	var diffs []string
+	for k, va := range a {
+		if vb, ok := b[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s only in the first (%s)", k, va))
+		} else if va != vb {
+			diffs = append(diffs, fmt.Sprintf("%s is %s and %s", k, va, vb))
+		}
+	}
+	for k, vb := range b {
+		if _, ok := a[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s only in the second (%s)", k, vb))
+		}
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	slices.Sort(diffs)
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	}
+	return fmt.Sprintf("%d keys: %s", len(diffs), strings.Join(diffs, "; "))
 }
