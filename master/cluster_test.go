@@ -2,6 +2,7 @@ package master_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -406,4 +407,31 @@ func assertSameKeys(t *testing.T, want, got map[string]bool, who string) {
 
 func masterclientNew(addrs []string) (*masterclient.Client, error) {
 	return masterclient.New(addrs, testcluster.Secret)
+}
+
+// A leader whose state machine failed (a storage error stopped it applying)
+// hands leadership to a healthy member instead of answering every request
+// with an error.
+func TestFailedStateMachineGivesUpLeadership(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 3})
+	cl := c.Client()
+	ctx := ctxT(t, 60*time.Second)
+	if err := cl.CreateBucket(ctx, "fail"); err != nil {
+		t.Fatal(err)
+	}
+	sick := c.Leader()
+	sick.Server().FailStateForTest(errors.New("injected: disk gone"))
+	if sick.Server().IsLeader() {
+		t.Fatal("a member with a failed state machine still reports itself the ready leader")
+	}
+	c.WaitFor(30*time.Second, "another member leads", func() bool {
+		l := c.Leader()
+		return l != sick
+	})
+	if _, err := cl.Commit(ctx, inline("fail", "after", "ok")); err != nil {
+		t.Fatalf("commit after the failed leader stepped down: %v", err)
+	}
+	if o, err := cl.Stat(ctx, "fail", "after"); err != nil || string(o.Inline) != "ok" {
+		t.Fatalf("stat: %+v %v", o, err)
+	}
 }

@@ -44,6 +44,11 @@ func (s *Server) watchLeadership() {
 func (s *Server) becomeLeader() {
 	start := s.now()
 	for s.raft.State() == raft.Leader {
+		if err := s.fsm.Failed(); err != nil {
+			s.log.Error("elected with a failed state machine; handing leadership over", "err", err)
+			s.raft.LeadershipTransfer()
+			return
+		}
 		err := s.raft.Barrier(s.cfg.ApplyTimeout).Error()
 		if err == nil {
 			err = s.recordMember(memberRecord{ID: s.cfg.ID, RaftAddr: s.cfg.RaftAddr, HTTPAddr: s.cfg.HTTPAddr})
@@ -62,6 +67,32 @@ func (s *Server) becomeLeader() {
 		s.ready.Store(s.raft.State() == raft.Leader)
 		s.log.Info("leader ready", "term", s.raft.CurrentTerm(), "took", s.now().Sub(start))
 		return
+	}
+}
+
+// stepDownWhileFailed hands leadership over while this member's state
+// machine is failed (a storage error stopped it applying): such a member
+// can still win elections, but it must not lead, or the group would stop
+// making progress behind it. It keeps voting and storing the log; a
+// restart (or a snapshot from the leader) brings its state back.
+func (s *Server) stepDownWhileFailed() {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		err := s.fsm.Failed()
+		if err == nil || s.raft.State() != raft.Leader {
+			continue
+		}
+		s.ready.Store(false)
+		s.log.Error("state machine failed; handing leadership over", "err", err)
+		if err := s.raft.LeadershipTransfer().Error(); err != nil {
+			s.log.Warn("leadership transfer", "err", err)
+		}
 	}
 }
 

@@ -181,9 +181,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	errc := make(chan error, 1)
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()
 	go func() { defer s.wg.Done(); s.watchLeadership() }()
+	go func() { defer s.wg.Done(); s.stepDownWhileFailed() }()
 	go func() { defer s.wg.Done(); s.healLoop() }()
 	if s.cfg.Join != "" {
 		s.wg.Add(1)
@@ -254,7 +255,7 @@ func (s *Server) ID() string { return s.cfg.ID }
 // IsLeader reports whether this member leads and has caught up with the
 // state of earlier terms (so it may answer consistent reads).
 func (s *Server) IsLeader() bool {
-	return s.raft.State() == raft.Leader && s.ready.Load()
+	return s.raft.State() == raft.Leader && s.ready.Load() && s.fsm.Failed() == nil
 }
 
 // AppliedIndex returns the last Raft index reflected in the state.
