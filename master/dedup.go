@@ -17,7 +17,7 @@ import (
 // gave up on can still arrive later (held in the socket buffer of a paused
 // member, which forwards it to the leader once it runs again). Applied
 // then, it would undo whatever the client did in between. So a change
-// asked for under a request id records its outcome under q/<id>, in the
+// asked for under a request id records its outcome under i/<id>, in the
 // same transaction as its effects, and a second entry with that id returns
 // the recorded outcome without touching the state.
 //
@@ -83,9 +83,9 @@ type replayedError struct {
 func (e replayedError) Error() string { return e.msg }
 func (e replayedError) Unwrap() error { return e.target }
 
-func outcomeKey(id string) []byte { return []byte("q/" + id) }
+func outcomeKey(id string) []byte { return []byte("i/" + id) }
 func outcomeTimeKey(at int64, id string) []byte {
-	return append(binary.BigEndian.AppendUint64([]byte("qt/"), uint64(at)), id...)
+	return append(binary.BigEndian.AppendUint64([]byte("it/"), uint64(at)), id...)
 }
 
 // applyOnce runs a request's command unless its id was applied before.
@@ -162,7 +162,7 @@ func (o outcome) replay(asked op) (any, error) {
 
 // pruneOutcomes deletes up to pruneBatch outcomes proposed before cutoff.
 func pruneOutcomes(txn *badger.Txn, cutoff int64) error {
-	prefix := []byte("qt/")
+	prefix := []byte("it/")
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	var expired [][]byte
 	for it.Rewind(); it.Valid() && len(expired) < pruneBatch; it.Next() {

@@ -130,7 +130,7 @@ func TestRequestRecordExpires(t *testing.T) {
 	count := func() int {
 		n := 0
 		for k := range dumpState(t, tf.f) {
-			if len(k) > 2 && k[:2] == "q/" {
+			if len(k) > 2 && k[:2] == "i/" {
 				n++
 			}
 		}

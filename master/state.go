@@ -24,8 +24,9 @@ import (
 //	r/<member id>        memberRecord (master HTTP addresses)
 //	u/<user>             proto.User
 //	k/<access key>       proto.AccessKey
-//	q/<request id>       outcome of a change asked for under that id
-//	qt/<at BE><id>       the same ids by proposal time, for expiry
+//	p/, q/               multipart uploads and their parts (upload.go)
+//	i/<request id>       outcome of a change asked for under that id
+//	it/<at BE><id>       the same ids by proposal time, for expiry
 const valueFormat1 byte = 1
 
 var (
