@@ -35,6 +35,11 @@ type Config struct {
 	MemoryBuffer int64
 	// RequestTimeout bounds one chunk request that moves no bytes (0: 30s).
 	RequestTimeout time.Duration
+	// ReplicaWait is how long a read waits for a replica's first answer
+	// before it gives up on that replica and asks the next one (0: 2s); the
+	// last replica gets the whole RequestTimeout. A paused or cut-off chunk
+	// server then costs a reader ReplicaWait, not RequestTimeout.
+	ReplicaWait time.Duration
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -72,6 +77,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.ReplicaWait <= 0 {
+		cfg.ReplicaWait = 2 * time.Second
 	}
 	mc, err := masterclient.New(cfg.Masters, cfg.Secret)
 	if err != nil {

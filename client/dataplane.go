@@ -3,10 +3,12 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -76,15 +78,34 @@ func decodeError(resp *http.Response) *proto.Error {
 // readRange copies n bytes at off of a chunk from one server into w. The
 // server verifies every block it sends; a body cut short carries the reason
 // in the status trailer.
-func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, off, n int64, w io.Writer) (int64, error) {
+//
+// With firstAnswer > 0, a replica that sends no response headers within it
+// is given up on (errNoAnswer), so the caller can ask another replica.
+func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, off, n int64, w io.Writer, firstAnswer time.Duration) (int64, error) {
 	url := fmt.Sprintf("http://%s%s/%d?offset=%d&length=%d", t.Address, proto.RouteChunkData, chunk, off, n)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := func() bool { return false }
+	if firstAnswer > 0 {
+		timer := time.AfterFunc(firstAnswer, func() { cancel(fmt.Errorf("%w within %v", errNoAnswer, firstAnswer)) })
+		defer timer.Stop()
+		stop = timer.Stop
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret)
 	resp, err := c.http.Do(req)
+	if err == nil && !stop() && firstAnswer > 0 {
+		// The timer fired as the headers arrived: the request is canceled.
+		resp.Body.Close()
+		err = context.Cause(ctx)
+	}
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errNoAnswer) {
+			err = cause
+		}
 		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
 	defer resp.Body.Close()
@@ -104,6 +125,9 @@ func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, of
 	}
 	return got, nil
 }
+
+// errNoAnswer means a replica sent no response headers in time.
+var errNoAnswer = errors.New("no answer")
 
 // isCorrupt reports whether a read failed because the replica is bad.
 func isCorrupt(err error) bool { return proto.CodeOf(err) == proto.CodeCorrupt }

@@ -293,11 +293,12 @@ func TestBadInputOnTheDataPath(t *testing.T) {
 func sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
 // TestReadMovesOnFromAHungReplica pauses the replica a reader tries first
-// (it keeps its sockets but answers nothing): the read must time out on it
-// and finish from another replica.
+// (it keeps its sockets but answers nothing): the read must give up on it
+// after ReplicaWait and finish from another replica. The request timeout is
+// far longer than the read's 30 s deadline, so waiting it out would fail.
 func TestReadMovesOnFromAHungReplica(t *testing.T) {
 	c, _ := startData(t, 3)
-	cl := c.DataClient(func(cfg *client.Config) { cfg.RequestTimeout = time.Second })
+	cl := c.DataClient(func(cfg *client.Config) { cfg.RequestTimeout = 5 * time.Minute })
 	data := payload(testChunk/2, 10)
 	if _, err := cl.Put(ctxT(t, 30*time.Second), "data", "slow", bytes.NewReader(data), -1, nil); err != nil {
 		t.Fatal(err)

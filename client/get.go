@@ -198,9 +198,13 @@ func (o *Object) readExtent(w io.Writer, e proto.Extent, from, take int64) error
 		return fmt.Errorf("%w: chunk %d of %s/%s", ErrNoReplica, e.Chunk, o.info.Bucket, o.info.Key)
 	}
 	var errs []error
-	for _, t := range replicas {
+	for i, t := range replicas {
 		ctx, cancel := context.WithTimeout(o.ctx, o.c.cfg.RequestTimeout+deadlineFor(take))
-		got, err := o.c.readRange(ctx, t, e.Chunk, e.ChunkOffset+from, take, w)
+		wait := o.c.cfg.ReplicaWait
+		if i == len(replicas)-1 {
+			wait = 0 // the last replica gets the whole request timeout
+		}
+		got, err := o.c.readRange(ctx, t, e.Chunk, e.ChunkOffset+from, take, w, wait)
 		cancel()
 		from, take = from+got, take-got
 		if err == nil {
