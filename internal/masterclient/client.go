@@ -345,6 +345,30 @@ func (c *Client) ListLocal(ctx context.Context, addr string, req proto.ListReque
 	return res, err
 }
 
+// ListAll lists every object under req (without a delimiter), following
+// the pages: from the leader when addr is "", else from the member at addr
+// (its own, possibly stale, state; without retries).
+func (c *Client) ListAll(ctx context.Context, addr string, req proto.ListRequest) ([]proto.Object, error) {
+	var all []proto.Object
+	for {
+		var res proto.ListResult
+		var err error
+		if addr == "" {
+			res, err = c.List(ctx, req)
+		} else {
+			res, err = c.ListLocal(ctx, addr, req)
+		}
+		if err != nil {
+			return all, err
+		}
+		all = append(all, res.Objects...)
+		if !res.IsTruncated {
+			return all, nil
+		}
+		req.StartAfter = res.NextStartAfter
+	}
+}
+
 // Health asks one member (by address) for its own view, without retries.
 func (c *Client) Health(ctx context.Context, addr string) (proto.Health, error) {
 	var h proto.Health
