@@ -3,7 +3,6 @@ package master
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,33 +28,22 @@ import (
 const (
 	requestRecordFor = 10 * time.Minute
 	requestMaxAge    = requestRecordFor / 2
-	// pruneBatch bounds the expired outcomes one entry deletes, so the
-	// record shrinks with the traffic that grows it.
-	pruneBatch = 32
+	// Every pruneEvery-th log index, a request entry deletes up to
+	// pruneBatch expired outcomes: more than the pruneEvery entries in
+	// between can add, so the record shrinks with the traffic that grows
+	// it, and the scan (an iterator over the transaction's pending writes
+	// too) stays off most entries of a batch.
+	pruneEvery = 64
+	pruneBatch = 256
 )
 
-// outcome is the stored answer to a request.
+// outcome is the stored answer to a request: a result, or the error the
+// API answered (errorBody), which a repeat gets back as is.
 type outcome struct {
 	Op     op              `json:"op"`
 	Index  uint64          `json:"index"`
-	At     int64           `json:"at"`
 	Result json.RawMessage `json:"result,omitempty"`
-	Kind   string          `json:"kind,omitempty"` // a name from outcomeErrors
-	Err    string          `json:"err,omitempty"`
-}
-
-// outcomeErrors are the command errors an outcome can carry, by name, in
-// the order they are matched (an ordered table, so every replica stores
-// the same bytes).
-var outcomeErrors = []struct {
-	name   string
-	target error
-}{
-	{"NoSuchBucket", ErrNoSuchBucket}, {"BucketExists", ErrBucketExists}, {"BucketNotEmpty", ErrBucketNotEmpty},
-	{"NoSuchKey", ErrNoSuchKey}, {"Precondition", ErrPrecondition}, {"NotFound", ErrNotFound},
-	{"NoSuchUpload", ErrNoSuchUpload}, {"InvalidPart", ErrInvalidPart}, {"InvalidPartOrder", ErrInvalidPartOrder},
-	{"EntityTooSmall", ErrEntityTooSmall}, {"TooLarge", ErrTooLarge}, {"InvalidName", proto.ErrInvalidName},
-	{"Invalid", ErrInvalid}, {"BadCommand", ErrBadCommand},
+	Error  *proto.Error    `json:"error,omitempty"`
 }
 
 // outcomeResults decodes the results callers use; other ops answer nil.
@@ -73,15 +61,6 @@ func decodeResult[T any](raw json.RawMessage) (any, error) {
 	}
 	return v, nil
 }
-
-// replayedError is a command error given again to a repeated request.
-type replayedError struct {
-	msg    string
-	target error
-}
-
-func (e replayedError) Error() string { return e.msg }
-func (e replayedError) Unwrap() error { return e.target }
 
 func outcomeKey(id string) []byte { return []byte("i/" + id) }
 func outcomeTimeKey(at int64, id string) []byte {
@@ -109,15 +88,9 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 	if isStorageErr(cmdErr) {
 		return nil, cmdErr
 	}
-	rec := outcome{Op: h.op, Index: index, At: h.at}
+	rec := outcome{Op: h.op, Index: index}
 	if cmdErr != nil {
-		rec.Err = cmdErr.Error()
-		for _, e := range outcomeErrors {
-			if errors.Is(cmdErr, e.target) {
-				rec.Kind = e.name
-				break
-			}
-		}
+		rec.Error = errorBody(cmdErr)
 	} else if _, ok := outcomeResults[h.op]; ok {
 		if rec.Result, err = json.Marshal(val); err != nil {
 			return nil, storageError{fmt.Errorf("encode outcome of %v: %w", h.op, err)}
@@ -129,8 +102,10 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 	if err := setRaw(txn, outcomeTimeKey(h.at, h.id), nil); err != nil {
 		return nil, err
 	}
-	if err := pruneOutcomes(txn, h.at-requestRecordFor.Milliseconds()); err != nil {
-		return nil, err
+	if index%pruneEvery == 0 {
+		if err := pruneOutcomes(txn, h.at-requestRecordFor.Milliseconds()); err != nil {
+			return nil, err
+		}
 	}
 	return val, cmdErr
 }
@@ -140,14 +115,8 @@ func (o outcome) replay(asked op) (any, error) {
 	if asked != o.Op {
 		return nil, fmt.Errorf("request id reused for %v after %v at index %d: %w", asked, o.Op, o.Index, ErrInvalid)
 	}
-	if o.Err != "" {
-		target := ErrInvalid
-		for _, e := range outcomeErrors {
-			if e.name == o.Kind {
-				target = e.target
-			}
-		}
-		return nil, replayedError{msg: o.Err, target: target}
+	if o.Error != nil {
+		return nil, o.Error
 	}
 	dec, ok := outcomeResults[o.Op]
 	if !ok || len(o.Result) == 0 {

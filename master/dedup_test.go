@@ -88,7 +88,7 @@ func TestRepeatedRequestAppliesOnce(t *testing.T) {
 		t.Fatalf("delete of an absent key: %v", err)
 	}
 	tf.mustApply(opPutObject, putInline("later", "x"))
-	if _, err := tf.request(now.Add(time.Second), missing, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "later"}); !errors.Is(err, ErrNoSuchKey) {
+	if _, err := tf.request(now.Add(time.Second), missing, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "later"}); proto.CodeOf(err) != proto.CodeNoSuchKey {
 		t.Fatalf("repeated refused delete: %v, want the first answer (no such key)", err)
 	}
 	if got := inlineOf(t, tf.f, "later"); got != "x" {
@@ -120,34 +120,42 @@ func TestRequestRecordExpires(t *testing.T) {
 	}
 
 	var ids []string
-	for i := range 3 * pruneBatch {
+	for i := range 2 * pruneBatch {
 		id := proto.NewRequestID(now)
 		ids = append(ids, id)
 		if _, err := tf.request(now, id, opPutObject, putInline(fmt.Sprint("k", i), "v")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	count := func() int {
+	left := func(ids []string) int {
+		st := dumpState(t, tf.f)
 		n := 0
-		for k := range dumpState(t, tf.f) {
-			if len(k) > 2 && k[:2] == "i/" {
+		for _, id := range ids {
+			if _, ok := st[string(outcomeKey(id))]; ok {
 				n++
 			}
 		}
 		return n
 	}
-	if got := count(); got != len(ids) {
-		t.Fatalf("%d outcomes recorded, want %d", got, len(ids))
+	if got := left(ids); got != len(ids) {
+		t.Fatalf("%d of %d outcomes recorded before any expired", got, len(ids))
 	}
-	// Later traffic prunes a batch per entry until the old ones are gone.
+	// Later traffic prunes pruneBatch expired outcomes every pruneEvery
+	// indexes until the old ones are gone, and keeps the fresh ones.
 	later := now.Add(requestRecordFor + time.Minute)
-	for i := 0; count() > 3; i++ {
-		if i > 4 {
-			t.Fatalf("%d outcomes left after %d later requests", count(), i)
+	var fresh []string
+	for left(ids) > 0 {
+		if len(fresh) > (len(ids)/pruneBatch+1)*pruneEvery {
+			t.Fatalf("%d expired outcomes left after %d later requests", left(ids), len(fresh))
 		}
-		if _, err := tf.request(later, proto.NewRequestID(later), opPutObject, putInline("x", fmt.Sprint(i))); err != nil {
+		id := proto.NewRequestID(later)
+		fresh = append(fresh, id)
+		if _, err := tf.request(later, id, opPutObject, putInline("x", fmt.Sprint(len(fresh)))); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if got := left(fresh); got != len(fresh) {
+		t.Fatalf("pruning removed %d outcomes that had not expired", len(fresh)-got)
 	}
 }
 
