@@ -84,10 +84,8 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	st.SafeMode, st.Repair.SafeModeReason = s.safeMode()
-	reason := st.Repair.SafeModeReason
 	st.Repair = s.repairStats()
-	st.Repair.SafeModeReason = reason
+	st.SafeMode, st.Repair.SafeModeReason = s.safeMode()
 	writeJSON(w, http.StatusOK, st)
 }
 

@@ -31,18 +31,30 @@ func (s *Server) placementView() ([]placement.Server, map[string]string, error) 
 	addrs := make(map[string]string, len(nodes))
 	for _, n := range nodes {
 		cs := s.live.describe(n, now, s.cfg.DeadAfter)
-		st := map[string]placement.State{
-			"alive": placement.Alive, "dead": placement.Dead,
-			nodeDraining: placement.Draining, nodeDecommissioned: placement.Decommissioned,
-		}[cs.State]
+		var st placement.State
+		switch cs.State {
+		case "alive":
+			st = placement.Alive
+		case "dead":
+			st = placement.Dead
+		case nodeDraining:
+			st = placement.Draining
+		case nodeDecommissioned:
+			st = placement.Decommissioned
+		}
 		servers = append(servers, placement.Server{ID: n.ID, Rack: n.Rack, Capacity: cs.CapacityBytes, Used: cs.UsedBytes, State: st})
 		addrs[n.ID] = n.Address
 	}
 	return servers, addrs, nil
 }
 
-// placeChunks chooses pipeline targets for freshly allocated chunks.
-func (s *Server) placeChunks(ids []uint64, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
+// placer chooses pipeline targets on one view of the chunk servers.
+type placer struct {
+	ring  *placement.Ring
+	addrs map[string]string
+}
+
+func (s *Server) newPlacer() (*placer, error) {
 	servers, addrs, err := s.placementView()
 	if err != nil {
 		return nil, err
@@ -51,13 +63,18 @@ func (s *Server) placeChunks(ids []uint64, req proto.AllocateRequest) ([]proto.C
 	if err != nil {
 		return nil, fmt.Errorf("master: placement: %v: %w", err, ErrNoServers)
 	}
+	return &placer{ring: ring, addrs: addrs}, nil
+}
+
+// place chooses pipeline targets for freshly allocated chunks.
+func (p *placer) place(ids []uint64, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
 	out := make([]proto.ChunkTargets, len(ids))
 	for i, id := range ids {
-		chosen, err := ring.Choose(placement.Request{Chunk: id, Count: req.Replication, Exclude: req.Exclude, Size: req.Size})
+		chosen, err := p.ring.Choose(placement.Request{Chunk: id, Count: req.Replication, Exclude: req.Exclude, Size: req.Size})
 		if err != nil {
 			return nil, fmt.Errorf("master: %v: %w", err, ErrNoServers)
 		}
-		out[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen, addrs)}
+		out[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen, p.addrs)}
 	}
 	return out, nil
 }
@@ -81,8 +98,13 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var chunks []proto.ChunkTargets
+	var p *placer
 	if req.Replication > 0 { // check placement first, so a refusal allocates nothing
-		if _, err := s.placeChunks([]uint64{1}, req); err != nil {
+		var err error
+		if p, err = s.newPlacer(); err == nil {
+			_, err = p.place([]uint64{1}, req)
+		}
+		if err != nil {
 			writeError(w, err)
 			return
 		}
@@ -92,8 +114,8 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if req.Replication > 0 {
-		if chunks, err = s.placeChunks(ids, req); err != nil {
+	if p != nil {
+		if chunks, err = p.place(ids, req); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -117,26 +139,19 @@ func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	bucket, key := q.Get("bucket"), q.Get("key")
-	if err := validBucketKey(bucket, key); err != nil {
-		writeError(w, err)
+	o, ok := s.lookup(w, r)
+	if !ok {
 		return
 	}
-	if !s.consistent(w, r) {
-		return
+	l := proto.Located{Object: *o}
+	if len(o.Extents) > 0 { // inline objects have no chunks to place
+		servers, addrs, err := s.placementView()
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		l.Locations = s.locations(o, servers, addrs)
 	}
-	o, err := s.fsm.object(bucket, key)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	servers, addrs, err := s.placementView()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	l := proto.Located{Object: *o, Locations: s.locations(o, servers, addrs)}
 	if r.Header.Get("Accept") == proto.MediaTypeRawInline {
 		writeRawInline(w, &l, &l.Object.Inline)
 		return

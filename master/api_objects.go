@@ -32,21 +32,29 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
+	if o, ok := s.lookup(w, r); ok {
+		writeJSON(w, http.StatusOK, o)
+	}
+}
+
+// lookup reads the object named by the bucket and key query parameters,
+// after the read barrier; on failure it has answered the request.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, bool) {
 	q := r.URL.Query()
 	bucket, key := q.Get("bucket"), q.Get("key")
 	if err := validBucketKey(bucket, key); err != nil {
 		writeError(w, err)
-		return
+		return nil, false
 	}
 	if !s.consistent(w, r) {
-		return
+		return nil, false
 	}
 	o, err := s.fsm.object(bucket, key)
 	if err != nil {
 		writeError(w, err)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, o)
+	return o, true
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {

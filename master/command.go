@@ -144,24 +144,19 @@ type memberRecord struct {
 
 // encodeCommand builds a version-1 log entry.
 func encodeCommand(o op, payload any) ([]byte, error) {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return nil, fmt.Errorf("master: encode %v: %w", o, err)
-	}
-	buf := make([]byte, 0, len(body)+2)
-	buf = append(buf, cmdVersion1, byte(o))
-	return append(buf, body...), nil
+	return encodeRequest(o, time.Time{}, "", payload)
 }
 
-// encodeRequest builds a version-2 log entry: a change asked for under a
-// request id, proposed at the leader's time at.
+// encodeRequest builds a version-2 log entry for a change asked for under
+// request id (valid by proto.ParseRequestID), proposed at the leader's time
+// at; with no id, a version-1 entry.
 func encodeRequest(o op, at time.Time, id string, payload any) ([]byte, error) {
-	if id == "" || len(id) > 255 {
-		return nil, fmt.Errorf("master: request id of %d bytes: %w", len(id), ErrInvalid)
-	}
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("master: encode %v: %w", o, err)
+	}
+	if id == "" {
+		return append([]byte{cmdVersion1, byte(o)}, body...), nil
 	}
 	buf := make([]byte, 0, 11+len(id)+len(body))
 	buf = append(buf, cmdVersion2, byte(o))

@@ -114,14 +114,7 @@ func (s *Server) recordMember(m memberRecord) error {
 // command never reached the log wrap ErrNotLeader; errors after which it may
 // still commit wrap ErrUnavailable.
 func (s *Server) apply(ctx context.Context, o op, payload any) (any, error) {
-	if s.raft.State() != raft.Leader {
-		return nil, fmt.Errorf("master: apply %v: %w", o, ErrNotLeader)
-	}
-	data, err := encodeCommand(o, payload)
-	if err != nil {
-		return nil, err
-	}
-	return s.propose(ctx, o, data)
+	return s.applyAs(ctx, "", o, payload)
 }
 
 // applyRequest is apply for a change a client asked for: when the request
@@ -129,12 +122,15 @@ func (s *Server) apply(ctx context.Context, o op, payload any) (any, error) {
 // however many attempts of it arrive (see dedup.go).
 func (s *Server) applyRequest(r *http.Request, o op, payload any) (any, error) {
 	id := r.Header.Get(proto.HeaderRequestID)
-	if id == "" {
-		return s.apply(r.Context(), o, payload)
+	if id != "" {
+		if _, err := proto.ParseRequestID(id); err != nil {
+			return nil, fmt.Errorf("master: %w: %v", ErrInvalid, err)
+		}
 	}
-	if _, err := proto.ParseRequestID(id); err != nil {
-		return nil, fmt.Errorf("master: %w: %v", ErrInvalid, err)
-	}
+	return s.applyAs(r.Context(), id, o, payload)
+}
+
+func (s *Server) applyAs(ctx context.Context, id string, o op, payload any) (any, error) {
 	if s.raft.State() != raft.Leader {
 		return nil, fmt.Errorf("master: apply %v: %w", o, ErrNotLeader)
 	}
@@ -142,7 +138,7 @@ func (s *Server) applyRequest(r *http.Request, o op, payload any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.propose(r.Context(), o, data)
+	return s.propose(ctx, o, data)
 }
 
 // propose appends an encoded command to the log and waits for its result.

@@ -199,12 +199,12 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *cmdRenameObject) (any, 
 	if err != nil {
 		return nil, err
 	}
+	if c.From == c.To {
+		return rec.Version, nil
+	}
 	src, err := withInline(txn, rec)
 	if err != nil {
 		return nil, err
-	}
-	if c.From == c.To {
-		return src.Version, nil
 	}
 	dst, err := getRecord(txn, c.Bucket, c.To)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {

@@ -59,11 +59,20 @@ func New(masters []string, secret string) (*Client, error) {
 // Call sends one request with a JSON body (nil for none) and decodes the
 // JSON answer into out (nil to discard it).
 func (c *Client) Call(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	cl := &call{method: method, path: path, query: query, out: out}
+	return c.send(ctx, &call{method: method, path: path, query: query, out: out}, in)
+}
+
+// change is Call for the changes the master applies at most once: every
+// attempt carries one fresh request id.
+func (c *Client) change(ctx context.Context, method, path string, in, out any) error {
+	return c.send(ctx, &call{method: method, path: path, out: out, id: proto.NewRequestID(time.Now())}, in)
+}
+
+func (c *Client) send(ctx context.Context, cl *call, in any) error {
 	if in != nil {
 		var err error
 		if cl.body, err = json.Marshal(in); err != nil {
-			return fmt.Errorf("masterclient: encode %s: %w", path, err)
+			return fmt.Errorf("masterclient: encode %s: %w", cl.path, err)
 		}
 		cl.ctype = "application/json"
 	}
@@ -81,16 +90,14 @@ type call struct {
 	// inline, when set, points at the inline bytes inside out: the answer
 	// may then carry them raw (proto.MediaTypeRawInline).
 	inline *[]byte
-	// id names the call on every attempt (proto.HeaderRequestID), so the
-	// master applies a change at most once however many attempts reach it.
+	// id, set for the changes the master deduplicates, names the call on
+	// every attempt (proto.HeaderRequestID), so the master applies it at
+	// most once however many attempts reach it.
 	id string
 }
 
 // do sends cl to the leader, retrying as Call describes.
 func (c *Client) do(ctx context.Context, cl *call) error {
-	if cl.method != http.MethodGet && cl.method != http.MethodHead && cl.id == "" {
-		cl.id = proto.NewRequestID(time.Now())
-	}
 	backoff := 20 * time.Millisecond
 	for {
 		idx := c.pick()
@@ -219,12 +226,12 @@ func decodeError(resp *http.Response) error {
 
 // CreateBucket creates a bucket with the default data policy.
 func (c *Client) CreateBucket(ctx context.Context, name string) error {
-	return c.Call(ctx, http.MethodPut, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil, nil)
+	return c.change(ctx, http.MethodPut, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil)
 }
 
 // DeleteBucket deletes an empty bucket.
 func (c *Client) DeleteBucket(ctx context.Context, name string) error {
-	return c.Call(ctx, http.MethodDelete, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil, nil)
+	return c.change(ctx, http.MethodDelete, proto.RouteBuckets+"/"+url.PathEscape(name), nil, nil)
 }
 
 // Bucket returns a bucket's record.
@@ -253,7 +260,7 @@ func (c *Client) Commit(ctx context.Context, req proto.CommitRequest) (proto.Obj
 		return o, fmt.Errorf("masterclient: encode %s: %w", proto.RouteObjectCommit, err)
 	}
 	err = c.do(ctx, &call{method: http.MethodPost, path: proto.RouteObjectCommit,
-		body: body, ctype: proto.MediaTypeRawInline, out: &o})
+		body: body, ctype: proto.MediaTypeRawInline, out: &o, id: proto.NewRequestID(time.Now())})
 	return o, err
 }
 
@@ -266,12 +273,12 @@ func (c *Client) Stat(ctx context.Context, bucket, key string) (proto.Object, er
 
 // Delete removes an object.
 func (c *Client) Delete(ctx context.Context, bucket, key string) error {
-	return c.Call(ctx, http.MethodPost, proto.RouteObjectDelete, nil, proto.KeyRequest{Bucket: bucket, Key: key}, nil)
+	return c.change(ctx, http.MethodPost, proto.RouteObjectDelete, proto.KeyRequest{Bucket: bucket, Key: key}, nil)
 }
 
 // Rename moves an object to another key of its bucket.
 func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
-	return c.Call(ctx, http.MethodPost, proto.RouteObjectRename, nil, proto.RenameRequest{Bucket: bucket, From: from, To: to}, nil)
+	return c.change(ctx, http.MethodPost, proto.RouteObjectRename, proto.RenameRequest{Bucket: bucket, From: from, To: to}, nil)
 }
 
 // List returns one page of keys.
@@ -429,27 +436,27 @@ func (c *Client) Decommission(ctx context.Context, id string) error {
 // CreateUpload starts a multipart upload; the master chooses its id.
 func (c *Client) CreateUpload(ctx context.Context, u proto.Upload) (proto.Upload, error) {
 	var out proto.Upload
-	err := c.Call(ctx, http.MethodPost, proto.RouteUploads+"/create", nil, u, &out)
+	err := c.change(ctx, http.MethodPost, proto.RouteUploads+"/create", u, &out)
 	return out, err
 }
 
 // PutPart commits an uploaded part and returns its stored record.
 func (c *Client) PutPart(ctx context.Context, req proto.PartRequest) (proto.Part, error) {
 	var p proto.Part
-	err := c.Call(ctx, http.MethodPost, proto.RouteUploads+"/part", nil, req, &p)
+	err := c.change(ctx, http.MethodPost, proto.RouteUploads+"/part", req, &p)
 	return p, err
 }
 
 // CompleteUpload stitches parts into the object.
 func (c *Client) CompleteUpload(ctx context.Context, req proto.CompleteRequest) (proto.Object, error) {
 	var o proto.Object
-	err := c.Call(ctx, http.MethodPost, proto.RouteUploads+"/complete", nil, req, &o)
+	err := c.change(ctx, http.MethodPost, proto.RouteUploads+"/complete", req, &o)
 	return o, err
 }
 
 // AbortUpload drops an upload and frees its parts.
 func (c *Client) AbortUpload(ctx context.Context, ref proto.UploadRef) error {
-	return c.Call(ctx, http.MethodPost, proto.RouteUploads+"/abort", nil, ref, nil)
+	return c.change(ctx, http.MethodPost, proto.RouteUploads+"/abort", ref, nil)
 }
 
 // ListParts returns an upload and its parts.

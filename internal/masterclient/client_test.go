@@ -58,9 +58,9 @@ func TestSilentMemberCostsOneAttempt(t *testing.T) {
 	}
 }
 
-// Every attempt of one call that changes state carries the same request
-// id, so the master can apply it at most once; separate calls get separate
-// ids, and reads carry none.
+// Every attempt of one change the master deduplicates carries the same
+// request id, so the master can apply it at most once; separate calls get
+// separate ids, and reads carry none.
 func TestRetriesCarryOneRequestID(t *testing.T) {
 	var mu sync.Mutex
 	var ids []string

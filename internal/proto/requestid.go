@@ -30,18 +30,14 @@ func NewRequestID(now time.Time) string {
 
 // ParseRequestID checks an id's form and returns its issue time.
 func ParseRequestID(id string) (time.Time, error) {
-	bad := fmt.Errorf("request id %q: want 12 hex digits of Unix milliseconds, '-', 32 hex digits: %w", truncate(id), ErrInvalidName)
-	if len(id) != requestIDLen || id[12] != '-' {
-		return time.Time{}, bad
+	ok := len(id) == requestIDLen && id[12] == '-'
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = i == 12 || '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
 	}
-	for _, c := range []byte(id[:12] + id[13:]) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return time.Time{}, bad
-		}
-	}
-	ms, err := strconv.ParseInt(id[:12], 16, 64)
-	if err != nil {
-		return time.Time{}, bad
+	ms, err := strconv.ParseInt(id[:min(12, len(id))], 16, 64)
+	if !ok || err != nil {
+		return time.Time{}, fmt.Errorf("request id %q: want 12 hex digits of Unix milliseconds, '-', 32 hex digits: %w", truncate(id), ErrInvalidName)
 	}
 	return time.UnixMilli(ms), nil
 }
