@@ -55,13 +55,12 @@ fuzz: ## short fuzzing runs of every fuzz target (FUZZTIME per target)
 	$(GO) test -run '^$$' -fuzz FuzzXMLBodies -fuzztime $${FUZZTIME:-30s} ./gateway/
 
 IMAGE   ?= granary:dev
-COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 docker: ## build the container image $(IMAGE) (static binary on an empty base; no network needed)
 	GO=$(GO) bash deploy/build-image.sh $(IMAGE)
 
 cluster-up: docker ## start the compose cluster: 3 masters, 4 chunk servers in 2 racks, 1 S3 gateway
-	bash deploy/cluster.sh up
+	GRANARY_IMAGE=$(IMAGE) bash deploy/cluster.sh up
 
 cluster-down: ## stop the compose cluster and delete its volumes
 	bash deploy/cluster.sh down

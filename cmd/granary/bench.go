@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -206,14 +207,7 @@ func benchReport(e *env, args []string) error {
 		if err := bench.WriteChart(*chart, sets); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "![throughput and latency](%s)\n", filepathBase(*chart))
+		fmt.Fprintf(w, "![throughput and latency](%s)\n", filepath.Base(*chart))
 	}
 	return nil
-}
-
-func filepathBase(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }

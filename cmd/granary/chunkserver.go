@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/granary-store/granary/chunkserver"
 )
@@ -47,9 +45,8 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.Logger = logger
-	cfg.ClusterSecret = e.getenv("GRANARY_CLUSTER_SECRET")
-	if cfg.ClusterSecret == "" && !cfg.Insecure {
-		return fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	if cfg.ClusterSecret, err = clusterSecret(e, cfg.Insecure); err != nil { // before touching the data folder
+		return err
 	}
 	if cfg.ID == "" {
 		if cfg.ID, err = nodeID(cfg.Store.Dirs[0]); err != nil {
@@ -66,34 +63,14 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	return srv.Run(ctx)
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // nodeID returns the id kept in dir, generating one on first start.
 func nodeID(dir string) (string, error) {
-	path := filepath.Join(dir, "node-id")
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read node id: %w", err)
-	}
-	raw := make([]byte, 4)
-	rand.Read(raw)
-	id := "cs-" + hex.EncodeToString(raw)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write node id: %w", err)
-	}
-	return id, nil
+	return readOrCreate(filepath.Join(dir, "node-id"), "node id", func() string {
+		raw := make([]byte, 4)
+		rand.Read(raw)
+		return "cs-" + hex.EncodeToString(raw)
+	})
 }

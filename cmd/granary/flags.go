@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/granary-store/granary/internal/bench"
 )
 
 // sizeFlag parses sizes such as 64MiB, 512KiB, 1GiB or plain bytes.
@@ -19,7 +21,7 @@ func (s sizeFlag) String() string {
 	if s.n == nil {
 		return ""
 	}
-	return formatSize(*s.n)
+	return bench.FormatSize(*s.n)
 }
 
 func (s sizeFlag) Set(v string) error {
@@ -47,18 +49,6 @@ func parseSize(v string) (int64, error) {
 		return n * u.mult, nil
 	}
 	return 0, fmt.Errorf("bad size %q", v)
-}
-
-func formatSize(n int64) string {
-	for _, u := range []struct {
-		s string
-		m int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.m && n%u.m == 0 {
-			return fmt.Sprintf("%d%s", n/u.m, u.s)
-		}
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // newFlagSet returns a flag set whose usage documents every flag.
@@ -98,14 +88,18 @@ func (c *clientFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&c.masters, "masters", def, "master HTTP addresses, comma-separated (default from GRANARY_MASTERS)")
 	fs.StringVar(&c.secretFile, "secret-file", filepath.Join("data", "cluster-secret"),
 		"file holding the cluster secret, read when GRANARY_CLUSTER_SECRET is unset (granary server writes it)")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up on a call after this long")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second,
+		"ls, rm and admin: give up on the whole call after this long; put, get and bench native: give up on a chunk request that moves no bytes for this long")
 }
 
-func (c *clientFlags) addrs() []string {
+func (c *clientFlags) addrs() []string { return splitList(c.masters) }
+
+// splitList splits a comma-separated list, dropping blanks and spaces.
+func splitList(s string) []string {
 	var out []string
-	for _, a := range strings.Split(c.masters, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
 		}
 	}
 	return out
@@ -124,6 +118,16 @@ func (c *clientFlags) secret(e *env) (string, error) {
 		return "", fmt.Errorf("read cluster secret: %w", err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// clusterSecret returns GRANARY_CLUSTER_SECRET for a master or gateway;
+// it is a usage error to leave it unset without --insecure.
+func clusterSecret(e *env, insecure bool) (string, error) {
+	s := e.getenv("GRANARY_CLUSTER_SECRET")
+	if s == "" && !insecure {
+		return "", fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	}
+	return s, nil
 }
 
 // splitPath splits BUCKET/KEY (the key may be empty when allowed).

@@ -29,9 +29,8 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.Logger = logger
-	cfg.ClusterSecret = e.getenv("GRANARY_CLUSTER_SECRET")
-	if cfg.ClusterSecret == "" && !*insecure {
-		return fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	if cfg.ClusterSecret, err = clusterSecret(e, *insecure); err != nil {
+		return err
 	}
 	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
 	gw, err := gateway.New(cfg)

@@ -47,9 +47,8 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.Logger = logger
-	cfg.ClusterSecret = e.getenv("GRANARY_CLUSTER_SECRET")
-	if cfg.ClusterSecret == "" && !cfg.Insecure {
-		return fmt.Errorf("%w: GRANARY_CLUSTER_SECRET is not set (or pass --insecure)", errUsage)
+	if cfg.ClusterSecret, err = clusterSecret(e, cfg.Insecure); err != nil {
+		return err
 	}
 	for name, v := range map[string]string{"--id": cfg.ID, "--dir": cfg.Dir, "--raft-addr": cfg.RaftAddr, "--http-addr": cfg.HTTPAddr} {
 		if v == "" {

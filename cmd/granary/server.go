@@ -161,21 +161,29 @@ func serverSecret(e *env, dir string) (string, error) {
 	if s := e.getenv("GRANARY_CLUSTER_SECRET"); s != "" {
 		return s, nil
 	}
-	path := filepath.Join(dir, "cluster-secret")
+	return readOrCreate(filepath.Join(dir, "cluster-secret"), "cluster secret", func() string {
+		raw := make([]byte, 24)
+		rand.Read(raw)
+		return hex.EncodeToString(raw)
+	})
+}
+
+// readOrCreate returns the trimmed contents of path or, when the file does
+// not exist, writes gen() there (mode 0600) and returns that; what names
+// the value in errors.
+func readOrCreate(path, what string, gen func() string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read cluster secret: %w", err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
-	raw := make([]byte, 24)
-	rand.Read(raw)
-	secret := hex.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write cluster secret: %w", err)
+	v := gen()
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", what, err)
 	}
-	return secret, nil
+	return v, nil
 }
 
 // ensureRootKey makes sure the root S3 key pair exists: the one from

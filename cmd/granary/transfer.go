@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,7 +17,7 @@ func newDataClient(e *env, cf *clientFlags) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(client.Config{Masters: cf.addrs(), Secret: secret})
+	return client.New(client.Config{Masters: cf.addrs(), Secret: secret, RequestTimeout: cf.timeout})
 }
 
 func runPut(ctx context.Context, e *env, args []string) error {
@@ -106,7 +107,7 @@ func writeOut(e *env, dest string, obj *client.Object) error {
 		_, err := obj.WriteTo(&progressWriter{w: e.stdout, bar: bar})
 		return err
 	}
-	tmp, err := os.CreateTemp(dirOf(dest), ".granary-get-*")
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".granary-get-*")
 	if err != nil {
 		return err
 	}
@@ -119,15 +120,6 @@ func writeOut(e *env, dest string, obj *client.Object) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), dest)
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			return p[:i+1]
-		}
-	}
-	return "."
 }
 
 // progress draws a one-line progress bar on stderr when it is a terminal
@@ -145,13 +137,8 @@ type progress struct {
 }
 
 func newProgress(e *env, label string, total int64) *progress {
-	p := &progress{w: e.stderr, label: label, total: total, start: time.Now()}
-	if f, ok := e.stderr.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 && (total < 0 || total >= 8<<20) {
-			p.on = true
-		}
-	}
-	return p
+	on := terminal(e) != nil && (total < 0 || total >= 8<<20)
+	return &progress{on: on, w: e.stderr, label: label, total: total, start: time.Now()}
 }
 
 func (p *progress) set(n int64) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +45,7 @@ type Config struct {
 // Validate checks the settings.
 func (c *Config) Validate() error {
 	switch {
-	case !contains(Ops, c.Op):
+	case !slices.Contains(Ops, c.Op):
 		return fmt.Errorf("op %q is not one of %v", c.Op, Ops)
 	case c.Size < 0 || c.Size > 5<<30:
 		return fmt.Errorf("size %d is not 0 to 5GiB", c.Size)
@@ -58,15 +59,6 @@ func (c *Config) Validate() error {
 		return errors.New("a bucket is required")
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 // Report is a run's settings and results.

@@ -73,9 +73,6 @@ func NewHistory() *History { return &History{epoch: time.Now()} }
 // Now is the history clock (monotonic).
 func (h *History) Now() time.Duration { return time.Since(h.epoch) }
 
-// At converts a history offset back to wall time.
-func (h *History) At(d time.Duration) time.Time { return h.epoch.Add(d) }
-
 // Add records completed operations.
 func (h *History) Add(ops ...Op) {
 	h.mu.Lock()

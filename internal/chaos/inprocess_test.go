@@ -21,23 +21,19 @@ import (
 // hooks: Raft links cut (partition), a chunk server's data plane and
 // heartbeats stalled with its sockets open (pause), and stop/restart.
 type inProcess struct {
-	t *testing.T
-	c *testcluster.Cluster
+	c  *testcluster.Cluster
+	mc *masterclient.Client // built once: each has its own connection pool
 }
 
 func (p *inProcess) Masters() int      { return len(p.c.Nodes()) }
 func (p *inProcess) ChunkServers() int { return len(p.c.ChunkServers()) }
 
 func (p *inProcess) Replicas() (*masterclient.Client, []string) {
-	var addrs []string
-	for _, n := range p.c.Nodes() {
-		addrs = append(addrs, n.HTTPAddr)
-	}
-	return p.c.Client(), addrs
+	return p.mc, p.c.Addrs()
 }
 
 func (p *inProcess) Status(ctx context.Context) (proto.Status, error) {
-	return p.c.Client().Status(ctx)
+	return p.mc.Status(ctx)
 }
 
 func (p *inProcess) Kinds() []string {
@@ -104,7 +100,7 @@ func TestChaosInProcess(t *testing.T) {
 	mc := newS3(t, ctx, gw.Addr(), access, secret, "chaos")
 	w := &Workload{S3: mc, Bucket: "chaos", History: NewHistory(), Keys: 8, Workers: 3, OnceWorkers: 1,
 		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 96 << 10}
-	target := &inProcess{t: t, c: c}
+	target := &inProcess{c: c, mc: c.Client()}
 	rep := Run(ctx, "in-process", target, w, Options{
 		Seed: s, Rounds: envInt(t, "CHAOS_ROUNDS", len(target.Kinds())),
 		Steady: time.Second, Hold: 3 * time.Second, RecoveryBound: 60 * time.Second,

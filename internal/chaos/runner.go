@@ -387,7 +387,12 @@ func compareReplicas(ctx context.Context, t Target, bucket string, bound time.Du
 			continue
 		}
 		again, err := appliedIndexes(ctx, mc, addrs)
-		if err != nil || !slices.Equal(again, applied) {
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		if !slices.Equal(again, applied) {
+			why = fmt.Sprintf("applied indexes kept moving (%v, then %v while listing)", applied, again)
 			continue // something applied while we listed; look again
 		}
 		for i := 1; i < len(views); i++ {
@@ -416,23 +421,17 @@ func appliedIndexes(ctx context.Context, mc *masterclient.Client, addrs []string
 
 // localView lists a member's own state of bucket as key -> version/ETag.
 func localView(ctx context.Context, mc *masterclient.Client, addr, bucket string) (map[string]string, error) {
-	view := map[string]string{}
-	req := proto.ListRequest{Bucket: bucket}
-	for {
-		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		res, err := mc.ListLocal(lctx, addr, req)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("list on %s: %w", addr, err)
-		}
-		for _, o := range res.Objects {
-			view[o.Key] = fmt.Sprintf("v%d/%s", o.Version, o.ETag)
-		}
-		if !res.IsTruncated {
-			return view, nil
-		}
-		req.StartAfter = res.NextStartAfter
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second) // every page, not one
+	defer cancel()
+	objs, err := mc.ListAll(lctx, addr, proto.ListRequest{Bucket: bucket})
+	if err != nil {
+		return nil, fmt.Errorf("list on %s: %w", addr, err)
 	}
+	view := make(map[string]string, len(objs))
+	for _, o := range objs {
+		view[o.Key] = fmt.Sprintf("v%d/%s", o.Version, o.ETag)
+	}
+	return view, nil
 }
 
 func diffViews(a, b map[string]string) string {
@@ -453,8 +452,9 @@ func diffViews(a, b map[string]string) string {
 		return ""
 	}
 	slices.Sort(diffs)
-	if len(diffs) > 5 {
-		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	n := len(diffs)
+	if n > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", n-5))
 	}
-	return fmt.Sprintf("%d keys: %s", len(diffs), strings.Join(diffs, "; "))
+	return fmt.Sprintf("%d keys: %s", n, strings.Join(diffs, "; "))
 }

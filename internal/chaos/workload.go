@@ -121,14 +121,7 @@ func md5hex(b []byte) string {
 // into a flood of failed requests (each an open-ended write for the
 // checker). It returns false when ctx ended.
 func pause(ctx context.Context, rng *rand.Rand) bool {
-	t := time.NewTimer(time.Duration(50+rng.IntN(150)) * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return sleepCtx(ctx, time.Duration(50+rng.IntN(150))*time.Millisecond)
 }
 
 func (w *Workload) contend(ctx context.Context, client int) {

@@ -40,12 +40,12 @@ func (c *Cluster) ChunkServers() []*ChunkNode {
 	return append([]*ChunkNode(nil), c.chunks...)
 }
 
-func (c *Cluster) startChunkServers(root string) {
+func (c *Cluster) startChunkServers() {
 	for i := range c.opts.ChunkServers {
 		racks := max(c.opts.Racks, 1)
 		n := &ChunkNode{
 			ID: fmt.Sprintf("cs%d", i+1), Rack: fmt.Sprintf("r%d", i%racks+1),
-			Dir: filepath.Join(root, fmt.Sprintf("cs%d", i+1)),
+			Dir: filepath.Join(c.chunkRoot, fmt.Sprintf("cs%d", i+1)),
 		}
 		c.chunks = append(c.chunks, n)
 		if err := c.startChunk(n); err != nil {
@@ -144,7 +144,7 @@ func (c *Cluster) WaitChunkServersAlive() {
 func (c *Cluster) AddChunkServer(rack string) *ChunkNode {
 	c.mu.Lock()
 	n := &ChunkNode{ID: fmt.Sprintf("cs%d", len(c.chunks)+1), Rack: rack}
-	n.Dir = filepath.Join(filepath.Dir(c.chunks[0].Dir), n.ID)
+	n.Dir = filepath.Join(c.chunkRoot, n.ID)
 	c.chunks = append(c.chunks, n)
 	c.mu.Unlock()
 	if err := c.startChunk(n); err != nil {

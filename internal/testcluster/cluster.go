@@ -41,11 +41,12 @@ type Options struct {
 
 // Cluster is a group of in-process masters.
 type Cluster struct {
-	t      testing.TB
-	opts   Options
-	mu     sync.Mutex
-	nodes  []*Node
-	chunks []*ChunkNode
+	t         testing.TB
+	opts      Options
+	chunkRoot string // chunk servers' folders go under it
+	mu        sync.Mutex
+	nodes     []*Node
+	chunks    []*ChunkNode
 }
 
 // Node is one master and the addresses it keeps across restarts.
@@ -74,8 +75,8 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Replication == 0 {
 		opts.Replication = min(3, max(opts.ChunkServers, 1))
 	}
-	c := &Cluster{t: t, opts: opts}
 	root := t.TempDir()
+	c := &Cluster{t: t, opts: opts, chunkRoot: filepath.Join(root, "chunks")}
 	for i := range opts.Masters {
 		n := &Node{ID: fmt.Sprintf("m%d", i+1), Dir: filepath.Join(root, fmt.Sprintf("m%d", i+1))}
 		c.nodes = append(c.nodes, n)
@@ -93,7 +94,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 		return err == nil && len(st.Members) == opts.Masters && c.allAgreeOnLeader()
 	})
 	if opts.ChunkServers > 0 {
-		c.startChunkServers(filepath.Join(root, "chunks"))
+		c.startChunkServers()
 		c.WaitChunkServersAlive()
 	}
 	return c
