@@ -53,6 +53,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	cluster *proto.ClusterConfig
+	silent  map[string]time.Time // chunk servers that did not answer a read, until when
 }
 
 // Sentinel errors; API errors from the cluster are *proto.Error values

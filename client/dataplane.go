@@ -85,27 +85,23 @@ func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, of
 	url := fmt.Sprintf("http://%s%s/%d?offset=%d&length=%d", t.Address, proto.RouteChunkData, chunk, off, n)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stop := func() bool { return false }
-	if firstAnswer > 0 {
-		timer := time.AfterFunc(firstAnswer, func() { cancel(fmt.Errorf("%w within %v", errNoAnswer, firstAnswer)) })
-		defer timer.Stop()
-		stop = timer.Stop
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret)
+	var timer *time.Timer
+	if firstAnswer > 0 {
+		timer = time.AfterFunc(firstAnswer, func() { cancel(fmt.Errorf("%w within %v", errNoAnswer, firstAnswer)) })
+	}
 	resp, err := c.http.Do(req)
-	if err == nil && !stop() && firstAnswer > 0 {
-		// The timer fired as the headers arrived: the request is canceled.
-		resp.Body.Close()
+	if timer != nil && !timer.Stop() { // it fired: the request was canceled
+		if err == nil {
+			resp.Body.Close()
+		}
 		err = context.Cause(ctx)
 	}
 	if err != nil {
-		if cause := context.Cause(ctx); errors.Is(cause, errNoAnswer) {
-			err = cause
-		}
 		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
 	defer resp.Body.Close()
@@ -128,6 +124,43 @@ func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, of
 
 // errNoAnswer means a replica sent no response headers in time.
 var errNoAnswer = errors.New("no answer")
+
+// silentFor is how long a chunk server that did not answer a read is asked
+// last, so that a paused or cut-off server costs readers one ReplicaWait
+// and not one per read.
+const silentFor = 30 * time.Second
+
+// readOrder returns replicas with the ones that recently did not answer
+// moved to the end (order kept otherwise).
+func (c *Client) readOrder(replicas []proto.Target) []proto.Target {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	var quiet []proto.Target
+	out := make([]proto.Target, 0, len(replicas))
+	for _, t := range replicas {
+		if until, ok := c.silent[t.ID]; ok && now.Before(until) {
+			quiet = append(quiet, t)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return append(out, quiet...)
+}
+
+// noteAnswer records whether a chunk server answered a read.
+func (c *Client) noteAnswer(id string, answered bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if answered {
+		delete(c.silent, id)
+		return
+	}
+	if c.silent == nil {
+		c.silent = map[string]time.Time{}
+	}
+	c.silent[id] = time.Now().Add(silentFor)
+}
 
 // isCorrupt reports whether a read failed because the replica is bad.
 func isCorrupt(err error) bool { return proto.CodeOf(err) == proto.CodeCorrupt }
