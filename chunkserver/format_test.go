@@ -200,6 +200,9 @@ func TestFlipAnyByte(t *testing.T) {
 			}
 			checkFlipDetected(t, s, id, data, pos)
 		}
+		if _, bad := s.Len(); bad != 1 {
+			t.Errorf("Len counts %d corrupt chunks, want 1", bad)
+		}
 		if got := s.Corrupt(); len(got) != 1 || got[0] != id {
 			t.Errorf("Corrupt() = %v", got)
 		}

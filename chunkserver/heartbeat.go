@@ -94,9 +94,10 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil
 	s.mu.Unlock()
 	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full, Corrupt: corrupt, Failed: failed}
-	list := s.store.List()
-	hb.Chunks = len(list)
+	hb.Chunks, _ = s.store.Len()
 	if full {
+		list := s.store.List()
+		hb.Chunks = len(list) // the count that goes with the report
 		hb.Report = make([]uint64, len(list))
 		for i, c := range list {
 			hb.Report[i] = c.ID

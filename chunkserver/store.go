@@ -382,6 +382,14 @@ func (s *Store) List() []ChunkInfo {
 	return out
 }
 
+// Len returns how many chunks the store holds, and how many of them were
+// found corrupt (the lengths of List and Corrupt, without copying them).
+func (s *Store) Len() (chunks, corrupt int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.chunks), len(s.corrupt)
+}
+
 // Corrupt returns the ids of chunks found corrupt, sorted: at Open, or by
 // reads and Verify since. An id stays until Delete or a new Commit of it.
 // A chunk found corrupt by a read stays listed and readable (its good

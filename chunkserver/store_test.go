@@ -126,6 +126,9 @@ func TestRoundTrip(t *testing.T) {
 	if got := len(s.List()); got != int(id) {
 		t.Fatalf("List has %d chunks, want %d", got, id)
 	}
+	if n, bad := s.Len(); n != int(id) || bad != len(s.Corrupt()) {
+		t.Fatalf("Len = %d, %d; want %d, %d", n, bad, id, len(s.Corrupt()))
+	}
 }
 
 func TestCreateErrors(t *testing.T) {
