@@ -141,10 +141,7 @@ func (s *Server) sendDownstream(req *http.Request, next string) (proto.ChunkWrit
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		e := &proto.Error{}
-		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(e) != nil || e.Code == "" {
-			e.Code, e.Message = proto.CodeInternal, resp.Status
-		}
+		e := proto.ErrorFromResponse(resp)
 		if e.Server == "" {
 			e.Server = next
 		}

@@ -2,7 +2,6 @@ package chunkserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,9 +91,7 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var e proto.Error
-		json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&e)
-		return fmt.Errorf("source %s: %s %s", cmd.Source.ID, resp.Status, e.Message)
+		return fmt.Errorf("source %s: %w", cmd.Source.ID, proto.ErrorFromResponse(resp))
 	}
 	w, err := s.store.Create(cmd.Chunk, -1)
 	if errors.Is(err, ErrExists) {

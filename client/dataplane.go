@@ -36,7 +36,7 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		e := decodeError(resp)
+		e := proto.ErrorFromResponse(resp)
 		server := e.Server
 		if server == "" {
 			server = first.ID
@@ -64,15 +64,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 		c.add(int64(n))
 	}
 	return n, err
-}
-
-func decodeError(resp *http.Response) *proto.Error {
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &proto.Error{Status: resp.StatusCode}
-	if json.Unmarshal(raw, e) != nil || e.Code == "" {
-		e.Code, e.Message = proto.CodeInternal, fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))
-	}
-	return e
 }
 
 // readRange copies n bytes at off of a chunk from one server into w. The
@@ -106,7 +97,7 @@ func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, of
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, decodeError(resp))
+		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, proto.ErrorFromResponse(resp))
 	}
 	got, err := io.Copy(w, resp.Body)
 	if err != nil {

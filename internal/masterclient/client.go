@@ -187,7 +187,7 @@ func (c *Client) once(ctx context.Context, addr string, cl *call) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return decodeError(resp)
+		return proto.ErrorFromResponse(resp)
 	}
 	if cl.out == nil {
 		io.Copy(io.Discard, resp.Body)
@@ -212,16 +212,6 @@ func (cl *call) decode(resp *http.Response) error {
 	}
 	*cl.inline = raw
 	return nil
-}
-
-func decodeError(resp *http.Response) error {
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &proto.Error{Status: resp.StatusCode}
-	if json.Unmarshal(raw, e) != nil || e.Code == "" {
-		e.Code, e.Message = proto.CodeInternal, fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(raw))
-		e.Retryable = resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway
-	}
-	return e
 }
 
 // CreateBucket creates a bucket with the default data policy.

@@ -1,8 +1,12 @@
 package proto
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 )
 
 // Code is a stable, machine-readable error code in API error bodies.
@@ -66,4 +70,17 @@ func CodeOf(err error) Code {
 func IsRetryable(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Retryable
+}
+
+// ErrorFromResponse reads a failed response's body as an Error. A body that
+// is not one (a proxy's page, say) becomes CodeInternal with the status
+// and the text, retryable for 502 and 503.
+func ErrorFromResponse(resp *http.Response) *Error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &Error{Status: resp.StatusCode}
+	if json.Unmarshal(raw, e) != nil || e.Code == "" {
+		e.Code, e.Message = CodeInternal, fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(raw))
+		e.Retryable = resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway
+	}
+	return e
 }
