@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -202,10 +201,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 				res.Deleted = append(res.Deleted, deletedXML{Key: o.Key})
 			}
 		default:
-			ae := s.translate(err)
-			if errors.Is(err, proto.ErrInvalidName) {
-				ae = &apiError{ErrInvalidArgument, err.Error()}
-			}
+			ae := s.translate(err) // an invalid key is InvalidArgument
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: ae.Code, Message: ae.Message})
 		}
 	}
