@@ -110,21 +110,15 @@ func (w *writer) run(t *testing.T, c *testcluster.Cluster, g int, stop <-chan st
 // localKeys lists every key of bucket in one member's local state.
 func localKeys(t *testing.T, c *testcluster.Cluster, addr, bucket string) map[string]bool {
 	t.Helper()
-	out := map[string]bool{}
-	req := proto.ListRequest{Bucket: bucket}
-	for {
-		res, err := c.Client().ListLocal(ctxT(t, 10*time.Second), addr, req)
-		if err != nil {
-			t.Fatalf("list on %s: %v", addr, err)
-		}
-		for _, o := range res.Objects {
-			out[o.Key] = true
-		}
-		if !res.IsTruncated {
-			return out
-		}
-		req.StartAfter = res.NextStartAfter
+	objs, err := c.Client().ListAll(ctxT(t, 10*time.Second), addr, proto.ListRequest{Bucket: bucket})
+	if err != nil {
+		t.Fatalf("list on %s: %v", addr, err)
 	}
+	out := map[string]bool{}
+	for _, o := range objs {
+		out[o.Key] = true
+	}
+	return out
 }
 
 // waitCaughtUp waits until every running member applied the leader's
@@ -381,12 +375,12 @@ func TestRestartedMemberNeverGoesBack(t *testing.T) {
 // localVersions lists a member's local state as key -> version@etag.
 func localVersions(t *testing.T, c *testcluster.Cluster, addr, bucket string) map[string]string {
 	t.Helper()
-	res, err := c.Client().ListLocal(ctxT(t, 10*time.Second), addr, proto.ListRequest{Bucket: bucket})
+	objs, err := c.Client().ListAll(ctxT(t, 10*time.Second), addr, proto.ListRequest{Bucket: bucket})
 	if err != nil {
 		t.Fatalf("list on %s: %v", addr, err)
 	}
 	out := map[string]string{}
-	for _, o := range res.Objects {
+	for _, o := range objs {
 		out[o.Key] = fmt.Sprintf("%d@%s", o.Version, o.ETag)
 	}
 	return out
