@@ -19,18 +19,16 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// placementView converts the registry and liveness into placement's
-// servers, and returns their data-plane addresses.
+// placementView converts the registry and liveness (chunkServers) into
+// placement's servers, and returns their data-plane addresses.
 func (s *Server) placementView() ([]placement.Server, map[string]string, error) {
-	nodes, err := s.fsm.nodes()
+	css, err := s.chunkServers()
 	if err != nil {
 		return nil, nil, err
 	}
-	now := s.now()
-	servers := make([]placement.Server, 0, len(nodes))
-	addrs := make(map[string]string, len(nodes))
-	for _, n := range nodes {
-		cs := s.live.describe(n, now, s.cfg.DeadAfter)
+	servers := make([]placement.Server, 0, len(css))
+	addrs := make(map[string]string, len(css))
+	for _, cs := range css {
 		var st placement.State
 		switch cs.State {
 		case "alive":
@@ -42,10 +40,20 @@ func (s *Server) placementView() ([]placement.Server, map[string]string, error) 
 		case nodeDecommissioned:
 			st = placement.Decommissioned
 		}
-		servers = append(servers, placement.Server{ID: n.ID, Rack: n.Rack, Capacity: cs.CapacityBytes, Used: cs.UsedBytes, State: st})
-		addrs[n.ID] = n.Address
+		servers = append(servers, placement.Server{ID: cs.ID, Rack: cs.Rack, Capacity: cs.CapacityBytes, Used: cs.UsedBytes, State: st})
+		addrs[cs.ID] = cs.Address
 	}
 	return servers, addrs, nil
+}
+
+// usable returns the servers that may serve reads and hold replicas: alive
+// or draining.
+func usable(servers []placement.Server) map[string]bool {
+	out := make(map[string]bool, len(servers))
+	for _, sv := range servers {
+		out[sv.ID] = sv.State == placement.Alive || sv.State == placement.Draining
+	}
+	return out
 }
 
 // placer chooses pipeline targets on one view of the chunk servers.
@@ -162,15 +170,12 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 // locations lists each chunk's good replicas on servers that are not dead,
 // rotated by chunk id so reads spread over the replicas.
 func (s *Server) locations(o *proto.Object, servers []placement.Server, addrs map[string]string) []proto.ChunkTargets {
-	usable := map[string]bool{}
-	for _, sv := range servers {
-		usable[sv.ID] = sv.State == placement.Alive || sv.State == placement.Draining
-	}
+	ok := usable(servers)
 	var out []proto.ChunkTargets
 	for _, id := range sortedIDs(chunkSet(o)) {
 		var live []string
 		for _, n := range s.replicas.holders(id) {
-			if usable[n] {
+			if ok[n] {
 				live = append(live, n)
 			}
 		}
@@ -209,10 +214,7 @@ func (s *Server) chunkCounts() (proto.ChunkCounts, error) {
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}
-	alive := map[string]bool{}
-	for _, sv := range servers {
-		alive[sv.ID] = sv.State == placement.Alive || sv.State == placement.Draining
-	}
+	alive := usable(servers)
 	_, pending, err := s.fsm.counters()
 	if err != nil {
 		return proto.ChunkCounts{}, err

@@ -279,10 +279,7 @@ func (p *plan) remove(in *planInput, c uint64, server string) {
 // the queued chunks no server holds any more, and picks orphans whose
 // grace period is over.
 func (p *plan) collectGarbage(in *planInput) {
-	alive := map[string]bool{}
-	for _, s := range in.servers {
-		alive[s.ID] = s.State == placement.Alive || s.State == placement.Draining
-	}
+	alive := usable(in.servers)
 	for _, c := range slices.Sorted(maps.Keys(in.gc)) {
 		if len(in.holders[c]) == 0 {
 			p.gcDone = append(p.gcDone, c)
