@@ -166,7 +166,7 @@ func (w *putter) chunks(r io.Reader, size int64) ([]proto.Extent, int64, error) 
 		if size >= 0 {
 			want = min(want, size-off)
 		}
-		src, n, err := w.source(r, off, want)
+		src, n, err := w.source(r, want)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -196,10 +196,10 @@ type chunkSource struct {
 	close func()
 }
 
-// source prepares up to want bytes at off: a section of r when r can be
-// re-read at offsets, else a memory buffer or a spooled temporary file. It
-// hashes the bytes once, as they are taken from r.
-func (w *putter) source(r io.Reader, off, want int64) (*chunkSource, int64, error) {
+// source takes up to want bytes from r into a memory buffer (up to
+// Config.MemoryBuffer) or a spooled temporary file, so pipeline retries can
+// re-read them, and hashes them once on the way.
+func (w *putter) source(r io.Reader, want int64) (*chunkSource, int64, error) {
 	if want <= w.c.cfg.MemoryBuffer {
 		buf := make([]byte, want)
 		n, err := io.ReadFull(r, buf)
