@@ -319,3 +319,56 @@ func TestReadMovesOnFromAHungReplica(t *testing.T) {
 	}
 	t.Logf("read finished %v after the first replica hung", time.Since(start))
 }
+
+// TestCorruptionFoundMidStream flips a byte past the chunk server's first
+// read buffer: the server has already answered 200 and sent bytes, so it
+// cuts the body short and names the cause in the status trailer, and the
+// client resumes from another replica where the bad one stopped.
+func TestCorruptionFoundMidStream(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 1 << 20})
+	cl := c.DataClient(nil)
+	ctx := ctxT(t, 30*time.Second)
+	if err := cl.CreateBucket(ctx, "data"); err != nil {
+		t.Fatal(err)
+	}
+	data := payload(1<<20, 7)
+	if _, err := cl.Put(ctx, "data", "mid", bytes.NewReader(data), -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := c.Client().Locate(ctx, "data", "mid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, first := loc.Locations[0].ID, loc.Locations[0].Targets[0]
+	for _, n := range c.ChunkServers() {
+		if n.ID == first.ID {
+			f, err := os.OpenFile(chunkPath(t, n, chunk), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b [1]byte
+			f.ReadAt(b[:], 64+700_000) // the data's 11th block, past the first 256 KiB read
+			b[0] ^= 0x01
+			f.WriteAt(b[:], 64+700_000)
+			f.Close()
+		}
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://%s%s/%d", first.Address, proto.RouteChunkData, chunk), nil)
+	req.Header.Set("Authorization", "Bearer "+testcluster.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	status := resp.Trailer.Get(proto.TrailerStatus)
+	if resp.StatusCode != http.StatusOK || len(body) == 0 || len(body) >= 700_000 || !strings.HasPrefix(status, string(proto.CodeCorrupt)+": ") {
+		t.Fatalf("got %d with %d bytes and trailer %q; want 200, the bytes before the bad block, and a Corrupt trailer", resp.StatusCode, len(body), status)
+	}
+	if !bytes.Equal(body, data[:len(body)]) {
+		t.Fatal("the bytes sent before the bad block differ")
+	}
+	if got := readAll(t, cl, "mid"); !bytes.Equal(got, data) {
+		t.Fatal("read did not resume from a good replica")
+	}
+}
