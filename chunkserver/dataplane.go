@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -85,9 +84,10 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleRead streams a verified byte range. Errors found before the first
-// byte get an error status; a failure later cuts the body short and names
-// the cause in the status trailer.
+// handleRead streams a verified byte range (Reader.copyTo, pooled and
+// block-aligned). Errors found before the first byte get an error status; a
+// failure later cuts the body short and names the cause in the status
+// trailer.
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	id, err := chunkID(r)
 	if err != nil {
@@ -105,46 +105,54 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	buf := make([]byte, min(n, 256<<10))
-	first := 0
-	if n > 0 {
-		if first, err = rd.ReadAt(buf[:min(n, int64(len(buf)))], off); err != nil && !(errors.Is(err, io.EOF) && int64(first) == min(n, int64(len(buf)))) {
-			if errors.Is(err, ErrCorrupt) {
-				s.noteCorrupt(id)
-			}
-			writeError(w, err)
-			return
-		}
+	out := &rangeWriter{w: w, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}
+	_, err = rd.copyTo(out, off, n)
+	if err != nil && errors.Is(err, ErrCorrupt) {
+		s.noteCorrupt(id)
 	}
-	w.Header().Set("Trailer", proto.TrailerStatus)
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.WriteHeader(http.StatusOK)
-	status := s.streamRange(w, rd, buf, first, off, n)
-	w.Header().Set(proto.TrailerStatus, status)
+	switch {
+	case err != nil && !out.started:
+		writeError(w, err)
+		return
+	case err != nil && out.writeErr != nil:
+		w.Header().Set(proto.TrailerStatus, "Aborted: "+out.writeErr.Error())
+	case err != nil:
+		s.log.Warn("read chunk", "chunk", id, "err", err)
+		w.Header().Set(proto.TrailerStatus, string(codeOf(err))+": "+err.Error())
+	default:
+		out.start() // an empty range writes no bytes
+		w.Header().Set(proto.TrailerStatus, "ok")
+	}
 }
 
-// streamRange writes n bytes at off whose first chunk is already in buf.
-func (s *Server) streamRange(w http.ResponseWriter, rd *Reader, buf []byte, first int, off, n int64) string {
-	rc := http.NewResponseController(w)
-	for done := int64(0); done < n; {
-		if done > 0 {
-			k, err := rd.ReadAt(buf[:min(n-done, int64(len(buf)))], off+done)
-			if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n-done) {
-				s.log.Warn("read chunk", "chunk", rd.id, "err", err)
-				if errors.Is(err, ErrCorrupt) {
-					s.noteCorrupt(rd.id)
-				}
-				return string(codeOf(err)) + ": " + err.Error()
-			}
-			first = k
-		}
-		rc.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
-		if _, err := w.Write(buf[:first]); err != nil {
-			return "Aborted: " + err.Error()
-		}
-		done += int64(first)
+// rangeWriter answers 200 with the status trailer declared just before the
+// first byte, so a failure found earlier can still get an error status, and
+// keeps the write deadline moving.
+type rangeWriter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	idle     time.Duration
+	started  bool
+	writeErr error // the client went away
+}
+
+func (rw *rangeWriter) start() {
+	if !rw.started {
+		rw.started = true
+		rw.w.Header().Set("Trailer", proto.TrailerStatus)
+		rw.w.Header().Set("Content-Type", "application/octet-stream")
+		rw.w.WriteHeader(http.StatusOK)
 	}
-	return "ok"
+}
+
+func (rw *rangeWriter) Write(p []byte) (int, error) {
+	rw.start()
+	rw.rc.SetWriteDeadline(time.Now().Add(rw.idle))
+	n, err := rw.w.Write(p)
+	if err != nil {
+		rw.writeErr = err
+	}
+	return n, err
 }
 
 func parseRange(r *http.Request, size int64) (off, n int64, err error) {
