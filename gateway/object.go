@@ -1,13 +1,10 @@
 package gateway
 
 import (
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -113,14 +110,9 @@ func newDigestCheck(r *http.Request) (*digestCheck, error) {
 		}
 		d.md5 = b
 	}
-	for name, mk := range map[string]func() hash.Hash{
-		"X-Amz-Checksum-Crc32":  func() hash.Hash { return crc32.NewIEEE() },
-		"X-Amz-Checksum-Crc32c": func() hash.Hash { return crc32.New(crc32.MakeTable(crc32.Castagnoli)) },
-		"X-Amz-Checksum-Sha1":   sha1.New,
-		"X-Amz-Checksum-Sha256": sha256.New,
-	} {
+	for _, name := range checksumHeaders {
 		if v := r.Header.Get(name); v != "" {
-			d.sumName, d.sumValue, d.sum = name, v, mk()
+			d.sumName, d.sumValue, d.sum = name, v, checksumHash(name)
 		}
 	}
 	return d, nil

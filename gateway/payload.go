@@ -246,20 +246,28 @@ func (c *chunkedReader) readTrailer() error {
 // signature still covers them).
 func (c *chunkedReader) expectChecksum(name string) error {
 	c.sumName = strings.ToLower(strings.TrimSpace(name))
-	switch c.sumName {
+	if c.sum = checksumHash(c.sumName); c.sum == nil && c.sumName != "" && !strings.HasPrefix(c.sumName, "x-amz-checksum-") {
+		return errorf(ErrInvalidArgument, "unsupported trailer %q", name)
+	}
+	return nil
+}
+
+// checksumHeaders are the x-amz-checksum-* headers this gateway verifies,
+// in the order a request carrying several is checked (the last one wins).
+var checksumHeaders = []string{"X-Amz-Checksum-Crc32", "X-Amz-Checksum-Crc32c", "X-Amz-Checksum-Sha1", "X-Amz-Checksum-Sha256"}
+
+// checksumHash returns a fresh hash for a checksum header name (any case),
+// or nil for one this gateway does not compute.
+func checksumHash(name string) hash.Hash {
+	switch strings.ToLower(name) {
 	case "x-amz-checksum-crc32":
-		c.sum = crc32.NewIEEE()
+		return crc32.NewIEEE()
 	case "x-amz-checksum-crc32c":
-		c.sum = crc32.New(crc32.MakeTable(crc32.Castagnoli))
+		return crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	case "x-amz-checksum-sha1":
-		c.sum = sha1.New()
+		return sha1.New()
 	case "x-amz-checksum-sha256":
-		c.sum = sha256.New()
-	case "":
-	default:
-		if !strings.HasPrefix(c.sumName, "x-amz-checksum-") {
-			return errorf(ErrInvalidArgument, "unsupported trailer %q", name)
-		}
+		return sha256.New()
 	}
 	return nil
 }
