@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -30,16 +29,12 @@ func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r 
 	if n < 1 || n > proto.MaxPartNumber {
 		return proto.Part{}, fmt.Errorf("client: part number %d is not 1 to %d", n, proto.MaxPartNumber)
 	}
-	cc, err := c.clusterConfig(ctx)
+	w, stop, err := c.newPutter(ctx, opts)
 	if err != nil {
 		return proto.Part{}, err
 	}
-	if opts == nil {
-		opts = &PutOptions{}
-	}
-	w := &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
-	stop := w.keepAlive()
 	defer stop()
+	opts = w.opts
 	extents, got, err := w.chunks(r, size)
 	if err != nil {
 		return proto.Part{}, err

@@ -37,19 +37,15 @@ type PutOptions struct {
 // size: chunks that cannot be re-read from r for a retry are spooled to a
 // temporary file.
 func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts *PutOptions) (proto.Object, error) {
-	if opts == nil {
-		opts = &PutOptions{}
-	}
 	if err := validBucketKey(bucket, key); err != nil {
 		return proto.Object{}, err
 	}
-	cc, err := c.clusterConfig(ctx)
+	w, stop, err := c.newPutter(ctx, opts)
 	if err != nil {
 		return proto.Object{}, err
 	}
-	w := &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
-	stop := w.keepAlive()
 	defer stop()
+	opts = w.opts
 	obj := proto.Object{Bucket: bucket, Key: key, ContentType: opts.ContentType, Meta: opts.Meta}
 	head, rest, err := w.sniff(r, size)
 	if err != nil {
@@ -72,6 +68,20 @@ func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size 
 		return proto.Object{}, fmt.Errorf("client: commit %s/%s: %w", bucket, key, err)
 	}
 	return stored, nil
+}
+
+// newPutter prepares the writing of one object or part; stop ends its
+// allocation keep-alive.
+func (c *Client) newPutter(ctx context.Context, opts *PutOptions) (w *putter, stop func(), err error) {
+	if opts == nil {
+		opts = &PutOptions{}
+	}
+	cc, err := c.clusterConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	w = &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
+	return w, w.keepAlive(), nil
 }
 
 func validBucketKey(bucket, key string) error {
