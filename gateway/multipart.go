@@ -74,19 +74,13 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	check, err := newDigestCheck(r)
+	body, verify, err := s.checkedBody(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	body := io.TeeReader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}, check)
 	part, err := s.client.PutPart(r.Context(), bucket, id, n, body, r.ContentLength, &client.PutOptions{
-		BeforeCommit: func(obj *proto.Object) error {
-			if _, err := io.Copy(io.Discard, body); err != nil {
-				return err
-			}
-			return check.verify(obj.ETag)
-		}})
+		BeforeCommit: func(obj *proto.Object) error { return verify(obj.ETag) }})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

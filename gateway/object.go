@@ -55,21 +55,13 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size"))
 		return
 	}
-	check, err := newDigestCheck(r)
+	body, verify, err := s.checkedBody(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	body := io.Reader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout})
-	body = io.TeeReader(body, check)
 	opts := &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header),
-		BeforeCommit: func(obj *proto.Object) error {
-			// Read to EOF: chunked trailers and payload hashes are checked there.
-			if _, err := io.Copy(io.Discard, body); err != nil {
-				return err
-			}
-			return check.verify(obj.ETag)
-		}}
+		BeforeCommit: func(obj *proto.Object) error { return verify(obj.ETag) }}
 	obj, err := s.client.Put(r.Context(), bucket, key, body, r.ContentLength, opts)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -99,6 +91,24 @@ type digestCheck struct {
 	sumName  string
 	sumValue string
 	sum      hash.Hash
+}
+
+// checkedBody wraps an upload's body in the idle timeout and its digest
+// checks. verify, run before the commit, reads the body to its end (chunked
+// trailers and payload hashes are checked there) and compares the digests
+// with what was stored (etag: the MD5).
+func (s *Server) checkedBody(w http.ResponseWriter, r *http.Request) (body io.Reader, verify func(etag string) error, err error) {
+	check, err := newDigestCheck(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	body = io.TeeReader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}, check)
+	return body, func(etag string) error {
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return err
+		}
+		return check.verify(etag)
+	}, nil
 }
 
 func newDigestCheck(r *http.Request) (*digestCheck, error) {
