@@ -56,15 +56,7 @@ func (s *Server) heartbeatLoop() {
 }
 
 func (s *Server) callCtx() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.HeartbeatInterval+5*time.Second)
-	go func() {
-		select {
-		case <-s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
+	return context.WithTimeout(s.life, 2*s.cfg.HeartbeatInterval+5*time.Second)
 }
 
 func (s *Server) register() bool {

@@ -1,7 +1,6 @@
 package chunkserver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -70,15 +69,7 @@ func (s *Server) deleteChunk(id uint64) {
 // (the source verifies each block it sends; the trailer says whether all
 // of it was good) and throttled to RepairRate.
 func (s *Server) copyChunk(cmd proto.Command) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx := s.life
 	url := fmt.Sprintf("http://%s%s/%d", cmd.Source.Address, proto.RouteChunkData, cmd.Chunk)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -127,12 +118,8 @@ type throttled struct {
 
 func (t *throttled) Read(p []byte) (int, error) {
 	if t.rate > 0 {
-		if ahead := time.Duration(float64(t.n)/float64(t.rate)*float64(time.Second)) - time.Since(t.start); ahead > 0 {
-			select {
-			case <-time.After(ahead):
-			case <-t.done:
-				return 0, ErrClosed
-			}
+		if !paceUntil(t.start, t.n, t.rate, t.done) {
+			return 0, ErrClosed
 		}
 		p = p[:min(int64(len(p)), max(t.rate/10, 64<<10))]
 	}
@@ -154,7 +141,7 @@ func (s *Server) scrubLoop() {
 				s.noteCorrupt(c.ID)
 			}
 			verified += c.Size
-			if !s.pace(start, verified) {
+			if !paceUntil(start, verified, s.cfg.ScrubRate, s.done) {
 				return
 			}
 		}
@@ -166,21 +153,24 @@ func (s *Server) scrubLoop() {
 	}
 }
 
-// pace sleeps so that verified bytes since start stay within ScrubRate.
-func (s *Server) pace(start time.Time, verified int64) bool {
-	ahead := time.Duration(float64(verified)/float64(s.cfg.ScrubRate)*float64(time.Second)) - time.Since(start)
+// paceUntil sleeps until n bytes since start are within rate bytes per
+// second; it reports false, at once, when done closes.
+func paceUntil(start time.Time, n, rate int64, done <-chan struct{}) bool {
+	ahead := time.Duration(float64(n)/float64(rate)*float64(time.Second)) - time.Since(start)
 	if ahead <= 0 {
 		select {
-		case <-s.done:
+		case <-done:
 			return false
 		default:
 			return true
 		}
 	}
+	t := time.NewTimer(ahead)
+	defer t.Stop()
 	select {
-	case <-s.done:
+	case <-done:
 		return false
-	case <-time.After(ahead):
+	case <-t.C:
 		return true
 	}
 }
