@@ -60,13 +60,26 @@ func (b *bucketFS) anyUnder(name string) (bool, error) {
 	return err == nil && len(res.Objects) > 0, err
 }
 
+// Stat needs no listing: an object's record, or else whether any key lies
+// under name+"/".
 func (b *bucketFS) Stat(name string) (fs.FileInfo, error) {
-	f, err := b.Open(name)
-	if err != nil {
-		return nil, err
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
 	}
-	defer f.Close()
-	return f.Stat()
+	if name == "." {
+		return info{name: ".", dir: true}, nil
+	}
+	o, err := b.c.Stat(b.ctx, b.bucket, name)
+	if err == nil {
+		return info{name: path.Base(name), size: o.Size, mod: o.Modified}, nil
+	}
+	if proto.CodeOf(err) != proto.CodeNoSuchKey {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if ok, err := b.anyUnder(name); err != nil || !ok {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
+	}
+	return info{name: path.Base(name), dir: true}, nil
 }
 
 func (b *bucketFS) ReadFile(name string) ([]byte, error) {
