@@ -53,6 +53,7 @@ fuzz: ## short fuzzing runs of every fuzz target (FUZZTIME per target)
 	$(GO) test -run '^$$' -fuzz FuzzParseRange -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHeader -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzXMLBodies -fuzztime $${FUZZTIME:-30s} ./gateway/
+	$(GO) test -run '^$$' -fuzz FuzzUnknownRequests -fuzztime $${FUZZTIME:-30s} ./gateway/
 
 IMAGE   ?= granary:dev
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/gorilla/mux"
 )
 
 // S3Error is an S3 error code with its HTTP status.
@@ -19,6 +21,7 @@ var (
 	ErrAuthorizationHeaderMalformed      = S3Error{"AuthorizationHeaderMalformed", http.StatusBadRequest}
 	ErrAuthorizationQueryParametersError = S3Error{"AuthorizationQueryParametersError", http.StatusBadRequest}
 	ErrBadDigest                         = S3Error{"BadDigest", http.StatusBadRequest}
+	ErrBucketAlreadyExists               = S3Error{"BucketAlreadyExists", http.StatusConflict}
 	ErrBucketAlreadyOwnedByYou           = S3Error{"BucketAlreadyOwnedByYou", http.StatusConflict}
 	ErrBucketNotEmpty                    = S3Error{"BucketNotEmpty", http.StatusConflict}
 	ErrContentSHA256Mismatch             = S3Error{"XAmzContentSHA256Mismatch", http.StatusBadRequest}
@@ -30,6 +33,7 @@ var (
 	ErrInvalidBucketName                 = S3Error{"InvalidBucketName", http.StatusBadRequest}
 	ErrInvalidDigest                     = S3Error{"InvalidDigest", http.StatusBadRequest}
 	ErrInvalidAccessKeyID                = S3Error{"InvalidAccessKeyId", http.StatusForbidden}
+	ErrInvalidURI                        = S3Error{"InvalidURI", http.StatusBadRequest}
 	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
 	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}
 	ErrKeyTooLong                        = S3Error{"KeyTooLongError", http.StatusBadRequest}
@@ -54,6 +58,8 @@ var (
 type apiError struct {
 	S3Error
 	Message string
+	// ResourceType names the target of a MethodNotAllowed refusal.
+	ResourceType string
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -64,11 +70,15 @@ func errorf(code S3Error, format string, a ...any) error {
 
 // errorBody is S3's XML error document.
 type errorBody struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	Resource  string   `xml:"Resource,omitempty"`
-	RequestID string   `xml:"RequestId"`
+	XMLName      xml.Name `xml:"Error"`
+	Code         string   `xml:"Code"`
+	Message      string   `xml:"Message"`
+	BucketName   string   `xml:"BucketName,omitempty"`
+	Key          string   `xml:"Key,omitempty"`
+	Method       string   `xml:"Method,omitempty"`
+	ResourceType string   `xml:"ResourceType,omitempty"`
+	Resource     string   `xml:"Resource,omitempty"`
+	RequestID    string   `xml:"RequestId"`
 }
 
 // writeError writes err as S3 XML. Errors that are not S3 errors become
@@ -86,6 +96,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Method == http.MethodHead {
 		return
 	}
+	body := errorBody{Code: ae.Code, Message: ae.Message, Resource: r.URL.Path, RequestID: requestID(r)}
+	vars := mux.Vars(r)
+	switch ae.S3Error {
+	case ErrNoSuchKey:
+		body.Key = vars["key"]
+	case ErrNoSuchBucket, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
+		body.BucketName = vars["bucket"]
+	case ErrMethodNotAllowed:
+		body.Method, body.ResourceType = r.Method, ae.ResourceType
+	}
 	w.Write([]byte(xml.Header))
-	xml.NewEncoder(w).Encode(errorBody{Code: ae.Code, Message: ae.Message, Resource: r.URL.Path, RequestID: requestID(r)})
+	xml.NewEncoder(w).Encode(body)
 }

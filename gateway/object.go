@@ -33,11 +33,6 @@ func objectName(r *http.Request) (bucket, key string, err error) {
 }
 
 func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	if q.Has("uploadId") || q.Has("partNumber") || q.Has("tagging") || q.Has("acl") {
-		s.writeError(w, r, errorf(ErrNotImplemented, "this request is not supported yet"))
-		return
-	}
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
 		s.copyObject(w, r)
 		return

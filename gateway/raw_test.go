@@ -29,7 +29,7 @@ type s3Err struct {
 
 // send signs req (unless sign is false) with minio-go's signer, an
 // implementation independent of ours, and returns status and error code.
-func send(t *testing.T, req *http.Request, access, secret string, sign bool) (int, s3Err) {
+func send(t testing.TB, req *http.Request, access, secret string, sign bool) (int, s3Err) {
 	t.Helper()
 	if sign {
 		req = signer.SignV4(*req, access, secret, "", "us-east-1")
@@ -49,7 +49,7 @@ func send(t *testing.T, req *http.Request, access, secret string, sign bool) (in
 	return resp.StatusCode, e
 }
 
-func newReq(t *testing.T, method, url string, body []byte) *http.Request {
+func newReq(t testing.TB, method, url string, body []byte) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {

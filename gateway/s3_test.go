@@ -39,7 +39,7 @@ func startS3(t *testing.T) (*testcluster.Cluster, *minio.Client, string) {
 	return startS3With(t, nil)
 }
 
-func startS3With(t *testing.T, tune func(*gateway.Config)) (*testcluster.Cluster, *minio.Client, string) {
+func startS3With(t testing.TB, tune func(*gateway.Config)) (*testcluster.Cluster, *minio.Client, string) {
 	t.Helper()
 	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 256 << 10})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
