@@ -71,8 +71,9 @@ type Server struct {
 }
 
 type cachedKey struct {
-	secret string
-	until  time.Time
+	secret  string
+	until   time.Time
+	missing bool // the cluster has no such key
 }
 
 // New builds a gateway and binds its listener.
@@ -147,36 +148,18 @@ func requestID(r *http.Request) string {
 	return id
 }
 
-// routes builds the S3 router. Paths are matched as sent (no cleaning), so
-// keys such as "a//b" or "x/" keep their slashes.
+// routes builds the S3 router: gorilla/mux finds the target from the path
+// (matched as sent, no cleaning, so keys such as "a//b" or "x/" keep their
+// slashes) and dispatch finds the operation in the ops table.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter().SkipClean(true)
-	r.Methods(http.MethodGet).Path("/").HandlerFunc(s.listBuckets)
-	b := r.PathPrefix("/{bucket}").Subrouter()
-	obj := "/{key:.+}"
-	b.Methods(http.MethodPost).Path(obj).Queries("uploads", "").HandlerFunc(s.createMultipart)
-	b.Methods(http.MethodPost).Path(obj).Queries("uploadId", "{id}").HandlerFunc(s.completeMultipart)
-	b.Methods(http.MethodPut).Path(obj).Queries("partNumber", "{n}", "uploadId", "{id}").HandlerFunc(s.uploadPart)
-	b.Methods(http.MethodDelete).Path(obj).Queries("uploadId", "{id}").HandlerFunc(s.abortMultipart)
-	b.Methods(http.MethodGet).Path(obj).Queries("uploadId", "{id}").HandlerFunc(s.listParts)
-	for _, p := range []string{"", "/"} { // "/bucket" and "/bucket/"
-		b.Methods(http.MethodGet).Path(p).Queries("uploads", "").HandlerFunc(s.listUploads)
-		b.Methods(http.MethodGet).Path(p).Queries("location", "").HandlerFunc(s.bucketLocation)
-		b.Methods(http.MethodGet).Path(p).HandlerFunc(s.listObjects)
-		b.Methods(http.MethodPut).Path(p).HandlerFunc(s.createBucket)
-		b.Methods(http.MethodHead).Path(p).HandlerFunc(s.headBucket)
-		b.Methods(http.MethodDelete).Path(p).HandlerFunc(s.deleteBucket)
-		b.Methods(http.MethodPost).Path(p).Queries("delete", "").HandlerFunc(s.deleteObjects)
-	}
-	b.Methods(http.MethodPut).Path("/{key:.+}").HandlerFunc(s.putObject)
-	b.Methods(http.MethodGet).Path("/{key:.+}").HandlerFunc(s.getObject)
-	b.Methods(http.MethodHead).Path("/{key:.+}").HandlerFunc(s.getObject)
-	b.Methods(http.MethodDelete).Path("/{key:.+}").HandlerFunc(s.deleteObject)
-	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf(ErrNotImplemented, "%s %s is not supported", r.Method, r.URL.Path))
+	r.Path("/").HandlerFunc(s.dispatch(onService))
+	r.Path("/{bucket}").HandlerFunc(s.dispatch(onBucket))
+	r.Path("/{bucket}/").HandlerFunc(s.dispatch(onBucket))
+	r.Path(`/{bucket}/{key:[\s\S]+}`).HandlerFunc(s.dispatch(onObject))
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(ErrInvalidURI, "couldn't parse the specified URI"))
 	})
-	r.NotFoundHandler, r.MethodNotAllowedHandler = notAllowed, notAllowed
-	b.NotFoundHandler, b.MethodNotAllowedHandler = notAllowed, notAllowed
 	return s.front(r)
 }
 
@@ -248,6 +231,16 @@ func (s *Server) authenticate(r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if sr.cred.region != s.cfg.Region {
+		code := ErrAuthorizationHeaderMalformed
+		if sr.presigned {
+			code = ErrAuthorizationQueryParametersError
+		}
+		return errorf(code, "the region '%s' is wrong; expecting '%s'", sr.cred.region, s.cfg.Region)
+	}
+	if err := checkSignedHeaders(r, sr); err != nil {
+		return err
+	}
 	if err := s.checkTime(sr); err != nil {
 		return err
 	}
@@ -287,34 +280,66 @@ func (s *Server) checkTime(sr *sigRequest) error {
 	return nil
 }
 
+// Access keys are cached: found ones for 30 s, unknown ones for 10 s (so
+// random keys cannot turn every request into a leader lookup), at most
+// maxCachedKeys of them.
+const (
+	keyTTL        = 30 * time.Second
+	missingKeyTTL = 10 * time.Second
+	maxCachedKeys = 10000
+)
+
 // secretFor returns an access key's secret: the root key, or a key stored
-// in the cluster (cached for 30 s).
+// in the cluster.
 func (s *Server) secretFor(ctx context.Context, access string) (string, error) {
 	if s.cfg.RootAccessKey != "" && hmac.Equal([]byte(access), []byte(s.cfg.RootAccessKey)) {
 		return s.cfg.RootSecretKey, nil
 	}
+	unknown := errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist in our records")
+	if proto.ValidID("access key", access) != nil {
+		return "", unknown
+	}
+	now := s.now()
 	s.mu.Lock()
 	k, ok := s.keys[access]
 	s.mu.Unlock()
-	if ok && s.now().Before(k.until) {
+	if ok && now.Before(k.until) {
+		if k.missing {
+			return "", unknown
+		}
 		return k.secret, nil
-	}
-	if proto.ValidID("access key", access) != nil {
-		return "", errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ak, err := s.master.Key(ctx, access)
-	if proto.CodeOf(err) == proto.CodeNotFound {
-		return "", errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist")
-	}
-	if err != nil {
+	missing := proto.CodeOf(err) == proto.CodeNotFound
+	if err != nil && !missing {
 		return "", errorf(ErrServiceUnavailable, "cannot check credentials now: %v", err)
 	}
-	s.mu.Lock()
-	s.keys[access] = cachedKey{secret: ak.SecretKey, until: s.now().Add(30 * time.Second)}
-	s.mu.Unlock()
+	entry := cachedKey{secret: ak.SecretKey, until: now.Add(keyTTL), missing: missing}
+	if missing {
+		entry.until = now.Add(missingKeyTTL)
+	}
+	s.cacheKey(access, entry, now)
+	if missing {
+		return "", unknown
+	}
 	return ak.SecretKey, nil
+}
+
+func (s *Server) cacheKey(access string, k cachedKey, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.keys) >= maxCachedKeys {
+		for a, c := range s.keys {
+			if !now.Before(c.until) || c.missing {
+				delete(s.keys, a)
+			}
+		}
+	}
+	if len(s.keys) < maxCachedKeys {
+		s.keys[access] = k
+	}
 }
 
 // translate maps cluster and client errors to S3 errors.
@@ -322,35 +347,35 @@ func (s *Server) translate(err error) *apiError {
 	msg := err.Error()
 	switch proto.CodeOf(err) {
 	case proto.CodeNoSuchBucket:
-		return &apiError{ErrNoSuchBucket, "the specified bucket does not exist"}
+		return &apiError{S3Error: ErrNoSuchBucket, Message: "the specified bucket does not exist"}
 	case proto.CodeNoSuchKey:
-		return &apiError{ErrNoSuchKey, "the specified key does not exist"}
+		return &apiError{S3Error: ErrNoSuchKey, Message: "the specified key does not exist"}
 	case proto.CodeBucketExists:
-		return &apiError{ErrBucketAlreadyOwnedByYou, "your previous request to create the named bucket succeeded and you already own it"}
+		return &apiError{S3Error: ErrBucketAlreadyOwnedByYou, Message: "your previous request to create the named bucket succeeded and you already own it"}
 	case proto.CodeBucketNotEmpty:
-		return &apiError{ErrBucketNotEmpty, "the bucket you tried to delete is not empty"}
+		return &apiError{S3Error: ErrBucketNotEmpty, Message: "the bucket you tried to delete is not empty"}
 	case proto.CodePrecondition:
-		return &apiError{ErrPreconditionFailed, "at least one of the preconditions you specified did not hold"}
+		return &apiError{S3Error: ErrPreconditionFailed, Message: "at least one of the preconditions you specified did not hold"}
 	case proto.CodeTooLarge:
-		return &apiError{ErrMetadataTooLarge, "metadata exceeds the limit"}
+		return &apiError{S3Error: ErrMetadataTooLarge, Message: "metadata exceeds the limit"}
 	case proto.CodeNoSuchUpload:
-		return &apiError{ErrNoSuchUpload, "the specified upload does not exist"}
+		return &apiError{S3Error: ErrNoSuchUpload, Message: "the specified upload does not exist"}
 	case proto.CodeInvalidPart:
-		return &apiError{ErrInvalidPart, "one or more of the specified parts could not be found, or their ETags do not match"}
+		return &apiError{S3Error: ErrInvalidPart, Message: "one or more of the specified parts could not be found, or their ETags do not match"}
 	case proto.CodeInvalidPartOrder:
-		return &apiError{ErrInvalidPartOrder, "the list of parts was not in ascending order"}
+		return &apiError{S3Error: ErrInvalidPartOrder, Message: "the list of parts was not in ascending order"}
 	case proto.CodeEntityTooSmall:
-		return &apiError{ErrEntityTooSmall, "your proposed upload is smaller than the minimum allowed object size"}
+		return &apiError{S3Error: ErrEntityTooSmall, Message: "your proposed upload is smaller than the minimum allowed object size"}
 	case proto.CodeNotLeader, proto.CodeUnavailable, proto.CodeNoServers:
-		return &apiError{ErrServiceUnavailable, "please reduce your request rate or retry"}
+		return &apiError{S3Error: ErrServiceUnavailable, Message: "please reduce your request rate or retry"}
 	}
 	switch {
 	case errors.Is(err, proto.ErrInvalidName):
-		return &apiError{ErrInvalidArgument, msg}
+		return &apiError{S3Error: ErrInvalidArgument, Message: msg}
 	case errors.Is(err, client.ErrShortWrite):
-		return &apiError{ErrIncompleteBody, "you did not provide the number of bytes specified by the Content-Length header"}
+		return &apiError{S3Error: ErrIncompleteBody, Message: "you did not provide the number of bytes specified by the Content-Length header"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &apiError{ErrServiceUnavailable, "the request timed out"}
+		return &apiError{S3Error: ErrServiceUnavailable, Message: "the request timed out"}
 	}
-	return &apiError{ErrInternal, "we encountered an internal error; please try again"}
+	return &apiError{S3Error: ErrInternal, Message: "we encountered an internal error; please try again"}
 }
