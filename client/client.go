@@ -152,6 +152,26 @@ func (c *Client) Delete(ctx context.Context, bucket, key string) error {
 	return c.master.Delete(ctx, bucket, key)
 }
 
+// DeleteOptions are the conditions of DeleteIf; the zero value has none.
+type DeleteOptions struct {
+	// IfETag requires the object's ETag (quotes ignored): S3's If-Match.
+	IfETag string
+	// IfSize requires the object's size: x-amz-if-match-size.
+	IfSize *int64
+	// IfModified requires the object's modification time, to the second:
+	// x-amz-if-match-last-modified-time.
+	IfModified *time.Time
+}
+
+// DeleteIf removes an object when every condition in opts holds on its
+// current record, checked atomically with the deletion. A failed condition
+// is a *proto.Error with CodePrecondition; a missing object CodeNoSuchKey.
+func (c *Client) DeleteIf(ctx context.Context, bucket, key string, opts DeleteOptions) error {
+	return c.master.DeleteIf(ctx, proto.DeleteRequest{
+		Bucket: bucket, Key: key, IfETag: opts.IfETag, IfSize: opts.IfSize, IfModified: opts.IfModified,
+	})
+}
+
 // Rename moves an object to another key of its bucket, atomically.
 func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 	return c.master.Rename(ctx, bucket, from, to)

@@ -56,7 +56,29 @@ func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r 
 // CompleteUpload makes the object from the named parts, atomically,
 // without copying data.
 func (c *Client) CompleteUpload(ctx context.Context, bucket, uploadID string, parts []proto.CompletePart) (proto.Object, error) {
-	return c.master.CompleteUpload(ctx, proto.CompleteRequest{Bucket: bucket, UploadID: uploadID, Parts: parts})
+	return c.CompleteUploadIf(ctx, bucket, uploadID, parts, nil)
+}
+
+// CompleteOptions are the conditions of CompleteUploadIf; nil or the zero
+// value has none.
+type CompleteOptions struct {
+	// IfETag requires the object the upload replaces to have this ETag
+	// (S3's If-Match, quotes ignored); with no object, the completion fails
+	// with proto.CodeNoSuchKey.
+	IfETag string
+	// IfNoneMatch requires that there is no object yet (If-None-Match: *).
+	IfNoneMatch bool
+}
+
+// CompleteUploadIf is CompleteUpload under conditions checked atomically
+// with the completion. A failed condition (proto.CodePrecondition) leaves
+// the upload in place.
+func (c *Client) CompleteUploadIf(ctx context.Context, bucket, uploadID string, parts []proto.CompletePart, opts *CompleteOptions) (proto.Object, error) {
+	req := proto.CompleteRequest{Bucket: bucket, UploadID: uploadID, Parts: parts}
+	if opts != nil {
+		req.IfETag, req.IfNoneMatch = opts.IfETag, opts.IfNoneMatch
+	}
+	return c.master.CompleteUpload(ctx, req)
 }
 
 // AbortUpload drops an upload; its parts' chunks are collected.

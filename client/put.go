@@ -23,6 +23,11 @@ type PutOptions struct {
 	// IfVersion makes the commit conditional (proto.MustNotExist for
 	// create-only).
 	IfVersion uint64
+	// IfETag makes the commit conditional on the current object's ETag
+	// (S3's If-Match, quotes ignored), checked atomically with the commit:
+	// another ETag fails with proto.CodePrecondition, no object with
+	// proto.CodeNoSuchKey. Put only; see CompleteOptions for uploads.
+	IfETag string
 	// Progress, when set, is called with the bytes sent so far.
 	Progress func(sent int64)
 	// BeforeCommit, when set, is called with the object record after all
@@ -63,7 +68,7 @@ func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size 
 			return proto.Object{}, err
 		}
 	}
-	stored, err := c.master.Commit(ctx, proto.CommitRequest{Object: obj, IfVersion: opts.IfVersion, Written: w.written})
+	stored, err := c.master.Commit(ctx, proto.CommitRequest{Object: obj, IfVersion: opts.IfVersion, IfETag: opts.IfETag, Written: w.written})
 	if err != nil {
 		return proto.Object{}, fmt.Errorf("client: commit %s/%s: %w", bucket, key, err)
 	}

@@ -20,7 +20,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := s.applyRequest(r, opPutObject, cmdPutObject{Object: obj, IfVersion: req.IfVersion})
+	v, err := s.applyRequest(r, opPutObject, cmdPutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -58,7 +58,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, 
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
-	var req proto.KeyRequest
+	var req proto.DeleteRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
 		return

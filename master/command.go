@@ -82,10 +82,15 @@ type (
 	cmdPutObject struct {
 		Object    proto.Object `json:"object"`
 		IfVersion uint64       `json:"ifVersion,omitempty"`
+		IfETag    string       `json:"ifETag,omitempty"`
 	}
+	// cmdDeleteObject has the fields of proto.DeleteRequest.
 	cmdDeleteObject struct {
-		Bucket string `json:"bucket"`
-		Key    string `json:"key"`
+		Bucket     string     `json:"bucket"`
+		Key        string     `json:"key"`
+		IfETag     string     `json:"ifETag,omitempty"`
+		IfSize     *int64     `json:"ifSize,omitempty"`
+		IfModified *time.Time `json:"ifModified,omitempty"`
 	}
 	cmdRenameObject struct {
 		Bucket   string    `json:"bucket"`

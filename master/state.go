@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -143,6 +144,9 @@ func applyPutObject(txn *badger.Txn, index uint64, c *cmdPutObject) (any, error)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
+	if err := checkETag(old, c.IfETag); err != nil {
+		return nil, err
+	}
 	if err := checkVersion(old, c.IfVersion); err != nil {
 		return nil, err
 	}
@@ -174,12 +178,46 @@ func checkVersion(old *proto.Object, want uint64) error {
 	return nil
 }
 
+// checkETag enforces an If-Match condition; old is nil when absent, which
+// S3 answers with NoSuchKey rather than a failed precondition.
+func checkETag(old *proto.Object, want string) error {
+	switch {
+	case want == "":
+		return nil
+	case old == nil:
+		return fmt.Errorf("object to match ETag %s: %w", want, ErrNoSuchKey)
+	case !sameETag(old.ETag, want):
+		return fmt.Errorf("object %s has ETag %s, not %s: %w", old.Key, old.ETag, want, ErrPrecondition)
+	}
+	return nil
+}
+
+// sameETag compares ETags without their surrounding quotes.
+func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
+
+// checkDelete enforces a conditional delete on the current record.
+func checkDelete(old *proto.Object, c *cmdDeleteObject) error {
+	if err := checkETag(old, c.IfETag); err != nil {
+		return err
+	}
+	if c.IfSize != nil && old.Size != *c.IfSize {
+		return fmt.Errorf("object %s is %d bytes, not %d: %w", old.Key, old.Size, *c.IfSize, ErrPrecondition)
+	}
+	if c.IfModified != nil && old.Modified.Unix() != c.IfModified.Unix() {
+		return fmt.Errorf("object %s was modified at %v, not %v: %w", old.Key, old.Modified, *c.IfModified, ErrPrecondition)
+	}
+	return nil
+}
+
 func applyDeleteObject(txn *badger.Txn, _ uint64, c *cmdDeleteObject) (any, error) {
 	if err := requireBucket(txn, c.Bucket); err != nil {
 		return nil, err
 	}
 	old, err := getRecord(txn, c.Bucket, c.Key)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDelete(old, c); err != nil {
 		return nil, err
 	}
 	if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {

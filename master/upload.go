@@ -135,16 +135,22 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *cmdCompleteUpload) (a
 	if err != nil {
 		return nil, err
 	}
+	old, err := getRecord(txn, u.Bucket, u.Key)
+	if err != nil && !errors.Is(err, ErrNoSuchKey) {
+		return nil, err
+	}
+	if err := checkETag(old, r.IfETag); err != nil {
+		return nil, err
+	}
+	if r.IfNoneMatch && old != nil {
+		return nil, fmt.Errorf("object %s exists: %w", old.Key, ErrPrecondition)
+	}
 	have, err := parts(txn, r.Bucket, r.UploadID)
 	if err != nil {
 		return nil, err
 	}
 	obj, used, err := stitch(u, have, r.Parts, c.Object)
 	if err != nil {
-		return nil, err
-	}
-	old, err := getRecord(txn, u.Bucket, u.Key)
-	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
 	// Writes: the parts' chunks move to the object, unused parts' chunks and

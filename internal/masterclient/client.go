@@ -266,6 +266,11 @@ func (c *Client) Delete(ctx context.Context, bucket, key string) error {
 	return c.change(ctx, http.MethodPost, proto.RouteObjectDelete, proto.KeyRequest{Bucket: bucket, Key: key}, nil)
 }
 
+// DeleteIf removes an object if the request's conditions hold.
+func (c *Client) DeleteIf(ctx context.Context, req proto.DeleteRequest) error {
+	return c.change(ctx, http.MethodPost, proto.RouteObjectDelete, req, nil)
+}
+
 // Rename moves an object to another key of its bucket.
 func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 	return c.change(ctx, http.MethodPost, proto.RouteObjectRename, proto.RenameRequest{Bucket: bucket, From: from, To: to}, nil)

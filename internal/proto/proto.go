@@ -150,10 +150,16 @@ type Object struct {
 
 // CommitRequest asks the master to make an object visible atomically.
 // IfVersion, when non-zero, makes the commit conditional on the current
-// version (use ^uint64(0) for "must not exist").
+// version (use MustNotExist for "must not exist", S3's If-None-Match: *).
+// IfETag, when set, makes it conditional on the current object's ETag
+// (S3's If-Match; surrounding quotes are ignored): a different ETag fails
+// with CodePrecondition, a missing object with CodeNoSuchKey. The master
+// checks both inside the replicated commit, so two writers that read the
+// same ETag cannot both succeed.
 type CommitRequest struct {
 	Object    Object `json:"object"`
 	IfVersion uint64 `json:"ifVersion,omitempty"`
+	IfETag    string `json:"ifETag,omitempty"`
 	// Written tells the leader which servers the pipelines wrote each
 	// chunk to, so reads find the replicas before the next heartbeats.
 	Written []ChunkTargets `json:"written,omitempty"`
@@ -166,6 +172,19 @@ const MustNotExist = ^uint64(0)
 type KeyRequest struct {
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
+}
+
+// DeleteRequest removes one object, optionally only when every condition
+// given holds on the current record (else CodePrecondition): IfETag (S3's
+// If-Match, quotes ignored), IfSize (x-amz-if-match-size) and IfModified
+// (x-amz-if-match-last-modified-time, compared to the second). Deleting a
+// missing object fails with CodeNoSuchKey.
+type DeleteRequest struct {
+	Bucket     string     `json:"bucket"`
+	Key        string     `json:"key"`
+	IfETag     string     `json:"ifETag,omitempty"`
+	IfSize     *int64     `json:"ifSize,omitempty"`
+	IfModified *time.Time `json:"ifModified,omitempty"`
 }
 
 // RenameRequest moves an object to a new key in the same bucket.
@@ -465,11 +484,19 @@ type CompletePart struct {
 	ETag   string `json:"etag"`
 }
 
-// CompleteRequest stitches parts into an object.
+// CompleteRequest stitches parts into an object. IfETag and IfNoneMatch
+// make it conditional on the object the upload would replace, checked in
+// the same replicated step that completes it: IfETag (S3's If-Match,
+// quotes ignored) requires the current object to have that ETag
+// (CodeNoSuchKey when there is none), IfNoneMatch (If-None-Match: *)
+// requires that there is none. A failed condition leaves the upload as it
+// was.
 type CompleteRequest struct {
-	Bucket   string         `json:"bucket"`
-	UploadID string         `json:"uploadId"`
-	Parts    []CompletePart `json:"parts"`
+	Bucket      string         `json:"bucket"`
+	UploadID    string         `json:"uploadId"`
+	Parts       []CompletePart `json:"parts"`
+	IfETag      string         `json:"ifETag,omitempty"`
+	IfNoneMatch bool           `json:"ifNoneMatch,omitempty"`
 }
 
 // UploadRef names an upload.
