@@ -33,6 +33,8 @@ var (
 	ErrInvalidBucketName                 = S3Error{"InvalidBucketName", http.StatusBadRequest}
 	ErrInvalidDigest                     = S3Error{"InvalidDigest", http.StatusBadRequest}
 	ErrInvalidAccessKeyID                = S3Error{"InvalidAccessKeyId", http.StatusForbidden}
+	ErrInsufficientStorage               = S3Error{"InsufficientStorage", http.StatusInsufficientStorage}
+	ErrRequestTimeout                    = S3Error{"RequestTimeout", http.StatusBadRequest}
 	ErrInvalidURI                        = S3Error{"InvalidURI", http.StatusBadRequest}
 	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
 	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}

@@ -65,7 +65,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrMissingContentLength, "you must provide the Content-Length HTTP header"))
 		return
 	}
-	if r.ContentLength > 5<<30 {
+	if r.ContentLength > maxPutSize {
 		s.writeError(w, r, errorf(ErrEntityTooLarge, "a part may be at most 5 GiB"))
 		return
 	}

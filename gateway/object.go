@@ -3,9 +3,11 @@ package gateway
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,8 +48,8 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrMissingContentLength, "you must provide the Content-Length HTTP header"))
 		return
 	}
-	if r.ContentLength > 5<<40 {
-		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size"))
+	if r.ContentLength > maxPutSize {
+		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size (5 GiB in one PUT; use a multipart upload)"))
 		return
 	}
 	body, verify, err := s.checkedBody(w, r)
@@ -150,8 +152,19 @@ type idleReader struct {
 
 func (i *idleReader) Read(p []byte) (int, error) {
 	i.rc.SetReadDeadline(time.Now().Add(i.idle))
-	return i.r.Read(p)
+	n, err := i.r.Read(p)
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		err = errorf(ErrIncompleteBody, "you did not provide the number of bytes specified by the Content-Length HTTP header")
+	case errors.As(err, &ne) && ne.Timeout():
+		err = errorf(ErrRequestTimeout, "your socket connection to the server was not read from or written to within the timeout period")
+	}
+	return n, err
 }
+
+// maxPutSize is the largest single PUT (and part) S3 accepts.
+const maxPutSize = 5 << 30
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	bucket, key, err := objectName(r)
@@ -170,7 +183,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		setObjectHeaders(w, info)
+		setObjectHeaders(w.Header(), info)
 		w.WriteHeader(status)
 		return
 	}
@@ -180,22 +193,52 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	setObjectHeaders(w, info)
-	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-	status := http.StatusOK
+	// The headers wait for the first byte: a read that fails before it
+	// still gets an S3 error with a status.
+	lw := &lazyWriter{w: w, hdr: http.Header{}, status: http.StatusOK}
+	setObjectHeaders(lw.hdr, info)
+	lw.hdr.Set("Content-Length", strconv.FormatInt(n, 10))
 	if partial {
-		w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
-		status = http.StatusPartialContent
+		lw.hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
+		lw.status = http.StatusPartialContent
 	}
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
+	if r.Method == http.MethodHead || n == 0 {
+		lw.start()
 		return
 	}
 	rc := http.NewResponseController(w)
-	if _, err := obj.WriteRange(&idleWriter{w: w, rc: rc, idle: s.cfg.IdleTimeout}, off, n); err != nil {
+	if _, err := obj.WriteRange(&idleWriter{w: lw, rc: rc, idle: s.cfg.IdleTimeout}, off, n); err != nil {
+		if !lw.started {
+			s.writeError(w, r, err)
+			return
+		}
 		s.log.Warn("object read failed mid-response", "bucket", bucket, "key", key, "request", requestID(r), "err", err)
 		panic(http.ErrAbortHandler) // cut the connection: the client must not take a short body as whole
 	}
+}
+
+// lazyWriter sends the status and headers with the first byte of the body.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	hdr     http.Header
+	status  int
+	started bool
+}
+
+func (l *lazyWriter) start() {
+	if l.started {
+		return
+	}
+	l.started = true
+	for k, v := range l.hdr {
+		l.w.Header()[k] = v
+	}
+	l.w.WriteHeader(l.status)
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	l.start()
+	return l.w.Write(p)
 }
 
 type idleWriter struct {
@@ -209,8 +252,7 @@ func (i *idleWriter) Write(p []byte) (int, error) {
 	return i.w.Write(p)
 }
 
-func setObjectHeaders(w http.ResponseWriter, o proto.Object) {
-	h := w.Header()
+func setObjectHeaders(h http.Header, o proto.Object) {
 	h.Set("ETag", `"`+o.ETag+`"`)
 	h.Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")

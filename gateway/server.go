@@ -42,6 +42,11 @@ type Config struct {
 	// IdleTimeout cuts a request body or response that moves no bytes for
 	// this long (slow or stalled clients).
 	IdleTimeout time.Duration
+	// HeaderTimeout is the longest a client may take to send a request's
+	// headers.
+	HeaderTimeout time.Duration
+	// MaxConns bounds open client connections (see connLimiter).
+	MaxConns int
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -50,7 +55,8 @@ type Config struct {
 
 // DefaultConfig returns defaults.
 func DefaultConfig() Config {
-	return Config{Region: "us-east-1", MaxSkew: 15 * time.Minute, IdleTimeout: time.Minute}
+	return Config{Region: "us-east-1", MaxSkew: 15 * time.Minute, IdleTimeout: time.Minute,
+		HeaderTimeout: 10 * time.Second, MaxConns: 4096}
 }
 
 // Server is an S3 gateway. It is safe for concurrent use.
@@ -60,7 +66,7 @@ type Server struct {
 	now    func() time.Time
 	client *client.Client
 	master *masterclient.Client
-	ln     net.Listener
+	ln     *connLimiter
 	http   *http.Server
 
 	mu   sync.Mutex
@@ -78,8 +84,9 @@ type cachedKey struct {
 
 // New builds a gateway and binds its listener.
 func New(cfg Config) (*Server, error) {
-	if len(cfg.Masters) == 0 || cfg.Region == "" || cfg.MaxSkew <= 0 || cfg.IdleTimeout <= 0 {
-		return nil, errors.New("gateway: masters, region, max skew and idle timeout are required")
+	if len(cfg.Masters) == 0 || cfg.Region == "" || cfg.MaxSkew <= 0 || cfg.IdleTimeout <= 0 ||
+		cfg.HeaderTimeout <= 0 || cfg.MaxConns <= 0 {
+		return nil, errors.New("gateway: masters, region, max skew, idle and header timeouts and max conns are required")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}}
 	if s.log == nil {
@@ -95,11 +102,13 @@ func New(cfg Config) (*Server, error) {
 	if s.master, err = masterclient.New(cfg.Masters, cfg.ClusterSecret); err != nil {
 		return nil, err
 	}
-	if s.ln = cfg.Listener; s.ln == nil {
-		if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 			return nil, fmt.Errorf("gateway: listen: %w", err)
 		}
 	}
+	s.ln = newConnLimiter(ln, cfg.MaxConns)
 	return s, nil
 }
 
@@ -108,8 +117,8 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Run serves until ctx ends, then closes the gateway.
 func (s *Server) Run(ctx context.Context) error {
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10, ConnContext: withConn}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	s.log.Info("S3 gateway serving", "addr", s.Addr())
@@ -190,6 +199,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // and authenticates.
 func (s *Server) front(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer serving(r.Context())()
 		raw := make([]byte, 8)
 		rand.Read(raw)
 		id := strings.ToUpper(hex.EncodeToString(raw))
@@ -366,12 +376,20 @@ func (s *Server) translate(err error) *apiError {
 		return &apiError{S3Error: ErrInvalidPartOrder, Message: "the list of parts was not in ascending order"}
 	case proto.CodeEntityTooSmall:
 		return &apiError{S3Error: ErrEntityTooSmall, Message: "your proposed upload is smaller than the minimum allowed object size"}
-	case proto.CodeNotLeader, proto.CodeUnavailable, proto.CodeNoServers:
+	case proto.CodeNoSpace:
+		return &apiError{S3Error: ErrInsufficientStorage, Message: "the cluster has no room for this data; free space or add chunk servers before retrying"}
+	case proto.CodeNoServers:
+		return &apiError{S3Error: ErrServiceUnavailable, Message: "too few chunk servers are live to store the data at its replication; retry when they are back"}
+	case proto.CodeNotLeader, proto.CodeUnavailable:
 		return &apiError{S3Error: ErrServiceUnavailable, Message: "please reduce your request rate or retry"}
 	}
 	switch {
 	case errors.Is(err, proto.ErrInvalidName):
 		return &apiError{S3Error: ErrInvalidArgument, Message: msg}
+	case errors.Is(err, client.ErrNoReplica), errors.Is(err, client.ErrCorrupt):
+		// The client reports "no good replica" for unreachable and for
+		// corrupt replicas alike; both may heal.
+		return &apiError{S3Error: ErrServiceUnavailable, Message: "no replica of part of this object can be read right now; retry when its chunk servers are back"}
 	case errors.Is(err, client.ErrShortWrite):
 		return &apiError{S3Error: ErrIncompleteBody, Message: "you did not provide the number of bytes specified by the Content-Length header"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"github.com/granary-store/granary/gateway"
@@ -12,9 +13,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "gateway", "gateway --masters HOST:PORT[,...] --s3-addr HOST:PORT [flags]")
 	masters := fs.String("masters", e.getenv("GRANARY_MASTERS"), "master HTTP addresses, comma-separated (default from GRANARY_MASTERS)")
 	fs.StringVar(&cfg.Addr, "s3-addr", "", "address to serve the S3 API on (required)")
-	fs.StringVar(&cfg.Region, "region", cfg.Region, "region reported to clients and expected in signatures")
-	fs.StringVar(&cfg.Domain, "domain", "", "enable virtual-host-style requests to BUCKET.DOMAIN")
-	fs.DurationVar(&cfg.MaxSkew, "max-skew", cfg.MaxSkew, "largest accepted difference between a request's signing time and ours")
+	gatewayFlags(fs, &cfg)
 	insecure := fs.Bool("insecure", false, "run without GRANARY_CLUSTER_SECRET")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(fs, args); err != nil {
@@ -38,4 +37,13 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return gw.Run(ctx)
+}
+
+// gatewayFlags registers the S3 gateway's own flags (shared by gateway and
+// server).
+func gatewayFlags(fs *flag.FlagSet, cfg *gateway.Config) {
+	fs.StringVar(&cfg.Region, "region", cfg.Region, "region reported to clients and expected in signatures")
+	fs.StringVar(&cfg.Domain, "domain", "", "enable virtual-host-style requests to BUCKET.DOMAIN")
+	fs.DurationVar(&cfg.MaxSkew, "max-skew", cfg.MaxSkew, "largest accepted difference between a request's signing time and ours")
+	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "most open S3 client connections (idle and slow ones are closed first)")
 }

@@ -35,6 +35,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	chunkSize := int64(64 << 20)
 	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	gwCfg := gateway.DefaultConfig()
+	gatewayFlags(fs, &gwCfg)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -83,7 +85,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	}
 	if err == nil {
 		var gw *gateway.Server
-		if gw, err = embeddedGateway(e, *s3Addr, *webAddr, secret, logger); err == nil {
+		if gw, err = embeddedGateway(e, gwCfg, *s3Addr, *webAddr, secret, logger); err == nil {
 			go func() { errc <- gw.Run(ctx) }()
 			running++
 		}
@@ -140,8 +142,7 @@ func waitChunkservers(ctx context.Context, addr, secret string, n int) error {
 // embeddedGateway builds the S3 gateway of granary server. Its root key is
 // GRANARY_ACCESS_KEY/GRANARY_SECRET_KEY when set; otherwise every key in the
 // metadata (including the generated root key) is looked up there.
-func embeddedGateway(e *env, addr, master, secret string, logger *slog.Logger) (*gateway.Server, error) {
-	cfg := gateway.DefaultConfig()
+func embeddedGateway(e *env, cfg gateway.Config, addr, master, secret string, logger *slog.Logger) (*gateway.Server, error) {
 	cfg.Addr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = addr, []string{master}, secret, logger
 	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
 	return gateway.New(cfg)
