@@ -16,15 +16,17 @@ func (c *Client) CreateUpload(ctx context.Context, bucket, key string, opts *Put
 	}
 	u := proto.Upload{Bucket: bucket, Key: key}
 	if opts != nil {
-		u.ContentType, u.Meta = opts.ContentType, opts.Meta
+		u.ContentType, u.Meta, u.ObjectHeaders = opts.ContentType, opts.Meta, opts.ObjectHeaders
 	}
 	return c.master.CreateUpload(ctx, u)
 }
 
 // PutPart stores part number n of an upload from r (size exact, or -1)
 // and returns its record (ETag: MD5 of the part). A part uploaded again
-// replaces the earlier one. opts.BeforeCommit, when set, runs before the
-// part is committed.
+// replaces the earlier one. opts.Checksum becomes the part's checksum.
+// opts.BeforeCommit, when set, runs before the part is committed, with a
+// record of the part's bucket, size, ETag and checksum; the Checksum it
+// leaves there is the one committed.
 func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r io.Reader, size int64, opts *PutOptions) (proto.Part, error) {
 	if n < 1 || n > proto.MaxPartNumber {
 		return proto.Part{}, fmt.Errorf("client: part number %d is not 1 to %d", n, proto.MaxPartNumber)
@@ -39,11 +41,14 @@ func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r 
 	if err != nil {
 		return proto.Part{}, err
 	}
-	part := proto.Part{Number: n, ETag: hex.EncodeToString(w.md5.Sum(nil)), Size: got, Extents: extents}
+	part := proto.Part{Number: n, ETag: hex.EncodeToString(w.md5.Sum(nil)), Size: got, Extents: extents, Checksum: opts.Checksum}
 	if opts.BeforeCommit != nil {
-		if err := opts.BeforeCommit(&proto.Object{Bucket: bucket, Size: got, ETag: part.ETag}); err != nil {
+		probe := proto.Object{Bucket: bucket, Size: got, ETag: part.ETag}
+		probe.Checksum = part.Checksum
+		if err := opts.BeforeCommit(&probe); err != nil {
 			return proto.Part{}, err
 		}
+		part.Checksum = probe.Checksum
 	}
 	stored, err := c.master.PutPart(ctx, proto.PartRequest{Bucket: bucket, UploadID: uploadID, Part: part, Written: w.written})
 	if err != nil {
@@ -59,8 +64,8 @@ func (c *Client) CompleteUpload(ctx context.Context, bucket, uploadID string, pa
 	return c.CompleteUploadIf(ctx, bucket, uploadID, parts, nil)
 }
 
-// CompleteOptions are the conditions of CompleteUploadIf; nil or the zero
-// value has none.
+// CompleteOptions are the conditions (and checksum) of CompleteUploadIf;
+// nil or the zero value has none.
 type CompleteOptions struct {
 	// IfETag requires the object the upload replaces to have this ETag
 	// (S3's If-Match, quotes ignored); with no object, the completion fails
@@ -68,6 +73,10 @@ type CompleteOptions struct {
 	IfETag string
 	// IfNoneMatch requires that there is no object yet (If-None-Match: *).
 	IfNoneMatch bool
+	// Checksum is the object's checksum value, in the algorithm and type
+	// the upload was created with; the caller computes it (from the parts'
+	// checksums for a composite one).
+	Checksum string
 }
 
 // CompleteUploadIf is CompleteUpload under conditions checked atomically
@@ -76,7 +85,7 @@ type CompleteOptions struct {
 func (c *Client) CompleteUploadIf(ctx context.Context, bucket, uploadID string, parts []proto.CompletePart, opts *CompleteOptions) (proto.Object, error) {
 	req := proto.CompleteRequest{Bucket: bucket, UploadID: uploadID, Parts: parts}
 	if opts != nil {
-		req.IfETag, req.IfNoneMatch = opts.IfETag, opts.IfNoneMatch
+		req.IfETag, req.IfNoneMatch, req.Checksum = opts.IfETag, opts.IfNoneMatch, opts.Checksum
 	}
 	return c.master.CompleteUpload(ctx, req)
 }

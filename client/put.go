@@ -20,6 +20,10 @@ import (
 type PutOptions struct {
 	ContentType string
 	Meta        map[string]string
+	// ObjectHeaders are stored with the object (Put), or with the upload
+	// and then its object (CreateUpload). PutPart stores only Checksum, as
+	// the part's.
+	proto.ObjectHeaders
 	// IfVersion makes the commit conditional (proto.MustNotExist for
 	// create-only).
 	IfVersion uint64
@@ -32,7 +36,9 @@ type PutOptions struct {
 	Progress func(sent int64)
 	// BeforeCommit, when set, is called with the object record after all
 	// data is stored and before it is committed; an error aborts the Put
-	// (nothing becomes visible). The S3 gateway checks digests here.
+	// (nothing becomes visible). The S3 gateway checks digests here, and
+	// may set obj.Checksum once it knows it: the record is committed as
+	// BeforeCommit leaves it.
 	BeforeCommit func(obj *proto.Object) error
 }
 
@@ -51,7 +57,7 @@ func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size 
 	}
 	defer stop()
 	opts = w.opts
-	obj := proto.Object{Bucket: bucket, Key: key, ContentType: opts.ContentType, Meta: opts.Meta}
+	obj := proto.Object{Bucket: bucket, Key: key, ContentType: opts.ContentType, Meta: opts.Meta, ObjectHeaders: opts.ObjectHeaders}
 	head, rest, err := w.sniff(r, size)
 	if err != nil {
 		return proto.Object{}, err

@@ -24,7 +24,7 @@ func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	check := proto.Object{Bucket: u.Bucket, Key: u.Key, ContentType: u.ContentType, Meta: u.Meta}
+	check := proto.Object{Bucket: u.Bucket, Key: u.Key, ContentType: u.ContentType, Meta: u.Meta, ObjectHeaders: u.ObjectHeaders}
 	if err := validateObject(&check); err != nil {
 		writeError(w, err)
 		return

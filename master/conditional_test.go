@@ -93,9 +93,10 @@ func TestConditionalComplete(t *testing.T) {
 		Parts: []proto.CompletePart{{Number: 1, ETag: "bb"}}, IfNoneMatch: true}})
 }
 
-// Log entries written before the conditions existed decode to commands
-// without conditions, and commands without conditions encode to the same
-// bytes as before, so old and new members apply old entries identically.
+// Log entries written before the conditions and the stored headers existed
+// decode to commands without them, and commands without them encode to the
+// same bytes as before, so old and new members apply old entries
+// identically.
 func TestConditionsKeepOldEntriesIdentical(t *testing.T) {
 	golden := []struct {
 		json string
@@ -107,6 +108,11 @@ func TestConditionsKeepOldEntriesIdentical(t *testing.T) {
 		{`{"req":{"bucket":"b","uploadId":"u","parts":[{"number":1,"etag":"aa"}]},"object":{"bucket":"","key":"","size":0,"modified":"2025-01-02T03:04:05Z","version":0}}`,
 			&cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "b", UploadID: "u", Parts: []proto.CompletePart{{Number: 1, ETag: "aa"}}},
 				Object: proto.Object{Modified: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}}},
+		{`{"upload":{"id":"u","bucket":"b","key":"k","created":"2025-01-02T03:04:05Z","contentType":"t"}}`,
+			&cmdCreateUpload{Upload: proto.Upload{ID: "u", Bucket: "b", Key: "k", Created: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), ContentType: "t"}}},
+		{`{"bucket":"b","uploadId":"u","part":{"number":1,"etag":"aa","size":1,"modified":"2025-01-02T03:04:05Z","extents":[{"chunk":4,"offset":0,"length":1}]}}`,
+			&cmdPutPart{Bucket: "b", UploadID: "u", Part: proto.Part{Number: 1, ETag: "aa", Size: 1, Modified: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
+				Extents: []proto.Extent{{Chunk: 4, Length: 1}}}}},
 	}
 	for _, g := range golden {
 		enc, err := json.Marshal(g.cmd)
@@ -135,6 +141,10 @@ func newOf(v any) any {
 		return new(cmdDeleteObject)
 	case *cmdCompleteUpload:
 		return new(cmdCompleteUpload)
+	case *cmdCreateUpload:
+		return new(cmdCreateUpload)
+	case *cmdPutPart:
+		return new(cmdPutPart)
 	}
 	panic(fmt.Sprintf("newOf %T", v))
 }

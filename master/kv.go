@@ -225,6 +225,9 @@ func validateObject(o *proto.Object) error {
 	if err := validateMeta(o); err != nil {
 		return err
 	}
+	if err := validateHeaders(o.ObjectHeaders); err != nil {
+		return fmt.Errorf("object %s/%s: %w", o.Bucket, o.Key, err)
+	}
 	if len(o.Inline) > proto.MaxInlineBytes {
 		return fmt.Errorf("object %s/%s: inline data of %d bytes exceeds %d: %w", o.Bucket, o.Key, len(o.Inline), proto.MaxInlineBytes, ErrTooLarge)
 	}
@@ -247,6 +250,47 @@ func validateMeta(o *proto.Object) error {
 	}
 	if total > proto.MaxUserMetaBytes {
 		return fmt.Errorf("object %s/%s: user metadata of %d bytes exceeds %d: %w", o.Bucket, o.Key, total, proto.MaxUserMetaBytes, ErrTooLarge)
+	}
+	return nil
+}
+
+// validateHeaders checks the stored S3 headers: valid UTF-8 of at most
+// proto.MaxObjectHeaders bytes in all, known checksum names, and a checksum
+// value only with its algorithm.
+func validateHeaders(h proto.ObjectHeaders) error {
+	vals := []string{h.CacheControl, h.ContentDisposition, h.ContentEncoding, h.ContentLanguage,
+		h.Expires, h.StorageClass, h.WebsiteRedirect, h.ChecksumAlgorithm, h.ChecksumType, h.Checksum}
+	total := 0
+	for _, v := range vals {
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("headers must be valid UTF-8: %w", ErrInvalid)
+		}
+		total += len(v)
+	}
+	if total > proto.MaxObjectHeaders {
+		return fmt.Errorf("headers of %d bytes exceed %d: %w", total, proto.MaxObjectHeaders, ErrTooLarge)
+	}
+	switch h.ChecksumAlgorithm {
+	case "", proto.ChecksumCRC32, proto.ChecksumCRC32C, proto.ChecksumCRC64NVME, proto.ChecksumSHA1, proto.ChecksumSHA256:
+	default:
+		return fmt.Errorf("checksum algorithm %q is not CRC32, CRC32C, CRC64NVME, SHA1 or SHA256: %w", h.ChecksumAlgorithm, ErrInvalid)
+	}
+	if h.ChecksumType != "" && h.ChecksumType != proto.ChecksumFullObject && h.ChecksumType != proto.ChecksumComposite {
+		return fmt.Errorf("checksum type %q is not FULL_OBJECT or COMPOSITE: %w", h.ChecksumType, ErrInvalid)
+	}
+	if err := validateChecksum(h.Checksum); err != nil {
+		return err
+	}
+	if h.Checksum != "" && h.ChecksumAlgorithm == "" {
+		return fmt.Errorf("checksum without an algorithm: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// validateChecksum checks the length of a checksum value.
+func validateChecksum(v string) error {
+	if len(v) > proto.MaxChecksumLen {
+		return fmt.Errorf("checksum of %d bytes exceeds %d: %w", len(v), proto.MaxChecksumLen, ErrInvalid)
 	}
 	return nil
 }

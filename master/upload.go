@@ -87,6 +87,9 @@ func applyPutPart(txn *badger.Txn, _ uint64, c *cmdPutPart) (any, error) {
 	if p.Number < 1 || p.Number > proto.MaxPartNumber {
 		return nil, fmt.Errorf("part number %d: %w", p.Number, ErrInvalid)
 	}
+	if err := validateChecksum(p.Checksum); err != nil {
+		return nil, fmt.Errorf("part %d: %w", p.Number, err)
+	}
 	if _, err := getUpload(txn, c.Bucket, c.UploadID); err != nil {
 		return nil, err
 	}
@@ -153,6 +156,10 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *cmdCompleteUpload) (a
 	if err != nil {
 		return nil, err
 	}
+	obj.Checksum = r.Checksum
+	if err := validateHeaders(obj.ObjectHeaders); err != nil {
+		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+	}
 	// Writes: the parts' chunks move to the object, unused parts' chunks and
 	// the overwritten object's chunks are freed, the records go.
 	obj.Version = index
@@ -191,6 +198,7 @@ func stitch(u *proto.Upload, have []proto.Part, named []proto.CompletePart, base
 	}
 	obj := base
 	obj.Bucket, obj.Key, obj.ContentType, obj.Meta, obj.Size, obj.Extents, obj.Inline = u.Bucket, u.Key, u.ContentType, u.Meta, 0, nil, nil
+	obj.ObjectHeaders = u.ObjectHeaders
 	for i := 1; i < len(named); i++ { // order first, as S3 checks it
 		if named[i].Number <= named[i-1].Number {
 			return proto.Object{}, nil, fmt.Errorf("part %d after part %d: %w", named[i].Number, named[i-1].Number, ErrInvalidPartOrder)

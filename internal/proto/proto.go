@@ -70,6 +70,10 @@ const (
 	MaxAddressLen    = 256
 	MaxReportChunks  = 1 << 22
 	MaxPipeline      = 16
+	// MaxObjectHeaders bounds the total size of an ObjectHeaders.
+	MaxObjectHeaders = 8 << 10
+	// MaxChecksumLen bounds a checksum value (a part's or an object's).
+	MaxChecksumLen = 128
 )
 
 // FormatPipeline encodes pipeline targets for HeaderPipeline.
@@ -146,7 +150,45 @@ type Object struct {
 	Inline      []byte            `json:"inline,omitempty"`
 	Extents     []Extent          `json:"extents,omitempty"`
 	Dir         bool              `json:"dir,omitempty"`
+	ObjectHeaders
 }
+
+// ObjectHeaders are the attributes S3 stores with an object, beyond its
+// content type and user metadata, and gives back on reads. Embedded in
+// Object and Upload, their JSON is flattened into the record and empty
+// fields are left out, so records written without them are unchanged.
+// The master keeps the header values as sent; it checks only their size
+// (MaxObjectHeaders), UTF-8, and the checksum names.
+type ObjectHeaders struct {
+	CacheControl       string `json:"cacheControl,omitempty"`
+	ContentDisposition string `json:"contentDisposition,omitempty"`
+	ContentEncoding    string `json:"contentEncoding,omitempty"`
+	ContentLanguage    string `json:"contentLanguage,omitempty"`
+	// Expires is the Expires header as sent (S3 keeps unparsable values).
+	Expires         string `json:"expires,omitempty"`
+	StorageClass    string `json:"storageClass,omitempty"`
+	WebsiteRedirect string `json:"websiteRedirect,omitempty"`
+	// ChecksumAlgorithm is one of the Checksum* algorithm names.
+	ChecksumAlgorithm string `json:"checksumAlgorithm,omitempty"`
+	// ChecksumType is ChecksumFullObject or ChecksumComposite.
+	ChecksumType string `json:"checksumType,omitempty"`
+	// Checksum is the base64 value; a composite one ends in "-<parts>".
+	// It requires ChecksumAlgorithm. On an Upload it is unused: the
+	// completion sets the object's (CompleteRequest.Checksum).
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// Checksum algorithms and types of ObjectHeaders, spelled as S3 does.
+const (
+	ChecksumCRC32     = "CRC32"
+	ChecksumCRC32C    = "CRC32C"
+	ChecksumCRC64NVME = "CRC64NVME"
+	ChecksumSHA1      = "SHA1"
+	ChecksumSHA256    = "SHA256"
+
+	ChecksumFullObject = "FULL_OBJECT"
+	ChecksumComposite  = "COMPOSITE"
+)
 
 // CommitRequest asks the master to make an object visible atomically.
 // IfVersion, when non-zero, makes the commit conditional on the current
@@ -459,6 +501,9 @@ type Upload struct {
 	Created     time.Time         `json:"created"`
 	ContentType string            `json:"contentType,omitempty"`
 	Meta        map[string]string `json:"meta,omitempty"`
+	// ObjectHeaders are copied to the object on completion (Checksum
+	// aside: the completion names the object's).
+	ObjectHeaders
 }
 
 // Part is one uploaded part of a multipart upload.
@@ -468,6 +513,9 @@ type Part struct {
 	Size     int64     `json:"size"`
 	Modified time.Time `json:"modified"`
 	Extents  []Extent  `json:"extents,omitempty"`
+	// Checksum is the part's base64 checksum in its upload's algorithm,
+	// when it has one (at most MaxChecksumLen bytes).
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // PartRequest commits an uploaded part (its chunks are written).
@@ -497,6 +545,10 @@ type CompleteRequest struct {
 	Parts       []CompletePart `json:"parts"`
 	IfETag      string         `json:"ifETag,omitempty"`
 	IfNoneMatch bool           `json:"ifNoneMatch,omitempty"`
+	// Checksum becomes the object's checksum value, in the algorithm and
+	// type its upload was created with (the caller computes it from the
+	// parts' checksums; the master stores it as given).
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // UploadRef names an upload.
