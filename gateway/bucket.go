@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -16,13 +20,16 @@ const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 type bucketXML struct {
 	Name         string `xml:"Name"`
 	CreationDate string `xml:"CreationDate"`
+	BucketRegion string `xml:"BucketRegion,omitempty"`
 }
 
 type listBucketsResult struct {
-	XMLName xml.Name    `xml:"ListAllMyBucketsResult"`
-	NS      string      `xml:"xmlns,attr"`
-	Owner   ownerXML    `xml:"Owner"`
-	Buckets []bucketXML `xml:"Buckets>Bucket"`
+	XMLName           xml.Name    `xml:"ListAllMyBucketsResult"`
+	NS                string      `xml:"xmlns,attr"`
+	Owner             ownerXML    `xml:"Owner"`
+	Buckets           []bucketXML `xml:"Buckets>Bucket"`
+	ContinuationToken string      `xml:"ContinuationToken,omitempty"`
+	Prefix            string      `xml:"Prefix,omitempty"`
 }
 
 type ownerXML struct {
@@ -39,15 +46,49 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 
 func s3Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// owner is the canonical owner of every bucket and object until users
+// own buckets.
+var owner = ownerXML{ID: "granary", DisplayName: "granary"}
+
+// listBuckets serves ListBuckets with S3's optional paging: prefix,
+// max-buckets (1 to 10000) and continuation-token.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	max := 10000
+	if v := q.Get("max-buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			s.writeError(w, r, errorf(ErrInvalidArgument, "max-buckets must be an integer between 1 and 10000"))
+			return
+		}
+		max = n
+	}
+	after := ""
+	if tok := q.Get("continuation-token"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil || proto.ValidBucketName(string(raw)) != nil {
+			s.writeError(w, r, errorf(ErrInvalidArgument, "the continuation token provided is incorrect"))
+			return
+		}
+		after = string(raw)
+	}
 	bs, err := s.master.Buckets(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	res := listBucketsResult{NS: s3NS, Owner: ownerXML{ID: "granary", DisplayName: "granary"}, Buckets: []bucketXML{}}
+	slices.SortFunc(bs, func(a, b proto.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	prefix := q.Get("prefix")
+	res := listBucketsResult{NS: s3NS, Owner: owner, Buckets: []bucketXML{}, Prefix: prefix}
 	for _, b := range bs {
-		res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: s3Time(b.Created)})
+		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) {
+			continue
+		}
+		if len(res.Buckets) == max {
+			res.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(res.Buckets[max-1].Name))
+			break
+		}
+		res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: s.cfg.Region})
 	}
 	writeXML(w, http.StatusOK, res)
 }
@@ -83,8 +124,8 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed"))
 			return
 		}
-		if conf.LocationConstraint != "" && conf.LocationConstraint != s.cfg.Region {
-			s.writeError(w, r, errorf(ErrInvalidArgument, "location constraint %q: this endpoint serves %s", conf.LocationConstraint, s.cfg.Region))
+		if err := s.checkLocation(conf.LocationConstraint); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 	}
@@ -94,6 +135,21 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/"+name)
 	w.WriteHeader(http.StatusOK)
+}
+
+// checkLocation accepts a CreateBucket LocationConstraint as S3 does: the
+// endpoint's own region (except us-east-1, which is named by leaving the
+// constraint out), or none.
+func (s *Server) checkLocation(loc string) error {
+	switch {
+	case loc == "":
+		return nil
+	case loc == s.cfg.Region && loc != "us-east-1":
+		return nil
+	case loc == s.cfg.Region:
+		return errorf(ErrInvalidLocationConstraint, "the specified location-constraint is not valid")
+	}
+	return errorf(ErrIllegalLocationConstraint, "the %s location constraint is incompatible for the region specific endpoint this request was sent to (%s)", loc, s.cfg.Region)
 }
 
 func (s *Server) headBucket(w http.ResponseWriter, r *http.Request) {

@@ -135,14 +135,10 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, 
 	}
 	off, size := int64(0), src.Size()
 	if rg := r.Header.Get("X-Amz-Copy-Source-Range"); rg != "" {
-		a, b, ok := strings.Cut(strings.TrimPrefix(rg, "bytes="), "-")
-		first, err1 := strconv.ParseInt(a, 10, 64)
-		last, err2 := strconv.ParseInt(b, 10, 64)
-		if !ok || err1 != nil || err2 != nil || first < 0 || last < first || last >= src.Size() {
-			s.writeError(w, r, errorf(ErrInvalidRange, "the x-amz-copy-source-range is not satisfiable"))
+		if off, size, err = copySourceRange(rg, src.Size()); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
-		off, size = first, last-first+1
 	}
 	part, err := s.client.PutPart(r.Context(), bucket, id, n, rangeReader(src, off, size), size, nil)
 	if err != nil {
@@ -150,4 +146,19 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, 
 		return
 	}
 	writeXML(w, http.StatusOK, copyPartResult{NS: s3NS, ETag: `"` + part.ETag + `"`, LastModified: s3Time(part.Modified)})
+}
+
+// copySourceRange parses x-amz-copy-source-range: exactly
+// "bytes=first-last", inside the source.
+func copySourceRange(rg string, srcSize int64) (off, n int64, err error) {
+	a, b, ok := strings.Cut(strings.TrimPrefix(rg, "bytes="), "-")
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if !strings.HasPrefix(rg, "bytes=") || !ok || err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, errorf(ErrInvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	}
+	if last >= srcSize {
+		return 0, 0, errorf(ErrInvalidArgument, "Range specified is not valid for source object of size: %d", srcSize)
+	}
+	return first, last - first + 1, nil
 }

@@ -35,6 +35,8 @@ var (
 	ErrInvalidAccessKeyID                = S3Error{"InvalidAccessKeyId", http.StatusForbidden}
 	ErrInsufficientStorage               = S3Error{"InsufficientStorage", http.StatusInsufficientStorage}
 	ErrRequestTimeout                    = S3Error{"RequestTimeout", http.StatusBadRequest}
+	ErrInvalidLocationConstraint         = S3Error{"InvalidLocationConstraint", http.StatusBadRequest}
+	ErrIllegalLocationConstraint         = S3Error{"IllegalLocationConstraintException", http.StatusBadRequest}
 	ErrInvalidURI                        = S3Error{"InvalidURI", http.StatusBadRequest}
 	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
 	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}

@@ -14,11 +14,12 @@ import (
 )
 
 type objectXML struct {
-	Key          string `xml:"Key"`
-	LastModified string `xml:"LastModified"`
-	ETag         string `xml:"ETag"`
-	Size         int64  `xml:"Size"`
-	StorageClass string `xml:"StorageClass"`
+	Key          string    `xml:"Key"`
+	LastModified string    `xml:"LastModified"`
+	ETag         string    `xml:"ETag"`
+	Size         int64     `xml:"Size"`
+	Owner        *ownerXML `xml:"Owner,omitempty"`
+	StorageClass string    `xml:"StorageClass"`
 }
 
 type prefixXML struct {
@@ -83,7 +84,8 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		marker := q.Get("marker")
 		req.StartAfter, res.Marker = marker, &marker
 	}
-	if err := s.fillList(r, req, &res, v2); err != nil {
+	withOwner := !v2 || q.Get("fetch-owner") == "true"
+	if err := s.fillList(r, req, &res, v2, withOwner); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -93,7 +95,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, http.StatusOK, res)
 }
 
-func (s *Server) fillList(r *http.Request, req proto.ListRequest, res *listResult, v2 bool) error {
+func (s *Server) fillList(r *http.Request, req proto.ListRequest, res *listResult, v2, withOwner bool) error {
 	res.Prefix, res.Delimiter = req.Prefix, req.Delimiter
 	if req.MaxKeys > 0 {
 		page, err := s.client.List(r.Context(), req)
@@ -101,8 +103,12 @@ func (s *Server) fillList(r *http.Request, req proto.ListRequest, res *listResul
 			return err
 		}
 		for _, o := range page.Objects {
-			res.Contents = append(res.Contents, objectXML{Key: o.Key, LastModified: s3Time(o.Modified),
-				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"})
+			ox := objectXML{Key: o.Key, LastModified: s3Time(o.Modified),
+				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
+			if withOwner {
+				ox.Owner = &owner
+			}
+			res.Contents = append(res.Contents, ox)
 		}
 		for _, p := range page.CommonPrefixes {
 			res.CommonPrefixes = append(res.CommonPrefixes, prefixXML{Prefix: p})

@@ -4,7 +4,10 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/proto"
@@ -129,6 +132,11 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := make([]proto.CompletePart, len(req.Parts))
 	for i, p := range req.Parts {
+		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
+			// A part listed twice is out of order too.
+			s.writeError(w, r, errorf(ErrInvalidPartOrder, "the list of parts was not in ascending order; parts must be ordered by part number"))
+			return
+		}
 		parts[i] = proto.CompletePart{Number: p.PartNumber, ETag: p.ETag}
 	}
 	obj, err := s.client.CompleteUpload(r.Context(), bucket, id, parts)
@@ -212,22 +220,34 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 }
 
 type uploadXML struct {
-	Key       string `xml:"Key"`
-	UploadID  string `xml:"UploadId"`
-	Initiated string `xml:"Initiated"`
+	Key          string   `xml:"Key"`
+	UploadID     string   `xml:"UploadId"`
+	Initiator    ownerXML `xml:"Initiator"`
+	Owner        ownerXML `xml:"Owner"`
+	StorageClass string   `xml:"StorageClass"`
+	Initiated    string   `xml:"Initiated"`
 }
 
 type listUploadsResult struct {
-	XMLName     xml.Name    `xml:"ListMultipartUploadsResult"`
-	NS          string      `xml:"xmlns,attr"`
-	Bucket      string      `xml:"Bucket"`
-	Prefix      string      `xml:"Prefix"`
-	KeyMarker   string      `xml:"KeyMarker"`
-	MaxUploads  int         `xml:"MaxUploads"`
-	IsTruncated bool        `xml:"IsTruncated"`
-	Uploads     []uploadXML `xml:"Upload"`
+	XMLName            xml.Name    `xml:"ListMultipartUploadsResult"`
+	NS                 string      `xml:"xmlns,attr"`
+	Bucket             string      `xml:"Bucket"`
+	KeyMarker          string      `xml:"KeyMarker"`
+	UploadIDMarker     string      `xml:"UploadIdMarker"`
+	NextKeyMarker      string      `xml:"NextKeyMarker,omitempty"`
+	NextUploadIDMarker string      `xml:"NextUploadIdMarker,omitempty"`
+	Delimiter          string      `xml:"Delimiter,omitempty"`
+	Prefix             string      `xml:"Prefix"`
+	MaxUploads         int         `xml:"MaxUploads"`
+	IsTruncated        bool        `xml:"IsTruncated"`
+	Uploads            []uploadXML `xml:"Upload"`
+	CommonPrefixes     []prefixXML `xml:"CommonPrefixes"`
+	EncodingType       string      `xml:"EncodingType,omitempty"`
 }
 
+// listUploads serves ListMultipartUploads: uploads in key order, then
+// initiation order, after key-marker (and upload-id-marker within it),
+// grouped by delimiter, at most max-uploads entries.
 func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 	bucket, err := bucketName(r)
 	if err != nil {
@@ -235,15 +255,80 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	ups, err := s.client.ListUploads(r.Context(), bucket, q.Get("prefix"))
+	max := 1000
+	if v := q.Get("max-uploads"); v != "" {
+		if max, err = strconv.Atoi(v); err != nil || max < 0 {
+			s.writeError(w, r, errorf(ErrInvalidArgument, "max-uploads must be a non-negative integer"))
+			return
+		}
+		max = min(max, 1000)
+	}
+	enc := q.Get("encoding-type")
+	if enc != "" && enc != "url" {
+		s.writeError(w, r, errorf(ErrInvalidArgument, "invalid encoding type %q", enc))
+		return
+	}
+	res := listUploadsResult{NS: s3NS, Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: max, EncodingType: enc}
+	if res.KeyMarker == "" {
+		res.UploadIDMarker = "" // S3 ignores an upload-id-marker without a key-marker
+	}
+	ups, err := s.client.ListUploads(r.Context(), bucket, res.Prefix)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	res := listUploadsResult{NS: s3NS, Bucket: bucket, Prefix: q.Get("prefix"), KeyMarker: q.Get("key-marker"), MaxUploads: 1000}
+	slices.SortStableFunc(ups, func(a, b proto.Upload) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return a.Created.Compare(b.Created)
+	})
+	pastIDMarker := res.UploadIDMarker == ""
+	lastPrefix := ""
 	for _, u := range ups {
-		if u.Key > res.KeyMarker || res.KeyMarker == "" {
-			res.Uploads = append(res.Uploads, uploadXML{Key: u.Key, UploadID: u.ID, Initiated: s3Time(u.Created)})
+		if u.Key < res.KeyMarker || u.Key == res.KeyMarker && res.UploadIDMarker == "" {
+			continue
+		}
+		if u.Key == res.KeyMarker && !pastIDMarker {
+			pastIDMarker = u.ID == res.UploadIDMarker
+			continue
+		}
+		if res.Delimiter != "" {
+			if i := strings.Index(u.Key[len(res.Prefix):], res.Delimiter); i >= 0 {
+				cp := u.Key[:len(res.Prefix)+i+len(res.Delimiter)]
+				if cp == lastPrefix || cp <= res.KeyMarker {
+					continue
+				}
+				if len(res.Uploads)+len(res.CommonPrefixes) == max {
+					res.IsTruncated = true
+					break
+				}
+				lastPrefix = cp
+				res.CommonPrefixes = append(res.CommonPrefixes, prefixXML{Prefix: cp})
+				res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
+				continue
+			}
+		}
+		if len(res.Uploads)+len(res.CommonPrefixes) == max {
+			res.IsTruncated = true
+			break
+		}
+		res.Uploads = append(res.Uploads, uploadXML{Key: u.Key, UploadID: u.ID, Initiator: owner, Owner: owner,
+			StorageClass: "STANDARD", Initiated: s3Time(u.Created)})
+		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.ID
+	}
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
+	}
+	if enc == "url" {
+		e := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
+		for i := range res.Uploads {
+			res.Uploads[i].Key = e(res.Uploads[i].Key)
+		}
+		for i := range res.CommonPrefixes {
+			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
 		}
 	}
 	writeXML(w, http.StatusOK, res)
