@@ -239,6 +239,7 @@ func errorBody(err error) *proto.Error {
 		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrClosed, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrNoServers, proto.CodeNoServers, http.StatusServiceUnavailable, false},
+		{ErrNoSpace, proto.CodeNoSpace, http.StatusInsufficientStorage, false},
 		{ErrNoSuchUpload, proto.CodeNoSuchUpload, http.StatusNotFound, false},
 		{ErrInvalidPart, proto.CodeInvalidPart, http.StatusBadRequest, false},
 		{ErrInvalidPartOrder, proto.CodeInvalidPartOrder, http.StatusBadRequest, false},

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,19 @@ import (
 
 // ErrNoServers means placement found too few eligible chunk servers.
 var ErrNoServers = fmt.Errorf("not enough chunk servers")
+
+// ErrNoSpace means enough chunk servers are alive but too few have room:
+// retrying does not help until space is freed or servers are added.
+var ErrNoSpace = fmt.Errorf("not enough free space on the chunk servers")
+
+// placementError wraps a placement failure in the master sentinel that
+// tells a caller whether waiting helps.
+func placementError(err error) error {
+	if errors.Is(err, placement.ErrNoSpace) {
+		return fmt.Errorf("master: placement: %v: %w", err, ErrNoSpace)
+	}
+	return fmt.Errorf("master: placement: %v: %w", err, ErrNoServers)
+}
 
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, proto.ClusterConfig{
@@ -69,7 +83,7 @@ func (s *Server) newPlacer() (*placer, error) {
 	}
 	ring, err := placement.NewRing(servers, placement.DefaultOptions())
 	if err != nil {
-		return nil, fmt.Errorf("master: placement: %v: %w", err, ErrNoServers)
+		return nil, placementError(err)
 	}
 	return &placer{ring: ring, addrs: addrs}, nil
 }
@@ -80,7 +94,7 @@ func (p *placer) place(ids []uint64, req proto.AllocateRequest) ([]proto.ChunkTa
 	for i, id := range ids {
 		chosen, err := p.ring.Choose(placement.Request{Chunk: id, Count: req.Replication, Exclude: req.Exclude, Size: req.Size})
 		if err != nil {
-			return nil, fmt.Errorf("master: %v: %w", err, ErrNoServers)
+			return nil, placementError(err)
 		}
 		out[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen, p.addrs)}
 	}

@@ -13,7 +13,7 @@ var ErrInvalidName = errors.New("invalid name")
 
 // ValidBucketName checks S3's bucket naming rules: 3 to 63 characters of
 // lowercase letters, digits, dots and hyphens; starting and ending with a
-// letter or digit; no two adjacent dots; not shaped like an IPv4 address;
+// letter or digit; no two adjacent dots and no dot next to a hyphen; not shaped like an IPv4 address;
 // none of the prefixes and suffixes S3 reserves.
 func ValidBucketName(name string) error {
 	bad := func(why string) error {
@@ -33,6 +33,9 @@ func ValidBucketName(name string) error {
 	}
 	if strings.Contains(name, "..") {
 		return bad("must not contain two adjacent periods")
+	}
+	if strings.Contains(name, ".-") || strings.Contains(name, "-.") {
+		return bad("must not have a period next to a hyphen")
 	}
 	if addr, err := netip.ParseAddr(name); err == nil && addr.Is4() {
 		return bad("must not be formatted as an IP address")

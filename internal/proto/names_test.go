@@ -9,7 +9,7 @@ import (
 func TestValidBucketName(t *testing.T) {
 	good := []string{"abc", "my-bucket", "my.bucket.01", "0ab", strings.Repeat("a", 63), "a-b.c-d", "1.2.3"}
 	bad := []string{"", "ab", strings.Repeat("a", 64), "ABC", "a_b", "-ab", "ab-", ".ab", "ab.", "a..b",
-		"192.168.1.1", "xn--abc", "sthree-x", "abc-s3alias", "abc--ol-s3", "a b", "ab/c", "é-bucket", "abc\x00"}
+		"192.168.1.1", "xn--abc", "sthree-x", "abc-s3alias", "abc--ol-s3", "a.-b", "a-.b", "abc--x-s3", "abc.mrap", "amzn-s3-demo-x", "a b", "ab/c", "é-bucket", "abc\x00"}
 	for _, n := range good {
 		if err := ValidBucketName(n); err != nil {
 			t.Errorf("%q: %v", n, err)
