@@ -39,7 +39,7 @@ func decode(t *testing.T, raw []byte, v any) {
 
 type listEcho struct {
 	Prefix, Delimiter, Marker, StartAfter, ContinuationToken, EncodingType string
-	Contents                                                                []struct {
+	Contents                                                               []struct {
 		Key   string
 		Owner *struct{ ID string }
 	}
@@ -185,9 +185,9 @@ func TestS3AnswersToTheLetter(t *testing.T) {
 	}
 	type uploadsPage struct {
 		Delimiter, EncodingType, NextKeyMarker, NextUploadIdMarker string
-		IsTruncated                                                 bool
-		Keys                                                        []string `xml:"Upload>Key"`
-		Prefixes                                                    []string `xml:"CommonPrefixes>Prefix"`
+		IsTruncated                                                bool
+		Keys                                                       []string `xml:"Upload>Key"`
+		Prefixes                                                   []string `xml:"CommonPrefixes>Prefix"`
 	}
 	var all []string
 	km, um := "", ""

@@ -57,17 +57,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := src.Info()
-	opts := &client.PutOptions{ContentType: info.ContentType, Meta: info.Meta}
-	switch r.Header.Get("X-Amz-Metadata-Directive") {
-	case "", "COPY":
-		if srcBucket == bucket && srcKey == key {
-			s.writeError(w, r, errorf(ErrInvalidRequest, "this copy request is illegal because it is trying to copy an object to itself without changing the object's metadata"))
-			return
-		}
-	case "REPLACE":
-		opts = &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header)}
-	default:
-		s.writeError(w, r, errorf(ErrInvalidArgument, "unknown metadata directive"))
+	opts, err := copyOptions(r, info, srcBucket == bucket && srcKey == key)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	obj, err := s.client.Put(r.Context(), bucket, key, rangeReader(src, 0, info.Size), info.Size, opts)
@@ -161,4 +153,42 @@ func copySourceRange(rg string, srcSize int64) (off, n int64, err error) {
 		return 0, 0, errorf(ErrInvalidArgument, "Range specified is not valid for source object of size: %d", srcSize)
 	}
 	return first, last - first + 1, nil
+}
+
+// copyOptions builds the destination's options for CopyObject: metadata
+// and stored headers from the source (COPY, the default) or from the
+// request (REPLACE); x-amz-storage-class and the destination's If-Match /
+// If-None-Match apply either way. The checksum is computed anew.
+func copyOptions(r *http.Request, src proto.Object, toItself bool) (*client.PutOptions, error) {
+	opts := &client.PutOptions{ContentType: src.ContentType, Meta: src.Meta, ObjectHeaders: src.ObjectHeaders}
+	opts.ChecksumAlgorithm, opts.ChecksumType, opts.Checksum = "", "", ""
+	switch r.Header.Get("X-Amz-Metadata-Directive") {
+	case "", "COPY":
+		if toItself && r.Header.Get("X-Amz-Storage-Class") == "" {
+			return nil, errorf(ErrInvalidRequest, "this copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes")
+		}
+	case "REPLACE":
+		oh, err := storedHeaders(r.Header)
+		if err != nil {
+			return nil, err
+		}
+		opts = &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh}
+	default:
+		return nil, errorf(ErrInvalidArgument, "unknown metadata directive")
+	}
+	if sc := r.Header.Get("X-Amz-Storage-Class"); sc != "" {
+		if !storageClasses[sc] {
+			return nil, errorf(ErrInvalidStorageClass, "the storage class you specified is not valid")
+		}
+		opts.StorageClass = sc
+	}
+	ifETag, mustNotExist, err := writeConditions(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	opts.IfETag = ifETag
+	if mustNotExist {
+		opts.IfVersion = proto.MustNotExist
+	}
+	return opts, nil
 }

@@ -37,6 +37,8 @@ var (
 	ErrRequestTimeout                    = S3Error{"RequestTimeout", http.StatusBadRequest}
 	ErrInvalidLocationConstraint         = S3Error{"InvalidLocationConstraint", http.StatusBadRequest}
 	ErrIllegalLocationConstraint         = S3Error{"IllegalLocationConstraintException", http.StatusBadRequest}
+	ErrInvalidStorageClass               = S3Error{"InvalidStorageClass", http.StatusBadRequest}
+	ErrInvalidRedirectLocation           = S3Error{"InvalidRedirectLocation", http.StatusBadRequest}
 	ErrInvalidURI                        = S3Error{"InvalidURI", http.StatusBadRequest}
 	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
 	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}

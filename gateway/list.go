@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -150,7 +151,11 @@ type deleteRequest struct {
 	XMLName xml.Name `xml:"Delete"`
 	Quiet   bool     `xml:"Quiet"`
 	Objects []struct {
-		Key string `xml:"Key"`
+		Key              string  `xml:"Key"`
+		VersionID        *string `xml:"VersionId"`
+		ETag             string  `xml:"ETag"`
+		LastModifiedTime string  `xml:"LastModifiedTime"`
+		Size             string  `xml:"Size"`
 	} `xml:"Object"`
 }
 
@@ -198,14 +203,24 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {
 		err := proto.ValidKey(o.Key)
-		if err == nil {
-			err = s.client.Delete(r.Context(), bucket, o.Key)
+		if err == nil && o.VersionID != nil {
+			err = errorf(ErrNotImplemented, "deleting an object version is not implemented (buckets are not versioned)")
 		}
+		var cond deleteCond
+		if err == nil {
+			cond, err = deleteConditions(o.ETag, o.LastModifiedTime, o.Size)
+		}
+		if err == nil {
+			err = s.deleteWith(r.Context(), bucket, o.Key, cond)
+		}
+		var ae *apiError
 		switch {
-		case err == nil || proto.CodeOf(err) == proto.CodeNoSuchKey:
+		case err == nil:
 			if !req.Quiet {
 				res.Deleted = append(res.Deleted, deletedXML{Key: o.Key})
 			}
+		case errors.As(err, &ae):
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: ae.Code, Message: ae.Message})
 		default:
 			ae := s.translate(err) // an invalid key is InvalidArgument
 			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: ae.Code, Message: ae.Message})

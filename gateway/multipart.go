@@ -27,8 +27,13 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	oh, err := storedHeaders(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	u, err := s.client.CreateUpload(r.Context(), bucket, key, &client.PutOptions{
-		ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header)})
+		ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -139,7 +144,12 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		}
 		parts[i] = proto.CompletePart{Number: p.PartNumber, ETag: p.ETag}
 	}
-	obj, err := s.client.CompleteUpload(r.Context(), bucket, id, parts)
+	ifETag, mustNotExist, err := writeConditions(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	obj, err := s.client.CompleteUploadIf(r.Context(), bucket, id, parts, &client.CompleteOptions{IfETag: ifETag, IfNoneMatch: mustNotExist})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

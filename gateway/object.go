@@ -57,8 +57,21 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	opts := &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header),
-		BeforeCommit: func(obj *proto.Object) error { return verify(obj.ETag) }}
+	oh, err := storedHeaders(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ifETag, mustNotExist, err := writeConditions(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opts := &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh,
+		IfETag: ifETag, BeforeCommit: func(obj *proto.Object) error { return verify(obj.ETag) }}
+	if mustNotExist {
+		opts.IfVersion = proto.MustNotExist
+	}
 	obj, err := s.client.Put(r.Context(), bucket, key, body, r.ContentLength, opts)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -197,6 +210,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	// still gets an S3 error with a status.
 	lw := &lazyWriter{w: w, hdr: http.Header{}, status: http.StatusOK}
 	setObjectHeaders(lw.hdr, info)
+	applyResponseOverrides(lw.hdr, r)
 	lw.hdr.Set("Content-Length", strconv.FormatInt(n, 10))
 	if partial {
 		lw.hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
@@ -250,20 +264,6 @@ type idleWriter struct {
 func (i *idleWriter) Write(p []byte) (int, error) {
 	i.rc.SetWriteDeadline(time.Now().Add(i.idle))
 	return i.w.Write(p)
-}
-
-func setObjectHeaders(h http.Header, o proto.Object) {
-	h.Set("ETag", `"`+o.ETag+`"`)
-	h.Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
-	h.Set("Accept-Ranges", "bytes")
-	ct := o.ContentType
-	if ct == "" {
-		ct = "binary/octet-stream"
-	}
-	h.Set("Content-Type", ct)
-	for k, v := range o.Meta {
-		h.Set("X-Amz-Meta-"+k, v)
-	}
 }
 
 // preconditions evaluates conditional headers in S3's order. A non-zero
@@ -345,7 +345,11 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.client.Delete(r.Context(), bucket, key); err != nil && proto.CodeOf(err) != proto.CodeNoSuchKey {
+	cond, err := deleteConditions(r.Header.Get("If-Match"), r.Header.Get("X-Amz-If-Match-Last-Modified-Time"), r.Header.Get("X-Amz-If-Match-Size"))
+	if err == nil {
+		err = s.deleteWith(r.Context(), bucket, key, cond)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
