@@ -208,7 +208,8 @@ func sortedIDs(set map[uint64]bool) []uint64 {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// validateObject checks an object record against the metadata limits.
+// validateObject checks an object record a client commits against the
+// metadata limits. It refuses Parts: only a multipart completion sets them.
 func validateObject(o *proto.Object) error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("object %s/%s: %s: %w", o.Bucket, o.Key, fmt.Sprintf(format, a...), ErrInvalid)
@@ -236,6 +237,9 @@ func validateObject(o *proto.Object) error {
 	}
 	if len(o.Inline) > 0 && len(o.Extents) > 0 {
 		return bad("has both inline data and extents")
+	}
+	if len(o.Parts) > 0 { // only a multipart completion sets them
+		return bad("a commit cannot set parts")
 	}
 	return validateLayout(o, bad)
 }

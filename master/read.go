@@ -239,6 +239,7 @@ func (l *lister) run() error {
 			return err
 		}
 		o.Inline = nil // listings carry no data
+		o.Parts = nil  // nor part lists, up to MaxPartNumber entries each
 		l.res.Objects = append(l.res.Objects, o)
 		l.last = key
 		l.it.Next()

@@ -199,6 +199,7 @@ func stitch(u *proto.Upload, have []proto.Part, named []proto.CompletePart, base
 	obj := base
 	obj.Bucket, obj.Key, obj.ContentType, obj.Meta, obj.Size, obj.Extents, obj.Inline = u.Bucket, u.Key, u.ContentType, u.Meta, 0, nil, nil
 	obj.ObjectHeaders = u.ObjectHeaders
+	obj.Parts = make([]proto.ObjectPart, 0, len(named))
 	for i := 1; i < len(named); i++ { // order first, as S3 checks it
 		if named[i].Number <= named[i-1].Number {
 			return proto.Object{}, nil, fmt.Errorf("part %d after part %d: %w", named[i].Number, named[i-1].Number, ErrInvalidPartOrder)
@@ -221,6 +222,7 @@ func stitch(u *proto.Upload, have []proto.Part, named []proto.CompletePart, base
 			obj.Extents = append(obj.Extents, e)
 		}
 		obj.Size += p.Size
+		obj.Parts = append(obj.Parts, proto.ObjectPart{Number: p.Number, Size: p.Size, Checksum: p.Checksum})
 		used[p.Number] = true
 	}
 	if len(obj.Extents) > proto.MaxExtents {

@@ -150,7 +150,27 @@ type Object struct {
 	Inline      []byte            `json:"inline,omitempty"`
 	Extents     []Extent          `json:"extents,omitempty"`
 	Dir         bool              `json:"dir,omitempty"`
+	// Parts lists the parts of an object made by a multipart completion,
+	// in part order, as the completion named them; it is empty on every
+	// other object (a commit that carries Parts is refused). The bytes of
+	// Parts[i] start at the sum of the sizes of Parts[:i], and the sizes
+	// add up to Size. A rename keeps them; an overwrite replaces them.
+	// The master leaves them out of listings: only Stat and Locate (the
+	// client's Stat and Open) return them.
+	Parts []ObjectPart `json:"parts,omitempty"`
 	ObjectHeaders
+}
+
+// ObjectPart is one part of a completed multipart object, as S3 reports it
+// for GET ?partNumber and GetObjectAttributes.
+type ObjectPart struct {
+	// Number is the part number the upload gave it (1 to MaxPartNumber;
+	// numbers may skip, as a completion need not name every part).
+	Number int   `json:"number"`
+	Size   int64 `json:"size"`
+	// Checksum is the part's base64 checksum in the object's
+	// ChecksumAlgorithm, when the part was uploaded with one.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // ObjectHeaders are the attributes S3 stores with an object, beyond its
