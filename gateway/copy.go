@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/base64"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -17,6 +18,18 @@ type copyResult struct {
 	NS           string   `xml:"xmlns,attr"`
 	ETag         string   `xml:"ETag"`
 	LastModified string   `xml:"LastModified"`
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
+}
+
+// checksummed computes alg's checksum of what is read through r; sum
+// returns it in base64 once r is read ("" without an algorithm).
+func checksummed(r io.Reader, alg string) (io.Reader, func() string) {
+	h := newChecksum(alg)
+	if h == nil {
+		return r, func() string { return "" }
+	}
+	return io.TeeReader(r, h), func() string { return base64.StdEncoding.EncodeToString(h.Sum(nil)) }
 }
 
 type copyPartResult struct {
@@ -24,6 +37,7 @@ type copyPartResult struct {
 	NS           string   `xml:"xmlns,attr"`
 	ETag         string   `xml:"ETag"`
 	LastModified string   `xml:"LastModified"`
+	checksumXML
 }
 
 // copySource parses X-Amz-Copy-Source: "[/]bucket/key[?versionId=...]",
@@ -62,12 +76,40 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	obj, err := s.client.Put(r.Context(), bucket, key, rangeReader(src, 0, info.Size), info.Size, opts)
+	alg, err := copyChecksumAlg(r, info)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeXML(w, http.StatusOK, copyResult{NS: s3NS, ETag: `"` + obj.ETag + `"`, LastModified: s3Time(obj.Modified)})
+	body, sum := checksummed(rangeReader(src, 0, info.Size), alg)
+	opts.BeforeCommit = func(obj *proto.Object) error {
+		obj.ChecksumAlgorithm, obj.ChecksumType, obj.Checksum = alg, proto.ChecksumFullObject, sum()
+		return nil
+	}
+	obj, err := s.client.Put(r.Context(), bucket, key, body, info.Size, opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res := copyResult{NS: s3NS, ETag: `"` + obj.ETag + `"`, LastModified: s3Time(obj.Modified)}
+	res.checksumXML, res.ChecksumType = newChecksumXML(obj.ChecksumAlgorithm, obj.Checksum), obj.ChecksumType
+	writeXML(w, http.StatusOK, res)
+}
+
+// copyChecksumAlg chooses the copy's checksum algorithm: the one the
+// request names, else the source's when it is a whole-object checksum,
+// else CRC64NVME.
+func copyChecksumAlg(r *http.Request, src proto.Object) (string, error) {
+	if a := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm")); a != "" {
+		if newChecksum(a) == nil {
+			return "", errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid")
+		}
+		return a, nil
+	}
+	if src.ChecksumAlgorithm != "" && src.ChecksumType == proto.ChecksumFullObject {
+		return src.ChecksumAlgorithm, nil
+	}
+	return proto.ChecksumCRC64NVME, nil
 }
 
 // openCopySource opens the object X-Amz-Copy-Source names and checks the
@@ -115,7 +157,7 @@ func rangeReader(o *client.Object, off, n int64) io.Reader {
 // uploadPartCopy serves UploadPartCopy: a part made from a byte range of
 // an existing object.
 func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, key string, n int) {
-	id, err := s.uploadFor(r, bucket, key)
+	u, _, err := s.uploadFor(r, bucket, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -132,12 +174,16 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, 
 			return
 		}
 	}
-	part, err := s.client.PutPart(r.Context(), bucket, id, n, rangeReader(src, off, size), size, nil)
+	body, sum := checksummed(rangeReader(src, off, size), u.ChecksumAlgorithm)
+	part, err := s.client.PutPart(r.Context(), bucket, u.ID, n, body, size, &client.PutOptions{
+		BeforeCommit: func(obj *proto.Object) error { obj.Checksum = sum(); return nil }})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeXML(w, http.StatusOK, copyPartResult{NS: s3NS, ETag: `"` + part.ETag + `"`, LastModified: s3Time(part.Modified)})
+	res := copyPartResult{NS: s3NS, ETag: `"` + part.ETag + `"`, LastModified: s3Time(part.Modified)}
+	res.checksumXML = newChecksumXML(u.ChecksumAlgorithm, part.Checksum)
+	writeXML(w, http.StatusOK, res)
 }
 
 // copySourceRange parses x-amz-copy-source-range: exactly

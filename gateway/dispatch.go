@@ -113,8 +113,8 @@ var ops = []op{
 	{"HeadObject", "HEAD", onObject, "", (*Server).getObject},
 	{"PutObject", "PUT", onObject, "", (*Server).putObject}, // CopyObject with x-amz-copy-source
 	{"DeleteObject", "DELETE", onObject, "", (*Server).deleteObject},
-	{"GetObjectPart", "GET", onObject, "partNumber", nil},
-	{"HeadObjectPart", "HEAD", onObject, "partNumber", nil},
+	{"GetObject", "GET", onObject, "partNumber", (*Server).getObject},
+	{"HeadObject", "HEAD", onObject, "partNumber", (*Server).getObject},
 	{"CreateMultipartUpload", "POST", onObject, "uploads", (*Server).createMultipart},
 	{"CompleteMultipartUpload", "POST", onObject, "uploadId", (*Server).completeMultipart},
 	{"UploadPart", "PUT", onObject, "partNumber&uploadId", (*Server).uploadPart}, // UploadPartCopy with x-amz-copy-source
@@ -122,7 +122,7 @@ var ops = []op{
 	{"ListParts", "GET", onObject, "uploadId", (*Server).listParts},
 	{"GetObjectAcl", "GET", onObject, "acl", nil},
 	{"PutObjectAcl", "PUT", onObject, "acl", nil},
-	{"GetObjectAttributes", "GET", onObject, "attributes", nil},
+	{"GetObjectAttributes", "GET", onObject, "attributes", (*Server).objectAttributes},
 	{"GetObjectLegalHold", "GET", onObject, "legal-hold", nil},
 	{"PutObjectLegalHold", "PUT", onObject, "legal-hold", nil},
 	{"GetObjectRetention", "GET", onObject, "retention", nil},

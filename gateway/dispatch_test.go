@@ -25,6 +25,7 @@ var implemented = []string{
 	"GET OBJECT ", "HEAD OBJECT ", "PUT OBJECT ", "DELETE OBJECT ",
 	"POST OBJECT uploads", "POST OBJECT uploadId", "PUT OBJECT partNumber&uploadId",
 	"DELETE OBJECT uploadId", "GET OBJECT uploadId",
+	"GET OBJECT partNumber", "HEAD OBJECT partNumber", "GET OBJECT attributes",
 }
 
 func TestDispatchTableMatchesImplementedList(t *testing.T) {

@@ -39,6 +39,7 @@ var (
 	ErrIllegalLocationConstraint         = S3Error{"IllegalLocationConstraintException", http.StatusBadRequest}
 	ErrInvalidStorageClass               = S3Error{"InvalidStorageClass", http.StatusBadRequest}
 	ErrInvalidRedirectLocation           = S3Error{"InvalidRedirectLocation", http.StatusBadRequest}
+	ErrInvalidPartNumber                 = S3Error{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable}
 	ErrInvalidURI                        = S3Error{"InvalidURI", http.StatusBadRequest}
 	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
 	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}

@@ -32,26 +32,38 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	alg := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm"))
+	if alg != "" && newChecksum(alg) == nil {
+		s.writeError(w, r, errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid"))
+		return
+	}
+	typ, err := checksumTypeFor(alg, strings.ToUpper(r.Header.Get("X-Amz-Checksum-Type")))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	oh.ChecksumAlgorithm, oh.ChecksumType, oh.Checksum = alg, typ, ""
 	u, err := s.client.CreateUpload(r.Context(), bucket, key, &client.PutOptions{
 		ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	if alg != "" {
+		w.Header().Set("X-Amz-Checksum-Algorithm", alg)
+		w.Header().Set("X-Amz-Checksum-Type", typ)
+	}
 	writeXML(w, http.StatusOK, initiateResult{NS: s3NS, Bucket: bucket, Key: key, UploadID: u.ID})
 }
 
-// uploadFor checks that the upload exists and belongs to this key.
-func (s *Server) uploadFor(r *http.Request, bucket, key string) (string, error) {
-	id := r.URL.Query().Get("uploadId")
-	u, _, err := s.client.ListParts(r.Context(), bucket, id)
-	if err != nil {
-		return "", err
+// uploadFor checks that the upload exists and belongs to this key, and
+// returns it with its parts.
+func (s *Server) uploadFor(r *http.Request, bucket, key string) (proto.Upload, []proto.Part, error) {
+	u, parts, err := s.client.ListParts(r.Context(), bucket, r.URL.Query().Get("uploadId"))
+	if err == nil && u.Key != key {
+		err = errorf(ErrNoSuchUpload, "the specified upload does not exist")
 	}
-	if u.Key != key {
-		return "", errorf(ErrNoSuchUpload, "the specified upload does not exist")
-	}
-	return id, nil
+	return u, parts, err
 }
 
 func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
@@ -77,21 +89,36 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrEntityTooLarge, "a part may be at most 5 GiB"))
 		return
 	}
-	id, err := s.uploadFor(r, bucket, key)
+	u, _, err := s.uploadFor(r, bucket, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	body, verify, err := s.checkedBody(w, r)
+	body, digest, finish, err := s.checkedBody(w, r, u.ChecksumAlgorithm)
+	if err == nil && u.ChecksumAlgorithm != "" && digest.alg != u.ChecksumAlgorithm {
+		err = errorf(ErrInvalidRequest, "checksum type mismatch occurred, expected checksum type: %s, actual checksum type: %s",
+			strings.ToLower(u.ChecksumAlgorithm), strings.ToLower(digest.alg))
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	part, err := s.client.PutPart(r.Context(), bucket, id, n, body, r.ContentLength, &client.PutOptions{
-		BeforeCommit: func(obj *proto.Object) error { return verify(obj.ETag) }})
+	part, err := s.client.PutPart(r.Context(), bucket, u.ID, n, body, r.ContentLength, &client.PutOptions{
+		BeforeCommit: func(obj *proto.Object) error {
+			if err := finish(obj.ETag); err != nil {
+				return err
+			}
+			if u.ChecksumAlgorithm != "" { // a part's checksum is kept only for its upload's algorithm
+				obj.Checksum = digest.value()
+			}
+			return nil
+		}})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if part.Checksum != "" {
+		w.Header().Set(checksumHeader(u.ChecksumAlgorithm), part.Checksum)
 	}
 	w.Header().Set("ETag", `"`+part.ETag+`"`)
 	w.WriteHeader(http.StatusOK)
@@ -102,6 +129,7 @@ type completeRequest struct {
 	Parts   []struct {
 		PartNumber int    `xml:"PartNumber"`
 		ETag       string `xml:"ETag"`
+		checksumXML
 	} `xml:"Part"`
 }
 
@@ -112,6 +140,8 @@ type completeResult struct {
 	Bucket   string   `xml:"Bucket"`
 	Key      string   `xml:"Key"`
 	ETag     string   `xml:"ETag"`
+	checksumXML
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +150,7 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	id, err := s.uploadFor(r, bucket, key)
+	u, stored, err := s.uploadFor(r, bucket, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -149,12 +179,54 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	obj, err := s.client.CompleteUploadIf(r.Context(), bucket, id, parts, &client.CompleteOptions{IfETag: ifETag, IfNoneMatch: mustNotExist})
+	sum, err := completeChecksum(r, u, stored, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeXML(w, http.StatusOK, completeResult{NS: s3NS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: `"` + obj.ETag + `"`})
+	obj, err := s.client.CompleteUploadIf(r.Context(), bucket, u.ID, parts, &client.CompleteOptions{IfETag: ifETag, IfNoneMatch: mustNotExist, Checksum: sum})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res := completeResult{NS: s3NS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: `"` + obj.ETag + `"`}
+	if sum != "" {
+		res.checksumXML, res.ChecksumType = newChecksumXML(u.ChecksumAlgorithm, sum), u.ChecksumType
+	}
+	writeXML(w, http.StatusOK, res)
+}
+
+// completeChecksum checks the part checksums a completion lists against
+// the stored ones and computes the object's checksum in the upload's
+// algorithm and type ("" when the upload has none). A full-object value
+// the client sends in x-amz-checksum-* must match it.
+func completeChecksum(r *http.Request, u proto.Upload, stored []proto.Part, req completeRequest) (string, error) {
+	if u.ChecksumAlgorithm == "" {
+		return "", nil
+	}
+	byNumber := make(map[int]proto.Part, len(stored))
+	for _, p := range stored {
+		byNumber[p.Number] = p
+	}
+	sums := make([]partSum, 0, len(req.Parts))
+	for _, p := range req.Parts {
+		sp, ok := byNumber[p.PartNumber]
+		if !ok {
+			return "", errorf(ErrInvalidPart, "one or more of the specified parts could not be found")
+		}
+		if a := p.any(); a != "" && (a != u.ChecksumAlgorithm || p.value(a) != sp.Checksum) {
+			return "", errorf(ErrInvalidPart, "the checksum of part %d does not match the part uploaded", p.PartNumber)
+		}
+		sums = append(sums, partSum{value: sp.Checksum, size: sp.Size})
+	}
+	sum, err := multipartChecksum(u.ChecksumAlgorithm, u.ChecksumType, sums)
+	if err != nil {
+		return "", err
+	}
+	if v := r.Header.Get(checksumHeader(u.ChecksumAlgorithm)); v != "" && v != sum && v+"-"+strconv.Itoa(len(sums)) != sum {
+		return "", errorf(ErrBadDigest, "the %s you specified did not match the calculated checksum", checksumHeader(u.ChecksumAlgorithm))
+	}
+	return sum, nil
 }
 
 func (s *Server) abortMultipart(w http.ResponseWriter, r *http.Request) {
@@ -163,9 +235,9 @@ func (s *Server) abortMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	id, err := s.uploadFor(r, bucket, key)
+	u, _, err := s.uploadFor(r, bucket, key)
 	if err == nil {
-		err = s.client.AbortUpload(r.Context(), bucket, id)
+		err = s.client.AbortUpload(r.Context(), bucket, u.ID)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -179,6 +251,7 @@ type partXML struct {
 	LastModified string `xml:"LastModified"`
 	ETag         string `xml:"ETag"`
 	Size         int64  `xml:"Size"`
+	checksumXML
 }
 
 type listPartsResult struct {
@@ -191,6 +264,8 @@ type listPartsResult struct {
 	NextPartNumberMarker int       `xml:"NextPartNumberMarker"`
 	MaxParts             int       `xml:"MaxParts"`
 	IsTruncated          bool      `xml:"IsTruncated"`
+	ChecksumAlgorithm    string    `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType         string    `xml:"ChecksumType,omitempty"`
 	Parts                []partXML `xml:"Part"`
 }
 
@@ -214,7 +289,8 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 	if err != nil || max <= 0 || max > 1000 {
 		max = 1000
 	}
-	res := listPartsResult{NS: s3NS, Bucket: bucket, Key: key, UploadID: u.ID, PartNumberMarker: marker, MaxParts: max}
+	res := listPartsResult{NS: s3NS, Bucket: bucket, Key: key, UploadID: u.ID, PartNumberMarker: marker, MaxParts: max,
+		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType}
 	for _, p := range parts {
 		if p.Number <= marker {
 			continue
@@ -223,7 +299,8 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 			res.IsTruncated = true
 			break
 		}
-		res.Parts = append(res.Parts, partXML{PartNumber: p.Number, LastModified: s3Time(p.Modified), ETag: `"` + p.ETag + `"`, Size: p.Size})
+		res.Parts = append(res.Parts, partXML{PartNumber: p.Number, LastModified: s3Time(p.Modified), ETag: `"` + p.ETag + `"`, Size: p.Size,
+			checksumXML: newChecksumXML(u.ChecksumAlgorithm, p.Checksum)})
 		res.NextPartNumberMarker = p.Number
 	}
 	writeXML(w, http.StatusOK, res)

@@ -52,7 +52,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size (5 GiB in one PUT; use a multipart upload)"))
 		return
 	}
-	body, verify, err := s.checkedBody(w, r)
+	body, digest, finish, err := s.checkedBody(w, r, proto.ChecksumCRC64NVME) // S3's default since 2025
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -68,7 +68,13 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh,
-		IfETag: ifETag, BeforeCommit: func(obj *proto.Object) error { return verify(obj.ETag) }}
+		IfETag: ifETag, BeforeCommit: func(obj *proto.Object) error {
+			if err := finish(obj.ETag); err != nil {
+				return err
+			}
+			digest.record(obj, proto.ChecksumFullObject)
+			return nil
+		}}
 	if mustNotExist {
 		opts.IfVersion = proto.MustNotExist
 	}
@@ -78,6 +84,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", `"`+obj.ETag+`"`)
+	setChecksumHeaders(w.Header(), obj)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -95,33 +102,35 @@ func userMeta(h http.Header) map[string]string {
 	return meta
 }
 
-// digestCheck verifies Content-MD5 and x-amz-checksum-* headers.
+// digestCheck verifies Content-MD5 and an x-amz-checksum-* header as the
+// body streams, and computes the additional checksum the object is stored
+// with (the algorithm the request names, else def).
 type digestCheck struct {
-	md5      []byte
-	sumName  string
-	sumValue string
-	sum      hash.Hash
+	md5  []byte
+	alg  string
+	want string // base64 from a header; trailers are checked by the chunked reader
+	sum  hash.Hash
 }
 
 // checkedBody wraps an upload's body in the idle timeout and its digest
-// checks. verify, run before the commit, reads the body to its end (chunked
-// trailers and payload hashes are checked there) and compares the digests
-// with what was stored (etag: the MD5).
-func (s *Server) checkedBody(w http.ResponseWriter, r *http.Request) (body io.Reader, verify func(etag string) error, err error) {
-	check, err := newDigestCheck(r)
+// checks. finish, run before the commit, reads the body to its end
+// (chunked trailers and payload hashes are checked there) and compares
+// the digests with what was stored (etag: the MD5).
+func (s *Server) checkedBody(w http.ResponseWriter, r *http.Request, def string) (body io.Reader, d *digestCheck, finish func(etag string) error, err error) {
+	d, err = newDigestCheck(r, def)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	body = io.TeeReader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}, check)
-	return body, func(etag string) error {
+	body = io.TeeReader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}, d)
+	return body, d, func(etag string) error {
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return err
 		}
-		return check.verify(etag)
+		return d.verify(etag)
 	}, nil
 }
 
-func newDigestCheck(r *http.Request) (*digestCheck, error) {
+func newDigestCheck(r *http.Request, def string) (*digestCheck, error) {
 	d := &digestCheck{}
 	if v := r.Header.Get("Content-Md5"); v != "" {
 		b, err := base64.StdEncoding.DecodeString(v)
@@ -130,11 +139,14 @@ func newDigestCheck(r *http.Request) (*digestCheck, error) {
 		}
 		d.md5 = b
 	}
-	for _, name := range checksumHeaders {
-		if v := r.Header.Get(name); v != "" {
-			d.sumName, d.sumValue, d.sum = name, v, checksumHash(name)
-		}
+	alg, want, err := requestChecksum(r.Header)
+	if err != nil {
+		return nil, err
 	}
+	if alg == "" {
+		alg = def
+	}
+	d.alg, d.want, d.sum = alg, want, newChecksum(alg)
 	return d, nil
 }
 
@@ -145,14 +157,29 @@ func (d *digestCheck) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// value is the body's checksum, base64 ("" without an algorithm).
+func (d *digestCheck) value() string {
+	if d.sum == nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(d.sum.Sum(nil))
+}
+
 func (d *digestCheck) verify(etag string) error {
 	if d.md5 != nil && hex.EncodeToString(d.md5) != etag {
 		return errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received")
 	}
-	if d.sum != nil && base64.StdEncoding.EncodeToString(d.sum.Sum(nil)) != d.sumValue {
-		return errorf(ErrBadDigest, "the %s you specified did not match the calculated checksum", strings.ToLower(d.sumName))
+	if d.want != "" && d.value() != d.want {
+		return errorf(ErrBadDigest, "the %s you specified did not match the calculated checksum", checksumHeader(d.alg))
 	}
 	return nil
+}
+
+// record stores the checksum in an object or part record.
+func (d *digestCheck) record(obj *proto.Object, typ string) {
+	if d.alg != "" {
+		obj.ChecksumAlgorithm, obj.ChecksumType, obj.Checksum = d.alg, typ, d.value()
+	}
 }
 
 // idleReader extends the connection's read deadline before every read, so
@@ -200,9 +227,15 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
-	off, n, partial, err := parseRange(r.Header.Get("Range"), info.Size)
-	if err != nil {
+	var off, n int64
+	var partial bool
+	if r.URL.Query().Has("partNumber") {
+		off, n, err = partRange(r, info)
+		partial = err == nil && len(info.Parts) > 0
+	} else if off, n, partial, err = parseRange(r.Header.Get("Range"), info.Size); err != nil {
 		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -210,6 +243,12 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	// still gets an S3 error with a status.
 	lw := &lazyWriter{w: w, hdr: http.Header{}, status: http.StatusOK}
 	setObjectHeaders(lw.hdr, info)
+	if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" && !partial {
+		setChecksumHeaders(lw.hdr, info)
+	}
+	if len(info.Parts) > 0 && r.URL.Query().Has("partNumber") {
+		lw.hdr.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(info.Parts)))
+	}
 	applyResponseOverrides(lw.hdr, r)
 	lw.hdr.Set("Content-Length", strconv.FormatInt(n, 10))
 	if partial {
@@ -229,6 +268,28 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("object read failed mid-response", "bucket", bucket, "key", key, "request", requestID(r), "err", err)
 		panic(http.ErrAbortHandler) // cut the connection: the client must not take a short body as whole
 	}
+}
+
+// partRange finds the bytes of ?partNumber=N: the Nth part of a
+// multipart object, or the whole of any other object for N = 1.
+func partRange(r *http.Request, o proto.Object) (off, n int64, err error) {
+	if r.Header.Get("Range") != "" {
+		return 0, 0, errorf(ErrInvalidRequest, "cannot specify both Range header and partNumber query parameter")
+	}
+	pn, err := strconv.Atoi(r.URL.Query().Get("partNumber"))
+	if err != nil || pn < 1 || pn > proto.MaxPartNumber {
+		return 0, 0, errorf(ErrInvalidArgument, "part number must be an integer between 1 and 10000, inclusive")
+	}
+	switch {
+	case len(o.Parts) == 0 && pn == 1:
+		return 0, o.Size, nil
+	case pn > len(o.Parts):
+		return 0, 0, errorf(ErrInvalidPartNumber, "the requested partnumber is not satisfiable")
+	}
+	for _, p := range o.Parts[:pn-1] {
+		off += p.Size
+	}
+	return off, o.Parts[pn-1].Size, nil
 }
 
 // lazyWriter sends the status and headers with the first byte of the body.

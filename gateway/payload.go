@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"hash"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -252,25 +250,9 @@ func (c *chunkedReader) expectChecksum(name string) error {
 	return nil
 }
 
-// checksumHeaders are the x-amz-checksum-* headers this gateway verifies,
-// in the order a request carrying several is checked (the last one wins).
-var checksumHeaders = []string{"X-Amz-Checksum-Crc32", "X-Amz-Checksum-Crc32c", "X-Amz-Checksum-Sha1", "X-Amz-Checksum-Sha256"}
-
 // checksumHash returns a fresh hash for a checksum header name (any case),
 // or nil for one this gateway does not compute.
-func checksumHash(name string) hash.Hash {
-	switch strings.ToLower(name) {
-	case "x-amz-checksum-crc32":
-		return crc32.NewIEEE()
-	case "x-amz-checksum-crc32c":
-		return crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	case "x-amz-checksum-sha1":
-		return sha1.New()
-	case "x-amz-checksum-sha256":
-		return sha256.New()
-	}
-	return nil
-}
+func checksumHash(name string) hash.Hash { return newChecksum(checksumAlgOf(name)) }
 
 func (c *chunkedReader) line() (string, error) {
 	b, err := c.br.ReadSlice('\n')
