@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
 	"hash"
@@ -16,7 +18,30 @@ import (
 
 // The additional checksums of S3: the algorithm names as S3 spells them
 // in x-amz-checksum-algorithm and in XML, each with its header.
-var checksumAlgs = []string{proto.ChecksumCRC32, proto.ChecksumCRC32C, proto.ChecksumCRC64NVME, proto.ChecksumSHA1, proto.ChecksumSHA256}
+var checksumAlgs = []string{proto.ChecksumCRC32, proto.ChecksumCRC32C, proto.ChecksumCRC64NVME, proto.ChecksumSHA1,
+	proto.ChecksumSHA256, proto.ChecksumMD5, proto.ChecksumSHA512}
+
+// unsupportedChecksums are algorithms S3 defines that the gateway cannot
+// compute: a request naming one is refused rather than stored unverified.
+var unsupportedChecksums = []string{"XXHASH64", "XXHASH3", "XXHASH128"}
+
+// checksumControlHeaders are x-amz-checksum-* headers that carry no value.
+var checksumControlHeaders = map[string]bool{"x-amz-checksum-mode": true, "x-amz-checksum-algorithm": true, "x-amz-checksum-type": true}
+
+// checkChecksumName refuses an x-amz-checksum-* header or trailer name
+// that is not one the gateway verifies.
+func checkChecksumName(name string) error {
+	lower := strings.ToLower(strings.TrimSpace(name))
+	if !strings.HasPrefix(lower, "x-amz-checksum-") || checksumControlHeaders[lower] || checksumAlgOf(lower) != "" {
+		return nil
+	}
+	for _, a := range unsupportedChecksums {
+		if lower == checksumHeader(a) {
+			return errorf(ErrNotImplemented, "the %s checksum algorithm is not implemented", a)
+		}
+	}
+	return errorf(ErrInvalidRequest, "%s is not a checksum S3 defines", lower)
+}
 
 // crc64NVME is CRC-64/NVME (reflected polynomial 0x9a6c9329ac4bc9b5, with
 // hash/crc64's all-ones initial value and final inversion).
@@ -51,6 +76,10 @@ func newChecksum(alg string) hash.Hash {
 		return sha1.New()
 	case proto.ChecksumSHA256:
 		return sha256.New()
+	case proto.ChecksumMD5:
+		return md5.New()
+	case proto.ChecksumSHA512:
+		return sha512.New()
 	}
 	return nil
 }
@@ -82,7 +111,7 @@ func checksumTypeFor(alg, typ string) (string, error) {
 	case typ != "" && typ != proto.ChecksumFullObject && typ != proto.ChecksumComposite:
 		return "", errorf(ErrInvalidRequest, "value for x-amz-checksum-type is invalid: %q", typ)
 	case alg == proto.ChecksumCRC64NVME && typ == proto.ChecksumComposite,
-		(alg == proto.ChecksumSHA1 || alg == proto.ChecksumSHA256) && typ == proto.ChecksumFullObject:
+		!isCRC(alg) && typ == proto.ChecksumFullObject:
 		return "", errorf(ErrInvalidRequest, "the %s checksum type cannot be used with the %s checksum algorithm", typ, strings.ToLower(alg))
 	case typ != "":
 		return typ, nil
@@ -92,6 +121,10 @@ func checksumTypeFor(alg, typ string) (string, error) {
 	return proto.ChecksumComposite, nil
 }
 
+func isCRC(alg string) bool {
+	return alg == proto.ChecksumCRC32 || alg == proto.ChecksumCRC32C || alg == proto.ChecksumCRC64NVME
+}
+
 // requestChecksum finds the additional checksum a request carries: a
 // header with its value, a trailer (the value arrives after the body and
 // the chunked reader checks it), or only an algorithm
@@ -99,6 +132,9 @@ func checksumTypeFor(alg, typ string) (string, error) {
 // is refused.
 func requestChecksum(h http.Header) (alg, value string, err error) {
 	for name, vs := range h {
+		if err := checkChecksumName(name); err != nil {
+			return "", "", err
+		}
 		a := checksumAlgOf(name)
 		if a == "" {
 			continue
@@ -112,6 +148,9 @@ func requestChecksum(h http.Header) (alg, value string, err error) {
 		}
 	}
 	if t := h.Get("X-Amz-Trailer"); t != "" {
+		if err := checkChecksumName(t); err != nil {
+			return "", "", err
+		}
 		a := checksumAlgOf(strings.TrimSpace(t))
 		if alg != "" && a != "" {
 			return "", "", errorf(ErrInvalidRequest, "expecting a single x-amz-checksum- header; multiple checksum types are not allowed")
@@ -125,6 +164,9 @@ func requestChecksum(h http.Header) (alg, value string, err error) {
 		switch {
 		case a == "":
 		case newChecksum(a) == nil:
+			if err := checkChecksumName(checksumHeader(a)); err != nil {
+				return "", "", err
+			}
 			return "", "", errorf(ErrInvalidRequest, "value for %s header is invalid", strings.ToLower(name))
 		case alg != "" && a != alg:
 			return "", "", errorf(ErrInvalidRequest, "%s %s does not match the checksum sent (%s)", strings.ToLower(name), a, alg)
@@ -152,6 +194,8 @@ type checksumXML struct {
 	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
 	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumMD5       string `xml:"ChecksumMD5,omitempty"`
+	ChecksumSHA512    string `xml:"ChecksumSHA512,omitempty"`
 }
 
 func newChecksumXML(alg, value string) checksumXML {
@@ -167,6 +211,10 @@ func newChecksumXML(alg, value string) checksumXML {
 		c.ChecksumSHA1 = value
 	case proto.ChecksumSHA256:
 		c.ChecksumSHA256 = value
+	case proto.ChecksumMD5:
+		c.ChecksumMD5 = value
+	case proto.ChecksumSHA512:
+		c.ChecksumSHA512 = value
 	}
 	return c
 }
@@ -174,7 +222,8 @@ func newChecksumXML(alg, value string) checksumXML {
 // value returns the checksum of alg the XML names, "" if none.
 func (c checksumXML) value(alg string) string {
 	return map[string]string{proto.ChecksumCRC32: c.ChecksumCRC32, proto.ChecksumCRC32C: c.ChecksumCRC32C,
-		proto.ChecksumCRC64NVME: c.ChecksumCRC64NVME, proto.ChecksumSHA1: c.ChecksumSHA1, proto.ChecksumSHA256: c.ChecksumSHA256}[alg]
+		proto.ChecksumCRC64NVME: c.ChecksumCRC64NVME, proto.ChecksumSHA1: c.ChecksumSHA1, proto.ChecksumSHA256: c.ChecksumSHA256,
+		proto.ChecksumMD5: c.ChecksumMD5, proto.ChecksumSHA512: c.ChecksumSHA512}[alg]
 }
 
 // any reports which algorithm the XML carries a value for, "" if none.

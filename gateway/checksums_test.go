@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
 	"hash"
@@ -33,6 +35,10 @@ func b64sum(alg string, data []byte) string {
 		h = sha1.New()
 	case "SHA256":
 		h = sha256.New()
+	case "MD5":
+		h = md5.New()
+	case "SHA512":
+		h = sha512.New()
 	}
 	h.Write(data)
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
@@ -67,7 +73,7 @@ func TestS3Checksums(t *testing.T) {
 	}
 	base := "http://" + addr + "/sums/"
 	data := bytes.Repeat([]byte("checksummed bytes "), 5000)
-	for _, alg := range []string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"} {
+	for _, alg := range []string{"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256", "MD5", "SHA512"} {
 		name := "x-amz-checksum-" + strings.ToLower(alg)
 		key := "obj-" + strings.ToLower(alg)
 		wrong := b64sum(alg, []byte("other bytes"))
@@ -109,9 +115,24 @@ func TestS3Checksums(t *testing.T) {
 	if st, e := put(t, base+"bad", data, map[string]string{"X-Amz-Checksum-Sha256": "not base64"}); st != 400 || e.Code != "InvalidRequest" {
 		t.Fatalf("malformed checksum: %d %s", st, e.Code)
 	}
+	// Checksums the gateway cannot verify are refused, never stored unchecked.
+	if st, e := put(t, base+"xx", data, map[string]string{"X-Amz-Checksum-Xxhash64": "AAAAAAAAAAA="}); st != 501 || e.Code != "NotImplemented" {
+		t.Fatalf("xxhash64: %d %s", st, e.Code)
+	}
+	if st, e := put(t, base+"xx", data, map[string]string{"X-Amz-Checksum-Foo": "AAAA"}); st != 400 || e.Code != "InvalidRequest" {
+		t.Fatalf("x-amz-checksum-foo: %d %s", st, e.Code)
+	}
+	req, _ := http.NewRequest("PUT", base+"xx", bytes.NewReader(unsignedTrailerBody(data, "AAAA")))
+	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+	req.Header.Set("X-Amz-Decoded-Content-Length", fmt.Sprint(len(data)))
+	req.Header.Set("X-Amz-Trailer", "x-amz-checksum-xxhash3")
+	req.Header.Set("Content-Encoding", "aws-chunked")
+	if st, e := send(t, req, rootAccess, rootSecret, true); st != 501 {
+		t.Fatalf("xxhash3 trailer: %d %s", st, e.Code)
+	}
 	// A trailing checksum is stored as sent.
 	crc := b64sum("CRC32", data)
-	req, _ := http.NewRequest("PUT", base+"trailer", bytes.NewReader(unsignedTrailerBody(data, crc)))
+	req, _ = http.NewRequest("PUT", base+"trailer", bytes.NewReader(unsignedTrailerBody(data, crc)))
 	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 	req.Header.Set("X-Amz-Decoded-Content-Length", fmt.Sprint(len(data)))
 	req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")

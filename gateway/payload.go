@@ -239,12 +239,14 @@ func (c *chunkedReader) readTrailer() error {
 	return nil
 }
 
-// expectChecksum prepares the checksum named in X-Amz-Trailer. Checksums
-// this gateway cannot compute are accepted unverified (their trailer
-// signature still covers them).
+// expectChecksum prepares the checksum named in X-Amz-Trailer; a trailer
+// that is not a checksum the gateway verifies is refused.
 func (c *chunkedReader) expectChecksum(name string) error {
 	c.sumName = strings.ToLower(strings.TrimSpace(name))
-	if c.sum = checksumHash(c.sumName); c.sum == nil && c.sumName != "" && !strings.HasPrefix(c.sumName, "x-amz-checksum-") {
+	if err := checkChecksumName(c.sumName); err != nil {
+		return err
+	}
+	if c.sum = checksumHash(c.sumName); c.sum == nil && c.sumName != "" {
 		return errorf(ErrInvalidArgument, "unsupported trailer %q", name)
 	}
 	return nil

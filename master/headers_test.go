@@ -53,7 +53,7 @@ func TestBadHeadersAreRefused(t *testing.T) {
 		h    proto.ObjectHeaders
 		want error
 	}{
-		"algorithm":         {proto.ObjectHeaders{ChecksumAlgorithm: "MD5"}, ErrInvalid},
+		"algorithm":         {proto.ObjectHeaders{ChecksumAlgorithm: "XXHASH64"}, ErrInvalid},
 		"type":              {proto.ObjectHeaders{ChecksumType: "PARTIAL"}, ErrInvalid},
 		"value alone":       {proto.ObjectHeaders{Checksum: "AAAA"}, ErrInvalid},
 		"too large":         {proto.ObjectHeaders{ContentDisposition: string(make([]byte, proto.MaxObjectHeaders+1))}, ErrTooLarge},

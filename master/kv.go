@@ -275,9 +275,10 @@ func validateHeaders(h proto.ObjectHeaders) error {
 		return fmt.Errorf("headers of %d bytes exceed %d: %w", total, proto.MaxObjectHeaders, ErrTooLarge)
 	}
 	switch h.ChecksumAlgorithm {
-	case "", proto.ChecksumCRC32, proto.ChecksumCRC32C, proto.ChecksumCRC64NVME, proto.ChecksumSHA1, proto.ChecksumSHA256:
+	case "", proto.ChecksumCRC32, proto.ChecksumCRC32C, proto.ChecksumCRC64NVME, proto.ChecksumSHA1, proto.ChecksumSHA256,
+		proto.ChecksumMD5, proto.ChecksumSHA512:
 	default:
-		return fmt.Errorf("checksum algorithm %q is not CRC32, CRC32C, CRC64NVME, SHA1 or SHA256: %w", h.ChecksumAlgorithm, ErrInvalid)
+		return fmt.Errorf("checksum algorithm %q is not CRC32, CRC32C, CRC64NVME, SHA1, SHA256, MD5 or SHA512: %w", h.ChecksumAlgorithm, ErrInvalid)
 	}
 	if h.ChecksumType != "" && h.ChecksumType != proto.ChecksumFullObject && h.ChecksumType != proto.ChecksumComposite {
 		return fmt.Errorf("checksum type %q is not FULL_OBJECT or COMPOSITE: %w", h.ChecksumType, ErrInvalid)

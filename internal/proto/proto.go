@@ -205,6 +205,8 @@ const (
 	ChecksumCRC64NVME = "CRC64NVME"
 	ChecksumSHA1      = "SHA1"
 	ChecksumSHA256    = "SHA256"
+	ChecksumMD5       = "MD5"
+	ChecksumSHA512    = "SHA512"
 
 	ChecksumFullObject = "FULL_OBJECT"
 	ChecksumComposite  = "COMPOSITE"
