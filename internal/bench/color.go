@@ -1,9 +1,11 @@
 package bench
 
-import "image/color"
+import "fmt"
 
-// plotColor gives result set i a distinct, colour-blind-friendly colour.
-func plotColor(i int) color.Color {
-	palette := []color.RGBA{{0, 114, 178, 255}, {230, 159, 0, 255}, {0, 158, 115, 255}, {204, 121, 167, 255}, {86, 180, 233, 255}}
-	return palette[i%len(palette)]
+// plotColor gives result set i a distinct, colour-blind-friendly colour
+// (an SVG fill value).
+func plotColor(i int) string {
+	palette := [][3]uint8{{0, 114, 178}, {230, 159, 0}, {0, 158, 115}, {204, 121, 167}, {86, 180, 233}}
+	c := palette[i%len(palette)]
+	return fmt.Sprintf("rgb(%d,%d,%d)", c[0], c[1], c[2])
 }

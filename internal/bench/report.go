@@ -9,12 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Results is one labelled set of runs with the baseline measured beside
@@ -120,7 +114,7 @@ func WriteMarkdown(w io.Writer, sets []Results) {
 }
 
 // WriteChart draws throughput (MiB/s) and p99 latency per workload, one
-// bar series per result set, as one SVG.
+// bar series per result set, as one SVG file.
 func WriteChart(path string, sets []Results) error {
 	var names []string
 	for _, s := range sets {
@@ -133,50 +127,16 @@ func WriteChart(path string, sets []Results) error {
 	if len(names) == 0 {
 		return fmt.Errorf("bench: no runs to chart")
 	}
-	thr, lat := plot.New(), plot.New()
-	thr.Title.Text, thr.Y.Label.Text = "Throughput", "MiB/s"
-	lat.Title.Text, lat.Y.Label.Text = "Latency (p99)", "ms"
-	width := vg.Points(float64(40) / float64(len(sets)))
+	series := make([]chartSeries, len(sets))
 	for i, s := range sets {
-		tv, lv := make(plotter.Values, len(names)), make(plotter.Values, len(names))
+		series[i] = chartSeries{label: s.Label, thr: make([]float64, len(names)), lat: make([]float64, len(names))}
 		for _, r := range s.Runs {
 			if j := slices.Index(names, name(r)); j >= 0 {
-				tv[j], lv[j] = r.Summary.MiBPerSec, r.Summary.P99Ms
+				series[i].thr[j], series[i].lat[j] = r.Summary.MiBPerSec, r.Summary.P99Ms
 			}
 		}
-		for _, pv := range []struct {
-			p *plot.Plot
-			v plotter.Values
-		}{{thr, tv}, {lat, lv}} {
-			bars, err := plotter.NewBarChart(pv.v, width)
-			if err != nil {
-				return err
-			}
-			bars.Color = plotColor(i)
-			bars.Offset = width * vg.Length(float64(i)-float64(len(sets)-1)/2)
-			pv.p.Add(bars)
-			pv.p.Legend.Add(s.Label, bars)
-		}
 	}
-	for _, p := range []*plot.Plot{thr, lat} {
-		p.NominalX(names...)
-		p.Legend.Top = true
-		p.X.Tick.Label.Rotation = 0.6
-		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
-	}
-	img := vgsvg.New(14*vg.Inch, 5*vg.Inch)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Inch / 2, PadY: vg.Inch / 4}
-	canvases := plot.Align([][]*plot.Plot{{thr, lat}}, tiles, dc)
-	thr.Draw(canvases[0][0])
-	lat.Draw(canvases[0][1])
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := img.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	var b strings.Builder
+	writeChartSVG(&b, names, series)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
+	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,5 +40,24 @@ func TestReportTableAndChart(t *testing.T) {
 	b, _ := os.ReadFile(svg)
 	if !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "Throughput") {
 		t.Fatalf("chart is not an SVG with the throughput plot (%d bytes)", len(b))
+	}
+	// Well-formed XML, with one bar per workload and set in each panel
+	// (2 workloads charted, LIST is not; 2 sets; 2 panels) plus the legends.
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	rects := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
+			rects++
+		}
+	}
+	if want := 1 + 2*2*2 + 2*2; rects != want {
+		t.Fatalf("chart has %d rects, want %d", rects, want)
 	}
 }
