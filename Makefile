@@ -29,7 +29,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-bench: ## scripts/bench.sh --quick: a local cluster, the machine baseline and the S3 matrix into bench-results/
+bench: ## scripts/bench.sh --quick: a local cluster, the machine baseline and the S3 matrix into docs/bench-results/
 	bash scripts/bench.sh --quick
 
 bench-go: ## Go benchmarks with same-run baselines (metadata commits, repair, client, gateway, placement, chunk store)

@@ -2,7 +2,7 @@
 # Builds granary, starts a local cluster of separate processes on 127.0.0.1
 # in the chosen shape, measures the machine's baseline, runs the standard
 # matrix through the S3 gateway, stops the cluster, and writes
-# bench-results/<date>-<topology>.md with a chart (SVG).
+# docs/bench-results/<date>-<topology>.md with a chart (SVG).
 #
 #   scripts/bench.sh [--topology single|rf3] [--quick]
 #
@@ -62,8 +62,8 @@ echo "== baseline" >&2
 "$bin" bench baseline --dir "$work" --json "$out/baseline.json" >&2
 bash scripts/bench-matrix.sh "$bin" "$s3" "$GRANARY_ACCESS_KEY" "$GRANARY_SECRET_KEY" "$out" "$duration" "$keys"
 
-mkdir -p bench-results
-name=bench-results/$(date +%Y-%m-%d)-$topology
+mkdir -p docs/bench-results
+name=docs/bench-results/$(date +%Y-%m-%d)-$topology
 "$bin" bench report --title "Granary, topology $topology ($(nproc) cores, $(date +%Y-%m-%d))" \
   --out "$name.md" --chart "$name.svg" "$out=granary-$topology"
 echo "wrote $name.md and $name.svg" >&2

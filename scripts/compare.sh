@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the standard matrix against each S3 endpoint in turn and writes one
-# side-by-side table and chart to bench-results/<date>-compare.md/.svg.
+# side-by-side table and chart to docs/bench-results/<date>-compare.md/.svg.
 #
 #   scripts/compare.sh [--quick] ENDPOINT ACCESS SECRET [LABEL] [ENDPOINT ACCESS SECRET [LABEL]]...
 #
@@ -26,7 +26,7 @@ while [ $# -ge 3 ]; do
   bash scripts/bench-matrix.sh "$bin" "$endpoint" "$access" "$secret" "$out" "$duration" "$keys"
   sets+=("$out=$label")
 done
-mkdir -p bench-results
-name=bench-results/$(date +%Y-%m-%d)-compare
+mkdir -p docs/bench-results
+name=docs/bench-results/$(date +%Y-%m-%d)-compare
 "$bin" bench report --title "S3 endpoints side by side ($(date +%Y-%m-%d))" --out "$name.md" --chart "$name.svg" "${sets[@]}"
 echo "wrote $name.md and $name.svg" >&2
