@@ -1,0 +1,32 @@
+package proto
+
+import (
+	"time"
+)
+
+// User is an account that owns access keys.
+type User struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// AccessKey is an S3 key pair owned by a user.
+type AccessKey struct {
+	AccessKey string    `json:"accessKey"`
+	SecretKey string    `json:"secretKey,omitempty"`
+	User      string    `json:"user"`
+	Created   time.Time `json:"created"`
+}
+
+// CreateUserRequest creates a user.
+type CreateUserRequest struct {
+	Name string `json:"name"`
+}
+
+// CreateKeyRequest creates an access key for a user; empty key fields are
+// generated.
+type CreateKeyRequest struct {
+	User      string `json:"user"`
+	AccessKey string `json:"accessKey,omitempty"`
+	SecretKey string `json:"secretKey,omitempty"`
+}

@@ -1,0 +1,115 @@
+package proto
+
+// ChunkWriteResult is a chunk server's answer to a pipelined write: the
+// servers (this one first) that hold the chunk durably.
+type ChunkWriteResult struct {
+	Chunk    uint64   `json:"chunk"`
+	Size     int64    `json:"size"`
+	Replicas []string `json:"replicas"`
+}
+
+// ChunkStat describes a stored chunk.
+type ChunkStat struct {
+	Chunk uint64 `json:"chunk"`
+	Size  int64  `json:"size"`
+}
+
+// AllocateRequest asks for Count fresh chunk ids. With Replication > 0 the
+// master also chooses that many target servers for each chunk, avoiding
+// the servers in Exclude (for example those that just failed a pipeline),
+// with room for Size bytes.
+type AllocateRequest struct {
+	Count       int      `json:"count"`
+	Replication int      `json:"replication,omitempty"`
+	Exclude     []string `json:"exclude,omitempty"`
+	Size        int64    `json:"size,omitempty"`
+}
+
+// Target is a chunk server as the data path addresses it.
+type Target struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+}
+
+// ChunkTargets is an allocated chunk with the servers to write it to, in
+// pipeline order.
+type ChunkTargets struct {
+	ID      uint64   `json:"id"`
+	Targets []Target `json:"targets,omitempty"`
+}
+
+// AllocateResult holds freshly allocated chunk ids (and targets).
+type AllocateResult struct {
+	IDs    []uint64       `json:"ids"`
+	Chunks []ChunkTargets `json:"chunks,omitempty"`
+}
+
+// Located is an object's record with the live replicas of each chunk, in
+// the order a reader should try them.
+type Located struct {
+	Object    Object         `json:"object"`
+	Locations []ChunkTargets `json:"locations"`
+}
+
+// CorruptReport tells the master a replica failed verification.
+type CorruptReport struct {
+	Chunk  uint64 `json:"chunk"`
+	Server string `json:"server"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RegisterRequest adds or updates a chunk server in the registry.
+type RegisterRequest struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Rack    string `json:"rack,omitempty"`
+}
+
+// HeartbeatRequest is a chunk server's periodic report. A full report
+// (Full) lists every chunk the server holds in Report; otherwise Added and
+// Removed carry the changes since the previous heartbeat.
+type HeartbeatRequest struct {
+	ID            string   `json:"id"`
+	UsedBytes     int64    `json:"usedBytes"`
+	CapacityBytes int64    `json:"capacityBytes"`
+	Chunks        int      `json:"chunks"`
+	Full          bool     `json:"full,omitempty"`
+	Report        []uint64 `json:"report,omitempty"`
+	Added         []uint64 `json:"added,omitempty"`
+	Removed       []uint64 `json:"removed,omitempty"`
+	// Corrupt lists chunks that failed verification here (scrubber or
+	// reads) since the last heartbeat.
+	Corrupt []uint64 `json:"corrupt,omitempty"`
+	// Failed lists copy commands that failed, so the master can retry
+	// elsewhere at once.
+	Failed []uint64 `json:"failed,omitempty"`
+}
+
+// HeartbeatReply answers a heartbeat.
+type HeartbeatReply struct {
+	// Registered is false when the master does not know the server; it
+	// must register again.
+	Registered bool `json:"registered"`
+	// NeedFullReport asks for a full chunk report on the next heartbeat
+	// (the leader changed, or lost track of the server).
+	NeedFullReport bool `json:"needFullReport,omitempty"`
+	// Commands are work for the chunk server: copies and deletions.
+	Commands []Command `json:"commands,omitempty"`
+	// IntervalMs is the heartbeat interval the master wants.
+	IntervalMs int64 `json:"intervalMs,omitempty"`
+}
+
+// Command kinds in heartbeat replies.
+const (
+	// CmdCopy asks the server to fetch Chunk from Source and store it.
+	CmdCopy = "copy"
+	// CmdDelete asks the server to delete Chunk.
+	CmdDelete = "delete"
+)
+
+// Command is one instruction from the master to a chunk server.
+type Command struct {
+	Op     string `json:"op"`
+	Chunk  uint64 `json:"chunk"`
+	Source Target `json:"source,omitempty"`
+}

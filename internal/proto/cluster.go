@@ -1,0 +1,103 @@
+package proto
+
+// ClusterConfig is what clients need to know to write data.
+type ClusterConfig struct {
+	ChunkSize       int64 `json:"chunkSize"`
+	Replication     int   `json:"replication"`
+	InlineThreshold int64 `json:"inlineThreshold"`
+	// OrphanGraceMs is how long written but uncommitted chunks are kept;
+	// a writer renews its chunks well within it.
+	OrphanGraceMs int64 `json:"orphanGraceMs"`
+}
+
+// RenewRequest tells the master a writer still holds these chunks.
+type RenewRequest struct {
+	IDs []uint64 `json:"ids"`
+}
+
+// JoinRequest adds a master to the Raft group as a voter.
+type JoinRequest struct {
+	ID       string `json:"id"`
+	RaftAddr string `json:"raftAddr"`
+	HTTPAddr string `json:"httpAddr"`
+}
+
+// ChunkServer is a chunk server's registry record plus its soft state.
+type ChunkServer struct {
+	ID            string `json:"id"`
+	Address       string `json:"address"`
+	Rack          string `json:"rack,omitempty"`
+	State         string `json:"state"`
+	Chunks        int    `json:"chunks"`
+	UsedBytes     int64  `json:"usedBytes"`
+	CapacityBytes int64  `json:"capacityBytes"`
+	// LastHeartbeatAgeMs is -1 when no heartbeat has been seen.
+	LastHeartbeatAgeMs int64 `json:"lastHeartbeatAgeMs"`
+}
+
+// Member is one voter of the master group as the status reports it.
+type Member struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	RaftAddr string `json:"raftAddress"`
+	State    string `json:"state"`
+}
+
+// ChunkCounts are the cluster's chunk health counters.
+type ChunkCounts struct {
+	Total           int `json:"total"`
+	UnderReplicated int `json:"underReplicated"`
+	OverReplicated  int `json:"overReplicated"`
+	Missing         int `json:"missing"`
+	Corrupt         int `json:"corrupt"`
+	PendingDeletes  int `json:"pendingDeletes"`
+}
+
+// Status is the cluster status of `granary admin status --json`.
+type Status struct {
+	Leader       string        `json:"leader"`
+	SafeMode     bool          `json:"safeMode"`
+	Term         uint64        `json:"term"`
+	CommitIndex  uint64        `json:"commitIndex"`
+	AppliedIndex uint64        `json:"appliedIndex"`
+	Members      []Member      `json:"members"`
+	ChunkServers []ChunkServer `json:"chunkservers"`
+	Chunks       ChunkCounts   `json:"chunks"`
+	Repair       RepairStats   `json:"repair"`
+}
+
+// RepairStats describe the self-healing loop.
+type RepairStats struct {
+	QueuedCopies    int    `json:"queuedCopies"`
+	InflightCopies  int    `json:"inflightCopies"`
+	InflightDeletes int    `json:"inflightDeletes"`
+	CopiesIssued    int64  `json:"copiesIssued"`
+	CopiesDone      int64  `json:"copiesDone"`
+	DeletesIssued   int64  `json:"deletesIssued"`
+	OrphansFound    int64  `json:"orphansFound"`
+	BalanceMoves    int64  `json:"balanceMoves"`
+	SafeModeReason  string `json:"safeModeReason,omitempty"`
+}
+
+// AliveChunkServers counts the chunk servers that are alive and have
+// reported a capacity (ready to take data).
+func (s Status) AliveChunkServers() int {
+	n := 0
+	for _, cs := range s.ChunkServers {
+		if cs.State == "alive" && cs.CapacityBytes > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Health is a master's view of itself, served without authentication.
+type Health struct {
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Leader   string `json:"leader"`
+	LeaderID string `json:"leaderId"`
+	Ready    bool   `json:"ready"`
+	// Applied is the last log index reflected in this member's state.
+	Applied uint64 `json:"applied"`
+}
