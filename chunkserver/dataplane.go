@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -53,8 +54,6 @@ func chunkID(r *http.Request) (uint64, error) {
 	}
 	return id, nil
 }
-
-var errBadRequest = errors.New("bad request")
 
 func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
 	id, err := chunkID(r)
@@ -106,8 +105,8 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := &rangeWriter{w: w, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}
-	_, err = rd.copyTo(out, off, n)
-	if err != nil && errors.Is(err, ErrCorrupt) {
+	_, err = rd.CopyTo(out, off, n)
+	if err != nil && errors.Is(err, disk.ErrCorrupt) {
 		s.noteCorrupt(id)
 	}
 	switch {
@@ -160,17 +159,17 @@ func parseRange(r *http.Request, size int64) (off, n int64, err error) {
 	off, n = 0, size
 	if v := q.Get("offset"); v != "" {
 		if off, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("offset %q: %w", v, ErrRange)
+			return 0, 0, fmt.Errorf("offset %q: %w", v, disk.ErrRange)
 		}
 	}
 	n = size - off
 	if v := q.Get("length"); v != "" {
 		if n, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("length %q: %w", v, ErrRange)
+			return 0, 0, fmt.Errorf("length %q: %w", v, disk.ErrRange)
 		}
 	}
 	if off < 0 || n < 0 || off > size || n > size-off {
-		return 0, 0, fmt.Errorf("range [%d,+%d) of a %d-byte chunk: %w", off, n, size, ErrRange)
+		return 0, 0, fmt.Errorf("range [%d,+%d) of a %d-byte chunk: %w", off, n, size, disk.ErrRange)
 	}
 	return off, n, nil
 }
@@ -179,45 +178,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-// writeError is the one place that maps errors to statuses and codes.
-func writeError(w http.ResponseWriter, err error) {
-	var e *proto.Error
-	if !errors.As(err, &e) {
-		e = &proto.Error{Code: codeOf(err), Message: err.Error(), Status: statusOf(err)}
-	}
-	writeJSON(w, e.Status, e)
-}
-
-func codeOf(err error) proto.Code {
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return proto.CodeNotFound
-	case errors.Is(err, ErrExists):
-		return proto.CodeConflict
-	case errors.Is(err, ErrRange):
-		return proto.CodeInvalidRange
-	case errors.Is(err, ErrNoSpace):
-		return proto.CodeNoSpace
-	case errors.Is(err, ErrTooLarge):
-		return proto.CodeTooLarge
-	case errors.Is(err, ErrCorrupt):
-		return proto.CodeCorrupt
-	case errors.Is(err, ErrSizeMismatch), errors.Is(err, errBadRequest), errors.Is(err, proto.ErrInvalidName):
-		return proto.CodeBadRequest
-	case errors.Is(err, ErrClosed):
-		return proto.CodeUnavailable
-	}
-	return proto.CodeInternal
-}
-
-func statusOf(err error) int {
-	return map[proto.Code]int{
-		proto.CodeNotFound: http.StatusNotFound, proto.CodeConflict: http.StatusConflict,
-		proto.CodeInvalidRange: http.StatusRequestedRangeNotSatisfiable, proto.CodeNoSpace: http.StatusInsufficientStorage,
-		proto.CodeTooLarge: http.StatusRequestEntityTooLarge, proto.CodeCorrupt: http.StatusInternalServerError,
-		proto.CodeBadRequest: http.StatusBadRequest, proto.CodeUnavailable: http.StatusServiceUnavailable,
-		proto.CodeInternal: http.StatusInternalServerError,
-	}[codeOf(err)]
 }

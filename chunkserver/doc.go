@@ -1,9 +1,12 @@
-// Package chunkserver stores immutable chunks on local disks and serves them.
+// Package chunkserver is the chunk server daemon: it keeps chunks in a
+// disk.Store (package chunkserver/disk, which owns the chunk file format,
+// the FS seam and the store's sentinel errors such as disk.ErrCorrupt) and
+// serves them.
 //
-// Its storage layer is Store: chunks as files under one or more data dirs,
-// each with a checksummed header and a CRC32C per 64 KiB block, written to
-// a temporary file and renamed into place on Commit, verified on every
-// read. The data dir layout and the chunk file format are drawn in
-// format.go. Checksum failures wrap ErrCorrupt; all disk access goes
-// through the FS interface, so tests can inject faults.
+// A Server, built by New from a Config (start from DefaultConfig), serves
+// the HTTP data plane (dataplane.go: reads, stat, delete; pipeline.go:
+// pipelined writes), registers with the master and heartbeats
+// (heartbeat.go), runs the master's delete and repair-copy commands
+// (commands.go), and re-verifies every chunk in the background
+// (scrub.go). errors.go maps errors to HTTP statuses and error codes.
 package chunkserver

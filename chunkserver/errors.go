@@ -2,71 +2,53 @@ package chunkserver
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
-	"syscall"
+	"net/http"
+
+	"github.com/granary-store/granary/chunkserver/disk"
+	"github.com/granary-store/granary/internal/proto"
 )
 
-// Sentinel errors of the chunk store. Every error the store returns wraps at
-// most a few of these together with context (chunk id, block, path); callers
-// branch with errors.Is and never compare error strings.
-var (
-	// ErrCorrupt reports that a chunk file failed a consistency check: a
-	// block, header or trailer checksum mismatch, a bad magic number, or a
-	// file length that does not match its header. The replica is bad and
-	// must be replaced from another copy; retrying the read will not help.
-	ErrCorrupt = errors.New("chunk corrupt")
+// errBadRequest marks a request the data plane cannot parse: a bad chunk
+// id, pipeline header or missing Content-Length.
+var errBadRequest = errors.New("bad request")
 
-	// ErrNotFound reports that the store holds no chunk with the given id.
-	ErrNotFound = errors.New("chunk not found")
-
-	// ErrExists reports a Create for an id that is already stored, or that
-	// is being created or deleted at the same moment.
-	ErrExists = errors.New("chunk already exists")
-
-	// ErrRange reports an offset or length outside the chunk, or a negative
-	// one.
-	ErrRange = errors.New("range out of bounds")
-
-	// ErrNoSpace reports that a data dir ran out of space (ENOSPC or
-	// EDQUOT from the file system), or that no data dir has room for a
-	// chunk of the declared size. Nothing of the chunk is left behind.
-	ErrNoSpace = errors.New("no space")
-
-	// ErrTooLarge reports a chunk larger than Config.MaxChunkSize, either
-	// declared at Create or reached while writing.
-	ErrTooLarge = errors.New("chunk too large")
-
-	// ErrSizeMismatch reports that the bytes written to a Writer differ
-	// from the size declared at Create.
-	ErrSizeMismatch = errors.New("chunk size mismatch")
-
-	// ErrClosed reports use of a Store, Writer or Reader after Close,
-	// Commit or Abort.
-	ErrClosed = errors.New("closed")
-)
-
-// errUnsupported marks a header whose checksum is valid but whose format
-// version or checksum algorithm this build does not know: probably written
-// by a newer release. It wraps ErrCorrupt for readers, but the start-up
-// scan leaves such files in place instead of quarantining them.
-var errUnsupported = fmt.Errorf("unsupported chunk format: %w", ErrCorrupt)
-
-// spaceErr classifies an error from a write path: running out of space
-// (ENOSPC, EDQUOT) is reported as ErrNoSpace, with the original error kept
-// in the chain. Other errors pass through unchanged.
-func spaceErr(err error) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+// writeError is the one place that maps errors to statuses and codes.
+func writeError(w http.ResponseWriter, err error) {
+	var e *proto.Error
+	if !errors.As(err, &e) {
+		e = &proto.Error{Code: codeOf(err), Message: err.Error(), Status: statusOf(err)}
 	}
-	return err
+	writeJSON(w, e.Status, e)
 }
 
-// notFoundErr reports a missing file as ErrNotFound, with the original error
-// kept in the chain. Other errors pass through unchanged.
-func notFoundErr(err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+func codeOf(err error) proto.Code {
+	switch {
+	case errors.Is(err, disk.ErrNotFound):
+		return proto.CodeNotFound
+	case errors.Is(err, disk.ErrExists):
+		return proto.CodeConflict
+	case errors.Is(err, disk.ErrRange):
+		return proto.CodeInvalidRange
+	case errors.Is(err, disk.ErrNoSpace):
+		return proto.CodeNoSpace
+	case errors.Is(err, disk.ErrTooLarge):
+		return proto.CodeTooLarge
+	case errors.Is(err, disk.ErrCorrupt):
+		return proto.CodeCorrupt
+	case errors.Is(err, disk.ErrSizeMismatch), errors.Is(err, errBadRequest), errors.Is(err, proto.ErrInvalidName):
+		return proto.CodeBadRequest
+	case errors.Is(err, disk.ErrClosed):
+		return proto.CodeUnavailable
 	}
-	return err
+	return proto.CodeInternal
+}
+
+func statusOf(err error) int {
+	return map[proto.Code]int{
+		proto.CodeNotFound: http.StatusNotFound, proto.CodeConflict: http.StatusConflict,
+		proto.CodeInvalidRange: http.StatusRequestedRangeNotSatisfiable, proto.CodeNoSpace: http.StatusInsufficientStorage,
+		proto.CodeTooLarge: http.StatusRequestEntityTooLarge, proto.CodeCorrupt: http.StatusInternalServerError,
+		proto.CodeBadRequest: http.StatusBadRequest, proto.CodeUnavailable: http.StatusServiceUnavailable,
+		proto.CodeInternal: http.StatusInternalServerError,
+	}[codeOf(err)]
 }

@@ -11,90 +11,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 )
 
-// ServerConfig configures a chunk server process.
-type ServerConfig struct {
-	// ID names the server in the master's registry (stable across restarts).
-	ID string
-	// Rack is the failure domain placement spreads replicas over.
-	Rack string
-	// Store configures the chunk files (data dirs, fsync policy, size limit).
-	Store Config
-	// HTTPAddr is the data-plane address; Listener, when set, is used instead.
-	HTTPAddr string
-	Listener net.Listener
-	// Advertise is the address the master hands to clients (default: the
-	// listener's address).
-	Advertise string
-	// Masters lists the masters' HTTP addresses.
-	Masters []string
-	// ClusterSecret authenticates calls between processes; empty only with
-	// Insecure.
-	ClusterSecret string
-	Insecure      bool
-	// HeartbeatInterval is how often the server reports to the master.
-	HeartbeatInterval time.Duration
-	// FullReportInterval is how often a full chunk list is sent.
-	FullReportInterval time.Duration
-	// IdleTimeout cuts a transfer that moves no bytes for this long.
-	IdleTimeout time.Duration
-	// CapacityLimit caps the capacity this server reports (and so the data
-	// placed on it) below what its disks could hold; 0: the whole disks.
-	CapacityLimit int64
-	// MaxCopies bounds concurrent repair copies into this server.
-	MaxCopies int
-	// RepairRate caps each repair copy, in bytes per second (0: no cap).
-	RepairRate int64
-	// ScrubRate caps the scrubber's verification, in bytes per second.
-	ScrubRate int64
-	// ScrubInterval is the least time between the starts of two passes.
-	ScrubInterval time.Duration
-	// Logger receives structured logs; nil discards them.
-	Logger *slog.Logger
-}
-
-// DefaultServerConfig returns production defaults.
-func DefaultServerConfig() ServerConfig {
-	return ServerConfig{
-		Store:              DefaultConfig(),
-		HeartbeatInterval:  3 * time.Second,
-		FullReportInterval: 10 * time.Minute,
-		IdleTimeout:        30 * time.Second,
-		MaxCopies:          2,
-		RepairRate:         64 << 20,
-		ScrubRate:          32 << 20,
-		ScrubInterval:      24 * time.Hour,
-	}
-}
-
-// Validate reports the first problem with the configuration.
-func (c *ServerConfig) Validate() error {
-	switch {
-	case c.ID == "":
-		return errors.New("chunkserver: id is required")
-	case c.HTTPAddr == "" && c.Listener == nil:
-		return errors.New("chunkserver: http address is required")
-	case len(c.Masters) == 0:
-		return errors.New("chunkserver: at least one master address is required")
-	case c.ClusterSecret == "" && !c.Insecure:
-		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
-	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0:
-		return errors.New("chunkserver: intervals must be positive")
-	case c.MaxCopies <= 0 || c.RepairRate < 0 || c.ScrubRate <= 0:
-		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair rate not negative")
-	}
-	return c.Store.Validate()
-}
-
 // Server is a chunk server: a Store, its HTTP data plane, and the loop
 // that registers with the master and heartbeats.
 type Server struct {
-	cfg    ServerConfig
+	cfg    Config
 	log    *slog.Logger
-	store  *Store
+	store  *disk.Store
 	master *masterclient.Client
 	peers  *http.Client
 	ln     net.Listener
@@ -118,8 +45,8 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
-// NewServer opens the store and binds the listener.
-func NewServer(cfg ServerConfig) (*Server, error) {
+// New opens the store and binds the listener.
+func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -133,7 +60,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		cfg.Store.Logger = s.log
 	}
 	var err error
-	if s.store, err = Open(cfg.Store); err != nil {
+	if s.store, err = disk.Open(cfg.Store); err != nil {
 		return nil, err
 	}
 	if s.master, err = masterclient.New(cfg.Masters, cfg.ClusterSecret); err != nil {
@@ -167,7 +94,7 @@ func (s *Server) ID() string { return s.cfg.ID }
 func (s *Server) CopiesDone() int64 { return s.copiesDone.Load() }
 
 // Store returns the server's chunk store (for tests and tools).
-func (s *Server) Store() *Store { return s.store }
+func (s *Server) Store() *disk.Store { return s.store }
 
 // Run serves the data plane and heartbeats until ctx ends or Close is
 // called, then closes the server.

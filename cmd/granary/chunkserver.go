@@ -12,7 +12,7 @@ import (
 )
 
 func runChunkserver(ctx context.Context, e *env, args []string) error {
-	cfg := chunkserver.DefaultServerConfig()
+	cfg := chunkserver.DefaultConfig()
 	fs := newFlagSet(e, "chunkserver", "chunkserver --dir DIR[,DIR...] --http-addr HOST:PORT --masters HOST:PORT[,...] [--id ID] [--rack NAME] [flags]")
 	dirs := fs.String("dir", "", "data directories, one per disk, comma-separated (required)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "data-plane address (required)")
@@ -56,7 +56,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	srv, err := chunkserver.NewServer(cfg)
+	srv, err := chunkserver.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -109,12 +109,12 @@ func runServer(ctx context.Context, e *env, args []string) error {
 // embeddedChunkserver builds chunk server i of granary server, with its
 // own folder under dir and a port of its own on 127.0.0.1.
 func embeddedChunkserver(i int, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
-	cfg := chunkserver.DefaultServerConfig()
+	cfg := chunkserver.DefaultConfig()
 	cfg.ID = fmt.Sprintf("cs%d", i)
 	cfg.HTTPAddr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = "127.0.0.1:0", []string{master}, secret, logger
 	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", cfg.ID)}
 	cfg.Store.NoSync, cfg.Store.MaxChunkSize = noSync, chunkSize
-	return chunkserver.NewServer(cfg)
+	return chunkserver.New(cfg)
 }
 
 // waitChunkservers waits until the master sees n live chunk servers.

@@ -60,7 +60,7 @@ func (c *Cluster) startChunk(n *ChunkNode) error {
 		return err
 	}
 	n.Addr = ln.Addr().String()
-	cfg := chunkserver.DefaultServerConfig()
+	cfg := chunkserver.DefaultConfig()
 	cfg.ID, cfg.Rack, cfg.Listener, cfg.Masters, cfg.ClusterSecret = n.ID, n.Rack, ln, c.Addrs(), Secret
 	cfg.Store.Dirs, cfg.Store.NoSync = []string{n.Dir}, true
 	cfg.Store.MaxChunkSize = max(c.opts.ChunkSize, 64<<20)
@@ -70,7 +70,7 @@ func (c *Cluster) startChunk(n *ChunkNode) error {
 	if c.opts.TuneChunk != nil {
 		c.opts.TuneChunk(&cfg)
 	}
-	srv, err := chunkserver.NewServer(cfg)
+	srv, err := chunkserver.New(cfg)
 	if err != nil {
 		ln.Close()
 		return err

@@ -36,7 +36,7 @@ type Options struct {
 	ChunkSize   int64
 	Replication int
 	// TuneChunk adjusts each chunk server's configuration before it starts.
-	TuneChunk func(*chunkserver.ServerConfig)
+	TuneChunk func(*chunkserver.Config)
 }
 
 // Cluster is a group of in-process masters.

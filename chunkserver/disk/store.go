@@ -1,4 +1,4 @@
-package chunkserver
+package disk
 
 import (
 	"bufio"
@@ -315,7 +315,7 @@ func (s *Store) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
 		return 0, err
 	}
 	defer r.Close()
-	return r.copyTo(w, off, n)
+	return r.CopyTo(w, off, n)
 }
 
 // Verify reads and checks every block of chunk id, as the scrubber does.
@@ -326,7 +326,7 @@ func (s *Store) Verify(id uint64) error {
 		return err
 	}
 	defer r.Close()
-	_, err = r.copyTo(io.Discard, 0, r.size)
+	_, err = r.CopyTo(io.Discard, 0, r.size)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -58,7 +59,7 @@ func (s *Server) enqueue(cmds []proto.Command) {
 }
 
 func (s *Server) deleteChunk(id uint64) {
-	if err := s.store.Delete(id); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.store.Delete(id); err != nil && !errors.Is(err, disk.ErrNotFound) {
 		s.log.Warn("delete chunk", "chunk", id, "err", err)
 		return
 	}
@@ -85,7 +86,7 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 		return fmt.Errorf("source %s: %w", cmd.Source.ID, proto.ErrorFromResponse(resp))
 	}
 	w, err := s.store.Create(cmd.Chunk, -1)
-	if errors.Is(err, ErrExists) {
+	if errors.Is(err, disk.ErrExists) {
 		s.noteAdded(cmd.Chunk)
 		return nil
 	}
@@ -119,64 +120,11 @@ type throttled struct {
 func (t *throttled) Read(p []byte) (int, error) {
 	if t.rate > 0 {
 		if !paceUntil(t.start, t.n, t.rate, t.done) {
-			return 0, ErrClosed
+			return 0, disk.ErrClosed
 		}
 		p = p[:min(int64(len(p)), max(t.rate/10, 64<<10))]
 	}
 	n, err := t.r.Read(p)
 	t.n += int64(n)
 	return n, err
-}
-
-// scrubLoop re-verifies every chunk, at most ScrubRate bytes per second,
-// and queues corrupt ones for the next heartbeat. A pass that finishes
-// early waits for ScrubInterval before the next.
-func (s *Server) scrubLoop() {
-	for {
-		start := time.Now()
-		var verified int64
-		for _, c := range s.store.List() {
-			if err := s.store.Verify(c.ID); errors.Is(err, ErrCorrupt) {
-				s.log.Warn("scrubber found a corrupt chunk", "chunk", c.ID, "err", err)
-				s.noteCorrupt(c.ID)
-			}
-			verified += c.Size
-			if !paceUntil(start, verified, s.cfg.ScrubRate, s.done) {
-				return
-			}
-		}
-		select {
-		case <-s.done:
-			return
-		case <-time.After(max(s.cfg.ScrubInterval-time.Since(start), 0)):
-		}
-	}
-}
-
-// paceUntil sleeps until n bytes since start are within rate bytes per
-// second; it reports false, at once, when done closes.
-func paceUntil(start time.Time, n, rate int64, done <-chan struct{}) bool {
-	ahead := time.Duration(float64(n)/float64(rate)*float64(time.Second)) - time.Since(start)
-	if ahead <= 0 {
-		select {
-		case <-done:
-			return false
-		default:
-			return true
-		}
-	}
-	t := time.NewTimer(ahead)
-	defer t.Stop()
-	select {
-	case <-done:
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-func (s *Server) noteCorrupt(id uint64) {
-	s.mu.Lock()
-	s.corrupt = append(s.corrupt, id)
-	s.mu.Unlock()
 }

@@ -1,4 +1,4 @@
-package chunkserver
+package disk
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package chunkserver
+package disk
 
 import (
 	"bytes"
@@ -407,7 +407,7 @@ func FuzzOpenChunk(f *testing.F) {
 			t.Fatalf("Open accepted what the start-up check rejects: %v", cheapErr)
 		}
 		var buf bytes.Buffer
-		if _, err := r.copyTo(&buf, 0, r.Size()); err != nil {
+		if _, err := r.CopyTo(&buf, 0, r.Size()); err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("read: %v, want ErrCorrupt", err)
 			}

@@ -1,4 +1,4 @@
-package chunkserver
+package disk
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 // number and new golden files next to the old ones, never an -update of
 // these.
 //
-//	go test ./chunkserver/ -run Golden -update
+//	go test ./chunkserver/disk/ -run Golden -update
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 

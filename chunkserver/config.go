@@ -1,0 +1,84 @@
+package chunkserver
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/granary-store/granary/chunkserver/disk"
+)
+
+// Config configures a chunk server process.
+type Config struct {
+	// ID names the server in the master's registry (stable across restarts).
+	ID string
+	// Rack is the failure domain placement spreads replicas over.
+	Rack string
+	// Store configures the chunk files (data dirs, fsync policy, size limit).
+	Store disk.Config
+	// HTTPAddr is the data-plane address; Listener, when set, is used instead.
+	HTTPAddr string
+	Listener net.Listener
+	// Advertise is the address the master hands to clients (default: the
+	// listener's address).
+	Advertise string
+	// Masters lists the masters' HTTP addresses.
+	Masters []string
+	// ClusterSecret authenticates calls between processes; empty only with
+	// Insecure.
+	ClusterSecret string
+	Insecure      bool
+	// HeartbeatInterval is how often the server reports to the master.
+	HeartbeatInterval time.Duration
+	// FullReportInterval is how often a full chunk list is sent.
+	FullReportInterval time.Duration
+	// IdleTimeout cuts a transfer that moves no bytes for this long.
+	IdleTimeout time.Duration
+	// CapacityLimit caps the capacity this server reports (and so the data
+	// placed on it) below what its disks could hold; 0: the whole disks.
+	CapacityLimit int64
+	// MaxCopies bounds concurrent repair copies into this server.
+	MaxCopies int
+	// RepairRate caps each repair copy, in bytes per second (0: no cap).
+	RepairRate int64
+	// ScrubRate caps the scrubber's verification, in bytes per second.
+	ScrubRate int64
+	// ScrubInterval is the least time between the starts of two passes.
+	ScrubInterval time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns production defaults.
+func DefaultConfig() Config {
+	return Config{
+		Store:              disk.DefaultConfig(),
+		HeartbeatInterval:  3 * time.Second,
+		FullReportInterval: 10 * time.Minute,
+		IdleTimeout:        30 * time.Second,
+		MaxCopies:          2,
+		RepairRate:         64 << 20,
+		ScrubRate:          32 << 20,
+		ScrubInterval:      24 * time.Hour,
+	}
+}
+
+// Validate reports the first problem with the configuration.
+func (c *Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("chunkserver: id is required")
+	case c.HTTPAddr == "" && c.Listener == nil:
+		return errors.New("chunkserver: http address is required")
+	case len(c.Masters) == 0:
+		return errors.New("chunkserver: at least one master address is required")
+	case c.ClusterSecret == "" && !c.Insecure:
+		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
+	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0:
+		return errors.New("chunkserver: intervals must be positive")
+	case c.MaxCopies <= 0 || c.RepairRate < 0 || c.ScrubRate <= 0:
+		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair rate not negative")
+	}
+	return c.Store.Validate()
+}

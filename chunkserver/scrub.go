@@ -1,0 +1,61 @@
+package chunkserver
+
+import (
+	"errors"
+	"time"
+
+	"github.com/granary-store/granary/chunkserver/disk"
+)
+
+// scrubLoop re-verifies every chunk, at most ScrubRate bytes per second,
+// and queues corrupt ones for the next heartbeat. A pass that finishes
+// early waits for ScrubInterval before the next.
+func (s *Server) scrubLoop() {
+	for {
+		start := time.Now()
+		var verified int64
+		for _, c := range s.store.List() {
+			if err := s.store.Verify(c.ID); errors.Is(err, disk.ErrCorrupt) {
+				s.log.Warn("scrubber found a corrupt chunk", "chunk", c.ID, "err", err)
+				s.noteCorrupt(c.ID)
+			}
+			verified += c.Size
+			if !paceUntil(start, verified, s.cfg.ScrubRate, s.done) {
+				return
+			}
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(max(s.cfg.ScrubInterval-time.Since(start), 0)):
+		}
+	}
+}
+
+// paceUntil sleeps until n bytes since start are within rate bytes per
+// second; it reports false, at once, when done closes.
+func paceUntil(start time.Time, n, rate int64, done <-chan struct{}) bool {
+	ahead := time.Duration(float64(n)/float64(rate)*float64(time.Second)) - time.Since(start)
+	if ahead <= 0 {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(ahead)
+	defer t.Stop()
+	select {
+	case <-done:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *Server) noteCorrupt(id uint64) {
+	s.mu.Lock()
+	s.corrupt = append(s.corrupt, id)
+	s.mu.Unlock()
+}
