@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -55,18 +54,6 @@ type Client struct {
 	cluster *proto.ClusterConfig
 	silent  map[string]time.Time // chunk servers that did not answer a read, until when
 }
-
-// Sentinel errors; API errors from the cluster are *proto.Error values
-// (use proto.CodeOf).
-var (
-	// ErrCorrupt means every replica of some byte range failed its
-	// checksum or could not be read.
-	ErrCorrupt = errors.New("client: no good replica")
-	// ErrNoReplica means a chunk has no live replica right now.
-	ErrNoReplica = errors.New("client: no live replica")
-	// ErrShortWrite means the source ended before the declared size.
-	ErrShortWrite = errors.New("client: source shorter than the declared size")
-)
 
 // New returns a client.
 func New(cfg Config) (*Client, error) {
@@ -137,19 +124,22 @@ func (c *Client) clusterConfig(ctx context.Context) (proto.ClusterConfig, error)
 	return cc, nil
 }
 
-// Stat returns an object's metadata (inline data included).
-func (c *Client) Stat(ctx context.Context, bucket, key string) (proto.Object, error) {
-	return c.master.Stat(ctx, bucket, key)
+// Stat returns an object's metadata (inline data included). A missing
+// object is ErrNoSuchKey; a missing bucket ErrNoSuchBucket.
+func (c *Client) Stat(ctx context.Context, bucket, key string) (ObjectInfo, error) {
+	o, err := c.master.Stat(ctx, bucket, key)
+	return o, classify(err)
 }
 
 // List returns one page of keys in byte order.
-func (c *Client) List(ctx context.Context, req proto.ListRequest) (proto.ListResult, error) {
-	return c.master.List(ctx, req)
+func (c *Client) List(ctx context.Context, req ListRequest) (ListResult, error) {
+	res, err := c.master.List(ctx, req)
+	return res, classify(err)
 }
 
 // Delete removes an object; its chunks are collected later.
 func (c *Client) Delete(ctx context.Context, bucket, key string) error {
-	return c.master.Delete(ctx, bucket, key)
+	return classify(c.master.Delete(ctx, bucket, key))
 }
 
 // DeleteOptions are the conditions of DeleteIf; the zero value has none.
@@ -165,24 +155,36 @@ type DeleteOptions struct {
 
 // DeleteIf removes an object when every condition in opts holds on its
 // current record, checked atomically with the deletion. A failed condition
-// is a *proto.Error with CodePrecondition; a missing object CodeNoSuchKey.
+// is ErrPrecondition; a missing object ErrNoSuchKey.
 func (c *Client) DeleteIf(ctx context.Context, bucket, key string, opts DeleteOptions) error {
-	return c.master.DeleteIf(ctx, proto.DeleteRequest{
+	return classify(c.master.DeleteIf(ctx, proto.DeleteRequest{
 		Bucket: bucket, Key: key, IfETag: opts.IfETag, IfSize: opts.IfSize, IfModified: opts.IfModified,
-	})
+	}))
 }
 
 // Rename moves an object to another key of its bucket, atomically.
 func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
-	return c.master.Rename(ctx, bucket, from, to)
+	return classify(c.master.Rename(ctx, bucket, from, to))
 }
 
-// CreateBucket creates a bucket.
+// CreateBucket creates a bucket; an existing one is ErrBucketExists.
 func (c *Client) CreateBucket(ctx context.Context, name string) error {
-	return c.master.CreateBucket(ctx, name)
+	return classify(c.master.CreateBucket(ctx, name))
 }
 
-// DeleteBucket deletes an empty bucket.
+// DeleteBucket deletes an empty bucket (ErrBucketNotEmpty otherwise).
 func (c *Client) DeleteBucket(ctx context.Context, name string) error {
-	return c.master.DeleteBucket(ctx, name)
+	return classify(c.master.DeleteBucket(ctx, name))
+}
+
+// Bucket returns a bucket's record (ErrNoSuchBucket when there is none).
+func (c *Client) Bucket(ctx context.Context, name string) (Bucket, error) {
+	b, err := c.master.Bucket(ctx, name)
+	return b, classify(err)
+}
+
+// Buckets lists all buckets in name order.
+func (c *Client) Buckets(ctx context.Context) ([]Bucket, error) {
+	bs, err := c.master.Buckets(ctx)
+	return bs, classify(err)
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/granary-store/granary/internal/proto"
 )
 
 // FS returns a read-only io/fs view of a bucket: keys are paths, "/"
@@ -37,7 +35,7 @@ func (b *bucketFS) Open(name string) (fs.File, error) {
 		if err == nil {
 			return &file{Object: o, name: name}, nil
 		}
-		if proto.CodeOf(err) != proto.CodeNoSuchKey {
+		if !errors.Is(err, ErrNoSuchKey) {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 	}
@@ -56,7 +54,7 @@ func (b *bucketFS) Open(name string) (fs.File, error) {
 // anyUnder reports whether any key starts with name+"/": a directory
 // marker, or keys that are not valid fs paths (such as "name//x").
 func (b *bucketFS) anyUnder(name string) (bool, error) {
-	res, err := b.c.List(b.ctx, proto.ListRequest{Bucket: b.bucket, Prefix: name + "/", MaxKeys: 1})
+	res, err := b.c.List(b.ctx, ListRequest{Bucket: b.bucket, Prefix: name + "/", MaxKeys: 1})
 	return err == nil && len(res.Objects) > 0, err
 }
 
@@ -73,7 +71,7 @@ func (b *bucketFS) Stat(name string) (fs.FileInfo, error) {
 	if err == nil {
 		return info{name: path.Base(name), size: o.Size, mod: o.Modified}, nil
 	}
-	if proto.CodeOf(err) != proto.CodeNoSuchKey {
+	if !errors.Is(err, ErrNoSuchKey) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
 	if ok, err := b.anyUnder(name); err != nil || !ok {
@@ -114,7 +112,7 @@ func (b *bucketFS) readDir(name string) ([]fs.DirEntry, error) {
 		prefix = name + "/"
 	}
 	var out []fs.DirEntry
-	req := proto.ListRequest{Bucket: b.bucket, Prefix: prefix, Delimiter: "/"}
+	req := ListRequest{Bucket: b.bucket, Prefix: prefix, Delimiter: "/"}
 	for {
 		res, err := b.c.List(b.ctx, req)
 		if err != nil {

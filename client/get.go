@@ -42,7 +42,7 @@ func (c *Client) Open(ctx context.Context, bucket, key string) (*Object, error) 
 	}
 	l, err := c.master.Locate(ctx, bucket, key)
 	if err != nil {
-		return nil, fmt.Errorf("client: open %s/%s: %w", bucket, key, err)
+		return nil, classify(fmt.Errorf("client: open %s/%s: %w", bucket, key, err))
 	}
 	o := &Object{c: c, ctx: ctx, info: l.Object, locs: map[uint64][]proto.Target{}}
 	for _, ct := range l.Locations {
@@ -69,7 +69,7 @@ func (c *Client) Get(ctx context.Context, bucket, key string) (io.ReadCloser, er
 }
 
 // Info returns the object's metadata.
-func (o *Object) Info() proto.Object { return o.info }
+func (o *Object) Info() ObjectInfo { return o.info }
 
 // Size returns the object's length.
 func (o *Object) Size() int64 { return o.info.Size }
@@ -119,12 +119,12 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	want := min(int64(len(p)), o.info.Size-off)
 	if want < windowSize && o.info.Extents != nil {
 		if err := o.fromWindow(p[:want], off); err != nil {
-			return 0, err
+			return 0, classify(err)
 		}
 	} else {
 		w := &sliceWriter{buf: p[:want]}
 		if err := o.copyRange(w, off, want); err != nil {
-			return w.n, err
+			return w.n, classify(err)
 		}
 	}
 	if want < int64(len(p)) {
@@ -160,14 +160,14 @@ func (o *Object) WriteRange(w io.Writer, off, n int64) (int64, error) {
 	}
 	cw := &countWriter{w: w}
 	err := o.copyRange(cw, off, n)
-	return cw.n, err
+	return cw.n, classify(err)
 }
 
 // WriteTo streams the whole object into w.
 func (o *Object) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	err := o.copyRange(cw, 0, o.info.Size)
-	return cw.n, err
+	return cw.n, classify(err)
 }
 
 // copyRange writes object bytes [off, off+n) into w, extent by extent.

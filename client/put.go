@@ -23,14 +23,15 @@ type PutOptions struct {
 	// ObjectHeaders are stored with the object (Put), or with the upload
 	// and then its object (CreateUpload). PutPart stores only Checksum, as
 	// the part's.
-	proto.ObjectHeaders
-	// IfVersion makes the commit conditional (proto.MustNotExist for
-	// create-only).
+	ObjectHeaders
+	// IfVersion makes the commit conditional on the current object's
+	// version (MustNotExist for create-only): another version fails with
+	// ErrPrecondition.
 	IfVersion uint64
 	// IfETag makes the commit conditional on the current object's ETag
 	// (S3's If-Match, quotes ignored), checked atomically with the commit:
-	// another ETag fails with proto.CodePrecondition, no object with
-	// proto.CodeNoSuchKey. Put only; see CompleteOptions for uploads.
+	// another ETag fails with ErrPrecondition, no object with
+	// ErrNoSuchKey. Put only; see CompleteOptions for uploads.
 	IfETag string
 	// Progress, when set, is called with the bytes sent so far.
 	Progress func(sent int64)
@@ -39,15 +40,20 @@ type PutOptions struct {
 	// (nothing becomes visible). The S3 gateway checks digests here, and
 	// may set obj.Checksum once it knows it: the record is committed as
 	// BeforeCommit leaves it.
-	BeforeCommit func(obj *proto.Object) error
+	BeforeCommit func(obj *ObjectInfo) error
 }
 
 // Put stores r as bucket/key. size is the exact length, or -1 when unknown.
 // The object becomes visible atomically when Put returns nil; a failed Put
 // leaves any earlier version in place. Memory use is bounded whatever the
 // size: chunks that cannot be re-read from r for a retry are spooled to a
-// temporary file.
-func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts *PutOptions) (proto.Object, error) {
+// temporary file. Errors from BeforeCommit are returned as they are.
+func (c *Client) Put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts *PutOptions) (ObjectInfo, error) {
+	o, err := c.put(ctx, bucket, key, r, size, opts)
+	return o, classify(err)
+}
+
+func (c *Client) put(ctx context.Context, bucket, key string, r io.Reader, size int64, opts *PutOptions) (proto.Object, error) {
 	if err := validBucketKey(bucket, key); err != nil {
 		return proto.Object{}, err
 	}
@@ -97,10 +103,10 @@ func (c *Client) newPutter(ctx context.Context, opts *PutOptions) (w *putter, st
 
 func validBucketKey(bucket, key string) error {
 	if err := proto.ValidBucketName(bucket); err != nil {
-		return fmt.Errorf("client: %w", err)
+		return classify(fmt.Errorf("client: %w", err))
 	}
 	if err := proto.ValidKey(key); err != nil {
-		return fmt.Errorf("client: %w", err)
+		return classify(fmt.Errorf("client: %w", err))
 	}
 	return nil
 }

@@ -470,3 +470,27 @@ func (c *Client) ListUploads(ctx context.Context, bucket, prefix string) ([]prot
 	err := c.Call(ctx, http.MethodGet, proto.RouteUploads, url.Values{"bucket": {bucket}, "prefix": {prefix}}, nil, &out)
 	return out, err
 }
+
+// Users lists the users in name order.
+func (c *Client) Users(ctx context.Context) ([]proto.User, error) {
+	var us []proto.User
+	err := c.Call(ctx, http.MethodGet, proto.RouteUsers, nil, nil, &us)
+	return us, err
+}
+
+// DeleteKey deletes an access key.
+func (c *Client) DeleteKey(ctx context.Context, access string) error {
+	return c.Call(ctx, http.MethodDelete, proto.RouteKeys+"/"+url.PathEscape(access), nil, nil, nil)
+}
+
+// ChunkServers lists the chunk servers in the registry with their state.
+func (c *Client) ChunkServers(ctx context.Context) ([]proto.ChunkServer, error) {
+	var cs []proto.ChunkServer
+	err := c.Call(ctx, http.MethodGet, proto.RouteChunkServers, nil, nil, &cs)
+	return cs, err
+}
+
+// AddMember adds a master to the group as a voter.
+func (c *Client) AddMember(ctx context.Context, req proto.JoinRequest) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteJoin, nil, req, nil)
+}
