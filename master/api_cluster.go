@@ -146,14 +146,13 @@ func (s *Server) probe(ctx context.Context, addr string) string {
 }
 
 func (s *Server) chunkServers() ([]proto.ChunkServer, error) {
-	nodes, err := s.fsm.nodes()
+	views, err := s.nodeViews()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]proto.ChunkServer, 0, len(nodes))
-	now := s.now()
-	for _, n := range nodes {
-		out = append(out, s.live.describe(n, now, s.cfg.DeadAfter))
+	out := make([]proto.ChunkServer, 0, len(views))
+	for _, v := range views {
+		out = append(out, v.status())
 	}
 	return out, nil
 }
@@ -191,7 +190,7 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.live.seen(req.ID, s.now(), nil)
-	writeJSON(w, http.StatusOK, s.live.describe(res.(nodeRecord), s.now(), s.cfg.DeadAfter))
+	writeJSON(w, http.StatusOK, s.live.view(res.(nodeRecord), s.now(), s.cfg.DeadAfter).status())
 }
 
 func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
@@ -333,56 +332,4 @@ func randIntn(n int) int {
 			return int(b[0]) % n
 		}
 	}
-}
-
-// liveness is the leader's soft state about chunk servers: when each was
-// last heard from and what it reported. It is never replicated; a new
-// leader rebuilds it from heartbeats.
-type liveness struct {
-	mu    sync.Mutex
-	nodes map[string]nodeLive
-}
-
-type nodeLive struct {
-	last time.Time
-	hb   proto.HeartbeatRequest
-}
-
-func (l *liveness) reset() {
-	l.mu.Lock()
-	l.nodes = map[string]nodeLive{}
-	l.mu.Unlock()
-}
-
-func (l *liveness) seen(id string, now time.Time, hb *proto.HeartbeatRequest) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.nodes == nil {
-		l.nodes = map[string]nodeLive{}
-	}
-	n := l.nodes[id]
-	n.last = now
-	if hb != nil {
-		n.hb = *hb
-	}
-	l.nodes[id] = n
-}
-
-// describe merges a registry record with soft state.
-func (l *liveness) describe(n nodeRecord, now time.Time, deadAfter time.Duration) proto.ChunkServer {
-	l.mu.Lock()
-	live, ok := l.nodes[n.ID]
-	l.mu.Unlock()
-	cs := proto.ChunkServer{ID: n.ID, Address: n.Address, Rack: n.Rack, State: "dead", LastHeartbeatAgeMs: -1}
-	if ok {
-		cs.LastHeartbeatAgeMs = now.Sub(live.last).Milliseconds()
-		cs.UsedBytes, cs.CapacityBytes, cs.Chunks = live.hb.UsedBytes, live.hb.CapacityBytes, live.hb.Chunks
-		if now.Sub(live.last) < deadAfter {
-			cs.State = "alive"
-		}
-	}
-	if n.State == nodeDraining || n.State == nodeDecommissioned {
-		cs.State = n.State
-	}
-	return cs
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/repair"
 	"github.com/granary-store/granary/placement"
 )
 
@@ -33,41 +33,20 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// placementView converts the registry and liveness (chunkServers) into
+// placementView converts the registry and liveness (nodeViews) into
 // placement's servers, and returns their data-plane addresses.
 func (s *Server) placementView() ([]placement.Server, map[string]string, error) {
-	css, err := s.chunkServers()
+	views, err := s.nodeViews()
 	if err != nil {
 		return nil, nil, err
 	}
-	servers := make([]placement.Server, 0, len(css))
-	addrs := make(map[string]string, len(css))
-	for _, cs := range css {
-		var st placement.State
-		switch cs.State {
-		case "alive":
-			st = placement.Alive
-		case "dead":
-			st = placement.Dead
-		case nodeDraining:
-			st = placement.Draining
-		case nodeDecommissioned:
-			st = placement.Decommissioned
-		}
-		servers = append(servers, placement.Server{ID: cs.ID, Rack: cs.Rack, Capacity: cs.CapacityBytes, Used: cs.UsedBytes, State: st})
-		addrs[cs.ID] = cs.Address
+	servers := make([]placement.Server, 0, len(views))
+	addrs := make(map[string]string, len(views))
+	for _, v := range views {
+		servers = append(servers, v.placement())
+		addrs[v.rec.ID] = v.rec.Address
 	}
 	return servers, addrs, nil
-}
-
-// usable returns the servers that may serve reads and hold replicas: alive
-// or draining.
-func usable(servers []placement.Server) map[string]bool {
-	out := make(map[string]bool, len(servers))
-	for _, sv := range servers {
-		out[sv.ID] = sv.State == placement.Alive || sv.State == placement.Draining
-	}
-	return out
 }
 
 // placer chooses pipeline targets on one view of the chunk servers.
@@ -184,7 +163,7 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 // locations lists each chunk's good replicas on servers that are not dead,
 // rotated by chunk id so reads spread over the replicas.
 func (s *Server) locations(o *proto.Object, servers []placement.Server, addrs map[string]string) []proto.ChunkTargets {
-	ok := usable(servers)
+	ok := repair.Usable(servers)
 	var out []proto.ChunkTargets
 	for _, id := range sortedIDs(chunkSet(o)) {
 		var live []string
@@ -218,7 +197,8 @@ func (s *Server) handleCorrupt(w http.ResponseWriter, r *http.Request) {
 }
 
 // chunkCounts derives the health counters from the referenced chunks, the
-// replica reports and liveness.
+// replica reports and liveness, classified as the repair planner does
+// (repair.Count).
 func (s *Server) chunkCounts() (proto.ChunkCounts, error) {
 	refs, err := s.fsm.chunkRefs()
 	if err != nil {
@@ -228,22 +208,12 @@ func (s *Server) chunkCounts() (proto.ChunkCounts, error) {
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}
-	alive := usable(servers)
 	_, pending, err := s.fsm.counters()
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}
-	c := proto.ChunkCounts{Total: len(refs), PendingDeletes: int(pending), Corrupt: s.replicas.corruptCount()}
-	for id, target := range refs {
-		n := len(slices.DeleteFunc(s.replicas.holders(id), func(h string) bool { return !alive[h] }))
-		switch {
-		case n == 0:
-			c.Missing++
-		case n < target:
-			c.UnderReplicated++
-		case n > target:
-			c.OverReplicated++
-		}
-	}
+	holders, corrupt := s.replicas.snapshot()
+	c := repair.Count(refs, holders, corrupt, servers)
+	c.PendingDeletes, c.Corrupt = int(pending), s.replicas.corruptCount()
 	return c, nil
 }

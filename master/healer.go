@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/repair"
 	"github.com/granary-store/granary/placement"
 )
 
@@ -19,7 +20,7 @@ type healer struct {
 	mu        sync.Mutex
 	since     time.Time // when this member became ready as leader
 	outbox    map[string][]proto.Command
-	inflight  *inflight
+	inflight  *repair.Inflight
 	seen      map[uint64]time.Time // unreferenced chunk -> first seen
 	gcSeen    map[uint64]time.Time // queued for deletion -> first seen queued
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
@@ -34,7 +35,7 @@ func (h *healer) reset(now time.Time) {
 	defer h.mu.Unlock()
 	h.since = now
 	h.outbox = map[string][]proto.Command{}
-	h.inflight = newInflight()
+	h.inflight = repair.NewInflight()
 	h.seen = map[uint64]time.Time{}
 	h.gcSeen = map[uint64]time.Time{}
 	h.renewed = map[uint64]time.Time{}
@@ -71,7 +72,15 @@ func (h *healer) failed(server string, chunks []uint64) {
 		return
 	}
 	for _, c := range chunks {
-		delete(h.inflight.copies[c], server)
+		delete(h.inflight.Copies[c], server)
+	}
+}
+
+// send queues commands for their servers' next heartbeats. The caller
+// holds h.mu.
+func (h *healer) send(cmds map[string][]proto.Command) {
+	for server, c := range cmds {
+		h.outbox[server] = append(h.outbox[server], c...)
 	}
 }
 
@@ -100,7 +109,7 @@ func (s *Server) safeMode() (bool, string) {
 		if n.State == nodeDecommissioned || s.replicas.hasReported(n.ID) {
 			continue
 		}
-		if !settled || s.live.describe(n, s.now(), s.cfg.DeadAfter).State != "dead" {
+		if !settled || s.live.view(n, s.now(), s.cfg.DeadAfter).health != placement.Dead {
 			waiting++
 		}
 	}
@@ -162,30 +171,28 @@ func (s *Server) RepairOnce(ctx context.Context) error {
 		return err
 	}
 	s.heal.mu.Lock()
-	in.inflight = s.heal.inflight
-	s.heal.stats.CopiesDone += int64(in.inflight.expire(in))
-	in.moving = map[uint64]bool{}
+	in.Inflight = s.heal.inflight
+	s.heal.stats.CopiesDone += int64(in.Inflight.Expire(in))
+	in.Moving = map[uint64]bool{}
 	for _, m := range s.heal.moves {
-		in.moving[m.Chunk] = true
+		in.Moving[m.Chunk] = true
 	}
-	p := makePlan(in)
+	p := repair.MakePlan(in)
 	s.finishMoves(in)
-	for server, cmds := range p.commands {
-		s.heal.outbox[server] = append(s.heal.outbox[server], cmds...)
-	}
-	s.heal.stats.CopiesIssued += int64(p.copies)
-	s.heal.stats.DeletesIssued += int64(p.deletes)
-	s.heal.stats.QueuedCopies = p.queued
-	s.heal.stats.OrphansFound += int64(len(p.collect))
-	s.heal.missing = len(p.missing)
-	alarm := len(p.missing) > 0 && s.now().Sub(s.heal.lastAlarm) > time.Minute
+	s.heal.send(p.Commands)
+	s.heal.stats.CopiesIssued += int64(p.Copies)
+	s.heal.stats.DeletesIssued += int64(p.Deletes)
+	s.heal.stats.QueuedCopies = p.Queued
+	s.heal.stats.OrphansFound += int64(len(p.Collect))
+	s.heal.missing = len(p.Missing)
+	alarm := len(p.Missing) > 0 && s.now().Sub(s.heal.lastAlarm) > time.Minute
 	if alarm {
 		s.heal.lastAlarm = s.now()
 	}
 	s.heal.mu.Unlock()
 	if alarm {
 		s.log.Error("chunks with no readable replica: data is unavailable until a holder returns",
-			"missing", len(p.missing), "first", p.missing[:min(len(p.missing), 10)])
+			"missing", len(p.Missing), "first", p.Missing[:min(len(p.Missing), 10)])
 	}
 	if err := s.commitGC(ctx, p); err != nil {
 		return err
@@ -193,7 +200,7 @@ func (s *Server) RepairOnce(ctx context.Context) error {
 	if err := s.finishDrains(ctx, in); err != nil {
 		return err
 	}
-	if p.queued == 0 && p.copies == 0 && len(in.inflight.copies) == 0 {
+	if p.Queued == 0 && p.Copies == 0 && len(in.Inflight.Copies) == 0 {
 		return s.balance(in)
 	}
 	return nil
@@ -201,26 +208,9 @@ func (s *Server) RepairOnce(ctx context.Context) error {
 
 // finishDrains marks draining servers decommissioned once every chunk they
 // hold has its target of good replicas on live servers elsewhere.
-func (s *Server) finishDrains(ctx context.Context, in *planInput) error {
-	states := map[string]placement.State{}
-	for _, sv := range in.servers {
-		states[sv.ID] = sv.State
-	}
-	for _, sv := range in.servers {
-		if sv.State != placement.Draining || !s.replicas.hasReported(sv.ID) {
-			continue
-		}
-		drained := true
-		for c, target := range in.refs {
-			if !slices.Contains(in.holders[c], sv.ID) {
-				continue
-			}
-			if len(classify(in, states, c).alive) < target {
-				drained = false
-				break
-			}
-		}
-		if !drained {
+func (s *Server) finishDrains(ctx context.Context, in *repair.Input) error {
+	for _, sv := range in.Servers {
+		if sv.State != placement.Draining || !s.replicas.hasReported(sv.ID) || !repair.Drained(in, sv.ID) {
 			continue
 		}
 		if _, err := s.apply(ctx, opSetNodeState, cmdSetNodeState{ID: sv.ID, State: nodeDecommissioned}); err != nil {
@@ -232,24 +222,24 @@ func (s *Server) finishDrains(ctx context.Context, in *planInput) error {
 }
 
 // commitGC records finished deletions and collected orphans in Raft.
-func (s *Server) commitGC(ctx context.Context, p plan) error {
-	if len(p.gcDone) > 0 {
-		if _, err := s.apply(ctx, opAckGCDeletion, cmdAckGCDeletion{Chunks: p.gcDone}); err != nil {
+func (s *Server) commitGC(ctx context.Context, p repair.Plan) error {
+	if len(p.GCDone) > 0 {
+		if _, err := s.apply(ctx, opAckGCDeletion, cmdAckGCDeletion{Chunks: p.GCDone}); err != nil {
 			return err
 		}
 	}
-	if len(p.collect) > 0 {
-		n, err := s.apply(ctx, opCollectOrphans, cmdCollectOrphans{Chunks: p.collect})
+	if len(p.Collect) > 0 {
+		n, err := s.apply(ctx, opCollectOrphans, cmdCollectOrphans{Chunks: p.Collect})
 		if err != nil {
 			return err
 		}
-		s.log.Info("collected orphan chunks", "count", n, "first", p.collect[0])
+		s.log.Info("collected orphan chunks", "count", n, "first", p.Collect[0])
 	}
 	return nil
 }
 
 // planInput snapshots the state the planner needs.
-func (s *Server) planInput() (*planInput, error) {
+func (s *Server) planInput() (*repair.Input, error) {
 	refs, err := s.fsm.chunkRefs()
 	if err != nil {
 		return nil, err
@@ -263,16 +253,16 @@ func (s *Server) planInput() (*planInput, error) {
 		return nil, err
 	}
 	now := s.now()
-	in := &planInput{
-		now: now, refs: refs, gc: gc, servers: servers, addrs: addrs,
-		limits: repairLimits{
-			perServer: s.cfg.MaxRepairPerServer, perRound: s.cfg.MaxRepairPerRound,
-			deletes: s.cfg.MaxDeletesPerRound, timeout: s.cfg.CommandTimeout,
+	in := &repair.Input{
+		Now: now, Refs: refs, GC: gc, Servers: servers, Addrs: addrs,
+		Limits: repair.Limits{
+			PerServer: s.cfg.MaxRepairPerServer, PerRound: s.cfg.MaxRepairPerRound,
+			Deletes: s.cfg.MaxDeletesPerRound, Timeout: s.cfg.CommandTimeout,
 		},
 	}
-	in.holders, in.corrupt = s.replicas.snapshot()
-	in.orphanAt = s.orphanTimers(in, gc, now)
-	in.gc = s.deletable(gc, now)
+	in.Holders, in.Corrupt = s.replicas.snapshot()
+	in.OrphanAt = s.orphanTimers(in, gc, now)
+	in.GC = s.deletable(gc, now)
 	return in, nil
 }
 
@@ -304,12 +294,12 @@ func (s *Server) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
 // orphanTimers returns, for every reported chunk that no object references
 // and that is not queued for deletion, when it may be collected: a grace
 // period after it was first seen or last renewed by a writer.
-func (s *Server) orphanTimers(in *planInput, queued map[uint64]bool, now time.Time) map[uint64]time.Time {
+func (s *Server) orphanTimers(in *repair.Input, queued map[uint64]bool, now time.Time) map[uint64]time.Time {
 	s.heal.mu.Lock()
 	defer s.heal.mu.Unlock()
 	out := map[uint64]time.Time{}
-	for _, c := range slices.Sorted(maps.Keys(in.holders)) {
-		if _, ref := in.refs[c]; ref || queued[c] {
+	for _, c := range slices.Sorted(maps.Keys(in.Holders)) {
+		if _, ref := in.Refs[c]; ref || queued[c] {
 			delete(s.heal.seen, c)
 			continue
 		}
@@ -337,10 +327,10 @@ func (s *Server) repairStats() proto.RepairStats {
 	defer s.heal.mu.Unlock()
 	st := s.heal.stats
 	if s.heal.inflight != nil {
-		for _, t := range s.heal.inflight.copies {
+		for _, t := range s.heal.inflight.Copies {
 			st.InflightCopies += len(t)
 		}
-		for _, d := range s.heal.inflight.deletes {
+		for _, d := range s.heal.inflight.Deletes {
 			st.InflightDeletes += len(d)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/granary-store/granary/placement"
+	"github.com/granary-store/granary/master/repair"
 )
 
 // TestSilenceToRepairPlan runs the chain heartbeat silence -> dead ->
@@ -25,33 +25,31 @@ func TestSilenceToRepairPlan(t *testing.T) {
 			}
 		}
 		beat("n1", "n2", "n3", "n4")
-		plan := func() plan {
-			in := planCluster(0, 1)
-			in.now = time.Now()
-			for _, n := range nodes {
-				st := placement.Alive
-				if live.describe(n, in.now, deadAfter).State == "dead" {
-					st = placement.Dead
-				}
-				in.servers = append(in.servers, placement.Server{ID: n.ID, Rack: n.Rack, Capacity: 1 << 30, State: st})
+		plan := func() repair.Plan {
+			in := &repair.Input{
+				Now: time.Now(), Refs: map[uint64]int{1: 3}, Holders: map[uint64][]string{1: {"n1", "n2", "n3"}},
+				Inflight: repair.NewInflight(), Limits: repair.Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute},
 			}
-			in.refs[1] = 3
-			in.holders[1] = []string{"n1", "n2", "n3"}
-			return makePlan(in)
+			for _, n := range nodes {
+				sv := live.view(n, in.Now, deadAfter).placement()
+				sv.Capacity = 1 << 30
+				in.Servers = append(in.Servers, sv)
+			}
+			return repair.MakePlan(in)
 		}
 		// n3 falls silent; the others keep heartbeating every 3 s.
 		for range 9 {
 			time.Sleep(3 * time.Second)
 			beat("n1", "n2", "n4")
 		}
-		if p := plan(); p.copies != 0 {
-			t.Fatalf("repair planned after 27 s of silence (dead-after 30 s): %v", p.commands)
+		if p := plan(); p.Copies != 0 {
+			t.Fatalf("repair planned after 27 s of silence (dead-after 30 s): %v", p.Commands)
 		}
 		time.Sleep(3*time.Second + time.Millisecond)
 		beat("n1", "n2", "n4")
 		p := plan()
-		if cmds := p.commands["n4"]; len(cmds) != 1 || cmds[0].Chunk != 1 {
-			t.Fatalf("after 30 s of silence: plan %v, want a copy of chunk 1 to n4", p.commands)
+		if cmds := p.Commands["n4"]; len(cmds) != 1 || cmds[0].Chunk != 1 {
+			t.Fatalf("after 30 s of silence: plan %v, want a copy of chunk 1 to n4", p.Commands)
 		}
 	})
 }

@@ -1,0 +1,38 @@
+package master
+
+import (
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/placement"
+)
+
+// Membership and liveness combine in one place (repair.Health): a server
+// that falls silent is dead whatever its membership, except a retired one,
+// and the status string and placement's state come from the same health.
+func TestSilentDrainingServerIsDead(t *testing.T) {
+	const deadAfter = 30 * time.Second
+	now := time.Unix(1000, 0)
+	var live liveness
+	live.seen("fresh", now.Add(-time.Second), nil)
+	live.seen("silent", now.Add(-deadAfter), nil)
+	cases := []struct {
+		id, membership string
+		want           placement.State
+	}{
+		{"fresh", nodeActive, placement.Alive},
+		{"fresh", nodeDraining, placement.Draining},
+		{"fresh", nodeDecommissioned, placement.Decommissioned},
+		{"silent", nodeActive, placement.Dead},
+		{"silent", nodeDraining, placement.Dead},
+		{"silent", nodeDecommissioned, placement.Decommissioned},
+		{"never", nodeDraining, placement.Dead},
+	}
+	for _, tc := range cases {
+		v := live.view(nodeRecord{ID: tc.id, State: tc.membership}, now, deadAfter)
+		if v.health != tc.want || v.placement().State != tc.want || v.status().State != tc.want.String() {
+			t.Errorf("%s %s server: health %v, placement %v, status %q; want %v",
+				tc.id, tc.membership, v.health, v.placement().State, v.status().State, tc.want)
+		}
+	}
+}

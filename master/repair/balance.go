@@ -1,0 +1,61 @@
+package repair
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/placement"
+)
+
+// Unbalanced reports whether the alive servers' usage ratios spread wider
+// than threshold.
+func Unbalanced(servers []placement.Server, threshold float64) bool {
+	lo, hi, n := 2.0, -1.0, 0
+	for _, sv := range servers {
+		if sv.State != placement.Alive || sv.Capacity <= 0 {
+			continue
+		}
+		r := float64(sv.Used) / float64(sv.Capacity)
+		lo, hi, n = min(lo, r), max(hi, r), n+1
+	}
+	return n > 1 && hi-lo > threshold
+}
+
+// Balance plans at most maxMoves moves from full servers to empty ones
+// (sizes: chunk -> bytes) and issues their copies: a move is a copy to the
+// new server, recorded in in.Inflight; the old replica is deleted by
+// FinishMoves only after the copy is reported, so redundancy never drops.
+// The caller keeps the moves and calls it with no repair work outstanding.
+func Balance(in *Input, sizes map[uint64]int64, threshold float64, maxMoves int) ([]placement.Move, map[string][]proto.Command) {
+	var chunks []placement.ChunkInfo
+	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
+		chunks = append(chunks, placement.ChunkInfo{ID: c, Size: sizes[c], Holders: in.Holders[c]})
+	}
+	cmds := map[string][]proto.Command{}
+	moves := placement.PlanBalance(in.Servers, chunks, threshold, maxMoves)
+	for _, m := range moves {
+		cmds[m.To] = append(cmds[m.To], copyCommand(in, m.Chunk, m.From))
+		in.Inflight.addCopy(m.Chunk, m.To, CopyOp{Source: m.From, At: in.Now})
+	}
+	return moves, cmds
+}
+
+// FinishMoves issues the deletion of the old replica of every move whose
+// copy is reported (recorded in in.Inflight), forgets moves whose copy was
+// abandoned, and returns the moves still copying.
+func FinishMoves(in *Input, moves []placement.Move) ([]placement.Move, map[string][]proto.Command) {
+	var keep []placement.Move
+	cmds := map[string][]proto.Command{}
+	for _, m := range moves {
+		_, copying := in.Inflight.Copies[m.Chunk][m.To]
+		switch {
+		case slices.Contains(in.Holders[m.Chunk], m.To):
+			cmds[m.From] = append(cmds[m.From], proto.Command{Op: proto.CmdDelete, Chunk: m.Chunk})
+			in.Inflight.addDelete(m.Chunk, m.From, in.Now)
+		case copying:
+			keep = append(keep, m)
+		}
+	}
+	return keep, cmds
+}

@@ -1,0 +1,290 @@
+package repair
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/placement"
+)
+
+// Input is a snapshot of everything the planner looks at. The planner is
+// deterministic: same input, same plan.
+type Input struct {
+	Now      time.Time
+	Refs     map[uint64]int      // referenced chunks -> replication target
+	GC       map[uint64]bool     // chunks queued for deletion, due now
+	Holders  map[uint64][]string // reported replicas (sorted)
+	Corrupt  map[uint64]map[string]bool
+	Servers  []placement.Server
+	Addrs    map[string]string
+	OrphanAt map[uint64]time.Time // unreferenced chunks: when they may be collected
+	// Inflight is the leader's record of commands sent and not yet
+	// confirmed; MakePlan, Balance and FinishMoves add what they issue.
+	Inflight *Inflight
+	Moving   map[uint64]bool // chunks in a balancing move: not trimmed
+	Limits   Limits
+}
+
+// Limits bound the work issued per planning round.
+type Limits struct {
+	PerServer int           // concurrent copies a server takes part in
+	PerRound  int           // copies issued per round
+	Deletes   int           // deletions issued per round
+	Timeout   time.Duration // a command not confirmed by then is forgotten
+}
+
+// Plan is the planner's output.
+type Plan struct {
+	Commands map[string][]proto.Command // server -> commands for its next heartbeat
+	GCDone   []uint64                   // queued deletions no server holds any more
+	Collect  []uint64                   // orphans to move to the deletion queue via Raft
+	Queued   int                        // under-replicated chunks waiting for a copy slot
+	Missing  []uint64                   // referenced chunks without any readable replica
+	Copies   int
+	Deletes  int
+}
+
+// Inflight tracks commands sent and not yet confirmed by reports. It is
+// not safe for concurrent use; the master guards it.
+type Inflight struct {
+	Copies  map[uint64]map[string]CopyOp // chunk -> target -> op
+	Deletes map[uint64]map[string]time.Time
+}
+
+// CopyOp is a copy in flight to one target.
+type CopyOp struct {
+	Source string
+	At     time.Time
+}
+
+// NewInflight returns an empty record.
+func NewInflight() *Inflight {
+	return &Inflight{Copies: map[uint64]map[string]CopyOp{}, Deletes: map[uint64]map[string]time.Time{}}
+}
+
+// busy counts the copies each server takes part in.
+func (f *Inflight) busy() map[string]int {
+	out := map[string]int{}
+	for _, targets := range f.Copies {
+		for t, op := range targets {
+			out[t]++
+			out[op.Source]++
+		}
+	}
+	return out
+}
+
+// addCopy records a copy of chunk c to target.
+func (f *Inflight) addCopy(c uint64, target string, op CopyOp) {
+	if f.Copies[c] == nil {
+		f.Copies[c] = map[string]CopyOp{}
+	}
+	f.Copies[c][target] = op
+}
+
+// addDelete records a deletion of chunk c on server.
+func (f *Inflight) addDelete(c uint64, server string, at time.Time) {
+	if f.Deletes[c] == nil {
+		f.Deletes[c] = map[string]time.Time{}
+	}
+	f.Deletes[c][server] = at
+}
+
+// Expire forgets confirmed and timed-out commands; it returns how many
+// copies were confirmed.
+func (f *Inflight) Expire(in *Input) int {
+	done := 0
+	for c, targets := range f.Copies {
+		for t, op := range targets {
+			switch {
+			case slices.Contains(in.Holders[c], t):
+				done++
+				delete(targets, t)
+			case in.Now.Sub(op.At) > in.Limits.Timeout:
+				delete(targets, t)
+			}
+		}
+		if len(targets) == 0 {
+			delete(f.Copies, c)
+		}
+	}
+	for c, servers := range f.Deletes {
+		for s, at := range servers {
+			if !slices.Contains(in.Holders[c], s) || in.Now.Sub(at) > in.Limits.Timeout {
+				delete(servers, s)
+			}
+		}
+		if len(servers) == 0 {
+			delete(f.Deletes, c)
+		}
+	}
+	return done
+}
+
+// MakePlan decides the copies and deletions of one round and records them
+// in in.Inflight.
+func MakePlan(in *Input) Plan {
+	p := Plan{Commands: map[string][]proto.Command{}}
+	states := States(in.Servers)
+	var queue []need
+	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
+		v := Classify(in.Holders[c], states, in.Corrupt[c])
+		pending := len(in.Inflight.Copies[c])
+		switch {
+		case ConditionOf(v, in.Refs[c]) == Missing:
+			p.Missing = append(p.Missing, c)
+		case len(v.Counting)+pending < in.Refs[c]:
+			queue = append(queue, need{chunk: c, view: v, count: in.Refs[c] - len(v.Counting) - pending})
+		case pending == 0 && len(in.Inflight.Deletes[c]) == 0 && !in.Moving[c]:
+			p.trim(in, c, v)
+		}
+	}
+	p.copy(in, queue)
+	p.collectGarbage(in)
+	return p
+}
+
+type need struct {
+	chunk uint64
+	view  Replicas
+	count int
+}
+
+// copy issues copies, most urgent first: every chunk down to one counting
+// replica gets a copy before any chunk gets a second one, and so on, within
+// the per-round and per-server limits.
+func (p *Plan) copy(in *Input, queue []need) {
+	slices.SortFunc(queue, func(a, b need) int {
+		return cmp.Or(cmp.Compare(len(a.view.Counting), len(b.view.Counting)), cmp.Compare(a.chunk, b.chunk))
+	})
+	ring, err := placement.NewRing(in.Servers, placement.DefaultOptions())
+	if err != nil {
+		p.Queued = len(queue)
+		return
+	}
+	busy := in.Inflight.busy()
+	waiting := map[uint64]bool{}
+	for pass := 1; p.Copies < in.Limits.PerRound; pass++ {
+		progress := false
+		for _, n := range queue {
+			if n.count < pass || p.Copies >= in.Limits.PerRound {
+				continue
+			}
+			if p.copyOne(in, ring, busy, n) {
+				progress = true
+			} else {
+				waiting[n.chunk] = true
+			}
+		}
+		if !progress {
+			break
+		}
+	}
+	for _, n := range queue {
+		if waiting[n.chunk] || len(in.Inflight.Copies[n.chunk])+len(n.view.Counting) < in.Refs[n.chunk] {
+			p.Queued++
+		}
+	}
+}
+
+// copyOne issues one copy of a chunk. A chunk down to one counting replica
+// takes any eligible target; otherwise, when the best target for rack
+// spread is busy, the copy waits for it rather than crowd a rack.
+func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]int, n need) bool {
+	free := slices.DeleteFunc(slices.Clone(n.view.Sources), func(s string) bool { return busy[s] >= in.Limits.PerServer })
+	if len(free) == 0 {
+		return false
+	}
+	source, err := placement.ChooseSource(in.Servers, free, n.chunk)
+	if err != nil {
+		return false
+	}
+	pending := slices.Collect(maps.Keys(in.Inflight.Copies[n.chunk]))
+	req := placement.Request{Chunk: n.chunk, Count: 1, Holders: append(slices.Clone(n.view.Sources), pending...),
+		Exclude: append(slices.Clone(in.Holders[n.chunk]), pending...)}
+	ideal, err := ring.Choose(req)
+	if err != nil {
+		return false
+	}
+	target := ideal[0]
+	if busy[target] >= in.Limits.PerServer {
+		if len(n.view.Counting) > 1 {
+			return false // not urgent: wait for the rack-preserving target
+		}
+		for s, k := range busy {
+			if k >= in.Limits.PerServer {
+				req.Exclude = append(req.Exclude, s)
+			}
+		}
+		alt, err := ring.Choose(req)
+		if err != nil {
+			return false
+		}
+		target = alt[0]
+	}
+	p.Commands[target] = append(p.Commands[target], copyCommand(in, n.chunk, source))
+	in.Inflight.addCopy(n.chunk, target, CopyOp{Source: source, At: in.Now})
+	busy[target]++
+	busy[source]++
+	p.Copies++
+	return true
+}
+
+func copyCommand(in *Input, chunk uint64, source string) proto.Command {
+	return proto.Command{Op: proto.CmdCopy, Chunk: chunk, Source: proto.Target{ID: source, Address: in.Addrs[source]}}
+}
+
+// trim removes replicas beyond the target (keeping rack spread) and, once
+// the chunk has its target of good replicas, corrupt ones.
+func (p *Plan) trim(in *Input, c uint64, v Replicas) {
+	target := in.Refs[c]
+	var victims []string
+	if len(v.Counting) > target {
+		extra, err := placement.ChooseTrim(in.Servers, v.Counting, target, c)
+		if err == nil {
+			victims = extra
+		}
+	}
+	if len(v.Counting) >= target {
+		victims = append(victims, v.Bad...)
+	}
+	for _, s := range victims {
+		p.remove(in, c, s)
+	}
+}
+
+// remove issues one deletion unless one is pending or the round is full.
+func (p *Plan) remove(in *Input, c uint64, server string) {
+	if _, pending := in.Inflight.Deletes[c][server]; pending || p.Deletes >= in.Limits.Deletes {
+		return
+	}
+	p.Commands[server] = append(p.Commands[server], proto.Command{Op: proto.CmdDelete, Chunk: c})
+	in.Inflight.addDelete(c, server, in.Now)
+	p.Deletes++
+}
+
+// collectGarbage deletes queued chunks from every live holder, reports
+// the queued chunks no server holds any more, and picks orphans whose
+// grace period is over.
+func (p *Plan) collectGarbage(in *Input) {
+	alive := Usable(in.Servers)
+	for _, c := range slices.Sorted(maps.Keys(in.GC)) {
+		if len(in.Holders[c]) == 0 {
+			p.GCDone = append(p.GCDone, c)
+			continue
+		}
+		for _, h := range in.Holders[c] {
+			if alive[h] {
+				p.remove(in, c, h)
+			}
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(in.OrphanAt)) {
+		if !in.Now.Before(in.OrphanAt[c]) {
+			p.Collect = append(p.Collect, c)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package repair
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/placement"
+)
+
+// Replicas splits a chunk's replicas by what they are good for.
+type Replicas struct {
+	// Counting are good replicas on alive servers: they count toward the
+	// replication target.
+	Counting []string
+	// Sources are good replicas that can be read and copied: on alive or
+	// draining servers.
+	Sources []string
+	// Bad are corrupt replicas on alive servers, deleted once the chunk has
+	// its target of good ones.
+	Bad []string
+}
+
+// Classify splits holders (in their order) by the servers' states; corrupt
+// marks the holders known to hold a corrupt copy. A holder of unknown
+// state is ignored.
+func Classify(holders []string, states map[string]placement.State, corrupt map[string]bool) Replicas {
+	var v Replicas
+	for _, h := range holders {
+		st, known := states[h]
+		switch {
+		case !known || !usable(st):
+		case corrupt[h]:
+			if st == placement.Alive {
+				v.Bad = append(v.Bad, h)
+			}
+		case st == placement.Alive:
+			v.Counting = append(v.Counting, h)
+			v.Sources = append(v.Sources, h)
+		case st == placement.Draining:
+			v.Sources = append(v.Sources, h)
+		}
+	}
+	return v
+}
+
+// Condition is the health of one referenced chunk, as the status and the
+// planner see it.
+type Condition int
+
+// Conditions of a chunk.
+const (
+	Healthy Condition = iota
+	Missing           // no readable replica anywhere
+	Under             // fewer counting replicas than the target
+	Over              // more counting replicas than the target
+)
+
+// ConditionOf classifies a chunk with target replicas by its replicas.
+func ConditionOf(v Replicas, target int) Condition {
+	switch {
+	case len(v.Sources) == 0 && len(v.Counting) == 0:
+		return Missing
+	case len(v.Counting) < target:
+		return Under
+	case len(v.Counting) > target:
+		return Over
+	}
+	return Healthy
+}
+
+// Count derives the status counters (Total, Missing, UnderReplicated,
+// OverReplicated) of the referenced chunks refs (chunk -> target) from
+// the same classification the planner uses.
+func Count(refs map[uint64]int, holders map[uint64][]string, corrupt map[uint64]map[string]bool, servers []placement.Server) proto.ChunkCounts {
+	states := States(servers)
+	c := proto.ChunkCounts{Total: len(refs)}
+	for _, id := range slices.Sorted(maps.Keys(refs)) {
+		switch ConditionOf(Classify(holders[id], states, corrupt[id]), refs[id]) {
+		case Missing:
+			c.Missing++
+		case Under:
+			c.UnderReplicated++
+		case Over:
+			c.OverReplicated++
+		}
+	}
+	return c
+}
+
+// Drained reports whether every chunk the server holds has its target of
+// good replicas on alive servers, so it can be decommissioned.
+func Drained(in *Input, server string) bool {
+	states := States(in.Servers)
+	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
+		if !slices.Contains(in.Holders[c], server) {
+			continue
+		}
+		if len(Classify(in.Holders[c], states, in.Corrupt[c]).Counting) < in.Refs[c] {
+			return false
+		}
+	}
+	return true
+}
