@@ -72,7 +72,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 		}
 		after = string(raw)
 	}
-	bs, err := s.master.Buckets(r.Context())
+	bs, err := s.client.Buckets(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -129,7 +129,7 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.master.CreateBucket(r.Context(), name); err != nil {
+	if err := s.client.CreateBucket(r.Context(), name); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -155,7 +155,7 @@ func (s *Server) checkLocation(loc string) error {
 func (s *Server) headBucket(w http.ResponseWriter, r *http.Request) {
 	name, err := bucketName(r)
 	if err == nil {
-		_, err = s.master.Bucket(r.Context(), name)
+		_, err = s.client.Bucket(r.Context(), name)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -168,7 +168,7 @@ func (s *Server) headBucket(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request) {
 	name, err := bucketName(r)
 	if err == nil {
-		err = s.master.DeleteBucket(r.Context(), name)
+		err = s.client.DeleteBucket(r.Context(), name)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -186,7 +186,7 @@ type locationResult struct {
 func (s *Server) bucketLocation(w http.ResponseWriter, r *http.Request) {
 	name, err := bucketName(r)
 	if err == nil {
-		_, err = s.master.Bucket(r.Context(), name)
+		_, err = s.client.Bucket(r.Context(), name)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -209,7 +209,7 @@ type versioningConfiguration struct {
 func (s *Server) bucketVersioning(w http.ResponseWriter, r *http.Request) {
 	name, err := bucketName(r)
 	if err == nil {
-		_, err = s.master.Bucket(r.Context(), name)
+		_, err = s.client.Bucket(r.Context(), name)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func (s *Server) deleteWith(ctx context.Context, bucket, key string, cond delete
 		return s.client.DeleteIf(ctx, bucket, key, cond.DeleteOptions)
 	}
 	err := s.client.Delete(ctx, bucket, key)
-	if proto.CodeOf(err) == proto.CodeNoSuchKey && !cond.mustExist {
+	if errors.Is(err, client.ErrNoSuchKey) && !cond.mustExist {
 		return nil
 	}
 	return err

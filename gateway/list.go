@@ -122,7 +122,7 @@ func (s *Server) fillList(r *http.Request, req proto.ListRequest, res *listResul
 				res.NextMarker = page.NextStartAfter
 			}
 		}
-	} else if _, err := s.master.Bucket(r.Context(), req.Bucket); err != nil {
+	} else if _, err := s.client.Bucket(r.Context(), req.Bucket); err != nil {
 		return err
 	}
 	if v2 {

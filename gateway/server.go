@@ -18,7 +18,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -65,7 +64,7 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	client *client.Client
-	master *masterclient.Client
+	admin  *client.Admin // access keys and master health
 	ln     *connLimiter
 	http   *http.Server
 
@@ -99,9 +98,7 @@ func New(cfg Config) (*Server, error) {
 	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, Logger: s.log}); err != nil {
 		return nil, err
 	}
-	if s.master, err = masterclient.New(cfg.Masters, cfg.ClusterSecret); err != nil {
-		return nil, err
-	}
+	s.admin = s.client.Admin()
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -184,7 +181,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var lastErr error
 	for _, addr := range s.cfg.Masters {
-		if _, err := s.master.Health(ctx, addr); err != nil {
+		if _, err := s.admin.Health(ctx, addr); err != nil {
 			lastErr = err
 			continue
 		}
@@ -321,8 +318,8 @@ func (s *Server) secretFor(ctx context.Context, access string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ak, err := s.master.Key(ctx, access)
-	missing := proto.CodeOf(err) == proto.CodeNotFound
+	ak, err := s.admin.Key(ctx, access)
+	missing := errors.Is(err, client.ErrNotFound)
 	if err != nil && !missing {
 		return "", errorf(ErrServiceUnavailable, "cannot check credentials now: %v", err)
 	}
@@ -355,36 +352,34 @@ func (s *Server) cacheKey(access string, k cachedKey, now time.Time) {
 // translate maps cluster and client errors to S3 errors.
 func (s *Server) translate(err error) *apiError {
 	msg := err.Error()
-	switch proto.CodeOf(err) {
-	case proto.CodeNoSuchBucket:
-		return &apiError{S3Error: ErrNoSuchBucket, Message: "the specified bucket does not exist"}
-	case proto.CodeNoSuchKey:
-		return &apiError{S3Error: ErrNoSuchKey, Message: "the specified key does not exist"}
-	case proto.CodeBucketExists:
-		return &apiError{S3Error: ErrBucketAlreadyOwnedByYou, Message: "your previous request to create the named bucket succeeded and you already own it"}
-	case proto.CodeBucketNotEmpty:
-		return &apiError{S3Error: ErrBucketNotEmpty, Message: "the bucket you tried to delete is not empty"}
-	case proto.CodePrecondition:
-		return &apiError{S3Error: ErrPreconditionFailed, Message: "at least one of the preconditions you specified did not hold"}
-	case proto.CodeTooLarge:
-		return &apiError{S3Error: ErrMetadataTooLarge, Message: "metadata exceeds the limit"}
-	case proto.CodeNoSuchUpload:
-		return &apiError{S3Error: ErrNoSuchUpload, Message: "the specified upload does not exist"}
-	case proto.CodeInvalidPart:
-		return &apiError{S3Error: ErrInvalidPart, Message: "one or more of the specified parts could not be found, or their ETags do not match"}
-	case proto.CodeInvalidPartOrder:
-		return &apiError{S3Error: ErrInvalidPartOrder, Message: "the list of parts was not in ascending order"}
-	case proto.CodeEntityTooSmall:
-		return &apiError{S3Error: ErrEntityTooSmall, Message: "your proposed upload is smaller than the minimum allowed object size"}
-	case proto.CodeNoSpace:
-		return &apiError{S3Error: ErrInsufficientStorage, Message: "the cluster has no room for this data; free space or add chunk servers before retrying"}
-	case proto.CodeNoServers:
-		return &apiError{S3Error: ErrServiceUnavailable, Message: "too few chunk servers are live to store the data at its replication; retry when they are back"}
-	case proto.CodeNotLeader, proto.CodeUnavailable:
-		return &apiError{S3Error: ErrServiceUnavailable, Message: "please reduce your request rate or retry"}
-	}
 	switch {
-	case errors.Is(err, proto.ErrInvalidName):
+	case errors.Is(err, client.ErrNoSuchBucket):
+		return &apiError{S3Error: ErrNoSuchBucket, Message: "the specified bucket does not exist"}
+	case errors.Is(err, client.ErrNoSuchKey):
+		return &apiError{S3Error: ErrNoSuchKey, Message: "the specified key does not exist"}
+	case errors.Is(err, client.ErrBucketExists):
+		return &apiError{S3Error: ErrBucketAlreadyOwnedByYou, Message: "your previous request to create the named bucket succeeded and you already own it"}
+	case errors.Is(err, client.ErrBucketNotEmpty):
+		return &apiError{S3Error: ErrBucketNotEmpty, Message: "the bucket you tried to delete is not empty"}
+	case errors.Is(err, client.ErrPrecondition):
+		return &apiError{S3Error: ErrPreconditionFailed, Message: "at least one of the preconditions you specified did not hold"}
+	case errors.Is(err, client.ErrTooLarge):
+		return &apiError{S3Error: ErrMetadataTooLarge, Message: "metadata exceeds the limit"}
+	case errors.Is(err, client.ErrNoSuchUpload):
+		return &apiError{S3Error: ErrNoSuchUpload, Message: "the specified upload does not exist"}
+	case errors.Is(err, client.ErrInvalidPart):
+		return &apiError{S3Error: ErrInvalidPart, Message: "one or more of the specified parts could not be found, or their ETags do not match"}
+	case errors.Is(err, client.ErrInvalidPartOrder):
+		return &apiError{S3Error: ErrInvalidPartOrder, Message: "the list of parts was not in ascending order"}
+	case errors.Is(err, client.ErrEntityTooSmall):
+		return &apiError{S3Error: ErrEntityTooSmall, Message: "your proposed upload is smaller than the minimum allowed object size"}
+	case errors.Is(err, client.ErrNoSpace):
+		return &apiError{S3Error: ErrInsufficientStorage, Message: "the cluster has no room for this data; free space or add chunk servers before retrying"}
+	case errors.Is(err, client.ErrNotEnoughServers):
+		return &apiError{S3Error: ErrServiceUnavailable, Message: "too few chunk servers are live to store the data at its replication; retry when they are back"}
+	case errors.Is(err, client.ErrUnavailable):
+		return &apiError{S3Error: ErrServiceUnavailable, Message: "please reduce your request rate or retry"}
+	case errors.Is(err, client.ErrInvalidName), errors.Is(err, proto.ErrInvalidName):
 		return &apiError{S3Error: ErrInvalidArgument, Message: msg}
 	case errors.Is(err, client.ErrNoReplica), errors.Is(err, client.ErrCorrupt):
 		// The client reports "no good replica" for unreachable and for

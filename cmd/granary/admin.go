@@ -7,8 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/granary-store/granary/internal/masterclient"
-	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/client"
 )
 
 const adminSynopsis = `admin [--masters HOST:PORT,...] <subcommand> [args]
@@ -36,11 +35,12 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	sub, rest := rest[0], rest[1:]
-	cl, ctx, cancel, err := dial(ctx, e, &cf)
+	dc, ctx, cancel, err := dial(ctx, e, &cf)
 	if err != nil {
 		return err
 	}
 	defer cancel()
+	cl := dc.Admin()
 	switch sub {
 	case "status":
 		return adminStatus(ctx, e, cl, rest)
@@ -58,7 +58,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return oneArg(sub, rest, func(n string) error { _, err := cl.CreateUser(ctx, n); return err })
 	case "create-key":
 		return oneArg(sub, rest, func(u string) error {
-			k, err := cl.CreateKey(ctx, proto.CreateKeyRequest{User: u})
+			k, err := cl.CreateKey(ctx, u, "", "")
 			if err == nil {
 				fmt.Fprintf(e.stdout, "access key: %s\nsecret key: %s\n", k.AccessKey, k.SecretKey)
 			}
@@ -69,18 +69,18 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	}
 }
 
-// dial builds a master client with the command's timeout.
-func dial(ctx context.Context, e *env, cf *clientFlags) (*masterclient.Client, context.Context, context.CancelFunc, error) {
+// dial builds a client with the command's timeout; cancel ends both.
+func dial(ctx context.Context, e *env, cf *clientFlags) (*client.Client, context.Context, context.CancelFunc, error) {
 	secret, err := cf.secret(e)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cl, err := masterclient.New(cf.addrs(), secret)
+	cl, err := client.New(client.Config{Masters: cf.addrs(), Secret: secret})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
-	return cl, ctx, cancel, nil
+	return cl, ctx, func() { cancel(); cl.Close() }, nil
 }
 
 func oneArg(sub string, rest []string, fn func(string) error) error {
@@ -90,7 +90,7 @@ func oneArg(sub string, rest []string, fn func(string) error) error {
 	return fn(rest[0])
 }
 
-func adminStatus(ctx context.Context, e *env, cl *masterclient.Client, args []string) error {
+func adminStatus(ctx context.Context, e *env, cl *client.Admin, args []string) error {
 	asJSON := false
 	switch {
 	case len(args) == 1 && (args[0] == "--json" || args[0] == "-json"):
@@ -111,7 +111,7 @@ func adminStatus(ctx context.Context, e *env, cl *masterclient.Client, args []st
 	return nil
 }
 
-func printStatus(w io.Writer, st proto.Status) {
+func printStatus(w io.Writer, st client.Status) {
 	fmt.Fprintf(w, "leader: %s (term %d, commit index %d)   safe mode: %v\n\n", st.Leader, st.Term, st.CommitIndex, st.SafeMode)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MASTER\tSTATE\tHTTP\tRAFT")
@@ -131,7 +131,7 @@ func printStatus(w io.Writer, st proto.Status) {
 		c.Total, c.UnderReplicated, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
 }
 
-func adminBuckets(ctx context.Context, e *env, cl *masterclient.Client) error {
+func adminBuckets(ctx context.Context, e *env, cl *client.Admin) error {
 	bs, err := cl.Buckets(ctx)
 	if err != nil {
 		return err

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/client"
 )
 
 func runLs(ctx context.Context, e *env, args []string) error {
@@ -24,13 +24,13 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	}
 	defer cancel()
 	if fs.NArg() == 0 {
-		return adminBuckets(ctx, e, cl)
+		return adminBuckets(ctx, e, cl.Admin())
 	}
 	bucket, prefix, err := splitPath(fs.Arg(0), false)
 	if err != nil {
 		return err
 	}
-	req := proto.ListRequest{Bucket: bucket, Prefix: prefix}
+	req := client.ListRequest{Bucket: bucket, Prefix: prefix}
 	if !*recursive {
 		req.Delimiter = "/"
 	}

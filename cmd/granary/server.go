@@ -7,16 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway"
-	"github.com/granary-store/granary/internal/masterclient"
-	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master"
 )
 
@@ -119,7 +117,7 @@ func embeddedChunkserver(i int, dir, master, secret string, chunkSize int64, noS
 
 // waitChunkservers waits until the master sees n live chunk servers.
 func waitChunkservers(ctx context.Context, addr, secret string, n int) error {
-	cl, err := masterclient.New([]string{addr}, secret)
+	cl, err := client.NewAdmin(client.Config{Masters: []string{addr}, Secret: secret})
 	if err != nil {
 		return err
 	}
@@ -191,7 +189,7 @@ func readOrCreate(path, what string, gen func() string) (string, error) {
 // GRANARY_ACCESS_KEY/GRANARY_SECRET_KEY, or one generated on first start and
 // printed once.
 func ensureRootKey(ctx context.Context, e *env, addr, secret string) error {
-	cl, err := masterclient.New([]string{addr}, secret)
+	cl, err := client.NewAdmin(client.Config{Masters: []string{addr}, Secret: secret})
 	if err != nil {
 		return err
 	}
@@ -213,13 +211,13 @@ func ensureRootKey(ctx context.Context, e *env, addr, secret string) error {
 	if access != "" {
 		if _, err := cl.Key(ctx, access); err == nil {
 			return nil
-		} else if proto.CodeOf(err) != proto.CodeNotFound {
+		} else if !errors.Is(err, client.ErrNotFound) {
 			return fmt.Errorf("look up root key: %w", err)
 		}
 	} else if users["root"] {
 		return nil // generated and printed on an earlier start
 	}
-	k, err := cl.CreateKey(ctx, proto.CreateKeyRequest{User: "root", AccessKey: access, SecretKey: secretKey})
+	k, err := cl.CreateKey(ctx, "root", access, secretKey)
 	if err != nil {
 		return fmt.Errorf("create root key: %w", err)
 	}
@@ -229,9 +227,9 @@ func ensureRootKey(ctx context.Context, e *env, addr, secret string) error {
 	return nil
 }
 
-func listUsers(ctx context.Context, cl *masterclient.Client) (map[string]bool, error) {
-	var us []proto.User
-	if err := cl.Call(ctx, http.MethodGet, proto.RouteUsers, nil, nil, &us); err != nil {
+func listUsers(ctx context.Context, cl *client.Admin) (map[string]bool, error) {
+	us, err := cl.Users(ctx)
+	if err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}

@@ -77,6 +77,29 @@ func TestDependencyDirection(t *testing.T) {
 		for _, imp := range p.Deps {
 			check(t, p.ImportPath, imp, servers, owners)
 		}
+		for _, imp := range p.Imports {
+			checkPublicClient(t, p.ImportPath, imp)
+		}
+	}
+}
+
+// clientUsers are the packages that reach the cluster through the public
+// client package (client.Client, client.Admin) only, never through the
+// master API client underneath it.
+var clientUsers = []string{"gateway", "web", "cmd"}
+
+// checkPublicClient fails when a client user imports internal/masterclient
+// directly (the client package itself imports it, so the rule is on
+// direct imports, not on the closure).
+func checkPublicClient(t *testing.T, from, imp string) {
+	t.Helper()
+	if !strings.HasPrefix(imp, module) || !under(imp, "internal/masterclient") {
+		return
+	}
+	for _, u := range clientUsers {
+		if under(from, u) {
+			t.Errorf("%s imports %s: use the client package (client.Client, client.Admin)", rel(from), rel(imp))
+		}
 	}
 }
 
