@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -139,12 +140,17 @@ func encodeGolden(t *testing.T, e goldenEntry) []byte {
 	return data
 }
 
-// describeResult prints what applying an entry returned.
+// describeResult prints what applying an entry returned: the error's
+// message, or the value as JSON (not its Go type, which may move).
 func describeResult(val any, err error) string {
 	if err != nil {
 		return "err " + err.Error()
 	}
-	return fmt.Sprintf("ok %T %+v", val, val)
+	b, err := json.Marshal(val)
+	if err != nil {
+		return "unencodable " + err.Error()
+	}
+	return "ok " + string(b)
 }
 
 // checkGolden compares got with testdata/name, or rewrites it with -update.
