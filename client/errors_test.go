@@ -15,6 +15,18 @@ func TestWireConstants(t *testing.T) {
 	if client.MustNotExist != proto.MustNotExist || client.MaxPartNumber != proto.MaxPartNumber {
 		t.Fatal("client constants differ from the wire's")
 	}
+	pairs := [][2]string{
+		{client.ChecksumCRC32, proto.ChecksumCRC32}, {client.ChecksumCRC32C, proto.ChecksumCRC32C},
+		{client.ChecksumCRC64NVME, proto.ChecksumCRC64NVME}, {client.ChecksumSHA1, proto.ChecksumSHA1},
+		{client.ChecksumSHA256, proto.ChecksumSHA256}, {client.ChecksumMD5, proto.ChecksumMD5},
+		{client.ChecksumSHA512, proto.ChecksumSHA512}, {client.ChecksumFullObject, proto.ChecksumFullObject},
+		{client.ChecksumComposite, proto.ChecksumComposite},
+	}
+	for _, p := range pairs {
+		if p[0] != p[1] {
+			t.Errorf("client checksum name %q, wire %q", p[0], p[1])
+		}
+	}
 }
 
 // TestSentinels checks that the cluster's answers match the client's

@@ -71,3 +71,17 @@ const MustNotExist = ^uint64(0)
 
 // MaxPartNumber is the largest part number of a multipart upload.
 const MaxPartNumber = 10000
+
+// Checksum algorithms (ObjectHeaders.ChecksumAlgorithm) and types
+// (ObjectHeaders.ChecksumType), spelled as S3 does.
+const (
+	ChecksumCRC32      = "CRC32"
+	ChecksumCRC32C     = "CRC32C"
+	ChecksumCRC64NVME  = "CRC64NVME"
+	ChecksumSHA1       = "SHA1"
+	ChecksumSHA256     = "SHA256"
+	ChecksumMD5        = "MD5"
+	ChecksumSHA512     = "SHA512"
+	ChecksumFullObject = "FULL_OBJECT"
+	ChecksumComposite  = "COMPOSITE"
+)

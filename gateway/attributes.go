@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/client"
 )
 
 type attributesChecksumXML struct {
@@ -105,7 +105,7 @@ func (s *Server) objectAttributes(w http.ResponseWriter, r *http.Request) {
 
 // objectPartsPage lists up to max parts after part number marker (parts
 // are numbered 1..N in order, as GET ?partNumber numbers them).
-func objectPartsPage(o proto.Object, max, marker int) *attributesPartsXML {
+func objectPartsPage(o client.ObjectInfo, max, marker int) *attributesPartsXML {
 	page := &attributesPartsXML{PartsCount: len(o.Parts), PartNumberMarker: marker, MaxParts: max}
 	if o.Checksum == "" {
 		return page

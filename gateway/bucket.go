@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -77,7 +78,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	slices.SortFunc(bs, func(a, b proto.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(bs, func(a, b client.Bucket) int { return strings.Compare(a.Name, b.Name) })
 	prefix := q.Get("prefix")
 	res := listBucketsResult{NS: s3NS, Owner: owner, Buckets: []bucketXML{}, Prefix: prefix}
 	for _, b := range bs {

@@ -13,13 +13,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/client"
 )
 
 // The additional checksums of S3: the algorithm names as S3 spells them
 // in x-amz-checksum-algorithm and in XML, each with its header.
-var checksumAlgs = []string{proto.ChecksumCRC32, proto.ChecksumCRC32C, proto.ChecksumCRC64NVME, proto.ChecksumSHA1,
-	proto.ChecksumSHA256, proto.ChecksumMD5, proto.ChecksumSHA512}
+var checksumAlgs = []string{client.ChecksumCRC32, client.ChecksumCRC32C, client.ChecksumCRC64NVME, client.ChecksumSHA1,
+	client.ChecksumSHA256, client.ChecksumMD5, client.ChecksumSHA512}
 
 // unsupportedChecksums are algorithms S3 defines that the gateway cannot
 // compute: a request naming one is refused rather than stored unverified.
@@ -66,19 +66,19 @@ func checksumAlgOf(header string) string {
 // newChecksum returns a fresh hash for an algorithm, or nil.
 func newChecksum(alg string) hash.Hash {
 	switch alg {
-	case proto.ChecksumCRC32:
+	case client.ChecksumCRC32:
 		return crc32.NewIEEE()
-	case proto.ChecksumCRC32C:
+	case client.ChecksumCRC32C:
 		return crc32.New(crc32C)
-	case proto.ChecksumCRC64NVME:
+	case client.ChecksumCRC64NVME:
 		return crc64.New(crc64NVME)
-	case proto.ChecksumSHA1:
+	case client.ChecksumSHA1:
 		return sha1.New()
-	case proto.ChecksumSHA256:
+	case client.ChecksumSHA256:
 		return sha256.New()
-	case proto.ChecksumMD5:
+	case client.ChecksumMD5:
 		return md5.New()
-	case proto.ChecksumSHA512:
+	case client.ChecksumSHA512:
 		return sha512.New()
 	}
 	return nil
@@ -108,21 +108,21 @@ func checksumTypeFor(alg, typ string) (string, error) {
 		return "", errorf(ErrInvalidRequest, "x-amz-checksum-type needs x-amz-checksum-algorithm")
 	case alg == "":
 		return "", nil
-	case typ != "" && typ != proto.ChecksumFullObject && typ != proto.ChecksumComposite:
+	case typ != "" && typ != client.ChecksumFullObject && typ != client.ChecksumComposite:
 		return "", errorf(ErrInvalidRequest, "value for x-amz-checksum-type is invalid: %q", typ)
-	case alg == proto.ChecksumCRC64NVME && typ == proto.ChecksumComposite,
-		!isCRC(alg) && typ == proto.ChecksumFullObject:
+	case alg == client.ChecksumCRC64NVME && typ == client.ChecksumComposite,
+		!isCRC(alg) && typ == client.ChecksumFullObject:
 		return "", errorf(ErrInvalidRequest, "the %s checksum type cannot be used with the %s checksum algorithm", typ, strings.ToLower(alg))
 	case typ != "":
 		return typ, nil
-	case alg == proto.ChecksumCRC64NVME:
-		return proto.ChecksumFullObject, nil
+	case alg == client.ChecksumCRC64NVME:
+		return client.ChecksumFullObject, nil
 	}
-	return proto.ChecksumComposite, nil
+	return client.ChecksumComposite, nil
 }
 
 func isCRC(alg string) bool {
-	return alg == proto.ChecksumCRC32 || alg == proto.ChecksumCRC32C || alg == proto.ChecksumCRC64NVME
+	return alg == client.ChecksumCRC32 || alg == client.ChecksumCRC32C || alg == client.ChecksumCRC64NVME
 }
 
 // requestChecksum finds the additional checksum a request carries: a
@@ -178,7 +178,7 @@ func requestChecksum(h http.Header) (alg, value string, err error) {
 }
 
 // setChecksumHeaders writes an object's checksum to a response.
-func setChecksumHeaders(h http.Header, o proto.Object) {
+func setChecksumHeaders(h http.Header, o client.ObjectInfo) {
 	if o.ChecksumAlgorithm == "" || o.Checksum == "" {
 		return
 	}
@@ -201,19 +201,19 @@ type checksumXML struct {
 func newChecksumXML(alg, value string) checksumXML {
 	var c checksumXML
 	switch alg {
-	case proto.ChecksumCRC32:
+	case client.ChecksumCRC32:
 		c.ChecksumCRC32 = value
-	case proto.ChecksumCRC32C:
+	case client.ChecksumCRC32C:
 		c.ChecksumCRC32C = value
-	case proto.ChecksumCRC64NVME:
+	case client.ChecksumCRC64NVME:
 		c.ChecksumCRC64NVME = value
-	case proto.ChecksumSHA1:
+	case client.ChecksumSHA1:
 		c.ChecksumSHA1 = value
-	case proto.ChecksumSHA256:
+	case client.ChecksumSHA256:
 		c.ChecksumSHA256 = value
-	case proto.ChecksumMD5:
+	case client.ChecksumMD5:
 		c.ChecksumMD5 = value
-	case proto.ChecksumSHA512:
+	case client.ChecksumSHA512:
 		c.ChecksumSHA512 = value
 	}
 	return c
@@ -221,9 +221,9 @@ func newChecksumXML(alg, value string) checksumXML {
 
 // value returns the checksum of alg the XML names, "" if none.
 func (c checksumXML) value(alg string) string {
-	return map[string]string{proto.ChecksumCRC32: c.ChecksumCRC32, proto.ChecksumCRC32C: c.ChecksumCRC32C,
-		proto.ChecksumCRC64NVME: c.ChecksumCRC64NVME, proto.ChecksumSHA1: c.ChecksumSHA1, proto.ChecksumSHA256: c.ChecksumSHA256,
-		proto.ChecksumMD5: c.ChecksumMD5, proto.ChecksumSHA512: c.ChecksumSHA512}[alg]
+	return map[string]string{client.ChecksumCRC32: c.ChecksumCRC32, client.ChecksumCRC32C: c.ChecksumCRC32C,
+		client.ChecksumCRC64NVME: c.ChecksumCRC64NVME, client.ChecksumSHA1: c.ChecksumSHA1, client.ChecksumSHA256: c.ChecksumSHA256,
+		client.ChecksumMD5: c.ChecksumMD5, client.ChecksumSHA512: c.ChecksumSHA512}[alg]
 }
 
 // any reports which algorithm the XML carries a value for, "" if none.
@@ -255,7 +255,7 @@ func multipartChecksum(alg, typ string, parts []partSum) (string, error) {
 		}
 		raw[i] = b
 	}
-	if typ == proto.ChecksumComposite {
+	if typ == client.ChecksumComposite {
 		h := newChecksum(alg)
 		for _, b := range raw {
 			h.Write(b)
@@ -264,11 +264,11 @@ func multipartChecksum(alg, typ string, parts []partSum) (string, error) {
 	}
 	width, poly := 32, uint64(0xedb88320)
 	switch alg {
-	case proto.ChecksumCRC32C:
+	case client.ChecksumCRC32C:
 		poly = 0x82f63b78
-	case proto.ChecksumCRC64NVME:
+	case client.ChecksumCRC64NVME:
 		width, poly = 64, 0x9a6c9329ac4bc9b5
-	case proto.ChecksumCRC32:
+	case client.ChecksumCRC32:
 	default:
 		return "", errorf(ErrInvalidRequest, "the FULL_OBJECT checksum type cannot be used with %s", strings.ToLower(alg))
 	}

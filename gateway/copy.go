@@ -82,8 +82,8 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, sum := checksummed(rangeReader(src, 0, info.Size), alg)
-	opts.BeforeCommit = func(obj *proto.Object) error {
-		obj.ChecksumAlgorithm, obj.ChecksumType, obj.Checksum = alg, proto.ChecksumFullObject, sum()
+	opts.BeforeCommit = func(obj *client.ObjectInfo) error {
+		obj.ChecksumAlgorithm, obj.ChecksumType, obj.Checksum = alg, client.ChecksumFullObject, sum()
 		return nil
 	}
 	obj, err := s.client.Put(r.Context(), bucket, key, body, info.Size, opts)
@@ -99,17 +99,17 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 // copyChecksumAlg chooses the copy's checksum algorithm: the one the
 // request names, else the source's when it is a whole-object checksum,
 // else CRC64NVME.
-func copyChecksumAlg(r *http.Request, src proto.Object) (string, error) {
+func copyChecksumAlg(r *http.Request, src client.ObjectInfo) (string, error) {
 	if a := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm")); a != "" {
 		if newChecksum(a) == nil {
 			return "", errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid")
 		}
 		return a, nil
 	}
-	if src.ChecksumAlgorithm != "" && src.ChecksumType == proto.ChecksumFullObject {
+	if src.ChecksumAlgorithm != "" && src.ChecksumType == client.ChecksumFullObject {
 		return src.ChecksumAlgorithm, nil
 	}
-	return proto.ChecksumCRC64NVME, nil
+	return client.ChecksumCRC64NVME, nil
 }
 
 // openCopySource opens the object X-Amz-Copy-Source names and checks the
@@ -130,7 +130,7 @@ func (s *Server) openCopySource(r *http.Request) (*client.Object, string, string
 }
 
 // copyConditions evaluates x-amz-copy-source-if-* headers.
-func copyConditions(r *http.Request, o proto.Object) error {
+func copyConditions(r *http.Request, o client.ObjectInfo) error {
 	h := http.Header{}
 	for _, n := range []string{"Match", "None-Match", "Modified-Since", "Unmodified-Since"} {
 		if v := r.Header.Get("X-Amz-Copy-Source-If-" + n); v != "" {
@@ -176,7 +176,7 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, bucket, 
 	}
 	body, sum := checksummed(rangeReader(src, off, size), u.ChecksumAlgorithm)
 	part, err := s.client.PutPart(r.Context(), bucket, u.ID, n, body, size, &client.PutOptions{
-		BeforeCommit: func(obj *proto.Object) error { obj.Checksum = sum(); return nil }})
+		BeforeCommit: func(obj *client.ObjectInfo) error { obj.Checksum = sum(); return nil }})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -205,7 +205,7 @@ func copySourceRange(rg string, srcSize int64) (off, n int64, err error) {
 // and stored headers from the source (COPY, the default) or from the
 // request (REPLACE); x-amz-storage-class and the destination's If-Match /
 // If-None-Match apply either way. The checksum is computed anew.
-func copyOptions(r *http.Request, src proto.Object, toItself bool) (*client.PutOptions, error) {
+func copyOptions(r *http.Request, src client.ObjectInfo, toItself bool) (*client.PutOptions, error) {
 	opts := &client.PutOptions{ContentType: src.ContentType, Meta: src.Meta, ObjectHeaders: src.ObjectHeaders}
 	opts.ChecksumAlgorithm, opts.ChecksumType, opts.Checksum = "", "", ""
 	switch r.Header.Get("X-Amz-Metadata-Directive") {
@@ -234,7 +234,7 @@ func copyOptions(r *http.Request, src proto.Object, toItself bool) (*client.PutO
 	}
 	opts.IfETag = ifETag
 	if mustNotExist {
-		opts.IfVersion = proto.MustNotExist
+		opts.IfVersion = client.MustNotExist
 	}
 	return opts, nil
 }

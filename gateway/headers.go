@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/internal/proto"
 )
 
 // storageClasses are the storage class names S3 defines. Granary stores
@@ -23,8 +22,8 @@ var storageClasses = map[string]bool{
 
 // storedHeaders reads the headers S3 stores with an object from a PUT,
 // CopyObject (REPLACE) or CreateMultipartUpload request.
-func storedHeaders(h http.Header) (proto.ObjectHeaders, error) {
-	oh := proto.ObjectHeaders{
+func storedHeaders(h http.Header) (client.ObjectHeaders, error) {
+	oh := client.ObjectHeaders{
 		CacheControl:       h.Get("Cache-Control"),
 		ContentDisposition: h.Get("Content-Disposition"),
 		ContentEncoding:    contentEncoding(h.Get("Content-Encoding")),
@@ -63,7 +62,7 @@ func contentEncoding(v string) string {
 
 // setObjectHeaders writes an object's stored headers to a GET or HEAD
 // answer.
-func setObjectHeaders(h http.Header, o proto.Object) {
+func setObjectHeaders(h http.Header, o client.ObjectInfo) {
 	h.Set("ETag", `"`+o.ETag+`"`)
 	h.Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")

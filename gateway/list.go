@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -68,7 +69,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrInvalidArgument, "invalid encoding type %q", enc))
 		return
 	}
-	req := proto.ListRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
+	req := client.ListRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
 	res := listResult{NS: s3NS, Name: bucket, MaxKeys: maxKeys, EncodingType: enc}
 	if v2 {
 		req.StartAfter = q.Get("start-after")
@@ -96,7 +97,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, http.StatusOK, res)
 }
 
-func (s *Server) fillList(r *http.Request, req proto.ListRequest, res *listResult, v2, withOwner bool) error {
+func (s *Server) fillList(r *http.Request, req client.ListRequest, res *listResult, v2, withOwner bool) error {
 	res.Prefix, res.Delimiter = req.Prefix, req.Delimiter
 	if req.MaxKeys > 0 {
 		page, err := s.client.List(r.Context(), req)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/internal/proto"
 )
 
 type initiateResult struct {
@@ -58,7 +57,7 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 
 // uploadFor checks that the upload exists and belongs to this key, and
 // returns it with its parts.
-func (s *Server) uploadFor(r *http.Request, bucket, key string) (proto.Upload, []proto.Part, error) {
+func (s *Server) uploadFor(r *http.Request, bucket, key string) (client.Upload, []client.Part, error) {
 	u, parts, err := s.client.ListParts(r.Context(), bucket, r.URL.Query().Get("uploadId"))
 	if err == nil && u.Key != key {
 		err = errorf(ErrNoSuchUpload, "the specified upload does not exist")
@@ -73,7 +72,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := strconv.Atoi(r.URL.Query().Get("partNumber"))
-	if err != nil || n < 1 || n > proto.MaxPartNumber {
+	if err != nil || n < 1 || n > client.MaxPartNumber {
 		s.writeError(w, r, errorf(ErrInvalidArgument, "part number must be an integer between 1 and 10000"))
 		return
 	}
@@ -104,7 +103,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	part, err := s.client.PutPart(r.Context(), bucket, u.ID, n, body, r.ContentLength, &client.PutOptions{
-		BeforeCommit: func(obj *proto.Object) error {
+		BeforeCommit: func(obj *client.ObjectInfo) error {
 			if err := finish(obj.ETag); err != nil {
 				return err
 			}
@@ -161,18 +160,18 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req completeRequest
-	if err := xml.Unmarshal(raw, &req); err != nil || len(req.Parts) == 0 || len(req.Parts) > proto.MaxPartNumber {
+	if err := xml.Unmarshal(raw, &req); err != nil || len(req.Parts) == 0 || len(req.Parts) > client.MaxPartNumber {
 		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
 		return
 	}
-	parts := make([]proto.CompletePart, len(req.Parts))
+	parts := make([]client.CompletePart, len(req.Parts))
 	for i, p := range req.Parts {
 		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
 			// A part listed twice is out of order too.
 			s.writeError(w, r, errorf(ErrInvalidPartOrder, "the list of parts was not in ascending order; parts must be ordered by part number"))
 			return
 		}
-		parts[i] = proto.CompletePart{Number: p.PartNumber, ETag: p.ETag}
+		parts[i] = client.CompletePart{Number: p.PartNumber, ETag: p.ETag}
 	}
 	ifETag, mustNotExist, err := writeConditions(r.Header)
 	if err != nil {
@@ -200,11 +199,11 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 // the stored ones and computes the object's checksum in the upload's
 // algorithm and type ("" when the upload has none). A full-object value
 // the client sends in x-amz-checksum-* must match it.
-func completeChecksum(r *http.Request, u proto.Upload, stored []proto.Part, req completeRequest) (string, error) {
+func completeChecksum(r *http.Request, u client.Upload, stored []client.Part, req completeRequest) (string, error) {
 	if u.ChecksumAlgorithm == "" {
 		return "", nil
 	}
-	byNumber := make(map[int]proto.Part, len(stored))
+	byNumber := make(map[int]client.Part, len(stored))
 	for _, p := range stored {
 		byNumber[p.Number] = p
 	}
@@ -365,7 +364,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	slices.SortStableFunc(ups, func(a, b proto.Upload) int {
+	slices.SortStableFunc(ups, func(a, b client.Upload) int {
 		if c := strings.Compare(a.Key, b.Key); c != 0 {
 			return c
 		}

@@ -52,7 +52,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size (5 GiB in one PUT; use a multipart upload)"))
 		return
 	}
-	body, digest, finish, err := s.checkedBody(w, r, proto.ChecksumCRC64NVME) // S3's default since 2025
+	body, digest, finish, err := s.checkedBody(w, r, client.ChecksumCRC64NVME) // S3's default since 2025
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -68,15 +68,15 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := &client.PutOptions{ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh,
-		IfETag: ifETag, BeforeCommit: func(obj *proto.Object) error {
+		IfETag: ifETag, BeforeCommit: func(obj *client.ObjectInfo) error {
 			if err := finish(obj.ETag); err != nil {
 				return err
 			}
-			digest.record(obj, proto.ChecksumFullObject)
+			digest.record(obj, client.ChecksumFullObject)
 			return nil
 		}}
 	if mustNotExist {
-		opts.IfVersion = proto.MustNotExist
+		opts.IfVersion = client.MustNotExist
 	}
 	obj, err := s.client.Put(r.Context(), bucket, key, body, r.ContentLength, opts)
 	if err != nil {
@@ -176,7 +176,7 @@ func (d *digestCheck) verify(etag string) error {
 }
 
 // record stores the checksum in an object or part record.
-func (d *digestCheck) record(obj *proto.Object, typ string) {
+func (d *digestCheck) record(obj *client.ObjectInfo, typ string) {
 	if d.alg != "" {
 		obj.ChecksumAlgorithm, obj.ChecksumType, obj.Checksum = d.alg, typ, d.value()
 	}
@@ -272,12 +272,12 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 
 // partRange finds the bytes of ?partNumber=N: the Nth part of a
 // multipart object, or the whole of any other object for N = 1.
-func partRange(r *http.Request, o proto.Object) (off, n int64, err error) {
+func partRange(r *http.Request, o client.ObjectInfo) (off, n int64, err error) {
 	if r.Header.Get("Range") != "" {
 		return 0, 0, errorf(ErrInvalidRequest, "cannot specify both Range header and partNumber query parameter")
 	}
 	pn, err := strconv.Atoi(r.URL.Query().Get("partNumber"))
-	if err != nil || pn < 1 || pn > proto.MaxPartNumber {
+	if err != nil || pn < 1 || pn > client.MaxPartNumber {
 		return 0, 0, errorf(ErrInvalidArgument, "part number must be an integer between 1 and 10000, inclusive")
 	}
 	switch {
@@ -329,7 +329,7 @@ func (i *idleWriter) Write(p []byte) (int, error) {
 
 // preconditions evaluates conditional headers in S3's order. A non-zero
 // status (304) means answer with headers only.
-func preconditions(r *http.Request, o proto.Object) (int, error) {
+func preconditions(r *http.Request, o client.ObjectInfo) (int, error) {
 	etag := `"` + o.ETag + `"`
 	matches := func(list string) bool {
 		for _, t := range strings.Split(list, ",") {
