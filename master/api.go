@@ -17,6 +17,7 @@ import (
 
 	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 )
 
 // routes builds the HTTP API. Every route but health requires the cluster
@@ -263,7 +264,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, proto.Health{
 		ID: s.cfg.ID, State: strings.ToLower(s.raft.State().String()),
 		Leader: laddr, LeaderID: lid, Ready: s.IsLeader() || (lid != "" && lid != s.cfg.ID),
-		Applied: s.fsm.applied.Load(),
+		Applied: s.fsm.Applied(),
 	})
 }
 
@@ -288,7 +289,7 @@ func (s *Server) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
 		return
 	}
-	if _, err := s.applyRequest(r, opCreateBucket, cmdCreateBucket{Bucket: b}); err != nil {
+	if _, err := s.applyRequest(r, meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -299,7 +300,7 @@ func (s *Server) handleGetBucket(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	b, err := s.fsm.bucket(mux.Vars(r)["bucket"])
+	b, err := s.fsm.Bucket(mux.Vars(r)["bucket"])
 	if err != nil {
 		writeError(w, err)
 		return
@@ -311,7 +312,7 @@ func (s *Server) handleListBuckets(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	bs, err := s.fsm.buckets()
+	bs, err := s.fsm.Buckets()
 	if err != nil {
 		writeError(w, err)
 		return
@@ -325,7 +326,7 @@ func (s *Server) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r, opDeleteBucket, cmdDeleteBucket{Name: name}); err != nil {
+	if _, err := s.applyRequest(r, meta.OpDeleteBucket, meta.DeleteBucket{Name: name}); err != nil {
 		writeError(w, err)
 		return
 	}

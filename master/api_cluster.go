@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 )
 
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
@@ -35,8 +36,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("add voter %s: %v: %w", req.ID, err, ErrUnavailable))
 		return
 	}
-	m := memberRecord{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}
-	if _, err := s.apply(r.Context(), opSetMember, cmdSetMember{Member: m}); err != nil {
+	m := meta.Member{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}
+	if _, err := s.apply(r.Context(), meta.OpSetMember, meta.SetMember{Member: m}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -51,7 +52,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id != s.cfg.ID { // a leader that removed itself can no longer apply
-		if _, err := s.apply(r.Context(), opRemoveMember, cmdRemoveMember{ID: id}); err != nil {
+		if _, err := s.apply(r.Context(), meta.OpRemoveMember, meta.RemoveMember{ID: id}); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -69,7 +70,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	st := proto.Status{
 		Leader: s.cfg.ID, Term: s.raft.CurrentTerm(),
-		CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.fsm.applied.Load(),
+		CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.fsm.Applied(),
 	}
 	var err error
 	if st.Members, err = s.memberStates(r.Context()); err != nil {
@@ -96,7 +97,7 @@ func (s *Server) memberStates(ctx context.Context) ([]proto.Member, error) {
 	if err := f.Error(); err != nil {
 		return nil, fmt.Errorf("master: raft configuration: %v: %w", err, ErrUnavailable)
 	}
-	records, err := s.fsm.members()
+	records, err := s.fsm.Members()
 	if err != nil {
 		return nil, err
 	}
@@ -183,14 +184,14 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("chunk server %s: address of 1 to %d bytes and a rack name of at most %d are required: %w", req.ID, proto.MaxAddressLen, proto.MaxNodeIDLen, ErrInvalid))
 		return
 	}
-	n := nodeRecord{ID: req.ID, Address: req.Address, Rack: req.Rack, Registered: s.now().UTC().Truncate(time.Millisecond)}
-	res, err := s.apply(r.Context(), opRegisterNode, cmdRegisterNode{Node: n})
+	n := meta.Node{ID: req.ID, Address: req.Address, Rack: req.Rack, Registered: s.now().UTC().Truncate(time.Millisecond)}
+	res, err := s.apply(r.Context(), meta.OpRegisterNode, meta.RegisterNode{Node: n})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	s.live.seen(req.ID, s.now(), nil)
-	writeJSON(w, http.StatusOK, s.live.view(res.(nodeRecord), s.now(), s.cfg.DeadAfter).status())
+	writeJSON(w, http.StatusOK, s.live.view(res.(meta.Node), s.now(), s.cfg.DeadAfter).status())
 }
 
 func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
@@ -199,7 +200,7 @@ func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.apply(r.Context(), opSetNodeState, cmdSetNodeState{ID: id, State: nodeDraining}); err != nil {
+	if _, err := s.apply(r.Context(), meta.OpSetNodeState, meta.SetNodeState{ID: id, State: meta.NodeDraining}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -221,12 +222,12 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("heartbeat from %s: report of more than %d chunks: %w", hb.ID, proto.MaxReportChunks, ErrTooLarge))
 		return
 	}
-	nodes, err := s.fsm.nodes()
+	nodes, err := s.fsm.Nodes()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	known := slices.ContainsFunc(nodes, func(n nodeRecord) bool { return n.ID == hb.ID && n.State != nodeDecommissioned })
+	known := slices.ContainsFunc(nodes, func(n meta.Node) bool { return n.ID == hb.ID && n.State != meta.NodeDecommissioned })
 	reply := proto.HeartbeatReply{Registered: known, IntervalMs: s.cfg.HeartbeatInterval.Milliseconds()}
 	if known {
 		s.live.seen(hb.ID, s.now(), &hb)
@@ -249,7 +250,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	us, err := s.fsm.users()
+	us, err := s.fsm.Users()
 	if err != nil {
 		writeError(w, err)
 		return
@@ -268,7 +269,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := proto.User{Name: req.Name, Created: s.now().UTC().Truncate(time.Millisecond)}
-	if _, err := s.apply(r.Context(), opPutUser, cmdPutUser{User: u}); err != nil {
+	if _, err := s.apply(r.Context(), meta.OpPutUser, meta.PutUser{User: u}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -288,7 +289,7 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 	if k.SecretKey == "" {
 		k.SecretKey = randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 	}
-	if _, err := s.apply(r.Context(), opPutKey, cmdPutKey{Key: k}); err != nil {
+	if _, err := s.apply(r.Context(), meta.OpPutKey, meta.PutKey{Key: k}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -299,7 +300,7 @@ func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	k, err := s.fsm.accessKey(mux.Vars(r)["key"])
+	k, err := s.fsm.AccessKey(mux.Vars(r)["key"])
 	if err != nil {
 		writeError(w, err)
 		return
@@ -308,7 +309,7 @@ func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.apply(r.Context(), opDeleteKey, cmdDeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
+	if _, err := s.apply(r.Context(), meta.OpDeleteKey, meta.DeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
 		writeError(w, err)
 		return
 	}

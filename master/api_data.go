@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/repair"
 	"github.com/granary-store/granary/placement"
 )
@@ -165,7 +166,7 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) locations(o *proto.Object, servers []placement.Server, addrs map[string]string) []proto.ChunkTargets {
 	ok := repair.Usable(servers)
 	var out []proto.ChunkTargets
-	for _, id := range sortedIDs(chunkSet(o)) {
+	for _, id := range meta.ChunkIDs(o) {
 		var live []string
 		for _, n := range s.replicas.holders(id) {
 			if ok[n] {
@@ -200,7 +201,7 @@ func (s *Server) handleCorrupt(w http.ResponseWriter, r *http.Request) {
 // replica reports and liveness, classified as the repair planner does
 // (repair.Count).
 func (s *Server) chunkCounts() (proto.ChunkCounts, error) {
-	refs, err := s.fsm.chunkRefs()
+	refs, err := s.fsm.ChunkRefs()
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}
@@ -208,7 +209,7 @@ func (s *Server) chunkCounts() (proto.ChunkCounts, error) {
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}
-	_, pending, err := s.fsm.counters()
+	_, pending, err := s.fsm.Counters()
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 )
 
 func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
@@ -16,11 +17,11 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	obj := req.Object
 	obj.Modified = s.now().UTC().Truncate(time.Millisecond)
 	obj.Version = 0
-	if err := validateObject(&obj); err != nil {
+	if err := meta.ValidateObject(&obj); err != nil {
 		writeError(w, err)
 		return
 	}
-	v, err := s.applyRequest(r, opPutObject, cmdPutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
+	v, err := s.applyRequest(r, meta.OpPutObject, meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -49,7 +50,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, 
 	if !s.consistent(w, r) {
 		return nil, false
 	}
-	o, err := s.fsm.object(bucket, key)
+	o, err := s.fsm.Object(bucket, key)
 	if err != nil {
 		writeError(w, err)
 		return nil, false
@@ -67,7 +68,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r, opDeleteObject, cmdDeleteObject(req)); err != nil {
+	if _, err := s.applyRequest(r, meta.OpDeleteObject, meta.DeleteObject(req)); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -88,8 +89,8 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	cmd := cmdRenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.applyRequest(r, opRenameObject, cmd)
+	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: s.now().UTC().Truncate(time.Millisecond)}
+	v, err := s.applyRequest(r, meta.OpRenameObject, cmd)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -121,7 +122,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	res, err := s.fsm.list(req)
+	res, err := s.fsm.List(req)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 )
 
 func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
@@ -25,13 +24,13 @@ func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	check := proto.Object{Bucket: u.Bucket, Key: u.Key, ContentType: u.ContentType, Meta: u.Meta, ObjectHeaders: u.ObjectHeaders}
-	if err := validateObject(&check); err != nil {
+	if err := meta.ValidateObject(&check); err != nil {
 		writeError(w, err)
 		return
 	}
 	u.ID = randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789")
 	u.Created = s.now().UTC().Truncate(time.Millisecond)
-	res, err := s.applyRequest(r, opCreateUpload, cmdCreateUpload{Upload: u})
+	res, err := s.applyRequest(r, meta.OpCreateUpload, meta.CreateUpload{Upload: u})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -50,7 +49,7 @@ func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Part.Modified = s.now().UTC().Truncate(time.Millisecond)
-	if _, err := s.applyRequest(r, opPutPart, cmdPutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
+	if _, err := s.applyRequest(r, meta.OpPutPart, meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -80,7 +79,7 @@ func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := proto.Object{Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.applyRequest(r, opCompleteUpload, cmdCompleteUpload{Req: req, Object: base})
+	v, err := s.applyRequest(r, meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -94,7 +93,7 @@ func (s *Server) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r, opAbortUpload, cmdAbortUpload{Ref: ref}); err != nil {
+	if _, err := s.applyRequest(r, meta.OpAbortUpload, meta.AbortUpload{Ref: ref}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -112,15 +111,8 @@ func (s *Server) handleListParts(w http.ResponseWriter, r *http.Request) {
 		Upload proto.Upload `json:"upload"`
 		Parts  []proto.Part `json:"parts"`
 	}
-	err := s.fsm.view(func(txn *badger.Txn) error {
-		u, err := getUpload(txn, q.Get("bucket"), q.Get("uploadId"))
-		if err != nil {
-			return err
-		}
-		out.Upload = *u
-		out.Parts, err = parts(txn, u.Bucket, u.ID)
-		return err
-	})
+	var err error
+	out.Upload, out.Parts, err = s.fsm.Upload(q.Get("bucket"), q.Get("uploadId"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -147,17 +139,7 @@ func (s *Server) handleListUploads(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	out := []proto.Upload{}
-	err = scan(s.fsm, []byte("p/"+bucket+"/"), func(k, v []byte) error {
-		var u proto.Upload
-		if err := decodeValue(k, v, &u); err != nil {
-			return err
-		}
-		if len(out) < max && len(u.Key) >= len(prefix) && u.Key[:len(prefix)] == prefix {
-			out = append(out, u)
-		}
-		return nil
-	})
+	out, err := s.fsm.Uploads(bucket, prefix, max)
 	if err != nil {
 		writeError(w, err)
 		return

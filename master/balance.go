@@ -12,7 +12,7 @@ func (s *Server) balance(in *repair.Input) error {
 	if len(s.heal.moves) > 0 || !repair.Unbalanced(in.Servers, s.cfg.BalanceThreshold) {
 		return nil
 	}
-	sizes, err := s.fsm.chunkSizes()
+	sizes, err := s.fsm.ChunkSizes()
 	if err != nil {
 		return err
 	}

@@ -1,40 +1,57 @@
 package master
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/granary-store/granary/master/meta"
+)
 
 // Sentinel errors of the master. API handlers map them to proto codes in
-// one place (errorCode in api.go).
+// one place (errorBody in api.go). The state's refusals are meta's
+// sentinels under the names callers have always used.
 var (
 	// ErrNoSuchBucket means the named bucket does not exist.
-	ErrNoSuchBucket = errors.New("no such bucket")
+	ErrNoSuchBucket = meta.ErrNoSuchBucket
 	// ErrBucketExists means a bucket of that name already exists.
-	ErrBucketExists = errors.New("bucket already exists")
+	ErrBucketExists = meta.ErrBucketExists
 	// ErrBucketNotEmpty means a bucket still holds objects.
-	ErrBucketNotEmpty = errors.New("bucket not empty")
+	ErrBucketNotEmpty = meta.ErrBucketNotEmpty
 	// ErrNoSuchKey means the named object does not exist.
-	ErrNoSuchKey = errors.New("no such key")
+	ErrNoSuchKey = meta.ErrNoSuchKey
 	// ErrPrecondition means a conditional commit found another version.
-	ErrPrecondition = errors.New("precondition failed")
+	ErrPrecondition = meta.ErrPrecondition
 	// ErrNotFound means a registry entry (node, member, user, key) is absent.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = meta.ErrNotFound
 	// ErrInvalid means a request or command broke a validation rule.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = meta.ErrInvalid
 	// ErrTooLarge means metadata exceeds a limit.
-	ErrTooLarge = errors.New("metadata too large")
+	ErrTooLarge = meta.ErrTooLarge
 	// ErrBadCommand means a log entry could not be decoded.
-	ErrBadCommand = errors.New("malformed command")
+	ErrBadCommand = meta.ErrBadCommand
 	// ErrUnknownVersion means a log entry uses an encoding this build does
 	// not know.
-	ErrUnknownVersion = errors.New("unknown command version")
+	ErrUnknownVersion = meta.ErrUnknownVersion
+	// ErrFSMFailed means the state store hit a storage error and this member
+	// stopped applying commands; it must be restarted.
+	ErrFSMFailed = meta.ErrFSMFailed
+	// ErrRequestExpired means a request id was issued too long before the
+	// change was proposed for the master to still know whether it applied.
+	ErrRequestExpired = meta.ErrRequestExpired
+	// ErrNoSuchUpload means the upload does not exist (or is finished).
+	ErrNoSuchUpload = meta.ErrNoSuchUpload
+	// ErrInvalidPart means a completion names a part that is missing or
+	// whose ETag differs.
+	ErrInvalidPart = meta.ErrInvalidPart
+	// ErrInvalidPartOrder means completion parts are not in ascending order.
+	ErrInvalidPartOrder = meta.ErrInvalidPartOrder
+	// ErrEntityTooSmall means a part other than the last is under 5 MiB.
+	ErrEntityTooSmall = meta.ErrEntityTooSmall
+)
+
+var (
 	// ErrNotLeader means this member cannot serve the request because it is
 	// not the leader (or has not confirmed it); the caller may retry.
 	ErrNotLeader = errors.New("not the leader")
-	// ErrFSMFailed means the state store hit a storage error and this member
-	// stopped applying commands; it must be restarted.
-	ErrFSMFailed = errors.New("state machine failed")
-	// ErrRequestExpired means a request id was issued too long before the
-	// change was proposed for the master to still know whether it applied.
-	ErrRequestExpired = errors.New("request expired")
 	// ErrClosed means the server was closed.
 	ErrClosed = errors.New("server closed")
 )

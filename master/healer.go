@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/repair"
 	"github.com/granary-store/granary/placement"
 )
@@ -99,14 +100,14 @@ func (s *Server) safeMode() (bool, string) {
 	if s.now().Sub(since) >= s.cfg.SafeModeTimeout {
 		return false, ""
 	}
-	nodes, err := s.fsm.nodes()
+	nodes, err := s.fsm.Nodes()
 	if err != nil {
 		return true, err.Error()
 	}
 	settled := s.now().Sub(since) >= s.cfg.DeadAfter
 	waiting := 0
 	for _, n := range nodes {
-		if n.State == nodeDecommissioned || s.replicas.hasReported(n.ID) {
+		if n.State == meta.NodeDecommissioned || s.replicas.hasReported(n.ID) {
 			continue
 		}
 		if !settled || s.live.view(n, s.now(), s.cfg.DeadAfter).health != placement.Dead {
@@ -213,7 +214,7 @@ func (s *Server) finishDrains(ctx context.Context, in *repair.Input) error {
 		if sv.State != placement.Draining || !s.replicas.hasReported(sv.ID) || !repair.Drained(in, sv.ID) {
 			continue
 		}
-		if _, err := s.apply(ctx, opSetNodeState, cmdSetNodeState{ID: sv.ID, State: nodeDecommissioned}); err != nil {
+		if _, err := s.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: sv.ID, State: meta.NodeDecommissioned}); err != nil {
 			return err
 		}
 		s.log.Info("chunk server drained and decommissioned", "server", sv.ID)
@@ -224,12 +225,12 @@ func (s *Server) finishDrains(ctx context.Context, in *repair.Input) error {
 // commitGC records finished deletions and collected orphans in Raft.
 func (s *Server) commitGC(ctx context.Context, p repair.Plan) error {
 	if len(p.GCDone) > 0 {
-		if _, err := s.apply(ctx, opAckGCDeletion, cmdAckGCDeletion{Chunks: p.GCDone}); err != nil {
+		if _, err := s.apply(ctx, meta.OpAckGCDeletion, meta.AckGCDeletion{Chunks: p.GCDone}); err != nil {
 			return err
 		}
 	}
 	if len(p.Collect) > 0 {
-		n, err := s.apply(ctx, opCollectOrphans, cmdCollectOrphans{Chunks: p.Collect})
+		n, err := s.apply(ctx, meta.OpCollectOrphans, meta.CollectOrphans{Chunks: p.Collect})
 		if err != nil {
 			return err
 		}
@@ -240,11 +241,11 @@ func (s *Server) commitGC(ctx context.Context, p repair.Plan) error {
 
 // planInput snapshots the state the planner needs.
 func (s *Server) planInput() (*repair.Input, error) {
-	refs, err := s.fsm.chunkRefs()
+	refs, err := s.fsm.ChunkRefs()
 	if err != nil {
 		return nil, err
 	}
-	gc, err := s.fsm.gcChunks()
+	gc, err := s.fsm.GCChunks()
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 )
 
 // watchLeadership tracks leadership changes. A new leader first waits for
@@ -51,7 +52,7 @@ func (s *Server) becomeLeader() {
 		}
 		err := s.raft.Barrier(s.cfg.ApplyTimeout).Error()
 		if err == nil {
-			err = s.recordMember(memberRecord{ID: s.cfg.ID, RaftAddr: s.cfg.RaftAddr, HTTPAddr: s.cfg.HTTPAddr})
+			err = s.recordMember(meta.Member{ID: s.cfg.ID, RaftAddr: s.cfg.RaftAddr, HTTPAddr: s.cfg.HTTPAddr})
 		}
 		if err != nil {
 			s.log.Warn("leader not ready yet", "err", err)
@@ -96,8 +97,8 @@ func (s *Server) stepDownWhileFailed() {
 	}
 }
 
-func (s *Server) recordMember(m memberRecord) error {
-	members, err := s.fsm.members()
+func (s *Server) recordMember(m meta.Member) error {
+	members, err := s.fsm.Members()
 	if err != nil {
 		return err
 	}
@@ -106,21 +107,21 @@ func (s *Server) recordMember(m memberRecord) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)
 	defer cancel()
-	_, err = s.apply(ctx, opSetMember, cmdSetMember{Member: m})
+	_, err = s.apply(ctx, meta.OpSetMember, meta.SetMember{Member: m})
 	return err
 }
 
 // apply proposes a command and waits for its result. Errors that say the
 // command never reached the log wrap ErrNotLeader; errors after which it may
 // still commit wrap ErrUnavailable.
-func (s *Server) apply(ctx context.Context, o op, payload any) (any, error) {
+func (s *Server) apply(ctx context.Context, o meta.Op, payload any) (any, error) {
 	return s.applyAs(ctx, "", o, payload)
 }
 
 // applyRequest is apply for a change a client asked for: when the request
 // names itself (proto.HeaderRequestID), the change is applied at most once
 // however many attempts of it arrive (see dedup.go).
-func (s *Server) applyRequest(r *http.Request, o op, payload any) (any, error) {
+func (s *Server) applyRequest(r *http.Request, o meta.Op, payload any) (any, error) {
 	id := r.Header.Get(proto.HeaderRequestID)
 	if id != "" {
 		if _, err := proto.ParseRequestID(id); err != nil {
@@ -130,11 +131,11 @@ func (s *Server) applyRequest(r *http.Request, o op, payload any) (any, error) {
 	return s.applyAs(r.Context(), id, o, payload)
 }
 
-func (s *Server) applyAs(ctx context.Context, id string, o op, payload any) (any, error) {
+func (s *Server) applyAs(ctx context.Context, id string, o meta.Op, payload any) (any, error) {
 	if s.raft.State() != raft.Leader {
 		return nil, fmt.Errorf("master: apply %v: %w", o, ErrNotLeader)
 	}
-	data, err := encodeRequest(o, s.now(), id, payload)
+	data, err := meta.EncodeRequest(o, s.now(), id, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +143,7 @@ func (s *Server) applyAs(ctx context.Context, id string, o op, payload any) (any
 }
 
 // propose appends an encoded command to the log and waits for its result.
-func (s *Server) propose(ctx context.Context, o op, data []byte) (any, error) {
+func (s *Server) propose(ctx context.Context, o meta.Op, data []byte) (any, error) {
 	if len(data) > proto.MaxRequestBytes {
 		return nil, fmt.Errorf("master: %v command of %d bytes: %w", o, len(data), ErrTooLarge)
 	}
@@ -162,8 +163,8 @@ func (s *Server) propose(ctx context.Context, o op, data []byte) (any, error) {
 		return nil, fmt.Errorf("master: apply %v: %v: %w", o, err, ErrUnavailable)
 	}
 	switch r := f.Response().(type) {
-	case result:
-		return r.val, r.err
+	case meta.Result:
+		return r.Val, r.Err
 	case error:
 		return nil, r
 	default:
@@ -183,7 +184,7 @@ func (s *Server) readBarrier(ctx context.Context) error {
 	if err := s.raft.VerifyLeader().Error(); err != nil {
 		return fmt.Errorf("master: verify leadership: %v: %w", err, ErrNotLeader)
 	}
-	return s.fsm.waitApplied(ctx, s.lastCommandAtOrBelow(ci))
+	return s.fsm.WaitApplied(ctx, s.lastCommandAtOrBelow(ci))
 }
 
 // lastCommandAtOrBelow returns the index of the last command entry at or
@@ -209,7 +210,7 @@ func (s *Server) leaderHTTP() (id, addr string) {
 	if lid == "" {
 		return "", ""
 	}
-	members, err := s.fsm.members()
+	members, err := s.fsm.Members()
 	if err != nil {
 		return string(lid), ""
 	}
@@ -290,7 +291,7 @@ func (s *Server) allocateChunks(ctx context.Context, n int) ([]uint64, error) {
 	for len(ids) < n {
 		if s.alloc.next == s.alloc.end {
 			want := uint64(max(n-len(ids), chunkRange))
-			r, err := s.apply(ctx, opAllocChunks, cmdAllocChunks{Count: want})
+			r, err := s.apply(ctx, meta.OpAllocChunks, meta.AllocChunks{Count: want})
 			if err != nil {
 				return nil, err
 			}

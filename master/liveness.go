@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/repair"
 	"github.com/granary-store/granary/placement"
 )
@@ -48,7 +49,7 @@ func (l *liveness) seen(id string, now time.Time, hb *proto.HeartbeatRequest) {
 // It converts to the status (status) and to placement's input (placement)
 // in one place each.
 type nodeView struct {
-	rec    nodeRecord
+	rec    meta.Node
 	heard  bool          // a heartbeat arrived since this member started
 	age    time.Duration // since the last heartbeat, when heard
 	hb     proto.HeartbeatRequest
@@ -56,7 +57,7 @@ type nodeView struct {
 }
 
 // view merges a registry record with soft state at now.
-func (l *liveness) view(n nodeRecord, now time.Time, deadAfter time.Duration) nodeView {
+func (l *liveness) view(n meta.Node, now time.Time, deadAfter time.Duration) nodeView {
 	l.mu.Lock()
 	live, ok := l.nodes[n.ID]
 	l.mu.Unlock()
@@ -71,9 +72,9 @@ func (l *liveness) view(n nodeRecord, now time.Time, deadAfter time.Duration) no
 // membership converts a registry state to repair's.
 func membership(state string) repair.Membership {
 	switch state {
-	case nodeDraining:
+	case meta.NodeDraining:
 		return repair.Draining
-	case nodeDecommissioned:
+	case meta.NodeDecommissioned:
 		return repair.Decommissioned
 	default:
 		return repair.Active
@@ -98,7 +99,7 @@ func (v nodeView) placement() placement.Server {
 
 // nodeViews returns every registered chunk server's view now.
 func (s *Server) nodeViews() ([]nodeView, error) {
-	nodes, err := s.fsm.nodes()
+	nodes, err := s.fsm.Nodes()
 	if err != nil {
 		return nil, err
 	}

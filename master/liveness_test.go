@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/placement"
 )
 
@@ -20,16 +21,16 @@ func TestSilentDrainingServerIsDead(t *testing.T) {
 		id, membership string
 		want           placement.State
 	}{
-		{"fresh", nodeActive, placement.Alive},
-		{"fresh", nodeDraining, placement.Draining},
-		{"fresh", nodeDecommissioned, placement.Decommissioned},
-		{"silent", nodeActive, placement.Dead},
-		{"silent", nodeDraining, placement.Dead},
-		{"silent", nodeDecommissioned, placement.Decommissioned},
-		{"never", nodeDraining, placement.Dead},
+		{"fresh", meta.NodeActive, placement.Alive},
+		{"fresh", meta.NodeDraining, placement.Draining},
+		{"fresh", meta.NodeDecommissioned, placement.Decommissioned},
+		{"silent", meta.NodeActive, placement.Dead},
+		{"silent", meta.NodeDraining, placement.Dead},
+		{"silent", meta.NodeDecommissioned, placement.Decommissioned},
+		{"never", meta.NodeDraining, placement.Dead},
 	}
 	for _, tc := range cases {
-		v := live.view(nodeRecord{ID: tc.id, State: tc.membership}, now, deadAfter)
+		v := live.view(meta.Node{ID: tc.id, State: tc.membership}, now, deadAfter)
 		if v.health != tc.want || v.placement().State != tc.want || v.status().State != tc.want.String() {
 			t.Errorf("%s %s server: health %v, placement %v, status %q; want %v",
 				tc.id, tc.membership, v.health, v.placement().State, v.status().State, tc.want)

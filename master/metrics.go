@@ -17,9 +17,9 @@ func (s *Server) collectMetrics(m *metrics.Set) {
 	m.Gauge("granary_master_is_leader", "1 when this member is the ready leader.", leader)
 	m.Gauge("granary_raft_term", "Current Raft term.", float64(s.raft.CurrentTerm()))
 	m.Gauge("granary_raft_commit_index", "Raft commit index.", float64(s.raft.CommitIndex()))
-	m.Gauge("granary_raft_applied_index", "Last index applied to the state.", float64(s.fsm.applied.Load()))
-	m.Counter("granary_fsm_entries_run_total", "Log entries this process ran against the state.", float64(s.fsm.ran.Load()))
-	m.Counter("granary_fsm_entries_skipped_total", "Replayed log entries the state already held.", float64(s.fsm.skipped.Load()))
+	m.Gauge("granary_raft_applied_index", "Last index applied to the state.", float64(s.fsm.Applied()))
+	m.Counter("granary_fsm_entries_run_total", "Log entries this process ran against the state.", float64(s.fsm.Ran()))
+	m.Counter("granary_fsm_entries_skipped_total", "Replayed log entries the state already held.", float64(s.fsm.Skipped()))
 	m.Gauge("granary_raft_state", "Raft state of this member.", 1, "state", s.raft.State().String())
 	if s.raft.State() != raft.Leader {
 		return

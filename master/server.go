@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/granary-store/granary/master/meta"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
@@ -24,7 +25,7 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	now  func() time.Time
-	fsm  *fsm
+	fsm  *meta.FSM
 	raft *raft.Raft
 
 	logs     *raftboltdb.BoltStore
@@ -76,7 +77,7 @@ func (s *Server) open() error {
 	if err = os.MkdirAll(filepath.Join(s.cfg.Dir, "raft"), 0o700); err != nil {
 		return fmt.Errorf("master: create dir: %w", err)
 	}
-	if s.fsm, err = openFSM(s.cfg.Dir, s.log); err != nil {
+	if s.fsm, err = meta.Open(s.cfg.Dir, s.log); err != nil {
 		return err
 	}
 	if err = s.listen(); err != nil {
@@ -259,16 +260,16 @@ func (s *Server) IsLeader() bool {
 }
 
 // AppliedIndex returns the last Raft index reflected in the state.
-func (s *Server) AppliedIndex() uint64 { return s.fsm.applied.Load() }
+func (s *Server) AppliedIndex() uint64 { return s.fsm.Applied() }
 
 // EntriesRun counts the log entries this process ran against the state,
 // and EntriesSkipped those Raft replayed that the state already held (a
 // restart replays the log after the last snapshot).
-func (s *Server) EntriesRun() int64     { return s.fsm.ran.Load() }
-func (s *Server) EntriesSkipped() int64 { return s.fsm.skipped.Load() }
+func (s *Server) EntriesRun() int64     { return s.fsm.Ran() }
+func (s *Server) EntriesSkipped() int64 { return s.fsm.Skipped() }
 
 // SnapshotsRestored counts snapshots installed into the state since start.
-func (s *Server) SnapshotsRestored() int64 { return s.fsm.restores.Load() }
+func (s *Server) SnapshotsRestored() int64 { return s.fsm.Restores() }
 
 // Snapshot takes a Raft snapshot now and compacts the log behind it.
 func (s *Server) Snapshot() error { return s.raft.Snapshot().Error() }

@@ -5,6 +5,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/repair"
 )
 
@@ -15,9 +16,9 @@ func TestSilenceToRepairPlan(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const deadAfter = 30 * time.Second
 		var live liveness
-		nodes := []nodeRecord{
-			{ID: "n1", Rack: "r1", State: nodeActive}, {ID: "n2", Rack: "r2", State: nodeActive},
-			{ID: "n3", Rack: "r1", State: nodeActive}, {ID: "n4", Rack: "r2", State: nodeActive},
+		nodes := []meta.Node{
+			{ID: "n1", Rack: "r1", State: meta.NodeActive}, {ID: "n2", Rack: "r2", State: meta.NodeActive},
+			{ID: "n3", Rack: "r1", State: meta.NodeActive}, {ID: "n4", Rack: "r2", State: meta.NodeActive},
 		}
 		beat := func(ids ...string) {
 			for _, id := range ids {

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"bytes"
@@ -14,7 +14,8 @@ import (
 // The queries below read the local state. Whether that state is fresh
 // enough is the caller's business (Server.readBarrier).
 
-func (f *fsm) bucket(name string) (proto.Bucket, error) {
+// Bucket returns the named bucket.
+func (f *FSM) Bucket(name string) (proto.Bucket, error) {
 	var b proto.Bucket
 	err := f.view(func(txn *badger.Txn) error {
 		return notFoundAs(get(txn, bucketKey(name), &b), fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket))
@@ -22,7 +23,8 @@ func (f *fsm) bucket(name string) (proto.Bucket, error) {
 	return b, err
 }
 
-func (f *fsm) buckets() ([]proto.Bucket, error) {
+// Buckets returns every bucket, by name.
+func (f *FSM) Buckets() ([]proto.Bucket, error) {
 	out := []proto.Bucket{}
 	err := scan(f, []byte("b/"), func(k, v []byte) error {
 		var b proto.Bucket
@@ -35,7 +37,8 @@ func (f *fsm) buckets() ([]proto.Bucket, error) {
 	return out, err
 }
 
-func (f *fsm) object(bucket, key string) (*proto.Object, error) {
+// Object returns an object's record.
+func (f *FSM) Object(bucket, key string) (*proto.Object, error) {
 	var o *proto.Object
 	err := f.view(func(txn *badger.Txn) error {
 		if err := requireBucket(txn, bucket); err != nil {
@@ -48,10 +51,11 @@ func (f *fsm) object(bucket, key string) (*proto.Object, error) {
 	return o, err
 }
 
-func (f *fsm) nodes() ([]nodeRecord, error) {
-	var out []nodeRecord
+// Nodes returns the chunk server registry.
+func (f *FSM) Nodes() ([]Node, error) {
+	var out []Node
 	err := scan(f, []byte("n/"), func(k, v []byte) error {
-		var n nodeRecord
+		var n Node
 		if err := decodeValue(k, v, &n); err != nil {
 			return err
 		}
@@ -61,10 +65,11 @@ func (f *fsm) nodes() ([]nodeRecord, error) {
 	return out, err
 }
 
-func (f *fsm) members() (map[string]memberRecord, error) {
-	out := map[string]memberRecord{}
+// Members returns the master members' addresses by id.
+func (f *FSM) Members() (map[string]Member, error) {
+	out := map[string]Member{}
 	err := scan(f, []byte("r/"), func(k, v []byte) error {
-		var m memberRecord
+		var m Member
 		if err := decodeValue(k, v, &m); err != nil {
 			return err
 		}
@@ -74,7 +79,8 @@ func (f *fsm) members() (map[string]memberRecord, error) {
 	return out, err
 }
 
-func (f *fsm) users() ([]proto.User, error) {
+// Users returns every user.
+func (f *FSM) Users() ([]proto.User, error) {
 	out := []proto.User{}
 	err := scan(f, []byte("u/"), func(k, v []byte) error {
 		var u proto.User
@@ -87,7 +93,8 @@ func (f *fsm) users() ([]proto.User, error) {
 	return out, err
 }
 
-func (f *fsm) accessKey(id string) (proto.AccessKey, error) {
+// AccessKey returns an access key.
+func (f *FSM) AccessKey(id string) (proto.AccessKey, error) {
 	var k proto.AccessKey
 	err := f.view(func(txn *badger.Txn) error {
 		return notFoundAs(get(txn, []byte("k/"+id), &k), fmt.Errorf("access key %s: %w", id, ErrNotFound))
@@ -95,8 +102,8 @@ func (f *fsm) accessKey(id string) (proto.AccessKey, error) {
 	return k, err
 }
 
-// counters returns the number of referenced chunks and pending deletions.
-func (f *fsm) counters() (chunks, pendingDeletes uint64, err error) {
+// Counters returns the number of referenced chunks and pending deletions.
+func (f *FSM) Counters() (chunks, pendingDeletes uint64, err error) {
 	err = f.view(func(txn *badger.Txn) error {
 		var err error
 		if chunks, err = getCounter(txn, keyNChunks); err != nil {
@@ -108,10 +115,10 @@ func (f *fsm) counters() (chunks, pendingDeletes uint64, err error) {
 	return chunks, pendingDeletes, err
 }
 
-// chunkRefs returns every referenced chunk with the replication target of
+// ChunkRefs returns every referenced chunk with the replication target of
 // the bucket its object lives in.
-func (f *fsm) chunkRefs() (map[uint64]int, error) {
-	buckets, err := f.buckets()
+func (f *FSM) ChunkRefs() (map[uint64]int, error) {
+	buckets, err := f.Buckets()
 	if err != nil {
 		return nil, err
 	}
@@ -131,9 +138,9 @@ func (f *fsm) chunkRefs() (map[uint64]int, error) {
 	return out, err
 }
 
-// chunkSizes returns the bytes each referenced chunk holds, from the
+// ChunkSizes returns the bytes each referenced chunk holds, from the
 // objects' extents (a scan of every object: used only for balancing).
-func (f *fsm) chunkSizes() (map[uint64]int64, error) {
+func (f *FSM) ChunkSizes() (map[uint64]int64, error) {
 	out := map[uint64]int64{}
 	err := scan(f, []byte("o/"), func(k, v []byte) error {
 		var o proto.Object
@@ -148,9 +155,9 @@ func (f *fsm) chunkSizes() (map[uint64]int64, error) {
 	return out, err
 }
 
-// gcChunks returns the chunks queued for deletion and not yet gone (the
+// GCChunks returns the chunks queued for deletion and not yet gone (the
 // tombstones of finished deletions are skipped).
-func (f *fsm) gcChunks() (map[uint64]bool, error) {
+func (f *FSM) GCChunks() (map[uint64]bool, error) {
 	out := map[uint64]bool{}
 	err := f.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
@@ -166,7 +173,7 @@ func (f *fsm) gcChunks() (map[uint64]bool, error) {
 }
 
 // scan calls fn for every key under prefix in byte order.
-func scan(f *fsm, prefix []byte, fn func(k, v []byte) error) error {
+func scan(f *FSM, prefix []byte, fn func(k, v []byte) error) error {
 	return f.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
@@ -180,11 +187,11 @@ func scan(f *fsm, prefix []byte, fn func(k, v []byte) error) error {
 	})
 }
 
-// list returns one page of a bucket's keys in byte order. With a delimiter,
+// List returns one page of a bucket's keys in byte order. With a delimiter,
 // keys that share a prefix up to the delimiter roll up into one common
 // prefix, and the iterator seeks past the whole group at once: the work is
 // proportional to the page, not to the keys under the prefix.
-func (f *fsm) list(req proto.ListRequest) (proto.ListResult, error) {
+func (f *FSM) List(req proto.ListRequest) (proto.ListResult, error) {
 	res := proto.ListResult{Objects: []proto.Object{}, CommonPrefixes: []string{}}
 	max := req.MaxKeys
 	if max <= 0 || max > proto.MaxListKeys {
@@ -290,4 +297,39 @@ func prefixEnd(p string) string {
 		}
 	}
 	return ""
+}
+
+// Upload returns an upload and its parts.
+func (f *FSM) Upload(bucket, id string) (proto.Upload, []proto.Part, error) {
+	var u *proto.Upload
+	var ps []proto.Part
+	err := f.view(func(txn *badger.Txn) error {
+		var err error
+		if u, err = getUpload(txn, bucket, id); err != nil {
+			return err
+		}
+		ps, err = parts(txn, u.Bucket, u.ID)
+		return err
+	})
+	if err != nil {
+		return proto.Upload{}, nil, err
+	}
+	return *u, ps, nil
+}
+
+// Uploads returns up to max in-progress uploads of bucket whose key
+// starts with prefix, in storage order.
+func (f *FSM) Uploads(bucket, prefix string, max int) ([]proto.Upload, error) {
+	out := []proto.Upload{}
+	err := scan(f, []byte("p/"+bucket+"/"), func(k, v []byte) error {
+		var u proto.Upload
+		if err := decodeValue(k, v, &u); err != nil {
+			return err
+		}
+		if len(out) < max && len(u.Key) >= len(prefix) && u.Key[:len(prefix)] == prefix {
+			out = append(out, u)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"context"
@@ -15,13 +15,13 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// fsm is the replicated state machine. Its state lives in Badger; the last
+// FSM is the replicated state machine. Its state lives in Badger; the last
 // applied Raft index is stored in the same transaction as the effects of
 // the entries up to it, so replaying entries after a restart is a no-op.
 //
 // Raft calls ApplyBatch, Snapshot and Restore from one goroutine; the read
 // methods (in state.go) may run concurrently with all of them.
-type fsm struct {
+type FSM struct {
 	dir string
 	log *slog.Logger
 
@@ -40,12 +40,13 @@ type fsm struct {
 
 var keyApplied = []byte("m/applied")
 
-func openFSM(dir string, logger *slog.Logger) (*fsm, error) {
+// Open opens (or creates) the state under dir.
+func Open(dir string, logger *slog.Logger) (*FSM, error) {
 	db, err := openBadger(filepath.Join(dir, "state"), logger)
 	if err != nil {
 		return nil, err
 	}
-	f := &fsm{dir: dir, log: logger, db: db, notify: make(chan struct{})}
+	f := &FSM{dir: dir, log: logger, db: db, notify: make(chan struct{})}
 	idx, err := readApplied(db)
 	if err != nil {
 		db.Close()
@@ -98,14 +99,14 @@ func readApplied(db *badger.DB) (uint64, error) {
 }
 
 // Apply implements raft.FSM for single entries.
-func (f *fsm) Apply(l *raft.Log) any {
+func (f *FSM) Apply(l *raft.Log) any {
 	return f.ApplyBatch([]*raft.Log{l})[0]
 }
 
 // ApplyBatch implements raft.BatchingFSM: the whole batch is applied in one
 // Badger transaction (split only when Badger says it is too big), which is
 // what makes small metadata commits cheap under load.
-func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	f.mu.RLock()
 	failed, db := f.failed, f.db
@@ -117,7 +118,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		return out
 	}
 	if err := f.applyRange(db, logs, out); err != nil {
-		f.fail(err)
+		f.Fail(err)
 		for i := range out {
 			if out[i] == nil {
 				out[i] = fmt.Errorf("%w: %v", ErrFSMFailed, err)
@@ -129,7 +130,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 }
 
 // applyRange applies logs in as few transactions as Badger allows.
-func (f *fsm) applyRange(db *badger.DB, logs []*raft.Log, out []any) error {
+func (f *FSM) applyRange(db *badger.DB, logs []*raft.Log, out []any) error {
 	for len(logs) > 0 {
 		n, err := f.applyTxn(db, logs, out)
 		if err != nil {
@@ -143,7 +144,7 @@ func (f *fsm) applyRange(db *badger.DB, logs []*raft.Log, out []any) error {
 // applyTxn applies a prefix of logs in one transaction and returns its
 // length. If the transaction grows too big at entry i > 0, the first i
 // entries are committed alone.
-func (f *fsm) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) {
+func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) {
 	limit := len(logs)
 	for {
 		txn := db.NewTransaction(true)
@@ -172,7 +173,7 @@ func (f *fsm) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 
 // applyInto runs entries in txn. It returns how many entries it applied and
 // the first storage error; command errors are results, not failures.
-func (f *fsm) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, error) {
+func (f *FSM) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, error) {
 	applied := f.applied.Load()
 	for i, l := range logs {
 		if l.Index <= applied {
@@ -187,7 +188,7 @@ func (f *fsm) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, erro
 			if isStorageErr(err) {
 				return i, err
 			}
-			res = result{val: r, err: err}
+			res = Result{Val: r, Err: err}
 		}
 		var idx [8]byte
 		binary.BigEndian.PutUint64(idx[:], l.Index)
@@ -199,10 +200,11 @@ func (f *fsm) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, erro
 	return len(logs), nil
 }
 
-// result is what Apply returns for a command: a value or a command error.
-type result struct {
-	val any
-	err error
+// Result is what Apply returns for a command: a value or a command error
+// (a refusal by the state, the same on every replica).
+type Result struct {
+	Val any
+	Err error
 }
 
 // storageError marks a Badger failure inside a command, as opposed to a
@@ -217,7 +219,9 @@ func isStorageErr(err error) bool {
 	return errors.As(err, &s)
 }
 
-func (f *fsm) fail(err error) {
+// Fail stops the state machine with a storage error: every later apply
+// returns it, until a restart.
+func (f *FSM) Fail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failed == nil {
@@ -227,21 +231,21 @@ func (f *fsm) fail(err error) {
 }
 
 // Failed returns the storage error that stopped the state machine, if any.
-func (f *fsm) Failed() error {
+func (f *FSM) Failed() error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.failed
 }
 
-func (f *fsm) wake() {
+func (f *FSM) wake() {
 	f.notifyMu.Lock()
 	close(f.notify)
 	f.notify = make(chan struct{})
 	f.notifyMu.Unlock()
 }
 
-// waitApplied blocks until the state reflects index idx or ctx ends.
-func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
+// WaitApplied blocks until the state reflects index idx or ctx ends.
+func (f *FSM) WaitApplied(ctx context.Context, idx uint64) error {
 	for {
 		f.notifyMu.Lock()
 		ch := f.notify
@@ -261,14 +265,14 @@ func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
 }
 
 // view runs fn in a read transaction on the current database.
-func (f *fsm) view(fn func(txn *badger.Txn) error) error {
+func (f *FSM) view(fn func(txn *badger.Txn) error) error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.db.View(fn)
 }
 
 // Close closes the database.
-func (f *fsm) Close() error {
+func (f *FSM) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.db == nil {
@@ -298,3 +302,15 @@ func (b badgerLogger) Infof(f string, a ...any) {
 func (b badgerLogger) Debugf(f string, a ...any) {
 	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
 }
+
+// Applied returns the index of the last entry applied to the state.
+func (f *FSM) Applied() uint64 { return f.applied.Load() }
+
+// Ran returns how many log entries this process ran against the state.
+func (f *FSM) Ran() int64 { return f.ran.Load() }
+
+// Skipped returns how many replayed entries the state already held.
+func (f *FSM) Skipped() int64 { return f.skipped.Load() }
+
+// Restores returns how many snapshots this process installed.
+func (f *FSM) Restores() int64 { return f.restores.Load() }

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"crypto/md5"
@@ -21,19 +21,6 @@ import (
 // "<bucket>/\x00upload/<id>/<n>" until completion moves them to the object:
 // completion stitches extents, it never copies data.
 
-// Errors of multipart uploads.
-var (
-	// ErrNoSuchUpload means the upload does not exist (or is finished).
-	ErrNoSuchUpload = errors.New("no such upload")
-	// ErrInvalidPart means a completion names a part that is missing or
-	// whose ETag differs.
-	ErrInvalidPart = errors.New("invalid part")
-	// ErrInvalidPartOrder means completion parts are not in ascending order.
-	ErrInvalidPartOrder = errors.New("invalid part order")
-	// ErrEntityTooSmall means a part other than the last is under 5 MiB.
-	ErrEntityTooSmall = errors.New("part too small")
-)
-
 func uploadKey(bucket, id string) []byte { return []byte("p/" + bucket + "/" + id) }
 func partPrefix(bucket, id string) []byte {
 	return []byte("q/" + bucket + "/" + id + "/")
@@ -46,24 +33,28 @@ func partRef(bucket, id string, n int) string {
 }
 
 type (
-	cmdCreateUpload struct {
+	// CreateUpload is the payload of OpCreateUpload.
+	CreateUpload struct {
 		Upload proto.Upload `json:"upload"`
 	}
-	cmdPutPart struct {
+	// PutPart is the payload of OpPutPart.
+	PutPart struct {
 		Bucket   string     `json:"bucket"`
 		UploadID string     `json:"uploadId"`
 		Part     proto.Part `json:"part"`
 	}
-	cmdCompleteUpload struct {
+	// CompleteUpload is the payload of OpCompleteUpload.
+	CompleteUpload struct {
 		Req    proto.CompleteRequest `json:"req"`
 		Object proto.Object          `json:"object"` // time chosen by the leader
 	}
-	cmdAbortUpload struct {
+	// AbortUpload is the payload of OpAbortUpload.
+	AbortUpload struct {
 		Ref proto.UploadRef `json:"ref"`
 	}
 )
 
-func applyCreateUpload(txn *badger.Txn, _ uint64, c *cmdCreateUpload) (any, error) {
+func applyCreateUpload(txn *badger.Txn, _ uint64, c *CreateUpload) (any, error) {
 	u := c.Upload
 	if err := proto.ValidKey(u.Key); err != nil || proto.ValidID("upload", u.ID) != nil {
 		return nil, fmt.Errorf("upload %q for key %q: %w", u.ID, u.Key, ErrInvalid)
@@ -82,7 +73,7 @@ func getUpload(txn *badger.Txn, bucket, id string) (*proto.Upload, error) {
 	return &u, nil
 }
 
-func applyPutPart(txn *badger.Txn, _ uint64, c *cmdPutPart) (any, error) {
+func applyPutPart(txn *badger.Txn, _ uint64, c *PutPart) (any, error) {
 	p := c.Part
 	if p.Number < 1 || p.Number > proto.MaxPartNumber {
 		return nil, fmt.Errorf("part number %d: %w", p.Number, ErrInvalid)
@@ -132,7 +123,7 @@ func parts(txn *badger.Txn, bucket, id string) ([]proto.Part, error) {
 	return out, nil
 }
 
-func applyCompleteUpload(txn *badger.Txn, index uint64, c *cmdCompleteUpload) (any, error) {
+func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any, error) {
 	r := c.Req
 	u, err := getUpload(txn, r.Bucket, r.UploadID)
 	if err != nil {
@@ -241,7 +232,7 @@ func dropUpload(txn *badger.Txn, u *proto.Upload, have []proto.Part) error {
 	return del(txn, uploadKey(u.Bucket, u.ID))
 }
 
-func applyAbortUpload(txn *badger.Txn, _ uint64, c *cmdAbortUpload) (any, error) {
+func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {
 	u, err := getUpload(txn, c.Ref.Bucket, c.Ref.UploadID)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"bufio"
@@ -38,13 +38,13 @@ func goldenID(n int) string {
 }
 
 type goldenEntry struct {
-	o       op
+	o       Op
 	id      string // "" for version 1
 	payload any
 }
 
-func v1(o op, p any) goldenEntry        { return goldenEntry{o: o, payload: p} }
-func v2(n int, o op, p any) goldenEntry { return goldenEntry{o: o, id: goldenID(n), payload: p} }
+func v1(o Op, p any) goldenEntry        { return goldenEntry{o: o, payload: p} }
+func v2(n int, o Op, p any) goldenEntry { return goldenEntry{o: o, id: goldenID(n), payload: p} }
 func goldenInline(b, k, d string) proto.Object {
 	return proto.Object{Bucket: b, Key: k, Size: int64(len(d)), ETag: "e-" + d, Modified: goldenAt, Inline: []byte(d)}
 }
@@ -53,16 +53,16 @@ func goldenChunked(b, k string, chunk uint64, size int64) proto.Object {
 		Meta: map[string]string{"color": "blue"}, Modified: goldenAt,
 		Extents: []proto.Extent{{Chunk: chunk, Length: size}}}
 }
-func goldenPart(bucket, upload string, chunk uint64) cmdPutPart {
-	return cmdPutPart{Bucket: bucket, UploadID: upload, Part: proto.Part{Number: 1, ETag: "p-" + upload, Size: 3,
+func goldenPart(bucket, upload string, chunk uint64) PutPart {
+	return PutPart{Bucket: bucket, UploadID: upload, Part: proto.Part{Number: 1, ETag: "p-" + upload, Size: 3,
 		Modified: goldenAt, Extents: []proto.Extent{{Chunk: chunk, Length: 3}}}}
 }
-func goldenComplete(upload string) cmdCompleteUpload {
-	return cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: upload,
+func goldenComplete(upload string) CompleteUpload {
+	return CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: upload,
 		Parts: []proto.CompletePart{{Number: 1, ETag: "p-" + upload}}}, Object: proto.Object{Modified: goldenAt}}
 }
-func goldenUpload(id, key string) cmdCreateUpload {
-	return cmdCreateUpload{Upload: proto.Upload{ID: id, Bucket: "bk1", Key: key, Created: goldenAt, ContentType: "text/plain"}}
+func goldenUpload(id, key string) CreateUpload {
+	return CreateUpload{Upload: proto.Upload{ID: id, Bucket: "bk1", Key: key, Created: goldenAt, ContentType: "text/plain"}}
 }
 
 // goldenLog is every opcode in both versions, in an order in which each
@@ -72,55 +72,55 @@ func goldenUpload(id, key string) cmdCreateUpload {
 func goldenLog() []goldenEntry {
 	size := int64(10)
 	return []goldenEntry{
-		v1(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt, Owner: "alice", Replication: 3}}),
-		v1(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk2", Created: goldenAt}}),
-		v2(1, opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk3", Created: goldenAt, Location: "eu"}}),
-		v2(2, opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}}), // refused, recorded
-		v2(2, opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}}), // replayed
-		v1(opAllocChunks, cmdAllocChunks{Count: 4}),
-		v2(3, opAllocChunks, cmdAllocChunks{Count: 4}),
-		v1(opPutObject, cmdPutObject{Object: goldenInline("bk1", "small", "hello")}),
-		v2(4, opPutObject, cmdPutObject{Object: goldenChunked("bk1", "big", 1, 10), IfVersion: proto.MustNotExist}),
-		v2(4, opPutObject, cmdPutObject{Object: goldenChunked("bk1", "big", 1, 10), IfVersion: proto.MustNotExist}), // replayed
-		v1(opPutObject, cmdPutObject{Object: goldenChunked("bk2", "x", 2, 10)}),
-		v1(opPutObject, cmdPutObject{Object: goldenInline("bk2", "y", "why")}),
-		v1(opRenameObject, cmdRenameObject{Bucket: "bk2", From: "y", To: "y2", Modified: goldenAt}),
-		v2(5, opRenameObject, cmdRenameObject{Bucket: "bk2", From: "y2", To: "y3", Modified: goldenAt}),
-		v1(opDeleteObject, cmdDeleteObject{Bucket: "bk2", Key: "x", IfSize: &size}),
-		v2(6, opDeleteObject, cmdDeleteObject{Bucket: "bk2", Key: "y3", IfETag: "e-why"}),
-		v1(opDeleteBucket, cmdDeleteBucket{Name: "bk2"}),
-		v2(7, opDeleteBucket, cmdDeleteBucket{Name: "bk3"}),
-		v1(opRegisterNode, cmdRegisterNode{Node: nodeRecord{ID: "n1", Address: "127.0.0.1:7001", Rack: "r1", Registered: goldenAt}}),
-		v2(8, opRegisterNode, cmdRegisterNode{Node: nodeRecord{ID: "n2", Address: "127.0.0.1:7002", Registered: goldenAt}}),
-		v1(opSetNodeState, cmdSetNodeState{ID: "n2", State: nodeDraining}),
-		v2(9, opSetNodeState, cmdSetNodeState{ID: "n1", State: nodeActive}),
-		v1(opSetMember, cmdSetMember{Member: memberRecord{ID: "m1", RaftAddr: "127.0.0.1:8001", HTTPAddr: "127.0.0.1:9001"}}),
-		v2(10, opSetMember, cmdSetMember{Member: memberRecord{ID: "m2", RaftAddr: "127.0.0.1:8002", HTTPAddr: "127.0.0.1:9002"}}),
-		v1(opRemoveMember, cmdRemoveMember{ID: "m2"}),
-		v2(11, opRemoveMember, cmdRemoveMember{ID: "m3"}),
-		v1(opPutUser, cmdPutUser{User: proto.User{Name: "alice", Created: goldenAt}}),
-		v2(12, opPutUser, cmdPutUser{User: proto.User{Name: "bob", Created: goldenAt}}),
-		v1(opPutKey, cmdPutKey{Key: proto.AccessKey{AccessKey: "AK1", SecretKey: "secret-one", User: "alice", Created: goldenAt}}),
-		v2(13, opPutKey, cmdPutKey{Key: proto.AccessKey{AccessKey: "AK2", SecretKey: "secret-two", User: "bob", Created: goldenAt}}),
-		v1(opPutKey, cmdPutKey{Key: proto.AccessKey{AccessKey: "AK3", SecretKey: "secret-three", User: "bob", Created: goldenAt}}),
-		v1(opDeleteKey, cmdDeleteKey{AccessKey: "AK2"}),
-		v2(14, opDeleteKey, cmdDeleteKey{AccessKey: "AK3"}),
-		v1(opAckGCDeletion, cmdAckGCDeletion{Chunks: []uint64{2}}),
-		v2(15, opAckGCDeletion, cmdAckGCDeletion{Chunks: []uint64{2, 3}}),
-		v1(opCollectOrphans, cmdCollectOrphans{Chunks: []uint64{3}}),
-		v2(16, opCollectOrphans, cmdCollectOrphans{Chunks: []uint64{4, 1}}),
-		v1(opCreateUpload, goldenUpload("up1", "mp1")),
-		v2(17, opCreateUpload, goldenUpload("up2", "mp2")),
-		v1(opCreateUpload, goldenUpload("up3", "mp3")),
-		v1(opCreateUpload, goldenUpload("up4", "mp4")),
-		v1(opCreateUpload, goldenUpload("up5", "mp5")),
-		v1(opPutPart, goldenPart("bk1", "up1", 5)),
-		v2(18, opPutPart, goldenPart("bk1", "up2", 6)),
-		v1(opPutPart, goldenPart("bk1", "up3", 7)),
-		v1(opCompleteUpload, goldenComplete("up2")),
-		v2(19, opCompleteUpload, goldenComplete("up3")),
-		v1(opAbortUpload, cmdAbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up4"}}),
-		v2(20, opAbortUpload, cmdAbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up5"}}),
+		v1(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt, Owner: "alice", Replication: 3}}),
+		v1(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk2", Created: goldenAt}}),
+		v2(1, OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk3", Created: goldenAt, Location: "eu"}}),
+		v2(2, OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}}), // refused, recorded
+		v2(2, OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}}), // replayed
+		v1(OpAllocChunks, AllocChunks{Count: 4}),
+		v2(3, OpAllocChunks, AllocChunks{Count: 4}),
+		v1(OpPutObject, PutObject{Object: goldenInline("bk1", "small", "hello")}),
+		v2(4, OpPutObject, PutObject{Object: goldenChunked("bk1", "big", 1, 10), IfVersion: proto.MustNotExist}),
+		v2(4, OpPutObject, PutObject{Object: goldenChunked("bk1", "big", 1, 10), IfVersion: proto.MustNotExist}), // replayed
+		v1(OpPutObject, PutObject{Object: goldenChunked("bk2", "x", 2, 10)}),
+		v1(OpPutObject, PutObject{Object: goldenInline("bk2", "y", "why")}),
+		v1(OpRenameObject, RenameObject{Bucket: "bk2", From: "y", To: "y2", Modified: goldenAt}),
+		v2(5, OpRenameObject, RenameObject{Bucket: "bk2", From: "y2", To: "y3", Modified: goldenAt}),
+		v1(OpDeleteObject, DeleteObject{Bucket: "bk2", Key: "x", IfSize: &size}),
+		v2(6, OpDeleteObject, DeleteObject{Bucket: "bk2", Key: "y3", IfETag: "e-why"}),
+		v1(OpDeleteBucket, DeleteBucket{Name: "bk2"}),
+		v2(7, OpDeleteBucket, DeleteBucket{Name: "bk3"}),
+		v1(OpRegisterNode, RegisterNode{Node: Node{ID: "n1", Address: "127.0.0.1:7001", Rack: "r1", Registered: goldenAt}}),
+		v2(8, OpRegisterNode, RegisterNode{Node: Node{ID: "n2", Address: "127.0.0.1:7002", Registered: goldenAt}}),
+		v1(OpSetNodeState, SetNodeState{ID: "n2", State: NodeDraining}),
+		v2(9, OpSetNodeState, SetNodeState{ID: "n1", State: NodeActive}),
+		v1(OpSetMember, SetMember{Member: Member{ID: "m1", RaftAddr: "127.0.0.1:8001", HTTPAddr: "127.0.0.1:9001"}}),
+		v2(10, OpSetMember, SetMember{Member: Member{ID: "m2", RaftAddr: "127.0.0.1:8002", HTTPAddr: "127.0.0.1:9002"}}),
+		v1(OpRemoveMember, RemoveMember{ID: "m2"}),
+		v2(11, OpRemoveMember, RemoveMember{ID: "m3"}),
+		v1(OpPutUser, PutUser{User: proto.User{Name: "alice", Created: goldenAt}}),
+		v2(12, OpPutUser, PutUser{User: proto.User{Name: "bob", Created: goldenAt}}),
+		v1(OpPutKey, PutKey{Key: proto.AccessKey{AccessKey: "AK1", SecretKey: "secret-one", User: "alice", Created: goldenAt}}),
+		v2(13, OpPutKey, PutKey{Key: proto.AccessKey{AccessKey: "AK2", SecretKey: "secret-two", User: "bob", Created: goldenAt}}),
+		v1(OpPutKey, PutKey{Key: proto.AccessKey{AccessKey: "AK3", SecretKey: "secret-three", User: "bob", Created: goldenAt}}),
+		v1(OpDeleteKey, DeleteKey{AccessKey: "AK2"}),
+		v2(14, OpDeleteKey, DeleteKey{AccessKey: "AK3"}),
+		v1(OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{2}}),
+		v2(15, OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{2, 3}}),
+		v1(OpCollectOrphans, CollectOrphans{Chunks: []uint64{3}}),
+		v2(16, OpCollectOrphans, CollectOrphans{Chunks: []uint64{4, 1}}),
+		v1(OpCreateUpload, goldenUpload("up1", "mp1")),
+		v2(17, OpCreateUpload, goldenUpload("up2", "mp2")),
+		v1(OpCreateUpload, goldenUpload("up3", "mp3")),
+		v1(OpCreateUpload, goldenUpload("up4", "mp4")),
+		v1(OpCreateUpload, goldenUpload("up5", "mp5")),
+		v1(OpPutPart, goldenPart("bk1", "up1", 5)),
+		v2(18, OpPutPart, goldenPart("bk1", "up2", 6)),
+		v1(OpPutPart, goldenPart("bk1", "up3", 7)),
+		v1(OpCompleteUpload, goldenComplete("up2")),
+		v2(19, OpCompleteUpload, goldenComplete("up3")),
+		v1(OpAbortUpload, AbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up4"}}),
+		v2(20, OpAbortUpload, AbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up5"}}),
 	}
 }
 
@@ -130,9 +130,9 @@ func encodeGolden(t *testing.T, e goldenEntry) []byte {
 	var data []byte
 	var err error
 	if e.id == "" {
-		data, err = encodeCommand(e.o, e.payload)
+		data, err = EncodeCommand(e.o, e.payload)
 	} else {
-		data, err = encodeRequest(e.o, goldenAt, e.id, e.payload)
+		data, err = EncodeRequest(e.o, goldenAt, e.id, e.payload)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func readGolden(t *testing.T, name string) []byte {
 }
 
 // stateText prints every key and value of the state, one per line.
-func stateText(t testing.TB, f *fsm) []byte {
+func stateText(t testing.TB, f *FSM) []byte {
 	t.Helper()
 	st := dumpState(t, f)
 	keys := make([]string, 0, len(st))
@@ -253,15 +253,15 @@ func TestGoldenLogEntries(t *testing.T) {
 		fmt.Fprintf(&b, "hex %x\n", data)
 		fmt.Fprintf(&b, "result %s\n\n", describeResult(tf.applyRaw(data)))
 	}
-	for o := opCreateBucket; o <= opAbortUpload; o++ {
+	for o := OpCreateBucket; o <= OpAbortUpload; o++ {
 		for _, v := range []byte{cmdVersion1, cmdVersion2} {
 			if !seen[[2]int{int(v), int(o)}] {
 				t.Errorf("the golden log has no version-%d %v entry", v, o)
 			}
 		}
 	}
-	if _, ok := handlers[opAbortUpload+1]; ok {
-		t.Errorf("opcode %d exists: add it to the golden log", opAbortUpload+1)
+	if _, ok := handlers[OpAbortUpload+1]; ok {
+		t.Errorf("opcode %d exists: add it to the golden log", OpAbortUpload+1)
 	}
 	checkGolden(t, "log.golden", b.Bytes())
 	checkGolden(t, "state.golden", stateText(t, tf.f))
@@ -317,12 +317,12 @@ func TestGoldenSnapshot(t *testing.T) {
 		t.Errorf("restored applied index %d, want %d", got, len(goldenLog()))
 	}
 	for _, e := range goldenLog() {
-		if e.o == opPutObject && e.id == "" {
-			o := e.payload.(cmdPutObject).Object
+		if e.o == OpPutObject && e.id == "" {
+			o := e.payload.(PutObject).Object
 			if o.Bucket != "bk1" {
 				continue
 			}
-			if got, err := fresh.f.object(o.Bucket, o.Key); err != nil || string(got.Inline) != string(o.Inline) {
+			if got, err := fresh.f.Object(o.Bucket, o.Key); err != nil || string(got.Inline) != string(o.Inline) {
 				t.Errorf("restored object %s/%s: %+v %v", o.Bucket, o.Key, got, err)
 			}
 		}
@@ -334,20 +334,20 @@ type nopCloser struct{ *bytes.Reader }
 func (nopCloser) Close() error { return nil }
 
 // goldenOutcomes are requests whose stored outcomes cover each kind: a
-// result of each decoded type, an op whose result is not kept, and errors.
+// result of each decoded type, an Op whose result is not kept, and errors.
 func goldenOutcomes() []goldenEntry {
 	return []goldenEntry{
-		v2(101, opPutObject, cmdPutObject{Object: goldenInline("bk1", "o1", "one")}),
-		v2(102, opRenameObject, cmdRenameObject{Bucket: "bk1", From: "o1", To: "o2", Modified: goldenAt}),
-		v2(103, opCreateUpload, goldenUpload("upa", "mpa")),
-		v2(104, opPutPart, goldenPart("bk1", "upa", 1)),
-		v2(105, opCompleteUpload, goldenComplete("upa")),
-		v2(106, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "o2"}),
-		v2(107, opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}}),
-		v2(108, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "missing"}),
-		v2(109, opPutObject, cmdPutObject{Object: goldenInline("bk1", "mpa", "new"), IfETag: "e-other"}),
-		v2(110, opCompleteUpload, goldenComplete("nope")),
-		v2(111, opPutKey, cmdPutKey{Key: proto.AccessKey{AccessKey: "AKX", SecretKey: "short", User: "nobody"}}),
+		v2(101, OpPutObject, PutObject{Object: goldenInline("bk1", "o1", "one")}),
+		v2(102, OpRenameObject, RenameObject{Bucket: "bk1", From: "o1", To: "o2", Modified: goldenAt}),
+		v2(103, OpCreateUpload, goldenUpload("upa", "mpa")),
+		v2(104, OpPutPart, goldenPart("bk1", "upa", 1)),
+		v2(105, OpCompleteUpload, goldenComplete("upa")),
+		v2(106, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "o2"}),
+		v2(107, OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}}),
+		v2(108, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "missing"}),
+		v2(109, OpPutObject, PutObject{Object: goldenInline("bk1", "mpa", "new"), IfETag: "e-other"}),
+		v2(110, OpCompleteUpload, goldenComplete("nope")),
+		v2(111, OpPutKey, PutKey{Key: proto.AccessKey{AccessKey: "AKX", SecretKey: "short", User: "nobody"}}),
 	}
 }
 
@@ -357,8 +357,8 @@ func goldenOutcomes() []goldenEntry {
 func TestGoldenDedupOutcomes(t *testing.T) {
 	setup := func() *testFSM {
 		tf := newTestFSM(t)
-		tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}})
-		tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 1})
+		tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}})
+		tf.mustApply(OpAllocChunks, AllocChunks{Count: 1})
 		return tf
 	}
 	tf := setup()

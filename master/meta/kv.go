@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"encoding/binary"
@@ -208,9 +208,9 @@ func sortedIDs(set map[uint64]bool) []uint64 {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// validateObject checks an object record a client commits against the
+// ValidateObject checks an object record a client commits against the
 // metadata limits. It refuses Parts: only a multipart completion sets them.
-func validateObject(o *proto.Object) error {
+func ValidateObject(o *proto.Object) error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("object %s/%s: %s: %w", o.Bucket, o.Key, fmt.Sprintf(format, a...), ErrInvalid)
 	}

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"errors"
@@ -13,22 +13,22 @@ import (
 
 // request applies op under a request id at the leader time at, as a new
 // log entry, and returns its result.
-func (tf *testFSM) request(at time.Time, id string, o op, payload any) (any, error) {
+func (tf *testFSM) request(at time.Time, id string, o Op, payload any) (any, error) {
 	tf.t.Helper()
-	data, err := encodeRequest(o, at, id, payload)
+	data, err := EncodeRequest(o, at, id, payload)
 	if err != nil {
 		tf.t.Fatal(err)
 	}
 	return tf.applyRaw(data)
 }
 
-func putInline(key, data string) cmdPutObject {
-	return cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: int64(len(data)), Inline: []byte(data)}}
+func putInline(key, data string) PutObject {
+	return PutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: int64(len(data)), Inline: []byte(data)}}
 }
 
-func inlineOf(t *testing.T, f *fsm, key string) string {
+func inlineOf(t *testing.T, f *FSM, key string) string {
 	t.Helper()
-	o, err := f.object("bk1", key)
+	o, err := f.Object("bk1", key)
 	if errors.Is(err, ErrNoSuchKey) {
 		return "<absent>"
 	}
@@ -43,17 +43,17 @@ func inlineOf(t *testing.T, f *fsm, key string) string {
 // came after it.
 func TestRepeatedRequestAppliesOnce(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
 	now := time.UnixMilli(1_795_000_000_000)
 	putA := proto.NewRequestID(now)
-	v1, err := tf.request(now, putA, opPutObject, putInline("k", "first"))
+	v1, err := tf.request(now, putA, OpPutObject, putInline("k", "first"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tf.mustApply(opPutObject, putInline("k", "second"))
+	tf.mustApply(OpPutObject, putInline("k", "second"))
 	before := dumpState(t, tf.f)
 
-	v, err := tf.request(now.Add(3*time.Second), putA, opPutObject, putInline("k", "first"))
+	v, err := tf.request(now.Add(3*time.Second), putA, OpPutObject, putInline("k", "first"))
 	if err != nil || v != v1 {
 		t.Fatalf("repeated put answered %v, %v; want the first answer %v", v, err, v1)
 	}
@@ -70,11 +70,11 @@ func TestRepeatedRequestAppliesOnce(t *testing.T) {
 	// A delete that succeeded answers success again, and does not delete
 	// an object created since.
 	del := proto.NewRequestID(now)
-	if _, err := tf.request(now, del, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "k"}); err != nil {
+	if _, err := tf.request(now, del, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "k"}); err != nil {
 		t.Fatal(err)
 	}
-	tf.mustApply(opPutObject, putInline("k", "recreated"))
-	if _, err := tf.request(now.Add(time.Second), del, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "k"}); err != nil {
+	tf.mustApply(OpPutObject, putInline("k", "recreated"))
+	if _, err := tf.request(now.Add(time.Second), del, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "k"}); err != nil {
 		t.Fatalf("repeated delete: %v", err)
 	}
 	if got := inlineOf(t, tf.f, "k"); got != "recreated" {
@@ -84,11 +84,11 @@ func TestRepeatedRequestAppliesOnce(t *testing.T) {
 	// A refused change is refused again the same way, even when it would
 	// now succeed.
 	missing := proto.NewRequestID(now)
-	if _, err := tf.request(now, missing, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "later"}); !errors.Is(err, ErrNoSuchKey) {
+	if _, err := tf.request(now, missing, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "later"}); !errors.Is(err, ErrNoSuchKey) {
 		t.Fatalf("delete of an absent key: %v", err)
 	}
-	tf.mustApply(opPutObject, putInline("later", "x"))
-	if _, err := tf.request(now.Add(time.Second), missing, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "later"}); proto.CodeOf(err) != proto.CodeNoSuchKey {
+	tf.mustApply(OpPutObject, putInline("later", "x"))
+	if _, err := tf.request(now.Add(time.Second), missing, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "later"}); !errors.Is(err, ErrNoSuchKey) || Code(err) != proto.CodeNoSuchKey {
 		t.Fatalf("repeated refused delete: %v, want the first answer (no such key)", err)
 	}
 	if got := inlineOf(t, tf.f, "later"); got != "x" {
@@ -96,7 +96,7 @@ func TestRepeatedRequestAppliesOnce(t *testing.T) {
 	}
 
 	// An id reused for another op is refused.
-	if _, err := tf.request(now, putA, opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "k"}); !errors.Is(err, ErrInvalid) {
+	if _, err := tf.request(now, putA, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "k"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("id reused for another op: %v", err)
 	}
 }
@@ -105,14 +105,14 @@ func TestRepeatedRequestAppliesOnce(t *testing.T) {
 // record of outcomes expires by the leader's clock carried in the entries.
 func TestRequestRecordExpires(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
 	now := time.UnixMilli(1_795_000_000_000)
 	old := proto.NewRequestID(now.Add(-requestMaxAge - time.Second))
-	if _, err := tf.request(now, old, opPutObject, putInline("k", "late")); !errors.Is(err, ErrRequestExpired) {
+	if _, err := tf.request(now, old, OpPutObject, putInline("k", "late")); !errors.Is(err, ErrRequestExpired) {
 		t.Fatalf("stale id: %v, want ErrRequestExpired", err)
 	}
 	future := proto.NewRequestID(now.Add(requestMaxAge + time.Second))
-	if _, err := tf.request(now, future, opPutObject, putInline("k", "early")); !errors.Is(err, ErrRequestExpired) {
+	if _, err := tf.request(now, future, OpPutObject, putInline("k", "early")); !errors.Is(err, ErrRequestExpired) {
 		t.Fatalf("id from the future: %v, want ErrRequestExpired", err)
 	}
 	if got := inlineOf(t, tf.f, "k"); got != "<absent>" {
@@ -123,7 +123,7 @@ func TestRequestRecordExpires(t *testing.T) {
 	for i := range 2 * pruneBatch {
 		id := proto.NewRequestID(now)
 		ids = append(ids, id)
-		if _, err := tf.request(now, id, opPutObject, putInline(fmt.Sprint("k", i), "v")); err != nil {
+		if _, err := tf.request(now, id, OpPutObject, putInline(fmt.Sprint("k", i), "v")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,7 +150,7 @@ func TestRequestRecordExpires(t *testing.T) {
 		}
 		id := proto.NewRequestID(later)
 		fresh = append(fresh, id)
-		if _, err := tf.request(later, id, opPutObject, putInline("x", fmt.Sprint(len(fresh)))); err != nil {
+		if _, err := tf.request(later, id, OpPutObject, putInline("x", fmt.Sprint(len(fresh)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,12 +163,12 @@ func TestRequestRecordExpires(t *testing.T) {
 // without touching the state.
 func TestCommandVersions(t *testing.T) {
 	id := proto.NewRequestID(time.UnixMilli(5))
-	v2, err := encodeRequest(opDeleteObject, time.UnixMilli(7), id, cmdDeleteObject{Bucket: "b", Key: "k"})
+	v2, err := EncodeRequest(OpDeleteObject, time.UnixMilli(7), id, DeleteObject{Bucket: "b", Key: "k"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, body, err := decodeHeader(v2)
-	if err != nil || h.op != opDeleteObject || h.at != 7 || h.id != id || string(body) != `{"bucket":"b","key":"k"}` {
+	if err != nil || h.op != OpDeleteObject || h.at != 7 || h.id != id || string(body) != `{"bucket":"b","key":"k"}` {
 		t.Fatalf("decode v2: %+v %q %v", h, body, err)
 	}
 	for _, bad := range [][]byte{v2[:5], v2[:11], append([]byte{2, 4}, make([]byte, 9)...)} {
@@ -178,7 +178,7 @@ func TestCommandVersions(t *testing.T) {
 	}
 	tf := newTestFSM(t)
 	out := tf.f.ApplyBatch([]*raft.Log{{Index: 1, Type: raft.LogCommand, Data: v2[:12]}})
-	if r, ok := out[0].(result); !ok || !errors.Is(r.err, ErrInvalid) && !errors.Is(r.err, ErrBadCommand) {
+	if r, ok := out[0].(Result); !ok || !errors.Is(r.Err, ErrInvalid) && !errors.Is(r.Err, ErrBadCommand) {
 		t.Fatalf("truncated request id applied: %#v", out[0])
 	}
 }

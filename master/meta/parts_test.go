@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"bytes"
@@ -18,12 +18,12 @@ import (
 // rename keeps them and an overwrite by a put drops them.
 func TestCompletedObjectKeepsItsParts(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 4}).(uint64)
-	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big",
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(uint64)
+	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big",
 		ObjectHeaders: proto.ObjectHeaders{ChecksumAlgorithm: proto.ChecksumCRC32, ChecksumType: proto.ChecksumComposite}}})
 	part := func(n int, chunk uint64, size int64, sum string) {
-		tf.mustApply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
+		tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 			Number: n, ETag: fmt.Sprintf("%032x", n), Size: size, Checksum: sum,
 			Extents: []proto.Extent{{Chunk: chunk, Length: size}}}})
 	}
@@ -32,7 +32,7 @@ func TestCompletedObjectKeepsItsParts(t *testing.T) {
 	part(3, first+2, proto.MinPartSize+3, "AAAAAw==")
 	part(5, first+3, 7, "AAAABQ==")
 	named := []proto.CompletePart{{Number: 1, ETag: fmt.Sprintf("%032x", 1)}, {Number: 3, ETag: fmt.Sprintf("%032x", 3)}, {Number: 5, ETag: fmt.Sprintf("%032x", 5)}}
-	obj := tf.mustApply(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
+	obj := tf.mustApply(OpCompleteUpload, CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
 		Parts: named, Checksum: "AAAAAA==-3"}}).(proto.Object)
 	want := []proto.ObjectPart{
 		{Number: 1, Size: proto.MinPartSize + 1, Checksum: "AAAAAQ=="},
@@ -54,27 +54,27 @@ func TestCompletedObjectKeepsItsParts(t *testing.T) {
 		t.Fatalf("parts add up to %d bytes of %d", off, stored.Size)
 	}
 
-	res, err := tf.f.list(proto.ListRequest{Bucket: "bk1"})
+	res, err := tf.f.List(proto.ListRequest{Bucket: "bk1"})
 	if err != nil || len(res.Objects) != 1 || res.Objects[0].Parts != nil || len(res.Objects[0].Extents) != 3 {
 		t.Fatalf("listing: %+v %v, want one entry without parts", res, err)
 	}
 
-	tf.mustApply(opRenameObject, cmdRenameObject{Bucket: "bk1", From: "big", To: "moved"})
+	tf.mustApply(OpRenameObject, RenameObject{Bucket: "bk1", From: "big", To: "moved"})
 	mustParts(t, tf, "moved", want)
 
-	tf.mustApply(opPutObject, cmdPutObject{Object: inlineObj("moved", "x")})
+	tf.mustApply(OpPutObject, PutObject{Object: inlineObj("moved", "x")})
 	mustParts(t, tf, "moved", nil)
 
 	// A commit cannot claim parts: only a completion sets them.
 	withParts := inlineObj("moved", "y")
 	withParts.Parts = []proto.ObjectPart{{Number: 1, Size: 1}}
-	tf.refused(opPutObject, cmdPutObject{Object: withParts}, ErrInvalid)
+	tf.refused(OpPutObject, PutObject{Object: withParts}, ErrInvalid)
 }
 
 // mustParts checks the stored record of key in bk1 has parts want.
 func mustParts(t *testing.T, tf *testFSM, key string, want []proto.ObjectPart) *proto.Object {
 	t.Helper()
-	o, err := tf.f.object("bk1", key)
+	o, err := tf.f.Object("bk1", key)
 	if err != nil {
 		t.Fatalf("stored %s: %v", key, err)
 	}
@@ -91,16 +91,16 @@ func TestTenThousandPartsFit(t *testing.T) {
 		t.Skip("10,000 parts")
 	}
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: proto.MaxPartNumber}).(uint64)
-	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "huge",
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: proto.MaxPartNumber}).(uint64)
+	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "huge",
 		ObjectHeaders: proto.ObjectHeaders{ChecksumAlgorithm: proto.ChecksumSHA256, ChecksumType: proto.ChecksumComposite}}})
 	sum := strings.Repeat("s", proto.MaxChecksumLen)
 	var logs []*raft.Log
 	named := make([]proto.CompletePart, proto.MaxPartNumber)
 	for n := 1; n <= proto.MaxPartNumber; n++ {
 		etag := fmt.Sprintf("%032x", n)
-		data, err := encodeCommand(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
+		data, err := EncodeCommand(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 			Number: n, ETag: etag, Size: proto.MinPartSize, Checksum: sum,
 			Extents: []proto.Extent{{Chunk: first + uint64(n-1), Length: proto.MinPartSize}}}})
 		if err != nil {
@@ -111,18 +111,18 @@ func TestTenThousandPartsFit(t *testing.T) {
 		named[n-1] = proto.CompletePart{Number: n, ETag: etag}
 	}
 	for i, out := range tf.f.ApplyBatch(logs) {
-		if r, ok := out.(result); !ok || r.err != nil {
+		if r, ok := out.(Result); !ok || r.Err != nil {
 			t.Fatalf("part %d: %v", i+1, out)
 		}
 	}
-	cmd, err := encodeCommand(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1", Parts: named}})
+	cmd, err := EncodeCommand(OpCompleteUpload, CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1", Parts: named}})
 	if err != nil || len(cmd) > proto.MaxRequestBytes {
 		t.Fatalf("completion command of %d bytes (%v), limit %d", len(cmd), err, proto.MaxRequestBytes)
 	}
 	if _, err := tf.applyRaw(cmd); err != nil {
 		t.Fatal(err)
 	}
-	o, err := tf.f.object("bk1", "huge")
+	o, err := tf.f.Object("bk1", "huge")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestTenThousandPartsFit(t *testing.T) {
 	if err := dst.f.Restore(io.NopCloser(bytes.NewReader(buf.Bytes()))); err != nil {
 		t.Fatal(err)
 	}
-	back, err := dst.f.object("bk1", "huge")
+	back, err := dst.f.Object("bk1", "huge")
 	if err != nil || !reflect.DeepEqual(back.Parts, o.Parts) {
 		t.Fatalf("restored record: %+v", err)
 	}

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"encoding/binary"
@@ -37,21 +37,23 @@ const (
 	pruneBatch = 256
 )
 
-// outcome is the stored answer to a request: a result, or the error the
-// API answered (errorBody), which a repeat gets back as is.
+// outcome is the stored answer to a request: a result, or the refusal
+// (its Code and message), which a repeat gets back. Records written before
+// the state had its own codes stored the API's error body, whose JSON has
+// the same fields.
 type outcome struct {
-	Op     op              `json:"op"`
+	Op     Op              `json:"op"`
 	Index  uint64          `json:"index"`
 	Result json.RawMessage `json:"result,omitempty"`
-	Error  *proto.Error    `json:"error,omitempty"`
+	Error  *RecordedError  `json:"error,omitempty"`
 }
 
 // outcomeResults decodes the results callers use; other ops answer nil.
-var outcomeResults = map[op]func(json.RawMessage) (any, error){
-	opPutObject:      decodeResult[uint64],
-	opRenameObject:   decodeResult[uint64],
-	opCompleteUpload: decodeResult[proto.Object],
-	opCreateUpload:   decodeResult[proto.Upload],
+var outcomeResults = map[Op]func(json.RawMessage) (any, error){
+	OpPutObject:      decodeResult[uint64],
+	OpRenameObject:   decodeResult[uint64],
+	OpCompleteUpload: decodeResult[proto.Object],
+	OpCreateUpload:   decodeResult[proto.Upload],
 }
 
 func decodeResult[T any](raw json.RawMessage) (any, error) {
@@ -90,7 +92,7 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 	}
 	rec := outcome{Op: h.op, Index: index}
 	if cmdErr != nil {
-		rec.Error = errorBody(cmdErr)
+		rec.Error = record(cmdErr)
 	} else if _, ok := outcomeResults[h.op]; ok {
 		if rec.Result, err = json.Marshal(val); err != nil {
 			return nil, storageError{fmt.Errorf("encode outcome of %v: %w", h.op, err)}
@@ -111,7 +113,7 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 }
 
 // replay answers a repeated request as the first one was answered.
-func (o outcome) replay(asked op) (any, error) {
+func (o outcome) replay(asked Op) (any, error) {
 	if asked != o.Op {
 		return nil, fmt.Errorf("request id reused for %v after %v at index %d: %w", asked, o.Op, o.Index, ErrInvalid)
 	}

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ import (
 
 // Raft log entries carry commands in one of two layouts:
 //
-//	version 1: | 1 | opcode | payload (JSON of the op type) |
+//	version 1: | 1 | opcode | payload (JSON of the opcode's type) |
 //	version 2: | 2 | opcode | at, 8 bytes | id length, 1 byte | request id | payload |
 //
 // Version 2 is a change a client asked for under a request id
@@ -27,42 +27,43 @@ const (
 	cmdVersion2 byte = 2
 )
 
-// op identifies a command. Values are part of the on-disk log format.
-type op byte
+// Op identifies a command. Values are part of the on-disk log format.
+type Op byte
 
+// The opcodes. Never reuse or renumber one.
 const (
-	opCreateBucket   op = 1
-	opDeleteBucket   op = 2
-	opPutObject      op = 3
-	opDeleteObject   op = 4
-	opRenameObject   op = 5
-	opAllocChunks    op = 6
-	opRegisterNode   op = 7
-	opSetMember      op = 8
-	opRemoveMember   op = 9
-	opPutUser        op = 10
-	opPutKey         op = 11
-	opDeleteKey      op = 12
-	opSetNodeState   op = 13
-	opAckGCDeletion  op = 14
-	opCollectOrphans op = 15
-	opCreateUpload   op = 16
-	opPutPart        op = 17
-	opCompleteUpload op = 18
-	opAbortUpload    op = 19
+	OpCreateBucket   Op = 1
+	OpDeleteBucket   Op = 2
+	OpPutObject      Op = 3
+	OpDeleteObject   Op = 4
+	OpRenameObject   Op = 5
+	OpAllocChunks    Op = 6
+	OpRegisterNode   Op = 7
+	OpSetMember      Op = 8
+	OpRemoveMember   Op = 9
+	OpPutUser        Op = 10
+	OpPutKey         Op = 11
+	OpDeleteKey      Op = 12
+	OpSetNodeState   Op = 13
+	OpAckGCDeletion  Op = 14
+	OpCollectOrphans Op = 15
+	OpCreateUpload   Op = 16
+	OpPutPart        Op = 17
+	OpCompleteUpload Op = 18
+	OpAbortUpload    Op = 19
 )
 
-func (o op) String() string {
-	names := map[op]string{
-		opCreateBucket: "createBucket", opDeleteBucket: "deleteBucket",
-		opPutObject: "putObject", opDeleteObject: "deleteObject",
-		opRenameObject: "renameObject", opAllocChunks: "allocChunks",
-		opRegisterNode: "registerNode", opSetMember: "setMember",
-		opRemoveMember: "removeMember", opPutUser: "putUser",
-		opPutKey: "putKey", opDeleteKey: "deleteKey",
-		opSetNodeState: "setNodeState", opAckGCDeletion: "ackGCDeletion",
-		opCollectOrphans: "collectOrphans", opCreateUpload: "createUpload",
-		opPutPart: "putPart", opCompleteUpload: "completeUpload", opAbortUpload: "abortUpload",
+func (o Op) String() string {
+	names := map[Op]string{
+		OpCreateBucket: "createBucket", OpDeleteBucket: "deleteBucket",
+		OpPutObject: "putObject", OpDeleteObject: "deleteObject",
+		OpRenameObject: "renameObject", OpAllocChunks: "allocChunks",
+		OpRegisterNode: "registerNode", OpSetMember: "setMember",
+		OpRemoveMember: "removeMember", OpPutUser: "putUser",
+		OpPutKey: "putKey", OpDeleteKey: "deleteKey",
+		OpSetNodeState: "setNodeState", OpAckGCDeletion: "ackGCDeletion",
+		OpCollectOrphans: "collectOrphans", OpCreateUpload: "createUpload",
+		OpPutPart: "putPart", OpCompleteUpload: "completeUpload", OpAbortUpload: "abortUpload",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -73,66 +74,81 @@ func (o op) String() string {
 // Payloads. Times are chosen by the leader before proposing so that every
 // replica applies exactly the same bytes.
 type (
-	cmdCreateBucket struct {
+	// CreateBucket is the payload of OpCreateBucket.
+	CreateBucket struct {
 		Bucket proto.Bucket `json:"bucket"`
 	}
-	cmdDeleteBucket struct {
+	// DeleteBucket is the payload of OpDeleteBucket.
+	DeleteBucket struct {
 		Name string `json:"name"`
 	}
-	cmdPutObject struct {
+	// PutObject is the payload of OpPutObject: commit an object, optionally only over a version or ETag.
+	PutObject struct {
 		Object    proto.Object `json:"object"`
 		IfVersion uint64       `json:"ifVersion,omitempty"`
 		IfETag    string       `json:"ifETag,omitempty"`
 	}
-	// cmdDeleteObject has the fields of proto.DeleteRequest.
-	cmdDeleteObject struct {
+	// DeleteObject is the payload of OpDeleteObject; it has the fields of
+	// proto.DeleteRequest.
+	DeleteObject struct {
 		Bucket     string     `json:"bucket"`
 		Key        string     `json:"key"`
 		IfETag     string     `json:"ifETag,omitempty"`
 		IfSize     *int64     `json:"ifSize,omitempty"`
 		IfModified *time.Time `json:"ifModified,omitempty"`
 	}
-	cmdRenameObject struct {
+	// RenameObject is the payload of OpRenameObject.
+	RenameObject struct {
 		Bucket   string    `json:"bucket"`
 		From     string    `json:"from"`
 		To       string    `json:"to"`
 		Modified time.Time `json:"modified"`
 	}
-	cmdAllocChunks struct {
+	// AllocChunks is the payload of OpAllocChunks: reserve Count chunk ids.
+	AllocChunks struct {
 		Count uint64 `json:"count"`
 	}
-	cmdRegisterNode struct {
-		Node nodeRecord `json:"node"`
+	// RegisterNode is the payload of OpRegisterNode.
+	RegisterNode struct {
+		Node Node `json:"node"`
 	}
-	cmdSetMember struct {
-		Member memberRecord `json:"member"`
+	// SetMember is the payload of OpSetMember.
+	SetMember struct {
+		Member Member `json:"member"`
 	}
-	cmdRemoveMember struct {
+	// RemoveMember is the payload of OpRemoveMember.
+	RemoveMember struct {
 		ID string `json:"id"`
 	}
-	cmdPutUser struct {
+	// PutUser is the payload of OpPutUser.
+	PutUser struct {
 		User proto.User `json:"user"`
 	}
-	cmdPutKey struct {
+	// PutKey is the payload of OpPutKey.
+	PutKey struct {
 		Key proto.AccessKey `json:"key"`
 	}
-	cmdDeleteKey struct {
+	// DeleteKey is the payload of OpDeleteKey.
+	DeleteKey struct {
 		AccessKey string `json:"accessKey"`
 	}
-	cmdSetNodeState struct {
+	// SetNodeState is the payload of OpSetNodeState.
+	SetNodeState struct {
 		ID    string `json:"id"`
 		State string `json:"state"`
 	}
-	cmdAckGCDeletion struct {
+	// AckGCDeletion is the payload of OpAckGCDeletion: queued chunks no server holds any more.
+	AckGCDeletion struct {
 		Chunks []uint64 `json:"chunks"`
 	}
-	cmdCollectOrphans struct {
+	// CollectOrphans is the payload of OpCollectOrphans: unreferenced chunks to queue for deletion.
+	CollectOrphans struct {
 		Chunks []uint64 `json:"chunks"`
 	}
 )
 
-// nodeRecord is a chunk server's durable registry entry.
-type nodeRecord struct {
+// Node is a chunk server's durable registry entry.
+type Node struct {
 	ID         string    `json:"id"`
 	Address    string    `json:"address"`
 	Rack       string    `json:"rack,omitempty"`
@@ -140,22 +156,22 @@ type nodeRecord struct {
 	Registered time.Time `json:"registered"`
 }
 
-// memberRecord maps a Raft voter to the HTTP address clients use.
-type memberRecord struct {
+// Member maps a Raft voter to the HTTP address clients use.
+type Member struct {
 	ID       string `json:"id"`
 	RaftAddr string `json:"raftAddr"`
 	HTTPAddr string `json:"httpAddr"`
 }
 
-// encodeCommand builds a version-1 log entry.
-func encodeCommand(o op, payload any) ([]byte, error) {
-	return encodeRequest(o, time.Time{}, "", payload)
+// EncodeCommand builds a version-1 log entry.
+func EncodeCommand(o Op, payload any) ([]byte, error) {
+	return EncodeRequest(o, time.Time{}, "", payload)
 }
 
-// encodeRequest builds a version-2 log entry for a change asked for under
+// EncodeRequest builds a version-2 log entry for a change asked for under
 // request id (valid by proto.ParseRequestID), proposed at the leader's time
 // at; with no id, a version-1 entry.
-func encodeRequest(o op, at time.Time, id string, payload any) ([]byte, error) {
+func EncodeRequest(o Op, at time.Time, id string, payload any) ([]byte, error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return nil, fmt.Errorf("master: encode %v: %w", o, err)
@@ -173,7 +189,7 @@ func encodeRequest(o op, at time.Time, id string, payload any) ([]byte, error) {
 
 // header is what precedes a command's payload.
 type header struct {
-	op op
+	op Op
 	at int64  // version 2: the leader's clock at proposal, Unix ms
 	id string // version 2: the request id
 }
@@ -183,7 +199,7 @@ func decodeHeader(data []byte) (header, []byte, error) {
 	if len(data) < 2 {
 		return header{}, nil, fmt.Errorf("master: command of %d bytes: %w", len(data), ErrBadCommand)
 	}
-	h := header{op: op(data[1])}
+	h := header{op: Op(data[1])}
 	switch data[0] {
 	case cmdVersion1:
 		return h, data[2:], nil

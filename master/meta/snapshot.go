@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"bufio"
@@ -32,7 +32,7 @@ var snapMagic = []byte("GRSNAP01")
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Snapshot implements raft.FSM.
-func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if f.failed != nil {
@@ -94,7 +94,7 @@ func (s *fsmSnapshot) Release() { s.txn.Discard() }
 // entries after it (which ApplyBatch skips up to the stored index). A newer
 // one is loaded into a fresh database beside the current one, verified, and
 // only then swapped in, so a bad stream leaves the old state intact.
-func (f *fsm) Restore(rc io.ReadCloser) error {
+func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 256<<10)
 	crc := crc32.New(castagnoli)
@@ -196,7 +196,7 @@ func (t *teeByteReader) ReadByte() (byte, error) {
 }
 
 // swap replaces the live database with db (opened at tmpDir).
-func (f *fsm) swap(db *badger.DB, tmpDir string) error {
+func (f *FSM) swap(db *badger.DB, tmpDir string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	live := filepath.Join(f.dir, "state")

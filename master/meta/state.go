@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"encoding/binary"
@@ -21,8 +21,8 @@ import (
 //	o/<bucket>/<key>     proto.Object (bucket names contain no '/')
 //	c/<chunk id BE>      "<bucket>/<key>" of the object referencing it
 //	g/<chunk id BE>      chunk no object references: delete from disks
-//	n/<node id>          nodeRecord (chunk server registry)
-//	r/<member id>        memberRecord (master HTTP addresses)
+//	n/<node id>          Node (chunk server registry)
+//	r/<member id>        Member (master HTTP addresses)
 //	u/<user>             proto.User
 //	k/<access key>       proto.AccessKey
 //	p/, q/               multipart uploads and their parts (upload.go)
@@ -65,29 +65,29 @@ type handler func(txn *badger.Txn, index uint64, body []byte) (any, error)
 
 // handlers maps opcodes to their state transitions. Each one validates and
 // reads first, then writes, so a refused command leaves no partial effects.
-var handlers map[op]handler
+var handlers map[Op]handler
 
 func init() {
-	handlers = map[op]handler{
-		opCreateBucket:   decoded(applyCreateBucket),
-		opDeleteBucket:   decoded(applyDeleteBucket),
-		opPutObject:      decoded(applyPutObject),
-		opDeleteObject:   decoded(applyDeleteObject),
-		opRenameObject:   decoded(applyRenameObject),
-		opAllocChunks:    decoded(applyAllocChunks),
-		opRegisterNode:   decoded(applyRegisterNode),
-		opSetMember:      decoded(applySetMember),
-		opRemoveMember:   decoded(applyRemoveMember),
-		opPutUser:        decoded(applyPutUser),
-		opPutKey:         decoded(applyPutKey),
-		opDeleteKey:      decoded(applyDeleteKey),
-		opSetNodeState:   decoded(applySetNodeState),
-		opAckGCDeletion:  decoded(applyAckGCDeletion),
-		opCollectOrphans: decoded(applyCollectOrphans),
-		opCreateUpload:   decoded(applyCreateUpload),
-		opPutPart:        decoded(applyPutPart),
-		opCompleteUpload: decoded(applyCompleteUpload),
-		opAbortUpload:    decoded(applyAbortUpload),
+	handlers = map[Op]handler{
+		OpCreateBucket:   decoded(applyCreateBucket),
+		OpDeleteBucket:   decoded(applyDeleteBucket),
+		OpPutObject:      decoded(applyPutObject),
+		OpDeleteObject:   decoded(applyDeleteObject),
+		OpRenameObject:   decoded(applyRenameObject),
+		OpAllocChunks:    decoded(applyAllocChunks),
+		OpRegisterNode:   decoded(applyRegisterNode),
+		OpSetMember:      decoded(applySetMember),
+		OpRemoveMember:   decoded(applyRemoveMember),
+		OpPutUser:        decoded(applyPutUser),
+		OpPutKey:         decoded(applyPutKey),
+		OpDeleteKey:      decoded(applyDeleteKey),
+		OpSetNodeState:   decoded(applySetNodeState),
+		OpAckGCDeletion:  decoded(applyAckGCDeletion),
+		OpCollectOrphans: decoded(applyCollectOrphans),
+		OpCreateUpload:   decoded(applyCreateUpload),
+		OpPutPart:        decoded(applyPutPart),
+		OpCompleteUpload: decoded(applyCompleteUpload),
+		OpAbortUpload:    decoded(applyAbortUpload),
 	}
 }
 
@@ -102,7 +102,7 @@ func decoded[T any](fn func(txn *badger.Txn, index uint64, c *T) (any, error)) h
 	}
 }
 
-func applyCreateBucket(txn *badger.Txn, _ uint64, c *cmdCreateBucket) (any, error) {
+func applyCreateBucket(txn *badger.Txn, _ uint64, c *CreateBucket) (any, error) {
 	if err := proto.ValidBucketName(c.Bucket.Name); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -116,7 +116,7 @@ func applyCreateBucket(txn *badger.Txn, _ uint64, c *cmdCreateBucket) (any, erro
 	return nil, put(txn, bucketKey(c.Bucket.Name), c.Bucket)
 }
 
-func applyDeleteBucket(txn *badger.Txn, _ uint64, c *cmdDeleteBucket) (any, error) {
+func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) {
 	if err := requireBucket(txn, c.Name); err != nil {
 		return nil, err
 	}
@@ -132,9 +132,9 @@ func applyDeleteBucket(txn *badger.Txn, _ uint64, c *cmdDeleteBucket) (any, erro
 	return nil, del(txn, bucketKey(c.Name))
 }
 
-func applyPutObject(txn *badger.Txn, index uint64, c *cmdPutObject) (any, error) {
+func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	obj := c.Object
-	if err := validateObject(&obj); err != nil {
+	if err := ValidateObject(&obj); err != nil {
 		return nil, err
 	}
 	if err := requireBucket(txn, obj.Bucket); err != nil {
@@ -196,7 +196,7 @@ func checkETag(old *proto.Object, want string) error {
 func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
 
 // checkDelete enforces a conditional delete on the current record.
-func checkDelete(old *proto.Object, c *cmdDeleteObject) error {
+func checkDelete(old *proto.Object, c *DeleteObject) error {
 	if err := checkETag(old, c.IfETag); err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func checkDelete(old *proto.Object, c *cmdDeleteObject) error {
 	return nil
 }
 
-func applyDeleteObject(txn *badger.Txn, _ uint64, c *cmdDeleteObject) (any, error) {
+func applyDeleteObject(txn *badger.Txn, _ uint64, c *DeleteObject) (any, error) {
 	if err := requireBucket(txn, c.Bucket); err != nil {
 		return nil, err
 	}
@@ -226,7 +226,7 @@ func applyDeleteObject(txn *badger.Txn, _ uint64, c *cmdDeleteObject) (any, erro
 	return nil, deleteObjectRecord(txn, old)
 }
 
-func applyRenameObject(txn *badger.Txn, index uint64, c *cmdRenameObject) (any, error) {
+func applyRenameObject(txn *badger.Txn, index uint64, c *RenameObject) (any, error) {
 	if err := proto.ValidKey(c.To); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -331,7 +331,7 @@ func swapChunks(txn *badger.Txn, oldSet, newSet map[uint64]bool, ref string) err
 	return addCounter(txn, keyNGC, freed)
 }
 
-func applyAllocChunks(txn *badger.Txn, _ uint64, c *cmdAllocChunks) (any, error) {
+func applyAllocChunks(txn *badger.Txn, _ uint64, c *AllocChunks) (any, error) {
 	if c.Count == 0 || c.Count > proto.MaxAllocChunks*100 {
 		return nil, fmt.Errorf("allocate %d chunk ids: %w", c.Count, ErrInvalid)
 	}
@@ -349,7 +349,7 @@ func applyAllocChunks(txn *badger.Txn, _ uint64, c *cmdAllocChunks) (any, error)
 // more. Their g/ entries stay as tombstones (value gcDone): a freed chunk
 // id must never become committable again, or a late commit could point at
 // deleted data.
-func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *cmdAckGCDeletion) (any, error) {
+func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *AckGCDeletion) (any, error) {
 	n := int64(0)
 	for _, id := range c.Chunks {
 		pending, err := gcPending(txn, id)
@@ -385,7 +385,7 @@ func gcPending(txn *badger.Txn, id uint64) (bool, error) {
 // references. Going through Raft makes collection safe against a late
 // commit: whichever comes first wins, and a commit naming a collected chunk
 // is refused rather than pointing at deleted data.
-func applyCollectOrphans(txn *badger.Txn, _ uint64, c *cmdCollectOrphans) (any, error) {
+func applyCollectOrphans(txn *badger.Txn, _ uint64, c *CollectOrphans) (any, error) {
 	n := int64(0)
 	for _, id := range c.Chunks {
 		ref, err := exists(txn, chunkKey("c/", id))
@@ -406,3 +406,6 @@ func applyCollectOrphans(txn *badger.Txn, _ uint64, c *cmdCollectOrphans) (any, 
 	}
 	return n, addCounter(txn, keyNGC, n)
 }
+
+// ChunkIDs returns the distinct chunks of an object's extents, ascending.
+func ChunkIDs(obj *proto.Object) []uint64 { return sortedIDs(chunkSet(obj)) }

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"fmt"
@@ -11,12 +11,12 @@ import (
 // Chunk server registry states kept in Raft. Liveness (alive, dead) is soft
 // state derived from heartbeats and never replicated.
 const (
-	nodeActive         = "active"
-	nodeDraining       = "draining"
-	nodeDecommissioned = "decommissioned"
+	NodeActive         = "active"
+	NodeDraining       = "draining"
+	NodeDecommissioned = "decommissioned"
 )
 
-func applyRegisterNode(txn *badger.Txn, _ uint64, c *cmdRegisterNode) (any, error) {
+func applyRegisterNode(txn *badger.Txn, _ uint64, c *RegisterNode) (any, error) {
 	n := c.Node
 	if err := proto.ValidID("chunk server", n.ID); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -24,26 +24,26 @@ func applyRegisterNode(txn *badger.Txn, _ uint64, c *cmdRegisterNode) (any, erro
 	if n.Address == "" || len(n.Address) > proto.MaxAddressLen {
 		return nil, fmt.Errorf("chunk server %s: address must be 1 to %d bytes: %w", n.ID, proto.MaxAddressLen, ErrInvalid)
 	}
-	var old nodeRecord
+	var old Node
 	err := get(txn, []byte("n/"+n.ID), &old)
 	switch {
 	case err == nil:
 		n.State, n.Registered = old.State, old.Registered // re-registration keeps its drain state
 	case isNotFound(err):
-		n.State = nodeActive
+		n.State = NodeActive
 	default:
 		return nil, err
 	}
 	return n, put(txn, []byte("n/"+n.ID), n)
 }
 
-func applySetNodeState(txn *badger.Txn, _ uint64, c *cmdSetNodeState) (any, error) {
+func applySetNodeState(txn *badger.Txn, _ uint64, c *SetNodeState) (any, error) {
 	switch c.State {
-	case nodeActive, nodeDraining, nodeDecommissioned:
+	case NodeActive, NodeDraining, NodeDecommissioned:
 	default:
 		return nil, fmt.Errorf("chunk server state %q: %w", c.State, ErrInvalid)
 	}
-	var n nodeRecord
+	var n Node
 	if err := get(txn, []byte("n/"+c.ID), &n); err != nil {
 		return nil, notFoundAs(err, fmt.Errorf("chunk server %s: %w", c.ID, ErrNotFound))
 	}
@@ -51,7 +51,7 @@ func applySetNodeState(txn *badger.Txn, _ uint64, c *cmdSetNodeState) (any, erro
 	return n, put(txn, []byte("n/"+c.ID), n)
 }
 
-func applySetMember(txn *badger.Txn, _ uint64, c *cmdSetMember) (any, error) {
+func applySetMember(txn *badger.Txn, _ uint64, c *SetMember) (any, error) {
 	m := c.Member
 	if err := proto.ValidID("master", m.ID); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -62,18 +62,18 @@ func applySetMember(txn *badger.Txn, _ uint64, c *cmdSetMember) (any, error) {
 	return nil, put(txn, []byte("r/"+m.ID), m)
 }
 
-func applyRemoveMember(txn *badger.Txn, _ uint64, c *cmdRemoveMember) (any, error) {
+func applyRemoveMember(txn *badger.Txn, _ uint64, c *RemoveMember) (any, error) {
 	return nil, del(txn, []byte("r/"+c.ID))
 }
 
-func applyPutUser(txn *badger.Txn, _ uint64, c *cmdPutUser) (any, error) {
+func applyPutUser(txn *badger.Txn, _ uint64, c *PutUser) (any, error) {
 	if err := proto.ValidID("user", c.User.Name); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return nil, put(txn, []byte("u/"+c.User.Name), c.User)
 }
 
-func applyPutKey(txn *badger.Txn, _ uint64, c *cmdPutKey) (any, error) {
+func applyPutKey(txn *badger.Txn, _ uint64, c *PutKey) (any, error) {
 	k := c.Key
 	if err := proto.ValidID("access key", k.AccessKey); err != nil || len(k.SecretKey) < 8 || len(k.SecretKey) > 128 {
 		return nil, fmt.Errorf("access key %q: id must be a valid id and the secret 8 to 128 bytes: %w", k.AccessKey, ErrInvalid)
@@ -88,7 +88,7 @@ func applyPutKey(txn *badger.Txn, _ uint64, c *cmdPutKey) (any, error) {
 	return nil, put(txn, []byte("k/"+k.AccessKey), k)
 }
 
-func applyDeleteKey(txn *badger.Txn, _ uint64, c *cmdDeleteKey) (any, error) {
+func applyDeleteKey(txn *badger.Txn, _ uint64, c *DeleteKey) (any, error) {
 	found, err := exists(txn, []byte("k/"+c.AccessKey))
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"errors"
@@ -16,31 +16,31 @@ var testHeaders = proto.ObjectHeaders{
 
 func TestHeadersAreStoredRenamedAndCompleted(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
 	obj := inlineObj("a", "x")
 	obj.ObjectHeaders = testHeaders
-	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
-	tf.mustApply(opRenameObject, cmdRenameObject{Bucket: "bk1", From: "a", To: "b"})
-	if o, err := tf.f.object("bk1", "b"); err != nil || o.ObjectHeaders != testHeaders {
+	tf.mustApply(OpPutObject, PutObject{Object: obj})
+	tf.mustApply(OpRenameObject, RenameObject{Bucket: "bk1", From: "a", To: "b"})
+	if o, err := tf.f.Object("bk1", "b"); err != nil || o.ObjectHeaders != testHeaders {
 		t.Fatalf("renamed object's headers: %+v %v", o, err)
 	}
 	// Multipart: the upload's headers and checksum kind, the completion's
 	// checksum value, the parts' checksums.
 	up := testHeaders
 	up.ChecksumType, up.Checksum = proto.ChecksumComposite, ""
-	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big", ObjectHeaders: up}})
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 1}).(uint64)
-	tf.mustApply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
+	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big", ObjectHeaders: up}})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 		Number: 1, ETag: "aa", Size: 3, Checksum: "partsum=", Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
-	if _, err := tf.apply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
+	if _, err := tf.apply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 		Number: 2, ETag: "bb", Size: 0, Checksum: string(make([]byte, proto.MaxChecksumLen+1))}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("oversized part checksum: %v", err)
 	}
-	o := tf.mustApply(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
+	o := tf.mustApply(OpCompleteUpload, CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
 		Parts: []proto.CompletePart{{Number: 1, ETag: "aa"}}, Checksum: "sum-1"}}).(proto.Object)
 	want := up
 	want.Checksum = "sum-1"
-	stored, err := tf.f.object("bk1", "big")
+	stored, err := tf.f.Object("bk1", "big")
 	if err != nil || o.ObjectHeaders != want || stored.ObjectHeaders != want {
 		t.Fatalf("completed object's headers:\n got %+v\n and %+v (%v)\nwant %+v", o.ObjectHeaders, stored, err, want)
 	}
@@ -48,7 +48,7 @@ func TestHeadersAreStoredRenamedAndCompleted(t *testing.T) {
 
 func TestBadHeadersAreRefused(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
 	for name, c := range map[string]struct {
 		h    proto.ObjectHeaders
 		want error
@@ -62,6 +62,6 @@ func TestBadHeadersAreRefused(t *testing.T) {
 		t.Log(name)
 		obj := inlineObj("k", "x")
 		obj.ObjectHeaders = c.h
-		tf.refused(opPutObject, cmdPutObject{Object: obj}, c.want)
+		tf.refused(OpPutObject, PutObject{Object: obj}, c.want)
 	}
 }

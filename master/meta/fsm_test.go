@@ -1,4 +1,4 @@
-package master
+package meta
 
 import (
 	"bytes"
@@ -20,12 +20,12 @@ import (
 // so state-level behaviour can be tested exactly and fast.
 type testFSM struct {
 	t     testing.TB
-	f     *fsm
+	f     *FSM
 	index uint64
 }
 
 func newTestFSM(t testing.TB) *testFSM {
-	f, err := openFSM(t.TempDir(), slog.New(slog.DiscardHandler))
+	f, err := Open(t.TempDir(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +34,9 @@ func newTestFSM(t testing.TB) *testFSM {
 }
 
 // apply runs one encoded command and returns its result.
-func (tf *testFSM) apply(o op, payload any) (any, error) {
+func (tf *testFSM) apply(o Op, payload any) (any, error) {
 	tf.t.Helper()
-	data, err := encodeCommand(o, payload)
+	data, err := EncodeCommand(o, payload)
 	if err != nil {
 		tf.t.Fatal(err)
 	}
@@ -46,14 +46,14 @@ func (tf *testFSM) apply(o op, payload any) (any, error) {
 func (tf *testFSM) applyRaw(data []byte) (any, error) {
 	tf.index++
 	out := tf.f.ApplyBatch([]*raft.Log{{Index: tf.index, Type: raft.LogCommand, Data: data}})
-	r, ok := out[0].(result)
+	r, ok := out[0].(Result)
 	if !ok {
 		tf.t.Fatalf("apply returned %T %v", out[0], out[0])
 	}
-	return r.val, r.err
+	return r.Val, r.Err
 }
 
-func (tf *testFSM) mustApply(o op, payload any) any {
+func (tf *testFSM) mustApply(o Op, payload any) any {
 	tf.t.Helper()
 	v, err := tf.apply(o, payload)
 	if err != nil {
@@ -69,12 +69,12 @@ func (tf *testFSM) bulk(bucket string, keys []string) {
 		n := min(len(keys), 2000)
 		logs := make([]*raft.Log, n)
 		for i, k := range keys[:n] {
-			data, _ := encodeCommand(opPutObject, cmdPutObject{Object: proto.Object{Bucket: bucket, Key: k, Size: 1, Inline: []byte("x")}})
+			data, _ := EncodeCommand(OpPutObject, PutObject{Object: proto.Object{Bucket: bucket, Key: k, Size: 1, Inline: []byte("x")}})
 			tf.index++
 			logs[i] = &raft.Log{Index: tf.index, Type: raft.LogCommand, Data: data}
 		}
 		for i, r := range tf.f.ApplyBatch(logs) {
-			if res, ok := r.(result); !ok || res.err != nil {
+			if res, ok := r.(Result); !ok || res.Err != nil {
 				tf.t.Fatalf("bulk put %q: %v", keys[i], r)
 			}
 		}
@@ -84,8 +84,8 @@ func (tf *testFSM) bulk(bucket string, keys []string) {
 
 func TestUnknownVersionAndMalformedCommandsChangeNothing(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "keep"}})
-	good, _ := encodeCommand(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "other"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "keep"}})
+	good, _ := EncodeCommand(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "other"}})
 	cases := map[string]struct {
 		data []byte
 		want error
@@ -94,8 +94,8 @@ func TestUnknownVersionAndMalformedCommandsChangeNothing(t *testing.T) {
 		"empty":          {nil, ErrBadCommand},
 		"one byte":       {[]byte{cmdVersion1}, ErrBadCommand},
 		"unknown opcode": {[]byte{cmdVersion1, 200, '{', '}'}, ErrBadCommand},
-		"bad json":       {[]byte{cmdVersion1, byte(opCreateBucket), '{'}, ErrBadCommand},
-		"bad bucket":     {mustEncode(t, opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "Bad_Name"}}), ErrInvalid},
+		"bad json":       {[]byte{cmdVersion1, byte(OpCreateBucket), '{'}, ErrBadCommand},
+		"bad bucket":     {mustEncode(t, OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "Bad_Name"}}), ErrInvalid},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -114,8 +114,8 @@ func TestUnknownVersionAndMalformedCommandsChangeNothing(t *testing.T) {
 	}
 }
 
-func mustEncode(t *testing.T, o op, p any) []byte {
-	b, err := encodeCommand(o, p)
+func mustEncode(t *testing.T, o Op, p any) []byte {
+	b, err := EncodeCommand(o, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func mustEncode(t *testing.T, o op, p any) []byte {
 }
 
 // dumpState reads every key and value of the state.
-func dumpState(t testing.TB, f *fsm) map[string]string {
+func dumpState(t testing.TB, f *FSM) map[string]string {
 	out := map[string]string{}
 	if err := scan(f, nil, func(k, v []byte) error {
 		out[string(k)] = string(v)
@@ -136,12 +136,12 @@ func dumpState(t testing.TB, f *fsm) map[string]string {
 
 func TestReplayIsIdempotent(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 10})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpAllocChunks, AllocChunks{Count: 10})
 	before := dumpState(t, tf.f)
 	// Raft replays entries after the last snapshot on restart; entries at or
 	// below the stored index must not apply twice.
-	data, _ := encodeCommand(opAllocChunks, cmdAllocChunks{Count: 10})
+	data, _ := EncodeCommand(OpAllocChunks, AllocChunks{Count: 10})
 	out := tf.f.ApplyBatch([]*raft.Log{{Index: 2, Type: raft.LogCommand, Data: data}})
 	if out[0] != nil {
 		t.Fatalf("replayed entry returned %v", out[0])
@@ -161,9 +161,9 @@ func TestReplayIsIdempotent(t *testing.T) {
 func TestRestartReplayLeavesStateAlone(t *testing.T) {
 	tf := newTestFSM(t)
 	var logs []*raft.Log
-	record := func(o op, payload any) any {
+	record := func(o Op, payload any) any {
 		t.Helper()
-		data, err := encodeCommand(o, payload)
+		data, err := EncodeCommand(o, payload)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,18 +174,18 @@ func TestRestartReplayLeavesStateAlone(t *testing.T) {
 		}
 		return v
 	}
-	record(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := record(opAllocChunks, cmdAllocChunks{Count: 8}).(uint64)
+	record(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := record(OpAllocChunks, AllocChunks{Count: 8}).(uint64)
 	put := func(key string, chunk uint64) {
-		record(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: 1,
+		record(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: 1,
 			Extents: []proto.Extent{{Chunk: chunk, Length: 1}}}})
 	}
 	put("a", first)   // a -> chunk 1
 	put("a", first+1) // chunk 1 freed
 	put("b", first+2)
-	record(opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "b"})
-	record(opAckGCDeletion, cmdAckGCDeletion{Chunks: []uint64{first, first + 2}})
-	record(opAllocChunks, cmdAllocChunks{Count: 8})
+	record(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "b"})
+	record(OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{first, first + 2}})
+	record(OpAllocChunks, AllocChunks{Count: 8})
 	before := dumpState(t, tf.f)
 	applied := tf.f.applied.Load()
 
@@ -214,12 +214,12 @@ func TestRestartReplayLeavesStateAlone(t *testing.T) {
 
 func TestObjectRulesAndChunkReferences(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 4}).(uint64)
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(uint64)
 	obj := proto.Object{Bucket: "bk1", Key: "big", Size: 30, Extents: []proto.Extent{
 		{Chunk: first, Offset: 0, Length: 10}, {Chunk: first + 1, Offset: 10, Length: 20},
 	}}
-	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
+	tf.mustApply(OpPutObject, PutObject{Object: obj})
 	bad := []struct {
 		name string
 		obj  proto.Object
@@ -237,7 +237,7 @@ func TestObjectRulesAndChunkReferences(t *testing.T) {
 	}
 	for _, tc := range bad {
 		before := dumpState(t, tf.f)
-		if _, err := tf.apply(opPutObject, cmdPutObject{Object: tc.obj}); !errors.Is(err, tc.want) {
+		if _, err := tf.apply(OpPutObject, PutObject{Object: tc.obj}); !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 		}
 		after := dumpState(t, tf.f)
@@ -249,39 +249,39 @@ func TestObjectRulesAndChunkReferences(t *testing.T) {
 	}
 	// JSON would silently turn invalid UTF-8 into U+FFFD, so keys are
 	// validated before a command is encoded (handlers call validateObject).
-	if err := validateObject(&proto.Object{Bucket: "bk1", Key: "a\xffb"}); !errors.Is(err, ErrInvalid) {
+	if err := ValidateObject(&proto.Object{Bucket: "bk1", Key: "a\xffb"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("invalid UTF-8 key: %v", err)
 	}
 	// Overwriting frees the old chunks; re-committing the same chunks (a
 	// retried commit) is allowed.
-	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
+	tf.mustApply(OpPutObject, PutObject{Object: obj})
 	obj2 := proto.Object{Bucket: "bk1", Key: "big", Size: 1, Extents: []proto.Extent{{Chunk: first + 2, Length: 1}}}
-	tf.mustApply(opPutObject, cmdPutObject{Object: obj2})
-	chunks, pending, _ := tf.f.counters()
+	tf.mustApply(OpPutObject, PutObject{Object: obj2})
+	chunks, pending, _ := tf.f.Counters()
 	if chunks != 1 || pending != 2 {
 		t.Fatalf("after overwrite: %d referenced, %d pending deletes; want 1 and 2", chunks, pending)
 	}
-	if _, err := tf.apply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "y", Size: 10, Extents: obj.Extents[:1]}}); !errors.Is(err, ErrInvalid) {
+	if _, err := tf.apply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "y", Size: 10, Extents: obj.Extents[:1]}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("reusing a freed chunk: %v", err)
 	}
-	tf.mustApply(opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "big"})
-	if chunks, pending, _ = tf.f.counters(); chunks != 0 || pending != 3 {
+	tf.mustApply(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "big"})
+	if chunks, pending, _ = tf.f.Counters(); chunks != 0 || pending != 3 {
 		t.Fatalf("after delete: %d referenced, %d pending; want 0 and 3", chunks, pending)
 	}
 	// Conditional commits.
-	v := tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: proto.MustNotExist}).(uint64)
-	if _, err := tf.apply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: proto.MustNotExist}); !errors.Is(err, ErrPrecondition) {
+	v := tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: proto.MustNotExist}).(uint64)
+	if _, err := tf.apply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: proto.MustNotExist}); !errors.Is(err, ErrPrecondition) {
 		t.Fatalf("create-only over an existing key: %v", err)
 	}
-	if _, err := tf.apply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: v + 1}); !errors.Is(err, ErrPrecondition) {
+	if _, err := tf.apply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: v + 1}); !errors.Is(err, ErrPrecondition) {
 		t.Fatalf("wrong version: %v", err)
 	}
-	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: v})
+	tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "c"}, IfVersion: v})
 }
 
 func TestSnapshotRoundTripAndCorruptRestore(t *testing.T) {
 	src := newTestFSM(t)
-	src.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "snap"}})
+	src.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "snap"}})
 	src.bulk("snap", []string{"a", "b/c", "d"})
 	var buf bytes.Buffer
 	snap, err := src.f.Snapshot()
@@ -295,7 +295,7 @@ func TestSnapshotRoundTripAndCorruptRestore(t *testing.T) {
 	want := dumpState(t, src.f)
 
 	dst := newTestFSM(t)
-	dst.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "old"}})
+	dst.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "old"}})
 	before := dumpState(t, dst.f)
 	for _, cut := range []int{0, 10, buf.Len() / 2, buf.Len() - 1} {
 		if err := dst.f.Restore(io.NopCloser(bytes.NewReader(buf.Bytes()[:cut]))); err == nil {
@@ -321,10 +321,10 @@ func TestSnapshotRoundTripAndCorruptRestore(t *testing.T) {
 	}
 }
 
-func listAll(t *testing.T, f *fsm, req proto.ListRequest) (keys, prefixes []string) {
+func listAll(t *testing.T, f *FSM, req proto.ListRequest) (keys, prefixes []string) {
 	t.Helper()
 	for {
-		res, err := f.list(req)
+		res, err := f.List(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,8 +344,8 @@ func listAll(t *testing.T, f *fsm, req proto.ListRequest) (keys, prefixes []stri
 
 func TestListTrickyOrders(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1.x"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1.x"}})
 	keys := []string{"a", "a-c", "a/", "a/b", "a/b/c", "a/d", "a0", "a//b", "b", "é", "z/", "z/z"}
 	tf.bulk("bk1", keys)
 	tf.bulk("bk1.x", []string{"a/zzz"}) // a neighbouring bucket must not leak in
@@ -376,7 +376,7 @@ func TestListTrickyOrders(t *testing.T) {
 		})
 	}
 	// start-after inside a common prefix skips that group.
-	res, err := tf.f.list(proto.ListRequest{Bucket: "bk1", Delimiter: "/", StartAfter: "a/b"})
+	res, err := tf.f.List(proto.ListRequest{Bucket: "bk1", Delimiter: "/", StartAfter: "a/b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestListTrickyOrders(t *testing.T) {
 
 func TestListWorkIsProportionalToThePage(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "big"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "big"}})
 	var keys []string
 	for d := range 200 {
 		for f := range 100 {
@@ -395,7 +395,7 @@ func TestListWorkIsProportionalToThePage(t *testing.T) {
 		}
 	}
 	tf.bulk("big", keys)
-	res, err := tf.f.list(proto.ListRequest{Bucket: "big", Delimiter: "/", MaxKeys: 100})
+	res, err := tf.f.List(proto.ListRequest{Bucket: "big", Delimiter: "/", MaxKeys: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestListWorkIsProportionalToThePage(t *testing.T) {
 	if res.Examined > 2*100+2 {
 		t.Fatalf("examined %d index entries for a page of 100 groups", res.Examined)
 	}
-	res, err = tf.f.list(proto.ListRequest{Bucket: "big", Prefix: "dir150/", MaxKeys: 10})
+	res, err = tf.f.List(proto.ListRequest{Bucket: "big", Prefix: "dir150/", MaxKeys: 10})
 	if err != nil || len(res.Objects) != 10 || res.Examined > 12 {
 		t.Fatalf("prefix page: %d objects, examined %d, err %v", len(res.Objects), res.Examined, err)
 	}
@@ -416,7 +416,7 @@ func TestListWorkIsProportionalToThePage(t *testing.T) {
 // without a delimiter, from a bucket of 1,000,000 keys.
 func BenchmarkListPageMillionKeys(b *testing.B) {
 	tf := newTestFSM(b)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "million"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "million"}})
 	start := time.Now()
 	keys := make([]string, 0, 1_000_000)
 	for d := range 1000 {
@@ -433,7 +433,7 @@ func BenchmarkListPageMillionKeys(b *testing.B) {
 				if delim != "" {
 					after = "" // 1000 groups of 1000 keys: the page is every group
 				}
-				res, err := tf.f.list(proto.ListRequest{Bucket: "million", Delimiter: delim, StartAfter: after})
+				res, err := tf.f.List(proto.ListRequest{Bucket: "million", Delimiter: delim, StartAfter: after})
 				if err != nil || len(res.Objects)+len(res.CommonPrefixes) != 1000 {
 					b.Fatalf("page: %v %d", err, len(res.Objects)+len(res.CommonPrefixes))
 				}
@@ -444,92 +444,92 @@ func BenchmarkListPageMillionKeys(b *testing.B) {
 
 func TestCollectedChunksNeverBecomeCommittable(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 2}).(uint64)
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 2}).(uint64)
 	obj := proto.Object{Bucket: "bk1", Key: "late", Size: 1, Extents: []proto.Extent{{Chunk: first, Length: 1}}}
 	// The writer was too slow: its chunk is collected and deleted everywhere.
-	tf.mustApply(opCollectOrphans, cmdCollectOrphans{Chunks: []uint64{first}})
-	tf.mustApply(opAckGCDeletion, cmdAckGCDeletion{Chunks: []uint64{first}})
-	if _, err := tf.apply(opPutObject, cmdPutObject{Object: obj}); !errors.Is(err, ErrInvalid) {
+	tf.mustApply(OpCollectOrphans, CollectOrphans{Chunks: []uint64{first}})
+	tf.mustApply(OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{first}})
+	if _, err := tf.apply(OpPutObject, PutObject{Object: obj}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("commit naming a collected chunk: %v, want a refusal", err)
 	}
-	if _, pending, _ := tf.f.counters(); pending != 0 {
+	if _, pending, _ := tf.f.Counters(); pending != 0 {
 		t.Fatalf("pending deletes %d after the acknowledgement", pending)
 	}
-	if gc, _ := tf.f.gcChunks(); len(gc) != 0 {
+	if gc, _ := tf.f.GCChunks(); len(gc) != 0 {
 		t.Fatalf("tombstone listed as pending: %v", gc)
 	}
 	// A chunk committed first is never collected.
 	obj.Extents[0].Chunk = first + 1
-	tf.mustApply(opPutObject, cmdPutObject{Object: obj})
-	if n := tf.mustApply(opCollectOrphans, cmdCollectOrphans{Chunks: []uint64{first + 1}}).(int64); n != 0 {
+	tf.mustApply(OpPutObject, PutObject{Object: obj})
+	if n := tf.mustApply(OpCollectOrphans, CollectOrphans{Chunks: []uint64{first + 1}}).(int64); n != 0 {
 		t.Fatal("a referenced chunk was collected")
 	}
 }
 
 func TestMultipartStitchesWithoutCopying(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 4}).(uint64)
-	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big"}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(uint64)
+	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big"}})
 	part := func(n int, chunk uint64, size int64, etag string) {
-		tf.mustApply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
+		tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 			Number: n, ETag: etag, Size: size, Extents: []proto.Extent{{Chunk: chunk, Length: size}}}})
 	}
 	part(1, first, proto.MinPartSize, "aa")
 	part(2, first+1, 10, "bb")
 	part(3, first+2, 10, "cc") // uploaded, never completed: freed
 	part(2, first+3, 7, "dd")  // part 2 again: the first version is freed
-	if _, pending, _ := tf.f.counters(); pending != 1 {
+	if _, pending, _ := tf.f.Counters(); pending != 1 {
 		t.Fatalf("replacing a part: %d pending deletes, want 1", pending)
 	}
-	obj := tf.mustApply(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
+	obj := tf.mustApply(OpCompleteUpload, CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
 		Parts: []proto.CompletePart{{Number: 1, ETag: "aa"}, {Number: 2, ETag: `"dd"`}}}}).(proto.Object)
 	if obj.Size != proto.MinPartSize+7 || len(obj.Extents) != 2 || obj.Extents[1].Offset != proto.MinPartSize || !strings.HasSuffix(obj.ETag, "-2") {
 		t.Fatalf("stitched object %+v", obj)
 	}
-	chunks, pending, _ := tf.f.counters()
+	chunks, pending, _ := tf.f.Counters()
 	if chunks != 2 || pending != 2 {
 		t.Fatalf("after completion: %d referenced, %d pending; want 2 and 2", chunks, pending)
 	}
-	refs, _ := tf.f.chunkRefs()
+	refs, _ := tf.f.ChunkRefs()
 	if _, ok := refs[first]; !ok {
 		t.Fatal("the object's chunk is not referenced")
 	}
-	if _, err := tf.apply(opCompleteUpload, cmdCompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
+	if _, err := tf.apply(OpCompleteUpload, CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up1",
 		Parts: []proto.CompletePart{{Number: 1, ETag: "aa"}}}}); !errors.Is(err, ErrNoSuchUpload) {
 		t.Fatalf("second completion: %v", err)
 	}
 	// Abort frees everything an upload holds.
-	tf.mustApply(opCreateUpload, cmdCreateUpload{Upload: proto.Upload{ID: "up2", Bucket: "bk1", Key: "x"}})
-	next := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 1}).(uint64)
-	tf.mustApply(opPutPart, cmdPutPart{Bucket: "bk1", UploadID: "up2", Part: proto.Part{Number: 1, ETag: "ee", Size: 3,
+	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up2", Bucket: "bk1", Key: "x"}})
+	next := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up2", Part: proto.Part{Number: 1, ETag: "ee", Size: 3,
 		Extents: []proto.Extent{{Chunk: next, Length: 3}}}})
-	if _, err := tf.apply(opDeleteBucket, cmdDeleteBucket{Name: "bk1"}); !errors.Is(err, ErrBucketNotEmpty) {
+	if _, err := tf.apply(OpDeleteBucket, DeleteBucket{Name: "bk1"}); !errors.Is(err, ErrBucketNotEmpty) {
 		t.Fatalf("delete bucket with an upload: %v", err)
 	}
-	tf.mustApply(opAbortUpload, cmdAbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up2"}})
-	if chunks, pending, _ := tf.f.counters(); chunks != 2 || pending != 3 {
+	tf.mustApply(OpAbortUpload, AbortUpload{Ref: proto.UploadRef{Bucket: "bk1", UploadID: "up2"}})
+	if chunks, pending, _ := tf.f.Counters(); chunks != 2 || pending != 3 {
 		t.Fatalf("after abort: %d referenced, %d pending; want 2 and 3", chunks, pending)
 	}
 }
 
 func TestInlineBytesLiveApartAndNeverLeak(t *testing.T) {
 	tf := newTestFSM(t)
-	tf.mustApply(opCreateBucket, cmdCreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "a", Size: 5, Inline: []byte("hello")}})
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "a", Size: 5, Inline: []byte("hello")}})
 	state := dumpState(t, tf.f)
 	if state["d/bk1/a"] != "hello" || strings.Contains(state["o/bk1/a"], "aGVsbG8") {
 		t.Fatalf("inline bytes not stored apart: %q / %q", state["d/bk1/a"], state["o/bk1/a"])
 	}
-	tf.mustApply(opRenameObject, cmdRenameObject{Bucket: "bk1", From: "a", To: "b"})
-	if o, err := tf.f.object("bk1", "b"); err != nil || string(o.Inline) != "hello" {
+	tf.mustApply(OpRenameObject, RenameObject{Bucket: "bk1", From: "a", To: "b"})
+	if o, err := tf.f.Object("bk1", "b"); err != nil || string(o.Inline) != "hello" {
 		t.Fatalf("renamed inline object: %+v %v", o, err)
 	}
-	first := tf.mustApply(opAllocChunks, cmdAllocChunks{Count: 1}).(uint64)
-	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "b", Size: 3, Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
-	tf.mustApply(opPutObject, cmdPutObject{Object: proto.Object{Bucket: "bk1", Key: "c", Size: 2, Inline: []byte("hi")}})
-	tf.mustApply(opDeleteObject, cmdDeleteObject{Bucket: "bk1", Key: "c"})
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "b", Size: 3, Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
+	tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "c", Size: 2, Inline: []byte("hi")}})
+	tf.mustApply(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "c"})
 	for k := range dumpState(t, tf.f) {
 		if strings.HasPrefix(k, "d/") {
 			t.Errorf("leaked inline bytes under %q", k)
