@@ -36,7 +36,7 @@ var errUnavailable = errors.New("not available yet")
 
 func commands() map[string]command {
 	return map[string]command{
-		"server":      {"run master, chunk servers, S3 gateway and dashboard in one process", runServer},
+		"server":      {"run master, chunk servers and S3 gateway in one process", runServer},
 		"master":      {"run one metadata master (a Raft voter)", runMaster},
 		"chunkserver": {"run a chunk server", runChunkserver},
 		"gateway":     {"run an S3 gateway", runGateway},

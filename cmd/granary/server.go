@@ -18,15 +18,14 @@ import (
 	"github.com/granary-store/granary/master"
 )
 
-// runServer runs the embedded single-machine store. Today that is one
-// master (its HTTP API on --web-addr); chunk servers, the S3 gateway and
-// the dashboard join it as they are built.
+// runServer runs the embedded single-machine store: one master (its HTTP
+// API on --web-addr), --chunkservers chunk servers and the S3 gateway.
 func runServer(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3]")
 	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
 	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address")
 	noSync := fs.Bool("no-sync", false, "do not fsync chunk files (faster; a crash may lose acknowledged writes)")
-	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and dashboard")
+	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API")
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
 	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
