@@ -153,3 +153,48 @@ func isDirect(pkgPath, lib string) bool {
 	}
 	return false
 }
+
+// harnesses are packages for tests and load generation; no server and no
+// leaf library may depend on them.
+var harnesses = []string{"internal/testcluster", "internal/chaos", "internal/bench"}
+
+// leaves are the libraries under internal/ that servers build on.
+var leaves = []string{"internal/proto", "internal/metrics", "internal/masterclient", "internal/erasure", "internal/rpc", "internal/chunkclient"}
+
+func TestLayerRules(t *testing.T) {
+	for _, p := range loadPackages(t) {
+		from := p.ImportPath
+		if !strings.HasPrefix(from, module) {
+			continue
+		}
+		guarded := slicesAny(append([]string{"master", "chunkserver", "gateway", "web", "client", "placement"}, leaves...), func(d string) bool { return under(from, d) })
+		for _, dep := range p.Deps {
+			if guarded && slicesAny(harnesses, func(h string) bool { return strings.HasPrefix(dep, module) && under(dep, h) }) {
+				t.Errorf("%s depends on %s: no server or library imports a harness", rel(from), rel(dep))
+			}
+			if strings.HasPrefix(dep, "gonum.org/") {
+				t.Errorf("%s depends on %s: no plotting library in the module", rel(from), dep)
+			}
+			if under(from, "master/repair") && strings.HasPrefix(dep, module) && !under(dep, "placement") && !under(dep, "internal/proto") {
+				t.Errorf("%s depends on %s: the planner imports only placement and internal/proto", rel(from), rel(dep))
+			}
+		}
+		for _, imp := range p.Imports {
+			if under(from, "master/repair") && strings.Contains(strings.Split(imp, "/")[0], ".") && !strings.HasPrefix(imp, module) {
+				t.Errorf("%s imports %s: the planner uses the standard library, placement and internal/proto only", rel(from), imp)
+			}
+			if under(from, "master/meta") && imp == "net/http" {
+				t.Errorf("%s imports net/http: the replicated state knows nothing of HTTP", rel(from))
+			}
+		}
+	}
+}
+
+func slicesAny(xs []string, f func(string) bool) bool {
+	for _, x := range xs {
+		if f(x) {
+			return true
+		}
+	}
+	return false
+}
