@@ -52,7 +52,7 @@ func (l *latencies) report(b *testing.B) {
 func BenchmarkS3(b *testing.B) {
 	c := testcluster.Start(b, testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 64 << 20, Replication: 3,
 		Tune:      func(cfg *master.Config) { cfg.NoSync, cfg.Logger = false, nil },
-		TuneChunk: func(cfg *chunkserver.ServerConfig) { cfg.Store.NoSync, cfg.Logger = false, nil }})
+		TuneChunk: func(cfg *chunkserver.Config) { cfg.Store.NoSync, cfg.Logger = false, nil }})
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	cfg := gateway.DefaultConfig()
 	cfg.Masters, cfg.ClusterSecret, cfg.Listener = c.Addrs(), testcluster.Secret, ln
