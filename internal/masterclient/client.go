@@ -18,12 +18,13 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // Client talks to a master group. It is safe for concurrent use.
 type Client struct {
 	masters []string
-	secret  string
+	rpc     rpc.Config
 	http    *http.Client
 	// NoRetry makes every call a single attempt against the first address
 	// (for tests that pin a member).
@@ -43,17 +44,24 @@ type Client struct {
 // client's patience.
 const DefaultAttemptTimeout = 5 * time.Second
 
-// New returns a client for the masters' HTTP addresses.
+// New returns a client for the masters' HTTP addresses that calls them
+// over plain http with the cluster secret.
 func New(masters []string, secret string) (*Client, error) {
+	return NewRPC(masters, rpc.Config{Secret: secret})
+}
+
+// callTimeout bounds one call as a whole: master answers are small.
+const callTimeout = 30 * time.Second
+
+// NewRPC returns a client for the masters' addresses that calls them with
+// rc's scheme and credential.
+func NewRPC(masters []string, rc rpc.Config) (*Client, error) {
 	if len(masters) == 0 {
 		return nil, errors.New("masterclient: no master addresses")
 	}
-	return &Client{
-		masters: masters, secret: secret,
-		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
-		}},
-	}, nil
+	hc := rpc.NewClient(rc, rpc.ClientOptions{})
+	hc.Timeout = callTimeout
+	return &Client{masters: masters, rpc: rc, http: hc}, nil
 }
 
 // Call sends one request with a JSON body (nil for none) and decodes the
@@ -159,19 +167,18 @@ func retryable(err error) bool {
 }
 
 func (c *Client) once(ctx context.Context, addr string, cl *call) error {
-	u := "http://" + addr + cl.path
+	path := cl.path
 	if len(cl.query) > 0 {
-		u += "?" + cl.query.Encode()
+		path += "?" + cl.query.Encode()
 	}
 	var rd io.Reader
 	if cl.body != nil {
 		rd = bytes.NewReader(cl.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, u, rd)
+	req, err := c.rpc.NewRequest(ctx, cl.method, addr, path, rd)
 	if err != nil {
 		return fmt.Errorf("masterclient: %s %s: %w", cl.method, cl.path, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.secret)
 	if cl.body != nil {
 		req.Header.Set("Content-Type", cl.ctype)
 	}
