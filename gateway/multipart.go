@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/checksum"
 )
 
 type initiateResult struct {
@@ -207,7 +208,7 @@ func completeChecksum(r *http.Request, u client.Upload, stored []client.Part, re
 	for _, p := range stored {
 		byNumber[p.Number] = p
 	}
-	sums := make([]partSum, 0, len(req.Parts))
+	sums := make([]checksum.Part, 0, len(req.Parts))
 	for _, p := range req.Parts {
 		sp, ok := byNumber[p.PartNumber]
 		if !ok {
@@ -216,7 +217,7 @@ func completeChecksum(r *http.Request, u client.Upload, stored []client.Part, re
 		if a := p.any(); a != "" && (a != u.ChecksumAlgorithm || p.value(a) != sp.Checksum) {
 			return "", errorf(ErrInvalidPart, "the checksum of part %d does not match the part uploaded", p.PartNumber)
 		}
-		sums = append(sums, partSum{value: sp.Checksum, size: sp.Size})
+		sums = append(sums, checksum.Part{Value: sp.Checksum, Size: sp.Size})
 	}
 	sum, err := multipartChecksum(u.ChecksumAlgorithm, u.ChecksumType, sums)
 	if err != nil {
