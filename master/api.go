@@ -68,7 +68,7 @@ func (s *Server) routes() http.Handler {
 	lead(proto.RouteKeys+"/{key}", s.handleGetKey, http.MethodGet)
 	lead(proto.RouteKeys+"/{key}", s.handleDeleteKey, http.MethodDelete)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &proto.Error{Code: proto.CodeNotFound, Message: "no route " + r.Method + " " + r.URL.Path, Status: http.StatusNotFound})
+		writeError(w, codeError(proto.CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
@@ -208,7 +208,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// writeError is the one place that maps errors to HTTP statuses and codes.
+// writeError answers err as its error body (errorBody in errors.go).
 func writeError(w http.ResponseWriter, err error) {
 	var e *proto.Error
 	if !errors.As(err, &e) {
@@ -216,48 +216,6 @@ func writeError(w http.ResponseWriter, err error) {
 	}
 	writeJSON(w, e.Status, e)
 }
-
-func errorBody(err error) *proto.Error {
-	table := []struct {
-		target    error
-		code      proto.Code
-		status    int
-		retryable bool
-	}{
-		{ErrNoSuchBucket, proto.CodeNoSuchBucket, http.StatusNotFound, false},
-		{ErrBucketExists, proto.CodeBucketExists, http.StatusConflict, false},
-		{ErrBucketNotEmpty, proto.CodeBucketNotEmpty, http.StatusConflict, false},
-		{ErrNoSuchKey, proto.CodeNoSuchKey, http.StatusNotFound, false},
-		{ErrPrecondition, proto.CodePrecondition, http.StatusPreconditionFailed, false},
-		{ErrNotFound, proto.CodeNotFound, http.StatusNotFound, false},
-		{ErrTooLarge, proto.CodeTooLarge, http.StatusRequestEntityTooLarge, false},
-		{ErrInvalid, proto.CodeBadRequest, http.StatusBadRequest, false},
-		{proto.ErrInvalidName, proto.CodeBadRequest, http.StatusBadRequest, false},
-		{ErrUnknownVersion, proto.CodeUnknownVersion, http.StatusBadRequest, false},
-		{ErrRequestExpired, proto.CodeBadRequest, http.StatusBadRequest, false},
-		{ErrBadCommand, proto.CodeBadRequest, http.StatusBadRequest, false},
-		{ErrNotLeader, proto.CodeNotLeader, http.StatusServiceUnavailable, true},
-		{ErrUnavailable, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
-		{ErrClosed, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
-		{ErrNoServers, proto.CodeNoServers, http.StatusServiceUnavailable, false},
-		{ErrNoSpace, proto.CodeNoSpace, http.StatusInsufficientStorage, false},
-		{ErrNoSuchUpload, proto.CodeNoSuchUpload, http.StatusNotFound, false},
-		{ErrInvalidPart, proto.CodeInvalidPart, http.StatusBadRequest, false},
-		{ErrInvalidPartOrder, proto.CodeInvalidPartOrder, http.StatusBadRequest, false},
-		{ErrEntityTooSmall, proto.CodeEntityTooSmall, http.StatusBadRequest, false},
-	}
-	for _, t := range table {
-		if errors.Is(err, t.target) {
-			return &proto.Error{Code: t.code, Message: err.Error(), Status: t.status, Retryable: t.retryable}
-		}
-	}
-	if errors.Is(err, errContext) {
-		return &proto.Error{Code: proto.CodeUnavailable, Message: err.Error(), Status: http.StatusServiceUnavailable, Retryable: true}
-	}
-	return &proto.Error{Code: proto.CodeInternal, Message: err.Error(), Status: http.StatusInternalServerError}
-}
-
-var errContext = errors.New("deadline")
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	lid, laddr := s.leaderHTTP()
@@ -289,7 +247,7 @@ func (s *Server) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
 		return
 	}
-	if _, err := s.applyRequest(r, meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
+	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -326,7 +284,7 @@ func (s *Server) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r, meta.OpDeleteBucket, meta.DeleteBucket{Name: name}); err != nil {
+	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpDeleteBucket, meta.DeleteBucket{Name: name}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -348,6 +306,9 @@ func (s *Server) consistent(w http.ResponseWriter, r *http.Request) bool {
 	}
 	return true
 }
+
+// requestID is the id a client gave its change (proto.HeaderRequestID), if any.
+func requestID(r *http.Request) string { return r.Header.Get(proto.HeaderRequestID) }
 
 func queryInt(r *http.Request, name string, def int) (int, error) {
 	v := r.URL.Query().Get(name)

@@ -64,7 +64,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Value(staleKey{}) != nil || !s.consistent(w, r) {
 		if r.Context().Value(staleKey{}) != nil {
-			writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "status is only served by the leader", Status: http.StatusBadRequest})
+			writeError(w, codeError(proto.CodeBadRequest, "status is only served by the leader"))
 		}
 		return
 	}

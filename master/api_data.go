@@ -11,13 +11,6 @@ import (
 	"github.com/granary-store/granary/placement"
 )
 
-// ErrNoServers means placement found too few eligible chunk servers.
-var ErrNoServers = fmt.Errorf("not enough chunk servers")
-
-// ErrNoSpace means enough chunk servers are alive but too few have room:
-// retrying does not help until space is freed or servers are added.
-var ErrNoSpace = fmt.Errorf("not enough free space on the chunk servers")
-
 // placementError wraps a placement failure in the master sentinel that
 // tells a caller whether waiting helps.
 func placementError(err error) error {

@@ -21,7 +21,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := s.applyRequest(r, meta.OpPutObject, meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
+	v, err := s.applyRequest(r.Context(), requestID(r), meta.OpPutObject, meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -68,7 +68,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r, meta.OpDeleteObject, meta.DeleteObject(req)); err != nil {
+	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, meta.DeleteObject(req)); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -90,7 +90,7 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.applyRequest(r, meta.OpRenameObject, cmd)
+	v, err := s.applyRequest(r.Context(), requestID(r), meta.OpRenameObject, cmd)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -115,7 +115,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range []string{req.Prefix, req.Delimiter, req.StartAfter} {
 		if len(p) > proto.MaxKeyLen {
-			writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "prefix, delimiter and start-after are limited to 1024 bytes", Status: http.StatusBadRequest})
+			writeError(w, codeError(proto.CodeBadRequest, "prefix, delimiter and start-after are limited to 1024 bytes"))
 			return
 		}
 	}

@@ -30,7 +30,7 @@ func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	u.ID = randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789")
 	u.Created = s.now().UTC().Truncate(time.Millisecond)
-	res, err := s.applyRequest(r, meta.OpCreateUpload, meta.CreateUpload{Upload: u})
+	res, err := s.applyRequest(r.Context(), requestID(r), meta.OpCreateUpload, meta.CreateUpload{Upload: u})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -49,7 +49,7 @@ func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Part.Modified = s.now().UTC().Truncate(time.Millisecond)
-	if _, err := s.applyRequest(r, meta.OpPutPart, meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
+	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpPutPart, meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -79,7 +79,7 @@ func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := proto.Object{Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.applyRequest(r, meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
+	v, err := s.applyRequest(r.Context(), requestID(r), meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -93,7 +93,7 @@ func (s *Server) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r, meta.OpAbortUpload, meta.AbortUpload{Ref: ref}); err != nil {
+	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpAbortUpload, meta.AbortUpload{Ref: ref}); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -118,17 +118,17 @@ func (s *Server) apply(ctx context.Context, o meta.Op, payload any) (any, error)
 	return s.applyAs(ctx, "", o, payload)
 }
 
-// applyRequest is apply for a change a client asked for: when the request
-// names itself (proto.HeaderRequestID), the change is applied at most once
-// however many attempts of it arrive (see dedup.go).
-func (s *Server) applyRequest(r *http.Request, o meta.Op, payload any) (any, error) {
-	id := r.Header.Get(proto.HeaderRequestID)
+// applyRequest is apply for a change a client asked for: when the client
+// named it (id, from proto.HeaderRequestID; empty when it did not), the
+// change is applied at most once however many attempts of it arrive (see
+// meta's dedup.go).
+func (s *Server) applyRequest(ctx context.Context, id string, o meta.Op, payload any) (any, error) {
 	if id != "" {
 		if _, err := proto.ParseRequestID(id); err != nil {
 			return nil, fmt.Errorf("master: %w: %v", ErrInvalid, err)
 		}
 	}
-	return s.applyAs(r.Context(), id, o, payload)
+	return s.applyAs(ctx, id, o, payload)
 }
 
 func (s *Server) applyAs(ctx context.Context, id string, o meta.Op, payload any) (any, error) {
