@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // Config configures a Client.
@@ -47,7 +48,8 @@ type Config struct {
 type Client struct {
 	cfg    Config
 	master *masterclient.Client
-	http   *http.Client
+	http   *http.Client // shared by chunks
+	chunks *chunkclient.Client
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -69,7 +71,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ReplicaWait <= 0 {
 		cfg.ReplicaWait = 2 * time.Second
 	}
-	mc, err := masterclient.New(cfg.Masters, cfg.Secret)
+	rc := rpc.Config{Secret: cfg.Secret}
+	mc, err := masterclient.NewRPC(cfg.Masters, rc)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +80,8 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.http = &http.Client{Transport: &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: cfg.RequestTimeout,
-		DisableCompression:    true,
-	}}
+	c.http = rpc.NewClient(rc, rpc.ClientOptions{ResponseHeaderTimeout: cfg.RequestTimeout})
+	c.chunks = chunkclient.New(rc, c.http)
 	return c, nil
 }
 

@@ -2,14 +2,12 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"time"
 
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -22,30 +20,19 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 		return "", fmt.Errorf("client: chunk %d has no targets", ct.ID)
 	}
 	first := ct.Targets[0]
-	url := fmt.Sprintf("http://%s%s/%d", first.Address, proto.RouteChunkData, ct.ID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, &countingReader{r: body, add: progress})
-	if err != nil {
-		return first.ID, err
-	}
-	req.ContentLength = n
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret)
-	req.Header.Set(proto.HeaderPipeline, proto.FormatPipeline(ct.Targets[1:]))
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return first.ID, fmt.Errorf("client: write chunk %d to %s: %w", ct.ID, first.ID, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e := proto.ErrorFromResponse(resp)
-		server := e.Server
+	res, err := c.chunks.Put(ctx, ct.Targets, ct.ID, &countingReader{r: body, add: progress}, n)
+	var se *chunkclient.StatusError
+	switch {
+	case errors.As(err, &se):
+		server := se.Err.Server
 		if server == "" {
 			server = first.ID
 		}
-		return server, fmt.Errorf("client: write chunk %d: %w", ct.ID, e)
-	}
-	var res proto.ChunkWriteResult
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		return first.ID, fmt.Errorf("client: write chunk %d: bad answer: %w", ct.ID, err)
+		return server, fmt.Errorf("client: write chunk %d: %w", ct.ID, se.Err)
+	case errors.Is(err, chunkclient.ErrBadAnswer):
+		return first.ID, fmt.Errorf("client: write chunk %d: %w", ct.ID, err)
+	case err != nil:
+		return first.ID, fmt.Errorf("client: write chunk %d to %s: %w", ct.ID, first.ID, err)
 	}
 	if len(res.Replicas) != len(ct.Targets) || res.Size != n {
 		return "", fmt.Errorf("client: write chunk %d: %d of %d replicas, %d of %d bytes", ct.ID, len(res.Replicas), len(ct.Targets), res.Size, n)
@@ -73,39 +60,29 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // With firstAnswer > 0, a replica that sends no response headers within it
 // is given up on (errNoAnswer), so the caller can ask another replica.
 func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, off, n int64, w io.Writer, firstAnswer time.Duration) (int64, error) {
-	url := fmt.Sprintf("http://%s%s/%d?offset=%d&length=%d", t.Address, proto.RouteChunkData, chunk, off, n)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret)
 	var timer *time.Timer
 	if firstAnswer > 0 {
 		timer = time.AfterFunc(firstAnswer, func() { cancel(fmt.Errorf("%w within %v", errNoAnswer, firstAnswer)) })
 	}
-	resp, err := c.http.Do(req)
+	body, err := c.chunks.Get(ctx, t.Address, chunk, off, n)
 	if timer != nil && !timer.Stop() { // it fired: the request was canceled
 		if err == nil {
-			resp.Body.Close()
+			body.Close()
 		}
 		err = context.Cause(ctx)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, proto.ErrorFromResponse(resp))
-	}
-	got, err := io.Copy(w, resp.Body)
+	defer body.Close()
+	got, err := io.Copy(w, body)
 	if err != nil {
 		return got, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
-	if status := resp.Trailer.Get(proto.TrailerStatus); status != "ok" {
-		code, msg, _ := strings.Cut(status, ": ")
-		return got, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, &proto.Error{Code: proto.Code(code), Message: msg})
+	if err := body.Verify(); err != nil {
+		return got, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
 	if got != n {
 		return got, fmt.Errorf("client: read chunk %d from %s: %d of %d bytes: %w", chunk, t.ID, got, n, io.ErrUnexpectedEOF)
