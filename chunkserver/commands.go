@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/granary-store/granary/chunkserver/disk"
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -71,20 +70,15 @@ func (s *Server) deleteChunk(id uint64) {
 // of it was good) and throttled to RepairRate.
 func (s *Server) copyChunk(cmd proto.Command) error {
 	ctx := s.life
-	url := fmt.Sprintf("http://%s%s/%d", cmd.Source.Address, proto.RouteChunkData, cmd.Chunk)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := s.peers.Get(ctx, cmd.Source.Address, cmd.Chunk, 0, -1)
+	var se *chunkclient.StatusError
+	if errors.As(err, &se) {
+		return fmt.Errorf("source %s: %w", cmd.Source.ID, se.Err)
+	}
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+s.cfg.ClusterSecret)
-	resp, err := s.peers.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("source %s: %w", cmd.Source.ID, proto.ErrorFromResponse(resp))
-	}
+	defer body.Close()
 	w, err := s.store.Create(cmd.Chunk, -1)
 	if errors.Is(err, disk.ErrExists) {
 		s.noteAdded(cmd.Chunk)
@@ -94,11 +88,11 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 		return err
 	}
 	defer w.Abort()
-	if _, err := io.Copy(w, &throttled{r: resp.Body, rate: s.cfg.RepairRate, done: s.done, start: time.Now()}); err != nil {
+	if _, err := io.Copy(w, &throttled{r: body, rate: s.cfg.RepairRate, done: s.done, start: time.Now()}); err != nil {
 		return err
 	}
-	if status := resp.Trailer.Get(proto.TrailerStatus); status != "ok" {
-		return fmt.Errorf("source %s cut the copy short: %s", cmd.Source.ID, strings.TrimSpace(status))
+	if err := body.Verify(); err != nil {
+		return fmt.Errorf("source %s cut the copy short: %v", cmd.Source.ID, err)
 	}
 	if err := w.Commit(); err != nil {
 		return err

@@ -1,8 +1,6 @@
 package chunkserver
 
 import (
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,12 +12,13 @@ import (
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc(proto.RouteHealth, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"id": s.cfg.ID, "state": "serving"})
+		rpc.WriteJSON(w, http.StatusOK, map[string]string{"id": s.cfg.ID, "state": "serving"})
 	}).Methods(http.MethodGet)
 	r.Handle("/metrics", metrics.Handler(s.collectMetrics)).Methods(http.MethodGet)
 	chunk := proto.RouteChunkData + "/{id:[0-9]+}"
@@ -33,17 +32,15 @@ func (s *Server) routes() http.Handler {
 	return r
 }
 
+// auth stalls a request while the server is paused, then lets it through
+// only with the cluster secret (rpc.Config.Authenticate).
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
-	want := []byte("Bearer " + s.cfg.ClusterSecret)
+	checked := s.rpc.Authenticate(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.waitUnpaused(r.Context().Done()) {
 			return
 		}
-		if !s.cfg.Insecure && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeError(w, &proto.Error{Code: proto.CodeUnauthorized, Message: "missing or wrong cluster secret", Status: http.StatusUnauthorized})
-			return
-		}
-		h(w, r)
+		checked.ServeHTTP(w, r)
 	})
 }
 
@@ -66,7 +63,7 @@ func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, proto.ChunkStat{Chunk: info.ID, Size: info.Size})
+	rpc.WriteJSON(w, http.StatusOK, proto.ChunkStat{Chunk: info.ID, Size: info.Size})
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
@@ -172,10 +169,4 @@ func parseRange(r *http.Request, size int64) (off, n int64, err error) {
 		return 0, 0, fmt.Errorf("range [%d,+%d) of a %d-byte chunk: %w", off, n, size, disk.ErrRange)
 	}
 	return off, n, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // errBadRequest marks a request the data plane cannot parse: a bad chunk
@@ -18,7 +19,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if !errors.As(err, &e) {
 		e = &proto.Error{Code: codeOf(err), Message: err.Error(), Status: statusOf(err)}
 	}
-	writeJSON(w, e.Status, e)
+	rpc.WriteError(w, e)
 }
 
 func codeOf(err error) proto.Code {

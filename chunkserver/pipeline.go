@@ -1,14 +1,16 @@
 package chunkserver
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // handleWrite stores a chunk and forwards it down the pipeline at the same
@@ -57,7 +59,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	s.noteAdded(id)
 	res.Chunk, res.Size = id, r.ContentLength
 	res.Replicas = append([]string{s.cfg.ID}, res.Replicas...)
-	writeJSON(w, http.StatusOK, res)
+	rpc.WriteJSON(w, http.StatusOK, res)
 }
 
 // fault tags a local error with this server's id, so a client knows whom
@@ -114,42 +116,33 @@ func (s *Server) forward(r *http.Request, id uint64, next []proto.Target) *downs
 	}
 	pr, pw := io.Pipe()
 	d.pw, d.next = pw, next[0].ID
-	url := fmt.Sprintf("http://%s%s/%d", next[0].Address, proto.RouteChunkData, id)
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPut, url, pr)
-	if err != nil {
-		d.err, d.pw = &proto.Error{Code: proto.CodeInternal, Message: err.Error(), Status: 500, Server: d.next}, nil
-		close(d.done)
-		return d
-	}
-	req.ContentLength = r.ContentLength
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	req.Header.Set(proto.HeaderPipeline, proto.FormatPipeline(next[1:]))
 	go func() { // owned by d: ends when the request ends; wait joins it
 		defer close(d.done)
-		d.res, d.err = s.sendDownstream(req, d.next)
+		d.res, d.err = s.sendDownstream(r.Context(), next, id, pr, r.ContentLength)
 		pr.CloseWithError(d.err) // unblock write if the peer stopped reading
 	}()
 	return d
 }
 
-func (s *Server) sendDownstream(req *http.Request, next string) (proto.ChunkWriteResult, error) {
-	var res proto.ChunkWriteResult
-	resp, err := s.peers.Do(req)
-	if err != nil {
-		return res, &proto.Error{Code: proto.CodeUnavailable, Status: http.StatusBadGateway, Server: next,
-			Message: fmt.Sprintf("forward to %s: %v", next, err)}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e := proto.ErrorFromResponse(resp)
+// sendDownstream puts the chunk to next[0] with the rest of the pipeline,
+// and names the server at fault in any error.
+func (s *Server) sendDownstream(ctx context.Context, next []proto.Target, id uint64, body io.Reader, n int64) (proto.ChunkWriteResult, error) {
+	to := next[0].ID
+	res, err := s.peers.Put(ctx, next, id, body, n)
+	var se *chunkclient.StatusError
+	switch {
+	case errors.As(err, &se):
+		e := se.Err
 		if e.Server == "" {
-			e.Server = next
+			e.Server = to
 		}
 		e.Status = http.StatusBadGateway
 		return res, e
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res); err != nil {
-		return res, &proto.Error{Code: proto.CodeInternal, Status: http.StatusBadGateway, Server: next, Message: "bad answer: " + err.Error()}
+	case errors.Is(err, chunkclient.ErrBadAnswer):
+		return res, &proto.Error{Code: proto.CodeInternal, Status: http.StatusBadGateway, Server: to, Message: err.Error()}
+	case err != nil:
+		return res, &proto.Error{Code: proto.CodeUnavailable, Status: http.StatusBadGateway, Server: to,
+			Message: fmt.Sprintf("forward to %s: %v", to, err)}
 	}
 	return res, nil
 }

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/chunkserver/disk"
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // Server is a chunk server: a Store, its HTTP data plane, and the loop
@@ -23,7 +25,8 @@ type Server struct {
 	log    *slog.Logger
 	store  *disk.Store
 	master *masterclient.Client
-	peers  *http.Client
+	rpc    rpc.Config          // calls between processes, both ways
+	peers  *chunkclient.Client // pipeline forwarding and repair copies
 	ln     net.Listener
 	http   *http.Server
 
@@ -63,15 +66,15 @@ func New(cfg Config) (*Server, error) {
 	if s.store, err = disk.Open(cfg.Store); err != nil {
 		return nil, err
 	}
-	if s.master, err = masterclient.New(cfg.Masters, cfg.ClusterSecret); err != nil {
+	s.rpc = rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure}
+	if s.master, err = masterclient.NewRPC(cfg.Masters, s.rpc); err != nil {
 		s.store.Close()
 		return nil, err
 	}
-	s.peers = &http.Client{Transport: &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	s.peers = chunkclient.New(s.rpc, rpc.NewClient(s.rpc, rpc.ClientOptions{
 		ResponseHeaderTimeout: cfg.IdleTimeout,
 		MaxIdleConnsPerHost:   32,
-	}}
+	}))
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			s.store.Close()
