@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master"
 )
 
@@ -198,6 +200,17 @@ func (c *Cluster) Client() *masterclient.Client {
 		c.t.Fatal(err)
 	}
 	return cl
+}
+
+// RPC is how a test calls the cluster's processes directly.
+func RPC() rpc.Config { return rpc.Config{Secret: Secret} }
+
+// ChunkClient returns a client for the chunk servers' data plane, with
+// the cluster secret.
+func (c *Cluster) ChunkClient() *chunkclient.Client {
+	hc := rpc.NewClient(RPC(), rpc.ClientOptions{})
+	c.t.Cleanup(hc.CloseIdleConnections)
+	return chunkclient.New(RPC(), hc)
 }
 
 // PinnedClient returns a client that only talks to n, once per call.
