@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -77,16 +76,16 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if st.ChunkServers, err = s.chunkServers(); err != nil {
+	if st.ChunkServers, err = s.nodes.statuses(); err != nil {
 		writeError(w, err)
 		return
 	}
-	if st.Chunks, err = s.chunkCounts(); err != nil {
+	if st.Chunks, err = s.heal.chunkCounts(); err != nil {
 		writeError(w, err)
 		return
 	}
-	st.Repair = s.repairStats()
-	st.SafeMode, st.Repair.SafeModeReason = s.safeMode()
+	st.Repair = s.heal.repairStats()
+	st.SafeMode, st.Repair.SafeModeReason = s.heal.safeMode()
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -146,23 +145,11 @@ func (s *Server) probe(ctx context.Context, addr string) string {
 	return h.State
 }
 
-func (s *Server) chunkServers() ([]proto.ChunkServer, error) {
-	views, err := s.nodeViews()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]proto.ChunkServer, 0, len(views))
-	for _, v := range views {
-		out = append(out, v.status())
-	}
-	return out, nil
-}
-
 func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
 	if !s.consistent(w, r) {
 		return
 	}
-	out, err := s.chunkServers()
+	out, err := s.nodes.statuses()
 	if err != nil {
 		writeError(w, err)
 		return
@@ -184,14 +171,12 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("chunk server %s: address of 1 to %d bytes and a rack name of at most %d are required: %w", req.ID, proto.MaxAddressLen, proto.MaxNodeIDLen, ErrInvalid))
 		return
 	}
-	n := meta.Node{ID: req.ID, Address: req.Address, Rack: req.Rack, Registered: s.now().UTC().Truncate(time.Millisecond)}
-	res, err := s.apply(r.Context(), meta.OpRegisterNode, meta.RegisterNode{Node: n})
+	cs, err := s.nodes.register(r.Context(), req)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	s.live.seen(req.ID, s.now(), nil)
-	writeJSON(w, http.StatusOK, s.live.view(res.(meta.Node), s.now(), s.cfg.DeadAfter).status())
+	writeJSON(w, http.StatusOK, cs)
 }
 
 func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +185,7 @@ func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.apply(r.Context(), meta.OpSetNodeState, meta.SetNodeState{ID: id, State: meta.NodeDraining}); err != nil {
+	if err := s.nodes.decommission(r.Context(), id); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -222,26 +207,10 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("heartbeat from %s: report of more than %d chunks: %w", hb.ID, proto.MaxReportChunks, ErrTooLarge))
 		return
 	}
-	nodes, err := s.fsm.Nodes()
+	reply, err := s.heal.heartbeat(&hb)
 	if err != nil {
 		writeError(w, err)
 		return
-	}
-	known := slices.ContainsFunc(nodes, func(n meta.Node) bool { return n.ID == hb.ID && n.State != meta.NodeDecommissioned })
-	reply := proto.HeartbeatReply{Registered: known, IntervalMs: s.cfg.HeartbeatInterval.Milliseconds()}
-	if known {
-		s.live.seen(hb.ID, s.now(), &hb)
-		reply.NeedFullReport = s.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)
-		for _, c := range hb.Corrupt {
-			s.replicas.markCorrupt(c, hb.ID, "verification failed on the server")
-		}
-		s.heal.failed(hb.ID, hb.Failed)
-		if len(hb.Added) > 0 || len(hb.Removed) > 0 || len(hb.Failed) > 0 || len(hb.Corrupt) > 0 {
-			s.kickRepair()
-		}
-		if safe, _ := s.safeMode(); !safe {
-			reply.Commands = s.heal.take(hb.ID)
-		}
 	}
 	writeJSON(w, http.StatusOK, reply)
 }

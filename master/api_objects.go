@@ -28,7 +28,7 @@ func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
 	}
 	obj.Version = v.(uint64)
 	obj.Inline = nil
-	s.recordWritten(req.Written)
+	s.replicas.written(req.Written)
 	writeJSON(w, http.StatusOK, obj)
 }
 

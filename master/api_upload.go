@@ -53,19 +53,8 @@ func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	s.recordWritten(req.Written)
+	s.replicas.written(req.Written)
 	writeJSON(w, http.StatusOK, req.Part)
-}
-
-// recordWritten tells the replica map where pipelines wrote new chunks.
-func (s *Server) recordWritten(written []proto.ChunkTargets) {
-	for _, wr := range written {
-		ids := make([]string, len(wr.Targets))
-		for i, t := range wr.Targets {
-			ids[i] = t.ID
-		}
-		s.replicas.added(wr.ID, ids)
-	}
 }
 
 func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {

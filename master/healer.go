@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -14,10 +15,26 @@ import (
 	"github.com/granary-store/granary/placement"
 )
 
-// healer is the leader's self-healing state: commands waiting for their
-// server's next heartbeat, commands in flight, orphan timers and counters.
-// All of it is soft state, reset when leadership changes.
+// applyFunc proposes a command through Raft and waits for its result
+// (Server.apply).
+type applyFunc func(ctx context.Context, o meta.Op, payload any) (any, error)
+
+// healer is the leader's self-healing: it takes the chunk servers'
+// heartbeats, plans repair, deletion and balancing rounds (repair.MakePlan)
+// and queues their commands for the servers' next heartbeats. Its soft
+// state (commands waiting and in flight, orphan timers, counters) is reset
+// when leadership changes and guarded by mu. Safe for concurrent use.
 type healer struct {
+	cfg      *Config
+	log      *slog.Logger
+	now      func() time.Time
+	fsm      *meta.FSM
+	nodes    *nodes
+	replicas *replicaMap
+	apply    applyFunc
+	leader   func() bool   // this member is the ready leader
+	kicks    chan struct{} // wakes the loop; buffered, 1
+
 	mu        sync.Mutex
 	since     time.Time // when this member became ready as leader
 	outbox    map[string][]proto.Command
@@ -45,7 +62,8 @@ func (h *healer) reset(now time.Time) {
 }
 
 // renew records that a writer still holds these chunk ids.
-func (h *healer) renew(ids []uint64, now time.Time) {
+func (h *healer) renew(ids []uint64) {
+	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.renewed == nil {
@@ -85,208 +103,240 @@ func (h *healer) send(cmds map[string][]proto.Command) {
 	}
 }
 
+// heartbeat takes a chunk server's heartbeat (validated by the caller):
+// its liveness, replica report, corrupt replicas and failed copies, and
+// hands it the commands waiting for it (none in safe mode). A server that
+// is not registered, or decommissioned, is told so.
+func (h *healer) heartbeat(hb *proto.HeartbeatRequest) (proto.HeartbeatReply, error) {
+	nodes, err := h.fsm.Nodes()
+	if err != nil {
+		return proto.HeartbeatReply{}, err
+	}
+	known := slices.ContainsFunc(nodes, func(n meta.Node) bool { return n.ID == hb.ID && n.State != meta.NodeDecommissioned })
+	reply := proto.HeartbeatReply{Registered: known, IntervalMs: h.cfg.HeartbeatInterval.Milliseconds()}
+	if !known {
+		return reply, nil
+	}
+	h.nodes.live.seen(hb.ID, h.now(), hb)
+	reply.NeedFullReport = h.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)
+	for _, c := range hb.Corrupt {
+		h.replicas.markCorrupt(c, hb.ID, "verification failed on the server")
+	}
+	h.failed(hb.ID, hb.Failed)
+	if len(hb.Added) > 0 || len(hb.Removed) > 0 || len(hb.Failed) > 0 || len(hb.Corrupt) > 0 {
+		h.kick()
+	}
+	if safe, _ := h.safeMode(); !safe {
+		reply.Commands = h.take(hb.ID)
+	}
+	return reply, nil
+}
+
+// reportCorrupt records a replica a reader found corrupt.
+func (h *healer) reportCorrupt(rep proto.CorruptReport) {
+	h.replicas.markCorrupt(rep.Chunk, rep.Server, rep.Reason)
+	h.log.Warn("corrupt replica reported", "chunk", rep.Chunk, "server", rep.Server, "reason", rep.Reason)
+}
+
 // safeMode reports whether the leader must not repair or delete yet: until
 // the live servers have sent full reports, or SafeModeTimeout has passed
 // since it became leader. For the first DeadAfter every registered server
 // counts as live (a silent one may just not have heartbeated yet); after
 // that only those heard from do.
-func (s *Server) safeMode() (bool, string) {
-	if !s.IsLeader() {
+func (h *healer) safeMode() (bool, string) {
+	if !h.leader() {
 		return true, "not the ready leader"
 	}
-	s.heal.mu.Lock()
-	since := s.heal.since
-	s.heal.mu.Unlock()
-	if s.now().Sub(since) >= s.cfg.SafeModeTimeout {
+	h.mu.Lock()
+	since := h.since
+	h.mu.Unlock()
+	if h.now().Sub(since) >= h.cfg.SafeModeTimeout {
 		return false, ""
 	}
-	nodes, err := s.fsm.Nodes()
+	nodes, err := h.fsm.Nodes()
 	if err != nil {
 		return true, err.Error()
 	}
-	settled := s.now().Sub(since) >= s.cfg.DeadAfter
+	settled := h.now().Sub(since) >= h.cfg.DeadAfter
 	waiting := 0
 	for _, n := range nodes {
-		if n.State == meta.NodeDecommissioned || s.replicas.hasReported(n.ID) {
+		if n.State == meta.NodeDecommissioned || h.replicas.hasReported(n.ID) {
 			continue
 		}
-		if !settled || s.live.view(n, s.now(), s.cfg.DeadAfter).health != placement.Dead {
+		if !settled || h.nodes.view(n).health != placement.Dead {
 			waiting++
 		}
 	}
 	if waiting > 0 {
-		return true, fmt.Sprintf("waiting for %d chunk servers to report (at most %v)", waiting, s.cfg.SafeModeTimeout)
+		return true, fmt.Sprintf("waiting for %d chunk servers to report (at most %v)", waiting, h.cfg.SafeModeTimeout)
 	}
 	return false, ""
 }
 
-// kickRepair asks for a repair round soon (a copy finished or failed, so
-// a slot is free), without waiting for the ticker.
-func (s *Server) kickRepair() {
+// kick asks for a repair round soon (a copy finished or failed, so a slot
+// is free), without waiting for the ticker.
+func (h *healer) kick() {
 	select {
-	case s.kick <- struct{}{}:
+	case h.kicks <- struct{}{}:
 	default:
 	}
 }
 
-// healLoop runs repair rounds while this member leads: every
-// RepairInterval, and when kicked, but never closer than a tenth of it.
-func (s *Server) healLoop() {
-	tick := time.NewTicker(s.cfg.RepairInterval)
+// loop runs repair rounds while this member leads, until done is closed:
+// every RepairInterval, and when kicked, but never closer than a tenth of
+// it.
+func (h *healer) loop(done <-chan struct{}) {
+	tick := time.NewTicker(h.cfg.RepairInterval)
 	defer tick.Stop()
-	gap := s.cfg.RepairInterval / 10
+	gap := h.cfg.RepairInterval / 10
 	for {
 		select {
-		case <-s.done:
+		case <-done:
 			return
 		case <-tick.C:
-		case <-s.kick:
+		case <-h.kicks:
 		}
 		select {
-		case <-s.done:
+		case <-done:
 			return
 		case <-time.After(gap):
 		}
-		if safe, _ := s.safeMode(); safe {
+		if safe, _ := h.safeMode(); safe {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ApplyTimeout)
-		if err := s.RepairOnce(ctx); err != nil {
-			s.log.Warn("repair round", "err", err)
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.ApplyTimeout)
+		if err := h.round(ctx); err != nil {
+			h.log.Warn("repair round", "err", err)
 		}
 		cancel()
 	}
 }
 
-// RepairOnce runs one planning round now: it queues copy and delete
-// commands for the servers' next heartbeats, acknowledges finished
-// deletions and moves expired orphans to the deletion queue. Tests call it
-// to trigger work without waiting for the ticker. It does nothing in safe
-// mode.
-func (s *Server) RepairOnce(ctx context.Context) error {
-	if safe, why := s.safeMode(); safe {
+// round runs one planning round (Server.RepairOnce).
+func (h *healer) round(ctx context.Context) error {
+	if safe, why := h.safeMode(); safe {
 		return fmt.Errorf("master: repair: safe mode: %s: %w", why, ErrNotLeader)
 	}
-	in, err := s.planInput()
+	in, err := h.planInput()
 	if err != nil {
 		return err
 	}
-	s.heal.mu.Lock()
-	in.Inflight = s.heal.inflight
-	s.heal.stats.CopiesDone += int64(in.Inflight.Expire(in))
+	h.mu.Lock()
+	in.Inflight = h.inflight
+	h.stats.CopiesDone += int64(in.Inflight.Expire(in))
 	in.Moving = map[uint64]bool{}
-	for _, m := range s.heal.moves {
+	for _, m := range h.moves {
 		in.Moving[m.Chunk] = true
 	}
 	p := repair.MakePlan(in)
-	s.finishMoves(in)
-	s.heal.send(p.Commands)
-	s.heal.stats.CopiesIssued += int64(p.Copies)
-	s.heal.stats.DeletesIssued += int64(p.Deletes)
-	s.heal.stats.QueuedCopies = p.Queued
-	s.heal.stats.OrphansFound += int64(len(p.Collect))
-	s.heal.missing = len(p.Missing)
-	alarm := len(p.Missing) > 0 && s.now().Sub(s.heal.lastAlarm) > time.Minute
+	h.finishMoves(in)
+	h.send(p.Commands)
+	h.stats.CopiesIssued += int64(p.Copies)
+	h.stats.DeletesIssued += int64(p.Deletes)
+	h.stats.QueuedCopies = p.Queued
+	h.stats.OrphansFound += int64(len(p.Collect))
+	h.missing = len(p.Missing)
+	alarm := len(p.Missing) > 0 && h.now().Sub(h.lastAlarm) > time.Minute
 	if alarm {
-		s.heal.lastAlarm = s.now()
+		h.lastAlarm = h.now()
 	}
-	s.heal.mu.Unlock()
+	h.mu.Unlock()
 	if alarm {
-		s.log.Error("chunks with no readable replica: data is unavailable until a holder returns",
+		h.log.Error("chunks with no readable replica: data is unavailable until a holder returns",
 			"missing", len(p.Missing), "first", p.Missing[:min(len(p.Missing), 10)])
 	}
-	if err := s.commitGC(ctx, p); err != nil {
+	if err := h.commitGC(ctx, p); err != nil {
 		return err
 	}
-	if err := s.finishDrains(ctx, in); err != nil {
+	if err := h.finishDrains(ctx, in); err != nil {
 		return err
 	}
 	if p.Queued == 0 && p.Copies == 0 && len(in.Inflight.Copies) == 0 {
-		return s.balance(in)
+		return h.balance(in)
 	}
 	return nil
 }
 
 // finishDrains marks draining servers decommissioned once every chunk they
 // hold has its target of good replicas on live servers elsewhere.
-func (s *Server) finishDrains(ctx context.Context, in *repair.Input) error {
+func (h *healer) finishDrains(ctx context.Context, in *repair.Input) error {
 	for _, sv := range in.Servers {
-		if sv.State != placement.Draining || !s.replicas.hasReported(sv.ID) || !repair.Drained(in, sv.ID) {
+		if sv.State != placement.Draining || !h.replicas.hasReported(sv.ID) || !repair.Drained(in, sv.ID) {
 			continue
 		}
-		if _, err := s.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: sv.ID, State: meta.NodeDecommissioned}); err != nil {
+		if _, err := h.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: sv.ID, State: meta.NodeDecommissioned}); err != nil {
 			return err
 		}
-		s.log.Info("chunk server drained and decommissioned", "server", sv.ID)
+		h.log.Info("chunk server drained and decommissioned", "server", sv.ID)
 	}
 	return nil
 }
 
 // commitGC records finished deletions and collected orphans in Raft.
-func (s *Server) commitGC(ctx context.Context, p repair.Plan) error {
+func (h *healer) commitGC(ctx context.Context, p repair.Plan) error {
 	if len(p.GCDone) > 0 {
-		if _, err := s.apply(ctx, meta.OpAckGCDeletion, meta.AckGCDeletion{Chunks: p.GCDone}); err != nil {
+		if _, err := h.apply(ctx, meta.OpAckGCDeletion, meta.AckGCDeletion{Chunks: p.GCDone}); err != nil {
 			return err
 		}
 	}
 	if len(p.Collect) > 0 {
-		n, err := s.apply(ctx, meta.OpCollectOrphans, meta.CollectOrphans{Chunks: p.Collect})
+		n, err := h.apply(ctx, meta.OpCollectOrphans, meta.CollectOrphans{Chunks: p.Collect})
 		if err != nil {
 			return err
 		}
-		s.log.Info("collected orphan chunks", "count", n, "first", p.Collect[0])
+		h.log.Info("collected orphan chunks", "count", n, "first", p.Collect[0])
 	}
 	return nil
 }
 
 // planInput snapshots the state the planner needs.
-func (s *Server) planInput() (*repair.Input, error) {
-	refs, err := s.fsm.ChunkRefs()
+func (h *healer) planInput() (*repair.Input, error) {
+	refs, err := h.fsm.ChunkRefs()
 	if err != nil {
 		return nil, err
 	}
-	gc, err := s.fsm.GCChunks()
+	gc, err := h.fsm.GCChunks()
 	if err != nil {
 		return nil, err
 	}
-	servers, addrs, err := s.placementView()
+	servers, addrs, err := h.nodes.placement()
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now := h.now()
 	in := &repair.Input{
 		Now: now, Refs: refs, GC: gc, Servers: servers, Addrs: addrs,
 		Limits: repair.Limits{
-			PerServer: s.cfg.MaxRepairPerServer, PerRound: s.cfg.MaxRepairPerRound,
-			Deletes: s.cfg.MaxDeletesPerRound, Timeout: s.cfg.CommandTimeout,
+			PerServer: h.cfg.MaxRepairPerServer, PerRound: h.cfg.MaxRepairPerRound,
+			Deletes: h.cfg.MaxDeletesPerRound, Timeout: h.cfg.CommandTimeout,
 		},
 	}
-	in.Holders, in.Corrupt = s.replicas.snapshot()
-	in.OrphanAt = s.orphanTimers(in, gc, now)
-	in.GC = s.deletable(gc, now)
+	in.Holders, in.Corrupt = h.replicas.snapshot()
+	in.OrphanAt = h.orphanTimers(in, gc, now)
+	in.GC = h.deletable(gc, now)
 	return in, nil
 }
 
 // deletable keeps the queued chunks that have waited GCDelay since this
 // leader first saw them queued, so reads of a version that was just
 // overwritten or deleted can finish (lazy deletion, as in GFS).
-func (s *Server) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
-	s.heal.mu.Lock()
-	defer s.heal.mu.Unlock()
+func (h *healer) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	out := map[uint64]bool{}
 	for c := range gc {
-		first, ok := s.heal.gcSeen[c]
+		first, ok := h.gcSeen[c]
 		if !ok {
 			first = now
-			s.heal.gcSeen[c] = now
+			h.gcSeen[c] = now
 		}
-		if now.Sub(first) >= s.cfg.GCDelay {
+		if now.Sub(first) >= h.cfg.GCDelay {
 			out[c] = true
 		}
 	}
-	for c := range s.heal.gcSeen {
+	for c := range h.gcSeen {
 		if !gc[c] {
-			delete(s.heal.gcSeen, c)
+			delete(h.gcSeen, c)
 		}
 	}
 	return out
@@ -295,45 +345,67 @@ func (s *Server) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
 // orphanTimers returns, for every reported chunk that no object references
 // and that is not queued for deletion, when it may be collected: a grace
 // period after it was first seen or last renewed by a writer.
-func (s *Server) orphanTimers(in *repair.Input, queued map[uint64]bool, now time.Time) map[uint64]time.Time {
-	s.heal.mu.Lock()
-	defer s.heal.mu.Unlock()
+func (h *healer) orphanTimers(in *repair.Input, queued map[uint64]bool, now time.Time) map[uint64]time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	out := map[uint64]time.Time{}
 	for _, c := range slices.Sorted(maps.Keys(in.Holders)) {
 		if _, ref := in.Refs[c]; ref || queued[c] {
-			delete(s.heal.seen, c)
+			delete(h.seen, c)
 			continue
 		}
-		first, ok := s.heal.seen[c]
+		first, ok := h.seen[c]
 		if !ok {
 			first = now
-			s.heal.seen[c] = now
+			h.seen[c] = now
 		}
-		if r, ok := s.heal.renewed[c]; ok && r.After(first) {
+		if r, ok := h.renewed[c]; ok && r.After(first) {
 			first = r
 		}
-		out[c] = first.Add(s.cfg.OrphanGrace)
+		out[c] = first.Add(h.cfg.OrphanGrace)
 	}
-	for c, at := range s.heal.renewed { // forget renewals long past
-		if now.Sub(at) > 2*s.cfg.OrphanGrace {
-			delete(s.heal.renewed, c)
+	for c, at := range h.renewed { // forget renewals long past
+		if now.Sub(at) > 2*h.cfg.OrphanGrace {
+			delete(h.renewed, c)
 		}
 	}
 	return out
 }
 
 // repairStats returns the counters for the status.
-func (s *Server) repairStats() proto.RepairStats {
-	s.heal.mu.Lock()
-	defer s.heal.mu.Unlock()
-	st := s.heal.stats
-	if s.heal.inflight != nil {
-		for _, t := range s.heal.inflight.Copies {
+func (h *healer) repairStats() proto.RepairStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.stats
+	if h.inflight != nil {
+		for _, t := range h.inflight.Copies {
 			st.InflightCopies += len(t)
 		}
-		for _, d := range s.heal.inflight.Deletes {
+		for _, d := range h.inflight.Deletes {
 			st.InflightDeletes += len(d)
 		}
 	}
 	return st
+}
+
+// chunkCounts derives the health counters from the referenced chunks, the
+// replica reports and liveness, classified as the repair planner does
+// (repair.Count).
+func (h *healer) chunkCounts() (proto.ChunkCounts, error) {
+	refs, err := h.fsm.ChunkRefs()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	servers, _, err := h.nodes.placement()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	_, pending, err := h.fsm.Counters()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	holders, corrupt := h.replicas.snapshot()
+	c := repair.Count(refs, holders, corrupt, servers)
+	c.PendingDeletes, c.Corrupt = int(pending), h.replicas.corruptCount()
+	return c, nil
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -263,44 +262,6 @@ func (s *Server) joinOnce() error {
 		return fmt.Errorf("join: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
-}
-
-// chunkPool hands out chunk ids from ranges allocated through Raft, so
-// allocation is not one Raft round per chunk. Ranges left over when
-// leadership changes are simply never used.
-type chunkPool struct {
-	mu        sync.Mutex
-	next, end uint64
-}
-
-func (p *chunkPool) reset() {
-	p.mu.Lock()
-	p.next, p.end = 0, 0
-	p.mu.Unlock()
-}
-
-const chunkRange = 4096
-
-func (s *Server) allocateChunks(ctx context.Context, n int) ([]uint64, error) {
-	if n <= 0 || n > proto.MaxAllocChunks {
-		return nil, fmt.Errorf("master: allocate %d chunks (1 to %d): %w", n, proto.MaxAllocChunks, ErrInvalid)
-	}
-	s.alloc.mu.Lock()
-	defer s.alloc.mu.Unlock()
-	ids := make([]uint64, 0, n)
-	for len(ids) < n {
-		if s.alloc.next == s.alloc.end {
-			want := uint64(max(n-len(ids), chunkRange))
-			r, err := s.apply(ctx, meta.OpAllocChunks, meta.AllocChunks{Count: want})
-			if err != nil {
-				return nil, err
-			}
-			s.alloc.next, s.alloc.end = r.(uint64), r.(uint64)+want
-		}
-		ids = append(ids, s.alloc.next)
-		s.alloc.next++
-	}
-	return ids, nil
 }
 
 // newHCLogger adapts slog to the hclog interface Raft logs through.

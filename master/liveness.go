@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -97,16 +98,77 @@ func (v nodeView) placement() placement.Server {
 	return placement.Server{ID: v.rec.ID, Rack: v.rec.Rack, Capacity: v.hb.CapacityBytes, Used: v.hb.UsedBytes, State: v.health}
 }
 
-// nodeViews returns every registered chunk server's view now.
-func (s *Server) nodeViews() ([]nodeView, error) {
-	nodes, err := s.fsm.Nodes()
+// nodes joins the chunk-server registry (membership, replicated) with
+// liveness (soft state) into nodeViews, and changes the registry through
+// Raft. Safe for concurrent use.
+type nodes struct {
+	fsm       *meta.FSM
+	live      *liveness
+	apply     applyFunc
+	now       func() time.Time
+	deadAfter time.Duration
+}
+
+// view is one registered server's view now.
+func (ns *nodes) view(n meta.Node) nodeView { return ns.live.view(n, ns.now(), ns.deadAfter) }
+
+// views returns every registered chunk server's view now.
+func (ns *nodes) views() ([]nodeView, error) {
+	recs, err := ns.fsm.Nodes()
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	out := make([]nodeView, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, s.live.view(n, now, s.cfg.DeadAfter))
+	now := ns.now()
+	out := make([]nodeView, 0, len(recs))
+	for _, n := range recs {
+		out = append(out, ns.live.view(n, now, ns.deadAfter))
 	}
 	return out, nil
+}
+
+// statuses returns every registered chunk server as the API reports it.
+func (ns *nodes) statuses() ([]proto.ChunkServer, error) {
+	views, err := ns.views()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]proto.ChunkServer, 0, len(views))
+	for _, v := range views {
+		out = append(out, v.status())
+	}
+	return out, nil
+}
+
+// placement returns every registered chunk server as placement and the
+// planner take it, and their data-plane addresses.
+func (ns *nodes) placement() ([]placement.Server, map[string]string, error) {
+	views, err := ns.views()
+	if err != nil {
+		return nil, nil, err
+	}
+	servers := make([]placement.Server, 0, len(views))
+	addrs := make(map[string]string, len(views))
+	for _, v := range views {
+		servers = append(servers, v.placement())
+		addrs[v.rec.ID] = v.rec.Address
+	}
+	return servers, addrs, nil
+}
+
+// register records a chunk server (validated by the caller) in the
+// registry and counts it as heard from now.
+func (ns *nodes) register(ctx context.Context, req proto.RegisterRequest) (proto.ChunkServer, error) {
+	n := meta.Node{ID: req.ID, Address: req.Address, Rack: req.Rack, Registered: ns.now().UTC().Truncate(time.Millisecond)}
+	res, err := ns.apply(ctx, meta.OpRegisterNode, meta.RegisterNode{Node: n})
+	if err != nil {
+		return proto.ChunkServer{}, err
+	}
+	ns.live.seen(req.ID, ns.now(), nil)
+	return ns.view(res.(meta.Node)).status(), nil
+}
+
+// decommission starts draining a chunk server.
+func (ns *nodes) decommission(ctx context.Context, id string) error {
+	_, err := ns.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: id, State: meta.NodeDraining})
+	return err
 }

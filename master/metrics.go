@@ -24,9 +24,9 @@ func (s *Server) collectMetrics(m *metrics.Set) {
 	if s.raft.State() != raft.Leader {
 		return
 	}
-	safe, _ := s.safeMode()
+	safe, _ := s.heal.safeMode()
 	m.Gauge("granary_safe_mode", "1 while the leader holds repair and deletion back.", b2f(safe))
-	if servers, err := s.chunkServers(); err == nil {
+	if servers, err := s.nodes.statuses(); err == nil {
 		counts := map[string]int{"alive": 0, "dead": 0, "draining": 0, "decommissioned": 0}
 		for _, cs := range servers {
 			counts[cs.State]++
@@ -35,7 +35,7 @@ func (s *Server) collectMetrics(m *metrics.Set) {
 			m.Gauge("granary_chunkservers", "Chunk servers by state.", float64(counts[st]), "state", st)
 		}
 	}
-	if c, err := s.chunkCounts(); err == nil {
+	if c, err := s.heal.chunkCounts(); err == nil {
 		for state, n := range map[string]int{
 			"total": c.Total, "under_replicated": c.UnderReplicated, "over_replicated": c.OverReplicated,
 			"missing": c.Missing, "corrupt": c.Corrupt, "pending_delete": c.PendingDeletes,
@@ -43,7 +43,7 @@ func (s *Server) collectMetrics(m *metrics.Set) {
 			m.Gauge("granary_chunks", "Chunks by health.", float64(n), "state", state)
 		}
 	}
-	r := s.repairStats()
+	r := s.heal.repairStats()
 	m.Gauge("granary_repair_queued_copies", "Under-replicated chunks waiting for a copy slot.", float64(r.QueuedCopies))
 	m.Gauge("granary_repair_inflight_copies", "Repair copies sent and not yet confirmed.", float64(r.InflightCopies))
 	m.Gauge("granary_repair_inflight_deletes", "Deletions sent and not yet confirmed.", float64(r.InflightDeletes))

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
+
+	"github.com/granary-store/granary/internal/proto"
 )
 
 // replicaMap is the leader's soft state of where chunk replicas live,
@@ -73,6 +75,17 @@ func (m *replicaMap) added(chunk uint64, nodes []string) {
 	m.init()
 	for _, n := range nodes {
 		m.link(chunk, n)
+	}
+}
+
+// written records where pipelines wrote new chunks (added, per chunk).
+func (m *replicaMap) written(chunks []proto.ChunkTargets) {
+	for _, wr := range chunks {
+		ids := make([]string, len(wr.Targets))
+		for i, t := range wr.Targets {
+			ids[i] = t.ID
+		}
+		m.added(wr.ID, ids)
 	}
 }
 

@@ -37,16 +37,16 @@ type Server struct {
 	peers    *http.Client
 
 	ready    atomic.Bool // leader whose state includes every earlier term
-	alloc    chunkPool
-	live     liveness
-	replicas replicaMap
-	heal     healer
+	live     *liveness
+	replicas *replicaMap
+	nodes    *nodes
+	heal     *healer
+	alloc    *allocator
 
 	runOnce   sync.Once
 	closeOnce sync.Once
 	closeErr  error
 	done      chan struct{}
-	kick      chan struct{} // wakes the repair loop; buffered, 1
 	wg        sync.WaitGroup
 }
 
@@ -56,7 +56,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, done: make(chan struct{}), kick: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -65,11 +65,23 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.peers = &http.Client{Timeout: 10 * time.Second}
+	s.wire()
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// wire builds the leader's parts around the state and the Raft member.
+func (s *Server) wire() {
+	s.live, s.replicas = &liveness{}, &replicaMap{}
+	s.nodes = &nodes{live: s.live, apply: s.apply, now: s.now, deadAfter: s.cfg.DeadAfter}
+	s.heal = &healer{
+		cfg: &s.cfg, log: s.log.With("component", "repair"), now: s.now, nodes: s.nodes, replicas: s.replicas,
+		apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1),
+	}
+	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
 }
 
 func (s *Server) open() error {
@@ -80,6 +92,7 @@ func (s *Server) open() error {
 	if s.fsm, err = meta.Open(s.cfg.Dir, s.log); err != nil {
 		return err
 	}
+	s.nodes.fsm, s.heal.fsm = s.fsm, s.fsm
 	if err = s.listen(); err != nil {
 		return err
 	}
@@ -186,7 +199,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()
 	go func() { defer s.wg.Done(); s.watchLeadership() }()
 	go func() { defer s.wg.Done(); s.stepDownWhileFailed() }()
-	go func() { defer s.wg.Done(); s.healLoop() }()
+	go func() { defer s.wg.Done(); s.heal.loop(s.done) }()
 	if s.cfg.Join != "" {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.joinLoop() }()
@@ -273,6 +286,13 @@ func (s *Server) SnapshotsRestored() int64 { return s.fsm.Restores() }
 
 // Snapshot takes a Raft snapshot now and compacts the log behind it.
 func (s *Server) Snapshot() error { return s.raft.Snapshot().Error() }
+
+// RepairOnce runs one planning round now: it queues copy and delete
+// commands for the servers' next heartbeats, acknowledges finished
+// deletions and moves expired orphans to the deletion queue. Tests call it
+// to trigger work without waiting for the ticker. It does nothing in safe
+// mode.
+func (s *Server) RepairOnce(ctx context.Context) error { return s.heal.round(ctx) }
 
 // SetBlocked cuts this member's Raft links to the given peers' Raft
 // addresses ("*" for all of them); nil heals. A fault-injection hook for
