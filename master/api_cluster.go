@@ -1,22 +1,18 @@
 package master
 
 import (
-	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/hashicorp/raft"
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 )
 
-func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleJoin(w http.ResponseWriter, r *http.Request) {
 	var req proto.JoinRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -30,126 +26,46 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("join %s: raft and http addresses are required: %w", req.ID, ErrInvalid))
 		return
 	}
-	f := s.raft.AddVoter(raft.ServerID(req.ID), raft.ServerAddress(req.RaftAddr), 0, s.cfg.ApplyTimeout)
-	if err := f.Error(); err != nil {
-		writeError(w, fmt.Errorf("add voter %s: %v: %w", req.ID, err, ErrUnavailable))
-		return
-	}
-	m := meta.Member{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}
-	if _, err := s.apply(r.Context(), meta.OpSetMember, meta.SetMember{Member: m}); err != nil {
+	if err := a.m.addMember(r.Context(), meta.Member{ID: req.ID, RaftAddr: req.RaftAddr, HTTPAddr: req.HTTPAddr}); err != nil {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("member joined", "member", req.ID, "raft", req.RaftAddr)
 	writeJSON(w, http.StatusOK, map[string]string{"joined": req.ID})
 }
 
-func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	if err := s.raft.RemoveServer(raft.ServerID(id), 0, s.cfg.ApplyTimeout).Error(); err != nil {
-		writeError(w, fmt.Errorf("remove member %s: %v: %w", id, err, ErrUnavailable))
+func (a *api) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
+	if err := a.m.removeMember(r.Context(), mux.Vars(r)["id"]); err != nil {
+		writeError(w, err)
 		return
 	}
-	if id != s.cfg.ID { // a leader that removed itself can no longer apply
-		if _, err := s.apply(r.Context(), meta.OpRemoveMember, meta.RemoveMember{ID: id}); err != nil {
-			writeError(w, err)
-			return
-		}
-	}
-	s.log.Info("member removed", "member", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	if r.Context().Value(staleKey{}) != nil || !s.consistent(w, r) {
-		if r.Context().Value(staleKey{}) != nil {
-			writeError(w, codeError(proto.CodeBadRequest, "status is only served by the leader"))
-		}
+func (a *api) handleStatus(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Value(staleKey{}) != nil {
+		writeError(w, codeError(proto.CodeBadRequest, "status is only served by the leader"))
 		return
 	}
-	st := proto.Status{
-		Leader: s.cfg.ID, Term: s.raft.CurrentTerm(),
-		CommitIndex: s.raft.CommitIndex(), AppliedIndex: s.fsm.Applied(),
+	if !a.consistent(w, r) {
+		return
 	}
-	var err error
-	if st.Members, err = s.memberStates(r.Context()); err != nil {
+	st, err := a.m.status(r.Context())
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if st.ChunkServers, err = s.nodes.statuses(); err != nil {
-		writeError(w, err)
-		return
-	}
-	if st.Chunks, err = s.heal.chunkCounts(); err != nil {
-		writeError(w, err)
-		return
-	}
-	st.Repair = s.heal.repairStats()
-	st.SafeMode, st.Repair.SafeModeReason = s.heal.safeMode()
 	writeJSON(w, http.StatusOK, st)
 }
 
-// memberStates lists the Raft configuration with each voter's state as
-// its own health endpoint reports it (unreachable when it does not answer).
-func (s *Server) memberStates(ctx context.Context) ([]proto.Member, error) {
-	f := s.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		return nil, fmt.Errorf("master: raft configuration: %v: %w", err, ErrUnavailable)
-	}
-	records, err := s.fsm.Members()
-	if err != nil {
-		return nil, err
-	}
-	servers := f.Configuration().Servers
-	out := make([]proto.Member, len(servers))
-	var wg sync.WaitGroup
-	for i, srv := range servers {
-		id := string(srv.ID)
-		out[i] = proto.Member{ID: id, RaftAddr: string(srv.Address), Address: records[id].HTTPAddr, State: "unreachable"}
-		if id == s.cfg.ID {
-			out[i].State = "leader"
-			continue
-		}
-		wg.Add(1)
-		go func(m *proto.Member) {
-			defer wg.Done()
-			m.State = s.probe(ctx, m.Address)
-		}(&out[i])
-	}
-	wg.Wait()
-	return out, nil
+func (a *api) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.m.health())
 }
 
-func (s *Server) probe(ctx context.Context, addr string) string {
-	if addr == "" {
-		return "unreachable"
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+proto.RouteHealth, nil)
-	if err != nil {
-		return "unreachable"
-	}
-	resp, err := s.peers.Do(req)
-	if err != nil {
-		return "unreachable"
-	}
-	defer resp.Body.Close()
-	var h proto.Health
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&h) != nil {
-		return "unreachable"
-	}
-	if h.State == "leader" { // a deposed leader that has not noticed yet
-		return "follower"
-	}
-	return h.State
-}
-
-func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
-	if !s.consistent(w, r) {
+func (a *api) handleListNodes(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
 		return
 	}
-	out, err := s.nodes.statuses()
+	out, err := a.nodes.statuses()
 	if err != nil {
 		writeError(w, err)
 		return
@@ -157,7 +73,7 @@ func (s *Server) handleListNodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 	var req proto.RegisterRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -171,7 +87,7 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("chunk server %s: address of 1 to %d bytes and a rack name of at most %d are required: %w", req.ID, proto.MaxAddressLen, proto.MaxNodeIDLen, ErrInvalid))
 		return
 	}
-	cs, err := s.nodes.register(r.Context(), req)
+	cs, err := a.nodes.register(r.Context(), req)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -179,21 +95,21 @@ func (s *Server) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cs)
 }
 
-func (s *Server) handleDecommission(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleDecommission(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	if err := proto.ValidID("chunk server", id); err != nil {
 		writeError(w, err)
 		return
 	}
-	if err := s.nodes.decommission(r.Context(), id); err != nil {
+	if err := a.nodes.decommission(r.Context(), id); err != nil {
 		writeError(w, err)
 		return
 	}
-	s.log.Info("decommission started: draining", "server", id)
+	a.log.Info("decommission started: draining", "server", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	var hb proto.HeartbeatRequest
 	if err := decode(r, &hb); err != nil {
 		writeError(w, err)
@@ -207,7 +123,7 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("heartbeat from %s: report of more than %d chunks: %w", hb.ID, proto.MaxReportChunks, ErrTooLarge))
 		return
 	}
-	reply, err := s.heal.heartbeat(&hb)
+	reply, err := a.heal.heartbeat(&hb)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -215,11 +131,11 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, reply)
 }
 
-func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
-	if !s.consistent(w, r) {
+func (a *api) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
 		return
 	}
-	us, err := s.fsm.Users()
+	us, err := a.fsm.Users()
 	if err != nil {
 		writeError(w, err)
 		return
@@ -227,7 +143,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, us)
 }
 
-func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	var req proto.CreateUserRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -237,39 +153,39 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	u := proto.User{Name: req.Name, Created: s.now().UTC().Truncate(time.Millisecond)}
-	if _, err := s.apply(r.Context(), meta.OpPutUser, meta.PutUser{User: u}); err != nil {
+	u := proto.User{Name: req.Name, Created: a.now().UTC().Truncate(time.Millisecond)}
+	if _, err := a.m.apply(r.Context(), meta.OpPutUser, meta.PutUser{User: u}); err != nil {
 		writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, u)
 }
 
-func (s *Server) handleCreateKey(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 	var req proto.CreateKeyRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	k := proto.AccessKey{AccessKey: req.AccessKey, SecretKey: req.SecretKey, User: req.User, Created: s.now().UTC().Truncate(time.Millisecond)}
+	k := proto.AccessKey{AccessKey: req.AccessKey, SecretKey: req.SecretKey, User: req.User, Created: a.now().UTC().Truncate(time.Millisecond)}
 	if k.AccessKey == "" {
 		k.AccessKey = "GR" + randomString(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 	}
 	if k.SecretKey == "" {
 		k.SecretKey = randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 	}
-	if _, err := s.apply(r.Context(), meta.OpPutKey, meta.PutKey{Key: k}); err != nil {
+	if _, err := a.m.apply(r.Context(), meta.OpPutKey, meta.PutKey{Key: k}); err != nil {
 		writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, k)
 }
 
-func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request) {
-	if !s.consistent(w, r) {
+func (a *api) handleGetKey(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
 		return
 	}
-	k, err := s.fsm.AccessKey(mux.Vars(r)["key"])
+	k, err := a.fsm.AccessKey(mux.Vars(r)["key"])
 	if err != nil {
 		writeError(w, err)
 		return
@@ -277,8 +193,8 @@ func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, k)
 }
 
-func (s *Server) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.apply(r.Context(), meta.OpDeleteKey, meta.DeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
+func (a *api) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.m.apply(r.Context(), meta.OpDeleteKey, meta.DeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
 		writeError(w, err)
 		return
 	}

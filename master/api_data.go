@@ -7,14 +7,14 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 )
 
-func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, proto.ClusterConfig{
-		ChunkSize: s.cfg.ChunkSize, Replication: s.cfg.Replication, InlineThreshold: s.cfg.InlineThreshold,
-		OrphanGraceMs: s.cfg.OrphanGrace.Milliseconds(),
+		ChunkSize: a.cfg.ChunkSize, Replication: a.cfg.Replication, InlineThreshold: a.cfg.InlineThreshold,
+		OrphanGraceMs: a.cfg.OrphanGrace.Milliseconds(),
 	})
 }
 
-func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleAllocate(w http.ResponseWriter, r *http.Request) {
 	var req proto.AllocateRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -24,7 +24,7 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("allocate: replication 0 to %d, size >= 0 and at most 1024 exclusions: %w", proto.MaxPipeline, ErrInvalid))
 		return
 	}
-	res, err := s.alloc.allocate(r.Context(), req)
+	res, err := a.alloc.allocate(r.Context(), req)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -32,7 +32,7 @@ func (s *Server) handleAllocate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleRenew(w http.ResponseWriter, r *http.Request) {
 	var req proto.RenewRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -42,16 +42,16 @@ func (s *Server) handleRenew(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("renew %d chunks, at most %d: %w", len(req.IDs), proto.MaxExtents, ErrTooLarge))
 		return
 	}
-	s.heal.renew(req.IDs)
+	a.heal.renew(req.IDs)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
-	o, ok := s.lookup(w, r)
+func (a *api) handleLocate(w http.ResponseWriter, r *http.Request) {
+	o, ok := a.lookup(w, r)
 	if !ok {
 		return
 	}
-	l, err := s.alloc.locate(o)
+	l, err := a.alloc.locate(o)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -63,7 +63,7 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, l)
 }
 
-func (s *Server) handleCorrupt(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCorrupt(w http.ResponseWriter, r *http.Request) {
 	var rep proto.CorruptReport
 	if err := decode(r, &rep); err != nil {
 		writeError(w, err)
@@ -73,6 +73,6 @@ func (s *Server) handleCorrupt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("corrupt report: a chunk id, a valid server id and a short reason are required: %w", ErrInvalid))
 		return
 	}
-	s.heal.reportCorrupt(rep)
+	a.heal.reportCorrupt(rep)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -8,49 +8,49 @@ import (
 	"github.com/granary-store/granary/master/meta"
 )
 
-func (s *Server) handleCommit(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCommit(w http.ResponseWriter, r *http.Request) {
 	var req proto.CommitRequest
 	if err := decodeObject(r, &req, &req.Object.Inline); err != nil {
 		writeError(w, err)
 		return
 	}
 	obj := req.Object
-	obj.Modified = s.now().UTC().Truncate(time.Millisecond)
+	obj.Modified = a.now().UTC().Truncate(time.Millisecond)
 	obj.Version = 0
 	if err := meta.ValidateObject(&obj); err != nil {
 		writeError(w, err)
 		return
 	}
-	v, err := s.applyRequest(r.Context(), requestID(r), meta.OpPutObject, meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
+	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutObject, meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	obj.Version = v.(uint64)
 	obj.Inline = nil
-	s.replicas.written(req.Written)
+	a.replicas.written(req.Written)
 	writeJSON(w, http.StatusOK, obj)
 }
 
-func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
-	if o, ok := s.lookup(w, r); ok {
+func (a *api) handleStat(w http.ResponseWriter, r *http.Request) {
+	if o, ok := a.lookup(w, r); ok {
 		writeJSON(w, http.StatusOK, o)
 	}
 }
 
 // lookup reads the object named by the bucket and key query parameters,
 // after the read barrier; on failure it has answered the request.
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, bool) {
+func (a *api) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, bool) {
 	q := r.URL.Query()
 	bucket, key := q.Get("bucket"), q.Get("key")
 	if err := validBucketKey(bucket, key); err != nil {
 		writeError(w, err)
 		return nil, false
 	}
-	if !s.consistent(w, r) {
+	if !a.consistent(w, r) {
 		return nil, false
 	}
-	o, err := s.fsm.Object(bucket, key)
+	o, err := a.fsm.Object(bucket, key)
 	if err != nil {
 		writeError(w, err)
 		return nil, false
@@ -58,7 +58,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, 
 	return o, true
 }
 
-func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleDelete(w http.ResponseWriter, r *http.Request) {
 	var req proto.DeleteRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -68,14 +68,14 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, meta.DeleteObject(req)); err != nil {
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, meta.DeleteObject(req)); err != nil {
 		writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
 	var req proto.RenameRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -89,8 +89,8 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.applyRequest(r.Context(), requestID(r), meta.OpRenameObject, cmd)
+	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
+	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpRenameObject, cmd)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -98,7 +98,7 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
 }
 
-func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := proto.ListRequest{
 		Bucket: q.Get("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
@@ -119,10 +119,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.consistent(w, r) {
+	if !a.consistent(w, r) {
 		return
 	}
-	res, err := s.fsm.List(req)
+	res, err := a.fsm.List(req)
 	if err != nil {
 		writeError(w, err)
 		return

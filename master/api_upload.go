@@ -13,7 +13,7 @@ import (
 	"github.com/granary-store/granary/master/meta"
 )
 
-func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 	var u proto.Upload
 	if err := decode(r, &u); err != nil {
 		writeError(w, err)
@@ -29,8 +29,8 @@ func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.ID = randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789")
-	u.Created = s.now().UTC().Truncate(time.Millisecond)
-	res, err := s.applyRequest(r.Context(), requestID(r), meta.OpCreateUpload, meta.CreateUpload{Upload: u})
+	u.Created = a.now().UTC().Truncate(time.Millisecond)
+	res, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCreateUpload, meta.CreateUpload{Upload: u})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -38,7 +38,7 @@ func (s *Server) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res.(proto.Upload)) // a repeated request gets the first upload
 }
 
-func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
+func (a *api) handlePutPart(w http.ResponseWriter, r *http.Request) {
 	var req proto.PartRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -48,16 +48,16 @@ func (s *Server) handlePutPart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	req.Part.Modified = s.now().UTC().Truncate(time.Millisecond)
-	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpPutPart, meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
+	req.Part.Modified = a.now().UTC().Truncate(time.Millisecond)
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutPart, meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
 		writeError(w, err)
 		return
 	}
-	s.replicas.written(req.Written)
+	a.replicas.written(req.Written)
 	writeJSON(w, http.StatusOK, req.Part)
 }
 
-func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 	var req proto.CompleteRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, err)
@@ -67,8 +67,8 @@ func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%d parts: %w", len(req.Parts), ErrInvalidPart))
 		return
 	}
-	base := proto.Object{Modified: s.now().UTC().Truncate(time.Millisecond)}
-	v, err := s.applyRequest(r.Context(), requestID(r), meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
+	base := proto.Object{Modified: a.now().UTC().Truncate(time.Millisecond)}
+	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -76,13 +76,13 @@ func (s *Server) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v.(proto.Object))
 }
 
-func (s *Server) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 	var ref proto.UploadRef
 	if err := decode(r, &ref); err != nil {
 		writeError(w, err)
 		return
 	}
-	if _, err := s.applyRequest(r.Context(), requestID(r), meta.OpAbortUpload, meta.AbortUpload{Ref: ref}); err != nil {
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpAbortUpload, meta.AbortUpload{Ref: ref}); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -91,9 +91,9 @@ func (s *Server) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 
 // handleListParts answers GET /v1/uploads/parts?bucket&uploadId: the
 // upload and its parts (extents omitted).
-func (s *Server) handleListParts(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleListParts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if !s.consistent(w, r) {
+	if !a.consistent(w, r) {
 		return
 	}
 	var out struct {
@@ -101,7 +101,7 @@ func (s *Server) handleListParts(w http.ResponseWriter, r *http.Request) {
 		Parts  []proto.Part `json:"parts"`
 	}
 	var err error
-	out.Upload, out.Parts, err = s.fsm.Upload(q.Get("bucket"), q.Get("uploadId"))
+	out.Upload, out.Parts, err = a.fsm.Upload(q.Get("bucket"), q.Get("uploadId"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -114,7 +114,7 @@ func (s *Server) handleListParts(w http.ResponseWriter, r *http.Request) {
 
 // handleListUploads answers GET /v1/uploads?bucket&prefix&max: in-progress
 // uploads ordered by key, then upload id.
-func (s *Server) handleListUploads(w http.ResponseWriter, r *http.Request) {
+func (a *api) handleListUploads(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	bucket, prefix := q.Get("bucket"), q.Get("prefix")
 	max, err := strconv.Atoi(q.Get("max"))
@@ -125,10 +125,10 @@ func (s *Server) handleListUploads(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if !s.consistent(w, r) {
+	if !a.consistent(w, r) {
 		return
 	}
-	out, err := s.fsm.Uploads(bucket, prefix, max)
+	out, err := a.fsm.Uploads(bucket, prefix, max)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -1,14 +1,10 @@
 package master
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -237,7 +233,6 @@ func (s *Server) joinLoop() {
 }
 
 func (s *Server) joinOnce() error {
-	body, _ := json.Marshal(proto.JoinRequest{ID: s.cfg.ID, RaftAddr: s.cfg.RaftAddr, HTTPAddr: s.cfg.HTTPAddr})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	go func() {
@@ -247,21 +242,7 @@ func (s *Server) joinOnce() error {
 		case <-ctx.Done():
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+s.cfg.Join+proto.RouteJoin, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.cfg.ClusterSecret)
-	resp, err := s.peers.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("join: %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return nil
+	return s.peers.join(ctx)
 }
 
 // newHCLogger adapts slog to the hclog interface Raft logs through.

@@ -34,7 +34,7 @@ type Server struct {
 	stream   *streamLayer
 	httpLn   net.Listener
 	http     *http.Server
-	peers    *http.Client
+	peers    *peers
 
 	ready    atomic.Bool // leader whose state includes every earlier term
 	live     *liveness
@@ -64,7 +64,7 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.peers = &http.Client{Timeout: 10 * time.Second}
+	s.peers = &peers{cfg: &s.cfg, client: &http.Client{Timeout: 10 * time.Second}}
 	s.wire()
 	if err := s.open(); err != nil {
 		s.Close()
@@ -193,7 +193,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("master: Run called twice")
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	errc := make(chan error, 1)
 	s.wg.Add(4)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()

@@ -1,0 +1,79 @@
+package master
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+)
+
+func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
+	b := proto.Bucket{}
+	if r.ContentLength != 0 {
+		if err := decode(r, &b); err != nil && !errors.Is(err, io.EOF) {
+			writeError(w, err)
+			return
+		}
+	}
+	b.Name = mux.Vars(r)["bucket"]
+	b.Created = a.now().UTC().Truncate(time.Millisecond)
+	if b.Replication == 0 {
+		b.Replication = a.cfg.Replication
+	}
+	if err := proto.ValidBucketName(b.Name); err != nil {
+		writeError(w, err)
+		return
+	}
+	if b.Replication < 1 || b.Replication > 16 || len(b.Location) > 64 || len(b.Owner) > proto.MaxUserNameLen {
+		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
+		return
+	}
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (a *api) handleGetBucket(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
+		return
+	}
+	b, err := a.fsm.Bucket(mux.Vars(r)["bucket"])
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (a *api) handleListBuckets(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
+		return
+	}
+	bs, err := a.fsm.Buckets()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bs)
+}
+
+func (a *api) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["bucket"]
+	if err := proto.ValidBucketName(name); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteBucket, meta.DeleteBucket{Name: name}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
