@@ -7,13 +7,6 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 )
 
-func (a *api) handleConfig(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, proto.ClusterConfig{
-		ChunkSize: a.cfg.ChunkSize, Replication: a.cfg.Replication, InlineThreshold: a.cfg.InlineThreshold,
-		OrphanGraceMs: a.cfg.OrphanGrace.Milliseconds(),
-	})
-}
-
 func (a *api) handleAllocate(w http.ResponseWriter, r *http.Request) {
 	var req proto.AllocateRequest
 	if err := decode(r, &req); err != nil {

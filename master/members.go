@@ -5,12 +5,46 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 )
+
+// joinLoop asks the member at cfg.Join to add this one, until it succeeds
+// or the server closes.
+func (s *Server) joinLoop() {
+	backoff := 200 * time.Millisecond
+	for {
+		err := s.joinOnce()
+		if err == nil {
+			s.log.Info("joined the master group", "via", s.cfg.Join)
+			return
+		}
+		s.log.Warn("join failed; retrying", "via", s.cfg.Join, "err", err)
+		select {
+		case <-s.done:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (s *Server) joinOnce() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return s.peers.join(ctx)
+}
 
 // addMember adds a voter to the Raft group and records its addresses.
 func (s *Server) addMember(ctx context.Context, m meta.Member) error {

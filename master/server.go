@@ -16,7 +16,6 @@ import (
 	"github.com/granary-store/granary/master/meta"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 )
 
 // Server is one member of the metadata master group: a Raft voter, its
@@ -121,67 +120,6 @@ func (s *Server) listen() error {
 	if s.cfg.HTTPAddr == "" {
 		s.cfg.HTTPAddr = s.httpLn.Addr().String()
 	}
-	return nil
-}
-
-func (s *Server) startRaft() error {
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(s.cfg.ID)
-	rc.HeartbeatTimeout = s.cfg.HeartbeatTimeout
-	rc.ElectionTimeout = s.cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = s.cfg.LeaderLeaseTimeout
-	rc.CommitTimeout = s.cfg.CommitTimeout
-	rc.SnapshotThreshold = s.cfg.SnapshotThreshold
-	rc.SnapshotInterval = s.cfg.SnapshotInterval
-	rc.TrailingLogs = s.cfg.TrailingLogs
-	rc.BatchApplyCh = true
-	rc.MaxAppendEntries = 512
-	rc.Logger = newHCLogger(s.log)
-	rdir := filepath.Join(s.cfg.Dir, "raft")
-	var err error
-	s.logs, err = raftboltdb.New(raftboltdb.Options{
-		Path: filepath.Join(rdir, "log.db"), NoSync: s.cfg.NoSync,
-		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true},
-	})
-	if err != nil {
-		return fmt.Errorf("master: open raft log: %w", err)
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(rdir, 2, rc.Logger)
-	if err != nil {
-		return fmt.Errorf("master: open snapshot store: %w", err)
-	}
-	s.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: s.stream, MaxPool: 4, Timeout: 10 * time.Second, Logger: rc.Logger,
-	})
-	cache, err := raft.NewLogCache(1024, s.logs)
-	if err != nil {
-		return fmt.Errorf("master: log cache: %w", err)
-	}
-	s.logCache = cache
-	if err := s.bootstrap(rc, cache, snaps); err != nil {
-		return err
-	}
-	if s.raft, err = raft.NewRaft(rc, s.fsm, cache, s.logs, snaps, s.trans); err != nil {
-		return fmt.Errorf("master: start raft: %w", err)
-	}
-	return nil
-}
-
-func (s *Server) bootstrap(rc *raft.Config, logs raft.LogStore, snaps raft.SnapshotStore) error {
-	if !s.cfg.Bootstrap {
-		return nil
-	}
-	has, err := raft.HasExistingState(logs, s.logs, snaps)
-	if err != nil || has {
-		return err
-	}
-	conf := raft.Configuration{Servers: []raft.Server{{
-		Suffrage: raft.Voter, ID: rc.LocalID, Address: raft.ServerAddress(s.cfg.RaftAddr),
-	}}}
-	if err := raft.BootstrapCluster(rc, logs, s.logs, snaps, s.trans, conf); err != nil {
-		return fmt.Errorf("master: bootstrap: %w", err)
-	}
-	s.log.Info("bootstrapped a new master group")
 	return nil
 }
 

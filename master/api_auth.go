@@ -1,0 +1,101 @@
+package master
+
+import (
+	"crypto/rand"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+)
+
+func (a *api) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
+		return
+	}
+	us, err := a.fsm.Users()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, us)
+}
+
+func (a *api) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+	var req proto.CreateUserRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidID("user", req.Name); err != nil {
+		writeError(w, err)
+		return
+	}
+	u := proto.User{Name: req.Name, Created: a.now().UTC().Truncate(time.Millisecond)}
+	if _, err := a.m.apply(r.Context(), meta.OpPutUser, meta.PutUser{User: u}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
+	var req proto.CreateKeyRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	k := proto.AccessKey{AccessKey: req.AccessKey, SecretKey: req.SecretKey, User: req.User, Created: a.now().UTC().Truncate(time.Millisecond)}
+	if k.AccessKey == "" {
+		k.AccessKey = "GR" + randomString(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+	}
+	if k.SecretKey == "" {
+		k.SecretKey = randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+	}
+	if _, err := a.m.apply(r.Context(), meta.OpPutKey, meta.PutKey{Key: k}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, k)
+}
+
+func (a *api) handleGetKey(w http.ResponseWriter, r *http.Request) {
+	if !a.consistent(w, r) {
+		return
+	}
+	k, err := a.fsm.AccessKey(mux.Vars(r)["key"])
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, k)
+}
+
+func (a *api) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.m.apply(r.Context(), meta.OpDeleteKey, meta.DeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// randomString returns n characters drawn uniformly from alphabet.
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[randIntn(len(alphabet))]
+	}
+	return string(b)
+}
+
+func randIntn(n int) int {
+	var b [1]byte
+	for {
+		rand.Read(b[:])
+		if int(b[0]) < 256-256%n {
+			return int(b[0]) % n
+		}
+	}
+}

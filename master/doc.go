@@ -1,0 +1,31 @@
+// Package master is the metadata master: one member of a Raft group
+// (hashicorp/raft) whose replicated state is master/meta, and, while it
+// leads, the cluster's soft state and self-healing. Server wires the parts
+// together and owns their lifecycle (New, Run, Close); each part owns its
+// state and lock:
+//
+//	server.go     Server, New, Run, Close and the exported accessors
+//	raft.go       the Raft member: log and snapshot stores, proposals
+//	              (apply, applyRequest), linearizable reads (readBarrier)
+//	leader.go     leadership changes: readiness, stepping down while failed
+//	members.go    the master group: join, add, remove, health, status
+//	stream.go     Raft's authenticated TCP stream layer (SetBlocked)
+//	liveness.go   chunk servers as seen now: nodeView joins membership
+//	              (registry) and liveness (heartbeats), converted to status
+//	              strings and to placement input in one place each
+//	replicas.go   where replicas live, from chunk-server reports
+//	healer.go     heartbeats, repair, GC and balance rounds (master/repair
+//	balance.go    plans them), commands queued for the servers
+//	allocator.go  chunk ids, write placement, read locations
+//	api*.go       HTTP handlers: decode, one call, encode
+//	codec.go      request decoding and answer encoding
+//	errors.go     sentinels; the one mapping from errors to codes and
+//	              HTTP statuses
+//	transport.go  the HTTP calls to peers: join, probe, bearer check,
+//	              forwarding to the leader
+//	metrics.go    the Prometheus scrape
+//
+// Only the leader serves writes and consistent reads; a follower forwards
+// them. The soft state (liveness, replicas, healer, allocator ranges) is
+// never replicated: a new leader rebuilds it from heartbeats.
+package master
