@@ -27,7 +27,7 @@ func durableCluster(b *testing.B, rf int) (*testcluster.Cluster, *client.Client)
 	c := testcluster.Start(b, testcluster.Options{
 		Masters: 1, ChunkServers: 3, ChunkSize: 64 << 20, Replication: rf,
 		Tune:      func(cfg *master.Config) { cfg.NoSync, cfg.Logger = false, nil },
-		TuneChunk: func(cfg *chunkserver.ServerConfig) { cfg.Store.NoSync, cfg.Logger = false, nil },
+		TuneChunk: func(cfg *chunkserver.Config) { cfg.Store.NoSync, cfg.Logger = false, nil },
 	})
 	cl := c.DataClient(nil)
 	if err := cl.CreateBucket(ctxT(b, 10*time.Second), "bench"); err != nil {
@@ -137,7 +137,7 @@ func BenchmarkInlineThreshold(b *testing.B) {
 				c := testcluster.Start(b, testcluster.Options{
 					Masters: 1, ChunkServers: 3, Replication: 3,
 					Tune:      func(cfg *master.Config) { cfg.NoSync, cfg.Logger = false, nil },
-					TuneChunk: func(cfg *chunkserver.ServerConfig) { cfg.Store.NoSync, cfg.Logger = false, nil },
+					TuneChunk: func(cfg *chunkserver.Config) { cfg.Store.NoSync, cfg.Logger = false, nil },
 				})
 				threshold := int64(-1)
 				if inline {

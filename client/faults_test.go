@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
@@ -172,12 +173,12 @@ func TestFlippedByteIsDetectedAndReported(t *testing.T) {
 // cannot be made here without privileges; the store's own tests inject
 // ENOSPC at every write).
 type fullFS struct {
-	chunkserver.FS
+	disk.FS
 	armed *bool
 	mu    *sync.Mutex
 }
 
-func (f fullFS) OpenFile(name string, flag int, perm os.FileMode) (chunkserver.File, error) {
+func (f fullFS) OpenFile(name string, flag int, perm os.FileMode) (disk.File, error) {
 	file, err := f.FS.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
@@ -186,7 +187,7 @@ func (f fullFS) OpenFile(name string, flag int, perm os.FileMode) (chunkserver.F
 }
 
 type fullFile struct {
-	chunkserver.File
+	disk.File
 	fs fullFS
 }
 
@@ -203,8 +204,8 @@ func (f fullFile) WriteAt(p []byte, off int64) (int, error) {
 func TestBadInputOnTheDataPath(t *testing.T) {
 	armed, mu := false, &sync.Mutex{}
 	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 1, ChunkSize: testChunk,
-		TuneChunk: func(cfg *chunkserver.ServerConfig) {
-			cfg.Store.FS = fullFS{FS: chunkserver.OSFS(), armed: &armed, mu: mu}
+		TuneChunk: func(cfg *chunkserver.Config) {
+			cfg.Store.FS = fullFS{FS: disk.OSFS(), armed: &armed, mu: mu}
 		}})
 	cl := c.DataClient(func(cfg *client.Config) { cfg.MaxAttempts = 2 })
 	ctx := ctxT(t, 30*time.Second)
