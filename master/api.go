@@ -20,22 +20,21 @@ import (
 // state, the healer, the allocator, the nodes view) and encode the result.
 // It holds no state of its own.
 type api struct {
-	m        *Server // the Raft member: proposals, consistent reads, membership
-	cfg      *Config
-	log      *slog.Logger
-	now      func() time.Time
-	fsm      *meta.FSM
-	nodes    *nodes
-	replicas *replicaMap
-	heal     *healer
-	alloc    *allocator
-	peers    *peers
+	m     *Server // the Raft member: proposals, consistent reads, membership
+	cfg   *Config
+	log   *slog.Logger
+	now   func() time.Time
+	fsm   *meta.FSM
+	nodes *nodes
+	heal  *healer
+	alloc *allocator
+	peers *peers
 }
 
 func newAPI(s *Server) *api {
 	return &api{
 		m: s, cfg: &s.cfg, log: s.log, now: s.now, fsm: s.fsm, nodes: s.nodes,
-		replicas: s.replicas, heal: s.heal, alloc: s.alloc, peers: s.peers,
+		heal: s.heal, alloc: s.alloc, peers: s.peers,
 	}
 }
 

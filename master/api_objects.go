@@ -21,14 +21,14 @@ func (a *api) handleCommit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutObject, meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag})
+	cmd := meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag}
+	v, err := a.m.commitObject(r.Context(), requestID(r), cmd, req.Written)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	obj.Version = v.(uint64)
+	obj.Version = v
 	obj.Inline = nil
-	a.replicas.written(req.Written)
 	writeJSON(w, http.StatusOK, obj)
 }
 

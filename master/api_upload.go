@@ -49,11 +49,11 @@ func (a *api) handlePutPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Part.Modified = a.now().UTC().Truncate(time.Millisecond)
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutPart, meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}); err != nil {
+	cmd := meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}
+	if err := a.m.putPart(r.Context(), requestID(r), cmd, req.Written); err != nil {
 		writeError(w, err)
 		return
 	}
-	a.replicas.written(req.Written)
 	writeJSON(w, http.StatusOK, req.Part)
 }
 

@@ -17,6 +17,7 @@
 //	healer.go     heartbeats, repair, GC and balance rounds (master/repair
 //	balance.go    plans them), commands queued for the servers
 //	allocator.go  chunk ids, write placement, read locations
+//	objects.go    object and part commits with their written replicas
 //	api*.go       HTTP handlers: decode, one call, encode
 //	codec.go      request decoding and answer encoding
 //	errors.go     sentinels; the one mapping from errors to codes and
