@@ -18,8 +18,12 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
 
-// Server is one member of the metadata master group: a Raft voter, its
-// state machine, and the HTTP API. It is safe for concurrent use.
+// Server is one member of the metadata master group: a Raft voter and its
+// state machine (meta.FSM), and, while it leads, the soft state and the
+// self-healing built around them (nodes, replicas, healer, allocator),
+// served by the HTTP API. Server wires those parts and runs their
+// lifecycle; each owns its own state and lock. It is safe for concurrent
+// use.
 type Server struct {
 	cfg  Config
 	log  *slog.Logger
@@ -63,8 +67,6 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.peers = &peers{cfg: &s.cfg, client: &http.Client{Timeout: 10 * time.Second}}
-	s.wire()
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, err
@@ -72,13 +74,15 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// wire builds the leader's parts around the state and the Raft member.
+// wire builds the parts around the opened state; they propose through
+// this member (apply) once it runs.
 func (s *Server) wire() {
+	s.peers = &peers{cfg: &s.cfg, client: &http.Client{Timeout: 10 * time.Second}}
 	s.live, s.replicas = &liveness{}, &replicaMap{}
-	s.nodes = &nodes{live: s.live, apply: s.apply, now: s.now, deadAfter: s.cfg.DeadAfter}
+	s.nodes = &nodes{fsm: s.fsm, live: s.live, apply: s.apply, now: s.now, deadAfter: s.cfg.DeadAfter}
 	s.heal = &healer{
-		cfg: &s.cfg, log: s.log.With("component", "repair"), now: s.now, nodes: s.nodes, replicas: s.replicas,
-		apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1),
+		cfg: &s.cfg, log: s.log.With("component", "repair"), now: s.now, fsm: s.fsm, nodes: s.nodes,
+		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1),
 	}
 	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
 }
@@ -91,7 +95,7 @@ func (s *Server) open() error {
 	if s.fsm, err = meta.Open(s.cfg.Dir, s.log); err != nil {
 		return err
 	}
-	s.nodes.fsm, s.heal.fsm = s.fsm, s.fsm
+	s.wire()
 	if err = s.listen(); err != nil {
 		return err
 	}
