@@ -1,0 +1,115 @@
+package master
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/placement"
+)
+
+// newTestHealer wires a healer and its nodes view over a state in a temp
+// dir, proposing straight into the state machine (no Raft, no sockets) on
+// a clock the test moves.
+func newTestHealer(t *testing.T, now *time.Time) *healer {
+	t.Helper()
+	fsm, err := meta.Open(t.TempDir(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fsm.Close() })
+	var index uint64
+	apply := func(ctx context.Context, o meta.Op, payload any) (any, error) {
+		data, err := meta.EncodeRequest(o, *now, "", payload)
+		if err != nil {
+			return nil, err
+		}
+		index++
+		r := fsm.ApplyBatch([]*raft.Log{{Index: index, Type: raft.LogCommand, Data: data}})[0].(meta.Result)
+		return r.Val, r.Err
+	}
+	cfg := DefaultConfig()
+	cfg.GCDelay = 0
+	clock := func() time.Time { return *now }
+	ns := &nodes{fsm: fsm, live: &liveness{}, apply: apply, now: clock, deadAfter: cfg.DeadAfter}
+	h := &healer{
+		cfg: &cfg, log: slog.New(slog.DiscardHandler), now: clock, fsm: fsm, nodes: ns, replicas: &replicaMap{},
+		apply: apply, leader: func() bool { return true }, kicks: make(chan struct{}, 1),
+	}
+	h.reset(*now)
+	return h
+}
+
+// The healer on its own: heartbeats register liveness and reports, safe
+// mode holds commands back until every server reported, an unreferenced
+// chunk is collected after the orphan grace, and its deletion goes out with
+// the holder's next heartbeat.
+func TestHealerHeartbeatsSafeModeAndOrphans(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	h := newTestHealer(t, &now)
+	ctx := context.Background()
+	for _, id := range []string{"n1", "n2", "n3"} {
+		req := proto.RegisterRequest{ID: id, Address: id + ":1", Rack: "r-" + id}
+		if _, err := h.nodes.register(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reply, err := h.heartbeat(&proto.HeartbeatRequest{ID: "stranger"}); err != nil || reply.Registered {
+		t.Fatalf("unregistered server: %+v %v", reply, err)
+	}
+	beat := func(id string, report ...uint64) proto.HeartbeatReply {
+		t.Helper()
+		reply, err := h.heartbeat(&proto.HeartbeatRequest{ID: id, CapacityBytes: 1 << 30, Full: true, Report: report})
+		if err != nil || !reply.Registered {
+			t.Fatalf("%s: %+v %v", id, reply, err)
+		}
+		return reply
+	}
+	beat("n1", 7)
+	if safe, why := h.safeMode(); !safe {
+		t.Fatal("out of safe mode before every server reported")
+	} else if err := h.round(ctx); err == nil {
+		t.Fatalf("a round ran in safe mode (%s)", why)
+	}
+	beat("n2")
+	beat("n3")
+	if safe, why := h.safeMode(); safe {
+		t.Fatalf("still in safe mode after every server reported: %s", why)
+	}
+	if err := h.round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if gc, _ := h.fsm.GCChunks(); len(gc) != 0 {
+		t.Fatalf("orphan collected before its grace: %v", gc)
+	}
+	now = now.Add(h.cfg.OrphanGrace + time.Second)
+	for _, id := range []string{"n2", "n3"} {
+		beat(id)
+	}
+	beat("n1", 7)
+	if err := h.round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if gc, _ := h.fsm.GCChunks(); !gc[7] {
+		t.Fatalf("orphan 7 not queued for deletion after its grace: %v", gc)
+	}
+	if err := h.round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cmds := beat("n1", 7).Commands
+	if len(cmds) != 1 || cmds[0].Op != proto.CmdDelete || cmds[0].Chunk != 7 {
+		t.Fatalf("n1's commands after the orphan was queued: %+v", cmds)
+	}
+	if st := h.repairStats(); st.OrphansFound != 1 || st.DeletesIssued != 1 {
+		t.Fatalf("repair stats: %+v", st)
+	}
+	views, err := h.nodes.views()
+	if err != nil || len(views) != 3 || views[0].health != placement.Alive {
+		t.Fatalf("views: %+v %v", views, err)
+	}
+}
