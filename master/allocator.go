@@ -1,0 +1,168 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/repair"
+	"github.com/granary-store/granary/placement"
+)
+
+// allocator hands out chunk ids and chooses where chunks are written and
+// read from. Ids come from ranges allocated through Raft, so allocation is
+// not one Raft round per chunk; ranges left over when leadership changes
+// are simply never used. Safe for concurrent use.
+type allocator struct {
+	nodes    *nodes
+	replicas *replicaMap
+	heal     *healer // told of the ids handed out (orphan grace)
+	apply    applyFunc
+
+	mu        sync.Mutex // guards next and end
+	next, end uint64
+}
+
+const chunkRange = 4096
+
+func (a *allocator) reset() {
+	a.mu.Lock()
+	a.next, a.end = 0, 0
+	a.mu.Unlock()
+}
+
+// allocate hands out req.Count chunk ids and, when req asks for replicas,
+// their pipeline targets. A placement refusal allocates nothing.
+func (a *allocator) allocate(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
+	var p *placer
+	if req.Replication > 0 { // check placement first, so a refusal allocates nothing
+		var err error
+		if p, err = a.newPlacer(); err == nil {
+			_, err = p.place([]uint64{1}, req)
+		}
+		if err != nil {
+			return proto.AllocateResult{}, err
+		}
+	}
+	ids, err := a.chunkIDs(ctx, req.Count)
+	if err != nil {
+		return proto.AllocateResult{}, err
+	}
+	var chunks []proto.ChunkTargets
+	if p != nil {
+		if chunks, err = p.place(ids, req); err != nil {
+			return proto.AllocateResult{}, err
+		}
+	}
+	a.heal.renew(ids)
+	return proto.AllocateResult{IDs: ids, Chunks: chunks}, nil
+}
+
+// chunkIDs hands out n fresh chunk ids.
+func (a *allocator) chunkIDs(ctx context.Context, n int) ([]uint64, error) {
+	if n <= 0 || n > proto.MaxAllocChunks {
+		return nil, fmt.Errorf("master: allocate %d chunks (1 to %d): %w", n, proto.MaxAllocChunks, ErrInvalid)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := make([]uint64, 0, n)
+	for len(ids) < n {
+		if a.next == a.end {
+			want := uint64(max(n-len(ids), chunkRange))
+			r, err := a.apply(ctx, meta.OpAllocChunks, meta.AllocChunks{Count: want})
+			if err != nil {
+				return nil, err
+			}
+			a.next, a.end = r.(uint64), r.(uint64)+want
+		}
+		ids = append(ids, a.next)
+		a.next++
+	}
+	return ids, nil
+}
+
+// placementError wraps a placement failure in the master sentinel that
+// tells a caller whether waiting helps.
+func placementError(err error) error {
+	if errors.Is(err, placement.ErrNoSpace) {
+		return fmt.Errorf("master: placement: %v: %w", err, ErrNoSpace)
+	}
+	return fmt.Errorf("master: placement: %v: %w", err, ErrNoServers)
+}
+
+// placer chooses pipeline targets on one view of the chunk servers.
+type placer struct {
+	ring  *placement.Ring
+	addrs map[string]string
+}
+
+func (a *allocator) newPlacer() (*placer, error) {
+	servers, addrs, err := a.nodes.placement()
+	if err != nil {
+		return nil, err
+	}
+	ring, err := placement.NewRing(servers, placement.DefaultOptions())
+	if err != nil {
+		return nil, placementError(err)
+	}
+	return &placer{ring: ring, addrs: addrs}, nil
+}
+
+// place chooses pipeline targets for freshly allocated chunks.
+func (p *placer) place(ids []uint64, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
+	out := make([]proto.ChunkTargets, len(ids))
+	for i, id := range ids {
+		chosen, err := p.ring.Choose(placement.Request{Chunk: id, Count: req.Replication, Exclude: req.Exclude, Size: req.Size})
+		if err != nil {
+			return nil, placementError(err)
+		}
+		out[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen, p.addrs)}
+	}
+	return out, nil
+}
+
+func targets(ids []string, addrs map[string]string) []proto.Target {
+	out := make([]proto.Target, len(ids))
+	for i, id := range ids {
+		out[i] = proto.Target{ID: id, Address: addrs[id]}
+	}
+	return out
+}
+
+// locate adds to an object where its chunks can be read.
+func (a *allocator) locate(o *proto.Object) (proto.Located, error) {
+	l := proto.Located{Object: *o}
+	if len(o.Extents) == 0 { // inline objects have no chunks to place
+		return l, nil
+	}
+	servers, addrs, err := a.nodes.placement()
+	if err != nil {
+		return proto.Located{}, err
+	}
+	l.Locations = a.locations(o, servers, addrs)
+	return l, nil
+}
+
+// locations lists each chunk's good replicas on servers that are not dead,
+// rotated by chunk id so reads spread over the replicas.
+func (a *allocator) locations(o *proto.Object, servers []placement.Server, addrs map[string]string) []proto.ChunkTargets {
+	ok := repair.Usable(servers)
+	var out []proto.ChunkTargets
+	for _, id := range meta.ChunkIDs(o) {
+		var live []string
+		for _, n := range a.replicas.holders(id) {
+			if ok[n] {
+				live = append(live, n)
+			}
+		}
+		if len(live) > 0 {
+			k := int(id % uint64(len(live)))
+			live = append(live[k:], live[:k]...)
+		}
+		out = append(out, proto.ChunkTargets{ID: id, Targets: targets(live, addrs)})
+	}
+	return out
+}
