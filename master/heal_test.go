@@ -16,7 +16,7 @@ import (
 	"github.com/granary-store/granary/master"
 )
 
-func healCluster(t *testing.T, masters, chunkServers int, tune func(*master.Config), tuneChunk func(*chunkserver.ServerConfig)) (*testcluster.Cluster, *client.Client) {
+func healCluster(t *testing.T, masters, chunkServers int, tune func(*master.Config), tuneChunk func(*chunkserver.Config)) (*testcluster.Cluster, *client.Client) {
 	t.Helper()
 	c := testcluster.Start(t, testcluster.Options{
 		Masters: masters, ChunkServers: chunkServers, Racks: 2, ChunkSize: 64 << 10, Replication: 3,
@@ -159,7 +159,7 @@ func TestKilledChunkServerIsRepairedAndTrimmedOnReturn(t *testing.T) {
 }
 
 func TestScrubberFindsAndReplacesAFlippedByte(t *testing.T) {
-	c, cl := healCluster(t, 1, 4, nil, func(cfg *chunkserver.ServerConfig) {
+	c, cl := healCluster(t, 1, 4, nil, func(cfg *chunkserver.Config) {
 		cfg.ScrubInterval = 200 * time.Millisecond
 	})
 	keys := putMany(t, cl, 5)
@@ -462,7 +462,7 @@ func TestDecommissionDrainsWithoutLosingRedundancy(t *testing.T) {
 func TestBalancingFillsAnEmptyServer(t *testing.T) {
 	// Each server offers 8 MiB, so 60 chunks of 21 KB make ratios that move.
 	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.BalanceThreshold = 0.02 },
-		func(cfg *chunkserver.ServerConfig) { cfg.CapacityLimit = 8 << 20 })
+		func(cfg *chunkserver.Config) { cfg.CapacityLimit = 8 << 20 })
 	keys := putMany(t, cl, 60)
 	stop := redundancyWatch(t, c, cl, keys, 3)
 	fresh := c.AddChunkServer("r2")

@@ -35,7 +35,7 @@ func BenchmarkRepair(b *testing.B) {
 			c := testcluster.Start(b, testcluster.Options{
 				Masters: 1, ChunkServers: 4, Racks: 2, ChunkSize: 1 << 20, Replication: 3,
 				Tune:      func(cfg *master.Config) { cfg.Logger = nil },
-				TuneChunk: func(cfg *chunkserver.ServerConfig) { cfg.Store.NoSync, cfg.Logger = false, nil },
+				TuneChunk: func(cfg *chunkserver.Config) { cfg.Store.NoSync, cfg.Logger = false, nil },
 			})
 			cl := c.DataClient(nil)
 			ctx := ctxT(&testing.T{}, time.Minute)

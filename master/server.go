@@ -77,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 // wire builds the parts around the opened state; they propose through
 // this member (apply) once it runs.
 func (s *Server) wire() {
-	s.peers = &peers{cfg: &s.cfg, client: &http.Client{Timeout: 10 * time.Second}}
+	s.peers = newPeers(&s.cfg)
 	s.live, s.replicas = &liveness{}, &replicaMap{}
 	s.nodes = &nodes{fsm: s.fsm, live: s.live, apply: s.apply, now: s.now, deadAfter: s.cfg.DeadAfter}
 	s.heal = &healer{

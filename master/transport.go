@@ -3,7 +3,6 @@ package master
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,26 +11,38 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // peers is how this master talks HTTP with other Granary processes, in
 // four places: the join call, the health probe of a member, the bearer
-// check of incoming calls and the forwarding of a request to the leader.
-// (internal/rpc is to take these over.) cfg is the server's; its addresses
-// are final once the server listens.
+// check of incoming calls and the forwarding of a request to the leader;
+// scheme and credential come from internal/rpc. cfg is the server's; its
+// addresses are final once the server listens.
 type peers struct {
 	cfg    *Config
+	rpc    rpc.Config
 	client *http.Client
 }
+
+// newPeers builds the transport of a master with cfg. Calls to peers are
+// small JSON exchanges, bounded as a whole by peerTimeout.
+func newPeers(cfg *Config) *peers {
+	rc := rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure}
+	hc := rpc.NewClient(rc, rpc.ClientOptions{})
+	hc.Timeout = peerTimeout
+	return &peers{cfg: cfg, rpc: rc, client: hc}
+}
+
+const peerTimeout = 10 * time.Second
 
 // join asks the member at cfg.Join to add this one to the group.
 func (p *peers) join(ctx context.Context) error {
 	body, _ := json.Marshal(proto.JoinRequest{ID: p.cfg.ID, RaftAddr: p.cfg.RaftAddr, HTTPAddr: p.cfg.HTTPAddr})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+p.cfg.Join+proto.RouteJoin, bytes.NewReader(body))
+	req, err := p.rpc.NewRequest(ctx, http.MethodPost, p.cfg.Join, proto.RouteJoin, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+p.cfg.ClusterSecret)
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return err
@@ -52,7 +63,7 @@ func (p *peers) probe(ctx context.Context, addr string) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+proto.RouteHealth, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.rpc.URL(addr, proto.RouteHealth), nil) // the probe needs no credential
 	if err != nil {
 		return "unreachable"
 	}
@@ -74,16 +85,10 @@ func (p *peers) probe(ctx context.Context, addr string) string {
 // authenticate refuses calls without the cluster secret (unless the
 // cluster is insecure) and bounds request bodies.
 func (p *peers) authenticate(next http.Handler) http.Handler {
-	want := []byte("Bearer " + p.cfg.ClusterSecret)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if !p.cfg.Insecure && subtle.ConstantTimeCompare(got, want) != 1 {
-			writeError(w, &proto.Error{Code: proto.CodeUnauthorized, Message: "missing or wrong cluster secret", Status: http.StatusUnauthorized})
-			return
-		}
+	return p.rpc.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, proto.MaxRequestBytes)
 		next.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // forward sends a request to the leader (id, HTTP addr) once and relays
@@ -93,7 +98,7 @@ func (p *peers) forward(w http.ResponseWriter, r *http.Request, id, addr string)
 		writeError(w, &proto.Error{Code: proto.CodeNotLeader, Message: "this member is not the leader and cannot forward; retry", Retryable: true, Leader: addr, Status: http.StatusServiceUnavailable})
 		return
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), r.Body)
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.rpc.URL(addr, r.URL.RequestURI()), r.Body)
 	if err != nil {
 		writeError(w, err)
 		return
