@@ -205,3 +205,12 @@ func multipartChecksum(alg, typ string, parts []checksum.Part) (string, error) {
 	}
 	return sum, nil
 }
+
+// trailerHash is sigv4's hook for aws-chunked trailers: a fresh hash for a
+// checksum the gateway verifies, or the refusal of one it does not.
+func trailerHash(name string) (hash.Hash, error) {
+	if err := checkChecksumName(name); err != nil {
+		return nil, err
+	}
+	return newChecksum(checksumAlgOf(name)), nil
+}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/gateway/sigv4"
 )
 
 // S3Error is an S3 error code with its HTTP status.
@@ -92,7 +94,12 @@ type errorBody struct {
 // InternalError with a generic message (the detail goes to the log).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	if !errors.As(err, &ae) {
+	var se *sigv4.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &se):
+		ae = &apiError{S3Error: S3Error{se.Code, se.Status}, Message: se.Message}
+	default:
 		ae = s.translate(err)
 	}
 	if ae.Status >= 500 {

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/sigv4"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -225,63 +226,62 @@ func (s *Server) front(next http.Handler) http.Handler {
 // authenticate verifies the request's signature and wraps its body so
 // that the payload is checked as it streams.
 func (s *Server) authenticate(r *http.Request) error {
-	var sr *sigRequest
+	var sr *sigv4.Request
 	var err error
 	switch {
 	case r.URL.Query().Get("X-Amz-Signature") != "":
-		sr, err = parsePresigned(r.URL.Query())
+		sr, err = sigv4.ParsePresigned(r.URL.Query())
 	case r.Header.Get("Authorization") != "":
-		sr, err = parseAuthHeader(r)
+		sr, err = sigv4.ParseAuthHeader(r)
 	default:
 		return errorf(ErrAccessDenied, "anonymous access is not allowed")
 	}
 	if err != nil {
 		return err
 	}
-	if sr.cred.region != s.cfg.Region {
+	if sr.Cred.Region != s.cfg.Region {
 		code := ErrAuthorizationHeaderMalformed
-		if sr.presigned {
+		if sr.Presigned {
 			code = ErrAuthorizationQueryParametersError
 		}
-		return errorf(code, "the region '%s' is wrong; expecting '%s'", sr.cred.region, s.cfg.Region)
+		return errorf(code, "the region '%s' is wrong; expecting '%s'", sr.Cred.Region, s.cfg.Region)
 	}
-	if err := checkSignedHeaders(r, sr); err != nil {
+	if err := sigv4.CheckSignedHeaders(r, sr); err != nil {
 		return err
 	}
 	if err := s.checkTime(sr); err != nil {
 		return err
 	}
-	secret, err := s.secretFor(r.Context(), sr.cred.accessKey)
+	secret, err := s.secretFor(r.Context(), sr.Cred.AccessKey)
 	if err != nil {
 		return err
 	}
-	canonical, err := canonicalRequest(r, sr)
+	canonical, err := sigv4.CanonicalRequest(r, sr)
 	if err != nil {
 		return err
 	}
-	key := signingKey(secret, sr.cred)
-	want := hex.EncodeToString(hmacSHA256(key, stringToSign(canonical, sr)))
-	if !hmac.Equal([]byte(want), []byte(sr.signature)) {
+	key := sigv4.SigningKey(secret, sr.Cred)
+	if want := sigv4.Sign(key, sigv4.StringToSign(canonical, sr)); !hmac.Equal([]byte(want), []byte(sr.Signature)) {
 		return errorf(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided")
 	}
-	return wrapPayload(r, sr, key)
+	return sigv4.WrapPayload(r, sr, key, trailerHash)
 }
 
-func (s *Server) checkTime(sr *sigRequest) error {
+func (s *Server) checkTime(sr *sigv4.Request) error {
 	now := s.now()
-	if sr.presigned {
-		if now.After(sr.amzDate.Add(sr.expires)) {
+	if sr.Presigned {
+		if now.After(sr.Time.Add(sr.Expires)) {
 			return errorf(ErrAccessDenied, "request has expired")
 		}
-		if sr.amzDate.Sub(now) > s.cfg.MaxSkew {
+		if sr.Time.Sub(now) > s.cfg.MaxSkew {
 			return errorf(ErrRequestTimeTooSkewed, "the request was signed in the future")
 		}
 		return nil
 	}
-	if d := now.Sub(sr.amzDate); d > s.cfg.MaxSkew || -d > s.cfg.MaxSkew {
+	if d := now.Sub(sr.Time); d > s.cfg.MaxSkew || -d > s.cfg.MaxSkew {
 		return errorf(ErrRequestTimeTooSkewed, "the difference between the request time and the server's time is too large")
 	}
-	if sr.amzDate.UTC().Format("20060102") != sr.cred.date {
+	if sr.Time.UTC().Format("20060102") != sr.Cred.Date {
 		return errorf(ErrSignatureDoesNotMatch, "credential date does not match the request date")
 	}
 	return nil

@@ -1,4 +1,10 @@
-package gateway
+// Package sigv4 verifies AWS Signature Version 4 as S3 uses it: the
+// Authorization header and presigned query parameters, the canonical
+// request, the signing key, and payloads (a signed SHA-256, or aws-chunked
+// framing with chunk signatures and trailing checksums). Its refusals are
+// *Error values carrying the S3 error code. It knows nothing of keys or
+// of what a request does.
+package sigv4
 
 import (
 	"crypto/hmac"
@@ -24,39 +30,39 @@ const (
 )
 
 // credential is the parsed Credential of a signature.
-type credential struct {
-	accessKey, date, region, service string
+type Credential struct {
+	AccessKey, Date, Region, Service string
 }
 
-func (c credential) scope() string {
-	return c.date + "/" + c.region + "/" + c.service + "/aws4_request"
+func (c Credential) scope() string {
+	return c.Date + "/" + c.Region + "/" + c.Service + "/aws4_request"
 }
 
-// sigRequest is everything a SigV4 signature covers, parsed from the
+// Request is everything a SigV4 signature covers, parsed from the
 // Authorization header or from presigned query parameters.
-type sigRequest struct {
-	cred          credential
-	signedHeaders []string
-	signature     string
-	amzDate       time.Time
-	payloadHash   string // hex, or one of the special values
-	presigned     bool
-	expires       time.Duration
+type Request struct {
+	Cred          Credential
+	SignedHeaders []string
+	Signature     string
+	Time          time.Time // X-Amz-Date
+	PayloadHash   string    // hex, or one of the special values
+	Presigned     bool
+	Expires       time.Duration
 }
 
-// parseAuthHeader parses "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
+// ParseAuthHeader parses "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
 // Signature=...".
-func parseAuthHeader(r *http.Request) (*sigRequest, error) {
+func ParseAuthHeader(r *http.Request) (*Request, error) {
 	auth := r.Header.Get("Authorization")
 	rest, ok := strings.CutPrefix(auth, algorithm+" ")
 	if !ok {
-		return nil, errorf(ErrAccessDenied, "unsupported authorization scheme; use %s", algorithm)
+		return nil, errorf(codeAccessDenied, "unsupported authorization scheme; use %s", algorithm)
 	}
-	sr := &sigRequest{}
+	sr := &Request{}
 	for _, part := range strings.Split(rest, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return nil, errorf(ErrAuthorizationHeaderMalformed, "malformed authorization element %q", part)
+			return nil, errorf(codeAuthorizationHeaderMalformed, "malformed authorization element %q", part)
 		}
 		switch k {
 		case "Credential":
@@ -64,42 +70,42 @@ func parseAuthHeader(r *http.Request) (*sigRequest, error) {
 			if err != nil {
 				return nil, err
 			}
-			sr.cred = c
+			sr.Cred = c
 		case "SignedHeaders":
-			sr.signedHeaders = strings.Split(v, ";")
+			sr.SignedHeaders = strings.Split(v, ";")
 		case "Signature":
-			sr.signature = v
+			sr.Signature = v
 		}
 	}
-	if sr.cred.accessKey == "" || len(sr.signedHeaders) == 0 || len(sr.signature) != 64 {
-		return nil, errorf(ErrAuthorizationHeaderMalformed, "the authorization header needs Credential, SignedHeaders and Signature")
+	if sr.Cred.AccessKey == "" || len(sr.SignedHeaders) == 0 || len(sr.Signature) != 64 {
+		return nil, errorf(codeAuthorizationHeaderMalformed, "the authorization header needs Credential, SignedHeaders and Signature")
 	}
 	date, err := time.Parse(amzDateFormat, r.Header.Get("X-Amz-Date"))
 	if err != nil {
 		if date, err = http.ParseTime(r.Header.Get("Date")); err != nil {
-			return nil, errorf(ErrAccessDenied, "missing or malformed X-Amz-Date")
+			return nil, errorf(codeAccessDenied, "missing or malformed X-Amz-Date")
 		}
 	}
-	sr.amzDate = date
-	sr.payloadHash = r.Header.Get("X-Amz-Content-Sha256")
-	if sr.payloadHash == "" {
-		sr.payloadHash = unsignedPayload
+	sr.Time = date
+	sr.PayloadHash = r.Header.Get("X-Amz-Content-Sha256")
+	if sr.PayloadHash == "" {
+		sr.PayloadHash = unsignedPayload
 	}
 	return sr, nil
 }
 
-func parseCredential(v string) (credential, error) {
+func parseCredential(v string) (Credential, error) {
 	parts := strings.Split(v, "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" || parts[3] != "s3" || len(parts[1]) != 8 {
-		return credential{}, errorf(ErrAuthorizationHeaderMalformed, "malformed credential %q", v)
+		return Credential{}, errorf(codeAuthorizationHeaderMalformed, "malformed credential %q", v)
 	}
-	return credential{accessKey: parts[0], date: parts[1], region: parts[2], service: parts[3]}, nil
+	return Credential{AccessKey: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, nil
 }
 
-// parsePresigned reads a signature from X-Amz-* query parameters.
-func parsePresigned(q url.Values) (*sigRequest, error) {
+// ParsePresigned reads a signature from X-Amz-* query parameters.
+func ParsePresigned(q url.Values) (*Request, error) {
 	if q.Get("X-Amz-Algorithm") != algorithm {
-		return nil, errorf(ErrAccessDenied, "unsupported presigned algorithm")
+		return nil, errorf(codeAccessDenied, "unsupported presigned algorithm")
 	}
 	c, err := parseCredential(q.Get("X-Amz-Credential"))
 	if err != nil {
@@ -107,27 +113,27 @@ func parsePresigned(q url.Values) (*sigRequest, error) {
 	}
 	date, err := time.Parse(amzDateFormat, q.Get("X-Amz-Date"))
 	if err != nil {
-		return nil, errorf(ErrAuthorizationQueryParametersError, "malformed X-Amz-Date")
+		return nil, errorf(codeAuthorizationQueryParametersError, "malformed X-Amz-Date")
 	}
 	var secs int64
 	if _, err := fmt.Sscanf(q.Get("X-Amz-Expires"), "%d", &secs); err != nil || secs < 1 || secs > 7*24*3600 {
-		return nil, errorf(ErrAuthorizationQueryParametersError, "X-Amz-Expires must be 1 to 604800 seconds")
+		return nil, errorf(codeAuthorizationQueryParametersError, "X-Amz-Expires must be 1 to 604800 seconds")
 	}
 	sig := q.Get("X-Amz-Signature")
 	if len(sig) != 64 || q.Get("X-Amz-SignedHeaders") == "" {
-		return nil, errorf(ErrAuthorizationQueryParametersError, "missing signature or signed headers")
+		return nil, errorf(codeAuthorizationQueryParametersError, "missing signature or signed headers")
 	}
-	return &sigRequest{
-		cred: c, signedHeaders: strings.Split(q.Get("X-Amz-SignedHeaders"), ";"), signature: sig,
-		amzDate: date, payloadHash: unsignedPayload, presigned: true, expires: time.Duration(secs) * time.Second,
+	return &Request{
+		Cred: c, SignedHeaders: strings.Split(q.Get("X-Amz-SignedHeaders"), ";"), Signature: sig,
+		Time: date, PayloadHash: unsignedPayload, Presigned: true, Expires: time.Duration(secs) * time.Second,
 	}, nil
 }
 
 // signingKey derives the key for a credential scope.
-func signingKey(secret string, c credential) []byte {
-	k := hmacSHA256([]byte("AWS4"+secret), c.date)
-	k = hmacSHA256(k, c.region)
-	k = hmacSHA256(k, c.service)
+func SigningKey(secret string, c Credential) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), c.Date)
+	k = hmacSHA256(k, c.Region)
+	k = hmacSHA256(k, c.Service)
 	return hmacSHA256(k, "aws4_request")
 }
 
@@ -143,12 +149,12 @@ func sha256Hex(b []byte) string {
 }
 
 // canonicalRequest builds the SigV4 canonical request of r.
-func canonicalRequest(r *http.Request, sr *sigRequest) (string, error) {
+func CanonicalRequest(r *http.Request, sr *Request) (string, error) {
 	var b strings.Builder
 	b.WriteString(r.Method + "\n")
 	b.WriteString(canonicalURI(r) + "\n")
-	b.WriteString(canonicalQuery(r.URL.Query(), sr.presigned) + "\n")
-	headers := slices.Clone(sr.signedHeaders)
+	b.WriteString(canonicalQuery(r.URL.Query(), sr.Presigned) + "\n")
+	headers := slices.Clone(sr.SignedHeaders)
 	sort.Strings(headers)
 	for _, h := range headers {
 		var v string
@@ -163,7 +169,7 @@ func canonicalRequest(r *http.Request, sr *sigRequest) (string, error) {
 		default:
 			vals := r.Header.Values(http.CanonicalHeaderKey(h))
 			if len(vals) == 0 && !strings.HasPrefix(h, "x-amz-") {
-				return "", errorf(ErrAccessDenied, "signed header %q is missing", h)
+				return "", errorf(codeAccessDenied, "signed header %q is missing", h)
 			}
 			trimmed := make([]string, len(vals))
 			for i, x := range vals {
@@ -174,7 +180,7 @@ func canonicalRequest(r *http.Request, sr *sigRequest) (string, error) {
 		b.WriteString(h + ":" + v + "\n")
 	}
 	b.WriteString("\n" + strings.Join(headers, ";") + "\n")
-	b.WriteString(sr.payloadHash)
+	b.WriteString(sr.PayloadHash)
 	return b.String(), nil
 }
 
@@ -249,13 +255,13 @@ func canonicalQuery(q url.Values, presigned bool) string {
 // unsigned ones, so that nobody can add a copy source or metadata to a
 // presigned URL). x-amz-content-sha256 is covered by the payload hash
 // line of the canonical request.
-func checkSignedHeaders(r *http.Request, sr *sigRequest) error {
-	signed := make(map[string]bool, len(sr.signedHeaders))
-	for _, h := range sr.signedHeaders {
+func CheckSignedHeaders(r *http.Request, sr *Request) error {
+	signed := make(map[string]bool, len(sr.SignedHeaders))
+	for _, h := range sr.SignedHeaders {
 		signed[h] = true
 	}
 	if !signed["host"] {
-		return errorf(ErrAccessDenied, "the host header must be signed")
+		return errorf(codeAccessDenied, "the host header must be signed")
 	}
 	var unsigned []string
 	for name := range r.Header {
@@ -266,12 +272,17 @@ func checkSignedHeaders(r *http.Request, sr *sigRequest) error {
 	}
 	if len(unsigned) > 0 {
 		slices.Sort(unsigned)
-		return errorf(ErrAccessDenied, "there were headers present in the request which were not signed: %s", strings.Join(unsigned, ", "))
+		return errorf(codeAccessDenied, "there were headers present in the request which were not signed: %s", strings.Join(unsigned, ", "))
 	}
 	return nil
 }
 
 // stringToSign builds the string the request signature signs.
-func stringToSign(canonical string, sr *sigRequest) string {
-	return algorithm + "\n" + sr.amzDate.UTC().Format(amzDateFormat) + "\n" + sr.cred.scope() + "\n" + sha256Hex([]byte(canonical))
+func StringToSign(canonical string, sr *Request) string {
+	return algorithm + "\n" + sr.Time.UTC().Format(amzDateFormat) + "\n" + sr.Cred.scope() + "\n" + sha256Hex([]byte(canonical))
+}
+
+// Sign returns the hex signature of a string to sign with a signing key.
+func Sign(key []byte, stringToSign string) string {
+	return hex.EncodeToString(hmacSHA256(key, stringToSign))
 }

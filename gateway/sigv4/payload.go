@@ -1,4 +1,4 @@
-package gateway
+package sigv4
 
 import (
 	"bufio"
@@ -16,26 +16,31 @@ import (
 
 var emptySHA256 = sha256Hex(nil)
 
-// wrapPayload replaces r.Body with a reader that checks the payload as it
+// TrailerHash returns a fresh hash for the checksum an aws-chunked trailer
+// names (lower-case), nil for none, or the error that refuses the name.
+type TrailerHash func(name string) (hash.Hash, error)
+
+// WrapPayload replaces r.Body with a reader that checks the payload as it
 // streams: a signed hex SHA-256, or aws-chunked framing with per-chunk
-// signatures and trailing checksums. A reader that finds a mismatch fails
-// before EOF, so nothing is committed.
-func wrapPayload(r *http.Request, sr *sigRequest, key []byte) error {
-	switch h := sr.payloadHash; {
+// signatures and trailing checksums (hashed by trailerHash). A reader that
+// finds a mismatch fails before EOF, so nothing is committed. key is the
+// request's signing key.
+func WrapPayload(r *http.Request, sr *Request, key []byte, trailerHash TrailerHash) error {
+	switch h := sr.PayloadHash; {
 	case h == unsignedPayload || r.Body == nil || r.Body == http.NoBody:
 		return nil
 	case h == streamingSigned || h == streamingSignedTrailer || h == streamingUnsignedTrail:
 		n, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
 		if err != nil || n < 0 {
-			return errorf(ErrMissingContentLength, "streaming uploads need X-Amz-Decoded-Content-Length")
+			return errorf(codeMissingContentLength, "streaming uploads need X-Amz-Decoded-Content-Length")
 		}
 		cr := &chunkedReader{
 			br: bufio.NewReaderSize(r.Body, 64<<10), body: r.Body, signed: h != streamingUnsignedTrail,
-			trailer: h != streamingSigned, key: key, date: sr.amzDate.UTC().Format(amzDateFormat),
-			scope: sr.cred.scope(), prev: sr.signature, want: n,
+			trailer: h != streamingSigned, key: key, date: sr.Time.UTC().Format(amzDateFormat),
+			scope: sr.Cred.scope(), prev: sr.Signature, want: n,
 		}
 		if cr.trailer {
-			if err := cr.expectChecksum(r.Header.Get("X-Amz-Trailer")); err != nil {
+			if err := cr.expectChecksum(r.Header.Get("X-Amz-Trailer"), trailerHash); err != nil {
 				return err
 			}
 		}
@@ -44,12 +49,12 @@ func wrapPayload(r *http.Request, sr *sigRequest, key []byte) error {
 		return nil
 	case len(h) == 64:
 		if _, err := hex.DecodeString(h); err != nil {
-			return errorf(ErrInvalidArgument, "x-amz-content-sha256 is not a SHA-256")
+			return errorf(codeInvalidArgument, "x-amz-content-sha256 is not a SHA-256")
 		}
 		r.Body = &hashReader{ReadCloser: r.Body, h: sha256.New(), want: h}
 		return nil
 	default:
-		return errorf(ErrInvalidArgument, "unsupported x-amz-content-sha256 %q", h)
+		return errorf(codeInvalidArgument, "unsupported x-amz-content-sha256 %q", h)
 	}
 }
 
@@ -64,7 +69,7 @@ func (h *hashReader) Read(p []byte) (int, error) {
 	n, err := h.ReadCloser.Read(p)
 	h.h.Write(p[:n])
 	if err == io.EOF && hex.EncodeToString(h.h.Sum(nil)) != h.want {
-		return n, errorf(ErrContentSHA256Mismatch, "the provided x-amz-content-sha256 does not match what was computed")
+		return n, errorf(codeContentSHA256Mismatch, "the provided x-amz-content-sha256 does not match what was computed")
 	}
 	return n, err
 }
@@ -72,7 +77,7 @@ func (h *hashReader) Read(p []byte) (int, error) {
 // chunkedReader decodes an aws-chunked body:
 //
 //	hex-size[;chunk-signature=sig]\r\n data \r\n ... 0[;chunk-signature=sig]\r\n
-//	[trailer-name:value\r\n ... [x-amz-trailer-signature:sig\r\n]] \r\n
+//	[trailer-name:value\r\n ... [x-amz-trailer-Signature:sig\r\n]] \r\n
 //
 // verifying each chunk's signature (chained from the seed signature), the
 // trailer signature, the trailing checksum and the decoded length.
@@ -123,7 +128,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 		c.sum.Write(p[:n])
 	}
 	if err == io.EOF {
-		err = errorf(ErrIncompleteBody, "the chunked body ended inside a chunk")
+		err = errorf(codeIncompleteBody, "the chunked body ended inside a chunk")
 	}
 	if err != nil {
 		c.err = err
@@ -150,13 +155,13 @@ func (c *chunkedReader) next() error {
 	sizeHex, ext, _ := strings.Cut(line, ";")
 	size, err := strconv.ParseInt(sizeHex, 16, 64)
 	if err != nil || size < 0 || size > 64<<20 {
-		return errorf(ErrIncompleteBody, "malformed chunk size %q", sizeHex)
+		return errorf(codeIncompleteBody, "malformed chunk size %q", sizeHex)
 	}
 	c.chunkSig = ""
 	if c.signed {
 		sig, ok := strings.CutPrefix(ext, "chunk-signature=")
 		if !ok || len(sig) != 64 {
-			return errorf(ErrSignatureDoesNotMatch, "chunk without a signature")
+			return errorf(codeSignatureDoesNotMatch, "chunk without a signature")
 		}
 		c.chunkSig = sig
 	}
@@ -168,7 +173,7 @@ func (c *chunkedReader) next() error {
 		return err
 	}
 	if c.got != c.want {
-		return errorf(ErrIncompleteBody, "decoded %d bytes, X-Amz-Decoded-Content-Length says %d", c.got, c.want)
+		return errorf(codeIncompleteBody, "decoded %d bytes, X-Amz-Decoded-Content-Length says %d", c.got, c.want)
 	}
 	return c.readTrailer()
 }
@@ -180,7 +185,7 @@ func (c *chunkedReader) verifyChunk() error {
 	sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + c.date + "\n" + c.scope + "\n" + c.prev + "\n" + emptySHA256 + "\n" + hex.EncodeToString(c.chunkSum.Sum(nil))
 	want := hex.EncodeToString(hmacSHA256(c.key, sts))
 	if !hmac.Equal([]byte(want), []byte(c.chunkSig)) {
-		return errorf(ErrSignatureDoesNotMatch, "chunk signature mismatch")
+		return errorf(codeSignatureDoesNotMatch, "chunk signature mismatch")
 	}
 	c.prev = c.chunkSig
 	return nil
@@ -200,10 +205,10 @@ func (c *chunkedReader) readTrailer() error {
 			return err
 		}
 		if lines > 32 {
-			return errorf(ErrIncompleteBody, "trailer too long")
+			return errorf(codeIncompleteBody, "trailer too long")
 		}
 		// An empty line ends the trailer, except that a signed trailer
-		// ends only after its signature: some clients put a blank line
+		// ends only after its Signature: some clients put a blank line
 		// between the checksum and the signature.
 		if line == "" {
 			if !c.signed || values["x-amz-trailer-signature"] != "" {
@@ -213,7 +218,7 @@ func (c *chunkedReader) readTrailer() error {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || len(values) > 16 {
-			return errorf(ErrIncompleteBody, "malformed trailer %q", line)
+			return errorf(codeIncompleteBody, "malformed trailer %q", line)
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
 		if name == "x-amz-trailer-signature" {
@@ -227,39 +232,36 @@ func (c *chunkedReader) readTrailer() error {
 		sts := "AWS4-HMAC-SHA256-TRAILER\n" + c.date + "\n" + c.scope + "\n" + c.prev + "\n" + sha256Hex(text.Bytes())
 		want := hex.EncodeToString(hmacSHA256(c.key, sts))
 		if !hmac.Equal([]byte(want), []byte(values["x-amz-trailer-signature"])) {
-			return errorf(ErrSignatureDoesNotMatch, "trailer signature mismatch")
+			return errorf(codeSignatureDoesNotMatch, "trailer signature mismatch")
 		}
 	}
 	if c.sum != nil {
 		got := base64.StdEncoding.EncodeToString(c.sum.Sum(nil))
 		if values[c.sumName] != got {
-			return errorf(ErrBadDigest, "the %s you specified did not match the calculated checksum", c.sumName)
+			return errorf(codeBadDigest, "the %s you specified did not match the calculated checksum", c.sumName)
 		}
 	}
 	return nil
 }
 
-// expectChecksum prepares the checksum named in X-Amz-Trailer; a trailer
-// that is not a checksum the gateway verifies is refused.
-func (c *chunkedReader) expectChecksum(name string) error {
+// expectChecksum prepares the checksum named in X-Amz-Trailer through the
+// caller's hook, which refuses names it does not verify.
+func (c *chunkedReader) expectChecksum(name string, trailerHash TrailerHash) error {
 	c.sumName = strings.ToLower(strings.TrimSpace(name))
-	if err := checkChecksumName(c.sumName); err != nil {
+	sum, err := trailerHash(c.sumName)
+	if err != nil {
 		return err
 	}
-	if c.sum = checksumHash(c.sumName); c.sum == nil && c.sumName != "" {
-		return errorf(ErrInvalidArgument, "unsupported trailer %q", name)
+	if c.sum = sum; c.sum == nil && c.sumName != "" {
+		return errorf(codeInvalidArgument, "unsupported trailer %q", name)
 	}
 	return nil
 }
 
-// checksumHash returns a fresh hash for a checksum header name (any case),
-// or nil for one this gateway does not compute.
-func checksumHash(name string) hash.Hash { return newChecksum(checksumAlgOf(name)) }
-
 func (c *chunkedReader) line() (string, error) {
 	b, err := c.br.ReadSlice('\n')
 	if err != nil || len(b) > maxChunkHeader {
-		return "", errorf(ErrIncompleteBody, "malformed or truncated chunked body")
+		return "", errorf(codeIncompleteBody, "malformed or truncated chunked body")
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
@@ -267,7 +269,7 @@ func (c *chunkedReader) line() (string, error) {
 func (c *chunkedReader) expectCRLF() error {
 	line, err := c.line()
 	if err != nil || line != "" {
-		return errorf(ErrIncompleteBody, "missing CRLF after a chunk")
+		return errorf(codeIncompleteBody, "missing CRLF after a chunk")
 	}
 	return nil
 }
