@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/raftnet"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
@@ -34,7 +35,7 @@ type Server struct {
 	logs     *raftboltdb.BoltStore
 	logCache *raft.LogCache
 	trans    *raft.NetworkTransport
-	stream   *streamLayer
+	stream   *raftnet.Stream
 	httpLn   net.Listener
 	http     *http.Server
 	peers    *peers
@@ -113,7 +114,7 @@ func (s *Server) listen() error {
 	if s.cfg.RaftAddr == "" {
 		s.cfg.RaftAddr = ln.Addr().String()
 	}
-	s.stream = newStreamLayer(ln, s.cfg.RaftAddr, s.cfg.ClusterSecret, s.log)
+	s.stream = raftnet.New(ln, s.cfg.RaftAddr, s.cfg.ClusterSecret, s.log)
 	s.httpLn = s.cfg.HTTPListener
 	if s.httpLn == nil {
 		var err error

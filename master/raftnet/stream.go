@@ -1,4 +1,7 @@
-package master
+// Package raftnet is the master's Raft transport underneath
+// hashicorp/raft's network transport: TCP with an authenticating
+// handshake, and links that tests and drills can cut (SetBlocked).
+package raftnet
 
 import (
 	"crypto/hmac"
@@ -15,7 +18,7 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// streamLayer is Raft's TCP stream layer with a short handshake in front of
+// Stream is Raft's TCP stream layer with a short handshake in front of
 // every connection:
 //
 //	"GRNR" | version (1) | HMAC-SHA256(secret, "granary-raft:"+addr) (32) |
@@ -24,7 +27,7 @@ import (
 // The MAC keeps peers without the cluster secret out of the Raft group, and
 // the advertised address lets either side refuse links to blocked peers,
 // which is how tests and drills cut a member off (SetBlocked).
-type streamLayer struct {
+type Stream struct {
 	ln     net.Listener
 	self   string
 	secret []byte
@@ -44,8 +47,11 @@ const handshakeTimeout = 3 * time.Second
 
 var errBlocked = errors.New("link blocked")
 
-func newStreamLayer(ln net.Listener, self, secret string, logger *slog.Logger) *streamLayer {
-	s := &streamLayer{
+// New serves Raft connections on ln for the member whose advertised Raft
+// address is self, admitting only peers that prove they hold secret. It
+// owns ln and its accept loop until Close.
+func New(ln net.Listener, self, secret string, logger *slog.Logger) *Stream {
+	s := &Stream{
 		ln: ln, self: self, secret: []byte(secret), log: logger,
 		accepted: make(chan net.Conn), done: make(chan struct{}),
 		blocked: map[string]bool{}, conns: map[net.Conn]string{},
@@ -55,13 +61,13 @@ func newStreamLayer(ln net.Listener, self, secret string, logger *slog.Logger) *
 	return s
 }
 
-func (s *streamLayer) mac(addr string) []byte {
+func (s *Stream) mac(addr string) []byte {
 	m := hmac.New(sha256.New, s.secret)
 	io.WriteString(m, "granary-raft:"+addr)
 	return m.Sum(nil)
 }
 
-func (s *streamLayer) acceptLoop() {
+func (s *Stream) acceptLoop() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
@@ -83,7 +89,7 @@ func (s *streamLayer) acceptLoop() {
 }
 
 // handshake checks an incoming connection and hands it to Accept.
-func (s *streamLayer) handshake(c net.Conn) {
+func (s *Stream) handshake(c net.Conn) {
 	defer s.wg.Done()
 	c.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	peer, err := s.readHello(c)
@@ -103,7 +109,7 @@ func (s *streamLayer) handshake(c net.Conn) {
 	}
 }
 
-func (s *streamLayer) readHello(c net.Conn) (string, error) {
+func (s *Stream) readHello(c net.Conn) (string, error) {
 	var head [4 + 1 + 32 + 2]byte
 	if _, err := io.ReadFull(c, head[:]); err != nil {
 		return "", fmt.Errorf("read handshake: %w", err)
@@ -122,7 +128,7 @@ func (s *streamLayer) readHello(c net.Conn) (string, error) {
 }
 
 // Accept implements net.Listener.
-func (s *streamLayer) Accept() (net.Conn, error) {
+func (s *Stream) Accept() (net.Conn, error) {
 	select {
 	case c := <-s.accepted:
 		return c, nil
@@ -132,7 +138,7 @@ func (s *streamLayer) Accept() (net.Conn, error) {
 }
 
 // Dial implements raft.StreamLayer.
-func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+func (s *Stream) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	peer := string(address)
 	if s.isBlocked(peer) {
 		return nil, fmt.Errorf("dial %s: %w", peer, errBlocked)
@@ -157,13 +163,13 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	return &trackedConn{Conn: c, s: s}, nil
 }
 
-func (s *streamLayer) isBlocked(peer string) bool {
+func (s *Stream) isBlocked(peer string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.blocked["*"] || s.blocked[peer]
 }
 
-func (s *streamLayer) track(c net.Conn, peer string) bool {
+func (s *Stream) track(c net.Conn, peer string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.blocked["*"] || s.blocked[peer] {
@@ -173,7 +179,7 @@ func (s *streamLayer) track(c net.Conn, peer string) bool {
 	return true
 }
 
-func (s *streamLayer) untrack(c net.Conn) {
+func (s *Stream) untrack(c net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -181,7 +187,7 @@ func (s *streamLayer) untrack(c net.Conn) {
 
 // SetBlocked replaces the set of peers (Raft addresses, "*" for all) this
 // member refuses to talk to, and cuts existing connections to them.
-func (s *streamLayer) SetBlocked(peers []string) {
+func (s *Stream) SetBlocked(peers []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.blocked = map[string]bool{}
@@ -197,7 +203,7 @@ func (s *streamLayer) SetBlocked(peers []string) {
 }
 
 // Close implements net.Listener; it stops the accept loop and waits for it.
-func (s *streamLayer) Close() error {
+func (s *Stream) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -217,7 +223,7 @@ func (s *streamLayer) Close() error {
 // Addr implements net.Listener.
 // Addr is the advertised Raft address, which Raft hands to peers as this
 // member's address (the listener may be bound to all interfaces).
-func (s *streamLayer) Addr() net.Addr { return advertisedAddr(s.self) }
+func (s *Stream) Addr() net.Addr { return advertisedAddr(s.self) }
 
 // advertisedAddr is a host:port other members dial.
 type advertisedAddr string
@@ -228,7 +234,7 @@ func (a advertisedAddr) String() string  { return string(a) }
 // trackedConn forgets itself when closed.
 type trackedConn struct {
 	net.Conn
-	s    *streamLayer
+	s    *Stream
 	once sync.Once
 }
 
