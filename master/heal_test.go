@@ -3,13 +3,16 @@ package master_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
@@ -182,6 +185,40 @@ func TestScrubberFindsAndReplacesAFlippedByte(t *testing.T) {
 		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0003": nil})
 		_, stillThere := victim.Server().Store().Stat(chunk)
 		return copies[chunk] == 3 && stillThere != nil
+	})
+	readBack(t, cl, keys)
+}
+
+// A chunk file deleted on disk while its server runs is noticed by the
+// scrubber (no client reads it) and re-created elsewhere.
+func TestScrubberFindsADeletedChunkFile(t *testing.T) {
+	c, cl := healCluster(t, 1, 4, nil, func(cfg *chunkserver.Config) {
+		cfg.ScrubInterval = 200 * time.Millisecond
+	})
+	keys := putMany(t, cl, 5)
+	st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", "obj0002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := st.Extents[0].Chunk
+	var victim *testcluster.ChunkNode
+	for _, n := range c.ChunkServers() {
+		if _, err := n.Server().Store().Stat(chunk); err == nil {
+			victim = n
+			break
+		}
+	}
+	matches, _ := filepathGlob(victim.Dir, chunk)
+	if len(matches) != 1 {
+		t.Fatalf("chunk %d on %s: %v", chunk, victim.ID, matches)
+	}
+	if err := os.Remove(matches[0]); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(30*time.Second, "the lost replica re-created elsewhere", func() bool {
+		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0002": nil})
+		_, stillIndexed := victim.Server().Store().Stat(chunk)
+		return copies[chunk] == 3 && errors.Is(stillIndexed, disk.ErrNotFound)
 	})
 	readBack(t, cl, keys)
 }

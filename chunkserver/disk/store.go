@@ -289,13 +289,18 @@ func (s *Store) lookup(id uint64) (string, entry, error) {
 
 // Open opens chunk id for reading, after checking its header, length and
 // trailer. The caller must Close the Reader. A chunk that fails the checks
-// (ErrCorrupt) is reported in Corrupt.
+// (ErrCorrupt) is reported in Corrupt; so is an indexed chunk whose file is
+// gone (deleted behind the store's back, or its directory or disk lost):
+// the replica is lost, and the master must re-create it elsewhere.
 func (s *Store) Open(id uint64) (*Reader, error) {
 	path, _, err := s.lookup(id)
 	if err != nil {
 		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
 	}
 	r, err := openReader(s.fs, path, id)
+	if errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("%w: its file is missing: %w", ErrCorrupt, err)
+	}
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
 			s.markCorrupt(id)
@@ -363,9 +368,13 @@ func (s *Store) Delete(id uint64) error {
 
 // Stat describes chunk id.
 func (s *Store) Stat(id uint64) (ChunkInfo, error) {
-	_, e, err := s.lookup(id)
+	path, e, err := s.lookup(id)
 	if err != nil {
 		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, err)
+	}
+	if _, err := s.fs.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		s.markCorrupt(id)
+		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w: its file is missing", id, ErrCorrupt)
 	}
 	return ChunkInfo{ID: id, Size: e.size}, nil
 }
