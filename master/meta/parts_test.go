@@ -87,9 +87,6 @@ func mustParts(t *testing.T, tf *testFSM, key string, want []proto.ObjectPart) *
 // S3's largest upload, 10,000 parts with checksums of the longest length
 // allowed, completes, is read back whole, and survives a snapshot.
 func TestTenThousandPartsFit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("10,000 parts")
-	}
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
 	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: proto.MaxPartNumber}).(uint64)
