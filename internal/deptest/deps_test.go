@@ -64,7 +64,7 @@ func TestDependencyDirection(t *testing.T) {
 	owners := map[string][]string{
 		"github.com/hashicorp/raft":         {"master"},
 		"github.com/hashicorp/raft-boltdb":  {"master"},
-		"github.com/dgraph-io/badger":       {"master"},
+		"github.com/dgraph-io/badger":       {"master/meta"},
 		"github.com/klauspost/reedsolomon":  {"internal/erasure"},
 		"github.com/hanwen/go-fuse":         {"mount"},
 		"github.com/minio/minio-go":         {"internal/bench", "internal/chaos"}, // and tests
@@ -183,8 +183,11 @@ func TestLayerRules(t *testing.T) {
 			if under(from, "master/repair") && strings.Contains(strings.Split(imp, "/")[0], ".") && !strings.HasPrefix(imp, module) {
 				t.Errorf("%s imports %s: the planner uses the standard library, placement and internal/proto only", rel(from), imp)
 			}
-			if under(from, "master/meta") && imp == "net/http" {
-				t.Errorf("%s imports net/http: the replicated state knows nothing of HTTP", rel(from))
+			if (under(from, "master/meta") || under(from, "master/repair")) && imp == "net/http" {
+				t.Errorf("%s imports net/http: the replicated state and the planner know nothing of HTTP", rel(from))
+			}
+			if under(from, "master/meta") && strings.HasPrefix(imp, module) && under(imp, "master") {
+				t.Errorf("%s imports %s: the replicated state knows nothing of the master around it", rel(from), rel(imp))
 			}
 		}
 	}
