@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"hash"
 	"hash/crc32"
-	"hash/crc64"
 
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -34,10 +33,7 @@ const (
 	polyCRC64NVME = 0x9a6c9329ac4bc9b5
 )
 
-var (
-	crc32C    = crc32.MakeTable(crc32.Castagnoli)
-	crc64NVME = crc64.MakeTable(polyCRC64NVME)
-)
+var crc32C = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrBadPart reports a part checksum that is missing or malformed.
 var ErrBadPart = errors.New("checksum: part checksum missing or malformed")
@@ -55,7 +51,7 @@ func New(alg string) hash.Hash {
 	case proto.ChecksumCRC32C:
 		return crc32.New(crc32C)
 	case proto.ChecksumCRC64NVME:
-		return crc64.New(crc64NVME)
+		return newCRC64NVME()
 	case proto.ChecksumSHA1:
 		return sha1.New()
 	case proto.ChecksumSHA256:
