@@ -3,7 +3,6 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,50 +11,9 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/chaos"
 	"github.com/granary-store/granary/internal/proto"
 )
-
-// casInput is one operation on the counter register: a read (cas false)
-// or a conditional put of to, valid only while the register holds from.
-type casInput struct {
-	cas      bool
-	from, to string
-}
-
-// casModel is a compare-and-set register holding the object's contents.
-// A conditional put names the ETag it read, and an ETag is the MD5 of the
-// contents, so comparing contents is comparing ETags.
-var casModel = porcupine.Model{
-	Init: func() any { return "" },
-	Step: func(state, input, output any) (bool, any) {
-		in, s := input.(casInput), state.(string)
-		switch {
-		case !in.cas:
-			return output.(string) == s, s
-		case output.(bool):
-			return s == in.from, in.to
-		default:
-			return s != in.from, s
-		}
-	},
-	DescribeOperation: func(input, output any) string {
-		in := input.(casInput)
-		if !in.cas {
-			return fmt.Sprintf("read -> %q", output)
-		}
-		return fmt.Sprintf("cas(%q -> %q) = %v", in.from, in.to, output)
-	},
-}
-
-func TestCasModelCatchesALostUpdate(t *testing.T) {
-	lost := []porcupine.Operation{
-		{ClientId: 0, Input: casInput{cas: true, from: "", to: "1"}, Output: true, Call: 0, Return: 10},
-		{ClientId: 1, Input: casInput{cas: true, from: "", to: "1"}, Output: true, Call: 1, Return: 11},
-	}
-	if porcupine.CheckOperations(casModel, lost) {
-		t.Fatal("two successful increments from the same value were accepted")
-	}
-}
 
 // TestConditionalPutHasNoLostUpdates runs concurrent read-modify-write
 // increments of one counter, each Put conditional on the ETag it read:
@@ -72,7 +30,7 @@ func TestConditionalPutHasNoLostUpdates(t *testing.T) {
 	start := time.Now()
 	var mu sync.Mutex
 	var history []porcupine.Operation
-	record := func(id int, in casInput, out any, call time.Time) {
+	record := func(id int, in chaos.CASInput, out any, call time.Time) {
 		mu.Lock()
 		defer mu.Unlock()
 		history = append(history, porcupine.Operation{ClientId: id, Input: in, Output: out,
@@ -82,7 +40,7 @@ func TestConditionalPutHasNoLostUpdates(t *testing.T) {
 	if err := put("0", &client.PutOptions{IfVersion: proto.MustNotExist}); err != nil {
 		t.Fatal(err)
 	}
-	record(workers, casInput{cas: true, from: "", to: "0"}, true, call)
+	record(workers, chaos.CASInput{CAS: true, From: "", To: "0"}, true, call)
 	var wg sync.WaitGroup
 	wins := make([]int, workers)
 	for w := range workers {
@@ -104,7 +62,7 @@ func TestConditionalPutHasNoLostUpdates(t *testing.T) {
 	if err != nil || string(o.Inline) != strconv.Itoa(total) || total != workers*increments {
 		t.Fatalf("counter is %q (%v) after %d successful increments, want %d", o.Inline, err, total, workers*increments)
 	}
-	if res := porcupine.CheckOperationsTimeout(casModel, history, 10*time.Second); res != porcupine.Ok {
+	if res := porcupine.CheckOperationsTimeout(chaos.CASModel, history, 10*time.Second); res != porcupine.Ok {
 		t.Fatalf("history of %d operations is not linearizable as a compare-and-set register: %v", len(history), res)
 	}
 	t.Logf("%d increments in %d operations", total, len(history))
@@ -112,7 +70,7 @@ func TestConditionalPutHasNoLostUpdates(t *testing.T) {
 
 // increment adds 1 to the counter n times, retrying on a failed
 // precondition, and returns the successful and failed attempts.
-func increment(ctx context.Context, t *testing.T, cl *client.Client, id, n int, record func(int, casInput, any, time.Time)) (won, lost int) {
+func increment(ctx context.Context, t *testing.T, cl *client.Client, id, n int, record func(int, chaos.CASInput, any, time.Time)) (won, lost int) {
 	for won < n {
 		if lost > 50*n {
 			t.Errorf("worker %d: %d failed attempts for %d increments", id, lost, won)
@@ -125,7 +83,7 @@ func increment(ctx context.Context, t *testing.T, cl *client.Client, id, n int, 
 			return
 		}
 		cur := string(o.Inline)
-		record(id, casInput{}, cur, call)
+		record(id, chaos.CASInput{}, cur, call)
 		v, err := strconv.Atoi(cur)
 		if err != nil {
 			t.Errorf("worker %d: counter holds %q", id, cur)
@@ -140,10 +98,10 @@ func increment(ctx context.Context, t *testing.T, cl *client.Client, id, n int, 
 				t.Errorf("worker %d: put: %v", id, err)
 				return
 			}
-			record(id, casInput{cas: true, from: cur, to: next}, true, call)
+			record(id, chaos.CASInput{CAS: true, From: cur, To: next}, true, call)
 			won++
 		case proto.CodePrecondition:
-			record(id, casInput{cas: true, from: cur, to: next}, false, call)
+			record(id, chaos.CASInput{CAS: true, From: cur, To: next}, false, call)
 			lost++
 		default:
 			t.Errorf("worker %d: put: %v", id, err)

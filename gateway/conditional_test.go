@@ -18,6 +18,8 @@ import (
 	"github.com/anishathalye/porcupine"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/signer"
+
+	"github.com/granary-store/granary/internal/chaos"
 )
 
 func md5hex(b []byte) string {
@@ -145,31 +147,6 @@ func TestS3ConditionalWrites(t *testing.T) {
 	}
 }
 
-// casOp is one operation of the read-modify-write workload: a GET (cas
-// false), or a PUT of to with If-Match the ETag of from.
-type casOp struct {
-	cas      bool
-	from, to string
-}
-
-// casRegister is a compare-and-set register of the object's contents (an
-// ETag is the MD5 of the contents, so comparing contents compares ETags).
-var casRegister = porcupine.Model{
-	Init: func() any { return "0" },
-	Step: func(state, input, output any) (bool, any) {
-		in, s := input.(casOp), state.(string)
-		switch {
-		case !in.cas:
-			return output.(string) == s, s
-		case output.(bool):
-			return s == in.from, in.to
-		default:
-			return s != in.from, s
-		}
-	},
-	DescribeOperation: func(input, output any) string { return fmt.Sprintf("%+v -> %v", input, output) },
-}
-
 // TestS3ConditionalWritesUnderConcurrency: writers increment one counter
 // object with If-Match read-modify-write cycles through the gateway. No
 // update is lost (the final value counts the successful writes) and the
@@ -181,14 +158,15 @@ func TestS3ConditionalWritesUnderConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := "http://" + addr + "/counter/n"
-	if st, e := put(t, u, []byte("0"), nil); st != 200 {
+	start := time.Now()
+	if st, e := put(t, u, []byte("0"), map[string]string{"If-None-Match": "*"}); st != 200 {
 		t.Fatalf("initial PUT: %d %s", st, e.Code)
 	}
 	const writers, each = 4, 8
-	start := time.Now()
 	var mu sync.Mutex
-	var history []porcupine.Operation
-	record := func(client int, in casOp, out any, call, ret time.Time) {
+	history := []porcupine.Operation{{ClientId: writers, Input: chaos.CASInput{CAS: true, From: "", To: "0"}, Output: true,
+		Call: 0, Return: int64(time.Since(start))}}
+	record := func(client int, in chaos.CASInput, out any, call, ret time.Time) {
 		mu.Lock()
 		history = append(history, porcupine.Operation{ClientId: client, Input: in, Output: out,
 			Call: int64(call.Sub(start)), Return: int64(ret.Sub(start))})
@@ -220,7 +198,7 @@ func TestS3ConditionalWritesUnderConcurrency(t *testing.T) {
 					errs <- fmt.Errorf("GET: %v %v", err, resp)
 					return
 				}
-				record(c, casOp{}, string(cur), t0, time.Now())
+				record(c, chaos.CASInput{}, string(cur), t0, time.Now())
 				n, _ := strconv.Atoi(string(cur))
 				next := []byte(strconv.Itoa(n + 1))
 				t1 := time.Now()
@@ -233,7 +211,7 @@ func TestS3ConditionalWritesUnderConcurrency(t *testing.T) {
 					return
 				}
 				ok := resp.StatusCode == 200
-				record(c, casOp{cas: true, from: string(cur), to: string(next)}, ok, t1, time.Now())
+				record(c, chaos.CASInput{CAS: true, From: string(cur), To: string(next)}, ok, t1, time.Now())
 				if ok {
 					done++
 				}
@@ -248,7 +226,7 @@ func TestS3ConditionalWritesUnderConcurrency(t *testing.T) {
 	if got := readObject(t, mc, "counter", "n"); string(got) != strconv.Itoa(writers*each) {
 		t.Fatalf("counter is %s after %d successful increments: an update was lost", got, writers*each)
 	}
-	if res := porcupine.CheckOperations(casRegister, history); !res {
+	if res := porcupine.CheckOperations(chaos.CASModel, history); !res {
 		t.Fatalf("the history of %d operations is not linearizable as a compare-and-set register", len(history))
 	}
 	t.Logf("%d operations, linearizable", len(history))
