@@ -154,11 +154,7 @@ func (s *Server) checkLocation(loc string) error {
 }
 
 func (s *Server) headBucket(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err == nil {
-		_, err = s.client.Bucket(r.Context(), name)
-	}
-	if err != nil {
+	if err := s.checkBucket(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -178,6 +174,15 @@ func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// checkBucket validates the request's bucket name and that it exists.
+func (s *Server) checkBucket(r *http.Request) error {
+	name, err := bucketName(r)
+	if err == nil {
+		_, err = s.client.Bucket(r.Context(), name)
+	}
+	return err
+}
+
 type locationResult struct {
 	XMLName xml.Name `xml:"LocationConstraint"`
 	NS      string   `xml:"xmlns,attr"`
@@ -185,11 +190,7 @@ type locationResult struct {
 }
 
 func (s *Server) bucketLocation(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err == nil {
-		_, err = s.client.Bucket(r.Context(), name)
-	}
-	if err != nil {
+	if err := s.checkBucket(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -208,11 +209,7 @@ type versioningConfiguration struct {
 // bucketVersioning serves GetBucketVersioning. Buckets have never been
 // versioned, and S3 answers that with an empty configuration.
 func (s *Server) bucketVersioning(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err == nil {
-		_, err = s.client.Bucket(r.Context(), name)
-	}
-	if err != nil {
+	if err := s.checkBucket(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -95,7 +95,7 @@ func requestChecksum(h http.Header) (alg, value string, err error) {
 			return "", "", errorf(ErrInvalidRequest, "expecting a single x-amz-checksum- header; multiple checksum types are not allowed")
 		}
 		alg, value = a, vs[0]
-		if !validChecksumValue(alg, value) {
+		if !checksum.Valid(alg, value) {
 			return "", "", errorf(ErrInvalidRequest, "value for %s header is invalid", checksumHeader(alg))
 		}
 	}
@@ -115,7 +115,7 @@ func requestChecksum(h http.Header) (alg, value string, err error) {
 		a := strings.ToUpper(h.Get(name))
 		switch {
 		case a == "":
-		case newChecksum(a) == nil:
+		case checksum.New(a) == nil:
 			if err := checkChecksumName(checksumHeader(a)); err != nil {
 				return "", "", err
 			}
@@ -188,11 +188,6 @@ func (c checksumXML) any() string {
 	return ""
 }
 
-// newChecksum returns a fresh hash for an algorithm, or nil.
-func newChecksum(alg string) hash.Hash { return checksum.New(alg) }
-
-func validChecksumValue(alg, v string) bool { return checksum.Valid(alg, v) }
-
 // multipartChecksum computes an upload's checksum from its parts, as an
 // S3 error when a part lacks one or the type cannot be computed.
 func multipartChecksum(alg, typ string, parts []checksum.Part) (string, error) {
@@ -212,5 +207,5 @@ func trailerHash(name string) (hash.Hash, error) {
 	if err := checkChecksumName(name); err != nil {
 		return nil, err
 	}
-	return newChecksum(checksumAlgOf(name)), nil
+	return checksum.New(checksumAlgOf(name)), nil
 }

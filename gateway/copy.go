@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/checksum"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -25,7 +26,7 @@ type copyResult struct {
 // checksummed computes alg's checksum of what is read through r; sum
 // returns it in base64 once r is read ("" without an algorithm).
 func checksummed(r io.Reader, alg string) (io.Reader, func() string) {
-	h := newChecksum(alg)
+	h := checksum.New(alg)
 	if h == nil {
 		return r, func() string { return "" }
 	}
@@ -101,7 +102,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 // else CRC64NVME.
 func copyChecksumAlg(r *http.Request, src client.ObjectInfo) (string, error) {
 	if a := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm")); a != "" {
-		if newChecksum(a) == nil {
+		if checksum.New(a) == nil {
 			return "", errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid")
 		}
 		return a, nil

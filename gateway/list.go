@@ -56,17 +56,9 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	v2 := q.Get("list-type") == "2"
-	maxKeys := 1000
-	if v := q.Get("max-keys"); v != "" {
-		if maxKeys, err = strconv.Atoi(v); err != nil || maxKeys < 0 {
-			s.writeError(w, r, errorf(ErrInvalidArgument, "max-keys must be a non-negative integer"))
-			return
-		}
-		maxKeys = min(maxKeys, 1000)
-	}
-	enc := q.Get("encoding-type")
-	if enc != "" && enc != "url" {
-		s.writeError(w, r, errorf(ErrInvalidArgument, "invalid encoding type %q", enc))
+	maxKeys, enc, err := pageParams(q, "max-keys")
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	req := client.ListRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
@@ -133,8 +125,27 @@ func (s *Server) fillList(r *http.Request, req client.ListRequest, res *listResu
 	return nil
 }
 
+// pageParams reads a listing's page size (the named parameter, 0 to 1000,
+// larger asks are capped) and its encoding-type (none, or url).
+func pageParams(q url.Values, maxName string) (max int, enc string, err error) {
+	max = 1000
+	if v := q.Get(maxName); v != "" {
+		if max, err = strconv.Atoi(v); err != nil || max < 0 {
+			return 0, "", errorf(ErrInvalidArgument, "%s must be a non-negative integer", maxName)
+		}
+		max = min(max, 1000)
+	}
+	if enc = q.Get("encoding-type"); enc != "" && enc != "url" {
+		return 0, "", errorf(ErrInvalidArgument, "invalid encoding type %q", enc)
+	}
+	return max, enc, nil
+}
+
+// urlEncode is S3's encoding-type=url: query escaping with %20 for spaces.
+func urlEncode(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+
 func urlEncodeResult(res *listResult) {
-	e := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	e := urlEncode
 	res.Prefix, res.Delimiter, res.StartAfter, res.NextMarker = e(res.Prefix), e(res.Delimiter), e(res.StartAfter), e(res.NextMarker)
 	if res.Marker != nil {
 		m := e(*res.Marker)

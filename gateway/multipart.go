@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +32,7 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	alg := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm"))
-	if alg != "" && newChecksum(alg) == nil {
+	if alg != "" && checksum.New(alg) == nil {
 		s.writeError(w, r, errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid"))
 		return
 	}
@@ -342,17 +341,9 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	max := 1000
-	if v := q.Get("max-uploads"); v != "" {
-		if max, err = strconv.Atoi(v); err != nil || max < 0 {
-			s.writeError(w, r, errorf(ErrInvalidArgument, "max-uploads must be a non-negative integer"))
-			return
-		}
-		max = min(max, 1000)
-	}
-	enc := q.Get("encoding-type")
-	if enc != "" && enc != "url" {
-		s.writeError(w, r, errorf(ErrInvalidArgument, "invalid encoding type %q", enc))
+	max, enc, err := pageParams(q, "max-uploads")
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	res := listUploadsResult{NS: s3NS, Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
@@ -409,7 +400,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
 	}
 	if enc == "url" {
-		e := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+		e := urlEncode
 		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
 		for i := range res.Uploads {
 			res.Uploads[i].Key = e(res.Uploads[i].Key)

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/checksum"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -146,7 +147,7 @@ func newDigestCheck(r *http.Request, def string) (*digestCheck, error) {
 	if alg == "" {
 		alg = def
 	}
-	d.alg, d.want, d.sum = alg, want, newChecksum(alg)
+	d.alg, d.want, d.sum = alg, want, checksum.New(alg)
 	return d, nil
 }
 

@@ -171,13 +171,7 @@ func TestScrubberFindsAndReplacesAFlippedByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunk := st.Extents[0].Chunk
-	var victim *testcluster.ChunkNode
-	for _, n := range c.ChunkServers() {
-		if _, err := n.Server().Store().Stat(chunk); err == nil {
-			victim = n
-			break
-		}
-	}
+	victim := holderOf(t, c, chunk)
 	flipByte(t, victim, chunk, 100)
 	// No client reads it: the scrubber must find it, the master replace it
 	// from a good copy and then delete the bad one.
@@ -201,13 +195,7 @@ func TestScrubberFindsADeletedChunkFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunk := st.Extents[0].Chunk
-	var victim *testcluster.ChunkNode
-	for _, n := range c.ChunkServers() {
-		if _, err := n.Server().Store().Stat(chunk); err == nil {
-			victim = n
-			break
-		}
-	}
+	victim := holderOf(t, c, chunk)
 	matches, _ := filepathGlob(victim.Dir, chunk)
 	if len(matches) != 1 {
 		t.Fatalf("chunk %d on %s: %v", chunk, victim.ID, matches)
@@ -221,6 +209,18 @@ func TestScrubberFindsADeletedChunkFile(t *testing.T) {
 		return copies[chunk] == 3 && errors.Is(stillIndexed, disk.ErrNotFound)
 	})
 	readBack(t, cl, keys)
+}
+
+// holderOf returns a chunk server that holds chunk.
+func holderOf(t *testing.T, c *testcluster.Cluster, chunk uint64) *testcluster.ChunkNode {
+	t.Helper()
+	for _, n := range c.ChunkServers() {
+		if _, err := n.Server().Store().Stat(chunk); err == nil {
+			return n
+		}
+	}
+	t.Fatalf("no chunk server holds chunk %d", chunk)
+	return nil
 }
 
 func flipByte(t *testing.T, n *testcluster.ChunkNode, chunk uint64, off int64) {
