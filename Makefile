@@ -5,7 +5,7 @@ PKGS      := ./...
 # Benchmarks that finish in a few minutes on a 2-core machine.
 BENCHTIME ?= 3s
 
-.PHONY: help build run test s3-clients vet fmt-check bench bench-go bench-list bench-inline fuzz clean docker cluster-up cluster-down chaos
+.PHONY: help build run test test-deps vet fmt-check bench bench-go bench-list bench-inline fuzz clean docker cluster-up cluster-down chaos
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,11 +16,11 @@ build: ## build the static granary binary into bin/
 run: build ## run the store on this machine (granary server, data in ./data)
 	./$(BIN) server
 
-test: fmt-check vet s3-clients ## the whole test suite (race detector on)
+test: fmt-check vet test-deps ## the whole test suite (race detector on)
 	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
-s3-clients: ## install the AWS CLI and rclone (Debian packages) for the gateway tests
-	@bash scripts/ensure-s3-clients.sh
+test-deps: ## install the Debian packages the tests drive (awscli, rclone, fuse3, chromium)
+	@bash scripts/ensure-test-deps.sh
 
 vet:
 	$(GO) vet $(PKGS)

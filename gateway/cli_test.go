@@ -13,7 +13,7 @@ import (
 )
 
 // These tests drive the real command-line clients users point at S3. The
-// test command installs them (scripts/ensure-s3-clients.sh); a missing
+// test command installs them (scripts/ensure-test-deps.sh); a missing
 // client is a failure, not a skip.
 
 const awsCLI = "/usr/bin/aws" // Debian's AWS CLI v2; other installs may differ
@@ -42,7 +42,7 @@ func need(t *testing.T, bin string) string {
 	t.Helper()
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		t.Fatalf("%s is not installed; run scripts/ensure-s3-clients.sh (make test does)", bin)
+		t.Fatalf("%s is not installed; run scripts/ensure-test-deps.sh (make test does)", bin)
 	}
 	return path
 }
