@@ -40,7 +40,7 @@ func commands() map[string]command {
 		"master":      {"run one metadata master (a Raft voter)", runMaster},
 		"chunkserver": {"run a chunk server", runChunkserver},
 		"gateway":     {"run an S3 gateway", runGateway},
-		"mount":       {"mount a bucket with FUSE", notYet("mount", "the FUSE mount")},
+		"mount":       {"mount a bucket with FUSE: mount BUCKET[/PREFIX] MOUNTPOINT", runMount},
 		"admin":       {"cluster administration (status, members, buckets, keys)", runAdmin},
 		"put":         {"upload a file: put LOCAL_FILE|- BUCKET/KEY", runPut},
 		"get":         {"download an object: get BUCKET/KEY LOCAL_FILE|-", runGet},

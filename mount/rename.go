@@ -1,0 +1,158 @@
+package mount
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+
+	"github.com/granary-store/granary/client"
+)
+
+// renameNoReplace is RENAME_NOREPLACE of renameat2.
+const renameNoReplace = 1
+
+func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	n.m.stats.ops.Add(1)
+	if n.m.cfg.ReadOnly {
+		return syscall.EROFS
+	}
+	if flags&^uint32(renameNoReplace) != 0 {
+		return syscall.EINVAL // RENAME_EXCHANGE, RENAME_WHITEOUT
+	}
+	np, ok := newParent.(*node)
+	if !ok {
+		return syscall.EXDEV
+	}
+	from, en := n.childKey(name)
+	if en != 0 {
+		return en
+	}
+	to, en := np.childKey(newName)
+	if en != 0 {
+		return en
+	}
+	ctx, cancel := reqCtx(ctx)
+	defer cancel()
+
+	srcKind, fresh := uint32(0), false
+	if ch := n.childNode(name); ch != nil {
+		srcKind = ch.kind
+		ch.mu.Lock()
+		fresh = ch.open != nil && ch.open.fresh
+		ch.mu.Unlock()
+	}
+	if !fresh {
+		f, err := n.m.probe(ctx, from)
+		if err != nil {
+			return n.m.fail("rename", from, err)
+		}
+		if f.kind == 0 {
+			return syscall.ENOENT
+		}
+		srcKind = f.kind
+	}
+	if from == to {
+		return 0
+	}
+	dst, err := n.m.probe(ctx, to)
+	if err != nil {
+		return n.m.fail("rename", to, err)
+	}
+	if dst.kind == 0 {
+		if ch := np.childNode(newName); ch != nil && !ch.unlinked {
+			ch.mu.Lock()
+			if ch.open != nil && ch.open.fresh {
+				dst.kind = ch.kind
+			}
+			ch.mu.Unlock()
+		}
+	}
+	if dst.kind != 0 && flags&renameNoReplace != 0 {
+		return syscall.EEXIST
+	}
+	if srcKind == syscall.S_IFDIR {
+		return n.m.fail("rename", from, n.m.renameDir(ctx, from, to, dst.kind))
+	}
+	if dst.kind == syscall.S_IFDIR {
+		return syscall.EISDIR
+	}
+	if ch := np.childNode(newName); ch != nil && dst.kind != 0 {
+		ch.detach(ctx) // the replaced file lives on for its open handles
+	}
+	if fresh {
+		// Nothing stored yet: the commit at close uses the new name. A file
+		// it replaces goes now.
+		if dst.kind != 0 {
+			if err := n.m.cl.Delete(ctx, n.m.bucket, to); err != nil && !errors.Is(err, client.ErrNoSuchKey) {
+				return n.m.fail("rename", to, err)
+			}
+		}
+		return 0
+	}
+	if err := n.m.cl.Rename(ctx, n.m.bucket, from, to); err != nil {
+		return n.m.fail("rename", from, err)
+	}
+	n.m.stats.renames.Add(1)
+	return 0
+}
+
+// renameDir moves every key under from+"/" to to+"/", one atomic Rename per
+// key: the directory as a whole moves non-atomically. A directory of more
+// than MaxDirRename keys is refused with EXDEV before anything moves, which
+// makes mv copy it instead.
+func (m *mountFS) renameDir(ctx context.Context, from, to string, dstKind uint32) error {
+	switch dstKind {
+	case syscall.S_IFREG, syscall.S_IFLNK:
+		return syscall.ENOTDIR
+	case syscall.S_IFDIR:
+		res, err := m.cl.List(ctx, client.ListRequest{Bucket: m.bucket, Prefix: to + "/", MaxKeys: 2})
+		if err != nil {
+			return err
+		}
+		for _, o := range res.Objects {
+			if o.Key != to+"/" {
+				return syscall.ENOTEMPTY
+			}
+		}
+		if len(res.CommonPrefixes) > 0 {
+			return syscall.ENOTEMPTY
+		}
+	}
+	var keys []string
+	req := client.ListRequest{Bucket: m.bucket, Prefix: from + "/", MaxKeys: m.cfg.ListPage}
+	for {
+		res, err := m.cl.List(ctx, req)
+		if err != nil {
+			return err
+		}
+		for _, o := range res.Objects {
+			keys = append(keys, o.Key)
+		}
+		if len(keys) > m.cfg.MaxDirRename {
+			m.log.Info("directory rename refused: too many keys", "from", from, "limit", m.cfg.MaxDirRename)
+			return syscall.EXDEV
+		}
+		if !res.IsTruncated || res.NextStartAfter == "" {
+			break
+		}
+		req.StartAfter = res.NextStartAfter
+	}
+	// The marker last: until then the source still looks like a directory.
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := keys[i]
+		if k == from+"/" && i != len(keys)-1 {
+			keys[i], keys[len(keys)-1] = keys[len(keys)-1], keys[i]
+			break
+		}
+	}
+	for _, k := range keys {
+		if err := m.cl.Rename(ctx, m.bucket, k, to+"/"+k[len(from)+1:]); err != nil && !errors.Is(err, client.ErrNoSuchKey) {
+			return fmt.Errorf("mount: rename directory %s to %s: key %s: %w", from, to, k, err)
+		}
+		m.stats.renames.Add(1)
+	}
+	return nil
+}
