@@ -46,6 +46,10 @@ type Config struct {
 	ScrubRate int64
 	// ScrubInterval is the least time between the starts of two passes.
 	ScrubInterval time.Duration
+	// SweepInterval is how often every chunk file's existence and every
+	// data dir's health are checked (one stat per chunk, no data read), so
+	// a lost file or failed disk is reported long before a scrub pass.
+	SweepInterval time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -61,6 +65,7 @@ func DefaultConfig() Config {
 		RepairRate:         64 << 20,
 		ScrubRate:          32 << 20,
 		ScrubInterval:      24 * time.Hour,
+		SweepInterval:      30 * time.Second,
 	}
 }
 
@@ -75,7 +80,7 @@ func (c *Config) Validate() error {
 		return errors.New("chunkserver: at least one master address is required")
 	case c.ClusterSecret == "" && !c.Insecure:
 		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
-	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0:
+	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0 || c.SweepInterval <= 0:
 		return errors.New("chunkserver: intervals must be positive")
 	case c.MaxCopies <= 0 || c.RepairRate < 0 || c.ScrubRate <= 0:
 		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair rate not negative")

@@ -81,11 +81,14 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	if s.cfg.CapacityLimit > 0 {
 		capacity = min(capacity, s.cfg.CapacityLimit)
 	}
+	lost := s.store.TakeLost()
 	s.mu.Lock()
+	s.removed = append(s.removed, lost...)
 	added, removed, corrupt, failed := s.added, s.removed, s.corrupt, s.failedCopies
 	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil
 	s.mu.Unlock()
-	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full, Corrupt: corrupt, Failed: failed}
+	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full, Corrupt: corrupt, Failed: failed,
+		FailedDirs: s.store.FailedDirs()}
 	hb.Chunks, _ = s.store.Len()
 	if full {
 		list := s.store.List()

@@ -32,6 +32,24 @@ func (s *Server) scrubLoop() {
 	}
 }
 
+// sweepLoop checks every SweepInterval that each chunk's file is still
+// there and each data dir still answers (disk.Store.Sweep); what it finds
+// lost goes out with the next heartbeat as removed.
+func (s *Server) sweepLoop() {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		if _, err := s.store.Sweep(); err != nil && !errors.Is(err, disk.ErrClosed) {
+			s.log.Warn("sweep", "err", err)
+		}
+	}
+}
+
 // paceUntil sleeps until n bytes since start are within rate bytes per
 // second; it reports false, at once, when done closes.
 func paceUntil(start time.Time, n, rate int64, done <-chan struct{}) bool {

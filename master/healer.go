@@ -234,7 +234,6 @@ func (h *healer) round(ctx context.Context) error {
 	h.stats.CopiesIssued += int64(p.Copies)
 	h.stats.DeletesIssued += int64(p.Deletes)
 	h.stats.QueuedCopies = p.Queued
-	h.stats.OrphansFound += int64(len(p.Collect))
 	h.missing = len(p.Missing)
 	alarm := len(p.Missing) > 0 && h.now().Sub(h.lastAlarm) > time.Minute
 	if alarm {
@@ -280,11 +279,18 @@ func (h *healer) commitGC(ctx context.Context, p repair.Plan) error {
 		}
 	}
 	if len(p.Collect) > 0 {
-		n, err := h.apply(ctx, meta.OpCollectOrphans, meta.CollectOrphans{Chunks: p.Collect})
+		res, err := h.apply(ctx, meta.OpCollectOrphans, meta.CollectOrphans{Chunks: p.Collect})
 		if err != nil {
 			return err
 		}
-		h.log.Info("collected orphan chunks", "count", n, "first", p.Collect[0])
+		// Count what Raft queued: a chunk committed or queued meanwhile
+		// is not collected, and a round that collects nothing says nothing.
+		if n, _ := res.(int64); n > 0 {
+			h.mu.Lock()
+			h.stats.OrphansFound += n
+			h.mu.Unlock()
+			h.log.Info("collected orphan chunks", "count", n, "first", p.Collect[0])
+		}
 	}
 	return nil
 }
@@ -312,8 +318,21 @@ func (h *healer) planInput() (*repair.Input, error) {
 		},
 	}
 	in.Holders, in.Corrupt = h.replicas.snapshot()
-	in.OrphanAt = h.orphanTimers(in, gc, now)
+	var loose []uint64 // reported, unreferenced and not queued for deletion
+	for c := range in.Holders {
+		if _, ref := refs[c]; !ref && !gc[c] {
+			loose = append(loose, c)
+		}
+	}
+	deleted, err := h.fsm.Deleted(loose)
+	if err != nil {
+		return nil, err
+	}
+	in.OrphanAt = h.orphanTimers(in, gc, deleted, now)
 	in.GC = h.deletable(gc, now)
+	for c := range deleted {
+		in.GC[c] = true // deleted for good, and still on a server that was away: collect it now
+	}
 	return in, nil
 }
 
@@ -343,14 +362,15 @@ func (h *healer) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
 }
 
 // orphanTimers returns, for every reported chunk that no object references
-// and that is not queued for deletion, when it may be collected: a grace
-// period after it was first seen or last renewed by a writer.
-func (h *healer) orphanTimers(in *repair.Input, queued map[uint64]bool, now time.Time) map[uint64]time.Time {
+// and that is neither queued for deletion nor deleted for good, when it
+// may be collected: a grace period after it was first seen or last renewed
+// by a writer.
+func (h *healer) orphanTimers(in *repair.Input, queued, deleted map[uint64]bool, now time.Time) map[uint64]time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := map[uint64]time.Time{}
 	for _, c := range slices.Sorted(maps.Keys(in.Holders)) {
-		if _, ref := in.Refs[c]; ref || queued[c] {
+		if _, ref := in.Refs[c]; ref || queued[c] || deleted[c] {
 			delete(h.seen, c)
 			continue
 		}

@@ -89,6 +89,7 @@ func (v nodeView) status() proto.ChunkServer {
 	if v.heard {
 		cs.LastHeartbeatAgeMs = v.age.Milliseconds()
 		cs.UsedBytes, cs.CapacityBytes, cs.Chunks = v.hb.UsedBytes, v.hb.CapacityBytes, v.hb.Chunks
+		cs.FailedDirs = v.hb.FailedDirs
 	}
 	return cs
 }

@@ -51,6 +51,11 @@ func (m *replicaMap) apply(node string, full bool, report, added, removed []uint
 		for _, c := range report {
 			m.link(c, node)
 		}
+		for c, nodes := range m.corrupt { // a replica gone takes its mark along
+			if _, bad := nodes[node]; bad && !m.byChunk[c][node] {
+				delete(nodes, node)
+			}
+		}
 		m.reported[node] = true
 		return false
 	}

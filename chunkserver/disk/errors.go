@@ -20,6 +20,11 @@ var (
 	// ErrNotFound reports that the store holds no chunk with the given id.
 	ErrNotFound = errors.New("chunk not found")
 
+	// ErrLost reports that an indexed chunk's file is gone: deleted behind
+	// the store's back, or its directory or disk lost. The store forgets
+	// the chunk (it matches ErrNotFound too) and lists it in TakeLost.
+	ErrLost = fmt.Errorf("chunk file lost: %w", ErrNotFound)
+
 	// ErrExists reports a Create for an id that is already stored, or that
 	// is being created or deleted at the same moment.
 	ErrExists = errors.New("chunk already exists")

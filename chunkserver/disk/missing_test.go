@@ -5,48 +5,173 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 )
 
 // A chunk whose file disappears while the store runs (deleted by hand, or
-// its directory lost) is a lost replica: every read, verify and stat says
-// Corrupt and the store reports it, so the master re-creates it; the
-// master's later delete then succeeds and forgets it.
+// its directory lost) is a lost replica: the read, verify or stat that hits
+// it says ErrLost (which is also ErrNotFound), the store forgets it and
+// TakeLost lists it once, so the server reports it removed and the master
+// re-creates it. Sweep finds the same without any read.
 func TestMissingFileIsALostReplica(t *testing.T) {
 	s, dir := newStore(t)
-	for id := uint64(1); id <= 3; id++ {
+	for id := uint64(1); id <= 4; id++ {
 		if err := writeChunk(s, id, testData(5000, id), true, 1000); err != nil {
 			t.Fatal(err)
 		}
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", chunkName(2)))
-	if len(matches) != 1 {
-		t.Fatalf("chunk 2's file: %v", matches)
-	}
-	if err := os.Remove(matches[0]); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Verify(2); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("verify of a chunk whose file is gone: %v", err)
-	}
-	if _, err := s.Stat(2); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("stat of a chunk whose file is gone: %v", err)
-	}
-	if _, err := s.ReadRange(2, 0, 10, discard{}); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("read of a chunk whose file is gone: %v", err)
-	}
-	if got := s.Corrupt(); !slices.Equal(got, []uint64{2}) {
-		t.Fatalf("corrupt chunks %v, want [2]", got)
-	}
-	for _, id := range []uint64{1, 3} {
-		if err := s.Verify(id); err != nil {
-			t.Fatalf("chunk %d: %v", id, err)
+	remove := func(id uint64) {
+		t.Helper()
+		matches, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", chunkName(id)))
+		if len(matches) != 1 {
+			t.Fatalf("chunk %d's file: %v", id, matches)
+		}
+		if err := os.Remove(matches[0]); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if err := s.Delete(2); err != nil {
+	remove(2)
+	if err := s.Verify(2); !errors.Is(err, ErrLost) || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("verify of a chunk whose file is gone: %v", err)
+	}
+	if _, err := s.Stat(2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("stat after the loss was found: %v", err)
+	}
+	if got := s.TakeLost(); !slices.Equal(got, []uint64{2}) {
+		t.Fatalf("lost chunks %v, want [2]", got)
+	}
+	if got := s.TakeLost(); len(got) != 0 {
+		t.Fatalf("lost chunks listed twice: %v", got)
+	}
+	if len(s.Corrupt()) != 0 {
+		t.Fatalf("a lost chunk is not corrupt: %v", s.Corrupt())
+	}
+
+	remove(3)
+	if _, err := s.ReadRange(3, 0, 10, discard{}); !errors.Is(err, ErrLost) {
+		t.Fatalf("read of a chunk whose file is gone: %v", err)
+	}
+	remove(4)
+	if n, err := s.Sweep(); n != 1 || err != nil {
+		t.Fatalf("sweep found %d lost, %v; want 1", n, err)
+	}
+	if got := s.TakeLost(); !slices.Equal(got, []uint64{3, 4}) {
+		t.Fatalf("lost chunks %v, want [3 4]", got)
+	}
+	if err := s.Verify(1); err != nil {
+		t.Fatalf("chunk 1: %v", err)
+	}
+	if chunks, _ := s.Len(); chunks != 1 {
+		t.Fatalf("%d chunks indexed, want 1", chunks)
+	}
+	// The master's later delete finds nothing; a fresh copy can be written.
+	if err := s.Delete(2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("delete of the lost chunk: %v", err)
 	}
-	if _, err := s.Stat(2); !errors.Is(err, ErrNotFound) || len(s.Corrupt()) != 0 {
-		t.Fatalf("after delete: %v, corrupt %v", err, s.Corrupt())
+	mustPut(t, s, 2, []byte("replacement"))
+	if got := mustGet(t, s, 2); string(got) != "replacement" {
+		t.Fatalf("re-created chunk reads %q", got)
+	}
+}
+
+// failingDirFS fails every operation under one data dir with EIO, as a
+// dead disk does. (A real unreadable directory cannot be made for these
+// tests: they run as root, which chmod does not stop.)
+type failingDirFS struct {
+	FS
+	dir    string
+	failed bool
+}
+
+func (f *failingDirFS) hit(path string) error {
+	if f.failed && strings.HasPrefix(path, f.dir) {
+		return &os.PathError{Op: "io", Path: path, Err: syscall.EIO}
+	}
+	return nil
+}
+
+func (f *failingDirFS) ReadDir(dir string) ([]os.DirEntry, error) {
+	if err := f.hit(dir); err != nil {
+		return nil, err
+	}
+	return f.FS.ReadDir(dir)
+}
+
+func (f *failingDirFS) Stat(name string) (os.FileInfo, error) {
+	if err := f.hit(name); err != nil {
+		return nil, err
+	}
+	return f.FS.Stat(name)
+}
+
+func (f *failingDirFS) Statfs(dir string) (DiskUsage, error) {
+	if err := f.hit(dir); err != nil {
+		return DiskUsage{}, err
+	}
+	return f.FS.Statfs(dir)
+}
+
+func (f *failingDirFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	if err := f.hit(name); err != nil {
+		return nil, err
+	}
+	return f.FS.OpenFile(name, flag, perm)
+}
+
+// A store with two data dirs keeps serving when one fails: the sweep marks
+// the dir failed, reports its chunks lost, places new chunks on the other
+// dir only, and names the failed dir.
+func TestFailedDataDirIsReportedAndSkipped(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	fsys := &failingDirFS{FS: OSFS(), dir: b}
+	cfg := testConfig(t, a, b)
+	cfg.FS = fsys
+	s := openStore(t, cfg)
+	const n = 60
+	for id := uint64(1); id <= n; id++ {
+		mustPut(t, s, id, testData(100, id))
+	}
+	inB := func() []uint64 {
+		var out []uint64
+		for id := uint64(1); id <= n; id++ {
+			if m, _ := filepath.Glob(filepath.Join(b, "chunks", "*", chunkName(id))); len(m) == 1 {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	wantLost := inB()
+	if len(wantLost) == 0 || len(wantLost) == n {
+		t.Fatalf("%d of %d chunks in the second dir; want a spread", len(wantLost), n)
+	}
+	fsys.failed = true
+	lost, err := s.Sweep()
+	if err != nil || lost != 0 {
+		t.Fatalf("sweep: %d lost by stat, %v (a failed dir's chunks are lost with the dir)", lost, err)
+	}
+	got := s.TakeLost()
+	slices.Sort(got)
+	if !slices.Equal(got, wantLost) {
+		t.Fatalf("lost %v, want the failed dir's chunks %v", got, wantLost)
+	}
+	if f := s.FailedDirs(); len(f) != 1 || !strings.HasPrefix(f[0], b+": ") {
+		t.Fatalf("failed dirs %q, want %s", f, b)
+	}
+	for id := uint64(1); id <= n; id++ {
+		_, err := s.Stat(id)
+		if slices.Contains(wantLost, id) != errors.Is(err, ErrNotFound) {
+			t.Fatalf("chunk %d after the dir failed: %v", id, err)
+		}
+	}
+	for id := uint64(n + 1); id <= n+20; id++ {
+		mustPut(t, s, id, testData(100, id))
+	}
+	if after := inB(); !slices.Equal(after, wantLost) {
+		t.Fatalf("new chunks went to the failed dir: %v", after)
+	}
+	if _, _, err := s.Usage(); err != nil {
+		t.Fatalf("usage with a failed dir: %v", err)
 	}
 }

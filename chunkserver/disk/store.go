@@ -89,6 +89,8 @@ type Store struct {
 	chunks  map[uint64]entry    // committed chunks
 	busy    map[uint64]struct{} // ids being created or deleted
 	corrupt map[uint64]struct{} // ids found corrupt, until deleted
+	lost    []uint64            // ids whose files vanished, until TakeLost
+	failed  map[int]error       // data dirs found failed, until restart
 }
 
 type entry struct {
@@ -119,6 +121,7 @@ func Open(cfg Config) (*Store, error) {
 		chunks:  make(map[uint64]entry),
 		busy:    make(map[uint64]struct{}),
 		corrupt: make(map[uint64]struct{}),
+		failed:  make(map[int]error),
 	}
 	for _, root := range cfg.Dirs {
 		d := dataDir{root, filepath.Join(root, "chunks"), filepath.Join(root, "quarantine")}
@@ -215,7 +218,12 @@ func (s *Store) pickDir(id uint64, size int64) (int, error) {
 	}
 	best, bestScore := -1, math.Inf(-1)
 	var errs []error
+	failed := s.failedSet()
 	for i, d := range s.dirs {
+		if failed[i] {
+			errs = append(errs, fmt.Errorf("data dir %s failed", d.root))
+			continue
+		}
 		u, err := s.fs.Statfs(d.root)
 		if err != nil {
 			errs = append(errs, err)
@@ -289,17 +297,19 @@ func (s *Store) lookup(id uint64) (string, entry, error) {
 
 // Open opens chunk id for reading, after checking its header, length and
 // trailer. The caller must Close the Reader. A chunk that fails the checks
-// (ErrCorrupt) is reported in Corrupt; so is an indexed chunk whose file is
-// gone (deleted behind the store's back, or its directory or disk lost):
-// the replica is lost, and the master must re-create it elsewhere.
+// (ErrCorrupt) is reported in Corrupt. An indexed chunk whose file is gone
+// (deleted behind the store's back, or its directory or disk lost) is
+// ErrLost: the store forgets it and reports it in TakeLost, so the master
+// re-creates the replica, here or elsewhere.
 func (s *Store) Open(id uint64) (*Reader, error) {
-	path, _, err := s.lookup(id)
+	path, e, err := s.lookup(id)
 	if err != nil {
 		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
 	}
 	r, err := openReader(s.fs, path, id)
 	if errors.Is(err, ErrNotFound) {
-		err = fmt.Errorf("%w: its file is missing: %w", ErrCorrupt, err)
+		s.forget(id, e.dir)
+		return nil, fmt.Errorf("chunkserver: open chunk %d: %w: %w", id, ErrLost, err)
 	}
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
@@ -373,8 +383,8 @@ func (s *Store) Stat(id uint64) (ChunkInfo, error) {
 		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, err)
 	}
 	if _, err := s.fs.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		s.markCorrupt(id)
-		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w: its file is missing", id, ErrCorrupt)
+		s.forget(id, e.dir)
+		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, ErrLost)
 	}
 	return ChunkInfo{ID: id, Size: e.size}, nil
 }
@@ -426,7 +436,11 @@ func (s *Store) Usage() (used, capacity int64, err error) {
 	s.mu.RUnlock()
 	seen := make(map[uint64]bool)
 	var avail int64
-	for _, d := range s.dirs {
+	failed := s.failedSet()
+	for i, d := range s.dirs {
+		if failed[i] {
+			continue // its chunks are forgotten and it takes no new ones
+		}
 		u, err := s.fs.Statfs(d.root)
 		if err != nil {
 			return 0, 0, fmt.Errorf("chunkserver: usage of %s: %w", d.root, err)

@@ -83,6 +83,9 @@ type HeartbeatRequest struct {
 	// Failed lists copy commands that failed, so the master can retry
 	// elsewhere at once.
 	Failed []uint64 `json:"failed,omitempty"`
+	// FailedDirs names the data dirs found failed (path: cause); their
+	// chunks were reported removed.
+	FailedDirs []string `json:"failedDirs,omitempty"`
 }
 
 // HeartbeatReply answers a heartbeat.

@@ -33,6 +33,8 @@ type ChunkServer struct {
 	CapacityBytes int64  `json:"capacityBytes"`
 	// LastHeartbeatAgeMs is -1 when no heartbeat has been seen.
 	LastHeartbeatAgeMs int64 `json:"lastHeartbeatAgeMs"`
+	// FailedDirs names the server's failed data dirs (path: cause).
+	FailedDirs []string `json:"failedDirs,omitempty"`
 }
 
 // Member is one voter of the master group as the status reports it.

@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -165,6 +166,30 @@ func (f *FSM) GCChunks() (map[uint64]bool, error) {
 		for it.Rewind(); it.Valid(); it.Next() {
 			if k := it.Item().Key(); len(k) == 10 && it.Item().ValueSize() == 0 {
 				out[binary.BigEndian.Uint64(k[2:])] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Deleted returns which of ids were deleted for good: queued for deletion
+// and acknowledged gone from every server then (a tombstone). Such an id
+// never becomes committable again, so any replica of it that a server
+// still reports, say one that was down during the deletion, is garbage.
+func (f *FSM) Deleted(ids []uint64) (map[uint64]bool, error) {
+	out := map[uint64]bool{}
+	err := f.view(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			item, err := txn.Get(chunkKey("g/", id))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return storageError{err}
+			}
+			if item.ValueSize() > 0 {
+				out[id] = true
 			}
 		}
 		return nil

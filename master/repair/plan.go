@@ -207,6 +207,12 @@ func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]int, n n
 		Exclude: append(slices.Clone(in.Holders[n.chunk]), pending...)}
 	ideal, err := ring.Choose(req)
 	if err != nil {
+		// Nowhere else to put a copy: every eligible server holds one,
+		// some of them bad. Delete a bad replica first, so the next round
+		// can copy a good one onto the same server (repair in place).
+		if len(n.view.Bad) > 0 && len(in.Inflight.Deletes[n.chunk]) == 0 {
+			p.remove(in, n.chunk, n.view.Bad[0])
+		}
 		return false
 	}
 	target := ideal[0]
@@ -238,7 +244,9 @@ func copyCommand(in *Input, chunk uint64, source string) proto.Command {
 }
 
 // trim removes replicas beyond the target (keeping rack spread) and, once
-// the chunk has its target of good replicas, corrupt ones.
+// the chunk has its target of good replicas, corrupt ones. (When a chunk
+// cannot reach its target because the bad replicas take the only eligible
+// servers, copyOne deletes one of them first.)
 func (p *Plan) trim(in *Input, c uint64, v Replicas) {
 	target := in.Refs[c]
 	var victims []string

@@ -30,7 +30,8 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	drain|decommission|activate ID   set the membership
 //	silence|hear ID               the heartbeat is late (dead-after passed) or fresh
 //	chunk C [target T] on IDS [corrupt IDS]   a referenced chunk and its reported holders
-//	report C on IDS               replace a chunk's reported holders (a copy landed)
+//	report C on IDS [corrupt IDS] replace a chunk's reported holders (a copy landed, a replica went);
+//	                              a holder that went loses its corrupt mark
 //	gc C [on IDS]                 a chunk queued for deletion, due now
 //	orphan C on IDS after S       an unreferenced chunk, collectable S seconds from now
 //	limits perServer N perRound N deletes N
@@ -195,6 +196,17 @@ func (sc *scenario) run(line string) []string {
 	case "report":
 		for _, c := range sc.chunks(f[1]) {
 			sc.holders[c] = sc.list(arg(f, "on"))
+			for id := range sc.corrupt[c] { // a replica gone takes its mark along, as on the leader
+				if !slices.Contains(sc.holders[c], id) {
+					delete(sc.corrupt[c], id)
+				}
+			}
+			for _, id := range sc.list(arg(f, "corrupt")) {
+				if sc.corrupt[c] == nil {
+					sc.corrupt[c] = map[string]bool{}
+				}
+				sc.corrupt[c][id] = true
+			}
 		}
 	case "gc":
 		for _, c := range sc.chunks(f[1]) {

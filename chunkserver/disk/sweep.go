@@ -1,0 +1,119 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+)
+
+// Sweep checks, cheaply, that every indexed chunk still has its file and
+// every data dir still answers: one stat per chunk, no data read (the
+// scrubber reads the data, much more slowly). A chunk whose file is gone is
+// forgotten and listed by TakeLost. A data dir whose chunk directory cannot
+// be read any more (a failed disk, a lost mount, an I/O error) is marked
+// failed until the store is reopened: every chunk in it is forgotten as
+// lost, and it takes no new chunks, while the other dirs keep serving.
+// Sweep returns how many chunks it found lost.
+func (s *Store) Sweep() (int, error) {
+	if s.isClosed() {
+		return 0, fmt.Errorf("chunkserver: sweep: %w", ErrClosed)
+	}
+	failed := s.failedSet()
+	for i, d := range s.dirs {
+		if failed[i] {
+			continue
+		}
+		if _, err := s.fs.ReadDir(d.chunks); err != nil {
+			s.failDir(i, err)
+		}
+	}
+	s.mu.RLock()
+	type item struct {
+		id  uint64
+		dir int
+	}
+	todo := make([]item, 0, len(s.chunks))
+	for id, e := range s.chunks {
+		todo = append(todo, item{id, e.dir})
+	}
+	s.mu.RUnlock()
+	n := 0
+	for _, it := range todo {
+		_, err := s.fs.Stat(s.path(it.dir, it.id))
+		if errors.Is(err, fs.ErrNotExist) && s.forget(it.id, it.dir) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// forget drops chunk id, stored in data dir dir, from the index because
+// its file is gone, and lists it for TakeLost. It reports whether it did:
+// not when the chunk was deleted or re-created meanwhile.
+func (s *Store) forget(id uint64, dir int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.chunks[id]
+	if _, busy := s.busy[id]; !ok || busy || e.dir != dir {
+		return false
+	}
+	delete(s.chunks, id)
+	delete(s.corrupt, id)
+	s.lost = append(s.lost, id)
+	s.log.Warn("chunk file lost", "chunk", id, "dir", s.dirs[dir].root)
+	return true
+}
+
+// failDir marks data dir i failed and forgets every chunk in it.
+func (s *Store) failDir(i int, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, done := s.failed[i]; done {
+		return
+	}
+	s.failed[i] = cause
+	n := 0
+	for _, id := range slices.Sorted(maps.Keys(s.chunks)) {
+		if s.chunks[id].dir == i {
+			delete(s.chunks, id)
+			delete(s.corrupt, id)
+			s.lost = append(s.lost, id)
+			n++
+		}
+	}
+	s.log.Error("data dir failed; its chunks are reported lost", "dir", s.dirs[i].root, "chunks", n, "err", cause)
+}
+
+func (s *Store) failedSet() map[int]bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[int]bool, len(s.failed))
+	for i := range s.failed {
+		out[i] = true
+	}
+	return out
+}
+
+// TakeLost returns, once each, the chunks found lost since the last call:
+// files gone, or in a data dir that failed.
+func (s *Store) TakeLost() []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.lost
+	s.lost = nil
+	return out
+}
+
+// FailedDirs returns the data dirs found failed, with why, sorted by path.
+func (s *Store) FailedDirs() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]string, 0, len(s.failed))
+	for i, err := range s.failed {
+		out = append(out, s.dirs[i].root+": "+err.Error())
+	}
+	slices.Sort(out)
+	return out
+}

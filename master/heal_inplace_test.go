@@ -1,0 +1,105 @@
+package master_test
+
+import (
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/chunkserver/disk"
+	"github.com/granary-store/granary/master"
+)
+
+// On three chunk servers with three replicas (the default of granary
+// server) every server holds a copy, so a damaged replica has nowhere else
+// to go: a corrupt one is deleted first and a good copy written back onto
+// the same server; a lost file (found by the sweep, no read) frees its
+// server, which takes the copy at once.
+func TestDamagedReplicasRepairedInPlaceOnThreeServers(t *testing.T) {
+	c, cl := healCluster(t, 1, 3, nil, func(cfg *chunkserver.Config) {
+		cfg.ScrubInterval = 200 * time.Millisecond
+		cfg.SweepInterval = 200 * time.Millisecond
+	})
+	keys := putMany(t, cl, 4)
+	chunkOf := func(key string) uint64 {
+		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Extents[0].Chunk
+	}
+	flipped, removed := chunkOf("obj0001"), chunkOf("obj0002")
+	servers := c.ChunkServers()
+	flipByte(t, servers[0], flipped, 100)
+	matches, _ := filepathGlob(servers[1].Dir, removed)
+	if len(matches) != 1 {
+		t.Fatalf("chunk %d on %s: %v", removed, servers[1].ID, matches)
+	}
+	if err := os.Remove(matches[0]); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c.WaitFor(60*time.Second, "three good copies of both damaged chunks again", func() bool {
+		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0001": nil, "obj0002": nil})
+		return copies[flipped] == 3 && copies[removed] == 3
+	})
+	t.Logf("both replicas repaired in place in %v", time.Since(start).Round(time.Millisecond))
+	c.WaitFor(30*time.Second, "the status healthy", func() bool {
+		st := status(t, c)
+		return st.Chunks.UnderReplicated == 0 && st.Chunks.Corrupt == 0 && st.Chunks.Missing == 0
+	})
+	readBack(t, cl, keys)
+}
+
+// Objects deleted while a chunk server is down, and acknowledged gone by a
+// later leader that never heard of that server's replicas, still get their
+// space back when the server returns: its full report names chunks that
+// were deleted for good, and the leader deletes them without waiting for
+// the orphan grace.
+func TestChunksDeletedWhileTheirServerWasDownAreCollected(t *testing.T) {
+	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) {
+		cfg.GCDelay = 100 * time.Millisecond
+		cfg.OrphanGrace = time.Hour // so only the tombstone can explain the collection
+	}, nil)
+	keys := putMany(t, cl, 6)
+	away := c.ChunkServers()[2]
+	var gone []uint64
+	for _, k := range []string{"obj0000", "obj0001", "obj0002"} {
+		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone = append(gone, st.Extents[0].Chunk)
+	}
+	c.KillChunkServer(away)
+	for _, k := range []string{"obj0000", "obj0001", "obj0002"} {
+		if err := cl.Delete(ctxT(t, 10*time.Second), "heal", k); err != nil {
+			t.Fatal(err)
+		}
+		delete(keys, k)
+	}
+	// A new leader knows nothing of the away server's replicas: it deletes
+	// the chunks from the servers it hears from and records them gone.
+	m := c.Leader()
+	c.Kill(m)
+	c.Restart(m)
+	c.WaitFor(60*time.Second, "the deletions acknowledged", func() bool {
+		st := status(t, c)
+		return st.Chunks.PendingDeletes == 0 && st.Chunks.Total == 3
+	})
+	c.RestartChunkServer(away)
+	c.WaitFor(60*time.Second, "the returning server's deleted chunks removed", func() bool {
+		for _, ch := range gone {
+			if _, err := away.Server().Store().Stat(ch); !errors.Is(err, disk.ErrNotFound) {
+				return false
+			}
+		}
+		return true
+	})
+	st := status(t, c)
+	if st.Repair.OrphansFound != 0 {
+		t.Errorf("orphans found %d: tombstoned chunks are not orphans", st.Repair.OrphansFound)
+	}
+	readBack(t, cl, keys)
+}
