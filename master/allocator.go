@@ -143,6 +143,18 @@ func (a *allocator) locate(o *proto.Object) (proto.Located, error) {
 		return proto.Located{}, err
 	}
 	l.Locations = a.locations(o, servers, addrs)
+	for _, c := range l.Locations {
+		if len(c.Targets) > 0 {
+			continue
+		}
+		// A new leader learns where replicas are from the chunk servers'
+		// reports: until they are in, "no replica" may only mean "not
+		// heard yet", and the caller should ask again shortly.
+		if safe, why := a.heal.safeMode(); safe {
+			return proto.Located{}, fmt.Errorf("locate chunk %d: %w: %s", c.ID, ErrNotReady, why)
+		}
+		break
+	}
 	return l, nil
 }
 

@@ -70,6 +70,11 @@ var ErrNoServers = errors.New("not enough chunk servers")
 // retrying does not help until space is freed or servers are added.
 var ErrNoSpace = errors.New("not enough free space on the chunk servers")
 
+// ErrNotReady means the leader cannot answer yet: it took over recently and
+// the chunk servers' reports, which say where replicas are, are not all in.
+// The caller may retry in a moment.
+var ErrNotReady = errors.New("not ready: chunk servers are still reporting to a new leader")
+
 // errContext marks a read that gave up because its caller's context ended.
 var errContext = errors.New("deadline")
 
@@ -89,7 +94,7 @@ func masterCode(err error) proto.Code {
 	switch {
 	case errors.Is(err, ErrNotLeader):
 		return proto.CodeNotLeader
-	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrClosed), errors.Is(err, errContext):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrClosed), errors.Is(err, errContext), errors.Is(err, ErrNotReady):
 		return proto.CodeUnavailable
 	case errors.Is(err, ErrNoServers):
 		return proto.CodeNoServers

@@ -1,8 +1,16 @@
 package master_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,4 +110,74 @@ func TestChunksDeletedWhileTheirServerWasDownAreCollected(t *testing.T) {
 		t.Errorf("orphans found %d: tombstoned chunks are not orphans", st.Repair.OrphansFound)
 	}
 	readBack(t, cl, keys)
+}
+
+// A new leader learns where replicas are only from the chunk servers'
+// reports. Reads that arrive before those are in get a retryable "not
+// ready" answer and the client asks again, so a leader kill under read
+// load fails no read. Heartbeats are a second apart here, so the window
+// is wide.
+func TestLeaderKillUnderReadLoadFailsNoRead(t *testing.T) {
+	c, cl := healCluster(t, 3, 3, func(cfg *master.Config) {
+		cfg.HeartbeatInterval, cfg.DeadAfter = time.Second, 5*time.Second
+	}, nil)
+	keys := putMany(t, cl, 8)
+	names := slices.Sorted(maps.Keys(keys))
+	var (
+		reads, afterKill atomic.Int64
+		killed           atomic.Bool
+		mu               sync.Mutex
+		failures         []error
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := range 3 {
+		wg.Add(1)
+		go func() { // owned by the test: ends when stop closes
+			defer wg.Done()
+			for i := r; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := names[i%len(names)]
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				rc, err := cl.Get(ctx, "heal", key)
+				var got []byte
+				if err == nil {
+					got, err = io.ReadAll(rc)
+					rc.Close()
+				}
+				cancel()
+				if err == nil && !bytes.Equal(got, keys[key]) {
+					err = fmt.Errorf("%s: wrong bytes", key)
+				}
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, fmt.Errorf("read %s: %w", key, err))
+					mu.Unlock()
+					continue
+				}
+				reads.Add(1)
+				if killed.Load() {
+					afterKill.Add(1)
+				}
+			}
+		}()
+	}
+	c.WaitFor(10*time.Second, "reads under way", func() bool { return reads.Load() > 20 })
+	old := c.Leader()
+	c.Kill(old)
+	killed.Store(true)
+	c.WaitFor(30*time.Second, "a new leader serving reads", func() bool {
+		l := c.Leader()
+		return l != nil && l != old && afterKill.Load() > 100
+	})
+	close(stop)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d reads failed across the leader change (of %d); first: %v", len(failures), reads.Load(), failures[0])
+	}
+	t.Logf("%d reads, %d after the leader kill, none failed", reads.Load(), afterKill.Load())
 }
