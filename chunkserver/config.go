@@ -35,8 +35,10 @@ type Config struct {
 	FullReportInterval time.Duration
 	// IdleTimeout cuts a transfer that moves no bytes for this long.
 	IdleTimeout time.Duration
-	// CapacityLimit caps the capacity this server reports (and so the data
-	// placed on it) below what its disks could hold; 0: the whole disks.
+	// CapacityLimit caps the capacity this server reports, and the bytes
+	// of chunk files it keeps (a hard bound: a write past it is refused
+	// with no space, so the client writes elsewhere), below what its disks
+	// could hold; 0: the whole disks.
 	CapacityLimit int64
 	// MaxCopies bounds concurrent repair copies into this server.
 	MaxCopies int

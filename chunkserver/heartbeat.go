@@ -78,9 +78,6 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	if err != nil {
 		s.log.Warn("disk usage", "err", err)
 	}
-	if s.cfg.CapacityLimit > 0 {
-		capacity = min(capacity, s.cfg.CapacityLimit)
-	}
 	lost := s.store.TakeLost()
 	s.mu.Lock()
 	s.removed = append(s.removed, lost...)

@@ -4,10 +4,7 @@ import "github.com/granary-store/granary/internal/metrics"
 
 // collectMetrics describes this chunk server for a Prometheus scrape.
 func (s *Server) collectMetrics(m *metrics.Set) {
-	used, capacity, _ := s.store.Usage()
-	if s.cfg.CapacityLimit > 0 {
-		capacity = min(capacity, s.cfg.CapacityLimit)
-	}
+	used, capacity, _ := s.store.Usage() // capacity within CapacityLimit
 	chunks, corrupt := s.store.Len()
 	m.Gauge("granary_chunkserver_chunks", "Chunks stored.", float64(chunks))
 	m.Gauge("granary_chunkserver_used_bytes", "Bytes used by chunks.", float64(used))

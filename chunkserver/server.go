@@ -62,6 +62,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store.Logger == nil {
 		cfg.Store.Logger = s.log
 	}
+	if cfg.CapacityLimit > 0 {
+		cfg.Store.Capacity = cfg.CapacityLimit
+	}
 	var err error
 	if s.store, err = disk.Open(cfg.Store); err != nil {
 		return nil, err

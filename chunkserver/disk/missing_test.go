@@ -175,3 +175,48 @@ func TestFailedDataDirIsReportedAndSkipped(t *testing.T) {
 		t.Fatalf("usage with a failed dir: %v", err)
 	}
 }
+
+// Config.Capacity is a hard bound: chunks of known size that would pass it
+// are refused at Create, chunks of unknown size at Commit, both with
+// ErrNoSpace and nothing left behind; deleting frees the room again, and
+// Usage reports the bound as the capacity.
+func TestCapacityIsAHardBound(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Capacity = 3 * fileSize(1000)
+	s := openStore(t, cfg)
+	for id := uint64(1); id <= 3; id++ {
+		mustPut(t, s, id, testData(1000, id))
+	}
+	if _, err := s.Create(4, 1000); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("create past the capacity: %v", err)
+	}
+	if err := writeChunk(s, 5, testData(10, 5), false, 10); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("commit of an unknown-size chunk past the capacity: %v", err)
+	}
+	used, capacity, err := s.Usage()
+	if err != nil || used != cfg.Capacity || capacity != cfg.Capacity {
+		t.Fatalf("usage %d of %d (%v), want %d of %d", used, capacity, err, cfg.Capacity, cfg.Capacity)
+	}
+	if err := s.Delete(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeChunk(s, 5, testData(900, 5), false, 100); err != nil {
+		t.Fatalf("a chunk that fits after a delete: %v", err)
+	}
+	// Writers in flight hold their room: two 1000-byte writers cannot both
+	// start when only one fits.
+	if err := s.Delete(5); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Create(6, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(7, 1000); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("a second writer while the first holds the room: %v", err)
+	}
+	w.Abort()
+	if _, err := s.Create(7, 1000); err != nil {
+		t.Fatalf("after the abort: %v", err)
+	}
+}

@@ -25,6 +25,10 @@ type Config struct {
 	NoSync bool
 	// MaxChunkSize bounds the data length of a chunk, in bytes.
 	MaxChunkSize int64
+	// Capacity bounds the bytes of chunk files the store keeps, a hard
+	// limit below what the disks hold (0: no limit but the disks). A chunk
+	// that would go past it is refused with ErrNoSpace.
+	Capacity int64
 	// FS is the file system; nil means OSFS().
 	FS FS
 	// Logger receives start-up and corruption events; nil discards them.
@@ -55,6 +59,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("chunkserver: config: data dir %q listed twice", d)
 		}
 		seen[filepath.Clean(d)] = true
+	}
+	if c.Capacity < 0 {
+		return fmt.Errorf("chunkserver: config: capacity %d is negative", c.Capacity)
 	}
 	if c.MaxChunkSize <= 0 || c.MaxChunkSize > maxDataLen {
 		return fmt.Errorf("chunkserver: config: max chunk size %d not in 1..%d", c.MaxChunkSize, int64(maxDataLen))
@@ -89,6 +96,8 @@ type Store struct {
 	chunks  map[uint64]entry    // committed chunks
 	busy    map[uint64]struct{} // ids being created or deleted
 	corrupt map[uint64]struct{} // ids found corrupt, until deleted
+	used    int64               // file bytes of the indexed chunks
+	pending int64               // file bytes reserved by open Writers
 	lost    []uint64            // ids whose files vanished, until TakeLost
 	failed  map[int]error       // data dirs found failed, until restart
 }
@@ -140,6 +149,9 @@ func Open(cfg Config) (*Store, error) {
 			delete(s.corrupt, id) // a bad copy in one dir, a good one in another
 		}
 	}
+	for _, e := range s.chunks {
+		s.used += fileSize(e.size)
+	}
 	return s, nil
 }
 
@@ -147,7 +159,9 @@ func Open(cfg Config) (*Store, error) {
 // is -1. The caller writes the data to the Writer, then calls Commit, or
 // Abort to give up. It fails with ErrExists if the id is stored or being
 // created or deleted, ErrTooLarge above Config.MaxChunkSize, and
-// ErrNoSpace if no data dir has room for size bytes.
+// ErrNoSpace if no data dir has room for size bytes or the chunk would take
+// the store past Config.Capacity (a chunk of unknown size is checked
+// against the capacity again at Commit).
 func (s *Store) Create(id uint64, size int64) (*Writer, error) {
 	switch {
 	case size < -1:
@@ -155,19 +169,22 @@ func (s *Store) Create(id uint64, size int64) (*Writer, error) {
 	case size > s.cfg.MaxChunkSize:
 		return nil, fmt.Errorf("chunkserver: create chunk %d: size %d, limit %d: %w", id, size, s.cfg.MaxChunkSize, ErrTooLarge)
 	}
-	if err := s.reserve(id); err != nil {
+	need := fileSize(max(size, 0))
+	if err := s.reserve(id, need); err != nil {
 		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, err)
 	}
 	w, err := s.newWriter(id, size)
 	if err != nil {
-		s.release(id)
+		s.release(id, need)
 		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, spaceErr(err))
 	}
+	w.reserved = need
 	return w, nil
 }
 
-// reserve marks id busy for a Create, unless it is stored or busy.
-func (s *Store) reserve(id uint64) error {
+// reserve marks id busy for a Create, unless it is stored or busy, and
+// reserves need bytes of the capacity.
+func (s *Store) reserve(id uint64, need int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -179,7 +196,35 @@ func (s *Store) reserve(id uint64) error {
 	if _, ok := s.busy[id]; ok {
 		return ErrExists
 	}
+	if err := s.fits(need); err != nil {
+		return err
+	}
 	s.busy[id] = struct{}{}
+	s.pending += need
+	return nil
+}
+
+// fits reports whether need more bytes stay within Config.Capacity. The
+// caller holds s.mu.
+func (s *Store) fits(need int64) error {
+	if c := s.cfg.Capacity; c > 0 && s.used+s.pending+need > c {
+		return fmt.Errorf("%w: %d bytes more would pass the capacity of %d (%d used, %d being written)",
+			ErrNoSpace, need, c, s.used, s.pending)
+	}
+	return nil
+}
+
+// resize changes a Writer's reservation from had to want bytes, within
+// the capacity.
+func (s *Store) resize(had, want int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if want > had {
+		if err := s.fits(want - had); err != nil {
+			return err
+		}
+	}
+	s.pending += want - had
 	return nil
 }
 
@@ -254,18 +299,23 @@ func unitHash(id uint64, i int) float64 {
 	return (float64(x>>11) + 0.5) / (1 << 53)
 }
 
-// publish makes a committed chunk visible.
-func (s *Store) publish(id uint64, dir int, size int64) {
+// publish makes a committed chunk visible; reserved is its Writer's
+// reservation, now taken by the chunk.
+func (s *Store) publish(id uint64, dir int, size, reserved int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.chunks[id] = entry{dir: dir, size: size}
+	s.pending -= reserved
+	s.used += fileSize(size)
 	delete(s.busy, id)
 	delete(s.corrupt, id) // a fresh copy replaces a bad one
 }
 
-func (s *Store) release(id uint64) {
+// release ends a Create that did not commit, with its reservation.
+func (s *Store) release(id uint64, reserved int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pending -= reserved
 	delete(s.busy, id)
 }
 
@@ -372,6 +422,7 @@ func (s *Store) Delete(id uint64) error {
 		s.chunks[id] = e
 		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, err)
 	}
+	s.used -= fileSize(e.size)
 	delete(s.corrupt, id)
 	return nil
 }
@@ -430,9 +481,7 @@ func (s *Store) Corrupt() []uint64 {
 // neither, so capacity minus used is what the store can still take.
 func (s *Store) Usage() (used, capacity int64, err error) {
 	s.mu.RLock()
-	for _, e := range s.chunks {
-		used += fileSize(e.size)
-	}
+	used = s.used
 	s.mu.RUnlock()
 	seen := make(map[uint64]bool)
 	var avail int64
@@ -450,7 +499,11 @@ func (s *Store) Usage() (used, capacity int64, err error) {
 			avail += u.Avail
 		}
 	}
-	return used, used + avail, nil
+	capacity = used + avail
+	if c := s.cfg.Capacity; c > 0 {
+		capacity = min(capacity, c)
+	}
+	return used, capacity, nil
 }
 
 // Close closes the Store: later calls to Create, Open, ReadRange, Verify,

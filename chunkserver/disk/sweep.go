@@ -61,6 +61,7 @@ func (s *Store) forget(id uint64, dir int) bool {
 	}
 	delete(s.chunks, id)
 	delete(s.corrupt, id)
+	s.used -= fileSize(e.size)
 	s.lost = append(s.lost, id)
 	s.log.Warn("chunk file lost", "chunk", id, "dir", s.dirs[dir].root)
 	return true
@@ -76,7 +77,8 @@ func (s *Store) failDir(i int, cause error) {
 	s.failed[i] = cause
 	n := 0
 	for _, id := range slices.Sorted(maps.Keys(s.chunks)) {
-		if s.chunks[id].dir == i {
+		if e := s.chunks[id]; e.dir == i {
+			s.used -= fileSize(e.size)
 			delete(s.chunks, id)
 			delete(s.corrupt, id)
 			s.lost = append(s.lost, id)

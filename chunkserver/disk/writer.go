@@ -21,6 +21,7 @@ type Writer struct {
 	dir        int    // index of the data dir in Store.dirs
 	tmp, final string // paths, both in the same fan-out dir
 	want       int64  // declared size, or -1
+	reserved   int64  // file bytes of the capacity held (Store.reserve)
 	f          File
 	out        io.Writer     // the file, from just past the header
 	bw         *bufio.Writer // buffers out
@@ -125,10 +126,16 @@ func (w *Writer) commit() error {
 	if _, err := w.f.WriteAt(h, 0); err != nil {
 		return w.wrap("commit", err)
 	}
+	if final := fileSize(w.n); final != w.reserved { // a chunk of unknown size
+		if err := w.s.resize(w.reserved, final); err != nil {
+			return w.wrap("commit", err)
+		}
+		w.reserved = final
+	}
 	if err := w.finish(); err != nil {
 		return w.wrap("commit", err)
 	}
-	w.s.publish(w.id, w.dir, w.n)
+	w.s.publish(w.id, w.dir, w.n, w.reserved)
 	return nil
 }
 
@@ -177,7 +184,7 @@ func (w *Writer) abort() error {
 		w.f = nil
 	}
 	err := w.s.fs.Remove(w.tmp)
-	w.s.release(w.id)
+	w.s.release(w.id, w.reserved)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return w.wrap("abort", err)
 	}

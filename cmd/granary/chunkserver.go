@@ -27,6 +27,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.Var(sizeFlag{&cfg.RepairRate}, "repair-rate", "bytes per second per repair copy (0: unlimited)")
 	fs.Var(sizeFlag{&cfg.ScrubRate}, "scrub-rate", "bytes per second the scrubber verifies")
 	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "least time between the starts of two scrub passes")
+	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often every chunk file's existence and every data directory's health are checked")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to report to the master until it says otherwise (the master's --heartbeat-interval wins)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")

@@ -31,6 +31,13 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
 	chunkSize := int64(64 << 20)
 	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
+	cfg := master.DefaultConfig()
+	fs.DurationVar(&cfg.OrphanGrace, "orphan-grace", cfg.OrphanGrace, "how long written but uncommitted chunks are kept")
+	fs.DurationVar(&cfg.GCDelay, "gc-delay", cfg.GCDelay, "how long chunks of deleted or overwritten data stay on disk before removal")
+	csCfg := chunkserver.DefaultConfig()
+	fs.DurationVar(&csCfg.ScrubInterval, "scrub-interval", csCfg.ScrubInterval, "least time between the starts of two scrub passes on each chunk server")
+	fs.DurationVar(&csCfg.SweepInterval, "sweep-interval", csCfg.SweepInterval, "how often each chunk server checks that its chunk files and data directories are there")
+	fs.Var(sizeFlag{&csCfg.CapacityLimit}, "capacity", "capacity each chunk server offers, below the disk's size (default: all of it)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	gwCfg := gateway.DefaultConfig()
 	gatewayFlags(fs, &gwCfg)
@@ -54,7 +61,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := master.DefaultConfig()
+	if cfg.OrphanGrace <= 0 || cfg.GCDelay < 0 || csCfg.ScrubInterval <= 0 || csCfg.SweepInterval <= 0 || csCfg.CapacityLimit < 0 {
+		return fmt.Errorf("%w: --orphan-grace, --scrub-interval and --sweep-interval must be positive, --gc-delay and --capacity not negative", errUsage)
+	}
 	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
 	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret = *raftAddr, *webAddr, secret
 	cfg.Replication, cfg.ChunkSize, cfg.Logger = *replication, chunkSize, logger
@@ -68,7 +77,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	go func() { errc <- srv.Run(ctx) }()
 	running := 1
 	for i := 1; i <= *chunkservers; i++ {
-		cs, err := embeddedChunkserver(i, *dir, *webAddr, secret, chunkSize, *noSync, logger)
+		cs, err := embeddedChunkserver(csCfg, i, *dir, *webAddr, secret, chunkSize, *noSync, logger)
 		if err != nil {
 			cancel()
 			return errors.Join(err, waitAll(errc, running))
@@ -105,8 +114,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 
 // embeddedChunkserver builds chunk server i of granary server, with its
 // own folder under dir and a port of its own on 127.0.0.1.
-func embeddedChunkserver(i int, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
-	cfg := chunkserver.DefaultConfig()
+func embeddedChunkserver(cfg chunkserver.Config, i int, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
 	cfg.ID = fmt.Sprintf("cs%d", i)
 	cfg.HTTPAddr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = "127.0.0.1:0", []string{master}, secret, logger
 	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", cfg.ID)}
