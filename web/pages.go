@@ -1,0 +1,250 @@
+package web
+
+import (
+	"cmp"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/granary-store/granary/client"
+)
+
+// show renders a page of the dashboard from the shared view.
+func (h *Handler) show(w http.ResponseWriter, r *http.Request, ss *session, status int, tmpl, title, errMsg string, data func(view) any) {
+	v := h.track.get(r.Context())
+	p := page{Title: title, Error: errMsg, V: v, Verdict: judge(v)}
+	if !isFragment(r) {
+		p.Flash = ss.takeFlash()
+	}
+	p.Data = data(v)
+	h.render(w, r, ss, status, tmpl, p)
+}
+
+type overviewData struct {
+	Servers        serverCounts
+	Used, Capacity int64
+	Chunks         client.ChunkCounts
+	Repair         client.RepairStats
+	Rate           string
+	ETA            string
+	Chart          template.HTML
+	CapacityBar    template.HTML
+	Buckets, Users int
+	Recent         []event
+}
+
+func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.show(w, r, ss, http.StatusOK, "overview", "Overview", "", func(v view) any {
+		d := overviewData{Servers: countServers(v), Chunks: v.Status.Chunks, Repair: v.Status.Repair, Buckets: len(v.Buckets), Users: len(v.Users)}
+		for _, cs := range v.Status.ChunkServers {
+			if cs.State == "alive" || cs.State == "draining" {
+				d.Used += cs.UsedBytes
+				d.Capacity += cs.CapacityBytes
+			}
+		}
+		d.Rate, d.ETA = rateAndETA(v)
+		d.Chart = repairChart(v.History)
+		d.CapacityBar = bar(d.Used, d.Capacity, 320, 14)
+		d.Recent = v.Events[:min(len(v.Events), 5)]
+		return d
+	})
+}
+
+// rateAndETA describes the repair rate (copies finished per second over
+// the last minute) and when the under-replicated chunks will be done at
+// that rate.
+func rateAndETA(v view) (string, string) {
+	under := v.Status.Chunks.UnderReplicated
+	rate, ok := repairRate(v.History)
+	switch {
+	case !ok || rate < 0:
+		if under == 0 {
+			return "idle", "—"
+		}
+		return "measuring…", "measuring…"
+	case under == 0:
+		return fmt.Sprintf("%.1f copies/s", rate), "nothing to repair"
+	case rate == 0:
+		return "0 copies/s", "stalled: no copy finished in the last minute"
+	}
+	eta := time.Duration(float64(under) / rate * float64(time.Second)).Round(time.Second)
+	return fmt.Sprintf("%.1f copies/s", rate), "about " + eta.String()
+}
+
+type memberRow struct {
+	client.Member
+	Applied uint64
+	Lag     string
+	Err     string
+}
+
+type mastersData struct {
+	Rows                            []memberRow
+	Leader                          string
+	Term, CommitIndex, AppliedIndex uint64
+	LeaderChange                    time.Time
+}
+
+func (h *Handler) getMasters(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.show(w, r, ss, http.StatusOK, "masters", "Masters", "", func(v view) any {
+		st := v.Status
+		d := mastersData{Leader: st.Leader, Term: st.Term, CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, LeaderChange: v.LeaderChange}
+		for _, m := range st.Members {
+			row := memberRow{Member: m}
+			if mh, ok := v.Health[m.ID]; ok {
+				row.Applied, row.Err = mh.Applied, mh.Err
+				if mh.Err == "" {
+					row.Lag = strconv.FormatInt(int64(st.CommitIndex)-int64(mh.Applied), 10)
+				}
+			}
+			d.Rows = append(d.Rows, row)
+		}
+		return d
+	})
+}
+
+type serverRow struct {
+	client.ChunkServer
+	Bar       template.HTML
+	Heartbeat string
+}
+
+type serversData struct {
+	Rows  []serverRow
+	Pager pager
+}
+
+// stateOrder puts the servers that need attention first.
+var stateOrder = map[string]int{"dead": 0, "draining": 1, "alive": 2, "decommissioned": 3}
+
+func (h *Handler) getServers(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.show(w, r, ss, http.StatusOK, "servers", "Chunk servers", "", func(v view) any {
+		all := slices.Clone(v.Status.ChunkServers)
+		slices.SortFunc(all, func(a, b client.ChunkServer) int {
+			return cmp.Or(cmp.Compare(stateRank(a.State), stateRank(b.State)), strings.Compare(a.ID, b.ID))
+		})
+		var d serversData
+		lo, hi := 0, 0
+		d.Pager, lo, hi = paginate(r, len(all), h.cfg.PageSize)
+		for _, cs := range all[lo:hi] {
+			d.Rows = append(d.Rows, serverRow{ChunkServer: cs, Bar: bar(cs.UsedBytes, cs.CapacityBytes, 120, 10), Heartbeat: heartbeatAge(cs.LastHeartbeatAgeMs)})
+		}
+		return d
+	})
+}
+
+func stateRank(s string) int {
+	if n, ok := stateOrder[s]; ok {
+		return n
+	}
+	return -1 // unknown states first
+}
+
+func heartbeatAge(ms int64) string {
+	if ms < 0 {
+		return "never"
+	}
+	return (time.Duration(ms) * time.Millisecond).Round(100 * time.Millisecond).String()
+}
+
+func (h *Handler) getDecommission(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.decommissionPage(w, r, ss, http.StatusOK, "")
+}
+
+func (h *Handler) decommissionPage(w http.ResponseWriter, r *http.Request, ss *session, status int, errMsg string) {
+	id := r.PathValue("id")
+	h.show(w, r, ss, status, "decommission", "Decommission "+id, errMsg, func(v view) any {
+		for _, cs := range v.Status.ChunkServers {
+			if cs.ID == id {
+				return &cs
+			}
+		}
+		return nil
+	})
+}
+
+type bucketsData struct {
+	Rows  []client.Bucket
+	Query string
+	Pager pager
+}
+
+func (h *Handler) getBuckets(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.bucketsPage(w, r, ss, http.StatusOK, "")
+}
+
+func (h *Handler) bucketsPage(w http.ResponseWriter, r *http.Request, ss *session, status int, errMsg string) {
+	h.show(w, r, ss, status, "buckets", "Buckets", errMsg, func(v view) any {
+		d := bucketsData{Query: r.URL.Query().Get("q")}
+		rows := v.Buckets
+		if d.Query != "" {
+			rows = nil
+			for _, b := range v.Buckets {
+				if strings.Contains(b.Name, d.Query) {
+					rows = append(rows, b)
+				}
+			}
+		}
+		lo, hi := 0, 0
+		d.Pager, lo, hi = paginate(r, len(rows), h.cfg.PageSize)
+		d.Rows = rows[lo:hi]
+		return d
+	})
+}
+
+type accessData struct {
+	Users  []client.User
+	NewKey *client.AccessKey // shown once, right after its creation
+}
+
+func (h *Handler) getAccess(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.accessPage(w, r, ss, http.StatusOK, "", nil)
+}
+
+func (h *Handler) accessPage(w http.ResponseWriter, r *http.Request, ss *session, status int, errMsg string, k *client.AccessKey) {
+	h.show(w, r, ss, status, "access", "Access", errMsg, func(v view) any {
+		return accessData{Users: v.Users, NewKey: k}
+	})
+}
+
+func (h *Handler) getEvents(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.show(w, r, ss, http.StatusOK, "events", "Events", "", func(v view) any { return v.Events })
+}
+
+// pager is one page of a long table.
+type pager struct {
+	Page, Pages, Total, First, Last int
+	Prev, Next                      string // links, empty at the ends
+}
+
+// paginate picks the rows [lo, hi) of the page the request asks for.
+func paginate(r *http.Request, total, size int) (p pager, lo, hi int) {
+	p.Total = total
+	p.Pages = max(1, (total+size-1)/size)
+	p.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
+	p.Page = min(max(p.Page, 1), p.Pages)
+	lo, hi = (p.Page-1)*size, min(p.Page*size, total)
+	p.First, p.Last = lo+1, hi
+	link := func(n int) string {
+		q := url.Values{}
+		for k, vs := range r.URL.Query() {
+			if k != "page" && k != "fragment" {
+				q[k] = vs
+			}
+		}
+		q.Set("page", strconv.Itoa(n))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	if p.Page > 1 {
+		p.Prev = link(p.Page - 1)
+	}
+	if p.Page < p.Pages {
+		p.Next = link(p.Page + 1)
+	}
+	return p, lo, hi
+}
