@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -86,6 +87,10 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteKeys+"/{key}", a.handleGetKey, http.MethodGet)
 	lead(proto.RouteKeys+"/{key}", a.handleDeleteKey, http.MethodDelete)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.Web != nil && r.URL.Path != proto.APIPrefix && !strings.HasPrefix(r.URL.Path, proto.APIPrefix+"/") {
+			a.cfg.Web.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, codeError(proto.CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

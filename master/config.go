@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 )
 
@@ -86,6 +87,11 @@ type Config struct {
 	// NoSync skips fsync of the Raft log (tests and benchmarks only: a
 	// power loss may then lose acknowledged changes).
 	NoSync bool
+
+	// Web, when set, serves every path of the HTTP address that the API
+	// does not own (the dashboard, package web); /v1, /metrics and /debug
+	// stay the API's.
+	Web http.Handler
 
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 
+	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/master"
+	"github.com/granary-store/granary/web"
 )
 
 func runMaster(ctx context.Context, e *env, args []string) error {
@@ -58,6 +61,9 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if cfg.Web, err = dashboard(cfg.HTTPAddr, cfg.ClusterSecret, logger); err != nil {
+		return err
+	}
 	if *raftBind != "" {
 		ln, err := net.Listen("tcp", *raftBind)
 		if err != nil {
@@ -90,4 +96,16 @@ func newLogger(e *env, level string) (*slog.Logger, error) {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
 	slog.SetDefault(logger)
 	return logger, nil
+}
+
+// dashboard builds the web dashboard a master serves beside its API; it
+// reads the cluster through that master's own HTTP address.
+func dashboard(httpAddr, secret string, logger *slog.Logger) (http.Handler, error) {
+	admin, err := client.NewAdmin(client.Config{Masters: []string{httpAddr}, Secret: secret})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	cfg := web.DefaultConfig()
+	cfg.Cluster, cfg.Logger = admin, logger
+	return web.New(cfg)
 }

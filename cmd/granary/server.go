@@ -25,7 +25,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
 	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address")
 	noSync := fs.Bool("no-sync", false, "do not fsync chunk files (faster; a crash may lose acknowledged writes)")
-	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API")
+	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and the dashboard")
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
 	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
@@ -67,6 +67,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
 	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret = *raftAddr, *webAddr, secret
 	cfg.Replication, cfg.ChunkSize, cfg.Logger = *replication, chunkSize, logger
+	if cfg.Web, err = dashboard(*webAddr, secret, logger); err != nil {
+		return err
+	}
 	srv, err := master.New(cfg)
 	if err != nil {
 		return err
@@ -106,7 +109,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "granary server: S3 on http://%s, master API on http://%s, %d chunk servers, replication %d (data in %s)\n", *s3Addr, *webAddr, *chunkservers, *replication, *dir)
-	fmt.Fprintf(e.stdout, "granary server: not available yet in this build: dashboard\n")
+	fmt.Fprintf(e.stdout, "granary server: dashboard on http://%s/ (log in with the root S3 key)\n", *webAddr)
 	err = <-errc // the first part to stop stops the rest
 	cancel()
 	return errors.Join(err, waitAll(errc, running-1))
