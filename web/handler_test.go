@@ -143,6 +143,10 @@ func TestPagesRender(t *testing.T) {
 			f.status.Chunks.UnderReplicated = 12
 			f.status.Repair.QueuedCopies = 12
 		}, "degraded"},
+		{"dead server, data copied elsewhere", func(f *fakeCluster) {
+			f.healthy(4)
+			f.status.ChunkServers[3].State = "dead"
+		}, "healthy"},
 		{"missing data", func(f *fakeCluster) {
 			f.healthy(3)
 			f.status.ChunkServers[0].State = "dead"

@@ -46,7 +46,8 @@ func countServers(v view) serverCounts {
 }
 
 // judge answers "is my data safe right now?". Data missing wins over at
-// risk, at risk over degraded. Without a histogram of replica counts (the
+// risk, at risk over degraded; dead servers alone (their chunks already
+// copied elsewhere, or none) leave the data healthy, with a reason line. Without a histogram of replica counts (the
 // master does not expose one yet) "at risk" is inferred: chunks are
 // under-replicated while two or more servers are down, or one is left.
 func judge(v view) verdict {
@@ -81,7 +82,9 @@ func judge(v view) verdict {
 		add(levelWarn, "%d corrupt replicas waiting for replacement", ch.Corrupt)
 	}
 	if sc.Dead > 0 {
-		add(levelWarn, "%d of %d chunk servers dead", sc.Dead, len(st.ChunkServers)-sc.Decommissioned)
+		// A dead server is a risk to data only through the chunks it held,
+		// which the counters above already count as under-replicated.
+		add(levelOK, "%d of %d chunk servers dead", sc.Dead, len(st.ChunkServers)-sc.Decommissioned)
 	}
 	if sc.Draining > 0 {
 		add(levelOK, "%d chunk servers draining", sc.Draining)
@@ -97,7 +100,7 @@ func judge(v view) verdict {
 	}
 	out.Word = map[string]string{levelOK: "healthy", levelWarn: "degraded", levelRisk: "at risk", levelBad: "data missing", levelUnknown: "unknown"}[out.Level]
 	if len(out.Reasons) == 0 {
-		out.Reasons = []string{"every chunk has all its replicas and every chunk server is alive"}
+		out.Reasons = []string{"every chunk has all its replicas"}
 	}
 	return out
 }
