@@ -36,14 +36,14 @@ func (c *clock) add(d time.Duration) {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *fakeCluster
 	clock *clock
 	h     *Handler
 	srv   *httptest.Server
 }
 
-func newHarness(t *testing.T, fake *fakeCluster) *harness {
+func newHarness(t testing.TB, fake *fakeCluster) *harness {
 	t.Helper()
 	hs := &harness{t: t, fake: fake, clock: &clock{t: t0}}
 	cfg := DefaultConfig()
@@ -59,7 +59,7 @@ func newHarness(t *testing.T, fake *fakeCluster) *harness {
 	return hs
 }
 
-type tlog struct{ t *testing.T }
+type tlog struct{ t testing.TB }
 
 func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
 
@@ -101,7 +101,7 @@ func (b *browser) post(path string, form url.Values) (int, string) {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, body string) string {
+func csrfOf(t testing.TB, body string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(body)
 	if m == nil {

@@ -56,24 +56,47 @@ func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *sessio
 }
 
 // rateAndETA describes the repair rate (copies finished per second over
-// the last minute) and when the under-replicated chunks will be done at
-// that rate.
+// the last minute of history, with the bytes per second it means at the
+// average replica size) and when the under-replicated chunks will be
+// done at that rate.
 func rateAndETA(v view) (string, string) {
 	under := v.Status.Chunks.UnderReplicated
-	rate, ok := repairRate(v.History)
+	rate, window, ok := repairRate(v.History)
 	switch {
 	case !ok || rate < 0:
 		if under == 0 {
 			return "idle", "—"
 		}
 		return "measuring…", "measuring…"
-	case under == 0:
-		return fmt.Sprintf("%.1f copies/s", rate), "nothing to repair"
+	case rate == 0 && under == 0:
+		return "idle", "nothing to repair"
 	case rate == 0:
-		return "0 copies/s", "stalled: no copy finished in the last minute"
+		return "0 copies/s", fmt.Sprintf("stalled: no copy finished in the last %s", window.Round(time.Second))
+	}
+	desc := fmt.Sprintf("%.1f copies/s", rate)
+	if avg := avgReplica(v.Status.ChunkServers); avg > 0 {
+		desc += fmt.Sprintf(" (≈ %s/s)", humanBytes(int64(rate*float64(avg))))
+	}
+	if under == 0 {
+		return desc, "nothing to repair"
 	}
 	eta := time.Duration(float64(under) / rate * float64(time.Second)).Round(time.Second)
-	return fmt.Sprintf("%.1f copies/s", rate), "about " + eta.String()
+	return desc, "about " + eta.String()
+}
+
+// avgReplica is the average size of a replica on the live servers.
+func avgReplica(servers []client.ChunkServer) int64 {
+	var used, chunks int64
+	for _, cs := range servers {
+		if cs.State == "alive" || cs.State == "draining" {
+			used += cs.UsedBytes
+			chunks += int64(cs.Chunks)
+		}
+	}
+	if chunks == 0 {
+		return 0
+	}
+	return used / chunks
 }
 
 type memberRow struct {

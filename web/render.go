@@ -98,7 +98,7 @@ func bar(used, capacity int64, w, h int) template.HTML {
 	if capacity > 0 && float64(used) > 0.9*float64(capacity) {
 		cls = "bar-full"
 	}
-	return template.HTML(fmt.Sprintf(`<svg class="bar" width="%d" height="%d" viewBox="0 0 %d %d" aria-hidden="true"><rect class="bar-bg" width="%d" height="%d"/><rect class="%s" width="%d" height="%d"/></svg>`,
+	return template.HTML(fmt.Sprintf(`<svg class="bar" width="%d" height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" aria-hidden="true"><rect class="bar-bg" width="%d" height="%d"/><rect class="%s" width="%d" height="%d"/></svg>`,
 		w, h, w, h, w, h, cls, fill, h))
 }
 
@@ -128,8 +128,8 @@ func repairChart(h []sample) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="Under-replicated chunks (peak %d) and queued copies over the last %s">`, w, ht, w, ht, top, time.Duration(span*float64(time.Second)).Round(time.Second))
 	fmt.Fprintf(&b, `<rect class="chart-bg" width="%d" height="%d"/>`, w, ht)
-	fmt.Fprintf(&b, `<polyline class="line-under" points="%s"/>`, line(func(s sample) int { return s.UnderReplicated }))
 	fmt.Fprintf(&b, `<polyline class="line-queued" points="%s"/>`, line(func(s sample) int { return s.Queued }))
+	fmt.Fprintf(&b, `<polyline class="line-under" points="%s"/>`, line(func(s sample) int { return s.UnderReplicated }))
 	fmt.Fprintf(&b, `<text class="chart-label" x="%d" y="14">%d</text></svg>`, pad+2, top)
 	return template.HTML(b.String())
 }

@@ -300,10 +300,11 @@ func orNone(s string) string {
 }
 
 // repairRate returns the copies finished per second over the last
-// rateWindow of history, and whether there was enough history to say.
-func repairRate(h []sample) (float64, bool) {
+// rateWindow of history, the span it measured, and whether there was
+// enough history to say.
+func repairRate(h []sample) (float64, time.Duration, bool) {
 	if len(h) < 2 {
-		return 0, false
+		return 0, 0, false
 	}
 	last := h[len(h)-1]
 	first := h[0]
@@ -313,9 +314,9 @@ func repairRate(h []sample) (float64, bool) {
 			break
 		}
 	}
-	dt := last.At.Sub(first.At).Seconds()
-	if dt < 1 {
-		return 0, false
+	span := last.At.Sub(first.At)
+	if span < time.Second {
+		return 0, span, false
 	}
-	return float64(last.CopiesDone-first.CopiesDone) / dt, true
+	return float64(last.CopiesDone-first.CopiesDone) / span.Seconds(), span, true
 }
