@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/granary-store/granary/client"
 )
@@ -28,7 +29,7 @@ func (h *Handler) getLogin(w http.ResponseWriter, r *http.Request) {
 // same random value in a cookie and in the form.
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, status int, msg string, d loginData) {
 	tok := randomToken()
-	setCookie(w, r, loginCookie, tok, h.cfg.SessionTTL)
+	setCookie(w, r, loginCookie, tok, time.Hour)
 	h.render(w, r, nil, status, "login", page{Title: "Log in", CSRF: tok, Error: msg, Data: d})
 }
 
@@ -43,8 +44,14 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		h.loginForm(w, r, http.StatusForbidden, ErrCSRF.Error()+"; try again", d)
 		return
 	}
+	if h.throttle.blocked(r, h.now()) {
+		h.log.Warn("dashboard: login throttled", "remote", r.RemoteAddr)
+		h.loginForm(w, r, http.StatusTooManyRequests, "too many failed logins from this address; try again in a few minutes", d)
+		return
+	}
 	user, err := h.checkLogin(r.Context(), access, secret)
 	if errors.Is(err, ErrBadLogin) {
+		h.throttle.fail(r, h.now())
 		h.log.Warn("dashboard: login refused", "access_key", access, "remote", r.RemoteAddr)
 		h.loginForm(w, r, http.StatusUnauthorized, err.Error(), d)
 		return
@@ -54,6 +61,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) {
 		h.loginForm(w, r, clientStatus(err), "cannot check the key now: "+err.Error(), d)
 		return
 	}
+	h.throttle.succeed(r)
 	ss := h.sessions.create(user, access, h.now())
 	setCookie(w, r, sessionCookie, ss.token, h.cfg.SessionTTL)
 	setCookie(w, r, loginCookie, "", 0)

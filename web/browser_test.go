@@ -83,9 +83,9 @@ func TestBrowser(t *testing.T) {
 	run, wait := b.run, b.wait
 
 	// Log in; the overview shows three live servers and healthy data.
+	run("login page", 15*time.Second, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("access_key")))
+	shot("login")
 	run("log in", 15*time.Second,
-		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(chromedp.ID("access_key")),
 		chromedp.SendKeys(chromedp.ID("access_key"), root.AccessKey),
 		chromedp.SendKeys(chromedp.ID("secret_key"), root.SecretKey),
 		chromedp.Click(chromedp.ID("login")),
@@ -107,6 +107,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("the page was reloaded")
 	}
 	shot("overview-degraded")
+	checkContrast(t, b, "overview (degraded)")
 
 	// A fourth server takes the copies: back to healthy, still no reload.
 	c.AddChunkServer("r1")
@@ -157,6 +158,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#server-cs4 td[data-state="draining"]`)),
 	)
 	shot("servers")
+	checkContrast(t, b, "chunk servers")
 	run("masters", 10*time.Second, chromedp.Navigate(base+"/masters"), chromedp.WaitVisible(chromedp.CSS(`table`)))
 	shot("masters")
 	run("events", 10*time.Second, chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.ID("events")))
@@ -232,6 +234,37 @@ func checkAccessibility(t *testing.T, b *tab, base string) {
 			t.Errorf("%s: %d of %d controls reachable by Tab; missed: %v", p, reached, want, missed)
 		}
 	}
+}
+
+// checkContrast checks the status colours as the browser computed them:
+// text on its background at least 4.5:1 (WCAG AA).
+func checkContrast(t *testing.T, b *tab, page string) {
+	t.Helper()
+	els := value(b, "colours on "+page, 5*time.Second, chromedp.Evaluate[[][]string](`Array.from(document.querySelectorAll('.verdict, .st, .ev-ok, .ev-warn, .ev-bad, .flash, .error')).map(e => { const s = getComputedStyle(e); return [e.className, s.color, s.backgroundColor]; })`))
+	if len(els) == 0 {
+		t.Fatalf("%s: no status element", page)
+	}
+	for _, e := range els {
+		fg, okf := cssRGB(e[1])
+		bg, okb := cssRGB(e[2])
+		if !okf || !okb {
+			t.Errorf("%s: %s: colours %q on %q", page, e[0], e[1], e[2])
+			continue
+		}
+		if r := contrast(fg, bg); r < 4.5 {
+			t.Errorf("%s: %s: %s on %s has contrast %.2f < 4.5", page, e[0], e[1], e[2], r)
+		}
+	}
+}
+
+// cssRGB turns a computed "rgb(r, g, b)" into "#rrggbb"; transparent and
+// other forms are not understood.
+func cssRGB(v string) (string, bool) {
+	var r, g, bl int
+	if n, err := fmt.Sscanf(v, "rgb(%d, %d, %d)", &r, &g, &bl); n != 3 || err != nil {
+		return "", false
+	}
+	return fmt.Sprintf("#%02x%02x%02x", r, g, bl), true
 }
 
 // newBrowser starts headless Chromium (without its sandbox: the tests run

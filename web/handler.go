@@ -29,6 +29,7 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessions
+	throttle *throttle
 	track    *tracker
 	pages    map[string]*template.Template
 	mux      http.Handler
@@ -48,6 +49,7 @@ func New(cfg Config) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.sessions = newSessions(cfg.MaxSessions, cfg.SessionTTL)
+	h.throttle = newThrottle()
 	h.track = newTracker(&cfg, h.log, h.now)
 	var err error
 	if h.pages, err = parsePages(); err != nil {

@@ -528,3 +528,18 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("validate: %v", err)
 	}
 }
+
+func TestLoginThrottle(t *testing.T) {
+	hs := newHarness(t, newFake().healthy(1))
+	b := hs.browser()
+	for range maxLoginFailures {
+		if code, _ := b.login(rootAccess, "guess"); code != http.StatusUnauthorized {
+			t.Fatalf("failed login: %d", code)
+		}
+	}
+	if code, body := b.login(rootAccess, rootSecret); code != http.StatusTooManyRequests || strings.Contains(body, "Log out") {
+		t.Fatalf("login after %d failures: %d", maxLoginFailures, code)
+	}
+	hs.clock.add(loginWindow)
+	b.loginRoot()
+}

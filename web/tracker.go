@@ -115,11 +115,12 @@ func (t *tracker) invalidate() {
 	}
 }
 
-// fetch reads the cluster. The calls outlive no viewer's interest in them
-// (the snapshot is shared), so they run on ctx without its cancellation,
-// each under its own deadline.
+// fetch reads the cluster. The snapshot is shared, so one viewer leaving
+// does not cancel it: the calls run on ctx without its cancellation, all
+// of them within one call timeout.
 func (t *tracker) fetch(ctx context.Context, prev *snapshot) *snapshot {
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+	defer cancel()
 	s := &snapshot{At: t.now()}
 	err := t.read(ctx, s)
 	if err == nil {
@@ -138,18 +139,14 @@ func (t *tracker) fetch(ctx context.Context, prev *snapshot) *snapshot {
 }
 
 func (t *tracker) read(ctx context.Context, s *snapshot) error {
-	call := func(f func(context.Context) error) error {
-		ctx, cancel := context.WithTimeout(ctx, t.timeout)
-		defer cancel()
-		return f(ctx)
-	}
-	if err := call(func(ctx context.Context) (err error) { s.Status, err = t.cl.Status(ctx); return err }); err != nil {
+	var err error
+	if s.Status, err = t.cl.Status(ctx); err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	if err := call(func(ctx context.Context) (err error) { s.Buckets, err = t.cl.Buckets(ctx); return err }); err != nil {
+	if s.Buckets, err = t.cl.Buckets(ctx); err != nil {
 		return fmt.Errorf("buckets: %w", err)
 	}
-	if err := call(func(ctx context.Context) (err error) { s.Users, err = t.cl.Users(ctx); return err }); err != nil {
+	if s.Users, err = t.cl.Users(ctx); err != nil {
 		return fmt.Errorf("users: %w", err)
 	}
 	s.Health = t.health(ctx, s.Status.Members)
