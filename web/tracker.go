@@ -126,7 +126,7 @@ func (t *tracker) fetch(ctx context.Context, prev *snapshot) *snapshot {
 	if err == nil {
 		return s
 	}
-	t.log.Warn("dashboard: read cluster", "err", err)
+	// Logged once, as an event, when the cluster stops being readable.
 	if prev != nil && !prev.Empty {
 		stale := *prev
 		stale.At, stale.Err = s.At, err
@@ -189,7 +189,7 @@ func (t *tracker) observe(prev, next *snapshot) {
 		if len(t.events) > maxEvents {
 			t.events = append(t.events[:0:0], t.events[len(t.events)-maxEvents:]...)
 		}
-		t.log.Info("dashboard: "+e.Text, "level", level)
+		t.log.Info("dashboard event", "event", e.Text, "level", level)
 	}
 	switch {
 	case next.Err != nil && (prev == nil || prev.Err == nil):
