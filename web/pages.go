@@ -34,6 +34,8 @@ type overviewData struct {
 	ETA            string
 	Chart          template.HTML
 	CapacityBar    template.HTML
+	RedundancyBar  template.HTML
+	FullMargin     int
 	Buckets, Users int
 	Recent         []event
 }
@@ -50,6 +52,8 @@ func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *sessio
 		d.Rate, d.ETA = rateAndETA(v)
 		d.Chart = repairChart(v.History)
 		d.CapacityBar = bar(d.Used, d.Capacity, 320, 14)
+		d.RedundancyBar = redundancyBar(d.Chunks, 320, 14)
+		d.FullMargin = max(d.Chunks.Total-d.Chunks.UnderReplicated-d.Chunks.Missing, 0)
 		d.Recent = v.Events[:min(len(v.Events), 5)]
 		return d
 	})

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"strings"
 	"time"
+
+	"github.com/granary-store/granary/client"
 )
 
 // parsePages parses the layout with each page's templates; a page file
@@ -131,5 +133,25 @@ func repairChart(h []sample) template.HTML {
 	fmt.Fprintf(&b, `<polyline class="line-queued" points="%s"/>`, line(func(s sample) int { return s.Queued }))
 	fmt.Fprintf(&b, `<polyline class="line-under" points="%s"/>`, line(func(s sample) int { return s.UnderReplicated }))
 	fmt.Fprintf(&b, `<text class="chart-label" x="%d" y="14">%d</text></svg>`, pad+2, top)
+	return template.HTML(b.String())
+}
+
+// redundancyBar draws the chunks by remaining redundancy as one stacked
+// bar: full margin, reduced (under-replicated), none (no live replica).
+func redundancyBar(c client.ChunkCounts, w, h int) template.HTML {
+	full := max(c.Total-c.UnderReplicated-c.Missing, 0)
+	total := max(full+c.UnderReplicated+c.Missing, 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="bar" width="%d" height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" aria-hidden="true"><rect class="bar-bg" width="%d" height="%d"/>`, w, h, w, h, w, h)
+	x := 0.0
+	for _, part := range []struct {
+		n   int
+		cls string
+	}{{full, "seg-full"}, {c.UnderReplicated, "seg-reduced"}, {c.Missing, "seg-none"}} {
+		pw := float64(w) * float64(part.n) / float64(total)
+		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" width="%.1f" height="%d"/>`, part.cls, x, pw, h)
+		x += pw
+	}
+	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
