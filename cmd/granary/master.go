@@ -19,7 +19,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.ID, "id", "", "member id, stable across restarts (required)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the Raft log, snapshots and metadata (required)")
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft traffic between masters (required)")
-	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "address of the HTTP API (required)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "address of the HTTP API and the dashboard (required)")
 	raftBind := fs.String("raft-bind", "", "address to listen on for Raft (default: --raft-addr); lets a container listen on all interfaces while --raft-addr names it")
 	httpBind := fs.String("http-bind", "", "address to listen on for the HTTP API (default: --http-addr)")
 	fs.BoolVar(&cfg.Bootstrap, "bootstrap", false, "start a new group with this member as its first voter")
