@@ -543,3 +543,37 @@ func TestLoginThrottle(t *testing.T) {
 	hs.clock.add(loginWindow)
 	b.loginRoot()
 }
+
+// TestConcurrentUse renders pages while actions change the cluster and
+// the clock moves, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	hs := newHarness(t, newFake().healthy(5))
+	b := hs.browser()
+	tok := b.loginRoot()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 10 {
+				p := pagePaths[(i+j)%len(pagePaths)]
+				if code, _ := b.get(p + "?fragment=1"); code != http.StatusOK {
+					t.Errorf("GET %s: %d", p, code)
+				}
+			}
+		})
+	}
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 5 {
+				name := fmt.Sprintf("b-%d-%d", i, j)
+				if code, _ := b.post("/buckets", url.Values{"name": {name}, "csrf": {tok}}); code != http.StatusOK {
+					t.Errorf("create %s: %d", name, code)
+				}
+				hs.clock.add(300 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	if _, body := b.get("/buckets"); !strings.Contains(body, "20 buckets") {
+		t.Errorf("buckets page after 20 creations:\n%s", body)
+	}
+}

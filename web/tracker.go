@@ -68,6 +68,7 @@ type tracker struct {
 
 	mu           sync.Mutex
 	cur          *snapshot
+	dirty        bool // an action changed the cluster since cur was taken
 	history      []sample
 	events       []event // newest last
 	leaderChange time.Time
@@ -93,10 +94,10 @@ func newTracker(cfg *Config, log *slog.Logger, now func() time.Time) *tracker {
 func (t *tracker) get(ctx context.Context) view {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.cur == nil || t.now().Sub(t.cur.At) >= t.refresh {
+	if t.cur == nil || t.dirty || t.now().Sub(t.cur.At) >= t.refresh {
 		next := t.fetch(ctx, t.cur)
 		t.observe(t.cur, next)
-		t.cur = next
+		t.cur, t.dirty = next, false
 	}
 	v := view{snapshot: t.cur, History: append([]sample(nil), t.history...), LeaderChange: t.leaderChange, RepairStart: t.repairStart}
 	v.Events = make([]event, len(t.events))
@@ -110,9 +111,7 @@ func (t *tracker) get(ctx context.Context) view {
 func (t *tracker) invalidate() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.cur != nil {
-		t.cur.At = time.Time{}
-	}
+	t.dirty = true // published snapshots are never changed: views may be rendering them
 }
 
 // fetch reads the cluster. The snapshot is shared, so one viewer leaving
