@@ -142,14 +142,14 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if en != 0 {
 		return nil, en
 	}
-	ctx, cancel := reqCtx(ctx)
+	a := n.newAttrs(ctx, syscall.S_IFDIR, mode)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	if f, err := n.m.probe(ctx, key); err != nil {
 		return nil, n.m.fail("mkdir", key, err)
 	} else if f.kind != 0 {
 		return nil, syscall.EEXIST
 	}
-	a := n.newAttrs(ctx, syscall.S_IFDIR, mode)
 	if _, err := n.m.cl.Put(ctx, n.m.bucket, key+"/", bytes.NewReader(nil), 0, &client.PutOptions{Meta: a.toMeta()}); err != nil {
 		return nil, n.m.fail("mkdir", key, err)
 	}
@@ -167,7 +167,7 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if en != 0 {
 		return en
 	}
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	if ch := n.childNode(name); ch != nil && ch.kind != syscall.S_IFDIR {
 		return syscall.ENOTDIR
@@ -225,7 +225,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if en != 0 {
 		return en
 	}
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	fresh := false
 	if ch := n.childNode(name); ch != nil {
@@ -253,9 +253,9 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if en != 0 {
 		return nil, en
 	}
-	ctx, cancel := reqCtx(ctx)
-	defer cancel()
 	a := n.newAttrs(ctx, syscall.S_IFLNK, 0o777)
+	ctx, cancel := n.m.reqCtx()
+	defer cancel()
 	a.size = int64(len(target))
 	_, err := n.m.cl.Put(ctx, n.m.bucket, key, strings.NewReader(target), a.size,
 		&client.PutOptions{Meta: a.toMeta(), IfVersion: client.MustNotExist})
@@ -276,7 +276,7 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	info, err := n.m.cl.Stat(ctx, n.m.bucket, key)
 	if err != nil {

@@ -48,7 +48,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if en != 0 {
 		return nil, nil, 0, en
 	}
-	rctx, cancel := reqCtx(ctx)
+	rctx, cancel := n.m.reqCtx()
 	defer cancel()
 	if f, err := n.m.probe(rctx, key); err != nil {
 		return nil, nil, 0, n.m.fail("create", key, err)
@@ -79,7 +79,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	if n.kind != syscall.S_IFREG {
 		return nil, 0, syscall.EINVAL
 	}
-	rctx, cancel := reqCtx(ctx)
+	rctx, cancel := n.m.reqCtx()
 	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -99,8 +99,10 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 	return &handle{n: n, writable: w}, 0, 0
 }
 
-func (h *handle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+func (h *handle) Read(_ context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n := h.n
+	ctx, cancel := n.m.reqCtx()
+	defer cancel()
 	n.m.stats.ops.Add(1)
 	n.mu.Lock()
 	o := n.open
@@ -157,8 +159,10 @@ func (h *handle) reader(ctx context.Context, gen uint64) (*readAhead, error) {
 	return h.ra, nil
 }
 
-func (h *handle) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+func (h *handle) Write(_ context.Context, data []byte, off int64) (uint32, syscall.Errno) {
 	n := h.n
+	ctx, cancel := n.m.reqCtx()
+	defer cancel()
 	n.m.stats.ops.Add(1)
 	if !h.writable {
 		return 0, syscall.EBADF
@@ -183,10 +187,10 @@ func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
 	return h.commit(ctx, "fsync")
 }
 
-func (h *handle) commit(ctx context.Context, op string) syscall.Errno {
+func (h *handle) commit(_ context.Context, op string) syscall.Errno {
 	n := h.n
 	n.m.stats.ops.Add(1)
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -206,7 +210,7 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	}
 	h.mu.Unlock()
 	// The kernel does not wait for release: commit on the mount's life.
-	ctx, cancel := context.WithTimeout(n.m.life, 2*time.Minute)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -222,7 +226,7 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	if n.m.cfg.ReadOnly {
 		return syscall.EROFS
 	}
-	rctx, cancel := reqCtx(ctx)
+	rctx, cancel := n.m.reqCtx()
 	defer cancel()
 	if n.kind == syscall.S_IFDIR {
 		return n.setDirAttr(rctx, in, out)

@@ -106,9 +106,13 @@ func (n *node) childNode(name string) *node {
 	return ch
 }
 
-// reqCtx bounds one request's calls to the cluster.
-func reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, 2*time.Minute)
+// reqCtx bounds one request's calls to the cluster. It does not derive
+// from the request's context on purpose: the kernel interrupts a request
+// whenever its caller gets a signal (Go programs get SIGURG all the time),
+// and a commit or lookup cut short by that would fail a close or an open
+// that the caller restarts anyway.
+func (m *mountFS) reqCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(m.life, 2*time.Minute)
 }
 
 // found is what the store says a name is.
@@ -185,7 +189,7 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs
 			return &ch.Inode, 0
 		}
 	}
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	f, err := n.m.probe(ctx, key)
 	if err != nil {
@@ -230,7 +234,7 @@ func (n *node) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) 
 		n.mu.Unlock()
 		return 0
 	}
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	info, err := n.m.cl.Stat(ctx, n.m.bucket, key)
 	if err != nil {
@@ -247,7 +251,7 @@ func (n *node) Getattr(ctx context.Context, _ fs.FileHandle, out *fuse.AttrOut) 
 }
 
 func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
-	*out = n.m.statfs(ctx)
+	*out = n.m.statfs()
 	return 0
 }
 
@@ -263,7 +267,7 @@ func (m *mountFS) fail(op, key string, err error) syscall.Errno {
 
 // statfs answers from the cluster's capacity, asked at most every 10s;
 // without an answer it reports 1 PiB free.
-func (m *mountFS) statfs(ctx context.Context) fuse.StatfsOut {
+func (m *mountFS) statfs() fuse.StatfsOut {
 	m.statfsMu.Lock()
 	defer m.statfsMu.Unlock()
 	if !m.statfsAt.IsZero() && time.Since(m.statfsAt) < 10*time.Second {
@@ -271,7 +275,7 @@ func (m *mountFS) statfs(ctx context.Context) fuse.StatfsOut {
 	}
 	const bsize = 4096
 	capacity, used := int64(1<<50), int64(0)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(m.life, 3*time.Second)
 	defer cancel()
 	if st, err := m.cl.Admin().Status(ctx); err == nil {
 		var c, u int64

@@ -34,7 +34,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	if en != 0 {
 		return en
 	}
-	ctx, cancel := reqCtx(ctx)
+	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 
 	srcKind, fresh := uint32(0), false

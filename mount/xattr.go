@@ -95,7 +95,7 @@ func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 // changeMeta edits n's user metadata and stores it (at once for a closed
 // file or a directory, at the commit of an open one).
 func (n *node) changeMeta(ctx context.Context, edit func(map[string]string) syscall.Errno) syscall.Errno {
-	rctx, cancel := reqCtx(ctx)
+	rctx, cancel := n.m.reqCtx()
 	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()

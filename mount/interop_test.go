@@ -1,0 +1,204 @@
+package mount_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/mount"
+)
+
+func randBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, uint64(n)))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// waitFor polls cond until it holds (bounded by the attribute TTLs).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMountInterop(t *testing.T) {
+	e := startMount(t, func(c *mount.Config) { c.AttrTTL, c.EntryTTL = 200*time.Millisecond, 200*time.Millisecond })
+	ctx := ctxT(t, time.Minute)
+	for _, size := range []int{0, 100, 1 << 20, 3<<20 + 7} {
+		data := randBytes(size, 1)
+		name := "from-mount-" + strconv.Itoa(size)
+		if err := os.WriteFile(filepath.Join(e.dir, name), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.cl.Get(ctx, "files", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("%s through the client: %d bytes, %v", name, len(got), err)
+		}
+		info, err := e.cl.Stat(ctx, "files", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Meta["mode"] != "100640" || info.Meta["mtime"] == "" {
+			t.Fatalf("%s metadata %v", name, info.Meta)
+		}
+
+		data2 := randBytes(size+10, 2)
+		name2 := "from-client-" + strconv.Itoa(size)
+		mtime := time.Date(2021, 5, 6, 7, 8, 9, 123456789, time.UTC)
+		if _, err := e.cl.Put(ctx, "files", "dir/"+name2, bytes.NewReader(data2), int64(len(data2)),
+			&client.PutOptions{Meta: map[string]string{"mtime": "1620284889.123456789"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err = os.ReadFile(filepath.Join(e.dir, "dir", name2))
+		if err != nil || !bytes.Equal(got, data2) {
+			t.Fatalf("%s through the mount: %d bytes, %v", name2, len(got), err)
+		}
+		st, err := os.Stat(filepath.Join(e.dir, "dir", name2))
+		if err != nil || !st.ModTime().Equal(mtime) {
+			t.Fatalf("rclone mtime: %v %v, want %v", st.ModTime(), err, mtime)
+		}
+	}
+	// An overwrite by another client shows within the TTLs (close-to-open).
+	p := filepath.Join(e.dir, "changing")
+	os.WriteFile(p, []byte("one"), 0o644)
+	if _, err := e.cl.Put(ctx, "files", "changing", bytes.NewReader([]byte("second version")), 14, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new version through the mount", func() bool {
+		b, _ := os.ReadFile(p)
+		return string(b) == "second version"
+	})
+	if err := e.cl.Delete(ctx, "files", "changing"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deletion through the mount", func() bool {
+		_, err := os.Stat(p)
+		return errors.Is(err, os.ErrNotExist)
+	})
+}
+
+// TestMountCommitSemantics: a file being written is never visible partly;
+// fsync makes it durable and visible before close.
+func TestMountCommitSemantics(t *testing.T) {
+	e := startMount(t, nil)
+	ctx := ctxT(t, time.Minute)
+	f, err := os.Create(filepath.Join(e.dir, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := randBytes(1<<20, 3)
+	for i := range 5 {
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cl.Stat(ctx, "files", "big"); !errors.Is(err, client.ErrNoSuchKey) {
+			t.Fatalf("after %d MiB written, the object is visible: %v", i+1, err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.cl.Stat(ctx, "files", "big")
+	if err != nil || info.Size != 5<<20 {
+		t.Fatalf("after fsync: %d bytes, %v", info.Size, err)
+	}
+	// Writing on after fsync and closing gives the whole file.
+	if _, err := f.Write([]byte("tail")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	info, err = e.cl.Stat(ctx, "files", "big")
+	if err != nil || info.Size != 5<<20+4 {
+		t.Fatalf("after close: %d bytes, %v", info.Size, err)
+	}
+	// No temporary objects are left.
+	res, err := e.cl.List(ctx, client.ListRequest{Bucket: "files", Prefix: ".granary-tmp/"})
+	if err != nil || len(res.Objects) != 0 {
+		t.Fatalf("temporary objects left: %v %v", res.Objects, err)
+	}
+}
+
+// TestMountSpoolLimit: random writes beyond --cache-size fail with ENOSPC;
+// a sequential copy of a larger file needs no spool.
+func TestMountSpoolLimit(t *testing.T) {
+	e := startMount(t, func(c *mount.Config) { c.CacheSize = 2 << 20; c.MemBuffer = 64 << 10 })
+	big := randBytes(6<<20, 4)
+	if err := os.WriteFile(filepath.Join(e.dir, "seq"), big, 0o644); err != nil {
+		t.Fatalf("sequential 6 MiB through a 2 MiB spool: %v", err)
+	}
+	f, err := os.OpenFile(filepath.Join(e.dir, "seq"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteAt([]byte("x"), 10)
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("random write needing a 6 MiB spool of 2: %v, want ENOSPC", err)
+	}
+	f.Close()
+	got, err := os.ReadFile(filepath.Join(e.dir, "seq"))
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("file changed by a failed write: %d bytes, %v", len(got), err)
+	}
+}
+
+func TestMountReadOnly(t *testing.T) {
+	e := startMount(t, nil)
+	if _, err := e.cl.Put(ctxT(t, 10*time.Second), "files", "x/y", bytes.NewReader([]byte("y")), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, dir := mountOn(t, e.cl, func(c *mount.Config) { c.ReadOnly = true })
+	if b, err := os.ReadFile(filepath.Join(dir, "x/y")); err != nil || string(b) != "y" {
+		t.Fatalf("read: %q %v", b, err)
+	}
+	for what, err := range map[string]error{
+		"create": os.WriteFile(filepath.Join(dir, "new"), nil, 0o644),
+		"mkdir":  os.Mkdir(filepath.Join(dir, "d"), 0o755),
+		"unlink": os.Remove(filepath.Join(dir, "x/y")),
+		"rename": os.Rename(filepath.Join(dir, "x/y"), filepath.Join(dir, "x/z")),
+	} {
+		if !errors.Is(err, syscall.EROFS) {
+			t.Errorf("%s on a read-only mount: %v, want EROFS", what, err)
+		}
+	}
+}
+
+// TestMountBusy: unmounting with a file open says so, and works once it is
+// closed.
+func TestMountBusy(t *testing.T) {
+	e := startMount(t, nil)
+	f, err := os.Create(filepath.Join(e.dir, "held"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Close(); !errors.Is(err, mount.ErrBusy) {
+		t.Fatalf("unmount with an open file: %v, want ErrBusy", err)
+	}
+	f.Close()
+	if err := e.srv.Close(); err != nil {
+		t.Fatalf("unmount after close: %v", err)
+	}
+}
