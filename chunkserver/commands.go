@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/chunkclient"
@@ -34,6 +33,7 @@ func (s *Server) runCommands() {
 		s.wg.Add(1)
 		go func() { // owned by the server: bounded by sem, ends with the copy
 			defer s.wg.Done()
+			defer s.nudgeHeartbeat() // report it, and fetch more work, soon
 			defer func() { <-sem }()
 			if err := s.copyChunk(cmd); err != nil {
 				s.log.Warn("copy chunk", "chunk", cmd.Chunk, "from", cmd.Source.ID, "err", err)
@@ -67,7 +67,7 @@ func (s *Server) deleteChunk(id uint64) {
 
 // copyChunk fetches a chunk from another server and stores it, verified
 // (the source verifies each block it sends; the trailer says whether all
-// of it was good) and throttled to RepairRate.
+// of it was good) and paced by the server's repair bandwidth.
 func (s *Server) copyChunk(cmd proto.Command) error {
 	ctx := s.life
 	body, err := s.peers.Get(ctx, cmd.Source.Address, cmd.Chunk, 0, -1)
@@ -88,7 +88,8 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 		return err
 	}
 	defer w.Abort()
-	if _, err := io.Copy(w, &throttled{r: body, rate: s.cfg.RepairRate, done: s.done, start: time.Now()}); err != nil {
+	n, err := io.Copy(w, &throttled{r: body, b: s.repairBW, done: s.done})
+	if err != nil {
 		return err
 	}
 	if err := body.Verify(); err != nil {
@@ -98,27 +99,25 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 		return err
 	}
 	s.copiesDone.Add(1)
+	s.copiedBytes.Add(n)
 	s.noteAdded(cmd.Chunk)
 	return nil
 }
 
-// throttled limits a reader to rate bytes per second (0: unlimited).
+// throttled limits a reader to what the server's repair bucket lets pass.
 type throttled struct {
-	r     io.Reader
-	rate  int64
-	done  <-chan struct{}
-	start time.Time
-	n     int64
+	r    io.Reader
+	b    *bucket
+	done <-chan struct{}
 }
 
 func (t *throttled) Read(p []byte) (int, error) {
-	if t.rate > 0 {
-		if !paceUntil(t.start, t.n, t.rate, t.done) {
-			return 0, disk.ErrClosed
-		}
-		p = p[:min(int64(len(p)), max(t.rate/10, 64<<10))]
+	if t.b.rate > 0 {
+		p = p[:min(len(p), t.b.chunk())]
 	}
 	n, err := t.r.Read(p)
-	t.n += int64(n)
+	if n > 0 && !t.b.take(n, t.done) {
+		return 0, disk.ErrClosed
+	}
 	return n, err
 }

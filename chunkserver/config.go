@@ -40,10 +40,12 @@ type Config struct {
 	// with no space, so the client writes elsewhere), below what its disks
 	// could hold; 0: the whole disks.
 	CapacityLimit int64
-	// MaxCopies bounds concurrent repair copies into this server.
+	// MaxCopies bounds concurrent repair copies into this server; more
+	// wait in its command queue.
 	MaxCopies int
-	// RepairRate caps each repair copy, in bytes per second (0: no cap).
-	RepairRate int64
+	// RepairBandwidth caps the bytes per second all repair copies into
+	// this server take together (a token bucket; 0: no cap).
+	RepairBandwidth int64
 	// ScrubRate caps the scrubber's verification, in bytes per second.
 	ScrubRate int64
 	// ScrubInterval is the least time between the starts of two passes.
@@ -63,8 +65,8 @@ func DefaultConfig() Config {
 		HeartbeatInterval:  3 * time.Second,
 		FullReportInterval: 10 * time.Minute,
 		IdleTimeout:        30 * time.Second,
-		MaxCopies:          2,
-		RepairRate:         64 << 20,
+		MaxCopies:          8,
+		RepairBandwidth:    256 << 20,
 		ScrubRate:          32 << 20,
 		ScrubInterval:      24 * time.Hour,
 		SweepInterval:      30 * time.Second,
@@ -84,8 +86,8 @@ func (c *Config) Validate() error {
 		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
 	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0 || c.SweepInterval <= 0:
 		return errors.New("chunkserver: intervals must be positive")
-	case c.MaxCopies <= 0 || c.RepairRate < 0 || c.ScrubRate <= 0:
-		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair rate not negative")
+	case c.MaxCopies <= 0 || c.RepairBandwidth < 0 || c.ScrubRate <= 0:
+		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair bandwidth not negative")
 	}
 	return c.Store.Validate()
 }

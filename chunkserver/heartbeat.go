@@ -51,7 +51,28 @@ func (s *Server) heartbeatLoop() {
 		case <-s.done:
 			return
 		case <-tick.C:
+		case <-s.nudge:
+			// A copy finished: report it and take more work without
+			// waiting out the interval, but at most every minGap.
+			t := time.NewTimer(minGap)
+			select {
+			case <-s.done:
+				t.Stop()
+				return
+			case <-t.C:
+			}
 		}
+	}
+}
+
+// minGap is the least time between a nudged heartbeat and the one before.
+const minGap = 50 * time.Millisecond
+
+// nudgeHeartbeat asks for a heartbeat soon.
+func (s *Server) nudgeHeartbeat() {
+	select {
+	case s.nudge <- struct{}{}:
+	default:
 	}
 }
 
@@ -85,17 +106,23 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil
 	s.mu.Unlock()
 	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full, Corrupt: corrupt, Failed: failed,
-		FailedDirs: s.store.FailedDirs()}
+		FailedDirs: s.store.FailedDirs(), CopiedBytes: s.copiedBytes.Load(), QueuedCommands: len(s.cmds)}
 	hb.Chunks, _ = s.store.Len()
 	if full {
 		list := s.store.List()
 		hb.Chunks = len(list) // the count that goes with the report
-		hb.Report = make([]uint64, len(list))
+		hb.Report, hb.ReportSizes = make([]uint64, len(list)), make([]int64, len(list))
 		for i, c := range list {
-			hb.Report[i] = c.ID
+			hb.Report[i], hb.ReportSizes[i] = c.ID, c.Size
 		}
 	} else {
 		hb.Added, hb.Removed = added, removed
+		hb.AddedSizes = make([]int64, len(added))
+		for i, id := range added {
+			if c, err := s.store.Stat(id); err == nil {
+				hb.AddedSizes[i] = c.Size
+			}
+		}
 	}
 	ctx, cancel := s.callCtx()
 	defer cancel()

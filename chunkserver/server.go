@@ -38,6 +38,9 @@ type Server struct {
 	failedCopies []uint64      // copy commands that failed since then
 	cmds         chan proto.Command
 	copiesDone   atomic.Int64
+	copiedBytes  atomic.Int64
+	repairBW     *bucket       // paces repair copies into this server
+	nudge        chan struct{} // asks for an early heartbeat; buffered, 1
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -53,7 +56,8 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), cmds: make(chan proto.Command, 4096)}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), cmds: make(chan proto.Command, 4096),
+		repairBW: newBucket(cfg.RepairBandwidth), nudge: make(chan struct{}, 1)}
 	s.life, s.endLife = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

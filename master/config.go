@@ -64,6 +64,9 @@ type Config struct {
 	// MaxRepairPerServer bounds the copies one server takes part in at a
 	// time, so repair never starves client traffic.
 	MaxRepairPerServer int
+	// MaxRepairBytesPerServer bounds the bytes of those copies (0: no
+	// bound): many small chunks may be in flight where few large ones are.
+	MaxRepairBytesPerServer int64
 	// MaxRepairPerRound and MaxDeletesPerRound bound the commands issued
 	// per planning round (no storms).
 	MaxRepairPerRound  int
@@ -102,28 +105,29 @@ type Config struct {
 // DefaultConfig returns production defaults.
 func DefaultConfig() Config {
 	return Config{
-		HeartbeatInterval:  3 * time.Second,
-		DeadAfter:          30 * time.Second,
-		ChunkSize:          64 << 20,
-		Replication:        3,
-		InlineThreshold:    16 << 10,
-		RepairInterval:     3 * time.Second,
-		SafeModeTimeout:    60 * time.Second,
-		OrphanGrace:        time.Hour,
-		GCDelay:            5 * time.Minute,
-		MaxRepairPerServer: 2,
-		MaxRepairPerRound:  64,
-		MaxDeletesPerRound: 1000,
-		CommandTimeout:     2 * time.Minute,
-		BalanceThreshold:   0.10,
-		HeartbeatTimeout:   1000 * time.Millisecond,
-		ElectionTimeout:    1000 * time.Millisecond,
-		LeaderLeaseTimeout: 500 * time.Millisecond,
-		CommitTimeout:      20 * time.Millisecond,
-		SnapshotThreshold:  8192,
-		SnapshotInterval:   2 * time.Minute,
-		TrailingLogs:       10240,
-		ApplyTimeout:       10 * time.Second,
+		HeartbeatInterval:       3 * time.Second,
+		DeadAfter:               30 * time.Second,
+		ChunkSize:               64 << 20,
+		Replication:             3,
+		InlineThreshold:         16 << 10,
+		RepairInterval:          3 * time.Second,
+		SafeModeTimeout:         60 * time.Second,
+		OrphanGrace:             time.Hour,
+		GCDelay:                 5 * time.Minute,
+		MaxRepairPerServer:      512,
+		MaxRepairBytesPerServer: 1 << 30,
+		MaxRepairPerRound:       4096,
+		MaxDeletesPerRound:      1000,
+		CommandTimeout:          2 * time.Minute,
+		BalanceThreshold:        0.10,
+		HeartbeatTimeout:        1000 * time.Millisecond,
+		ElectionTimeout:         1000 * time.Millisecond,
+		LeaderLeaseTimeout:      500 * time.Millisecond,
+		CommitTimeout:           20 * time.Millisecond,
+		SnapshotThreshold:       8192,
+		SnapshotInterval:        2 * time.Minute,
+		TrailingLogs:            10240,
+		ApplyTimeout:            10 * time.Second,
 	}
 }
 
@@ -152,7 +156,7 @@ func (c *Config) Validate() error {
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")
 	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0 && c.GCDelay >= 0, "repair intervals must be positive")
 	check(c.BalanceThreshold > 0 && c.BalanceThreshold < 1, "balance threshold must be in (0, 1)")
-	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0, "repair limits must be positive")
+	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0 && c.MaxRepairBytesPerServer >= 0, "repair limits must be positive")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("master: invalid config: %w", err)
 	}

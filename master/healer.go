@@ -44,6 +44,8 @@ type healer struct {
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
 	moves     []placement.Move // balancing moves whose old replica is still to go
+	copiedBy  map[string]int64 // server -> repair bytes copied, as last reported
+	copies    []copySample     // repair bytes copied, within rateWindow
 	missing   int
 	lastAlarm time.Time
 }
@@ -119,6 +121,12 @@ func (h *healer) heartbeat(hb *proto.HeartbeatRequest) (proto.HeartbeatReply, er
 	}
 	h.nodes.live.seen(hb.ID, h.now(), hb)
 	reply.NeedFullReport = h.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)
+	if hb.Full {
+		h.replicas.sized(hb.Report, hb.ReportSizes)
+	} else {
+		h.replicas.sized(hb.Added, hb.AddedSizes)
+	}
+	h.copied(hb.ID, hb.CopiedBytes)
 	for _, c := range hb.Corrupt {
 		h.replicas.markCorrupt(c, hb.ID, "verification failed on the server")
 	}
@@ -234,6 +242,8 @@ func (h *healer) round(ctx context.Context) error {
 	h.stats.CopiesIssued += int64(p.Copies)
 	h.stats.DeletesIssued += int64(p.Deletes)
 	h.stats.QueuedCopies = p.Queued
+	h.stats.QueuedBytes = p.QueuedBytes
+	h.stats.InflightBytes = in.Inflight.Bytes()
 	h.missing = len(p.Missing)
 	alarm := len(p.Missing) > 0 && h.now().Sub(h.lastAlarm) > time.Minute
 	if alarm {
@@ -314,10 +324,11 @@ func (h *healer) planInput() (*repair.Input, error) {
 		Now: now, Refs: refs, GC: gc, Servers: servers, Addrs: addrs,
 		Limits: repair.Limits{
 			PerServer: h.cfg.MaxRepairPerServer, PerRound: h.cfg.MaxRepairPerRound,
+			PerServerBytes: h.cfg.MaxRepairBytesPerServer, DefaultSize: h.cfg.ChunkSize,
 			Deletes: h.cfg.MaxDeletesPerRound, Timeout: h.cfg.CommandTimeout,
 		},
 	}
-	in.Holders, in.Corrupt = h.replicas.snapshot()
+	in.Holders, in.Corrupt, in.Sizes = h.replicas.snapshotSized()
 	var loose []uint64 // reported, unreferenced and not queued for deletion
 	for c := range in.Holders {
 		if _, ref := refs[c]; !ref && !gc[c] {
@@ -392,11 +403,51 @@ func (h *healer) orphanTimers(in *repair.Input, queued, deleted map[uint64]bool,
 	return out
 }
 
-// repairStats returns the counters for the status.
+// rateWindow is how far back the repair rate looks.
+const rateWindow = 10 * time.Second
+
+// copied takes a server's count of repair bytes copied (since it started)
+// into the repair rate.
+func (h *healer) copied(server string, total int64) {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.copiedBy == nil {
+		h.copiedBy = map[string]int64{}
+	}
+	last, seen := h.copiedBy[server]
+	h.copiedBy[server] = total
+	if d := total - last; seen && d > 0 { // a restarted server starts again from 0
+		h.copies = append(h.copies, copySample{at: now, bytes: d})
+	}
+	for len(h.copies) > 0 && now.Sub(h.copies[0].at) > rateWindow {
+		h.copies = h.copies[1:]
+	}
+}
+
+type copySample struct {
+	at    time.Time
+	bytes int64
+}
+
+// repairStats returns the counters for the status, with the repair rate
+// over the last rateWindow and the time the queued and running copies
+// would take at that rate.
 func (h *healer) repairStats() proto.RepairStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := h.stats
+	now := h.now()
+	var recent int64
+	for _, c := range h.copies {
+		if now.Sub(c.at) <= rateWindow {
+			recent += c.bytes
+		}
+	}
+	st.BytesPerSecond = recent / int64(rateWindow/time.Second)
+	if left := st.QueuedBytes + st.InflightBytes; left > 0 && st.BytesPerSecond > 0 {
+		st.ETASeconds = max(1, left/st.BytesPerSecond)
+	}
 	if h.inflight != nil {
 		for _, t := range h.inflight.Copies {
 			st.InflightCopies += len(t)

@@ -18,6 +18,7 @@ type replicaMap struct {
 	byNode   map[string]map[uint64]bool
 	reported map[string]bool              // nodes whose full report arrived
 	corrupt  map[uint64]map[string]string // chunk -> node -> reason
+	size     map[uint64]int64             // data bytes, where a report gave them
 }
 
 func (m *replicaMap) reset() {
@@ -27,6 +28,7 @@ func (m *replicaMap) reset() {
 	m.byNode = map[string]map[uint64]bool{}
 	m.reported = map[string]bool{}
 	m.corrupt = map[uint64]map[string]string{}
+	m.size = map[uint64]int64{}
 }
 
 func (m *replicaMap) init() {
@@ -35,6 +37,23 @@ func (m *replicaMap) init() {
 		m.byNode = map[string]map[uint64]bool{}
 		m.reported = map[string]bool{}
 		m.corrupt = map[uint64]map[string]string{}
+		m.size = map[uint64]int64{}
+	}
+}
+
+// sized records the sizes a report gave for chunks (same order; ignored
+// when the lengths differ, as from a server that sends none).
+func (m *replicaMap) sized(chunks []uint64, sizes []int64) {
+	if len(sizes) != len(chunks) {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	for i, c := range chunks {
+		if m.byChunk[c] != nil {
+			m.size[c] = sizes[i]
+		}
 	}
 }
 
@@ -109,6 +128,7 @@ func (m *replicaMap) unlink(c uint64, node string) {
 	delete(m.byChunk[c], node)
 	if len(m.byChunk[c]) == 0 {
 		delete(m.byChunk, c)
+		delete(m.size, c)
 	}
 	delete(m.byNode[node], c)
 }
@@ -175,8 +195,15 @@ func (m *replicaMap) hasReported(node string) bool {
 
 // snapshot copies the replica locations and corrupt marks.
 func (m *replicaMap) snapshot() (map[uint64][]string, map[uint64]map[string]bool) {
+	holders, corrupt, _ := m.snapshotSized()
+	return holders, corrupt
+}
+
+// snapshotSized copies the replica locations, corrupt marks and sizes.
+func (m *replicaMap) snapshotSized() (map[uint64][]string, map[uint64]map[string]bool, map[uint64]int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	sizes := maps.Clone(m.size)
 	holders := make(map[uint64][]string, len(m.byChunk))
 	for c, nodes := range m.byChunk {
 		holders[c] = slices.Sorted(maps.Keys(nodes))
@@ -188,5 +215,5 @@ func (m *replicaMap) snapshot() (map[uint64][]string, map[uint64]map[string]bool
 			corrupt[c][n] = true
 		}
 	}
-	return holders, corrupt
+	return holders, corrupt, sizes
 }

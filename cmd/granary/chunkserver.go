@@ -24,7 +24,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.Var(sizeFlag{&cfg.Store.MaxChunkSize}, "max-chunk-size", "largest chunk accepted (KiB, MiB, GiB)")
 	fs.Var(sizeFlag{&cfg.CapacityLimit}, "capacity", "capacity to offer, below the disks' size (default: all of them)")
 	fs.IntVar(&cfg.MaxCopies, "max-repair-streams", cfg.MaxCopies, "concurrent repair copies into this server")
-	fs.Var(sizeFlag{&cfg.RepairRate}, "repair-rate", "bytes per second per repair copy (0: unlimited)")
+	fs.Var(sizeFlag{&cfg.RepairBandwidth}, "repair-bandwidth", "bytes per second all repair copies into this server take together (0: unlimited)")
 	fs.Var(sizeFlag{&cfg.ScrubRate}, "scrub-rate", "bytes per second the scrubber verifies")
 	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "least time between the starts of two scrub passes")
 	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often every chunk file's existence and every data directory's health are checked")

@@ -86,6 +86,16 @@ type HeartbeatRequest struct {
 	// FailedDirs names the data dirs found failed (path: cause); their
 	// chunks were reported removed.
 	FailedDirs []string `json:"failedDirs,omitempty"`
+	// ReportSizes and AddedSizes, when present, give the data bytes of
+	// each chunk in Report and Added (same order), so the master can pace
+	// repair by bytes. Older servers send neither.
+	ReportSizes []int64 `json:"reportSizes,omitempty"`
+	AddedSizes  []int64 `json:"addedSizes,omitempty"`
+	// CopiedBytes counts the bytes of repair copies this server completed
+	// since it started; QueuedCommands is how many master commands wait
+	// in its queue.
+	CopiedBytes    int64 `json:"copiedBytes,omitempty"`
+	QueuedCommands int   `json:"queuedCommands,omitempty"`
 }
 
 // HeartbeatReply answers a heartbeat.

@@ -79,6 +79,15 @@ type RepairStats struct {
 	OrphansFound    int64  `json:"orphansFound"`
 	BalanceMoves    int64  `json:"balanceMoves"`
 	SafeModeReason  string `json:"safeModeReason,omitempty"`
+	// QueuedBytes and InflightBytes are the bytes of the copies waiting to
+	// be issued and issued but not yet reported; BytesPerSecond is the
+	// rate repair copies completed at over the last 10 s, and ETASeconds
+	// how long the queued and running copies would take at that rate
+	// (0 when nothing is left or nothing moves).
+	QueuedBytes    int64 `json:"queuedBytes"`
+	InflightBytes  int64 `json:"inflightBytes"`
+	BytesPerSecond int64 `json:"bytesPerSecond"`
+	ETASeconds     int64 `json:"etaSeconds"`
 }
 
 // AliveChunkServers counts the chunk servers that are alive and have

@@ -65,7 +65,7 @@ func (c *Cluster) startChunk(n *ChunkNode) error {
 	cfg.Store.Dirs, cfg.Store.NoSync = []string{n.Dir}, true
 	cfg.Store.MaxChunkSize = max(c.opts.ChunkSize, 64<<20)
 	cfg.HeartbeatInterval, cfg.IdleTimeout = 100*time.Millisecond, 10*time.Second
-	cfg.RepairRate, cfg.ScrubInterval = 0, time.Hour
+	cfg.RepairBandwidth, cfg.ScrubInterval = 0, time.Hour
 	cfg.Logger = slog.New(slog.NewTextHandler(tWriter{c.t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if c.opts.TuneChunk != nil {
 		c.opts.TuneChunk(&cfg)

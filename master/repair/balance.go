@@ -36,7 +36,7 @@ func Balance(in *Input, sizes map[uint64]int64, threshold float64, maxMoves int)
 	moves := placement.PlanBalance(in.Servers, chunks, threshold, maxMoves)
 	for _, m := range moves {
 		cmds[m.To] = append(cmds[m.To], copyCommand(in, m.Chunk, m.From))
-		in.Inflight.addCopy(m.Chunk, m.To, CopyOp{Source: m.From, At: in.Now})
+		in.Inflight.addCopy(m.Chunk, m.To, CopyOp{Source: m.From, At: in.Now, Bytes: sizes[m.Chunk]})
 	}
 	return moves, cmds
 }

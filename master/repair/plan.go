@@ -17,6 +17,7 @@ type Input struct {
 	Refs     map[uint64]int      // referenced chunks -> replication target
 	GC       map[uint64]bool     // chunks queued for deletion, due now
 	Holders  map[uint64][]string // reported replicas (sorted)
+	Sizes    map[uint64]int64    // data bytes of chunks, where reported
 	Corrupt  map[uint64]map[string]bool
 	Servers  []placement.Server
 	Addrs    map[string]string
@@ -30,10 +31,16 @@ type Input struct {
 
 // Limits bound the work issued per planning round.
 type Limits struct {
-	PerServer int           // concurrent copies a server takes part in
-	PerRound  int           // copies issued per round
-	Deletes   int           // deletions issued per round
-	Timeout   time.Duration // a command not confirmed by then is forgotten
+	PerServer int // concurrent copies a server takes part in
+	// PerServerBytes bounds the bytes of the copies a server takes part in
+	// at once (0: no bound), so many small chunks may be in flight where
+	// only a few large ones are; a server always takes at least one copy.
+	// A chunk of unreported size counts as DefaultSize.
+	PerServerBytes int64
+	DefaultSize    int64
+	PerRound       int           // copies issued per round
+	Deletes        int           // deletions issued per round
+	Timeout        time.Duration // a command not confirmed by then is forgotten
 }
 
 // Plan is the planner's output.
@@ -42,9 +49,12 @@ type Plan struct {
 	GCDone   []uint64                   // queued deletions no server holds any more
 	Collect  []uint64                   // orphans to move to the deletion queue via Raft
 	Queued   int                        // under-replicated chunks waiting for a copy slot
-	Missing  []uint64                   // referenced chunks without any readable replica
-	Copies   int
-	Deletes  int
+	// QueuedBytes are the bytes of the copies still to issue for the
+	// under-replicated chunks (one per missing replica).
+	QueuedBytes int64
+	Missing     []uint64 // referenced chunks without any readable replica
+	Copies      int
+	Deletes     int
 }
 
 // Inflight tracks commands sent and not yet confirmed by reports. It is
@@ -58,6 +68,7 @@ type Inflight struct {
 type CopyOp struct {
 	Source string
 	At     time.Time
+	Bytes  int64 // the chunk's size as the planner counted it
 }
 
 // NewInflight returns an empty record.
@@ -65,16 +76,49 @@ func NewInflight() *Inflight {
 	return &Inflight{Copies: map[uint64]map[string]CopyOp{}, Deletes: map[uint64]map[string]time.Time{}}
 }
 
-// busy counts the copies each server takes part in.
-func (f *Inflight) busy() map[string]int {
-	out := map[string]int{}
+// load is the copy work a server takes part in.
+type load struct {
+	n     int
+	bytes int64
+}
+
+func (l load) add(bytes int64) load { return load{l.n + 1, l.bytes + bytes} }
+
+// busy sums the copies each server takes part in.
+func (f *Inflight) busy() map[string]load {
+	out := map[string]load{}
 	for _, targets := range f.Copies {
 		for t, op := range targets {
-			out[t]++
-			out[op.Source]++
+			out[t] = out[t].add(op.Bytes)
+			out[op.Source] = out[op.Source].add(op.Bytes)
 		}
 	}
 	return out
+}
+
+// Bytes sums the copies in flight.
+func (f *Inflight) Bytes() int64 {
+	var n int64
+	for _, targets := range f.Copies {
+		for _, op := range targets {
+			n += op.Bytes
+		}
+	}
+	return n
+}
+
+// full reports whether a server with load l can take no copy of size
+// bytes more.
+func (lim Limits) full(l load, size int64) bool {
+	return l.n >= lim.PerServer || (l.n > 0 && lim.PerServerBytes > 0 && l.bytes+size > lim.PerServerBytes)
+}
+
+// size is the bytes chunk c counts for.
+func (in *Input) size(c uint64) int64 {
+	if n, ok := in.Sizes[c]; ok {
+		return n
+	}
+	return in.Limits.DefaultSize
 }
 
 // addCopy records a copy of chunk c to target.
@@ -184,17 +228,20 @@ func (p *Plan) copy(in *Input, queue []need) {
 		}
 	}
 	for _, n := range queue {
-		if waiting[n.chunk] || len(in.Inflight.Copies[n.chunk])+len(n.view.Counting) < in.Refs[n.chunk] {
+		short := in.Refs[n.chunk] - len(in.Inflight.Copies[n.chunk]) - len(n.view.Counting)
+		if waiting[n.chunk] || short > 0 {
 			p.Queued++
 		}
+		p.QueuedBytes += int64(max(short, 0)) * in.size(n.chunk)
 	}
 }
 
 // copyOne issues one copy of a chunk. A chunk down to one counting replica
 // takes any eligible target; otherwise, when the best target for rack
 // spread is busy, the copy waits for it rather than crowd a rack.
-func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]int, n need) bool {
-	free := slices.DeleteFunc(slices.Clone(n.view.Sources), func(s string) bool { return busy[s] >= in.Limits.PerServer })
+func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]load, n need) bool {
+	size := in.size(n.chunk)
+	free := slices.DeleteFunc(slices.Clone(n.view.Sources), func(s string) bool { return in.Limits.full(busy[s], size) })
 	if len(free) == 0 {
 		return false
 	}
@@ -216,12 +263,12 @@ func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]int, n n
 		return false
 	}
 	target := ideal[0]
-	if busy[target] >= in.Limits.PerServer {
+	if in.Limits.full(busy[target], size) {
 		if len(n.view.Counting) > 1 {
 			return false // not urgent: wait for the rack-preserving target
 		}
-		for s, k := range busy {
-			if k >= in.Limits.PerServer {
+		for s, l := range busy {
+			if in.Limits.full(l, size) {
 				req.Exclude = append(req.Exclude, s)
 			}
 		}
@@ -232,9 +279,9 @@ func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]int, n n
 		target = alt[0]
 	}
 	p.Commands[target] = append(p.Commands[target], copyCommand(in, n.chunk, source))
-	in.Inflight.addCopy(n.chunk, target, CopyOp{Source: source, At: in.Now})
-	busy[target]++
-	busy[source]++
+	in.Inflight.addCopy(n.chunk, target, CopyOp{Source: source, At: in.Now, Bytes: size})
+	busy[target] = busy[target].add(size)
+	busy[source] = busy[source].add(size)
 	p.Copies++
 	return true
 }

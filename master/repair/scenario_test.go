@@ -29,12 +29,14 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	nodes N racks R               a new cluster: n1..nN on r1..rR, round robin, active and heard
 //	drain|decommission|activate ID   set the membership
 //	silence|hear ID               the heartbeat is late (dead-after passed) or fresh
-//	chunk C [target T] on IDS [corrupt IDS]   a referenced chunk and its reported holders
+//	chunk C [target T] [size B] on IDS [corrupt IDS]   a referenced chunk, its size and reported holders
 //	report C on IDS [corrupt IDS] replace a chunk's reported holders (a copy landed, a replica went);
 //	                              a holder that went loses its corrupt mark
 //	gc C [on IDS]                 a chunk queued for deletion, due now
 //	orphan C on IDS after S       an unreferenced chunk, collectable S seconds from now
-//	limits perServer N perRound N deletes N
+//	limits perServer N perRound N deletes N [bytes B] [default B]   (bytes: per server in flight;
+//	                              default: the size of a chunk of unknown size)
+//	backlog                       the last plan's queued bytes and the bytes in flight
 //	tick S                        advance the clock S seconds
 //	health                        every server's classification
 //	status                        the status counters (repair.Count)
@@ -125,15 +127,17 @@ type scenario struct {
 	corrupt  map[uint64]map[string]bool
 	gc       map[uint64]bool
 	orphanAt map[uint64]time.Time
+	sizes    map[uint64]int64
 	inflight *Inflight
 	limits   Limits
+	last     Plan
 }
 
 func newScenario(t *testing.T) *scenario {
 	return &scenario{t: t, now: time.Unix(1000, 0), rack: map[string]string{}, member: map[string]Membership{},
 		heard: map[string]bool{}, refs: map[uint64]int{}, holders: map[uint64][]string{},
 		corrupt: map[uint64]map[string]bool{}, gc: map[uint64]bool{}, orphanAt: map[uint64]time.Time{},
-		inflight: NewInflight(), limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute}}
+		sizes: map[uint64]int64{}, inflight: NewInflight(), limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute}}
 }
 
 func (sc *scenario) fatalf(format string, args ...any) {
@@ -155,7 +159,7 @@ func (sc *scenario) input() *Input {
 	for _, id := range sc.ids {
 		addrs[id] = id + ":7000"
 	}
-	return &Input{Now: sc.now, Refs: sc.refs, GC: sc.gc, Holders: sc.holders, Corrupt: sc.corrupt,
+	return &Input{Now: sc.now, Refs: sc.refs, GC: sc.gc, Holders: sc.holders, Sizes: sc.sizes, Corrupt: sc.corrupt,
 		Servers: sc.servers(), Addrs: addrs, OrphanAt: sc.orphanAt, Inflight: sc.inflight,
 		Moving: map[uint64]bool{}, Limits: sc.limits}
 }
@@ -184,6 +188,9 @@ func (sc *scenario) run(line string) []string {
 		}
 		for _, c := range sc.chunks(f[1]) {
 			sc.refs[c] = target
+			if v := arg(f, "size"); v != "" {
+				sc.sizes[c] = int64(sc.atoi(v))
+			}
 			sc.holders[c] = sc.list(arg(f, "on"))
 			delete(sc.corrupt, c)
 			for _, id := range sc.list(arg(f, "corrupt")) {
@@ -230,6 +237,12 @@ func (sc *scenario) run(line string) []string {
 		if v := arg(f, "deletes"); v != "" {
 			sc.limits.Deletes = sc.atoi(v)
 		}
+		if v := arg(f, "bytes"); v != "" {
+			sc.limits.PerServerBytes = int64(sc.atoi(v))
+		}
+		if v := arg(f, "default"); v != "" {
+			sc.limits.DefaultSize = int64(sc.atoi(v))
+		}
 	case "tick":
 		sc.now = sc.now.Add(time.Duration(sc.atoi(f[1])) * time.Second)
 	case "health":
@@ -244,7 +257,10 @@ func (sc *scenario) run(line string) []string {
 	case "plan":
 		in := sc.input()
 		done := sc.inflight.Expire(in)
-		return describePlan(MakePlan(in), done)
+		sc.last = MakePlan(in)
+		return describePlan(sc.last, done)
+	case "backlog":
+		return []string{fmt.Sprintf("queued %d bytes, in flight %d bytes", sc.last.QueuedBytes, sc.inflight.Bytes())}
 	default:
 		sc.fatalf("unknown command %q", f[0])
 	}
