@@ -427,6 +427,15 @@ func (s *Store) Delete(id uint64) error {
 	return nil
 }
 
+// File returns the path of chunk id's file, for tools and fault tests.
+func (s *Store) File(id uint64) (string, error) {
+	path, _, err := s.lookup(id)
+	if err != nil {
+		return "", fmt.Errorf("chunkserver: chunk %d: %w", id, err)
+	}
+	return path, nil
+}
+
 // Stat describes chunk id.
 func (s *Store) Stat(id uint64) (ChunkInfo, error) {
 	path, e, err := s.lookup(id)

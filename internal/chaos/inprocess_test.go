@@ -2,13 +2,19 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/chunkserver/disk"
 
 	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/masterclient"
@@ -37,7 +43,8 @@ func (p *inProcess) Status(ctx context.Context) (proto.Status, error) {
 }
 
 func (p *inProcess) Kinds() []string {
-	return []string{"partition-leader", "kill-leader", "pause-chunkserver", "kill-chunkserver"}
+	return []string{"partition-leader", "kill-leader", "pause-chunkserver", "kill-chunkserver",
+		"delete-chunk-file", "flip-chunk-bytes", "lose-data-dir"}
 }
 
 func (p *inProcess) Fault(ctx context.Context, kind string, rng *rand.Rand) (Fault, error) {
@@ -65,8 +72,93 @@ func (p *inProcess) Fault(ctx context.Context, kind string, rng *rand.Rand) (Fau
 		return Fault{Name: fmt.Sprintf("stop %s", cs.ID),
 			Inject: func(context.Context) error { p.c.KillChunkServer(cs); return nil },
 			Heal:   func(context.Context) error { p.c.RestartChunkServer(cs); return nil }}, nil
+	case "delete-chunk-file", "flip-chunk-bytes":
+		return p.damage(kind, cs, rng)
+	case "lose-data-dir":
+		return p.loseDir(cs)
 	}
 	return Fault{}, fmt.Errorf("unknown fault %q", kind)
+}
+
+// damage deletes, or flips a byte in, the file of a random chunk on cs
+// behind the server's back. Nothing heals it but the cluster: the sweep
+// finds a missing file, the scrubber (or a read) a flipped byte, and the
+// master re-creates the replica, on the same server if need be. Heal waits
+// until the damaged replica is gone from cs or good again, so the health
+// check that follows cannot pass before the damage was even seen.
+func (p *inProcess) damage(kind string, cs *testcluster.ChunkNode, rng *rand.Rand) (Fault, error) {
+	srv := cs.Server()
+	if srv == nil {
+		return Fault{}, fmt.Errorf("%s is not running", cs.ID)
+	}
+	list := srv.Store().List()
+	if len(list) == 0 {
+		return Fault{Name: fmt.Sprintf("%s on %s (no chunks: nothing to damage)", kind, cs.ID),
+			Inject: func(context.Context) error { return nil }, Heal: func(context.Context) error { return nil }}, nil
+	}
+	chunk := list[rng.IntN(len(list))].ID
+	inject := func(context.Context) error {
+		path, err := srv.Store().File(chunk)
+		if err != nil {
+			return err
+		}
+		if kind == "delete-chunk-file" {
+			return os.Remove(path)
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var b [1]byte
+		if _, err := f.ReadAt(b[:], 100); err != nil { // inside the header or the data: either is caught
+			return err
+		}
+		b[0] ^= 0x40
+		_, err = f.WriteAt(b[:], 100)
+		return err
+	}
+	heal := func(ctx context.Context) error {
+		for {
+			err := srv.Store().Verify(chunk)
+			if err == nil || errors.Is(err, disk.ErrNotFound) && !errors.Is(err, disk.ErrLost) {
+				return nil // re-created good, or deleted as bad and not (yet) back
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("chunk %d on %s still damaged: %v", chunk, cs.ID, err)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return Fault{Name: fmt.Sprintf("%s: chunk %d on %s", kind, chunk, cs.ID), Inject: inject, Heal: heal}, nil
+}
+
+// loseDir takes cs's data directory away (renamed, as a lost disk or
+// mount would vanish): the sweep marks it failed and reports its chunks
+// lost, and the cluster re-creates them elsewhere. Heal puts the directory
+// back and restarts the server, as an operator replacing the disk would;
+// its old replicas then come back as extra copies and are trimmed.
+func (p *inProcess) loseDir(cs *testcluster.ChunkNode) (Fault, error) {
+	chunks := filepath.Join(cs.Dir, "chunks")
+	away := chunks + ".lost"
+	return Fault{Name: fmt.Sprintf("lose the data dir of %s", cs.ID),
+		Inject: func(context.Context) error { return os.Rename(chunks, away) },
+		Heal: func(ctx context.Context) error {
+			for srv := cs.Server(); srv != nil && len(srv.Store().FailedDirs()) == 0; {
+				select { // wait for the server to notice
+				case <-ctx.Done():
+					return fmt.Errorf("%s never reported its data dir failed", cs.ID)
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			p.c.KillChunkServer(cs)
+			if err := os.Rename(away, chunks); err != nil {
+				return err
+			}
+			p.c.RestartChunkServer(cs)
+			return nil
+		}}, nil
 }
 
 // TestChaosInProcess runs the fault rounds against an in-process cluster
@@ -79,6 +171,9 @@ func TestChaosInProcess(t *testing.T) {
 	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 4, Racks: 2, ChunkSize: 256 << 10,
 		Tune: func(cfg *master.Config) {
 			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		},
+		TuneChunk: func(cfg *chunkserver.Config) { // find damage within the recovery bound
+			cfg.ScrubInterval, cfg.SweepInterval = time.Second, 300*time.Millisecond
 		}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
