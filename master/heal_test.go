@@ -120,6 +120,10 @@ func TestKilledChunkServerIsRepairedAndTrimmedOnReturn(t *testing.T) {
 		return st.Chunks.UnderReplicated == 0 && st.Chunks.Missing == 0 && st.Repair.InflightCopies == 0
 	})
 	took := time.Since(killed)
+	if r := status(t, c).Repair; r.BytesPerSecond <= 0 || r.QueuedBytes != 0 || r.ETASeconds != 0 {
+		t.Errorf("after the repair: %d B/s over the last 10 s (want > 0), %d bytes queued, ETA %d s (want 0, 0)",
+			r.BytesPerSecond, r.QueuedBytes, r.ETASeconds)
+	}
 	t.Logf("repaired %d replicas (%d KiB) in %v including %v of dead-after: %.1f KiB/s",
 		lost, lostBytes>>10, took, 2*time.Second, float64(lostBytes>>10)/took.Seconds())
 	copies, racks := replicaCounts(t, c, cl, keys)
@@ -130,7 +134,8 @@ func TestKilledChunkServerIsRepairedAndTrimmedOnReturn(t *testing.T) {
 	}
 	readBack(t, cl, keys)
 	scrape := scrapeMetrics(t, c.Leader().HTTPAddr)
-	for _, want := range []string{`granary_chunks{state="under_replicated"} 0`, `granary_chunkservers{state="dead"} 1`, "granary_repair_copies_done_total "} {
+	for _, want := range []string{`granary_chunks{state="under_replicated"} 0`, `granary_chunkservers{state="dead"} 1`, "granary_repair_copies_done_total ",
+		"granary_repair_bytes_per_second ", "granary_repair_eta_seconds 0", "granary_repair_queued_bytes 0"} {
 		if !strings.Contains(scrape, want) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/granary-store/granary/client"
 )
@@ -129,6 +130,19 @@ func printStatus(w io.Writer, st client.Status) {
 	c := st.Chunks
 	fmt.Fprintf(w, "\nchunks: %d total, %d under-replicated, %d over-replicated, %d missing, %d corrupt, %d pending deletes\n",
 		c.Total, c.UnderReplicated, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
+	if r := st.Repair; r.QueuedCopies+r.InflightCopies > 0 || r.BytesPerSecond > 0 {
+		eta := "unknown"
+		if r.ETASeconds > 0 {
+			eta = (time.Duration(r.ETASeconds) * time.Second).String()
+		}
+		fmt.Fprintf(w, "repair: %d copies queued (%s), %d running (%s), %s/s, done in %s\n",
+			r.QueuedCopies, human(r.QueuedBytes), r.InflightCopies, human(r.InflightBytes), human(r.BytesPerSecond), eta)
+	}
+	for _, cs := range st.ChunkServers {
+		for _, d := range cs.FailedDirs {
+			fmt.Fprintf(w, "failed data dir on %s: %s\n", cs.ID, d)
+		}
+	}
 }
 
 func adminBuckets(ctx context.Context, e *env, cl *client.Admin) error {
