@@ -9,10 +9,14 @@ import (
 	"testing"
 )
 
+// run runs a program in dir. It goes through sh, which changes into dir
+// after exec: this test process serves the mount, and a child between fork
+// and exec must not touch the mount (the forking thread of the server is
+// suspended until the exec, and the child's chdir into the mount could wait
+// on it forever).
 func run(t *testing.T, dir string, env []string, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `cd "$0" && exec "$@"`, dir, name}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
