@@ -28,11 +28,8 @@ const chromium = "/usr/bin/chromium"
 // healthy, create a bucket and a key, decommission a server, and check
 // labels and keyboard reachability. Screenshots go to bin/web/.
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
 	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("%s not installed (make test-deps installs it): %v", chromium, err)
+		t.Fatalf("%s not installed; run scripts/ensure-test-deps.sh (make test does): %v", chromium, err)
 	}
 	var dash atomic.Pointer[Handler]
 	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 3, Replication: 3, Tune: func(cfg *master.Config) {

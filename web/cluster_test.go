@@ -23,9 +23,6 @@ import (
 // through its own address) on a three-master group: a follower shows the
 // leader's view, and the API keeps its routes and its JSON 404s.
 func TestOnMasters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-master cluster")
-	}
 	var mu sync.Mutex
 	dash := map[string]http.Handler{} // by member id, built once its address is known
 	c := testcluster.Start(t, testcluster.Options{Masters: 3, Tune: func(cfg *master.Config) {

@@ -491,10 +491,23 @@ func TestLiveState(t *testing.T) {
 	if !strings.Contains(body, "3.3 copies/s") || !strings.Contains(body, "about 18s") {
 		t.Errorf("rate and ETA not in\n%s", body)
 	}
-	fake.set(func(f *fakeCluster) { f.status.Chunks.UnderReplicated = 0; f.status.Leader = "m2" })
+	// A master that measures repair in bytes is taken at its word.
+	fake.set(func(f *fakeCluster) {
+		f.status.Repair.BytesPerSecond, f.status.Repair.QueuedBytes, f.status.Repair.ETASeconds = 3<<20, 90<<20, 30
+	})
+	hs.clock.add(time.Second)
+	_, body = b.get("/?fragment=1")
+	if !strings.Contains(body, "3.0 MiB/s") || !strings.Contains(body, "about 30s") {
+		t.Errorf("the master's rate and ETA not in\n%s", body)
+	}
+	fake.set(func(f *fakeCluster) {
+		f.status.Repair.BytesPerSecond, f.status.Repair.QueuedBytes, f.status.Repair.ETASeconds = 0, 0, 0
+		f.status.Chunks.UnderReplicated = 0
+		f.status.Leader = "m2"
+	})
 	hs.clock.add(2 * time.Second)
 	_, body = b.get("/events?fragment=1")
-	for _, want := range []string{"repair finished in 12s", "leader changed: m1 → m2", "chunk server cs2 dead"} {
+	for _, want := range []string{"repair finished in 13s", "leader changed: m1 → m2", "chunk server cs2 dead"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("%q not in events:\n%s", want, body)
 		}

@@ -63,9 +63,26 @@ func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *sessio
 // the last minute of history, with the bytes per second it means at the
 // average replica size) and when the under-replicated chunks will be
 // done at that rate.
+//
+// Masters that measure repair in bytes (RepairStats.BytesPerSecond, the
+// copies' bytes over the last 10 s, and ETASeconds for the queued and
+// running copies) are taken at their word instead.
 func rateAndETA(v view) (string, string) {
 	under := v.Status.Chunks.UnderReplicated
 	rate, window, ok := repairRate(v.History)
+	if r := v.Status.Repair; r.BytesPerSecond > 0 {
+		desc := humanBytes(r.BytesPerSecond) + "/s"
+		if ok && rate > 0 {
+			desc += fmt.Sprintf(" (%.1f copies/s)", rate)
+		}
+		switch {
+		case under == 0 && r.QueuedBytes+r.InflightBytes == 0:
+			return desc, "nothing to repair"
+		case r.ETASeconds > 0:
+			return desc, "about " + (time.Duration(r.ETASeconds) * time.Second).String()
+		}
+		return desc, "measuring…"
+	}
 	switch {
 	case !ok || rate < 0:
 		if under == 0 {
