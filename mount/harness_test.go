@@ -36,7 +36,13 @@ func (w tlogWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // configuration. Everything is undone in t.Cleanup, unmount first.
 func startMount(t *testing.T, tune func(*mount.Config)) *env {
 	t.Helper()
-	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 2, ChunkSize: 1 << 20, Replication: 2})
+	return startMountOn(t, testcluster.Options{Masters: 1, ChunkServers: 2, ChunkSize: 1 << 20, Replication: 2}, tune)
+}
+
+// startMountOn is startMount on a cluster shaped by opts.
+func startMountOn(t *testing.T, opts testcluster.Options, tune func(*mount.Config)) *env {
+	t.Helper()
+	c := testcluster.Start(t, opts)
 	cl := c.DataClient(nil)
 	if err := cl.CreateBucket(ctxT(t, 10*time.Second), "files"); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,7 +26,8 @@ type node struct {
 	attr     attrs
 	open     *openFile // shared state of the open handles, nil when none
 	unlinked bool
-	lru      lruEntry
+	lru      lruEntry    // guarded by the LRU's lock
+	counted  atomic.Bool // counted in stats.inodes
 }
 
 var (
@@ -166,9 +168,7 @@ func (n *node) child(ctx context.Context, name string, f found) *fs.Inode {
 		return &ch.Inode
 	}
 	ch := &node{m: n.m, kind: f.kind, attr: f.attrs}
-	in := n.NewInode(ctx, ch, fs.StableAttr{Mode: f.kind})
-	n.m.lru.add(ch)
-	return in
+	return n.m.adopt(n.NewInode(ctx, ch, fs.StableAttr{Mode: f.kind}))
 }
 
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -308,4 +308,19 @@ func (m *mountFS) caller(ctx context.Context) owner {
 	return m.owner
 }
 
-func (n *node) OnForget() { n.m.lru.remove(n) }
+// adopt counts a node the bridge returned and puts it in the LRU.
+func (m *mountFS) adopt(in *fs.Inode) *fs.Inode {
+	if ch, ok := in.Operations().(*node); ok && !ch.counted.Swap(true) {
+		m.stats.inodes.Add(1)
+		m.lru.add(ch)
+	}
+	return in
+}
+
+// OnForget runs when the kernel has forgotten n and go-fuse drops it.
+func (n *node) OnForget() {
+	n.m.lru.remove(n)
+	if n.counted.Swap(false) {
+		n.m.stats.inodes.Add(-1)
+	}
+}

@@ -11,6 +11,7 @@ import (
 type stats struct {
 	ops, lists, commits, renames, errors  atomic.Int64
 	spools, streams, evictions            atomic.Int64
+	inodes                                atomic.Int64 // nodes the kernel has not forgotten
 	readBytes, writeBytes, readAheadBytes atomic.Int64
 }
 
@@ -30,7 +31,7 @@ func (s *Server) Metrics() http.Handler {
 		c("granary_mount_read_bytes_total", "bytes read through the mount", &m.stats.readBytes)
 		c("granary_mount_written_bytes_total", "bytes written through the mount", &m.stats.writeBytes)
 		c("granary_mount_readahead_bytes_total", "bytes fetched ahead of sequential readers", &m.stats.readAheadBytes)
-		set.Gauge("granary_mount_inodes", "inodes in the table", float64(m.lru.len()))
+		set.Gauge("granary_mount_inodes", "inodes in the table (known to the kernel)", float64(m.stats.inodes.Load()))
 		set.Gauge("granary_mount_spool_bytes", "local disk reserved by the spool", float64(m.spool.inUse()))
 		set.Gauge("granary_mount_spool_limit_bytes", "the spool's limit", float64(m.spool.max))
 		set.Gauge("granary_mount_memory_bytes", "memory reserved by write buffers and read-ahead", float64(m.mem.inUse()))
