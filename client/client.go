@@ -25,7 +25,10 @@ type Config struct {
 	// ChunkSize overrides the cluster's chunk size (0: keep).
 	ChunkSize int64
 	// InlineThreshold overrides the cluster's inline threshold: 0 keeps
-	// it, a negative value stores nothing inline.
+	// it, a negative value stores nothing inline. Either way nothing is
+	// stored inline when the master group has fewer voters than the
+	// replica count, so an inline object never has fewer copies than its
+	// replicas would.
 	InlineThreshold int64
 	// MaxAttempts bounds pipeline retries per chunk (0: 5).
 	MaxAttempts int
@@ -117,6 +120,11 @@ func (c *Client) clusterConfig(ctx context.Context) (proto.ClusterConfig, error)
 	case c.cfg.InlineThreshold > 0:
 		cc.InlineThreshold = min(c.cfg.InlineThreshold, proto.MaxInlineBytes)
 	case c.cfg.InlineThreshold < 0:
+		cc.InlineThreshold = -1
+	}
+	if cc.MasterVoters > 0 && cc.MasterVoters < cc.Replication {
+		// Inline bytes would have fewer copies than the replica count
+		// promises: store every object in chunks.
 		cc.InlineThreshold = -1
 	}
 	return cc, nil

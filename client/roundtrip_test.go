@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -50,7 +51,10 @@ func TestRoundTripSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	inline := cc.InlineThreshold
-	sizes := []int64{0, 1, inline - 1, inline, inline + 1, 64<<10 - 1, 64 << 10, 64<<10 + 1,
+	if cc.MasterVoters < cc.Replication {
+		inline = 0 // one master, three replicas: only the empty object has no chunk
+	}
+	sizes := []int64{0, 1, cc.InlineThreshold - 1, cc.InlineThreshold, cc.InlineThreshold + 1, 64<<10 - 1, 64 << 10, 64<<10 + 1,
 		testChunk, testChunk + 1, 3*testChunk + 12345}
 	for _, size := range sizes {
 		for _, known := range []bool{true, false} {
@@ -160,5 +164,47 @@ func TestMetadataOperations(t *testing.T) {
 	}
 	if _, err := cl.Get(ctx, "data", "c"); proto.CodeOf(err) != proto.CodeNoSuchKey {
 		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+// An inline object lives only in the masters' replicated state, so it has
+// as many copies as the master group has voters. With one master and three
+// replicas per chunk a small object therefore goes to chunks, three copies
+// of it; with three masters it is stored inline. Whatever the client asks.
+func TestInlineNeverHasFewerCopiesThanReplicas(t *testing.T) {
+	for _, masters := range []int{1, 3} {
+		t.Run(fmt.Sprintf("masters=%d", masters), func(t *testing.T) {
+			c := testcluster.Start(t, testcluster.Options{Masters: masters, ChunkServers: 3, ChunkSize: testChunk, Replication: 3})
+			for _, override := range []int64{0, 8 << 10} {
+				cl := c.DataClient(func(cfg *client.Config) { cfg.InlineThreshold = override })
+				ctx := ctxT(t, 30*time.Second)
+				if err := cl.CreateBucket(ctx, "small"); err != nil && !errors.Is(err, client.ErrBucketExists) {
+					t.Fatal(err)
+				}
+				key := fmt.Sprintf("o-%d", override)
+				data := payload(4<<10, 2)
+				if _, err := cl.Put(ctx, "small", key, bytes.NewReader(data), int64(len(data)), nil); err != nil {
+					t.Fatal(err)
+				}
+				st, err := cl.Stat(ctx, "small", key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if inline := st.Extents == nil; inline != (masters >= 3) {
+					t.Fatalf("%d masters, override %d: inline=%v", masters, override, inline)
+				}
+				if masters < 3 {
+					c.WaitFor(10*time.Second, "three replicas of the chunk", func() bool {
+						n := 0
+						for _, cs := range c.ChunkServers() {
+							if cs.Server().Store().Verify(st.Extents[0].Chunk) == nil {
+								n++
+							}
+						}
+						return n == 3
+					})
+				}
+			}
+		})
 	}
 }

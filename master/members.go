@@ -105,6 +105,22 @@ func (s *Server) status(ctx context.Context) (proto.Status, error) {
 	return st, nil
 }
 
+// voters counts the voting members of the Raft configuration (0 when it
+// cannot be read).
+func (s *Server) voters() int {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return 0
+	}
+	n := 0
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			n++
+		}
+	}
+	return n
+}
+
 // memberStates lists the Raft configuration with each voter's state as
 // its own health endpoint reports it (unreachable when it does not answer).
 func (s *Server) memberStates(ctx context.Context) ([]proto.Member, error) {

@@ -5,6 +5,11 @@ type ClusterConfig struct {
 	ChunkSize       int64 `json:"chunkSize"`
 	Replication     int   `json:"replication"`
 	InlineThreshold int64 `json:"inlineThreshold"`
+	// MasterVoters is the size of the master group. An inline object
+	// lives only in the masters' replicated state, so it has as many
+	// copies as there are voters: clients store inline only when that is
+	// at least the object's replica count. 0: not reported (older masters).
+	MasterVoters int `json:"masterVoters,omitempty"`
 	// OrphanGraceMs is how long written but uncommitted chunks are kept;
 	// a writer renews its chunks well within it.
 	OrphanGraceMs int64 `json:"orphanGraceMs"`
