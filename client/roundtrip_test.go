@@ -2,9 +2,9 @@ package client_test
 
 import (
 	"bytes"
-	"errors"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
