@@ -34,13 +34,13 @@ func (w tlogWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 
 // startMount starts a cluster with a bucket and mounts it; tune adjusts the
 // configuration. Everything is undone in t.Cleanup, unmount first.
-func startMount(t *testing.T, tune func(*mount.Config)) *env {
+func startMount(t testing.TB, tune func(*mount.Config)) *env {
 	t.Helper()
 	return startMountOn(t, testcluster.Options{Masters: 1, ChunkServers: 2, ChunkSize: 1 << 20, Replication: 2}, tune)
 }
 
 // startMountOn is startMount on a cluster shaped by opts.
-func startMountOn(t *testing.T, opts testcluster.Options, tune func(*mount.Config)) *env {
+func startMountOn(t testing.TB, opts testcluster.Options, tune func(*mount.Config)) *env {
 	t.Helper()
 	c := testcluster.Start(t, opts)
 	cl := c.DataClient(nil)
@@ -53,7 +53,7 @@ func startMountOn(t *testing.T, opts testcluster.Options, tune func(*mount.Confi
 }
 
 // mountOn mounts bucket "files" of cl in a new temporary directory.
-func mountOn(t *testing.T, cl *client.Client, tune func(*mount.Config)) (*mount.Server, string) {
+func mountOn(t testing.TB, cl *client.Client, tune func(*mount.Config)) (*mount.Server, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "mnt")
 	if err := os.Mkdir(dir, 0o755); err != nil {

@@ -22,7 +22,7 @@ type readAhead struct {
 	bs   int64
 
 	mu     sync.Mutex
-	next   int64 // where a sequential read would start
+	next   int64 // the end of the furthest recent read
 	blocks map[int64]*block
 	closed bool
 	wg     sync.WaitGroup
@@ -44,8 +44,15 @@ func (r *readAhead) readAt(ctx context.Context, p []byte, off int64) (int, error
 	}
 	p = p[:min(int64(len(p)), r.size-off)]
 	r.mu.Lock()
-	sequential := off == r.next
-	r.next = off + int64(len(p))
+	// The kernel keeps several reads in flight and they may arrive out of
+	// order: near the last position counts as sequential.
+	end := off + int64(len(p))
+	sequential := off >= r.next-2*r.bs && off <= r.next+2*r.bs
+	if sequential {
+		r.next = max(r.next, end)
+	} else {
+		r.next = end
+	}
 	if !sequential || r.closed {
 		r.mu.Unlock()
 		return r.direct(p, off)
