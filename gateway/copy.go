@@ -229,6 +229,11 @@ func copyOptions(r *http.Request, src client.ObjectInfo, toItself bool) (*client
 		}
 		opts.StorageClass = sc
 	}
+	tagging, err := copyTagging(r.Header, src)
+	if err != nil {
+		return nil, err
+	}
+	opts.Tagging = tagging
 	ifETag, mustNotExist, err := writeConditions(r.Header)
 	if err != nil {
 		return nil, err

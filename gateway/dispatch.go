@@ -101,9 +101,9 @@ var ops = []op{
 	{"DeleteBucketReplication", "DELETE", onBucket, "replication", nil},
 	{"GetBucketRequestPayment", "GET", onBucket, "requestPayment", nil},
 	{"PutBucketRequestPayment", "PUT", onBucket, "requestPayment", nil},
-	{"GetBucketTagging", "GET", onBucket, "tagging", nil},
-	{"PutBucketTagging", "PUT", onBucket, "tagging", nil},
-	{"DeleteBucketTagging", "DELETE", onBucket, "tagging", nil},
+	{"GetBucketTagging", "GET", onBucket, "tagging", (*Server).getBucketTagging},
+	{"PutBucketTagging", "PUT", onBucket, "tagging", (*Server).putBucketTagging},
+	{"DeleteBucketTagging", "DELETE", onBucket, "tagging", (*Server).deleteBucketTagging},
 	{"GetBucketWebsite", "GET", onBucket, "website", nil},
 	{"PutBucketWebsite", "PUT", onBucket, "website", nil},
 	{"DeleteBucketWebsite", "DELETE", onBucket, "website", nil},
@@ -127,9 +127,9 @@ var ops = []op{
 	{"PutObjectLegalHold", "PUT", onObject, "legal-hold", nil},
 	{"GetObjectRetention", "GET", onObject, "retention", nil},
 	{"PutObjectRetention", "PUT", onObject, "retention", nil},
-	{"GetObjectTagging", "GET", onObject, "tagging", nil},
-	{"PutObjectTagging", "PUT", onObject, "tagging", nil},
-	{"DeleteObjectTagging", "DELETE", onObject, "tagging", nil},
+	{"GetObjectTagging", "GET", onObject, "tagging", (*Server).getObjectTagging},
+	{"PutObjectTagging", "PUT", onObject, "tagging", (*Server).putObjectTagging},
+	{"DeleteObjectTagging", "DELETE", onObject, "tagging", (*Server).deleteObjectTagging},
 	{"GetObjectTorrent", "GET", onObject, "torrent", nil},
 	{"RestoreObject", "POST", onObject, "restore", nil},
 	{"SelectObjectContent", "POST", onObject, "select&select-type", nil},
@@ -226,6 +226,11 @@ func knownSub(t target, sub string) bool {
 	return false
 }
 
+// storesTags are the operations that store the x-amz-tagging header
+// (PutObject includes CopyObject, which honours it under
+// x-amz-tagging-directive: REPLACE).
+var storesTags = map[string]bool{"PutObject": true, "CreateMultipartUpload": true}
+
 func unsafeMethod(m string) bool { return m != http.MethodGet && m != http.MethodHead }
 
 func isPresignParam(k string) bool {
@@ -238,7 +243,7 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		o, err := classify(r, t)
 		if err == nil {
-			err = refuseUnsupportedHeaders(r)
+			err = refuseUnsupportedHeaders(r, o)
 		}
 		if err != nil {
 			s.writeError(w, r, err)
@@ -249,10 +254,10 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 }
 
 // refuseUnsupportedHeaders refuses requests whose headers ask for
-// behaviour the gateway does not provide (encryption, tags, object lock,
-// grants): storing the object without it would silently break the
-// caller's expectation.
-func refuseUnsupportedHeaders(r *http.Request) error {
+// behaviour the gateway does not provide (encryption, object lock,
+// grants, tags on a call that does not store them): storing the object
+// without it would silently break the caller's expectation.
+func refuseUnsupportedHeaders(r *http.Request, o *op) error {
 	if !unsafeMethod(r.Method) {
 		return nil
 	}
@@ -267,6 +272,8 @@ func refuseUnsupportedHeaders(r *http.Request) error {
 		case lower == "x-amz-object-ownership" && v == "BucketOwnerEnforced":
 		case lower == "x-amz-bucket-object-lock-enabled" && strings.EqualFold(v, "false"):
 		case lower == "x-amz-tagging-directive" && v == "COPY":
+		case lower == "x-amz-tagging" && storesTags[o.name]:
+		case lower == "x-amz-tagging-directive" && o.name == "PutObject" && r.Header.Get("X-Amz-Copy-Source") != "":
 		case lower == "x-amz-acl", lower == "x-amz-object-ownership",
 			lower == "x-amz-bucket-object-lock-enabled", lower == "x-amz-tagging-directive",
 			lower == "x-amz-tagging", lower == "x-amz-write-offset-bytes",

@@ -26,6 +26,8 @@ var implemented = []string{
 	"POST OBJECT uploads", "POST OBJECT uploadId", "PUT OBJECT partNumber&uploadId",
 	"DELETE OBJECT uploadId", "GET OBJECT uploadId",
 	"GET OBJECT partNumber", "HEAD OBJECT partNumber", "GET OBJECT attributes",
+	"GET OBJECT tagging", "PUT OBJECT tagging", "DELETE OBJECT tagging",
+	"GET BUCKET tagging", "PUT BUCKET tagging", "DELETE BUCKET tagging",
 }
 
 func TestDispatchTableMatchesImplementedList(t *testing.T) {
@@ -207,7 +209,8 @@ func TestRefusedHeadersAndParams(t *testing.T) {
 		method, url, header, value string
 	}{
 		{"PUT", obj, "X-Amz-Server-Side-Encryption", "AES256"},
-		{"PUT", obj, "X-Amz-Tagging", "a=b"},
+		{"DELETE", obj, "X-Amz-Tagging", "a=b"},
+		{"PUT", obj + "?tagging", "X-Amz-Tagging", "a=b"},
 		{"PUT", obj, "X-Amz-Object-Lock-Mode", "COMPLIANCE"},
 		{"PUT", obj, "X-Amz-Grant-Read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"},
 		{"PUT", obj, "X-Amz-Acl", "public-read"},
@@ -249,14 +252,11 @@ func TestAWSCLIRefusedCalls(t *testing.T) {
 		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
 	ep := "--endpoint-url=http://" + f.addr
 	calls := [][]string{
-		{"delete-object-tagging", "--bucket", "keep", "--key", "obj"},
 		{"delete-bucket-cors", "--bucket", "empty"},
 		{"put-object-retention", "--bucket", "keep", "--key", "obj", "--retention", "Mode=GOVERNANCE,RetainUntilDate=2030-01-01T00:00:00Z"},
 		{"get-bucket-policy", "--bucket", "keep"},
-		{"get-object-tagging", "--bucket", "keep", "--key", "obj"},
 		{"put-bucket-versioning", "--bucket", "keep", "--versioning-configuration", "Status=Enabled"},
 		{"delete-bucket-policy", "--bucket", "empty"},
-		{"put-bucket-tagging", "--bucket", "keep", "--tagging", "TagSet=[{Key=a,Value=b}]"},
 	}
 	for _, call := range calls {
 		args := append([]string{ep, "s3api"}, call...)

@@ -23,6 +23,11 @@ var (
 	ErrAuthorizationHeaderMalformed      = S3Error{"AuthorizationHeaderMalformed", http.StatusBadRequest}
 	ErrAuthorizationQueryParametersError = S3Error{"AuthorizationQueryParametersError", http.StatusBadRequest}
 	ErrBadDigest                         = S3Error{"BadDigest", http.StatusBadRequest}
+	ErrBadRequest                        = S3Error{"BadRequest", http.StatusBadRequest}
+	ErrInvalidTag                        = S3Error{"InvalidTag", http.StatusBadRequest}
+	ErrNoSuchTagSet                      = S3Error{"NoSuchTagSet", http.StatusNotFound}
+	ErrNoSuchCORSConfiguration           = S3Error{"NoSuchCORSConfiguration", http.StatusNotFound}
+	ErrAccessForbidden                   = S3Error{"AccessForbidden", http.StatusForbidden}
 	ErrBucketAlreadyExists               = S3Error{"BucketAlreadyExists", http.StatusConflict}
 	ErrBucketAlreadyOwnedByYou           = S3Error{"BucketAlreadyOwnedByYou", http.StatusConflict}
 	ErrBucketNotEmpty                    = S3Error{"BucketNotEmpty", http.StatusConflict}
@@ -115,7 +120,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch ae.S3Error {
 	case ErrNoSuchKey:
 		body.Key = vars["key"]
-	case ErrNoSuchBucket, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
+	case ErrNoSuchBucket, ErrNoSuchTagSet, ErrNoSuchCORSConfiguration, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
 		body.BucketName = vars["bucket"]
 	case ErrMethodNotAllowed:
 		body.Method, body.ResourceType = r.Method, ae.ResourceType

@@ -27,6 +27,9 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	oh, err := storedHeaders(r.Header)
+	if err == nil {
+		oh.Tagging, err = requestTagging(r.Header)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -63,6 +63,10 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if oh.Tagging, err = requestTagging(r.Header); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	ifETag, mustNotExist, err := writeConditions(r.Header)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -225,6 +229,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		setObjectHeaders(w.Header(), info)
+		setTagCount(w.Header(), info)
 		w.WriteHeader(status)
 		return
 	}
@@ -244,6 +249,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	// still gets an S3 error with a status.
 	lw := &lazyWriter{w: w, hdr: http.Header{}, status: http.StatusOK}
 	setObjectHeaders(lw.hdr, info)
+	setTagCount(lw.hdr, info)
 	if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" && !partial {
 		setChecksumHeaders(lw.hdr, info)
 	}

@@ -66,6 +66,8 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteObjectDelete, a.handleDelete, http.MethodPost)
 	lead(proto.RouteObjectRename, a.handleRename, http.MethodPost)
 	lead(proto.RouteObjectList, a.handleList, http.MethodGet)
+	lead(proto.RouteObjectTags, a.handleTags, http.MethodPost)
+	lead(proto.RouteBucketConfig, a.handleBucketConfig, http.MethodPost)
 	lead(proto.RouteChunkAllocate, a.handleAllocate, http.MethodPost)
 	lead(proto.RouteChunkCorrupt, a.handleCorrupt, http.MethodPost)
 	lead(proto.RouteChunkRenew, a.handleRenew, http.MethodPost)

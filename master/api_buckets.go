@@ -22,6 +22,7 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	b.Name = mux.Vars(r)["bucket"]
+	b.Tags, b.CORS = nil, nil // set by handleBucketConfig only
 	b.Created = a.now().UTC().Truncate(time.Millisecond)
 	if b.Replication == 0 {
 		b.Replication = a.cfg.Replication
@@ -72,6 +73,26 @@ func (a *api) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteBucket, meta.DeleteBucket{Name: name}); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleBucketConfig replaces parts of a bucket's configuration (tags,
+// CORS rules).
+func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
+	var req proto.BucketConfigRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS}
+	if err := meta.ValidateBucketConf(&cmd); err != nil {
+		writeError(w, err)
+		return
+	}
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutBucketConf, cmd); err != nil {
 		writeError(w, err)
 		return
 	}

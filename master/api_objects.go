@@ -136,3 +136,26 @@ func validBucketKey(bucket, key string) error {
 	}
 	return proto.ValidKey(key)
 }
+
+// handleTags replaces an object's tag set.
+func (a *api) handleTags(w http.ResponseWriter, r *http.Request) {
+	var req proto.TagsRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := meta.ValidateTagging(req.Tagging); err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd := meta.PutObjectTags{Bucket: req.Bucket, Key: req.Key, Tagging: req.Tagging}
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutObjectTags, cmd); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -2,6 +2,7 @@ package master_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -55,6 +56,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"allocate too many", "POST", "/v1/chunks/allocate", auth, `{"count":100000000}`, 400, proto.CodeBadRequest},
 		{"bad join", "POST", "/v1/cluster/join", auth, `{"id":"../x","raftAddr":"a","httpAddr":"b"}`, 400, proto.CodeBadRequest},
 		{"bad chunk server id", "POST", "/v1/chunkservers", auth, `{"id":"cs 1","address":"127.0.0.1:1"}`, 400, proto.CodeBadRequest},
+		{"tags not canonical", "POST", "/v1/objects/tags", auth, `{"bucket":"intact","key":"k","tagging":"b=1&a=2"}`, 400, proto.CodeBadRequest},
+		{"bucket tags too many", "POST", "/v1/bucketconfig", auth, `{"bucket":"intact","tags":{` + manyTags(51) + `}}`, 400, proto.CodeBadRequest},
+		{"cors bad method", "POST", "/v1/bucketconfig", auth, `{"bucket":"intact","cors":[{"allowedOrigins":["*"],"allowedMethods":["TRACE"]}]}`, 400, proto.CodeBadRequest},
 		{"unknown route", "GET", "/v1/nothing", auth, "", 404, proto.CodeNotFound},
 		{"wrong method", "PATCH", "/v1/buckets/intact", auth, "", 405, proto.CodeBadRequest},
 	}
@@ -93,6 +97,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if err != nil || string(o.Inline) != "v" {
 		t.Fatalf("object after bad input: %+v %v", o, err)
 	}
+}
+
+// manyTags is n JSON tag members.
+func manyTags(n int) string {
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf(`"k%d":"v"`, i))
+	}
+	return strings.Join(parts, ",")
 }
 
 func TestJoinAndRemoveMember(t *testing.T) {

@@ -11,6 +11,10 @@ type Bucket struct {
 	Owner       string    `json:"owner,omitempty"`
 	Replication int       `json:"replication,omitempty"`
 	Location    string    `json:"location,omitempty"`
+	// Tags are the bucket's S3 tags (at most MaxBucketTags).
+	Tags map[string]string `json:"tags,omitempty"`
+	// CORS is the bucket's CORS configuration; none when empty.
+	CORS []CORSRule `json:"cors,omitempty"`
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,
@@ -81,6 +85,11 @@ type ObjectHeaders struct {
 	// It requires ChecksumAlgorithm. On an Upload it is unused: the
 	// completion sets the object's (CompleteRequest.Checksum).
 	Checksum string `json:"checksum,omitempty"`
+	// Tagging is the object's S3 tag set in URL query form, as
+	// EncodeTags writes it (at most MaxObjectTags tags, by ValidTags). A
+	// tagging call replaces it without making a new version. It is not
+	// counted in MaxObjectHeaders.
+	Tagging string `json:"tagging,omitempty"`
 }
 
 // Checksum algorithms and types of ObjectHeaders, spelled as S3 does.

@@ -51,7 +51,12 @@ const (
 	OpPutPart        Op = 17
 	OpCompleteUpload Op = 18
 	OpAbortUpload    Op = 19
+	OpPutObjectTags  Op = 20
+	OpPutBucketConf  Op = 21
 )
+
+// lastOp is the highest opcode; the golden tests cover every one up to it.
+const lastOp = OpPutBucketConf
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -64,6 +69,7 @@ func (o Op) String() string {
 		OpSetNodeState: "setNodeState", OpAckGCDeletion: "ackGCDeletion",
 		OpCollectOrphans: "collectOrphans", OpCreateUpload: "createUpload",
 		OpPutPart: "putPart", OpCompleteUpload: "completeUpload", OpAbortUpload: "abortUpload",
+		OpPutObjectTags: "putObjectTags", OpPutBucketConf: "putBucketConf",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -144,6 +150,21 @@ type (
 	// CollectOrphans is the payload of OpCollectOrphans: unreferenced chunks to queue for deletion.
 	CollectOrphans struct {
 		Chunks []uint64 `json:"chunks"`
+	}
+	// PutObjectTags is the payload of OpPutObjectTags: replace an object's
+	// tag set (proto.ObjectHeaders.Tagging; empty removes it). The object
+	// keeps its version, ETag and modification time, as S3's do.
+	PutObjectTags struct {
+		Bucket  string `json:"bucket"`
+		Key     string `json:"key"`
+		Tagging string `json:"tagging,omitempty"`
+	}
+	// PutBucketConf is the payload of OpPutBucketConf: replace the parts of
+	// a bucket's configuration that are not nil (an empty one removes it).
+	PutBucketConf struct {
+		Bucket string             `json:"bucket"`
+		Tags   *map[string]string `json:"tags,omitempty"`
+		CORS   *[]proto.CORSRule  `json:"cors,omitempty"`
 	}
 )
 

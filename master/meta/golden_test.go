@@ -260,8 +260,10 @@ func TestGoldenLogEntries(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := handlers[OpAbortUpload+1]; ok {
-		t.Errorf("opcode %d exists: add it to the golden log", OpAbortUpload+1)
+	// Opcodes after OpAbortUpload have their own golden logs (the older
+	// ones are never rewritten): see golden_conf_test.go.
+	if _, ok := handlers[lastOp+1]; ok {
+		t.Errorf("opcode %d exists: add it to a golden log", lastOp+1)
 	}
 	checkGolden(t, "log.golden", b.Bytes())
 	checkGolden(t, "state.golden", stateText(t, tf.f))

@@ -286,8 +286,28 @@ func validateHeaders(h proto.ObjectHeaders) error {
 	if err := validateChecksum(h.Checksum); err != nil {
 		return err
 	}
+	if err := ValidateTagging(h.Tagging); err != nil {
+		return err
+	}
 	if h.Checksum != "" && h.ChecksumAlgorithm == "" {
 		return fmt.Errorf("checksum without an algorithm: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateTagging checks an object's tag set in its stored form
+// (proto.EncodeTags): S3's limits, and the canonical encoding, so that
+// equal tag sets are equal strings.
+func ValidateTagging(s string) error {
+	tags, err := proto.ParseTags(s)
+	if err == nil {
+		err = proto.ValidTags(tags, proto.MaxObjectTags)
+	}
+	if err != nil {
+		return fmt.Errorf("tagging: %w: %w", ErrInvalid, err)
+	}
+	if proto.EncodeTags(tags) != s {
+		return fmt.Errorf("tagging %q is not in canonical form: %w", s, ErrInvalid)
 	}
 	return nil
 }

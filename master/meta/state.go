@@ -88,6 +88,8 @@ func init() {
 		OpPutPart:        decoded(applyPutPart),
 		OpCompleteUpload: decoded(applyCompleteUpload),
 		OpAbortUpload:    decoded(applyAbortUpload),
+		OpPutObjectTags:  decoded(applyPutObjectTags),
+		OpPutBucketConf:  decoded(applyPutBucketConf),
 	}
 }
 

@@ -1,0 +1,106 @@
+package meta
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// goldenConfLog covers the opcodes added after the first golden log
+// (object tags, bucket configuration) in both versions. It applies on top
+// of the state goldenLog leaves, and its files are its own, so the older
+// golden files stay as they were written.
+func goldenConfLog() []goldenEntry {
+	tags := map[string]string{"team": "storage", "env": "prod"}
+	none := map[string]string{}
+	age := 3000
+	cors := []proto.CORSRule{{ID: "web", AllowedOrigins: []string{"https://*.example.com"},
+		AllowedMethods: []string{"GET", "PUT"}, AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"},
+		MaxAgeSeconds: &age}}
+	noCORS := []proto.CORSRule{}
+	return []goldenEntry{
+		v1(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "small", Tagging: "a=1&b=two+words"}),
+		v2(201, OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "big", Tagging: "k=v"}),
+		v2(201, OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "big", Tagging: "k=v"}),       // replayed
+		v1(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "big"}),                            // removed
+		v1(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "missing", Tagging: "k=v"}),        // refused
+		v2(202, OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "small", Tagging: "b=1&a=2"}), // refused: not canonical
+		v1(OpPutBucketConf, PutBucketConf{Bucket: "bk1", Tags: &tags}),
+		v2(203, OpPutBucketConf, PutBucketConf{Bucket: "bk1", CORS: &cors}),
+		v1(OpPutBucketConf, PutBucketConf{Bucket: "bk1", Tags: &none}),
+		v2(204, OpPutBucketConf, PutBucketConf{Bucket: "bk1", Tags: &tags, CORS: &noCORS}),
+		v2(205, OpPutBucketConf, PutBucketConf{Bucket: "bk2", Tags: &tags}), // refused: deleted bucket
+		v1(OpPutBucketConf, PutBucketConf{Bucket: "bk1", CORS: &cors}),
+	}
+}
+
+// TestGoldenConfEntries: the newer opcodes encode to the stored bytes in
+// testdata/conf_log.golden, and the stored bytes, applied after the first
+// golden log, give the stored results and testdata/conf_state.golden.
+func TestGoldenConfEntries(t *testing.T) {
+	base := func() *testFSM {
+		tf := newTestFSM(t)
+		for _, e := range goldenLog() {
+			tf.applyRaw(encodeGolden(t, e))
+		}
+		return tf
+	}
+	tf := base()
+	var b bytes.Buffer
+	seen := map[[2]int]bool{}
+	for i, e := range goldenConfLog() {
+		data := encodeGolden(t, e)
+		seen[[2]int{int(data[0]), int(e.o)}] = true
+		h, body, err := decodeHeader(data)
+		if err != nil || h.op != e.o || h.id != e.id {
+			t.Fatalf("entry %d: decode %+v %v", i, h, err)
+		}
+		fmt.Fprintf(&b, "entry %d v%d %v\n", i+1, data[0], e.o)
+		if h.id != "" {
+			fmt.Fprintf(&b, "header at=%d id=%s\n", h.at, h.id)
+		}
+		fmt.Fprintf(&b, "payload %s\nhex %x\nresult %s\n\n", body, data, describeResult(tf.applyRaw(data)))
+	}
+	for o := OpAbortUpload + 1; o <= lastOp; o++ {
+		for _, v := range []byte{cmdVersion1, cmdVersion2} {
+			if !seen[[2]int{int(v), int(o)}] {
+				t.Errorf("the conf golden log has no version-%d %v entry", v, o)
+			}
+		}
+	}
+	checkGolden(t, "conf_log.golden", b.Bytes())
+	checkGolden(t, "conf_state.golden", stateText(t, tf.f))
+	if *update {
+		return
+	}
+	old := base()
+	var results, want []string
+	sc := bufio.NewScanner(bytes.NewReader(readGolden(t, "conf_log.golden")))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if r, ok := strings.CutPrefix(sc.Text(), "result "); ok {
+			want = append(want, r)
+		}
+		line, ok := strings.CutPrefix(sc.Text(), "hex ")
+		if !ok {
+			continue
+		}
+		data, err := hex.DecodeString(line)
+		if err != nil {
+			t.Fatalf("conf_log.golden: %v", err)
+		}
+		results = append(results, describeResult(old.applyRaw(data)))
+	}
+	if !slices.Equal(results, want) {
+		t.Errorf("stored entries applied differently:\n got %q\nwant %q", results, want)
+	}
+	if got := stateText(t, old.f); !bytes.Equal(got, readGolden(t, "conf_state.golden")) {
+		t.Errorf("stored entries left another state:\n%s", got)
+	}
+}
