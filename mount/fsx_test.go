@@ -25,7 +25,7 @@ func TestMountFsx(t *testing.T) {
 	ops := 1500
 	t.Logf("fsx seed %d (FSX_SEED=%d replays), %d operations", seed, seed, ops)
 	rng := rand.New(rand.NewPCG(seed, 17))
-	const nfiles, maxLen = 3, 3 << 20
+	const nfiles, maxLen = 3, 1 << 20
 	names := make([]string, nfiles)
 	model := make([][]byte, nfiles)
 	files := make([]*os.File, nfiles)

@@ -35,7 +35,7 @@ func gauge(t *testing.T, srv *mount.Server, name string) float64 {
 // table at the cap (the kernel is told to forget the coldest entries), and
 // the heap does not grow with the number of files.
 func TestMountInodeCap(t *testing.T) {
-	const files, capInodes = 3000, 500
+	const files, capInodes = 1500, 300
 	e := startMount(t, func(c *mount.Config) { c.MaxInodes = capInodes; c.ListPage = 1000 })
 	ctx := ctxT(t, 2*time.Minute)
 	var wg sync.WaitGroup
