@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // mounted reports whether dir is a mount point of the granary file system.
@@ -61,6 +65,8 @@ func TestMountCommand(t *testing.T) {
 	if _, code := granary(t, env, "get", "files/sub/a.bin", down); code != 0 || !bytes.Equal(mustRead(t, down), data) {
 		t.Fatal("a file written through the mount does not come back with granary get")
 	}
+	s3Interop(t, s3, srv.out.String(), mnt, data)
+
 	resp, err := http.Get("http://" + metrics + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -86,4 +92,51 @@ func TestMountCommand(t *testing.T) {
 	}
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	srv.cmd.Wait()
+}
+
+// s3Interop: a file written through the mount reads back identically
+// through S3 (with rclone's mtime metadata), and an S3 upload, with an
+// rclone-style mtime, reads back through the mount at once.
+func s3Interop(t *testing.T, addr, serverOut, mnt string, written []byte) {
+	t.Helper()
+	var access, secret string
+	for _, line := range strings.Split(serverOut, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "access key: "); ok {
+			access = v
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "secret key: "); ok {
+			secret = v
+		}
+	}
+	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	obj, err := mc.GetObject(ctx, "files", "sub/a.bin", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(obj)
+	if err != nil || !bytes.Equal(got, written) {
+		t.Fatalf("S3 get of a file written through the mount: %d bytes, %v", len(got), err)
+	}
+	st, err := obj.Stat()
+	if err != nil || st.UserMetadata["Mtime"] == "" {
+		t.Fatalf("S3 metadata of a file written through the mount: %v %v", st.UserMetadata, err)
+	}
+	body := strings.Repeat("uploaded with S3 ", 5000)
+	if _, err := mc.PutObject(ctx, "files", "sub/dir/from-s3.txt", strings.NewReader(body), int64(len(body)),
+		minio.PutObjectOptions{UserMetadata: map[string]string{"mtime": "1600000000.5"}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(mnt, "dir", "from-s3.txt"))
+	if err != nil || string(b) != body {
+		t.Fatalf("an S3 upload through the mount: %d bytes, %v", len(b), err)
+	}
+	fi, err := os.Stat(filepath.Join(mnt, "dir", "from-s3.txt"))
+	if err != nil || !fi.ModTime().Equal(time.Unix(1600000000, 500000000)) {
+		t.Fatalf("mtime of an S3 upload: %v %v", fi.ModTime(), err)
+	}
 }
