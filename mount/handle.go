@@ -56,6 +56,17 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		return nil, nil, 0, syscall.EISDIR
 	} else if f.kind != 0 && flags&syscall.O_EXCL != 0 {
 		return nil, nil, 0, syscall.EEXIST
+	} else if f.kind == syscall.S_IFREG {
+		// Created meanwhile by someone else (our lookup said no): open it.
+		ch := n.child(ctx, name, f).Operations().(*node)
+		fh, _, en := ch.Open(ctx, flags)
+		if en != 0 {
+			return nil, nil, 0, en
+		}
+		ch.mu.Lock()
+		ch.fillLocked(&out.Attr)
+		ch.mu.Unlock()
+		return &ch.Inode, fh, 0, 0
 	}
 	if old := n.childNode(name); old != nil {
 		old.detach(rctx) // its handles keep the old bytes

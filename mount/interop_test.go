@@ -79,6 +79,27 @@ func TestMountInterop(t *testing.T) {
 			t.Fatalf("rclone mtime: %v %v, want %v", st.ModTime(), err, mtime)
 		}
 	}
+	// A file another client creates just after this mount saw it missing:
+	// open(O_CREAT) without O_TRUNC opens it rather than replacing it.
+	late := filepath.Join(e.dir, "late")
+	if _, err := os.Stat(late); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if _, err := e.cl.Put(ctx, "files", "late", bytes.NewReader([]byte("0123456789")), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	lf, err := os.OpenFile(late, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf.WriteAt([]byte("AB"), 0)
+	if err := lf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(late); err != nil || string(b) != "AB23456789" {
+		t.Fatalf("O_CREAT of a file created elsewhere: %q %v", b, err)
+	}
+
 	// An overwrite by another client shows within the TTLs (close-to-open).
 	p := filepath.Join(e.dir, "changing")
 	os.WriteFile(p, []byte("one"), 0o644)
