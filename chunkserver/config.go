@@ -35,6 +35,14 @@ type Config struct {
 	FullReportInterval time.Duration
 	// IdleTimeout cuts a transfer that moves no bytes for this long.
 	IdleTimeout time.Duration
+	// StallTimeout, times the servers left in a write pipeline, cuts off
+	// the next server when it takes no bytes (or gives no answer once it
+	// has them all) for that long, and names it in the error, so the
+	// writer retries the chunk elsewhere within seconds rather than
+	// waiting out the fault. Each hop upstream waits longer than the one
+	// after it, so the neighbour of the stalled server is the one to blame
+	// it (see chunkclient.Client.Stall).
+	StallTimeout time.Duration
 	// CapacityLimit caps the capacity this server reports, and the bytes
 	// of chunk files it keeps (a hard bound: a write past it is refused
 	// with no space, so the client writes elsewhere), below what its disks
@@ -65,6 +73,7 @@ func DefaultConfig() Config {
 		HeartbeatInterval:  3 * time.Second,
 		FullReportInterval: 10 * time.Minute,
 		IdleTimeout:        30 * time.Second,
+		StallTimeout:       2 * time.Second,
 		MaxCopies:          8,
 		RepairBandwidth:    256 << 20,
 		ScrubRate:          32 << 20,
@@ -84,7 +93,7 @@ func (c *Config) Validate() error {
 		return errors.New("chunkserver: at least one master address is required")
 	case c.ClusterSecret == "" && !c.Insecure:
 		return errors.New("chunkserver: a cluster secret is required (GRANARY_CLUSTER_SECRET), or insecure mode")
-	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.ScrubInterval <= 0 || c.SweepInterval <= 0:
+	case c.HeartbeatInterval <= 0 || c.FullReportInterval <= 0 || c.IdleTimeout <= 0 || c.StallTimeout <= 0 || c.ScrubInterval <= 0 || c.SweepInterval <= 0:
 		return errors.New("chunkserver: intervals must be positive")
 	case c.MaxCopies <= 0 || c.RepairBandwidth < 0 || c.ScrubRate <= 0:
 		return errors.New("chunkserver: max copies and scrub rate must be positive, the repair bandwidth not negative")

@@ -82,6 +82,7 @@ func New(cfg Config) (*Server, error) {
 		ResponseHeaderTimeout: cfg.IdleTimeout,
 		MaxIdleConnsPerHost:   32,
 	}))
+	s.peers.Stall = cfg.StallTimeout
 	if s.ln = cfg.Listener; s.ln == nil {
 		if s.ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			s.store.Close()

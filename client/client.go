@@ -43,6 +43,13 @@ type Config struct {
 	// last replica gets the whole RequestTimeout. A paused or cut-off chunk
 	// server then costs a reader ReplicaWait, not RequestTimeout.
 	ReplicaWait time.Duration
+	// StallTimeout, times the pipeline's length, bounds how long a chunk
+	// write waits on a first server that takes no bytes or gives no
+	// answer before it gives the chunk up and retries it on fresh servers
+	// without that one (0: 2s, so 6 s with three replicas). Chunk servers
+	// cut off a stalled server further down sooner (their --stall-timeout
+	// times the servers left) and name it, so that one is excluded.
+	StallTimeout time.Duration
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -74,6 +81,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ReplicaWait <= 0 {
 		cfg.ReplicaWait = 2 * time.Second
 	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 2 * time.Second
+	}
 	rc := rpc.Config{Secret: cfg.Secret}
 	mc, err := masterclient.NewRPC(cfg.Masters, rc)
 	if err != nil {
@@ -85,6 +95,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.http = rpc.NewClient(rc, rpc.ClientOptions{ResponseHeaderTimeout: cfg.RequestTimeout})
 	c.chunks = chunkclient.New(rc, c.http)
+	c.chunks.Stall = cfg.StallTimeout
 	return c, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/granary-store/granary/internal/chunkclient"
@@ -116,7 +117,24 @@ func (c *Client) readOrder(replicas []proto.Target) []proto.Target {
 	return append(out, quiet...)
 }
 
-// noteAnswer records whether a chunk server answered a read.
+// quietServers lists the chunk servers that recently failed a read or a
+// write.
+func (c *Client) quietServers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	var out []string
+	for id, until := range c.silent {
+		if now.Before(until) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// noteAnswer records whether a chunk server answered a read (or took a
+// write).
 func (c *Client) noteAnswer(id string, answered bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
+	"github.com/granary-store/granary/master"
 )
 
 // writing returns the chunk servers that hold a chunk being written now
@@ -370,4 +372,59 @@ func TestCorruptionFoundMidStream(t *testing.T) {
 	if got := readAll(t, cl, "mid"); !bytes.Equal(got, data) {
 		t.Fatal("read did not resume from a good replica")
 	}
+}
+
+// A chunk server that stops taking bytes (paused: sockets open, nothing
+// read or answered) costs writers whose pipelines run through it about one
+// stall timeout, not the request timeout: the server before it in the
+// pipeline cuts it off and names it, or the client does when it is first,
+// and the chunk is retried on fresh servers without it. Here the timeouts
+// are 10 s and the stall timeouts 0.4 s per server left in the pipeline;
+// the master keeps the paused server alive, so placement keeps choosing it.
+func TestPausedChunkServerCostsWritersSeconds(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 4, ChunkSize: testChunk, Replication: 3,
+		Tune:      func(cfg *master.Config) { cfg.DeadAfter = time.Minute },
+		TuneChunk: func(cfg *chunkserver.Config) { cfg.StallTimeout = 400 * time.Millisecond },
+	})
+	cl := c.DataClient(func(cfg *client.Config) {
+		cfg.StallTimeout = 400 * time.Millisecond
+		cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	if err := cl.CreateBucket(ctxT(t, 10*time.Second), "data"); err != nil {
+		t.Fatal(err)
+	}
+	paused := c.ChunkServers()[2]
+	paused.Server().SetPaused(true)
+	defer paused.Server().SetPaused(false)
+	for i := range 8 {
+		data := payload(testChunk-1000, uint64(i))
+		start := time.Now()
+		if _, err := cl.Put(ctxT(t, time.Minute), "data", fmt.Sprint("w", i), bytes.NewReader(data), int64(len(data)), nil); err != nil {
+			t.Fatalf("put %d with %s paused: %v", i, paused.ID, err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("put %d took %v with %s paused: a stalled server held the writer", i, took, paused.ID)
+		}
+		st, err := cl.Stat(ctxT(t, 10*time.Second), "data", fmt.Sprint("w", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, err := c.Client().Locate(ctxT(t, 10*time.Second), "data", fmt.Sprint("w", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range loc.Locations[0].Targets {
+			if tg.ID == paused.ID {
+				t.Fatalf("chunk %d of put %d placed on the paused server", st.Extents[0].Chunk, i)
+			}
+		}
+	}
+}
+
+// tlog sends log lines to t.Log, so they show only when a test fails.
+type tlog struct{ t testing.TB }
+
+func (w tlog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

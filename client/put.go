@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -258,10 +259,16 @@ func (w *putter) source(r io.Reader, want int64) (*chunkSource, int64, error) {
 func (w *putter) writeChunk(src *chunkSource, n int64) (uint64, error) {
 	var exclude []string
 	var last error
+	quiet := w.c.quietServers() // failed recently: avoided while others can take the chunk
 	for attempt := 0; attempt < w.c.cfg.MaxAttempts; attempt++ {
 		chunks, err := w.c.master.Allocate(w.ctx, proto.AllocateRequest{
-			Count: 1, Replication: w.cc.Replication, Exclude: exclude, Size: n,
+			Count: 1, Replication: w.cc.Replication, Exclude: append(slices.Clone(exclude), quiet...), Size: n,
 		})
+		if err != nil && len(quiet) > 0 && w.ctx.Err() == nil {
+			quiet = nil // too few servers without them: try them after all
+			attempt--
+			continue
+		}
 		if err != nil {
 			return 0, fmt.Errorf("client: allocate chunk: %w", err)
 		}
@@ -282,6 +289,7 @@ func (w *putter) writeChunk(src *chunkSource, n int64) (uint64, error) {
 		w.c.log.Debug("pipeline failed; retrying on fresh targets", "chunk", ct.ID, "failed", failed, "err", err)
 		if failed != "" {
 			exclude = append(exclude, failed)
+			w.c.noteAnswer(failed, false) // later chunks avoid it for a while too
 		}
 	}
 	return 0, fmt.Errorf("client: write chunk after %d attempts: %w", w.c.cfg.MaxAttempts, last)

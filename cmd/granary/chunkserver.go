@@ -27,6 +27,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.Var(sizeFlag{&cfg.RepairBandwidth}, "repair-bandwidth", "bytes per second all repair copies into this server take together (0: unlimited)")
 	fs.Var(sizeFlag{&cfg.ScrubRate}, "scrub-rate", "bytes per second the scrubber verifies")
 	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "least time between the starts of two scrub passes")
+	fs.DurationVar(&cfg.StallTimeout, "stall-timeout", cfg.StallTimeout, "cut off the next server of a write pipeline that takes no bytes for this long (times the servers left in the pipeline)")
 	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often every chunk file's existence and every data directory's health are checked")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to report to the master until it says otherwise (the master's --heartbeat-interval wins)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET")

@@ -3,11 +3,13 @@ package chunkclient
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
@@ -17,7 +19,21 @@ import (
 type Client struct {
 	rpc  rpc.Config
 	http *http.Client
+	// Stall, when set, bounds a Put's silences, per server in the
+	// pipeline: the first server taking no body bytes for Stall times the
+	// pipeline's length, or not answering within that (plus a second per
+	// 16 MiB for the fsyncs) once the body is sent, is cut off with
+	// ErrStalled. Scaling by the length makes each hop wait longer than
+	// the hops after it, so the server that cuts off a stalled neighbour
+	// answers, naming it, before its own upstream gives up on it. Set it
+	// before the first call.
+	Stall time.Duration
 }
+
+// ErrStalled means a chunk server took no bytes, or gave no answer, for
+// longer than Client.Stall: it is cut off so the writer can retry on
+// fresh servers instead of waiting out the fault.
+var ErrStalled = errors.New("chunk server stalled")
 
 // New returns a client that calls with cfg's scheme and credential through
 // hc (see rpc.NewClient; its ResponseHeaderTimeout bounds each call's wait
@@ -42,6 +58,18 @@ func (c *Client) Put(ctx context.Context, pipeline []proto.Target, id uint64, bo
 	if len(pipeline) == 0 {
 		return res, fmt.Errorf("chunkclient: chunk %d has no targets", id)
 	}
+	var w *watchdog
+	if c.Stall > 0 {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stall := c.Stall * time.Duration(len(pipeline))
+		w = newWatchdog(stall, n, body, func() {
+			cancel(fmt.Errorf("%w: %s (%s) took no bytes or gave no answer for %v", ErrStalled, pipeline[0].ID, pipeline[0].Address, stall))
+		})
+		defer w.stop()
+		body = w
+	}
 	req, err := c.rpc.NewRequest(ctx, http.MethodPut, pipeline[0].Address, chunkPath(id), body)
 	if err != nil {
 		return res, err
@@ -50,6 +78,9 @@ func (c *Client) Put(ctx context.Context, pipeline []proto.Target, id uint64, bo
 	req.Header.Set(proto.HeaderPipeline, proto.FormatPipeline(pipeline[1:]))
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
+			return res, cause
+		}
 		return res, err
 	}
 	defer resp.Body.Close()
