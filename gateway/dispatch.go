@@ -56,9 +56,9 @@ var ops = []op{
 	{"GetBucketAnalyticsConfiguration", "GET", onBucket, "analytics", nil},
 	{"PutBucketAnalyticsConfiguration", "PUT", onBucket, "analytics", nil},
 	{"DeleteBucketAnalyticsConfiguration", "DELETE", onBucket, "analytics", nil},
-	{"GetBucketCors", "GET", onBucket, "cors", nil},
-	{"PutBucketCors", "PUT", onBucket, "cors", nil},
-	{"DeleteBucketCors", "DELETE", onBucket, "cors", nil},
+	{"GetBucketCors", "GET", onBucket, "cors", (*Server).getBucketCors},
+	{"PutBucketCors", "PUT", onBucket, "cors", (*Server).putBucketCors},
+	{"DeleteBucketCors", "DELETE", onBucket, "cors", (*Server).deleteBucketCors},
 	{"GetBucketEncryption", "GET", onBucket, "encryption", nil},
 	{"PutBucketEncryption", "PUT", onBucket, "encryption", nil},
 	{"DeleteBucketEncryption", "DELETE", onBucket, "encryption", nil},
@@ -238,9 +238,18 @@ func isPresignParam(k string) bool {
 }
 
 // dispatch serves one target: it classifies the request and runs its
-// operation, or refuses it.
+// operation, or refuses it. An OPTIONS request on a bucket or object is a
+// CORS preflight (front lets it through unsigned); any other request on
+// one, from a browser, gets the CORS headers of the bucket's rules.
 func (s *Server) dispatch(t target) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if t != onService && r.Method == http.MethodOptions {
+			s.preflight(w, r)
+			return
+		}
+		if t != onService {
+			s.corsHeaders(w, r)
+		}
 		o, err := classify(r, t)
 		if err == nil {
 			err = refuseUnsupportedHeaders(r, o)

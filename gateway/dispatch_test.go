@@ -28,6 +28,7 @@ var implemented = []string{
 	"GET OBJECT partNumber", "HEAD OBJECT partNumber", "GET OBJECT attributes",
 	"GET OBJECT tagging", "PUT OBJECT tagging", "DELETE OBJECT tagging",
 	"GET BUCKET tagging", "PUT BUCKET tagging", "DELETE BUCKET tagging",
+	"GET BUCKET cors", "PUT BUCKET cors", "DELETE BUCKET cors",
 }
 
 func TestDispatchTableMatchesImplementedList(t *testing.T) {
@@ -176,6 +177,9 @@ func TestRefusedCallsChangeNothing(t *testing.T) {
 				if slices.Contains(implemented, m+" "+tg.name+" "+sub) {
 					continue
 				}
+				if m == "OPTIONS" && tg.name != "SERVICE" {
+					continue // a CORS preflight, whatever the query (cors_test.go)
+				}
 				what := m + " " + tg.path + query(sub)
 				var body []byte
 				if m == "PUT" || m == "POST" {
@@ -252,7 +256,6 @@ func TestAWSCLIRefusedCalls(t *testing.T) {
 		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
 	ep := "--endpoint-url=http://" + f.addr
 	calls := [][]string{
-		{"delete-bucket-cors", "--bucket", "empty"},
 		{"put-object-retention", "--bucket", "keep", "--key", "obj", "--retention", "Mode=GOVERNANCE,RetainUntilDate=2030-01-01T00:00:00Z"},
 		{"get-bucket-policy", "--bucket", "keep"},
 		{"put-bucket-versioning", "--bucket", "keep", "--versioning-configuration", "Status=Enabled"},

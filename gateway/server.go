@@ -194,7 +194,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 }
 
 // front assigns a request id, maps virtual-host-style requests to paths,
-// and authenticates.
+// and authenticates every request but a CORS preflight (OPTIONS).
 func (s *Server) front(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer serving(r.Context())()
@@ -208,9 +208,13 @@ func (s *Server) front(next http.Handler) http.Handler {
 			s.health(w, r)
 			return
 		}
-		if err := s.authenticate(r); err != nil {
-			s.writeError(w, r, err)
-			return
+		// A CORS preflight is never signed; dispatch answers it from the
+		// bucket's CORS rules and serves nothing else unsigned.
+		if r.Method != http.MethodOptions {
+			if err := s.authenticate(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		if s.cfg.Domain != "" {
 			host, _, _ := strings.Cut(r.Host, ":")
