@@ -3,6 +3,7 @@ package mount
 import (
 	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"syscall"
 	"time"
@@ -50,11 +51,19 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	}
 	rctx, cancel := n.m.reqCtx()
 	defer cancel()
-	if f, err := n.m.probe(rctx, key); err != nil {
+	// The kernel looked the name up and found nothing; only a file created
+	// since by another client is checked for (a directory made since is
+	// not: its marker or keys would simply be shadowed by the new file).
+	var f found
+	if info, err := n.m.cl.Stat(rctx, n.m.bucket, key); err == nil {
+		f = found{kind: syscall.S_IFREG, attrs: attrsFrom(info.Size, info.Modified, info.Meta, info.ETag, syscall.S_IFREG, n.m.owner)}
+		if f.attrs.mode&syscall.S_IFMT != syscall.S_IFREG {
+			return nil, nil, 0, syscall.EEXIST // a symbolic link
+		}
+	} else if !errors.Is(err, client.ErrNoSuchKey) {
 		return nil, nil, 0, n.m.fail("create", key, err)
-	} else if f.kind == syscall.S_IFDIR {
-		return nil, nil, 0, syscall.EISDIR
-	} else if f.kind != 0 && flags&syscall.O_EXCL != 0 {
+	}
+	if f.kind != 0 && flags&syscall.O_EXCL != 0 {
 		return nil, nil, 0, syscall.EEXIST
 	} else if f.kind == syscall.S_IFREG {
 		// Created meanwhile by someone else (our lookup said no): open it.
