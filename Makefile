@@ -5,7 +5,7 @@ PKGS      := ./...
 # Benchmarks that finish in a few minutes on a 2-core machine.
 BENCHTIME ?= 3s
 
-.PHONY: help build run test test-deps vet fmt-check bench bench-go bench-list bench-inline fuzz clean docker cluster-up cluster-down chaos
+.PHONY: help build run test test-deps vet fmt-check bench bench-go bench-list bench-inline bench-repair fuzz clean docker cluster-up cluster-down chaos
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ bench-go: ## Go benchmarks with same-run baselines (metadata commits, repair, cl
 	$(GO) test -run '^$$' -bench 'BenchmarkS3' -benchtime 1s -timeout 30m ./gateway/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./placement/
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./chunkserver/
+
+bench-repair: ## re-protect a lost chunk server: 20,000 x 64 KiB and 40 x 64 MiB chunks, against the disk (~15 minutes; GRANARY_REPAIR_SMALL/LARGE)
+	$(GO) test -run '^$$' -bench BenchmarkRepairSpeed -benchtime 1x -timeout 60m ./master/
 
 bench-inline: ## inline-in-metadata versus chunks for small objects (~6 minutes)
 	$(GO) test -run '^$$' -bench BenchmarkInlineThreshold -benchtime 2s -timeout 30m ./client/
