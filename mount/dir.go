@@ -116,12 +116,8 @@ func (n *node) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	}
 	// Files created here and not yet committed exist only in the tree.
 	for name, in := range n.Children() {
-		if ch, ok := in.Operations().(*node); ok {
-			ch.mu.Lock()
-			if ch.open != nil && ch.open.fresh && !ch.unlinked {
-				d.add(name, ch.kind)
-			}
-			ch.mu.Unlock()
+		if ch, ok := in.Operations().(*node); ok && ch.pending.Load() {
+			d.add(name, ch.kind)
 		}
 	}
 	return d, 0
@@ -204,13 +200,8 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 // mount and not committed yet.
 func (n *node) hasPending() bool {
 	for _, in := range n.Children() {
-		if ch, ok := in.Operations().(*node); ok {
-			ch.mu.Lock()
-			p := ch.open != nil && ch.open.fresh && !ch.unlinked
-			ch.mu.Unlock()
-			if p {
-				return true
-			}
+		if ch, ok := in.Operations().(*node); ok && ch.pending.Load() {
+			return true
 		}
 	}
 	return false

@@ -100,6 +100,7 @@ func (n *node) dropLocked() {
 	}
 	n.attr.size = o.size
 	n.open = nil
+	n.pending.Store(false)
 }
 
 // commitLocked makes the store hold the open file's bytes and attributes,
@@ -149,6 +150,7 @@ func (n *node) commitLocked(ctx context.Context) error {
 	}
 	n.m.log.Debug("committed", "key", key, "size", o.size, "took", time.Since(start))
 	o.dirty, o.fresh = false, false
+	n.pending.Store(false)
 	o.gen++
 	n.attr.etag = info.ETag
 	return nil
@@ -190,6 +192,7 @@ func (n *node) detach(ctx context.Context) bool {
 		}
 	}
 	n.unlinked = true
+	n.pending.Store(false)
 	return fresh
 }
 

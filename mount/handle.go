@@ -82,6 +82,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	}
 	ch := &node{m: n.m, kind: syscall.S_IFREG, attr: n.newAttrs(ctx, syscall.S_IFREG, mode)}
 	ch.open = &openFile{refs: 1, state: stMem, fresh: true, dirty: true}
+	ch.pending.Store(true)
 	in := n.m.adopt(n.NewInode(ctx, ch, fs.StableAttr{Mode: syscall.S_IFREG}))
 	ch.mu.Lock()
 	ch.fillLocked(&out.Attr)

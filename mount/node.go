@@ -28,6 +28,9 @@ type node struct {
 	unlinked bool
 	lru      lruEntry    // guarded by the LRU's lock
 	counted  atomic.Bool // counted in stats.inodes
+	// pending: created here and not committed yet, so only the tree knows
+	// it (readable without mu, which a long commit may hold)
+	pending atomic.Bool
 }
 
 var (

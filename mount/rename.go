@@ -40,9 +40,7 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	srcKind, fresh := uint32(0), false
 	if ch := n.childNode(name); ch != nil {
 		srcKind = ch.kind
-		ch.mu.Lock()
-		fresh = ch.open != nil && ch.open.fresh
-		ch.mu.Unlock()
+		fresh = ch.pending.Load()
 	}
 	if !fresh {
 		f, err := n.m.probe(ctx, from)
@@ -62,12 +60,8 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 		return n.m.fail("rename", to, err)
 	}
 	if dst.kind == 0 {
-		if ch := np.childNode(newName); ch != nil && !ch.unlinked {
-			ch.mu.Lock()
-			if ch.open != nil && ch.open.fresh {
-				dst.kind = ch.kind
-			}
-			ch.mu.Unlock()
+		if ch := np.childNode(newName); ch != nil && ch.pending.Load() {
+			dst.kind = ch.kind
 		}
 	}
 	if dst.kind != 0 && flags&renameNoReplace != 0 {
