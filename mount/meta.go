@@ -87,6 +87,18 @@ func attrsFrom(size int64, modified time.Time, meta map[string]string, etag stri
 			a.mtime = t
 		}
 	}
+	// Keep the map only for other keys (toMeta writes ours back): most
+	// inodes then hold no map at all.
+	extra := false
+	for k := range meta {
+		if k != metaMode && k != metaUID && k != metaGID && k != metaMtime {
+			extra = true
+			break
+		}
+	}
+	if !extra {
+		a.meta = nil
+	}
 	return a
 }
 

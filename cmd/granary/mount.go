@@ -48,6 +48,11 @@ func runMount(ctx context.Context, e *env, args []string) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return fmt.Errorf("%w: mount point %s is not a directory", errUsage, dir)
 	}
+	if absCache, err1 := filepath.Abs(*cacheDir); err1 == nil {
+		if absDir, err2 := filepath.Abs(dir); err2 == nil && (absCache == absDir || strings.HasPrefix(absCache, absDir+string(filepath.Separator))) {
+			return fmt.Errorf("%w: --cache-dir %s is inside the mount point", errUsage, *cacheDir)
+		}
+	}
 	if *attrTTL < 0 || *entryTTL < 0 {
 		return fmt.Errorf("%w: TTLs must not be negative", errUsage)
 	}

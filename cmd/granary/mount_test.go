@@ -30,7 +30,7 @@ func TestMountCommand(t *testing.T) {
 	if out, code := granary(t, nil, "mount", "-h"); code != 0 || out != "" {
 		t.Fatalf("mount -h: exit %d, stdout %q", code, out)
 	}
-	for _, args := range [][]string{{"mount"}, {"mount", "onlyone"}, {"mount", "b", "/nonexistent-dir"}, {"mount", "--attr-ttl", "x", "b", "/tmp"}, {"mount", "--cache-size", "-5", "b", "/tmp"}} {
+	for _, args := range [][]string{{"mount"}, {"mount", "onlyone"}, {"mount", "b", "/nonexistent-dir"}, {"mount", "--attr-ttl", "x", "b", "/tmp"}, {"mount", "--cache-size", "-5", "b", "/tmp"}, {"mount", "--cache-dir", "/tmp/spool", "b", "/tmp"}} {
 		if _, code := granary(t, nil, args...); code != 2 {
 			t.Errorf("granary %v exited %d, want 2", args, code)
 		}
