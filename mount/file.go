@@ -36,8 +36,7 @@ type openFile struct {
 	mem    []byte
 	memRes int64 // bytes of mem reserved in the memory budget
 
-	w         *client.Writer
-	wCancel   context.CancelFunc
+	s         *stream
 	commitKey string // where the Writer commits, read by its BeforeCommit
 	commitMet map[string]string
 
@@ -87,10 +86,9 @@ func (n *node) dropLocked() {
 	if o == nil {
 		return
 	}
-	if o.w != nil {
-		o.w.Abort()
-		o.wCancel()
-		o.w = nil
+	if o.s != nil {
+		o.s.abort()
+		o.s = nil
 	}
 	n.m.mem.give(o.memRes)
 	o.mem, o.memRes = nil, 0
@@ -127,10 +125,9 @@ func (n *node) commitLocked(ctx context.Context) error {
 		}
 	case stStream:
 		o.commitKey, o.commitMet = key, meta
-		err = o.w.Close()
-		info = o.w.Info()
-		o.wCancel()
-		o.w, o.state = nil, stClean
+		err = o.s.finish()
+		info = o.s.w.Info()
+		o.s, o.state = nil, stClean
 	case stSpool:
 		info, err = n.m.cl.Put(ctx, n.m.bucket, key, io.NewSectionReader(o.spool.f, 0, o.size), o.size, &client.PutOptions{Meta: meta})
 	case stClean:
@@ -259,9 +256,8 @@ func (n *node) streamToSpool(ctx context.Context, sp *spoolFile) error {
 	o := n.open
 	tmp := fmt.Sprintf("%s%s/%d-%d", n.m.prefix, tmpDir, n.m.start.UnixNano(), n.m.tmpSeq.Add(1))
 	o.commitKey, o.commitMet = tmp, nil
-	err := o.w.Close()
-	o.wCancel()
-	o.w = nil
+	err := o.s.finish()
+	o.s = nil
 	o.state = stClean
 	if err != nil {
 		o.dirty = false
@@ -308,7 +304,7 @@ func (n *node) startStreamLocked() error {
 	}
 	n.m.mem.give(o.memRes)
 	o.mem, o.memRes = nil, 0
-	o.w, o.wCancel, o.state = w, cancel, stStream
+	o.s, o.state = newStream(w, cancel, &n.m.mem), stStream
 	n.m.stats.streams.Add(1)
 	return nil
 }
@@ -338,10 +334,9 @@ func (n *node) writeLocked(ctx context.Context, p []byte, off int64) error {
 		if err := n.zeroFill(off); err != nil {
 			return err
 		}
-		if _, err := o.w.Write(p); err != nil {
-			o.w.Abort()
-			o.wCancel()
-			o.w, o.state, o.dirty = nil, stClean, false
+		if err := o.s.write(p); err != nil {
+			o.s.abort()
+			o.s, o.state, o.dirty = nil, stClean, false
 			return err
 		}
 		o.size = end
@@ -392,7 +387,7 @@ func (n *node) zeroFill(off int64) error {
 	zeros := make([]byte, min(off-o.size, 1<<20))
 	for o.size < off {
 		k := min(int64(len(zeros)), off-o.size)
-		if _, err := o.w.Write(zeros[:k]); err != nil {
+		if err := o.s.write(zeros[:k]); err != nil {
 			return err
 		}
 		o.size += k
@@ -407,10 +402,9 @@ func (n *node) truncateLocked(ctx context.Context, size int64) error {
 		return nil
 	}
 	if size == 0 && o.state != stSpool {
-		if o.w != nil {
-			o.w.Abort()
-			o.wCancel()
-			o.w = nil
+		if o.s != nil {
+			o.s.abort()
+			o.s = nil
 		}
 		n.m.mem.give(o.memRes)
 		o.mem, o.memRes, o.size, o.state = nil, 0, 0, stMem
