@@ -61,6 +61,14 @@ func BenchmarkMount(b *testing.B) {
 		b.Fatal(err)
 	}
 	mountW := rate(time.Since(start))
+	// The client again, after the mount: disk and page cache fill up over
+	// the run, and the first writer has them emptier.
+	start = time.Now()
+	if _, err := e.cl.Put(ctx, "files", "client2.bin", src(), size, nil); err != nil {
+		b.Fatal(err)
+	}
+	clientW2 := rate(time.Since(start))
+
 	start = time.Now()
 	f, err = os.Open(filepath.Join(e.dir, "mount.bin"))
 	if err != nil {
@@ -111,8 +119,8 @@ func BenchmarkMount(b *testing.B) {
 	b.ReportMetric(mc, "mount-create/s")
 	b.ReportMetric(ms, "mount-stat/s")
 	b.ReportMetric(mu, "mount-unlink/s")
-	b.Logf("%d MiB: write client %.0f MiB/s, mount %.0f MiB/s (%.2fx); read client %.0f MiB/s, mount %.0f MiB/s (%.2fx)",
-		mib, clientW, mountW, mountW/clientW, clientR, mountR, mountR/clientR)
+	b.Logf("%d MiB: write client %.0f MiB/s before the mount and %.0f after, mount %.0f MiB/s (%.2fx of their mean); read client %.0f MiB/s, mount %.0f MiB/s (%.2fx)",
+		mib, clientW, clientW2, mountW, 2*mountW/(clientW+clientW2), clientR, mountR, mountR/clientR)
 	b.Logf("%d small files: create %.0f/s vs local %.0f/s; stat %.0f/s vs %.0f/s; unlink %.0f/s vs %.0f/s", small, mc, lc, ms, ls, mu, lu)
 }
 
