@@ -1,9 +1,11 @@
 package chunkserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/chunkclient"
@@ -42,6 +44,34 @@ func (s *Server) runCommands() {
 				s.mu.Unlock()
 			}
 		}()
+	}
+}
+
+// pollWait is how long one command poll waits at the master: below the
+// master client's attempt timeout.
+const pollWait = 3 * time.Second
+
+// pollCommands keeps a long poll open to the leader, so repair work
+// arrives as soon as it is planned rather than with the next heartbeat,
+// until the server closes. Polling pauses with the server and backs off
+// after failures (heartbeats carry commands too, so nothing is lost).
+func (s *Server) pollCommands() {
+	for {
+		if !s.waitUnpaused(s.done) {
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.life, pollWait+5*time.Second)
+		cmds, err := s.master.Commands(ctx, s.cfg.ID, pollWait)
+		cancel()
+		if err == nil {
+			s.enqueue(cmds)
+			continue
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(time.Second):
+		}
 	}
 }
 

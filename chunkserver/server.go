@@ -117,12 +117,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
-	s.wg.Add(5)
+	s.wg.Add(6)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.ln) }()
 	go func() { defer s.wg.Done(); s.heartbeatLoop() }()
 	go func() { defer s.wg.Done(); s.runCommands() }()
 	go func() { defer s.wg.Done(); s.scrubLoop() }()
 	go func() { defer s.wg.Done(); s.sweepLoop() }()
+	go func() { defer s.wg.Done(); s.pollCommands() }()
 	s.log.Info("chunk server serving", "addr", s.cfg.Advertise, "dirs", s.cfg.Store.Dirs)
 	var err error
 	select {

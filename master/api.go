@@ -82,6 +82,7 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteChunkServers, a.handleListNodes, http.MethodGet)
 	lead(proto.RouteChunkServers, a.handleRegisterNode, http.MethodPost)
 	lead(proto.RouteChunkServers+"/heartbeat", a.handleHeartbeat, http.MethodPost)
+	lead(proto.RouteChunkServers+"/{id}/commands", a.handleCommands, http.MethodGet)
 	lead(proto.RouteChunkServers+"/{id}/decommission", a.handleDecommission, http.MethodPost)
 	lead(proto.RouteUsers, a.handleListUsers, http.MethodGet)
 	lead(proto.RouteUsers, a.handleCreateUser, http.MethodPost)

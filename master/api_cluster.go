@@ -3,6 +3,8 @@ package master
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -127,6 +129,20 @@ func (a *api) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, reply)
+}
+
+// handleCommands is a chunk server's long poll for commands: it answers as
+// soon as the leader queues work for the server, or after waitMs (at most
+// 10 s) with none.
+func (a *api) handleCommands(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	wait, werr := strconv.Atoi(r.URL.Query().Get("waitMs"))
+	if err := proto.ValidID("chunk server", id); err != nil || werr != nil || wait < 0 || wait > 10_000 {
+		writeError(w, fmt.Errorf("command poll: a valid chunk server id and 0 <= waitMs <= 10000: %w", ErrInvalid))
+		return
+	}
+	cmds := a.heal.poll(r.Context(), id, time.Duration(wait)*time.Millisecond)
+	writeJSON(w, http.StatusOK, proto.CommandPoll{Commands: cmds})
 }
 
 func (a *api) handleConfig(w http.ResponseWriter, r *http.Request) {

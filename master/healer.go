@@ -44,7 +44,8 @@ type healer struct {
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
 	moves     []placement.Move // balancing moves whose old replica is still to go
-	copiedBy  map[string]int64 // server -> repair bytes copied, as last reported
+	wakers    map[string]chan struct{} // closed when commands are queued for a server
+	copiedBy  map[string]int64         // server -> repair bytes copied, as last reported
 	copies    []copySample     // repair bytes copied, within rateWindow
 	missing   int
 	lastAlarm time.Time
@@ -97,11 +98,56 @@ func (h *healer) failed(server string, chunks []uint64) {
 	}
 }
 
-// send queues commands for their servers' next heartbeats. The caller
-// holds h.mu.
+// send queues commands for their servers' next heartbeats, and wakes
+// their command polls. The caller holds h.mu.
 func (h *healer) send(cmds map[string][]proto.Command) {
 	for server, c := range cmds {
+		if len(c) == 0 {
+			continue
+		}
 		h.outbox[server] = append(h.outbox[server], c...)
+		if ch, ok := h.wakers[server]; ok {
+			close(ch)
+			delete(h.wakers, server)
+		}
+	}
+}
+
+// waker returns a channel closed when commands are next queued for server.
+func (h *healer) waker(server string) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.wakers == nil {
+		h.wakers = map[string]chan struct{}{}
+	}
+	ch, ok := h.wakers[server]
+	if !ok {
+		ch = make(chan struct{})
+		h.wakers[server] = ch
+	}
+	return ch
+}
+
+// poll hands a chunk server the commands waiting for it as soon as there
+// are any (none in safe mode), waiting at most wait: the long poll through
+// which work reaches a server between heartbeats.
+func (h *healer) poll(ctx context.Context, server string, wait time.Duration) []proto.Command {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		ch := h.waker(server) // before take: a send in between closes it
+		if safe, _ := h.safeMode(); !safe {
+			if cmds := h.take(server); len(cmds) > 0 {
+				return cmds
+			}
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 

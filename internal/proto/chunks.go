@@ -98,6 +98,12 @@ type HeartbeatRequest struct {
 	QueuedCommands int   `json:"queuedCommands,omitempty"`
 }
 
+// CommandPoll answers a chunk server's long poll for commands
+// (RouteChunkServers/{id}/commands?waitMs=N).
+type CommandPoll struct {
+	Commands []Command `json:"commands"`
+}
+
 // HeartbeatReply answers a heartbeat.
 type HeartbeatReply struct {
 	// Registered is false when the master does not know the server; it
