@@ -43,10 +43,10 @@ type healer struct {
 	gcSeen    map[uint64]time.Time // queued for deletion -> first seen queued
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
-	moves     []placement.Move // balancing moves whose old replica is still to go
+	moves     []placement.Move         // balancing moves whose old replica is still to go
 	wakers    map[string]chan struct{} // closed when commands are queued for a server
 	copiedBy  map[string]int64         // server -> repair bytes copied, as last reported
-	copies    []copySample     // repair bytes copied, within rateWindow
+	copies    []copySample             // repair bytes copied, within rateWindow
 	missing   int
 	lastAlarm time.Time
 }
