@@ -199,7 +199,12 @@ func (h *handle) Write(_ context.Context, data []byte, off int64) (uint32, sysca
 	return uint32(len(data)), 0
 }
 
+// Flush runs at every close(2). Only a handle that may have written
+// commits: a reader closing must not cut a writer's file short.
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
+	if !h.writable {
+		return 0
+	}
 	return h.commit(ctx, "flush")
 }
 

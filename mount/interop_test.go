@@ -223,3 +223,38 @@ func TestMountBusy(t *testing.T) {
 		t.Fatalf("unmount after close: %v", err)
 	}
 }
+
+// TestMountReaderCloseDoesNotCommit: a reader opening and closing a file
+// another handle is writing does not make a partial object appear.
+func TestMountReaderCloseDoesNotCommit(t *testing.T) {
+	e := startMount(t, nil)
+	p := filepath.Join(e.dir, "growing")
+	w, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	chunk := randBytes(1<<20, 7)
+	for range 3 {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := e.cl.Stat(ctxT(t, 10*time.Second), "files", "growing"); !errors.Is(err, client.ErrNoSuchKey) {
+		t.Fatalf("a reader's close committed the file being written: %v", err)
+	}
+	if _, err := w.Write(chunk); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := e.cl.Stat(ctxT(t, 10*time.Second), "files", "growing"); err != nil || info.Size != 4<<20 {
+		t.Fatalf("after the writer's close: %d bytes, %v", info.Size, err)
+	}
+}
