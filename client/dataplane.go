@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/granary-store/granary/internal/chunkclient"
@@ -21,7 +22,9 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 		return "", fmt.Errorf("client: chunk %d has no targets", ct.ID)
 	}
 	first := ct.Targets[0]
-	res, err := c.chunks.Put(ctx, ct.Targets, ct.ID, &countingReader{r: body, add: progress}, n)
+	cr := &countingReader{r: body, add: progress}
+	res, err := c.chunks.Put(ctx, ct.Targets, ct.ID, cr, n)
+	cr.stop() // a failed attempt's transport may still be reading: it counts no more
 	var se *chunkclient.StatusError
 	switch {
 	case errors.As(err, &se):
@@ -41,17 +44,38 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 	return "", nil
 }
 
+// countingReader reports the bytes read through it to add, until stop:
+// the HTTP transport may go on reading a request body in its own goroutine
+// after the call returned, and those late reads must not reach add (the
+// caller has moved on to a retry, from another goroutine).
 type countingReader struct {
 	r   io.Reader
 	add func(int64)
+
+	mu      sync.Mutex
+	stopped bool
 }
+
+// errAttemptOver ends the reads of a body whose call has returned.
+var errAttemptOver = errors.New("client: write attempt is over")
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return 0, errAttemptOver
+	}
 	if n > 0 && c.add != nil {
 		c.add(int64(n))
 	}
 	return n, err
+}
+
+func (c *countingReader) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
 }
 
 // readRange copies n bytes at off of a chunk from one server into w. The
