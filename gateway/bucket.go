@@ -200,18 +200,3 @@ func (s *Server) bucketLocation(w http.ResponseWriter, r *http.Request) {
 	}
 	writeXML(w, http.StatusOK, locationResult{NS: s3NS, Region: region})
 }
-
-type versioningConfiguration struct {
-	XMLName xml.Name `xml:"VersioningConfiguration"`
-	NS      string   `xml:"xmlns,attr"`
-}
-
-// bucketVersioning serves GetBucketVersioning. Buckets have never been
-// versioned, and S3 answers that with an empty configuration.
-func (s *Server) bucketVersioning(w http.ResponseWriter, r *http.Request) {
-	if err := s.checkBucket(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeXML(w, http.StatusOK, versioningConfiguration{NS: s3NS})
-}

@@ -72,7 +72,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := src.Info()
-	opts, err := copyOptions(r, info, srcBucket == bucket && srcKey == key)
+	vid, _ := copySourceVersion(r.Header.Get("X-Amz-Copy-Source")) // checked by openCopySource
+	toItself := srcBucket == bucket && srcKey == key && vid == ""  // copying a version over is a restore
+	opts, err := copyOptions(r, info, toItself)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -91,6 +93,10 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	setVersionHeaders(w.Header(), obj)
+	if v := info.VersionID; v != "" {
+		w.Header().Set("X-Amz-Copy-Source-Version-Id", v)
 	}
 	res := copyResult{NS: s3NS, ETag: `"` + obj.ETag + `"`, LastModified: s3Time(obj.Modified)}
 	res.checksumXML, res.ChecksumType = newChecksumXML(obj.ChecksumAlgorithm, obj.Checksum), obj.ChecksumType
@@ -120,9 +126,18 @@ func (s *Server) openCopySource(r *http.Request) (*client.Object, string, string
 	if err != nil {
 		return nil, "", "", err
 	}
-	src, err := s.client.Open(r.Context(), bucket, key)
+	vid, err := copySourceVersion(r.Header.Get("X-Amz-Copy-Source"))
 	if err != nil {
 		return nil, "", "", err
+	}
+	var src *client.Object
+	if vid == "" {
+		src, err = s.client.Open(r.Context(), bucket, key)
+	} else if src, err = s.client.OpenVersion(r.Context(), bucket, key, vid); err == nil && src.Info().DeleteMarker {
+		err = errorf(ErrInvalidRequest, "the source of a copy request may not specifically refer to a delete marker by version id")
+	}
+	if err != nil {
+		return nil, "", "", versionError(err)
 	}
 	if err := copyConditions(r, src.Info()); err != nil {
 		return nil, "", "", err

@@ -47,8 +47,8 @@ var ops = []op{
 	{"GetBucketLocation", "GET", onBucket, "location", (*Server).bucketLocation},
 	{"ListMultipartUploads", "GET", onBucket, "uploads", (*Server).listUploads},
 	{"GetBucketVersioning", "GET", onBucket, "versioning", (*Server).bucketVersioning},
-	{"PutBucketVersioning", "PUT", onBucket, "versioning", nil},
-	{"ListObjectVersions", "GET", onBucket, "versions", nil},
+	{"PutBucketVersioning", "PUT", onBucket, "versioning", (*Server).putBucketVersioning},
+	{"ListObjectVersions", "GET", onBucket, "versions", (*Server).listObjectVersions},
 	{"GetBucketAccelerateConfiguration", "GET", onBucket, "accelerate", nil},
 	{"PutBucketAccelerateConfiguration", "PUT", onBucket, "accelerate", nil},
 	{"GetBucketAcl", "GET", onBucket, "acl", nil},
@@ -210,8 +210,8 @@ func classify(r *http.Request, t target) (*op, error) {
 		return nil, errorf(ErrNotImplemented, "%s on a %s with ?%s is not an operation this gateway implements", r.Method, strings.ToLower(t.String()), sub)
 	case o.serve == nil:
 		return nil, errorf(ErrNotImplemented, "%s is not implemented", o.name)
-	case q.Has("versionId"):
-		return nil, errorf(ErrNotImplemented, "%s of an object version is not implemented (buckets are not versioned)", o.name)
+	case q.Has("versionId") && !byVersion[o.name]:
+		return nil, errorf(ErrNotImplemented, "%s of an object version is not implemented", o.name)
 	}
 	return o, nil
 }
@@ -225,6 +225,9 @@ func knownSub(t target, sub string) bool {
 	}
 	return false
 }
+
+// byVersion are the operations that take a versionId.
+var byVersion = map[string]bool{"GetObject": true, "HeadObject": true, "DeleteObject": true}
 
 // storesTags are the operations that store the x-amz-tagging header
 // (PutObject includes CopyObject, which honours it under
@@ -286,7 +289,7 @@ func refuseUnsupportedHeaders(r *http.Request, o *op) error {
 		case lower == "x-amz-acl", lower == "x-amz-object-ownership",
 			lower == "x-amz-bucket-object-lock-enabled", lower == "x-amz-tagging-directive",
 			lower == "x-amz-tagging", lower == "x-amz-write-offset-bytes",
-			strings.HasPrefix(lower, "x-amz-grant-"),
+			lower == "x-amz-mfa", strings.HasPrefix(lower, "x-amz-grant-"),
 			strings.HasPrefix(lower, "x-amz-object-lock-"),
 			strings.HasPrefix(lower, "x-amz-server-side-encryption"),
 			strings.HasPrefix(lower, "x-amz-copy-source-server-side-encryption"):

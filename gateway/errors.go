@@ -26,6 +26,7 @@ var (
 	ErrBadRequest                        = S3Error{"BadRequest", http.StatusBadRequest}
 	ErrInvalidTag                        = S3Error{"InvalidTag", http.StatusBadRequest}
 	ErrNoSuchTagSet                      = S3Error{"NoSuchTagSet", http.StatusNotFound}
+	ErrNoSuchVersion                     = S3Error{"NoSuchVersion", http.StatusNotFound}
 	ErrNoSuchCORSConfiguration           = S3Error{"NoSuchCORSConfiguration", http.StatusNotFound}
 	ErrAccessForbidden                   = S3Error{"AccessForbidden", http.StatusForbidden}
 	ErrBucketAlreadyExists               = S3Error{"BucketAlreadyExists", http.StatusConflict}
@@ -118,7 +119,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorBody{Code: ae.Code, Message: ae.Message, Resource: r.URL.Path, RequestID: requestID(r)}
 	vars := mux.Vars(r)
 	switch ae.S3Error {
-	case ErrNoSuchKey:
+	case ErrNoSuchKey, ErrNoSuchVersion:
 		body.Key = vars["key"]
 	case ErrNoSuchBucket, ErrNoSuchTagSet, ErrNoSuchCORSConfiguration, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
 		body.BucketName = vars["bucket"]

@@ -133,17 +133,22 @@ type deleteCond struct {
 	mustExist bool // If-Match: *
 }
 
-// deleteObject deletes bucket/key under cond. Without conditions a missing
-// key is success, as S3 answers; with any, it is NoSuchKey.
-func (s *Server) deleteWith(ctx context.Context, bucket, key string, cond deleteCond) error {
-	if cond.IfETag != "" || cond.IfSize != nil || cond.IfModified != nil {
-		return s.client.DeleteIf(ctx, bucket, key, cond.DeleteOptions)
+// deleteWith deletes bucket/key (or its version vid) under cond. Without
+// conditions a missing key is success, as S3 answers; with any, it is
+// NoSuchKey. In a versioned bucket a delete without vid makes a delete
+// marker (If-Match: * first requires a current object).
+func (s *Server) deleteWith(ctx context.Context, bucket, key, vid string, cond deleteCond) (client.DeleteResult, error) {
+	conditional := cond.IfETag != "" || cond.IfSize != nil || cond.IfModified != nil
+	if cond.mustExist && vid == "" && !conditional {
+		if _, err := s.client.Stat(ctx, bucket, key); err != nil {
+			return client.DeleteResult{}, err
+		}
 	}
-	err := s.client.Delete(ctx, bucket, key)
-	if errors.Is(err, client.ErrNoSuchKey) && !cond.mustExist {
-		return nil
+	res, err := s.client.DeleteVersion(ctx, bucket, key, vid, cond.DeleteOptions)
+	if errors.Is(err, client.ErrNoSuchKey) && !conditional && !cond.mustExist {
+		return res, nil
 	}
-	return err
+	return res, err
 }
 
 func deleteConditions(etag, modified, size string) (opts deleteCond, err error) {

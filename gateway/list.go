@@ -179,13 +179,17 @@ type deleteResult struct {
 }
 
 type deletedXML struct {
-	Key string `xml:"Key"`
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 type deleteError struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
 }
 
 // deleteObjects serves DeleteObjects: up to 1000 keys, quiet mode.
@@ -215,27 +219,33 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {
 		err := proto.ValidKey(o.Key)
+		vid := ""
 		if err == nil && o.VersionID != nil {
-			err = errorf(ErrNotImplemented, "deleting an object version is not implemented (buckets are not versioned)")
+			vid, err = checkVersionID(*o.VersionID)
 		}
 		var cond deleteCond
 		if err == nil {
 			cond, err = deleteConditions(o.ETag, o.LastModifiedTime, o.Size)
 		}
+		var done client.DeleteResult
 		if err == nil {
-			err = s.deleteWith(r.Context(), bucket, o.Key, cond)
+			done, err = s.deleteWith(r.Context(), bucket, o.Key, vid, cond)
 		}
 		var ae *apiError
 		switch {
 		case err == nil:
 			if !req.Quiet {
-				res.Deleted = append(res.Deleted, deletedXML{Key: o.Key})
+				d := deletedXML{Key: o.Key, VersionID: vid, DeleteMarker: done.DeleteMarker}
+				if done.DeleteMarker {
+					d.DeleteMarkerVersionID = done.VersionID
+				}
+				res.Deleted = append(res.Deleted, d)
 			}
 		case errors.As(err, &ae):
-			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: ae.Code, Message: ae.Message})
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, VersionID: vid, Code: ae.Code, Message: ae.Message})
 		default:
 			ae := s.translate(err) // an invalid key is InvalidArgument
-			res.Errors = append(res.Errors, deleteError{Key: o.Key, Code: ae.Code, Message: ae.Message})
+			res.Errors = append(res.Errors, deleteError{Key: o.Key, VersionID: vid, Code: ae.Code, Message: ae.Message})
 		}
 	}
 	writeXML(w, http.StatusOK, res)

@@ -191,6 +191,7 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setVersionHeaders(w.Header(), obj)
 	res := completeResult{NS: s3NS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: `"` + obj.ETag + `"`}
 	if sum != "" {
 		res.checksumXML, res.ChecksumType = newChecksumXML(u.ChecksumAlgorithm, sum), u.ChecksumType

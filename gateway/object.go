@@ -90,6 +90,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `"`+obj.ETag+`"`)
 	setChecksumHeaders(w.Header(), obj)
+	setVersionHeaders(w.Header(), obj)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -217,7 +218,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	obj, err := s.client.Open(r.Context(), bucket, key)
+	obj, err := s.openForRead(w, r, bucket, key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -230,6 +231,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		}
 		setObjectHeaders(w.Header(), info)
 		setTagCount(w.Header(), info)
+		setVersionHeaders(w.Header(), info)
 		w.WriteHeader(status)
 		return
 	}
@@ -250,6 +252,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	lw := &lazyWriter{w: w, hdr: http.Header{}, status: http.StatusOK}
 	setObjectHeaders(lw.hdr, info)
 	setTagCount(lw.hdr, info)
+	setVersionHeaders(lw.hdr, info)
 	if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" && !partial {
 		setChecksumHeaders(lw.hdr, info)
 	}
@@ -415,7 +418,7 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
 	}
 	cond, err := deleteConditions(r.Header.Get("If-Match"), r.Header.Get("X-Amz-If-Match-Last-Modified-Time"), r.Header.Get("X-Amz-If-Match-Size"))
 	if err == nil {
-		err = s.deleteWith(r.Context(), bucket, key, cond)
+		err = s.deleteVersionOrObject(w, r, bucket, key, cond)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

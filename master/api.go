@@ -68,6 +68,8 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteObjectList, a.handleList, http.MethodGet)
 	lead(proto.RouteObjectTags, a.handleTags, http.MethodPost)
 	lead(proto.RouteBucketConfig, a.handleBucketConfig, http.MethodPost)
+	lead(proto.RouteVersioning, a.handleVersioning, http.MethodPost)
+	lead(proto.RouteObjectVersions, a.handleVersions, http.MethodGet)
 	lead(proto.RouteChunkAllocate, a.handleAllocate, http.MethodPost)
 	lead(proto.RouteChunkCorrupt, a.handleCorrupt, http.MethodPost)
 	lead(proto.RouteChunkRenew, a.handleRenew, http.MethodPost)

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -22,12 +23,12 @@ func (a *api) handleCommit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag}
-	v, err := a.m.commitObject(r.Context(), requestID(r), cmd, req.Written)
+	v, vid, err := a.m.commitObject(r.Context(), requestID(r), cmd, req.Written)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	obj.Version = v
+	obj.Version, obj.VersionID = v, vid
 	obj.Inline = nil
 	writeJSON(w, http.StatusOK, obj)
 }
@@ -39,7 +40,9 @@ func (a *api) handleStat(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup reads the object named by the bucket and key query parameters,
-// after the read barrier; on failure it has answered the request.
+// after the read barrier: its current version, the version versionId
+// names (maybe a delete marker), or with latest=1 its newest version
+// (maybe a delete marker). On failure it has answered the request.
 func (a *api) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, bool) {
 	q := r.URL.Query()
 	bucket, key := q.Get("bucket"), q.Get("key")
@@ -50,7 +53,16 @@ func (a *api) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, boo
 	if !a.consistent(w, r) {
 		return nil, false
 	}
-	o, err := a.fsm.Object(bucket, key)
+	var o *proto.Object
+	var err error
+	switch vid := q.Get("versionId"); {
+	case vid != "":
+		o, err = a.fsm.ObjectVersion(bucket, key, vid)
+	case q.Get("latest") == "1":
+		o, err = a.fsm.Latest(bucket, key)
+	default:
+		o, err = a.fsm.Object(bucket, key)
+	}
 	if err != nil {
 		writeError(w, err)
 		return nil, false
@@ -68,11 +80,75 @@ func (a *api) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, meta.DeleteObject(req)); err != nil {
+	cmd := meta.DeleteObject{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, IfSize: req.IfSize,
+		IfModified: req.IfModified, VersionID: req.VersionID}
+	at := a.now().UTC().Truncate(time.Millisecond)
+	cmd.At = &at // the time of a delete marker, if the bucket is versioned
+	res, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, cmd)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	dr, versioned := res.(proto.DeleteResult)
+	if versioned || r.URL.Query().Get("answer") == "1" {
+		writeJSON(w, http.StatusOK, dr) // the zero result in a bucket never versioned
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleVersioning sets a bucket's versioning state.
+func (a *api) handleVersioning(w http.ResponseWriter, r *http.Request) {
+	var req proto.VersioningRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidBucketName(req.Bucket); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Status != proto.VersioningEnabled && req.Status != proto.VersioningSuspended {
+		writeError(w, fmt.Errorf("versioning status %q is not Enabled or Suspended: %w", req.Status, ErrInvalid))
+		return
+	}
+	cmd := meta.SetVersioning{Bucket: req.Bucket, Status: req.Status}
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpSetVersioning, cmd); err != nil {
 		writeError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleVersions lists object versions.
+func (a *api) handleVersions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := proto.VersionsRequest{Bucket: q.Get("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		KeyMarker: q.Get("key-marker"), VersionIDMarker: q.Get("version-id-marker")}
+	var err error
+	if req.MaxKeys, err = queryInt(r, "max-keys", proto.MaxListKeys); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidBucketName(req.Bucket); err != nil {
+		writeError(w, err)
+		return
+	}
+	for _, p := range []string{req.Prefix, req.Delimiter, req.KeyMarker, req.VersionIDMarker} {
+		if len(p) > proto.MaxKeyLen {
+			writeError(w, codeError(proto.CodeBadRequest, "prefix, delimiter and markers are limited to 1024 bytes"))
+			return
+		}
+	}
+	if !a.consistent(w, r) {
+		return
+	}
+	res, err := a.fsm.ListVersions(req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,9 @@ type Bucket struct {
 	Tags map[string]string `json:"tags,omitempty"`
 	// CORS is the bucket's CORS configuration; none when empty.
 	CORS []CORSRule `json:"cors,omitempty"`
+	// Versioning is VersioningEnabled, VersioningSuspended, or empty for a
+	// bucket never versioned.
+	Versioning string `json:"versioning,omitempty"`
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,
@@ -47,6 +50,13 @@ type Object struct {
 	// The master leaves them out of listings: only Stat and Locate (the
 	// client's Stat and Open) return them.
 	Parts []ObjectPart `json:"parts,omitempty"`
+	// VersionID is the S3 version id: VersionIDFor(Version) for a version
+	// made in a versioning-enabled bucket, NullVersion for one made while
+	// suspended, empty for one made unversioned.
+	VersionID string `json:"versionId,omitempty"`
+	// DeleteMarker marks a version that records a deletion: it has no
+	// data, and while it is the newest version the key reads as missing.
+	DeleteMarker bool `json:"deleteMarker,omitempty"`
 	ObjectHeaders
 }
 
@@ -138,8 +148,10 @@ type KeyRequest struct {
 // (x-amz-if-match-last-modified-time, compared to the second). Deleting a
 // missing object fails with CodeNoSuchKey.
 type DeleteRequest struct {
-	Bucket     string     `json:"bucket"`
-	Key        string     `json:"key"`
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	// VersionID, when set, removes that version for good (in any bucket).
+	VersionID  string     `json:"versionId,omitempty"`
 	IfETag     string     `json:"ifETag,omitempty"`
 	IfSize     *int64     `json:"ifSize,omitempty"`
 	IfModified *time.Time `json:"ifModified,omitempty"`

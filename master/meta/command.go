@@ -53,10 +53,11 @@ const (
 	OpAbortUpload    Op = 19
 	OpPutObjectTags  Op = 20
 	OpPutBucketConf  Op = 21
+	OpSetVersioning  Op = 22
 )
 
 // lastOp is the highest opcode; the golden tests cover every one up to it.
-const lastOp = OpPutBucketConf
+const lastOp = OpSetVersioning
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -70,6 +71,7 @@ func (o Op) String() string {
 		OpCollectOrphans: "collectOrphans", OpCreateUpload: "createUpload",
 		OpPutPart: "putPart", OpCompleteUpload: "completeUpload", OpAbortUpload: "abortUpload",
 		OpPutObjectTags: "putObjectTags", OpPutBucketConf: "putBucketConf",
+		OpSetVersioning: "setVersioning",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -102,6 +104,11 @@ type (
 		IfETag     string     `json:"ifETag,omitempty"`
 		IfSize     *int64     `json:"ifSize,omitempty"`
 		IfModified *time.Time `json:"ifModified,omitempty"`
+		// VersionID removes that version for good; without it, a delete
+		// in a versioned bucket makes a delete marker, dated At (the
+		// leader's clock).
+		VersionID string     `json:"versionId,omitempty"`
+		At        *time.Time `json:"at,omitempty"`
 	}
 	// RenameObject is the payload of OpRenameObject.
 	RenameObject struct {
@@ -158,6 +165,13 @@ type (
 		Bucket  string `json:"bucket"`
 		Key     string `json:"key"`
 		Tagging string `json:"tagging,omitempty"`
+	}
+	// SetVersioning is the payload of OpSetVersioning: a bucket's
+	// versioning state becomes Status (proto.VersioningEnabled or
+	// proto.VersioningSuspended).
+	SetVersioning struct {
+		Bucket string `json:"bucket"`
+		Status string `json:"status"`
 	}
 	// PutBucketConf is the payload of OpPutBucketConf: replace the parts of
 	// a bucket's configuration that are not nil (an empty one removes it).

@@ -50,10 +50,22 @@ type outcome struct {
 
 // outcomeResults decodes the results callers use; other ops answer nil.
 var outcomeResults = map[Op]func(json.RawMessage) (any, error){
-	OpPutObject:      decodeResult[uint64],
+	OpPutObject:      decodeCommitResult,
 	OpRenameObject:   decodeResult[uint64],
 	OpCompleteUpload: decodeResult[proto.Object],
 	OpCreateUpload:   decodeResult[proto.Upload],
+	// Deletes answer only in versioned buckets or by version id; a nil
+	// answer is not kept, so older records are unchanged.
+	OpDeleteObject: decodeResult[proto.DeleteResult],
+}
+
+// decodeCommitResult decodes a commit's answer: a version (uint64), or a
+// CommitResult in a versioned bucket.
+func decodeCommitResult(raw json.RawMessage) (any, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		return decodeResult[CommitResult](raw)
+	}
+	return decodeResult[uint64](raw)
 }
 
 func decodeResult[T any](raw json.RawMessage) (any, error) {
@@ -93,7 +105,7 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 	rec := outcome{Op: h.op, Index: index}
 	if cmdErr != nil {
 		rec.Error = record(cmdErr)
-	} else if _, ok := outcomeResults[h.op]; ok {
+	} else if _, ok := outcomeResults[h.op]; ok && val != nil {
 		if rec.Result, err = json.Marshal(val); err != nil {
 			return nil, storageError{fmt.Errorf("encode outcome of %v: %w", h.op, err)}
 		}

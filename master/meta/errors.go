@@ -24,6 +24,9 @@ var (
 	ErrPrecondition = errors.New("precondition failed")
 	// ErrNotFound means a registry entry (node, member, user, key) is absent.
 	ErrNotFound = errors.New("not found")
+	// ErrNoSuchVersion means the named object version does not exist; it
+	// is an ErrNotFound (the API's CodeNotFound).
+	ErrNoSuchVersion = fmt.Errorf("no such version: %w", ErrNotFound)
 	// ErrInvalid means a request or command broke a validation rule.
 	ErrInvalid = errors.New("invalid request")
 	// ErrTooLarge means metadata exceeds a limit.

@@ -44,17 +44,31 @@ func goldenConfLog() []goldenEntry {
 // testdata/conf_log.golden, and the stored bytes, applied after the first
 // golden log, give the stored results and testdata/conf_state.golden.
 func TestGoldenConfEntries(t *testing.T) {
-	base := func() *testFSM {
+	checkGoldenSet(t, "conf", goldenLog(), goldenConfLog(), OpPutObjectTags, OpPutBucketConf)
+}
+
+// TestGoldenVersionEntries: the versioning opcode, and the commits and
+// deletes of versioned buckets, in testdata/versions_log.golden, applied
+// after the first two golden logs.
+func TestGoldenVersionEntries(t *testing.T) {
+	checkGoldenSet(t, "versions", append(goldenLog(), goldenConfLog()...), goldenVersionLog(), OpSetVersioning, lastOp)
+}
+
+// checkGoldenSet writes or checks testdata/<name>_log.golden and
+// <name>_state.golden: entries applied on the state base leaves, with
+// opcodes first to last in both versions.
+func checkGoldenSet(t *testing.T, name string, base, entries []goldenEntry, first, last Op) {
+	start := func() *testFSM {
 		tf := newTestFSM(t)
-		for _, e := range goldenLog() {
+		for _, e := range base {
 			tf.applyRaw(encodeGolden(t, e))
 		}
 		return tf
 	}
-	tf := base()
+	tf := start()
 	var b bytes.Buffer
 	seen := map[[2]int]bool{}
-	for i, e := range goldenConfLog() {
+	for i, e := range entries {
 		data := encodeGolden(t, e)
 		seen[[2]int{int(data[0]), int(e.o)}] = true
 		h, body, err := decodeHeader(data)
@@ -67,21 +81,22 @@ func TestGoldenConfEntries(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "payload %s\nhex %x\nresult %s\n\n", body, data, describeResult(tf.applyRaw(data)))
 	}
-	for o := OpAbortUpload + 1; o <= lastOp; o++ {
+	for o := first; o <= last; o++ {
 		for _, v := range []byte{cmdVersion1, cmdVersion2} {
 			if !seen[[2]int{int(v), int(o)}] {
-				t.Errorf("the conf golden log has no version-%d %v entry", v, o)
+				t.Errorf("the %s golden log has no version-%d %v entry", name, v, o)
 			}
 		}
 	}
-	checkGolden(t, "conf_log.golden", b.Bytes())
-	checkGolden(t, "conf_state.golden", stateText(t, tf.f))
+	logName, stateName := name+"_log.golden", name+"_state.golden"
+	checkGolden(t, logName, b.Bytes())
+	checkGolden(t, stateName, stateText(t, tf.f))
 	if *update {
 		return
 	}
-	old := base()
+	old := start()
 	var results, want []string
-	sc := bufio.NewScanner(bytes.NewReader(readGolden(t, "conf_log.golden")))
+	sc := bufio.NewScanner(bytes.NewReader(readGolden(t, logName)))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if r, ok := strings.CutPrefix(sc.Text(), "result "); ok {
@@ -93,14 +108,38 @@ func TestGoldenConfEntries(t *testing.T) {
 		}
 		data, err := hex.DecodeString(line)
 		if err != nil {
-			t.Fatalf("conf_log.golden: %v", err)
+			t.Fatalf("%s: %v", logName, err)
 		}
 		results = append(results, describeResult(old.applyRaw(data)))
 	}
 	if !slices.Equal(results, want) {
 		t.Errorf("stored entries applied differently:\n got %q\nwant %q", results, want)
 	}
-	if got := stateText(t, old.f); !bytes.Equal(got, readGolden(t, "conf_state.golden")) {
+	if got := stateText(t, old.f); !bytes.Equal(got, readGolden(t, stateName)) {
 		t.Errorf("stored entries left another state:\n%s", got)
+	}
+}
+
+// goldenVersionLog turns versioning on in bk1, writes and deletes there
+// (versions, a delete marker, removal by version id), suspends it, and
+// writes and deletes null versions.
+func goldenVersionLog() []goldenEntry {
+	at := goldenAt
+	return []goldenEntry{
+		v1(OpSetVersioning, SetVersioning{Bucket: "bk1", Status: "Enabled"}),
+		v2(301, OpSetVersioning, SetVersioning{Bucket: "bk1", Status: "Off"}),      // refused
+		v1(OpPutObject, PutObject{Object: goldenInline("bk1", "small", "second")}), // the unversioned one stays, as null
+		v2(302, OpPutObject, PutObject{Object: goldenInline("bk1", "small", "third")}),
+		v2(303, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "small", At: &at}), // a delete marker
+		v1(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "small", VersionID: "null"}),
+		v2(304, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "nothing", At: &at}), // a marker for a missing key
+		v2(305, OpSetVersioning, SetVersioning{Bucket: "bk1", Status: "Suspended"}),
+		v1(OpPutObject, PutObject{Object: goldenInline("bk1", "small", "null again")}),
+		v1(OpPutObject, PutObject{Object: goldenInline("bk1", "small", "null replaced")}),
+		v2(306, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "small", At: &at}),                  // a null delete marker
+		v1(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "small", VersionID: "zz"}),               // refused
+		v1(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "small", VersionID: "00000000000000ff"}), // none such
+		v1(OpRenameObject, RenameObject{Bucket: "bk1", From: "big", To: "big2", Modified: goldenAt}), // refused
+		v1(OpDeleteBucket, DeleteBucket{Name: "bk1"}),                                                // refused: versions
 	}
 }

@@ -143,17 +143,22 @@ func (f *FSM) ChunkRefs() (map[uint64]int, error) {
 // objects' extents (a scan of every object: used only for balancing).
 func (f *FSM) ChunkSizes() (map[uint64]int64, error) {
 	out := map[uint64]int64{}
-	err := scan(f, []byte("o/"), func(k, v []byte) error {
-		var o proto.Object
-		if err := decodeValue(k, v, &o); err != nil {
-			return err
+	for _, prefix := range []string{"o/", "v/"} { // current and noncurrent versions
+		err := scan(f, []byte(prefix), func(k, v []byte) error {
+			var o proto.Object
+			if err := decodeValue(k, v, &o); err != nil {
+				return err
+			}
+			for _, e := range o.Extents {
+				out[e.Chunk] = max(out[e.Chunk], e.ChunkOffset+e.Length)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		for _, e := range o.Extents {
-			out[e.Chunk] = max(out[e.Chunk], e.ChunkOffset+e.Length)
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // GCChunks returns the chunks queued for deletion and not yet gone (the

@@ -90,6 +90,7 @@ func init() {
 		OpAbortUpload:    decoded(applyAbortUpload),
 		OpPutObjectTags:  decoded(applyPutObjectTags),
 		OpPutBucketConf:  decoded(applyPutBucketConf),
+		OpSetVersioning:  decoded(applySetVersioning),
 	}
 }
 
@@ -122,7 +123,7 @@ func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) 
 	if err := requireBucket(txn, c.Name); err != nil {
 		return nil, err
 	}
-	for _, prefix := range [][]byte{objectPrefix(c.Name), []byte("p/" + c.Name + "/")} {
+	for _, prefix := range [][]byte{objectPrefix(c.Name), []byte("p/" + c.Name + "/"), []byte("v/" + c.Name + "/")} {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		it.Rewind()
 		busy := it.Valid()
@@ -139,8 +140,12 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	if err := ValidateObject(&obj); err != nil {
 		return nil, err
 	}
-	if err := requireBucket(txn, obj.Bucket); err != nil {
+	b, err := getBucket(txn, obj.Bucket)
+	if err != nil {
 		return nil, err
+	}
+	if obj.VersionID != "" || obj.DeleteMarker {
+		return nil, fmt.Errorf("object %s/%s: a commit cannot set a version id or a delete marker: %w", obj.Bucket, obj.Key, ErrInvalid)
 	}
 	old, err := getRecord(txn, obj.Bucket, obj.Key)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
@@ -152,7 +157,12 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	if err := checkVersion(old, c.IfVersion); err != nil {
 		return nil, err
 	}
-	oldSet, newSet := chunkSet(old), chunkSet(&obj)
+	// The chunks of an overwritten version stay in use when it is kept.
+	var gone *proto.Object
+	if replaces(b, old) {
+		gone = old
+	}
+	oldSet, newSet := chunkSet(gone), chunkSet(&obj)
 	if err := checkFreshChunks(txn, newSet, oldSet); err != nil {
 		return nil, err
 	}
@@ -161,10 +171,21 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
 		return nil, err
 	}
-	if err := putObjectRecord(txn, obj, old); err != nil {
+	if err := setCurrent(txn, b, &obj, old, gone != nil); err != nil {
 		return nil, err
 	}
-	return obj.Version, nil
+	if b.Versioning == "" {
+		return obj.Version, nil // the result of every commit before versioning
+	}
+	return CommitResult{Version: obj.Version, VersionID: obj.VersionID}, nil
+}
+
+// CommitResult is what a commit in a versioned bucket answers: the
+// record's version and its S3 version id. A commit in a bucket never
+// versioned answers the version alone (a uint64), as it always has.
+type CommitResult struct {
+	Version   uint64 `json:"version"`
+	VersionID string `json:"versionId"`
 }
 
 // checkVersion enforces a conditional commit; old is nil when absent.
@@ -211,9 +232,16 @@ func checkDelete(old *proto.Object, c *DeleteObject) error {
 	return nil
 }
 
-func applyDeleteObject(txn *badger.Txn, _ uint64, c *DeleteObject) (any, error) {
-	if err := requireBucket(txn, c.Bucket); err != nil {
+func applyDeleteObject(txn *badger.Txn, index uint64, c *DeleteObject) (any, error) {
+	b, err := getBucket(txn, c.Bucket)
+	if err != nil {
 		return nil, err
+	}
+	switch {
+	case c.VersionID != "":
+		return deleteVersion(txn, c)
+	case b.Versioning != "":
+		return deleteVersioned(txn, index, b, c)
 	}
 	old, err := getRecord(txn, c.Bucket, c.Key)
 	if err != nil {
@@ -232,8 +260,12 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *RenameObject) (any, err
 	if err := proto.ValidKey(c.To); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := requireBucket(txn, c.Bucket); err != nil {
+	b, err := getBucket(txn, c.Bucket)
+	if err != nil {
 		return nil, err
+	}
+	if b.Versioning != "" {
+		return nil, fmt.Errorf("bucket %s is versioned: rename would rewrite history: %w", c.Bucket, ErrInvalid)
 	}
 	rec, err := getRecord(txn, c.Bucket, c.From) // as stored: tells where its bytes are
 	if err != nil {

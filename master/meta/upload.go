@@ -129,6 +129,10 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	if err != nil {
 		return nil, err
 	}
+	b, err := getBucket(txn, u.Bucket)
+	if err != nil {
+		return nil, err
+	}
 	old, err := getRecord(txn, u.Bucket, u.Key)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
@@ -169,13 +173,16 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	if err := swapChunks(txn, unused, nil, ""); err != nil {
 		return nil, err
 	}
-	if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
-		return nil, err
+	replaced := replaces(b, old) // else the overwritten version is kept, chunks and all
+	if replaced {
+		if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
+			return nil, err
+		}
 	}
 	if err := dropUpload(txn, u, have); err != nil {
 		return nil, err
 	}
-	return obj, putObjectRecord(txn, obj, old)
+	return obj, setCurrent(txn, b, &obj, old, replaced)
 }
 
 // stitch builds the object from the named parts, checking S3's rules.
