@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives from Debian's packages: the real S3
 # command-line clients (awscli at /usr/bin/aws, rclone) for the gateway tests,
-# fuse3 (fusermount3) for the kernel-mount tests of `granary mount`, and
+# fuse3 (fusermount3) and rsync for the kernel-mount tests of `granary
+# mount`, and
 # Chromium for the dashboard's browser tests. Does nothing when all are
 # present. Needs root or sudo for apt-get.
 set -euo pipefail
@@ -10,6 +11,7 @@ need=()
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
