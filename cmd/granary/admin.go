@@ -3,71 +3,201 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/granary-store/granary/client"
 )
 
-const adminSynopsis = `admin [--masters HOST:PORT,...] <subcommand> [args]
+// adminSub is one admin subcommand.
+type adminSub struct {
+	name    string
+	args    []string // names of its positional arguments
+	summary string
+	// flags registers its own flags and returns the function that runs
+	// it, called with exactly len(args) positional arguments.
+	flags func(fs *flag.FlagSet) adminRun
+}
 
-subcommands:
-  status [--json]           cluster status from the leader
-  decommission ID           drain a chunk server: its chunks are copied elsewhere, then it is decommissioned
-  remove-member ID          remove a master from the Raft group
-  buckets                   list buckets
-  create-bucket NAME        create a bucket
-  delete-bucket NAME        delete an empty bucket
-  create-user NAME          create a user
-  create-key USER           create an S3 access key for a user`
+// adminRun runs an admin subcommand with its positional arguments.
+type adminRun = func(ctx context.Context, e *env, cl *client.Admin, args []string) error
+
+func adminSubs() []adminSub {
+	noFlags := func(run adminRun) func(*flag.FlagSet) adminRun {
+		return func(*flag.FlagSet) adminRun { return run }
+	}
+	return []adminSub{
+		{"status", nil, "cluster status from the leader", func(fs *flag.FlagSet) adminRun {
+			asJSON := fs.Bool("json", false, "print the status as JSON")
+			return func(ctx context.Context, e *env, cl *client.Admin, _ []string) error {
+				return adminStatus(ctx, e, cl, *asJSON)
+			}
+		}},
+		{"decommission", []string{"CHUNKSERVER_ID"}, "drain a chunk server: its chunks are copied elsewhere, then it is decommissioned", noFlags(adminDecommission)},
+		{"remove-member", []string{"MASTER_ID"}, "remove a master from the Raft group", noFlags(adminRemoveMember)},
+		{"buckets", nil, "list buckets", noFlags(func(ctx context.Context, e *env, cl *client.Admin, _ []string) error {
+			return adminBuckets(ctx, e, cl)
+		})},
+		{"create-bucket", []string{"NAME"}, "create a bucket", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.CreateBucket(ctx, a[0])
+		})},
+		{"delete-bucket", []string{"NAME"}, "delete an empty bucket", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.DeleteBucket(ctx, a[0])
+		})},
+		{"users", nil, "list users", noFlags(adminUsers)},
+		{"create-user", []string{"NAME"}, "create a user", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			_, err := cl.CreateUser(ctx, a[0])
+			return err
+		})},
+		{"create-key", []string{"USER"}, "create an S3 access key for a user", func(fs *flag.FlagSet) adminRun {
+			asJSON := fs.Bool("json", false, `print {"accessKey": ..., "secretKey": ...}`)
+			return func(ctx context.Context, e *env, cl *client.Admin, a []string) error {
+				return adminCreateKey(ctx, e, cl, a[0], *asJSON)
+			}
+		}},
+		{"delete-key", []string{"ACCESS_KEY"}, "delete an S3 access key", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.DeleteKey(ctx, a[0])
+		})},
+	}
+}
+
+func adminSubNames() []string {
+	var names []string
+	for _, s := range adminSubs() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+func adminSynopsis() string {
+	var b strings.Builder
+	b.WriteString("admin [--masters HOST:PORT,...] <subcommand> [args] [flags]\n\nsubcommands:\n")
+	for _, s := range adminSubs() {
+		fmt.Fprintf(&b, "  %-28s %s\n", strings.TrimSpace(s.name+" "+strings.Join(s.args, " ")), s.summary)
+	}
+	b.WriteString("\nRun 'granary admin <subcommand> -h' for its flags.")
+	return b.String()
+}
 
 func runAdmin(ctx context.Context, e *env, args []string) error {
 	var cf clientFlags
-	fs := newFlagSet(e, "admin", adminSynopsis)
+	top := newFlagSet(e, "admin", adminSynopsis())
+	cf.register(top, e)
+	sc := scanArgs(top, args)
+	if len(sc.pos) == 0 || (sc.help && e.describe == nil && !isAdminSub(sc.pos[0])) {
+		if err := parse(e, top, args); err != nil {
+			return err
+		}
+		top.SetOutput(e.stderr)
+		top.Usage()
+		return fmt.Errorf("%w: name an admin subcommand", errUsage)
+	}
+	name := sc.pos[0]
+	var sub *adminSub
+	for _, s := range adminSubs() {
+		if s.name == name {
+			sub = &s
+			break
+		}
+	}
+	if sub == nil {
+		return fmt.Errorf("%w: unknown admin subcommand %q (see granary admin -h)", errUsage, name)
+	}
+	rest := append(append([]string{}, args[:sc.posAt[0]]...), args[sc.posAt[0]+1:]...)
+	synopsis := strings.TrimSpace("admin "+sub.name+" "+strings.Join(sub.args, " ")) + " [flags]\n\n" + sub.summary
+	fs := newFlagSet(e, "admin "+sub.name, synopsis)
+	cf = clientFlags{}
 	cf.register(fs, e)
-	if err := parse(fs, args); err != nil {
+	runSub := sub.flags(fs)
+	if err := parse(e, fs, rest); err != nil {
 		return err
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		fs.Usage()
-		return errUsage
+	if fs.NArg() != len(sub.args) {
+		if len(sub.args) == 0 {
+			return fmt.Errorf("%w: admin %s takes no arguments, got %q", errUsage, sub.name, fs.Args())
+		}
+		return fmt.Errorf("%w: admin %s takes %s", errUsage, sub.name, strings.Join(sub.args, " "))
 	}
-	sub, rest := rest[0], rest[1:]
+	for _, a := range fs.Args() {
+		if strings.TrimSpace(a) == "" {
+			return fmt.Errorf("%w: admin %s: empty %s", errUsage, sub.name, strings.Join(sub.args, " "))
+		}
+	}
 	dc, ctx, cancel, err := dial(ctx, e, &cf)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	cl := dc.Admin()
-	switch sub {
-	case "status":
-		return adminStatus(ctx, e, cl, rest)
-	case "decommission":
-		return oneArg(sub, rest, func(id string) error { return cl.Decommission(ctx, id) })
-	case "remove-member":
-		return oneArg(sub, rest, func(id string) error { return cl.RemoveMember(ctx, id) })
-	case "buckets":
-		return adminBuckets(ctx, e, cl)
-	case "create-bucket":
-		return oneArg(sub, rest, func(n string) error { return cl.CreateBucket(ctx, n) })
-	case "delete-bucket":
-		return oneArg(sub, rest, func(n string) error { return cl.DeleteBucket(ctx, n) })
-	case "create-user":
-		return oneArg(sub, rest, func(n string) error { _, err := cl.CreateUser(ctx, n); return err })
-	case "create-key":
-		return oneArg(sub, rest, func(u string) error {
-			k, err := cl.CreateKey(ctx, u, "", "")
-			if err == nil {
-				fmt.Fprintf(e.stdout, "access key: %s\nsecret key: %s\n", k.AccessKey, k.SecretKey)
-			}
-			return err
-		})
-	default:
-		return fmt.Errorf("%w: unknown admin subcommand %q", errUsage, sub)
+	return runSub(ctx, e, dc.Admin(), fs.Args())
+}
+
+func isAdminSub(name string) bool {
+	for _, s := range adminSubNames() {
+		if s == name {
+			return true
+		}
 	}
+	return false
+}
+
+// adminRemoveMember removes a master after checking that it is one: the
+// master's API accepts unknown ids silently.
+func adminRemoveMember(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+	members, err := cl.Members(ctx)
+	if err != nil {
+		return fmt.Errorf("list masters: %w", err)
+	}
+	var ids []string
+	for _, m := range members {
+		if m.ID == a[0] {
+			return cl.RemoveMember(ctx, a[0])
+		}
+		ids = append(ids, m.ID)
+	}
+	return fmt.Errorf("no master %q in the group (members: %s)", a[0], strings.Join(ids, ", "))
+}
+
+// adminDecommission drains a chunk server after checking that it exists.
+func adminDecommission(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+	css, err := cl.ChunkServers(ctx)
+	if err != nil {
+		return fmt.Errorf("list chunk servers: %w", err)
+	}
+	var ids []string
+	for _, c := range css {
+		if c.ID == a[0] {
+			return cl.Decommission(ctx, a[0])
+		}
+		ids = append(ids, c.ID)
+	}
+	return fmt.Errorf("no chunk server %q (known: %s)", a[0], strings.Join(ids, ", "))
+}
+
+func adminUsers(ctx context.Context, e *env, cl *client.Admin, _ []string) error {
+	us, err := cl.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
+		fmt.Fprintf(e.stdout, "%s  %s\n", u.Created.Format("2006-01-02 15:04:05"), u.Name)
+	}
+	return nil
+}
+
+func adminCreateKey(ctx context.Context, e *env, cl *client.Admin, user string, asJSON bool) error {
+	k, err := cl.CreateKey(ctx, user, "", "")
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]string{"accessKey": k.AccessKey, "secretKey": k.SecretKey})
+	}
+	fmt.Fprintf(e.stdout, "access key: %s\nsecret key: %s\n", k.AccessKey, k.SecretKey)
+	return nil
 }
 
 // dial builds a client with the command's timeout; cancel ends both.
@@ -84,21 +214,7 @@ func dial(ctx context.Context, e *env, cf *clientFlags) (*client.Client, context
 	return cl, ctx, func() { cancel(); cl.Close() }, nil
 }
 
-func oneArg(sub string, rest []string, fn func(string) error) error {
-	if len(rest) != 1 {
-		return fmt.Errorf("%w: admin %s takes exactly one argument", errUsage, sub)
-	}
-	return fn(rest[0])
-}
-
-func adminStatus(ctx context.Context, e *env, cl *client.Admin, args []string) error {
-	asJSON := false
-	switch {
-	case len(args) == 1 && (args[0] == "--json" || args[0] == "-json"):
-		asJSON = true
-	case len(args) != 0:
-		return fmt.Errorf("%w: admin status takes only --json", errUsage)
-	}
+func adminStatus(ctx context.Context, e *env, cl *client.Admin, asJSON bool) error {
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return err

@@ -21,13 +21,22 @@ const benchSynopsis = `bench s3|native|baseline [flags]
   baseline  this machine's disk, loopback TCP and hashing speed in --dir
   report    a markdown table (ratios to the baseline) and an SVG chart from result directories`
 
+// benchModes are bench's subcommands.
+var benchModes = []string{"s3", "native", "baseline", "report"}
+
 func runBench(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(e.stderr, "usage: granary "+benchSynopsis)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return flag.ErrHelp
+		if e.describe != nil {
+			return errDescribed
 		}
-		return errUsage
+		for _, a := range args {
+			if a == "-h" || a == "-help" || a == "--help" {
+				fmt.Fprintln(e.stdout, "usage: granary "+benchSynopsis)
+				return flag.ErrHelp
+			}
+		}
+		fmt.Fprintln(e.stderr, "usage: granary "+benchSynopsis)
+		return fmt.Errorf("%w: name a bench mode first: %s", errUsage, strings.Join(benchModes, ", "))
 	}
 	switch args[0] {
 	case "s3", "native":
@@ -63,7 +72,7 @@ func benchLoad(ctx context.Context, e *env, mode string, args []string) error {
 	fs.StringVar(&cfg.Bucket, "bucket", cfg.Bucket, "bucket to use (created and removed unless it exists)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the objects written")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -141,7 +150,7 @@ func benchBaseline(e *env, args []string) error {
 	budget := fs.Duration("time", 2*time.Second, "time per measurement")
 	sizesFlag := fs.String("sizes", "4KiB,1MiB,64MiB", "object sizes to write and read, comma-separated")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if *dir == "" || *budget <= 0 {
@@ -174,7 +183,7 @@ func benchReport(e *env, args []string) error {
 	out := fs.String("out", "", "markdown file to write (default: standard output)")
 	chart := fs.String("chart", "", "SVG chart to write")
 	title := fs.String("title", "Granary benchmark", "heading of the report")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

@@ -12,7 +12,7 @@ func runLs(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "ls", "ls [flags] [BUCKET[/PREFIX]]   (no argument lists buckets)")
 	cf.register(fs, e)
 	recursive := fs.Bool("r", false, "list every key under the prefix instead of one directory level")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
@@ -56,7 +56,7 @@ func runRm(ctx context.Context, e *env, args []string) error {
 	var cf clientFlags
 	fs := newFlagSet(e, "rm", "rm [flags] BUCKET/KEY")
 	cf.register(fs, e)
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

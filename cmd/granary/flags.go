@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,42 +34,152 @@ func (s sizeFlag) Set(v string) error {
 	return nil
 }
 
-func parseSize(v string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
-	for _, u := range units {
-		if !strings.HasSuffix(v, u.suffix) {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), 10, 64)
-		if err != nil || n < 0 || n > (1<<62)/u.mult {
-			return 0, fmt.Errorf("bad size %q (use a number with KiB, MiB or GiB)", v)
-		}
-		return n * u.mult, nil
-	}
-	return 0, fmt.Errorf("bad size %q", v)
+// sizeUnits are the accepted size suffixes, matched without regard to case:
+// decimal (KB = 1000) and binary (KiB = 1024) multiples.
+var sizeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+	{"b", 1},
 }
 
-// newFlagSet returns a flag set whose usage documents every flag.
+// parseSize parses a size: a whole number of bytes, optionally followed by
+// B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of
+// 1024), in any case, with or without a space.
+func parseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	num, mult := s, int64(1)
+	lower := strings.ToLower(s)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(lower, u.suffix) {
+			num, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	if num == "" {
+		return 0, fmt.Errorf("bad size %q: no number (want e.g. 64MiB, 500MB or 4096)", v)
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		if strings.IndexFunc(num, func(r rune) bool { return (r < '0' || r > '9') && r != '-' && r != '+' }) >= 0 {
+			return 0, fmt.Errorf("bad size %q: want a whole number with an optional unit B, KB, MB, GB, TB, KiB, MiB, GiB or TiB", v)
+		}
+		return 0, fmt.Errorf("bad size %q: out of range", v)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("bad size %q: negative", v)
+	}
+	if n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("bad size %q: out of range", v)
+	}
+	return n * mult, nil
+}
+
+// newFlagSet returns a flag set whose usage documents every flag. The
+// usage goes to the flag set's output: standard error for mistakes,
+// standard output when help is asked for (see parse).
 func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: granary %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: granary %s\n", synopsis)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(w, "\nflags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
 
-// parse parses args, mapping errors to errUsage (and -h to flag.ErrHelp).
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+// errDescribed is returned by parse in describe mode (see env.describe).
+var errDescribed = errors.New("flags described")
+
+// scan is args split into flags (with their values) and positional
+// arguments, so that flags may come before, between or after positional
+// arguments. "--" ends the flags; a lone "-" is positional.
+type scan struct {
+	flags []string
+	pos   []string
+	posAt []int // index in args of each positional argument
+	help  bool  // -h, -help, --h or --help among the flags
+	err   error // a flag that takes a value is last
+}
+
+func scanArgs(fs *flag.FlagSet, args []string) scan {
+	var sc scan
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			for j := i + 1; j < len(args); j++ {
+				sc.pos, sc.posAt = append(sc.pos, args[j]), append(sc.posAt, j)
+			}
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			sc.pos, sc.posAt = append(sc.pos, a), append(sc.posAt, i)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil && (name == "h" || name == "help") {
+			sc.help = true
+			continue
+		}
+		sc.flags = append(sc.flags, a)
+		if f == nil || hasValue || isBoolFlag(f) {
+			continue // unknown flags are reported by flag.Parse
+		}
+		if i+1 == len(args) {
+			sc.err = fmt.Errorf("%w: flag %s needs a value", errUsage, a)
+			break
+		}
+		i++
+		sc.flags = append(sc.flags, args[i])
+	}
+	return sc
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// parse parses args, with flags anywhere among the positional arguments.
+// -h or --help prints the usage on standard output and returns
+// flag.ErrHelp, whatever else is given; mistakes print the usage on
+// standard error and return errUsage. A positional argument that starts
+// with "-" (other than "-" itself) is refused: it is a mistyped flag, not
+// a name. Afterwards fs.Args() holds the positional arguments.
+func parse(e *env, fs *flag.FlagSet, args []string) error {
+	if e.describe != nil {
+		e.describe(fs)
+		return errDescribed
+	}
+	sc := scanArgs(fs, args)
+	if sc.help {
+		fs.SetOutput(e.stdout)
+		fs.Usage()
+		fs.SetOutput(e.stderr)
+		return flag.ErrHelp
+	}
+	if sc.err != nil {
+		return sc.err
+	}
+	if err := fs.Parse(append(append(sc.flags, "--"), sc.pos...)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return errUsage
+	}
+	for _, p := range sc.pos {
+		if len(p) > 1 && p[0] == '-' {
+			return fmt.Errorf("%w: argument %q looks like a flag (names may not start with \"-\"; write ./%s for a local file)", errUsage, p, p)
+		}
 	}
 	return nil
 }

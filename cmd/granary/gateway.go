@@ -16,7 +16,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	gatewayFlags(fs, &cfg)
 	insecure := fs.Bool("insecure", false, "run without GRANARY_CLUSTER_SECRET")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	cfg.Masters = splitList(*masters)

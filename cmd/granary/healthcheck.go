@@ -15,7 +15,7 @@ import (
 func runHealthcheck(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "healthcheck", "healthcheck [--timeout D] URL\n\nExamples: http://127.0.0.1:9333/v1/health (master or chunk server), http://127.0.0.1:9000/-/health (S3 gateway)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -20,12 +21,17 @@ import (
 type command struct {
 	summary string
 	run     func(ctx context.Context, env *env, args []string) error
+	subs    []string // its own subcommands, for help tests and completion
 }
 
 // env is what a subcommand may use of the process.
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// describe, when set, is given the flag set of the command instead of
+	// running it: parse calls it and returns errDescribed before anything
+	// else happens (shell completion is generated this way).
+	describe func(*flag.FlagSet)
 }
 
 // errUsage marks a bad invocation (exit code 2).
@@ -36,19 +42,32 @@ var errUnavailable = errors.New("not available yet")
 
 func commands() map[string]command {
 	return map[string]command{
-		"server":      {"run master, chunk servers and S3 gateway in one process", runServer},
-		"master":      {"run one metadata master (a Raft voter)", runMaster},
-		"chunkserver": {"run a chunk server", runChunkserver},
-		"gateway":     {"run an S3 gateway", runGateway},
-		"mount":       {"mount a bucket with FUSE: mount BUCKET[/PREFIX] MOUNTPOINT", runMount},
-		"admin":       {"cluster administration (status, members, buckets, keys)", runAdmin},
-		"put":         {"upload a file: put LOCAL_FILE|- BUCKET/KEY", runPut},
-		"get":         {"download an object: get BUCKET/KEY LOCAL_FILE|-", runGet},
-		"ls":          {"list objects: ls BUCKET[/PREFIX]", runLs},
-		"rm":          {"delete an object: rm BUCKET/KEY", runRm},
-		"bench":       {"load generator (s3, native) and machine baseline", runBench},
-		"healthcheck": {"probe a health URL; exit 0 on 2xx (for container health checks)", runHealthcheck},
+		"server":      {"run master, chunk servers and S3 gateway in one process", runServer, nil},
+		"master":      {"run one metadata master (a Raft voter)", runMaster, nil},
+		"chunkserver": {"run a chunk server", runChunkserver, nil},
+		"gateway":     {"run an S3 gateway", runGateway, nil},
+		"mount":       {"mount a bucket with FUSE: mount BUCKET[/PREFIX] MOUNTPOINT", runMount, nil},
+		"admin":       {"cluster administration (status, members, buckets, users, keys)", runAdmin, adminSubNames()},
+		"put":         {"upload a file: put LOCAL_FILE|- BUCKET/KEY (or BUCKET/ to keep the file name)", runPut, nil},
+		"get":         {"download an object: get BUCKET/KEY LOCAL_FILE|-", runGet, nil},
+		"ls":          {"list objects: ls BUCKET[/PREFIX]", runLs, nil},
+		"rm":          {"delete an object: rm BUCKET/KEY", runRm, nil},
+		"bench":       {"load generator (s3, native) and machine baseline", runBench, benchModes},
+		"healthcheck": {"probe a health URL; exit 0 on 2xx (for container health checks)", runHealthcheck, nil},
+		"version":     {"print the version, commit and Go version of this binary", runVersion, nil},
+		"completion":  {"print a shell completion script: completion bash|zsh|fish", runCompletion, shells},
 	}
+}
+
+// commandNames returns the command names in order.
+func commandNames() []string {
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func notYet(name, what string) func(context.Context, *env, []string) error {
@@ -69,15 +88,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: granary <command> [flags] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'granary <command> -h' for the flags of a command.")
+	fmt.Fprintln(w, "\nflags:\n  -h, --help    print help (on any command or subcommand; nothing is run)\n  --version     print the version")
+	fmt.Fprintln(w, "\nFlags may come before or after arguments; \"--\" ends the flags.")
+	fmt.Fprintln(w, "Run 'granary <command> -h' for the flags of a command.")
 }
 
 func main() {
@@ -90,12 +106,16 @@ func main() {
 // run executes one invocation and returns the process exit code.
 func run(ctx context.Context, args []string, e *env) int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(e.stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(e.stdout)
 		return 0
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	cmd, ok := commands()[args[0]]
 	if !ok {
@@ -111,11 +131,30 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 0
 	case errors.Is(err, errUsage), errors.Is(err, errUnavailable):
 		if !errors.Is(err, errUsage) || err.Error() != errUsage.Error() {
-			fmt.Fprintln(e.stderr, "granary:", err)
+			fmt.Fprintln(e.stderr, "granary:", errorMessage(err))
 		}
 		return 2
 	default:
-		fmt.Fprintln(e.stderr, "granary:", err)
+		fmt.Fprintln(e.stderr, "granary:", errorMessage(err))
 		return 1
 	}
+}
+
+// errorMessage is err's text for people: the "usage: " mark of usage
+// errors is dropped, and a prefix repeated by several layers of wrapping
+// ("put: put: open x: open x: ...") is said once.
+func errorMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
+	parts := strings.Split(msg, ": ")
+	out := parts[:0]
+	for i, p := range parts {
+		if i > 0 && p == parts[i-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(out) > 0 && out[0] == "granary" {
+		out = out[1:]
+	}
+	return strings.Join(out, ": ")
 }

@@ -41,7 +41,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	gwCfg := gateway.DefaultConfig()
 	gatewayFlags(fs, &gwCfg)
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

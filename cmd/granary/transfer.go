@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,13 +26,13 @@ func runPut(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "put", "put [flags] LOCAL_FILE|- BUCKET/KEY")
 	cf.register(fs, e)
 	contentType := fs.String("content-type", "", "content type to store with the object")
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return fmt.Errorf("%w: put takes LOCAL_FILE|- and BUCKET/KEY", errUsage)
+		return fmt.Errorf("%w: put takes LOCAL_FILE|- and BUCKET/KEY (or BUCKET/ to keep the file name)", errUsage)
 	}
-	bucket, key, err := splitPath(fs.Arg(1), true)
+	bucket, key, err := putTarget(fs.Arg(0), fs.Arg(1))
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func runPut(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	bar := newProgress(e, "put "+fs.Arg(1), size)
+	bar := newProgress(e, "put "+bucket+"/"+key, size)
 	defer bar.finish()
 	obj, err := cl.Put(ctx, bucket, key, src, size, &client.PutOptions{ContentType: *contentType, Progress: bar.set})
 	if err != nil {
@@ -54,6 +55,26 @@ func runPut(ctx context.Context, e *env, args []string) error {
 	bar.finish()
 	fmt.Fprintf(e.stdout, "%s/%s  %d bytes  etag %s\n", bucket, key, obj.Size, obj.ETag)
 	return nil
+}
+
+// putTarget returns the bucket and key put writes to: dest is BUCKET/KEY,
+// or BUCKET/ or BUCKET/PREFIX/ to which the local file's base name is added.
+func putTarget(src, dest string) (bucket, key string, err error) {
+	bucket, key, ok := strings.Cut(dest, "/")
+	if !ok || bucket == "" {
+		return "", "", fmt.Errorf("%w: %q is not BUCKET/KEY or BUCKET/", errUsage, dest)
+	}
+	if key == "" || strings.HasSuffix(key, "/") {
+		if src == "-" {
+			return "", "", fmt.Errorf("%w: standard input has no file name: give the whole key (BUCKET/KEY)", errUsage)
+		}
+		base := filepath.Base(src)
+		if base == "." || base == ".." || base == string(filepath.Separator) {
+			return "", "", fmt.Errorf("%w: %q has no file name to use as the key", errUsage, src)
+		}
+		key += base
+	}
+	return bucket, key, nil
 }
 
 func openSource(name string) (io.ReadCloser, int64, error) {
@@ -76,7 +97,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	var cf clientFlags
 	fs := newFlagSet(e, "get", "get [flags] BUCKET/KEY LOCAL_FILE|-")
 	cf.register(fs, e)
-	if err := parse(fs, args); err != nil {
+	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
