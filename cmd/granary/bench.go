@@ -8,13 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/granary-store/granary/internal/bench"
 )
 
-const benchSynopsis = `bench s3|native|baseline [flags]
+const benchSynopsis = `bench s3|native|baseline|report [flags]
 
   s3        load an S3 endpoint (any S3 server) through minio-go
   native    the same workloads through the Go client library
@@ -25,15 +26,21 @@ const benchSynopsis = `bench s3|native|baseline [flags]
 var benchModes = []string{"s3", "native", "baseline", "report"}
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+	if len(args) == 0 || !slices.Contains(benchModes, args[0]) {
 		if e.describe != nil {
 			return errDescribed
 		}
 		for _, a := range args {
+			if a == "--" {
+				break
+			}
 			if a == "-h" || a == "-help" || a == "--help" {
 				fmt.Fprintln(e.stdout, "usage: granary "+benchSynopsis)
 				return flag.ErrHelp
 			}
+		}
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			return fmt.Errorf("%w: unknown bench mode %q (want %s)", errUsage, args[0], strings.Join(benchModes, ", "))
 		}
 		fmt.Fprintln(e.stderr, "usage: granary "+benchSynopsis)
 		return fmt.Errorf("%w: name a bench mode first: %s", errUsage, strings.Join(benchModes, ", "))
