@@ -248,6 +248,25 @@ func TestHelpChangesNothing(t *testing.T) {
 			t.Errorf("admin users: %q", out)
 		}
 	})
+	t.Run("rm -r", func(t *testing.T) {
+		for _, k := range []string{"tree/a", "tree/b/c", "treehouse"} {
+			mustCLI(t, env, "put", local, "docs/"+k)
+		}
+		if _, errs, code := cli(t, env, "rm", "docs/tree/"); code != 1 || !strings.Contains(errs, "tree/") {
+			t.Errorf("rm of a missing key without -r: exit %d, %q", code, errs)
+		}
+		if _, _, code := cli(t, env, "rm", "-r", "docs"); code != 2 {
+			t.Errorf("rm -r BUCKET without a slash: exit %d, want 2", code)
+		}
+		out := mustCLI(t, env, "rm", "docs/tree/", "-r")
+		if strings.Count(out, "deleted ") != 2 || !strings.Contains(out, "deleted docs/tree/b/c") {
+			t.Errorf("rm docs/tree/ -r: %q", out)
+		}
+		left := mustCLI(t, env, "ls", "-r", "docs")
+		if strings.Contains(left, "tree/") || !strings.Contains(left, "treehouse") || !strings.Contains(left, "keep.txt") {
+			t.Errorf("after rm -r docs/tree/: %q", left)
+		}
+	})
 	t.Run("unknown ids", func(t *testing.T) {
 		for _, inv := range [][]string{{"admin", "remove-member", "nosuch"}, {"admin", "decommission", "nosuch"}} {
 			_, errs, code := cli(t, env, inv...)

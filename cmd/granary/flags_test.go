@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSizeFlagRoundTrip(t *testing.T) {
@@ -171,5 +172,15 @@ func TestPutTarget(t *testing.T) {
 		if _, _, err := putTarget(c[0], c[1]); !errors.Is(err, errUsage) {
 			t.Errorf("putTarget(%q, %q) = %v, want a usage error", c[0], c[1], err)
 		}
+	}
+}
+
+func TestProgressShowsRateAndETA(t *testing.T) {
+	var b bytes.Buffer
+	p := &progress{on: true, w: &b, label: "put x", total: 100 << 20, start: time.Now().Add(-10 * time.Second)}
+	p.set(50 << 20)
+	p.finish()
+	if s := b.String(); !strings.Contains(s, "50.0%") || !strings.Contains(s, "/s") || !strings.Contains(s, "ETA 10s") {
+		t.Errorf("progress line %q: want percent, rate and ETA 10s", s)
 	}
 }

@@ -176,7 +176,11 @@ func (p *progress) draw() {
 	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 1e-3)
 	if p.total > 0 {
 		pct := float64(p.done) * 100 / float64(p.total)
-		fmt.Fprintf(p.w, "\r%s  %s / %s  %5.1f%%  %s/s   ", p.label, human(p.done), human(p.total), pct, human(int64(rate)))
+		eta := "--"
+		if rate > 0 && p.done > 0 {
+			eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
+		}
+		fmt.Fprintf(p.w, "\r%s  %s / %s  %5.1f%%  %s/s  ETA %s   ", p.label, human(p.done), human(p.total), pct, human(int64(rate)), eta)
 		return
 	}
 	fmt.Fprintf(p.w, "\r%s  %s  %s/s   ", p.label, human(p.done), human(int64(rate)))
