@@ -74,6 +74,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBadRequest means the cluster found the request malformed.
 	ErrBadRequest = errors.New("bad request")
+	// ErrLocked means an object lock forbids the change: removing a
+	// retained or held version, or shortening a retention.
+	ErrLocked = errors.New("object locked")
 )
 
 // sentinels maps the cluster's error codes to the errors above.
@@ -99,6 +102,7 @@ var sentinels = map[proto.Code]error{
 	proto.CodeBadRequest:       ErrBadRequest,
 	proto.CodeInvalidBucket:    ErrInvalidName,
 	proto.CodeInvalidKey:       ErrInvalidName,
+	proto.CodeLocked:           ErrLocked,
 }
 
 // apiError is an error from the cluster that also matches its sentinel.

@@ -39,13 +39,21 @@ func (c *Client) SetVersioning(ctx context.Context, bucket, status string) error
 // versioned bucket a delete without a version id makes a delete marker;
 // the result names it. A malformed version id is ErrBadRequest; a version
 // that does not exist is no error.
-func (c *Client) DeleteVersion(ctx context.Context, bucket, key, versionID string, opts DeleteOptions) (DeleteResult, error) {
+func (c *Client) DeleteVersion(ctx context.Context, bucket, key, versionID string, opts VersionDeleteOptions) (DeleteResult, error) {
 	if err := validBucketKey(bucket, key); err != nil {
 		return DeleteResult{}, err
 	}
 	res, err := c.master.DeleteVersioned(ctx, proto.DeleteRequest{Bucket: bucket, Key: key, VersionID: versionID,
-		IfETag: opts.IfETag, IfSize: opts.IfSize, IfModified: opts.IfModified})
+		IfETag: opts.IfETag, IfSize: opts.IfSize, IfModified: opts.IfModified, BypassGovernance: opts.BypassGovernance})
 	return res, classify(err)
+}
+
+// VersionDeleteOptions are DeleteVersion's conditions, and whether a
+// removal by version id bypasses a GOVERNANCE retention (a version an
+// object lock keeps is ErrLocked).
+type VersionDeleteOptions struct {
+	DeleteOptions
+	BypassGovernance bool
 }
 
 // OpenVersion opens one version of an object by id; a version that does

@@ -130,7 +130,11 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.client.CreateBucket(r.Context(), name); err != nil {
+	create := s.client.CreateBucket
+	if strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
+		create = s.client.CreateLockedBucket // versioning Enabled for good
+	}
+	if err := create(r.Context(), name); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -75,6 +75,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 	vid, _ := copySourceVersion(r.Header.Get("X-Amz-Copy-Source")) // checked by openCopySource
 	toItself := srcBucket == bucket && srcKey == key && vid == ""  // copying a version over is a restore
 	opts, err := copyOptions(r, info, toItself)
+	if err == nil {
+		err = s.requestLock(r, bucket, &opts.ObjectHeaders) // a copy has the lock it asks for, not the source's
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

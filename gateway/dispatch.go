@@ -84,8 +84,8 @@ var ops = []op{
 	{"DeleteBucketMetricsConfiguration", "DELETE", onBucket, "metrics", nil},
 	{"GetBucketNotificationConfiguration", "GET", onBucket, "notification", nil},
 	{"PutBucketNotificationConfiguration", "PUT", onBucket, "notification", nil},
-	{"GetObjectLockConfiguration", "GET", onBucket, "object-lock", nil},
-	{"PutObjectLockConfiguration", "PUT", onBucket, "object-lock", nil},
+	{"GetObjectLockConfiguration", "GET", onBucket, "object-lock", (*Server).getObjectLockConfig},
+	{"PutObjectLockConfiguration", "PUT", onBucket, "object-lock", (*Server).putObjectLockConfig},
 	{"GetBucketOwnershipControls", "GET", onBucket, "ownershipControls", nil},
 	{"PutBucketOwnershipControls", "PUT", onBucket, "ownershipControls", nil},
 	{"DeleteBucketOwnershipControls", "DELETE", onBucket, "ownershipControls", nil},
@@ -123,10 +123,10 @@ var ops = []op{
 	{"GetObjectAcl", "GET", onObject, "acl", nil},
 	{"PutObjectAcl", "PUT", onObject, "acl", nil},
 	{"GetObjectAttributes", "GET", onObject, "attributes", (*Server).objectAttributes},
-	{"GetObjectLegalHold", "GET", onObject, "legal-hold", nil},
-	{"PutObjectLegalHold", "PUT", onObject, "legal-hold", nil},
-	{"GetObjectRetention", "GET", onObject, "retention", nil},
-	{"PutObjectRetention", "PUT", onObject, "retention", nil},
+	{"GetObjectLegalHold", "GET", onObject, "legal-hold", (*Server).getObjectLegalHold},
+	{"PutObjectLegalHold", "PUT", onObject, "legal-hold", (*Server).putObjectLegalHold},
+	{"GetObjectRetention", "GET", onObject, "retention", (*Server).getObjectRetention},
+	{"PutObjectRetention", "PUT", onObject, "retention", (*Server).putObjectRetention},
 	{"GetObjectTagging", "GET", onObject, "tagging", (*Server).getObjectTagging},
 	{"PutObjectTagging", "PUT", onObject, "tagging", (*Server).putObjectTagging},
 	{"DeleteObjectTagging", "DELETE", onObject, "tagging", (*Server).deleteObjectTagging},
@@ -227,11 +227,12 @@ func knownSub(t target, sub string) bool {
 }
 
 // byVersion are the operations that take a versionId.
-var byVersion = map[string]bool{"GetObject": true, "HeadObject": true, "DeleteObject": true}
+var byVersion = map[string]bool{"GetObject": true, "HeadObject": true, "DeleteObject": true,
+	"GetObjectRetention": true, "PutObjectRetention": true, "GetObjectLegalHold": true, "PutObjectLegalHold": true}
 
 // storesTags are the operations that store the x-amz-tagging header
 // (PutObject includes CopyObject, which honours it under
-// x-amz-tagging-directive: REPLACE).
+// x-amz-tagging-directive: REPLACE), and the object lock headers.
 var storesTags = map[string]bool{"PutObject": true, "CreateMultipartUpload": true}
 
 func unsafeMethod(m string) bool { return m != http.MethodGet && m != http.MethodHead }
@@ -282,7 +283,8 @@ func refuseUnsupportedHeaders(r *http.Request, o *op) error {
 		switch {
 		case lower == "x-amz-acl" && (v == "private" || v == "bucket-owner-full-control"):
 		case lower == "x-amz-object-ownership" && v == "BucketOwnerEnforced":
-		case lower == "x-amz-bucket-object-lock-enabled" && strings.EqualFold(v, "false"):
+		case lower == "x-amz-bucket-object-lock-enabled" && (strings.EqualFold(v, "false") || strings.EqualFold(v, "true") && o.name == "CreateBucket"):
+		case strings.HasPrefix(lower, "x-amz-object-lock-") && storesTags[o.name]: // stored with the version (objectlock.go)
 		case lower == "x-amz-tagging-directive" && v == "COPY":
 		case lower == "x-amz-tagging" && storesTags[o.name]:
 		case lower == "x-amz-tagging-directive" && o.name == "PutObject" && r.Header.Get("X-Amz-Copy-Source") != "":

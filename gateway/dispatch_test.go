@@ -30,11 +30,14 @@ var implemented = []string{
 	"GET BUCKET tagging", "PUT BUCKET tagging", "DELETE BUCKET tagging",
 	"GET BUCKET cors", "PUT BUCKET cors", "DELETE BUCKET cors",
 	"PUT BUCKET versioning", "GET BUCKET versions",
+	"GET BUCKET object-lock", "PUT BUCKET object-lock",
+	"GET OBJECT retention", "PUT OBJECT retention", "GET OBJECT legal-hold", "PUT OBJECT legal-hold",
 }
 
 // byVersion are the implemented calls that take a versionId (a modifier,
 // not a subresource: the table lists them without it).
-var byVersion = []string{"GET OBJECT versionId", "HEAD OBJECT versionId", "DELETE OBJECT versionId"}
+var byVersion = []string{"GET OBJECT versionId", "HEAD OBJECT versionId", "DELETE OBJECT versionId",
+	"GET OBJECT retention&versionId", "PUT OBJECT retention&versionId", "GET OBJECT legal-hold&versionId", "PUT OBJECT legal-hold&versionId"}
 
 func TestDispatchTableMatchesImplementedList(t *testing.T) {
 	var got []string
@@ -220,11 +223,11 @@ func TestRefusedHeadersAndParams(t *testing.T) {
 		{"PUT", obj, "X-Amz-Server-Side-Encryption", "AES256"},
 		{"DELETE", obj, "X-Amz-Tagging", "a=b"},
 		{"PUT", obj + "?tagging", "X-Amz-Tagging", "a=b"},
-		{"PUT", obj, "X-Amz-Object-Lock-Mode", "COMPLIANCE"},
+		{"DELETE", obj, "X-Amz-Object-Lock-Mode", "COMPLIANCE"},
 		{"PUT", obj, "X-Amz-Grant-Read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"},
 		{"PUT", obj, "X-Amz-Acl", "public-read"},
 		{"POST", obj + "?uploads", "X-Amz-Server-Side-Encryption", "aws:kms"},
-		{"PUT", "http://" + f.addr + "/locked", "X-Amz-Bucket-Object-Lock-Enabled", "true"},
+		{"PUT", obj, "X-Amz-Bucket-Object-Lock-Enabled", "true"},
 		{"PUT", obj + "?unknown-thing=1", "", ""},
 		{"DELETE", obj + "?frobnicate", "", ""},
 		{"DELETE", "http://" + f.addr + "/empty?id=x", "", ""},
@@ -261,7 +264,6 @@ func TestAWSCLIRefusedCalls(t *testing.T) {
 		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
 	ep := "--endpoint-url=http://" + f.addr
 	calls := [][]string{
-		{"put-object-retention", "--bucket", "keep", "--key", "obj", "--retention", "Mode=GOVERNANCE,RetainUntilDate=2030-01-01T00:00:00Z"},
 		{"get-bucket-policy", "--bucket", "keep"},
 		{"delete-bucket-policy", "--bucket", "empty"},
 	}

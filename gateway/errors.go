@@ -27,6 +27,9 @@ var (
 	ErrInvalidTag                        = S3Error{"InvalidTag", http.StatusBadRequest}
 	ErrNoSuchTagSet                      = S3Error{"NoSuchTagSet", http.StatusNotFound}
 	ErrNoSuchVersion                     = S3Error{"NoSuchVersion", http.StatusNotFound}
+	ErrInvalidBucketState                = S3Error{"InvalidBucketState", http.StatusConflict}
+	ErrObjectLockConfigurationNotFound   = S3Error{"ObjectLockConfigurationNotFoundError", http.StatusNotFound}
+	ErrNoSuchObjectLockConfiguration     = S3Error{"NoSuchObjectLockConfiguration", http.StatusNotFound}
 	ErrNoSuchCORSConfiguration           = S3Error{"NoSuchCORSConfiguration", http.StatusNotFound}
 	ErrAccessForbidden                   = S3Error{"AccessForbidden", http.StatusForbidden}
 	ErrBucketAlreadyExists               = S3Error{"BucketAlreadyExists", http.StatusConflict}

@@ -131,6 +131,7 @@ func writeConditions(h http.Header) (ifETag string, mustNotExist bool, err error
 type deleteCond struct {
 	client.DeleteOptions
 	mustExist bool // If-Match: *
+	bypass    bool // x-amz-bypass-governance-retention: true
 }
 
 // deleteWith deletes bucket/key (or its version vid) under cond. Without
@@ -144,7 +145,7 @@ func (s *Server) deleteWith(ctx context.Context, bucket, key, vid string, cond d
 			return client.DeleteResult{}, err
 		}
 	}
-	res, err := s.client.DeleteVersion(ctx, bucket, key, vid, cond.DeleteOptions)
+	res, err := s.client.DeleteVersion(ctx, bucket, key, vid, client.VersionDeleteOptions{DeleteOptions: cond.DeleteOptions, BypassGovernance: cond.bypass})
 	if errors.Is(err, client.ErrNoSuchKey) && !conditional && !cond.mustExist {
 		return res, nil
 	}

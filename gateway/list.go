@@ -226,6 +226,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 		var cond deleteCond
 		if err == nil {
 			cond, err = deleteConditions(o.ETag, o.LastModifiedTime, o.Size)
+			cond.bypass = strings.EqualFold(r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true")
 		}
 		var done client.DeleteResult
 		if err == nil {

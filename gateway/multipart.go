@@ -30,6 +30,9 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		oh.Tagging, err = requestTagging(r.Header)
 	}
+	if err == nil {
+		err = s.requestLock(r, bucket, &oh)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -63,7 +63,10 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if oh.Tagging, err = requestTagging(r.Header); err != nil {
+	if oh.Tagging, err = requestTagging(r.Header); err == nil {
+		err = s.requestLock(r, bucket, &oh)
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -232,6 +235,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		setObjectHeaders(w.Header(), info)
 		setTagCount(w.Header(), info)
 		setVersionHeaders(w.Header(), info)
+		setLockHeaders(w.Header(), info)
 		w.WriteHeader(status)
 		return
 	}
@@ -253,6 +257,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	setObjectHeaders(lw.hdr, info)
 	setTagCount(lw.hdr, info)
 	setVersionHeaders(lw.hdr, info)
+	setLockHeaders(lw.hdr, info)
 	if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" && !partial {
 		setChecksumHeaders(lw.hdr, info)
 	}
@@ -417,6 +422,7 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cond, err := deleteConditions(r.Header.Get("If-Match"), r.Header.Get("X-Amz-If-Match-Last-Modified-Time"), r.Header.Get("X-Amz-If-Match-Size"))
+	cond.bypass = strings.EqualFold(r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true")
 	if err == nil {
 		err = s.deleteVersionOrObject(w, r, bucket, key, cond)
 	}

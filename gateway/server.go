@@ -369,6 +369,10 @@ func (s *Server) translate(err error) *apiError {
 		return &apiError{S3Error: ErrPreconditionFailed, Message: "at least one of the preconditions you specified did not hold"}
 	case errors.Is(err, client.ErrTooLarge):
 		return &apiError{S3Error: ErrMetadataTooLarge, Message: "metadata exceeds the limit"}
+	case errors.Is(err, client.ErrLocked):
+		return &apiError{S3Error: ErrAccessDenied, Message: "access Denied because object protected by object lock"}
+	case errors.Is(err, client.ErrBadRequest):
+		return &apiError{S3Error: ErrInvalidRequest, Message: msg}
 	case errors.Is(err, client.ErrNoSuchUpload):
 		return &apiError{S3Error: ErrNoSuchUpload, Message: "the specified upload does not exist"}
 	case errors.Is(err, client.ErrInvalidPart):

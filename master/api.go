@@ -70,6 +70,7 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteBucketConfig, a.handleBucketConfig, http.MethodPost)
 	lead(proto.RouteVersioning, a.handleVersioning, http.MethodPost)
 	lead(proto.RouteObjectVersions, a.handleVersions, http.MethodGet)
+	lead(proto.RouteObjectLock, a.handleLock, http.MethodPost)
 	lead(proto.RouteChunkAllocate, a.handleAllocate, http.MethodPost)
 	lead(proto.RouteChunkCorrupt, a.handleCorrupt, http.MethodPost)
 	lead(proto.RouteChunkRenew, a.handleRenew, http.MethodPost)

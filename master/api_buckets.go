@@ -22,7 +22,10 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	b.Name = mux.Vars(r)["bucket"]
-	b.Tags, b.CORS = nil, nil // set by handleBucketConfig only
+	b.Tags, b.CORS, b.LockRule, b.Versioning = nil, nil, nil, "" // set by their own calls
+	if b.ObjectLock {
+		b.Versioning = proto.VersioningEnabled // object lock keeps versions
+	}
 	b.Created = a.now().UTC().Truncate(time.Millisecond)
 	if b.Replication == 0 {
 		b.Replication = a.cfg.Replication
@@ -87,12 +90,32 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS}
+	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock}
 	if err := meta.ValidateBucketConf(&cmd); err != nil {
 		writeError(w, err)
 		return
 	}
 	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutBucketConf, cmd); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleLock changes a version's retention or legal hold, judged at the
+// leader's clock.
+func (a *api) handleLock(w http.ResponseWriter, r *http.Request) {
+	var req proto.LockRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd := meta.SetLock{Req: req, At: a.now().UTC().Truncate(time.Millisecond)}
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpSetLock, cmd); err != nil {
 		writeError(w, err)
 		return
 	}

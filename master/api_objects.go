@@ -81,7 +81,7 @@ func (a *api) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.DeleteObject{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, IfSize: req.IfSize,
-		IfModified: req.IfModified, VersionID: req.VersionID}
+		IfModified: req.IfModified, VersionID: req.VersionID, BypassGovernance: req.BypassGovernance}
 	at := a.now().UTC().Truncate(time.Millisecond)
 	cmd.At = &at // the time of a delete marker, if the bucket is versioned
 	res, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, cmd)

@@ -119,6 +119,8 @@ func httpStatus(code proto.Code) (status int, retryable bool) {
 		return http.StatusBadRequest, false
 	case proto.CodeUnauthorized:
 		return http.StatusUnauthorized, false
+	case proto.CodeLocked:
+		return http.StatusForbidden, false
 	case proto.CodeNoSuchBucket, proto.CodeNoSuchKey, proto.CodeNotFound, proto.CodeNoSuchUpload:
 		return http.StatusNotFound, false
 	case proto.CodeBucketExists, proto.CodeBucketNotEmpty:

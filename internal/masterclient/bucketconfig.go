@@ -69,3 +69,13 @@ func (c *Client) Versions(ctx context.Context, req proto.VersionsRequest) (proto
 	err := c.Call(ctx, http.MethodGet, proto.RouteObjectVersions, q, nil, &res)
 	return res, err
 }
+
+// SetLock changes a version's retention or legal hold.
+func (c *Client) SetLock(ctx context.Context, req proto.LockRequest) error {
+	return c.change(ctx, http.MethodPost, proto.RouteObjectLock, req, nil)
+}
+
+// CreateBucketWith creates a bucket from a record (name, object lock).
+func (c *Client) CreateBucketWith(ctx context.Context, b proto.Bucket) error {
+	return c.change(ctx, http.MethodPut, proto.RouteBuckets+"/"+url.PathEscape(b.Name), b, nil)
+}

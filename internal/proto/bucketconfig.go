@@ -42,6 +42,14 @@ type BucketConfigRequest struct {
 	Bucket string             `json:"bucket"`
 	Tags   *map[string]string `json:"tags,omitempty"`
 	CORS   *[]CORSRule        `json:"cors,omitempty"`
+	// Lock, when set, turns object lock on (a versioning-enabled bucket)
+	// and sets its default retention (a nil Rule: none).
+	Lock *LockConfig `json:"lock,omitempty"`
+}
+
+// LockConfig is a bucket's object lock configuration.
+type LockConfig struct {
+	Rule *LockRule `json:"rule,omitempty"`
 }
 
 // Routes of the bucket configuration and object tagging calls.

@@ -18,6 +18,10 @@ type Bucket struct {
 	// Versioning is VersioningEnabled, VersioningSuspended, or empty for a
 	// bucket never versioned.
 	Versioning string `json:"versioning,omitempty"`
+	// ObjectLock marks a bucket with object lock (its versioning stays
+	// Enabled); LockRule, when set, is its default retention.
+	ObjectLock bool      `json:"objectLock,omitempty"`
+	LockRule   *LockRule `json:"lockRule,omitempty"`
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,
@@ -100,6 +104,13 @@ type ObjectHeaders struct {
 	// tagging call replaces it without making a new version. It is not
 	// counted in MaxObjectHeaders.
 	Tagging string `json:"tagging,omitempty"`
+	// LockMode (LockGovernance or LockCompliance) and LockUntil (RFC 3339,
+	// UTC) are the version's object lock retention; LegalHold is
+	// LegalHoldOn or LegalHoldOff. Only a bucket with object lock takes
+	// them; a copy does not inherit them.
+	LockMode  string `json:"lockMode,omitempty"`
+	LockUntil string `json:"lockUntil,omitempty"`
+	LegalHold string `json:"legalHold,omitempty"`
 }
 
 // Checksum algorithms and types of ObjectHeaders, spelled as S3 does.
@@ -150,11 +161,14 @@ type KeyRequest struct {
 type DeleteRequest struct {
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
-	// VersionID, when set, removes that version for good (in any bucket).
-	VersionID  string     `json:"versionId,omitempty"`
-	IfETag     string     `json:"ifETag,omitempty"`
-	IfSize     *int64     `json:"ifSize,omitempty"`
-	IfModified *time.Time `json:"ifModified,omitempty"`
+	// VersionID, when set, removes that version for good (in any bucket),
+	// unless an object lock keeps it (CodeLocked); BypassGovernance lifts
+	// a GOVERNANCE retention.
+	VersionID        string     `json:"versionId,omitempty"`
+	BypassGovernance bool       `json:"bypassGovernance,omitempty"`
+	IfETag           string     `json:"ifETag,omitempty"`
+	IfSize           *int64     `json:"ifSize,omitempty"`
+	IfModified       *time.Time `json:"ifModified,omitempty"`
 }
 
 // RenameRequest moves an object to a new key in the same bucket.

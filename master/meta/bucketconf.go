@@ -42,6 +42,11 @@ func ValidateBucketConf(c *PutBucketConf) error {
 			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
 		}
 	}
+	if c.Lock != nil && c.Lock.Rule != nil {
+		if err := proto.ValidLockRule(*c.Lock.Rule); err != nil {
+			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
+		}
+	}
 	return nil
 }
 
@@ -59,6 +64,12 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 		if len(*c.Tags) > 0 {
 			b.Tags = *c.Tags
 		}
+	}
+	if c.Lock != nil {
+		if b.Versioning != proto.VersioningEnabled {
+			return nil, fmt.Errorf("bucket %s: object lock needs versioning Enabled: %w", c.Bucket, ErrInvalid)
+		}
+		b.ObjectLock, b.LockRule = true, c.Lock.Rule
 	}
 	if c.CORS != nil {
 		b.CORS = nil

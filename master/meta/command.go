@@ -54,10 +54,11 @@ const (
 	OpPutObjectTags  Op = 20
 	OpPutBucketConf  Op = 21
 	OpSetVersioning  Op = 22
+	OpSetLock        Op = 23
 )
 
 // lastOp is the highest opcode; the golden tests cover every one up to it.
-const lastOp = OpSetVersioning
+const lastOp = OpSetLock
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -71,7 +72,7 @@ func (o Op) String() string {
 		OpCollectOrphans: "collectOrphans", OpCreateUpload: "createUpload",
 		OpPutPart: "putPart", OpCompleteUpload: "completeUpload", OpAbortUpload: "abortUpload",
 		OpPutObjectTags: "putObjectTags", OpPutBucketConf: "putBucketConf",
-		OpSetVersioning: "setVersioning",
+		OpSetVersioning: "setVersioning", OpSetLock: "setLock",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -109,6 +110,9 @@ type (
 		// leader's clock).
 		VersionID string     `json:"versionId,omitempty"`
 		At        *time.Time `json:"at,omitempty"`
+		// BypassGovernance lets a removal by VersionID pass a GOVERNANCE
+		// retention (not a COMPLIANCE one, nor a legal hold).
+		BypassGovernance bool `json:"bypassGovernance,omitempty"`
 	}
 	// RenameObject is the payload of OpRenameObject.
 	RenameObject struct {
@@ -179,6 +183,15 @@ type (
 		Bucket string             `json:"bucket"`
 		Tags   *map[string]string `json:"tags,omitempty"`
 		CORS   *[]proto.CORSRule  `json:"cors,omitempty"`
+		// Lock, when set, turns object lock on (the bucket's versioning
+		// must be Enabled) with its default retention.
+		Lock *proto.LockConfig `json:"lock,omitempty"`
+	}
+	// SetLock is the payload of OpSetLock: change a version's retention or
+	// legal hold, judged at At, the leader's clock.
+	SetLock struct {
+		Req proto.LockRequest `json:"req"`
+		At  time.Time         `json:"at"`
 	}
 )
 

@@ -51,6 +51,9 @@ var (
 	ErrInvalidPartOrder = errors.New("invalid part order")
 	// ErrEntityTooSmall means a part other than the last is under 5 MiB.
 	ErrEntityTooSmall = errors.New("part too small")
+	// ErrLocked means an object lock forbids the change: removing a
+	// retained or held version, or shortening a retention.
+	ErrLocked = errors.New("object locked")
 )
 
 // codes maps the sentinels to the codes outcomes record, first match
@@ -75,6 +78,7 @@ var codes = []struct {
 	{ErrInvalidPart, proto.CodeInvalidPart},
 	{ErrInvalidPartOrder, proto.CodeInvalidPartOrder},
 	{ErrEntityTooSmall, proto.CodeEntityTooSmall},
+	{ErrLocked, proto.CodeLocked},
 }
 
 // Code returns the code of a command error: the code of the first

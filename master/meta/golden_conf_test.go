@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -51,7 +52,7 @@ func TestGoldenConfEntries(t *testing.T) {
 // deletes of versioned buckets, in testdata/versions_log.golden, applied
 // after the first two golden logs.
 func TestGoldenVersionEntries(t *testing.T) {
-	checkGoldenSet(t, "versions", append(goldenLog(), goldenConfLog()...), goldenVersionLog(), OpSetVersioning, lastOp)
+	checkGoldenSet(t, "versions", append(goldenLog(), goldenConfLog()...), goldenVersionLog(), OpSetVersioning, OpSetVersioning)
 }
 
 // checkGoldenSet writes or checks testdata/<name>_log.golden and
@@ -141,5 +142,36 @@ func goldenVersionLog() []goldenEntry {
 		v1(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "small", VersionID: "00000000000000ff"}), // none such
 		v1(OpRenameObject, RenameObject{Bucket: "bk1", From: "big", To: "big2", Modified: goldenAt}), // refused
 		v1(OpDeleteBucket, DeleteBucket{Name: "bk1"}),                                                // refused: versions
+	}
+}
+
+// TestGoldenLockEntries: object lock (a bucket created with it, its
+// default retention, retention and legal hold changes, removals a lock
+// refuses) in testdata/lock_log.golden, after the first three logs.
+func TestGoldenLockEntries(t *testing.T) {
+	base := append(append(goldenLog(), goldenConfLog()...), goldenVersionLog()...)
+	checkGoldenSet(t, "lock", base, goldenLockLog(len(base)), OpSetLock, lastOp)
+}
+
+// goldenLockLog follows n entries: the version id of its put is the Raft
+// index that made it.
+func goldenLockLog(n int) []goldenEntry {
+	later := goldenAt.AddDate(1, 0, 0).Format(time.RFC3339)
+	sooner := goldenAt.AddDate(0, 1, 0).Format(time.RFC3339)
+	rule := &proto.LockRule{Mode: proto.LockGovernance, Days: 30}
+	put := goldenInline("bk5", "kept", "locked bytes")
+	vid := proto.VersionIDFor(uint64(n + 3))
+	return []goldenEntry{
+		v1(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk5", Created: goldenAt, ObjectLock: true, Versioning: proto.VersioningEnabled}}),
+		v2(401, OpPutBucketConf, PutBucketConf{Bucket: "bk5", Lock: &proto.LockConfig{Rule: rule}}),
+		v1(OpPutObject, PutObject{Object: put}), // retained 30 days by the rule
+		v1(OpSetLock, SetLock{Req: proto.LockRequest{Bucket: "bk5", Key: "kept", LegalHold: proto.LegalHoldOn}, At: goldenAt}),
+		v2(402, OpSetLock, SetLock{Req: proto.LockRequest{Bucket: "bk5", Key: "kept", VersionID: vid,
+			Retain: &proto.Retention{Mode: proto.LockCompliance, Until: later}}, At: goldenAt}),
+		v2(403, OpSetLock, SetLock{Req: proto.LockRequest{Bucket: "bk5", Key: "kept",
+			Retain: &proto.Retention{Mode: proto.LockCompliance, Until: sooner}, Bypass: true}, At: goldenAt}), // refused: compliance
+		v1(OpDeleteObject, DeleteObject{Bucket: "bk5", Key: "kept", VersionID: vid, At: &goldenAt, BypassGovernance: true}),   // refused
+		v1(OpSetVersioning, SetVersioning{Bucket: "bk5", Status: proto.VersioningSuspended}),                                  // refused
+		v1(OpSetLock, SetLock{Req: proto.LockRequest{Bucket: "bk1", Key: "big", LegalHold: proto.LegalHoldOn}, At: goldenAt}), // refused: no lock
 	}
 }

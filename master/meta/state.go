@@ -91,6 +91,7 @@ func init() {
 		OpPutObjectTags:  decoded(applyPutObjectTags),
 		OpPutBucketConf:  decoded(applyPutBucketConf),
 		OpSetVersioning:  decoded(applySetVersioning),
+		OpSetLock:        decoded(applySetLock),
 	}
 }
 
@@ -115,6 +116,9 @@ func applyCreateBucket(txn *badger.Txn, _ uint64, c *CreateBucket) (any, error) 
 	}
 	if found {
 		return nil, fmt.Errorf("bucket %s: %w", c.Bucket.Name, ErrBucketExists)
+	}
+	if c.Bucket.ObjectLock != (c.Bucket.Versioning == proto.VersioningEnabled && c.Bucket.ObjectLock) || c.Bucket.LockRule != nil {
+		return nil, fmt.Errorf("bucket %s: object lock at creation needs versioning Enabled and no rule: %w", c.Bucket.Name, ErrInvalid)
 	}
 	return nil, put(txn, bucketKey(c.Bucket.Name), c.Bucket)
 }
@@ -146,6 +150,9 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	}
 	if obj.VersionID != "" || obj.DeleteMarker {
 		return nil, fmt.Errorf("object %s/%s: a commit cannot set a version id or a delete marker: %w", obj.Bucket, obj.Key, ErrInvalid)
+	}
+	if err := applyLockDefaults(b, &obj); err != nil {
+		return nil, err
 	}
 	old, err := getRecord(txn, obj.Bucket, obj.Key)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {

@@ -155,6 +155,9 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	if err := validateHeaders(obj.ObjectHeaders); err != nil {
 		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
+	if err := applyLockDefaults(b, &obj); err != nil {
+		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
+	}
 	// Writes: the parts' chunks move to the object, unused parts' chunks and
 	// the overwritten object's chunks are freed, the records go.
 	obj.Version = index

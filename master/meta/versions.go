@@ -48,6 +48,9 @@ func applySetVersioning(txn *badger.Txn, _ uint64, c *SetVersioning) (any, error
 	if err != nil {
 		return nil, err
 	}
+	if b.ObjectLock && c.Status != proto.VersioningEnabled {
+		return nil, fmt.Errorf("bucket %s has object lock: versioning stays Enabled: %w", c.Bucket, ErrInvalid)
+	}
 	b.Versioning = c.Status
 	return nil, put(txn, bucketKey(c.Bucket), b)
 }
@@ -242,6 +245,9 @@ func deleteVersion(txn *badger.Txn, c *DeleteObject) (any, error) {
 		if err := checkDelete(cur, c); err != nil {
 			return nil, err
 		}
+		if err := checkUnlocked(cur, c); err != nil {
+			return nil, err
+		}
 		if err := swapChunks(txn, chunkSet(cur), nil, ""); err != nil {
 			return nil, err
 		}
@@ -258,6 +264,9 @@ func deleteVersion(txn *badger.Txn, c *DeleteObject) (any, error) {
 		return nil, err
 	}
 	if err := checkDelete(rec, c); err != nil {
+		return nil, err
+	}
+	if err := checkUnlocked(rec, c); err != nil {
 		return nil, err
 	}
 	if err := dropNoncurrent(txn, rec); err != nil {
@@ -354,3 +363,5 @@ func (f *FSM) Latest(bucket, key string) (*proto.Object, error) {
 	})
 	return o, err
 }
+
+func isNoSuchKey(err error) bool { return errors.Is(err, ErrNoSuchKey) }

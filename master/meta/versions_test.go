@@ -274,8 +274,12 @@ func TestListVersionsPages(t *testing.T) {
 	if len(res.Versions) != 2 || res.Versions[0].Key != "a/c" {
 		t.Fatalf("after a key marker: %+v", res.Versions)
 	}
-	// The latest version of a key with many versions is its current record.
+	// The latest version of a key with many versions is its current record,
+	// and a listing of current objects looks at it alone.
 	if o, err := tf.f.Object("lvb", "many"); err != nil || string(o.Inline) != "299" {
 		t.Fatalf("latest of many: %v", err)
+	}
+	if res, err := tf.f.List(proto.ListRequest{Bucket: "lvb", Prefix: "many"}); err != nil || len(res.Objects) != 1 || res.Examined != 1 {
+		t.Fatalf("listing a key with 302 versions: %d objects, %d examined, %v", len(res.Objects), res.Examined, err)
 	}
 }
