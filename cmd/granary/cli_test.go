@@ -382,3 +382,31 @@ func quoteWords(words []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// TestUnreachableChunkServerNamed runs a chunk server that advertises a
+// name this machine cannot resolve (as a compose cluster's servers do for
+// the host): put fails naming that server and address, not only placement.
+func TestUnreachableChunkServerNamed(t *testing.T) {
+	env := []string{"GRANARY_CLUSTER_SECRET=e2e-cluster-secret-0123456789"}
+	dir := t.TempDir()
+	mhttp, cshttp := freeAddr(t), freeAddr(t)
+	_, port, _ := strings.Cut(cshttp, ":")
+	start(t, env, "master", "--id", "m1", "--dir", filepath.Join(dir, "m1"), "--raft-addr", freeAddr(t),
+		"--http-addr", mhttp, "--bootstrap", "--replication", "1", "--heartbeat-interval", "200ms")
+	start(t, env, "chunkserver", "--id", "cs1", "--dir", filepath.Join(dir, "cs1"), "--http-addr", cshttp,
+		"--advertise", "cs1.invalid:"+port, "--masters", mhttp, "--heartbeat-interval", "200ms")
+	waitUntil(t, 30*time.Second, "a live chunk server", func() bool {
+		st, ok := status(t, env, mhttp)
+		return ok && st.AliveChunkServers() == 1
+	})
+	env = append(env, "GRANARY_MASTERS="+mhttp)
+	mustCLI(t, env, "admin", "create-bucket", "files")
+	local := filepath.Join(dir, "in")
+	if err := os.WriteFile(local, bytes.Repeat([]byte("x"), 100_000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := cli(t, env, "put", "--timeout", "5s", local, "files/")
+	if code != 1 || !strings.Contains(errs, "cs1.invalid:"+port) || !strings.Contains(errs, "cannot reach") {
+		t.Fatalf("put with an unreachable chunk server: exit %d, stderr %q; want exit 1 naming cs1.invalid:%s", code, errs, port)
+	}
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +52,7 @@ func runPut(ctx context.Context, e *env, args []string) error {
 	defer bar.finish()
 	obj, err := cl.Put(ctx, bucket, key, src, size, &client.PutOptions{ContentType: *contentType, Progress: bar.set})
 	if err != nil {
-		return err
+		return explainUnreachable(ctx, cl, err, cf.timeout)
 	}
 	bar.finish()
 	fmt.Fprintf(e.stdout, "%s/%s  %d bytes  etag %s\n", bucket, key, obj.Size, obj.ETag)
@@ -116,7 +118,50 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeOut(e, fs.Arg(1), obj)
+	if err := writeOut(e, fs.Arg(1), obj); err != nil {
+		return explainUnreachable(ctx, cl, err, cf.timeout)
+	}
+	return nil
+}
+
+// explainUnreachable adds the real cause to a data-path error when some
+// live chunk server cannot be reached from this machine (a container
+// cluster whose servers advertise names only its own network resolves):
+// the client excludes such servers and the error then speaks of placement.
+func explainUnreachable(ctx context.Context, cl *client.Client, err error, timeout time.Duration) error {
+	if !errors.Is(err, client.ErrNotEnoughServers) && !errors.Is(err, client.ErrUnavailable) &&
+		!errors.Is(err, context.DeadlineExceeded) && !isNetError(err) {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(timeout, 5*time.Second))
+	defer cancel()
+	css, lerr := cl.Admin().ChunkServers(ctx)
+	if lerr != nil {
+		return err
+	}
+	var causes []string
+	for _, cs := range css {
+		if cs.State != "alive" && cs.State != "draining" {
+			continue
+		}
+		conn, derr := (&net.Dialer{}).DialContext(ctx, "tcp", cs.Address)
+		if derr != nil {
+			causes = append(causes, fmt.Sprintf("chunk server %s at %s: %v", cs.ID, cs.Address, derr))
+			continue
+		}
+		conn.Close()
+	}
+	if len(causes) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\ncause: this machine cannot reach the chunk servers' advertised addresses "+
+		"(run the command where they resolve, give the servers reachable --advertise addresses, or use the S3 gateway):\n  %s",
+		err, strings.Join(causes, "\n  "))
+}
+
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 // writeOut copies the object to stdout, or to a temporary file renamed
