@@ -456,3 +456,40 @@ func readFile(name string) (string, error) {
 	b, err := os.ReadFile(name)
 	return string(b), err
 }
+
+// TestRcloneVersions: rclone's --s3-versions lists old versions of a
+// versioned bucket beside the current ones, and reads an old one.
+func TestRcloneVersions(t *testing.T) {
+	rclone := need(t, "rclone")
+	_, mc, addr := startS3(t)
+	ctx := ctxT(t, 3*time.Minute)
+	if err := mc.MakeBucket(ctx, "rcver", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.EnableVersioning(ctx, "rcver"); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"old body", "new body!"} {
+		if _, err := mc.PutObject(ctx, "rcver", "f.txt", strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	env := []string{"RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_G_TYPE=s3", "RCLONE_CONFIG_G_PROVIDER=Other",
+		"RCLONE_CONFIG_G_ACCESS_KEY_ID=" + rootAccess, "RCLONE_CONFIG_G_SECRET_ACCESS_KEY=" + rootSecret,
+		"RCLONE_CONFIG_G_ENDPOINT=http://" + addr, "RCLONE_CONFIG_G_REGION=us-east-1", "HOME=" + dir}
+	ls := runCLI(t, env, rclone, "ls", "--s3-versions", "--retries=1", "--low-level-retries=1", "g:rcver")
+	var old string
+	for _, line := range strings.Split(strings.TrimSpace(ls), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && strings.HasPrefix(f[1], "f-v") && strings.HasSuffix(f[1], ".txt") && f[0] == "8" {
+			old = f[1]
+		}
+	}
+	if old == "" || !strings.Contains(ls, " f.txt") {
+		t.Fatalf("rclone ls --s3-versions:\n%s", ls)
+	}
+	if got := runCLI(t, env, rclone, "cat", "--s3-versions", "--retries=1", "g:rcver/"+old); got != "old body" {
+		t.Fatalf("rclone cat of the old version: %q", got)
+	}
+}
