@@ -135,6 +135,10 @@ func TestHelpGoesToStdoutMistakesToStderr(t *testing.T) {
 		t.Fatalf("ls --help: exit %d, stdout %q, stderr %q", code, out, errb)
 	}
 	e, out, errb = testEnv()
+	if code := run(context.Background(), []string{"help", "admin", "create-user"}, e); code != 0 || !strings.HasPrefix(out.String(), "usage: granary admin create-user") {
+		t.Fatalf("help admin create-user: exit %d, stdout %q, stderr %q", code, out, errb)
+	}
+	e, out, errb = testEnv()
 	if code := run(context.Background(), []string{"ls", "--nosuch"}, e); code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), "usage: granary ls") {
 		t.Fatalf("ls --nosuch: exit %d, stdout %q, stderr %q", code, out, errb)
 	}
@@ -149,6 +153,11 @@ func TestErrorMessage(t *testing.T) {
 		{fmt.Errorf("put: %w", fmt.Errorf("put: %w", errors.New("no such bucket"))), "put: no such bucket"},
 		{errors.New("granary: open x: open x: gone"), "open x: gone"},
 		{errors.New("a: b: a: b"), "a: b: a: b"},
+		{errors.New("client: allocate chunk: NotEnoughServers: master: placement: choose chunk 1: need 1 servers, 0 eligible: not enough chunk servers"),
+			"allocate chunk: choose chunk 1: need 1 servers, 0 eligible: not enough chunk servers"},
+		{errors.New("client: open docs/x: NoSuchKey: object docs/x: no such key"), "open docs/x: object docs/x: no such key"},
+		{errors.New("open photo: NoSuchKey"), "open photo: NoSuchKey"}, // the last segment stays
+		{errors.New("rename x: client"), "rename x: client"},
 	} {
 		if got := errorMessage(c.err); got != c.want {
 			t.Errorf("errorMessage(%q) = %q, want %q", c.err, got, c.want)

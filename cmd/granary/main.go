@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -93,7 +95,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nflags:\n  -h, --help    print help (on any command or subcommand; nothing is run)\n  --version     print the version")
 	fmt.Fprintln(w, "\nFlags may come before or after arguments; \"--\" ends the flags.")
-	fmt.Fprintln(w, "Run 'granary <command> -h' for the flags of a command.")
+	fmt.Fprintln(w, "Run 'granary COMMAND -h' (or 'granary help COMMAND [SUBCOMMAND]') for a command's arguments and flags.")
 }
 
 func main() {
@@ -111,7 +113,14 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 2
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "help":
+		if len(args) > 1 { // granary help COMMAND [SUBCOMMAND]
+			args = append(slices.Clone(args[1:]), "--help")
+			break
+		}
+		usage(e.stdout)
+		return 0
+	case "-h", "-help", "--help":
 		usage(e.stdout)
 		return 0
 	case "-version", "--version":
@@ -140,21 +149,32 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 }
 
-// errorMessage is err's text for people: the "usage: " mark of usage
-// errors is dropped, and a prefix repeated by several layers of wrapping
-// ("put: put: open x: open x: ...") is said once.
+// errorMessage is err's text for people. Each layer an error passed
+// through may have put its name or the cluster's error code in front
+// ("client: allocate chunk: NotEnoughServers: master: placement: ..."), and
+// wrapping may repeat a prefix ("open x: open x: ..."): those segments are
+// dropped, as is the "usage" mark of usage errors. The error itself is
+// unchanged (callers still match it with errors.Is).
 func errorMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": ")
-	parts := strings.Split(msg, ": ")
-	out := parts[:0]
+	parts := strings.Split(err.Error(), ": ")
+	out := make([]string, 0, len(parts))
 	for i, p := range parts {
-		if i > 0 && p == parts[i-1] {
+		if i < len(parts)-1 && (layerNames[p] || errorCode.MatchString(p) || (i == 0 && p == errUsage.Error())) {
+			continue
+		}
+		if len(out) > 0 && p == out[len(out)-1] {
 			continue
 		}
 		out = append(out, p)
 	}
-	if len(out) > 0 && out[0] == "granary" {
-		out = out[1:]
-	}
 	return strings.Join(out, ": ")
 }
+
+// layerNames are the prefixes packages put on the errors they pass on.
+var layerNames = map[string]bool{
+	"granary": true, "client": true, "master": true, "masterclient": true, "chunkclient": true,
+	"placement": true, "rpc": true, "chunkserver": true, "gateway": true,
+}
+
+// errorCode matches a cluster error code used as a prefix (NoSuchKey).
+var errorCode = regexp.MustCompile(`^[A-Z][a-z]+(?:[A-Z][a-z]+)+$`)
