@@ -409,4 +409,5 @@ func TestUnreachableChunkServerNamed(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "cs1.invalid:"+port) || !strings.Contains(errs, "cannot reach") {
 		t.Fatalf("put with an unreachable chunk server: exit %d, stderr %q; want exit 1 naming cs1.invalid:%s", code, errs, port)
 	}
+	t.Logf("put with an unreachable chunk server:\n%s", errs)
 }
