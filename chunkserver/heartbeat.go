@@ -2,6 +2,7 @@ package chunkserver
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
@@ -106,7 +107,11 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil
 	s.mu.Unlock()
 	hb := proto.HeartbeatRequest{ID: s.cfg.ID, UsedBytes: used, CapacityBytes: capacity, Full: full, Corrupt: corrupt, Failed: failed,
-		FailedDirs: s.store.FailedDirs(), CopiedBytes: s.copiedBytes.Load(), QueuedCommands: len(s.cmds)}
+		FailedDirs: s.store.FailedDirs(), CopiedBytes: s.copiedBytes.Load(), QueuedCommands: len(s.cmds),
+		ScrubProgress: math.Float64frombits(s.scrubProgress.Load())}
+	if ns := s.lastFullScrub.Load(); ns > 0 {
+		hb.LastFullScrub = time.Unix(0, ns).UTC()
+	}
 	hb.Chunks, _ = s.store.Len()
 	if full {
 		list := s.store.List()

@@ -2,6 +2,7 @@ package chunkserver
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"github.com/granary-store/granary/chunkserver/disk"
@@ -14,7 +15,9 @@ func (s *Server) scrubLoop() {
 	for {
 		start := time.Now()
 		var verified int64
-		for _, c := range s.store.List() {
+		list := s.store.List()
+		for i, c := range list {
+			s.scrubProgress.Store(math.Float64bits(float64(i) / float64(len(list))))
 			if err := s.store.Verify(c.ID); errors.Is(err, disk.ErrCorrupt) {
 				s.log.Warn("scrubber found a corrupt chunk", "chunk", c.ID, "err", err)
 				s.noteCorrupt(c.ID)
@@ -24,6 +27,8 @@ func (s *Server) scrubLoop() {
 				return
 			}
 		}
+		s.scrubProgress.Store(math.Float64bits(1))
+		s.lastFullScrub.Store(time.Now().UnixNano())
 		select {
 		case <-s.done:
 			return

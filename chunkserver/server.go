@@ -39,8 +39,12 @@ type Server struct {
 	cmds         chan proto.Command
 	copiesDone   atomic.Int64
 	copiedBytes  atomic.Int64
-	repairBW     *bucket       // paces repair copies into this server
-	nudge        chan struct{} // asks for an early heartbeat; buffered, 1
+	// scrubProgress (float64 bits, 0 to 1) and lastFullScrub (Unix ns)
+	// describe the scrubber for heartbeats.
+	scrubProgress atomic.Uint64
+	lastFullScrub atomic.Int64
+	repairBW      *bucket       // paces repair copies into this server
+	nudge         chan struct{} // asks for an early heartbeat; buffered, 1
 
 	runOnce   sync.Once
 	closeOnce sync.Once

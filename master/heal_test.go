@@ -176,6 +176,16 @@ func TestScrubberFindsAndReplacesAFlippedByte(t *testing.T) {
 	chunk := st.Extents[0].Chunk
 	victim := holderOf(t, c, chunk)
 	flipByte(t, victim, chunk, 100)
+	// Every scrubber reports its passes in the status.
+	c.WaitFor(30*time.Second, "every chunk server's scrubber finished a pass", func() bool {
+		st := status(t, c)
+		for _, cs := range st.ChunkServers {
+			if cs.LastFullScrub.IsZero() || cs.ScrubProgress < 0 || cs.ScrubProgress > 1 {
+				return false
+			}
+		}
+		return len(st.ChunkServers) == 4
+	})
 	// No client reads it: the scrubber must find it, the master replace it
 	// from a good copy and then delete the bad one.
 	c.WaitFor(30*time.Second, "the corrupt replica replaced", func() bool {

@@ -90,6 +90,7 @@ func (v nodeView) status() proto.ChunkServer {
 		cs.LastHeartbeatAgeMs = v.age.Milliseconds()
 		cs.UsedBytes, cs.CapacityBytes, cs.Chunks = v.hb.UsedBytes, v.hb.CapacityBytes, v.hb.Chunks
 		cs.FailedDirs = v.hb.FailedDirs
+		cs.ScrubProgress, cs.LastFullScrub, cs.QueuedCommands = v.hb.ScrubProgress, v.hb.LastFullScrub, v.hb.QueuedCommands
 	}
 	return cs
 }

@@ -37,7 +37,7 @@ func (s *Server) collectMetrics(m *metrics.Set) {
 	}
 	if c, err := s.heal.chunkCounts(); err == nil {
 		for state, n := range map[string]int{
-			"total": c.Total, "under_replicated": c.UnderReplicated, "over_replicated": c.OverReplicated,
+			"total": c.Total, "under_replicated": c.UnderReplicated, "last_copy": c.LastCopy, "over_replicated": c.OverReplicated,
 			"missing": c.Missing, "corrupt": c.Corrupt, "pending_delete": c.PendingDeletes,
 		} {
 			m.Gauge("granary_chunks", "Chunks by health.", float64(n), "state", state)

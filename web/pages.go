@@ -36,6 +36,7 @@ type overviewData struct {
 	CapacityBar    template.HTML
 	RedundancyBar  template.HTML
 	FullMargin     int
+	Reduced        int // under-replicated with two or more replicas left
 	Buckets, Users int
 	Recent         []event
 }
@@ -54,6 +55,7 @@ func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *sessio
 		d.CapacityBar = bar(d.Used, d.Capacity, 320, 14)
 		d.RedundancyBar = redundancyBar(d.Chunks, 320, 14)
 		d.FullMargin = max(d.Chunks.Total-d.Chunks.UnderReplicated-d.Chunks.Missing, 0)
+		d.Reduced = max(d.Chunks.UnderReplicated-d.Chunks.LastCopy, 0)
 		d.Recent = v.Events[:min(len(v.Events), 5)]
 		return d
 	})
@@ -156,6 +158,20 @@ type serverRow struct {
 	client.ChunkServer
 	Bar       template.HTML
 	Heartbeat string
+	Scrub     string // progress of the pass, and when the last one ended
+}
+
+// scrubState describes a server's scrubber: how far through its pass, and
+// when it last finished one.
+func scrubState(cs client.ChunkServer, now time.Time) string {
+	pass := fmt.Sprintf("%.0f%% of this pass", 100*cs.ScrubProgress)
+	if cs.ScrubProgress >= 1 {
+		pass = "idle"
+	}
+	if cs.LastFullScrub.IsZero() {
+		return pass + "; no full pass yet"
+	}
+	return pass + "; last full pass " + now.Sub(cs.LastFullScrub).Round(time.Second).String() + " ago"
 }
 
 type serversData struct {
@@ -176,7 +192,8 @@ func (h *Handler) getServers(w http.ResponseWriter, r *http.Request, ss *session
 		lo, hi := 0, 0
 		d.Pager, lo, hi = paginate(r, len(all), h.cfg.PageSize)
 		for _, cs := range all[lo:hi] {
-			d.Rows = append(d.Rows, serverRow{ChunkServer: cs, Bar: bar(cs.UsedBytes, cs.CapacityBytes, 120, 10), Heartbeat: heartbeatAge(cs.LastHeartbeatAgeMs)})
+			d.Rows = append(d.Rows, serverRow{ChunkServer: cs, Bar: bar(cs.UsedBytes, cs.CapacityBytes, 120, 10), Heartbeat: heartbeatAge(cs.LastHeartbeatAgeMs),
+				Scrub: scrubState(cs, v.At)})
 		}
 		return d
 	})

@@ -141,13 +141,14 @@ func repairChart(h []sample) template.HTML {
 func redundancyBar(c client.ChunkCounts, w, h int) template.HTML {
 	full := max(c.Total-c.UnderReplicated-c.Missing, 0)
 	total := max(full+c.UnderReplicated+c.Missing, 1)
+	reduced := max(c.UnderReplicated-c.LastCopy, 0)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="bar" width="%d" height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" aria-hidden="true"><rect class="bar-bg" width="%d" height="%d"/>`, w, h, w, h, w, h)
 	x := 0.0
 	for _, part := range []struct {
 		n   int
 		cls string
-	}{{full, "seg-full"}, {c.UnderReplicated, "seg-reduced"}, {c.Missing, "seg-none"}} {
+	}{{full, "seg-full"}, {reduced, "seg-reduced"}, {c.LastCopy, "seg-last"}, {c.Missing, "seg-none"}} {
 		pw := float64(w) * float64(part.n) / float64(total)
 		fmt.Fprintf(&b, `<rect class="%s" x="%.1f" width="%.1f" height="%d"/>`, part.cls, x, pw, h)
 		x += pw

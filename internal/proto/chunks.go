@@ -1,5 +1,7 @@
 package proto
 
+import "time"
+
 // ChunkWriteResult is a chunk server's answer to a pipelined write: the
 // servers (this one first) that hold the chunk durably.
 type ChunkWriteResult struct {
@@ -96,6 +98,9 @@ type HeartbeatRequest struct {
 	// in its queue.
 	CopiedBytes    int64 `json:"copiedBytes,omitempty"`
 	QueuedCommands int   `json:"queuedCommands,omitempty"`
+	// ScrubProgress (0 to 1) and LastFullScrub describe the scrubber.
+	ScrubProgress float64   `json:"scrubProgress,omitempty"`
+	LastFullScrub time.Time `json:"lastFullScrub,omitzero"`
 }
 
 // CommandPoll answers a chunk server's long poll for commands

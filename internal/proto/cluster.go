@@ -1,5 +1,7 @@
 package proto
 
+import "time"
+
 // ClusterConfig is what clients need to know to write data.
 type ClusterConfig struct {
 	ChunkSize       int64 `json:"chunkSize"`
@@ -40,6 +42,13 @@ type ChunkServer struct {
 	LastHeartbeatAgeMs int64 `json:"lastHeartbeatAgeMs"`
 	// FailedDirs names the server's failed data dirs (path: cause).
 	FailedDirs []string `json:"failedDirs,omitempty"`
+	// ScrubProgress is how far the scrubber is through its current pass
+	// (0 to 1); LastFullScrub is when it last finished one (zero: never
+	// since the server started). QueuedCommands are master commands
+	// (copies, deletions) waiting on the server.
+	ScrubProgress  float64   `json:"scrubProgress"`
+	LastFullScrub  time.Time `json:"lastFullScrub,omitzero"`
+	QueuedCommands int       `json:"queuedCommands"`
 }
 
 // Member is one voter of the master group as the status reports it.
@@ -54,10 +63,14 @@ type Member struct {
 type ChunkCounts struct {
 	Total           int `json:"total"`
 	UnderReplicated int `json:"underReplicated"`
-	OverReplicated  int `json:"overReplicated"`
-	Missing         int `json:"missing"`
-	Corrupt         int `json:"corrupt"`
-	PendingDeletes  int `json:"pendingDeletes"`
+	// LastCopy counts the under-replicated chunks down to one readable
+	// replica (one more loss and they are missing); the rest of
+	// UnderReplicated have lost some replicas but still have two or more.
+	LastCopy       int `json:"lastCopy"`
+	OverReplicated int `json:"overReplicated"`
+	Missing        int `json:"missing"`
+	Corrupt        int `json:"corrupt"`
+	PendingDeletes int `json:"pendingDeletes"`
 }
 
 // Status is the cluster status of `granary admin status --json`.

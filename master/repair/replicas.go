@@ -76,11 +76,15 @@ func Count(refs map[uint64]int, holders map[uint64][]string, corrupt map[uint64]
 	states := States(servers)
 	c := proto.ChunkCounts{Total: len(refs)}
 	for _, id := range slices.Sorted(maps.Keys(refs)) {
-		switch ConditionOf(Classify(holders[id], states, corrupt[id]), refs[id]) {
+		v := Classify(holders[id], states, corrupt[id])
+		switch ConditionOf(v, refs[id]) {
 		case Missing:
 			c.Missing++
 		case Under:
 			c.UnderReplicated++
+			if max(len(v.Counting), len(v.Sources)) <= 1 {
+				c.LastCopy++
+			}
 		case Over:
 			c.OverReplicated++
 		}

@@ -253,7 +253,7 @@ func (sc *scenario) run(line string) []string {
 		return out
 	case "status":
 		c := Count(sc.refs, sc.holders, sc.corrupt, sc.servers())
-		return []string{fmt.Sprintf("total %d missing %d under %d over %d", c.Total, c.Missing, c.UnderReplicated, c.OverReplicated)}
+		return []string{fmt.Sprintf("total %d missing %d under %d (last copy %d) over %d", c.Total, c.Missing, c.UnderReplicated, c.LastCopy, c.OverReplicated)}
 	case "plan":
 		in := sc.input()
 		done := sc.inflight.Expire(in)
