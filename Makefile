@@ -24,7 +24,7 @@ run: build ## run the store on this machine (granary server, data in ./data)
 test: fmt-check vet test-deps ## the whole test suite (race detector on)
 	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
-test-deps: ## install the Debian packages the tests drive (awscli, rclone, fuse3, chromium)
+test-deps: ## install the Debian packages the tests drive (awscli, rclone, fuse3, rsync, chromium)
 	@bash scripts/ensure-test-deps.sh
 
 vet:
