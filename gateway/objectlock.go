@@ -38,7 +38,8 @@ type legalHoldXML struct {
 	Status  string   `xml:"Status"`
 }
 
-var errMissingLock = func() error {
+// missingLock refuses an object lock call on a bucket without object lock.
+func missingLock() error {
 	return errorf(ErrInvalidRequest, "bucket is missing Object Lock Configuration")
 }
 
@@ -46,7 +47,7 @@ var errMissingLock = func() error {
 func (s *Server) lockedBucket(r *http.Request, name string) (client.Bucket, error) {
 	b, err := s.client.Bucket(r.Context(), name)
 	if err == nil && !b.ObjectLock {
-		err = errMissingLock()
+		err = missingLock()
 	}
 	return b, err
 }
