@@ -91,6 +91,13 @@ func (a *Admin) Key(ctx context.Context, accessKey string) (AccessKey, error) {
 	return k, classify(err)
 }
 
+// Keys lists the access keys of user (every user's when user is empty),
+// sorted by access key, without their secrets.
+func (a *Admin) Keys(ctx context.Context, user string) ([]AccessKey, error) {
+	ks, err := a.master.Keys(ctx, user)
+	return ks, classify(err)
+}
+
 // CreateKey creates an S3 access key for user and returns it with its
 // secret. Empty accessKey and secretKey are generated; set both to import
 // a known pair.

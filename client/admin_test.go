@@ -48,8 +48,31 @@ func TestAdmin(t *testing.T) {
 	if got, err := adm.Key(ctx, k.AccessKey); err != nil || got.SecretKey != k.SecretKey || got.User != "alice" {
 		t.Fatalf("key lookup %+v, %v", got, err)
 	}
+	if _, err := adm.CreateUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	kb, err := adm.CreateKey(ctx, "bob", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := adm.Keys(ctx, "alice")
+	if err != nil || len(ks) != 1 || ks[0].AccessKey != k.AccessKey || ks[0].User != "alice" || ks[0].SecretKey != "" || ks[0].Created.IsZero() {
+		t.Fatalf("alice's keys %+v, %v (want one, without its secret)", ks, err)
+	}
+	if all, err := adm.Keys(ctx, ""); err != nil || len(all) != 2 || all[0].SecretKey != "" || all[1].SecretKey != "" {
+		t.Fatalf("every key %+v, %v", all, err)
+	}
+	if _, err := adm.Keys(ctx, "bad name!"); !errors.Is(err, client.ErrBadRequest) {
+		t.Fatalf("keys of an invalid user name: %v", err)
+	}
+	if err := adm.DeleteKey(ctx, kb.AccessKey); err != nil {
+		t.Fatal(err)
+	}
 	if err := adm.DeleteKey(ctx, k.AccessKey); err != nil {
 		t.Fatal(err)
+	}
+	if ks, err := adm.Keys(ctx, ""); err != nil || len(ks) != 0 {
+		t.Fatalf("keys after deleting both: %+v, %v", ks, err)
 	}
 	if _, err := adm.Key(ctx, k.AccessKey); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("deleted key: %v", err)

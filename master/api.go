@@ -90,6 +90,7 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteUsers, a.handleListUsers, http.MethodGet)
 	lead(proto.RouteUsers, a.handleCreateUser, http.MethodPost)
 	lead(proto.RouteKeys, a.handleCreateKey, http.MethodPost)
+	lead(proto.RouteKeys, a.handleListKeys, http.MethodGet)
 	lead(proto.RouteKeys+"/{key}", a.handleGetKey, http.MethodGet)
 	lead(proto.RouteKeys+"/{key}", a.handleDeleteKey, http.MethodDelete)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

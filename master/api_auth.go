@@ -2,6 +2,7 @@ package master
 
 import (
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -59,6 +60,27 @@ func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, k)
+}
+
+// handleListKeys lists access keys, of one user with ?user=NAME, never
+// with their secrets.
+func (a *api) handleListKeys(w http.ResponseWriter, r *http.Request) {
+	user := r.URL.Query().Get("user")
+	if user != "" {
+		if err := proto.ValidID("user", user); err != nil {
+			writeError(w, fmt.Errorf("list keys: %w: %w", err, ErrInvalid))
+			return
+		}
+	}
+	if !a.consistent(w, r) {
+		return
+	}
+	keys, err := a.fsm.Keys(user)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, keys)
 }
 
 func (a *api) handleGetKey(w http.ResponseWriter, r *http.Request) {

@@ -94,6 +94,24 @@ func (f *FSM) Users() ([]proto.User, error) {
 	return out, err
 }
 
+// Keys returns the access keys of user (every user's when user is empty),
+// sorted by access key, without their secrets.
+func (f *FSM) Keys(user string) ([]proto.AccessKey, error) {
+	out := []proto.AccessKey{}
+	err := scan(f, []byte("k/"), func(k, v []byte) error {
+		var ak proto.AccessKey
+		if err := decodeValue(k, v, &ak); err != nil {
+			return err
+		}
+		if user == "" || ak.User == user {
+			ak.SecretKey = ""
+			out = append(out, ak)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // AccessKey returns an access key.
 func (f *FSM) AccessKey(id string) (proto.AccessKey, error) {
 	var k proto.AccessKey
