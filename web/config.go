@@ -19,6 +19,7 @@ type Cluster interface {
 	Buckets(ctx context.Context) ([]client.Bucket, error)
 	Users(ctx context.Context) ([]client.User, error)
 	Key(ctx context.Context, accessKey string) (client.AccessKey, error)
+	Keys(ctx context.Context, user string) ([]client.AccessKey, error)
 	CreateBucket(ctx context.Context, name string) error
 	DeleteBucket(ctx context.Context, name string) error
 	CreateUser(ctx context.Context, name string) (client.User, error)

@@ -116,6 +116,21 @@ func (f *fakeCluster) Users(ctx context.Context) ([]client.User, error) {
 	return slices.Clone(f.users), nil
 }
 
+func (f *fakeCluster) Keys(ctx context.Context, user string) ([]client.AccessKey, error) {
+	defer f.mu.Unlock()
+	if err := f.enter(); err != nil {
+		return nil, err
+	}
+	out := []client.AccessKey{}
+	for _, k := range f.keys {
+		if user == "" || k.User == user {
+			out = append(out, k) // with its secret: the dashboard must drop it
+		}
+	}
+	slices.SortFunc(out, func(a, b client.AccessKey) int { return strings.Compare(a.AccessKey, b.AccessKey) })
+	return out, nil
+}
+
 func (f *fakeCluster) Key(ctx context.Context, access string) (client.AccessKey, error) {
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {

@@ -525,9 +525,9 @@ func TestLiveState(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// One snapshot: status, buckets, users and three health calls.
-	if fake.calls != 6 {
-		t.Errorf("20 viewers made %d calls, want 6 (one snapshot)", fake.calls)
+	// One snapshot: status, buckets, users, keys and three health calls.
+	if fake.calls != 7 {
+		t.Errorf("20 viewers made %d calls, want 7 (one snapshot)", fake.calls)
 	}
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -32,5 +33,33 @@ func TestRedundancyBandsAndScrubbers(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("%q not on the chunk servers page", want)
 		}
+	}
+}
+
+// The access page lists every user's keys, never their secrets, each with
+// its own revoke button (a POST with the session's CSRF token).
+func TestAccessPageListsKeys(t *testing.T) {
+	fake := newFake().healthy(3)
+	hs := newHarness(t, fake)
+	b := hs.browser()
+	b.loginRoot()
+	_, body := b.get("/access")
+	for _, want := range []string{"<code>" + rootAccess + "</code>", "<code>" + bobAccess + "</code>", "Revoke " + bobAccess} {
+		if !strings.Contains(body, want) {
+			t.Errorf("%q not on the access page", want)
+		}
+	}
+	for _, secret := range []string{rootSecret, bobSecret} {
+		if strings.Contains(body, secret) {
+			t.Fatalf("a secret is on the access page")
+		}
+	}
+	code, _ := b.post("/access/keys/revoke", url.Values{"csrf": {csrfOf(t, body)}, "access_key": {bobAccess}})
+	if code >= 400 {
+		t.Fatalf("revoke answered %d", code)
+	}
+	hs.clock.add(2 * time.Second)
+	if _, body = b.get("/access"); strings.Contains(body, "<code>"+bobAccess+"</code>") {
+		t.Errorf("the revoked key is still listed")
 	}
 }

@@ -25,6 +25,7 @@ type snapshot struct {
 	Health  map[string]memberHealth // by member id
 	Buckets []client.Bucket
 	Users   []client.User
+	Keys    []client.AccessKey // without secrets
 	// Err is set when the cluster could not be read; the data is then the
 	// last good one, from StaleSince.
 	Err        error
@@ -147,6 +148,12 @@ func (t *tracker) read(ctx context.Context, s *snapshot) error {
 	}
 	if s.Users, err = t.cl.Users(ctx); err != nil {
 		return fmt.Errorf("users: %w", err)
+	}
+	if s.Keys, err = t.cl.Keys(ctx, ""); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	for i := range s.Keys {
+		s.Keys[i].SecretKey = "" // never kept, whatever the source gives
 	}
 	s.Health = t.health(ctx, s.Status.Members)
 	return nil
