@@ -59,6 +59,12 @@ func adminSubs() []adminSub {
 				return adminCreateKey(ctx, e, cl, a[0], *asJSON)
 			}
 		}},
+		{"keys", nil, "list S3 access keys (their secrets are never shown again)", func(fs *flag.FlagSet) adminRun {
+			user := fs.String("user", "", "only this user's keys")
+			return func(ctx context.Context, e *env, cl *client.Admin, _ []string) error {
+				return adminKeys(ctx, e, cl, *user)
+			}
+		}},
 		{"delete-key", []string{"ACCESS_KEY"}, "delete an S3 access key", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
 			return cl.DeleteKey(ctx, a[0])
 		})},
@@ -184,6 +190,20 @@ func adminUsers(ctx context.Context, e *env, cl *client.Admin, _ []string) error
 	}
 	for _, u := range us {
 		fmt.Fprintf(e.stdout, "%s  %s\n", u.Created.Format("2006-01-02 15:04:05"), u.Name)
+	}
+	return nil
+}
+
+func adminKeys(ctx context.Context, e *env, cl *client.Admin, user string) error {
+	if user != "" && strings.HasPrefix(user, "-") {
+		return fmt.Errorf("%w: --user %q is not a user name", errUsage, user)
+	}
+	ks, err := cl.Keys(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, k := range ks {
+		fmt.Fprintf(e.stdout, "%s  %s  %s\n", k.Created.Format("2006-01-02 15:04:05"), k.AccessKey, k.User)
 	}
 	return nil
 }

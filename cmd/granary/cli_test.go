@@ -128,7 +128,8 @@ func clusterState(t *testing.T, env []string) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\nbuckets:\n" + mustCLI(t, env, "admin", "buckets") +
-		"users:\n" + mustCLI(t, env, "admin", "users") + "objects:\n" + mustCLI(t, env, "ls", "-r", "docs")
+		"users:\n" + mustCLI(t, env, "admin", "users") + "keys:\n" + mustCLI(t, env, "admin", "keys") +
+		"objects:\n" + mustCLI(t, env, "ls", "-r", "docs")
 }
 
 // TestHelpChangesNothing runs every command and subcommand with -h and
@@ -164,7 +165,7 @@ func TestHelpChangesNothing(t *testing.T) {
 		t.Fatalf("status: %+v, %v", st, err)
 	}
 	before := clusterState(t, env)
-	if !strings.Contains(before, "keep.txt") || !strings.Contains(before, "alice") {
+	if !strings.Contains(before, "keep.txt") || !strings.Contains(before, "alice") || !strings.Contains(before, key.AccessKey+"  alice") {
 		t.Fatalf("setup missing from the state:\n%s", before)
 	}
 
