@@ -199,26 +199,35 @@ func (h *handle) Write(_ context.Context, data []byte, off int64) (uint32, sysca
 	return uint32(len(data)), 0
 }
 
-// Flush runs at every close(2). Only a handle that may have written
-// commits: a reader closing must not cut a writer's file short.
+// Flush runs at every close(2). A handle that may have written commits
+// everything; a read-only handle commits only a pending change of
+// attributes alone (fchmod or futimens through it, or a chmod by path
+// while it was open), never bytes: a reader closing must not cut a
+// writer's file short. The kernel sends no file handle with a chmod, so
+// the change cannot be tied to the descriptor it came through, and the
+// release that would commit it otherwise comes after close(2) returns,
+// too late for a rename (rsync: fchmod of a read-only descriptor of its
+// temporary file, close, rename).
 func (h *handle) Flush(ctx context.Context) syscall.Errno {
-	if !h.writable {
-		return 0
-	}
-	return h.commit(ctx, "flush")
+	return h.commit(ctx, "flush", !h.writable)
 }
 
 func (h *handle) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return h.commit(ctx, "fsync")
+	return h.commit(ctx, "fsync", false)
 }
 
-func (h *handle) commit(_ context.Context, op string) syscall.Errno {
+// commit commits the node's open state; attrsOnly limits it to a pending
+// change of attributes (a state with no bytes waiting).
+func (h *handle) commit(_ context.Context, op string, attrsOnly bool) syscall.Errno {
 	n := h.n
 	n.m.stats.ops.Add(1)
 	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if attrsOnly && (n.open == nil || n.open.state != stClean) {
+		return 0
+	}
 	if err := n.commitLocked(ctx); err != nil {
 		key, _ := n.fileKey()
 		return n.m.fail(op, key, err)

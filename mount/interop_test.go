@@ -3,6 +3,7 @@ package mount_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -256,5 +257,69 @@ func TestMountReaderCloseDoesNotCommit(t *testing.T) {
 	}
 	if info, err := e.cl.Stat(ctxT(t, 10*time.Second), "files", "growing"); err != nil || info.Size != 4<<20 {
 		t.Fatalf("after the writer's close: %d bytes, %v", info.Size, err)
+	}
+}
+
+// TestMountAttrsReachStore: attribute changes made while a file is open
+// are in the store when the client library looks, whatever the order of
+// the kernel's late release: a chmod and utimes by path followed by a
+// rename while a reader is open reach the new name before the reader
+// closes, and an fchmod through a read-only descriptor is stored by its
+// close.
+func TestMountAttrsReachStore(t *testing.T) {
+	e := startMount(t, nil)
+	ctx := ctxT(t, time.Minute)
+	want := func(key, mode string, mtime time.Time) {
+		t.Helper()
+		info, err := e.cl.Stat(ctx, "files", key)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if info.Meta["mode"] != mode || info.Meta["mtime"] != fmt.Sprintf("%d.%09d", mtime.Unix(), mtime.Nanosecond()) {
+			t.Fatalf("%s: metadata %v, want mode %s, mtime %v", key, info.Meta, mode, mtime)
+		}
+	}
+
+	tmp, final := filepath.Join(e.dir, ".kept.tmp"), filepath.Join(e.dir, "kept")
+	if err := os.WriteFile(tmp, []byte("content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	when := time.Date(2022, 3, 4, 5, 6, 7, 890000000, time.UTC)
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, when, when); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		t.Fatal(err)
+	}
+	want("kept", "100644", when)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want("kept", "100644", when)
+	if _, err := e.cl.Stat(ctx, "files", ".kept.tmp"); !errors.Is(err, client.ErrNoSuchKey) {
+		t.Fatalf("the old name after the rename: %v", err)
+	}
+
+	ro, err := os.Open(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Chmod(0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want("kept", "100640", when)
+	if got, err := os.ReadFile(final); err != nil || string(got) != "content" {
+		t.Fatalf("content after the attribute changes: %q, %v", got, err)
 	}
 }

@@ -46,6 +46,15 @@ func readObs(p string) string {
 	return fmt.Sprintf("%d:%q", len(b), b)
 }
 
+// statObs renders a file's mode and modification time.
+func statObs(p string) string {
+	st, err := os.Stat(p)
+	if err != nil {
+		return obs(err)
+	}
+	return " " + st.Mode().String() + " " + st.ModTime().UTC().Format(time.RFC3339Nano) + " "
+}
+
 // tree lists every path under root with its type and, for files, content.
 func tree(root string) string {
 	var lines []string
@@ -278,6 +287,44 @@ func posixSteps() []posixStep {
 				return obs(e3)
 			}
 			return obs(e1) + obs(e2) + st.Mode().String() + st.ModTime().UTC().Format(time.RFC3339Nano) + readObs(j(r, "meta"))
+		}},
+		{"attrs-then-rename", func(r string) string {
+			// How rsync and editors put a file in place: a temporary file
+			// created 0600, written, closed, given its mode and time by
+			// path, renamed over the final name.
+			os.WriteFile(j(r, "ar-final"), []byte("old"), 0o644)
+			f, err := os.OpenFile(j(r, ".ar-final.tmp"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return obs(err)
+			}
+			_, e1 := f.Write([]byte("new content"))
+			e2 := f.Close()
+			e3 := os.Chmod(j(r, ".ar-final.tmp"), 0o644)
+			when := time.Date(2021, 5, 6, 7, 8, 9, 123456789, time.UTC)
+			e4 := os.Chtimes(j(r, ".ar-final.tmp"), when, when)
+			e5 := os.Rename(j(r, ".ar-final.tmp"), j(r, "ar-final"))
+			e6 := os.Rename(j(r, "ar-final"), j(r, "ar-new")) // and on to a new name
+			return obs(e1) + obs(e2) + obs(e3) + obs(e4) + obs(e5) + obs(e6) + statObs(j(r, "ar-new")) + readObs(j(r, "ar-new"))
+		}},
+		{"fchmod-readonly-then-rename", func(r string) string {
+			// rsync 3.5: the mode is set through a read-only descriptor of
+			// the temporary file, closed just before the rename.
+			f, err := os.OpenFile(j(r, ".fr.tmp"), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return obs(err)
+			}
+			_, e1 := f.Write([]byte("rsync"))
+			e2 := f.Close()
+			when := time.Date(2019, 8, 7, 6, 5, 4, 300000000, time.UTC)
+			e3 := os.Chtimes(j(r, ".fr.tmp"), when, when)
+			ro, err := os.Open(j(r, ".fr.tmp"))
+			if err != nil {
+				return obs(err)
+			}
+			e4 := ro.Chmod(0o640)
+			e5 := ro.Close()
+			e6 := os.Rename(j(r, ".fr.tmp"), j(r, "fr"))
+			return obs(e1) + obs(e2) + obs(e3) + obs(e4) + obs(e5) + obs(e6) + statObs(j(r, "fr")) + readObs(j(r, "fr"))
 		}},
 		{"xattr", func(r string) string {
 			os.WriteFile(j(r, "xa"), []byte("x"), 0o644)

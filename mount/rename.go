@@ -86,6 +86,22 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 		}
 		return 0
 	}
+	src := n.childNode(name)
+	if src != nil {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		// Attributes changed while the file is open (a chmod or utimes
+		// after close(2) and before the kernel's release, which comes
+		// late) are committed by the last release, which may run before
+		// the tree knows the new name: store them under the old name
+		// first, and the rename carries them. Pending bytes are not
+		// committed here; their writer commits them under the new name.
+		if o := src.open; o != nil && o.dirty && o.state == stClean && !src.unlinked {
+			if err := src.commitLocked(ctx); err != nil {
+				return n.m.fail("rename", from, err)
+			}
+		}
+	}
 	if err := n.m.cl.Rename(ctx, n.m.bucket, from, to); err != nil {
 		return n.m.fail("rename", from, err)
 	}

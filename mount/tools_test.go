@@ -26,6 +26,14 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	return out.String()
 }
 
+// modes lists the permission bits and modification time of every file
+// and directory under dir, as stat(1) prints them, with paths relative to
+// dir.
+func modes(t *testing.T, dir string) string {
+	t.Helper()
+	return run(t, dir, nil, "sh", "-c", `find . -mindepth 1 -exec stat -c '%n %a %Y' {} + | sort`)
+}
+
 // TestMountTools runs real programs on the mount: tar, diff, cp -a, rsync,
 // git and go build.
 func TestMountTools(t *testing.T) {
@@ -59,15 +67,29 @@ func TestMountTools(t *testing.T) {
 	t.Run("rsync", func(t *testing.T) {
 		ref := t.TempDir()
 		run(t, ref, nil, "tar", "-xf", tarball)
+		// Modes other than the tarball's 0644 and 0755 as well.
+		for name, mode := range map[string]os.FileMode{"client/doc.go": 0o600, "client/client.go": 0o755, "internal/proto": 0o750} {
+			if err := os.Chmod(filepath.Join(ref, name), mode); err != nil {
+				t.Fatal(err)
+			}
+		}
 		in := filepath.Join(e.dir, "synced")
 		run(t, e.dir, nil, "rsync", "-a", ref+"/", in+"/")
 		run(t, e.dir, nil, "diff", "-r", ref, in)
-		// Not checked yet: the modes rsync sets on its temporary files
-		// before renaming them into place are lost (files end up 0600), so
-		// a second rsync re-sends permissions. Issue 17 tracks it.
+		// Modes and times arrived: a second rsync finds nothing to change,
+		// and stat agrees with the source.
+		if out := run(t, e.dir, nil, "rsync", "-a", "--itemize-changes", ref+"/", in+"/"); out != "" {
+			t.Fatalf("a second rsync -a changed things:\n%s", out)
+		}
+		if want, got := modes(t, ref), modes(t, in); got != want {
+			t.Fatalf("modes on the mount (stat -c %%a):\n%s\nin the source:\n%s", got, want)
+		}
 		back := filepath.Join(t.TempDir(), "back")
 		run(t, e.dir, nil, "rsync", "-a", in+"/", back+"/")
 		run(t, e.dir, nil, "diff", "-r", ref, back)
+		if want, got := modes(t, ref), modes(t, back); got != want {
+			t.Fatalf("modes copied back out:\n%s\nin the source:\n%s", got, want)
+		}
 	})
 
 	t.Run("git", func(t *testing.T) {
