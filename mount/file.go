@@ -32,6 +32,10 @@ type openFile struct {
 	gen   uint64 // bumps at every commit, so handles reopen their reader
 	dirty bool   // bytes or attributes differ from the store
 	fresh bool   // created here; no object in the store yet
+	// lost: bytes written through the handles were lost with a failed
+	// stream; every later write and commit fails with it (the store keeps
+	// what it had) until a truncate to zero or the last release
+	lost error
 
 	mem    []byte
 	memRes int64 // bytes of mem reserved in the memory budget
@@ -105,6 +109,9 @@ func (n *node) dropLocked() {
 // atomically. Nothing happens for a clean, unlinked or orphaned file.
 func (n *node) commitLocked(ctx context.Context) error {
 	o := n.open
+	if o != nil && o.lost != nil && !n.unlinked {
+		return o.lost
+	}
 	if o == nil || !o.dirty || n.unlinked {
 		return nil
 	}
@@ -128,6 +135,9 @@ func (n *node) commitLocked(ctx context.Context) error {
 		err = o.s.finish()
 		info = o.s.w.Info()
 		o.s, o.state = nil, stClean
+		if err != nil {
+			o.loseLocked(err)
+		}
 	case stSpool:
 		info, err = n.m.cl.Put(ctx, n.m.bucket, key, io.NewSectionReader(o.spool.f, 0, o.size), o.size, &client.PutOptions{Meta: meta})
 	case stClean:
@@ -141,7 +151,7 @@ func (n *node) commitLocked(ctx context.Context) error {
 	if err != nil {
 		n.m.stats.errors.Add(1)
 		if o.state == stClean {
-			o.dirty = false // the streamed bytes are gone
+			o.dirty = false // a change of attributes alone is dropped
 		}
 		return fmt.Errorf("mount: commit %s: %w", key, err)
 	}
@@ -260,7 +270,7 @@ func (n *node) streamToSpool(ctx context.Context, sp *spoolFile) error {
 	o.s = nil
 	o.state = stClean
 	if err != nil {
-		o.dirty = false
+		o.loseLocked(err)
 		return fmt.Errorf("mount: stream to temporary %s: %w", tmp, err)
 	}
 	defer func() {
@@ -312,6 +322,9 @@ func (n *node) startStreamLocked() error {
 // writeLocked writes p at off, choosing the cheapest state that can take it.
 func (n *node) writeLocked(ctx context.Context, p []byte, off int64) error {
 	o := n.open
+	if o.lost != nil {
+		return o.lost
+	}
 	end := off + int64(len(p))
 	if o.state == stClean && (o.size == 0 || o.fresh) {
 		o.state = stMem
@@ -331,12 +344,14 @@ func (n *node) writeLocked(ctx context.Context, p []byte, off int64) error {
 		}
 	}
 	if o.state == stStream && off >= o.size {
-		if err := n.zeroFill(off); err != nil {
-			return err
+		err := n.zeroFill(off)
+		if err == nil {
+			err = o.s.write(p)
 		}
-		if err := o.s.write(p); err != nil {
+		if err != nil {
 			o.s.abort()
-			o.s, o.state, o.dirty = nil, stClean, false
+			o.s, o.state = nil, stClean
+			o.loseLocked(err)
 			return err
 		}
 		o.size = end
@@ -353,6 +368,17 @@ func (n *node) writeLocked(ctx context.Context, p []byte, off int64) error {
 	}
 	o.size = max(o.size, end)
 	return nil
+}
+
+// loseLocked records that the bytes of a failed stream are gone: nothing
+// from the open state may be committed, or read, any more (later writes
+// would otherwise land on the stored object, or on a hole, and commit a
+// mix). The state is clean again: the store holds what it held.
+func (o *openFile) loseLocked(err error) {
+	if o.lost == nil {
+		o.lost = fmt.Errorf("mount: bytes written were lost: %w", err)
+	}
+	o.dirty = false
 }
 
 // growMem makes mem hold size bytes, within the memory budget.
@@ -398,6 +424,9 @@ func (n *node) zeroFill(off int64) error {
 // truncateLocked sets the open file's size.
 func (n *node) truncateLocked(ctx context.Context, size int64) error {
 	o := n.open
+	if size == 0 {
+		o.lost = nil // nothing of the lost bytes is wanted any more
+	}
 	if size == o.size {
 		return nil
 	}

@@ -126,6 +126,10 @@ func (h *handle) Read(_ context.Context, dest []byte, off int64) (fuse.ReadResul
 	n.m.stats.ops.Add(1)
 	n.mu.Lock()
 	o := n.open
+	if o.lost != nil {
+		n.mu.Unlock()
+		return nil, n.m.fail("read", "", o.lost)
+	}
 	if o.state != stClean {
 		k, err := n.readLocked(ctx, dest, off)
 		n.mu.Unlock()
@@ -225,7 +229,7 @@ func (h *handle) commit(_ context.Context, op string, attrsOnly bool) syscall.Er
 	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if attrsOnly && (n.open == nil || n.open.state != stClean) {
+	if attrsOnly && (n.open == nil || n.open.state != stClean || n.open.lost != nil) {
 		return 0
 	}
 	if err := n.commitLocked(ctx); err != nil {
