@@ -10,7 +10,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/chunkserver/disk"
-	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
 )
@@ -20,10 +19,10 @@ func (s *Server) routes() http.Handler {
 	r.HandleFunc(proto.RouteHealth, func(w http.ResponseWriter, _ *http.Request) {
 		rpc.WriteJSON(w, http.StatusOK, map[string]string{"id": s.cfg.ID, "state": "serving"})
 	}).Methods(http.MethodGet)
-	r.Handle("/metrics", metrics.Handler(s.collectMetrics)).Methods(http.MethodGet)
+	r.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
 	chunk := proto.RouteChunkData + "/{id:[0-9]+}"
-	r.Handle(chunk, s.auth(s.handleWrite)).Methods(http.MethodPut)
-	r.Handle(chunk, s.auth(s.handleRead)).Methods(http.MethodGet)
+	r.Handle(chunk, s.auth(timed(s.metrics.writeSeconds, s.handleWrite))).Methods(http.MethodPut)
+	r.Handle(chunk, s.auth(timed(s.metrics.readSeconds, s.handleRead))).Methods(http.MethodGet)
 	r.Handle(chunk, s.auth(s.handleDelete)).Methods(http.MethodDelete)
 	r.Handle(chunk+"/stat", s.auth(s.handleStat)).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,6 +72,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.store.Delete(id); err != nil {
+		s.metrics.diskError("delete", err)
 		writeError(w, err)
 		return
 	}
@@ -92,6 +92,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	}
 	rd, err := s.store.Open(id)
 	if err != nil {
+		s.metrics.diskError("read", err)
 		writeError(w, err)
 		return
 	}
@@ -102,9 +103,13 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := &rangeWriter{w: w, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}
-	_, err = rd.CopyTo(out, off, n)
+	sent, err := rd.CopyTo(out, off, n)
+	s.metrics.readBytes.Add(float64(sent))
 	if err != nil && errors.Is(err, disk.ErrCorrupt) {
 		s.noteCorrupt(id)
+	}
+	if out.writeErr == nil { // else the reader went away
+		s.metrics.diskError("read", err)
 	}
 	switch {
 	case err != nil && !out.started:

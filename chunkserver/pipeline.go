@@ -36,6 +36,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	cw, err := s.store.Create(id, r.ContentLength)
 	if err != nil {
+		s.metrics.diskError("write", err)
 		writeError(w, s.fault(err))
 		return
 	}
@@ -48,6 +49,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	local := cw.Commit()
+	s.metrics.diskError("write", local)
 	res, downErr := down.wait()
 	if local != nil || downErr != nil {
 		if local == nil {
@@ -81,8 +83,10 @@ func (s *Server) copyBody(w http.ResponseWriter, r *http.Request, local io.Write
 		n, err := r.Body.Read(buf)
 		if n > 0 {
 			if _, werr := local.Write(buf[:n]); werr != nil {
+				s.metrics.diskError("write", werr)
 				return s.fault(werr)
 			}
+			s.metrics.writtenBytes.Add(float64(n))
 			if derr := down.write(buf[:n]); derr != nil {
 				return derr
 			}

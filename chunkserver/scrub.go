@@ -18,10 +18,12 @@ func (s *Server) scrubLoop() {
 		list := s.store.List()
 		for i, c := range list {
 			s.scrubProgress.Store(math.Float64bits(float64(i) / float64(len(list))))
-			if err := s.store.Verify(c.ID); errors.Is(err, disk.ErrCorrupt) {
+			err := s.store.Verify(c.ID)
+			if errors.Is(err, disk.ErrCorrupt) {
 				s.log.Warn("scrubber found a corrupt chunk", "chunk", c.ID, "err", err)
 				s.noteCorrupt(c.ID)
 			}
+			s.metrics.diskError("scrub", err)
 			verified += c.Size
 			if !paceUntil(start, verified, s.cfg.ScrubRate, s.done) {
 				return

@@ -45,6 +45,7 @@ type Server struct {
 	lastFullScrub atomic.Int64
 	repairBW      *bucket       // paces repair copies into this server
 	nudge         chan struct{} // asks for an early heartbeat; buffered, 1
+	metrics       *metrics
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -73,10 +74,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CapacityLimit > 0 {
 		cfg.Store.Capacity = cfg.CapacityLimit
 	}
+	s.metrics = newMetrics()
+	if outer := cfg.Store.ObserveSync; outer != nil {
+		cfg.Store.ObserveSync = func(d time.Duration) { outer(d); s.metrics.observeSync(d) }
+	} else {
+		cfg.Store.ObserveSync = s.metrics.observeSync
+	}
 	var err error
 	if s.store, err = disk.Open(cfg.Store); err != nil {
 		return nil, err
 	}
+	s.metrics.reg.MustRegister(stateCollector{s})
 	s.rpc = rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure}
 	if s.master, err = masterclient.NewRPC(cfg.Masters, s.rpc); err != nil {
 		s.store.Close()

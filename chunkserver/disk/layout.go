@@ -54,7 +54,7 @@ func (s *Store) prepare(d dataDir) error {
 		return nil
 	}
 	for _, dir := range []string{d.root, d.chunks} {
-		if err := s.fs.SyncDir(dir); err != nil {
+		if err := s.timeSync(func() error { return s.fs.SyncDir(dir) }); err != nil {
 			return err
 		}
 	}

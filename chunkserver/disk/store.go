@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Config configures a Store. Start from DefaultConfig and set Dirs.
@@ -33,6 +34,10 @@ type Config struct {
 	FS FS
 	// Logger receives start-up and corruption events; nil discards them.
 	Logger *slog.Logger
+	// ObserveSync, if set, is told how long each fsync (of a chunk file or
+	// a dir) took, failed or not; for metrics. Writers call it
+	// concurrently, so it must be safe for that and quick.
+	ObserveSync func(took time.Duration)
 }
 
 // DefaultConfig returns a Config with the defaults: 64 MiB chunks, fsync

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"time"
 )
 
 // Writer streams a new chunk into a temporary file, computing the block
@@ -143,7 +144,7 @@ func (w *Writer) commit() error {
 func (w *Writer) finish() error {
 	fsys, sync := w.s.fs, !w.s.cfg.NoSync
 	if sync {
-		if err := w.f.Sync(); err != nil {
+		if err := w.s.timeSync(w.f.Sync); err != nil {
 			return err
 		}
 	}
@@ -158,7 +159,7 @@ func (w *Writer) finish() error {
 	if !sync {
 		return nil
 	}
-	if err := fsys.SyncDir(filepath.Dir(w.final)); err != nil {
+	if err := w.s.timeSync(func() error { return fsys.SyncDir(filepath.Dir(w.final)) }); err != nil {
 		// The rename may not be durable, so undo it: the chunk must not
 		// be visible when Commit fails. Should the Remove fail too, what
 		// stays is a whole, valid chunk, never a half one.
@@ -166,6 +167,17 @@ func (w *Writer) finish() error {
 		return err
 	}
 	return nil
+}
+
+// timeSync runs an fsync and reports its duration to Config.ObserveSync.
+func (s *Store) timeSync(sync func() error) error {
+	if s.cfg.ObserveSync == nil {
+		return sync()
+	}
+	start := time.Now()
+	err := sync()
+	s.cfg.ObserveSync(time.Since(start))
+	return err
 }
 
 // Abort discards the chunk and removes its temporary file. It does nothing
