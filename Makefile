@@ -41,6 +41,7 @@ bench-go: ## Go benchmarks with same-run baselines (metadata commits, repair, cl
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkRepair' -benchtime 2x ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkClient|BenchmarkBaselineFile' -benchtime 1s -timeout 30m ./client/
+	$(GO) test -run '^$$' -bench 'BenchmarkGetLocal' -benchtime 2s ./client/
 	$(GO) test -run '^$$' -bench 'BenchmarkS3' -benchtime 1s -timeout 30m ./gateway/
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./placement/
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./chunkserver/

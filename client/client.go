@@ -50,6 +50,12 @@ type Config struct {
 	// cut off a stalled server further down sooner (their --stall-timeout
 	// times the servers left) and name it, so that one is excluded.
 	StallTimeout time.Duration
+	// Local, when set, returns a reader for the chunks of a chunk server
+	// on this host (nil for any other): reads then take replicas there
+	// first and read them straight from disk, verified as the chunk
+	// server would, without crossing its data plane (a short-circuit
+	// read, as HDFS has). granary server wires it for its own gateway.
+	Local func(server string) ChunkReader
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

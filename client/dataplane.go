@@ -173,4 +173,6 @@ func (c *Client) noteAnswer(id string, answered bool) {
 }
 
 // isCorrupt reports whether a read failed because the replica is bad.
-func isCorrupt(err error) bool { return proto.CodeOf(err) == proto.CodeCorrupt }
+func isCorrupt(err error) bool {
+	return proto.CodeOf(err) == proto.CodeCorrupt || errors.Is(err, ErrReplicaCorrupt)
+}

@@ -193,7 +193,7 @@ func (o *Object) copyRange(w io.Writer, off, n int64) error {
 // readExtent reads take bytes at from within extent e, moving to the next
 // replica on failure and resuming where the previous one stopped.
 func (o *Object) readExtent(w io.Writer, e proto.Extent, from, take int64) error {
-	replicas := o.c.readOrder(o.locs[e.Chunk])
+	replicas := o.c.localFirst(o.c.readOrder(o.locs[e.Chunk]))
 	if len(replicas) == 0 {
 		return fmt.Errorf("%w: chunk %d of %s/%s", ErrNoReplica, e.Chunk, o.info.Bucket, o.info.Key)
 	}
@@ -204,7 +204,13 @@ func (o *Object) readExtent(w io.Writer, e proto.Extent, from, take int64) error
 		if i == len(replicas)-1 {
 			wait = 0 // the last replica gets the whole request timeout
 		}
-		got, err := o.c.readRange(ctx, t, e.Chunk, e.ChunkOffset+from, take, w, wait)
+		var got int64
+		var err error
+		if lr := o.c.local(t.ID); lr != nil {
+			got, err = o.c.readLocal(lr, t, e.Chunk, e.ChunkOffset+from, take, w)
+		} else {
+			got, err = o.c.readRange(ctx, t, e.Chunk, e.ChunkOffset+from, take, w, wait)
+		}
 		cancel()
 		from, take = from+got, take-got
 		if silent := errors.Is(err, errNoAnswer); silent || (err == nil && i > 0) {

@@ -47,6 +47,10 @@ type Config struct {
 	HeaderTimeout time.Duration
 	// MaxConns bounds open client connections (see connLimiter).
 	MaxConns int
+	// LocalChunks, when set, gives the gateway's client the chunk servers
+	// on this host, whose replicas it reads straight from disk
+	// (client.Config.Local): granary server sets it for its own.
+	LocalChunks func(server string) client.ChunkReader
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -96,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, Logger: s.log}); err != nil {
+	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, Logger: s.log, Local: cfg.LocalChunks}); err != nil {
 		return nil, err
 	}
 	s.admin = s.client.Admin()

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/master"
@@ -79,15 +81,18 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	errc := make(chan error, 1+*chunkservers)
 	go func() { errc <- srv.Run(ctx) }()
 	running := 1
+	local := localChunks{}
 	for i := 1; i <= *chunkservers; i++ {
 		cs, err := embeddedChunkserver(csCfg, i, *dir, *webAddr, secret, chunkSize, *noSync, logger)
 		if err != nil {
 			cancel()
 			return errors.Join(err, waitAll(errc, running))
 		}
+		local[cs.ID()] = storeReader{cs.Store()}
 		go func() { errc <- cs.Run(ctx) }()
 		running++
 	}
+	gwCfg.LocalChunks = local.reader
 	err = ensureRootKey(ctx, e, *webAddr, secret)
 	if err == nil {
 		err = waitChunkservers(ctx, *webAddr, secret, *chunkservers)
@@ -154,6 +159,30 @@ func embeddedGateway(e *env, cfg gateway.Config, addr, master, secret string, lo
 	cfg.Addr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = addr, []string{master}, secret, logger
 	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
 	return gateway.New(cfg)
+}
+
+// localChunks are the chunk servers of this process: the embedded
+// gateway reads their replicas straight from their stores, verified as
+// their data planes would, instead of over loopback HTTP.
+type localChunks map[string]storeReader
+
+func (l localChunks) reader(id string) client.ChunkReader {
+	if r, ok := l[id]; ok {
+		return r
+	}
+	return nil
+}
+
+// storeReader reads from a chunk store, reporting verification failures
+// as client.ErrReplicaCorrupt.
+type storeReader struct{ s *disk.Store }
+
+func (r storeReader) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
+	got, err := r.s.ReadRange(id, off, n, w)
+	if errors.Is(err, disk.ErrCorrupt) {
+		err = fmt.Errorf("%w: %w", client.ErrReplicaCorrupt, err)
+	}
+	return got, err
 }
 
 func waitAll(errc <-chan error, n int) error {

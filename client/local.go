@@ -1,0 +1,62 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// ChunkReader reads a byte range of a chunk held on this host, verifying
+// every block exactly as a chunk server verifies what it sends (the chunk
+// store's ReadRange does). It writes only verified bytes and returns how
+// many it wrote; data that fails verification is an error matching
+// ErrReplicaCorrupt.
+type ChunkReader interface {
+	ReadRange(chunk uint64, off, n int64, w io.Writer) (int64, error)
+}
+
+// ErrReplicaCorrupt is what a ChunkReader's error matches when the
+// replica's data failed verification: the client then reports the replica
+// to the master and reads on from another one.
+var ErrReplicaCorrupt = errors.New("replica failed verification")
+
+// local returns the reader of chunk server id when it is on this host.
+func (c *Client) local(id string) ChunkReader {
+	if c.cfg.Local == nil {
+		return nil
+	}
+	return c.cfg.Local(id)
+}
+
+// readLocal reads n bytes at off of a chunk from a replica on this host,
+// without the chunk server's data plane (short-circuit read).
+func (c *Client) readLocal(lr ChunkReader, t proto.Target, chunk uint64, off, n int64, w io.Writer) (int64, error) {
+	got, err := lr.ReadRange(chunk, off, n, w)
+	if err == nil && got != n {
+		err = fmt.Errorf("%d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		return got, fmt.Errorf("client: read chunk %d locally from %s: %w", chunk, t.ID, err)
+	}
+	return got, nil
+}
+
+// localFirst moves the replicas on this host to the front (order kept
+// otherwise).
+func (c *Client) localFirst(replicas []proto.Target) []proto.Target {
+	if c.cfg.Local == nil {
+		return replicas
+	}
+	out := make([]proto.Target, 0, len(replicas))
+	var rest []proto.Target
+	for _, t := range replicas {
+		if c.cfg.Local(t.ID) != nil {
+			out = append(out, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	return append(out, rest...)
+}
