@@ -300,19 +300,22 @@ func (n *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 }
 
 // applyAttr applies mode, owner and time changes to n.attr; it reports
-// whether anything changed.
+// whether anything changed. Setting a value it already has is no change:
+// on a closed file a change costs a copy of the object, and tools set
+// what is already there all the time (tar and cp -p running as root chown
+// to the owner the file has, chmod to the mode it was created with).
 func (n *node) applyAttr(in *fuse.SetAttrIn) bool {
 	a, changed := &n.attr, false
-	if m, ok := in.GetMode(); ok {
+	if m, ok := in.GetMode(); ok && a.mode&07777 != m&07777 {
 		a.mode, changed = a.mode&syscall.S_IFMT|m&07777, true
 	}
-	if u, ok := in.GetUID(); ok {
+	if u, ok := in.GetUID(); ok && a.uid != u {
 		a.uid, changed = u, true
 	}
-	if g, ok := in.GetGID(); ok {
+	if g, ok := in.GetGID(); ok && a.gid != g {
 		a.gid, changed = g, true
 	}
-	if t, ok := in.GetMTime(); ok {
+	if t, ok := in.GetMTime(); ok && !a.mtime.Equal(t) {
 		a.mtime, changed = t, true
 	}
 	return changed

@@ -122,6 +122,12 @@ func (n *node) changeMeta(ctx context.Context, edit func(map[string]string) sysc
 		n.releaseLocked(rctx)
 		return en
 	}
+	if maps.Equal(m, n.attr.meta) {
+		// The same value again: nothing to store (on a closed file a
+		// change costs a copy of the object).
+		n.releaseLocked(rctx)
+		return 0
+	}
 	n.attr.meta = m
 	o.dirty = true
 	if err := n.releaseLocked(rctx); err != nil {
