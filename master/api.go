@@ -11,7 +11,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/granary-store/granary/internal/metrics"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 )
@@ -45,7 +44,7 @@ func newAPI(s *Server) *api {
 func (a *api) routes() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc(proto.RouteHealth, a.handleHealth).Methods(http.MethodGet)
-	r.Handle("/metrics", metrics.Handler(a.m.collectMetrics)).Methods(http.MethodGet)
+	r.Handle("/metrics", a.m.metrics.handler()).Methods(http.MethodGet)
 	// pprof covers the whole process (with granary server: gateway and
 	// chunk servers too); it needs the cluster secret.
 	r.Handle("/debug/pprof/profile", a.peers.authenticate(http.HandlerFunc(pprof.Profile)))
@@ -103,7 +102,7 @@ func (a *api) routes() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
 	})
-	return r
+	return a.m.metrics.instrument(r)
 }
 
 // onLeader runs h on the leader; a follower forwards the request. A GET

@@ -105,6 +105,8 @@ func (s *Server) applyAs(ctx context.Context, id string, o meta.Op, payload any)
 	if s.raft.State() != raft.Leader {
 		return nil, fmt.Errorf("master: apply %v: %w", o, ErrNotLeader)
 	}
+	start := time.Now()
+	defer s.metrics.observeApply(o, start)
 	data, err := meta.EncodeRequest(o, s.now(), id, payload)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,7 @@ type Server struct {
 	nodes    *nodes
 	heal     *healer
 	alloc    *allocator
+	metrics  *metrics
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -68,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.metrics = newMetrics(s)
 	if err := s.open(); err != nil {
 		s.Close()
 		return nil, err

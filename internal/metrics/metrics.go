@@ -1,6 +1,8 @@
-// Package metrics writes the Prometheus text exposition format. Each
-// server builds a fresh Set per scrape from its own state: no global
-// registry, no background collection.
+// Package metrics writes the Prometheus text exposition format. The
+// mount builds a fresh Set per scrape from its own state: no global
+// registry, no background collection. The master and chunk servers use
+// prometheus/client_golang instead; the mount is to move to it too, and
+// then this package goes.
 package metrics
 
 import (
