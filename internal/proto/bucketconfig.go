@@ -45,6 +45,9 @@ type BucketConfigRequest struct {
 	// Lock, when set, turns object lock on (a versioning-enabled bucket)
 	// and sets its default retention (a nil Rule: none).
 	Lock *LockConfig `json:"lock,omitempty"`
+	// Lifecycle replaces the lifecycle rules (ValidLifecycle); empty
+	// removes them.
+	Lifecycle *[]LifecycleRule `json:"lifecycle,omitempty"`
 }
 
 // LockConfig is a bucket's object lock configuration.

@@ -22,6 +22,8 @@ type Bucket struct {
 	// Enabled); LockRule, when set, is its default retention.
 	ObjectLock bool      `json:"objectLock,omitempty"`
 	LockRule   *LockRule `json:"lockRule,omitempty"`
+	// Lifecycle is the bucket's lifecycle configuration; none when empty.
+	Lifecycle []LifecycleRule `json:"lifecycle,omitempty"`
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,

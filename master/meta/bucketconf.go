@@ -47,6 +47,11 @@ func ValidateBucketConf(c *PutBucketConf) error {
 			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
 		}
 	}
+	if c.Lifecycle != nil && len(*c.Lifecycle) > 0 {
+		if err := proto.ValidLifecycle(*c.Lifecycle); err != nil {
+			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
+		}
+	}
 	return nil
 }
 
@@ -75,6 +80,12 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 		b.CORS = nil
 		if len(*c.CORS) > 0 {
 			b.CORS = *c.CORS
+		}
+	}
+	if c.Lifecycle != nil {
+		b.Lifecycle = nil
+		if len(*c.Lifecycle) > 0 {
+			b.Lifecycle = *c.Lifecycle
 		}
 	}
 	return nil, put(txn, bucketKey(c.Bucket), b)

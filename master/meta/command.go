@@ -113,6 +113,11 @@ type (
 		// BypassGovernance lets a removal by VersionID pass a GOVERNANCE
 		// retention (not a COMPLIANCE one, nor a legal hold).
 		BypassGovernance bool `json:"bypassGovernance,omitempty"`
+		// IfVersion, when set, removes (or hides behind a delete marker)
+		// only the record made at that Raft index (proto.Object.Version):
+		// the lifecycle worker's condition, so an overwrite made after
+		// it looked is never expired.
+		IfVersion uint64 `json:"ifVersion,omitempty"`
 	}
 	// RenameObject is the payload of OpRenameObject.
 	RenameObject struct {
@@ -186,6 +191,9 @@ type (
 		// Lock, when set, turns object lock on (the bucket's versioning
 		// must be Enabled) with its default retention.
 		Lock *proto.LockConfig `json:"lock,omitempty"`
+		// Lifecycle, when set, replaces the lifecycle rules (an empty
+		// list removes them).
+		Lifecycle *[]proto.LifecycleRule `json:"lifecycle,omitempty"`
 	}
 	// SetLock is the payload of OpSetLock: change a version's retention or
 	// legal hold, judged at At, the leader's clock.

@@ -381,3 +381,25 @@ func (f *FSM) Uploads(bucket, prefix string, max int) ([]proto.Upload, error) {
 	})
 	return out, err
 }
+
+// UploadsAfter returns up to max in-progress uploads of bucket whose id
+// sorts after the id after ("" for the first), in id order: a page the
+// lifecycle worker resumes from.
+func (f *FSM) UploadsAfter(bucket, after string, max int) ([]proto.Upload, error) {
+	out := []proto.Upload{}
+	prefix := []byte("p/" + bucket + "/")
+	err := f.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(append(append([]byte{}, prefix...), after+"\x00"...)); it.Valid() && len(out) < max; it.Next() {
+			item := it.Item()
+			var u proto.Upload
+			if err := item.Value(func(v []byte) error { return decodeValue(item.Key(), v, &u) }); err != nil {
+				return err
+			}
+			out = append(out, u)
+		}
+		return nil
+	})
+	return out, err
+}

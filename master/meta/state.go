@@ -230,6 +230,9 @@ func checkDelete(old *proto.Object, c *DeleteObject) error {
 	if err := checkETag(old, c.IfETag); err != nil {
 		return err
 	}
+	if c.IfVersion != 0 && old.Version != c.IfVersion {
+		return fmt.Errorf("object %s is at version %d, not %d: %w", old.Key, old.Version, c.IfVersion, ErrPrecondition)
+	}
 	if c.IfSize != nil && old.Size != *c.IfSize {
 		return fmt.Errorf("object %s is %d bytes, not %d: %w", old.Key, old.Size, *c.IfSize, ErrPrecondition)
 	}

@@ -192,7 +192,7 @@ func deleteVersioned(txn *badger.Txn, index uint64, b *proto.Bucket, c *DeleteOb
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
-	if old == nil && (c.IfETag != "" || c.IfSize != nil || c.IfModified != nil) {
+	if old == nil && (c.IfETag != "" || c.IfSize != nil || c.IfModified != nil || c.IfVersion != 0) {
 		return nil, fmt.Errorf("object %s/%s to match: %w", c.Bucket, c.Key, ErrNoSuchKey)
 	}
 	if old != nil {
