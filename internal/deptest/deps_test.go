@@ -69,6 +69,9 @@ func TestDependencyDirection(t *testing.T) {
 		"github.com/hanwen/go-fuse":         {"mount"},
 		"github.com/minio/minio-go":         {"internal/bench", "internal/chaos"}, // and tests
 		"github.com/anishathalye/porcupine": {"internal/chaos"},
+		// Metrics are the servers' business; the chunk store reports fsyncs
+		// through a hook (disk.Config.ObserveSync) and stays free of them.
+		"github.com/prometheus/client_golang": {"master", "chunkserver"},
 	}
 	for _, p := range pkgs {
 		if !strings.HasPrefix(p.ImportPath, module) {
@@ -200,4 +203,22 @@ func slicesAny(xs []string, f func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// TestChunkStoreHasNoMetricsLibrary keeps chunkserver/disk free of
+// Prometheus (its owner rule allows all of chunkserver): the store reports
+// fsync timings through disk.Config.ObserveSync and the server measures.
+func TestChunkStoreHasNoMetricsLibrary(t *testing.T) {
+	for _, p := range loadPackages(t) {
+		if p.ImportPath != module+"/chunkserver/disk" {
+			continue
+		}
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, "github.com/prometheus/") {
+				t.Errorf("chunkserver/disk depends on %s", d)
+			}
+		}
+		return
+	}
+	t.Fatal("chunkserver/disk not found")
 }
