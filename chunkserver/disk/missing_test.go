@@ -216,7 +216,21 @@ func TestCapacityIsAHardBound(t *testing.T) {
 		t.Fatalf("a second writer while the first holds the room: %v", err)
 	}
 	w.Abort()
-	if _, err := s.Create(7, 1000); err != nil {
+	w7, err := s.Create(7, 1000)
+	if err != nil {
 		t.Fatalf("after the abort: %v", err)
 	}
+	w7.Abort()
+	// SetCapacity moves the bound on a running store: down to what it
+	// holds (a full disk), then off.
+	used, _, _ := s.Usage()
+	s.SetCapacity(used)
+	if _, err := s.Create(8, 1); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("create on a store set full: %v", err)
+	}
+	if _, capacity, _ := s.Usage(); capacity != used {
+		t.Fatalf("capacity %d after SetCapacity(%d)", capacity, used)
+	}
+	s.SetCapacity(0)
+	mustPut(t, s, 8, testData(5000, 8))
 }

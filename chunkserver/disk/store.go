@@ -219,6 +219,15 @@ func (s *Store) fits(need int64) error {
 	return nil
 }
 
+// SetCapacity changes Config.Capacity of a running store (0: no limit but
+// the disks), for operators and fault tests: chunks already stored stay,
+// new ones must fit.
+func (s *Store) SetCapacity(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Capacity = max(n, 0)
+}
+
 // resize changes a Writer's reservation from had to want bytes, within
 // the capacity.
 func (s *Store) resize(had, want int64) error {
@@ -495,7 +504,7 @@ func (s *Store) Corrupt() []uint64 {
 // neither, so capacity minus used is what the store can still take.
 func (s *Store) Usage() (used, capacity int64, err error) {
 	s.mu.RLock()
-	used = s.used
+	used, limit := s.used, s.cfg.Capacity
 	s.mu.RUnlock()
 	seen := make(map[uint64]bool)
 	var avail int64
@@ -514,8 +523,8 @@ func (s *Store) Usage() (used, capacity int64, err error) {
 		}
 	}
 	capacity = used + avail
-	if c := s.cfg.Capacity; c > 0 {
-		capacity = min(capacity, c)
+	if limit > 0 {
+		capacity = min(capacity, limit)
 	}
 	return used, capacity, nil
 }

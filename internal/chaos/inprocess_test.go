@@ -44,7 +44,7 @@ func (p *inProcess) Status(ctx context.Context) (proto.Status, error) {
 
 func (p *inProcess) Kinds() []string {
 	return []string{"partition-leader", "kill-leader", "pause-chunkserver", "kill-chunkserver",
-		"delete-chunk-file", "flip-chunk-bytes", "lose-data-dir"}
+		"delete-chunk-file", "flip-chunk-bytes", "lose-data-dir", "fill-disk"}
 }
 
 func (p *inProcess) Fault(ctx context.Context, kind string, rng *rand.Rand) (Fault, error) {
@@ -76,6 +76,25 @@ func (p *inProcess) Fault(ctx context.Context, kind string, rng *rand.Rand) (Fau
 		return p.damage(kind, cs, rng)
 	case "lose-data-dir":
 		return p.loseDir(cs)
+	case "fill-disk":
+		srv := cs.Server()
+		if srv == nil {
+			return Fault{}, fmt.Errorf("%s is not running", cs.ID)
+		}
+		// The server's disk is full: its capacity is cut to what it holds,
+		// so every new chunk there is refused (no space) and writers go
+		// elsewhere; repair copies that would need room there go elsewhere
+		// too. Heal frees the disk again.
+		return Fault{Name: fmt.Sprintf("fill the disk of %s", cs.ID),
+			Inject: func(context.Context) error {
+				used, _, err := srv.Store().Usage()
+				if err != nil {
+					return err
+				}
+				srv.Store().SetCapacity(max(used, 1))
+				return nil
+			},
+			Heal: func(context.Context) error { srv.Store().SetCapacity(0); return nil }}, nil
 	}
 	return Fault{}, fmt.Errorf("unknown fault %q", kind)
 }
