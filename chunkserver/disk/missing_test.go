@@ -223,7 +223,7 @@ func TestCapacityIsAHardBound(t *testing.T) {
 	w7.Abort()
 	// SetCapacity moves the bound on a running store: down to what it
 	// holds (a full disk), then off.
-	used, _, _ := s.Usage()
+	used, _, _ = s.Usage()
 	s.SetCapacity(used)
 	if _, err := s.Create(8, 1); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("create on a store set full: %v", err)
