@@ -29,6 +29,7 @@ var implemented = []string{
 	"GET OBJECT tagging", "PUT OBJECT tagging", "DELETE OBJECT tagging",
 	"GET BUCKET tagging", "PUT BUCKET tagging", "DELETE BUCKET tagging",
 	"GET BUCKET cors", "PUT BUCKET cors", "DELETE BUCKET cors",
+	"GET BUCKET lifecycle", "PUT BUCKET lifecycle", "DELETE BUCKET lifecycle",
 	"PUT BUCKET versioning", "GET BUCKET versions",
 	"GET BUCKET object-lock", "PUT BUCKET object-lock",
 	"GET OBJECT retention", "PUT OBJECT retention", "GET OBJECT legal-hold", "PUT OBJECT legal-hold",

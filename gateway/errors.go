@@ -31,6 +31,7 @@ var (
 	ErrObjectLockConfigurationNotFound   = S3Error{"ObjectLockConfigurationNotFoundError", http.StatusNotFound}
 	ErrNoSuchObjectLockConfiguration     = S3Error{"NoSuchObjectLockConfiguration", http.StatusNotFound}
 	ErrNoSuchCORSConfiguration           = S3Error{"NoSuchCORSConfiguration", http.StatusNotFound}
+	ErrNoSuchLifecycleConfiguration      = S3Error{"NoSuchLifecycleConfiguration", http.StatusNotFound}
 	ErrAccessForbidden                   = S3Error{"AccessForbidden", http.StatusForbidden}
 	ErrBucketAlreadyExists               = S3Error{"BucketAlreadyExists", http.StatusConflict}
 	ErrBucketAlreadyOwnedByYou           = S3Error{"BucketAlreadyOwnedByYou", http.StatusConflict}
@@ -124,7 +125,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch ae.S3Error {
 	case ErrNoSuchKey, ErrNoSuchVersion:
 		body.Key = vars["key"]
-	case ErrNoSuchBucket, ErrNoSuchTagSet, ErrNoSuchCORSConfiguration, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
+	case ErrNoSuchBucket, ErrNoSuchTagSet, ErrNoSuchCORSConfiguration, ErrNoSuchLifecycleConfiguration, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
 		body.BucketName = vars["bucket"]
 	case ErrMethodNotAllowed:
 		body.Method, body.ResourceType = r.Method, ae.ResourceType

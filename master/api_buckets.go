@@ -90,7 +90,7 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock}
+	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock, Lifecycle: req.Lifecycle}
 	if err := meta.ValidateBucketConf(&cmd); err != nil {
 		writeError(w, err)
 		return

@@ -52,6 +52,11 @@ type Config struct {
 
 	// RepairInterval is how often the leader plans repairs.
 	RepairInterval time.Duration
+	// LifecycleInterval is how often the leader's lifecycle worker
+	// evaluates a page of LifecyclePage versions or uploads against the
+	// buckets' lifecycle rules: together they bound its rate.
+	LifecycleInterval time.Duration
+	LifecyclePage     int
 	// SafeModeTimeout bounds safe mode after a leader change: no repair and
 	// no deletion until every chunk server reported, or this long.
 	SafeModeTimeout time.Duration
@@ -111,6 +116,8 @@ func DefaultConfig() Config {
 		Replication:             3,
 		InlineThreshold:         16 << 10,
 		RepairInterval:          3 * time.Second,
+		LifecycleInterval:       time.Second,
+		LifecyclePage:           500,
 		SafeModeTimeout:         60 * time.Second,
 		OrphanGrace:             time.Hour,
 		GCDelay:                 5 * time.Minute,
@@ -154,6 +161,7 @@ func (c *Config) Validate() error {
 	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")
+	check(c.LifecycleInterval > 0 && c.LifecyclePage > 0, "the lifecycle interval and page must be positive")
 	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0 && c.GCDelay >= 0, "repair intervals must be positive")
 	check(c.BalanceThreshold > 0 && c.BalanceThreshold < 1, "balance threshold must be in (0, 1)")
 	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0 && c.MaxRepairBytesPerServer >= 0, "repair limits must be positive")

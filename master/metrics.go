@@ -112,6 +112,14 @@ var (
 	descDeletesIssued = desc("granary_repair_deletes_issued_total", "Deletions issued by this leader.")
 	descOrphans       = desc("granary_orphans_collected_total", "Orphan chunks queued for deletion by this leader.")
 	descBalanceMoves  = desc("granary_balance_moves_total", "Balancing moves started by this leader.")
+
+	descLifecycleScanned    = desc("granary_lifecycle_scanned_total", "Versions and multipart uploads the lifecycle worker evaluated, on this leader.")
+	descLifecycleExpired    = desc("granary_lifecycle_expired_total", "Current versions expired by lifecycle rules, on this leader.")
+	descLifecycleNoncurrent = desc("granary_lifecycle_noncurrent_expired_total", "Noncurrent versions removed by lifecycle rules, on this leader.")
+	descLifecycleMarkers    = desc("granary_lifecycle_delete_markers_removed_total", "Expired object delete markers removed by lifecycle rules, on this leader.")
+	descLifecycleAborted    = desc("granary_lifecycle_uploads_aborted_total", "Incomplete multipart uploads aborted by lifecycle rules, on this leader.")
+	descLifecycleSkipped    = desc("granary_lifecycle_skipped_total", "Due lifecycle actions not applied (a locked version, or one changed since evaluated), on this leader.")
+	descLifecyclePasses     = desc("granary_lifecycle_passes_total", "Full lifecycle passes over the buckets with rules, on this leader.")
 )
 
 // stateCollector describes the member at scrape time. Chunk health and
@@ -178,6 +186,14 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDeletesIssued, float64(r.DeletesIssued))
 	counter(descOrphans, float64(r.OrphansFound))
 	counter(descBalanceMoves, float64(r.BalanceMoves))
+	l := s.life.progress()
+	counter(descLifecycleScanned, float64(l.Scanned))
+	counter(descLifecycleExpired, float64(l.Expired))
+	counter(descLifecycleNoncurrent, float64(l.NoncurrentExpired))
+	counter(descLifecycleMarkers, float64(l.MarkersRemoved))
+	counter(descLifecycleAborted, float64(l.UploadsAborted))
+	counter(descLifecycleSkipped, float64(l.Skipped))
+	counter(descLifecyclePasses, float64(l.Passes))
 }
 
 func b2f(b bool) float64 {

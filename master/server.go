@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/raftnet"
 	"github.com/hashicorp/raft"
@@ -45,6 +46,7 @@ type Server struct {
 	replicas *replicaMap
 	nodes    *nodes
 	heal     *healer
+	life     *lifecycle
 	alloc    *allocator
 	metrics  *metrics
 
@@ -88,6 +90,8 @@ func (s *Server) wire() {
 		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1),
 	}
 	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
+	s.life = &lifecycle{log: s.log.With("component", "lifecycle"), now: s.now, fsm: s.fsm, apply: s.apply,
+		leader: s.IsLeader, every: s.cfg.LifecycleInterval, page: s.cfg.LifecyclePage, wait: s.cfg.ApplyTimeout}
 }
 
 func (s *Server) open() error {
@@ -140,11 +144,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	errc := make(chan error, 1)
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()
 	go func() { defer s.wg.Done(); s.watchLeadership() }()
 	go func() { defer s.wg.Done(); s.stepDownWhileFailed() }()
 	go func() { defer s.wg.Done(); s.heal.loop(s.done) }()
+	go func() { defer s.wg.Done(); s.life.loop(s.done) }()
 	if s.cfg.Join != "" {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.joinLoop() }()
@@ -238,6 +243,16 @@ func (s *Server) Snapshot() error { return s.raft.Snapshot().Error() }
 // to trigger work without waiting for the ticker. It does nothing in safe
 // mode.
 func (s *Server) RepairOnce(ctx context.Context) error { return s.heal.round(ctx) }
+
+// LifecycleOnce runs one lifecycle step now: it evaluates one page of
+// versions or uploads of a bucket with lifecycle rules and applies the
+// expirations due at the server's clock. Tests call it to drive the
+// worker without waiting for its ticker.
+func (s *Server) LifecycleOnce(ctx context.Context) error { return s.life.step(ctx) }
+
+// LifecycleProgress is the lifecycle worker's progress since this member
+// became leader.
+func (s *Server) LifecycleProgress() proto.LifecycleStats { return s.life.progress() }
 
 // SetBlocked cuts this member's Raft links to the given peers' Raft
 // addresses ("*" for all of them); nil heals. A fault-injection hook for

@@ -84,6 +84,8 @@ type Status struct {
 	ChunkServers []ChunkServer `json:"chunkservers"`
 	Chunks       ChunkCounts   `json:"chunks"`
 	Repair       RepairStats   `json:"repair"`
+	// Lifecycle is the leader's lifecycle worker's progress.
+	Lifecycle LifecycleStats `json:"lifecycle"`
 }
 
 // RepairStats describe the self-healing loop.

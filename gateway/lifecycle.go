@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// lifecycleRuleXML is one Rule of S3's LifecycleConfiguration document:
+// the stored rule's elements, and the ones the gateway refuses
+// (transitions) or does not know, caught so they are never dropped
+// silently.
+type lifecycleRuleXML struct {
+	proto.LifecycleRule
+	Transitions           []struct{} `xml:"Transition"`
+	NoncurrentTransitions []struct{} `xml:"NoncurrentVersionTransition"`
+	Other                 []struct {
+		XMLName xml.Name
+	} `xml:",any"`
+}
+
+type lifecycleConfigurationXML struct {
+	XMLName struct{}           `xml:"LifecycleConfiguration"`
+	NS      string             `xml:"xmlns,attr,omitempty"`
+	Rules   []lifecycleRuleXML `xml:"Rule"`
+}
+
+type lifecycleOutXML struct {
+	XMLName struct{}              `xml:"LifecycleConfiguration"`
+	NS      string                `xml:"xmlns,attr,omitempty"`
+	Rules   []proto.LifecycleRule `xml:"Rule"`
+}
+
+func (s *Server) getBucketLifecycle(w http.ResponseWriter, r *http.Request) {
+	name, err := bucketName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := s.client.Bucket(r.Context(), name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(b.Lifecycle) == 0 {
+		s.writeError(w, r, errorf(ErrNoSuchLifecycleConfiguration, "the lifecycle configuration does not exist"))
+		return
+	}
+	writeXML(w, http.StatusOK, lifecycleOutXML{NS: s3NS, Rules: b.Lifecycle})
+}
+
+func (s *Server) putBucketLifecycle(w http.ResponseWriter, r *http.Request) {
+	name, err := bucketName(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rules, err := readLifecycle(r)
+	if err == nil {
+		err = s.client.SetBucketLifecycle(r.Context(), name, rules)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) deleteBucketLifecycle(w http.ResponseWriter, r *http.Request) {
+	name, err := bucketName(r)
+	if err == nil {
+		err = s.client.SetBucketLifecycle(r.Context(), name, nil)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readLifecycle reads a LifecycleConfiguration document and checks it as
+// S3 does. Transitions are refused: storage classes are not mapped to
+// data policies yet, and a rule must never be kept and not applied.
+func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
+	var doc lifecycleConfigurationXML
+	if err := readConfigBody(r, &doc); err != nil {
+		return nil, err
+	}
+	rules := make([]client.LifecycleRule, 0, len(doc.Rules))
+	for _, x := range doc.Rules {
+		if len(x.Transitions) > 0 || len(x.NoncurrentTransitions) > 0 {
+			return nil, errorf(ErrNotImplemented, "lifecycle transitions are not implemented: storage classes are not mapped to data policies")
+		}
+		if len(x.Other) > 0 {
+			return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+		}
+		rules = append(rules, x.LifecycleRule)
+	}
+	for i := range rules {
+		if e := rules[i].Expiration; e != nil && e.Date != "" {
+			if d, err := proto.LifecycleDate(e.Date); err == nil {
+				norm := *e
+				norm.Date = d.Format("2006-01-02T15:04:05.000Z") // as S3 gives it back
+				rules[i].Expiration = &norm
+			}
+		}
+	}
+	var le *proto.LifecycleError
+	if err := proto.ValidLifecycle(rules); errors.As(err, &le) {
+		switch le.Kind {
+		case proto.LifecycleInvalidArgument:
+			return nil, errorf(ErrInvalidArgument, "%s", le.Why)
+		case proto.LifecycleInvalidRequest:
+			return nil, errorf(ErrInvalidRequest, "%s", le.Why)
+		}
+		return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+	} else if err != nil {
+		return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+	}
+	return rules, nil
+}
