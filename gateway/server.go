@@ -65,13 +65,14 @@ func DefaultConfig() Config {
 
 // Server is an S3 gateway. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	client *client.Client
-	admin  *client.Admin // access keys and master health
-	ln     *connLimiter
-	http   *http.Server
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	client  *client.Client
+	admin   *client.Admin // access keys and master health
+	ln      *connLimiter
+	http    *http.Server
+	metrics *metrics
 
 	mu   sync.Mutex
 	keys map[string]cachedKey
@@ -92,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.HeaderTimeout <= 0 || cfg.MaxConns <= 0 {
 		return nil, errors.New("gateway: masters, region, max skew, idle and header timeouts and max conns are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -164,10 +165,10 @@ func requestID(r *http.Request) string {
 // slashes) and dispatch finds the operation in the ops table.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter().SkipClean(true)
-	r.Path("/").HandlerFunc(s.dispatch(onService))
-	r.Path("/{bucket}").HandlerFunc(s.dispatch(onBucket))
-	r.Path("/{bucket}/").HandlerFunc(s.dispatch(onBucket))
-	r.Path(`/{bucket}/{key:[\s\S]+}`).HandlerFunc(s.dispatch(onObject))
+	r.Path("/").HandlerFunc(s.measured(onService, s.dispatch(onService)))
+	r.Path("/{bucket}").HandlerFunc(s.measured(onBucket, s.dispatch(onBucket)))
+	r.Path("/{bucket}/").HandlerFunc(s.measured(onBucket, s.dispatch(onBucket)))
+	r.Path(`/{bucket}/{key:[\s\S]+}`).HandlerFunc(s.measured(onObject, s.dispatch(onObject)))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrInvalidURI, "couldn't parse the specified URI"))
 	})
@@ -212,6 +213,12 @@ func (s *Server) front(next http.Handler) http.Handler {
 			s.health(w, r)
 			return
 		}
+		if r.URL.Path == MetricsPath && r.Method == http.MethodGet {
+			s.metrics.handler().ServeHTTP(w, r)
+			return
+		}
+		w, r, done := s.metrics.begin(w, r)
+		defer done()
 		// A CORS preflight is never signed; dispatch answers it from the
 		// bucket's CORS rules and serves nothing else unsigned.
 		if r.Method != http.MethodOptions {

@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MetricsPath serves the gateway's Prometheus metrics, unauthenticated
+// like HealthPath; no bucket can be named "-", so it shadows no S3 path.
+const MetricsPath = "/-/metrics"
+
+// metrics are the gateway's Prometheus families, on a registry of its own
+// (several gateways may share a process in tests). The op label is the S3
+// operation's name from the ops table, "Preflight" for CORS preflights
+// and "refused" for requests no operation takes: a bounded set.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	in, out  *prometheus.CounterVec
+	inFlight prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "granary_s3_requests_total", Help: "S3 requests answered, by operation and HTTP status code.",
+		}, []string{"op", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "granary_s3_request_duration_seconds", Help: "Time to answer an S3 request, body included, by operation.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5 ms to 16 s
+		}, []string{"op"}),
+		in: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "granary_s3_received_bytes_total", Help: "Request body bytes read from S3 clients, by operation.",
+		}, []string{"op"}),
+		out: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "granary_s3_sent_bytes_total", Help: "Response body bytes written to S3 clients, by operation.",
+		}, []string{"op"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "granary_s3_requests_in_flight", Help: "S3 requests being answered.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.in, m.out, m.inFlight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// metricsOpKey carries a request's *opName through the context: front counts
+// every request, including those refused before routing (bad signatures),
+// and the route fills in the operation once it knows it.
+type metricsOpKey struct{}
+
+type opName struct{ name string }
+
+// begin starts measuring a request; done records it. Until the route
+// names the operation, it counts as "refused".
+func (m *metrics) begin(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, func()) {
+	op := &opName{name: "refused"}
+	r = r.WithContext(context.WithValue(r.Context(), metricsOpKey{}, op))
+	body := &countingBody{ReadCloser: r.Body}
+	r.Body = body
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	m.inFlight.Inc()
+	start := time.Now()
+	return rec, r, func() {
+		m.inFlight.Dec()
+		m.requests.WithLabelValues(op.name, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(op.name).Observe(time.Since(start).Seconds())
+		m.in.WithLabelValues(op.name).Add(float64(body.n.Load()))
+		m.out.WithLabelValues(op.name).Add(float64(rec.n))
+	}
+}
+
+// measured names the operation of requests on target t for the metrics.
+func (s *Server) measured(t target, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if op, ok := r.Context().Value(metricsOpKey{}).(*opName); ok {
+			switch o, err := classify(r, t); {
+			case t != onService && r.Method == http.MethodOptions:
+				op.name = "Preflight"
+			case err == nil:
+				op.name = o.name
+			}
+		}
+		h(w, r)
+	}
+}
+
+// countingBody counts the request body bytes read.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// statusRecorder notes the status and counts the body bytes of a
+// response. Unwrap keeps http.ResponseController working through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	status  int
+	written bool
+	n       int64
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.written {
+		s.status, s.written = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(p []byte) (int, error) {
+	s.written = true
+	n, err := s.ResponseWriter.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Flush passes flushes through (streamed listings and keep-alive bytes).
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
