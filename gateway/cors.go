@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -29,14 +30,8 @@ type corsConfigurationXML struct {
 }
 
 func (s *Server) getBucketCors(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, err := s.client.Bucket(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, err)
+	b, ok := s.bucketRecord(w, r)
+	if !ok {
 		return
 	}
 	if len(b.CORS) == 0 {
@@ -52,32 +47,19 @@ func (s *Server) getBucketCors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putBucketCors(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rules, err := readCORS(r)
-	if err == nil {
-		err = s.client.SetBucketCORS(r.Context(), name, rules)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.setBucketConfig(w, r, http.StatusOK, func(ctx context.Context, bucket string) error {
+		rules, err := readCORS(r)
+		if err != nil {
+			return err
+		}
+		return s.client.SetBucketCORS(ctx, bucket, rules)
+	})
 }
 
 func (s *Server) deleteBucketCors(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err == nil {
-		err = s.client.SetBucketCORS(r.Context(), name, nil)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.setBucketConfig(w, r, http.StatusNoContent, func(ctx context.Context, bucket string) error {
+		return s.client.SetBucketCORS(ctx, bucket, nil)
+	})
 }
 
 // readCORS reads a CORSConfiguration document and checks it as S3 does.
@@ -100,7 +82,7 @@ func readCORS(r *http.Request) ([]client.CORSRule, error) {
 	case errors.As(err, &ce) && strings.Contains(ce.Why, "wildcard"):
 		return nil, errorf(ErrInvalidRequest, "%s", ce.Why)
 	}
-	return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+	return nil, malformedXML()
 }
 
 // corsMatch finds the first rule that allows origin to make a request

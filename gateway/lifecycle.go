@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -35,14 +36,8 @@ type lifecycleOutXML struct {
 }
 
 func (s *Server) getBucketLifecycle(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, err := s.client.Bucket(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, err)
+	b, ok := s.bucketRecord(w, r)
+	if !ok {
 		return
 	}
 	if len(b.Lifecycle) == 0 {
@@ -53,32 +48,19 @@ func (s *Server) getBucketLifecycle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putBucketLifecycle(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	rules, err := readLifecycle(r)
-	if err == nil {
-		err = s.client.SetBucketLifecycle(r.Context(), name, rules)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.setBucketConfig(w, r, http.StatusOK, func(ctx context.Context, bucket string) error {
+		rules, err := readLifecycle(r)
+		if err != nil {
+			return err
+		}
+		return s.client.SetBucketLifecycle(ctx, bucket, rules)
+	})
 }
 
 func (s *Server) deleteBucketLifecycle(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err == nil {
-		err = s.client.SetBucketLifecycle(r.Context(), name, nil)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.setBucketConfig(w, r, http.StatusNoContent, func(ctx context.Context, bucket string) error {
+		return s.client.SetBucketLifecycle(ctx, bucket, nil)
+	})
 }
 
 // readLifecycle reads a LifecycleConfiguration document and checks it as
@@ -95,7 +77,7 @@ func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
 			return nil, errorf(ErrNotImplemented, "lifecycle transitions are not implemented: storage classes are not mapped to data policies")
 		}
 		if len(x.Other) > 0 {
-			return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+			return nil, malformedXML()
 		}
 		rules = append(rules, x.LifecycleRule)
 	}
@@ -116,9 +98,9 @@ func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
 		case proto.LifecycleInvalidRequest:
 			return nil, errorf(ErrInvalidRequest, "%s", le.Why)
 		}
-		return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	} else if err != nil {
-		return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	return rules, nil
 }

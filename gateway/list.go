@@ -213,7 +213,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 	}
 	var req deleteRequest
 	if err := xml.Unmarshal(body, &req); err != nil || len(req.Objects) == 0 || len(req.Objects) > 1000 {
-		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
+		s.writeError(w, r, malformedXML())
 		return
 	}
 	res := deleteResult{NS: s3NS}

@@ -167,7 +167,7 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 	}
 	var req completeRequest
 	if err := xml.Unmarshal(raw, &req); err != nil || len(req.Parts) == 0 || len(req.Parts) > client.MaxPartNumber {
-		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
+		s.writeError(w, r, malformedXML())
 		return
 	}
 	parts := make([]client.CompletePart, len(req.Parts))

@@ -53,14 +53,8 @@ func (s *Server) lockedBucket(r *http.Request, name string) (client.Bucket, erro
 }
 
 func (s *Server) getObjectLockConfig(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, err := s.client.Bucket(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, err)
+	b, ok := s.bucketRecord(w, r)
+	if !ok {
 		return
 	}
 	if !b.ObjectLock {
@@ -93,7 +87,7 @@ func (s *Server) putObjectLockConfig(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	malformed := errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+	malformed := malformedXML()
 	if doc.ObjectLockEnabled != "Enabled" {
 		s.writeError(w, r, malformed)
 		return
@@ -246,7 +240,7 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case (doc.Mode == "") != (doc.RetainUntilDate == ""),
 		doc.Mode != "" && doc.Mode != client.LockGovernance && doc.Mode != client.LockCompliance:
-		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
+		s.writeError(w, r, malformedXML())
 		return
 	case doc.Mode != "":
 		until, ok := parseLockDate(doc.RetainUntilDate)
@@ -292,7 +286,7 @@ func (s *Server) putObjectLegalHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if doc.Status != client.LegalHoldOn && doc.Status != client.LegalHoldOff {
-		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
+		s.writeError(w, r, malformedXML())
 		return
 	}
 	if err := s.client.SetLock(r.Context(), client.LockRequest{Bucket: bucket, Key: key, VersionID: vid, LegalHold: doc.Status}); err != nil {

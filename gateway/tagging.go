@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
@@ -58,10 +59,10 @@ func readConfigBody(r *http.Request, v any) error {
 		}
 	}
 	if len(body) == 0 {
-		return errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+		return malformedXML()
 	}
 	if err := xml.Unmarshal(body, v); err != nil {
-		return errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+		return malformedXML()
 	}
 	return nil
 }
@@ -74,12 +75,12 @@ func readTagging(r *http.Request, limit int) (map[string]string, error) {
 		return nil, err
 	}
 	if doc.TagSet == nil {
-		return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+		return nil, malformedXML()
 	}
 	tags := map[string]string{}
 	for _, t := range doc.TagSet.Tags {
 		if t.Key == nil || t.Value == nil {
-			return nil, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
+			return nil, malformedXML()
 		}
 		if _, dup := tags[*t.Key]; dup {
 			return nil, errorf(ErrInvalidTag, "cannot provide multiple Tags with the same key")
@@ -204,14 +205,8 @@ func (s *Server) deleteObjectTagging(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getBucketTagging(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, err := s.client.Bucket(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, err)
+	b, ok := s.bucketRecord(w, r)
+	if !ok {
 		return
 	}
 	if len(b.Tags) == 0 {
@@ -222,32 +217,19 @@ func (s *Server) getBucketTagging(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putBucketTagging(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	tags, err := readTagging(r, proto.MaxBucketTags)
-	if err == nil {
-		err = s.client.SetBucketTags(r.Context(), name, tags)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.setBucketConfig(w, r, http.StatusNoContent, func(ctx context.Context, bucket string) error {
+		tags, err := readTagging(r, proto.MaxBucketTags)
+		if err != nil {
+			return err
+		}
+		return s.client.SetBucketTags(ctx, bucket, tags)
+	})
 }
 
 func (s *Server) deleteBucketTagging(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err == nil {
-		err = s.client.SetBucketTags(r.Context(), name, nil)
-	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.setBucketConfig(w, r, http.StatusNoContent, func(ctx context.Context, bucket string) error {
+		return s.client.SetBucketTags(ctx, bucket, nil)
+	})
 }
 
 // setTagCount writes x-amz-tagging-count on a GET or HEAD answer.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -21,14 +22,8 @@ type versioningConfiguration struct {
 // bucketVersioning serves GetBucketVersioning: the bucket's state, and an
 // empty configuration for a bucket never versioned, as S3 answers.
 func (s *Server) bucketVersioning(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	b, err := s.client.Bucket(r.Context(), name)
-	if err != nil {
-		s.writeError(w, r, err)
+	b, ok := s.bucketRecord(w, r)
+	if !ok {
 		return
 	}
 	writeXML(w, http.StatusOK, versioningConfiguration{NS: s3NS, Status: b.Versioning})
@@ -36,30 +31,20 @@ func (s *Server) bucketVersioning(w http.ResponseWriter, r *http.Request) {
 
 // putBucketVersioning serves PutBucketVersioning. MFA delete is refused.
 func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request) {
-	name, err := bucketName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var doc versioningConfiguration
-	if err := readConfigBody(r, &doc); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	switch {
-	case doc.Status != client.VersioningEnabled && doc.Status != client.VersioningSuspended,
-		doc.MfaDelete != "" && doc.MfaDelete != "Enabled" && doc.MfaDelete != "Disabled":
-		s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema"))
-		return
-	case doc.MfaDelete == "Enabled":
-		s.writeError(w, r, errorf(ErrNotImplemented, "MFA delete is not implemented"))
-		return
-	}
-	if err := s.client.SetVersioning(r.Context(), name, doc.Status); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
+	s.setBucketConfig(w, r, http.StatusOK, func(ctx context.Context, bucket string) error {
+		var doc versioningConfiguration
+		if err := readConfigBody(r, &doc); err != nil {
+			return err
+		}
+		switch {
+		case doc.Status != client.VersioningEnabled && doc.Status != client.VersioningSuspended,
+			doc.MfaDelete != "" && doc.MfaDelete != "Enabled" && doc.MfaDelete != "Disabled":
+			return malformedXML()
+		case doc.MfaDelete == "Enabled":
+			return errorf(ErrNotImplemented, "MFA delete is not implemented")
+		}
+		return s.client.SetVersioning(ctx, bucket, doc.Status)
+	})
 }
 
 // versionParam reads the versionId query parameter ("" when absent).
