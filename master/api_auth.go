@@ -72,15 +72,7 @@ func (a *api) handleListKeys(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !a.consistent(w, r) {
-		return
-	}
-	keys, err := a.fsm.Keys(user)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, keys)
+	a.read(w, r, func() (any, error) { return a.fsm.Keys(user) })
 }
 
 func (a *api) handleGetKey(w http.ResponseWriter, r *http.Request) {

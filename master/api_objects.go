@@ -130,25 +130,11 @@ func (a *api) handleVersions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := proto.ValidBucketName(req.Bucket); err != nil {
+	if err := validListing(req.Bucket, "prefix, delimiter and markers", req.Prefix, req.Delimiter, req.KeyMarker, req.VersionIDMarker); err != nil {
 		writeError(w, err)
 		return
 	}
-	for _, p := range []string{req.Prefix, req.Delimiter, req.KeyMarker, req.VersionIDMarker} {
-		if len(p) > proto.MaxKeyLen {
-			writeError(w, codeError(proto.CodeBadRequest, "prefix, delimiter and markers are limited to 1024 bytes"))
-			return
-		}
-	}
-	if !a.consistent(w, r) {
-		return
-	}
-	res, err := a.fsm.ListVersions(req)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	a.read(w, r, func() (any, error) { return a.fsm.ListVersions(req) })
 }
 
 func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
@@ -185,20 +171,33 @@ func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := proto.ValidBucketName(req.Bucket); err != nil {
+	if err := validListing(req.Bucket, "prefix, delimiter and start-after", req.Prefix, req.Delimiter, req.StartAfter); err != nil {
 		writeError(w, err)
 		return
 	}
-	for _, p := range []string{req.Prefix, req.Delimiter, req.StartAfter} {
+	a.read(w, r, func() (any, error) { return a.fsm.List(req) })
+}
+
+// validListing checks a listing's bucket name and that each of its
+// strings (named by what, for the error) fits in a key.
+func validListing(bucket, what string, params ...string) error {
+	if err := proto.ValidBucketName(bucket); err != nil {
+		return err
+	}
+	for _, p := range params {
 		if len(p) > proto.MaxKeyLen {
-			writeError(w, codeError(proto.CodeBadRequest, "prefix, delimiter and start-after are limited to 1024 bytes"))
-			return
+			return codeError(proto.CodeBadRequest, fmt.Sprintf("%s are limited to %d bytes", what, proto.MaxKeyLen))
 		}
 	}
+	return nil
+}
+
+// read answers a consistent read with fn's result as JSON, or its error.
+func (a *api) read(w http.ResponseWriter, r *http.Request, fn func() (any, error)) {
 	if !a.consistent(w, r) {
 		return
 	}
-	res, err := a.fsm.List(req)
+	res, err := fn()
 	if err != nil {
 		writeError(w, err)
 		return
