@@ -39,15 +39,5 @@ func (b *bucket) take(n int, done <-chan struct{}) bool {
 	b.tokens -= float64(n) // may go negative: later takers wait it out
 	wait := time.Duration(-b.tokens / b.rate * float64(time.Second))
 	b.mu.Unlock()
-	if wait <= 0 {
-		return true
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-done:
-		return false
-	case <-t.C:
-		return true
-	}
+	return sleep(wait, done)
 }

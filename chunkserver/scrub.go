@@ -60,8 +60,14 @@ func (s *Server) sweepLoop() {
 // paceUntil sleeps until n bytes since start are within rate bytes per
 // second; it reports false, at once, when done closes.
 func paceUntil(start time.Time, n, rate int64, done <-chan struct{}) bool {
-	ahead := time.Duration(float64(n)/float64(rate)*float64(time.Second)) - time.Since(start)
-	if ahead <= 0 {
+	return sleep(time.Duration(float64(n)/float64(rate)*float64(time.Second))-time.Since(start), done)
+}
+
+// sleep waits d, or less when done closes first; it reports whether the
+// wait ran out (false: done closed). A d <= 0 waits for nothing but still
+// reports a closed done.
+func sleep(d time.Duration, done <-chan struct{}) bool {
+	if d <= 0 {
 		select {
 		case <-done:
 			return false
@@ -69,7 +75,7 @@ func paceUntil(start time.Time, n, rate int64, done <-chan struct{}) bool {
 			return true
 		}
 	}
-	t := time.NewTimer(ahead)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-done:
