@@ -145,9 +145,10 @@ func TestWindowGaps(t *testing.T) {
 		{Kind: KindPut, End: ms(200), Err: "503"},
 		{Kind: KindPut, End: ms(900)},
 		{Kind: KindGet, End: ms(400)},
+		{Kind: KindGet, End: ms(500), Err: "timeout"},
 	}
-	n, failed, wgap, rgap := window(ops, ms(0), ms(1000))
-	if n != 5 || failed != 1 || wgap != ms(800) || rgap != ms(600) {
-		t.Fatalf("window: n=%d failed=%d write gap %v read gap %v", n, failed, wgap, rgap)
+	n, failed, failedReads, wgap, rgap := window(ops, ms(0), ms(1000))
+	if n != 6 || failed != 2 || failedReads != 1 || wgap != ms(800) || rgap != ms(600) {
+		t.Fatalf("window: n=%d failed=%d (reads %d) write gap %v read gap %v", n, failed, failedReads, wgap, rgap)
 	}
 }

@@ -218,7 +218,7 @@ func TestChaosInProcess(t *testing.T) {
 	rep := Run(ctx, "in-process", target, w, Options{
 		Seed: s, Rounds: envInt(t, "CHAOS_ROUNDS", len(target.Kinds())),
 		Steady: time.Second, Hold: 3 * time.Second, RecoveryBound: 60 * time.Second,
-		CheckTimeout: time.Minute, Log: t.Logf,
+		CheckTimeout: time.Minute, Log: t.Logf, NoFailedReads: map[string]bool{"kill-leader": true},
 	})
 	finish(t, rep, "in-process")
 }

@@ -50,6 +50,10 @@ type Options struct {
 	RecoveryBound time.Duration
 	// CheckTimeout bounds the linearizability search.
 	CheckTimeout time.Duration
+	// NoFailedReads names the fault kinds during which no read may fail
+	// (a leader kill: the new leader answers "not ready" and clients ask
+	// again, so readers only wait).
+	NoFailedReads map[string]bool
 	// Log receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -61,6 +65,7 @@ type RoundReport struct {
 	Recovered          time.Duration // history time of full health; 0 if never
 	RecoveryTime       time.Duration // from heal to full health
 	Ops, Failed        int           // operations that ended inside the round's fault window
+	FailedReads        int           // of them, reads
 	WriteGap, ReadGap  time.Duration // longest span without an acknowledged write / read
 	Durability         DurabilityResult
 	InjectErr, HealErr string
@@ -168,7 +173,10 @@ func Run(ctx context.Context, name string, target Target, w *Workload, opts Opti
 		if end == 0 {
 			end = h.Now()
 		}
-		rr.Ops, rr.Failed, rr.WriteGap, rr.ReadGap = window(h.Ops(), rr.Injected, end)
+		rr.Ops, rr.Failed, rr.FailedReads, rr.WriteGap, rr.ReadGap = window(h.Ops(), rr.Injected, end)
+		if rr.FailedReads > 0 && opts.NoFailedReads[kind] {
+			rep.Failures = append(rep.Failures, fmt.Sprintf("round %d (%s): %d reads failed", i+1, f.Name, rr.FailedReads))
+		}
 		logf("round %d: %s: recovered %v after heal; %d ops (%d failed) in the window; write gap %v, read gap %v; %d write-once keys verified",
 			i+1, f.Name, rr.RecoveryTime.Round(time.Millisecond), rr.Ops, rr.Failed, rr.WriteGap.Round(time.Millisecond), rr.ReadGap.Round(time.Millisecond), rr.Durability.Checked)
 		rep.Rounds = append(rep.Rounds, rr)
@@ -277,7 +285,7 @@ func Unhealthy(st proto.Status, masters, chunkServers int) string {
 // window counts the operations that ended in [from, to] and finds the
 // longest spans in it without an acknowledged write and without an
 // acknowledged read (the client-visible outage).
-func window(ops []Op, from, to time.Duration) (n, failed int, writeGap, readGap time.Duration) {
+func window(ops []Op, from, to time.Duration) (n, failed, failedReads int, writeGap, readGap time.Duration) {
 	var writes, reads []time.Duration
 	for _, op := range ops {
 		if op.End < from || op.End > to {
@@ -286,6 +294,9 @@ func window(ops []Op, from, to time.Duration) (n, failed int, writeGap, readGap 
 		n++
 		if !op.OK() {
 			failed++
+			if op.Kind == KindGet {
+				failedReads++
+			}
 			continue
 		}
 		switch op.Kind {
@@ -295,7 +306,7 @@ func window(ops []Op, from, to time.Duration) (n, failed int, writeGap, readGap 
 			reads = append(reads, op.End)
 		}
 	}
-	return n, failed, longestGap(writes, from, to), longestGap(reads, from, to)
+	return n, failed, failedReads, longestGap(writes, from, to), longestGap(reads, from, to)
 }
 
 func longestGap(times []time.Duration, from, to time.Duration) time.Duration {
