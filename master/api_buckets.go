@@ -75,11 +75,7 @@ func (a *api) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteBucket, meta.DeleteBucket{Name: name}); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.change(w, r, meta.OpDeleteBucket, meta.DeleteBucket{Name: name})
 }
 
 // handleBucketConfig replaces parts of a bucket's configuration (tags,
@@ -95,11 +91,7 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutBucketConf, cmd); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.change(w, r, meta.OpPutBucketConf, cmd)
 }
 
 // handleLock changes a version's retention or legal hold, judged at the
@@ -115,9 +107,5 @@ func (a *api) handleLock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.SetLock{Req: req, At: a.now().UTC().Truncate(time.Millisecond)}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpSetLock, cmd); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.change(w, r, meta.OpSetLock, cmd)
 }

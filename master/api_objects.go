@@ -113,11 +113,7 @@ func (a *api) handleVersioning(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.SetVersioning{Bucket: req.Bucket, Status: req.Status}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpSetVersioning, cmd); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.change(w, r, meta.OpSetVersioning, cmd)
 }
 
 // handleVersions lists object versions.
@@ -192,6 +188,16 @@ func validListing(bucket, what string, params ...string) error {
 	return nil
 }
 
+// change proposes cmd as a deduplicated request and answers 204, or the
+// error.
+func (a *api) change(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any) {
+	if _, err := a.m.applyRequest(r.Context(), requestID(r), op, cmd); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // read answers a consistent read with fn's result as JSON, or its error.
 func (a *api) read(w http.ResponseWriter, r *http.Request, fn func() (any, error)) {
 	if !a.consistent(w, r) {
@@ -228,9 +234,5 @@ func (a *api) handleTags(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.PutObjectTags{Bucket: req.Bucket, Key: req.Key, Tagging: req.Tagging}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpPutObjectTags, cmd); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.change(w, r, meta.OpPutObjectTags, cmd)
 }

@@ -82,11 +82,7 @@ func (a *api) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpAbortUpload, meta.AbortUpload{Ref: ref}); err != nil {
-		writeError(w, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.change(w, r, meta.OpAbortUpload, meta.AbortUpload{Ref: ref})
 }
 
 // handleListParts answers GET /v1/uploads/parts?bucket&uploadId: the
