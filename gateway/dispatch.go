@@ -248,6 +248,7 @@ func isPresignParam(k string) bool {
 func (s *Server) dispatch(t target) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if t != onService && r.Method == http.MethodOptions {
+			nameOp(r, "Preflight")
 			s.preflight(w, r)
 			return
 		}
@@ -256,6 +257,7 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 		}
 		o, err := classify(r, t)
 		if err == nil {
+			nameOp(r, o.name)
 			err = refuseUnsupportedHeaders(r, o)
 		}
 		if err != nil {

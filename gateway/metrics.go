@@ -60,7 +60,7 @@ func (m *metrics) handler() http.Handler {
 
 // metricsOpKey carries a request's *opName through the context: front counts
 // every request, including those refused before routing (bad signatures),
-// and the route fills in the operation once it knows it.
+// and dispatch fills in the operation once it has classified it.
 type metricsOpKey struct{}
 
 type opName struct{ name string }
@@ -84,18 +84,11 @@ func (m *metrics) begin(w http.ResponseWriter, r *http.Request) (http.ResponseWr
 	}
 }
 
-// measured names the operation of requests on target t for the metrics.
-func (s *Server) measured(t target, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if op, ok := r.Context().Value(metricsOpKey{}).(*opName); ok {
-			switch o, err := classify(r, t); {
-			case t != onService && r.Method == http.MethodOptions:
-				op.name = "Preflight"
-			case err == nil:
-				op.name = o.name
-			}
-		}
-		h(w, r)
+// nameOp gives a request being measured its operation's name (dispatch
+// calls it once it has classified the request).
+func nameOp(r *http.Request, name string) {
+	if op, ok := r.Context().Value(metricsOpKey{}).(*opName); ok {
+		op.name = name
 	}
 }
 

@@ -165,10 +165,10 @@ func requestID(r *http.Request) string {
 // slashes) and dispatch finds the operation in the ops table.
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter().SkipClean(true)
-	r.Path("/").HandlerFunc(s.measured(onService, s.dispatch(onService)))
-	r.Path("/{bucket}").HandlerFunc(s.measured(onBucket, s.dispatch(onBucket)))
-	r.Path("/{bucket}/").HandlerFunc(s.measured(onBucket, s.dispatch(onBucket)))
-	r.Path(`/{bucket}/{key:[\s\S]+}`).HandlerFunc(s.measured(onObject, s.dispatch(onObject)))
+	r.Path("/").HandlerFunc(s.dispatch(onService))
+	r.Path("/{bucket}").HandlerFunc(s.dispatch(onBucket))
+	r.Path("/{bucket}/").HandlerFunc(s.dispatch(onBucket))
+	r.Path(`/{bucket}/{key:[\s\S]+}`).HandlerFunc(s.dispatch(onObject))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrInvalidURI, "couldn't parse the specified URI"))
 	})
