@@ -124,9 +124,7 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 		hb.Added, hb.Removed = added, removed
 		hb.AddedSizes = make([]int64, len(added))
 		for i, id := range added {
-			if c, err := s.store.Stat(id); err == nil {
-				hb.AddedSizes[i] = c.Size
-			}
+			hb.AddedSizes[i], _ = s.store.Size(id)
 		}
 	}
 	ctx, cancel := s.callCtx()

@@ -40,6 +40,10 @@ func (l *liveness) seen(id string, now time.Time, hb *proto.HeartbeatRequest) {
 	n.last = now
 	if hb != nil {
 		n.hb = *hb
+		// The chunk lists went to the replica map; keeping them here would
+		// hold a full report per server for nothing.
+		n.hb.Report, n.hb.ReportSizes, n.hb.Added, n.hb.AddedSizes, n.hb.Removed = nil, nil, nil, nil, nil
+		n.hb.Corrupt, n.hb.Failed = nil, nil
 	}
 	l.nodes[id] = n
 }

@@ -463,6 +463,15 @@ func (s *Store) Stat(id uint64) (ChunkInfo, error) {
 	return ChunkInfo{ID: id, Size: e.size}, nil
 }
 
+// Size returns the data bytes of stored chunk id from the index (no disk
+// access), and whether the store holds it.
+func (s *Store) Size(id uint64) (int64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.chunks[id]
+	return e.size, ok
+}
+
 // List returns every stored chunk, sorted by id.
 func (s *Store) List() []ChunkInfo {
 	s.mu.RLock()

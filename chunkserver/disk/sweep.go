@@ -88,9 +88,14 @@ func (s *Store) failDir(i int, cause error) {
 	s.log.Error("data dir failed; its chunks are reported lost", "dir", s.dirs[i].root, "chunks", n, "err", cause)
 }
 
+// failedSet returns the failed dirs' indexes (nil, without allocating,
+// when none has failed: the common case, on every Create).
 func (s *Store) failedSet() map[int]bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if len(s.failed) == 0 {
+		return nil
+	}
 	out := make(map[int]bool, len(s.failed))
 	for i := range s.failed {
 		out[i] = true
