@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +75,46 @@ func sameFile(t *testing.T, a, b string) {
 	if err != nil || sha256.Sum256(x) != sha256.Sum256(y) {
 		t.Fatalf("%s and %s differ (%v)", a, b, err)
 	}
+}
+
+// awsEnv is the environment the AWS CLI runs in for the s3api tests: the
+// root key, no config files, no pager, one attempt, home in home.
+func awsEnv(home string) []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + home}
+}
+
+// s3apiText returns a runner of `aws s3api ... --output json` against the
+// gateway at addr that returns the CLI's output (failing t if it fails).
+func s3apiText(t *testing.T, aws, addr string) func(args ...string) string {
+	env, ep := awsEnv(t.TempDir()), "--endpoint-url=http://"+addr
+	return func(args ...string) string {
+		return runCLI(t, env, aws, append([]string{ep, "s3api", "--output", "json"}, args...)...)
+	}
+}
+
+// s3apiJSON is s3apiText with the output decoded (empty output: an empty
+// map).
+func s3apiJSON(t *testing.T, aws, addr string) func(args ...string) map[string]any {
+	run := s3apiText(t, aws, addr)
+	return func(args ...string) map[string]any {
+		out := run(args...)
+		m := map[string]any{}
+		if strings.TrimSpace(out) != "" {
+			if err := json.Unmarshal([]byte(out), &m); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+		}
+		return m
+	}
+}
+
+// s3apiFails runs an `aws s3api` call against the gateway at addr that
+// must fail, and returns its output.
+func s3apiFails(t *testing.T, aws, addr string, args ...string) string {
+	t.Helper()
+	return cliFails(t, awsEnv(t.TempDir()), aws, append([]string{"--endpoint-url=http://" + addr, "s3api"}, args...)...)
 }
 
 func TestAWSCLI(t *testing.T) {

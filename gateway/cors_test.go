@@ -243,13 +243,7 @@ func TestAWSCLICORS(t *testing.T) {
 	if err := mc.MakeBucket(ctx, "clicors", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
-	ep := "--endpoint-url=http://" + addr
-	s3api := func(args ...string) string {
-		return runCLI(t, env, aws, append([]string{ep, "s3api", "--output", "json"}, args...)...)
-	}
+	s3api := s3apiText(t, aws, addr)
 	conf := `{"CORSRules":[{"ID":"web","AllowedOrigins":["https://www.example.com"],"AllowedMethods":["GET","PUT"],"AllowedHeaders":["*"],"ExposeHeaders":["ETag"],"MaxAgeSeconds":3000}]}`
 	s3api("put-bucket-cors", "--bucket", "clicors", "--cors-configuration", conf)
 	var got struct {
@@ -274,12 +268,12 @@ func TestAWSCLICORS(t *testing.T) {
 	if status, h, _ := preflightReq(t, "http://"+addr+"/clicors/k", "https://www.example.com", "PUT", "content-type"); status != 200 || h.Get("Access-Control-Allow-Headers") != "content-type" {
 		t.Fatalf("preflight after put-bucket-cors: %d %v", status, h)
 	}
-	if out := cliFails(t, env, aws, ep, "s3api", "put-bucket-cors", "--bucket", "clicors", "--cors-configuration",
+	if out := s3apiFails(t, aws, addr, "put-bucket-cors", "--bucket", "clicors", "--cors-configuration",
 		`{"CORSRules":[{"AllowedOrigins":["*"],"AllowedMethods":["PATCH"]}]}`); !strings.Contains(out, "InvalidRequest") {
 		t.Fatalf("put-bucket-cors with PATCH: %s", out)
 	}
 	s3api("delete-bucket-cors", "--bucket", "clicors")
-	if out := cliFails(t, env, aws, ep, "s3api", "get-bucket-cors", "--bucket", "clicors"); !strings.Contains(out, "NoSuchCORSConfiguration") {
+	if out := s3apiFails(t, aws, addr, "get-bucket-cors", "--bucket", "clicors"); !strings.Contains(out, "NoSuchCORSConfiguration") {
 		t.Fatalf("get-bucket-cors after delete: %s", out)
 	}
 }

@@ -260,9 +260,7 @@ func TestRefusedHeadersAndParams(t *testing.T) {
 func TestAWSCLIRefusedCalls(t *testing.T) {
 	aws := need(t, awsCLI)
 	f := newFixture(t)
-	env := []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
+	env := awsEnv(t.TempDir())
 	ep := "--endpoint-url=http://" + f.addr
 	calls := [][]string{
 		{"get-bucket-policy", "--bucket", "keep"},

@@ -142,13 +142,7 @@ func TestAWSCLILifecycle(t *testing.T) {
 	if err := mc.MakeBucket(ctx, "clilife", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
-	ep := "--endpoint-url=http://" + addr
-	s3api := func(args ...string) string {
-		return runCLI(t, env, aws, append([]string{ep, "s3api", "--output", "json"}, args...)...)
-	}
+	s3api := s3apiText(t, aws, addr)
 	conf := `{"Rules":[{"ID":"expire-logs","Status":"Enabled","Filter":{"Prefix":"logs/"},"Expiration":{"Days":30},` +
 		`"NoncurrentVersionExpiration":{"NoncurrentDays":7,"NewerNoncurrentVersions":2},"AbortIncompleteMultipartUpload":{"DaysAfterInitiation":3}}]}`
 	s3api("put-bucket-lifecycle-configuration", "--bucket", "clilife", "--lifecycle-configuration", conf)
@@ -175,12 +169,12 @@ func TestAWSCLILifecycle(t *testing.T) {
 		r.AbortIncompleteMultipartUpload.DaysAfterInitiation != 3 {
 		t.Fatalf("get-bucket-lifecycle-configuration: %+v", r)
 	}
-	if out := cliFails(t, env, aws, ep, "s3api", "put-bucket-lifecycle-configuration", "--bucket", "clilife", "--lifecycle-configuration",
+	if out := s3apiFails(t, aws, addr, "put-bucket-lifecycle-configuration", "--bucket", "clilife", "--lifecycle-configuration",
 		`{"Rules":[{"Status":"Enabled","Filter":{},"Transitions":[{"Days":30,"StorageClass":"GLACIER"}]}]}`); !strings.Contains(out, "NotImplemented") {
 		t.Fatalf("put-bucket-lifecycle-configuration with a transition: %s", out)
 	}
 	s3api("delete-bucket-lifecycle", "--bucket", "clilife")
-	if out := cliFails(t, env, aws, ep, "s3api", "get-bucket-lifecycle-configuration", "--bucket", "clilife"); !strings.Contains(out, "NoSuchLifecycleConfiguration") {
+	if out := s3apiFails(t, aws, addr, "get-bucket-lifecycle-configuration", "--bucket", "clilife"); !strings.Contains(out, "NoSuchLifecycleConfiguration") {
 		t.Fatalf("get-bucket-lifecycle-configuration after delete: %s", out)
 	}
 }

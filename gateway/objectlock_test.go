@@ -180,20 +180,7 @@ func TestAWSCLIObjectLock(t *testing.T) {
 	aws := need(t, awsCLI)
 	_, _, addr := startS3(t)
 	dir := t.TempDir()
-	env := []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + dir}
-	ep := "--endpoint-url=http://" + addr
-	s3api := func(args ...string) map[string]any {
-		out := runCLI(t, env, aws, append([]string{ep, "s3api", "--output", "json"}, args...)...)
-		m := map[string]any{}
-		if strings.TrimSpace(out) != "" {
-			if err := json.Unmarshal([]byte(out), &m); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-		}
-		return m
-	}
+	s3api := s3apiJSON(t, aws, addr)
 	s3api("create-bucket", "--bucket", "clilock", "--object-lock-enabled-for-bucket")
 	s3api("put-object-lock-configuration", "--bucket", "clilock", "--object-lock-configuration",
 		`{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":1}}}`)
@@ -210,7 +197,7 @@ func TestAWSCLIObjectLock(t *testing.T) {
 	if m := s3api("get-object-retention", "--bucket", "clilock", "--key", "k", "--version-id", vid); !strings.Contains(jsonText(m), "COMPLIANCE") {
 		t.Fatalf("get-object-retention: %v", m)
 	}
-	if out := cliFails(t, env, aws, ep, "s3api", "delete-object", "--bucket", "clilock", "--key", "k", "--version-id", vid, "--bypass-governance-retention"); !strings.Contains(out, "AccessDenied") {
+	if out := s3apiFails(t, aws, addr, "delete-object", "--bucket", "clilock", "--key", "k", "--version-id", vid, "--bypass-governance-retention"); !strings.Contains(out, "AccessDenied") {
 		t.Fatalf("delete-object of a locked version: %s", out)
 	}
 	until := time.Now().AddDate(0, 0, 3).UTC().Format(time.RFC3339)

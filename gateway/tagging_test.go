@@ -302,13 +302,7 @@ func TestAWSCLITagging(t *testing.T) {
 	if err := mc.MakeBucket(ctx, "clitags", minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + t.TempDir()}
-	ep := "--endpoint-url=http://" + addr
-	s3api := func(args ...string) string {
-		return runCLI(t, env, aws, append([]string{ep, "s3api", "--output", "json"}, args...)...)
-	}
+	s3api := s3apiText(t, aws, addr)
 	tagSet := func(out string) map[string]string {
 		var doc struct{ TagSet []struct{ Key, Value string } }
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
@@ -345,7 +339,7 @@ func TestAWSCLITagging(t *testing.T) {
 		t.Fatalf("bucket tags: %v", got)
 	}
 	s3api("delete-bucket-tagging", "--bucket", "clitags")
-	if out := cliFails(t, env, aws, ep, "s3api", "get-bucket-tagging", "--bucket", "clitags"); !strings.Contains(out, "NoSuchTagSet") {
+	if out := s3apiFails(t, aws, addr, "get-bucket-tagging", "--bucket", "clitags"); !strings.Contains(out, "NoSuchTagSet") {
 		t.Fatalf("get-bucket-tagging after delete: %s", out)
 	}
 }

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"io"
 	"os"
@@ -387,20 +386,7 @@ func TestAWSCLIVersioning(t *testing.T) {
 	aws := need(t, awsCLI)
 	_, _, addr := startS3(t)
 	dir := t.TempDir()
-	env := []string{"AWS_ACCESS_KEY_ID=" + rootAccess, "AWS_SECRET_ACCESS_KEY=" + rootSecret,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "HOME=" + dir}
-	ep := "--endpoint-url=http://" + addr
-	s3api := func(args ...string) map[string]any {
-		out := runCLI(t, env, aws, append([]string{ep, "s3api", "--output", "json"}, args...)...)
-		m := map[string]any{}
-		if strings.TrimSpace(out) != "" {
-			if err := json.Unmarshal([]byte(out), &m); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-		}
-		return m
-	}
+	s3api := s3apiJSON(t, aws, addr)
 	s3api("create-bucket", "--bucket", "cliver")
 	s3api("put-bucket-versioning", "--bucket", "cliver", "--versioning-configuration", "Status=Enabled")
 	if m := s3api("get-bucket-versioning", "--bucket", "cliver"); m["Status"] != "Enabled" {
@@ -441,7 +427,7 @@ func TestAWSCLIVersioning(t *testing.T) {
 		t.Fatalf("version two: %q", b)
 	}
 	s3api("delete-object", "--bucket", "cliver", "--key", "f", "--version-id", ids[1])
-	if out := cliFails(t, env, aws, ep, "s3api", "head-object", "--bucket", "cliver", "--key", "f", "--version-id", ids[1]); !strings.Contains(out, "404") {
+	if out := s3apiFails(t, aws, addr, "head-object", "--bucket", "cliver", "--key", "f", "--version-id", ids[1]); !strings.Contains(out, "404") {
 		t.Fatalf("head-object of a removed version: %s", out)
 	}
 	s3api("put-bucket-versioning", "--bucket", "cliver", "--versioning-configuration", "Status=Suspended")
