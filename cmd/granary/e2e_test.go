@@ -101,23 +101,11 @@ func start(t *testing.T, env []string, args ...string) *proc {
 // granary runs one CLI command and returns its stdout and exit code.
 func granary(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	stdout, stderr, code := cli(t, env, args...)
 	if code != 0 {
-		t.Logf("granary %v: exit %d: %s", args, code, stderr.String())
+		t.Logf("granary %v: exit %d: %s", args, code, stderr)
 	}
-	return stdout.String(), code
+	return stdout, code
 }
 
 func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
@@ -375,10 +363,9 @@ func TestChunkServerKillIsRepaired(t *testing.T) {
 	}
 }
 
-// s3RoundTrip uses the root credentials granary server printed with a real
-// S3 client: the object put through the CLI is visible, and a new one
-// round-trips.
-func s3RoundTrip(t *testing.T, addr, out string) {
+// s3Client is an S3 client for the gateway at addr with the root
+// credentials granary server printed in out.
+func s3Client(t *testing.T, addr, out string) *minio.Client {
 	t.Helper()
 	var access, secret string
 	for _, line := range strings.Split(out, "\n") {
@@ -393,6 +380,15 @@ func s3RoundTrip(t *testing.T, addr, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mc
+}
+
+// s3RoundTrip uses the root credentials granary server printed with a real
+// S3 client: the object put through the CLI is visible, and a new one
+// round-trips.
+func s3RoundTrip(t *testing.T, addr, out string) {
+	t.Helper()
+	mc := s3Client(t, addr, out)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := mc.StatObject(ctx, "docs", "up.bin", minio.StatObjectOptions{}); err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // mounted reports whether dir is a mount point of the granary file system.
@@ -99,19 +98,7 @@ func TestMountCommand(t *testing.T) {
 // rclone-style mtime, reads back through the mount at once.
 func s3Interop(t *testing.T, addr, serverOut, mnt string, written []byte) {
 	t.Helper()
-	var access, secret string
-	for _, line := range strings.Split(serverOut, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "access key: "); ok {
-			access = v
-		}
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "secret key: "); ok {
-			secret = v
-		}
-	}
-	mc, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4(access, secret, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc := s3Client(t, addr, serverOut)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	obj, err := mc.GetObject(ctx, "files", "sub/a.bin", minio.GetObjectOptions{})
