@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -19,7 +20,16 @@ type replicaMap struct {
 	reported map[string]bool              // nodes whose full report arrived
 	corrupt  map[uint64]map[string]string // chunk -> node -> reason
 	size     map[uint64]int64             // data bytes, where a report gave them
+	// recent holds, per node, the chunks a client saw written there
+	// recently (a pipeline's answer): a full report the node built before
+	// the write landed must not unlink them (see apply).
+	recent map[string]map[uint64]time.Time
 }
+
+// writtenFor is how long a replica seen written survives full reports that
+// lack it: longer than a report takes to travel, and the node's next
+// incremental report confirms it anyway.
+const writtenFor = 30 * time.Second
 
 func (m *replicaMap) reset() {
 	m.mu.Lock()
@@ -29,6 +39,7 @@ func (m *replicaMap) reset() {
 	m.reported = map[string]bool{}
 	m.corrupt = map[uint64]map[string]string{}
 	m.size = map[uint64]int64{}
+	m.recent = map[string]map[uint64]time.Time{}
 }
 
 func (m *replicaMap) init() {
@@ -38,6 +49,7 @@ func (m *replicaMap) init() {
 		m.reported = map[string]bool{}
 		m.corrupt = map[uint64]map[string]string{}
 		m.size = map[uint64]int64{}
+		m.recent = map[string]map[uint64]time.Time{}
 	}
 }
 
@@ -64,8 +76,19 @@ func (m *replicaMap) apply(node string, full bool, report, added, removed []uint
 	defer m.mu.Unlock()
 	m.init()
 	if full {
+		// A chunk written here after the node listed its store is missing
+		// from the report but was linked when the client committed it: it
+		// stays (the node's next incremental report names it).
+		now := time.Now()
 		for c := range m.byNode[node] {
-			m.unlink(c, node)
+			if at, ok := m.recent[node][c]; !ok || now.Sub(at) > writtenFor {
+				m.unlink(c, node)
+			}
+		}
+		for c, at := range m.recent[node] {
+			if now.Sub(at) > writtenFor {
+				delete(m.recent[node], c)
+			}
 		}
 		for _, c := range report {
 			m.link(c, node)
@@ -83,10 +106,12 @@ func (m *replicaMap) apply(node string, full bool, report, added, removed []uint
 	}
 	for _, c := range added {
 		m.link(c, node)
+		delete(m.recent[node], c) // confirmed by the node itself
 	}
 	for _, c := range removed {
 		m.unlink(c, node)
 		delete(m.corrupt[c], node)
+		delete(m.recent[node], c)
 	}
 	return false
 }
@@ -97,8 +122,13 @@ func (m *replicaMap) added(chunk uint64, nodes []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
+	now := time.Now()
 	for _, n := range nodes {
 		m.link(chunk, n)
+		if m.recent[n] == nil {
+			m.recent[n] = map[uint64]time.Time{}
+		}
+		m.recent[n][chunk] = now
 	}
 }
 

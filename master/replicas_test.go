@@ -1,0 +1,31 @@
+package master
+
+import (
+	"slices"
+	"testing"
+)
+
+// A node lists its store for a full report, a client's write lands there
+// and is committed (linking the replica), and only then does the report
+// arrive: the report must not unlink the replica it could not know of,
+// while replicas it really lacks still go.
+func TestFullReportKeepsReplicasWrittenSinceItWasBuilt(t *testing.T) {
+	var m replicaMap
+	m.reset()
+	m.apply("cs1", true, []uint64{1, 2}, nil, nil)
+	m.added(3, []string{"cs1", "cs2"}) // written and committed after cs1 listed its store
+	m.apply("cs1", true, []uint64{1}, nil, nil)
+	if got := m.holders(3); !slices.Equal(got, []string{"cs1", "cs2"}) {
+		t.Fatalf("holders of the new chunk %v, want cs1 and cs2", got)
+	}
+	if got := m.holders(2); len(got) != 0 {
+		t.Fatalf("a replica the report lacks stays linked: %v", got)
+	}
+	// Once the node confirms the write, a later report that lacks it is
+	// believed.
+	m.apply("cs1", false, nil, []uint64{3}, nil)
+	m.apply("cs1", true, []uint64{1}, nil, nil)
+	if got := m.holders(3); !slices.Equal(got, []string{"cs2"}) {
+		t.Fatalf("holders after a confirmed write went missing: %v, want cs2", got)
+	}
+}
