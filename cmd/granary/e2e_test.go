@@ -44,14 +44,32 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// handedOut holds every address freeAddr has returned in this test binary:
+// the kernel may give a just-closed ephemeral port out again at once, and a
+// master started with the same port for Raft and HTTP fails to bind.
+var handedOut = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
+// freeAddr returns a loopback address nothing listens on and that no earlier
+// call returned.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.m[addr] {
+			handedOut.m[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // proc is a running granary process.
