@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -97,6 +98,9 @@ type connKey struct{}
 // withConn is the http.Server's ConnContext: handlers find their
 // connection to mark it busy.
 func withConn(ctx context.Context, c net.Conn) context.Context {
+	if tl, ok := c.(*tls.Conn); ok {
+		c = tl.NetConn()
+	}
 	if tc, ok := c.(*trackedConn); ok {
 		return context.WithValue(ctx, connKey{}, tc)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,6 +52,12 @@ type Config struct {
 	// on this host, whose replicas it reads straight from disk
 	// (client.Config.Local): granary server sets it for its own.
 	LocalChunks func(server string) client.ChunkReader
+	// TLS, when set, makes the S3 port serve HTTPS with it (the
+	// certificate may come from a GetCertificate that reloads files).
+	TLS *tls.Config
+	// ClusterTLS, when set, is used for the gateway's calls to masters and
+	// chunk servers (mutual TLS with the cluster CA).
+	ClusterTLS *tls.Config
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -122,8 +129,12 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Run(ctx context.Context) error {
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: s.cfg.HeaderTimeout,
 		IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10, ConnContext: withConn}
+	var ln net.Listener = s.ln
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(s.ln, s.cfg.TLS)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	go func() { errc <- s.http.Serve(ln) }()
 	s.log.Info("S3 gateway serving", "addr", s.Addr())
 	var err error
 	select {
