@@ -1,6 +1,7 @@
 package chunkserver
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -29,6 +30,12 @@ type Config struct {
 	// Insecure.
 	ClusterSecret string
 	Insecure      bool
+	// TLS, when set, is cluster mutual TLS (pki.LoadCluster's server
+	// side): the data plane serves with it, refusing callers without a
+	// certificate from the cluster CA, and calls to masters and peers go
+	// out with it. The cluster secret is still required on every call.
+	// Nil means plain http.
+	TLS *tls.Config
 	// HeartbeatInterval is how often the server reports to the master.
 	HeartbeatInterval time.Duration
 	// FullReportInterval is how often a full chunk list is sent.

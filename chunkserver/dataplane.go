@@ -32,7 +32,9 @@ func (s *Server) routes() http.Handler {
 }
 
 // auth stalls a request while the server is paused, then lets it through
-// only with the cluster secret (rpc.Config.Authenticate).
+// only with the cluster secret (rpc.Config.Authenticate). With cluster TLS
+// the caller has already shown a certificate from the cluster CA: the
+// listener refuses connections without one.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	checked := s.rpc.Authenticate(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -85,7 +85,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics.reg.MustRegister(stateCollector{s})
-	s.rpc = rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure}
+	s.rpc = rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure, TLS: cfg.TLS}
 	if s.master, err = masterclient.NewRPC(cfg.Masters, s.rpc); err != nil {
 		s.store.Close()
 		return nil, err
@@ -104,6 +104,7 @@ func New(cfg Config) (*Server, error) {
 	if s.cfg.Advertise == "" {
 		s.cfg.Advertise = s.ln.Addr().String()
 	}
+	s.ln = s.rpc.Listener(s.ln)
 	return s, nil
 }
 
@@ -127,7 +128,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("chunkserver: Run called twice")
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: rpc.ErrorLog(s.log)}
 	errc := make(chan error, 1)
 	s.wg.Add(6)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.ln) }()

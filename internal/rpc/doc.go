@@ -15,4 +15,9 @@
 // Incoming calls:
 //
 //	mux.Handle(route, rc.Authenticate(handler))
+//	srv.Serve(rc.Listener(ln))
+//
+// With cluster mutual TLS (rc.TLS from internal/pki's LoadCluster) both
+// checks apply: the listener refuses a caller without a certificate from
+// the cluster CA, and Authenticate one without the secret.
 package rpc

@@ -6,6 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -24,7 +26,13 @@ type Config struct {
 	// without a credential. Outgoing calls still carry Secret.
 	Insecure bool
 	// TLS, when set, makes calls use https with this configuration, and
-	// Listener serve TLS with it; nil means plain http.
+	// Listener serve TLS with it; nil means plain http. A process that
+	// both serves and calls uses one configuration for both sides (the
+	// server side of pki.LoadCluster carries the client fields too): it
+	// then requires a client certificate from the cluster CA on what it
+	// serves, and presents its own on what it calls. A caller that only
+	// calls uses pki.LoadCluster's client side. The secret stays required
+	// either way: TLS adds to it, it does not replace it.
 	TLS *tls.Config
 }
 
@@ -87,6 +95,17 @@ func (c Config) Listener(ln net.Listener) net.Listener {
 		return ln
 	}
 	return tls.NewListener(ln, c.TLS)
+}
+
+// ErrorLog adapts logger for http.Server.ErrorLog, at Debug: refused TLS
+// handshakes (a caller without a cluster certificate, a port scanner)
+// and broken connections are the peer's problem, which its own error
+// names.
+func ErrorLog(logger *slog.Logger) *log.Logger {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return slog.NewLogLogger(logger.Handler(), slog.LevelDebug)
 }
 
 // WriteError writes e as a JSON error body with e.Status.
