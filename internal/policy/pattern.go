@@ -85,8 +85,8 @@ func (p *pattern) addVariable(s string) (int, error) {
 	return end + 1, nil
 }
 
-// parseVariable parses "key" or "key, 'default'" (” inside the default is
-// a quote).
+// parseVariable parses "key" or "key, 'default'" (a doubled quote inside the
+// default stands for one quote).
 func parseVariable(inner string) (variable, error) {
 	key, def, hasDef := strings.Cut(inner, ",")
 	key = strings.TrimSpace(key)
