@@ -192,7 +192,7 @@ func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 
 // CreateBucket creates a bucket; an existing one is ErrBucketExists.
 func (c *Client) CreateBucket(ctx context.Context, name string) error {
-	return classify(c.master.CreateBucket(ctx, name))
+	return c.CreateBucketWith(ctx, BucketSpec{Name: name})
 }
 
 // DeleteBucket deletes an empty bucket (ErrBucketNotEmpty otherwise).

@@ -26,7 +26,7 @@ type Retention = proto.Retention
 // CreateLockedBucket creates a bucket with object lock (and so with
 // versioning Enabled for good).
 func (c *Client) CreateLockedBucket(ctx context.Context, name string) error {
-	return classify(c.master.CreateBucketWith(ctx, proto.Bucket{Name: name, ObjectLock: true}))
+	return c.CreateBucketWith(ctx, BucketSpec{Name: name, ObjectLock: true})
 }
 
 // SetObjectLock turns object lock on for a versioning-enabled bucket, with

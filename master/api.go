@@ -92,6 +92,16 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteKeys, a.handleListKeys, http.MethodGet)
 	lead(proto.RouteKeys+"/{key}", a.handleGetKey, http.MethodGet)
 	lead(proto.RouteKeys+"/{key}", a.handleDeleteKey, http.MethodDelete)
+	lead(proto.RouteKeys+"/{key}/status", a.handleKeyStatus, http.MethodPost)
+	lead(proto.RouteAttach, a.handleAttach, http.MethodPost)
+	lead(proto.RouteUsers+"/{name}", a.handleGetUser, http.MethodGet)
+	lead(proto.RouteUsers+"/{name}", a.handleDeleteUser, http.MethodDelete)
+	lead(proto.RouteAccessPolicies, a.handleListAccessPolicies, http.MethodGet)
+	lead(proto.RouteAccessPolicies, a.handlePutAccessPolicy, http.MethodPost)
+	lead(proto.RouteAccessPolicies+"/{name}", a.handleGetAccessPolicy, http.MethodGet)
+	lead(proto.RouteAccessPolicies+"/{name}", a.handleDeleteAccessPolicy, http.MethodDelete)
+	lead(proto.RouteIdentity+"/{key}", a.handleIdentity, http.MethodGet)
+	lead(proto.RouteObjectACL, a.handleObjectACL, http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.Web != nil && r.URL.Path != proto.APIPrefix && !strings.HasPrefix(r.URL.Path, proto.APIPrefix+"/") {
 			a.cfg.Web.ServeHTTP(w, r)

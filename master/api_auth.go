@@ -21,6 +21,9 @@ func (a *api) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	for i := range us {
+		us[i] = withID(us[i])
+	}
 	writeJSON(w, http.StatusOK, us)
 }
 
@@ -39,7 +42,7 @@ func (a *api) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, withID(u))
 }
 
 func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +51,7 @@ func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	k := proto.AccessKey{AccessKey: req.AccessKey, SecretKey: req.SecretKey, User: req.User, Created: a.now().UTC().Truncate(time.Millisecond)}
+	k := proto.AccessKey{AccessKey: req.AccessKey, SecretKey: req.SecretKey, User: req.User, Created: a.now().UTC().Truncate(time.Millisecond), Status: proto.KeyActive}
 	if k.AccessKey == "" {
 		k.AccessKey = "GR" + randomString(18, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 	}

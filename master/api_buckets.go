@@ -23,6 +23,7 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	}
 	b.Name = mux.Vars(r)["bucket"]
 	b.Tags, b.CORS, b.LockRule, b.Versioning = nil, nil, nil, "" // set by their own calls
+	b.Lifecycle, b.Policy, b.PublicAccessBlock = nil, "", nil
 	if b.ObjectLock {
 		b.Versioning = proto.VersioningEnabled // object lock keeps versions
 	}
@@ -37,6 +38,22 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	if b.Replication < 1 || b.Replication > 16 || len(b.Location) > 64 || len(b.Owner) > proto.MaxUserNameLen {
 		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
 		return
+	}
+	if b.Owner != "" {
+		if err := proto.ValidID("owner", b.Owner); err != nil {
+			writeError(w, fmt.Errorf("bucket %s: %w", b.Name, err))
+			return
+		}
+	}
+	if err := proto.ValidOwnership(b.Ownership); err != nil {
+		writeError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err))
+		return
+	}
+	if b.ACL != nil {
+		if err := proto.ValidACL(*b.ACL); err != nil {
+			writeError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err))
+			return
+		}
 	}
 	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
 		writeError(w, err)
@@ -86,10 +103,18 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock, Lifecycle: req.Lifecycle}
+	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock, Lifecycle: req.Lifecycle,
+		Policy: req.Policy, ACL: req.ACL, Ownership: req.Ownership,
+		PublicAccessBlock: req.PublicAccessBlock, ClearPublicAccessBlock: req.ClearPublicAccessBlock}
 	if err := meta.ValidateBucketConf(&cmd); err != nil {
 		writeError(w, err)
 		return
+	}
+	if cmd.Policy != nil && *cmd.Policy != "" {
+		if err := validPolicy(*cmd.Policy); err != nil {
+			writeError(w, fmt.Errorf("bucket %s: policy: %w", req.Bucket, err))
+			return
+		}
 	}
 	a.change(w, r, meta.OpPutBucketConf, cmd)
 }

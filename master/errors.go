@@ -123,7 +123,7 @@ func httpStatus(code proto.Code) (status int, retryable bool) {
 		return http.StatusForbidden, false
 	case proto.CodeNoSuchBucket, proto.CodeNoSuchKey, proto.CodeNotFound, proto.CodeNoSuchUpload:
 		return http.StatusNotFound, false
-	case proto.CodeBucketExists, proto.CodeBucketNotEmpty:
+	case proto.CodeBucketExists, proto.CodeBucketNotEmpty, proto.CodeConflict:
 		return http.StatusConflict, false
 	case proto.CodePrecondition:
 		return http.StatusPreconditionFailed, false

@@ -8,6 +8,12 @@ import (
 type User struct {
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
+	// ID is the user's canonical id (CanonicalID of Name), filled in by
+	// the master when it answers; it is not stored.
+	ID string `json:"id,omitempty"`
+	// Policies are the names of the access policies attached to the
+	// user, sorted.
+	Policies []string `json:"policies,omitempty"`
 }
 
 // AccessKey is an S3 key pair owned by a user.
@@ -16,6 +22,9 @@ type AccessKey struct {
 	SecretKey string    `json:"secretKey,omitempty"`
 	User      string    `json:"user"`
 	Created   time.Time `json:"created"`
+	// Status is KeyActive or KeyInactive; empty (a key made before key
+	// states) is active. See Active.
+	Status string `json:"status,omitempty"`
 }
 
 // CreateUserRequest creates a user.

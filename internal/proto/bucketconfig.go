@@ -48,6 +48,16 @@ type BucketConfigRequest struct {
 	// Lifecycle replaces the lifecycle rules (ValidLifecycle); empty
 	// removes them.
 	Lifecycle *[]LifecycleRule `json:"lifecycle,omitempty"`
+	// Policy replaces the bucket policy document; "" removes it.
+	Policy *string `json:"policy,omitempty"`
+	// ACL replaces the bucket's ACL.
+	ACL *ACL `json:"acl,omitempty"`
+	// Ownership replaces the object ownership setting; "" removes it.
+	Ownership *string `json:"ownership,omitempty"`
+	// PublicAccessBlock replaces the public access block;
+	// ClearPublicAccessBlock removes it (and wins over PublicAccessBlock).
+	PublicAccessBlock      *PublicAccessBlock `json:"publicAccessBlock,omitempty"`
+	ClearPublicAccessBlock bool               `json:"clearPublicAccessBlock,omitempty"`
 }
 
 // LockConfig is a bucket's object lock configuration.

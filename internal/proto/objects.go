@@ -24,6 +24,16 @@ type Bucket struct {
 	LockRule   *LockRule `json:"lockRule,omitempty"`
 	// Lifecycle is the bucket's lifecycle configuration; none when empty.
 	Lifecycle []LifecycleRule `json:"lifecycle,omitempty"`
+	// Policy is the bucket policy document (ValidPolicyDocument); none
+	// when empty.
+	Policy string `json:"policy,omitempty"`
+	// ACL is the bucket's access control list; none when nil.
+	ACL *ACL `json:"acl,omitempty"`
+	// Ownership is the object ownership setting (Ownership* constants);
+	// "" when not configured.
+	Ownership string `json:"ownership,omitempty"`
+	// PublicAccessBlock is the bucket's public access block; none when nil.
+	PublicAccessBlock *PublicAccessBlock `json:"publicAccessBlock,omitempty"`
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,
@@ -113,6 +123,11 @@ type ObjectHeaders struct {
 	LockMode  string `json:"lockMode,omitempty"`
 	LockUntil string `json:"lockUntil,omitempty"`
 	LegalHold string `json:"legalHold,omitempty"`
+	// Owner is the user name of the object's writer; ACL is the object's
+	// access control list (ValidACL). Neither is counted in
+	// MaxObjectHeaders; an ACL call replaces ACL without a new version.
+	Owner string `json:"owner,omitempty"`
+	ACL   *ACL   `json:"acl,omitempty"`
 }
 
 // Checksum algorithms and types of ObjectHeaders, spelled as S3 does.

@@ -52,7 +52,21 @@ func ValidateBucketConf(c *PutBucketConf) error {
 			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
 		}
 	}
-	return nil
+	return validateAccessConf(c)
+}
+
+// validateAccessConf checks the access settings of a bucket configuration
+// change.
+func validateAccessConf(c *PutBucketConf) error {
+	b := proto.Bucket{Name: c.Bucket}
+	if c.Policy != nil {
+		b.Policy = *c.Policy
+	}
+	if c.Ownership != nil {
+		b.Ownership = *c.Ownership
+	}
+	b.ACL = c.ACL
+	return validBucketAccess(&b)
 }
 
 // applyPutBucketConf replaces the given parts of a bucket's configuration.
@@ -87,6 +101,23 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 		if len(*c.Lifecycle) > 0 {
 			b.Lifecycle = *c.Lifecycle
 		}
+	}
+	if c.Policy != nil {
+		b.Policy = *c.Policy
+	}
+	if c.ACL != nil {
+		acl := *c.ACL
+		b.ACL = &acl
+	}
+	if c.Ownership != nil {
+		b.Ownership = *c.Ownership
+	}
+	if c.PublicAccessBlock != nil {
+		pab := *c.PublicAccessBlock
+		b.PublicAccessBlock = &pab
+	}
+	if c.ClearPublicAccessBlock {
+		b.PublicAccessBlock = nil
 	}
 	return nil, put(txn, bucketKey(c.Bucket), b)
 }

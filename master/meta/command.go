@@ -55,10 +55,17 @@ const (
 	OpPutBucketConf  Op = 21
 	OpSetVersioning  Op = 22
 	OpSetLock        Op = 23
+	// Identity and access.
+	OpSetKeyStatus       Op = 24
+	OpDeleteUser         Op = 25
+	OpPutAccessPolicy    Op = 26
+	OpDeleteAccessPolicy Op = 27
+	OpAttachPolicy       Op = 28
+	OpPutObjectACL       Op = 29
 )
 
 // lastOp is the highest opcode; the golden tests cover every one up to it.
-const lastOp = OpSetLock
+const lastOp = OpPutObjectACL
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -73,6 +80,9 @@ func (o Op) String() string {
 		OpPutPart: "putPart", OpCompleteUpload: "completeUpload", OpAbortUpload: "abortUpload",
 		OpPutObjectTags: "putObjectTags", OpPutBucketConf: "putBucketConf",
 		OpSetVersioning: "setVersioning", OpSetLock: "setLock",
+		OpSetKeyStatus: "setKeyStatus", OpDeleteUser: "deleteUser",
+		OpPutAccessPolicy: "putAccessPolicy", OpDeleteAccessPolicy: "deleteAccessPolicy",
+		OpAttachPolicy: "attachPolicy", OpPutObjectACL: "putObjectACL",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -194,6 +204,53 @@ type (
 		// Lifecycle, when set, replaces the lifecycle rules (an empty
 		// list removes them).
 		Lifecycle *[]proto.LifecycleRule `json:"lifecycle,omitempty"`
+		// Policy, when set, replaces the bucket policy ("" removes it).
+		Policy *string `json:"policy,omitempty"`
+		// ACL, when set, replaces the bucket's ACL.
+		ACL *proto.ACL `json:"acl,omitempty"`
+		// Ownership, when set, replaces the object ownership setting (""
+		// removes it).
+		Ownership *string `json:"ownership,omitempty"`
+		// PublicAccessBlock, when set, replaces the public access block;
+		// ClearPublicAccessBlock removes it.
+		PublicAccessBlock      *proto.PublicAccessBlock `json:"publicAccessBlock,omitempty"`
+		ClearPublicAccessBlock bool                     `json:"clearPublicAccessBlock,omitempty"`
+	}
+	// SetKeyStatus is the payload of OpSetKeyStatus: an access key's
+	// status becomes Status (proto.KeyActive or proto.KeyInactive).
+	SetKeyStatus struct {
+		AccessKey string `json:"accessKey"`
+		Status    string `json:"status"`
+	}
+	// DeleteUser is the payload of OpDeleteUser: delete a user that owns
+	// no bucket, with its access keys.
+	DeleteUser struct {
+		Name string `json:"name"`
+	}
+	// PutAccessPolicy is the payload of OpPutAccessPolicy: create or
+	// replace a named access policy.
+	PutAccessPolicy struct {
+		Policy proto.AccessPolicy `json:"policy"`
+	}
+	// DeleteAccessPolicy is the payload of OpDeleteAccessPolicy: delete an
+	// access policy no user has attached.
+	DeleteAccessPolicy struct {
+		Name string `json:"name"`
+	}
+	// AttachPolicy is the payload of OpAttachPolicy: attach the access
+	// policy Policy to User, or with Detach, detach it.
+	AttachPolicy struct {
+		User   string `json:"user"`
+		Policy string `json:"policy"`
+		Detach bool   `json:"detach,omitempty"`
+	}
+	// PutObjectACL is the payload of OpPutObjectACL: replace the ACL of an
+	// object's newest version, or of the version VersionID.
+	PutObjectACL struct {
+		Bucket    string    `json:"bucket"`
+		Key       string    `json:"key"`
+		VersionID string    `json:"versionId,omitempty"`
+		ACL       proto.ACL `json:"acl"`
 	}
 	// SetLock is the payload of OpSetLock: change a version's retention or
 	// legal hold, judged at At, the leader's clock.

@@ -54,6 +54,9 @@ var (
 	// ErrLocked means an object lock forbids the change: removing a
 	// retained or held version, or shortening a retention.
 	ErrLocked = errors.New("object locked")
+	// ErrConflict means the change conflicts with other state: a user
+	// that owns a bucket, a policy attached to a user.
+	ErrConflict = errors.New("conflict")
 )
 
 // codes maps the sentinels to the codes outcomes record, first match
@@ -79,6 +82,8 @@ var codes = []struct {
 	{ErrInvalidPartOrder, proto.CodeInvalidPartOrder},
 	{ErrEntityTooSmall, proto.CodeEntityTooSmall},
 	{ErrLocked, proto.CodeLocked},
+	{ErrConflict, proto.CodeConflict},
+	{proto.ErrInvalidAccess, proto.CodeBadRequest},
 }
 
 // Code returns the code of a command error: the code of the first

@@ -150,7 +150,7 @@ func goldenVersionLog() []goldenEntry {
 // refuses) in testdata/lock_log.golden, after the first three logs.
 func TestGoldenLockEntries(t *testing.T) {
 	base := append(append(goldenLog(), goldenConfLog()...), goldenVersionLog()...)
-	checkGoldenSet(t, "lock", base, goldenLockLog(len(base)), OpSetLock, lastOp)
+	checkGoldenSet(t, "lock", base, goldenLockLog(len(base)), OpSetLock, OpSetLock)
 }
 
 // goldenLockLog follows n entries: the version id of its put is the Raft

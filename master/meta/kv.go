@@ -292,6 +292,16 @@ func validateHeaders(h proto.ObjectHeaders) error {
 	if h.Checksum != "" && h.ChecksumAlgorithm == "" {
 		return fmt.Errorf("checksum without an algorithm: %w", ErrInvalid)
 	}
+	if h.Owner != "" {
+		if err := proto.ValidID("owner", h.Owner); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
+	if h.ACL != nil {
+		if err := proto.ValidACL(*h.ACL); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+	}
 	return nil
 }
 

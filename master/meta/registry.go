@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -70,11 +71,25 @@ func applyPutUser(txn *badger.Txn, _ uint64, c *PutUser) (any, error) {
 	if err := proto.ValidID("user", c.User.Name); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return nil, put(txn, []byte("u/"+c.User.Name), c.User)
+	u := c.User
+	if u.Policies == nil { // a user made again keeps its attached policies
+		old, err := getUser(txn, u.Name)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if old != nil {
+			u.Policies = old.Policies
+		}
+	}
+	u.ID = ""
+	return nil, put(txn, []byte("u/"+u.Name), u)
 }
 
 func applyPutKey(txn *badger.Txn, _ uint64, c *PutKey) (any, error) {
 	k := c.Key
+	if k.Status != "" && k.Status != proto.KeyActive && k.Status != proto.KeyInactive {
+		return nil, fmt.Errorf("access key %q: status %q is not Active or Inactive: %w", k.AccessKey, k.Status, ErrInvalid)
+	}
 	if err := proto.ValidID("access key", k.AccessKey); err != nil || len(k.SecretKey) < 8 || len(k.SecretKey) > 128 {
 		return nil, fmt.Errorf("access key %q: id must be a valid id and the secret 8 to 128 bytes: %w", k.AccessKey, ErrInvalid)
 	}

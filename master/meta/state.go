@@ -25,6 +25,7 @@ import (
 //	r/<member id>        Member (master HTTP addresses)
 //	u/<user>             proto.User
 //	k/<access key>       proto.AccessKey
+//	a/<policy name>      proto.AccessPolicy
 //	p/, q/               multipart uploads and their parts (upload.go)
 //	i/<request id>       outcome of a change asked for under that id
 //	it/<at BE><id>       the same ids by proposal time, for expiry
@@ -92,6 +93,13 @@ func init() {
 		OpPutBucketConf:  decoded(applyPutBucketConf),
 		OpSetVersioning:  decoded(applySetVersioning),
 		OpSetLock:        decoded(applySetLock),
+
+		OpSetKeyStatus:       decoded(applySetKeyStatus),
+		OpDeleteUser:         decoded(applyDeleteUser),
+		OpPutAccessPolicy:    decoded(applyPutAccessPolicy),
+		OpDeleteAccessPolicy: decoded(applyDeleteAccessPolicy),
+		OpAttachPolicy:       decoded(applyAttachPolicy),
+		OpPutObjectACL:       decoded(applyPutObjectACL),
 	}
 }
 
@@ -120,7 +128,28 @@ func applyCreateBucket(txn *badger.Txn, _ uint64, c *CreateBucket) (any, error) 
 	if c.Bucket.ObjectLock != (c.Bucket.Versioning == proto.VersioningEnabled && c.Bucket.ObjectLock) || c.Bucket.LockRule != nil {
 		return nil, fmt.Errorf("bucket %s: object lock at creation needs versioning Enabled and no rule: %w", c.Bucket.Name, ErrInvalid)
 	}
+	if err := validBucketAccess(&c.Bucket); err != nil {
+		return nil, err
+	}
 	return nil, put(txn, bucketKey(c.Bucket.Name), c.Bucket)
+}
+
+// validBucketAccess checks a new bucket's access settings.
+func validBucketAccess(b *proto.Bucket) error {
+	if err := proto.ValidOwnership(b.Ownership); err != nil {
+		return fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err)
+	}
+	if b.ACL != nil {
+		if err := proto.ValidACL(*b.ACL); err != nil {
+			return fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err)
+		}
+	}
+	if b.Policy != "" {
+		if err := proto.ValidPolicyDocument(b.Policy); err != nil {
+			return fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err)
+		}
+	}
+	return nil
 }
 
 func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) {

@@ -1,0 +1,119 @@
+package master
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+)
+
+// The identity and access calls: users, key states, access policies and
+// their attachments, the gateway's identity lookup, and object ACLs.
+
+// withID fills in a user's canonical id, which is derived, not stored.
+func withID(u proto.User) proto.User {
+	u.ID = proto.CanonicalID(u.Name)
+	return u
+}
+
+// validPolicy checks a policy document (an access policy's or a bucket
+// policy) before it is proposed.
+func validPolicy(doc string) error {
+	if err := proto.ValidPolicyDocument(doc); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+func (a *api) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	a.read(w, r, func() (any, error) {
+		u, err := a.fsm.User(name)
+		return withID(u), err
+	})
+}
+
+func (a *api) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	a.change(w, r, meta.OpDeleteUser, meta.DeleteUser{Name: mux.Vars(r)["name"]})
+}
+
+func (a *api) handleKeyStatus(w http.ResponseWriter, r *http.Request) {
+	var req proto.KeyStatusRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	a.change(w, r, meta.OpSetKeyStatus, meta.SetKeyStatus{AccessKey: mux.Vars(r)["key"], Status: req.Status})
+}
+
+func (a *api) handleListAccessPolicies(w http.ResponseWriter, r *http.Request) {
+	a.read(w, r, func() (any, error) { return a.fsm.AccessPolicies() })
+}
+
+func (a *api) handleGetAccessPolicy(w http.ResponseWriter, r *http.Request) {
+	name := mux.Vars(r)["name"]
+	a.read(w, r, func() (any, error) { return a.fsm.AccessPolicy(name) })
+}
+
+func (a *api) handlePutAccessPolicy(w http.ResponseWriter, r *http.Request) {
+	var req proto.AccessPolicyRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	p := proto.AccessPolicy{Name: req.Name, Document: req.Document, Updated: a.now().UTC().Truncate(time.Millisecond)}
+	if err := meta.ValidateAccessPolicy(p); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validPolicy(p.Document); err != nil {
+		writeError(w, fmt.Errorf("access policy %s: %w", p.Name, err))
+		return
+	}
+	a.change(w, r, meta.OpPutAccessPolicy, meta.PutAccessPolicy{Policy: p})
+}
+
+func (a *api) handleDeleteAccessPolicy(w http.ResponseWriter, r *http.Request) {
+	a.change(w, r, meta.OpDeleteAccessPolicy, meta.DeleteAccessPolicy{Name: mux.Vars(r)["name"]})
+}
+
+func (a *api) handleAttach(w http.ResponseWriter, r *http.Request) {
+	var req proto.AttachRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	a.change(w, r, meta.OpAttachPolicy, meta.AttachPolicy{User: req.User, Policy: req.Policy, Detach: req.Detach})
+}
+
+// handleIdentity answers the gateway's lookup of an access key: the key
+// with its secret, its user and the user's policy documents.
+func (a *api) handleIdentity(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["key"]
+	a.read(w, r, func() (any, error) {
+		ident, err := a.fsm.Identity(id)
+		ident.User = withID(ident.User)
+		return ident, err
+	})
+}
+
+func (a *api) handleObjectACL(w http.ResponseWriter, r *http.Request) {
+	var req proto.ObjectACLRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := proto.ValidACL(req.ACL); err != nil {
+		writeError(w, fmt.Errorf("object %s/%s: %w: %w", req.Bucket, req.Key, ErrInvalid, err))
+		return
+	}
+	a.change(w, r, meta.OpPutObjectACL, meta.PutObjectACL{Bucket: req.Bucket, Key: req.Key, VersionID: req.VersionID, ACL: req.ACL})
+}
