@@ -71,11 +71,19 @@ func (c Config) NewRequest(ctx context.Context, method, addr, path string, body 
 // Authenticate passes on the requests that carry the cluster secret
 // (compared in constant time) and answers every other one 401 with a
 // proto.Error body (CodeUnauthorized). With Insecure it passes on every
-// request.
+// request as far as the secret goes. With TLS, it also requires that the
+// request came over TLS with a verified client certificate (Insecure or
+// not): a listener that only verifies certificates when given (a
+// master's, which also serves the dashboard to browsers) leaves the
+// requirement to this check.
 func (c Config) Authenticate(next http.Handler) http.Handler {
 	want := []byte(c.credential())
-	insecure := c.Insecure
+	insecure, needCert := c.Insecure, c.TLS != nil
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if needCert && (r.TLS == nil || len(r.TLS.VerifiedChains) == 0) {
+			WriteError(w, NoCertificate())
+			return
+		}
 		if !insecure && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			WriteError(w, Unauthorized())
 			return
@@ -87,6 +95,12 @@ func (c Config) Authenticate(next http.Handler) http.Handler {
 // Unauthorized returns the answer to a call without the cluster secret.
 func Unauthorized() *proto.Error {
 	return &proto.Error{Code: proto.CodeUnauthorized, Message: "missing or wrong cluster secret", Status: http.StatusUnauthorized}
+}
+
+// NoCertificate returns the answer to a call without a client certificate
+// from the cluster CA, where cluster TLS is on.
+func NoCertificate() *proto.Error {
+	return &proto.Error{Code: proto.CodeUnauthorized, Message: "no client certificate from the cluster CA", Status: http.StatusUnauthorized}
 }
 
 // Listener returns ln, wrapped to serve TLS when the config has it.

@@ -95,12 +95,14 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestTLSRoundTrip serves with a self-signed certificate through Listener
-// and calls through NewClient and NewRequest with the same secret.
+// TestTLSRoundTrip serves with a self-signed certificate through Listener,
+// requiring it from callers too, and calls through NewClient and
+// NewRequest with the same secret and certificate.
 func TestTLSRoundTrip(t *testing.T) {
 	cert, pool := selfSigned(t)
-	server := Config{Secret: "s", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}
-	client := Config{Secret: "s", TLS: &tls.Config{RootCAs: pool}}
+	server := Config{Secret: "s", TLS: &tls.Config{Certificates: []tls.Certificate{cert},
+		ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}}
+	client := Config{Secret: "s", TLS: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -116,9 +118,9 @@ func TestTLSRoundTrip(t *testing.T) {
 	if got := get(t, client, ln.Addr().String()); got != "over tls" {
 		t.Fatalf("body %q", got)
 	}
-	// Neither a plain-http caller nor one that does not trust the
-	// certificate gets an answer.
-	for _, cfg := range []Config{{Secret: "s"}, {Secret: "s", TLS: &tls.Config{}}} {
+	// Neither a plain-http caller, nor one that does not trust the
+	// certificate, nor one without a client certificate gets an answer.
+	for _, cfg := range []Config{{Secret: "s"}, {Secret: "s", TLS: &tls.Config{}}, {Secret: "s", TLS: &tls.Config{RootCAs: pool}}} {
 		req, _ := cfg.NewRequest(context.Background(), http.MethodGet, ln.Addr().String(), "/x", nil)
 		resp, err := NewClient(cfg, ClientOptions{}).Do(req)
 		if err == nil {
@@ -165,7 +167,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		IsCA:         true, BasicConstraintsValid: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -179,4 +181,35 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// TestAuthenticateNeedsCertificate: with TLS in the config, a request
+// with the secret but without a verified client certificate (plain http,
+// or TLS without one) is refused, whatever Insecure says.
+func TestAuthenticateNeedsCertificate(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	verified := &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{}}}}
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		state    *tls.ConnectionState
+		wantCode int
+	}{
+		{"verified certificate", Config{Secret: "s", TLS: &tls.Config{}}, verified, http.StatusTeapot},
+		{"tls without certificate", Config{Secret: "s", TLS: &tls.Config{}}, &tls.ConnectionState{}, http.StatusUnauthorized},
+		{"plain http", Config{Secret: "s", TLS: &tls.Config{}}, nil, http.StatusUnauthorized},
+		{"insecure, no certificate", Config{Insecure: true, TLS: &tls.Config{}}, &tls.ConnectionState{}, http.StatusUnauthorized},
+		{"no cluster tls", Config{Secret: "s"}, nil, http.StatusTeapot},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", "Bearer s")
+			req.TLS = tc.state
+			w := httptest.NewRecorder()
+			tc.cfg.Authenticate(ok).ServeHTTP(w, req)
+			if w.Code != tc.wantCode {
+				t.Fatalf("status %d, want %d", w.Code, tc.wantCode)
+			}
+		})
+	}
 }
