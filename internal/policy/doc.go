@@ -21,10 +21,16 @@
 //     the wildcards * and ?.
 //   - Resource is "*" or an ARN (arn:partition:service:region:account:
 //     resource), matched case-sensitively with * and ?.
-//   - Condition is {"Operator": {"key": value or [values]}}; see the
-//     operator list in condition.go. Condition key names are
-//     case-insensitive, values are case-sensitive unless the operator says
-//     otherwise.
+//   - Condition is {"Operator": {"key": value or [values]}}, values being
+//     strings, numbers or booleans. Operators: String(Not)Equals,
+//     String(Not)EqualsIgnoreCase, String(Not)Like, Numeric(Not)Equals,
+//     NumericLessThan(Equals), NumericGreaterThan(Equals), the same six for
+//     Date (ISO 8601 or epoch seconds), Bool, IpAddress and NotIpAddress
+//     (IPv4 or IPv6 address or CIDR), Arn(Not)Equals, Arn(Not)Like, and
+//     Null; each but Null may end in IfExists or start with ForAnyValue: or
+//     ForAllValues:. Numbers, dates, addresses and ARNs are validated by
+//     Parse. Condition key names are case-insensitive; values are
+//     case-sensitive unless the operator says otherwise.
 //
 // With Version 2012-10-17, ${key} in Resource, NotResource and the values of
 // String, Arn and Bool conditions is replaced by the single value of that

@@ -243,7 +243,7 @@ var evalCases = []evalCase{
 		get(ctx("aws:username", "alice", "s3:prefix", "home/alice/docs")), Allow},
 	{"variable in condition value, other user", allowIf(`{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}`),
 		get(ctx("aws:username", "bob", "s3:prefix", "home/alice/docs")), NoMatch},
-	{"multi-valued variable does not resolve", stmt(`{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}`),
+	{"multi-valued variable does not resolve", stmt(`{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}*"}`),
 		Request{Action: "s3:GetObject", Resource: "arn:aws:s3:::home/alice/x", Context: ctx("aws:username", "alice", "aws:username", "bob")}, NoMatch},
 }
 
