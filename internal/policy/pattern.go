@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // pc is one character of a compiled pattern: a literal rune, a wildcard
@@ -42,18 +43,11 @@ func compile(s string, vars bool) (pattern, error) {
 			i += n
 			continue
 		}
-		r, size := decodeRune(s[i:])
+		r, size := utf8.DecodeRuneInString(s[i:])
 		p.pcs = append(p.pcs, literalOrWild(r))
 		i += size
 	}
 	return p, nil
-}
-
-func decodeRune(s string) (rune, int) {
-	for _, r := range s {
-		return r, len(string(r))
-	}
-	return 0, 1
 }
 
 func literalOrWild(r rune) pc {

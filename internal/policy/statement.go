@@ -12,7 +12,9 @@ const (
 	EffectDeny  = "Deny"
 )
 
-// Statement is one parsed statement of a policy.
+// Statement is one parsed statement of a policy. A statement with neither
+// Principal nor NotPrincipal (as in a policy attached to a user) matches
+// every caller.
 type Statement struct {
 	// Sid is the statement's Sid, if any.
 	Sid string
