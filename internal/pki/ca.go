@@ -78,9 +78,8 @@ func NewCA(name string, now time.Time) (*CA, error) {
 
 // Issue returns a new node certificate and key (both PEM) for node name,
 // valid from now for Validity but not past the CA, for both server and
-// client authentication. hosts are its DNS names and IP addresses (an
-// entry that parses as an IP is one); with none, name is the only DNS
-// name.
+// client authentication. Its DNS names are name and the hosts that do not
+// parse as IP addresses; the others are its IP addresses.
 func (ca *CA) Issue(name string, hosts []string, now time.Time) (certPEM, keyPEM []byte, err error) {
 	if name == "" {
 		return nil, nil, errors.New("pki: a node certificate needs a name")
@@ -105,13 +104,15 @@ func (ca *CA) Issue(name string, hosts []string, now time.Time) (certPEM, keyPEM
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter
 	}
-	if len(hosts) == 0 {
-		hosts = []string{name}
-	}
-	for _, h := range hosts {
+	seen := map[string]bool{}
+	for _, h := range append([]string{name}, hosts...) {
+		if h == "" || seen[h] {
+			continue
+		}
+		seen[h] = true
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
+		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}

@@ -32,14 +32,14 @@ func TestIssueVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaf := pair.Leaf
-	if leaf.Subject.CommonName != "node1" || len(leaf.DNSNames) != 1 || len(leaf.IPAddresses) != 2 {
+	if leaf.Subject.CommonName != "node1" || len(leaf.DNSNames) != 2 || len(leaf.IPAddresses) != 2 {
 		t.Fatalf("subject %v, DNS %v, IPs %v", leaf.Subject, leaf.DNSNames, leaf.IPAddresses)
 	}
 	if got := leaf.NotAfter.Sub(now); got < Validity-time.Minute || leaf.NotAfter.After(ca.Cert.NotAfter) {
 		t.Errorf("valid for %v, CA until %v", got, ca.Cert.NotAfter)
 	}
 	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
-		for _, name := range []string{"node1.example", "127.0.0.1", "::1"} {
+		for _, name := range []string{"node1", "node1.example", "127.0.0.1", "::1"} {
 			opts := x509.VerifyOptions{Roots: ca.Pool(), DNSName: name, KeyUsages: []x509.ExtKeyUsage{usage}}
 			if _, err := leaf.Verify(opts); err != nil {
 				t.Errorf("verify as %v for %s: %v", usage, name, err)
