@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -68,7 +69,100 @@ func adminSubs() []adminSub {
 		{"delete-key", []string{"ACCESS_KEY"}, "delete an S3 access key", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
 			return cl.DeleteKey(ctx, a[0])
 		})},
+		{"user", []string{"NAME"}, "show a user: canonical id, access keys, attached access policies", func(fs *flag.FlagSet) adminRun {
+			asJSON := fs.Bool("json", false, "print the user as JSON")
+			return func(ctx context.Context, e *env, cl *client.Admin, a []string) error {
+				return adminUser(ctx, e, cl, a[0], *asJSON)
+			}
+		}},
+		{"delete-user", []string{"NAME"}, "delete a user and its access keys (not root, nor a bucket owner)", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.DeleteUser(ctx, a[0])
+		})},
+		{"deactivate-key", []string{"ACCESS_KEY"}, "make an S3 access key inactive: it signs nothing until activated", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.SetKeyStatus(ctx, a[0], false)
+		})},
+		{"activate-key", []string{"ACCESS_KEY"}, "make an inactive S3 access key active again", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.SetKeyStatus(ctx, a[0], true)
+		})},
+		{"access-policies", nil, "list access policies (IAM-style documents users attach)", func(fs *flag.FlagSet) adminRun {
+			asJSON := fs.Bool("json", false, "print the policies with their documents as JSON")
+			return func(ctx context.Context, e *env, cl *client.Admin, _ []string) error {
+				return adminAccessPolicies(ctx, e, cl, *asJSON)
+			}
+		}},
+		{"put-access-policy", []string{"NAME", "FILE"}, "create or replace an access policy from a JSON file (- reads stdin)", noFlags(adminPutAccessPolicy)},
+		{"delete-access-policy", []string{"NAME"}, "delete an access policy no user has attached", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.DeleteAccessPolicy(ctx, a[0])
+		})},
+		{"attach-access-policy", []string{"USER", "POLICY"}, "attach an access policy to a user", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.AttachAccessPolicy(ctx, a[0], a[1])
+		})},
+		{"detach-access-policy", []string{"USER", "POLICY"}, "detach an access policy from a user", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.DetachAccessPolicy(ctx, a[0], a[1])
+		})},
 	}
+}
+
+// adminUser prints a user with its canonical id, keys (without secrets)
+// and attached policies.
+func adminUser(ctx context.Context, e *env, cl *client.Admin, name string, asJSON bool) error {
+	u, err := cl.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	ks, err := cl.Keys(ctx, name)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			client.User
+			Keys []client.AccessKey `json:"keys"`
+		}{u, ks})
+	}
+	fmt.Fprintf(e.stdout, "user:     %s\nid:       %s\ncreated:  %s\npolicies: %s\n", u.Name, u.ID,
+		u.Created.Format("2006-01-02 15:04:05"), strings.Join(u.Policies, ", "))
+	for _, k := range ks {
+		status := client.KeyActive
+		if !k.Active() {
+			status = client.KeyInactive
+		}
+		fmt.Fprintf(e.stdout, "key:      %s  %s  %s\n", k.AccessKey, status, k.Created.Format("2006-01-02 15:04:05"))
+	}
+	return nil
+}
+
+func adminAccessPolicies(ctx context.Context, e *env, cl *client.Admin, asJSON bool) error {
+	ps, err := cl.AccessPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ps)
+	}
+	for _, p := range ps {
+		fmt.Fprintf(e.stdout, "%s  %s  %d bytes\n", p.Updated.Format("2006-01-02 15:04:05"), p.Name, len(p.Document))
+	}
+	return nil
+}
+
+// adminPutAccessPolicy reads the document from a file, or stdin for "-".
+func adminPutAccessPolicy(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+	var doc []byte
+	var err error
+	if a[1] == "-" {
+		doc, err = io.ReadAll(io.LimitReader(os.Stdin, client.MaxPolicyDocument+1))
+	} else {
+		doc, err = os.ReadFile(a[1])
+	}
+	if err != nil {
+		return fmt.Errorf("read access policy %s: %w", a[0], err)
+	}
+	return cl.PutAccessPolicy(ctx, a[0], string(doc))
 }
 
 func adminSubNames() []string {
@@ -83,7 +177,7 @@ func adminSynopsis() string {
 	var b strings.Builder
 	b.WriteString("admin [--masters HOST:PORT,...] <subcommand> [args] [flags]\n\nsubcommands:\n")
 	for _, s := range adminSubs() {
-		fmt.Fprintf(&b, "  %-28s %s\n", strings.TrimSpace(s.name+" "+strings.Join(s.args, " ")), s.summary)
+		fmt.Fprintf(&b, "  %-33s %s\n", strings.TrimSpace(s.name+" "+strings.Join(s.args, " ")), s.summary)
 	}
 	b.WriteString("\nRun 'granary admin <subcommand> -h' for its flags.")
 	return b.String()
@@ -203,7 +297,11 @@ func adminKeys(ctx context.Context, e *env, cl *client.Admin, user string) error
 		return err
 	}
 	for _, k := range ks {
-		fmt.Fprintf(e.stdout, "%s  %s  %s\n", k.Created.Format("2006-01-02 15:04:05"), k.AccessKey, k.User)
+		inactive := ""
+		if !k.Active() {
+			inactive = "  (inactive)"
+		}
+		fmt.Fprintf(e.stdout, "%s  %s  %s%s\n", k.Created.Format("2006-01-02 15:04:05"), k.AccessKey, k.User, inactive)
 	}
 	return nil
 }

@@ -129,6 +129,8 @@ func clusterState(t *testing.T, env []string) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\nbuckets:\n" + mustCLI(t, env, "admin", "buckets") +
 		"users:\n" + mustCLI(t, env, "admin", "users") + "keys:\n" + mustCLI(t, env, "admin", "keys") +
+		"alice:\n" + mustCLI(t, env, "admin", "user", "alice", "--json") +
+		"access policies:\n" + mustCLI(t, env, "admin", "access-policies", "--json") +
 		"objects:\n" + mustCLI(t, env, "ls", "-r", "docs")
 }
 
@@ -160,6 +162,13 @@ func TestHelpChangesNothing(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCLI(t, env, "admin", "create-key", "alice", "--json")), &key); err != nil || key.AccessKey == "" || key.SecretKey == "" {
 		t.Fatalf("create-key --json: %+v, %v", key, err)
 	}
+	readOnly := filepath.Join(work, "ro.json")
+	if err := os.WriteFile(readOnly, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, env, "admin", "put-access-policy", "ro", readOnly)
+	mustCLI(t, env, "admin", "put-access-policy", "spare", readOnly)
+	mustCLI(t, env, "admin", "attach-access-policy", "alice", "ro")
 	var st proto.Status
 	if err := json.Unmarshal([]byte(mustCLI(t, env, "admin", "status", "--json")), &st); err != nil || len(st.ChunkServers) == 0 {
 		t.Fatalf("status: %+v, %v", st, err)
@@ -171,22 +180,30 @@ func TestHelpChangesNothing(t *testing.T) {
 
 	// Arguments that would act if the command ran.
 	acting := map[string][]string{
-		"put":                 {local, "docs/victim"},
-		"get":                 {"docs/keep.txt", filepath.Join(work, "got.txt")},
-		"rm":                  {"docs/keep.txt"},
-		"ls":                  {"docs"},
-		"mount":               {"docs", filepath.Join(work, "mnt")},
-		"healthcheck":         {"http://" + web + "/v1/health"},
-		"admin delete-bucket": {"docs"},
-		"admin delete-key":    {key.AccessKey},
-		"admin remove-member": {st.Leader},
-		"admin decommission":  {st.ChunkServers[0].ID},
-		"admin create-bucket": {"victim"},
-		"admin create-user":   {"victim"},
-		"admin create-key":    {"alice"},
-		"bench report":        {work},
-		"bench baseline":      {"--dir", work},
-		"server":              {"--dir", filepath.Join(work, "server"), "--web-addr", web},
+		"put":                        {local, "docs/victim"},
+		"get":                        {"docs/keep.txt", filepath.Join(work, "got.txt")},
+		"rm":                         {"docs/keep.txt"},
+		"ls":                         {"docs"},
+		"mount":                      {"docs", filepath.Join(work, "mnt")},
+		"healthcheck":                {"http://" + web + "/v1/health"},
+		"admin delete-bucket":        {"docs"},
+		"admin delete-key":           {key.AccessKey},
+		"admin remove-member":        {st.Leader},
+		"admin decommission":         {st.ChunkServers[0].ID},
+		"admin create-bucket":        {"victim"},
+		"admin create-user":          {"victim"},
+		"admin create-key":           {"alice"},
+		"admin delete-user":          {"alice"},
+		"admin deactivate-key":       {key.AccessKey},
+		"admin activate-key":         {key.AccessKey},
+		"admin put-access-policy":    {"spare", local},
+		"admin delete-access-policy": {"spare"},
+		"admin attach-access-policy": {"alice", "spare"},
+		"admin detach-access-policy": {"alice", "ro"},
+		"admin user":                 {"alice"},
+		"bench report":               {work},
+		"bench baseline":             {"--dir", work},
+		"server":                     {"--dir", filepath.Join(work, "server"), "--web-addr", web},
 	}
 	for _, target := range helpTargets() {
 		args := acting[strings.Join(target, " ")]
@@ -215,6 +232,9 @@ func TestHelpChangesNothing(t *testing.T) {
 		{"admin", "create-user", "--", "-h"},
 		{"admin", "create-bucket", "--", "--help"},
 		{"admin", "create-user", "-x"},
+		{"admin", "delete-user", "--", "-h"},
+		{"admin", "attach-access-policy", "alice", "--", "-h"},
+		{"admin", "put-access-policy", "--", "-h", readOnly},
 		{"put", local, "docs/x", "--nosuch"},
 	} {
 		if _, errs, code := cli(t, env, inv...); code != 2 || errs == "" {
@@ -268,6 +288,7 @@ func TestHelpChangesNothing(t *testing.T) {
 			t.Errorf("after rm -r docs/tree/: %q", left)
 		}
 	})
+	t.Run("access", func(t *testing.T) { testAdminAccess(t, env, key.AccessKey, readOnly) })
 	t.Run("unknown ids", func(t *testing.T) {
 		for _, inv := range [][]string{{"admin", "remove-member", "nosuch"}, {"admin", "decommission", "nosuch"}} {
 			_, errs, code := cli(t, env, inv...)
@@ -411,4 +432,70 @@ func TestUnreachableChunkServerNamed(t *testing.T) {
 		t.Fatalf("put with an unreachable chunk server: exit %d, stderr %q; want exit 1 naming cs1.invalid:%s", code, errs, port)
 	}
 	t.Logf("put with an unreachable chunk server:\n%s", errs)
+}
+
+// testAdminAccess drives the identity and access admin commands against
+// the server of TestHelpChangesNothing, where alice has the key access and
+// the policy ro (from the file doc) attached, and spare exists.
+func testAdminAccess(t *testing.T, env []string, access, doc string) {
+	var u struct {
+		Name     string   `json:"name"`
+		ID       string   `json:"id"`
+		Policies []string `json:"policies"`
+		Keys     []struct {
+			AccessKey string `json:"accessKey"`
+			Status    string `json:"status"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, env, "admin", "user", "alice", "--json")), &u); err != nil ||
+		u.Name != "alice" || u.ID != proto.CanonicalID("alice") || !slices.Equal(u.Policies, []string{"ro"}) ||
+		len(u.Keys) != 1 || u.Keys[0].AccessKey != access {
+		t.Fatalf("admin user alice --json: %+v, %v", u, err)
+	}
+	if out := mustCLI(t, env, "admin", "user", "alice"); !strings.Contains(out, proto.CanonicalID("alice")) ||
+		!strings.Contains(out, access+"  Active") || !strings.Contains(out, "policies: ro") {
+		t.Errorf("admin user alice: %q", out)
+	}
+	mustCLI(t, env, "admin", "deactivate-key", access)
+	if out := mustCLI(t, env, "admin", "keys"); !strings.Contains(out, access+"  alice  (inactive)") {
+		t.Errorf("keys after deactivate-key: %q", out)
+	}
+	mustCLI(t, env, "admin", "activate-key", access)
+	if out := mustCLI(t, env, "admin", "user", "alice"); !strings.Contains(out, access+"  Active") {
+		t.Errorf("user after activate-key: %q", out)
+	}
+	if _, errs, code := cli(t, env, "admin", "deactivate-key", "NOSUCHKEY"); code != 1 || !strings.Contains(errs, "NOSUCHKEY") {
+		t.Errorf("deactivate-key of a missing key: exit %d, %q", code, errs)
+	}
+	if out := mustCLI(t, env, "admin", "access-policies"); !strings.Contains(out, "  ro  ") || !strings.Contains(out, "  spare  ") {
+		t.Errorf("access-policies: %q", out)
+	}
+	bad := filepath.Join(filepath.Dir(doc), "bad.json")
+	if err := os.WriteFile(bad, []byte(`["not", "an", "object"]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := cli(t, env, "admin", "put-access-policy", "broken", bad); code != 1 || !strings.Contains(errs, "JSON object") {
+		t.Errorf("put-access-policy of an array: exit %d, %q", code, errs)
+	}
+	if _, errs, code := cli(t, env, "admin", "delete-access-policy", "ro"); code != 1 || !strings.Contains(errs, "alice") {
+		t.Errorf("delete-access-policy of an attached one: exit %d, %q", code, errs)
+	}
+	mustCLI(t, env, "admin", "attach-access-policy", "alice", "spare")
+	mustCLI(t, env, "admin", "detach-access-policy", "alice", "ro")
+	mustCLI(t, env, "admin", "delete-access-policy", "ro")
+	if out := mustCLI(t, env, "admin", "user", "alice"); !strings.Contains(out, "policies: spare") {
+		t.Errorf("user after attach and detach: %q", out)
+	}
+	if _, errs, code := cli(t, env, "admin", "delete-user", "root"); code != 1 || !strings.Contains(errs, "root") {
+		t.Errorf("delete-user root: exit %d, %q", code, errs)
+	}
+	mustCLI(t, env, "admin", "create-user", "temp")
+	mustCLI(t, env, "admin", "create-key", "temp")
+	mustCLI(t, env, "admin", "delete-user", "temp")
+	if out := mustCLI(t, env, "admin", "keys"); strings.Contains(out, "temp") {
+		t.Errorf("keys after delete-user temp: %q", out)
+	}
+	if _, errs, code := cli(t, env, "admin", "user", "temp"); code != 1 || !strings.Contains(errs, "temp") {
+		t.Errorf("user of a deleted user: exit %d, %q", code, errs)
+	}
 }
