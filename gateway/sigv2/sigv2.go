@@ -206,8 +206,8 @@ func unfold(v string) string {
 }
 
 // subresources are the query parameters a V2 signature covers: those of
-// the S3 documentation, the response-* overrides, and the newer ones
-// V2 clients (minio-go, botocore) sign. Sorted.
+// the S3 documentation, the response-* overrides, and newer ones that V2
+// clients such as minio-go sign. Sorted.
 var subresources = []string{
 	"accelerate", "acl", "analytics", "cors", "delete", "encryption", "inventory",
 	"legal-hold", "lifecycle", "location", "logging", "metrics", "notification",

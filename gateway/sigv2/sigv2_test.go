@@ -124,7 +124,7 @@ func TestDocumentationPresigned(t *testing.T) {
 
 // TestXAmzDateRule checks the rule the documentation states for x-amz-date
 // (an empty Date line, x-amz-date signed among the x-amz-* headers), as
-// botocore's and boto's V2 signers apply it.
+// boto's V2 signer applies it.
 func TestXAmzDateRule(t *testing.T) {
 	r := received(t, newRequest(t, "DELETE", "http://s3.amazonaws.com/johnsmith/photos/puppy.jpg", map[string][]string{
 		"Date": {"Tue, 27 Mar 2007 21:20:27 +0000"}, "X-Amz-Date": {"Tue, 27 Mar 2007 21:20:26 +0000"}}))
