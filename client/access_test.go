@@ -11,7 +11,12 @@ import (
 	"github.com/granary-store/granary/client"
 )
 
-const allowGet = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+const (
+	allowGet = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	allowPut = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}`
+	// publicRead is a bucket policy.
+	publicRead = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::owned/*"}]}`
+)
 
 // TestAccessPoliciesAndIdentity: access policies through Admin against a
 // real master: put, replace, attach and detach, the conflicts, Identity,
@@ -29,24 +34,29 @@ func TestAccessPoliciesAndIdentity(t *testing.T) {
 	if err != nil || k.Status != client.KeyActive {
 		t.Fatalf("key %+v, %v", k, err)
 	}
-	for name, doc := range map[string]string{"not json": "{", "array": "[1]", "too large": `{"a":"` + strings.Repeat("x", client.MaxPolicyDocument) + `"}`} {
+	for name, doc := range map[string]string{"not json": "{", "array": "[1]", "too large": `{"a":"` + strings.Repeat("x", client.MaxPolicyDocument) + `"}`,
+		"no statement": "{}", "bad statement": `{"Version":"2012-10-17","Statement":"x"}`} {
 		if err := adm.PutAccessPolicy(ctx, "read", doc); !errors.Is(err, client.ErrBadRequest) {
 			t.Errorf("%s document: %v", name, err)
 		}
 	}
-	if err := adm.PutAccessPolicy(ctx, "bad name!", "{}"); !errors.Is(err, client.ErrBadRequest) {
+	// The grammar's reason reaches the caller.
+	if err := adm.PutAccessPolicy(ctx, "read", `{"Version":"2012-10-17","Statement":"x"}`); err == nil || !strings.Contains(err.Error(), "Statement 1") {
+		t.Errorf("bad statement: %v", err)
+	}
+	if err := adm.PutAccessPolicy(ctx, "bad name!", allowGet); !errors.Is(err, client.ErrBadRequest) {
 		t.Errorf("bad policy name: %v", err)
 	}
 	if ps, err := adm.AccessPolicies(ctx); err != nil || len(ps) != 0 {
 		t.Fatalf("policies after refusals: %+v, %v", ps, err)
 	}
-	if err := adm.PutAccessPolicy(ctx, "read", "{}"); err != nil {
+	if err := adm.PutAccessPolicy(ctx, "read", allowPut); err != nil {
 		t.Fatal(err)
 	}
 	if err := adm.PutAccessPolicy(ctx, "read", allowGet); err != nil {
 		t.Fatal(err)
 	}
-	if err := adm.PutAccessPolicy(ctx, "audit", "{}"); err != nil {
+	if err := adm.PutAccessPolicy(ctx, "audit", allowPut); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := adm.AccessPolicy(ctx, "read"); err != nil || p.Document != allowGet || p.Updated.IsZero() {
@@ -174,7 +184,7 @@ func TestBucketAndObjectAccess(t *testing.T) {
 	}
 	pab := &client.PublicAccessBlock{BlockPublicAcls: true, BlockPublicPolicy: true}
 	for _, err := range []error{
-		cl.SetBucketPolicy(ctx, "owned", allowGet),
+		cl.SetBucketPolicy(ctx, "owned", publicRead),
 		cl.SetBucketOwnership(ctx, "owned", client.OwnershipBucketOwnerEnforced),
 		cl.SetPublicAccessBlock(ctx, "owned", pab),
 		cl.SetBucketACL(ctx, "owned", client.ACL{Owner: "alice"}),
@@ -191,9 +201,10 @@ func TestBucketAndObjectAccess(t *testing.T) {
 			t.Fatalf("bucket %+v, %v", b, err)
 		}
 	}
-	want(allowGet, client.OwnershipBucketOwnerEnforced, pab, 0)
+	want(publicRead, client.OwnershipBucketOwnerEnforced, pab, 0)
 	for name, err := range map[string]error{
 		"policy":     cl.SetBucketPolicy(ctx, "owned", "[]"),
+		"grammar":    cl.SetBucketPolicy(ctx, "owned", `{"Statement":[{"Effect":"Maybe"}]}`),
 		"big policy": cl.SetBucketPolicy(ctx, "owned", `{"a":"`+strings.Repeat("x", client.MaxPolicyDocument)+`"}`),
 		"ownership":  cl.SetBucketOwnership(ctx, "owned", "Everyone"),
 		"acl":        cl.SetBucketACL(ctx, "owned", client.ACL{Owner: "alice", Grants: []client.Grant{{Grantee: client.Grantee{Type: client.GranteeCanonicalUser, ID: "short"}, Permission: "READ"}}}),
@@ -203,7 +214,7 @@ func TestBucketAndObjectAccess(t *testing.T) {
 			t.Errorf("bad %s: %v", name, err)
 		}
 	}
-	want(allowGet, client.OwnershipBucketOwnerEnforced, pab, 0)
+	want(publicRead, client.OwnershipBucketOwnerEnforced, pab, 0)
 	if err := cl.SetBucketPolicy(ctx, "missing", allowGet); !errors.Is(err, client.ErrNoSuchBucket) {
 		t.Fatalf("policy of a missing bucket: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 )
@@ -21,10 +22,16 @@ func withID(u proto.User) proto.User {
 }
 
 // validPolicy checks a policy document (an access policy's or a bucket
-// policy) before it is proposed.
+// policy) before it is proposed: its form (proto.ValidPolicyDocument) and
+// its grammar (policy.Parse, whose message the 400 carries). The state
+// machine checks only the form, so that replaying old entries never
+// depends on the grammar of the build that replays them.
 func validPolicy(doc string) error {
 	if err := proto.ValidPolicyDocument(doc); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if _, err := policy.Parse([]byte(doc)); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	return nil
 }
