@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -47,10 +48,6 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 
 func s3Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// owner is the canonical owner of every bucket and object until users
-// own buckets.
-var owner = ownerXML{ID: "granary", DisplayName: "granary"}
-
 // listBuckets serves ListBuckets with S3's optional paging: prefix,
 // max-buckets (1 to 10000) and continuation-token.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
@@ -80,9 +77,10 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(bs, func(a, b client.Bucket) int { return strings.Compare(a.Name, b.Name) })
 	prefix := q.Get("prefix")
-	res := listBucketsResult{NS: s3NS, Owner: owner, Buckets: []bucketXML{}, Prefix: prefix}
+	p := principalOf(r)
+	res := listBucketsResult{NS: s3NS, Owner: ownerOf(p.user), Buckets: []bucketXML{}, Prefix: prefix}
 	for _, b := range bs {
-		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) {
+		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) || !s.visible(r, p, b) {
 			continue
 		}
 		if len(res.Buckets) == max {
@@ -92,6 +90,15 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 		res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: s.cfg.Region})
 	}
 	writeXML(w, http.StatusOK, res)
+}
+
+// visible reports whether ListBuckets shows b to p: the root user sees
+// every bucket, other users the ones they own or may list.
+func (s *Server) visible(r *http.Request, p *principal, b client.Bucket) bool {
+	if p.root || p.user == bucketOwner(b) {
+		return true
+	}
+	return s.authorizeIn(r, access{p: p, action: "s3:ListBucket", bucket: b.Name}, b) == nil
 }
 
 // bucketName validates the {bucket} path element.
@@ -130,11 +137,31 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	create := s.client.CreateBucket
-	if strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true") {
-		create = s.client.CreateLockedBucket // versioning Enabled for good
+	p := principalOf(r)
+	spec := client.BucketSpec{Name: name, Owner: p.user, Ownership: ownershipEnforced,
+		ObjectLock: strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true")} // versioning Enabled for good
+	if v := r.Header.Get("X-Amz-Object-Ownership"); v != "" {
+		spec.Ownership = v
 	}
-	if err := create(r.Context(), name); err != nil {
+	b := client.Bucket{Name: name, Owner: p.user, Ownership: spec.Ownership}
+	if spec.ACL, err = requestACL(r.Header, p.user, p.user, true); err == nil {
+		err = refuseDisabledACL(b, spec.ACL)
+	}
+	if err != nil {
+		if errors.Is(err, errACLsDisabled) {
+			err = errorf(ErrInvalidBucketAclWithObjectOwnership, "bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	err = s.client.CreateBucketWith(r.Context(), spec)
+	s.forgetBucket(name)
+	if errors.Is(err, client.ErrBucketExists) {
+		if old, gerr := s.client.Bucket(r.Context(), name); gerr == nil && bucketOwner(old) != p.user {
+			err = errorf(ErrBucketAlreadyExists, "the requested bucket name is not available; the bucket namespace is shared by all users of the system")
+		}
+	}
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

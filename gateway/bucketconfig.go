@@ -32,6 +32,7 @@ func (s *Server) setBucketConfig(w http.ResponseWriter, r *http.Request, status 
 	name, err := bucketName(r)
 	if err == nil {
 		err = set(r.Context(), name)
+		s.forgetBucket(name)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -78,6 +78,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.requestLock(r, bucket, &opts.ObjectHeaders) // a copy has the lock it asks for, not the source's
 	}
+	if err == nil {
+		err = s.requestOwnership(r, bucket, &opts.ObjectHeaders) // and its writer's ownership and ACL
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -131,6 +134,13 @@ func (s *Server) openCopySource(r *http.Request) (*client.Object, string, string
 	}
 	vid, err := copySourceVersion(r.Header.Get("X-Amz-Copy-Source"))
 	if err != nil {
+		return nil, "", "", err
+	}
+	read := access{p: principalOf(r), action: "s3:GetObject", bucket: bucket, key: key, version: vid}
+	if vid != "" {
+		read.action = versionAction(read.action)
+	}
+	if err := s.authorize(r, read); err != nil {
 		return nil, "", "", err
 	}
 	var src *client.Object

@@ -4,6 +4,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/proto"
 )
 
 // target is what a request addresses: the service, a bucket or an object.
@@ -27,6 +32,10 @@ type op struct {
 	method string
 	target target
 	sub    string // the subresource keys present, sorted, joined by "&"
+	// action is the IAM action a policy names to allow or deny the
+	// operation (the s3: actions of the S3 authorization reference; a
+	// versioned call may check its Version twin, see actionFor).
+	action string
 	serve  func(*Server, http.ResponseWriter, *http.Request)
 }
 
@@ -36,105 +45,105 @@ type op struct {
 // combination missing from this table is refused, never passed on to a
 // neighbour.
 var ops = []op{
-	{"ListBuckets", "GET", onService, "", (*Server).listBuckets},
+	{"ListBuckets", "GET", onService, "", "s3:ListAllMyBuckets", (*Server).listBuckets},
 
-	{"ListObjects", "GET", onBucket, "", (*Server).listObjects},
-	{"HeadBucket", "HEAD", onBucket, "", (*Server).headBucket},
-	{"CreateBucket", "PUT", onBucket, "", (*Server).createBucket},
-	{"DeleteBucket", "DELETE", onBucket, "", (*Server).deleteBucket},
-	{"PostObject", "POST", onBucket, "", nil},
-	{"DeleteObjects", "POST", onBucket, "delete", (*Server).deleteObjects},
-	{"GetBucketLocation", "GET", onBucket, "location", (*Server).bucketLocation},
-	{"ListMultipartUploads", "GET", onBucket, "uploads", (*Server).listUploads},
-	{"GetBucketVersioning", "GET", onBucket, "versioning", (*Server).bucketVersioning},
-	{"PutBucketVersioning", "PUT", onBucket, "versioning", (*Server).putBucketVersioning},
-	{"ListObjectVersions", "GET", onBucket, "versions", (*Server).listObjectVersions},
-	{"GetBucketAccelerateConfiguration", "GET", onBucket, "accelerate", nil},
-	{"PutBucketAccelerateConfiguration", "PUT", onBucket, "accelerate", nil},
-	{"GetBucketAcl", "GET", onBucket, "acl", nil},
-	{"PutBucketAcl", "PUT", onBucket, "acl", nil},
-	{"GetBucketAnalyticsConfiguration", "GET", onBucket, "analytics", nil},
-	{"PutBucketAnalyticsConfiguration", "PUT", onBucket, "analytics", nil},
-	{"DeleteBucketAnalyticsConfiguration", "DELETE", onBucket, "analytics", nil},
-	{"GetBucketCors", "GET", onBucket, "cors", (*Server).getBucketCors},
-	{"PutBucketCors", "PUT", onBucket, "cors", (*Server).putBucketCors},
-	{"DeleteBucketCors", "DELETE", onBucket, "cors", (*Server).deleteBucketCors},
-	{"GetBucketEncryption", "GET", onBucket, "encryption", nil},
-	{"PutBucketEncryption", "PUT", onBucket, "encryption", nil},
-	{"DeleteBucketEncryption", "DELETE", onBucket, "encryption", nil},
-	{"GetBucketIntelligentTieringConfiguration", "GET", onBucket, "intelligent-tiering", nil},
-	{"PutBucketIntelligentTieringConfiguration", "PUT", onBucket, "intelligent-tiering", nil},
-	{"DeleteBucketIntelligentTieringConfiguration", "DELETE", onBucket, "intelligent-tiering", nil},
-	{"GetBucketInventoryConfiguration", "GET", onBucket, "inventory", nil},
-	{"PutBucketInventoryConfiguration", "PUT", onBucket, "inventory", nil},
-	{"DeleteBucketInventoryConfiguration", "DELETE", onBucket, "inventory", nil},
-	{"GetBucketLifecycleConfiguration", "GET", onBucket, "lifecycle", (*Server).getBucketLifecycle},
-	{"PutBucketLifecycleConfiguration", "PUT", onBucket, "lifecycle", (*Server).putBucketLifecycle},
-	{"DeleteBucketLifecycle", "DELETE", onBucket, "lifecycle", (*Server).deleteBucketLifecycle},
-	{"GetBucketLogging", "GET", onBucket, "logging", nil},
-	{"PutBucketLogging", "PUT", onBucket, "logging", nil},
-	{"GetBucketMetadataConfiguration", "GET", onBucket, "metadataConfiguration", nil},
-	{"CreateBucketMetadataConfiguration", "POST", onBucket, "metadataConfiguration", nil},
-	{"DeleteBucketMetadataConfiguration", "DELETE", onBucket, "metadataConfiguration", nil},
-	{"GetBucketMetadataTableConfiguration", "GET", onBucket, "metadataTable", nil},
-	{"CreateBucketMetadataTableConfiguration", "POST", onBucket, "metadataTable", nil},
-	{"DeleteBucketMetadataTableConfiguration", "DELETE", onBucket, "metadataTable", nil},
-	{"GetBucketMetricsConfiguration", "GET", onBucket, "metrics", nil},
-	{"PutBucketMetricsConfiguration", "PUT", onBucket, "metrics", nil},
-	{"DeleteBucketMetricsConfiguration", "DELETE", onBucket, "metrics", nil},
-	{"GetBucketNotificationConfiguration", "GET", onBucket, "notification", nil},
-	{"PutBucketNotificationConfiguration", "PUT", onBucket, "notification", nil},
-	{"GetObjectLockConfiguration", "GET", onBucket, "object-lock", (*Server).getObjectLockConfig},
-	{"PutObjectLockConfiguration", "PUT", onBucket, "object-lock", (*Server).putObjectLockConfig},
-	{"GetBucketOwnershipControls", "GET", onBucket, "ownershipControls", nil},
-	{"PutBucketOwnershipControls", "PUT", onBucket, "ownershipControls", nil},
-	{"DeleteBucketOwnershipControls", "DELETE", onBucket, "ownershipControls", nil},
-	{"GetBucketPolicy", "GET", onBucket, "policy", nil},
-	{"PutBucketPolicy", "PUT", onBucket, "policy", nil},
-	{"DeleteBucketPolicy", "DELETE", onBucket, "policy", nil},
-	{"GetBucketPolicyStatus", "GET", onBucket, "policyStatus", nil},
-	{"GetPublicAccessBlock", "GET", onBucket, "publicAccessBlock", nil},
-	{"PutPublicAccessBlock", "PUT", onBucket, "publicAccessBlock", nil},
-	{"DeletePublicAccessBlock", "DELETE", onBucket, "publicAccessBlock", nil},
-	{"GetBucketReplication", "GET", onBucket, "replication", nil},
-	{"PutBucketReplication", "PUT", onBucket, "replication", nil},
-	{"DeleteBucketReplication", "DELETE", onBucket, "replication", nil},
-	{"GetBucketRequestPayment", "GET", onBucket, "requestPayment", nil},
-	{"PutBucketRequestPayment", "PUT", onBucket, "requestPayment", nil},
-	{"GetBucketTagging", "GET", onBucket, "tagging", (*Server).getBucketTagging},
-	{"PutBucketTagging", "PUT", onBucket, "tagging", (*Server).putBucketTagging},
-	{"DeleteBucketTagging", "DELETE", onBucket, "tagging", (*Server).deleteBucketTagging},
-	{"GetBucketWebsite", "GET", onBucket, "website", nil},
-	{"PutBucketWebsite", "PUT", onBucket, "website", nil},
-	{"DeleteBucketWebsite", "DELETE", onBucket, "website", nil},
-	{"CreateSession", "GET", onBucket, "session", nil},
+	{"ListObjects", "GET", onBucket, "", "s3:ListBucket", (*Server).listObjects},
+	{"HeadBucket", "HEAD", onBucket, "", "s3:ListBucket", (*Server).headBucket},
+	{"CreateBucket", "PUT", onBucket, "", "s3:CreateBucket", (*Server).createBucket},
+	{"DeleteBucket", "DELETE", onBucket, "", "s3:DeleteBucket", (*Server).deleteBucket},
+	{"PostObject", "POST", onBucket, "", "s3:PutObject", (*Server).postObject},
+	{"DeleteObjects", "POST", onBucket, "delete", "s3:DeleteObject", (*Server).deleteObjects},
+	{"GetBucketLocation", "GET", onBucket, "location", "s3:GetBucketLocation", (*Server).bucketLocation},
+	{"ListMultipartUploads", "GET", onBucket, "uploads", "s3:ListBucketMultipartUploads", (*Server).listUploads},
+	{"GetBucketVersioning", "GET", onBucket, "versioning", "s3:GetBucketVersioning", (*Server).bucketVersioning},
+	{"PutBucketVersioning", "PUT", onBucket, "versioning", "s3:PutBucketVersioning", (*Server).putBucketVersioning},
+	{"ListObjectVersions", "GET", onBucket, "versions", "s3:ListBucketVersions", (*Server).listObjectVersions},
+	{"GetBucketAccelerateConfiguration", "GET", onBucket, "accelerate", "s3:GetAccelerateConfiguration", nil},
+	{"PutBucketAccelerateConfiguration", "PUT", onBucket, "accelerate", "s3:PutAccelerateConfiguration", nil},
+	{"GetBucketAcl", "GET", onBucket, "acl", "s3:GetBucketAcl", (*Server).getBucketACL},
+	{"PutBucketAcl", "PUT", onBucket, "acl", "s3:PutBucketAcl", (*Server).putBucketACL},
+	{"GetBucketAnalyticsConfiguration", "GET", onBucket, "analytics", "s3:GetAnalyticsConfiguration", nil},
+	{"PutBucketAnalyticsConfiguration", "PUT", onBucket, "analytics", "s3:PutAnalyticsConfiguration", nil},
+	{"DeleteBucketAnalyticsConfiguration", "DELETE", onBucket, "analytics", "s3:PutAnalyticsConfiguration", nil},
+	{"GetBucketCors", "GET", onBucket, "cors", "s3:GetBucketCORS", (*Server).getBucketCors},
+	{"PutBucketCors", "PUT", onBucket, "cors", "s3:PutBucketCORS", (*Server).putBucketCors},
+	{"DeleteBucketCors", "DELETE", onBucket, "cors", "s3:PutBucketCORS", (*Server).deleteBucketCors},
+	{"GetBucketEncryption", "GET", onBucket, "encryption", "s3:GetEncryptionConfiguration", nil},
+	{"PutBucketEncryption", "PUT", onBucket, "encryption", "s3:PutEncryptionConfiguration", nil},
+	{"DeleteBucketEncryption", "DELETE", onBucket, "encryption", "s3:PutEncryptionConfiguration", nil},
+	{"GetBucketIntelligentTieringConfiguration", "GET", onBucket, "intelligent-tiering", "s3:GetIntelligentTieringConfiguration", nil},
+	{"PutBucketIntelligentTieringConfiguration", "PUT", onBucket, "intelligent-tiering", "s3:PutIntelligentTieringConfiguration", nil},
+	{"DeleteBucketIntelligentTieringConfiguration", "DELETE", onBucket, "intelligent-tiering", "s3:PutIntelligentTieringConfiguration", nil},
+	{"GetBucketInventoryConfiguration", "GET", onBucket, "inventory", "s3:GetInventoryConfiguration", nil},
+	{"PutBucketInventoryConfiguration", "PUT", onBucket, "inventory", "s3:PutInventoryConfiguration", nil},
+	{"DeleteBucketInventoryConfiguration", "DELETE", onBucket, "inventory", "s3:PutInventoryConfiguration", nil},
+	{"GetBucketLifecycleConfiguration", "GET", onBucket, "lifecycle", "s3:GetLifecycleConfiguration", (*Server).getBucketLifecycle},
+	{"PutBucketLifecycleConfiguration", "PUT", onBucket, "lifecycle", "s3:PutLifecycleConfiguration", (*Server).putBucketLifecycle},
+	{"DeleteBucketLifecycle", "DELETE", onBucket, "lifecycle", "s3:PutLifecycleConfiguration", (*Server).deleteBucketLifecycle},
+	{"GetBucketLogging", "GET", onBucket, "logging", "s3:GetBucketLogging", nil},
+	{"PutBucketLogging", "PUT", onBucket, "logging", "s3:PutBucketLogging", nil},
+	{"GetBucketMetadataConfiguration", "GET", onBucket, "metadataConfiguration", "s3:GetBucketMetadataTableConfiguration", nil},
+	{"CreateBucketMetadataConfiguration", "POST", onBucket, "metadataConfiguration", "s3:CreateBucketMetadataTableConfiguration", nil},
+	{"DeleteBucketMetadataConfiguration", "DELETE", onBucket, "metadataConfiguration", "s3:DeleteBucketMetadataTableConfiguration", nil},
+	{"GetBucketMetadataTableConfiguration", "GET", onBucket, "metadataTable", "s3:GetBucketMetadataTableConfiguration", nil},
+	{"CreateBucketMetadataTableConfiguration", "POST", onBucket, "metadataTable", "s3:CreateBucketMetadataTableConfiguration", nil},
+	{"DeleteBucketMetadataTableConfiguration", "DELETE", onBucket, "metadataTable", "s3:DeleteBucketMetadataTableConfiguration", nil},
+	{"GetBucketMetricsConfiguration", "GET", onBucket, "metrics", "s3:GetMetricsConfiguration", nil},
+	{"PutBucketMetricsConfiguration", "PUT", onBucket, "metrics", "s3:PutMetricsConfiguration", nil},
+	{"DeleteBucketMetricsConfiguration", "DELETE", onBucket, "metrics", "s3:PutMetricsConfiguration", nil},
+	{"GetBucketNotificationConfiguration", "GET", onBucket, "notification", "s3:GetBucketNotification", nil},
+	{"PutBucketNotificationConfiguration", "PUT", onBucket, "notification", "s3:PutBucketNotification", nil},
+	{"GetObjectLockConfiguration", "GET", onBucket, "object-lock", "s3:GetBucketObjectLockConfiguration", (*Server).getObjectLockConfig},
+	{"PutObjectLockConfiguration", "PUT", onBucket, "object-lock", "s3:PutBucketObjectLockConfiguration", (*Server).putObjectLockConfig},
+	{"GetBucketOwnershipControls", "GET", onBucket, "ownershipControls", "s3:GetBucketOwnershipControls", (*Server).getOwnershipControls},
+	{"PutBucketOwnershipControls", "PUT", onBucket, "ownershipControls", "s3:PutBucketOwnershipControls", (*Server).putOwnershipControls},
+	{"DeleteBucketOwnershipControls", "DELETE", onBucket, "ownershipControls", "s3:PutBucketOwnershipControls", (*Server).deleteOwnershipControls},
+	{"GetBucketPolicy", "GET", onBucket, "policy", "s3:GetBucketPolicy", (*Server).getBucketPolicy},
+	{"PutBucketPolicy", "PUT", onBucket, "policy", "s3:PutBucketPolicy", (*Server).putBucketPolicy},
+	{"DeleteBucketPolicy", "DELETE", onBucket, "policy", "s3:DeleteBucketPolicy", (*Server).deleteBucketPolicy},
+	{"GetBucketPolicyStatus", "GET", onBucket, "policyStatus", "s3:GetBucketPolicyStatus", (*Server).getBucketPolicyStatus},
+	{"GetPublicAccessBlock", "GET", onBucket, "publicAccessBlock", "s3:GetBucketPublicAccessBlock", (*Server).getPublicAccessBlock},
+	{"PutPublicAccessBlock", "PUT", onBucket, "publicAccessBlock", "s3:PutBucketPublicAccessBlock", (*Server).putPublicAccessBlock},
+	{"DeletePublicAccessBlock", "DELETE", onBucket, "publicAccessBlock", "s3:PutBucketPublicAccessBlock", (*Server).deletePublicAccessBlock},
+	{"GetBucketReplication", "GET", onBucket, "replication", "s3:GetReplicationConfiguration", nil},
+	{"PutBucketReplication", "PUT", onBucket, "replication", "s3:PutReplicationConfiguration", nil},
+	{"DeleteBucketReplication", "DELETE", onBucket, "replication", "s3:PutReplicationConfiguration", nil},
+	{"GetBucketRequestPayment", "GET", onBucket, "requestPayment", "s3:GetBucketRequestPayment", nil},
+	{"PutBucketRequestPayment", "PUT", onBucket, "requestPayment", "s3:PutBucketRequestPayment", nil},
+	{"GetBucketTagging", "GET", onBucket, "tagging", "s3:GetBucketTagging", (*Server).getBucketTagging},
+	{"PutBucketTagging", "PUT", onBucket, "tagging", "s3:PutBucketTagging", (*Server).putBucketTagging},
+	{"DeleteBucketTagging", "DELETE", onBucket, "tagging", "s3:PutBucketTagging", (*Server).deleteBucketTagging},
+	{"GetBucketWebsite", "GET", onBucket, "website", "s3:GetBucketWebsite", nil},
+	{"PutBucketWebsite", "PUT", onBucket, "website", "s3:PutBucketWebsite", nil},
+	{"DeleteBucketWebsite", "DELETE", onBucket, "website", "s3:DeleteBucketWebsite", nil},
+	{"CreateSession", "GET", onBucket, "session", "s3express:CreateSession", nil},
 
-	{"GetObject", "GET", onObject, "", (*Server).getObject},
-	{"HeadObject", "HEAD", onObject, "", (*Server).getObject},
-	{"PutObject", "PUT", onObject, "", (*Server).putObject}, // CopyObject with x-amz-copy-source
-	{"DeleteObject", "DELETE", onObject, "", (*Server).deleteObject},
-	{"GetObject", "GET", onObject, "partNumber", (*Server).getObject},
-	{"HeadObject", "HEAD", onObject, "partNumber", (*Server).getObject},
-	{"CreateMultipartUpload", "POST", onObject, "uploads", (*Server).createMultipart},
-	{"CompleteMultipartUpload", "POST", onObject, "uploadId", (*Server).completeMultipart},
-	{"UploadPart", "PUT", onObject, "partNumber&uploadId", (*Server).uploadPart}, // UploadPartCopy with x-amz-copy-source
-	{"AbortMultipartUpload", "DELETE", onObject, "uploadId", (*Server).abortMultipart},
-	{"ListParts", "GET", onObject, "uploadId", (*Server).listParts},
-	{"GetObjectAcl", "GET", onObject, "acl", nil},
-	{"PutObjectAcl", "PUT", onObject, "acl", nil},
-	{"GetObjectAttributes", "GET", onObject, "attributes", (*Server).objectAttributes},
-	{"GetObjectLegalHold", "GET", onObject, "legal-hold", (*Server).getObjectLegalHold},
-	{"PutObjectLegalHold", "PUT", onObject, "legal-hold", (*Server).putObjectLegalHold},
-	{"GetObjectRetention", "GET", onObject, "retention", (*Server).getObjectRetention},
-	{"PutObjectRetention", "PUT", onObject, "retention", (*Server).putObjectRetention},
-	{"GetObjectTagging", "GET", onObject, "tagging", (*Server).getObjectTagging},
-	{"PutObjectTagging", "PUT", onObject, "tagging", (*Server).putObjectTagging},
-	{"DeleteObjectTagging", "DELETE", onObject, "tagging", (*Server).deleteObjectTagging},
-	{"GetObjectTorrent", "GET", onObject, "torrent", nil},
-	{"RestoreObject", "POST", onObject, "restore", nil},
-	{"SelectObjectContent", "POST", onObject, "select&select-type", nil},
-	{"RenameObject", "PUT", onObject, "renameObject", nil},
-	{"UpdateObjectEncryption", "PUT", onObject, "encryption", nil},
+	{"GetObject", "GET", onObject, "", "s3:GetObject", (*Server).getObject},
+	{"HeadObject", "HEAD", onObject, "", "s3:GetObject", (*Server).getObject},
+	{"PutObject", "PUT", onObject, "", "s3:PutObject", (*Server).putObject}, // CopyObject with x-amz-copy-source
+	{"DeleteObject", "DELETE", onObject, "", "s3:DeleteObject", (*Server).deleteObject},
+	{"GetObject", "GET", onObject, "partNumber", "s3:GetObject", (*Server).getObject},
+	{"HeadObject", "HEAD", onObject, "partNumber", "s3:GetObject", (*Server).getObject},
+	{"CreateMultipartUpload", "POST", onObject, "uploads", "s3:PutObject", (*Server).createMultipart},
+	{"CompleteMultipartUpload", "POST", onObject, "uploadId", "s3:PutObject", (*Server).completeMultipart},
+	{"UploadPart", "PUT", onObject, "partNumber&uploadId", "s3:PutObject", (*Server).uploadPart}, // UploadPartCopy with x-amz-copy-source
+	{"AbortMultipartUpload", "DELETE", onObject, "uploadId", "s3:AbortMultipartUpload", (*Server).abortMultipart},
+	{"ListParts", "GET", onObject, "uploadId", "s3:ListMultipartUploadParts", (*Server).listParts},
+	{"GetObjectAcl", "GET", onObject, "acl", "s3:GetObjectAcl", (*Server).getObjectACL},
+	{"PutObjectAcl", "PUT", onObject, "acl", "s3:PutObjectAcl", (*Server).putObjectACL},
+	{"GetObjectAttributes", "GET", onObject, "attributes", "s3:GetObject", (*Server).objectAttributes},
+	{"GetObjectLegalHold", "GET", onObject, "legal-hold", "s3:GetObjectLegalHold", (*Server).getObjectLegalHold},
+	{"PutObjectLegalHold", "PUT", onObject, "legal-hold", "s3:PutObjectLegalHold", (*Server).putObjectLegalHold},
+	{"GetObjectRetention", "GET", onObject, "retention", "s3:GetObjectRetention", (*Server).getObjectRetention},
+	{"PutObjectRetention", "PUT", onObject, "retention", "s3:PutObjectRetention", (*Server).putObjectRetention},
+	{"GetObjectTagging", "GET", onObject, "tagging", "s3:GetObjectTagging", (*Server).getObjectTagging},
+	{"PutObjectTagging", "PUT", onObject, "tagging", "s3:PutObjectTagging", (*Server).putObjectTagging},
+	{"DeleteObjectTagging", "DELETE", onObject, "tagging", "s3:DeleteObjectTagging", (*Server).deleteObjectTagging},
+	{"GetObjectTorrent", "GET", onObject, "torrent", "s3:GetObjectTorrent", nil},
+	{"RestoreObject", "POST", onObject, "restore", "s3:RestoreObject", nil},
+	{"SelectObjectContent", "POST", onObject, "select&select-type", "s3:GetObject", nil},
+	{"RenameObject", "PUT", onObject, "renameObject", "s3:PutObject", nil},
+	{"UpdateObjectEncryption", "PUT", onObject, "encryption", "s3:PutObject", nil},
 }
 
 // subresources are the query keys that name an S3 subresource or select
@@ -228,7 +237,12 @@ func knownSub(t target, sub string) bool {
 
 // byVersion are the operations that take a versionId.
 var byVersion = map[string]bool{"GetObject": true, "HeadObject": true, "DeleteObject": true,
-	"GetObjectRetention": true, "PutObjectRetention": true, "GetObjectLegalHold": true, "PutObjectLegalHold": true}
+	"GetObjectRetention": true, "PutObjectRetention": true, "GetObjectLegalHold": true, "PutObjectLegalHold": true,
+	"GetObjectAcl": true, "PutObjectAcl": true}
+
+// takesACL are the operations that read x-amz-acl and x-amz-grant-*.
+var takesACL = map[string]bool{"PutObject": true, "CreateMultipartUpload": true, "CreateBucket": true,
+	"PutBucketAcl": true, "PutObjectAcl": true}
 
 // storesTags are the operations that store the x-amz-tagging header
 // (PutObject includes CopyObject, which honours it under
@@ -260,12 +274,72 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 			nameOp(r, o.name)
 			err = refuseUnsupportedHeaders(r, o)
 		}
+		if err == nil {
+			err = s.authorizeOp(r, o, t)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		o.serve(s, w, r)
 	}
+}
+
+// authorizeOp decides whether the request's principal may run o (see
+// authz.go). DeleteObjects and PostObject decide in their handlers (per
+// key; from the form's signature), CopyObject and UploadPartCopy check
+// their source there too.
+func (s *Server) authorizeOp(r *http.Request, o *op, t target) error {
+	p := principalOf(r)
+	switch {
+	case p.root:
+		return nil
+	case o.name == "PostObject":
+		return nil
+	case t == onService:
+		if p.anonymous {
+			return denied()
+		}
+		return nil // ListBuckets shows the caller what it owns or is granted
+	}
+	bucket, err := bucketName(r)
+	if err != nil {
+		return nil // the handler refuses the name
+	}
+	a := access{p: p, action: o.action, bucket: bucket, key: mux.Vars(r)["key"], version: r.URL.Query().Get("versionId")}
+	if a.version != "" {
+		a.action = versionAction(a.action)
+	}
+	switch o.name {
+	case "DeleteObjects":
+		return nil // each key is decided in the handler
+	case "CreateBucket":
+		if p.anonymous {
+			return denied()
+		}
+		// Only the caller's own policies can allow creating a bucket.
+		return s.authorizeIn(r, a, client.Bucket{Name: bucket, Owner: proto.RootUser})
+	}
+	if err := s.authorize(r, a); err != nil {
+		return err
+	}
+	if (o.name == "DeleteObject" || o.name == "PutObjectRetention") &&
+		strings.EqualFold(r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true") {
+		a.action = "s3:BypassGovernanceRetention"
+		return s.authorize(r, a)
+	}
+	return nil
+}
+
+// versionAction is the action that checks a call on a specific object
+// version, where S3 has one.
+func versionAction(action string) string {
+	switch action {
+	case "s3:GetObject", "s3:DeleteObject", "s3:GetObjectAcl", "s3:PutObjectAcl",
+		"s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging":
+		return strings.Replace(action, "Object", "ObjectVersion", 1)
+	}
+	return action
 }
 
 // refuseUnsupportedHeaders refuses requests whose headers ask for
@@ -283,8 +357,8 @@ func refuseUnsupportedHeaders(r *http.Request, o *op) error {
 			v = vs[0]
 		}
 		switch {
-		case lower == "x-amz-acl" && (v == "private" || v == "bucket-owner-full-control"):
-		case lower == "x-amz-object-ownership" && v == "BucketOwnerEnforced":
+		case (lower == "x-amz-acl" || strings.HasPrefix(lower, "x-amz-grant-")) && takesACL[o.name]: // acl.go
+		case lower == "x-amz-object-ownership" && o.name == "CreateBucket" && v != "" && proto.ValidOwnership(v) == nil:
 		case lower == "x-amz-bucket-object-lock-enabled" && (strings.EqualFold(v, "false") || strings.EqualFold(v, "true") && o.name == "CreateBucket"):
 		case strings.HasPrefix(lower, "x-amz-object-lock-") && storesTags[o.name]: // stored with the version (objectlock.go)
 		case lower == "x-amz-tagging-directive" && v == "COPY":

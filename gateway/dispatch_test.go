@@ -21,7 +21,7 @@ import (
 var implemented = []string{
 	"GET SERVICE ",
 	"GET BUCKET ", "HEAD BUCKET ", "PUT BUCKET ", "DELETE BUCKET ",
-	"POST BUCKET delete", "GET BUCKET location", "GET BUCKET uploads", "GET BUCKET versioning",
+	"POST BUCKET delete", "POST BUCKET ", "GET BUCKET location", "GET BUCKET uploads", "GET BUCKET versioning",
 	"GET OBJECT ", "HEAD OBJECT ", "PUT OBJECT ", "DELETE OBJECT ",
 	"POST OBJECT uploads", "POST OBJECT uploadId", "PUT OBJECT partNumber&uploadId",
 	"DELETE OBJECT uploadId", "GET OBJECT uploadId",
@@ -33,12 +33,17 @@ var implemented = []string{
 	"PUT BUCKET versioning", "GET BUCKET versions",
 	"GET BUCKET object-lock", "PUT BUCKET object-lock",
 	"GET OBJECT retention", "PUT OBJECT retention", "GET OBJECT legal-hold", "PUT OBJECT legal-hold",
+	"GET BUCKET acl", "PUT BUCKET acl", "GET OBJECT acl", "PUT OBJECT acl",
+	"GET BUCKET policy", "PUT BUCKET policy", "DELETE BUCKET policy", "GET BUCKET policyStatus",
+	"GET BUCKET ownershipControls", "PUT BUCKET ownershipControls", "DELETE BUCKET ownershipControls",
+	"GET BUCKET publicAccessBlock", "PUT BUCKET publicAccessBlock", "DELETE BUCKET publicAccessBlock",
 }
 
 // byVersion are the implemented calls that take a versionId (a modifier,
 // not a subresource: the table lists them without it).
 var byVersion = []string{"GET OBJECT versionId", "HEAD OBJECT versionId", "DELETE OBJECT versionId",
-	"GET OBJECT retention&versionId", "PUT OBJECT retention&versionId", "GET OBJECT legal-hold&versionId", "PUT OBJECT legal-hold&versionId"}
+	"GET OBJECT retention&versionId", "PUT OBJECT retention&versionId", "GET OBJECT legal-hold&versionId", "PUT OBJECT legal-hold&versionId",
+	"GET OBJECT acl&versionId", "PUT OBJECT acl&versionId"}
 
 func TestDispatchTableMatchesImplementedList(t *testing.T) {
 	var got []string
@@ -225,8 +230,6 @@ func TestRefusedHeadersAndParams(t *testing.T) {
 		{"DELETE", obj, "X-Amz-Tagging", "a=b"},
 		{"PUT", obj + "?tagging", "X-Amz-Tagging", "a=b"},
 		{"DELETE", obj, "X-Amz-Object-Lock-Mode", "COMPLIANCE"},
-		{"PUT", obj, "X-Amz-Grant-Read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"},
-		{"PUT", obj, "X-Amz-Acl", "public-read"},
 		{"POST", obj + "?uploads", "X-Amz-Server-Side-Encryption", "aws:kms"},
 		{"PUT", obj, "X-Amz-Bucket-Object-Lock-Enabled", "true"},
 		{"PUT", obj + "?unknown-thing=1", "", ""},
@@ -243,6 +246,16 @@ func TestRefusedHeadersAndParams(t *testing.T) {
 			t.Fatalf("%s %s with %s: %d %s, want 501 NotImplemented", c.method, c.url, c.header, status, e.Code)
 		}
 		f.check(t, c.method+" "+c.url+" "+c.header)
+	}
+	// ACLs beyond the owner's full control on a bucket with ACLs disabled
+	// (BucketOwnerEnforced, the default) are refused as S3 refuses them.
+	for _, h := range [][2]string{{"X-Amz-Grant-Read", "uri=http://acs.amazonaws.com/groups/global/AllUsers"}, {"X-Amz-Acl", "public-read"}} {
+		req := newReq(t, "PUT", obj, []byte("replacement bytes"))
+		req.Header.Set(h[0], h[1])
+		if status, e := send(t, req, rootAccess, rootSecret, true); status != 400 || e.Code != "AccessControlListNotSupported" {
+			t.Fatalf("PUT with %s: %d %s, want 400 AccessControlListNotSupported", h[0], status, e.Code)
+		}
+		f.check(t, "PUT with "+h[0])
 	}
 	// The values the gateway does honour are accepted.
 	req := newReq(t, "PUT", obj, fixtureBody)

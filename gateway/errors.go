@@ -8,6 +8,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/gateway/postpolicy"
+	"github.com/granary-store/granary/gateway/sigv2"
 	"github.com/granary-store/granary/gateway/sigv4"
 )
 
@@ -19,58 +21,68 @@ type S3Error struct {
 
 // The S3 error codes the gateway returns.
 var (
-	ErrAccessDenied                      = S3Error{"AccessDenied", http.StatusForbidden}
-	ErrAuthorizationHeaderMalformed      = S3Error{"AuthorizationHeaderMalformed", http.StatusBadRequest}
-	ErrAuthorizationQueryParametersError = S3Error{"AuthorizationQueryParametersError", http.StatusBadRequest}
-	ErrBadDigest                         = S3Error{"BadDigest", http.StatusBadRequest}
-	ErrBadRequest                        = S3Error{"BadRequest", http.StatusBadRequest}
-	ErrInvalidTag                        = S3Error{"InvalidTag", http.StatusBadRequest}
-	ErrNoSuchTagSet                      = S3Error{"NoSuchTagSet", http.StatusNotFound}
-	ErrNoSuchVersion                     = S3Error{"NoSuchVersion", http.StatusNotFound}
-	ErrInvalidBucketState                = S3Error{"InvalidBucketState", http.StatusConflict}
-	ErrObjectLockConfigurationNotFound   = S3Error{"ObjectLockConfigurationNotFoundError", http.StatusNotFound}
-	ErrNoSuchObjectLockConfiguration     = S3Error{"NoSuchObjectLockConfiguration", http.StatusNotFound}
-	ErrNoSuchCORSConfiguration           = S3Error{"NoSuchCORSConfiguration", http.StatusNotFound}
-	ErrNoSuchLifecycleConfiguration      = S3Error{"NoSuchLifecycleConfiguration", http.StatusNotFound}
-	ErrAccessForbidden                   = S3Error{"AccessForbidden", http.StatusForbidden}
-	ErrBucketAlreadyExists               = S3Error{"BucketAlreadyExists", http.StatusConflict}
-	ErrBucketAlreadyOwnedByYou           = S3Error{"BucketAlreadyOwnedByYou", http.StatusConflict}
-	ErrBucketNotEmpty                    = S3Error{"BucketNotEmpty", http.StatusConflict}
-	ErrContentSHA256Mismatch             = S3Error{"XAmzContentSHA256Mismatch", http.StatusBadRequest}
-	ErrEntityTooLarge                    = S3Error{"EntityTooLarge", http.StatusBadRequest}
-	ErrExpiredToken                      = S3Error{"AccessDenied", http.StatusForbidden}
-	ErrIncompleteBody                    = S3Error{"IncompleteBody", http.StatusBadRequest}
-	ErrInternal                          = S3Error{"InternalError", http.StatusInternalServerError}
-	ErrInvalidArgument                   = S3Error{"InvalidArgument", http.StatusBadRequest}
-	ErrInvalidBucketName                 = S3Error{"InvalidBucketName", http.StatusBadRequest}
-	ErrInvalidDigest                     = S3Error{"InvalidDigest", http.StatusBadRequest}
-	ErrInvalidAccessKeyID                = S3Error{"InvalidAccessKeyId", http.StatusForbidden}
-	ErrInsufficientStorage               = S3Error{"InsufficientStorage", http.StatusInsufficientStorage}
-	ErrRequestTimeout                    = S3Error{"RequestTimeout", http.StatusBadRequest}
-	ErrInvalidLocationConstraint         = S3Error{"InvalidLocationConstraint", http.StatusBadRequest}
-	ErrIllegalLocationConstraint         = S3Error{"IllegalLocationConstraintException", http.StatusBadRequest}
-	ErrInvalidStorageClass               = S3Error{"InvalidStorageClass", http.StatusBadRequest}
-	ErrInvalidRedirectLocation           = S3Error{"InvalidRedirectLocation", http.StatusBadRequest}
-	ErrInvalidPartNumber                 = S3Error{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable}
-	ErrInvalidURI                        = S3Error{"InvalidURI", http.StatusBadRequest}
-	ErrInvalidRange                      = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
-	ErrInvalidRequest                    = S3Error{"InvalidRequest", http.StatusBadRequest}
-	ErrKeyTooLong                        = S3Error{"KeyTooLongError", http.StatusBadRequest}
-	ErrMalformedXML                      = S3Error{"MalformedXML", http.StatusBadRequest}
-	ErrMetadataTooLarge                  = S3Error{"MetadataTooLarge", http.StatusBadRequest}
-	ErrMethodNotAllowed                  = S3Error{"MethodNotAllowed", http.StatusMethodNotAllowed}
-	ErrMissingContentLength              = S3Error{"MissingContentLength", http.StatusLengthRequired}
-	ErrNoSuchBucket                      = S3Error{"NoSuchBucket", http.StatusNotFound}
-	ErrNoSuchKey                         = S3Error{"NoSuchKey", http.StatusNotFound}
-	ErrNoSuchUpload                      = S3Error{"NoSuchUpload", http.StatusNotFound}
-	ErrInvalidPart                       = S3Error{"InvalidPart", http.StatusBadRequest}
-	ErrInvalidPartOrder                  = S3Error{"InvalidPartOrder", http.StatusBadRequest}
-	ErrEntityTooSmall                    = S3Error{"EntityTooSmall", http.StatusBadRequest}
-	ErrNotImplemented                    = S3Error{"NotImplemented", http.StatusNotImplemented}
-	ErrPreconditionFailed                = S3Error{"PreconditionFailed", http.StatusPreconditionFailed}
-	ErrRequestTimeTooSkewed              = S3Error{"RequestTimeTooSkewed", http.StatusForbidden}
-	ErrServiceUnavailable                = S3Error{"ServiceUnavailable", http.StatusServiceUnavailable}
-	ErrSignatureDoesNotMatch             = S3Error{"SignatureDoesNotMatch", http.StatusForbidden}
+	ErrAccessDenied                        = S3Error{"AccessDenied", http.StatusForbidden}
+	ErrAuthorizationHeaderMalformed        = S3Error{"AuthorizationHeaderMalformed", http.StatusBadRequest}
+	ErrAuthorizationQueryParametersError   = S3Error{"AuthorizationQueryParametersError", http.StatusBadRequest}
+	ErrBadDigest                           = S3Error{"BadDigest", http.StatusBadRequest}
+	ErrBadRequest                          = S3Error{"BadRequest", http.StatusBadRequest}
+	ErrInvalidTag                          = S3Error{"InvalidTag", http.StatusBadRequest}
+	ErrNoSuchTagSet                        = S3Error{"NoSuchTagSet", http.StatusNotFound}
+	ErrNoSuchVersion                       = S3Error{"NoSuchVersion", http.StatusNotFound}
+	ErrInvalidBucketState                  = S3Error{"InvalidBucketState", http.StatusConflict}
+	ErrObjectLockConfigurationNotFound     = S3Error{"ObjectLockConfigurationNotFoundError", http.StatusNotFound}
+	ErrNoSuchObjectLockConfiguration       = S3Error{"NoSuchObjectLockConfiguration", http.StatusNotFound}
+	ErrNoSuchCORSConfiguration             = S3Error{"NoSuchCORSConfiguration", http.StatusNotFound}
+	ErrNoSuchLifecycleConfiguration        = S3Error{"NoSuchLifecycleConfiguration", http.StatusNotFound}
+	ErrAccessForbidden                     = S3Error{"AccessForbidden", http.StatusForbidden}
+	ErrBucketAlreadyExists                 = S3Error{"BucketAlreadyExists", http.StatusConflict}
+	ErrBucketAlreadyOwnedByYou             = S3Error{"BucketAlreadyOwnedByYou", http.StatusConflict}
+	ErrBucketNotEmpty                      = S3Error{"BucketNotEmpty", http.StatusConflict}
+	ErrContentSHA256Mismatch               = S3Error{"XAmzContentSHA256Mismatch", http.StatusBadRequest}
+	ErrEntityTooLarge                      = S3Error{"EntityTooLarge", http.StatusBadRequest}
+	ErrExpiredToken                        = S3Error{"AccessDenied", http.StatusForbidden}
+	ErrIncompleteBody                      = S3Error{"IncompleteBody", http.StatusBadRequest}
+	ErrInternal                            = S3Error{"InternalError", http.StatusInternalServerError}
+	ErrInvalidArgument                     = S3Error{"InvalidArgument", http.StatusBadRequest}
+	ErrInvalidBucketName                   = S3Error{"InvalidBucketName", http.StatusBadRequest}
+	ErrInvalidDigest                       = S3Error{"InvalidDigest", http.StatusBadRequest}
+	ErrInvalidAccessKeyID                  = S3Error{"InvalidAccessKeyId", http.StatusForbidden}
+	ErrInsufficientStorage                 = S3Error{"InsufficientStorage", http.StatusInsufficientStorage}
+	ErrRequestTimeout                      = S3Error{"RequestTimeout", http.StatusBadRequest}
+	ErrInvalidLocationConstraint           = S3Error{"InvalidLocationConstraint", http.StatusBadRequest}
+	ErrIllegalLocationConstraint           = S3Error{"IllegalLocationConstraintException", http.StatusBadRequest}
+	ErrInvalidStorageClass                 = S3Error{"InvalidStorageClass", http.StatusBadRequest}
+	ErrInvalidRedirectLocation             = S3Error{"InvalidRedirectLocation", http.StatusBadRequest}
+	ErrInvalidPartNumber                   = S3Error{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable}
+	ErrInvalidURI                          = S3Error{"InvalidURI", http.StatusBadRequest}
+	ErrInvalidRange                        = S3Error{"InvalidRange", http.StatusRequestedRangeNotSatisfiable}
+	ErrInvalidRequest                      = S3Error{"InvalidRequest", http.StatusBadRequest}
+	ErrKeyTooLong                          = S3Error{"KeyTooLongError", http.StatusBadRequest}
+	ErrMalformedXML                        = S3Error{"MalformedXML", http.StatusBadRequest}
+	ErrMetadataTooLarge                    = S3Error{"MetadataTooLarge", http.StatusBadRequest}
+	ErrMethodNotAllowed                    = S3Error{"MethodNotAllowed", http.StatusMethodNotAllowed}
+	ErrMissingContentLength                = S3Error{"MissingContentLength", http.StatusLengthRequired}
+	ErrNoSuchBucket                        = S3Error{"NoSuchBucket", http.StatusNotFound}
+	ErrNoSuchKey                           = S3Error{"NoSuchKey", http.StatusNotFound}
+	ErrNoSuchUpload                        = S3Error{"NoSuchUpload", http.StatusNotFound}
+	ErrInvalidPart                         = S3Error{"InvalidPart", http.StatusBadRequest}
+	ErrInvalidPartOrder                    = S3Error{"InvalidPartOrder", http.StatusBadRequest}
+	ErrEntityTooSmall                      = S3Error{"EntityTooSmall", http.StatusBadRequest}
+	ErrNotImplemented                      = S3Error{"NotImplemented", http.StatusNotImplemented}
+	ErrPreconditionFailed                  = S3Error{"PreconditionFailed", http.StatusPreconditionFailed}
+	ErrRequestTimeTooSkewed                = S3Error{"RequestTimeTooSkewed", http.StatusForbidden}
+	ErrServiceUnavailable                  = S3Error{"ServiceUnavailable", http.StatusServiceUnavailable}
+	ErrSignatureDoesNotMatch               = S3Error{"SignatureDoesNotMatch", http.StatusForbidden}
+	ErrUnresolvableGrantByEmailAddress     = S3Error{"UnresolvableGrantByEmailAddress", http.StatusBadRequest}
+	ErrMalformedACLError                   = S3Error{"MalformedACLError", http.StatusBadRequest}
+	ErrMalformedPolicy                     = S3Error{"MalformedPolicy", http.StatusBadRequest}
+	ErrUnexpectedContent                   = S3Error{"UnexpectedContent", http.StatusBadRequest}
+	ErrMissingSecurityHeader               = S3Error{"MissingSecurityHeader", http.StatusBadRequest}
+	ErrAccessControlListNotSupported       = S3Error{"AccessControlListNotSupported", http.StatusBadRequest}
+	ErrInvalidBucketAclWithObjectOwnership = S3Error{"InvalidBucketAclWithObjectOwnership", http.StatusBadRequest}
+	ErrNoSuchBucketPolicy                  = S3Error{"NoSuchBucketPolicy", http.StatusNotFound}
+	ErrOwnershipControlsNotFound           = S3Error{"OwnershipControlsNotFoundError", http.StatusNotFound}
+	ErrNoSuchPublicAccessBlock             = S3Error{"NoSuchPublicAccessBlockConfiguration", http.StatusNotFound}
 )
 
 // apiError is an S3 error with a message, returned by handlers.
@@ -105,10 +117,16 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	var se *sigv4.Error
+	var s2 *sigv2.Error
+	var pe *postpolicy.Error
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &se):
 		ae = &apiError{S3Error: S3Error{se.Code, se.Status}, Message: se.Message}
+	case errors.As(err, &s2):
+		ae = &apiError{S3Error: S3Error{s2.Code, s2.Status}, Message: s2.Message}
+	case errors.As(err, &pe):
+		ae = &apiError{S3Error: S3Error{pe.Code, pe.Status}, Message: pe.Message}
 	default:
 		ae = s.translate(err)
 	}
@@ -125,7 +143,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch ae.S3Error {
 	case ErrNoSuchKey, ErrNoSuchVersion:
 		body.Key = vars["key"]
-	case ErrNoSuchBucket, ErrNoSuchTagSet, ErrNoSuchCORSConfiguration, ErrNoSuchLifecycleConfiguration, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
+	case ErrNoSuchBucket, ErrNoSuchTagSet, ErrNoSuchCORSConfiguration, ErrNoSuchLifecycleConfiguration, ErrNoSuchBucketPolicy, ErrOwnershipControlsNotFound, ErrNoSuchPublicAccessBlock, ErrBucketNotEmpty, ErrBucketAlreadyOwnedByYou, ErrBucketAlreadyExists, ErrInvalidBucketName:
 		body.BucketName = vars["bucket"]
 	case ErrMethodNotAllowed:
 		body.Method, body.ResourceType = r.Method, ae.ResourceType

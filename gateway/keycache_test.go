@@ -31,7 +31,7 @@ func TestUnknownKeysAreCachedNegatively(t *testing.T) {
 	var lookups atomic.Int32
 	rp := httputil.NewSingleHostReverseProxy(target)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, proto.RouteKeys+"/") {
+		if strings.HasPrefix(r.URL.Path, proto.RouteIdentity+"/") {
 			lookups.Add(1)
 		}
 		rp.ServeHTTP(w, r)

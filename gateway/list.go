@@ -96,10 +96,15 @@ func (s *Server) fillList(r *http.Request, req client.ListRequest, res *listResu
 		if err != nil {
 			return err
 		}
+		var b client.Bucket
+		if withOwner {
+			b, _ = s.bucketInfo(r.Context(), req.Bucket) // the listing answered: the bucket exists
+		}
 		for _, o := range page.Objects {
 			ox := objectXML{Key: o.Key, LastModified: s3Time(o.Modified),
 				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
 			if withOwner {
+				owner := ownerOf(objectOwner(b, o))
 				ox.Owner = &owner
 			}
 			res.Contents = append(res.Contents, ox)
@@ -227,6 +232,9 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			cond, err = deleteConditions(o.ETag, o.LastModifiedTime, o.Size)
 			cond.bypass = strings.EqualFold(r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true")
+		}
+		if err == nil {
+			err = s.authorizeDelete(r, bucket, o.Key, vid, cond.bypass)
 		}
 		var done client.DeleteResult
 		if err == nil {

@@ -33,6 +33,9 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.requestLock(r, bucket, &oh)
 	}
+	if err == nil {
+		err = s.requestOwnership(r, bucket, &oh)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -371,6 +374,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 	})
 	pastIDMarker := res.UploadIDMarker == ""
 	lastPrefix := ""
+	b, _ := s.bucketInfo(r.Context(), res.Bucket) // the listing answered: the bucket exists
 	for _, u := range ups {
 		if u.Key < res.KeyMarker || u.Key == res.KeyMarker && res.UploadIDMarker == "" {
 			continue
@@ -399,6 +403,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 			res.IsTruncated = true
 			break
 		}
+		owner := ownerOf(objectOwner(b, client.ObjectInfo{ObjectHeaders: u.ObjectHeaders}))
 		res.Uploads = append(res.Uploads, uploadXML{Key: u.Key, UploadID: u.ID, Initiator: owner, Owner: owner,
 			StorageClass: "STANDARD", Initiated: s3Time(u.Created)})
 		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.ID

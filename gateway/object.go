@@ -66,6 +66,9 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 	if oh.Tagging, err = requestTagging(r.Header); err == nil {
 		err = s.requestLock(r, bucket, &oh)
 	}
+	if err == nil {
+		err = s.requestOwnership(r, bucket, &oh)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -19,7 +19,9 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/sigv2"
 	"github.com/granary-store/granary/gateway/sigv4"
+	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -84,14 +86,21 @@ type Server struct {
 	mu   sync.Mutex
 	keys map[string]cachedKey
 
+	buckets  bucketCache // bucket records for authorization (authz.go)
+	policies policyCache // parsed policy documents
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 type cachedKey struct {
-	secret  string
-	until   time.Time
-	missing bool // the cluster has no such key
+	secret        string
+	user          string
+	policies      []*policy.Policy // the user's attached access policies
+	tagConditions bool             // some of them read s3:ExistingObjectTag
+	inactive      bool
+	until         time.Time
+	missing       bool // the cluster has no such key
 }
 
 // New builds a gateway and binds its listener.
@@ -100,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.HeaderTimeout <= 0 || cfg.MaxConns <= 0 {
 		return nil, errors.New("gateway: masters, region, max skew, idle and header timeouts and max conns are required")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}, metrics: newMetrics(),
+		buckets: bucketCache{m: map[string]cachedBucket{}}, policies: policyCache{m: map[string]*policy.Policy{}}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -233,10 +243,12 @@ func (s *Server) front(next http.Handler) http.Handler {
 		// A CORS preflight is never signed; dispatch answers it from the
 		// bucket's CORS rules and serves nothing else unsigned.
 		if r.Method != http.MethodOptions {
-			if err := s.authenticate(r); err != nil {
+			p, err := s.authenticate(r)
+			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
+			r = withPrincipal(r, p)
 		}
 		if s.cfg.Domain != "" {
 			host, _, _ := strings.Cut(r.Host, ":")
@@ -249,48 +261,87 @@ func (s *Server) front(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate verifies the request's signature and wraps its body so
-// that the payload is checked as it streams.
-func (s *Server) authenticate(r *http.Request) error {
+// authenticate verifies the request's signature, wraps its body so that
+// the payload is checked as it streams, and returns who signed it. An
+// unsigned request is anonymous: authorization decides what it may do.
+func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	var sr *sigv4.Request
 	var err error
+	authType := "REST-HEADER"
 	switch {
+	case sigv2.IsV2(r):
+		return s.authenticateV2(r)
 	case r.URL.Query().Get("X-Amz-Signature") != "":
 		sr, err = sigv4.ParsePresigned(r.URL.Query())
+		authType = "REST-QUERY-STRING"
 	case r.Header.Get("Authorization") != "":
 		sr, err = sigv4.ParseAuthHeader(r)
 	default:
-		return errorf(ErrAccessDenied, "anonymous access is not allowed")
+		return anonymous, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if sr.Cred.Region != s.cfg.Region {
 		code := ErrAuthorizationHeaderMalformed
 		if sr.Presigned {
 			code = ErrAuthorizationQueryParametersError
 		}
-		return errorf(code, "the region '%s' is wrong; expecting '%s'", sr.Cred.Region, s.cfg.Region)
+		return nil, errorf(code, "the region '%s' is wrong; expecting '%s'", sr.Cred.Region, s.cfg.Region)
 	}
 	if err := sigv4.CheckSignedHeaders(r, sr); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.checkTime(sr); err != nil {
-		return err
+		return nil, err
 	}
-	secret, err := s.secretFor(r.Context(), sr.Cred.AccessKey)
+	k, err := s.keyFor(r.Context(), sr.Cred.AccessKey)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	canonical, err := sigv4.CanonicalRequest(r, sr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	key := sigv4.SigningKey(secret, sr.Cred)
+	key := sigv4.SigningKey(k.secret, sr.Cred)
 	if want := sigv4.Sign(key, sigv4.StringToSign(canonical, sr)); !hmac.Equal([]byte(want), []byte(sr.Signature)) {
-		return errorf(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided")
+		return nil, errorf(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided")
 	}
-	return sigv4.WrapPayload(r, sr, key, trailerHash)
+	if err := sigv4.WrapPayload(r, sr, key, trailerHash); err != nil {
+		return nil, err
+	}
+	return k.principal(sr.Cred.AccessKey, "AWS4-HMAC-SHA256", authType), nil
+}
+
+// authenticateV2 verifies a Signature Version 2 request (header or
+// presigned query string), which older clients such as the AWS CLI v1
+// still send. V2 signs no payload hash: the body is taken as sent.
+func (s *Server) authenticateV2(r *http.Request) (*principal, error) {
+	sr, err := sigv2.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Domain != "" {
+		host, _, _ := strings.Cut(r.Host, ":")
+		if bucket, ok := strings.CutSuffix(host, "."+s.cfg.Domain); ok && bucket != "" {
+			sr.Bucket = bucket
+		}
+	}
+	if err := sigv2.CheckTime(sr, s.now(), s.cfg.MaxSkew); err != nil {
+		return nil, err
+	}
+	k, err := s.keyFor(r.Context(), sr.AccessKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := sigv2.Verify(r, sr, k.secret); err != nil {
+		return nil, err
+	}
+	authType := "REST-HEADER"
+	if sr.Presigned {
+		authType = "REST-QUERY-STRING"
+	}
+	return k.principal(sr.AccessKey, "AWS", authType), nil
 }
 
 func (s *Server) checkTime(sr *sigv4.Request) error {
@@ -315,49 +366,73 @@ func (s *Server) checkTime(sr *sigv4.Request) error {
 
 // Access keys are cached: found ones for 30 s, unknown ones for 10 s (so
 // random keys cannot turn every request into a leader lookup), at most
-// maxCachedKeys of them.
+// maxCachedKeys of them. A key deactivated or deleted, or a policy
+// changed, through the admin API takes effect within keyTTL.
 const (
 	keyTTL        = 30 * time.Second
 	missingKeyTTL = 10 * time.Second
 	maxCachedKeys = 10000
 )
 
-// secretFor returns an access key's secret: the root key, or a key stored
-// in the cluster.
-func (s *Server) secretFor(ctx context.Context, access string) (string, error) {
+// principal returns who a request signed with k is.
+func (k cachedKey) principal(access, sigVer, authType string) *principal {
+	return &principal{root: k.user == proto.RootUser, user: k.user, accessKey: access, sigVer: sigVer,
+		authType: authType, policies: k.policies, tagConditions: k.tagConditions}
+}
+
+// keyFor returns an access key's identity: the root key of the config, or
+// a key stored in the cluster, which must be active.
+func (s *Server) keyFor(ctx context.Context, access string) (cachedKey, error) {
 	if s.cfg.RootAccessKey != "" && hmac.Equal([]byte(access), []byte(s.cfg.RootAccessKey)) {
-		return s.cfg.RootSecretKey, nil
+		return cachedKey{secret: s.cfg.RootSecretKey, user: proto.RootUser}, nil
 	}
 	unknown := errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist in our records")
 	if proto.ValidID("access key", access) != nil {
-		return "", unknown
+		return cachedKey{}, unknown
 	}
 	now := s.now()
 	s.mu.Lock()
 	k, ok := s.keys[access]
 	s.mu.Unlock()
-	if ok && now.Before(k.until) {
-		if k.missing {
-			return "", unknown
+	if !ok || !now.Before(k.until) {
+		var err error
+		if k, err = s.lookupKey(ctx, access, now); err != nil {
+			return cachedKey{}, err
 		}
-		return k.secret, nil
 	}
+	switch {
+	case k.missing:
+		return cachedKey{}, unknown
+	case k.inactive:
+		return cachedKey{}, errorf(ErrInvalidAccessKeyID, "the access key id you provided is inactive")
+	}
+	return k, nil
+}
+
+// lookupKey asks the cluster for access's identity and caches the answer.
+func (s *Server) lookupKey(ctx context.Context, access string, now time.Time) (cachedKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ak, err := s.admin.Key(ctx, access)
+	id, err := s.admin.Identity(ctx, access)
 	missing := errors.Is(err, client.ErrNotFound)
 	if err != nil && !missing {
-		return "", errorf(ErrServiceUnavailable, "cannot check credentials now: %v", err)
+		return cachedKey{}, errorf(ErrServiceUnavailable, "cannot check credentials now: %v", err)
 	}
-	entry := cachedKey{secret: ak.SecretKey, until: now.Add(keyTTL), missing: missing}
-	if missing {
-		entry.until = now.Add(missingKeyTTL)
+	k := cachedKey{missing: missing, until: now.Add(missingKeyTTL)}
+	if !missing {
+		k = cachedKey{secret: id.Key.SecretKey, user: id.Key.User, inactive: !id.Key.Active(), until: now.Add(keyTTL)}
+		for _, ap := range id.Policies {
+			p, err := s.parsedPolicy(ap.Document)
+			if err != nil {
+				s.log.Warn("stored access policy does not parse; ignoring it", "policy", ap.Name, "user", id.Key.User, "err", err)
+				continue
+			}
+			k.policies = append(k.policies, p)
+			k.tagConditions = k.tagConditions || strings.Contains(strings.ToLower(ap.Document), "existingobjecttag")
+		}
 	}
-	s.cacheKey(access, entry, now)
-	if missing {
-		return "", unknown
-	}
-	return ak.SecretKey, nil
+	s.cacheKey(access, k, now)
+	return k, nil
 }
 
 func (s *Server) cacheKey(access string, k cachedKey, now time.Time) {

@@ -202,7 +202,8 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		fillVersions(&res, page)
+		b, _ := s.bucketInfo(r.Context(), name) // the listing answered: the bucket exists
+		fillVersions(&res, page, b)
 	} else if err := s.checkBucket(r); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -220,11 +221,13 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, http.StatusOK, res)
 }
 
-func fillVersions(res *listVersionsResult, page client.VersionsResult) {
+func fillVersions(res *listVersionsResult, page client.VersionsResult, b client.Bucket) {
 	res.IsTruncated, res.NextKeyMarker, res.NextVersionIDMarker = page.IsTruncated, page.NextKeyMarker, page.NextVersionIDMarker
 	for _, v := range page.Versions {
 		e := versionXML{XMLName: xml.Name{Local: "Version"}, Key: v.Key, VersionID: v.VersionName(), IsLatest: v.IsLatest,
-			LastModified: s3Time(v.Modified), Owner: &owner}
+			LastModified: s3Time(v.Modified)}
+		owner := ownerOf(objectOwner(b, v.Object))
+		e.Owner = &owner
 		if v.DeleteMarker {
 			e.XMLName.Local = "DeleteMarker"
 		} else {
