@@ -48,6 +48,9 @@ var (
 	ErrInvalidPartOrder = meta.ErrInvalidPartOrder
 	// ErrEntityTooSmall means a part other than the last is under 5 MiB.
 	ErrEntityTooSmall = meta.ErrEntityTooSmall
+	// ErrConflict means a change conflicts with other state (a user that
+	// owns a bucket, an access policy attached to a user).
+	ErrConflict = meta.ErrConflict
 )
 
 var (
