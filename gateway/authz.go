@@ -56,6 +56,9 @@ var anonymous = &principal{anonymous: true}
 type principalKey struct{}
 
 func withPrincipal(r *http.Request, p *principal) *http.Request {
+	if op := noteOf(r); op != nil {
+		op.p = p
+	}
 	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 }
 

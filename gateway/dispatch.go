@@ -270,6 +270,9 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 			s.corsHeaders(w, r)
 		}
 		o, err := classify(r, t)
+		if op := noteOf(r); op != nil {
+			op.bucket, op.key, op.version = mux.Vars(r)["bucket"], mux.Vars(r)["key"], r.URL.Query().Get("versionId")
+		}
 		if err == nil {
 			nameOp(r, o.name)
 			err = refuseUnsupportedHeaders(r, o)

@@ -130,6 +130,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		ae = s.translate(err)
 	}
+	if op := noteOf(r); op != nil {
+		op.code = ae.Code
+	}
 	if ae.Status >= 500 {
 		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "request", requestID(r), "err", err)
 	}

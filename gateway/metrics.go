@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/granary-store/granary/internal/audit"
 )
 
 // MetricsPath serves the gateway's Prometheus metrics, unauthenticated
@@ -63,14 +65,22 @@ func (m *metrics) handler() http.Handler {
 // and dispatch fills in the operation once it has classified it.
 type metricsOpKey struct{}
 
-type opName struct{ name string }
+// opName is what is known of a request as it is served: its operation,
+// and for the audit log, its target, principal, error code and body.
+type opName struct {
+	name                 string
+	bucket, key, version string
+	p                    *principal
+	code                 string // the S3 error code answered, if any
+	body                 *countingBody
+}
 
 // begin starts measuring a request; done records it. Until the route
 // names the operation, it counts as "refused".
 func (m *metrics) begin(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, func()) {
-	op := &opName{name: "refused"}
-	r = r.WithContext(context.WithValue(r.Context(), metricsOpKey{}, op))
 	body := &countingBody{ReadCloser: r.Body}
+	op := &opName{name: "refused", body: body}
+	r = r.WithContext(context.WithValue(r.Context(), metricsOpKey{}, op))
 	r.Body = body
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	m.inFlight.Inc()
@@ -87,9 +97,15 @@ func (m *metrics) begin(w http.ResponseWriter, r *http.Request) (http.ResponseWr
 // nameOp gives a request being measured its operation's name (dispatch
 // calls it once it has classified the request).
 func nameOp(r *http.Request, name string) {
-	if op, ok := r.Context().Value(metricsOpKey{}).(*opName); ok {
+	if op := noteOf(r); op != nil {
 		op.name = name
 	}
+}
+
+// noteOf returns what is known of r as it is served (nil outside front).
+func noteOf(r *http.Request) *opName {
+	op, _ := r.Context().Value(metricsOpKey{}).(*opName)
+	return op
 }
 
 // countingBody counts the request body bytes read.
@@ -133,5 +149,36 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
+	}
+}
+
+// audit writes the audit record of a request front served, when the log
+// takes it: every request but GET and HEAD, and those too when the log
+// records reads. A write that fails is logged, never answered.
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, start time.Time) {
+	if !s.cfg.Audit.Enabled(!unsafeMethod(r.Method)) {
+		return
+	}
+	rec, _ := w.(*statusRecorder)
+	op := noteOf(r)
+	if rec == nil || op == nil {
+		return
+	}
+	a := audit.Record{Time: start.UTC(), RequestID: requestID(r), Source: sourceIP(r), Action: op.name,
+		Bucket: op.bucket, Key: op.key, VersionID: op.version, Status: rec.status, Error: op.code,
+		BytesIn: op.body.n.Load(), BytesOut: rec.n, DurationMs: float64(time.Since(start).Microseconds()) / 1000}
+	if p := op.p; p != nil && !p.anonymous {
+		a.User, a.AccessKey = p.user, p.accessKey
+	}
+	switch {
+	case rec.status < 400:
+		a.Result = audit.ResultAllowed
+	case rec.status == http.StatusForbidden || op.code == ErrAccessDenied.Code:
+		a.Result = audit.ResultDenied
+	default:
+		a.Result = audit.ResultError
+	}
+	if err := s.cfg.Audit.Write(a); err != nil {
+		s.log.Warn("audit log write failed", "request", a.RequestID, "err", err)
 	}
 }

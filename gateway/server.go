@@ -21,6 +21,7 @@ import (
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/sigv2"
 	"github.com/granary-store/granary/gateway/sigv4"
+	"github.com/granary-store/granary/internal/audit"
 	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -60,6 +61,10 @@ type Config struct {
 	// ClusterTLS, when set, is used for the gateway's calls to masters and
 	// chunk servers (mutual TLS with the cluster CA).
 	ClusterTLS *tls.Config
+	// Audit, when set, receives a record of every request that changes
+	// something (and of reads, when it is configured to). The caller
+	// opens and closes it.
+	Audit *audit.Log
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -238,8 +243,12 @@ func (s *Server) front(next http.Handler) http.Handler {
 			s.metrics.handler().ServeHTTP(w, r)
 			return
 		}
+		start := time.Now()
 		w, r, done := s.metrics.begin(w, r)
 		defer done()
+		if s.cfg.Audit != nil {
+			defer s.audit(w, r, start)
+		}
 		// A CORS preflight is never signed; dispatch answers it from the
 		// bucket's CORS rules and serves nothing else unsigned.
 		if r.Method != http.MethodOptions {
