@@ -7,15 +7,15 @@ import (
 
 // Op describes one line of the dispatch table for the external tests.
 type Op struct {
-	Name, Method, Target, Sub string
-	Implemented               bool
+	Name, Method, Target, Sub, Action string
+	Implemented                       bool
 }
 
 // Ops returns the dispatch table.
 func Ops() []Op {
 	out := make([]Op, 0, len(ops))
 	for _, o := range ops {
-		out = append(out, Op{o.name, o.method, o.target.String(), o.sub, o.serve != nil})
+		out = append(out, Op{o.name, o.method, o.target.String(), o.sub, o.action, o.serve != nil})
 	}
 	return out
 }
