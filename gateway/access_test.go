@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"slices"
@@ -634,4 +635,64 @@ func deleteObjectsAs(t *testing.T, e *accessEnv, k client.AccessKey) (int, s3Err
 		return http.StatusForbidden, s3Err{Code: "AccessDenied"}
 	}
 	return resp.StatusCode, s3Err{}
+}
+
+// TestAWSCLIAccess: the AWS CLI sets and reads bucket policies, ACLs,
+// ownership controls and public access blocks, and a second user's
+// profile is refused and then allowed.
+func TestAWSCLIAccess(t *testing.T) {
+	aws := need(t, awsCLI)
+	e := startAccess(t)
+	api := s3apiJSON(t, aws, e.addr)
+	text := s3apiText(t, aws, e.addr)
+	text("create-bucket", "--bucket", "cli-acl", "--object-ownership", "BucketOwnerPreferred")
+	body := filepath.Join(t.TempDir(), "body")
+	if err := os.WriteFile(body, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text("put-object", "--bucket", "cli-acl", "--key", "k", "--body", body, "--acl", "public-read")
+	acl := api("get-object-acl", "--bucket", "cli-acl", "--key", "k")
+	if owner := acl["Owner"].(map[string]any); owner["ID"] != proto.CanonicalID("root") || owner["DisplayName"] != "root" {
+		t.Fatalf("object ACL owner %v", owner)
+	}
+	if grants := acl["Grants"].([]any); len(grants) != 2 {
+		t.Fatalf("public-read object ACL grants %v", grants)
+	}
+	ctl := api("get-bucket-ownership-controls", "--bucket", "cli-acl")
+	if !strings.Contains(fmtJSON(ctl), "BucketOwnerPreferred") {
+		t.Fatalf("ownership controls %v", ctl)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/dora"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::cli-acl/*"}]}`
+	text("put-bucket-policy", "--bucket", "cli-acl", "--policy", doc)
+	if got := api("get-bucket-policy", "--bucket", "cli-acl"); got["Policy"] != doc {
+		t.Fatalf("get-bucket-policy %v", got)
+	}
+	if got := api("get-bucket-policy-status", "--bucket", "cli-acl"); fmtJSON(got) != `{"PolicyStatus":{"IsPublic":false}}` {
+		t.Fatalf("policy status %v", got)
+	}
+	text("put-public-access-block", "--bucket", "cli-acl", "--public-access-block-configuration", "BlockPublicAcls=true,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=false")
+	if out := s3apiFails(t, aws, e.addr, "put-object-acl", "--bucket", "cli-acl", "--key", "k", "--acl", "public-read-write"); !strings.Contains(out, "AccessDenied") {
+		t.Fatalf("a public ACL under BlockPublicAcls: %s", out)
+	}
+	// dora: granted by the bucket policy only.
+	_, k := e.user("dora")
+	env := append(awsEnv(t.TempDir()), "AWS_ACCESS_KEY_ID="+k.AccessKey, "AWS_SECRET_ACCESS_KEY="+k.SecretKey)
+	ep := "--endpoint-url=http://" + e.addr
+	waitFor(t, "dora's read through the bucket policy", func() bool {
+		cmd := exec.Command(aws, ep, "s3api", "head-object", "--bucket", "cli-acl", "--key", "k")
+		cmd.Env = append(cmd.Environ(), env...)
+		return cmd.Run() == nil
+	})
+	if out := cliFails(t, env, aws, ep, "s3api", "delete-object", "--bucket", "cli-acl", "--key", "k"); !strings.Contains(out, "AccessDenied") {
+		t.Fatalf("dora's delete: %s", out)
+	}
+	text("delete-bucket-policy", "--bucket", "cli-acl")
+	if out := s3apiFails(t, aws, e.addr, "get-bucket-policy", "--bucket", "cli-acl"); !strings.Contains(out, "NoSuchBucketPolicy") {
+		t.Fatalf("get-bucket-policy after delete: %s", out)
+	}
+}
+
+func fmtJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

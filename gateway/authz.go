@@ -192,12 +192,6 @@ const (
 	aclFullControl = "FULL_CONTROL"
 )
 
-// Group grantee URIs.
-const (
-	groupAllUsers  = "http://acs.amazonaws.com/groups/global/AllUsers"
-	groupAuthUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
-)
-
 // aclPermission is the ACL permission that grants action, and whether it
 // is read from the object's ACL ("" when no ACL grant can allow it).
 func aclPermission(action string) (perm string, onObject bool) {
@@ -350,9 +344,9 @@ func grants(acl *client.ACL, p *principal, perm string, ignorePublic bool) bool 
 		switch {
 		case g.Grantee.Type == "CanonicalUser" && id != "" && (g.Grantee.ID == id || g.Grantee.User == p.user):
 			return true
-		case g.Grantee.Type == "Group" && g.Grantee.URI == groupAllUsers && !ignorePublic:
+		case g.Grantee.Type == "Group" && g.Grantee.URI == proto.GroupAllUsers && !ignorePublic:
 			return true
-		case g.Grantee.Type == "Group" && g.Grantee.URI == groupAuthUsers && !p.anonymous && !ignorePublic:
+		case g.Grantee.Type == "Group" && g.Grantee.URI == proto.GroupAuthenticatedUsers && !p.anonymous && !ignorePublic:
 			return true
 		}
 	}

@@ -276,8 +276,8 @@ func TestAWSCLIRefusedCalls(t *testing.T) {
 	env := awsEnv(t.TempDir())
 	ep := "--endpoint-url=http://" + f.addr
 	calls := [][]string{
-		{"get-bucket-policy", "--bucket", "keep"},
-		{"delete-bucket-policy", "--bucket", "empty"},
+		{"get-bucket-website", "--bucket", "keep"},
+		{"delete-bucket-website", "--bucket", "empty"},
 	}
 	for _, call := range calls {
 		args := append([]string{ep, "s3api"}, call...)
