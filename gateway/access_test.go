@@ -335,6 +335,16 @@ func TestAccessACLs(t *testing.T) {
 	})
 	_, err = e.get(bob, "acls", "priv")
 	wantCode(t, "bob reads a private object with a bucket READ grant", err, "AccessDenied")
+	// IgnorePublicAcls makes the public grant count for nothing.
+	ignore := `<PublicAccessBlockConfiguration><IgnorePublicAcls>true</IgnorePublicAcls></PublicAccessBlockConfiguration>`
+	if st := rawSend(t, e, "PUT", "/acls?publicAccessBlock", ignore); st != http.StatusOK {
+		t.Fatalf("PutPublicAccessBlock: %d", st)
+	}
+	waitFor(t, "IgnorePublicAcls to cut the public grant", func() bool { return anonGet(t, "http://"+e.addr+"/acls/pub") == http.StatusForbidden })
+	if st := rawSend(t, e, "DELETE", "/acls?publicAccessBlock", ""); st != http.StatusNoContent {
+		t.Fatalf("DeletePublicAccessBlock: %d", st)
+	}
+	waitFor(t, "the public grant to count again", func() bool { return anonGet(t, "http://"+e.addr+"/acls/pub") == http.StatusOK })
 	// PutObjectAcl private takes the public grant away.
 	if st := rawSendH(t, e, "PUT", "/acls/pub?acl", "", map[string]string{"X-Amz-Acl": "private"}); st != http.StatusOK {
 		t.Fatalf("PutObjectAcl: %d", st)
