@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,11 @@ type Config struct {
 	Masters []string
 	// Secret is the cluster secret.
 	Secret string
+	// TLS, when set, is cluster mutual TLS (pki.LoadCluster's client
+	// side): calls to masters and chunk servers go over https, verify
+	// them against the cluster CA and present this client's certificate,
+	// which clusters running with TLS require. Nil means plain http.
+	TLS *tls.Config
 	// Replication overrides the cluster's default replica count (0: keep).
 	Replication int
 	// ChunkSize overrides the cluster's chunk size (0: keep).
@@ -90,7 +96,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.StallTimeout <= 0 {
 		cfg.StallTimeout = 2 * time.Second
 	}
-	rc := rpc.Config{Secret: cfg.Secret}
+	rc := rpc.Config{Secret: cfg.Secret, TLS: cfg.TLS}
 	mc, err := masterclient.NewRPC(cfg.Masters, rc)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,16 @@ type Config struct {
 	ClusterSecret string
 	// Insecure turns authentication of internal calls off.
 	Insecure bool
+	// TLS, when set, is cluster mutual TLS (pki.LoadCluster's server
+	// side). The Raft stream requires a client certificate from the
+	// cluster CA on every connection. The HTTP API serves with it and
+	// verifies a client certificate when one is shown; every
+	// authenticated route requires one (rpc.Config.Authenticate), while
+	// the health probe, /metrics and the dashboard stay reachable by
+	// browsers and probes that only trust the CA. Calls to other members
+	// go out with it. The cluster secret is still required. Nil means
+	// plain TCP and http.
+	TLS *tls.Config
 
 	// HeartbeatInterval is how often chunk servers heartbeat.
 	HeartbeatInterval time.Duration

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/raftnet"
 	"github.com/hashicorp/raft"
@@ -120,7 +122,7 @@ func (s *Server) listen() error {
 	if s.cfg.RaftAddr == "" {
 		s.cfg.RaftAddr = ln.Addr().String()
 	}
-	s.stream = raftnet.New(ln, s.cfg.RaftAddr, s.cfg.ClusterSecret, s.log)
+	s.stream = raftnet.Open(raftnet.Config{Listener: ln, Self: s.cfg.RaftAddr, Secret: s.cfg.ClusterSecret, TLS: s.cfg.TLS, Logger: s.log})
 	s.httpLn = s.cfg.HTTPListener
 	if s.httpLn == nil {
 		var err error
@@ -130,6 +132,11 @@ func (s *Server) listen() error {
 	}
 	if s.cfg.HTTPAddr == "" {
 		s.cfg.HTTPAddr = s.httpLn.Addr().String()
+	}
+	if s.cfg.TLS != nil {
+		api := s.cfg.TLS.Clone()
+		api.ClientAuth = tls.VerifyClientCertIfGiven // Authenticate requires one where it matters
+		s.httpLn = tls.NewListener(s.httpLn, api)
 	}
 	return nil
 }
@@ -142,7 +149,8 @@ func (s *Server) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("master: Run called twice")
 	}
-	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+		ErrorLog: rpc.ErrorLog(s.log)}
 	errc := make(chan error, 1)
 	s.wg.Add(5)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()

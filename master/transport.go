@@ -28,7 +28,7 @@ type peers struct {
 // newPeers builds the transport of a master with cfg. Calls to peers are
 // small JSON exchanges, bounded as a whole by peerTimeout.
 func newPeers(cfg *Config) *peers {
-	rc := rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure}
+	rc := rpc.Config{Secret: cfg.ClusterSecret, Insecure: cfg.Insecure, TLS: cfg.TLS}
 	hc := rpc.NewClient(rc, rpc.ClientOptions{})
 	hc.Timeout = peerTimeout
 	return &peers{cfg: cfg, rpc: rc, client: hc}

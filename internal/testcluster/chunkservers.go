@@ -62,6 +62,7 @@ func (c *Cluster) startChunk(n *ChunkNode) error {
 	n.Addr = ln.Addr().String()
 	cfg := chunkserver.DefaultConfig()
 	cfg.ID, cfg.Rack, cfg.Listener, cfg.Masters, cfg.ClusterSecret = n.ID, n.Rack, ln, c.Addrs(), Secret
+	cfg.TLS, _ = c.TLS(n.ID)
 	cfg.Store.Dirs, cfg.Store.NoSync = []string{n.Dir}, true
 	cfg.Store.MaxChunkSize = max(c.opts.ChunkSize, 64<<20)
 	cfg.HeartbeatInterval, cfg.IdleTimeout = 100*time.Millisecond, 10*time.Second
@@ -109,7 +110,7 @@ func (c *Cluster) RestartChunkServer(n *ChunkNode) {
 
 // DataClient returns a client library instance for the cluster.
 func (c *Cluster) DataClient(tune func(*client.Config)) *client.Client {
-	cfg := client.Config{Masters: c.Addrs(), Secret: Secret, RequestTimeout: 10 * time.Second}
+	cfg := client.Config{Masters: c.Addrs(), Secret: Secret, TLS: c.ClientTLS(), RequestTimeout: 10 * time.Second}
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -6,6 +6,7 @@ package testcluster
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/granary-store/granary/chunkserver"
 	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/pki"
 	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master"
 )
@@ -39,6 +41,10 @@ type Options struct {
 	Replication int
 	// TuneChunk adjusts each chunk server's configuration before it starts.
 	TuneChunk func(*chunkserver.Config)
+	// TLS runs every hop with mutual TLS: a CA in a temporary directory
+	// and a certificate from it for each member, chunk server and client
+	// (see TLSFiles); the clients the cluster hands out use ClientCert's.
+	TLS bool
 }
 
 // Cluster is a group of in-process masters.
@@ -49,6 +55,11 @@ type Cluster struct {
 	mu        sync.Mutex
 	nodes     []*Node
 	chunks    []*ChunkNode
+
+	tlsMu     sync.Mutex // guards issuing into certDir
+	certDir   string
+	ca        *pki.CA     // nil without Options.TLS
+	clientTLS *tls.Config // ClientCert's client side
 }
 
 // Node is one master and the addresses it keeps across restarts.
@@ -79,6 +90,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	root := t.TempDir()
 	c := &Cluster{t: t, opts: opts, chunkRoot: filepath.Join(root, "chunks")}
+	c.initTLS(root)
 	for i := range opts.Masters {
 		n := &Node{ID: fmt.Sprintf("m%d", i+1), Dir: filepath.Join(root, fmt.Sprintf("m%d", i+1))}
 		c.nodes = append(c.nodes, n)
@@ -113,6 +125,7 @@ func shortCtx() context.Context {
 func (c *Cluster) Config(n *Node, bootstrap bool, join string) master.Config {
 	cfg := master.DefaultConfig()
 	cfg.ID, cfg.Dir, cfg.ClusterSecret = n.ID, n.Dir, Secret
+	cfg.TLS, _ = c.TLS(n.ID)
 	cfg.Bootstrap, cfg.Join = bootstrap, join
 	cfg.HeartbeatTimeout = 300 * time.Millisecond
 	cfg.ElectionTimeout = 300 * time.Millisecond
@@ -195,27 +208,28 @@ func (c *Cluster) Addrs() []string {
 
 // Client returns a client that may use any member.
 func (c *Cluster) Client() *masterclient.Client {
-	cl, err := masterclient.New(c.Addrs(), Secret)
+	cl, err := masterclient.NewRPC(c.Addrs(), c.RPC())
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	return cl
 }
 
-// RPC is how a test calls the cluster's processes directly.
+// RPC is how a test calls the processes of a cluster without TLS
+// directly; Cluster.RPC works with TLS too.
 func RPC() rpc.Config { return rpc.Config{Secret: Secret} }
 
 // ChunkClient returns a client for the chunk servers' data plane, with
-// the cluster secret.
+// the cluster secret (and certificate, with TLS).
 func (c *Cluster) ChunkClient() *chunkclient.Client {
-	hc := rpc.NewClient(RPC(), rpc.ClientOptions{})
+	hc := rpc.NewClient(c.RPC(), rpc.ClientOptions{})
 	c.t.Cleanup(hc.CloseIdleConnections)
-	return chunkclient.New(RPC(), hc)
+	return chunkclient.New(c.RPC(), hc)
 }
 
 // PinnedClient returns a client that only talks to n, once per call.
 func (c *Cluster) PinnedClient(n *Node) *masterclient.Client {
-	cl, err := masterclient.New([]string{n.HTTPAddr}, Secret)
+	cl, err := masterclient.NewRPC([]string{n.HTTPAddr}, c.RPC())
 	if err != nil {
 		c.t.Fatal(err)
 	}
