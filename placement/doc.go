@@ -94,6 +94,19 @@
 //     same answer (TestConstraintsHold); FuzzChoose does the same for
 //     arbitrary input.
 //
+// # Erasure-coded stripes
+//
+// ChooseStripe places the K+M shards of a new stripe on K+M distinct
+// servers with Choose's eligibility and water-filling, so the fullest rack
+// holds as few shards as the eligible servers allow: at most
+// ceil((K+M)/R) with R racks that each have enough servers, one per rack
+// when R >= K+M. ChooseShards finds homes for shards being rebuilt or
+// moved off a draining server: never a server that holds any shard of the
+// stripe, and first the racks with the fewest live shards of it (a
+// draining, dead or decommissioned holder's rack counts as free). Both
+// errors name the servers needed and the eligible ones, with the reasons
+// the others were ruled out.
+//
 // # Repair, trim and balance
 //
 // ChooseSource prefers an Alive holder to a Draining one, then the least

@@ -61,6 +61,12 @@ func describe(tally *[numReasons]int, size int64) string {
 // servers: ErrNoSpace when space was what ruled out the missing ones,
 // ErrNotEnoughServers otherwise.
 func shortage(req *Request, eligible int, tally *[numReasons]int) error {
+	return shortageOf(fmt.Sprintf("choose chunk %d", req.Chunk), "servers", req.Count, req.Size, eligible, tally)
+}
+
+// shortageOf is shortage for any decision: what names it, unit names what
+// count counts.
+func shortageOf(what, unit string, count int, size int64, eligible int, tally *[numReasons]int) error {
 	byState := eligible
 	for r := reasonOK + 1; r < numReasons; r++ {
 		if r.spaceReason() {
@@ -68,9 +74,13 @@ func shortage(req *Request, eligible int, tally *[numReasons]int) error {
 		}
 	}
 	sentinel := ErrNotEnoughServers
-	if byState >= req.Count {
+	if byState >= count {
 		sentinel = ErrNoSpace
 	}
-	return fmt.Errorf("placement: choose chunk %d: need %d servers, %d eligible (%s): %w",
-		req.Chunk, req.Count, eligible, describe(tally, req.Size), sentinel)
+	detail := describe(tally, size)
+	if detail == "no servers" && eligible > 0 {
+		detail = "none ruled out" // every server there is is eligible
+	}
+	return fmt.Errorf("placement: %s: need %d %s, %d eligible (%s): %w",
+		what, count, unit, eligible, detail, sentinel)
 }

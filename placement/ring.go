@@ -132,9 +132,18 @@ func (r *Ring) Choose(req Request) ([]string, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
+	picks, eligible, tally := r.choose(&req)
+	if picks == nil {
+		return nil, shortage(&req, eligible, &tally)
+	}
+	return picks, nil
+}
+
+// choose places a valid request: the picks, or nil with the number of
+// eligible servers and the reasons the others were ruled out.
+func (r *Ring) choose(req *Request) (picks []string, eligible int, tally [numReasons]int) {
 	sel := newSelection(r, min(req.Count, len(r.nodes)))
-	marks := r.requestMarks(&req, sel.occ)
-	var tally [numReasons]int
+	marks := r.requestMarks(req, sel.occ)
 	ch := chunkHash(req.Chunk, saltPlace)
 	for i := range r.hot {
 		h := &r.hot[i]
@@ -152,9 +161,9 @@ func (r *Ring) Choose(req Request) ([]string, error) {
 		sel.offer(int(h.rack), candidate{key: raceKey(pairHash(ch, h.hash), h.inv), node: int32(i)})
 	}
 	if sel.eligible < req.Count {
-		return nil, shortage(&req, sel.eligible, &tally)
+		return nil, sel.eligible, tally
 	}
-	return sel.fill(r, req.Count), nil
+	return sel.fill(r, req.Count), sel.eligible, tally
 }
 
 // requestMarks marks excluded servers and holders (nil when there are none)

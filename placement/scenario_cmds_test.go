@@ -44,6 +44,7 @@ func (sc *scenario) run(st step) []string {
 		"fail": sc.state(Dead), "drain": sc.state(Draining), "decommission": sc.state(Decommissioned), "revive": sc.state(Alive),
 		"choose": sc.choose, "spread": sc.spread, "place": sc.place, "chunk": sc.chunk,
 		"source": sc.source, "trim": sc.trim, "balance": sc.balance, "usage": sc.usage,
+		"stripe": sc.stripe, "shards": sc.shards,
 	}
 	f, ok := cmds[a[0]]
 	if !ok {

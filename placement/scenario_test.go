@@ -32,6 +32,8 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	source CHUNKS IDS             which holder to copy from
 //	trim C KEEP IDS               which replicas to drop
 //	balance THRESHOLD [max N]     plan moves, print and apply them
+//	stripe CHUNKS K M [size S] [exclude IDS]   servers of new rs-K-M stripes, shard order
+//	shards CHUNKS COUNT holders IDS [size S] [exclude IDS]  new homes for shards of a stripe
 //	usage                         print every server's usage
 //
 // CHUNKS is c7 or a range c1-c20; IDS is a comma-separated list.
