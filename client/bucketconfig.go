@@ -32,6 +32,16 @@ func (c *Client) SetTags(ctx context.Context, bucket, key string, tags map[strin
 	return classify(c.master.SetTags(ctx, proto.TagsRequest{Bucket: bucket, Key: key, Tagging: proto.EncodeTags(tags)}))
 }
 
+// SetVersionTags replaces the tag set of version versionID of an object
+// (SetTags for the newest); a missing version is ErrNoSuchVersion or
+// ErrNoSuchKey.
+func (c *Client) SetVersionTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) error {
+	if err := validBucketKey(bucket, key); err != nil {
+		return err
+	}
+	return classify(c.master.SetTags(ctx, proto.TagsRequest{Bucket: bucket, Key: key, Tagging: proto.EncodeTags(tags), VersionID: versionID}))
+}
+
 // SetBucketTags replaces a bucket's tag set; empty or nil tags remove it.
 func (c *Client) SetBucketTags(ctx context.Context, bucket string, tags map[string]string) error {
 	if tags == nil {

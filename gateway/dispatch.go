@@ -238,7 +238,8 @@ func knownSub(t target, sub string) bool {
 // byVersion are the operations that take a versionId.
 var byVersion = map[string]bool{"GetObject": true, "HeadObject": true, "DeleteObject": true,
 	"GetObjectRetention": true, "PutObjectRetention": true, "GetObjectLegalHold": true, "PutObjectLegalHold": true,
-	"GetObjectAcl": true, "PutObjectAcl": true}
+	"GetObjectAcl": true, "PutObjectAcl": true,
+	"GetObjectTagging": true, "PutObjectTagging": true, "DeleteObjectTagging": true}
 
 // takesACL are the operations that read x-amz-acl and x-amz-grant-*.
 var takesACL = map[string]bool{"PutObject": true, "CreateMultipartUpload": true, "CreateBucket": true,

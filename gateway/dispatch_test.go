@@ -43,7 +43,8 @@ var implemented = []string{
 // not a subresource: the table lists them without it).
 var byVersion = []string{"GET OBJECT versionId", "HEAD OBJECT versionId", "DELETE OBJECT versionId",
 	"GET OBJECT retention&versionId", "PUT OBJECT retention&versionId", "GET OBJECT legal-hold&versionId", "PUT OBJECT legal-hold&versionId",
-	"GET OBJECT acl&versionId", "PUT OBJECT acl&versionId"}
+	"GET OBJECT acl&versionId", "PUT OBJECT acl&versionId",
+	"GET OBJECT tagging&versionId", "PUT OBJECT tagging&versionId", "DELETE OBJECT tagging&versionId"}
 
 func TestDispatchTableMatchesImplementedList(t *testing.T) {
 	var got []string

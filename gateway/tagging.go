@@ -156,15 +156,25 @@ func writeTagging(w http.ResponseWriter, tags map[string]string) {
 
 func ptr[T any](v T) *T { return &v }
 
-func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request) {
-	bucket, key, err := objectName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+// taggingTarget reads an object tagging call's object and version.
+func taggingTarget(r *http.Request) (bucket, key, vid string, err error) {
+	if bucket, key, err = objectName(r); err == nil {
+		vid, err = versionParam(r)
 	}
-	o, err := s.client.Stat(r.Context(), bucket, key)
+	return
+}
+
+func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request) {
+	bucket, key, vid, err := taggingTarget(r)
+	var o client.ObjectInfo
+	if err == nil {
+		o, err = s.objectInfo(r.Context(), bucket, key, vid)
+	}
+	if err == nil && o.DeleteMarker {
+		err = &apiError{S3Error: ErrMethodNotAllowed, Message: "the specified method is not allowed against this resource", ResourceType: "DeleteMarker"}
+	}
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, versionError(err))
 		return
 	}
 	tags, err := proto.ParseTags(o.Tagging)
@@ -172,34 +182,48 @@ func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	setVersionHeader(w, o)
 	writeTagging(w, tags)
 }
 
+// setTags replaces the tags of the newest version, or of version vid.
+func (s *Server) setTags(ctx context.Context, bucket, key, vid string, tags map[string]string) error {
+	if vid == "" {
+		return s.client.SetTags(ctx, bucket, key, tags)
+	}
+	return versionError(s.client.SetVersionTags(ctx, bucket, key, vid, tags))
+}
+
 func (s *Server) putObjectTagging(w http.ResponseWriter, r *http.Request) {
-	bucket, key, err := objectName(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	tags, err := readTagging(r, proto.MaxObjectTags)
+	bucket, key, vid, err := taggingTarget(r)
+	var tags map[string]string
 	if err == nil {
-		err = s.client.SetTags(r.Context(), bucket, key, tags)
+		tags, err = readTagging(r, proto.MaxObjectTags)
+	}
+	if err == nil {
+		err = s.setTags(r.Context(), bucket, key, vid, tags)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if vid != "" {
+		w.Header().Set("x-amz-version-id", vid)
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
 func (s *Server) deleteObjectTagging(w http.ResponseWriter, r *http.Request) {
-	bucket, key, err := objectName(r)
+	bucket, key, vid, err := taggingTarget(r)
 	if err == nil {
-		err = s.client.SetTags(r.Context(), bucket, key, nil)
+		err = s.setTags(r.Context(), bucket, key, vid, nil)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if vid != "" {
+		w.Header().Set("x-amz-version-id", vid)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -355,3 +355,57 @@ func cliFails(t *testing.T, env []string, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestS3VersionTagging: in a versioned bucket, tags are read, set and
+// removed per version with versionId; other versions keep theirs.
+func TestS3VersionTagging(t *testing.T) {
+	_, mc, _ := startS3(t)
+	ctx := ctxT(t, time.Minute)
+	if err := mc.MakeBucket(ctx, "vtags", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.EnableVersioning(ctx, "vtags"); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, body := range []string{"first", "second"} {
+		info, err := mc.PutObject(ctx, "vtags", "k", strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, info.VersionID)
+	}
+	old, _ := tags.NewTags(map[string]string{"age": "old"}, true)
+	if err := mc.PutObjectTagging(ctx, "vtags", "k", old, minio.PutObjectTaggingOptions{VersionID: ids[0]}); err != nil {
+		t.Fatalf("PutObjectTagging of the older version: %v", err)
+	}
+	got, err := mc.GetObjectTagging(ctx, "vtags", "k", minio.GetObjectTaggingOptions{VersionID: ids[0]})
+	if err != nil || !maps.Equal(got.ToMap(), map[string]string{"age": "old"}) {
+		t.Fatalf("tags of the older version: %v %v", got, err)
+	}
+	if got, err := mc.GetObjectTagging(ctx, "vtags", "k", minio.GetObjectTaggingOptions{}); err != nil || len(got.ToMap()) != 0 {
+		t.Fatalf("tags of the newest version: %v %v", got, err)
+	}
+	if err := mc.RemoveObjectTagging(ctx, "vtags", "k", minio.RemoveObjectTaggingOptions{VersionID: ids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := mc.GetObjectTagging(ctx, "vtags", "k", minio.GetObjectTaggingOptions{VersionID: ids[0]}); err != nil || len(got.ToMap()) != 0 {
+		t.Fatalf("tags of the older version after removal: %v %v", got, err)
+	}
+	_, err = mc.GetObjectTagging(ctx, "vtags", "k", minio.GetObjectTaggingOptions{VersionID: "00000000000000000000000000000001"})
+	if code := minio.ToErrorResponse(err).Code; code != "NoSuchVersion" && code != "InvalidArgument" {
+		t.Fatalf("tags of a version that does not exist: %v", err)
+	}
+	// The versions' bytes are untouched.
+	for i, want := range []string{"first", "second"} {
+		o, err := mc.GetObject(ctx, "vtags", "k", minio.GetObjectOptions{VersionID: ids[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(o)
+		o.Close()
+		if string(b) != want {
+			t.Fatalf("version %d reads %q", i, b)
+		}
+	}
+}

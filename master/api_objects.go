@@ -233,6 +233,12 @@ func (a *api) handleTags(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	cmd := meta.PutObjectTags{Bucket: req.Bucket, Key: req.Key, Tagging: req.Tagging}
+	if req.VersionID != "" {
+		if _, _, ok := proto.ParseVersionID(req.VersionID); !ok {
+			writeError(w, fmt.Errorf("version id %q: %w", req.VersionID, ErrInvalid))
+			return
+		}
+	}
+	cmd := meta.PutObjectTags{Bucket: req.Bucket, Key: req.Key, Tagging: req.Tagging, VersionID: req.VersionID}
 	a.change(w, r, meta.OpPutObjectTags, cmd)
 }

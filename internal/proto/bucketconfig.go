@@ -79,6 +79,8 @@ type TagsRequest struct {
 	Bucket  string `json:"bucket"`
 	Key     string `json:"key"`
 	Tagging string `json:"tagging,omitempty"`
+	// VersionID, when set, names the version whose tags change.
+	VersionID string `json:"versionId,omitempty"`
 }
 
 // EncodeTags writes a tag set in URL query form, sorted by key ("" for

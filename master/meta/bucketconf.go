@@ -19,6 +19,20 @@ func applyPutObjectTags(txn *badger.Txn, _ uint64, c *PutObjectTags) (any, error
 	if err := requireBucket(txn, c.Bucket); err != nil {
 		return nil, err
 	}
+	if c.VersionID != "" {
+		rec, current, err := findVersion(txn, c.Bucket, c.Key, c.VersionID)
+		if err != nil {
+			return nil, err
+		}
+		if rec.DeleteMarker {
+			return nil, fmt.Errorf("version %s of %s/%s is a delete marker: %w", rec.VersionName(), c.Bucket, c.Key, ErrInvalid)
+		}
+		rec.Tagging = c.Tagging
+		if current {
+			return nil, put(txn, objectKey(c.Bucket, c.Key), rec)
+		}
+		return nil, put(txn, versionKey(c.Bucket, c.Key, rec.Version), rec)
+	}
 	rec, err := getRecord(txn, c.Bucket, c.Key) // as stored: inline bytes stay where they are
 	if err != nil {
 		return nil, err

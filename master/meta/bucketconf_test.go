@@ -2,6 +2,7 @@ package meta
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"maps"
 	"testing"
@@ -105,5 +106,43 @@ func TestBucketConfParts(t *testing.T) {
 	}
 	if got := stateText(t, tf.f); !bytes.Equal(dropApplied(got), dropApplied(state)) {
 		t.Fatalf("refused configuration changes changed the state")
+	}
+}
+
+// TestVersionTags: PutObjectTags with a VersionID changes that version's
+// tags, current or not, refuses a delete marker and a missing version,
+// and encodes with its versionId field (the bytes below are the stored
+// format; older entries without the field decode as before).
+func TestVersionTags(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1", Created: goldenAt}})
+	tf.mustApply(OpSetVersioning, SetVersioning{Bucket: "bk1", Status: proto.VersioningEnabled})
+	tf.mustApply(OpPutObject, PutObject{Object: goldenInline("bk1", "o", "first")})
+	tf.mustApply(OpPutObject, PutObject{Object: goldenInline("bk1", "o", "second")})
+	vs, err := tf.f.ListVersions(proto.VersionsRequest{Bucket: "bk1", MaxKeys: 10})
+	if err != nil || len(vs.Versions) != 2 {
+		t.Fatalf("versions %+v %v", vs, err)
+	}
+	older, newer := vs.Versions[1].VersionID, vs.Versions[0].VersionID
+	tf.mustApply(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "o", VersionID: older, Tagging: "age=old"})
+	tf.mustApply(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "o", VersionID: newer, Tagging: "age=new"})
+	vs, _ = tf.f.ListVersions(proto.VersionsRequest{Bucket: "bk1", MaxKeys: 10})
+	if vs.Versions[1].Tagging != "age=old" || vs.Versions[0].Tagging != "age=new" {
+		t.Fatalf("version tags %q %q", vs.Versions[1].Tagging, vs.Versions[0].Tagging)
+	}
+	if _, err := tf.apply(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "o", VersionID: "00000000000000ff", Tagging: "x=y"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("tags of a missing version: %v", err)
+	}
+	tf.mustApply(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "o"})
+	vs, _ = tf.f.ListVersions(proto.VersionsRequest{Bucket: "bk1", MaxKeys: 10})
+	if _, err := tf.apply(OpPutObjectTags, PutObjectTags{Bucket: "bk1", Key: "o", VersionID: vs.Versions[0].VersionID, Tagging: "x=y"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("tags of a delete marker: %v", err)
+	}
+	b, err := EncodeCommand(OpPutObjectTags, PutObjectTags{Bucket: "b", Key: "k", Tagging: "a=1", VersionID: "0000000000000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(b), "01147b226275636b6574223a2262222c226b6579223a226b222c2274616767696e67223a22613d31222c2276657273696f6e4964223a2230303030303030303030303030303031227d"; got != want {
+		t.Fatalf("encoding changed:\n got %s\nwant %s", got, want)
 	}
 }

@@ -179,11 +179,13 @@ type (
 	}
 	// PutObjectTags is the payload of OpPutObjectTags: replace an object's
 	// tag set (proto.ObjectHeaders.Tagging; empty removes it). The object
-	// keeps its version, ETag and modification time, as S3's do.
+	// keeps its version, ETag and modification time, as S3's do. With
+	// VersionID, the tags of that version (current or not) change.
 	PutObjectTags struct {
-		Bucket  string `json:"bucket"`
-		Key     string `json:"key"`
-		Tagging string `json:"tagging,omitempty"`
+		Bucket    string `json:"bucket"`
+		Key       string `json:"key"`
+		Tagging   string `json:"tagging,omitempty"`
+		VersionID string `json:"versionId,omitempty"`
 	}
 	// SetVersioning is the payload of OpSetVersioning: a bucket's
 	// versioning state becomes Status (proto.VersioningEnabled or
