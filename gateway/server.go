@@ -123,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, Logger: s.log, Local: cfg.LocalChunks}); err != nil {
+	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS, Logger: s.log, Local: cfg.LocalChunks}); err != nil {
 		return nil, err
 	}
 	s.admin = s.client.Admin()
