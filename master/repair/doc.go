@@ -11,6 +11,18 @@
 // the status counters (Count) both use them, so the status cannot report a
 // chunk as healthy while the planner copies it.
 //
+// Erasure-coded stripes (Input.Stripes) are planned as groups of K+M
+// shard chunks: ClassifyStripe counts a stripe's healthy shards (good, on
+// distinct alive servers), readable ones and corrupt ones, and Condition
+// calls it full, degraded (at least K readable) or missing. MakePlan
+// repairs stripes least margin first, counting repairs in flight, the
+// stripes without a spare shard before any replicated copy: a lost or
+// corrupt shard is rebuilt by a Reconstruct (K sources, one target), a
+// shard readable only on a draining server moves by an ordinary copy. No
+// target ever holds a shard of the same stripe, and rebuilds share the
+// copies' per-server and per-round limits. CountStripes gives the status
+// counters from the same classification.
+//
 // The package imports the standard library, placement and internal/proto
 // only.
 package repair

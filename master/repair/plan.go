@@ -3,6 +3,7 @@ package repair
 import (
 	"cmp"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -27,6 +28,10 @@ type Input struct {
 	Inflight *Inflight
 	Moving   map[uint64]bool // chunks in a balancing move: not trimmed
 	Limits   Limits
+	// Stripes are the erasure-coded stripes (stripe ID -> stripe). Their
+	// shard chunks are not in Refs; Holders, Sizes and Corrupt cover them
+	// like any chunk. Nil when the cluster has none.
+	Stripes map[uint64]Stripe
 }
 
 // Limits bound the work issued per planning round.
@@ -55,13 +60,30 @@ type Plan struct {
 	Missing     []uint64 // referenced chunks without any readable replica
 	Copies      int
 	Deletes     int
+	// Reconstructs are the shard rebuilds issued this round, most urgent
+	// stripe first; each goes to its Target's next heartbeat as a
+	// reconstruct command. (Shards readable on a draining server move by
+	// an ordinary copy in Commands.)
+	Reconstructs []Reconstruct
+	// MissingStripes are stripes with fewer than K readable shards.
+	MissingStripes []uint64
+	// QueuedStripes counts degraded stripes with a shard still waiting
+	// for a repair slot or a target.
+	QueuedStripes int
 }
+
+// work is the copies and reconstructs issued this round, bounded by
+// Limits.PerRound.
+func (p *Plan) work() int { return p.Copies + len(p.Reconstructs) }
 
 // Inflight tracks commands sent and not yet confirmed by reports. It is
 // not safe for concurrent use; the master guards it.
 type Inflight struct {
 	Copies  map[uint64]map[string]CopyOp // chunk -> target -> op
 	Deletes map[uint64]map[string]time.Time
+	// Reconstructs are shard rebuilds in flight, by the chunk ID of the
+	// shard being rebuilt.
+	Reconstructs map[uint64]ReconstructOp
 }
 
 // CopyOp is a copy in flight to one target.
@@ -73,7 +95,8 @@ type CopyOp struct {
 
 // NewInflight returns an empty record.
 func NewInflight() *Inflight {
-	return &Inflight{Copies: map[uint64]map[string]CopyOp{}, Deletes: map[uint64]map[string]time.Time{}}
+	return &Inflight{Copies: map[uint64]map[string]CopyOp{}, Deletes: map[uint64]map[string]time.Time{},
+		Reconstructs: map[uint64]ReconstructOp{}}
 }
 
 // load is the copy work a server takes part in.
@@ -93,6 +116,12 @@ func (f *Inflight) busy() map[string]load {
 			out[op.Source] = out[op.Source].add(op.Bytes)
 		}
 	}
+	for _, op := range f.Reconstructs { // a rebuild occupies its target and every source
+		out[op.Target] = out[op.Target].add(op.Bytes)
+		for _, s := range op.Sources {
+			out[s] = out[s].add(op.Bytes)
+		}
+	}
 	return out
 }
 
@@ -103,6 +132,9 @@ func (f *Inflight) Bytes() int64 {
 		for _, op := range targets {
 			n += op.Bytes
 		}
+	}
+	for _, op := range f.Reconstructs {
+		n += op.Bytes
 	}
 	return n
 }
@@ -138,7 +170,7 @@ func (f *Inflight) addDelete(c uint64, server string, at time.Time) {
 }
 
 // Expire forgets confirmed and timed-out commands; it returns how many
-// copies were confirmed.
+// copies and reconstructs were confirmed (the target reports the chunk).
 func (f *Inflight) Expire(in *Input) int {
 	done := 0
 	for c, targets := range f.Copies {
@@ -165,6 +197,15 @@ func (f *Inflight) Expire(in *Input) int {
 			delete(f.Deletes, c)
 		}
 	}
+	for c, op := range f.Reconstructs {
+		switch {
+		case slices.Contains(in.Holders[c], op.Target):
+			done++
+			delete(f.Reconstructs, c)
+		case in.Now.Sub(op.At) > in.Limits.Timeout:
+			delete(f.Reconstructs, c)
+		}
+	}
 	return done
 }
 
@@ -186,7 +227,11 @@ func MakePlan(in *Input) Plan {
 			p.trim(in, c, v)
 		}
 	}
+	stripes := p.classifyStripes(in)
+	p.repairStripes(in, stripes, 0) // no spare shard left: before any copy
 	p.copy(in, queue)
+	p.repairStripes(in, stripes, math.MaxInt-1)
+	p.finishStripes(in, stripes)
 	p.collectGarbage(in)
 	return p
 }
@@ -211,10 +256,10 @@ func (p *Plan) copy(in *Input, queue []need) {
 	}
 	busy := in.Inflight.busy()
 	waiting := map[uint64]bool{}
-	for pass := 1; p.Copies < in.Limits.PerRound; pass++ {
+	for pass := 1; p.work() < in.Limits.PerRound; pass++ {
 		progress := false
 		for _, n := range queue {
-			if n.count < pass || p.Copies >= in.Limits.PerRound {
+			if n.count < pass || p.work() >= in.Limits.PerRound {
 				continue
 			}
 			if p.copyOne(in, ring, busy, n) {

@@ -93,7 +93,8 @@ func Count(refs map[uint64]int, holders map[uint64][]string, corrupt map[uint64]
 }
 
 // Drained reports whether every chunk the server holds has its target of
-// good replicas on alive servers, so it can be decommissioned.
+// good replicas on alive servers, and every stripe it holds a shard of is
+// full without it, so it can be decommissioned.
 func Drained(in *Input, server string) bool {
 	states := States(in.Servers)
 	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
@@ -101,6 +102,13 @@ func Drained(in *Input, server string) bool {
 			continue
 		}
 		if len(Classify(in.Holders[c], states, in.Corrupt[c]).Counting) < in.Refs[c] {
+			return false
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(in.Stripes)) {
+		s := in.Stripes[id]
+		holds := slices.ContainsFunc(s.Shards, func(c uint64) bool { return slices.Contains(in.Holders[c], server) })
+		if holds && ClassifyStripe(s, in.Holders, states, in.Corrupt).Condition(s) != StripeFull {
 			return false
 		}
 	}

@@ -41,6 +41,10 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	health                        every server's classification
 //	status                        the status counters (repair.Count)
 //	plan                          one planning round (Expire, then MakePlan)
+//	stripe S rs-K-M on IDS [size B] [corrupt IDS]   an erasure-coded stripe: shard i is chunk
+//	                              S*100+i, held by the i-th server of IDS ("-" for a lost shard);
+//	                              report c<S*100+i> changes one shard's holders
+//	stripes                       the stripe counters (repair.CountStripes)
 //
 // C is c7 or a range c1-c20; IDS is a comma-separated list.
 func TestScenarios(t *testing.T) {
@@ -128,6 +132,7 @@ type scenario struct {
 	gc       map[uint64]bool
 	orphanAt map[uint64]time.Time
 	sizes    map[uint64]int64
+	stripes  map[uint64]Stripe
 	inflight *Inflight
 	limits   Limits
 	last     Plan
@@ -137,7 +142,7 @@ func newScenario(t *testing.T) *scenario {
 	return &scenario{t: t, now: time.Unix(1000, 0), rack: map[string]string{}, member: map[string]Membership{},
 		heard: map[string]bool{}, refs: map[uint64]int{}, holders: map[uint64][]string{},
 		corrupt: map[uint64]map[string]bool{}, gc: map[uint64]bool{}, orphanAt: map[uint64]time.Time{},
-		sizes: map[uint64]int64{}, inflight: NewInflight(), limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute}}
+		sizes: map[uint64]int64{}, stripes: map[uint64]Stripe{}, inflight: NewInflight(), limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute}}
 }
 
 func (sc *scenario) fatalf(format string, args ...any) {
@@ -161,7 +166,7 @@ func (sc *scenario) input() *Input {
 	}
 	return &Input{Now: sc.now, Refs: sc.refs, GC: sc.gc, Holders: sc.holders, Sizes: sc.sizes, Corrupt: sc.corrupt,
 		Servers: sc.servers(), Addrs: addrs, OrphanAt: sc.orphanAt, Inflight: sc.inflight,
-		Moving: map[uint64]bool{}, Limits: sc.limits}
+		Moving: map[uint64]bool{}, Limits: sc.limits, Stripes: sc.stripes}
 }
 
 func (sc *scenario) run(line string) []string {
@@ -258,7 +263,16 @@ func (sc *scenario) run(line string) []string {
 		in := sc.input()
 		done := sc.inflight.Expire(in)
 		sc.last = MakePlan(in)
-		return describePlan(sc.last, done)
+		out := describePlan(sc.last, done)
+		if len(sc.stripes) > 0 {
+			out = append(out, describeStripes(sc.last)...)
+		}
+		return out
+	case "stripe":
+		sc.stripe(f)
+	case "stripes":
+		c := CountStripes(sc.stripes, sc.holders, sc.corrupt, sc.servers())
+		return []string{fmt.Sprintf("stripes %d degraded %d (last shard %d) missing %d corrupt %d", c.Total, c.Degraded, c.LastShard, c.Missing, c.Corrupt)}
 	case "backlog":
 		return []string{fmt.Sprintf("queued %d bytes, in flight %d bytes", sc.last.QueuedBytes, sc.inflight.Bytes())}
 	default:
