@@ -5,6 +5,7 @@ import (
 
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // Admin manages a cluster: its status, the master group, the chunk servers,
@@ -19,7 +20,7 @@ type Admin struct {
 // NewAdmin returns an Admin for the masters in cfg (only Masters and
 // Secret are used).
 func NewAdmin(cfg Config) (*Admin, error) {
-	mc, err := masterclient.New(cfg.Masters, cfg.Secret)
+	mc, err := masterclient.NewRPC(cfg.Masters, rpc.Config{Secret: cfg.Secret, TLS: cfg.TLS})
 	if err != nil {
 		return nil, err
 	}

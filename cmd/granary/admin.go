@@ -170,7 +170,7 @@ func adminSubNames() []string {
 	for _, s := range adminSubs() {
 		names = append(names, s.name)
 	}
-	return names
+	return append(names, "certs")
 }
 
 func adminSynopsis() string {
@@ -179,6 +179,7 @@ func adminSynopsis() string {
 	for _, s := range adminSubs() {
 		fmt.Fprintf(&b, "  %-33s %s\n", strings.TrimSpace(s.name+" "+strings.Join(s.args, " ")), s.summary)
 	}
+	fmt.Fprintf(&b, "  %-33s %s\n", "certs init|issue", certsSummary)
 	b.WriteString("\nRun 'granary admin <subcommand> -h' for its flags.")
 	return b.String()
 }
@@ -197,6 +198,9 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: name an admin subcommand", errUsage)
 	}
 	name := sc.pos[0]
+	if name == "certs" {
+		return runAdminCerts(e, append(append([]string{}, args[:sc.posAt[0]]...), args[sc.posAt[0]+1:]...))
+	}
 	var sub *adminSub
 	for _, s := range adminSubs() {
 		if s.name == name {
@@ -320,11 +324,11 @@ func adminCreateKey(ctx context.Context, e *env, cl *client.Admin, user string, 
 
 // dial builds a client with the command's timeout; cancel ends both.
 func dial(ctx context.Context, e *env, cf *clientFlags) (*client.Client, context.Context, context.CancelFunc, error) {
-	secret, err := cf.secret(e)
+	cfg, err := cf.config(e)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cl, err := client.New(client.Config{Masters: cf.addrs(), Secret: secret})
+	cl, err := client.New(cfg)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -31,6 +31,8 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often every chunk file's existence and every data directory's health are checked")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often to report to the master until it says otherwise (the master's --heartbeat-interval wins)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET")
+	var ct clusterTLS
+	ct.register(fs, e)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -48,6 +50,9 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.Logger = logger
 	if cfg.ClusterSecret, err = clusterSecret(e, cfg.Insecure); err != nil { // before touching the data folder
+		return err
+	}
+	if cfg.TLS, _, err = ct.load(logger); err != nil {
 		return err
 	}
 	if cfg.ID == "" {

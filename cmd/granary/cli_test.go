@@ -33,7 +33,8 @@ func helpTargets() [][]string {
 			out = append(out, []string{n, s})
 		}
 	}
-	return out
+	// The one third level: granary admin certs init|issue.
+	return append(out, []string{"admin", "certs", "init"}, []string{"admin", "certs", "issue"})
 }
 
 func goldenName(target []string) string {
@@ -204,6 +205,8 @@ func TestHelpChangesNothing(t *testing.T) {
 		"bench report":               {work},
 		"bench baseline":             {"--dir", work},
 		"server":                     {"--dir", filepath.Join(work, "server"), "--web-addr", web},
+		"admin certs init":           {"--dir", filepath.Join(work, "certs")},
+		"admin certs issue":          {"--dir", filepath.Join(work, "certs"), "--name", "victim"},
 	}
 	for _, target := range helpTargets() {
 		args := acting[strings.Join(target, " ")]

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,6 +18,7 @@ type compCommand struct {
 	name, summary string
 	flags         []compFlag
 	subs          []compCommand
+	words         []string // its own subcommands, for a subcommand that has some
 }
 
 type compFlag struct {
@@ -60,6 +62,9 @@ func completionTree() []compCommand {
 					if as.name == s {
 						sub.summary = as.summary
 					}
+				}
+				if s == "certs" {
+					sub.summary, sub.words = certsSummary, certsSubs
 				}
 			}
 			c.subs = append(c.subs, sub)
@@ -163,7 +168,7 @@ func writeBashCompletion(w io.Writer, tree []compCommand) {
 		fmt.Fprintf(w, "    %s)\n        case $sub in\n        \"\") words=\"%s %s --help\" ;;\n",
 			c.name, strings.Join(subNames, " "), strings.Join(options(c.flags), " "))
 		for _, s := range c.subs {
-			fmt.Fprintf(w, "        %s) words=\"%s --help\" ;;\n", s.name, strings.Join(options(s.flags), " "))
+			fmt.Fprintf(w, "        %s) words=\"%s --help\" ;;\n", s.name, strings.Join(append(slices.Clone(s.words), options(s.flags)...), " "))
 		}
 		fmt.Fprint(w, "        esac\n        ;;\n")
 	}
@@ -216,6 +221,9 @@ func writeFishCompletion(w io.Writer, tree []compCommand) {
 		writeFishFlags(w, noSub, c.flags)
 		for _, s := range c.subs {
 			writeFishFlags(w, in+"; and __fish_seen_subcommand_from "+s.name, s.flags)
+			if len(s.words) > 0 {
+				fmt.Fprintf(w, "complete -c granary -f -n %s -a %s\n", fishQuote(in+"; and __fish_seen_subcommand_from "+s.name), fishQuote(strings.Join(s.words, " ")))
+			}
 		}
 	}
 }

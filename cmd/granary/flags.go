@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/bench"
 )
 
@@ -189,6 +190,7 @@ type clientFlags struct {
 	masters    string
 	secretFile string
 	timeout    time.Duration
+	tls        clusterTLS
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet, e *env) {
@@ -201,6 +203,30 @@ func (c *clientFlags) register(fs *flag.FlagSet, e *env) {
 		"file holding the cluster secret, read when GRANARY_CLUSTER_SECRET is unset (granary server writes it)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second,
 		"ls, rm and admin: give up on the whole call after this long; put, get and bench native: give up on a chunk request that moves no bytes for this long")
+	c.tls.register(fs, e)
+}
+
+// config returns the client configuration the flags describe: masters,
+// secret and cluster TLS. Without --cluster-* flags (or their variables),
+// a secret read from --secret-file comes with the client certificate that
+// granary server --tls keeps beside it (DIR/tls), when there is one.
+func (c *clientFlags) config(e *env) (client.Config, error) {
+	secret, err := c.secret(e)
+	if err != nil {
+		return client.Config{}, err
+	}
+	files := c.tls.files
+	if files.IsZero() && e.getenv("GRANARY_CLUSTER_SECRET") == "" {
+		files = localClusterFiles(c.secretFile)
+	}
+	cfg := client.Config{Masters: c.addrs(), Secret: secret, RequestTimeout: c.timeout}
+	if !files.IsZero() {
+		ct := clusterTLS{files}
+		if _, cfg.TLS, err = ct.load(nil); err != nil {
+			return client.Config{}, err
+		}
+	}
+	return cfg, nil
 }
 
 func (c *clientFlags) addrs() []string { return splitList(c.masters) }

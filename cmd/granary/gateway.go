@@ -15,6 +15,10 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Addr, "s3-addr", "", "address to serve the S3 API on (required)")
 	gatewayFlags(fs, &cfg)
 	insecure := fs.Bool("insecure", false, "run without GRANARY_CLUSTER_SECRET")
+	var ct clusterTLS
+	ct.register(fs, e)
+	var s3 s3TLS
+	s3.register(fs)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := parse(e, fs, args); err != nil {
 		return err
@@ -29,6 +33,12 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.Logger = logger
 	if cfg.ClusterSecret, err = clusterSecret(e, *insecure); err != nil {
+		return err
+	}
+	if _, cfg.ClusterTLS, err = ct.load(logger); err != nil {
+		return err
+	}
+	if cfg.TLS, err = s3.config(logger); err != nil {
 		return err
 	}
 	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")

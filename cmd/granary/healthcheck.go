@@ -13,8 +13,12 @@ import (
 // answer. Container images built FROM scratch have no curl or wget, so
 // their health checks run the binary itself.
 func runHealthcheck(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "healthcheck", "healthcheck [--timeout D] URL\n\nExamples: http://127.0.0.1:9333/v1/health (master or chunk server), http://127.0.0.1:9000/-/health (S3 gateway)")
+	fs := newFlagSet(e, "healthcheck", "healthcheck [--timeout D] [--cluster-ca F [--cluster-cert F --cluster-key F]] URL\n\n"+
+		"Examples: http://127.0.0.1:9333/v1/health (master or chunk server), http://127.0.0.1:9000/-/health (S3 gateway);\n"+
+		"https:// with cluster TLS (a chunk server asks for the client certificate, a master needs only the CA)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
+	var ct clusterTLS
+	ct.register(fs, e) // https URLs: trust the cluster CA, show the certificate (chunk servers require one)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -34,7 +38,15 @@ func runHealthcheck(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := http.DefaultClient
+	if u.Scheme == "https" && !ct.files.IsZero() {
+		tc, err := ct.probe()
+		if err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+		hc = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -36,6 +37,8 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.OrphanGrace, "orphan-grace", cfg.OrphanGrace, "how long written but uncommitted chunks are kept")
 	fs.Float64Var(&cfg.BalanceThreshold, "balance-threshold", cfg.BalanceThreshold, "usage-ratio spread that starts balancing")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET (no authentication between processes)")
+	var ct clusterTLS
+	ct.register(fs, e)
 	fs.DurationVar(&cfg.ElectionTimeout, "election-timeout", cfg.ElectionTimeout, "Raft election timeout")
 	fs.DurationVar(&cfg.HeartbeatTimeout, "raft-heartbeat-timeout", cfg.HeartbeatTimeout, "Raft heartbeat timeout")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -61,7 +64,11 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if cfg.Web, err = dashboard(cfg.HTTPAddr, cfg.ClusterSecret, logger); err != nil {
+	var clientTLS *tls.Config
+	if cfg.TLS, clientTLS, err = ct.load(logger); err != nil {
+		return err
+	}
+	if cfg.Web, err = dashboard(client.Config{Masters: []string{cfg.HTTPAddr}, Secret: cfg.ClusterSecret, TLS: clientTLS}, logger); err != nil {
 		return err
 	}
 	if *raftBind != "" {
@@ -99,9 +106,9 @@ func newLogger(e *env, level string) (*slog.Logger, error) {
 }
 
 // dashboard builds the web dashboard a master serves beside its API; it
-// reads the cluster through that master's own HTTP address.
-func dashboard(httpAddr, secret string, logger *slog.Logger) (http.Handler, error) {
-	admin, err := client.NewAdmin(client.Config{Masters: []string{httpAddr}, Secret: secret})
+// reads the cluster through cc, that master's own HTTP address.
+func dashboard(cc client.Config, logger *slog.Logger) (http.Handler, error) {
+	admin, err := client.NewAdmin(cc)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}

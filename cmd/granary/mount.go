@@ -56,11 +56,11 @@ func runMount(ctx context.Context, e *env, args []string) error {
 	if *attrTTL < 0 || *entryTTL < 0 {
 		return fmt.Errorf("%w: TTLs must not be negative", errUsage)
 	}
-	secret, err := cf.secret(e)
+	ccfg, err := cf.config(e)
 	if err != nil {
 		return err
 	}
-	cl, err := client.New(client.Config{Masters: cf.addrs(), Secret: secret, RequestTimeout: cf.timeout})
+	cl, err := client.New(ccfg)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

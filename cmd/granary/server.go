@@ -23,7 +23,7 @@ import (
 // runServer runs the embedded single-machine store: one master (its HTTP
 // API on --web-addr), --chunkservers chunk servers and the S3 gateway.
 func runServer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3]")
+	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3] [--tls]")
 	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
 	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address")
 	noSync := fs.Bool("no-sync", false, "do not fsync chunk files (faster; a crash may lose acknowledged writes)")
@@ -43,6 +43,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	gwCfg := gateway.DefaultConfig()
 	gatewayFlags(fs, &gwCfg)
+	tlsOn := fs.Bool("tls", false, "TLS everywhere: on first start, create a CA and certificates in DIR/tls (kept across restarts); every internal hop then uses mutual TLS, and S3 and the dashboard serve HTTPS")
+	var s3 s3TLS
+	s3.register(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -66,10 +69,23 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if cfg.OrphanGrace <= 0 || cfg.GCDelay < 0 || csCfg.ScrubInterval <= 0 || csCfg.SweepInterval <= 0 || csCfg.CapacityLimit < 0 {
 		return fmt.Errorf("%w: --orphan-grace, --scrub-interval and --sweep-interval must be positive, --gc-delay and --capacity not negative", errUsage)
 	}
+	var lt localTLS
+	if *tlsOn {
+		if lt, err = startLocalTLS(*dir, logger, *s3Addr, *webAddr, *raftAddr); err != nil {
+			return err
+		}
+	}
+	if gwCfg.TLS, err = s3.config(logger); err != nil {
+		return err
+	}
+	if gwCfg.TLS == nil {
+		gwCfg.TLS = lt.s3
+	}
 	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
-	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret = *raftAddr, *webAddr, secret
+	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret, cfg.TLS = *raftAddr, *webAddr, secret, lt.server
 	cfg.Replication, cfg.ChunkSize, cfg.Logger = *replication, chunkSize, logger
-	if cfg.Web, err = dashboard(*webAddr, secret, logger); err != nil {
+	cc := client.Config{Masters: []string{*webAddr}, Secret: secret, TLS: lt.client}
+	if cfg.Web, err = dashboard(cc, logger); err != nil {
 		return err
 	}
 	srv, err := master.New(cfg)
@@ -83,6 +99,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	running := 1
 	local := localChunks{}
 	for i := 1; i <= *chunkservers; i++ {
+		csCfg.TLS = lt.server
 		cs, err := embeddedChunkserver(csCfg, i, *dir, *webAddr, secret, chunkSize, *noSync, logger)
 		if err != nil {
 			cancel()
@@ -93,12 +110,13 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		running++
 	}
 	gwCfg.LocalChunks = local.reader
-	err = ensureRootKey(ctx, e, *webAddr, secret)
+	err = ensureRootKey(ctx, e, cc)
 	if err == nil {
-		err = waitChunkservers(ctx, *webAddr, secret, *chunkservers)
+		err = waitChunkservers(ctx, cc, *chunkservers)
 	}
 	if err == nil {
 		var gw *gateway.Server
+		gwCfg.ClusterTLS = lt.client
 		if gw, err = embeddedGateway(e, gwCfg, *s3Addr, *webAddr, secret, logger); err == nil {
 			go func() { errc <- gw.Run(ctx) }()
 			running++
@@ -113,8 +131,18 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "granary server: S3 on http://%s, master API on http://%s, %d chunk servers, replication %d (data in %s)\n", *s3Addr, *webAddr, *chunkservers, *replication, *dir)
-	fmt.Fprintf(e.stdout, "granary server: dashboard on http://%s/ (log in with the root S3 key)\n", *webAddr)
+	s3Scheme, webScheme := "http", "http"
+	if gwCfg.TLS != nil {
+		s3Scheme = "https"
+	}
+	if lt.server != nil {
+		webScheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "granary server: S3 on %s://%s, master API on %s://%s, %d chunk servers, replication %d (data in %s)\n", s3Scheme, *s3Addr, webScheme, *webAddr, *chunkservers, *replication, *dir)
+	fmt.Fprintf(e.stdout, "granary server: dashboard on %s://%s/ (log in with the root S3 key)\n", webScheme, *webAddr)
+	if lt.server != nil {
+		printTrust(e, lt.ca, *s3Addr, s3.set())
+	}
 	err = <-errc // the first part to stop stops the rest
 	cancel()
 	return errors.Join(err, waitAll(errc, running-1))
@@ -131,8 +159,8 @@ func embeddedChunkserver(cfg chunkserver.Config, i int, dir, master, secret stri
 }
 
 // waitChunkservers waits until the master sees n live chunk servers.
-func waitChunkservers(ctx context.Context, addr, secret string, n int) error {
-	cl, err := client.NewAdmin(client.Config{Masters: []string{addr}, Secret: secret})
+func waitChunkservers(ctx context.Context, cc client.Config, n int) error {
+	cl, err := client.NewAdmin(cc)
 	if err != nil {
 		return err
 	}
@@ -227,8 +255,8 @@ func readOrCreate(path, what string, gen func() string) (string, error) {
 // ensureRootKey makes sure the root S3 key pair exists: the one from
 // GRANARY_ACCESS_KEY/GRANARY_SECRET_KEY, or one generated on first start and
 // printed once.
-func ensureRootKey(ctx context.Context, e *env, addr, secret string) error {
-	cl, err := client.NewAdmin(client.Config{Masters: []string{addr}, Secret: secret})
+func ensureRootKey(ctx context.Context, e *env, cc client.Config) error {
+	cl, err := client.NewAdmin(cc)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,11 @@ import (
 )
 
 func newDataClient(e *env, cf *clientFlags) (*client.Client, error) {
-	secret, err := cf.secret(e)
+	cfg, err := cf.config(e)
 	if err != nil {
 		return nil, err
 	}
-	return client.New(client.Config{Masters: cf.addrs(), Secret: secret, RequestTimeout: cf.timeout})
+	return client.New(cfg)
 }
 
 func runPut(ctx context.Context, e *env, args []string) error {
