@@ -41,13 +41,18 @@
 // short shard's missing bytes are known zeros, so Reconstruct needs no
 // bytes for them.
 //
-// # Reads
+// # Reads and repair
 //
-// A healthy read of data bytes [off, off+n) reads only the Spans that hold
-// them. A degraded read reconstructs only the Rows the range touches: it
-// reads the same ShardRange (rows first..last) from any K shards, calls
-// ReconstructData, and copies the bytes out with Extract. A 4 KiB read of a
-// 64 MiB chunk therefore decodes one row, never the chunk.
+// Every shard is aligned with every other: byte x of each shard belongs to
+// one Reed-Solomon codeword (row x/Cell), so the same byte range read
+// from any K shards rebuilds that range of the others. A healthy read of
+// data bytes [off, off+n) reads only the Spans that hold them. A degraded
+// read computes the shard Window of the range, reads that ShardRange from
+// any K shards, calls ReconstructData, and copies the bytes out with
+// Extract. A read inside one cell has a window of its own length: a 4 KiB
+// degraded read fetches 4 KiB from each of K shards and decodes 4 KiB,
+// never a row, never the chunk. A repair walks the shard in windows
+// (RowWindow, or any window) and calls Reconstruct and Verify on each.
 //
 // # Concurrency
 //

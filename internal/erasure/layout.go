@@ -66,15 +66,6 @@ func (l Layout) RowCount(dataLen int64) int64 {
 	return (dataLen + l.rowBytes() - 1) / l.rowBytes()
 }
 
-// cellLen is the number of bytes shard stores in row r (zero past the end).
-func (l Layout) cellLen(dataLen int64, shard int, r int64) int64 {
-	if shard >= l.K {
-		shard = 0 // parity is as long as data shard 0
-	}
-	rem := dataLen - r*l.rowBytes() - int64(shard)*l.Cell
-	return min(max(rem, 0), l.Cell)
-}
-
 // ShardSize is the number of bytes shard (0..K-1 data, K..K+M-1 parity)
 // stores for a chunk of dataLen bytes: see the package doc. It is zero for
 // a shard index out of range.
@@ -82,8 +73,12 @@ func (l Layout) ShardSize(dataLen int64, shard int) int64 {
 	if shard < 0 || shard >= l.Shards() || dataLen <= 0 {
 		return 0
 	}
+	if shard >= l.K {
+		shard = 0 // parity is as long as data shard 0
+	}
 	full := dataLen / l.rowBytes()
-	return full*l.Cell + l.cellLen(dataLen, shard, full)
+	last := dataLen - full*l.rowBytes() - int64(shard)*l.Cell
+	return full*l.Cell + min(max(last, 0), l.Cell)
 }
 
 // Rows returns the first and last (inclusive) rows holding data bytes
@@ -96,14 +91,39 @@ func (l Layout) Rows(dataLen, off, n int64) (first, last int64) {
 	return off / l.rowBytes(), (end - 1) / l.rowBytes()
 }
 
-// ShardRange returns the byte range [off, off+n) of shard that holds rows
-// first..last (inclusive): off is first*Cell, and n is clipped to the
-// shard's size, so it is shorter (or zero) for a shard whose last cell is
-// short or empty. Reconstruct expects shard slices of exactly these ranges.
-func (l Layout) ShardRange(dataLen int64, shard int, first, last int64) (off, n int64) {
-	off = first * l.Cell
-	end := min((last+1)*l.Cell, l.ShardSize(dataLen, shard))
-	return off, max(end-off, 0)
+// RowWindow is the shard window of rows first..last (inclusive):
+// [first*Cell, (last+1)*Cell). A repair walks a shard in row windows.
+func (l Layout) RowWindow(first, last int64) (off, n int64) {
+	return first * l.Cell, (last - first + 1) * l.Cell
+}
+
+// Window returns the smallest shard window [off, off+n) that holds every
+// data byte of [off, off+n) in data space: the same byte range, in every
+// shard, that a degraded read fetches from K shards. A read inside one
+// cell gets a window of its own length, so a 4 KiB degraded read fetches
+// 4 KiB from each of K shards. An empty range returns (0, 0).
+func (l Layout) Window(dataLen, off, n int64) (wOff, wLen int64) {
+	spans := l.Spans(dataLen, off, n)
+	if len(spans) == 0 {
+		return 0, 0
+	}
+	lo, hi := spans[0].Off, spans[0].Off+spans[0].Len
+	for _, s := range spans[1:] {
+		lo, hi = min(lo, s.Off), max(hi, s.Off+s.Len)
+	}
+	return lo, hi - lo
+}
+
+// ShardRange returns the bytes [off, off+n) of shard that lie in the
+// shard window [wOff, wOff+wLen): n is clipped to the shard's size, so it
+// is shorter for a shard whose last cell is short, and zero for a shard
+// that ends before the window (off is then clipped to the shard's size
+// too, so shard[off:off+n] is always a valid slice). Reconstruct, Verify
+// and Extract take shard slices of exactly these ranges.
+func (l Layout) ShardRange(dataLen int64, shard int, wOff, wLen int64) (off, n int64) {
+	size := l.ShardSize(dataLen, shard)
+	off = min(max(wOff, 0), size)
+	return off, max(min(wOff+wLen, size)-off, 0)
 }
 
 // Spans returns the pieces of data shards that hold data bytes
@@ -134,23 +154,22 @@ func (l Layout) Spans(dataLen, off, n int64) []Span {
 }
 
 // Extract copies data bytes [off, off+len(dst)) into dst from data shard
-// slices that hold rows from first on (each shards[i] is the ShardRange of
-// shard i starting at row first, as Reconstruct takes and fills). Only the
-// data shards the range touches need be non-nil.
-func (l Layout) Extract(dst []byte, shards [][]byte, dataLen, first, off int64) error {
+// slices of the shard window starting at wOff (each shards[i] is the
+// ShardRange of shard i, as Reconstruct takes and fills). Only the data
+// shards the range touches need be non-nil.
+func (l Layout) Extract(dst []byte, shards [][]byte, dataLen, wOff, off int64) error {
 	if off < 0 || off+int64(len(dst)) > dataLen {
 		return fmt.Errorf("%w: [%d, %d) of %d bytes", ErrRange, off, off+int64(len(dst)), dataLen)
 	}
 	if len(shards) < l.K {
 		return fmt.Errorf("%w: %d shards, want at least %d", ErrShardSize, len(shards), l.K)
 	}
-	base := first * l.Cell
 	for _, s := range l.Spans(dataLen, off, int64(len(dst))) {
 		src := shards[s.Shard]
-		lo := s.Off - base
+		lo := s.Off - wOff
 		if lo < 0 || lo+s.Len > int64(len(src)) {
-			return fmt.Errorf("%w: shard %d holds %d bytes from row %d, need [%d, %d)",
-				ErrShardSize, s.Shard, len(src), first, lo, lo+s.Len)
+			return fmt.Errorf("%w: shard %d holds %d bytes from %d, need [%d, %d)",
+				ErrShardSize, s.Shard, len(src), wOff, s.Off, s.Off+s.Len)
 		}
 		copy(dst[s.DataOff-off:], src[lo:lo+s.Len])
 	}

@@ -103,8 +103,15 @@ func TestShardSizeExample(t *testing.T) {
 	if f, la := l.Rows(n, n, 10); f != 0 || la != -1 {
 		t.Errorf("Rows past the end = %d..%d, want 0..-1", f, la)
 	}
-	if off, m := l.ShardRange(n, 2, 1, 2); off != 64 || m != 64 {
+	wOff, wLen := l.RowWindow(1, 2)
+	if off, m := l.ShardRange(n, 2, wOff, wLen); off != 64 || m != 64 {
 		t.Errorf("ShardRange(shard 2, rows 1..2) = %d+%d, want 64+64", off, m)
+	}
+	if off, m := l.Window(n, 4*64+10, 20); off != 64+10 || m != 20 {
+		t.Errorf("Window of 20 bytes in cell 4 = %d+%d, want 74+20", off, m)
+	}
+	if off, m := l.Window(n, 64+60, 8); off != 0 || m != 64 {
+		t.Errorf("Window across cells 1 and 2 = %d+%d, want 0+64", off, m)
 	}
 }
 
@@ -136,7 +143,7 @@ func TestEncodeMatchesReference(t *testing.T) {
 				t.Errorf("%s n=%d: data shards hold %d bytes", l, n, sum)
 			}
 			if n > 0 {
-				if err := l.Verify(got, n, 0, l.RowCount(n)-1); err != nil {
+				if err := l.Verify(got, n, 0, l.ShardSize(n, 0)); err != nil {
 					t.Errorf("%s n=%d: Verify: %v", l, n, err)
 				}
 			}
@@ -201,10 +208,17 @@ func TestSpansReadEveryRange(t *testing.T) {
 				}
 				first, lastRow := l.Rows(size, off, n)
 				if len(want) > 0 {
-					fromRows := make([]byte, len(want))
-					rows := sliceRows(l, shards, size, first, lastRow, nil)
-					if err := l.Extract(fromRows, rows, size, first, off); err != nil || !bytes.Equal(fromRows, want) {
-						t.Fatalf("%s size=%d: Extract of [%d,+%d) rows %d..%d: %v", l, size, off, n, first, lastRow, err)
+					for _, w := range [][2]int64{pair(l.RowWindow(first, lastRow)), pair(l.Window(size, off, n))} {
+						got := make([]byte, len(want))
+						part := sliceWindow(l, shards, size, w[0], w[1], nil)
+						if err := l.Extract(got, part, size, w[0], off); err != nil || !bytes.Equal(got, want) {
+							t.Fatalf("%s size=%d: Extract of [%d,+%d) from window %v: %v", l, size, off, n, w, err)
+						}
+					}
+					if off/l.Cell == (off+int64(len(want))-1)/l.Cell {
+						if _, wl := l.Window(size, off, n); wl != int64(len(want)) {
+							t.Fatalf("%s: read [%d,+%d) inside one cell has a window of %d bytes", l, off, len(want), wl)
+						}
 					}
 				}
 			}
@@ -215,15 +229,17 @@ func TestSpansReadEveryRange(t *testing.T) {
 	}
 }
 
-// sliceRows cuts each shard's ShardRange for rows first..last, leaving
+func pair(a, b int64) [2]int64 { return [2]int64{a, b} }
+
+// sliceWindow cuts each shard's ShardRange of a shard window, leaving
 // shards not in keep nil (keep nil keeps all).
-func sliceRows(l Layout, shards [][]byte, size, first, last int64, keep []bool) [][]byte {
+func sliceWindow(l Layout, shards [][]byte, size, wOff, wLen int64, keep []bool) [][]byte {
 	out := make([][]byte, len(shards))
 	for i := range shards {
 		if keep != nil && !keep[i] {
 			continue
 		}
-		off, n := l.ShardRange(size, i, first, last)
+		off, n := l.ShardRange(size, i, wOff, wLen)
 		out[i] = shards[i][off : off+n]
 	}
 	return out

@@ -34,8 +34,9 @@ func checkSubset(t *testing.T, r *rand.Rand, l Layout, data []byte, shards [][]b
 	size := int64(len(data))
 	keep := keepOf(l, mask)
 	rows := l.RowCount(size)
-	got := sliceRows(l, shards, size, 0, rows-1, keep)
-	if err := l.Reconstruct(got, size, 0, rows-1); err != nil {
+	wOff, wLen := l.RowWindow(0, rows-1)
+	got := sliceWindow(l, shards, size, wOff, wLen, keep)
+	if err := l.Reconstruct(got, size, wOff, wLen); err != nil {
 		t.Fatalf("%s size=%d keep=%b: %v", l, size, mask, err)
 	}
 	for i := range shards {
@@ -45,10 +46,10 @@ func checkSubset(t *testing.T, r *rand.Rand, l Layout, data []byte, shards [][]b
 	}
 	for _, rg := range rangesOf(r, l, size) {
 		off, n := rg[0], min(rg[1], size-rg[0])
-		first, last := l.Rows(size, off, n)
-		part := sliceRows(l, shards, size, first, last, keep)
-		if err := l.ReconstructData(part, size, first, last); err != nil {
-			t.Fatalf("%s size=%d keep=%b rows %d..%d: %v", l, size, mask, first, last, err)
+		wOff, wLen := l.Window(size, off, n)
+		part := sliceWindow(l, shards, size, wOff, wLen, keep)
+		if err := l.ReconstructData(part, size, wOff, wLen); err != nil {
+			t.Fatalf("%s size=%d keep=%b window [%d,+%d): %v", l, size, mask, wOff, wLen, err)
 		}
 		for j := l.K; j < l.Shards(); j++ {
 			if !keep[j] && part[j] != nil {
@@ -56,7 +57,7 @@ func checkSubset(t *testing.T, r *rand.Rand, l Layout, data []byte, shards [][]b
 			}
 		}
 		dst := make([]byte, n)
-		if err := l.Extract(dst, part, size, first, off); err != nil {
+		if err := l.Extract(dst, part, size, wOff, off); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(dst, data[off:off+n]) {
@@ -110,20 +111,23 @@ func TestReconstructErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	three := sliceRows(l, shards, size, 0, 3, keepOf(l, 0b000111))
-	if err := l.Reconstruct(three, size, 0, 3); !errors.Is(err, ErrTooFewShards) {
+	wOff, wLen := l.RowWindow(0, 3)
+	three := sliceWindow(l, shards, size, wOff, wLen, keepOf(l, 0b000111))
+	if err := l.Reconstruct(three, size, wOff, wLen); !errors.Is(err, ErrTooFewShards) {
 		t.Errorf("3 of rs-4-2: %v, want ErrTooFewShards", err)
 	}
-	short := sliceRows(l, shards, size, 0, 3, nil)
+	short := sliceWindow(l, shards, size, wOff, wLen, nil)
 	short[1] = short[1][:5]
 	short[0] = nil
-	if err := l.Reconstruct(short, size, 0, 3); !errors.Is(err, ErrShardSize) {
+	if err := l.Reconstruct(short, size, wOff, wLen); !errors.Is(err, ErrShardSize) {
 		t.Errorf("short shard: %v, want ErrShardSize", err)
 	}
-	if err := l.Reconstruct(make([][]byte, 6), size, 2, 4); !errors.Is(err, ErrRange) {
-		t.Errorf("rows past the end: %v, want ErrRange", err)
+	for _, w := range [][2]int64{{l.ShardSize(size, 0), 64}, {-1, 64}, {0, 0}} {
+		if err := l.Reconstruct(make([][]byte, 6), size, w[0], w[1]); !errors.Is(err, ErrRange) {
+			t.Errorf("window %v: %v, want ErrRange", w, err)
+		}
 	}
-	if err := l.Reconstruct(make([][]byte, 5), size, 0, 0); !errors.Is(err, ErrShardSize) {
+	if err := l.Reconstruct(make([][]byte, 5), size, 0, 64); !errors.Is(err, ErrShardSize) {
 		t.Errorf("5 shards: %v, want ErrShardSize", err)
 	}
 	if err := l.Extract(make([]byte, 20), shards, size, 0, size-10); !errors.Is(err, ErrRange) {
@@ -142,7 +146,7 @@ func TestReconstructKnownZeros(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := [][]byte{nil, nil, nil, nil, shards[4], nil}
-	if err := l.Reconstruct(got, int64(len(data)), 0, 0); err != nil {
+	if err := l.Reconstruct(got, int64(len(data)), 0, 64); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got[0], data) || !bytes.Equal(got[5], shards[5]) {
@@ -159,27 +163,27 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := l.RowCount(size)
 	for i := range shards {
 		for _, at := range []int{0, len(shards[i]) / 2, len(shards[i]) - 1} {
 			if len(shards[i]) == 0 {
 				continue
 			}
-			bad := sliceRows(l, shards, size, 0, rows-1, nil)
+			bad := sliceWindow(l, shards, size, 0, l.ShardSize(size, 0), nil)
 			bad[i] = bytes.Clone(bad[i])
 			bad[i][at] ^= 0x40
-			err := l.Verify(bad, size, 0, rows-1)
+			err := l.Verify(bad, size, 0, l.ShardSize(size, 0))
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("shard %d byte %d flipped: Verify = %v, want ErrCorrupt", i, at, err)
 			}
 		}
 	}
-	missing := sliceRows(l, shards, size, 0, rows-1, keepOf(l, 0b111110))
-	if err := l.Verify(missing, size, 0, rows-1); !errors.Is(err, ErrTooFewShards) {
+	missing := sliceWindow(l, shards, size, 0, l.ShardSize(size, 0), keepOf(l, 0b111110))
+	if err := l.Verify(missing, size, 0, l.ShardSize(size, 0)); !errors.Is(err, ErrTooFewShards) {
 		t.Errorf("Verify without shard 0: %v", err)
 	}
 	// Rows are verified independently: row 1 alone is clean.
-	if err := l.Verify(sliceRows(l, shards, size, 1, 1, nil), size, 1, 1); err != nil {
+	wOff, wLen := l.RowWindow(1, 1)
+	if err := l.Verify(sliceWindow(l, shards, size, wOff, wLen, nil), size, wOff, wLen); err != nil {
 		t.Errorf("Verify row 1: %v", err)
 	}
 }
