@@ -74,7 +74,9 @@ type ShardRequest struct {
 	// as occupied, one per shard, so the new shards go to the racks with
 	// the fewest shards of the stripe; the racks of Draining, Dead and
 	// Decommissioned holders count as free, since those shards are going
-	// away. Unknown IDs are ignored.
+	// away. A caller that wants a rack freed by a replica about to be
+	// deleted (a corrupt one) lists that server in Exclude instead. Unknown
+	// IDs are ignored.
 	Holders []string
 	// Exclude lists further servers that must not be chosen (ones busy
 	// with other repairs, say).

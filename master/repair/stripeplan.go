@@ -79,10 +79,18 @@ func (in *Input) todo(n stripeNeed) []int {
 	return out
 }
 
-// stripeSize is the bytes one shard of a stripe counts for.
+// stripeSize is the bytes one shard of a stripe counts for: Stripe.Size,
+// else the largest reported shard, else Limits.DefaultSize.
 func (in *Input) stripeSize(s Stripe) int64 {
 	if s.Size > 0 {
 		return s.Size
+	}
+	var n int64
+	for _, c := range s.Shards {
+		n = max(n, in.Sizes[c])
+	}
+	if n > 0 {
+		return n
 	}
 	return in.Limits.DefaultSize
 }

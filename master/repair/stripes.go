@@ -15,7 +15,8 @@ type Stripe struct {
 	K, M int
 	// Shards holds the chunk ID of shard i at index i; len K+M.
 	Shards []uint64
-	// Size is the bytes of one shard (its longest); 0 counts as
+	// Size is the bytes of one shard (its longest); 0 means the largest
+	// size reported in Input.Sizes for its shards, else
 	// Limits.DefaultSize.
 	Size int64
 }
