@@ -21,8 +21,9 @@ build: ## build the static granary binary into bin/ (version from git describe)
 run: build ## run the store on this machine (granary server, data in ./data)
 	./$(BIN) server
 
-test: fmt-check vet test-deps ## the whole test suite (race detector on)
+test: fmt-check vet test-deps ## the whole test suite (race detector on), then the Helm chart's render test
 	$(GO) test -race -count=1 -timeout 25m $(PKGS)
+	cd deploy/helm/charttest && $(GO) test -count=1 ./...
 
 test-deps: ## install the Debian packages the tests drive (awscli, rclone, fuse3, rsync, chromium)
 	@bash scripts/ensure-test-deps.sh
