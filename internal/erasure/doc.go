@@ -1,8 +1,8 @@
 // Package erasure is Granary's Reed-Solomon layer: it cuts a chunk's bytes
 // into K data shards and M parity shards with a cell-striped layout, encodes
 // them as a stream with bounded memory, maps byte ranges of the chunk to
-// byte ranges of its shards, and rebuilds lost shards (or only the rows a
-// ranged read needs) from any K survivors. It is the only package that
+// byte ranges of its shards, and rebuilds lost shards (or only the bytes
+// a ranged read needs) from any K survivors. It is the only package that
 // imports github.com/klauspost/reedsolomon. It does no I/O of its own: the
 // Encoder writes to io.Writers the caller supplies, and Reconstruct works on
 // byte slices the caller has read.
