@@ -167,8 +167,19 @@ func errorMessage(err error) string {
 		}
 		out = append(out, p)
 	}
-	return strings.Join(out, ": ")
+	msg := strings.Join(out, ": ")
+	for _, sign := range tlsMismatch {
+		if strings.Contains(msg, sign) {
+			return msg + " (the cluster runs mutual TLS: pass --cluster-ca, --cluster-cert and --cluster-key, or set GRANARY_CLUSTER_CA, _CERT and _KEY; see granary admin certs)"
+		}
+	}
+	return msg
 }
+
+// tlsMismatch are signs, in an error, of a caller without the cluster's
+// TLS certificate: plain http to a TLS server, or TLS without a client
+// certificate.
+var tlsMismatch = []string{"HTTP request to an HTTPS server", "no client certificate from the cluster CA", "tls: certificate required"}
 
 // layerNames are the prefixes packages put on the errors they pass on.
 var layerNames = map[string]bool{

@@ -119,8 +119,8 @@ func TestClusterProcessesTLS(t *testing.T) {
 	if !bytes.Equal(mustRead(t, local), mustRead(t, down)) {
 		t.Fatal("the object read back differs")
 	}
-	if _, errs, code := cli(t, secret, "ls", "--masters", mhttp, "tls"); code != 1 {
-		t.Fatalf("ls with the secret but no certificate: exit %d (%s)", code, errs)
+	if _, errs, code := cli(t, secret, "ls", "--masters", mhttp, "tls"); code != 1 || !strings.Contains(errs, "--cluster-ca") {
+		t.Fatalf("ls with the secret but no certificate: exit %d (%s), want 1 and a hint", code, errs)
 	}
 	if st, ok := status(t, env, mhttp); !ok || len(st.ChunkServers) != 2 {
 		t.Fatalf("the master knows %d chunk servers, want 2 (the one without a certificate must not register)", len(st.ChunkServers))
@@ -196,6 +196,28 @@ func TestServerTLS(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Error("the S3 port answered plain http")
 		}
+	}
+
+	// A renewed certificate is served without a restart: replace the
+	// files (certificate first, then key, as a renewal script would) and
+	// wait for the S3 port to present it.
+	tlsDir := filepath.Join(dir, "tls")
+	mustCLI(t, nil, "admin", "certs", "issue", "--dir", tlsDir, "--name", "renewed", "--host", "127.0.0.1")
+	for _, f := range [][2]string{{"renewed.pem", "node.pem"}, {"renewed-key.pem", "node-key.pem"}} {
+		if err := os.Rename(filepath.Join(tlsDir, f[0]), filepath.Join(tlsDir, f[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 10*time.Second, "the S3 port to present the renewed certificate", func() bool {
+		c, err := tls.Dial("tcp", s3, &tls.Config{RootCAs: pool})
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Subject.CommonName == "renewed"
+	})
+	if _, err := mc.StatObject(ctx, "docs", "tls.txt", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("S3 after the renewal: %v", err)
 	}
 
 	p.cmd.Process.Signal(syscall.SIGTERM)

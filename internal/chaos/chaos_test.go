@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,9 +55,18 @@ func envInt(t *testing.T, name string, def int) int {
 
 // newS3 returns a minio-go client for endpoint and creates the bucket,
 // retrying while the cluster settles.
-func newS3(t *testing.T, ctx context.Context, endpoint, access, secret, bucket string) *minio.Client {
+func newS3(t *testing.T, ctx context.Context, endpoint string, tlsCfg *tls.Config, access, secret, bucket string) *minio.Client {
 	t.Helper()
-	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""), Region: "us-east-1"})
+	opts := &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""), Region: "us-east-1"}
+	if tlsCfg != nil { // HTTPS, trusting the cluster CA
+		tr, err := minio.DefaultTransport(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.TLSClientConfig = tlsCfg
+		opts.Secure, opts.Transport = true, tr
+	}
+	mc, err := minio.New(endpoint, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

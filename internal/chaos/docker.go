@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/pki"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // docker runs the Docker CLI with a deadline and returns its trimmed
@@ -158,6 +161,21 @@ func (c *Compose) Container(ctx context.Context, service string) (string, error)
 	return id, nil
 }
 
+// ClientTLS copies the cluster CA and the client certificate, which the
+// project's certs service made in its certs volume, into dir, and returns
+// the client side of cluster mutual TLS with them (see pki.LoadCluster).
+func (c *Compose) ClientTLS(ctx context.Context, dir string) (*tls.Config, error) {
+	id, err := c.compose(ctx, "ps", "-a", "-q", "certs") // exited once done
+	if err != nil || id == "" {
+		return nil, fmt.Errorf("container of certs: %v", err)
+	}
+	if _, err := docker(ctx, "cp", id+":/data/.", dir); err != nil {
+		return nil, fmt.Errorf("copy the cluster certificates: %w", err)
+	}
+	_, client, err := pki.LoadCluster(pki.DirFiles(dir, "client"), nil)
+	return client, err
+}
+
 // Network returns the name of the project's private network.
 func (c *Compose) Network(ctx context.Context) (string, error) {
 	out, err := docker(ctx, "network", "ls", "--filter", "label=com.docker.compose.project="+c.Project, "--format", "{{.Name}}")
@@ -203,14 +221,15 @@ type ComposeTarget struct {
 	addrs   []string // the masters' published HTTP addresses
 }
 
-// NewComposeTarget connects to a project that is up.
-func NewComposeTarget(ctx context.Context, c *Compose) (*ComposeTarget, error) {
+// NewComposeTarget connects to a project that is up, calling its masters
+// with clientTLS (see Compose.ClientTLS).
+func NewComposeTarget(ctx context.Context, c *Compose, clientTLS *tls.Config) (*ComposeTarget, error) {
 	netName, err := c.Network(ctx)
 	if err != nil {
 		return nil, err
 	}
 	addrs := []string{"127.0.0.1:" + c.Get("GRANARY_MASTER1_PORT"), "127.0.0.1:" + c.Get("GRANARY_MASTER2_PORT"), "127.0.0.1:" + c.Get("GRANARY_MASTER3_PORT")}
-	mc, err := masterclient.New(addrs, c.Get("GRANARY_CLUSTER_SECRET"))
+	mc, err := masterclient.NewRPC(addrs, rpc.Config{Secret: c.Get("GRANARY_CLUSTER_SECRET"), TLS: clientTLS})
 	if err != nil {
 		return nil, err
 	}

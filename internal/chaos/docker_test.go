@@ -10,7 +10,8 @@ import (
 )
 
 // TestChaosDocker is the fault suite against a compose cluster of
-// containers: three masters, four chunk servers in two racks, one gateway.
+// containers: three masters, four chunk servers in two racks, one gateway,
+// every hop between them mutual TLS, and S3 over HTTPS.
 // It builds the image itself and tears the cluster down. It is part of
 // `make test` and fails, never skips, where Docker with Compose is missing.
 func TestChaosDocker(t *testing.T) {
@@ -51,7 +52,11 @@ func TestChaosDocker(t *testing.T) {
 	if err := c.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	target, err := NewComposeTarget(ctx, c)
+	clientTLS, err := c.ClientTLS(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := NewComposeTarget(ctx, c, clientTLS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +64,7 @@ func TestChaosDocker(t *testing.T) {
 		t.Fatalf("cluster not healthy after start: %s", why)
 	}
 	t.Logf("cluster up and healthy in %v", time.Since(start).Round(time.Millisecond))
-	mc := newS3(t, ctx, target.Endpoint(), c.Get("GRANARY_ACCESS_KEY"), c.Get("GRANARY_SECRET_KEY"), "chaos")
+	mc := newS3(t, ctx, target.Endpoint(), clientTLS, c.Get("GRANARY_ACCESS_KEY"), c.Get("GRANARY_SECRET_KEY"), "chaos")
 	w := &Workload{S3: mc, Bucket: "chaos", History: NewHistory(), Keys: 12, Workers: 4, OnceWorkers: 2,
 		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 200 << 10}
 	rep := Run(ctx, "docker", target, w, Options{

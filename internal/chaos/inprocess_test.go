@@ -18,6 +18,7 @@ import (
 
 	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/masterclient"
+	"github.com/granary-store/granary/internal/pki"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
 	"github.com/granary-store/granary/master"
@@ -183,11 +184,12 @@ func (p *inProcess) loseDir(cs *testcluster.ChunkNode) (Fault, error) {
 // TestChaosInProcess runs the fault rounds against an in-process cluster
 // (3 masters, 4 chunk servers in 2 racks, an S3 gateway) with the same
 // workload and checks as the Docker suite, so the fault logic is exercised
-// on every run without containers.
+// on every run without containers. Like the compose cluster, it runs
+// every hop with mutual TLS and S3 over HTTPS.
 func TestChaosInProcess(t *testing.T) {
 	s := seed(t)
 	t.Logf("chaos seed %d (replay with CHAOS_SEED=%d)", s, s)
-	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 4, Racks: 2, ChunkSize: 256 << 10,
+	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 4, Racks: 2, ChunkSize: 256 << 10, TLS: true,
 		Tune: func(cfg *master.Config) {
 			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		},
@@ -202,6 +204,13 @@ func TestChaosInProcess(t *testing.T) {
 	cfg := gateway.DefaultConfig()
 	cfg.Masters, cfg.ClusterSecret, cfg.Listener = c.Addrs(), testcluster.Secret, ln
 	cfg.RootAccessKey, cfg.RootSecretKey = access, secret
+	cfg.ClusterTLS = c.ClientTLS()
+	gwFiles := c.TLSFiles("gateway")
+	s3Cert, err := pki.NewReloader(gwFiles.Cert, gwFiles.Key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLS = s3Cert.ServerConfig()
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +220,7 @@ func TestChaosInProcess(t *testing.T) {
 	go func() { done <- gw.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	mc := newS3(t, ctx, gw.Addr(), access, secret, "chaos")
+	mc := newS3(t, ctx, gw.Addr(), c.ClientTLS(), access, secret, "chaos")
 	w := &Workload{S3: mc, Bucket: "chaos", History: NewHistory(), Keys: 8, Workers: 3, OnceWorkers: 1,
 		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 96 << 10}
 	target := &inProcess{c: c, mc: c.Client()}
