@@ -132,12 +132,16 @@ type BucketSpec struct {
 	ObjectLock bool
 	Ownership  string
 	ACL        *ACL
+	// DataPolicy is how the bucket's chunks are stored: "rep-N" or
+	// "rs-K-M" (K data and M parity shards on K+M servers); "" is the
+	// cluster's replication. It cannot change after creation.
+	DataPolicy string
 }
 
 // CreateBucketWith creates a bucket as spec describes; an existing name is
 // ErrBucketExists (whoever owns it), invalid settings ErrBadRequest.
 func (c *Client) CreateBucketWith(ctx context.Context, spec BucketSpec) error {
-	b := proto.Bucket{Name: spec.Name, Owner: spec.Owner, ObjectLock: spec.ObjectLock, Ownership: spec.Ownership, ACL: spec.ACL}
+	b := proto.Bucket{Name: spec.Name, Owner: spec.Owner, ObjectLock: spec.ObjectLock, Ownership: spec.Ownership, ACL: spec.ACL, DataPolicy: spec.DataPolicy}
 	return classify(c.master.CreateBucketWith(ctx, b))
 }
 

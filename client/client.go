@@ -74,9 +74,10 @@ type Client struct {
 	chunks *chunkclient.Client
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	cluster *proto.ClusterConfig
-	silent  map[string]time.Time // chunk servers that did not answer a read, until when
+	mu       sync.Mutex
+	cluster  *proto.ClusterConfig
+	silent   map[string]time.Time    // chunk servers that did not answer a read, until when
+	policies map[string]bucketPolicy // buckets' data policies (stripe.go)
 }
 
 // New returns a client.

@@ -193,6 +193,9 @@ func (o *Object) copyRange(w io.Writer, off, n int64) error {
 // readExtent reads take bytes at from within extent e, moving to the next
 // replica on failure and resuming where the previous one stopped.
 func (o *Object) readExtent(w io.Writer, e proto.Extent, from, take int64) error {
+	if e.Stripe != nil {
+		return o.readStripe(w, e, from, take)
+	}
 	replicas := o.c.localFirst(o.c.readOrder(o.locs[e.Chunk]))
 	if len(replicas) == 0 {
 		return fmt.Errorf("%w: chunk %d of %s/%s", ErrNoReplica, e.Chunk, o.info.Bucket, o.info.Key)

@@ -32,7 +32,7 @@ func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r 
 	if n < 1 || n > proto.MaxPartNumber {
 		return proto.Part{}, fmt.Errorf("client: part number %d is not 1 to %d", n, proto.MaxPartNumber)
 	}
-	w, stop, err := c.newPutter(ctx, opts)
+	w, stop, err := c.newPutter(ctx, bucket, opts)
 	if err != nil {
 		return proto.Part{}, classify(err)
 	}

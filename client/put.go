@@ -58,7 +58,7 @@ func (c *Client) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	if err := validBucketKey(bucket, key); err != nil {
 		return proto.Object{}, err
 	}
-	w, stop, err := c.newPutter(ctx, opts)
+	w, stop, err := c.newPutter(ctx, bucket, opts)
 	if err != nil {
 		return proto.Object{}, err
 	}
@@ -90,7 +90,7 @@ func (c *Client) put(ctx context.Context, bucket, key string, r io.Reader, size 
 
 // newPutter prepares the writing of one object or part; stop ends its
 // allocation keep-alive.
-func (c *Client) newPutter(ctx context.Context, opts *PutOptions) (w *putter, stop func(), err error) {
+func (c *Client) newPutter(ctx context.Context, bucket string, opts *PutOptions) (w *putter, stop func(), err error) {
 	if opts == nil {
 		opts = &PutOptions{}
 	}
@@ -98,7 +98,11 @@ func (c *Client) newPutter(ctx context.Context, opts *PutOptions) (w *putter, st
 	if err != nil {
 		return nil, nil, err
 	}
-	w = &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New()}
+	shape, err := c.stripeShape(ctx, bucket)
+	if err != nil {
+		return nil, nil, err
+	}
+	w = &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New(), stripe: shape}
 	return w, w.keepAlive(), nil
 }
 
@@ -116,6 +120,7 @@ func validBucketKey(bucket, key string) error {
 type putter struct {
 	c       *Client
 	cc      proto.ClusterConfig
+	stripe  *proto.StripeShape // the bucket's erasure coding; nil: replicated
 	ctx     context.Context
 	opts    *PutOptions
 	md5     hash.Hash
@@ -201,12 +206,20 @@ func (w *putter) chunks(r io.Reader, size int64) ([]proto.Extent, int64, error) 
 		if n == 0 {
 			break // unknown size: the source ended on a chunk boundary
 		}
-		id, err := w.writeChunk(src, n)
+		e := proto.Extent{Offset: off, Length: n}
+		if w.stripe != nil {
+			e.Stripe, err = w.writeStripe(src, n, *w.stripe)
+			if err == nil {
+				e.Chunk = e.Stripe.Shards[0]
+			}
+		} else {
+			e.Chunk, err = w.writeChunk(src, n)
+		}
 		src.close()
 		if err != nil {
 			return nil, 0, err
 		}
-		extents = append(extents, proto.Extent{Chunk: id, Offset: off, Length: n})
+		extents = append(extents, e)
 		off += n
 		if size < 0 && n < want {
 			break

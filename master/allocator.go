@@ -37,6 +37,9 @@ func (a *allocator) reset() {
 // allocate hands out req.Count chunk ids and, when req asks for replicas,
 // their pipeline targets. A placement refusal allocates nothing.
 func (a *allocator) allocate(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
+	if req.Stripe != nil {
+		return a.allocateStripe(ctx, req)
+	}
 	var p *placer
 	if req.Replication > 0 { // check placement first, so a refusal allocates nothing
 		var err error
@@ -56,6 +59,42 @@ func (a *allocator) allocate(ctx context.Context, req proto.AllocateRequest) (pr
 		if chunks, err = p.place(ids, req); err != nil {
 			return proto.AllocateResult{}, err
 		}
+	}
+	a.heal.renew(ids)
+	return proto.AllocateResult{IDs: ids, Chunks: chunks}, nil
+}
+
+// allocateStripe hands out the K+M chunk ids of one erasure-coded stripe
+// with one target each, on K+M distinct servers spread over racks.
+func (a *allocator) allocateStripe(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
+	k, m := req.Stripe.K, req.Stripe.M
+	if k < 1 || m < 1 || k+m > proto.MaxStripeShards || req.Count != k+m || req.Replication > 1 {
+		return proto.AllocateResult{}, fmt.Errorf("master: allocate a stripe of rs-%d-%d as %d chunks of replication %d: %w", k, m, req.Count, req.Replication, ErrInvalid)
+	}
+	servers, addrs, err := a.nodes.placement()
+	if err != nil {
+		return proto.AllocateResult{}, err
+	}
+	ring, err := placement.NewRing(servers, placement.DefaultOptions())
+	if err != nil {
+		return proto.AllocateResult{}, placementError(err)
+	}
+	sreq := placement.StripeRequest{K: k, M: m, ShardSize: req.Size, Exclude: req.Exclude}
+	if _, err := ring.ChooseStripe(sreq); err != nil { // a refusal allocates nothing
+		return proto.AllocateResult{}, placementError(err)
+	}
+	ids, err := a.chunkIDs(ctx, req.Count)
+	if err != nil {
+		return proto.AllocateResult{}, err
+	}
+	sreq.Stripe = ids[0]
+	chosen, err := ring.ChooseStripe(sreq)
+	if err != nil {
+		return proto.AllocateResult{}, placementError(err)
+	}
+	chunks := make([]proto.ChunkTargets, len(ids))
+	for i, id := range ids {
+		chunks[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen[i:i+1], addrs)}
 	}
 	a.heal.renew(ids)
 	return proto.AllocateResult{IDs: ids, Chunks: chunks}, nil

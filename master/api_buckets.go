@@ -31,6 +31,23 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	if b.Replication == 0 {
 		b.Replication = a.cfg.Replication
 	}
+	if b.DataPolicy != "" {
+		p, err := proto.ParseDataPolicy(b.DataPolicy)
+		if err != nil {
+			writeError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err))
+			return
+		}
+		if p.IsErasure() {
+			// Each shard is one chunk: the healer keeps one copy of it.
+			b.Replication = 1
+			if recs, err := a.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
+				writeError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", b.Name, p, p.Servers(), len(recs), ErrNoServers))
+				return
+			}
+		} else {
+			b.Replication, b.DataPolicy = p.Copies, "" // rep-N is Replication N
+		}
+	}
 	if err := proto.ValidBucketName(b.Name); err != nil {
 		writeError(w, err)
 		return

@@ -75,6 +75,9 @@ func (c *Client) Put(ctx context.Context, pipeline []proto.Target, id uint64, bo
 		return res, err
 	}
 	req.ContentLength = n
+	if n == 0 {
+		req.Body = http.NoBody // an empty chunk (a short stripe's empty shard): a length of 0, not unknown
+	}
 	req.Header.Set(proto.HeaderPipeline, proto.FormatPipeline(pipeline[1:]))
 	resp, err := c.http.Do(req)
 	if err != nil {

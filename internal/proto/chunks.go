@@ -25,6 +25,17 @@ type AllocateRequest struct {
 	Replication int      `json:"replication,omitempty"`
 	Exclude     []string `json:"exclude,omitempty"`
 	Size        int64    `json:"size,omitempty"`
+	// Stripe, when set, asks for the shards of one erasure-coded stripe:
+	// Count must be K+M, Replication 1 (or 0), and the answer gives each
+	// chunk one target, all on distinct servers spread over racks; Size is
+	// the size of one shard.
+	Stripe *StripeShape `json:"stripe,omitempty"`
+}
+
+// StripeShape is the K data and M parity shards of a stripe.
+type StripeShape struct {
+	K int `json:"k"`
+	M int `json:"m"`
 }
 
 // Target is a chunk server as the data path addresses it.

@@ -34,6 +34,31 @@ type Bucket struct {
 	Ownership string `json:"ownership,omitempty"`
 	// PublicAccessBlock is the bucket's public access block; none when nil.
 	PublicAccessBlock *PublicAccessBlock `json:"publicAccessBlock,omitempty"`
+	// DataPolicy is how the bucket's chunks are stored (ParseDataPolicy:
+	// rep-N or rs-K-M), fixed when the bucket is created; "" means
+	// rep-Replication, as for buckets made before data policies.
+	DataPolicy string `json:"dataPolicy,omitempty"`
+}
+
+// Stripe makes an extent erasure-coded: its bytes are cut into K data
+// shards and M parity shards with internal/erasure's cell-striped layout
+// (cells of Cell bytes), each shard an ordinary chunk on its own server.
+// Shards lists the K+M chunk ids, data shards first; the extent's Chunk is
+// Shards[0] and its ChunkOffset is 0.
+type Stripe struct {
+	K      int      `json:"k"`
+	M      int      `json:"m"`
+	Cell   int64    `json:"cell"`
+	Shards []uint64 `json:"shards"`
+}
+
+// Chunks returns the chunk ids an extent's bytes live in: its stripe's
+// shards, or its one chunk.
+func (e Extent) Chunks() []uint64 {
+	if e.Stripe != nil {
+		return e.Stripe.Shards
+	}
+	return []uint64{e.Chunk}
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,
@@ -43,6 +68,9 @@ type Extent struct {
 	Offset      int64  `json:"offset"`
 	Length      int64  `json:"length"`
 	ChunkOffset int64  `json:"chunkOffset,omitempty"`
+	// Stripe, when set, makes the extent an erasure-coded stripe of
+	// Length data bytes (see Stripe).
+	Stripe *Stripe `json:"stripe,omitempty"`
 }
 
 // Object is an object's metadata record: either Inline data or Extents.

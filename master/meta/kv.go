@@ -332,6 +332,31 @@ func validateChecksum(v string) error {
 
 // validateLayout checks that extents tile [0, Size) in order, or that the
 // inline data is the whole object.
+// validStripe checks an erasure-coded extent's shape: a valid rs-K-M
+// policy, a positive cell, K+M distinct shards, the first one named as the
+// extent's chunk, no chunk offset.
+func validStripe(e proto.Extent) error {
+	st := e.Stripe
+	if st == nil {
+		return nil
+	}
+	p := proto.ErasureCoded(st.K, st.M)
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if st.Cell <= 0 || st.Cell > 64<<20 || len(st.Shards) != st.K+st.M || e.ChunkOffset != 0 || e.Chunk != st.Shards[0] {
+		return fmt.Errorf("stripe %s needs a cell of 1 byte to 64 MiB, %d shards, chunk = first shard, no chunk offset", p, st.K+st.M)
+	}
+	seen := map[uint64]bool{}
+	for _, id := range st.Shards {
+		if seen[id] {
+			return fmt.Errorf("stripe %s names shard chunk %d twice", p, id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
 func validateLayout(o *proto.Object, bad func(string, ...any) error) error {
 	if o.Size < 0 {
 		return bad("negative size %d", o.Size)
@@ -346,6 +371,9 @@ func validateLayout(o *proto.Object, bad func(string, ...any) error) error {
 	for i, e := range o.Extents {
 		if e.Offset != next || e.Length <= 0 {
 			return bad("extent %d covers [%d,+%d), want offset %d and a positive length", i, e.Offset, e.Length, next)
+		}
+		if err := validStripe(e); err != nil {
+			return bad("extent %d: %v", i, err)
 		}
 		next += e.Length
 	}

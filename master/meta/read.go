@@ -168,6 +168,15 @@ func (f *FSM) ChunkSizes() (map[uint64]int64, error) {
 				return err
 			}
 			for _, e := range o.Extents {
+				if st := e.Stripe; st != nil {
+					// A shard holds about a K-th of the stripe (rounded up
+					// to whole cells); close enough for balancing.
+					shard := (e.Length + int64(st.K) - 1) / int64(st.K)
+					for _, id := range st.Shards {
+						out[id] = max(out[id], shard)
+					}
+					continue
+				}
 				out[e.Chunk] = max(out[e.Chunk], e.ChunkOffset+e.Length)
 			}
 			return nil

@@ -340,7 +340,9 @@ func chunkSet(obj *proto.Object) map[uint64]bool {
 	set := map[uint64]bool{}
 	if obj != nil {
 		for _, e := range obj.Extents {
-			set[e.Chunk] = true
+			for _, id := range e.Chunks() {
+				set[id] = true
+			}
 		}
 	}
 	return set

@@ -165,7 +165,9 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	for _, p := range have {
 		if !used[p.Number] {
 			for _, e := range p.Extents {
-				unused[e.Chunk] = true
+				for _, id := range e.Chunks() {
+					unused[id] = true
+				}
 			}
 		}
 	}
@@ -254,7 +256,9 @@ func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {
 	freed := map[uint64]bool{}
 	for _, p := range have {
 		for _, e := range p.Extents {
-			freed[e.Chunk] = true
+			for _, id := range e.Chunks() {
+				freed[id] = true
+			}
 		}
 	}
 	if err := swapChunks(txn, freed, nil, ""); err != nil {
