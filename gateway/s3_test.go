@@ -41,7 +41,13 @@ func startS3(t *testing.T) (*testcluster.Cluster, *minio.Client, string) {
 
 func startS3With(t testing.TB, tune func(*gateway.Config)) (*testcluster.Cluster, *minio.Client, string) {
 	t.Helper()
-	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 256 << 10})
+	return startS3On(t, testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 256 << 10}, tune)
+}
+
+// startS3On is startS3With on a cluster started with opts.
+func startS3On(t testing.TB, opts testcluster.Options, tune func(*gateway.Config)) (*testcluster.Cluster, *minio.Client, string) {
+	t.Helper()
+	c := testcluster.Start(t, opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
