@@ -25,7 +25,7 @@ test: fmt-check vet test-deps ## the whole test suite (race detector on), then t
 	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 	cd deploy/helm/charttest && $(GO) test -count=1 ./...
 
-test-deps: ## install the Debian packages the tests drive (awscli, rclone, fuse3, rsync, chromium)
+test-deps: ## install the Debian packages the tests drive (awscli, rclone, fuse3, rsync, chromium, prometheus for promtool)
 	@bash scripts/ensure-test-deps.sh
 
 vet:
