@@ -182,3 +182,19 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, start time.Time) 
 		s.log.Warn("audit log write failed", "request", a.RequestID, "err", err)
 	}
 }
+
+// logAccess writes the access log line of a request front served.
+func (s *Server) logAccess(w http.ResponseWriter, r *http.Request, start time.Time) {
+	rec, _ := w.(*statusRecorder)
+	op := noteOf(r)
+	if rec == nil || op == nil {
+		return
+	}
+	user := ""
+	if op.p != nil {
+		user = op.p.user
+	}
+	s.log.Info("s3 request", "request", requestID(r), "op", op.name, "method", r.Method, "path", r.URL.EscapedPath(),
+		"status", rec.status, "error", op.code, "in", op.body.n.Load(), "out", rec.n,
+		"ms", float64(time.Since(start).Microseconds())/1000, "user", user, "source", sourceIP(r))
+}

@@ -61,6 +61,10 @@ type Config struct {
 	// ClusterTLS, when set, is used for the gateway's calls to masters and
 	// chunk servers (mutual TLS with the cluster CA).
 	ClusterTLS *tls.Config
+	// AccessLog logs every request at Info when it is answered: request
+	// id, operation, method, path (never the query, which may carry a
+	// presigned signature), status, bytes, duration, user and source.
+	AccessLog bool
 	// Audit, when set, receives a record of every request that changes
 	// something (and of reads, when it is configured to). The caller
 	// opens and closes it.
@@ -248,6 +252,9 @@ func (s *Server) front(next http.Handler) http.Handler {
 		defer done()
 		if s.cfg.Audit != nil {
 			defer s.audit(w, r, start)
+		}
+		if s.cfg.AccessLog {
+			defer s.logAccess(w, r, start)
 		}
 		// A CORS preflight is never signed; dispatch answers it from the
 		// bucket's CORS rules and serves nothing else unsigned.
