@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -191,6 +192,7 @@ func TestServerTLS(t *testing.T) {
 	if got, err := io.ReadAll(obj); err != nil || string(got) != body {
 		t.Fatalf("S3 get over HTTPS: %v", err)
 	}
+	awsAndRcloneOverHTTPS(t, s3, ca, access, secretKey)
 	if resp, err := http.Get("http://" + s3 + "/-/health"); err == nil {
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
@@ -251,4 +253,68 @@ func s3Keys(out string) (access, secret string) {
 		}
 	}
 	return access, secret
+}
+
+// awsAndRcloneOverHTTPS uses the AWS CLI (trusting the CA with
+// --ca-bundle, then with AWS_CA_BUNDLE) and rclone (--ca-cert) against the
+// HTTPS S3 port at addr: a multipart upload, a listing, a download.
+func awsAndRcloneOverHTTPS(t *testing.T, addr, ca, access, secret string) {
+	t.Helper()
+	home := t.TempDir()
+	big := filepath.Join(home, "big.bin")
+	data := bytes.Repeat([]byte("granary over tls "), (9<<20)/17) // above both clients' multipart thresholds
+	if err := os.WriteFile(big, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AWS_ACCESS_KEY_ID=" + access, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=", "HOME=" + home}
+	ep := "--endpoint-url=https://" + addr
+	tool(t, env, "/usr/bin/aws", ep, "--ca-bundle", ca, "s3", "cp", big, "s3://docs/aws/big.bin")
+	out := tool(t, append(env, "AWS_CA_BUNDLE="+ca), "/usr/bin/aws", ep, "s3", "ls", "s3://docs/aws/")
+	if !strings.Contains(out, "big.bin") {
+		t.Fatalf("aws s3 ls over HTTPS:\n%s", out)
+	}
+	if _, errs, _ := runTool(t, env, "/usr/bin/aws", ep, "s3", "ls", "s3://docs/"); !strings.Contains(errs, "SSL") && !strings.Contains(errs, "certificate") {
+		t.Errorf("aws without the CA did not fail on the certificate: %s", errs)
+	}
+	rc := []string{"RCLONE_CONFIG=/dev/null", "RCLONE_CONFIG_G_TYPE=s3", "RCLONE_CONFIG_G_PROVIDER=Other",
+		"RCLONE_CONFIG_G_ACCESS_KEY_ID=" + access, "RCLONE_CONFIG_G_SECRET_ACCESS_KEY=" + secret,
+		"RCLONE_CONFIG_G_ENDPOINT=https://" + addr, "RCLONE_CONFIG_G_REGION=us-east-1", "HOME=" + home}
+	flags := []string{"--ca-cert", ca, "--s3-upload-cutoff=5M", "--s3-chunk-size=5M", "--retries=1", "--low-level-retries=1"}
+	down := filepath.Join(home, "down.bin")
+	tool(t, rc, "rclone", append([]string{"copyto", "g:docs/aws/big.bin", down}, flags...)...)
+	tool(t, rc, "rclone", append([]string{"copyto", big, "g:docs/rclone/big.bin"}, flags...)...)
+	tool(t, rc, "rclone", append([]string{"check", big, "g:docs/rclone/"}, flags...)...)
+	if !bytes.Equal(mustRead(t, down), data) {
+		t.Fatal("the object the AWS CLI uploaded reads back differently through rclone")
+	}
+}
+
+// runTool runs an outside program with env added (and any AWS_CA_BUNDLE
+// of the test's own environment removed).
+func runTool(t *testing.T, env []string, name string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_CA_BUNDLE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// tool is runTool that fails the test when the program fails.
+func tool(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	out, errs, err := runTool(t, env, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, errs)
+	}
+	return out
 }
