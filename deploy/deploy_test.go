@@ -2,9 +2,12 @@
 // code: the Prometheus rules (with promtool, and their unit tests) and
 // the Grafana dashboard may only use metric names the processes
 // register, so renaming a metric fails here rather than in production.
+// (The Helm chart's render test is the module in deploy/helm/charttest.)
 package deploy_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -186,4 +189,158 @@ func read(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+const dashboardFile = "grafana/granary.json"
+
+// dashboard is the part of a Grafana dashboard the test reads.
+type dashboard struct {
+	UID        string  `json:"uid"`
+	Title      string  `json:"title"`
+	Panels     []panel `json:"panels"`
+	Templating struct {
+		List []struct {
+			Type  string `json:"type"`
+			Name  string `json:"name"`
+			Query any    `json:"query"`
+		} `json:"list"`
+	} `json:"templating"`
+}
+
+type panel struct {
+	ID         int    `json:"id"`
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Datasource *struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	} `json:"datasource"`
+	GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
+	Panels []panel `json:"panels"` // a collapsed row's
+}
+
+func loadDashboard(t *testing.T) dashboard {
+	t.Helper()
+	var d dashboard
+	dec := json.NewDecoder(strings.NewReader(read(t, dashboardFile)))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	if d.UID == "" || d.Title == "" || len(d.Panels) == 0 {
+		t.Fatalf("%s: no uid, title or panels", dashboardFile)
+	}
+	return d
+}
+
+// flatten lists the panels, those inside collapsed rows included.
+func flatten(ps []panel) []panel {
+	var out []panel
+	for _, p := range ps {
+		out = append(out, p)
+		out = append(out, flatten(p.Panels)...)
+	}
+	return out
+}
+
+// TestDashboardUsesRealMetrics checks every query of the dashboard (its
+// panels and its variables) against the metric names the code declares,
+// and that the panels cover what operators look for.
+func TestDashboardUsesRealMetrics(t *testing.T) {
+	known := knownMetrics(t)
+	d := loadDashboard(t)
+	used := map[string]bool{}
+	for _, p := range flatten(d.Panels) {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			names := checkNames(t, fmt.Sprintf("panel %q", p.Title), tg.Expr, known)
+			if len(names) == 0 {
+				t.Errorf("panel %q: query %q names no Granary metric", p.Title, tg.Expr)
+			}
+			for _, n := range names {
+				used[n] = true
+			}
+		}
+	}
+	for _, v := range d.Templating.List {
+		if q, err := json.Marshal(v.Query); err == nil {
+			checkNames(t, "variable "+v.Name, string(q), known)
+		}
+	}
+	for _, name := range []string{
+		"granary_s3_requests_total", "granary_s3_request_duration_seconds_bucket",
+		"granary_s3_received_bytes_total", "granary_s3_sent_bytes_total", "granary_s3_requests_in_flight",
+		"granary_chunkserver_read_bytes_total", "granary_chunkserver_written_bytes_total",
+		"granary_chunkserver_fsync_seconds_bucket",
+		"granary_repair_queued_bytes", "granary_repair_bytes_per_second", "granary_repair_eta_seconds",
+		"granary_chunks", "granary_chunkservers",
+		"granary_master_is_leader", "granary_raft_term", "granary_raft_commit_index",
+		"go_goroutines", "go_memstats_heap_inuse_bytes",
+	} {
+		if !used[name] {
+			t.Errorf("no panel shows %s", name)
+		}
+	}
+}
+
+// TestDashboardImportable checks what Grafana needs to import the
+// dashboard into any instance: queries through a data source variable,
+// unique panel ids, panels inside the 24-column grid.
+func TestDashboardImportable(t *testing.T) {
+	d := loadDashboard(t)
+	var dsVar bool
+	for _, v := range d.Templating.List {
+		if v.Type == "datasource" && v.Name == "datasource" && v.Query == "prometheus" {
+			dsVar = true
+		}
+	}
+	if !dsVar {
+		t.Fatalf("no data source variable: a Prometheus data source named \"datasource\" of type datasource")
+	}
+	ids := map[int]string{}
+	for _, p := range flatten(d.Panels) {
+		if prev, dup := ids[p.ID]; dup {
+			t.Errorf("panels %q and %q share id %d", prev, p.Title, p.ID)
+		}
+		ids[p.ID] = p.Title
+		if p.GridPos.W <= 0 || p.GridPos.H <= 0 || p.GridPos.X < 0 || p.GridPos.X+p.GridPos.W > 24 {
+			t.Errorf("panel %q is outside the grid: %+v", p.Title, p.GridPos)
+		}
+		if p.Type != "row" && (p.Datasource == nil || p.Datasource.UID != "${datasource}") {
+			t.Errorf("panel %q does not query through ${datasource}: %+v", p.Title, p.Datasource)
+		}
+	}
+}
+
+// TestDashboardQueriesParse has promtool parse every panel query, with
+// Grafana's variables replaced as Grafana would: each becomes a
+// recording rule of a temporary rules file.
+func TestDashboardQueriesParse(t *testing.T) {
+	promtool := need(t, "promtool")
+	vars := strings.NewReplacer("$__rate_interval", "2m", "$namespace", ".*")
+	var rules strings.Builder
+	rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+	for _, p := range flatten(loadDashboard(t).Panels) {
+		for i, tg := range p.Targets {
+			expr, err := json.Marshal(vars.Replace(tg.Expr)) // a JSON string is a YAML string
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&rules, "      - record: panel_%d_%d\n        expr: %s\n", p.ID, i, expr)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "dashboard-rules.yaml")
+	if err := os.WriteFile(path, []byte(rules.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
+		t.Fatalf("a dashboard query does not parse: %v\n%s", err, out)
+	}
 }
