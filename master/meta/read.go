@@ -134,29 +134,6 @@ func (f *FSM) Counters() (chunks, pendingDeletes uint64, err error) {
 	return chunks, pendingDeletes, err
 }
 
-// ChunkRefs returns every referenced chunk with the replication target of
-// the bucket its object lives in.
-func (f *FSM) ChunkRefs() (map[uint64]int, error) {
-	buckets, err := f.Buckets()
-	if err != nil {
-		return nil, err
-	}
-	target := map[string]int{}
-	for _, b := range buckets {
-		target[b.Name] = max(b.Replication, 1)
-	}
-	out := map[uint64]int{}
-	err = scan(f, []byte("c/"), func(k, v []byte) error {
-		if len(k) != 10 {
-			return storageError{fmt.Errorf("chunk index key %q", k)}
-		}
-		bucket, _, _ := strings.Cut(string(v), "/")
-		out[binary.BigEndian.Uint64(k[2:])] = target[bucket]
-		return nil
-	})
-	return out, err
-}
-
 // ChunkSizes returns the bytes each referenced chunk holds, from the
 // objects' extents (a scan of every object: used only for balancing).
 func (f *FSM) ChunkSizes() (map[uint64]int64, error) {

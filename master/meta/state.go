@@ -21,6 +21,7 @@ import (
 //	o/<bucket>/<key>     proto.Object (bucket names contain no '/')
 //	c/<chunk id BE>      "<bucket>/<key>" of the object referencing it
 //	g/<chunk id BE>      chunk no object references: delete from disks
+//	s/<chunk id BE>      StripeRecord of the stripe whose first shard it is (stripes.go)
 //	n/<node id>          Node (chunk server registry)
 //	r/<member id>        Member (master HTTP addresses)
 //	u/<user>             proto.User
@@ -207,6 +208,9 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
 		return nil, err
 	}
+	if err := swapStripes(txn, objectStripes(gone), objectStripes(&obj)); err != nil {
+		return nil, err
+	}
 	if err := setCurrent(txn, b, &obj, old, gone != nil); err != nil {
 		return nil, err
 	}
@@ -289,7 +293,7 @@ func applyDeleteObject(txn *badger.Txn, index uint64, c *DeleteObject) (any, err
 	if err := checkDelete(old, c); err != nil {
 		return nil, err
 	}
-	if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
+	if err := swapObjectChunks(txn, old, nil, ""); err != nil {
 		return nil, err
 	}
 	return nil, deleteObjectRecord(txn, old)
@@ -321,14 +325,14 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *RenameObject) (any, err
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
-	if err := swapChunks(txn, chunkSet(dst), nil, ""); err != nil {
+	if err := swapObjectChunks(txn, dst, nil, ""); err != nil {
 		return nil, err
 	}
 	if err := deleteObjectRecord(txn, rec); err != nil {
 		return nil, err
 	}
 	src.Key, src.Version, src.Modified = c.To, index, c.Modified
-	set := chunkSet(src) // repoint the chunk index at the new key
+	set := chunkSet(src) // repoint the chunk index at the new key; its stripes stay
 	if err := swapChunks(txn, set, set, c.Bucket+"/"+c.To); err != nil {
 		return nil, err
 	}

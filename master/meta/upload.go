@@ -104,6 +104,9 @@ func applyPutPart(txn *badger.Txn, _ uint64, c *PutPart) (any, error) {
 	if err := swapChunks(txn, oldSet, newSet, partRef(c.Bucket, c.UploadID, p.Number)); err != nil {
 		return nil, err
 	}
+	if err := swapStripes(txn, objectStripes(old), stripeSet(p.Extents)); err != nil {
+		return nil, err
+	}
 	return nil, put(txn, partKey(c.Bucket, c.UploadID, p.Number), p)
 }
 
@@ -162,8 +165,10 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	// the overwritten object's chunks are freed, the records go.
 	obj.Version = index
 	unused := map[uint64]bool{}
+	var unusedExtents [][]proto.Extent
 	for _, p := range have {
 		if !used[p.Number] {
+			unusedExtents = append(unusedExtents, p.Extents)
 			for _, e := range p.Extents {
 				for _, id := range e.Chunks() {
 					unused[id] = true
@@ -171,16 +176,19 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 			}
 		}
 	}
-	objSet := chunkSet(&obj)
+	objSet := chunkSet(&obj) // the used parts' stripes are indexed already
 	if err := swapChunks(txn, objSet, objSet, u.Bucket+"/"+u.Key); err != nil {
 		return nil, err
 	}
 	if err := swapChunks(txn, unused, nil, ""); err != nil {
 		return nil, err
 	}
+	if err := swapStripes(txn, stripeSet(unusedExtents...), nil); err != nil {
+		return nil, err
+	}
 	replaced := replaces(b, old) // else the overwritten version is kept, chunks and all
 	if replaced {
-		if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
+		if err := swapObjectChunks(txn, old, nil, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -254,7 +262,9 @@ func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {
 		return nil, err
 	}
 	freed := map[uint64]bool{}
+	var extents [][]proto.Extent
 	for _, p := range have {
+		extents = append(extents, p.Extents)
 		for _, e := range p.Extents {
 			for _, id := range e.Chunks() {
 				freed[id] = true
@@ -262,6 +272,9 @@ func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {
 		}
 	}
 	if err := swapChunks(txn, freed, nil, ""); err != nil {
+		return nil, err
+	}
+	if err := swapStripes(txn, stripeSet(extents...), nil); err != nil {
 		return nil, err
 	}
 	return nil, dropUpload(txn, u, have)

@@ -140,7 +140,7 @@ func dropNoncurrentNull(txn *badger.Txn, bucket, key string) error {
 
 // dropNoncurrent removes a noncurrent version for good, freeing its chunks.
 func dropNoncurrent(txn *badger.Txn, rec *proto.Object) error {
-	if err := swapChunks(txn, chunkSet(rec), nil, ""); err != nil {
+	if err := swapObjectChunks(txn, rec, nil, ""); err != nil {
 		return err
 	}
 	if rec.IsNullVersion() {
@@ -208,7 +208,7 @@ func deleteVersioned(txn *badger.Txn, index uint64, b *proto.Bucket, c *DeleteOb
 		marker.VersionID = proto.VersionIDFor(index)
 	}
 	if replaces(b, old) {
-		if err := swapChunks(txn, chunkSet(old), nil, ""); err != nil {
+		if err := swapObjectChunks(txn, old, nil, ""); err != nil {
 			return nil, err
 		}
 		if err := deleteObjectRecord(txn, old); err != nil {
@@ -248,7 +248,7 @@ func deleteVersion(txn *badger.Txn, c *DeleteObject) (any, error) {
 		if err := checkUnlocked(cur, c); err != nil {
 			return nil, err
 		}
-		if err := swapChunks(txn, chunkSet(cur), nil, ""); err != nil {
+		if err := swapObjectChunks(txn, cur, nil, ""); err != nil {
 			return nil, err
 		}
 		if err := deleteObjectRecord(txn, cur); err != nil {

@@ -1,0 +1,154 @@
+package meta
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// The stripe index lets the healer list every erasure-coded stripe each
+// round without scanning objects. It holds one entry per stripe that an
+// object record (current or noncurrent) or an uploaded part references,
+// and is written and removed in the same transaction as the chunk index
+// entries (c/) of the stripe's shards (swapStripes beside swapChunks):
+//
+//	s/<first shard chunk id, 8 bytes BE>   format byte 1, then JSON:
+//	{"k":4,"m":2,"cell":1048576,"size":4194304,"shards":[11,12,13,14,15,16]}
+//
+// size is the stripe's data bytes (its extent's Length); shards are the
+// K+M chunk ids, data shards first. The key is a stored format (pinned by
+// testdata/stripes_*.golden). Erasure-coded extents and this index came in
+// together, so no stored state holds a stripe without its entry and there
+// is nothing to rebuild when a state without s/ keys is opened.
+
+// StripeRecord is one entry of the stripe index.
+type StripeRecord struct {
+	K      int      `json:"k"`
+	M      int      `json:"m"`
+	Cell   int64    `json:"cell"`
+	Size   int64    `json:"size"`
+	Shards []uint64 `json:"shards"`
+}
+
+// stripeSet returns the stripes of extents, by first shard (nil extents:
+// empty set).
+func stripeSet(extents ...[]proto.Extent) map[uint64]StripeRecord {
+	set := map[uint64]StripeRecord{}
+	for _, es := range extents {
+		for _, e := range es {
+			if st := e.Stripe; st != nil && len(st.Shards) > 0 {
+				set[st.Shards[0]] = StripeRecord{K: st.K, M: st.M, Cell: st.Cell, Size: e.Length, Shards: st.Shards}
+			}
+		}
+	}
+	return set
+}
+
+// objectStripes returns the stripes of obj (nil obj: empty set).
+func objectStripes(obj *proto.Object) map[uint64]StripeRecord {
+	if obj == nil {
+		return nil
+	}
+	return stripeSet(obj.Extents)
+}
+
+// swapStripes removes the index entries of the stripes only the old set
+// has and adds those only the new set has; the caller swaps the shards'
+// chunk index entries (swapChunks) in the same transaction.
+func swapStripes(txn *badger.Txn, oldSet, newSet map[uint64]StripeRecord) error {
+	for _, id := range slices.Sorted(maps.Keys(oldSet)) {
+		if _, kept := newSet[id]; kept {
+			continue
+		}
+		if err := del(txn, chunkKey("s/", id)); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(newSet)) {
+		if _, had := oldSet[id]; had {
+			continue
+		}
+		if err := put(txn, chunkKey("s/", id), newSet[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// swapObjectChunks swaps the chunk and stripe index entries of an old
+// and a new version of an object's chunks (either may be nil), pointing
+// the new ones at ref.
+func swapObjectChunks(txn *badger.Txn, old, obj *proto.Object, ref string) error {
+	if err := swapChunks(txn, chunkSet(old), chunkSet(obj), ref); err != nil {
+		return err
+	}
+	return swapStripes(txn, objectStripes(old), objectStripes(obj))
+}
+
+// Stripes returns every indexed stripe by its first shard's chunk id.
+func (f *FSM) Stripes() (map[uint64]StripeRecord, error) {
+	out := map[uint64]StripeRecord{}
+	err := scan(f, []byte("s/"), func(k, v []byte) error {
+		if len(k) != 10 {
+			return storageError{fmt.Errorf("stripe index key %q", k)}
+		}
+		var r StripeRecord
+		if err := decodeValue(k, v, &r); err != nil {
+			return err
+		}
+		out[binary.BigEndian.Uint64(k[2:])] = r
+		return nil
+	})
+	return out, err
+}
+
+// ChunkRefs returns every referenced chunk that is not a shard of an
+// erasure-coded stripe, with the replication target of the bucket its
+// object lives in. Shards are referenced too, but belong to their stripes
+// (Stripes) and are repaired as groups, not copied to a target.
+func (f *FSM) ChunkRefs() (map[uint64]int, error) {
+	buckets, err := f.Buckets()
+	if err != nil {
+		return nil, err
+	}
+	target := map[string]int{}
+	for _, b := range buckets {
+		target[b.Name] = max(b.Replication, 1)
+	}
+	out := map[uint64]int{}
+	err = f.view(func(txn *badger.Txn) error {
+		shards := map[uint64]bool{}
+		err := scanTxn(txn, []byte("s/"), func(k, v []byte) error {
+			var r StripeRecord
+			if err := decodeValue(k, v, &r); err != nil {
+				return err
+			}
+			for _, id := range r.Shards {
+				shards[id] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return scanTxn(txn, []byte("c/"), func(k, v []byte) error {
+			if len(k) != 10 {
+				return storageError{fmt.Errorf("chunk index key %q", k)}
+			}
+			id := binary.BigEndian.Uint64(k[2:])
+			if shards[id] {
+				return nil
+			}
+			bucket, _, _ := strings.Cut(string(v), "/")
+			out[id] = target[bucket]
+			return nil
+		})
+	})
+	return out, err
+}
