@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,11 @@ type Config struct {
 	// something (and of reads, when it is configured to). The caller
 	// opens and closes it.
 	Audit *audit.Log
+	// AuditLog, when its Path is set and Audit is nil, is the audit log
+	// New opens ("-": the Stdout writer) and Close closes.
+	AuditLog audit.Config
+	// Stdout receives an AuditLog with Path "-" (nil: os.Stdout).
+	Stdout io.Writer
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -98,6 +104,8 @@ type Server struct {
 	buckets  bucketCache // bucket records for authorization (authz.go)
 	policies policyCache // parsed policy documents
 
+	ownAudit bool // Close closes cfg.Audit: New opened it
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -118,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.HeaderTimeout <= 0 || cfg.MaxConns <= 0 {
 		return nil, errors.New("gateway: masters, region, max skew, idle and header timeouts and max conns are required")
 	}
+	if cfg.AuditLog.Reads && cfg.AuditLog.Path == "" && cfg.Audit == nil {
+		return nil, errors.New("gateway: auditing reads needs an audit log path")
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}, metrics: newMetrics(),
 		buckets: bucketCache{m: map[string]cachedBucket{}}, policies: policyCache{m: map[string]*policy.Policy{}}}
 	if s.log == nil {
@@ -127,14 +138,31 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS, Logger: s.log, Local: cfg.LocalChunks}); err != nil {
+	if cfg.Audit == nil && cfg.AuditLog.Path != "" {
+		out := cfg.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		if s.cfg.Audit, err = audit.Open(cfg.AuditLog, out); err != nil {
+			return nil, fmt.Errorf("gateway: audit log: %w", err)
+		}
+		s.ownAudit = true
+	}
+	fail := func(err error) (*Server, error) {
+		if s.ownAudit {
+			s.cfg.Audit.Close()
+		}
 		return nil, err
+	}
+	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS, Logger: s.log, Local: cfg.LocalChunks}); err != nil {
+		return fail(err)
 	}
 	s.admin = s.client.Admin()
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return nil, fmt.Errorf("gateway: listen: %w", err)
+			s.client.Close()
+			return fail(fmt.Errorf("gateway: listen: %w", err))
 		}
 	}
 	s.ln = newConnLimiter(ln, cfg.MaxConns)
@@ -179,6 +207,9 @@ func (s *Server) Close() error {
 			s.ln.Close()
 		}
 		s.closeErr = s.client.Close()
+		if s.ownAudit {
+			s.closeErr = errors.Join(s.closeErr, s.cfg.Audit.Close())
+		}
 	})
 	return s.closeErr
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/granary-store/granary/gateway"
+	"github.com/granary-store/granary/internal/audit"
 )
 
 func runGateway(ctx context.Context, e *env, args []string) error {
@@ -42,6 +43,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
+	cfg.Stdout = e.stdout // --audit-log -
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		return err
@@ -56,4 +58,11 @@ func gatewayFlags(fs *flag.FlagSet, cfg *gateway.Config) {
 	fs.StringVar(&cfg.Domain, "domain", "", "enable virtual-host-style requests to BUCKET.DOMAIN")
 	fs.DurationVar(&cfg.MaxSkew, "max-skew", cfg.MaxSkew, "largest accepted difference between a request's signing time and ours")
 	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "most open S3 client connections (idle and slow ones are closed first)")
+	fs.BoolVar(&cfg.AccessLog, "access-log", false, "log every S3 request (id, operation, path without query, status, bytes, duration, user)")
+	cfg.AuditLog = audit.DefaultConfig()
+	cfg.AuditLog.Path = ""
+	fs.StringVar(&cfg.AuditLog.Path, "audit-log", "", "write the S3 audit log (one JSON line per change, with who made it) to this file, or - for standard output")
+	fs.BoolVar(&cfg.AuditLog.Reads, "audit-reads", false, "also audit reads (GET and HEAD; needs --audit-log)")
+	fs.Var(sizeFlag{&cfg.AuditLog.MaxSize}, "audit-max-size", "rotate the audit log file at this size")
+	fs.IntVar(&cfg.AuditLog.MaxFiles, "audit-max-files", cfg.AuditLog.MaxFiles, "rotated audit log files kept")
 }

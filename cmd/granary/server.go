@@ -186,6 +186,7 @@ func waitChunkservers(ctx context.Context, cc client.Config, n int) error {
 func embeddedGateway(e *env, cfg gateway.Config, addr, master, secret string, logger *slog.Logger) (*gateway.Server, error) {
 	cfg.Addr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = addr, []string{master}, secret, logger
 	cfg.RootAccessKey, cfg.RootSecretKey = e.getenv("GRANARY_ACCESS_KEY"), e.getenv("GRANARY_SECRET_KEY")
+	cfg.Stdout = e.stdout // --audit-log -
 	return gateway.New(cfg)
 }
 
