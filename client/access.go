@@ -141,8 +141,17 @@ type BucketSpec struct {
 // CreateBucketWith creates a bucket as spec describes; an existing name is
 // ErrBucketExists (whoever owns it), invalid settings ErrBadRequest.
 func (c *Client) CreateBucketWith(ctx context.Context, spec BucketSpec) error {
-	b := proto.Bucket{Name: spec.Name, Owner: spec.Owner, ObjectLock: spec.ObjectLock, Ownership: spec.Ownership, ACL: spec.ACL, DataPolicy: spec.DataPolicy}
-	return classify(c.master.CreateBucketWith(ctx, b))
+	return classify(c.master.CreateBucketWith(ctx, spec.record()))
+}
+
+// CreateBucketWith creates a bucket as spec describes (see
+// Client.CreateBucketWith).
+func (a *Admin) CreateBucketWith(ctx context.Context, spec BucketSpec) error {
+	return classify(a.master.CreateBucketWith(ctx, spec.record()))
+}
+
+func (spec BucketSpec) record() proto.Bucket {
+	return proto.Bucket{Name: spec.Name, Owner: spec.Owner, ObjectLock: spec.ObjectLock, Ownership: spec.Ownership, ACL: spec.ACL, DataPolicy: spec.DataPolicy}
 }
 
 // SetBucketPolicy replaces a bucket's policy document; "" deletes it. The

@@ -45,6 +45,14 @@ func TestServerAccessControl(t *testing.T) {
 	for _, b := range []string{"photos", "private", "site"} {
 		admin("create-bucket", b)
 	}
+	// A data policy the cluster cannot place, or cannot parse, is refused
+	// when the bucket is created.
+	for policy, want := range map[string]string{"rs-4-2": "needs 6 chunk servers", "rs-4": "want rs-K-M"} {
+		_, out, code := cli(t, env, "admin", "--secret-file", secretFile, "create-bucket", "cold", "--policy", policy)
+		if code == 0 || !strings.Contains(out, want) {
+			t.Fatalf("create-bucket --policy %s: exit %d, %q (want %q)", policy, code, out, want)
+		}
+	}
 	admin("create-user", "bob")
 	var key struct{ AccessKey, SecretKey string }
 	if err := json.Unmarshal([]byte(admin("create-key", "bob", "--json")), &key); err != nil {

@@ -43,9 +43,12 @@ func adminSubs() []adminSub {
 		{"buckets", nil, "list buckets", noFlags(func(ctx context.Context, e *env, cl *client.Admin, _ []string) error {
 			return adminBuckets(ctx, e, cl)
 		})},
-		{"create-bucket", []string{"NAME"}, "create a bucket", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
-			return cl.CreateBucket(ctx, a[0])
-		})},
+		{"create-bucket", []string{"NAME"}, "create a bucket", func(fs *flag.FlagSet) adminRun {
+			policy := fs.String("policy", "", "data policy, fixed for the bucket's life: rep-N (N copies) or rs-K-M (Reed-Solomon, K data and M parity shards on K+M servers); default: the cluster's replication")
+			return func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+				return cl.CreateBucketWith(ctx, client.BucketSpec{Name: a[0], DataPolicy: *policy}) // the master checks the policy
+			}
+		}},
 		{"delete-bucket", []string{"NAME"}, "delete an empty bucket", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
 			return cl.DeleteBucket(ctx, a[0])
 		})},
