@@ -313,3 +313,9 @@ func (o *Object) readWindow(l erasure.Layout, e proto.Extent, wOff, wLen int64, 
 	}
 	return shards, nil
 }
+
+// DataPolicy is how a bucket's chunks are stored: rep-N or rs-K-M.
+type DataPolicy = proto.DataPolicy
+
+// ParseDataPolicy parses "rep-N" or "rs-K-M".
+func ParseDataPolicy(s string) (DataPolicy, error) { return proto.ParseDataPolicy(s) }

@@ -30,6 +30,9 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	b.Created = a.now().UTC().Truncate(time.Millisecond)
 	if b.Replication == 0 {
 		b.Replication = a.cfg.Replication
+		if b.DataPolicy == "" {
+			b.DataPolicy = a.cfg.DataPolicy // the cluster's default
+		}
 	}
 	if b.DataPolicy != "" {
 		p, err := proto.ParseDataPolicy(b.DataPolicy)

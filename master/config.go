@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/granary-store/granary/internal/proto"
 )
 
 // Config configures a master. Start from DefaultConfig.
@@ -53,6 +55,9 @@ type Config struct {
 	ChunkSize int64
 	// Replication is the default number of replicas of a chunk.
 	Replication int
+	// DataPolicy is the data policy of buckets created without one
+	// (proto.ParseDataPolicy); "" is rep-Replication.
+	DataPolicy string
 	// InlineThreshold is the largest object stored inline in the metadata
 	// instead of in chunks. Measured (client BenchmarkInlineThreshold, put
 	// and get, replication 3, fsync on): inline is 7.6x faster at 1 KiB,
@@ -168,6 +173,10 @@ func (c *Config) Validate() error {
 	check(c.DeadAfter > c.HeartbeatInterval, "dead-after (%v) must exceed the heartbeat interval (%v)", c.DeadAfter, c.HeartbeatInterval)
 	check(c.ChunkSize >= 64<<10 && c.ChunkSize <= 4<<30, "chunk size must be between 64KiB and 4GiB")
 	check(c.Replication >= 1 && c.Replication <= 16, "replication must be between 1 and 16")
+	if c.DataPolicy != "" {
+		_, err := proto.ParseDataPolicy(c.DataPolicy)
+		check(err == nil, "data policy: %v", err)
+	}
 	check(c.InlineThreshold >= 0 && c.InlineThreshold <= 256<<10, "inline threshold must be between 0 and 256KiB")
 	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")

@@ -29,6 +29,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a chunk server silent this long is dead")
 	fs.Var(sizeFlag{&cfg.ChunkSize}, "chunk-size", "largest chunk clients write (KiB, MiB, GiB)")
 	fs.IntVar(&cfg.Replication, "replication", cfg.Replication, "default replicas per chunk")
+	fs.StringVar(&cfg.DataPolicy, "policy", "", "data policy of buckets created without one: rep-N (--replication N) or rs-K-M (Reed-Solomon, K data and M parity shards on K+M servers)")
 	fs.DurationVar(&cfg.RepairInterval, "repair-interval", cfg.RepairInterval, "how often the leader plans repairs (also woken by finished copies)")
 	fs.IntVar(&cfg.MaxRepairPerServer, "max-repair-per-server", cfg.MaxRepairPerServer, "concurrent repair copies one chunk server takes part in")
 	fs.IntVar(&cfg.MaxRepairPerRound, "max-repair-per-round", cfg.MaxRepairPerRound, "copies issued per planning round")

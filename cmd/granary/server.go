@@ -31,6 +31,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
 	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
+	policy := fs.String("policy", "", "data policy of buckets created without one: rep-N (the same as --replication N) or rs-K-M (Reed-Solomon, K data and M parity shards; needs --chunkservers of at least K+M)")
 	chunkSize := int64(64 << 20)
 	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
 	cfg := master.DefaultConfig()
@@ -51,6 +52,17 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if *policy != "" {
+		p, err := client.ParseDataPolicy(*policy)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: --policy: %w", errUsage, err)
+		case p.Servers() > *chunkservers:
+			return fmt.Errorf("%w: --policy %s needs --chunkservers of at least %d", errUsage, p, p.Servers())
+		case !p.IsErasure():
+			*replication, *policy = p.Copies, ""
+		}
 	}
 	if *chunkservers < 1 || *replication < 1 || *replication > *chunkservers {
 		return fmt.Errorf("%w: need 1 <= --replication (%d) <= --chunkservers (%d)", errUsage, *replication, *chunkservers)
@@ -83,7 +95,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	}
 	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
 	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret, cfg.TLS = *raftAddr, *webAddr, secret, lt.server
-	cfg.Replication, cfg.ChunkSize, cfg.Logger = *replication, chunkSize, logger
+	cfg.Replication, cfg.DataPolicy, cfg.ChunkSize, cfg.Logger = *replication, *policy, chunkSize, logger
 	cc := client.Config{Masters: []string{*webAddr}, Secret: secret, TLS: lt.client}
 	if cfg.Web, err = dashboard(cc, logger); err != nil {
 		return err

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// TestServerErasureCoded: granary server --chunkservers 6 --policy rs-4-2
+// stores objects written through S3 as six shards a chunk, 1.5 times their size
+// on disk (plus the chunk files' checksums), and reads them back.
+func TestServerErasureCoded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	web, s3 := freeAddr(t), freeAddr(t)
+	p := start(t, nil, "server", "--dir", dir, "--web-addr", web, "--raft-addr", freeAddr(t), "--s3-addr", s3,
+		"--chunkservers", "6", "--policy", "rs-4-2", "--no-sync")
+	waitUntil(t, 30*time.Second, "the server", func() bool { return strings.Contains(p.out.String(), "granary server: S3 on") })
+	mc := s3Client(t, s3, p.out.String())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := mc.MakeBucket(ctx, "cold", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 24<<20)
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	if _, err := mc.PutObject(ctx, "cold", "big", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := mc.GetObject(ctx, "cold", "big", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(o)
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("read back %d bytes: %v", len(got), err)
+	}
+	var stored int64
+	shards := 0
+	filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && strings.HasSuffix(path, ".chunk") {
+			stored += fi.Size()
+			shards++
+		}
+		return nil
+	})
+	ratio := float64(stored) / float64(len(data))
+	t.Logf("%d chunk files, %d bytes stored for %d: %.3fx", shards, stored, len(data), ratio)
+	if shards == 0 || shards%6 != 0 || ratio < 1.5 || ratio > 1.6 {
+		t.Fatalf("%d chunk files holding %.3fx the object, want six shards a chunk at 1.5x", shards, ratio)
+	}
+}
