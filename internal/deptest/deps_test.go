@@ -162,7 +162,7 @@ func isDirect(pkgPath, lib string) bool {
 var harnesses = []string{"internal/testcluster", "internal/chaos", "internal/bench"}
 
 // leaves are the libraries under internal/ that servers build on.
-var leaves = []string{"internal/proto", "internal/masterclient", "internal/erasure", "internal/rpc", "internal/chunkclient", "internal/checksum"}
+var leaves = []string{"internal/proto", "internal/masterclient", "internal/erasure", "internal/rpc", "internal/chunkclient", "internal/checksum", "internal/pki", "internal/policy", "internal/audit"}
 
 func TestLayerRules(t *testing.T) {
 	for _, p := range loadPackages(t) {
