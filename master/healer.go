@@ -86,7 +86,7 @@ func (h *healer) take(server string) []proto.Command {
 	return cmds
 }
 
-// failed forgets copies a server could not do, so they are planned again.
+// failed forgets copies and shard rebuilds a server could not do, so they are planned again.
 func (h *healer) failed(server string, chunks []uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -95,6 +95,9 @@ func (h *healer) failed(server string, chunks []uint64) {
 	}
 	for _, c := range chunks {
 		delete(h.inflight.Copies[c], server)
+		if op, ok := h.inflight.Reconstructs[c]; ok && op.Target == server {
+			delete(h.inflight.Reconstructs, c)
+		}
 	}
 }
 
@@ -271,7 +274,7 @@ func (h *healer) round(ctx context.Context) error {
 	if safe, why := h.safeMode(); safe {
 		return fmt.Errorf("master: repair: safe mode: %s: %w", why, ErrNotLeader)
 	}
-	in, err := h.planInput()
+	in, stripes, err := h.planInput()
 	if err != nil {
 		return err
 	}
@@ -285,20 +288,27 @@ func (h *healer) round(ctx context.Context) error {
 	p := repair.MakePlan(in)
 	h.finishMoves(in)
 	h.send(p.Commands)
+	h.send(reconstructCommands(p.Reconstructs, stripes.records, in.Addrs))
+	h.stats.ReconstructsIssued += int64(len(p.Reconstructs))
+	h.stats.QueuedStripes = p.QueuedStripes
 	h.stats.CopiesIssued += int64(p.Copies)
 	h.stats.DeletesIssued += int64(p.Deletes)
 	h.stats.QueuedCopies = p.Queued
 	h.stats.QueuedBytes = p.QueuedBytes
 	h.stats.InflightBytes = in.Inflight.Bytes()
-	h.missing = len(p.Missing)
-	alarm := len(p.Missing) > 0 && h.now().Sub(h.lastAlarm) > time.Minute
+	h.missing = len(p.Missing) + len(p.MissingStripes)
+	alarm := h.missing > 0 && h.now().Sub(h.lastAlarm) > time.Minute
 	if alarm {
 		h.lastAlarm = h.now()
 	}
 	h.mu.Unlock()
-	if alarm {
+	if alarm && len(p.Missing) > 0 {
 		h.log.Error("chunks with no readable replica: data is unavailable until a holder returns",
 			"missing", len(p.Missing), "first", p.Missing[:min(len(p.Missing), 10)])
+	}
+	if alarm && len(p.MissingStripes) > 0 {
+		h.log.Error("stripes with fewer than K readable shards: data is unavailable until holders return",
+			"missing", len(p.MissingStripes), "first", missingStripes(p.MissingStripes))
 	}
 	if err := h.commitGC(ctx, p); err != nil {
 		return err
@@ -306,7 +316,8 @@ func (h *healer) round(ctx context.Context) error {
 	if err := h.finishDrains(ctx, in); err != nil {
 		return err
 	}
-	if p.Queued == 0 && p.Copies == 0 && len(in.Inflight.Copies) == 0 {
+	if p.Queued == 0 && p.Copies == 0 && len(in.Inflight.Copies) == 0 &&
+		p.QueuedStripes == 0 && len(p.Reconstructs) == 0 && len(in.Inflight.Reconstructs) == 0 {
 		return h.balance(in)
 	}
 	return nil
@@ -351,23 +362,31 @@ func (h *healer) commitGC(ctx context.Context, p repair.Plan) error {
 	return nil
 }
 
-// planInput snapshots the state the planner needs.
-func (h *healer) planInput() (*repair.Input, error) {
+// planInput snapshots the state the planner needs, with the stripe index
+// it read.
+func (h *healer) planInput() (*repair.Input, stripeSet, error) {
 	refs, err := h.fsm.ChunkRefs()
 	if err != nil {
-		return nil, err
+		return nil, stripeSet{}, err
+	}
+	// After the refs: a stripe committed in between is in the index (and
+	// its shards out of refs either way); a deleted one's shards are
+	// queued for deletion by then.
+	stripes, err := h.readStripes()
+	if err != nil {
+		return nil, stripeSet{}, err
 	}
 	gc, err := h.fsm.GCChunks()
 	if err != nil {
-		return nil, err
+		return nil, stripeSet{}, err
 	}
 	servers, addrs, err := h.nodes.placement()
 	if err != nil {
-		return nil, err
+		return nil, stripeSet{}, err
 	}
 	now := h.now()
 	in := &repair.Input{
-		Now: now, Refs: refs, GC: gc, Servers: servers, Addrs: addrs,
+		Now: now, Refs: refs, GC: gc, Servers: servers, Addrs: addrs, Stripes: stripes.plan,
 		Limits: repair.Limits{
 			PerServer: h.cfg.MaxRepairPerServer, PerRound: h.cfg.MaxRepairPerRound,
 			PerServerBytes: h.cfg.MaxRepairBytesPerServer, DefaultSize: h.cfg.ChunkSize,
@@ -377,20 +396,20 @@ func (h *healer) planInput() (*repair.Input, error) {
 	in.Holders, in.Corrupt, in.Sizes = h.replicas.snapshotSized()
 	var loose []uint64 // reported, unreferenced and not queued for deletion
 	for c := range in.Holders {
-		if _, ref := refs[c]; !ref && !gc[c] {
+		if _, ref := refs[c]; !ref && !gc[c] && !stripes.shards[c] {
 			loose = append(loose, c)
 		}
 	}
 	deleted, err := h.fsm.Deleted(loose)
 	if err != nil {
-		return nil, err
+		return nil, stripeSet{}, err
 	}
-	in.OrphanAt = h.orphanTimers(in, gc, deleted, now)
+	in.OrphanAt = h.orphanTimers(in, stripes.shards, gc, deleted, now)
 	in.GC = h.deletable(gc, now)
 	for c := range deleted {
 		in.GC[c] = true // deleted for good, and still on a server that was away: collect it now
 	}
-	return in, nil
+	return in, stripes, nil
 }
 
 // deletable keeps the queued chunks that have waited GCDelay since this
@@ -419,15 +438,15 @@ func (h *healer) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
 }
 
 // orphanTimers returns, for every reported chunk that no object references
-// and that is neither queued for deletion nor deleted for good, when it
-// may be collected: a grace period after it was first seen or last renewed
-// by a writer.
-func (h *healer) orphanTimers(in *repair.Input, queued, deleted map[uint64]bool, now time.Time) map[uint64]time.Time {
+// (directly or as a shard) and that is neither queued for deletion nor
+// deleted for good, when it may be collected: a grace period after it was
+// first seen or last renewed by a writer.
+func (h *healer) orphanTimers(in *repair.Input, shards, queued, deleted map[uint64]bool, now time.Time) map[uint64]time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := map[uint64]time.Time{}
 	for _, c := range slices.Sorted(maps.Keys(in.Holders)) {
-		if _, ref := in.Refs[c]; ref || queued[c] || deleted[c] {
+		if _, ref := in.Refs[c]; ref || shards[c] || queued[c] || deleted[c] {
 			delete(h.seen, c)
 			continue
 		}
@@ -501,15 +520,21 @@ func (h *healer) repairStats() proto.RepairStats {
 		for _, d := range h.inflight.Deletes {
 			st.InflightDeletes += len(d)
 		}
+		st.InflightReconstructs = len(h.inflight.Reconstructs)
 	}
 	return st
 }
 
-// chunkCounts derives the health counters from the referenced chunks, the
-// replica reports and liveness, classified as the repair planner does
-// (repair.Count).
+// chunkCounts derives the health counters from the referenced chunks and
+// stripes, the replica reports and liveness, classified as the repair
+// planner does (repair.Count, repair.CountStripes): a stripe counts as one
+// in Total and Missing, and Degraded counts stripes.
 func (h *healer) chunkCounts() (proto.ChunkCounts, error) {
 	refs, err := h.fsm.ChunkRefs()
+	if err != nil {
+		return proto.ChunkCounts{}, err
+	}
+	stripes, err := h.readStripes()
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}
@@ -523,6 +548,10 @@ func (h *healer) chunkCounts() (proto.ChunkCounts, error) {
 	}
 	holders, corrupt := h.replicas.snapshot()
 	c := repair.Count(refs, holders, corrupt, servers)
+	sc := repair.CountStripes(stripes.plan, holders, corrupt, servers)
+	c.Total += sc.Total
+	c.Missing += sc.Missing
+	c.Degraded = sc.Degraded
 	c.PendingDeletes, c.Corrupt = int(pending), h.replicas.corruptCount()
 	return c, nil
 }

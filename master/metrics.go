@@ -168,7 +168,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, err := s.heal.chunkCounts(); err == nil {
 		for state, v := range map[string]int{
 			"total": n.Total, "under_replicated": n.UnderReplicated, "last_copy": n.LastCopy, "over_replicated": n.OverReplicated,
-			"missing": n.Missing, "corrupt": n.Corrupt, "pending_delete": n.PendingDeletes,
+			"missing": n.Missing, "corrupt": n.Corrupt, "pending_delete": n.PendingDeletes, "degraded": n.Degraded,
 		} {
 			gauge(descChunks, float64(v), state)
 		}

@@ -140,6 +140,10 @@ const (
 	CmdCopy = "copy"
 	// CmdDelete asks the server to delete Chunk.
 	CmdDelete = "delete"
+	// CmdReconstruct asks the server to rebuild shard Rebuild.Shard of a
+	// stripe, chunk Chunk, from the K shards in Rebuild.Sources, and store
+	// it as an ordinary chunk.
+	CmdReconstruct = "reconstruct"
 )
 
 // Command is one instruction from the master to a chunk server.
@@ -147,4 +151,28 @@ type Command struct {
 	Op     string `json:"op"`
 	Chunk  uint64 `json:"chunk"`
 	Source Target `json:"source,omitempty"`
+	// Rebuild is the stripe and sources of a reconstruct; nil (and
+	// absent from the encoding) for every other op.
+	Rebuild *Rebuild `json:"rebuild,omitempty"`
+}
+
+// Rebuild describes the shard a reconstruct command rebuilds: the
+// stripe's layout (K data and M parity shards of Cell-byte cells over
+// Length data bytes, as internal/erasure lays them out), the index of the
+// shard to rebuild, and exactly K other shards to read it from.
+type Rebuild struct {
+	K       int           `json:"k"`
+	M       int           `json:"m"`
+	Cell    int64         `json:"cell"`
+	Length  int64         `json:"length"`
+	Shard   int           `json:"shard"`
+	Sources []ShardSource `json:"sources"`
+}
+
+// ShardSource is one shard a reconstruct reads: its index in the stripe,
+// its chunk id, and the server to read it from.
+type ShardSource struct {
+	Shard  int    `json:"shard"`
+	Chunk  uint64 `json:"chunk"`
+	Source Target `json:"source"`
 }

@@ -71,6 +71,10 @@ type ChunkCounts struct {
 	Missing        int `json:"missing"`
 	Corrupt        int `json:"corrupt"`
 	PendingDeletes int `json:"pendingDeletes"`
+	// Degraded counts erasure-coded stripes with at least K but fewer
+	// than K+M healthy shards (Total and Missing count stripes too: a
+	// stripe is one counted unit, its shards are not).
+	Degraded int `json:"degraded"`
 }
 
 // Status is the cluster status of `granary admin status --json`.
@@ -108,6 +112,13 @@ type RepairStats struct {
 	InflightBytes  int64 `json:"inflightBytes"`
 	BytesPerSecond int64 `json:"bytesPerSecond"`
 	ETASeconds     int64 `json:"etaSeconds"`
+	// ReconstructsIssued counts the shard rebuilds sent to chunk servers
+	// (their completions count in CopiesDone); QueuedStripes and
+	// InflightReconstructs are the degraded stripes waiting for a rebuild
+	// slot and the rebuilds sent but not yet reported.
+	ReconstructsIssued   int64 `json:"reconstructsIssued,omitempty"`
+	QueuedStripes        int   `json:"queuedStripes,omitempty"`
+	InflightReconstructs int   `json:"inflightReconstructs,omitempty"`
 }
 
 // AliveChunkServers counts the chunk servers that are alive and have

@@ -1,0 +1,70 @@
+package master
+
+import (
+	"slices"
+
+	"github.com/granary-store/granary/internal/erasure"
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/repair"
+)
+
+// stripeSet is the stripe index as the healer reads it each round: the
+// planner's view (shard bytes from the layout) and the records, which
+// the reconstruct commands need for the cell and data length.
+type stripeSet struct {
+	plan    map[uint64]repair.Stripe
+	records map[uint64]meta.StripeRecord
+	shards  map[uint64]bool // every shard's chunk id: referenced, never orphans
+}
+
+// readStripes reads the stripe index (a scan of s/, not of the objects).
+func (h *healer) readStripes() (stripeSet, error) {
+	recs, err := h.fsm.Stripes()
+	if err != nil {
+		return stripeSet{}, err
+	}
+	set := stripeSet{plan: make(map[uint64]repair.Stripe, len(recs)), records: recs, shards: map[uint64]bool{}}
+	for id, r := range recs {
+		l := erasure.Layout{K: r.K, M: r.M, Cell: r.Cell}
+		set.plan[id] = repair.Stripe{K: r.K, M: r.M, Shards: r.Shards, Size: l.ShardSize(r.Size, 0)}
+		for _, c := range r.Shards {
+			set.shards[c] = true
+		}
+	}
+	return set, nil
+}
+
+// reconstructCommands turns the plan's shard rebuilds into commands for
+// their targets. A rebuild whose stripe or source address is unknown is
+// dropped (and expires from Inflight like an unconfirmed command).
+func reconstructCommands(rs []repair.Reconstruct, recs map[uint64]meta.StripeRecord, addrs map[string]string) map[string][]proto.Command {
+	out := map[string][]proto.Command{}
+	for _, r := range rs {
+		rec, ok := recs[r.Stripe]
+		if !ok {
+			continue
+		}
+		rb := &proto.Rebuild{K: r.K, M: r.M, Cell: rec.Cell, Length: rec.Size, Shard: r.Shard}
+		for _, src := range r.Sources {
+			addr, ok := addrs[src.Server]
+			if !ok {
+				rb = nil
+				break
+			}
+			rb.Sources = append(rb.Sources, proto.ShardSource{Shard: src.Shard, Chunk: src.Chunk,
+				Source: proto.Target{ID: src.Server, Address: addr}})
+		}
+		if rb == nil {
+			continue
+		}
+		out[r.Target] = append(out[r.Target], proto.Command{Op: proto.CmdReconstruct, Chunk: r.Chunk, Rebuild: rb})
+	}
+	return out
+}
+
+// missingStripes names the first missing stripes for the log: each by its
+// first shard.
+func missingStripes(ids []uint64) []uint64 {
+	return slices.Sorted(slices.Values(ids))[:min(len(ids), 10)]
+}
