@@ -13,7 +13,7 @@ import (
 )
 
 // runCommands executes the master's commands from the queue with at most
-// MaxCopies copies at a time, until the server closes.
+// MaxCopies copies and shard rebuilds at a time, until the server closes.
 func (s *Server) runCommands() {
 	sem := make(chan struct{}, s.cfg.MaxCopies)
 	for {
@@ -37,8 +37,12 @@ func (s *Server) runCommands() {
 			defer s.wg.Done()
 			defer s.nudgeHeartbeat() // report it, and fetch more work, soon
 			defer func() { <-sem }()
-			if err := s.copyChunk(cmd); err != nil {
-				s.log.Warn("copy chunk", "chunk", cmd.Chunk, "from", cmd.Source.ID, "err", err)
+			run := s.copyChunk
+			if cmd.Op == proto.CmdReconstruct {
+				run = s.reconstructChunk
+			}
+			if err := run(cmd); err != nil {
+				s.log.Warn("repair chunk", "op", cmd.Op, "chunk", cmd.Chunk, "from", cmd.Source.ID, "err", err)
 				s.mu.Lock()
 				s.failedCopies = append(s.failedCopies, cmd.Chunk)
 				s.mu.Unlock()

@@ -100,6 +100,7 @@ var (
 	descCapacity     = prometheus.NewDesc("granary_chunkserver_capacity_bytes", "Capacity offered.", nil, nil)
 	descCorrupt      = prometheus.NewDesc("granary_chunkserver_corrupt_chunks", "Chunks found corrupt and not yet replaced.", nil, nil)
 	descCopiesDone   = prometheus.NewDesc("granary_chunkserver_copies_done_total", "Repair copies completed.", nil, nil)
+	descRebuilds     = prometheus.NewDesc("granary_chunkserver_reconstructs_done_total", "Erasure-coded shards rebuilt (also counted in copies done).", nil, nil)
 	descCopiedBytes  = prometheus.NewDesc("granary_chunkserver_copied_bytes_total", "Bytes of the repair copies completed.", nil, nil)
 	descQueued       = prometheus.NewDesc("granary_chunkserver_queued_commands", "Master commands waiting to run.", nil, nil)
 	descFailedDirs   = prometheus.NewDesc("granary_chunkserver_failed_dirs", "Data dirs found failed.", nil, nil)
@@ -109,7 +110,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descChunks, descUsed, descCapacity, descCorrupt, descCopiesDone,
+	for _, d := range []*prometheus.Desc{descChunks, descUsed, descCapacity, descCorrupt, descCopiesDone, descRebuilds,
 		descCopiedBytes, descQueued, descFailedDirs, descScrub, descLastScrubbed} {
 		ch <- d
 	}
@@ -129,6 +130,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCapacity, float64(capacity))
 	gauge(descCorrupt, float64(corrupt))
 	counter(descCopiesDone, float64(s.copiesDone.Load()))
+	counter(descRebuilds, float64(s.reconstructsDone.Load()))
 	counter(descCopiedBytes, float64(s.copiedBytes.Load()))
 	gauge(descQueued, float64(len(s.cmds)))
 	gauge(descFailedDirs, float64(len(s.store.FailedDirs())))

@@ -39,6 +39,8 @@ type Server struct {
 	cmds         chan proto.Command
 	copiesDone   atomic.Int64
 	copiedBytes  atomic.Int64
+	// reconstructsDone counts shard rebuilds (also counted in copiesDone).
+	reconstructsDone atomic.Int64
 	// scrubProgress (float64 bits, 0 to 1) and lastFullScrub (Unix ns)
 	// describe the scrubber for heartbeats.
 	scrubProgress atomic.Uint64
