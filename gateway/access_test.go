@@ -589,10 +589,15 @@ func TestAccessEveryOperation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// ACLs on: the ACL grants below take part.
+	ownership := `<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>`
+	if st := rawSend(t, e, "PUT", "/keep?ownershipControls", ownership); st != http.StatusOK {
+		t.Fatalf("PutBucketOwnershipControls: %d", st)
+	}
 	f.restore(t)
 	_, nobody := e.user("nobody")
 	body := []byte("<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>")
-	checked := 0
+	checked, acled := 0, 0
 	for i, o := range gateway.Ops() {
 		if !o.Implemented || o.Target == "SERVICE" || o.Name == "PostObject" {
 			continue // ListBuckets filters (TestAccessOwnership); POST uploads sign their form
@@ -623,9 +628,67 @@ func TestAccessEveryOperation(t *testing.T) {
 			t.Fatalf("%s allowed by a policy with %s: %d %s", what, o.Action, status, ec.Code)
 		}
 		f.restore(t)
+
+		// The same action granted to nobody by the bucket policy (not
+		// CreateBucket: a bucket's policy cannot let anyone create it).
+		if o.Name == "CreateBucket" {
+			checked++
+			continue
+		}
+		bp := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/nobody"},"Action":"` +
+			o.Action + `","Resource":["arn:aws:s3:::keep","arn:aws:s3:::keep/*"]}]}`
+		if err := e.root.SetBucketPolicy(ctx, "keep", bp); err != nil {
+			t.Fatal(err)
+		}
+		status, ec = send(t, req(), nobody.AccessKey, nobody.SecretKey, true)
+		if o.Name == "DeleteObjects" {
+			status, ec = deleteObjectsAs(t, e, nobody)
+		}
+		if status == http.StatusForbidden || ec.Code == "AccessDenied" {
+			t.Fatalf("%s allowed by a bucket policy with %s: %d %s", what, o.Action, status, ec.Code)
+		}
+		if err := e.root.SetBucketPolicy(ctx, "keep", ""); err != nil {
+			t.Fatal(err)
+		}
+		f.restore(t)
+
+		// And by an ACL grant, where S3 lets one allow the action.
+		if g, ok := aclGrants[o.Action]; ok {
+			path := "/keep?acl"
+			if g.object {
+				path = "/keep/obj?acl"
+			}
+			grant := map[string]string{"X-Amz-Grant-" + g.perm: `id="` + proto.CanonicalID("nobody") + `"`}
+			if st := rawSendH(t, e, "PUT", path, "", grant); st != http.StatusOK {
+				t.Fatalf("grant %s for %s: %d", g.perm, what, st)
+			}
+			status, ec = send(t, req(), nobody.AccessKey, nobody.SecretKey, true)
+			if o.Name == "DeleteObjects" {
+				status, ec = deleteObjectsAs(t, e, nobody)
+			}
+			if status == http.StatusForbidden || ec.Code == "AccessDenied" {
+				t.Fatalf("%s allowed by an ACL grant of %s: %d %s", what, g.perm, status, ec.Code)
+			}
+			rawSendH(t, e, "PUT", "/keep?acl", "", map[string]string{"X-Amz-Acl": "private"})
+			f.restore(t)
+			acled++
+		}
 		checked++
 	}
-	t.Logf("%d operations refused without a grant and allowed with their action", checked)
+	t.Logf("%d operations refused without a grant and allowed with their action by a user policy and by a bucket policy, %d by an ACL grant", checked, acled)
+}
+
+// aclGrants are the actions an ACL grant allows (S3's mapping of ACL
+// permissions to operations): the permission, on the bucket or the object.
+var aclGrants = map[string]struct {
+	perm   string
+	object bool
+}{
+	"s3:ListBucket": {"Read", false}, "s3:ListBucketVersions": {"Read", false}, "s3:ListBucketMultipartUploads": {"Read", false},
+	"s3:PutObject": {"Write", false}, "s3:DeleteObject": {"Write", false}, "s3:AbortMultipartUpload": {"Write", false},
+	"s3:ListMultipartUploadParts": {"Write", false},
+	"s3:GetBucketAcl": {"Read-Acp", false}, "s3:PutBucketAcl": {"Write-Acp", false},
+	"s3:GetObject": {"Read", true}, "s3:GetObjectAcl": {"Read-Acp", true}, "s3:PutObjectAcl": {"Write-Acp", true},
 }
 
 // deleteObjectsAs sends DeleteObjects for keep/obj as k and returns 403
