@@ -687,7 +687,7 @@ var aclGrants = map[string]struct {
 	"s3:ListBucket": {"Read", false}, "s3:ListBucketVersions": {"Read", false}, "s3:ListBucketMultipartUploads": {"Read", false},
 	"s3:PutObject": {"Write", false}, "s3:DeleteObject": {"Write", false}, "s3:AbortMultipartUpload": {"Write", false},
 	"s3:ListMultipartUploadParts": {"Write", false},
-	"s3:GetBucketAcl": {"Read-Acp", false}, "s3:PutBucketAcl": {"Write-Acp", false},
+	"s3:GetBucketAcl":             {"Read-Acp", false}, "s3:PutBucketAcl": {"Write-Acp", false},
 	"s3:GetObject": {"Read", true}, "s3:GetObjectAcl": {"Read-Acp", true}, "s3:PutObjectAcl": {"Write-Acp", true},
 }
 
