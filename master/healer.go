@@ -296,6 +296,10 @@ func (h *healer) round(ctx context.Context) error {
 	h.stats.QueuedCopies = p.Queued
 	h.stats.QueuedBytes = p.QueuedBytes
 	h.stats.InflightBytes = in.Inflight.Bytes()
+	// No repair queued or in flight (read under h.mu: heartbeats change
+	// Inflight): the round may balance.
+	idle := p.Queued == 0 && p.Copies == 0 && len(in.Inflight.Copies) == 0 &&
+		p.QueuedStripes == 0 && len(p.Reconstructs) == 0 && len(in.Inflight.Reconstructs) == 0
 	h.missing = len(p.Missing) + len(p.MissingStripes)
 	alarm := h.missing > 0 && h.now().Sub(h.lastAlarm) > time.Minute
 	if alarm {
@@ -316,8 +320,7 @@ func (h *healer) round(ctx context.Context) error {
 	if err := h.finishDrains(ctx, in); err != nil {
 		return err
 	}
-	if p.Queued == 0 && p.Copies == 0 && len(in.Inflight.Copies) == 0 &&
-		p.QueuedStripes == 0 && len(p.Reconstructs) == 0 && len(in.Inflight.Reconstructs) == 0 {
+	if idle {
 		return h.balance(in)
 	}
 	return nil
