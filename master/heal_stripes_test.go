@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,8 +228,8 @@ func TestStripesRebuiltAfterServerLoss(t *testing.T) {
 // TestDamagedShardsRebuilt: a shard's chunk file deleted on disk (the
 // sweep notices) and a shard with a flipped byte (the scrubber notices)
 // are rebuilt by reconstruct commands, and the corrupt one deleted; then
-// three shards of one stripe are deleted: the status counts it missing,
-// nothing rebuilds it, its object fails to read, and every other object
+// three shards of one stripe are deleted: the status counts it missing
+// and names its object, nothing rebuilds it, its object fails to read, and every other object
 // reads back.
 func TestDamagedShardsRebuilt(t *testing.T) {
 	c, cl := ecCluster(t, func(cfg *chunkserver.Config) {
@@ -306,9 +307,10 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	}
 	// A rebuild planned while only some of the removals were reported
 	// cannot succeed (only three shards exist), and fails.
-	c.WaitFor(30*time.Second, "the stripe counted missing, no rebuild in flight", func() bool {
+	c.WaitFor(30*time.Second, "the stripe counted missing and its object named, no rebuild in flight", func() bool {
 		st := status(t, c)
-		return st.Chunks.Missing == 1 && st.Repair.InflightReconstructs == 0
+		return st.Chunks.Missing == 1 && st.Repair.InflightReconstructs == 0 &&
+			slices.Equal(st.Repair.Unreadable, []string{"ecb/" + doomedKey})
 	})
 	issued := status(t, c).Repair.ReconstructsIssued
 	for range 3 { // rounds come and go: nothing pretends the stripe is fine

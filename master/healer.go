@@ -314,6 +314,9 @@ func (h *healer) round(ctx context.Context) error {
 		h.log.Error("stripes with fewer than K readable shards: data is unavailable until holders return",
 			"missing", len(p.MissingStripes), "first", missingStripes(p.MissingStripes))
 	}
+	if err := h.nameUnreadable(p); err != nil {
+		return err
+	}
 	if err := h.commitGC(ctx, p); err != nil {
 		return err
 	}

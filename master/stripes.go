@@ -2,6 +2,7 @@ package master
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/granary-store/granary/internal/erasure"
 	"github.com/granary-store/granary/internal/proto"
@@ -66,5 +67,37 @@ func reconstructCommands(rs []repair.Reconstruct, recs map[uint64]meta.StripeRec
 // missingStripes names the first missing stripes for the log: each by its
 // first shard.
 func missingStripes(ids []uint64) []uint64 {
-	return slices.Sorted(slices.Values(ids))[:min(len(ids), 10)]
+	return slices.Sorted(slices.Values(ids))[:min(len(ids), maxUnreadable)]
+}
+
+// maxUnreadable bounds the objects the status names as unreadable.
+const maxUnreadable = 10
+
+// nameUnreadable records, for the status, the objects that the first
+// missing chunks and stripes of the plan belong to.
+func (h *healer) nameUnreadable(p repair.Plan) error {
+	var names []string
+	if len(p.Missing) > 0 || len(p.MissingStripes) > 0 {
+		ids := append(slices.Clone(p.Missing[:min(len(p.Missing), maxUnreadable)]), missingStripes(p.MissingStripes)...)
+		owners, err := h.fsm.ChunkOwners(ids)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			ref, ok := owners[id]
+			if !ok || len(names) == maxUnreadable {
+				continue
+			}
+			if bucket, part, isPart := strings.Cut(ref, "/\x00upload/"); isPart {
+				ref = bucket + " (multipart upload " + part + ")"
+			}
+			if !slices.Contains(names, ref) {
+				names = append(names, ref)
+			}
+		}
+	}
+	h.mu.Lock()
+	h.stats.Unreadable = names
+	h.mu.Unlock()
+	return nil
 }

@@ -119,6 +119,10 @@ type RepairStats struct {
 	ReconstructsIssued   int64 `json:"reconstructsIssued,omitempty"`
 	QueuedStripes        int   `json:"queuedStripes,omitempty"`
 	InflightReconstructs int   `json:"inflightReconstructs,omitempty"`
+	// Unreadable names (as "bucket/key") up to ten objects with a chunk
+	// or stripe that cannot be read: no readable replica, or fewer than K
+	// readable shards. Empty when nothing is missing.
+	Unreadable []string `json:"unreadable,omitempty"`
 }
 
 // AliveChunkServers counts the chunk servers that are alive and have

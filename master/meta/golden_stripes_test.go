@@ -58,8 +58,15 @@ func TestStripeIndexFollowsRecords(t *testing.T) {
 			}
 		}
 	}
-	if got, _ := tf.f.Stripes(); len(got) != 5 {
+	got, _ := tf.f.Stripes()
+	if len(got) != 5 {
 		t.Fatalf("the log should leave 5 stripes, has %v", got)
+	}
+	w := entries[len(entries)-1].payload.(PutObject).Object
+	first, second := w.Extents[0].Chunk, w.Extents[1].Stripe.Shards[2]
+	owners, err := tf.f.ChunkOwners([]uint64{first, second, 1 << 40})
+	if err != nil || len(owners) != 2 || owners[first] != "bk7/w" || owners[second] != "bk7/w" {
+		t.Fatalf("owners %v, %v", owners, err)
 	}
 }
 

@@ -152,3 +152,28 @@ func (f *FSM) ChunkRefs() (map[uint64]int, error) {
 	})
 	return out, err
 }
+
+// ChunkOwners returns, for each of ids that an object or part references,
+// what references it: "<bucket>/<key>", or "<bucket>/\x00upload/<id>/<part>"
+// for a part of an open multipart upload. Unreferenced ids are left out.
+func (f *FSM) ChunkOwners(ids []uint64) (map[uint64]string, error) {
+	out := map[uint64]string{}
+	err := f.view(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			item, err := txn.Get(chunkKey("c/", id))
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return storageError{err}
+			}
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return storageError{err}
+			}
+			out[id] = string(v)
+		}
+		return nil
+	})
+	return out, err
+}
