@@ -195,7 +195,7 @@ func TestS3ConditionalWritesUnderConcurrency(t *testing.T) {
 				req.Header.Set("X-Amz-Content-Sha256", sha256hex(nil))
 				resp, cur, err := do(req)
 				if err != nil || resp.StatusCode != 200 {
-					errs <- fmt.Errorf("GET: %v %v", err, resp)
+					errs <- fmt.Errorf("GET: %v %v: %s", err, resp, cur)
 					return
 				}
 				record(c, chaos.CASInput{}, string(cur), t0, time.Now())

@@ -374,8 +374,8 @@ func TestS3VersioningErrors(t *testing.T) {
 			t.Fatalf("unversioned DELETE: %d %v %s", status, h, body)
 		}
 	}
-	// Tagging a version is not implemented and is refused.
-	if status, e := send(t, newReq(t, "GET", "http://"+addr+"/verr/k?tagging&versionId=null", nil), rootAccess, rootSecret, true); status != 501 || e.Code != "NotImplemented" {
+	// The tags of a version that is not there: NoSuchVersion.
+	if status, e := send(t, newReq(t, "GET", "http://"+addr+"/verr/k?tagging&versionId=null", nil), rootAccess, rootSecret, true); status != 404 || e.Code != "NoSuchVersion" {
 		t.Fatalf("tagging of a version: %d %s", status, e.Code)
 	}
 }
