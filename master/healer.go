@@ -86,7 +86,8 @@ func (h *healer) take(server string) []proto.Command {
 	return cmds
 }
 
-// failed forgets copies and shard rebuilds a server could not do, so they are planned again.
+// failed forgets copies and shard rebuilds a server could not do, so they
+// are planned again.
 func (h *healer) failed(server string, chunks []uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
