@@ -332,3 +332,46 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	delete(keys, doomedKey)
 	readAll(t, cl, "ecb", keys)
 }
+
+// TestShardRebuildIsPacedByRepairBandwidth: a rebuild reads K shards'
+// worth of bytes into its target through the same token bucket as copies
+// (--repair-bandwidth), so rebuilding one 1 MiB shard of rs-4-2 at 1 MiB/s
+// takes at least (4 MiB - one burst) / 1 MiB/s. Only the lower bound is
+// checked: a slow machine may take longer, never less.
+func TestShardRebuildIsPacedByRepairBandwidth(t *testing.T) {
+	const rate = 1 << 20
+	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 7, ChunkSize: 4 << 20,
+		TuneChunk: func(cfg *chunkserver.Config) {
+			cfg.RepairBandwidth = rate
+			cfg.SweepInterval = 100 * time.Millisecond
+		}})
+	cl := c.DataClient(nil)
+	if err := cl.CreateBucketWith(ctxT(t, 10*time.Second), client.BucketSpec{Name: "ecb", DataPolicy: "rs-4-2"}); err != nil {
+		t.Fatal(err)
+	}
+	keys := putSizes(t, cl, "ecb", []int64{4 << 20})
+	stripes := stripesOf(t, c, keys)
+	lost := stripes[0].Shards[2]
+	var on *testcluster.ChunkNode
+	for _, n := range c.ChunkServers() {
+		if _, err := n.Server().Store().Stat(lost); err == nil {
+			on = n
+		}
+	}
+	matches, _ := filepathGlob(on.Dir, lost)
+	if len(matches) != 1 {
+		t.Fatalf("chunk %d on %s: %v", lost, on.ID, matches)
+	}
+	start := time.Now()
+	if err := os.Remove(matches[0]); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor(60*time.Second, "the shard rebuilt", func() bool { return fullStripes(c, stripes) == nil })
+	took := time.Since(start)
+	floor := time.Duration(float64(4<<20-256<<10) / rate * float64(time.Second))
+	t.Logf("a 1 MiB shard rebuilt at %d MiB/s of repair bandwidth in %v (at least %v)", rate>>20, took.Round(time.Millisecond), floor)
+	if took < floor {
+		t.Fatalf("rebuilt in %v: faster than the repair bandwidth allows (%v)", took, floor)
+	}
+	readAll(t, cl, "ecb", keys)
+}
