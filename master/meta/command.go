@@ -62,10 +62,11 @@ const (
 	OpDeleteAccessPolicy Op = 27
 	OpAttachPolicy       Op = 28
 	OpPutObjectACL       Op = 29
+	OpRenamePrefix       Op = 30
 )
 
 // lastOp is the highest opcode; the golden tests cover every one up to it.
-const lastOp = OpPutObjectACL
+const lastOp = OpRenamePrefix
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -82,7 +83,7 @@ func (o Op) String() string {
 		OpSetVersioning: "setVersioning", OpSetLock: "setLock",
 		OpSetKeyStatus: "setKeyStatus", OpDeleteUser: "deleteUser",
 		OpPutAccessPolicy: "putAccessPolicy", OpDeleteAccessPolicy: "deleteAccessPolicy",
-		OpAttachPolicy: "attachPolicy", OpPutObjectACL: "putObjectACL",
+		OpAttachPolicy: "attachPolicy", OpPutObjectACL: "putObjectACL", OpRenamePrefix: "renamePrefix",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -253,6 +254,15 @@ type (
 		Key       string    `json:"key"`
 		VersionID string    `json:"versionId,omitempty"`
 		ACL       proto.ACL `json:"acl"`
+	}
+	// RenamePrefix is the payload of OpRenamePrefix: move every key under
+	// From to To (both directory prefixes ending in "/"), as one change,
+	// when To holds nothing but possibly its own marker key To.
+	RenamePrefix struct {
+		Bucket   string    `json:"bucket"`
+		From     string    `json:"from"`
+		To       string    `json:"to"`
+		Modified time.Time `json:"modified"`
 	}
 	// SetLock is the payload of OpSetLock: change a version's retention or
 	// legal hold, judged at At, the leader's clock.

@@ -68,6 +68,27 @@ func TestStripeIndexFollowsRecords(t *testing.T) {
 	if err != nil || len(owners) != 2 || owners[first] != "bk7/w" || owners[second] != "bk7/w" {
 		t.Fatalf("owners %v, %v", owners, err)
 	}
+
+	// An entry left behind for a freed stripe (a command that forgot to
+	// remove it) is not a live stripe: never repaired, counted or missing.
+	freed := entries[2].payload.(PutObject).Object.Extents[0].Stripe // overwritten by entry 5
+	if err := tf.f.db.Update(func(txn *badger.Txn) error {
+		return put(txn, chunkKey("s/", freed.Shards[0]), StripeRecord{K: 2, M: 1, Cell: 4, Size: 10, Shards: freed.Shards})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	refs, live, err := tf.f.RefsAndStripes()
+	if err != nil || len(live) != 5 {
+		t.Fatalf("live stripes %v, %v", live, err)
+	}
+	if _, ok := live[freed.Shards[0]]; ok {
+		t.Fatalf("a freed stripe is live")
+	}
+	for _, id := range freed.Shards {
+		if _, ok := refs[id]; ok {
+			t.Fatalf("freed shard %d in the refs", id)
+		}
+	}
 }
 
 func stripeBase() []goldenEntry {

@@ -101,6 +101,7 @@ func init() {
 		OpDeleteAccessPolicy: decoded(applyDeleteAccessPolicy),
 		OpAttachPolicy:       decoded(applyAttachPolicy),
 		OpPutObjectACL:       decoded(applyPutObjectACL),
+		OpRenamePrefix:       decoded(applyRenamePrefix),
 	}
 }
 

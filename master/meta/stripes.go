@@ -110,47 +110,72 @@ func (f *FSM) Stripes() (map[uint64]StripeRecord, error) {
 
 // ChunkRefs returns every referenced chunk that is not a shard of an
 // erasure-coded stripe, with the replication target of the bucket its
-// object lives in. Shards are referenced too, but belong to their stripes
-// (Stripes) and are repaired as groups, not copied to a target.
+// object lives in (RefsAndStripes).
 func (f *FSM) ChunkRefs() (map[uint64]int, error) {
+	refs, _, err := f.RefsAndStripes()
+	return refs, err
+}
+
+// RefsAndStripes reads, from one snapshot, the referenced chunks that are
+// not shards, each with the replication target of its object's bucket,
+// and the stripes of the index. Shards are referenced too but belong to
+// their stripes, which are repaired as groups, not copied to a target. A
+// stripe entry whose first shard no object references any more (one a
+// command failed to remove) is left out, so it is never repaired or
+// counted missing.
+func (f *FSM) RefsAndStripes() (map[uint64]int, map[uint64]StripeRecord, error) {
 	buckets, err := f.Buckets()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	target := map[string]int{}
 	for _, b := range buckets {
 		target[b.Name] = max(b.Replication, 1)
 	}
-	out := map[uint64]int{}
+	refs, stripes := map[uint64]int{}, map[uint64]StripeRecord{}
 	err = f.view(func(txn *badger.Txn) error {
-		shards := map[uint64]bool{}
+		indexed := map[uint64]StripeRecord{}
 		err := scanTxn(txn, []byte("s/"), func(k, v []byte) error {
+			if len(k) != 10 {
+				return storageError{fmt.Errorf("stripe index key %q", k)}
+			}
 			var r StripeRecord
 			if err := decodeValue(k, v, &r); err != nil {
 				return err
 			}
-			for _, id := range r.Shards {
-				shards[id] = true
-			}
+			indexed[binary.BigEndian.Uint64(k[2:])] = r
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		return scanTxn(txn, []byte("c/"), func(k, v []byte) error {
+		all := map[uint64]string{}
+		err = scanTxn(txn, []byte("c/"), func(k, v []byte) error {
 			if len(k) != 10 {
 				return storageError{fmt.Errorf("chunk index key %q", k)}
 			}
-			id := binary.BigEndian.Uint64(k[2:])
-			if shards[id] {
-				return nil
-			}
 			bucket, _, _ := strings.Cut(string(v), "/")
-			out[id] = target[bucket]
+			all[binary.BigEndian.Uint64(k[2:])] = bucket
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		for id, r := range indexed {
+			if _, live := all[id]; !live {
+				continue
+			}
+			stripes[id] = r
+			for _, c := range r.Shards {
+				delete(all, c)
+			}
+		}
+		for id, bucket := range all {
+			refs[id] = target[bucket]
+		}
+		return nil
 	})
-	return out, err
+	return refs, stripes, err
 }
 
 // ChunkOwners returns, for each of ids that an object or part references,
