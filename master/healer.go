@@ -372,14 +372,7 @@ func (h *healer) commitGC(ctx context.Context, p repair.Plan) error {
 // planInput snapshots the state the planner needs, with the stripe index
 // it read.
 func (h *healer) planInput() (*repair.Input, stripeSet, error) {
-	refs, err := h.fsm.ChunkRefs()
-	if err != nil {
-		return nil, stripeSet{}, err
-	}
-	// After the refs: a stripe committed in between is in the index (and
-	// its shards out of refs either way); a deleted one's shards are
-	// queued for deletion by then.
-	stripes, err := h.readStripes()
+	refs, stripes, err := h.readRefs()
 	if err != nil {
 		return nil, stripeSet{}, err
 	}
@@ -537,11 +530,7 @@ func (h *healer) repairStats() proto.RepairStats {
 // planner does (repair.Count, repair.CountStripes): a stripe counts as one
 // in Total and Missing, and Degraded counts stripes.
 func (h *healer) chunkCounts() (proto.ChunkCounts, error) {
-	refs, err := h.fsm.ChunkRefs()
-	if err != nil {
-		return proto.ChunkCounts{}, err
-	}
-	stripes, err := h.readStripes()
+	refs, stripes, err := h.readRefs()
 	if err != nil {
 		return proto.ChunkCounts{}, err
 	}

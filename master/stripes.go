@@ -19,11 +19,13 @@ type stripeSet struct {
 	shards  map[uint64]bool // every shard's chunk id: referenced, never orphans
 }
 
-// readStripes reads the stripe index (a scan of s/, not of the objects).
-func (h *healer) readStripes() (stripeSet, error) {
-	recs, err := h.fsm.Stripes()
+// readRefs reads the referenced chunks that are not shards and the
+// stripe index, from one snapshot (a scan of c/ and s/, not of the
+// objects).
+func (h *healer) readRefs() (map[uint64]int, stripeSet, error) {
+	refs, recs, err := h.fsm.RefsAndStripes()
 	if err != nil {
-		return stripeSet{}, err
+		return nil, stripeSet{}, err
 	}
 	set := stripeSet{plan: make(map[uint64]repair.Stripe, len(recs)), records: recs, shards: map[uint64]bool{}}
 	for id, r := range recs {
@@ -33,7 +35,7 @@ func (h *healer) readStripes() (stripeSet, error) {
 			set.shards[c] = true
 		}
 	}
-	return set, nil
+	return refs, set, nil
 }
 
 // reconstructCommands turns the plan's shard rebuilds into commands for
