@@ -197,6 +197,18 @@ func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 	return classify(c.master.Rename(ctx, bucket, from, to))
 }
 
+// RenamePrefix moves a directory atomically: every key under the prefix
+// from (ending in "/") to the same name under to, in one change, and
+// returns how many keys moved. It is refused when to holds anything but
+// its own marker key (ErrConflict), lies inside from or the reverse, the
+// bucket is versioned (ErrBadRequest), or the directory is too large for
+// one change (more than 10,000 keys or 4 MiB of records: ErrTooLarge);
+// refused, nothing moves.
+func (c *Client) RenamePrefix(ctx context.Context, bucket, from, to string) (int, error) {
+	n, err := c.master.RenamePrefix(ctx, bucket, from, to)
+	return n, classify(err)
+}
+
 // CreateBucket creates a bucket; an existing one is ErrBucketExists.
 func (c *Client) CreateBucket(ctx context.Context, name string) error {
 	return c.CreateBucketWith(ctx, BucketSpec{Name: name})

@@ -156,6 +156,27 @@ func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
 }
 
+// handleRenamePrefix moves a directory's keys in one command and answers
+// how many moved.
+func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
+	var req proto.RenameRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.From); err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd := meta.RenamePrefix{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
+	n, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpRenamePrefix, cmd)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"moved": n.(uint64)})
+}
+
 func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := proto.ListRequest{

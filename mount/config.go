@@ -37,9 +37,6 @@ type Config struct {
 	AllowOther bool
 	// ListPage is the page size of directory listings.
 	ListPage int
-	// MaxDirRename is the most keys a directory rename moves; larger
-	// directories are refused with EXDEV.
-	MaxDirRename int
 	// MaxInodes caps the inode table: beyond it the least recently used
 	// inodes without open files are dropped from the kernel's cache.
 	MaxInodes int
@@ -63,7 +60,6 @@ func DefaultConfig() Config {
 		AttrTTL:         time.Second,
 		EntryTTL:        time.Second,
 		ListPage:        1000,
-		MaxDirRename:    10000,
 		MaxInodes:       100000,
 		ReadAhead:       4 << 20,
 		ReadAheadBlocks: 4,
@@ -83,8 +79,8 @@ func (c Config) Validate() error {
 		return errors.New("mount: negative cache or buffer size")
 	case c.AttrTTL < 0 || c.EntryTTL < 0:
 		return errors.New("mount: negative TTL")
-	case c.ListPage < 1 || c.MaxDirRename < 1 || c.MaxInodes < 16:
-		return errors.New("mount: ListPage and MaxDirRename must be positive, MaxInodes at least 16")
+	case c.ListPage < 1 || c.MaxInodes < 16:
+		return errors.New("mount: ListPage must be positive, MaxInodes at least 16")
 	case c.ReadAhead < 64<<10 || c.ReadAheadBlocks < 1:
 		return errors.New("mount: ReadAhead must be at least 64 KiB and ReadAheadBlocks positive")
 	}

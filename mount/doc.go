@@ -47,10 +47,10 @@
 //
 // # Limits
 //
-// A directory rename moves every key beneath it one by one: it is not
-// atomic (a crash midway leaves the tree split between the two names) and
-// it refuses directories of more than Config.MaxDirRename keys with EXDEV,
-// so mv falls back to copying. chmod, chown, utimes and xattr changes on a
+// A directory rename moves every key beneath it in one change on the
+// master, atomically; a directory too large for one change (more than
+// 10,000 keys or 4 MiB of records) is refused with EXDEV before anything
+// moves, so mv falls back to copying. chmod, chown, utimes and xattr changes on a
 // closed file rewrite the object (its bytes are copied), because the master
 // has no metadata-only update. Hard links are not supported.
 package mount

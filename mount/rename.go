@@ -109,10 +109,13 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	return 0
 }
 
-// renameDir moves every key under from+"/" to to+"/", one atomic Rename per
-// key: the directory as a whole moves non-atomically. A directory of more
-// than MaxDirRename keys is refused with EXDEV before anything moves, which
-// makes mv copy it instead.
+// renameDir moves every key under from+"/" to to+"/" in one change on the
+// master (client.RenamePrefix), so the directory moves atomically: no
+// reader ever sees it half moved. A target that is not an empty directory
+// is ENOTEMPTY (checked here and again by the master, atomically); a
+// directory too large for one change (more than 10,000 keys or 4 MiB of
+// records) is refused with EXDEV before anything moves, which makes mv
+// copy it instead.
 func (m *mountFS) renameDir(ctx context.Context, from, to string, dstKind uint32) error {
 	switch dstKind {
 	case syscall.S_IFREG, syscall.S_IFLNK:
@@ -131,38 +134,16 @@ func (m *mountFS) renameDir(ctx context.Context, from, to string, dstKind uint32
 			return syscall.ENOTEMPTY
 		}
 	}
-	var keys []string
-	req := client.ListRequest{Bucket: m.bucket, Prefix: from + "/", MaxKeys: m.cfg.ListPage}
-	for {
-		res, err := m.cl.List(ctx, req)
-		if err != nil {
-			return err
-		}
-		for _, o := range res.Objects {
-			keys = append(keys, o.Key)
-		}
-		if len(keys) > m.cfg.MaxDirRename {
-			m.log.Info("directory rename refused: too many keys", "from", from, "limit", m.cfg.MaxDirRename)
-			return syscall.EXDEV
-		}
-		if !res.IsTruncated || res.NextStartAfter == "" {
-			break
-		}
-		req.StartAfter = res.NextStartAfter
+	n, err := m.cl.RenamePrefix(ctx, m.bucket, from+"/", to+"/")
+	switch {
+	case errors.Is(err, client.ErrConflict):
+		return syscall.ENOTEMPTY
+	case errors.Is(err, client.ErrTooLarge):
+		m.log.Info("directory rename refused: too large for one change", "from", from, "err", err)
+		return syscall.EXDEV
+	case err != nil:
+		return fmt.Errorf("mount: rename directory %s to %s: %w", from, to, err)
 	}
-	// The marker last: until then the source still looks like a directory.
-	for i := len(keys) - 1; i >= 0; i-- {
-		k := keys[i]
-		if k == from+"/" && i != len(keys)-1 {
-			keys[i], keys[len(keys)-1] = keys[len(keys)-1], keys[i]
-			break
-		}
-	}
-	for _, k := range keys {
-		if err := m.cl.Rename(ctx, m.bucket, k, to+"/"+k[len(from)+1:]); err != nil && !errors.Is(err, client.ErrNoSuchKey) {
-			return fmt.Errorf("mount: rename directory %s to %s: key %s: %w", from, to, k, err)
-		}
-		m.stats.renames.Add(1)
-	}
+	m.stats.renames.Add(int64(n))
 	return nil
 }

@@ -283,6 +283,16 @@ func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 	return c.change(ctx, http.MethodPost, proto.RouteObjectRename, proto.RenameRequest{Bucket: bucket, From: from, To: to}, nil)
 }
 
+// RenamePrefix moves every key under the directory prefix from to to, in
+// one change, and returns how many moved.
+func (c *Client) RenamePrefix(ctx context.Context, bucket, from, to string) (int, error) {
+	var res struct {
+		Moved int `json:"moved"`
+	}
+	err := c.change(ctx, http.MethodPost, proto.RoutePrefixRename, proto.RenameRequest{Bucket: bucket, From: from, To: to}, &res)
+	return res.Moved, err
+}
+
 // List returns one page of keys.
 func (c *Client) List(ctx context.Context, req proto.ListRequest) (proto.ListResult, error) {
 	q := url.Values{"bucket": {req.Bucket}}

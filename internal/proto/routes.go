@@ -10,15 +10,18 @@ const APIPrefix = "/v1"
 
 // Routes of the master HTTP API, relative to the server root.
 const (
-	RouteHealth        = APIPrefix + "/health"
-	RouteStatus        = APIPrefix + "/status"
-	RouteJoin          = APIPrefix + "/cluster/join"
-	RouteMembers       = APIPrefix + "/cluster/members"
-	RouteBuckets       = APIPrefix + "/buckets"
-	RouteObjectCommit  = APIPrefix + "/objects/commit"
-	RouteObjectStat    = APIPrefix + "/objects/stat"
-	RouteObjectDelete  = APIPrefix + "/objects/delete"
-	RouteObjectRename  = APIPrefix + "/objects/rename"
+	RouteHealth       = APIPrefix + "/health"
+	RouteStatus       = APIPrefix + "/status"
+	RouteJoin         = APIPrefix + "/cluster/join"
+	RouteMembers      = APIPrefix + "/cluster/members"
+	RouteBuckets      = APIPrefix + "/buckets"
+	RouteObjectCommit = APIPrefix + "/objects/commit"
+	RouteObjectStat   = APIPrefix + "/objects/stat"
+	RouteObjectDelete = APIPrefix + "/objects/delete"
+	RouteObjectRename = APIPrefix + "/objects/rename"
+	// RoutePrefixRename is POSTed a RenameRequest whose From and To are
+	// directory prefixes (ending in "/"): every key under From moves.
+	RoutePrefixRename  = APIPrefix + "/objects/renameprefix"
 	RouteObjectList    = APIPrefix + "/objects/list"
 	RouteChunkAllocate = APIPrefix + "/chunks/allocate"
 	RouteChunkCorrupt  = APIPrefix + "/chunks/corrupt"
