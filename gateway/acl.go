@@ -304,22 +304,25 @@ func (s *Server) putBucketACL(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func (s *Server) getObjectACL(w http.ResponseWriter, r *http.Request) {
-	bucket, key, err := objectName(r)
-	var vid string
-	if err == nil {
+// aclTarget reads an object ACL call's object, version, record and its
+// bucket's record.
+func (s *Server) aclTarget(r *http.Request) (bucket, key, vid string, info client.ObjectInfo, b client.Bucket, err error) {
+	if bucket, key, err = objectName(r); err == nil {
 		vid, err = versionParam(r)
 	}
-	var info client.ObjectInfo
 	if err == nil {
 		info, err = s.objectInfo(r.Context(), bucket, key, vid)
 	}
-	var b client.Bucket
 	if err == nil {
 		b, err = s.bucketInfo(r.Context(), bucket)
 	}
+	return bucket, key, vid, info, b, versionError(err)
+}
+
+func (s *Server) getObjectACL(w http.ResponseWriter, r *http.Request) {
+	_, _, _, info, b, err := s.aclTarget(r)
 	if err != nil {
-		s.writeError(w, r, versionError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	owner := objectOwner(b, info)
@@ -332,23 +335,10 @@ func (s *Server) getObjectACL(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putObjectACL(w http.ResponseWriter, r *http.Request) {
-	bucket, key, err := objectName(r)
-	var vid string
-	if err == nil {
-		vid, err = versionParam(r)
-	}
-	var info client.ObjectInfo
-	if err == nil {
-		info, err = s.objectInfo(r.Context(), bucket, key, vid)
-	}
-	var b client.Bucket
-	if err == nil {
-		b, err = s.bucketInfo(r.Context(), bucket)
-	}
+	bucket, key, vid, info, b, err := s.aclTarget(r)
 	var acl *client.ACL
 	if err == nil {
-		owner := objectOwner(b, info)
-		acl, err = readACL(r, owner, bucketOwner(b), false)
+		acl, err = readACL(r, objectOwner(b, info), bucketOwner(b), false)
 	}
 	if err == nil {
 		err = refuseDisabledACL(b, acl)
@@ -357,10 +347,10 @@ func (s *Server) putObjectACL(w http.ResponseWriter, r *http.Request) {
 		err = refusePublicACL(b, acl)
 	}
 	if err == nil {
-		err = s.client.SetObjectACL(r.Context(), bucket, key, vid, *acl)
+		err = versionError(s.client.SetObjectACL(r.Context(), bucket, key, vid, *acl))
 	}
 	if err != nil {
-		s.writeError(w, r, versionError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	setVersionHeader(w, info)

@@ -2,13 +2,10 @@ package gateway
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/granary-store/granary/client"
@@ -67,16 +64,7 @@ func readPolicyBody(r *http.Request) ([]byte, error) {
 	case len(doc) == 0:
 		return nil, errorf(ErrMalformedPolicy, "policies must be valid JSON and the first byte must be '{'")
 	}
-	if h := r.Header.Get("Content-Md5"); h != "" {
-		want, err := base64.StdEncoding.DecodeString(h)
-		if err != nil || len(want) != md5.Size {
-			return nil, errorf(ErrInvalidDigest, "the Content-MD5 you specified is not valid")
-		}
-		if sum := md5.Sum(doc); !slices.Equal(sum[:], want) {
-			return nil, errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received")
-		}
-	}
-	return doc, nil
+	return doc, checkContentMD5(r, doc)
 }
 
 // checkBucketResources refuses a bucket policy whose statements name

@@ -38,6 +38,23 @@ type taggingXML struct {
 // maxConfigBody bounds the XML body of a configuration call.
 const maxConfigBody = 64 << 10
 
+// checkContentMD5 checks a body read whole against the request's
+// Content-MD5, when it has one.
+func checkContentMD5(r *http.Request, body []byte) error {
+	h := r.Header.Get("Content-Md5")
+	if h == "" {
+		return nil
+	}
+	want, err := base64.StdEncoding.DecodeString(h)
+	if err != nil || len(want) != md5.Size {
+		return errorf(ErrInvalidDigest, "the Content-MD5 you specified is not valid")
+	}
+	if sum := md5.Sum(body); !slices.Equal(sum[:], want) {
+		return errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received")
+	}
+	return nil
+}
+
 // readConfigBody reads a configuration call's XML body, checks its
 // Content-MD5 when given, and decodes it into v (MalformedXML when it is
 // not v's document).
@@ -49,14 +66,8 @@ func readConfigBody(r *http.Request, v any) error {
 	if len(body) > maxConfigBody {
 		return errorf(ErrMalformedXML, "the XML you provided was larger than the maximum of %d bytes", maxConfigBody)
 	}
-	if h := r.Header.Get("Content-Md5"); h != "" {
-		want, err := base64.StdEncoding.DecodeString(h)
-		if err != nil || len(want) != md5.Size {
-			return errorf(ErrInvalidDigest, "the Content-MD5 you specified is not valid")
-		}
-		if sum := md5.Sum(body); !slices.Equal(sum[:], want) {
-			return errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received")
-		}
+	if err := checkContentMD5(r, body); err != nil {
+		return err
 	}
 	if len(body) == 0 {
 		return malformedXML()
