@@ -8,9 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/granary-store/granary/gateway/postpolicy"
-	"github.com/granary-store/granary/gateway/sigv2"
-	"github.com/granary-store/granary/gateway/sigv4"
+	"github.com/granary-store/granary/gateway/s3err"
 )
 
 // S3Error is an S3 error code with its HTTP status.
@@ -116,17 +114,11 @@ type errorBody struct {
 // InternalError with a generic message (the detail goes to the log).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	var se *sigv4.Error
-	var s2 *sigv2.Error
-	var pe *postpolicy.Error
+	var se *s3err.Error // from sigv4, sigv2 and postpolicy
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &se):
 		ae = &apiError{S3Error: S3Error{se.Code, se.Status}, Message: se.Message}
-	case errors.As(err, &s2):
-		ae = &apiError{S3Error: S3Error{s2.Code, s2.Status}, Message: s2.Message}
-	case errors.As(err, &pe):
-		ae = &apiError{S3Error: S3Error{pe.Code, pe.Status}, Message: pe.Message}
 	default:
 		ae = s.translate(err)
 	}

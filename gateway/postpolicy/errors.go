@@ -1,41 +1,33 @@
 package postpolicy
 
 import (
-	"fmt"
 	"net/http"
+
+	"github.com/granary-store/granary/gateway/s3err"
 )
 
 // Error is a refusal with the S3 error code and HTTP status the gateway
 // answers it with, as sigv4.Error is; find it with errors.As.
-type Error struct {
-	Code    string
-	Status  int
-	Message string
-}
+type Error = s3err.Error
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-type code struct {
-	name   string
-	status int
-}
+type code = s3err.Code
 
 // The S3 error codes of browser POST uploads.
 var (
-	codeAccessDenied               = code{"AccessDenied", http.StatusForbidden}
-	codeAuthQueryParametersError   = code{"AuthorizationQueryParametersError", http.StatusBadRequest}
-	codeEntityTooLarge             = code{"EntityTooLarge", http.StatusBadRequest}
-	codeEntityTooSmall             = code{"EntityTooSmall", http.StatusBadRequest}
-	codeIncorrectNumberOfFiles     = code{"IncorrectNumberOfFilesInPostRequest", http.StatusBadRequest}
-	codeInvalidArgument            = code{"InvalidArgument", http.StatusBadRequest}
-	codeInvalidPolicyDocument      = code{"InvalidPolicyDocument", http.StatusBadRequest}
-	codeMalformedPOSTRequest       = code{"MalformedPOSTRequest", http.StatusBadRequest}
-	codeMaxPostPreDataLengthExceed = code{"MaxPostPreDataLengthExceededError", http.StatusBadRequest}
-	codeSignatureDoesNotMatch      = code{"SignatureDoesNotMatch", http.StatusForbidden}
+	codeAccessDenied               = code{Name: "AccessDenied", Status: http.StatusForbidden}
+	codeAuthQueryParametersError   = code{Name: "AuthorizationQueryParametersError", Status: http.StatusBadRequest}
+	codeEntityTooLarge             = code{Name: "EntityTooLarge", Status: http.StatusBadRequest}
+	codeEntityTooSmall             = code{Name: "EntityTooSmall", Status: http.StatusBadRequest}
+	codeIncorrectNumberOfFiles     = code{Name: "IncorrectNumberOfFilesInPostRequest", Status: http.StatusBadRequest}
+	codeInvalidArgument            = code{Name: "InvalidArgument", Status: http.StatusBadRequest}
+	codeInvalidPolicyDocument      = code{Name: "InvalidPolicyDocument", Status: http.StatusBadRequest}
+	codeMalformedPOSTRequest       = code{Name: "MalformedPOSTRequest", Status: http.StatusBadRequest}
+	codeMaxPostPreDataLengthExceed = code{Name: "MaxPostPreDataLengthExceededError", Status: http.StatusBadRequest}
+	codeSignatureDoesNotMatch      = code{Name: "SignatureDoesNotMatch", Status: http.StatusForbidden}
 )
 
 func errorf(c code, format string, a ...any) error {
-	return &Error{Code: c.name, Status: c.status, Message: fmt.Sprintf(format, a...)}
+	return s3err.New(c, format, a...)
 }
 
 // policyErrorf refuses a form its policy does not allow, with S3's
