@@ -66,7 +66,21 @@ func ValidateBucketConf(c *PutBucketConf) error {
 			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
 		}
 	}
+	if err := validDataPolicyConf(c); err != nil {
+		return err
+	}
 	return validateAccessConf(c)
+}
+
+// validDataPolicyConf checks a data policy change.
+func validDataPolicyConf(c *PutBucketConf) error {
+	if c.DataPolicy == nil {
+		return nil
+	}
+	if _, err := proto.ParseDataPolicy(*c.DataPolicy); err != nil {
+		return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
+	}
+	return nil
 }
 
 // validateAccessConf checks the access settings of a bucket configuration
@@ -132,6 +146,14 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 	}
 	if c.ClearPublicAccessBlock {
 		b.PublicAccessBlock = nil
+	}
+	if c.DataPolicy != nil {
+		p, _ := proto.ParseDataPolicy(*c.DataPolicy) // checked by ValidateBucketConf
+		if p.IsErasure() {
+			b.DataPolicy = p.String()
+		} else {
+			b.DataPolicy, b.Replication = "", p.Copies
+		}
 	}
 	return nil, put(txn, bucketKey(c.Bucket), b)
 }

@@ -63,10 +63,11 @@ const (
 	OpAttachPolicy       Op = 28
 	OpPutObjectACL       Op = 29
 	OpRenamePrefix       Op = 30
+	OpReplaceExtents     Op = 31
 )
 
 // lastOp is the highest opcode; the golden tests cover every one up to it.
-const lastOp = OpRenamePrefix
+const lastOp = OpReplaceExtents
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -84,6 +85,7 @@ func (o Op) String() string {
 		OpSetKeyStatus: "setKeyStatus", OpDeleteUser: "deleteUser",
 		OpPutAccessPolicy: "putAccessPolicy", OpDeleteAccessPolicy: "deleteAccessPolicy",
 		OpAttachPolicy: "attachPolicy", OpPutObjectACL: "putObjectACL", OpRenamePrefix: "renamePrefix",
+		OpReplaceExtents: "replaceExtents",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -218,6 +220,10 @@ type (
 		// ClearPublicAccessBlock removes it.
 		PublicAccessBlock      *proto.PublicAccessBlock `json:"publicAccessBlock,omitempty"`
 		ClearPublicAccessBlock bool                     `json:"clearPublicAccessBlock,omitempty"`
+		// DataPolicy, when set, changes the data policy of later writes:
+		// rep-N sets the bucket's replication (existing replicated chunks
+		// follow), rs-K-M makes new chunks stripes.
+		DataPolicy *string `json:"dataPolicy,omitempty"`
 	}
 	// SetKeyStatus is the payload of OpSetKeyStatus: an access key's
 	// status becomes Status (proto.KeyActive or proto.KeyInactive).
@@ -263,6 +269,17 @@ type (
 		From     string    `json:"from"`
 		To       string    `json:"to"`
 		Modified time.Time `json:"modified"`
+	}
+	// ReplaceExtents is the payload of OpReplaceExtents: the current
+	// version of Bucket/Key, if it is still at IfVersion, keeps everything
+	// but its extents, which become Extents (the same bytes laid out
+	// anew, as a conversion to another data policy writes them); the old
+	// chunks are freed.
+	ReplaceExtents struct {
+		Bucket    string         `json:"bucket"`
+		Key       string         `json:"key"`
+		IfVersion uint64         `json:"ifVersion"`
+		Extents   []proto.Extent `json:"extents"`
 	}
 	// SetLock is the payload of OpSetLock: change a version's retention or
 	// legal hold, judged at At, the leader's clock.

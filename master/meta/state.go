@@ -102,6 +102,7 @@ func init() {
 		OpAttachPolicy:       decoded(applyAttachPolicy),
 		OpPutObjectACL:       decoded(applyPutObjectACL),
 		OpRenamePrefix:       decoded(applyRenamePrefix),
+		OpReplaceExtents:     decoded(applyReplaceExtents),
 	}
 }
 
