@@ -12,7 +12,7 @@ import (
 // TestGoldenRenamePrefixEntries: the directory rename opcode, in
 // testdata/prefix_log.golden, after the first golden log.
 func TestGoldenRenamePrefixEntries(t *testing.T) {
-	checkGoldenSet(t, "prefix", goldenLog(), goldenPrefixLog(), OpRenamePrefix, lastOp)
+	checkGoldenSet(t, "prefix", goldenLog(), goldenPrefixLog(), OpRenamePrefix, OpRenamePrefix)
 }
 
 func goldenPrefixLog() []goldenEntry {
