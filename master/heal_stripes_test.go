@@ -269,8 +269,17 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	}
 	flipByte(t, flippedOn, flipped, 100)
 	start := time.Now()
+	why := ""
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last seen: %s", why)
+		}
+	})
 	c.WaitFor(60*time.Second, "the removed and the flipped shard rebuilt", func() bool {
-		return fullStripes(c, stripes) == nil && healthy(status(t, c))
+		st := status(t, c)
+		err := fullStripes(c, stripes)
+		why = fmt.Sprintf("stripes: %v; status chunks %+v repair %+v", err, st.Chunks, st.Repair)
+		return err == nil && healthy(st)
 	})
 	t.Logf("a removed and a corrupt shard rebuilt in %v", time.Since(start).Round(time.Millisecond))
 	if _, err := flippedOn.Server().Store().Stat(flipped); err == nil {

@@ -169,6 +169,12 @@ func (m *replicaMap) markCorrupt(chunk uint64, node, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
+	if !m.byChunk[chunk][node] {
+		// Not (or no longer) held there: a scrubber's report that crossed
+		// the replica's deletion in one heartbeat, or a stale reader. A
+		// mark would outlive the replica and count as corrupt forever.
+		return
+	}
 	if m.corrupt[chunk] == nil {
 		m.corrupt[chunk] = map[string]string{}
 	}

@@ -29,3 +29,22 @@ func TestFullReportKeepsReplicasWrittenSinceItWasBuilt(t *testing.T) {
 		t.Fatalf("holders after a confirmed write went missing: %v, want cs2", got)
 	}
 }
+
+// A corrupt report that crosses the replica's deletion (the scrubber
+// found it again before the delete; both reach the leader in one
+// heartbeat, removal first) leaves no mark behind: the replica is gone,
+// and a mark would count as corrupt forever.
+func TestCorruptMarkOfAGoneReplicaIsDropped(t *testing.T) {
+	var m replicaMap
+	m.apply("n1", true, []uint64{5}, nil, nil)
+	m.markCorrupt(5, "n1", "scrub")
+	if n := m.corruptCount(); n != 1 {
+		t.Fatalf("corrupt count %d, want 1", n)
+	}
+	m.apply("n1", false, nil, nil, []uint64{5})
+	m.markCorrupt(5, "n1", "scrub, again")
+	m.markCorrupt(6, "n2", "a reader of a replica never reported")
+	if n := m.corruptCount(); n != 0 {
+		t.Fatalf("corrupt count %d after the replica went, want 0", n)
+	}
+}
