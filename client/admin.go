@@ -15,6 +15,7 @@ import (
 // safe for concurrent use; it holds no resources that need closing.
 type Admin struct {
 	master *masterclient.Client
+	data   *Client // the Client it came from (Client.Admin), for Convert; nil from NewAdmin
 }
 
 // NewAdmin returns an Admin for the masters in cfg (only Masters and
@@ -28,7 +29,7 @@ func NewAdmin(cfg Config) (*Admin, error) {
 }
 
 // Admin returns an Admin that shares the client's master connections.
-func (c *Client) Admin() *Admin { return &Admin{master: c.master} }
+func (c *Client) Admin() *Admin { return &Admin{master: c.master, data: c} }
 
 // Status returns the cluster status from the leader.
 func (a *Admin) Status(ctx context.Context) (Status, error) {

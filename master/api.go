@@ -65,6 +65,7 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteObjectDelete, a.handleDelete, http.MethodPost)
 	lead(proto.RouteObjectRename, a.handleRename, http.MethodPost)
 	lead(proto.RoutePrefixRename, a.handleRenamePrefix, http.MethodPost)
+	lead(proto.RouteReplaceExtents, a.handleReplaceExtents, http.MethodPost)
 	lead(proto.RouteObjectList, a.handleList, http.MethodGet)
 	lead(proto.RouteObjectTags, a.handleTags, http.MethodPost)
 	lead(proto.RouteBucketConfig, a.handleBucketConfig, http.MethodPost)

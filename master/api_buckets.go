@@ -125,10 +125,17 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock, Lifecycle: req.Lifecycle,
 		Policy: req.Policy, ACL: req.ACL, Ownership: req.Ownership,
-		PublicAccessBlock: req.PublicAccessBlock, ClearPublicAccessBlock: req.ClearPublicAccessBlock}
+		PublicAccessBlock: req.PublicAccessBlock, ClearPublicAccessBlock: req.ClearPublicAccessBlock, DataPolicy: req.DataPolicy}
 	if err := meta.ValidateBucketConf(&cmd); err != nil {
 		writeError(w, err)
 		return
+	}
+	if cmd.DataPolicy != nil {
+		p, _ := proto.ParseDataPolicy(*cmd.DataPolicy) // validated
+		if recs, err := a.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
+			writeError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", req.Bucket, p, p.Servers(), len(recs), ErrNoServers))
+			return
+		}
 	}
 	if cmd.Policy != nil && *cmd.Policy != "" {
 		if err := validPolicy(*cmd.Policy); err != nil {

@@ -177,6 +177,33 @@ func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]uint64{"moved": n.(uint64)})
 }
 
+// handleReplaceExtents swaps an object's extents for a new layout of its
+// bytes (compare-and-set on its version), then records where the new
+// chunks were written.
+func (a *api) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
+	var req proto.ReplaceExtentsRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(req.Extents) > proto.MaxExtents {
+		writeError(w, fmt.Errorf("replace extents: %d extents exceed %d: %w", len(req.Extents), proto.MaxExtents, ErrTooLarge))
+		return
+	}
+	cmd := meta.ReplaceExtents{Bucket: req.Bucket, Key: req.Key, IfVersion: req.IfVersion, Extents: req.Extents}
+	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpReplaceExtents, cmd)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	a.m.replicas.written(req.Written)
+	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
+}
+
 func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := proto.ListRequest{

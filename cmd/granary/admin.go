@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/bench"
 )
 
 // adminSub is one admin subcommand.
@@ -47,6 +48,15 @@ func adminSubs() []adminSub {
 			policy := fs.String("policy", "", "data policy, fixed for the bucket's life: rep-N (N copies) or rs-K-M (Reed-Solomon, K data and M parity shards on K+M servers); default: the cluster's replication")
 			return func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
 				return cl.CreateBucketWith(ctx, client.BucketSpec{Name: a[0], DataPolicy: *policy}) // the master checks the policy
+			}
+		}},
+		{"set-policy", []string{"BUCKET", "POLICY"}, "change a bucket's data policy for later writes (rep-N, rs-K-M); admin convert rewrites what is stored", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+			return cl.SetBucketDataPolicy(ctx, a[0], a[1])
+		})},
+		{"convert", []string{"BUCKET[/PREFIX]"}, "set a bucket's data policy and rewrite its objects (under PREFIX) with it, each swapped in only if unchanged meanwhile; the whole run must end within --timeout", func(fs *flag.FlagSet) adminRun {
+			policy := fs.String("policy", "", "the data policy to convert to: rs-K-M or rep-N (required)")
+			return func(ctx context.Context, e *env, cl *client.Admin, a []string) error {
+				return adminConvert(ctx, e, cl, a[0], *policy)
 			}
 		}},
 		{"delete-bucket", []string{"NAME"}, "delete an empty bucket", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
@@ -323,6 +333,20 @@ func adminCreateKey(ctx context.Context, e *env, cl *client.Admin, user string, 
 	}
 	fmt.Fprintf(e.stdout, "access key: %s\nsecret key: %s\n", k.AccessKey, k.SecretKey)
 	return nil
+}
+
+// adminConvert converts BUCKET[/PREFIX] to policy and reports what it did.
+func adminConvert(ctx context.Context, e *env, cl *client.Admin, target, policy string) error {
+	if policy == "" {
+		return fmt.Errorf("%w: admin convert needs --policy", errUsage)
+	}
+	bucket, prefix, _ := strings.Cut(target, "/")
+	start := time.Now()
+	st, err := cl.Convert(ctx, bucket, prefix, policy, nil)
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(e.stdout, "converted %d objects (%s) to %s in %.1fs (%.1f MiB/s); %d changed meanwhile (kept as written), %d stored so already\n",
+		st.Converted, bench.FormatSize(st.Bytes), policy, secs, float64(st.Bytes)/(1<<20)/max(secs, 1e-3), st.Changed, st.Already)
+	return err
 }
 
 // dial builds a client with the command's timeout; cancel ends both.

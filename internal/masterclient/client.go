@@ -283,6 +283,12 @@ func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 	return c.change(ctx, http.MethodPost, proto.RouteObjectRename, proto.RenameRequest{Bucket: bucket, From: from, To: to}, nil)
 }
 
+// ReplaceExtents lays an object's current version out anew if it is
+// still at req.IfVersion.
+func (c *Client) ReplaceExtents(ctx context.Context, req proto.ReplaceExtentsRequest) error {
+	return c.change(ctx, http.MethodPost, proto.RouteReplaceExtents, req, nil)
+}
+
 // RenamePrefix moves every key under the directory prefix from to to, in
 // one change, and returns how many moved.
 func (c *Client) RenamePrefix(ctx context.Context, bucket, from, to string) (int, error) {

@@ -48,6 +48,9 @@ type BucketConfigRequest struct {
 	// Lifecycle replaces the lifecycle rules (ValidLifecycle); empty
 	// removes them.
 	Lifecycle *[]LifecycleRule `json:"lifecycle,omitempty"`
+	// DataPolicy, when set, changes the data policy of the bucket\'s later
+	// writes (rep-N also sets the replication of its replicated chunks).
+	DataPolicy *string `json:"dataPolicy,omitempty"`
 	// Policy replaces the bucket policy document; "" removes it.
 	Policy *string `json:"policy,omitempty"`
 	// ACL replaces the bucket's ACL.

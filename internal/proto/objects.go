@@ -314,3 +314,16 @@ type UploadRef struct {
 	Bucket   string `json:"bucket"`
 	UploadID string `json:"uploadId"`
 }
+
+// ReplaceExtentsRequest lays an object's current version out anew (a
+// conversion to another data policy): if it is still at IfVersion its
+// extents become Extents, which cover the same bytes in freshly written
+// chunks (Written says where, as a commit's does); everything else about
+// the object stays.
+type ReplaceExtentsRequest struct {
+	Bucket    string         `json:"bucket"`
+	Key       string         `json:"key"`
+	IfVersion uint64         `json:"ifVersion"`
+	Extents   []Extent       `json:"extents"`
+	Written   []ChunkTargets `json:"written,omitempty"`
+}

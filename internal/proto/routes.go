@@ -21,14 +21,16 @@ const (
 	RouteObjectRename = APIPrefix + "/objects/rename"
 	// RoutePrefixRename is POSTed a RenameRequest whose From and To are
 	// directory prefixes (ending in "/"): every key under From moves.
-	RoutePrefixRename  = APIPrefix + "/objects/renameprefix"
-	RouteObjectList    = APIPrefix + "/objects/list"
-	RouteChunkAllocate = APIPrefix + "/chunks/allocate"
-	RouteChunkCorrupt  = APIPrefix + "/chunks/corrupt"
-	RouteChunkRenew    = APIPrefix + "/chunks/renew"
-	RouteObjectLocate  = APIPrefix + "/objects/locate"
-	RouteConfig        = APIPrefix + "/config"
-	RouteUploads       = APIPrefix + "/uploads"
+	RoutePrefixRename = APIPrefix + "/objects/renameprefix"
+	// RouteReplaceExtents is POSTed a ReplaceExtentsRequest.
+	RouteReplaceExtents = APIPrefix + "/objects/extents"
+	RouteObjectList     = APIPrefix + "/objects/list"
+	RouteChunkAllocate  = APIPrefix + "/chunks/allocate"
+	RouteChunkCorrupt   = APIPrefix + "/chunks/corrupt"
+	RouteChunkRenew     = APIPrefix + "/chunks/renew"
+	RouteObjectLocate   = APIPrefix + "/objects/locate"
+	RouteConfig         = APIPrefix + "/config"
+	RouteUploads        = APIPrefix + "/uploads"
 	// RouteChunkData is the chunk server's data plane: PUT, GET, DELETE
 	// RouteChunkData+"/{id}" and GET RouteChunkData+"/{id}/stat".
 	RouteChunkData    = APIPrefix + "/chunk"
