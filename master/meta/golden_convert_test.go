@@ -27,8 +27,8 @@ func goldenConvertLog(n int, hw uint64) []goldenEntry {
 		v1(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "conv", Created: goldenAt, Replication: 3}}),
 		v1(OpAllocChunks, AllocChunks{Count: 20}),
 		v1(OpPutObject, PutObject{Object: replicated}),
-		v1(OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put + 1, Extents: stripe(1, 100)}), // refused: not that version
-		v2(801, OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put, Extents: stripe(1, 99)}), // refused: 99 bytes of 100
+		v1(OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put + 1, Extents: stripe(1, 100)}),  // refused: not that version
+		v2(801, OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put, Extents: stripe(1, 99)}),  // refused: 99 bytes of 100
 		v2(802, OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put, Extents: stripe(1, 100)}), // converted; chunk 0 freed
 		v2(802, OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put, Extents: stripe(1, 100)}), // replayed
 		v1(OpReplaceExtents, ReplaceExtents{Bucket: "conv", Key: "o", IfVersion: put, Extents: stripe(4, 100)}),      // back again: stripe 1 freed
