@@ -102,6 +102,17 @@ func (c *Client) newPutter(ctx context.Context, bucket string, opts *PutOptions)
 	if err != nil {
 		return nil, nil, err
 	}
+	if policy, ok := cc.StorageClasses[opts.StorageClass]; ok && opts.StorageClass != "" {
+		// The class the write asks for picks its data policy.
+		p, err := proto.ParseDataPolicy(policy)
+		if err != nil {
+			return nil, nil, fmt.Errorf("client: storage class %s: %w", opts.StorageClass, err)
+		}
+		shape = nil
+		if p.IsErasure() {
+			shape = &proto.StripeShape{K: p.K, M: p.M}
+		}
+	}
 	w = &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New(), stripe: shape}
 	return w, w.keepAlive(), nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/testcluster"
+	"github.com/granary-store/granary/master"
 )
 
 // TestS3ErasureCodedBucket: objects written through S3 into an rs-4-2
@@ -76,4 +77,41 @@ func TestS3ErasureCodedBucket(t *testing.T) {
 	c.KillChunkServer(servers[1])
 	c.KillChunkServer(servers[4])
 	check("two of six servers down")
+}
+
+// TestS3StorageClassPolicies: with STANDARD_IA mapped to rs-4-2, a PUT
+// asking for STANDARD_IA is stored as stripes and one asking for nothing
+// is replicated, in the same bucket; HEAD and listings name the class.
+func TestS3StorageClassPolicies(t *testing.T) {
+	c, mc, _ := startS3On(t, testcluster.Options{Masters: 1, ChunkServers: 6, ChunkSize: 1 << 20,
+		Tune: func(cfg *master.Config) { cfg.StorageClasses = map[string]string{"STANDARD_IA": "rs-4-2"} }}, nil)
+	ctx := ctxT(t, 2*time.Minute)
+	if err := mc.MakeBucket(ctx, "mixed", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("granary "), 40_000)
+	for key, class := range map[string]string{"cold": "STANDARD_IA", "hot": ""} {
+		if _, err := mc.PutObject(ctx, "mixed", key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{StorageClass: class}); err != nil {
+			t.Fatal(err)
+		}
+		loc, err := c.Client().Locate(ctx, "mixed", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range loc.Object.Extents {
+			if striped := e.Stripe != nil; striped != (class == "STANDARD_IA") {
+				t.Fatalf("%s (class %q): extent %+v", key, class, e)
+			}
+		}
+		st, err := mc.StatObject(ctx, "mixed", key, minio.StatObjectOptions{})
+		if got := st.Metadata.Get("X-Amz-Storage-Class"); err != nil || got != class { // S3 leaves STANDARD out
+			t.Fatalf("HEAD %s: class %q, %v", key, got, err)
+		}
+	}
+	for o := range mc.ListObjects(ctx, "mixed", minio.ListObjectsOptions{}) {
+		want := map[string]string{"cold": "STANDARD_IA", "hot": "STANDARD"}[o.Key]
+		if o.Err != nil || o.StorageClass != want {
+			t.Fatalf("listing %s: class %q, want %q (%v)", o.Key, o.StorageClass, want, o.Err)
+		}
+	}
 }

@@ -11,13 +11,23 @@ import (
 	"github.com/granary-store/granary/client"
 )
 
-// storageClasses are the storage class names S3 defines. Granary stores
-// every object the same way; it records and reports the class a client
-// asked for.
+// storageClasses are the storage class names S3 defines. Granary records
+// and reports the class a client asked for, and stores the object under
+// the data policy the cluster maps the class to (--storage-class), or its
+// bucket's when the class is not mapped.
 var storageClasses = map[string]bool{
 	"STANDARD": true, "REDUCED_REDUNDANCY": true, "STANDARD_IA": true, "ONEZONE_IA": true,
 	"INTELLIGENT_TIERING": true, "GLACIER": true, "DEEP_ARCHIVE": true, "OUTPOSTS": true,
 	"GLACIER_IR": true, "SNOW": true, "EXPRESS_ONEZONE": true, "FSX_OPENZFS": true, "FSX_ONTAP": true,
+}
+
+// storageClassOf is the class listings report: STANDARD when none was
+// asked for.
+func storageClassOf(class string) string {
+	if class == "" {
+		return "STANDARD"
+	}
+	return class
 }
 
 // storedHeaders reads the headers S3 stores with an object from a PUT,

@@ -102,7 +102,7 @@ func (s *Server) fillList(r *http.Request, req client.ListRequest, res *listResu
 		}
 		for _, o := range page.Objects {
 			ox := objectXML{Key: o.Key, LastModified: s3Time(o.Modified),
-				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: "STANDARD"}
+				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: storageClassOf(o.StorageClass)}
 			if withOwner {
 				owner := ownerOf(objectOwner(b, o))
 				ox.Owner = &owner

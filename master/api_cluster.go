@@ -148,6 +148,6 @@ func (a *api) handleCommands(w http.ResponseWriter, r *http.Request) {
 func (a *api) handleConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, proto.ClusterConfig{
 		ChunkSize: a.cfg.ChunkSize, Replication: a.cfg.Replication, InlineThreshold: a.cfg.InlineThreshold,
-		OrphanGraceMs: a.cfg.OrphanGrace.Milliseconds(), MasterVoters: a.m.voters(),
+		OrphanGraceMs: a.cfg.OrphanGrace.Milliseconds(), MasterVoters: a.m.voters(), StorageClasses: a.cfg.StorageClasses,
 	})
 }

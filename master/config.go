@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
@@ -58,6 +59,10 @@ type Config struct {
 	// DataPolicy is the data policy of buckets created without one
 	// (proto.ParseDataPolicy); "" is rep-Replication.
 	DataPolicy string
+	// StorageClasses maps S3 storage class names to data policies: a
+	// write that asks for a mapped class is stored under its policy
+	// (replicated chunks still keep their bucket's replication).
+	StorageClasses map[string]string
 	// InlineThreshold is the largest object stored inline in the metadata
 	// instead of in chunks. Measured (client BenchmarkInlineThreshold, put
 	// and get, replication 3, fsync on): inline is 7.6x faster at 1 KiB,
@@ -176,6 +181,10 @@ func (c *Config) Validate() error {
 	if c.DataPolicy != "" {
 		_, err := proto.ParseDataPolicy(c.DataPolicy)
 		check(err == nil, "data policy: %v", err)
+	}
+	for class, policy := range c.StorageClasses {
+		_, err := proto.ParseDataPolicy(policy)
+		check(err == nil && class != "" && strings.ToUpper(class) == class, "storage class %q: a class in capitals and a data policy (%v)", class, err)
 	}
 	check(c.InlineThreshold >= 0 && c.InlineThreshold <= 256<<10, "inline threshold must be between 0 and 256KiB")
 	check(c.HeartbeatTimeout >= 5*time.Millisecond && c.ElectionTimeout >= c.HeartbeatTimeout, "raft timeouts are inconsistent")

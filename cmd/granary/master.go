@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/granary-store/granary/client"
@@ -29,6 +30,8 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a chunk server silent this long is dead")
 	fs.Var(sizeFlag{&cfg.ChunkSize}, "chunk-size", "largest chunk clients write (KiB, MiB, GiB)")
 	fs.IntVar(&cfg.Replication, "replication", cfg.Replication, "default replicas per chunk")
+	cfg.StorageClasses = map[string]string{}
+	fs.Var(storageClassFlag(cfg.StorageClasses), "storage-class", "map an S3 storage class to a data policy, CLASS=POLICY (repeatable), e.g. STANDARD_IA=rs-4-2")
 	fs.StringVar(&cfg.DataPolicy, "policy", "", "data policy of buckets created without one: rep-N (--replication N) or rs-K-M (Reed-Solomon, K data and M parity shards on K+M servers)")
 	fs.DurationVar(&cfg.RepairInterval, "repair-interval", cfg.RepairInterval, "how often the leader plans repairs (also woken by finished copies)")
 	fs.IntVar(&cfg.MaxRepairPerServer, "max-repair-per-server", cfg.MaxRepairPerServer, "concurrent repair copies one chunk server takes part in")
@@ -116,4 +119,28 @@ func dashboard(cc client.Config, logger *slog.Logger) (http.Handler, error) {
 	cfg := web.DefaultConfig()
 	cfg.Cluster, cfg.Logger = admin, logger
 	return web.New(cfg)
+}
+
+// storageClassFlag collects --storage-class CLASS=POLICY mappings.
+type storageClassFlag map[string]string
+
+func (f storageClassFlag) String() string {
+	var parts []string
+	for class, policy := range f {
+		parts = append(parts, class+"="+policy)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+func (f storageClassFlag) Set(v string) error {
+	class, policy, ok := strings.Cut(v, "=")
+	if !ok || class == "" || strings.ToUpper(class) != class {
+		return fmt.Errorf("want CLASS=POLICY with the class in capitals, got %q", v)
+	}
+	if _, err := client.ParseDataPolicy(policy); err != nil {
+		return err
+	}
+	f[class] = policy
+	return nil
 }

@@ -31,6 +31,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
 	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
+	classes := map[string]string{}
+	fs.Var(storageClassFlag(classes), "storage-class", "map an S3 storage class to a data policy, CLASS=POLICY (repeatable), e.g. STANDARD_IA=rs-4-2")
 	policy := fs.String("policy", "", "data policy of buckets created without one: rep-N (the same as --replication N) or rs-K-M (Reed-Solomon, K data and M parity shards; needs --chunkservers of at least K+M)")
 	chunkSize := int64(64 << 20)
 	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
@@ -62,6 +64,11 @@ func runServer(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%w: --policy %s needs --chunkservers of at least %d", errUsage, p, p.Servers())
 		case !p.IsErasure():
 			*replication, *policy = p.Copies, ""
+		}
+	}
+	for class, policy := range classes {
+		if p, _ := client.ParseDataPolicy(policy); p.Servers() > *chunkservers {
+			return fmt.Errorf("%w: --storage-class %s=%s needs --chunkservers of at least %d", errUsage, class, policy, p.Servers())
 		}
 	}
 	if *chunkservers < 1 || *replication < 1 || *replication > *chunkservers {
@@ -96,6 +103,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
 	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret, cfg.TLS = *raftAddr, *webAddr, secret, lt.server
 	cfg.Replication, cfg.DataPolicy, cfg.ChunkSize, cfg.Logger = *replication, *policy, chunkSize, logger
+	cfg.StorageClasses = classes
 	cc := client.Config{Masters: []string{*webAddr}, Secret: secret, TLS: lt.client}
 	if cfg.Web, err = dashboard(cc, logger); err != nil {
 		return err

@@ -15,6 +15,10 @@ type ClusterConfig struct {
 	// OrphanGraceMs is how long written but uncommitted chunks are kept;
 	// a writer renews its chunks well within it.
 	OrphanGraceMs int64 `json:"orphanGraceMs"`
+	// StorageClasses maps S3 storage class names to data policies
+	// (ParseDataPolicy): a write asking for a mapped class is stored
+	// under its policy instead of its bucket's.
+	StorageClasses map[string]string `json:"storageClasses,omitempty"`
 }
 
 // RenewRequest tells the master a writer still holds these chunks.
