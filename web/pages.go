@@ -54,8 +54,8 @@ func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *sessio
 		d.Chart = repairChart(v.History)
 		d.CapacityBar = bar(d.Used, d.Capacity, 320, 14)
 		d.RedundancyBar = redundancyBar(d.Chunks, 320, 14)
-		d.FullMargin = max(d.Chunks.Total-d.Chunks.UnderReplicated-d.Chunks.Missing, 0)
-		d.Reduced = max(d.Chunks.UnderReplicated-d.Chunks.LastCopy, 0)
+		d.FullMargin = max(d.Chunks.Total-d.Chunks.UnderReplicated-d.Chunks.Degraded-d.Chunks.Missing, 0)
+		d.Reduced = max(d.Chunks.UnderReplicated-d.Chunks.LastCopy, 0) + d.Chunks.Degraded
 		d.Recent = v.Events[:min(len(v.Events), 5)]
 		return d
 	})

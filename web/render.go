@@ -139,9 +139,9 @@ func repairChart(h []sample) template.HTML {
 // redundancyBar draws the chunks by remaining redundancy as one stacked
 // bar: full margin, reduced (under-replicated), none (no live replica).
 func redundancyBar(c client.ChunkCounts, w, h int) template.HTML {
-	full := max(c.Total-c.UnderReplicated-c.Missing, 0)
-	total := max(full+c.UnderReplicated+c.Missing, 1)
-	reduced := max(c.UnderReplicated-c.LastCopy, 0)
+	full := max(c.Total-c.UnderReplicated-c.Degraded-c.Missing, 0)
+	total := max(full+c.UnderReplicated+c.Degraded+c.Missing, 1)
+	reduced := max(c.UnderReplicated-c.LastCopy, 0) + c.Degraded // a degraded stripe has lost some margin
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="bar" width="%d" height="%d" viewBox="0 0 %d %d" preserveAspectRatio="none" aria-hidden="true"><rect class="bar-bg" width="%d" height="%d"/>`, w, h, w, h, w, h)
 	x := 0.0

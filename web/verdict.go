@@ -78,6 +78,9 @@ func judge(v view) verdict {
 		}
 		add(level, "%d chunks under-replicated", ch.UnderReplicated)
 	}
+	if ch.Degraded > 0 {
+		add(levelWarn, "%d erasure-coded stripes degraded (readable, shards being rebuilt)", ch.Degraded)
+	}
 	if ch.Corrupt > 0 {
 		add(levelWarn, "%d corrupt replicas waiting for replacement", ch.Corrupt)
 	}

@@ -393,8 +393,8 @@ func printStatus(w io.Writer, st client.Status) {
 	}
 	tw.Flush()
 	c := st.Chunks
-	fmt.Fprintf(w, "\nchunks: %d total, %d under-replicated (%d down to one replica), %d over-replicated, %d missing, %d corrupt, %d pending deletes\n",
-		c.Total, c.UnderReplicated, c.LastCopy, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
+	fmt.Fprintf(w, "\nchunks: %d total, %d under-replicated (%d down to one replica), %d degraded stripes, %d over-replicated, %d missing, %d corrupt, %d pending deletes\n",
+		c.Total, c.UnderReplicated, c.LastCopy, c.Degraded, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
 	if r := st.Repair; r.QueuedCopies+r.InflightCopies > 0 || r.BytesPerSecond > 0 {
 		eta := "unknown"
 		if r.ETASeconds > 0 {
