@@ -185,13 +185,18 @@ func (p *inProcess) loseDir(cs *testcluster.ChunkNode) (Fault, error) {
 // (3 masters, 4 chunk servers in 2 racks, an S3 gateway) with the same
 // workload and checks as the Docker suite, so the fault logic is exercised
 // on every run without containers. Like the compose cluster, it runs
-// every hop with mutual TLS and S3 over HTTPS.
+// every hop with mutual TLS and S3 over HTTPS. Half its writes are
+// erasure-coded (STANDARD_IA mapped to rs-2-1), so stripes, degraded
+// reads and shard rebuilds go through every fault too.
 func TestChaosInProcess(t *testing.T) {
 	s := seed(t)
 	t.Logf("chaos seed %d (replay with CHAOS_SEED=%d)", s, s)
 	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 4, Racks: 2, ChunkSize: 256 << 10, TLS: true,
 		Tune: func(cfg *master.Config) {
 			cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			// Half the writes ask for STANDARD_IA: erasure-coded stripes
+			// beside the replicated objects, under the same checks.
+			cfg.StorageClasses = map[string]string{"STANDARD_IA": "rs-2-1"}
 		},
 		TuneChunk: func(cfg *chunkserver.Config) { // find damage within the recovery bound
 			cfg.ScrubInterval, cfg.SweepInterval = time.Second, 300*time.Millisecond
@@ -222,7 +227,7 @@ func TestChaosInProcess(t *testing.T) {
 
 	mc := newS3(t, ctx, gw.Addr(), c.ClientTLS(), access, secret, "chaos")
 	w := &Workload{S3: mc, Bucket: "chaos", History: NewHistory(), Keys: 8, Workers: 3, OnceWorkers: 1,
-		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 96 << 10}
+		Seed: s, OpTimeout: 10 * time.Second, MaxSize: 96 << 10, StorageClasses: []string{"", "STANDARD_IA"}}
 	target := &inProcess{c: c, mc: c.Client()}
 	rep := Run(ctx, "in-process", target, w, Options{
 		Seed: s, Rounds: envInt(t, "CHAOS_ROUNDS", len(target.Kinds())),
@@ -230,4 +235,33 @@ func TestChaosInProcess(t *testing.T) {
 		CheckTimeout: time.Minute, Log: t.Logf, NoFailedReads: map[string]bool{"kill-leader": true},
 	})
 	finish(t, rep, "in-process")
+	striped, replicated := countLayouts(t, c, "chaos")
+	t.Logf("objects in chunks at the end: %d erasure-coded, %d replicated", striped, replicated)
+	if striped == 0 || replicated == 0 {
+		t.Fatalf("the run should end with both layouts: %d erasure-coded, %d replicated", striped, replicated)
+	}
+}
+
+// countLayouts counts the objects of bucket stored as stripes and as
+// replicated chunks.
+func countLayouts(t *testing.T, c *testcluster.Cluster, bucket string) (striped, replicated int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := c.Client().List(ctx, proto.ListRequest{Bucket: bucket, MaxKeys: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Objects {
+		loc, err := c.Client().Locate(ctx, bucket, o.Key)
+		if err != nil || len(loc.Object.Extents) == 0 {
+			continue
+		}
+		if loc.Object.Extents[0].Stripe != nil {
+			striped++
+		} else {
+			replicated++
+		}
+	}
+	return striped, replicated
 }

@@ -273,8 +273,8 @@ func Unhealthy(st proto.Status, masters, chunkServers int) string {
 	if n := st.AliveChunkServers(); n != chunkServers {
 		problems = append(problems, fmt.Sprintf("%d of %d chunk servers alive", n, chunkServers))
 	}
-	if c := st.Chunks; c.UnderReplicated+c.Missing+c.Corrupt > 0 {
-		problems = append(problems, fmt.Sprintf("chunks: %d under-replicated, %d missing, %d corrupt", c.UnderReplicated, c.Missing, c.Corrupt))
+	if c := st.Chunks; c.UnderReplicated+c.Degraded+c.Missing+c.Corrupt > 0 {
+		problems = append(problems, fmt.Sprintf("chunks: %d under-replicated, %d degraded stripes, %d missing, %d corrupt", c.UnderReplicated, c.Degraded, c.Missing, c.Corrupt))
 	}
 	if st.SafeMode {
 		problems = append(problems, "safe mode")

@@ -38,8 +38,13 @@ type Workload struct {
 	// larger than the gateway's inline threshold (16 KiB) and go to chunk
 	// servers.
 	MaxSize int
+	// StorageClasses, when set, are the x-amz-storage-class values writes
+	// take in turn ("" for none), so the run covers the data policies the
+	// cluster maps them to (erasure-coded stripes beside replicas).
+	StorageClasses []string
 
 	mu        sync.Mutex
+	puts      int
 	once      []*onceObject
 	anomalies []string
 }
@@ -163,12 +168,23 @@ func (w *Workload) put(ctx context.Context, client int, key string, body []byte)
 	octx, cancel := w.opCtx(ctx)
 	defer cancel()
 	_, err := w.S3.PutObject(octx, w.Bucket, key, bytes.NewReader(body), int64(len(body)),
-		minio.PutObjectOptions{ContentType: "application/octet-stream", DisableMultipart: true})
+		minio.PutObjectOptions{ContentType: "application/octet-stream", DisableMultipart: true, StorageClass: w.nextClass()})
 	op.End = w.History.Now()
 	if err != nil {
 		op.Err = errText(err)
 	}
 	return op
+}
+
+// nextClass is the storage class of the next write.
+func (w *Workload) nextClass() string {
+	if len(w.StorageClasses) == 0 {
+		return ""
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.puts++
+	return w.StorageClasses[w.puts%len(w.StorageClasses)]
 }
 
 func (w *Workload) get(ctx context.Context, client int, key string) Op {
