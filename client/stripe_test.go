@@ -170,3 +170,39 @@ func TestErasureCodedCorruptShard(t *testing.T) {
 		t.Fatalf("read past a corrupt shard: %d bytes, %v", len(got), err)
 	}
 }
+
+// TestStorageByPolicy: status totals data by policy, so the overhead
+// shows: about 1.5 stored bytes per logical byte for rs-4-2 and 3 for
+// rep-3, once the chunk servers have reported their chunks.
+func TestStorageByPolicy(t *testing.T) {
+	c, cl := startErasure(t)
+	ctx := ctxT(t, time.Minute)
+	if err := cl.CreateBucketWith(ctx, client.BucketSpec{Name: "rep3", DataPolicy: "rep-3"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"ecb", "rep3"} {
+		for i := range 3 {
+			data := payload(testChunk*2+int64(i)*1000, uint64(i))
+			if _, err := cl.Put(ctx, b, fmt.Sprintf("o%d", i), bytes.NewReader(data), -1, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ratio := map[string]float64{}
+	c.WaitFor(30*time.Second, "status to total both policies", func() bool {
+		st, err := c.Client().Status(ctx)
+		if err != nil {
+			return false
+		}
+		clear(ratio)
+		for _, u := range st.Storage {
+			if u.LogicalBytes >= 6*testChunk {
+				ratio[u.Policy] = float64(u.StoredBytes) / float64(u.LogicalBytes)
+			}
+		}
+		return ratio["rs-4-2"] >= 1.5 && ratio["rep-3"] >= 3
+	})
+	if ratio["rs-4-2"] > 1.6 || ratio["rep-3"] > 3.01 {
+		t.Fatalf("stored per logical byte: %v", ratio)
+	}
+}

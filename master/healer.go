@@ -43,6 +43,7 @@ type healer struct {
 	gcSeen    map[uint64]time.Time // queued for deletion -> first seen queued
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
+	storage   []proto.PolicyStorage // as of the last round
 	moves     []placement.Move         // balancing moves whose old replica is still to go
 	wakers    map[string]chan struct{} // closed when commands are queued for a server
 	copiedBy  map[string]int64         // server -> repair bytes copied, as last reported
@@ -286,6 +287,7 @@ func (h *healer) round(ctx context.Context) error {
 	for _, m := range h.moves {
 		in.Moving[m.Chunk] = true
 	}
+	h.storage = storageByPolicy(in, stripes)
 	p := repair.MakePlan(in)
 	h.finishMoves(in)
 	h.send(p.Commands)

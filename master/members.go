@@ -101,6 +101,7 @@ func (s *Server) status(ctx context.Context) (proto.Status, error) {
 		return proto.Status{}, err
 	}
 	st.Repair = s.heal.repairStats()
+	st.Storage = s.heal.storageUsage()
 	st.Lifecycle = s.life.progress()
 	st.SafeMode, st.Repair.SafeModeReason = s.heal.safeMode()
 	return st, nil

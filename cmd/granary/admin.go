@@ -395,6 +395,13 @@ func printStatus(w io.Writer, st client.Status) {
 	c := st.Chunks
 	fmt.Fprintf(w, "\nchunks: %d total, %d under-replicated (%d down to one replica), %d degraded stripes, %d over-replicated, %d missing, %d corrupt, %d pending deletes\n",
 		c.Total, c.UnderReplicated, c.LastCopy, c.Degraded, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
+	for _, u := range st.Storage {
+		over := 0.0
+		if u.LogicalBytes > 0 {
+			over = float64(u.StoredBytes) / float64(u.LogicalBytes)
+		}
+		fmt.Fprintf(w, "storage %s: %d chunks or stripes, %s written, %s on disk (%.2fx)\n", u.Policy, u.Chunks, human(u.LogicalBytes), human(u.StoredBytes), over)
+	}
 	if r := st.Repair; r.QueuedCopies+r.InflightCopies > 0 || r.BytesPerSecond > 0 {
 		eta := "unknown"
 		if r.ETASeconds > 0 {

@@ -94,6 +94,18 @@ type Status struct {
 	Repair       RepairStats   `json:"repair"`
 	// Lifecycle is the leader's lifecycle worker's progress.
 	Lifecycle LifecycleStats `json:"lifecycle"`
+	// Storage is the data by policy as of the last repair round: logical
+	// bytes (what was written) and stored bytes (on the chunk servers'
+	// disks, all copies or shards), so the overhead of each policy shows.
+	Storage []PolicyStorage `json:"storage,omitempty"`
+}
+
+// PolicyStorage is the data stored under one policy (rep-N or rs-K-M).
+type PolicyStorage struct {
+	Policy       string `json:"policy"`
+	Chunks       int    `json:"chunks"` // chunks, or stripes
+	LogicalBytes int64  `json:"logicalBytes"`
+	StoredBytes  int64  `json:"storedBytes"`
 }
 
 // RepairStats describe the self-healing loop.
