@@ -43,7 +43,7 @@ type healer struct {
 	gcSeen    map[uint64]time.Time // queued for deletion -> first seen queued
 	renewed   map[uint64]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
-	storage   []proto.PolicyStorage // as of the last round
+	storage   []proto.PolicyStorage    // as of the last round
 	moves     []placement.Move         // balancing moves whose old replica is still to go
 	wakers    map[string]chan struct{} // closed when commands are queued for a server
 	copiedBy  map[string]int64         // server -> repair bytes copied, as last reported
