@@ -33,7 +33,8 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "run without GRANARY_CLUSTER_SECRET")
 	var ct clusterTLS
 	ct.register(fs, e)
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var lf logFlags
+	lf.register(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	if len(cfg.Store.Dirs) == 0 || cfg.HTTPAddr == "" || len(cfg.Masters) == 0 {
 		return fmt.Errorf("%w: --dir, --http-addr and --masters are required", errUsage)
 	}
-	logger, err := newLogger(e, *logLevel)
+	logger, err := lf.logger(e)
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,12 @@ func TestServerErasureCoded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	web, s3 := freeAddr(t), freeAddr(t)
 	p := start(t, nil, "server", "--dir", dir, "--web-addr", web, "--raft-addr", freeAddr(t), "--s3-addr", s3,
-		"--chunkservers", "6", "--policy", "rs-4-2", "--no-sync")
+		"--chunkservers", "6", "--policy", "rs-4-2", "--no-sync", "--log-format", "json")
 	waitUntil(t, 30*time.Second, "the server", func() bool { return strings.Contains(p.out.String(), "granary server: S3 on") })
+	waitUntil(t, 10*time.Second, "a JSON log line", func() bool { return strings.Contains(p.out.String(), `"msg":"S3 gateway serving"`) })
+	if _, stderr, code := cli(t, nil, "gateway", "--masters", web, "--s3-addr", freeAddr(t), "--log-format", "xml"); code != 2 || !strings.Contains(stderr, "--log-format") {
+		t.Fatalf("gateway --log-format xml: exit %d, %q", code, stderr)
+	}
 	mc := s3Client(t, s3, p.out.String())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -20,7 +20,8 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	ct.register(fs, e)
 	var s3 s3TLS
 	s3.register(fs)
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var lf logFlags
+	lf.register(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
@@ -28,7 +29,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	if len(cfg.Masters) == 0 || cfg.Addr == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: --masters and --s3-addr are required", errUsage)
 	}
-	logger, err := newLogger(e, *logLevel)
+	logger, err := lf.logger(e)
 	if err != nil {
 		return err
 	}

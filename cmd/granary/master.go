@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,14 +46,15 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	ct.register(fs, e)
 	fs.DurationVar(&cfg.ElectionTimeout, "election-timeout", cfg.ElectionTimeout, "Raft election timeout")
 	fs.DurationVar(&cfg.HeartbeatTimeout, "raft-heartbeat-timeout", cfg.HeartbeatTimeout, "Raft heartbeat timeout")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var lf logFlags
+	lf.register(fs)
 	if err := parse(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
-	logger, err := newLogger(e, *logLevel)
+	logger, err := lf.logger(e)
 	if err != nil {
 		return err
 	}
@@ -99,12 +101,32 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	return srv.Run(ctx)
 }
 
-func newLogger(e *env, level string) (*slog.Logger, error) {
+// logFlags are the servers' logging flags.
+type logFlags struct{ level, format string }
+
+func (f *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.format, "log-format", "text", "log line format: text (key=value) or json (one object a line)")
+}
+
+// logger builds the process's logger on standard error and makes it the
+// default.
+func (f *logFlags) logger(e *env) (*slog.Logger, error) {
 	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, fmt.Errorf("%w: bad --log-level %q", errUsage, level)
+	if err := l.UnmarshalText([]byte(strings.ToUpper(f.level))); err != nil {
+		return nil, fmt.Errorf("%w: bad --log-level %q", errUsage, f.level)
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler
+	switch f.format {
+	case "text":
+		h = slog.NewTextHandler(e.stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(e.stderr, opts)
+	default:
+		return nil, fmt.Errorf("%w: --log-format %q is not text or json", errUsage, f.format)
+	}
+	logger := slog.New(h)
 	slog.SetDefault(logger)
 	return logger, nil
 }

@@ -43,7 +43,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&csCfg.ScrubInterval, "scrub-interval", csCfg.ScrubInterval, "least time between the starts of two scrub passes on each chunk server")
 	fs.DurationVar(&csCfg.SweepInterval, "sweep-interval", csCfg.SweepInterval, "how often each chunk server checks that its chunk files and data directories are there")
 	fs.Var(sizeFlag{&csCfg.CapacityLimit}, "capacity", "capacity each chunk server offers, below the disk's size (default: all of it)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var lf logFlags
+	lf.register(fs)
 	gwCfg := gateway.DefaultConfig()
 	gatewayFlags(fs, &gwCfg)
 	tlsOn := fs.Bool("tls", false, "TLS everywhere: on first start, create a CA and certificates in DIR/tls (kept across restarts); every internal hop then uses mutual TLS, and S3 and the dashboard serve HTTPS")
@@ -74,7 +75,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if *chunkservers < 1 || *replication < 1 || *replication > *chunkservers {
 		return fmt.Errorf("%w: need 1 <= --replication (%d) <= --chunkservers (%d)", errUsage, *replication, *chunkservers)
 	}
-	logger, err := newLogger(e, *logLevel)
+	logger, err := lf.logger(e)
 	if err != nil {
 		return err
 	}
