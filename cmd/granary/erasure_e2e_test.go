@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,28 @@ func TestServerErasureCoded(t *testing.T) {
 	}
 	if out := mustCLI(t, env, "admin", "--secret-file", secret, "convert", "warm", "--policy", "rs-4-2"); !strings.Contains(out, "converted 0 objects") || !strings.Contains(out, "1 stored so already") {
 		t.Fatalf("admin convert again: %q", out)
+	}
+}
+
+// TestServerChunkServerPort: --chunkserver-port puts granary server's
+// chunk servers on known ports, where their /metrics can be scraped.
+func TestServerChunkServerPort(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	csAddr := freeAddr(t)
+	_, port, _ := strings.Cut(csAddr, ":")
+	p := start(t, nil, "server", "--dir", dir, "--web-addr", freeAddr(t), "--raft-addr", freeAddr(t), "--s3-addr", freeAddr(t),
+		"--chunkservers", "1", "--replication", "1", "--chunkserver-port", port, "--no-sync")
+	waitUntil(t, 30*time.Second, "the server", func() bool { return strings.Contains(p.out.String(), "granary server: S3 on") })
+	resp, err := http.Get("http://" + csAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "granary_chunk") {
+		t.Fatalf("chunk server metrics on %s: %s\n%.300s", csAddr, resp.Status, body)
+	}
+	if _, stderr, code := cli(t, nil, "server", "--chunkserver-port", "65535", "--chunkservers", "2"); code != 2 || !strings.Contains(stderr, "--chunkserver-port") {
+		t.Fatalf("server --chunkserver-port 65535 with two chunk servers: exit %d, %q", code, stderr)
 	}
 }

@@ -30,6 +30,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and the dashboard")
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
 	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
+	csPort := fs.Int("chunkserver-port", 0, "port of the first chunk server on 127.0.0.1, the next ones on the ports after it (so Prometheus can scrape their /metrics); 0 picks free ports")
 	replication := fs.Int("replication", 3, "default replicas per chunk (at most --chunkservers)")
 	classes := map[string]string{}
 	fs.Var(storageClassFlag(classes), "storage-class", "map an S3 storage class to a data policy, CLASS=POLICY (repeatable), e.g. STANDARD_IA=rs-4-2")
@@ -71,6 +72,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		if p, _ := client.ParseDataPolicy(policy); p.Servers() > *chunkservers {
 			return fmt.Errorf("%w: --storage-class %s=%s needs --chunkservers of at least %d", errUsage, class, policy, p.Servers())
 		}
+	}
+	if *csPort < 0 || *csPort > 0 && *csPort+*chunkservers-1 > 65535 {
+		return fmt.Errorf("%w: --chunkserver-port %d leaves no room for %d chunk servers", errUsage, *csPort, *chunkservers)
 	}
 	if *chunkservers < 1 || *replication < 1 || *replication > *chunkservers {
 		return fmt.Errorf("%w: need 1 <= --replication (%d) <= --chunkservers (%d)", errUsage, *replication, *chunkservers)
@@ -121,7 +125,11 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	local := localChunks{}
 	for i := 1; i <= *chunkservers; i++ {
 		csCfg.TLS = lt.server
-		cs, err := embeddedChunkserver(csCfg, i, *dir, *webAddr, secret, chunkSize, *noSync, logger)
+		addr := "127.0.0.1:0"
+		if *csPort > 0 {
+			addr = fmt.Sprintf("127.0.0.1:%d", *csPort+i-1)
+		}
+		cs, err := embeddedChunkserver(csCfg, i, addr, *dir, *webAddr, secret, chunkSize, *noSync, logger)
 		if err != nil {
 			cancel()
 			return errors.Join(err, waitAll(errc, running))
@@ -171,9 +179,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 
 // embeddedChunkserver builds chunk server i of granary server, with its
 // own folder under dir and a port of its own on 127.0.0.1.
-func embeddedChunkserver(cfg chunkserver.Config, i int, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
+func embeddedChunkserver(cfg chunkserver.Config, i int, addr, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
 	cfg.ID = fmt.Sprintf("cs%d", i)
-	cfg.HTTPAddr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = "127.0.0.1:0", []string{master}, secret, logger
+	cfg.HTTPAddr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = addr, []string{master}, secret, logger
 	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", cfg.ID)}
 	cfg.Store.NoSync, cfg.Store.MaxChunkSize = noSync, chunkSize
 	return chunkserver.New(cfg)
