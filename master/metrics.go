@@ -119,7 +119,11 @@ var (
 	descLifecycleMarkers    = desc("granary_lifecycle_delete_markers_removed_total", "Expired object delete markers removed by lifecycle rules, on this leader.")
 	descLifecycleAborted    = desc("granary_lifecycle_uploads_aborted_total", "Incomplete multipart uploads aborted by lifecycle rules, on this leader.")
 	descLifecycleSkipped    = desc("granary_lifecycle_skipped_total", "Due lifecycle actions not applied (a locked version, or one changed since evaluated), on this leader.")
-	descLifecyclePasses     = desc("granary_lifecycle_passes_total", "Full lifecycle passes over the buckets with rules, on this leader.")
+	descHeartbeatAge        = desc("granary_chunkserver_heartbeat_age_seconds", "Time since each chunk server's last heartbeat, on the leader.", "server")
+	descStoredLogical       = desc("granary_storage_logical_bytes", "Bytes written, by data policy, as of the last repair round.", "policy")
+	descStoredOnDisk        = desc("granary_storage_stored_bytes", "Bytes on the chunk servers' disks (every copy or shard), by data policy, as of the last repair round.", "policy")
+
+	descLifecyclePasses = desc("granary_lifecycle_passes_total", "Full lifecycle passes over the buckets with rules, on this leader.")
 )
 
 // stateCollector describes the member at scrape time. Chunk health and
@@ -164,6 +168,15 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, st := range []string{"alive", "dead", "draining", "decommissioned"} {
 			gauge(descChunkServers, float64(counts[st]), st)
 		}
+		for _, cs := range servers {
+			if cs.State != "decommissioned" {
+				gauge(descHeartbeatAge, float64(cs.LastHeartbeatAgeMs)/1000, cs.ID)
+			}
+		}
+	}
+	for _, u := range s.heal.storageUsage() {
+		gauge(descStoredLogical, float64(u.LogicalBytes), u.Policy)
+		gauge(descStoredOnDisk, float64(u.StoredBytes), u.Policy)
 	}
 	if n, err := s.heal.chunkCounts(); err == nil {
 		for state, v := range map[string]int{

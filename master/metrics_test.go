@@ -63,6 +63,7 @@ func TestMetricsFamiliesAndLatencyHistograms(t *testing.T) {
 		"granary_repair_eta_seconds", "granary_repair_inflight_deletes", "granary_repair_copies_issued_total",
 		"granary_repair_copies_done_total", "granary_repair_deletes_issued_total", "granary_orphans_collected_total",
 		"granary_balance_moves_total", "granary_master_apply_seconds", "granary_master_http_request_duration_seconds",
+		"granary_chunkserver_heartbeat_age_seconds",
 	} {
 		if before[name] == nil {
 			t.Errorf("the leader exports no %s", name)
@@ -88,6 +89,14 @@ func TestMetricsFamiliesAndLatencyHistograms(t *testing.T) {
 	resp.Body.Close()
 
 	after := parseMetrics(t, scrapeMetrics(t, leader.HTTPAddr))
+	if n := len(before["granary_chunkserver_heartbeat_age_seconds"].GetMetric()); n != 3 {
+		t.Errorf("heartbeat ages of %d chunk servers, want 3", n)
+	}
+	// Storage by policy appears once a repair round has counted the puts.
+	c.WaitFor(20*time.Second, "storage by policy in the metrics", func() bool {
+		m := parseMetrics(t, scrapeMetrics(t, leader.HTTPAddr))
+		return m["granary_storage_logical_bytes"] != nil && m["granary_storage_stored_bytes"] != nil
+	})
 	commits := map[string]string{"op": "putObject"}
 	if d := histogramCount(after, "granary_master_apply_seconds", commits) - histogramCount(before, "granary_master_apply_seconds", commits); d < objects {
 		t.Errorf("apply of putObject counted %d times after %d puts", d, objects)
