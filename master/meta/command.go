@@ -64,10 +64,11 @@ const (
 	OpPutObjectACL       Op = 29
 	OpRenamePrefix       Op = 30
 	OpReplaceExtents     Op = 31
+	OpSetMeta            Op = 32
 )
 
 // lastOp is the highest opcode; the golden tests cover every one up to it.
-const lastOp = OpReplaceExtents
+const lastOp = OpSetMeta
 
 func (o Op) String() string {
 	names := map[Op]string{
@@ -85,7 +86,7 @@ func (o Op) String() string {
 		OpSetKeyStatus: "setKeyStatus", OpDeleteUser: "deleteUser",
 		OpPutAccessPolicy: "putAccessPolicy", OpDeleteAccessPolicy: "deleteAccessPolicy",
 		OpAttachPolicy: "attachPolicy", OpPutObjectACL: "putObjectACL", OpRenamePrefix: "renamePrefix",
-		OpReplaceExtents: "replaceExtents",
+		OpReplaceExtents: "replaceExtents", OpSetMeta: "setMeta",
 	}
 	if n, ok := names[o]; ok {
 		return n
@@ -280,6 +281,17 @@ type (
 		Key       string         `json:"key"`
 		IfVersion uint64         `json:"ifVersion"`
 		Extents   []proto.Extent `json:"extents"`
+	}
+	// SetMeta is the payload of OpSetMeta: replace the user metadata of an
+	// object in an unversioned bucket, if its ETag is still IfETag, without
+	// touching its bytes; its version becomes the command's index and its
+	// modification time Modified.
+	SetMeta struct {
+		Bucket   string            `json:"bucket"`
+		Key      string            `json:"key"`
+		IfETag   string            `json:"ifETag"`
+		Meta     map[string]string `json:"meta,omitempty"`
+		Modified time.Time         `json:"modified"`
 	}
 	// SetLock is the payload of OpSetLock: change a version's retention or
 	// legal hold, judged at At, the leader's clock.

@@ -55,3 +55,30 @@ func applyReplaceExtents(txn *badger.Txn, _ uint64, c *ReplaceExtents) (any, err
 	}
 	return obj.Version, put(txn, objectKey(obj.Bucket, obj.Key), obj)
 }
+
+// applySetMeta replaces an object's user metadata in place (see SetMeta):
+// a file system's chmod or utimes without copying the file's bytes. It is
+// refused in a versioned bucket (S3 would make a new version), for a
+// missing object or a delete marker, and when the ETag has changed.
+func applySetMeta(txn *badger.Txn, index uint64, c *SetMeta) (any, error) {
+	b, err := getBucket(txn, c.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if b.Versioning != "" {
+		return nil, fmt.Errorf("bucket %s is versioned: a metadata change makes a new version: %w", c.Bucket, ErrInvalid)
+	}
+	rec, err := getRecord(txn, c.Bucket, c.Key) // as stored: inline bytes stay where they are
+	if err != nil {
+		return nil, err
+	}
+	if c.IfETag == "" || rec.ETag != c.IfETag {
+		return nil, fmt.Errorf("object %s/%s: ETag is %q, not %q: %w", c.Bucket, c.Key, rec.ETag, c.IfETag, ErrPrecondition)
+	}
+	rec.Meta = c.Meta
+	if err := validateMeta(rec); err != nil {
+		return nil, err
+	}
+	rec.Version, rec.Modified = index, c.Modified
+	return rec.Version, put(txn, objectKey(c.Bucket, c.Key), rec)
+}

@@ -54,6 +54,7 @@ var outcomeResults = map[Op]func(json.RawMessage) (any, error){
 	OpRenameObject:   decodeResult[uint64],
 	OpRenamePrefix:   decodeResult[uint64],
 	OpReplaceExtents: decodeResult[uint64],
+	OpSetMeta:        decodeResult[uint64],
 	OpCompleteUpload: decodeResult[proto.Object],
 	OpCreateUpload:   decodeResult[proto.Upload],
 	// Deletes answer only in versioned buckets or by version id; a nil

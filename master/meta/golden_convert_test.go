@@ -11,7 +11,7 @@ import (
 // testdata/convert_log.golden, after the first golden log.
 func TestGoldenReplaceExtentsEntries(t *testing.T) {
 	base := goldenLog()
-	checkGoldenSet(t, "convert", base, goldenConvertLog(len(base), chunkHW(t, base)), OpReplaceExtents, lastOp)
+	checkGoldenSet(t, "convert", base, goldenConvertLog(len(base), chunkHW(t, base)), OpReplaceExtents, OpReplaceExtents)
 }
 
 func goldenConvertLog(n int, hw uint64) []goldenEntry {
@@ -62,5 +62,28 @@ func TestDataPolicyConfEncoding(t *testing.T) {
 	bad := "rs-4"
 	if _, err := tf.apply(OpPutBucketConf, PutBucketConf{Bucket: "pol", DataPolicy: &bad}); err == nil {
 		t.Fatal("a malformed policy was taken")
+	}
+}
+
+// TestGoldenSetMetaEntries: the metadata-only update, in
+// testdata/setmeta_log.golden, after the first golden log.
+func TestGoldenSetMetaEntries(t *testing.T) {
+	checkGoldenSet(t, "setmeta", goldenLog(), goldenSetMetaLog(), OpSetMeta, lastOp)
+}
+
+func goldenSetMetaLog() []goldenEntry {
+	set := func(key, etag string, meta map[string]string) SetMeta {
+		return SetMeta{Bucket: "attrs", Key: key, IfETag: etag, Meta: meta, Modified: goldenAt}
+	}
+	mode := map[string]string{"mode": "100644", "mtime": "1700000000"}
+	return []goldenEntry{
+		v1(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "attrs", Created: goldenAt, Replication: 1}}),
+		v1(OpPutObject, PutObject{Object: goldenInline("attrs", "f", "file bytes")}),
+		v1(OpSetMeta, set("f", "e-file bytes", mode)),                       // set; the bytes stay apart
+		v2(901, OpSetMeta, set("f", "e-file bytes", nil)),                   // cleared
+		v2(901, OpSetMeta, set("f", "e-file bytes", nil)),                   // replayed
+		v1(OpSetMeta, set("f", "e-other", mode)),                            // refused: the ETag changed
+		v2(902, OpSetMeta, set("missing", "e-x", mode)),                     // refused: no such key
+		v1(OpSetMeta, set("f", "e-file bytes", map[string]string{"": "x"})), // refused: empty name
 	}
 }

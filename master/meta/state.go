@@ -103,6 +103,7 @@ func init() {
 		OpPutObjectACL:       decoded(applyPutObjectACL),
 		OpRenamePrefix:       decoded(applyRenamePrefix),
 		OpReplaceExtents:     decoded(applyReplaceExtents),
+		OpSetMeta:            decoded(applySetMeta),
 	}
 }
 
