@@ -197,6 +197,21 @@ func (c *Client) Rename(ctx context.Context, bucket, from, to string) error {
 	return classify(c.master.Rename(ctx, bucket, from, to))
 }
 
+// SetMeta replaces the user metadata of an object in an unversioned bucket
+// without rewriting its bytes, if its ETag is still ifETag (else
+// ErrPrecondition); in a versioned bucket it is ErrBadRequest (a change of
+// metadata makes a new version there: copy the object instead). It
+// returns the object's record after the change.
+func (c *Client) SetMeta(ctx context.Context, bucket, key, ifETag string, meta map[string]string) (ObjectInfo, error) {
+	if err := validBucketKey(bucket, key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := classify(c.master.SetMeta(ctx, proto.SetMetaRequest{Bucket: bucket, Key: key, IfETag: ifETag, Meta: meta})); err != nil {
+		return ObjectInfo{}, err
+	}
+	return c.Stat(ctx, bucket, key)
+}
+
 // RenamePrefix moves a directory atomically: every key under the prefix
 // from (ending in "/") to the same name under to, in one change, and
 // returns how many keys moved. It is refused when to holds anything but

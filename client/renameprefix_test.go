@@ -93,3 +93,47 @@ func TestRenamePrefixIsAtomic(t *testing.T) {
 		t.Fatalf("a refused rename moved keys: new/ %d", nw)
 	}
 }
+
+// TestSetMetaInPlace: a metadata change keeps the object's bytes where
+// they are (same chunks, same ETag), is conditional on the ETag, and is
+// refused in a versioned bucket.
+func TestSetMetaInPlace(t *testing.T) {
+	c, cl := startData(t, 3)
+	ctx := ctxT(t, time.Minute)
+	data := payload(testChunk+5000, 3)
+	obj, err := cl.Put(ctx, "data", "f", bytes.NewReader(data), -1, &client.PutOptions{Meta: map[string]string{"mode": "100600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.Client().Locate(ctx, "data", "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cl.SetMeta(ctx, "data", "f", obj.ETag, map[string]string{"mode": "100644", "mtime": "1700000000"})
+	if err != nil || info.Meta["mode"] != "100644" || info.ETag != obj.ETag || info.Version == obj.Version {
+		t.Fatalf("SetMeta: %+v, %v", info, err)
+	}
+	after, _ := c.Client().Locate(ctx, "data", "f")
+	if fmt.Sprint(after.Object.Extents) != fmt.Sprint(before.Object.Extents) {
+		t.Fatalf("the bytes moved: %v, then %v", before.Object.Extents, after.Object.Extents)
+	}
+	if got := readAllFrom(t, cl, "data", "f"); !bytes.Equal(got, data) {
+		t.Fatal("the object's bytes changed")
+	}
+	if _, err := cl.SetMeta(ctx, "data", "f", "not-the-etag", nil); !errors.Is(err, client.ErrPrecondition) {
+		t.Fatalf("SetMeta with a stale ETag: %v", err)
+	}
+	if err := cl.CreateBucket(ctx, "vers"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.SetVersioning(ctx, "vers", client.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	v, err := cl.Put(ctx, "vers", "f", bytes.NewReader([]byte("x")), 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.SetMeta(ctx, "vers", "f", v.ETag, nil); !errors.Is(err, client.ErrBadRequest) {
+		t.Fatalf("SetMeta in a versioned bucket: %v", err)
+	}
+}

@@ -66,6 +66,7 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteObjectRename, a.handleRename, http.MethodPost)
 	lead(proto.RoutePrefixRename, a.handleRenamePrefix, http.MethodPost)
 	lead(proto.RouteReplaceExtents, a.handleReplaceExtents, http.MethodPost)
+	lead(proto.RouteObjectMeta, a.handleSetMeta, http.MethodPost)
 	lead(proto.RouteObjectList, a.handleList, http.MethodGet)
 	lead(proto.RouteObjectTags, a.handleTags, http.MethodPost)
 	lead(proto.RouteBucketConfig, a.handleBucketConfig, http.MethodPost)

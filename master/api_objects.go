@@ -204,6 +204,26 @@ func (a *api) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
 }
 
+// handleSetMeta replaces an object's user metadata in place.
+func (a *api) handleSetMeta(w http.ResponseWriter, r *http.Request) {
+	var req proto.SetMetaRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := validBucketKey(req.Bucket, req.Key); err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd := meta.SetMeta{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, Meta: req.Meta, Modified: a.now().UTC().Truncate(time.Millisecond)}
+	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpSetMeta, cmd)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
+}
+
 func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := proto.ListRequest{

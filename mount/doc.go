@@ -50,7 +50,7 @@
 // A directory rename moves every key beneath it in one change on the
 // master, atomically; a directory too large for one change (more than
 // 10,000 keys or 4 MiB of records) is refused with EXDEV before anything
-// moves, so mv falls back to copying. chmod, chown, utimes and xattr changes on a
-// closed file rewrite the object (its bytes are copied), because the master
-// has no metadata-only update. Hard links are not supported.
+// moves, so mv falls back to copying. chmod, chown, utimes and xattr changes
+// on a closed file change the object's metadata in place (its bytes are
+// copied only in a versioned bucket). Hard links are not supported.
 package mount

@@ -163,19 +163,29 @@ func (n *node) commitLocked(ctx context.Context) error {
 	return nil
 }
 
-// rewrite stores an object again with new metadata: the master has no
-// metadata-only update, so its bytes are copied. The copy is conditional
-// on the ETag it started from.
+// rewrite gives an object new metadata (a chmod, chown, utimes or xattr
+// change of a closed file): in place, without copying its bytes
+// (client.SetMeta), conditional on the ETag it started from. In a
+// versioned bucket, where a metadata change makes a new version, the
+// bytes are copied into one instead, on the same condition.
 func (m *mountFS) rewrite(ctx context.Context, key, etag string, size int64, meta map[string]string) (client.ObjectInfo, error) {
+	if etag == "" {
+		st, err := m.cl.Stat(ctx, m.bucket, key)
+		if err != nil {
+			return client.ObjectInfo{}, err
+		}
+		etag = st.ETag
+	}
+	info, err := m.cl.SetMeta(ctx, m.bucket, key, etag, meta)
+	if !errors.Is(err, client.ErrBadRequest) {
+		return info, err
+	}
 	src, err := m.cl.Open(ctx, m.bucket, key)
 	if err != nil {
 		return client.ObjectInfo{}, err
 	}
 	defer src.Close()
-	if etag == "" {
-		etag = src.Info().ETag
-	}
-	info := src.Info()
+	info = src.Info()
 	return m.cl.Put(ctx, m.bucket, key, io.NewSectionReader(src, 0, info.Size), info.Size,
 		&client.PutOptions{Meta: meta, IfETag: etag, ContentType: info.ContentType})
 }

@@ -289,6 +289,12 @@ func (c *Client) ReplaceExtents(ctx context.Context, req proto.ReplaceExtentsReq
 	return c.change(ctx, http.MethodPost, proto.RouteReplaceExtents, req, nil)
 }
 
+// SetMeta replaces an object's user metadata in place if its ETag is
+// still req.IfETag.
+func (c *Client) SetMeta(ctx context.Context, req proto.SetMetaRequest) error {
+	return c.change(ctx, http.MethodPost, proto.RouteObjectMeta, req, nil)
+}
+
 // RenamePrefix moves every key under the directory prefix from to to, in
 // one change, and returns how many moved.
 func (c *Client) RenamePrefix(ctx context.Context, bucket, from, to string) (int, error) {

@@ -327,3 +327,12 @@ type ReplaceExtentsRequest struct {
 	Extents   []Extent       `json:"extents"`
 	Written   []ChunkTargets `json:"written,omitempty"`
 }
+
+// SetMetaRequest replaces the user metadata of an object, if its ETag is
+// still IfETag, without rewriting its bytes (unversioned buckets only).
+type SetMetaRequest struct {
+	Bucket string            `json:"bucket"`
+	Key    string            `json:"key"`
+	IfETag string            `json:"ifETag"`
+	Meta   map[string]string `json:"meta,omitempty"`
+}

@@ -24,13 +24,15 @@ const (
 	RoutePrefixRename = APIPrefix + "/objects/renameprefix"
 	// RouteReplaceExtents is POSTed a ReplaceExtentsRequest.
 	RouteReplaceExtents = APIPrefix + "/objects/extents"
-	RouteObjectList     = APIPrefix + "/objects/list"
-	RouteChunkAllocate  = APIPrefix + "/chunks/allocate"
-	RouteChunkCorrupt   = APIPrefix + "/chunks/corrupt"
-	RouteChunkRenew     = APIPrefix + "/chunks/renew"
-	RouteObjectLocate   = APIPrefix + "/objects/locate"
-	RouteConfig         = APIPrefix + "/config"
-	RouteUploads        = APIPrefix + "/uploads"
+	// RouteObjectMeta is POSTed a SetMetaRequest.
+	RouteObjectMeta    = APIPrefix + "/objects/meta"
+	RouteObjectList    = APIPrefix + "/objects/list"
+	RouteChunkAllocate = APIPrefix + "/chunks/allocate"
+	RouteChunkCorrupt  = APIPrefix + "/chunks/corrupt"
+	RouteChunkRenew    = APIPrefix + "/chunks/renew"
+	RouteObjectLocate  = APIPrefix + "/objects/locate"
+	RouteConfig        = APIPrefix + "/config"
+	RouteUploads       = APIPrefix + "/uploads"
 	// RouteChunkData is the chunk server's data plane: PUT, GET, DELETE
 	// RouteChunkData+"/{id}" and GET RouteChunkData+"/{id}/stat".
 	RouteChunkData    = APIPrefix + "/chunk"
