@@ -1,14 +1,11 @@
 package gateway_test
 
 import (
-	"bytes"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +22,6 @@ import (
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway"
-	"github.com/granary-store/granary/internal/audit"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
 )
@@ -427,155 +422,6 @@ func startAccessWith(t *testing.T, tune func(*gateway.Config)) *accessEnv {
 	return &accessEnv{t: t, root: mc, admin: admin, addr: addr}
 }
 
-// TestAccessAuditLog: every change, allowed or denied, is one JSON line
-// naming the user, the key, the action and the outcome; no secret is in
-// the log.
-func TestAccessAuditLog(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	log, err := audit.Open(audit.Config{Path: path, MaxSize: 1 << 20, MaxFiles: 2}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
-	e := startAccessWith(t, func(c *gateway.Config) { c.Audit = log })
-	ctx := ctxT(t, time.Minute)
-	creator := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:CreateBucket","Resource":"*"}]}`
-	alice, ak := e.user("alice", creator)
-	bob, bk := e.user("bob")
-	if err := alice.MakeBucket(ctx, "audited", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.put(alice, "audited", "doc", "v1", minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	wantCode(t, "bob's PUT", e.put(bob, "audited", "doc", "v2", minio.PutObjectOptions{}), "AccessDenied")
-	if _, err := e.get(alice, "audited", "doc"); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []audit.Record
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var r audit.Record
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("audit line %q: %v", line, err)
-		}
-		recs = append(recs, r)
-	}
-	find := func(user, action, result string) audit.Record {
-		for _, r := range recs {
-			if r.User == user && r.Action == action && r.Result == result {
-				return r
-			}
-		}
-		t.Fatalf("no audit record of %s %s %s in %+v", user, action, result, recs)
-		return audit.Record{}
-	}
-	put := find("alice", "PutObject", audit.ResultAllowed)
-	if put.AccessKey != ak.AccessKey || put.Bucket != "audited" || put.Key != "doc" || put.Status != 200 || put.BytesIn < 2 || put.RequestID == "" || put.Source != "127.0.0.1" {
-		t.Fatalf("alice's PUT record: %+v", put)
-	}
-	find("alice", "CreateBucket", audit.ResultAllowed)
-	if d := find("bob", "PutObject", audit.ResultDenied); d.Error != "AccessDenied" || d.Status != 403 || d.AccessKey != bk.AccessKey {
-		t.Fatalf("bob's denied PUT record: %+v", d)
-	}
-	for _, r := range recs {
-		if r.Action == "GetObject" {
-			t.Fatalf("a read was audited without Reads: %+v", r)
-		}
-	}
-	for _, secret := range []string{ak.SecretKey, bk.SecretKey, rootSecret} {
-		if strings.Contains(string(raw), secret) {
-			t.Fatal("a secret key is in the audit log")
-		}
-	}
-}
-
-// TestAccessSigV2AndPostUploads: older clients sign with Signature
-// Version 2 (headers and presigned URLs); browsers upload with a POST
-// form whose policy the gateway enforces.
-func TestAccessSigV2AndPostUploads(t *testing.T) {
-	e := startAccess(t)
-	ctx := ctxT(t, 2*time.Minute)
-	v2, err := minio.New(e.addr, &minio.Options{Creds: credentials.NewStaticV2(rootAccess, rootSecret, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v2.MakeBucket(ctx, "old", minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("CreateBucket signed V2: %v", err)
-	}
-	if err := e.put(v2, "old", "a b+c", "signed the old way", minio.PutObjectOptions{ContentType: "text/plain"}); err != nil {
-		t.Fatalf("PUT signed V2: %v", err)
-	}
-	if got, err := e.get(v2, "old", "a b+c"); err != nil || got != "signed the old way" {
-		t.Fatalf("GET signed V2: %q %v", got, err)
-	}
-	// Presigned V2 URLs: valid, tampered, expired.
-	req, _ := http.NewRequest("GET", "http://"+e.addr+"/old/a%20b%2Bc", nil)
-	good := signer.PreSignV2(*req, rootAccess, rootSecret, 60, false)
-	if resp, err := http.Get(good.URL.String()); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("presigned V2 GET: %v %v", resp, err)
-	} else {
-		resp.Body.Close()
-	}
-	tampered, _ := http.NewRequest("GET", strings.Replace(good.URL.String(), "/old/a%20b%2Bc", "/old/other", 1), nil)
-	if st, ec := send(t, tampered, "", "", false); st != 403 || ec.Code != "SignatureDoesNotMatch" {
-		t.Fatalf("tampered presigned V2 URL: %d %s", st, ec.Code)
-	}
-	expired := signer.PreSignV2(*req, rootAccess, rootSecret, -60, false)
-	if st, ec := send(t, expired, "", "", false); st != 403 || ec.Code != "AccessDenied" {
-		t.Fatalf("expired presigned V2 URL: %d %s", st, ec.Code)
-	}
-
-	// POST uploads with a V4-signed policy from minio-go.
-	post := func(p *minio.PostPolicy, file string) (int, string) {
-		u, form, err := e.root.PresignedPostPolicy(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var body bytes.Buffer
-		mw := multipart.NewWriter(&body)
-		for k, v := range form {
-			mw.WriteField(k, v)
-		}
-		fw, _ := mw.CreateFormFile("file", "upload.txt")
-		io.WriteString(fw, file)
-		mw.Close()
-		resp, err := http.Post(u.String(), mw.FormDataContentType(), &body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(raw)
-	}
-	policy := func(key string, max int64, expires time.Time) *minio.PostPolicy {
-		p := minio.NewPostPolicy()
-		p.SetBucket("old")
-		p.SetKey(key)
-		p.SetExpires(expires)
-		p.SetContentLengthRange(1, max)
-		return p
-	}
-	if st, body := post(policy("form/ok", 100, time.Now().Add(time.Hour)), "from a browser"); st != 204 {
-		t.Fatalf("POST upload: %d %s", st, body)
-	}
-	if got, err := e.get(e.root, "old", "form/ok"); err != nil || got != "from a browser" {
-		t.Fatalf("POSTed object: %q %v", got, err)
-	}
-	if st, body := post(policy("form/big", 5, time.Now().Add(time.Hour)), "more than five bytes"); st != 400 || !strings.Contains(body, "EntityTooLarge") {
-		t.Fatalf("POST beyond content-length-range: %d %s", st, body)
-	}
-	if _, err := e.root.StatObject(ctx, "old", "form/big", minio.StatObjectOptions{}); code(err) != "NoSuchKey" {
-		t.Fatalf("a refused POST stored its file: %v", err)
-	}
-	if st, body := post(policy("form/late", 100, time.Now().Add(-time.Minute)), "late"); st != 403 || !strings.Contains(body, "expired") {
-		t.Fatalf("POST with an expired policy: %d %s", st, body)
-	}
-}
-
 // TestAccessEveryOperation walks the dispatch table: every implemented
 // bucket and object operation, sent by a user without grants, is refused
 // with AccessDenied and changes nothing; sent by a user whose policy
@@ -770,64 +616,4 @@ func TestAWSCLIAccess(t *testing.T) {
 func fmtJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-// syncBuf is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// TestAccessLogLines: with AccessLog every request is one log line with
-// its id, operation, status and user, and never its query (a presigned
-// URL's signature).
-func TestAccessLogLines(t *testing.T) {
-	var out syncBuf
-	_, mc, _ := startS3With(t, func(c *gateway.Config) {
-		c.AccessLog = true
-		c.Logger = slog.New(slog.NewJSONHandler(&out, nil))
-	})
-	ctx := ctxT(t, time.Minute)
-	if err := mc.MakeBucket(ctx, "logged", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	u, err := mc.PresignedGetObject(ctx, "logged", "nothing", time.Minute, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, err := http.Get(u.String()); err == nil {
-		resp.Body.Close()
-	}
-	waitFor(t, "two access log lines", func() bool { return strings.Count(out.String(), `"msg":"s3 request"`) >= 2 })
-	var sawCreate, sawGet bool
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var l map[string]any
-		if json.Unmarshal([]byte(line), &l) != nil || l["msg"] != "s3 request" {
-			continue
-		}
-		if strings.Contains(line, "X-Amz-Signature") || strings.Contains(line, rootSecret) {
-			t.Fatalf("the access log holds a credential: %s", line)
-		}
-		switch {
-		case l["op"] == "CreateBucket" && l["status"] == float64(200) && l["user"] == "root" && l["request"] != "":
-			sawCreate = true
-		case l["op"] == "GetObject" && l["status"] == float64(404) && l["error"] == "NoSuchKey":
-			sawGet = true
-		}
-	}
-	if !sawCreate || !sawGet {
-		t.Fatalf("access log lines missing (create %v, get %v):\n%s", sawCreate, sawGet, out.String())
-	}
 }
