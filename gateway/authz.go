@@ -174,13 +174,11 @@ func (s *Server) objectInfo(ctx context.Context, bucket, key, vid string) (clien
 
 // access is one authorization question.
 type access struct {
-	p        *principal
-	action   string
-	bucket   string
-	key      string // "" for a bucket-level action
-	version  string
-	acl      string // the permission an ACL grant must give (aclRead, ...)
-	onObject bool   // the ACL to consult is the object's, not the bucket's
+	p       *principal
+	action  string
+	bucket  string
+	key     string // "" for a bucket-level action
+	version string
 }
 
 // ACL permissions.

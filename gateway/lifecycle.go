@@ -74,7 +74,7 @@ func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
 	rules := make([]client.LifecycleRule, 0, len(doc.Rules))
 	for _, x := range doc.Rules {
 		if len(x.Transitions) > 0 || len(x.NoncurrentTransitions) > 0 {
-			return nil, errorf(ErrNotImplemented, "lifecycle transitions are not implemented: storage classes are not mapped to data policies")
+			return nil, errorf(ErrNotImplemented, "lifecycle transitions are not implemented: the lifecycle worker does not convert objects (use granary admin convert, or --storage-class at write time)")
 		}
 		if len(x.Other) > 0 {
 			return nil, malformedXML()

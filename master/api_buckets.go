@@ -41,8 +41,8 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if p.IsErasure() {
-			// Each shard is one chunk: the healer keeps one copy of it.
-			b.Replication = 1
+			// Stripes are healed as stripes; Replication stays the target
+			// of any replicated chunks the bucket gets (storage classes).
 			if recs, err := a.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
 				writeError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", b.Name, p, p.Servers(), len(recs), ErrNoServers))
 				return
