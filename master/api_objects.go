@@ -148,12 +148,7 @@ func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
-	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpRenameObject, cmd)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
+	a.counted(w, r, meta.OpRenameObject, cmd, "version", nil)
 }
 
 // handleRenamePrefix moves a directory's keys in one command and answers
@@ -169,12 +164,7 @@ func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.RenamePrefix{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
-	n, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpRenamePrefix, cmd)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]uint64{"moved": n.(uint64)})
+	a.counted(w, r, meta.OpRenamePrefix, cmd, "moved", nil)
 }
 
 // handleReplaceExtents swaps an object's extents for a new layout of its
@@ -195,13 +185,7 @@ func (a *api) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.ReplaceExtents{Bucket: req.Bucket, Key: req.Key, IfVersion: req.IfVersion, Extents: req.Extents}
-	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpReplaceExtents, cmd)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	a.m.replicas.written(req.Written)
-	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
+	a.counted(w, r, meta.OpReplaceExtents, cmd, "version", func() { a.m.replicas.written(req.Written) })
 }
 
 // handleSetMeta replaces an object's user metadata in place.
@@ -216,12 +200,7 @@ func (a *api) handleSetMeta(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.SetMeta{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, Meta: req.Meta, Modified: a.now().UTC().Truncate(time.Millisecond)}
-	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpSetMeta, cmd)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]uint64{"version": v.(uint64)})
+	a.counted(w, r, meta.OpSetMeta, cmd, "version", nil)
 }
 
 func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
@@ -264,6 +243,21 @@ func (a *api) change(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// counted applies a change whose result is a number (a version, keys
+// moved), runs then (when set) once it is applied, and answers
+// {name: number}, or the error.
+func (a *api) counted(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any, name string, then func()) {
+	n, err := a.m.applyRequest(r.Context(), requestID(r), op, cmd)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if then != nil {
+		then()
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{name: n.(uint64)})
 }
 
 // read answers a consistent read with fn's result as JSON, or its error.
