@@ -115,6 +115,8 @@ func (n *node) commitLocked(ctx context.Context) error {
 	if o == nil || !o.dirty || n.unlinked {
 		return nil
 	}
+	n.m.renameMu.RLock() // the key stays the file's until the store has it
+	defer n.m.renameMu.RUnlock()
 	key, ok := n.fileKey()
 	if !ok {
 		return nil

@@ -31,6 +31,35 @@ type node struct {
 	// pending: created here and not committed yet, so only the tree knows
 	// it (readable without mu, which a long commit may hold)
 	pending atomic.Bool
+	// moved is where the last rename put n, until the tree says so too.
+	moved atomic.Pointer[move]
+}
+
+// move is a rename of a node the master has made and the tree may not
+// show yet: go-fuse moves the node in its tree only after Rename returns,
+// and a commit running in between (a close racing the rename) must not
+// use the old name.
+type move struct {
+	fromParent, toParent *fs.Inode
+	fromName, toName     string
+}
+
+// setMoved records that n moved from fromName in dir to toName in toDir.
+func (n *node) setMoved(dir *node, fromName string, toDir *node, toName string) {
+	n.moved.Store(&move{fromParent: &dir.Inode, fromName: fromName, toParent: &toDir.Inode, toName: toName})
+}
+
+// parent returns n's name and parent: the tree's, or where a rename the
+// tree does not show yet put it.
+func (n *node) parent() (string, *fs.Inode) {
+	name, parent := n.Parent()
+	if mv := n.moved.Load(); mv != nil {
+		if parent == mv.fromParent && name == mv.fromName {
+			return mv.toName, mv.toParent
+		}
+		n.moved.CompareAndSwap(mv, nil) // the tree caught up
+	}
+	return name, parent
 }
 
 var (
@@ -59,6 +88,9 @@ func (m *mountFS) rel(n *fs.Inode) (string, bool) {
 	var segs []string
 	for cur := n; cur != &m.root.Inode; {
 		name, parent := cur.Parent()
+		if nd, ok := cur.Operations().(*node); ok {
+			name, parent = nd.parent()
+		}
 		if parent == nil {
 			return "", false
 		}

@@ -57,6 +57,15 @@ type mountFS struct {
 	statfsVal fuse.StatfsOut
 
 	tmpSeq atomic.Uint64
+
+	// renameMu orders commits against renames. A commit holds it shared
+	// from choosing its key until the store has the object; a directory
+	// rename holds it exclusively around the master's move, and a file
+	// rename shared (its own node's mu orders it against that file's
+	// commits). So no commit lands under a name a rename has just moved
+	// away, which would bring the old name back. Lock order: a node's mu,
+	// then renameMu.
+	renameMu sync.RWMutex
 }
 
 // tmpDir is the folder of the mount root that holds temporary objects; it

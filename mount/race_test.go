@@ -1,0 +1,130 @@
+package mount_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/client"
+)
+
+// TestMountCloseRenameRace closes a file being written at the same moment
+// as it, or its directory, is renamed, many times over: the commit of the
+// close must land under the file's new name (never bring the old name or
+// directory back, never lose the bytes), whichever of the two the kernel
+// serves first. Files are new or rewritten, small (in memory), large
+// (streamed) or rewritten in place (spooled).
+func TestMountCloseRenameRace(t *testing.T) {
+	e := startMount(t, nil)
+	ctx := ctxT(t, 4*time.Minute)
+	type shape struct {
+		dir   bool // rename the directory, not the file
+		fresh bool // a new file, not a rewrite of a stored one
+		size  int
+		spool bool // written twice at offset 0: spooled
+	}
+	var shapes []shape
+	for _, dir := range []bool{false, true} {
+		for _, fresh := range []bool{false, true} {
+			shapes = append(shapes, shape{dir, fresh, 100, false}, shape{dir, fresh, 3<<20 + 5, false}, shape{dir, fresh, 1<<20 + 9, true})
+		}
+	}
+	const rounds = 3
+	for r := range rounds {
+		for i, s := range shapes {
+			name := fmt.Sprintf("r%d-%d", r, i)
+			t.Run(name, func(t *testing.T) {
+				base := filepath.Join(e.dir, name)
+				if err := os.MkdirAll(filepath.Join(base, "d"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(base, "d", "other"), []byte("other"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				file := filepath.Join(base, "d", "f")
+				if !s.fresh {
+					if err := os.WriteFile(file, []byte("the old bytes"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				data := randBytes(s.size, uint64(r*100+i))
+				f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.spool {
+					if _, err := f.Write(bytes.Repeat([]byte{'x'}, s.size)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := f.WriteAt(data, 0); err != nil {
+					t.Fatal(err)
+				}
+				from, to := file, filepath.Join(base, "d", "g")
+				oldKey, newKey := name+"/d/f", name+"/d/g"
+				if s.dir {
+					from, to = filepath.Join(base, "d"), filepath.Join(base, "e")
+					newKey = name + "/e/f"
+				}
+				var wg sync.WaitGroup
+				var closeErr, renameErr error
+				start := make(chan struct{})
+				wg.Add(2)
+				go func() { defer wg.Done(); <-start; closeErr = f.Close() }()
+				go func() { defer wg.Done(); <-start; renameErr = os.Rename(from, to) }()
+				close(start)
+				wg.Wait()
+				if closeErr != nil || renameErr != nil {
+					t.Fatalf("close: %v; rename: %v", closeErr, renameErr)
+				}
+				if _, err := e.cl.Stat(ctx, "files", oldKey); !errors.Is(err, client.ErrNoSuchKey) {
+					t.Errorf("old key %s: %v, want no such key (the old name came back)", oldKey, err)
+				}
+				if s.dir {
+					res, err := e.cl.List(ctx, client.ListRequest{Bucket: "files", Prefix: name + "/d/"})
+					if err != nil || len(res.Objects) != 0 {
+						t.Errorf("old directory %s/d/ holds %d keys, err %v: it came back", name, len(res.Objects), err)
+					}
+					if got := readKey(ctx, t, e.cl, name+"/e/other"); string(got) != "other" {
+						t.Errorf("moved sibling: %q", got)
+					}
+				}
+				if got := readKey(ctx, t, e.cl, newKey); !bytes.Equal(got, data) {
+					t.Fatalf("%s holds %d bytes, want the %d written", newKey, len(got), len(data))
+				}
+				moved := to
+				if s.dir {
+					moved = filepath.Join(to, "f")
+				}
+				if got, err := os.ReadFile(moved); err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("through the mount after the rename: %d bytes, %v", len(got), err)
+				}
+			})
+		}
+	}
+}
+
+// readKey reads an object through the client library (nil when missing).
+func readKey(ctx context.Context, t *testing.T, cl *client.Client, key string) []byte {
+	t.Helper()
+	r, err := cl.Get(ctx, "files", key)
+	if errors.Is(err, client.ErrNoSuchKey) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
