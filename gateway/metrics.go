@@ -29,6 +29,9 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	in, out  *prometheus.CounterVec
 	inFlight prometheus.Gauge
+	// counters gathers requests, in and out only, for the reports to the
+	// master (report.go).
+	counters *prometheus.Registry
 }
 
 func newMetrics() *metrics {
@@ -53,6 +56,7 @@ func newMetrics() *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.in, m.out, m.inFlight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.counters = counterRegistry(m.requests, m.in, m.out)
 	return m
 }
 

@@ -23,8 +23,10 @@ import (
 	"github.com/granary-store/granary/gateway/sigv2"
 	"github.com/granary-store/granary/gateway/sigv4"
 	"github.com/granary-store/granary/internal/audit"
+	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 )
 
 // Config configures a gateway.
@@ -75,6 +77,10 @@ type Config struct {
 	AuditLog audit.Config
 	// Stdout receives an AuditLog with Path "-" (nil: os.Stdout).
 	Stdout io.Writer
+	// ReportInterval is how often the gateway sends its traffic counters
+	// to the master leader (the dashboard's live S3 rates); zero is 5 s,
+	// negative sends none. A report never delays an S3 request.
+	ReportInterval time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -97,6 +103,7 @@ type Server struct {
 	ln      *connLimiter
 	http    *http.Server
 	metrics *metrics
+	report  *reporter // nil when reports are off
 
 	mu   sync.Mutex
 	keys map[string]cachedKey
@@ -166,7 +173,30 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.ln = newConnLimiter(ln, cfg.MaxConns)
+	if cfg.ReportInterval >= 0 {
+		mc, err := masterclient.NewRPC(cfg.Masters, rpc.Config{Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS})
+		if err != nil {
+			s.ln.Close()
+			s.client.Close()
+			return fail(err)
+		}
+		mc.AttemptTimeout = maxReportTimeout
+		s.report = newReporter(mc, s.metrics, s.log, s.reportAddr, time.Now(), cfg.ReportInterval)
+	}
 	return s, nil
+}
+
+// reportAddr is the S3 address the gateway reports: its listen address,
+// with the host name in place of an unspecified IP.
+func (s *Server) reportAddr() string {
+	addr := s.Addr()
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil {
+			return net.JoinHostPort(name, port)
+		}
+	}
+	return addr
 }
 
 // Addr returns the listening address.
@@ -182,6 +212,12 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
+	if s.report != nil {
+		rctx, stop := context.WithCancel(ctx)
+		reported := make(chan struct{})
+		go func() { defer close(reported); s.report.loop(rctx) }()
+		defer func() { stop(); <-reported }()
+	}
 	s.log.Info("S3 gateway serving", "addr", s.Addr())
 	var err error
 	select {
