@@ -105,6 +105,8 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteAccessPolicies+"/{name}", a.handleDeleteAccessPolicy, http.MethodDelete)
 	lead(proto.RouteIdentity+"/{key}", a.handleIdentity, http.MethodGet)
 	lead(proto.RouteObjectACL, a.handleObjectACL, http.MethodPost)
+	lead(proto.RouteGateways, a.handleListGateways, http.MethodGet)
+	lead(proto.RouteGateways+"/report", a.handleGatewayReport, http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.cfg.Web != nil && r.URL.Path != proto.APIPrefix && !strings.HasPrefix(r.URL.Path, proto.APIPrefix+"/") {
 			a.cfg.Web.ServeHTTP(w, r)

@@ -1,0 +1,229 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta"
+)
+
+// Defaults of the bucket counter when the config leaves them zero.
+const (
+	defaultBucketCountInterval = 30 * time.Second
+	defaultBucketCountRate     = 20000
+)
+
+// bucketCounter is the leader's count of each bucket's objects and bytes
+// (proto.BucketUsage): a background pass walks every bucket's versions
+// through the state's listing, at most rate entries a second (an empty
+// bucket counts as one), then rests for every before the next pass. The
+// counts are soft state, served with the time they were taken: the
+// buckets API adds them to the records, nothing is proposed or stored, so
+// the Raft log does not change. A member that does not lead keeps none.
+// Safe for concurrent use; loop is its only goroutine, owned by the
+// Server and stopped by its done channel.
+type bucketCounter struct {
+	log     *slog.Logger
+	now     func() time.Time
+	fsm     *meta.FSM
+	leader  func() bool
+	cfg     *Config
+	every   time.Duration
+	rate    int
+	passing sync.Mutex // one pass at a time (the loop, or a test's CountBucketsOnce)
+
+	mu     sync.Mutex
+	counts map[string]proto.BucketUsage // by bucket name
+}
+
+func newBucketCounter(s *Server) *bucketCounter {
+	c := &bucketCounter{log: s.log.With("component", "bucketcount"), now: s.now, fsm: s.fsm, leader: s.IsLeader,
+		cfg: &s.cfg, every: s.cfg.BucketCountInterval, rate: s.cfg.BucketCountRate, counts: map[string]proto.BucketUsage{}}
+	if c.every <= 0 {
+		c.every = defaultBucketCountInterval
+	}
+	if c.rate <= 0 {
+		c.rate = defaultBucketCountRate
+	}
+	return c
+}
+
+// loop runs a pass soon after this member leads, then one every interval,
+// until done closes.
+func (c *bucketCounter) loop(done <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-done; cancel() }()
+	wait := min(c.every, time.Second)
+	for {
+		select {
+		case <-done:
+			return
+		case <-time.After(wait):
+		}
+		if !c.leader() {
+			c.reset()
+			wait = min(c.every, time.Second)
+			continue
+		}
+		start := c.now()
+		if err := c.pass(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("bucket count pass failed", "err", err)
+		} else if err == nil {
+			c.log.Debug("bucket count pass done", "took", c.now().Sub(start))
+		}
+		wait = c.every
+	}
+}
+
+func (c *bucketCounter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.counts) > 0 {
+		c.counts = map[string]proto.BucketUsage{}
+	}
+}
+
+// pass counts every bucket once, in name order, and forgets the counts of
+// buckets that are gone. It stops early when this member stops leading.
+func (c *bucketCounter) pass(ctx context.Context) error {
+	c.passing.Lock()
+	defer c.passing.Unlock()
+	buckets, err := c.fsm.Buckets()
+	if err != nil {
+		return fmt.Errorf("bucket count: list buckets: %w", err)
+	}
+	live := make(map[string]bool, len(buckets))
+	for _, b := range buckets {
+		if !c.leader() {
+			c.reset()
+			return nil
+		}
+		live[b.Name] = true
+		u, err := c.count(ctx, &b)
+		switch {
+		case errors.Is(err, ErrNoSuchBucket):
+			delete(live, b.Name)
+			continue
+		case err != nil:
+			return err
+		}
+		c.mu.Lock()
+		c.counts[b.Name] = u
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	for name := range c.counts {
+		if !live[name] {
+			delete(c.counts, name)
+		}
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// count walks one bucket's versions a page at a time, pacing itself.
+func (c *bucketCounter) count(ctx context.Context, b *proto.Bucket) (proto.BucketUsage, error) {
+	var u proto.BucketUsage
+	bucketPolicy := c.bucketPolicy(b)
+	req := proto.VersionsRequest{Bucket: b.Name, MaxKeys: proto.MaxListKeys}
+	for {
+		page, err := c.fsm.ListVersions(req)
+		if err != nil {
+			return u, fmt.Errorf("bucket count: %s: %w", b.Name, err)
+		}
+		for _, v := range page.Versions {
+			if v.DeleteMarker {
+				continue
+			}
+			if v.IsLatest {
+				u.Objects++
+			}
+			u.Versions++
+			u.LogicalBytes += v.Size
+			u.StoredBytes += c.stored(&v.Object, bucketPolicy)
+		}
+		if err := c.pace(ctx, max(len(page.Versions), 1)); err != nil {
+			return u, err
+		}
+		if !page.IsTruncated {
+			break
+		}
+		req.KeyMarker, req.VersionIDMarker = page.NextKeyMarker, page.NextVersionIDMarker
+	}
+	u.CountedAt = c.now().UTC()
+	return u, nil
+}
+
+// pace waits as long as n entries take at the counter's rate.
+func (c *bucketCounter) pace(ctx context.Context, n int) error {
+	d := time.Duration(n) * time.Second / time.Duration(c.rate)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// bucketPolicy is the policy of a bucket's writes that ask for no mapped
+// storage class.
+func (c *bucketCounter) bucketPolicy(b *proto.Bucket) proto.DataPolicy {
+	if b.DataPolicy != "" {
+		if p, err := proto.ParseDataPolicy(b.DataPolicy); err == nil {
+			return p
+		}
+	}
+	n := b.Replication
+	if n <= 0 {
+		n = c.cfg.Replication
+	}
+	return proto.DataPolicy{Copies: n}
+}
+
+// stored estimates the bytes a version takes under the layout it was
+// written with: its storage class's policy when the class is mapped, else
+// its bucket's; a version small enough to be inline lives in the metadata
+// and counts once.
+func (c *bucketCounter) stored(o *proto.Object, bucket proto.DataPolicy) int64 {
+	if o.Size <= c.cfg.InlineThreshold {
+		return o.Size
+	}
+	p := bucket
+	if cp, ok := c.cfg.StorageClasses[o.StorageClass]; ok && o.StorageClass != "" {
+		if parsed, err := proto.ParseDataPolicy(cp); err == nil {
+			p = parsed
+		}
+	}
+	if p.IsErasure() {
+		return (o.Size*int64(p.K+p.M) + int64(p.K) - 1) / int64(p.K)
+	}
+	return o.Size * int64(max(p.Copies, 1))
+}
+
+// attach sets the Usage of each bucket that has been counted.
+func (c *bucketCounter) attach(bs []proto.Bucket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range bs {
+		if u, ok := c.counts[bs[i].Name]; ok {
+			bs[i].Usage = &u
+		}
+	}
+}
+
+// CountBucketsOnce runs one pass of the bucket counter now (at its rate)
+// and returns when every bucket has been counted. Tests call it instead
+// of waiting for the interval. On a member that does not lead it counts
+// nothing.
+func (s *Server) CountBucketsOnce(ctx context.Context) error { return s.counter.pass(ctx) }
