@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -122,7 +123,7 @@ func (n *node) renameFile(ctx context.Context, name string, np *node, newName st
 		src.setMoved(n, name, np, newName)
 		return 0
 	}
-	if err := n.m.cl.Rename(ctx, n.m.bucket, from, to); err != nil {
+	if err := n.m.moveObject(ctx, from, to); err != nil {
 		return n.m.fail("rename", from, err)
 	}
 	if src != nil {
@@ -187,9 +188,60 @@ func (m *mountFS) renameKeys(ctx context.Context, from, to string, dstKind uint3
 	case errors.Is(err, client.ErrTooLarge):
 		m.log.Info("directory rename refused: too large for one change", "from", from, "err", err)
 		return syscall.EXDEV
+	case errors.Is(err, client.ErrBadRequest) && m.versioned(ctx):
+		// Moving the keys would take their current versions away from
+		// the old names' histories; mv copies and deletes instead.
+		m.log.Info("directory rename refused: the bucket is versioned", "from", from)
+		return syscall.EXDEV
 	case err != nil:
 		return fmt.Errorf("mount: rename directory %s to %s: %w", from, to, err)
 	}
 	m.stats.renames.Add(int64(n))
+	return nil
+}
+
+// moveObject renames one object: one master command, or in a versioned
+// bucket, where the master refuses to move a version from one key's
+// history to another's, a copy and a delete (copyObject).
+func (m *mountFS) moveObject(ctx context.Context, from, to string) error {
+	err := m.cl.Rename(ctx, m.bucket, from, to)
+	if errors.Is(err, client.ErrBadRequest) && m.versioned(ctx) {
+		return m.copyObject(ctx, from, to)
+	}
+	return err
+}
+
+// versioned reports whether the bucket keeps versions (enabled or
+// suspended); false when that cannot be known.
+func (m *mountFS) versioned(ctx context.Context) bool {
+	b, err := m.cl.Bucket(ctx, m.bucket)
+	if err != nil {
+		m.log.Warn("bucket state unknown", "err", err)
+		return false
+	}
+	return b.Versioning != ""
+}
+
+// copyObject renames from to to as an S3 client's copy and delete do: to
+// gets a new version holding from's bytes and metadata, from gets a
+// delete marker, and every older version of both stays listable. The
+// bytes stream through the mount (no local space). The delete is
+// conditional on the ETag copied: if from changed meanwhile it stays, and
+// the rename fails (EAGAIN) with both names holding an object. A crash
+// between the two steps leaves both names too; nothing is lost.
+func (m *mountFS) copyObject(ctx context.Context, from, to string) error {
+	src, err := m.cl.Open(ctx, m.bucket, from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	info := src.Info()
+	opts := &client.PutOptions{Meta: info.Meta, ContentType: info.ContentType}
+	if _, err := m.cl.Put(ctx, m.bucket, to, io.NewSectionReader(src, 0, info.Size), info.Size, opts); err != nil {
+		return fmt.Errorf("mount: rename %s to %s in a versioned bucket: copy: %w", from, to, err)
+	}
+	if err := m.cl.DeleteIf(ctx, m.bucket, from, client.DeleteOptions{IfETag: info.ETag}); err != nil {
+		return fmt.Errorf("mount: rename %s to %s in a versioned bucket: copied, the old name stays: %w", from, to, err)
+	}
 	return nil
 }
