@@ -197,6 +197,10 @@ func TestChaosInProcess(t *testing.T) {
 			// Half the writes ask for STANDARD_IA: erasure-coded stripes
 			// beside the replicated objects, under the same checks.
 			cfg.StorageClasses = map[string]string{"STANDARD_IA": "rs-2-1"}
+			// The run ends by deleting everything and waiting for every
+			// server to hold nothing: chunks of failed writes are orphans
+			// collected after this grace (a live writer renews its chunks).
+			cfg.OrphanGrace = 5 * time.Second
 		},
 		TuneChunk: func(cfg *chunkserver.Config) { // find damage within the recovery bound
 			cfg.ScrubInterval, cfg.SweepInterval = time.Second, 300*time.Millisecond
@@ -239,6 +243,9 @@ func TestChaosInProcess(t *testing.T) {
 	t.Logf("objects in chunks at the end: %d erasure-coded, %d replicated", striped, replicated)
 	if striped == 0 || replicated == 0 {
 		t.Fatalf("the run should end with both layouts: %d erasure-coded, %d replicated", striped, replicated)
+	}
+	if why := spaceReturned(ctx, target, w, time.Minute); why != "" {
+		t.Fatalf("after deleting every object, the space did not come back: %s", why)
 	}
 }
 

@@ -229,6 +229,49 @@ func Run(ctx context.Context, name string, target Target, w *Workload, opts Opti
 	return rep
 }
 
+// spaceReturned deletes every object of w's bucket and waits until every
+// chunk server reports holding nothing; it returns "" then, else why not.
+// It ends a run: the space of deleted data must come back on every server,
+// including servers that were down when it was deleted and servers that
+// hold chunks of writes that failed. The target's GC delay and orphan
+// grace must be well inside bound, and the bucket must be the only one
+// holding chunks.
+func spaceReturned(ctx context.Context, t Target, w *Workload, bound time.Duration) string {
+	deadline := time.Now().Add(bound)
+	if err := w.DeleteAll(ctx, bound); err != nil {
+		return err.Error()
+	}
+	why := "no status yet"
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		st, err := t.Status(sctx)
+		cancel()
+		if err != nil {
+			why = err.Error()
+		} else if why = heldChunks(st, t.ChunkServers()); why == "" {
+			return ""
+		}
+		if time.Now().After(deadline) || !sleepCtx(ctx, 250*time.Millisecond) {
+			return why
+		}
+	}
+}
+
+// heldChunks describes what the chunk servers in st still hold ("" when
+// every one of the expected servers is alive and holds nothing).
+func heldChunks(st proto.Status, chunkServers int) string {
+	var held []string
+	if n := st.AliveChunkServers(); n != chunkServers {
+		held = append(held, fmt.Sprintf("%d of %d chunk servers alive", n, chunkServers))
+	}
+	for _, cs := range st.ChunkServers {
+		if cs.Chunks != 0 || cs.UsedBytes != 0 {
+			held = append(held, fmt.Sprintf("%s holds %d chunks (%d bytes)", cs.ID, cs.Chunks, cs.UsedBytes))
+		}
+	}
+	return strings.Join(held, "; ")
+}
+
 // waitHealthy polls the status until the cluster is at full health or
 // bound passes; it returns "" on health, else the last problem seen.
 func waitHealthy(ctx context.Context, t Target, bound time.Duration) string {

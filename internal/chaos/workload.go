@@ -456,3 +456,61 @@ func errText(err error) string {
 	}
 	return "error"
 }
+
+// DeleteAll deletes every object of the bucket (the run is over: nothing
+// else writes), listing again until a listing comes back empty or bound
+// passes.
+func (w *Workload) DeleteAll(ctx context.Context, bound time.Duration) error {
+	dctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	for {
+		keys := make(chan minio.ObjectInfo)
+		listErr := make(chan error, 1)
+		go func() {
+			defer close(keys)
+			for info := range w.S3.ListObjects(dctx, w.Bucket, minio.ListObjectsOptions{Recursive: true}) {
+				if info.Err != nil {
+					listErr <- info.Err
+					return
+				}
+				select {
+				case keys <- info:
+				case <-dctx.Done():
+					return
+				}
+			}
+			listErr <- nil
+		}()
+		var removed int
+		var failed error
+		for res := range w.S3.RemoveObjectsWithResult(dctx, w.Bucket, counting(keys, &removed), minio.RemoveObjectsOptions{}) {
+			if res.Err != nil && failed == nil {
+				failed = fmt.Errorf("delete %s: %w", res.ObjectName, res.Err)
+			}
+		}
+		err := <-listErr
+		switch {
+		case dctx.Err() != nil:
+			return fmt.Errorf("deleting every object of %s: %w", w.Bucket, dctx.Err())
+		case err == nil && failed == nil && removed == 0:
+			return nil
+		}
+		if !sleepCtx(dctx, 100*time.Millisecond) {
+			return fmt.Errorf("deleting every object of %s: %w", w.Bucket, dctx.Err())
+		}
+	}
+}
+
+// counting passes the objects of in through, counting them into n (read
+// only after the returned channel is drained).
+func counting(in <-chan minio.ObjectInfo, n *int) <-chan minio.ObjectInfo {
+	out := make(chan minio.ObjectInfo)
+	go func() {
+		defer close(out)
+		for info := range in {
+			*n++
+			out <- info
+		}
+	}()
+	return out
+}
