@@ -11,6 +11,10 @@ import (
 // operation class, and the age of its last report.
 type Gateway = proto.Gateway
 
+// GatewayReport is what a gateway reports: its id, address, start time
+// and traffic (embedded in Gateway).
+type GatewayReport = proto.GatewayReport
+
 // S3Traffic is a gateway's cumulative requests (by status class) and body
 // bytes of one operation class (proto.S3Classes).
 type S3Traffic = proto.S3Traffic

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,8 +14,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/testcluster"
 	"github.com/granary-store/granary/master"
 )
@@ -22,10 +27,12 @@ const chromium = "/usr/bin/chromium"
 
 // TestBrowser drives the dashboard in headless Chromium against an
 // in-process cluster (one master serving the dashboard at / as
-// `granary server` does, three chunk servers, replication 3): log in, see
-// three servers alive, kill one and watch the overview turn degraded
-// without a reload, add a server and watch the repair bring it back to
-// healthy, create a bucket and a key, decommission a server, and check
+// `granary server` does, three chunk servers, replication 3, and an S3
+// gateway reporting to the master): log in, see three servers alive, send
+// S3 requests and watch the live S3 rates move, kill a server and watch
+// the overview turn degraded without a reload, add a server and watch the
+// repair bring it back to healthy, see the buckets' counts after the
+// uploads, create a bucket and a key, decommission a server, and check
 // labels and keyboard reachability. Screenshots go to bin/web/.
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromium); err != nil {
@@ -33,6 +40,7 @@ func TestBrowser(t *testing.T) {
 	}
 	var dash atomic.Pointer[Handler]
 	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 3, Replication: 3, Tune: func(cfg *master.Config) {
+		cfg.BucketCountInterval = 300 * time.Millisecond
 		cfg.Web = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if h := dash.Load(); h != nil {
 				h.ServeHTTP(w, r)
@@ -93,6 +101,21 @@ func TestBrowser(t *testing.T) {
 	}
 	shot("overview-healthy")
 
+	// S3 traffic through the gateway: the overview's live rates move.
+	s3 := startGateway(ctx, t, c, root)
+	s3Payload := bytes.Repeat([]byte("s3"), 1024) // 2 KiB: inline
+	for i := range 10 {
+		if _, err := s3.PutObject(ctx, "data", fmt.Sprintf("s3-%d", i), bytes.NewReader(s3Payload), int64(len(s3Payload)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s3.StatObject(ctx, "data", fmt.Sprintf("s3-%d", i), minio.StatObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait("live S3 rates move", 20*time.Second, `(() => { const r = document.querySelector('#s3-rps')?.textContent || '';
+		return document.querySelector('#s3-gateways')?.textContent === '1' && /^[0-9.]+\/s$/.test(r) && r !== '0/s'; })()`)
+	shot("overview-traffic")
+
 	// Kill a chunk server: the open page turns degraded by itself.
 	run("mark the document", 5*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := chromedp.Evaluate[int](`window.granaryMark = 42`)(ctx, tg)
@@ -125,6 +148,13 @@ func TestBrowser(t *testing.T) {
 	if _, err := admin.Bucket(ctx, "photos"); err != nil {
 		t.Fatalf("bucket made in the UI: %v", err)
 	}
+	// The leader's counts of the uploads: six 64 KiB objects in three
+	// replicas, ten 2 KiB ones inline; the new bucket is empty.
+	wantLogical, wantStored := 6*64<<10+10*2048, 3*6*64<<10+10*2048
+	wait("bucket counts after the uploads", 20*time.Second, fmt.Sprintf(`(() => {
+		const d = document.querySelector('#bucket-data td[data-objects]'), p = document.querySelector('#bucket-photos td[data-objects]');
+		return d?.dataset.objects === '16' && document.querySelector('#bucket-data td[data-logical]')?.dataset.logical === '%d' &&
+			document.querySelector('#bucket-data td[data-stored]')?.dataset.stored === '%d' && p?.dataset.objects === '0'; })()`, wantLogical, wantStored))
 	shot("buckets")
 
 	// Create a user and a key; the secret is shown once and is real.
@@ -160,6 +190,8 @@ func TestBrowser(t *testing.T) {
 	shot("masters")
 	run("events", 10*time.Second, chromedp.Navigate(base+"/events"), chromedp.WaitVisible(chromedp.ID("events")))
 	shot("events")
+	run("gateways", 10*time.Second, chromedp.Navigate(base+"/gateways"), chromedp.WaitVisible(chromedp.CSS(`#gateways tbody tr[id^="gateway-"]`)))
+	shot("gateways")
 
 	checkAccessibility(t, b, base)
 }
@@ -209,7 +241,7 @@ func value[T any](b *tab, step string, timeout time.Duration, a chromedp.Action[
 // page.
 func checkAccessibility(t *testing.T, b *tab, base string) {
 	t.Helper()
-	for _, p := range []string{"/", "/masters", "/servers", "/buckets", "/access", "/events"} {
+	for _, p := range []string{"/", "/masters", "/servers", "/gateways", "/buckets", "/access", "/events"} {
 		b.run("open "+p, 10*time.Second, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main")))
 		unlabelled := value(b, "labels on "+p, 5*time.Second, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea')).filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.outerHTML)`))
 		if len(unlabelled) > 0 {
@@ -295,4 +327,32 @@ func putObjects(ctx context.Context, t *testing.T, c *testcluster.Cluster) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// startGateway runs an S3 gateway on the cluster that reports to the
+// master every 200 ms, and returns an S3 client of it signed with key.
+func startGateway(ctx context.Context, t *testing.T, c *testcluster.Cluster, key client.AccessKey) *minio.Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gateway.DefaultConfig()
+	cfg.Masters, cfg.ClusterSecret, cfg.Listener = c.Addrs(), testcluster.Secret, ln
+	cfg.RootAccessKey, cfg.RootSecretKey = key.AccessKey, key.SecretKey
+	cfg.ReportInterval = 200 * time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(gctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	mc, err := minio.New(gw.Addr(), &minio.Options{Creds: credentials.NewStaticV4(key.AccessKey, key.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mc
 }

@@ -96,6 +96,7 @@ func (h *Handler) routes() http.Handler {
 	page("POST /access/keys", h.postKey)
 	page("POST /access/keys/revoke", h.postRevokeKey)
 	page("GET /events", h.getEvents)
+	page("GET /gateways", h.getGateways)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.renderError(w, r, nil, http.StatusNotFound, "no such page: "+r.URL.Path)
 	})

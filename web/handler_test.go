@@ -126,7 +126,7 @@ func (b *browser) loginRoot() string {
 	return csrfOf(b.hs.t, body)
 }
 
-var pagePaths = []string{"/", "/masters", "/servers", "/buckets", "/access", "/events", "/servers/cs1/decommission"}
+var pagePaths = []string{"/", "/masters", "/servers", "/gateways", "/buckets", "/access", "/events", "/servers/cs1/decommission"}
 
 func TestPagesRender(t *testing.T) {
 	scenarios := []struct {

@@ -39,6 +39,55 @@ type overviewData struct {
 	Reduced        int // under-replicated with two or more replicas left
 	Buckets, Users int
 	Recent         []event
+	S3             s3Summary
+}
+
+// s3Summary is the overview's S3 traffic card.
+type s3Summary struct {
+	Gateways, Stale int
+	Known           bool
+	Requests        string // requests per second, in all
+	ByClass         []classRate
+	Errors          string // 4xx and 5xx per second
+	In, Out         string // bytes per second
+}
+
+type classRate struct {
+	Class string
+	Rate  string
+}
+
+func summarizeS3(v view) s3Summary {
+	s := s3Summary{Gateways: len(v.Gateways), Known: v.S3.Known}
+	for _, g := range v.Gateways {
+		if g.Stale {
+			s.Stale++
+		}
+	}
+	if !s.Known {
+		return s
+	}
+	r := v.S3
+	s.Requests = perSecond(r.Total)
+	for i, c := range s3Classes {
+		if r.Requests[i] > 0 {
+			s.ByClass = append(s.ByClass, classRate{Class: c, Rate: perSecond(r.Requests[i])})
+		}
+	}
+	s.Errors = perSecond(r.Err4xx) + " 4xx, " + perSecond(r.Err5xx) + " 5xx"
+	s.In, s.Out = humanBytes(int64(r.In))+"/s", humanBytes(int64(r.Out))+"/s"
+	return s
+}
+
+// perSecond formats a rate with the precision it deserves.
+func perSecond(x float64) string {
+	switch {
+	case x == 0:
+		return "0/s"
+	case x < 10:
+		return fmt.Sprintf("%.1f/s", x)
+	}
+	return fmt.Sprintf("%.0f/s", x)
 }
 
 func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -57,6 +106,7 @@ func (h *Handler) getOverview(w http.ResponseWriter, r *http.Request, ss *sessio
 		d.FullMargin = max(d.Chunks.Total-d.Chunks.UnderReplicated-d.Chunks.Degraded-d.Chunks.Missing, 0)
 		d.Reduced = max(d.Chunks.UnderReplicated-d.Chunks.LastCopy, 0) + d.Chunks.Degraded
 		d.Recent = v.Events[:min(len(v.Events), 5)]
+		d.S3 = summarizeS3(v)
 		return d
 	})
 }
@@ -230,9 +280,38 @@ func (h *Handler) decommissionPage(w http.ResponseWriter, r *http.Request, ss *s
 }
 
 type bucketsData struct {
-	Rows  []client.Bucket
+	Rows  []bucketRow
 	Query string
 	Pager pager
+	// Counted is how many buckets the leader has counted, and Oldest the
+	// time of the oldest count among them.
+	Counted int
+	Oldest  time.Time
+}
+
+// bucketRow is one bucket of the page, with its policy and versioning in
+// words.
+type bucketRow struct {
+	client.Bucket
+	Policy     string
+	Versioning string
+}
+
+func newBucketRow(b client.Bucket) bucketRow {
+	row := bucketRow{Bucket: b, Policy: b.DataPolicy, Versioning: b.Versioning}
+	if row.Policy == "" {
+		row.Policy = "default replication"
+		if b.Replication > 0 {
+			row.Policy = fmt.Sprintf("rep-%d", b.Replication)
+		}
+	}
+	if row.Versioning == "" {
+		row.Versioning = "off"
+	}
+	if b.ObjectLock {
+		row.Versioning += ", object lock"
+	}
+	return row
 }
 
 func (h *Handler) getBuckets(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -253,7 +332,18 @@ func (h *Handler) bucketsPage(w http.ResponseWriter, r *http.Request, ss *sessio
 		}
 		lo, hi := 0, 0
 		d.Pager, lo, hi = paginate(r, len(rows), h.cfg.PageSize)
-		d.Rows = rows[lo:hi]
+		d.Rows = make([]bucketRow, 0, hi-lo)
+		for _, b := range rows[lo:hi] {
+			d.Rows = append(d.Rows, newBucketRow(b))
+		}
+		for _, b := range v.Buckets {
+			if u := b.Usage; u != nil {
+				d.Counted++
+				if d.Oldest.IsZero() || u.CountedAt.Before(d.Oldest) {
+					d.Oldest = u.CountedAt
+				}
+			}
+		}
 		return d
 	})
 }
@@ -270,6 +360,17 @@ func (h *Handler) getAccess(w http.ResponseWriter, r *http.Request, ss *session)
 func (h *Handler) accessPage(w http.ResponseWriter, r *http.Request, ss *session, status int, errMsg string, k *client.AccessKey) {
 	h.show(w, r, ss, status, "access", "Access", errMsg, func(v view) any {
 		return accessData{Users: v.Users, NewKey: k}
+	})
+}
+
+type gatewaysData struct {
+	Rows []gatewayRow
+	S3   s3Summary
+}
+
+func (h *Handler) getGateways(w http.ResponseWriter, r *http.Request, ss *session) {
+	h.show(w, r, ss, http.StatusOK, "gateways", "S3 gateways", "", func(v view) any {
+		return gatewaysData{Rows: v.Gateways, S3: summarizeS3(v)}
 	})
 }
 

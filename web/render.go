@@ -40,6 +40,15 @@ func parsePages() (map[string]*template.Template, error) {
 var funcs = template.FuncMap{
 	"bytes": humanBytes,
 	"sub":   func(a, b int64) int64 { return a - b },
+	"int64": func(x float64) int64 { return int64(x) },
+	"rate":  perSecond,
+	"sum": func(xs [5]int64) int64 {
+		var n int64
+		for _, x := range xs {
+			n += x
+		}
+		return n
+	},
 	"pct": func(used, capacity int64) string {
 		if capacity <= 0 {
 			return "—"

@@ -74,6 +74,9 @@ type tracker struct {
 	events       []event // newest last
 	leaderChange time.Time
 	repairStart  time.Time
+	traffic      traffic      // the gateways' reports, for S3 rates
+	gateways     []gatewayRow // of cur, with their rates
+	s3           s3Rates      // their sum
 }
 
 // view is what a page renders from: a snapshot plus copies of the
@@ -84,6 +87,8 @@ type view struct {
 	Events       []event // newest first
 	LeaderChange time.Time
 	RepairStart  time.Time
+	Gateways     []gatewayRow // not to be changed: shared by views
+	S3           s3Rates
 }
 
 func newTracker(cfg *Config, log *slog.Logger, now func() time.Time) *tracker {
@@ -100,7 +105,8 @@ func (t *tracker) get(ctx context.Context) view {
 		t.observe(t.cur, next)
 		t.cur, t.dirty = next, false
 	}
-	v := view{snapshot: t.cur, History: append([]sample(nil), t.history...), LeaderChange: t.leaderChange, RepairStart: t.repairStart}
+	v := view{snapshot: t.cur, History: append([]sample(nil), t.history...), LeaderChange: t.leaderChange, RepairStart: t.repairStart,
+		Gateways: t.gateways, S3: t.s3}
 	v.Events = make([]event, len(t.events))
 	for i, e := range t.events {
 		v.Events[len(t.events)-1-i] = e
@@ -207,6 +213,8 @@ func (t *tracker) observe(prev, next *snapshot) {
 		return
 	}
 	t.record(next)
+	t.traffic.observe(next.At, next.Status.Gateways)
+	t.gateways, t.s3 = t.traffic.rates(next.At, next.Status.Gateways)
 	if prev == nil || prev.Empty {
 		t.leaderChange = time.Time{}
 		if n := next.Status.Chunks.UnderReplicated; n > 0 {
@@ -231,6 +239,7 @@ func (t *tracker) observe(prev, next *snapshot) {
 		}
 	}
 	t.serverEvents(ps.ChunkServers, ns.ChunkServers, add)
+	gatewayEvents(ps.Gateways, ns.Gateways, add)
 	pc, nc := ps.Chunks, ns.Chunks
 	switch {
 	case pc.UnderReplicated == 0 && nc.UnderReplicated > 0:
