@@ -29,6 +29,11 @@
 // master what one does. From successive snapshots it derives the repair
 // rate and ETA, a short history for the charts and a bounded list of the
 // state changes it has seen (servers dead or back, leader changes, repair
-// started and finished, safe mode, decommissions). It runs no goroutine of
-// its own: snapshots are taken by the requests that need them.
+// started and finished, safe mode, decommissions, gateways starting or
+// stopping to report). Live S3 rates come from the gateways' cumulative
+// counters in the status: each gateway's difference between two of its
+// reports over the time between them, summed over gateways. The buckets'
+// counts are the leader's (client.Bucket.Usage, with the time they were
+// taken). It runs no goroutine of its own: snapshots are taken by the
+// requests that need them.
 package web
