@@ -35,7 +35,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	ct.register(fs, e)
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(e, fs, args); err != nil {
+	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

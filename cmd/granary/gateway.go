@@ -22,7 +22,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	s3.register(fs)
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(e, fs, args); err != nil {
+	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
 	cfg.Masters = splitList(*masters)

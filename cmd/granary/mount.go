@@ -34,7 +34,7 @@ func runMount(ctx context.Context, e *env, args []string) error {
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics (/metrics) and pprof (/debug/pprof/) on this address")
 	maxInodes := fs.Int("max-inodes", def.MaxInodes, "inode table cap")
 	debug := fs.Bool("debug", false, "log every FUSE request")
-	if err := parse(e, fs, args); err != nil {
+	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
