@@ -34,9 +34,11 @@ func (s *Server) routes() http.Handler {
 // auth stalls a request while the server is paused, then lets it through
 // only with the cluster secret (rpc.Config.Authenticate). With cluster TLS
 // the caller has already shown a certificate from the cluster CA: the
-// listener refuses connections without one.
+// listener refuses connections without one. The caller's request id is in
+// the request's context (reqid), so pipeline calls to the next server
+// carry it on.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
-	checked := s.rpc.Authenticate(h)
+	checked := rpc.LogCalls(s.log, s.rpc.Authenticate(h)) // a Debug line per call, with the caller's request_id
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.waitUnpaused(r.Context().Done()) {
 			return

@@ -126,7 +126,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		op.code = ae.Code
 	}
 	if ae.Status >= 500 {
-		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "request", requestID(r), "err", err)
+		s.log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestID(r), "err", err)
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(ae.Status)

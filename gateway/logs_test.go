@@ -134,7 +134,7 @@ func TestAccessLogLines(t *testing.T) {
 			t.Fatalf("the access log holds a credential: %s", line)
 		}
 		switch {
-		case l["op"] == "CreateBucket" && l["status"] == float64(200) && l["user"] == "root" && l["request"] != "":
+		case l["op"] == "CreateBucket" && l["status"] == float64(200) && l["user"] == "root" && l["request_id"] != "":
 			sawCreate = true
 		case l["op"] == "GetObject" && l["status"] == float64(404) && l["error"] == "NoSuchKey":
 			sawGet = true

@@ -183,7 +183,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, start time.Time) 
 		a.Result = audit.ResultError
 	}
 	if err := s.cfg.Audit.Write(a); err != nil {
-		s.log.Warn("audit log write failed", "request", a.RequestID, "err", err)
+		s.log.Warn("audit log write failed", "request_id", a.RequestID, "err", err)
 	}
 }
 
@@ -198,7 +198,7 @@ func (s *Server) logAccess(w http.ResponseWriter, r *http.Request, start time.Ti
 	if op.p != nil {
 		user = op.p.user
 	}
-	s.log.Info("s3 request", "request", requestID(r), "op", op.name, "method", r.Method, "path", r.URL.EscapedPath(),
+	s.log.Info("s3 request", "request_id", requestID(r), "op", op.name, "method", r.Method, "path", r.URL.EscapedPath(),
 		"status", rec.status, "error", op.code, "in", op.body.n.Load(), "out", rec.n,
 		"ms", float64(time.Since(start).Microseconds())/1000, "user", user, "source", sourceIP(r))
 }

@@ -283,7 +283,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		s.log.Warn("object read failed mid-response", "bucket", bucket, "key", key, "request", requestID(r), "err", err)
+		s.log.Warn("object read failed mid-response", "bucket", bucket, "key", key, "request_id", requestID(r), "err", err)
 		panic(http.ErrAbortHandler) // cut the connection: the client must not take a short body as whole
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/reqid"
 	"github.com/granary-store/granary/internal/rpc"
 )
 
@@ -250,12 +251,10 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-type ridKey struct{}
-
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(ridKey{}).(string)
-	return id
-}
+// requestID is the S3 request id front gave r. It travels in r's context
+// (internal/reqid), so every master and chunk-server call the request
+// causes carries it and their log lines show it as request_id.
+func requestID(r *http.Request) string { return reqid.From(r.Context()) }
 
 // routes builds the S3 router: gorilla/mux finds the target from the path
 // (matched as sent, no cleaning, so keys such as "a//b" or "x/" keep their
@@ -303,7 +302,7 @@ func (s *Server) front(next http.Handler) http.Handler {
 		raw := make([]byte, 8)
 		rand.Read(raw)
 		id := strings.ToUpper(hex.EncodeToString(raw))
-		r = r.WithContext(context.WithValue(r.Context(), ridKey{}, id))
+		r = r.WithContext(reqid.With(r.Context(), id))
 		w.Header().Set("x-amz-request-id", id)
 		w.Header().Set("Server", "Granary")
 		if r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master/meta"
 )
 
@@ -117,7 +118,7 @@ func (a *api) routes() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
 	})
-	return a.m.metrics.instrument(r)
+	return rpc.LogCalls(a.log, a.m.metrics.instrument(r)) // Debug line per call, with the caller's request_id
 }
 
 // onLeader runs h on the leader; a follower forwards the request. A GET

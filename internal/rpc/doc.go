@@ -20,4 +20,11 @@
 // With cluster mutual TLS (rc.TLS from internal/pki's LoadCluster) both
 // checks apply: the listener refuses a caller without a certificate from
 // the cluster CA, and Authenticate one without the secret.
+//
+// Request ids: the clients NewClient builds send the request id of each
+// call's context (internal/reqid) in reqid.Header, and Authenticate puts
+// the id a caller sent into the context of the call it passes on, so the
+// S3 request id a gateway answers with reaches every master and chunk
+// server call the request causes, and every call those cause in turn.
+// LogCalls writes a Debug line per call served with the id as request_id.
 package rpc

@@ -75,7 +75,8 @@ func (c Config) NewRequest(ctx context.Context, method, addr, path string, body 
 // request came over TLS with a verified client certificate (Insecure or
 // not): a listener that only verifies certificates when given (a
 // master's, which also serves the dashboard to browsers) leaves the
-// requirement to this check.
+// requirement to this check. A request it passes on carries the caller's
+// request id (reqid.Header, when valid) in its context.
 func (c Config) Authenticate(next http.Handler) http.Handler {
 	want := []byte(c.credential())
 	insecure, needCert := c.Insecure, c.TLS != nil
@@ -88,7 +89,7 @@ func (c Config) Authenticate(next http.Handler) http.Handler {
 			WriteError(w, Unauthorized())
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, withRequestID(r))
 	})
 }
 
@@ -159,12 +160,14 @@ type ClientOptions struct {
 // NewClient returns an *http.Client for calls between Granary processes:
 // bounded dial, TLS handshake and (per opts) response-header waits, but no
 // overall timeout, since bodies stream; callers bound a call with its ctx.
-// The client is safe for concurrent use; share one per process role.
+// Every call carries the request id of its context (reqid.From) in
+// reqid.Header. The client is safe for concurrent use; share one per
+// process role.
 func NewClient(c Config, opts ClientOptions) *http.Client {
 	if opts.MaxIdleConnsPerHost <= 0 {
 		opts.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
-	return &http.Client{Transport: &http.Transport{
+	return &http.Client{Transport: &transport{base: &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: DialTimeout, KeepAlive: KeepAlive}).DialContext,
 		TLSClientConfig:       c.TLS,
 		TLSHandshakeTimeout:   TLSHandshakeTimeout,
@@ -172,5 +175,5 @@ func NewClient(c Config, opts ClientOptions) *http.Client {
 		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
 		IdleConnTimeout:       IdleConnTimeout,
 		DisableCompression:    true,
-	}}
+	}}}
 }
