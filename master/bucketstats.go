@@ -19,9 +19,10 @@ const (
 )
 
 // bucketCounter is the leader's count of each bucket's objects and bytes
-// (proto.BucketUsage): a background pass walks every bucket's versions
-// through the state's listing, at most rate entries a second (an empty
-// bucket counts as one), then rests for every before the next pass. The
+// (proto.BucketUsage): a background pass walks every bucket's current
+// objects and noncurrent versions through the state's listings, at most
+// rate entries a second (an empty bucket counts as one), then rests for
+// every before the next pass. The
 // counts are soft state, served with the time they were taken: the
 // buckets API adds them to the records, nothing is proposed or stored, so
 // the Raft log does not change. A member that does not lead keeps none.
@@ -127,37 +128,79 @@ func (c *bucketCounter) pass(ctx context.Context) error {
 	return nil
 }
 
-// count walks one bucket's versions a page at a time, pacing itself.
+// count walks one bucket's current objects (their records carry their
+// extents), then, in a bucket that has been versioned, its noncurrent
+// versions (each read for its extents), pacing itself.
 func (c *bucketCounter) count(ctx context.Context, b *proto.Bucket) (proto.BucketUsage, error) {
 	var u proto.BucketUsage
-	bucketPolicy := c.bucketPolicy(b)
-	req := proto.VersionsRequest{Bucket: b.Name, MaxKeys: proto.MaxListKeys}
+	copies := b.Replication // of replicated chunks, whatever the bucket's policy
+	if copies <= 0 {
+		copies = c.cfg.Replication
+	}
+	add := func(o *proto.Object) {
+		u.Versions++
+		u.LogicalBytes += o.Size
+		u.StoredBytes += storedBytes(o, copies)
+	}
+	req := proto.ListRequest{Bucket: b.Name, MaxKeys: proto.MaxListKeys}
 	for {
-		page, err := c.fsm.ListVersions(req)
+		page, err := c.fsm.List(req)
 		if err != nil {
 			return u, fmt.Errorf("bucket count: %s: %w", b.Name, err)
 		}
-		for _, v := range page.Versions {
-			if v.DeleteMarker {
-				continue
-			}
-			if v.IsLatest {
-				u.Objects++
-			}
-			u.Versions++
-			u.LogicalBytes += v.Size
-			u.StoredBytes += c.stored(&v.Object, bucketPolicy)
+		for i := range page.Objects {
+			u.Objects++
+			add(&page.Objects[i])
 		}
-		if err := c.pace(ctx, max(len(page.Versions), 1)); err != nil {
+		if err := c.pace(ctx, max(len(page.Objects), 1)); err != nil {
 			return u, err
 		}
 		if !page.IsTruncated {
 			break
 		}
-		req.KeyMarker, req.VersionIDMarker = page.NextKeyMarker, page.NextVersionIDMarker
+		req.StartAfter = page.NextStartAfter
+	}
+	if b.Versioning != "" {
+		if err := c.countNoncurrent(ctx, b.Name, add); err != nil {
+			return u, err
+		}
 	}
 	u.CountedAt = c.now().UTC()
 	return u, nil
+}
+
+// countNoncurrent passes each noncurrent version of a bucket (delete
+// markers left out) to add, with its extents.
+func (c *bucketCounter) countNoncurrent(ctx context.Context, bucket string, add func(*proto.Object)) error {
+	req := proto.VersionsRequest{Bucket: bucket, MaxKeys: proto.MaxListKeys}
+	for {
+		page, err := c.fsm.ListVersions(req)
+		if err != nil {
+			return fmt.Errorf("bucket count: %s versions: %w", bucket, err)
+		}
+		n := 1
+		for _, v := range page.Versions {
+			if v.DeleteMarker || v.IsLatest { // markers hold no data; the current ones are counted
+				continue
+			}
+			o, err := c.fsm.ObjectVersion(bucket, v.Key, v.VersionID)
+			switch {
+			case errors.Is(err, meta.ErrNoSuchKey) || errors.Is(err, meta.ErrNoSuchVersion):
+				continue // removed since the page was read
+			case err != nil:
+				return fmt.Errorf("bucket count: %s/%s version %s: %w", bucket, v.Key, v.VersionID, err)
+			}
+			add(o)
+			n++
+		}
+		if err := c.pace(ctx, max(len(page.Versions), n)); err != nil {
+			return err
+		}
+		if !page.IsTruncated {
+			return nil
+		}
+		req.KeyMarker, req.VersionIDMarker = page.NextKeyMarker, page.NextVersionIDMarker
+	}
 }
 
 // pace waits as long as n entries take at the counter's rate.
@@ -176,39 +219,22 @@ func (c *bucketCounter) pace(ctx context.Context, n int) error {
 	}
 }
 
-// bucketPolicy is the policy of a bucket's writes that ask for no mapped
-// storage class.
-func (c *bucketCounter) bucketPolicy(b *proto.Bucket) proto.DataPolicy {
-	if b.DataPolicy != "" {
-		if p, err := proto.ParseDataPolicy(b.DataPolicy); err == nil {
-			return p
-		}
-	}
-	n := b.Replication
-	if n <= 0 {
-		n = c.cfg.Replication
-	}
-	return proto.DataPolicy{Copies: n}
-}
-
-// stored estimates the bytes a version takes under the layout it was
-// written with: its storage class's policy when the class is mapped, else
-// its bucket's; a version small enough to be inline lives in the metadata
-// and counts once.
-func (c *bucketCounter) stored(o *proto.Object, bucket proto.DataPolicy) int64 {
-	if o.Size <= c.cfg.InlineThreshold {
+// storedBytes is what a version takes under its layout: a replicated
+// extent's bytes times copies, a stripe's data bytes times (K+M)/K, and
+// inline data (no extent) once, in the metadata.
+func storedBytes(o *proto.Object, copies int) int64 {
+	if len(o.Extents) == 0 {
 		return o.Size
 	}
-	p := bucket
-	if cp, ok := c.cfg.StorageClasses[o.StorageClass]; ok && o.StorageClass != "" {
-		if parsed, err := proto.ParseDataPolicy(cp); err == nil {
-			p = parsed
+	var n int64
+	for _, e := range o.Extents {
+		if s := e.Stripe; s != nil && s.K > 0 {
+			n += (e.Length*int64(s.K+s.M) + int64(s.K) - 1) / int64(s.K)
+			continue
 		}
+		n += e.Length * int64(copies)
 	}
-	if p.IsErasure() {
-		return (o.Size*int64(p.K+p.M) + int64(p.K) - 1) / int64(p.K)
-	}
-	return o.Size * int64(max(p.Copies, 1))
+	return n
 }
 
 // attach sets the Usage of each bucket that has been counted.

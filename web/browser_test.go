@@ -103,7 +103,7 @@ func TestBrowser(t *testing.T) {
 
 	// S3 traffic through the gateway: the overview's live rates move.
 	s3 := startGateway(ctx, t, c, root)
-	s3Payload := bytes.Repeat([]byte("s3"), 1024) // 2 KiB: inline
+	s3Payload := bytes.Repeat([]byte("s3"), 1024) // 2 KiB
 	for i := range 10 {
 		if _, err := s3.PutObject(ctx, "data", fmt.Sprintf("s3-%d", i), bytes.NewReader(s3Payload), int64(len(s3Payload)), minio.PutObjectOptions{}); err != nil {
 			t.Fatal(err)
@@ -148,9 +148,11 @@ func TestBrowser(t *testing.T) {
 	if _, err := admin.Bucket(ctx, "photos"); err != nil {
 		t.Fatalf("bucket made in the UI: %v", err)
 	}
-	// The leader's counts of the uploads: six 64 KiB objects in three
-	// replicas, ten 2 KiB ones inline; the new bucket is empty.
-	wantLogical, wantStored := 6*64<<10+10*2048, 3*6*64<<10+10*2048
+	// The leader's counts of the uploads: six 64 KiB objects and ten of
+	// 2 KiB, all in chunks of three replicas (with one master nothing is
+	// inline); the new bucket is empty.
+	wantLogical := 6*64<<10 + 10*2048
+	wantStored := 3 * wantLogical
 	wait("bucket counts after the uploads", 20*time.Second, fmt.Sprintf(`(() => {
 		const d = document.querySelector('#bucket-data td[data-objects]'), p = document.querySelector('#bucket-photos td[data-objects]');
 		return d?.dataset.objects === '16' && document.querySelector('#bucket-data td[data-logical]')?.dataset.logical === '%d' &&

@@ -122,9 +122,9 @@ type BucketUsage struct {
 	Objects  int64 `json:"objects"`
 	Versions int64 `json:"versions"`
 	// LogicalBytes is the size of every stored version; StoredBytes the
-	// bytes they take on the chunk servers under their layout (a
-	// replicated extent's bytes times its replication, a stripe's data
-	// bytes times (K+M)/K, inline data once).
+	// bytes they take under their layout (a replicated extent's bytes
+	// times the bucket's replication, a stripe's data bytes times
+	// (K+M)/K, inline data once, in the metadata).
 	LogicalBytes int64 `json:"logicalBytes"`
 	StoredBytes  int64 `json:"storedBytes"`
 	// CountedAt is when the count of this bucket finished.
