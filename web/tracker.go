@@ -239,7 +239,9 @@ func (t *tracker) observe(prev, next *snapshot) {
 		}
 	}
 	t.serverEvents(ps.ChunkServers, ns.ChunkServers, add)
-	gatewayEvents(ps.Gateways, ns.Gateways, add)
+	if ps.Leader == ns.Leader { // a new leader learns the gateways anew from their next reports
+		gatewayEvents(ps.Gateways, ns.Gateways, add)
+	}
 	pc, nc := ps.Chunks, ns.Chunks
 	switch {
 	case pc.UnderReplicated == 0 && nc.UnderReplicated > 0:

@@ -87,6 +87,12 @@ func TestS3Rates(t *testing.T) {
 			t.Errorf("%q not in the events", want)
 		}
 	}
+	// A new leader knows no gateway until their next reports: no event.
+	hs.clock.add(2 * time.Second)
+	fake.set(func(f *fakeCluster) { f.status.Leader, f.status.Gateways = "m2", nil })
+	if _, body = b.get("/events"); strings.Contains(body, "(gw-b) stopped reporting") {
+		t.Errorf("a leader change made a gateway event:\n%s", body)
+	}
 }
 
 // A gateway that started within the window has a rate from its first
