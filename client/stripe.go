@@ -1,17 +1,15 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/granary-store/granary/internal/erasure"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/stripe"
 )
 
 // Erasure-coded chunks. In a bucket whose data policy is rs-K-M each chunk
@@ -74,152 +72,45 @@ func (c *Client) stripeShape(ctx context.Context, bucket string) (*proto.StripeS
 	return p.shape, nil
 }
 
-// cellFor chooses a stripe's cell size for a chunk of n bytes: the K-th
-// part of the chunk, rounded up to erasure.CellAlign, at most
-// erasure.DefaultCell, so small chunks still spread over the data shards.
-func cellFor(n int64, k int) int64 {
-	c := (n + int64(k) - 1) / int64(k)
-	c = (c + erasure.CellAlign - 1) / erasure.CellAlign * erasure.CellAlign
-	return min(max(c, erasure.CellAlign), erasure.DefaultCell)
-}
-
 func layoutOf(st *proto.Stripe) erasure.Layout {
 	return erasure.Layout{K: st.K, M: st.M, Cell: st.Cell}
 }
 
 // writeStripe encodes one chunk of n bytes as a stripe and writes its
-// shards; it returns the stripe.
+// shards (internal/stripe: K+M single-copy writes at once, a failed shard
+// written again alone on a fresh server); it returns the stripe.
 func (w *putter) writeStripe(src *chunkSource, n int64, shape proto.StripeShape) (*proto.Stripe, error) {
-	l := erasure.Layout{K: shape.K, M: shape.M, Cell: cellFor(n, shape.K)}
-	cts, err := w.c.master.Allocate(w.ctx, proto.AllocateRequest{Count: l.Shards(), Replication: 1,
-		Stripe: &shape, Size: l.ShardSize(n, 0), Exclude: w.c.quietServers()})
-	if err != nil && w.ctx.Err() == nil {
-		// Too few servers without the quiet ones: try them after all.
-		cts, err = w.c.master.Allocate(w.ctx, proto.AllocateRequest{Count: l.Shards(), Replication: 1,
-			Stripe: &shape, Size: l.ShardSize(n, 0)})
+	sw := stripe.Writer{
+		Allocate: func(ctx context.Context, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
+			if req.Stripe == nil {
+				return w.c.master.Allocate(ctx, req)
+			}
+			quiet := req
+			quiet.Exclude = w.c.quietServers()
+			cts, err := w.c.master.Allocate(ctx, quiet)
+			if err != nil && ctx.Err() == nil {
+				// Too few servers without the quiet ones: try them after all.
+				cts, err = w.c.master.Allocate(ctx, req)
+			}
+			return cts, err
+		},
+		WriteShard: func(ctx context.Context, ct proto.ChunkTargets, body io.Reader, n int64) error {
+			_, err := w.c.pipelineWrite(ctx, ct, body, n, nil)
+			return err
+		},
+		Failed:      func(server string) { w.c.noteAnswer(server, false) },
+		MaxAttempts: w.c.cfg.MaxAttempts,
+		Log:         w.c.log,
 	}
+	st, written, err := sw.Write(w.ctx, func() (io.Reader, error) { return src.open(), nil }, n, shape)
 	if err != nil {
-		return nil, fmt.Errorf("client: allocate stripe: %w", err)
+		return nil, fmt.Errorf("client: %w", err)
 	}
-	if len(cts) != l.Shards() {
-		return nil, fmt.Errorf("client: allocate stripe: %d of %d shards", len(cts), l.Shards())
-	}
-	todo := make([]int, l.Shards())
-	for i := range todo {
-		todo[i] = i
-	}
-	var failed []string
-	for attempt := 0; ; attempt++ {
-		bad, errs := w.writeShards(l, src, n, cts, todo)
-		if len(bad) == 0 {
-			break
-		}
-		if attempt+1 >= w.c.cfg.MaxAttempts || w.ctx.Err() != nil {
-			return nil, fmt.Errorf("client: write stripe after %d attempts: %w", attempt+1, errors.Join(errs...))
-		}
-		// Each failed shard goes alone to a fresh server that holds no
-		// other shard of the stripe.
-		for _, i := range bad {
-			failed = append(failed, cts[i].Targets[0].ID)
-			w.c.noteAnswer(cts[i].Targets[0].ID, false)
-		}
-		for _, i := range bad {
-			exclude := slices.Clone(failed)
-			for j, ct := range cts {
-				if j != i {
-					exclude = append(exclude, ct.Targets[0].ID)
-				}
-			}
-			one, err := w.c.master.Allocate(w.ctx, proto.AllocateRequest{Count: 1, Replication: 1,
-				Exclude: exclude, Size: l.ShardSize(n, i)})
-			if err != nil {
-				return nil, fmt.Errorf("client: allocate a shard in place of %d (%w) after: %w", cts[i].ID, err, errors.Join(errs...))
-			}
-			cts[i] = one[0]
-		}
-		w.c.log.Debug("stripe shards failed; writing them again", "shards", bad, "err", errors.Join(errs...))
-		todo = bad
-	}
-	st := &proto.Stripe{K: l.K, M: l.M, Cell: l.Cell, Shards: make([]uint64, l.Shards())}
 	w.mu.Lock()
-	for i, ct := range cts {
-		st.Shards[i] = ct.ID
-		w.written = append(w.written, proto.ChunkTargets{ID: ct.ID, Targets: ct.Targets})
-	}
+	w.written = append(w.written, written...)
 	w.mu.Unlock()
 	w.progress(n)
 	return st, nil
-}
-
-// writeShards encodes the chunk once more and streams the shards in todo
-// to their targets at once (the others are computed and dropped). It
-// returns the shards that failed and why.
-func (w *putter) writeShards(l erasure.Layout, src *chunkSource, n int64, cts []proto.ChunkTargets, todo []int) ([]int, []error) {
-	sinks := make([]io.Writer, l.Shards())
-	for i := range sinks {
-		sinks[i] = io.Discard
-	}
-	errs := make([]error, l.Shards())
-	var wg sync.WaitGroup
-	pipes := map[int]*io.PipeWriter{}
-	for _, i := range todo {
-		size := l.ShardSize(n, i)
-		var body io.Reader = bytes.NewReader(nil) // an empty shard (a short chunk) is still a chunk
-		var pr *io.PipeReader
-		if size > 0 {
-			var pw *io.PipeWriter
-			pr, pw = io.Pipe()
-			pipes[i], sinks[i], body = pw, &shardSink{pw: pw}, pr
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = w.c.pipelineWrite(w.ctx, cts[i], body, size, nil)
-			if pr != nil {
-				pr.CloseWithError(errShardDone) // a failed write stops taking bytes: the encoder moves on
-			}
-		}()
-	}
-	enc, err := erasure.NewEncoder(l, sinks)
-	if err == nil {
-		if _, err = io.Copy(enc, src.open()); err == nil {
-			err = enc.Close()
-		}
-	}
-	for _, pw := range pipes {
-		pw.CloseWithError(err) // nil: EOF, the shard is complete
-	}
-	wg.Wait()
-	var bad []int
-	var out []error
-	for _, i := range todo {
-		if errs[i] == nil && err != nil {
-			errs[i] = err
-		}
-		if errs[i] != nil {
-			bad = append(bad, i)
-			out = append(out, fmt.Errorf("shard %d (chunk %d): %w", i, cts[i].ID, errs[i]))
-		}
-	}
-	return bad, out
-}
-
-var errShardDone = errors.New("client: shard write is over")
-
-// shardSink feeds one shard's pipe and, once the pipe's write has failed,
-// drops the rest so the other shards keep flowing.
-type shardSink struct {
-	pw     *io.PipeWriter
-	failed bool
-}
-
-func (s *shardSink) Write(p []byte) (int, error) {
-	if !s.failed {
-		if _, err := s.pw.Write(p); err != nil {
-			s.failed = true
-		}
-	}
-	return len(p), nil
 }
 
 // readStripe writes take bytes at from of an erasure-coded extent into w:
