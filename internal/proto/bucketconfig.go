@@ -51,6 +51,11 @@ type BucketConfigRequest struct {
 	// DataPolicy, when set, changes the data policy of the bucket\'s later
 	// writes (rep-N also sets the replication of its replicated chunks).
 	DataPolicy *string `json:"dataPolicy,omitempty"`
+	// Convert, when set, replaces the bucket's background conversion rule:
+	// Policy (rs-K-M) after AfterSeconds; AfterSeconds 0 turns conversion
+	// off for the bucket, a negative one removes its rule (the cluster's
+	// setting applies again).
+	Convert *ConvertRule `json:"convert,omitempty"`
 	// Policy replaces the bucket policy document; "" removes it.
 	Policy *string `json:"policy,omitempty"`
 	// ACL replaces the bucket's ACL.

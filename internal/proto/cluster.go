@@ -94,10 +94,15 @@ type Status struct {
 	Repair       RepairStats   `json:"repair"`
 	// Lifecycle is the leader's lifecycle worker's progress.
 	Lifecycle LifecycleStats `json:"lifecycle"`
+	// Conversion is the leader's background conversion's progress.
+	Conversion ConversionStats `json:"conversion"`
 	// Storage is the data by policy as of the last repair round: logical
 	// bytes (what was written) and stored bytes (on the chunk servers'
 	// disks, all copies or shards), so the overhead of each policy shows.
 	Storage []PolicyStorage `json:"storage,omitempty"`
+	// Gateways are the S3 gateways that reported to the leader lately,
+	// by id.
+	Gateways []Gateway `json:"gateways,omitempty"`
 }
 
 // PolicyStorage is the data stored under one policy (rep-N or rs-K-M).

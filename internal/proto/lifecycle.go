@@ -2,6 +2,7 @@ package proto
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,8 +20,9 @@ const (
 // defines it. The struct carries both its stored form (JSON) and S3's XML
 // element names, so a configuration reads back as it was put. Filter (or,
 // in S3's older form, Prefix) selects the objects; the actions say what
-// happens to them. Transitions are not part of it: storage classes are
-// not mapped to data policies, and the gateway refuses them.
+// happens to them. Transitions name storage classes, which the operator
+// maps to data policies (--storage-class); the master refuses a class
+// that is not mapped (ValidTransitionClasses).
 type LifecycleRule struct {
 	ID     string `json:"id,omitempty" xml:"ID,omitempty"`
 	Status string `json:"status" xml:"Status"`
@@ -31,6 +33,26 @@ type LifecycleRule struct {
 	Expiration                     *LifecycleExpiration   `json:"expiration,omitempty" xml:"Expiration"`
 	NoncurrentVersionExpiration    *NoncurrentExpiration  `json:"noncurrentExpiration,omitempty" xml:"NoncurrentVersionExpiration"`
 	AbortIncompleteMultipartUpload *AbortIncompleteUpload `json:"abortUpload,omitempty" xml:"AbortIncompleteMultipartUpload"`
+	Transitions                    []LifecycleTransition  `json:"transitions,omitempty" xml:"Transition"`
+	NoncurrentVersionTransitions   []NoncurrentTransition `json:"noncurrentTransitions,omitempty" xml:"NoncurrentVersionTransition"`
+}
+
+// LifecycleTransition moves current versions to StorageClass Days after
+// they were made, or on Date (midnight UTC): the object is rewritten
+// under the class's data policy and reports the class from then on.
+type LifecycleTransition struct {
+	Days         *int   `json:"days,omitempty" xml:"Days"`
+	Date         string `json:"date,omitempty" xml:"Date,omitempty"`
+	StorageClass string `json:"storageClass" xml:"StorageClass"`
+}
+
+// NoncurrentTransition moves noncurrent versions to StorageClass
+// NoncurrentDays after they became noncurrent, except the
+// NewerNoncurrentVersions newest noncurrent ones.
+type NoncurrentTransition struct {
+	NoncurrentDays          *int   `json:"noncurrentDays,omitempty" xml:"NoncurrentDays"`
+	NewerNoncurrentVersions *int   `json:"newerNoncurrent,omitempty" xml:"NewerNoncurrentVersions"`
+	StorageClass            string `json:"storageClass" xml:"StorageClass"`
 }
 
 // LifecycleFilter selects objects: at most one of its predicates, or And
@@ -146,7 +168,8 @@ func validRule(r *LifecycleRule) error {
 	if err != nil {
 		return err
 	}
-	if r.Expiration == nil && r.NoncurrentVersionExpiration == nil && r.AbortIncompleteMultipartUpload == nil {
+	if r.Expiration == nil && r.NoncurrentVersionExpiration == nil && r.AbortIncompleteMultipartUpload == nil &&
+		len(r.Transitions) == 0 && len(r.NoncurrentVersionTransitions) == 0 {
 		return lcErr(LifecycleInvalidRequest, "at least one action needs to be specified in a rule")
 	}
 	if err := validExpiration(r.Expiration, tags); err != nil {
@@ -159,6 +182,9 @@ func validRule(r *LifecycleRule) error {
 		if v := n.NewerNoncurrentVersions; v != nil && (*v <= 0 || *v > MaxNewerNoncurrentVersions) {
 			return lcErr(LifecycleInvalidArgument, "'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be a positive integer up to %d", MaxNewerNoncurrentVersions)
 		}
+	}
+	if err := validTransitions(r); err != nil {
+		return err
 	}
 	if a := r.AbortIncompleteMultipartUpload; a != nil {
 		if a.DaysAfterInitiation == nil || *a.DaysAfterInitiation <= 0 {
@@ -200,6 +226,74 @@ func validExpiration(e *LifecycleExpiration, tags bool) error {
 		}
 	}
 	return nil
+}
+
+// validTransitions checks a rule's transitions as S3 does: each with a
+// storage class and Days (not negative) or a Date, all by Days or all by
+// Date, one per storage class.
+func validTransitions(r *LifecycleRule) error {
+	classes := map[string]bool{}
+	byDays, byDate := false, false
+	for _, t := range r.Transitions {
+		switch {
+		case t.StorageClass == "":
+			return lcErr(LifecycleMalformed, "a Transition needs a StorageClass")
+		case (t.Days != nil) == (t.Date != ""):
+			return lcErr(LifecycleMalformed, "a Transition has either Days or Date")
+		case t.Days != nil && *t.Days < 0:
+			return lcErr(LifecycleInvalidArgument, "'Days' in Transition action must be nonnegative")
+		case classes[t.StorageClass]:
+			return lcErr(LifecycleInvalidRequest, "'StorageClass' must be different for '%s' actions in same 'Rule'", "Transition")
+		}
+		if t.Date != "" {
+			if _, err := LifecycleDate(t.Date); err != nil {
+				return err
+			}
+		}
+		classes[t.StorageClass] = true
+		byDays, byDate = byDays || t.Days != nil, byDate || t.Date != ""
+	}
+	if byDays && byDate {
+		return lcErr(LifecycleInvalidRequest, "found mixed 'Date' and 'Days' based Transition actions in lifecycle rule")
+	}
+	clear(classes)
+	for _, t := range r.NoncurrentVersionTransitions {
+		switch {
+		case t.StorageClass == "":
+			return lcErr(LifecycleMalformed, "a NoncurrentVersionTransition needs a StorageClass")
+		case t.NoncurrentDays == nil || *t.NoncurrentDays < 0:
+			return lcErr(LifecycleInvalidArgument, "'NoncurrentDays' in NoncurrentVersionTransition action must be nonnegative")
+		case t.NewerNoncurrentVersions != nil && (*t.NewerNoncurrentVersions <= 0 || *t.NewerNoncurrentVersions > MaxNewerNoncurrentVersions):
+			return lcErr(LifecycleInvalidArgument, "'NewerNoncurrentVersions' for NoncurrentVersionTransition action must be a positive integer up to %d", MaxNewerNoncurrentVersions)
+		case classes[t.StorageClass]:
+			return lcErr(LifecycleInvalidRequest, "'StorageClass' must be different for '%s' actions in same 'Rule'", "NoncurrentVersionTransition")
+		}
+		classes[t.StorageClass] = true
+	}
+	return nil
+}
+
+// TransitionClasses lists the storage classes a configuration's
+// transitions name, sorted, each once.
+func TransitionClasses(rules []LifecycleRule) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rules {
+		for _, t := range r.Transitions {
+			if !seen[t.StorageClass] {
+				seen[t.StorageClass] = true
+				out = append(out, t.StorageClass)
+			}
+		}
+		for _, t := range r.NoncurrentVersionTransitions {
+			if !seen[t.StorageClass] {
+				seen[t.StorageClass] = true
+				out = append(out, t.StorageClass)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // LifecycleDate reads an Expiration Date: ISO 8601, at midnight UTC.
@@ -367,6 +461,9 @@ type LifecycleStats struct {
 	MarkersRemoved int64 `json:"markersRemoved"`
 	// UploadsAborted counts incomplete multipart uploads aborted.
 	UploadsAborted int64 `json:"uploadsAborted"`
+	// TransitionsQueued counts versions handed to the converter because
+	// a transition to another storage class was due.
+	TransitionsQueued int64 `json:"transitionsQueued"`
 	// Skipped counts due actions not applied: a locked version, or one
 	// changed after the worker looked.
 	Skipped int64 `json:"skipped"`

@@ -38,6 +38,12 @@ type Bucket struct {
 	// rep-N or rs-K-M), fixed when the bucket is created; "" means
 	// rep-Replication, as for buckets made before data policies.
 	DataPolicy string `json:"dataPolicy,omitempty"`
+	// Convert, when set, is the bucket's background conversion of cold
+	// data (it overrides the cluster's).
+	Convert *ConvertRule `json:"convert,omitempty"`
+	// Usage is the bucket's contents as the leader last counted them; the
+	// buckets API adds it (nil until counted), it is never stored.
+	Usage *BucketUsage `json:"usage,omitempty"`
 }
 
 // Stripe makes an extent erasure-coded: its bytes are cut into K data

@@ -74,11 +74,19 @@ func ValidateBucketConf(c *PutBucketConf) error {
 
 // validDataPolicyConf checks a data policy change.
 func validDataPolicyConf(c *PutBucketConf) error {
-	if c.DataPolicy == nil {
-		return nil
+	if c.DataPolicy != nil {
+		if _, err := proto.ParseDataPolicy(*c.DataPolicy); err != nil {
+			return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
+		}
 	}
-	if _, err := proto.ParseDataPolicy(*c.DataPolicy); err != nil {
-		return fmt.Errorf("bucket %s: %w: %w", c.Bucket, ErrInvalid, err)
+	if r := c.Convert; r != nil && r.AfterSeconds > 0 {
+		p, err := proto.ParseDataPolicy(r.Policy)
+		if err != nil {
+			return fmt.Errorf("bucket %s: conversion: %w: %w", c.Bucket, ErrInvalid, err)
+		}
+		if !p.IsErasure() {
+			return fmt.Errorf("bucket %s: conversion to %s: the target must be erasure-coded (rs-K-M): %w", c.Bucket, p, ErrInvalid)
+		}
 	}
 	return nil
 }
@@ -153,6 +161,17 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 			b.DataPolicy = p.String()
 		} else {
 			b.DataPolicy, b.Replication = "", p.Copies
+		}
+	}
+	if r := c.Convert; r != nil {
+		switch {
+		case r.AfterSeconds < 0:
+			b.Convert = nil
+		case r.AfterSeconds == 0:
+			b.Convert = &proto.ConvertRule{}
+		default:
+			p, _ := proto.ParseDataPolicy(r.Policy) // checked by ValidateBucketConf
+			b.Convert = &proto.ConvertRule{Policy: p.String(), AfterSeconds: r.AfterSeconds}
 		}
 	}
 	return nil, put(txn, bucketKey(c.Bucket), b)

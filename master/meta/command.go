@@ -225,6 +225,10 @@ type (
 		// rep-N sets the bucket's replication (existing replicated chunks
 		// follow), rs-K-M makes new chunks stripes.
 		DataPolicy *string `json:"dataPolicy,omitempty"`
+		// Convert, when set, replaces the bucket's background conversion
+		// rule (proto.BucketConfigRequest.Convert: AfterSeconds 0 is off,
+		// a negative one removes the rule).
+		Convert *proto.ConvertRule `json:"convert,omitempty"`
 	}
 	// SetKeyStatus is the payload of OpSetKeyStatus: an access key's
 	// status becomes Status (proto.KeyActive or proto.KeyInactive).
@@ -281,6 +285,15 @@ type (
 		Key       string         `json:"key"`
 		IfVersion uint64         `json:"ifVersion"`
 		Extents   []proto.Extent `json:"extents"`
+		// VersionID, when set, names the version to lay out anew (a
+		// noncurrent one: a lifecycle NoncurrentVersionTransition);
+		// empty is the current version.
+		VersionID string `json:"versionId,omitempty"`
+		// StorageClass, when set, becomes the version's storage class
+		// (a lifecycle transition). With no Extents, only the class
+		// changes (a transition to a class whose policy the version is
+		// stored under already).
+		StorageClass string `json:"storageClass,omitempty"`
 	}
 	// SetMeta is the payload of OpSetMeta: replace the user metadata of an
 	// object in an unversioned bucket, if its ETag is still IfETag, without

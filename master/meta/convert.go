@@ -1,23 +1,28 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/granary-store/granary/internal/proto"
 
 	"github.com/dgraph-io/badger/v4"
 )
 
-// applyReplaceExtents lays an object's current version out anew: if it is
-// still at IfVersion, its extents become the new ones (which must cover
-// the same bytes with freshly allocated chunks) and everything else about
-// the record stays, version, ETag and times included; the old chunks (and
-// stripes) are freed. A changed, missing, inline or deleted object is
-// refused and nothing changes: a conversion racing an overwrite loses,
-// and the overwrite stays.
+// applyReplaceExtents lays an object's version out anew (the current one,
+// or the noncurrent VersionID): if it is still at IfVersion, its extents
+// become the new ones (which must cover the same bytes with freshly
+// allocated chunks) and everything else about the record stays, version,
+// ETag and times included, but the storage class when StorageClass is
+// set; the old chunks (and stripes) are freed. With StorageClass and no
+// extents only the class changes. A changed, missing, inline or deleted
+// object is refused and nothing changes: a conversion racing an
+// overwrite loses, and the overwrite stays.
 func applyReplaceExtents(txn *badger.Txn, _ uint64, c *ReplaceExtents) (any, error) {
 	if _, err := getBucket(txn, c.Bucket); err != nil {
 		return nil, err
 	}
-	old, err := getRecord(txn, c.Bucket, c.Key)
+	old, current, err := replaceTarget(txn, c)
 	if err != nil {
 		return nil, err
 	}
@@ -27,33 +32,66 @@ func applyReplaceExtents(txn *badger.Txn, _ uint64, c *ReplaceExtents) (any, err
 		}
 		return nil, err
 	}
-	if old.DeleteMarker || len(old.Extents) == 0 {
+	if old.DeleteMarker || len(old.Extents) == 0 && len(c.Extents) > 0 {
 		return nil, fmt.Errorf("replace extents of %s/%s: it has no extents: %w", c.Bucket, c.Key, ErrInvalid)
 	}
-	obj := *old
-	obj.Extents = c.Extents
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("replace extents of %s/%s: %s: %w", c.Bucket, c.Key, fmt.Sprintf(format, a...), ErrInvalid)
 	}
-	if err := validateLayout(&obj, bad); err != nil {
-		return nil, err
+	obj := *old
+	if c.StorageClass != "" {
+		obj.StorageClass = c.StorageClass
+		if err := validateHeaders(obj.ObjectHeaders); err != nil {
+			return nil, err
+		}
 	}
-	oldSet, newSet := chunkSet(old), chunkSet(&obj)
+	if len(c.Extents) > 0 {
+		if err := swapLayout(txn, old, &obj, c.Extents, bad); err != nil {
+			return nil, err
+		}
+	} else if c.StorageClass == "" {
+		return nil, bad("no extents and no storage class")
+	}
+	if current {
+		return obj.Version, put(txn, objectKey(obj.Bucket, obj.Key), obj)
+	}
+	return obj.Version, putNoncurrent(txn, &obj)
+}
+
+// replaceTarget reads the version a ReplaceExtents names, as stored, and
+// whether it is the current one.
+func replaceTarget(txn *badger.Txn, c *ReplaceExtents) (*proto.Object, bool, error) {
+	cur, err := getRecord(txn, c.Bucket, c.Key)
+	if err != nil && (c.VersionID == "" || !errors.Is(err, ErrNoSuchKey)) {
+		return nil, false, err
+	}
+	if c.VersionID == "" || cur != nil && sameVersion(cur, c.VersionID) {
+		return cur, true, nil
+	}
+	rec, err := noncurrentVersion(txn, c.Bucket, c.Key, c.VersionID)
+	return rec, false, err
+}
+
+// swapLayout gives obj (a copy of old) the extents and moves the chunk
+// references and stripes from old's layout to the new one.
+func swapLayout(txn *badger.Txn, old, obj *proto.Object, extents []proto.Extent, bad func(string, ...any) error) error {
+	obj.Extents = extents
+	if err := validateLayout(obj, bad); err != nil {
+		return err
+	}
+	oldSet, newSet := chunkSet(old), chunkSet(obj)
 	for id := range newSet {
 		if oldSet[id] {
-			return nil, bad("chunk %d is in both layouts", id)
+			return bad("chunk %d is in both layouts", id)
 		}
 	}
 	if err := checkFreshChunks(txn, newSet, nil); err != nil {
-		return nil, err
+		return err
 	}
 	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
-		return nil, err
+		return err
 	}
-	if err := swapStripes(txn, objectStripes(old), objectStripes(&obj)); err != nil {
-		return nil, err
-	}
-	return obj.Version, put(txn, objectKey(obj.Bucket, obj.Key), obj)
+	return swapStripes(txn, objectStripes(old), objectStripes(obj))
 }
 
 // applySetMeta replaces an object's user metadata in place (see SetMeta):
