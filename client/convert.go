@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -144,4 +145,40 @@ func (a *Admin) SetBucketDataPolicy(ctx context.Context, bucket, policy string) 
 		return fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	return classify(a.master.SetBucketConfig(ctx, proto.BucketConfigRequest{Bucket: bucket, DataPolicy: &policy}))
+}
+
+// StorageClassPolicy returns the data policy the cluster maps an S3
+// storage class to (--storage-class), and whether it maps it at all.
+func (c *Client) StorageClassPolicy(ctx context.Context, class string) (string, bool, error) {
+	cc, err := c.clusterConfig(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	p, ok := cc.StorageClasses[class]
+	return p, ok, nil
+}
+
+// SetBucketConversion sets a bucket's background conversion: objects
+// older than after are rewritten as stripes of policy (rs-K-M) by the
+// leader, at the cluster's bounded rate. after 0 turns conversion off for
+// the bucket; a negative after removes the bucket's setting, so the
+// cluster's (--convert-after) applies again.
+func (a *Admin) SetBucketConversion(ctx context.Context, bucket, policy string, after time.Duration) error {
+	r := proto.ConvertRule{AfterSeconds: int64(after / time.Second)}
+	switch {
+	case after < 0:
+		r.AfterSeconds = -1
+	case after > 0 && after < time.Second:
+		return fmt.Errorf("%w: a conversion age under a second", ErrBadRequest)
+	case after > 0:
+		p, err := proto.ParseDataPolicy(policy)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadRequest, err)
+		}
+		if !p.IsErasure() {
+			return fmt.Errorf("%w: conversion to %s: the target must be erasure-coded (rs-K-M)", ErrBadRequest, p)
+		}
+		r.Policy = p.String()
+	}
+	return classify(a.master.SetBucketConfig(ctx, proto.BucketConfigRequest{Bucket: bucket, Convert: &r}))
 }

@@ -24,6 +24,7 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	b.Name = mux.Vars(r)["bucket"]
 	b.Tags, b.CORS, b.LockRule, b.Versioning = nil, nil, nil, "" // set by their own calls
 	b.Lifecycle, b.Policy, b.PublicAccessBlock = nil, "", nil
+	b.Usage = nil // counted by the leader, never stored
 	if b.ObjectLock {
 		b.Versioning = proto.VersioningEnabled // object lock keeps versions
 	}
@@ -91,7 +92,9 @@ func (a *api) handleGetBucket(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	one := []proto.Bucket{b}
+	a.m.counter.attach(one)
+	writeJSON(w, http.StatusOK, one[0])
 }
 
 func (a *api) handleListBuckets(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +106,7 @@ func (a *api) handleListBuckets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	a.m.counter.attach(bs)
 	writeJSON(w, http.StatusOK, bs)
 }
 
@@ -125,8 +129,13 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock, Lifecycle: req.Lifecycle,
 		Policy: req.Policy, ACL: req.ACL, Ownership: req.Ownership,
-		PublicAccessBlock: req.PublicAccessBlock, ClearPublicAccessBlock: req.ClearPublicAccessBlock, DataPolicy: req.DataPolicy}
+		PublicAccessBlock: req.PublicAccessBlock, ClearPublicAccessBlock: req.ClearPublicAccessBlock, DataPolicy: req.DataPolicy,
+		Convert: req.Convert}
 	if err := meta.ValidateBucketConf(&cmd); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := a.m.checkConversionConf(&cmd); err != nil {
 		writeError(w, err)
 		return
 	}

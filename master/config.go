@@ -78,6 +78,18 @@ type Config struct {
 	// buckets' lifecycle rules: together they bound its rate.
 	LifecycleInterval time.Duration
 	LifecyclePage     int
+	// ConvertAfter turns the background conversion on for every bucket
+	// without a rule of its own: replicated objects older than this are
+	// rewritten as stripes of ConvertPolicy (or, when that is empty, of
+	// the bucket's or the cluster's data policy if it is rs-K-M). 0 is
+	// off. Buckets may set their own (proto.ConvertRule).
+	ConvertAfter  time.Duration
+	ConvertPolicy string
+	// ConvertBandwidth bounds the bytes per second the conversion reads
+	// (0: no bound); ConvertInterval is how often an idle converter looks
+	// for work.
+	ConvertBandwidth int64
+	ConvertInterval  time.Duration
 	// SafeModeTimeout bounds safe mode after a leader change: no repair and
 	// no deletion until every chunk server reported, or this long.
 	SafeModeTimeout time.Duration
@@ -102,6 +114,16 @@ type Config struct {
 	// BalanceThreshold is the spread of usage ratios (used/capacity) between
 	// the fullest and emptiest live servers that starts balancing.
 	BalanceThreshold float64
+
+	// BucketCountInterval is the rest between two passes of the leader's
+	// count of every bucket's objects and bytes (the dashboard's and the
+	// buckets API's usage), and BucketCountRate the most object versions
+	// a pass reads per second; zero takes the defaults (30 s, 20,000).
+	BucketCountInterval time.Duration
+	BucketCountRate     int
+	// GatewayExpiry is how long the leader keeps an S3 gateway that stopped
+	// reporting (zero: 30 s).
+	GatewayExpiry time.Duration
 
 	// Raft timing and log compaction; see hashicorp/raft's Config.
 	HeartbeatTimeout   time.Duration
@@ -139,6 +161,8 @@ func DefaultConfig() Config {
 		RepairInterval:          3 * time.Second,
 		LifecycleInterval:       time.Second,
 		LifecyclePage:           500,
+		ConvertBandwidth:        32 << 20,
+		ConvertInterval:         10 * time.Second,
 		SafeModeTimeout:         60 * time.Second,
 		OrphanGrace:             time.Hour,
 		GCDelay:                 5 * time.Minute,
@@ -148,6 +172,9 @@ func DefaultConfig() Config {
 		MaxDeletesPerRound:      1000,
 		CommandTimeout:          2 * time.Minute,
 		BalanceThreshold:        0.10,
+		BucketCountInterval:     30 * time.Second,
+		BucketCountRate:         20000,
+		GatewayExpiry:           30 * time.Second,
 		HeartbeatTimeout:        1000 * time.Millisecond,
 		ElectionTimeout:         1000 * time.Millisecond,
 		LeaderLeaseTimeout:      500 * time.Millisecond,
@@ -191,6 +218,11 @@ func (c *Config) Validate() error {
 	check(c.LeaderLeaseTimeout > 0 && c.LeaderLeaseTimeout <= c.HeartbeatTimeout, "leader lease must be positive and at most the heartbeat timeout")
 	check(c.ApplyTimeout > 0, "apply timeout must be positive")
 	check(c.LifecycleInterval > 0 && c.LifecyclePage > 0, "the lifecycle interval and page must be positive")
+	check(c.ConvertAfter >= 0 && c.ConvertBandwidth >= 0 && c.ConvertInterval > 0, "conversion: the age and bandwidth must not be negative, the interval must be positive")
+	if c.ConvertPolicy != "" {
+		p, err := proto.ParseDataPolicy(c.ConvertPolicy)
+		check(err == nil && p.IsErasure(), "conversion policy %q: must be rs-K-M (%v)", c.ConvertPolicy, err)
+	}
 	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0 && c.GCDelay >= 0, "repair intervals must be positive")
 	check(c.BalanceThreshold > 0 && c.BalanceThreshold < 1, "balance threshold must be in (0, 1)")
 	check(c.MaxRepairPerServer > 0 && c.MaxRepairPerRound > 0 && c.MaxDeletesPerRound > 0 && c.MaxRepairBytesPerServer >= 0, "repair limits must be positive")

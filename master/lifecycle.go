@@ -38,6 +38,7 @@ type lifecycle struct {
 	every  time.Duration
 	page   int
 	wait   time.Duration // bound of one step's Raft commands
+	conv   *converter    // carries out transitions
 
 	gen atomic.Uint64
 
@@ -222,7 +223,54 @@ func (l *lifecycle) current(ctx context.Context, bucket string, rules []*proto.L
 		return l.remove(ctx, meta.DeleteObject{Bucket: bucket, Key: v.Key, IfVersion: v.Version, At: &at},
 			func(s *proto.LifecycleStats) { s.Expired++ })
 	}
+	class := ""
+	for _, r := range rules {
+		if !r.Matches(v.Key, v.Size, v.Tagging) {
+			continue
+		}
+		for _, t := range r.Transitions {
+			if transitionDue(&t, v.Modified, now) {
+				class = t.StorageClass // the last due one wins
+			}
+		}
+	}
+	l.transition(bucket, v, "", class)
 	return nil
+}
+
+// transitionDue reports whether a Transition by Days or Date is due for
+// a version made at made.
+func transitionDue(t *proto.LifecycleTransition, made, now time.Time) bool {
+	if t.Days != nil {
+		return !now.Before(expiry(made, *t.Days))
+	}
+	d, err := proto.LifecycleDate(t.Date)
+	return err == nil && !now.Before(d)
+}
+
+// transition hands a version whose transition to class is due to the
+// converter, unless it reports that class already. A class no longer
+// mapped to a policy (the operator changed --storage-class) is skipped.
+func (l *lifecycle) transition(bucket string, v *proto.Object, versionID, class string) {
+	if class == "" || class == storageClassOf(v) || l.conv == nil {
+		return
+	}
+	p, err := proto.ParseDataPolicy(l.conv.classes[class])
+	if err != nil {
+		l.count(func(s *proto.LifecycleStats) { s.Skipped++ })
+		return
+	}
+	if l.conv.enqueue(convJob{bucket: bucket, key: v.Key, versionID: versionID, version: v.Version, policy: p, class: class}) {
+		l.count(func(s *proto.LifecycleStats) { s.TransitionsQueued++ })
+	}
+}
+
+// storageClassOf is a version's storage class as S3 reports it.
+func storageClassOf(v *proto.Object) string {
+	if v.StorageClass == "" {
+		return "STANDARD"
+	}
+	return v.StorageClass
 }
 
 // expirationDue reports whether an Expiration by Days or Date is due for
@@ -307,6 +355,22 @@ func (l *lifecycle) noncurrentVersion(ctx context.Context, bucket string, rules 
 		return l.remove(ctx, meta.DeleteObject{Bucket: bucket, Key: v.Key, VersionID: v.VersionName(), IfVersion: v.Version, At: &at},
 			func(s *proto.LifecycleStats) { s.NoncurrentExpired++ })
 	}
+	if became.IsZero() || v.DeleteMarker {
+		return nil
+	}
+	class := ""
+	for _, r := range rules {
+		if !r.Matches(v.Key, v.Size, v.Tagging) {
+			continue
+		}
+		for _, t := range r.NoncurrentVersionTransitions {
+			if t.NoncurrentDays != nil && (t.NewerNoncurrentVersions == nil || n > *t.NewerNoncurrentVersions) &&
+				!now.Before(expiry(became, *t.NoncurrentDays)) {
+				class = t.StorageClass
+			}
+		}
+	}
+	l.transition(bucket, v, v.VersionName(), class)
 	return nil
 }
 

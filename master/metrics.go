@@ -42,7 +42,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.applySeconds, m.apiSeconds, stateCollector{s},
+		m.applySeconds, m.apiSeconds, stateCollector{s}, conversionCollector{s},
 	)
 	return m
 }

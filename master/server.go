@@ -49,8 +49,11 @@ type Server struct {
 	nodes    *nodes
 	heal     *healer
 	life     *lifecycle
+	conv     *converter
 	alloc    *allocator
 	metrics  *metrics
+	gateways *gateways      // S3 gateways' reports (api_gateways.go)
+	counter  *bucketCounter // per-bucket counts (bucketstats.go)
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -94,6 +97,10 @@ func (s *Server) wire() {
 	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
 	s.life = &lifecycle{log: s.log.With("component", "lifecycle"), now: s.now, fsm: s.fsm, apply: s.apply,
 		leader: s.IsLeader, every: s.cfg.LifecycleInterval, page: s.cfg.LifecyclePage, wait: s.cfg.ApplyTimeout}
+	s.conv = newConverter(s)
+	s.life.conv = s.conv
+	s.gateways = newGateways(s.cfg.GatewayExpiry)
+	s.counter = newBucketCounter(s)
 }
 
 func (s *Server) open() error {
@@ -152,12 +159,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: rpc.ErrorLog(s.log)}
 	errc := make(chan error, 1)
-	s.wg.Add(5)
+	s.wg.Add(6)
 	go func() { defer s.wg.Done(); errc <- s.http.Serve(s.httpLn) }()
 	go func() { defer s.wg.Done(); s.watchLeadership() }()
 	go func() { defer s.wg.Done(); s.stepDownWhileFailed() }()
 	go func() { defer s.wg.Done(); s.heal.loop(s.done) }()
 	go func() { defer s.wg.Done(); s.life.loop(s.done) }()
+	go func() { defer s.wg.Done(); s.conv.loop(s.done) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.counter.loop(s.done) }()
 	if s.cfg.Join != "" {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.joinLoop() }()

@@ -1,0 +1,443 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/granary-store/granary/internal/chunkclient"
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/rpc"
+	"github.com/granary-store/granary/master/meta"
+)
+
+// converter is the leader's background conversion: it rewrites cold
+// replicated objects as erasure-coded stripes, and carries out lifecycle
+// transitions. The leader does the I/O itself: it reads each replicated
+// chunk from one of its replicas (verified block by block by the chunk
+// server, trailer checked), encodes it with internal/stripe (the client
+// library's stripe writer: K+M single-copy shard writes at once, a failed
+// shard written again on a fresh server), and swaps the object's extents
+// in one OpReplaceExtents, a compare-and-set on the version it read. An
+// object overwritten or deleted meanwhile keeps the new write; the
+// conversion's shards are then orphans, and the old replicas of a
+// converted object go to the deletion queue: the normal GC collects both.
+//
+// Work comes from two places: queued lifecycle transitions (enqueue),
+// done first, and a pass over the buckets that have a conversion target
+// (ConvertRule, or the cluster's ConvertAfter), one object per step in
+// key order. The reads are paced by one token bucket (ConvertBandwidth).
+// Its cursor, queue and counters are soft state, reset when this member
+// becomes leader; a new leader starts a fresh pass, and since a converted
+// object is stored under its target already, nothing is converted twice
+// (but the one object in flight at a leader change, whose shards become
+// orphans).
+//
+// step runs one at a time (run) and owns the cursor; mu guards the queue
+// and the counters.
+type converter struct {
+	log      *slog.Logger
+	now      func() time.Time
+	fsm      *meta.FSM
+	apply    applyFunc
+	leader   func() bool
+	safe     func() (bool, string) // the healer's safe mode
+	alloc    *allocator
+	replicas *replicaMap
+	chunks   *chunkclient.Client
+	pace     *pacer
+
+	after   time.Duration // the cluster's age for conversion (0: off)
+	policy  string        // the cluster's conversion target ("": the bucket's or cluster's rs-K-M policy)
+	def     string        // the cluster's data policy
+	classes map[string]string
+	every   time.Duration
+	page    int
+	wait    time.Duration // bound of one Raft command
+
+	gen  atomic.Uint64
+	run  sync.Mutex
+	cur  convCursor
+	seen uint64
+
+	kick chan struct{} // wakes an idle loop when a transition is queued
+
+	mu     sync.Mutex
+	queue  []convJob
+	queued map[string]bool
+	stats  proto.ConversionStats
+	rate   convRate
+}
+
+// convCursor is where a pass stands: a bucket and the last key looked at.
+type convCursor struct {
+	bucket, after string
+	started       bool // the pass surveyed what is pending
+}
+
+// convJob is one version to lay out under policy, and, for a lifecycle
+// transition, the storage class it then reports.
+type convJob struct {
+	bucket, key, versionID string
+	version                uint64
+	policy                 proto.DataPolicy
+	class                  string
+}
+
+func (j convJob) id() string { return j.bucket + "/" + j.key + "\x00" + j.versionID }
+
+// maxQueued bounds the queued transitions; more wait for a later
+// lifecycle pass.
+const maxQueued = 10000
+
+func (c *converter) reset() {
+	c.gen.Add(1)
+	c.mu.Lock()
+	c.stats, c.queue, c.queued, c.rate = proto.ConversionStats{}, nil, nil, convRate{}
+	c.mu.Unlock()
+}
+
+// progress returns the counters, with rate and ETA.
+func (c *converter) progress() proto.ConversionStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stats
+	st.BandwidthBytesPerSecond = c.pace.rate
+	st.BytesPerSecond = c.rate.perSecond(time.Now())
+	switch {
+	case st.PendingBytes == 0:
+		st.ETASeconds = 0
+	case st.BytesPerSecond == 0:
+		st.ETASeconds = -1
+	default:
+		st.ETASeconds = (st.PendingBytes + st.BytesPerSecond - 1) / st.BytesPerSecond
+	}
+	return st
+}
+
+func (c *converter) count(f func(*proto.ConversionStats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	c.mu.Unlock()
+}
+
+// enqueue hands a lifecycle transition to the converter; it reports false
+// when the queue is full (a later lifecycle pass finds the version again).
+func (c *converter) enqueue(j convJob) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.queued[j.id()] {
+		return true
+	}
+	if len(c.queue) >= maxQueued {
+		return false
+	}
+	if c.queued == nil {
+		c.queued = map[string]bool{}
+	}
+	c.queued[j.id()] = true
+	c.queue = append(c.queue, j)
+	c.stats.Enabled = true
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (c *converter) dequeue() (convJob, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return convJob{}, false
+	}
+	j := c.queue[0]
+	c.queue = c.queue[1:]
+	delete(c.queued, j.id())
+	return j, true
+}
+
+// loop runs steps while this member leads, back to back while there is
+// work and every c.every otherwise, until done is closed. A step stops
+// as soon as done closes or leadership is lost.
+func (c *converter) loop(done <-chan struct{}) {
+	tick := time.NewTicker(c.every)
+	defer tick.Stop()
+	for {
+		worked := false
+		if c.leader() {
+			ctx, cancel := c.stepContext(done)
+			var err error
+			worked, err = c.step(ctx)
+			if err != nil && !errors.Is(err, ErrNotLeader) && ctx.Err() == nil {
+				c.log.Warn("conversion step", "err", err)
+			}
+			cancel()
+		}
+		if worked {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			continue
+		}
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		case <-c.kick:
+		}
+	}
+}
+
+// stepContext is canceled when done closes or this member stops leading.
+func (c *converter) stepContext(done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				cancel()
+				return
+			case <-t.C:
+				if !c.leader() {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
+}
+
+// step converts one object: a queued transition, else the next one the
+// pass finds. It reports whether it found work.
+func (c *converter) step(ctx context.Context) (bool, error) {
+	c.run.Lock()
+	defer c.run.Unlock()
+	if !c.leader() {
+		return false, fmt.Errorf("master: conversion: %w", ErrNotLeader)
+	}
+	if g := c.gen.Load(); g != c.seen {
+		c.cur, c.seen = convCursor{}, g
+	}
+	if safe, _ := c.safe(); safe {
+		return false, nil // replica locations are not known yet
+	}
+	if j, ok := c.dequeue(); ok {
+		return true, c.do(ctx, j, true)
+	}
+	now := c.now().UTC()
+	buckets, err := c.buckets()
+	if err != nil {
+		return false, err
+	}
+	if !c.cur.started {
+		c.survey(buckets, now)
+		c.cur.started = true
+	}
+	for _, b := range buckets {
+		if b.Name < c.cur.bucket {
+			continue
+		}
+		if b.Name != c.cur.bucket {
+			c.cur = convCursor{bucket: b.Name, started: true}
+		}
+		p, age, _ := c.target(&b)
+		j, found, err := c.next(&b, p, age, now)
+		if err != nil {
+			return false, err
+		}
+		if found {
+			return true, c.do(ctx, j, false)
+		}
+		c.cur = convCursor{bucket: b.Name + "\x00", started: true}
+	}
+	if c.cur.bucket != "" {
+		c.count(func(s *proto.ConversionStats) { s.Passes++; s.LastPass = now.Format(time.RFC3339) })
+	}
+	c.cur = convCursor{}
+	return false, nil
+}
+
+// buckets returns the buckets with a conversion target, sorted by name.
+func (c *converter) buckets() ([]proto.Bucket, error) {
+	all, err := c.fsm.Buckets()
+	if err != nil {
+		return nil, fmt.Errorf("master: conversion: %w", err)
+	}
+	out := all[:0]
+	for _, b := range all {
+		if _, _, ok := c.target(&b); ok {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b proto.Bucket) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// target is a bucket's conversion: its own rule, else the cluster's age
+// with the cluster's conversion policy, or else the bucket's or the
+// cluster's data policy when it is erasure-coded.
+func (c *converter) target(b *proto.Bucket) (proto.DataPolicy, time.Duration, bool) {
+	if r := b.Convert; r != nil {
+		p, err := proto.ParseDataPolicy(r.Policy)
+		return p, time.Duration(r.AfterSeconds) * time.Second, err == nil && r.AfterSeconds > 0 && p.IsErasure()
+	}
+	if c.after <= 0 {
+		return proto.DataPolicy{}, 0, false
+	}
+	for _, s := range []string{c.policy, b.DataPolicy, c.def} {
+		if p, err := proto.ParseDataPolicy(s); err == nil && p.IsErasure() {
+			return p, c.after, true
+		}
+	}
+	return proto.DataPolicy{}, 0, false
+}
+
+// due reports whether o should be converted to p: old enough, stored in
+// chunks, and not all of them stripes of p yet.
+func due(o *proto.Object, p proto.DataPolicy, age time.Duration, now time.Time) bool {
+	return !o.DeleteMarker && len(o.Extents) > 0 && !now.Before(o.Modified.Add(age)) && !storedAs(o.Extents, p)
+}
+
+// storedAs reports whether every extent is laid out as policy p lays new
+// ones: stripes of its K and M, or replicated chunks.
+func storedAs(extents []proto.Extent, p proto.DataPolicy) bool {
+	for _, e := range extents {
+		switch {
+		case p.IsErasure() && (e.Stripe == nil || e.Stripe.K != p.K || e.Stripe.M != p.M):
+			return false
+		case !p.IsErasure() && e.Stripe != nil:
+			return false
+		}
+	}
+	return true
+}
+
+// next finds the next object of b after the cursor that is due.
+func (c *converter) next(b *proto.Bucket, p proto.DataPolicy, age time.Duration, now time.Time) (convJob, bool, error) {
+	for {
+		res, err := c.fsm.List(proto.ListRequest{Bucket: b.Name, StartAfter: c.cur.after, MaxKeys: c.page})
+		if errors.Is(err, meta.ErrNoSuchBucket) {
+			return convJob{}, false, nil
+		}
+		if err != nil {
+			return convJob{}, false, fmt.Errorf("master: conversion: list %s: %w", b.Name, err)
+		}
+		for i := range res.Objects {
+			o := &res.Objects[i]
+			c.cur.after = o.Key
+			if due(o, p, age, now) {
+				return convJob{bucket: b.Name, key: o.Key, version: o.Version, policy: p}, true, nil
+			}
+		}
+		if !res.IsTruncated {
+			return convJob{}, false, nil
+		}
+	}
+}
+
+// survey counts what the pass will convert.
+func (c *converter) survey(buckets []proto.Bucket, now time.Time) {
+	var objects, bytes int64
+	for _, b := range buckets {
+		p, age, _ := c.target(&b)
+		req := proto.ListRequest{Bucket: b.Name, MaxKeys: proto.MaxListKeys}
+		for {
+			res, err := c.fsm.List(req)
+			if err != nil {
+				break
+			}
+			for i := range res.Objects {
+				if due(&res.Objects[i], p, age, now) {
+					objects++
+					bytes += res.Objects[i].Size
+				}
+			}
+			if !res.IsTruncated {
+				break
+			}
+			req.StartAfter = res.NextStartAfter
+		}
+	}
+	c.count(func(s *proto.ConversionStats) {
+		s.PendingObjects, s.PendingBytes = objects, bytes
+		s.Enabled = s.Enabled || len(buckets) > 0
+	})
+}
+
+// do converts one version and counts the outcome; only errors that are
+// not the object's own (leadership, shutdown) are returned.
+func (c *converter) do(ctx context.Context, j convJob, transition bool) error {
+	n, err := c.convert(ctx, j)
+	c.count(func(s *proto.ConversionStats) {
+		if !transition {
+			s.PendingObjects = max(s.PendingObjects-1, 0)
+			s.PendingBytes = max(s.PendingBytes-n, 0)
+		}
+	})
+	switch {
+	case errors.Is(err, errNothingToDo):
+		return nil
+	case err == nil:
+		c.mu.Lock()
+		c.stats.ConvertedObjects++
+		c.stats.ConvertedBytes += n
+		if transition {
+			c.stats.Transitioned++
+		}
+		c.rate.add(time.Now(), n)
+		c.mu.Unlock()
+		c.log.Debug("converted", "bucket", j.bucket, "key", j.key, "version", j.versionID, "policy", j.policy.String(), "bytes", n)
+		return nil
+	case errors.Is(err, meta.ErrPrecondition), errors.Is(err, meta.ErrNoSuchKey), errors.Is(err, meta.ErrNoSuchVersion),
+		errors.Is(err, meta.ErrNoSuchBucket):
+		c.count(func(s *proto.ConversionStats) { s.Changed++ })
+		return nil
+	case ctx.Err() != nil, errors.Is(err, ErrNotLeader):
+		return err
+	}
+	c.count(func(s *proto.ConversionStats) { s.Failed++ })
+	c.log.Warn("conversion failed; a later pass tries again", "bucket", j.bucket, "key", j.key, "err", err)
+	return nil
+}
+
+// newConverter builds the leader's converter of s. Its chunk client calls
+// the chunk servers with the cluster's credential; each call is bounded
+// by the step's context, and an answer's headers by a minute.
+func newConverter(s *Server) *converter {
+	rc := rpc.Config{Secret: s.cfg.ClusterSecret, Insecure: s.cfg.Insecure, TLS: s.cfg.TLS}
+	cc := chunkclient.New(rc, rpc.NewClient(rc, rpc.ClientOptions{ResponseHeaderTimeout: time.Minute}))
+	cc.Stall = 10 * time.Second
+	return &converter{
+		log: s.log.With("component", "conversion"), now: s.now, fsm: s.fsm, apply: s.apply, leader: s.IsLeader, safe: s.heal.safeMode,
+		alloc: s.alloc, replicas: s.replicas, chunks: cc, pace: &pacer{rate: s.cfg.ConvertBandwidth},
+		after: s.cfg.ConvertAfter, policy: s.cfg.ConvertPolicy, def: s.cfg.DataPolicy, classes: s.cfg.StorageClasses,
+		every: s.cfg.ConvertInterval, page: convertPage, wait: s.cfg.ApplyTimeout, kick: make(chan struct{}, 1),
+	}
+}
+
+// convertPage is how many records a pass reads at a time.
+const convertPage = 1000
+
+// ConvertOnce runs one conversion step now: a queued lifecycle
+// transition, else the next object a pass finds due; it reports whether
+// it found work. Tests call it to drive the converter without waiting for
+// its ticker.
+func (s *Server) ConvertOnce(ctx context.Context) (bool, error) { return s.conv.step(ctx) }
+
+// ConversionProgress is the converter's progress since this member
+// became leader.
+func (s *Server) ConversionProgress() proto.ConversionStats { return s.conv.progress() }
