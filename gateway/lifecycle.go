@@ -11,14 +11,11 @@ import (
 )
 
 // lifecycleRuleXML is one Rule of S3's LifecycleConfiguration document:
-// the stored rule's elements, and the ones the gateway refuses
-// (transitions) or does not know, caught so they are never dropped
-// silently.
+// the stored rule's elements, and the ones the gateway does not know,
+// caught so they are never dropped silently.
 type lifecycleRuleXML struct {
 	proto.LifecycleRule
-	Transitions           []struct{} `xml:"Transition"`
-	NoncurrentTransitions []struct{} `xml:"NoncurrentVersionTransition"`
-	Other                 []struct {
+	Other []struct {
 		XMLName xml.Name
 	} `xml:",any"`
 }
@@ -53,6 +50,13 @@ func (s *Server) putBucketLifecycle(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		for _, class := range proto.TransitionClasses(rules) {
+			if _, mapped, err := s.client.StorageClassPolicy(ctx, class); err != nil {
+				return err
+			} else if !mapped {
+				return errorf(ErrInvalidStorageClass, "the storage class you specified is not valid: %s is not mapped to a data policy on this cluster", class)
+			}
+		}
 		return s.client.SetBucketLifecycle(ctx, bucket, rules)
 	})
 }
@@ -64,8 +68,8 @@ func (s *Server) deleteBucketLifecycle(w http.ResponseWriter, r *http.Request) {
 }
 
 // readLifecycle reads a LifecycleConfiguration document and checks it as
-// S3 does. Transitions are refused: storage classes are not mapped to
-// data policies yet, and a rule must never be kept and not applied.
+// S3 does. (The caller checks that the storage classes of transitions are
+// mapped to data policies: a rule must never be kept and not applied.)
 func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
 	var doc lifecycleConfigurationXML
 	if err := readConfigBody(r, &doc); err != nil {
@@ -73,9 +77,6 @@ func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
 	}
 	rules := make([]client.LifecycleRule, 0, len(doc.Rules))
 	for _, x := range doc.Rules {
-		if len(x.Transitions) > 0 || len(x.NoncurrentTransitions) > 0 {
-			return nil, errorf(ErrNotImplemented, "lifecycle transitions are not implemented: the lifecycle worker does not convert objects (use granary admin convert, or --storage-class at write time)")
-		}
 		if len(x.Other) > 0 {
 			return nil, malformedXML()
 		}
@@ -87,6 +88,11 @@ func readLifecycle(r *http.Request) ([]client.LifecycleRule, error) {
 				norm := *e
 				norm.Date = d.Format("2006-01-02T15:04:05.000Z") // as S3 gives it back
 				rules[i].Expiration = &norm
+			}
+		}
+		for j, t := range rules[i].Transitions {
+			if d, err := proto.LifecycleDate(t.Date); t.Date != "" && err == nil {
+				rules[i].Transitions[j].Date = d.Format("2006-01-02T15:04:05.000Z")
 			}
 		}
 	}

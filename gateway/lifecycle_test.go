@@ -81,8 +81,15 @@ func TestS3BucketLifecycle(t *testing.T) {
 		{"abort with tags", rule("<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>"), "InvalidRequest"},
 		{"marker with tags", rule("<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>"), "InvalidRequest"},
 		{"duplicate tag keys", rule("<Filter><And><Tag><Key>k</Key><Value>1</Value></Tag><Tag><Key>k</Key><Value>2</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>"), "InvalidRequest"},
-		{"transition", rule("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>"), "NotImplemented"},
-		{"noncurrent transition", rule("<Filter/><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>30</NoncurrentDays><StorageClass>STANDARD_IA</StorageClass></NoncurrentVersionTransition>"), "NotImplemented"},
+		{"transition to an unmapped class", rule("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>"), "InvalidStorageClass"},
+		{"noncurrent transition to an unmapped class", rule("<Filter/><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>30</NoncurrentDays><StorageClass>STANDARD_IA</StorageClass></NoncurrentVersionTransition>"), "InvalidStorageClass"},
+		{"transition without a class", rule("<Filter/><Status>Enabled</Status><Transition><Days>30</Days></Transition>"), "MalformedXML"},
+		{"transition by days and date", rule("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><Date>2031-01-01T00:00:00Z</Date><StorageClass>GLACIER</StorageClass></Transition>"), "MalformedXML"},
+		{"transition days negative", rule("<Filter/><Status>Enabled</Status><Transition><Days>-1</Days><StorageClass>GLACIER</StorageClass></Transition>"), "InvalidArgument"},
+		{"transition date not at midnight", rule("<Filter/><Status>Enabled</Status><Transition><Date>2031-01-01T10:00:00Z</Date><StorageClass>GLACIER</StorageClass></Transition>"), "InvalidArgument"},
+		{"transitions by days and by date", rule("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition><Transition><Date>2031-01-01T00:00:00Z</Date><StorageClass>STANDARD_IA</StorageClass></Transition>"), "InvalidRequest"},
+		{"two transitions to one class", rule("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition><Transition><Days>60</Days><StorageClass>GLACIER</StorageClass></Transition>"), "InvalidRequest"},
+		{"noncurrent transition without days", rule("<Filter/><Status>Enabled</Status><NoncurrentVersionTransition><StorageClass>STANDARD_IA</StorageClass></NoncurrentVersionTransition>"), "InvalidArgument"},
 		{"duplicate ids", `<LifecycleConfiguration><Rule><ID>a</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>` +
 			`<Rule><ID>a</ID><Filter/><Status>Enabled</Status><Expiration><Days>2</Days></Expiration></Rule></LifecycleConfiguration>`, "InvalidArgument"},
 	} {
@@ -170,7 +177,7 @@ func TestAWSCLILifecycle(t *testing.T) {
 		t.Fatalf("get-bucket-lifecycle-configuration: %+v", r)
 	}
 	if out := s3apiFails(t, aws, addr, "put-bucket-lifecycle-configuration", "--bucket", "clilife", "--lifecycle-configuration",
-		`{"Rules":[{"Status":"Enabled","Filter":{},"Transitions":[{"Days":30,"StorageClass":"GLACIER"}]}]}`); !strings.Contains(out, "NotImplemented") {
+		`{"Rules":[{"Status":"Enabled","Filter":{},"Transitions":[{"Days":30,"StorageClass":"GLACIER"}]}]}`); !strings.Contains(out, "InvalidStorageClass") {
 		t.Fatalf("put-bucket-lifecycle-configuration with a transition: %s", out)
 	}
 	s3api("delete-bucket-lifecycle", "--bucket", "clilife")
