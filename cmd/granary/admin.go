@@ -50,9 +50,17 @@ func adminSubs() []adminSub {
 				return cl.CreateBucketWith(ctx, client.BucketSpec{Name: a[0], DataPolicy: *policy}) // the master checks the policy
 			}
 		}},
-		{"set-policy", []string{"BUCKET", "POLICY"}, "change a bucket's data policy for later writes (rep-N, rs-K-M); admin convert rewrites what is stored", noFlags(func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
-			return cl.SetBucketDataPolicy(ctx, a[0], a[1])
-		})},
+		{"set-policy", []string{"BUCKET", "POLICY"}, "change a bucket's data policy for later writes (rep-N, rs-K-M); admin convert rewrites what is stored; with --convert-after, POLICY (rs-K-M) is instead where the leader converts the bucket's cold data in the background, and later writes keep their policy", func(fs *flag.FlagSet) adminRun {
+			var after time.Duration
+			var set bool
+			fs.Var(ageFlag{d: &after, set: &set, allowDefault: true}, "convert-after", "convert replicated objects older than this (7d, 36h) to POLICY in the background at the cluster's --convert-bandwidth; 0 turns it off for the bucket, default follows the cluster's --convert-after again")
+			return func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
+				if set {
+					return cl.SetBucketConversion(ctx, a[0], a[1], after)
+				}
+				return cl.SetBucketDataPolicy(ctx, a[0], a[1])
+			}
+		}},
 		{"convert", []string{"BUCKET[/PREFIX]"}, "set a bucket's data policy and rewrite its objects (under PREFIX) with it, each swapped in only if unchanged meanwhile; the whole run must end within --timeout", func(fs *flag.FlagSet) adminRun {
 			policy := fs.String("policy", "", "the data policy to convert to: rs-K-M or rep-N (required)")
 			return func(ctx context.Context, e *env, cl *client.Admin, a []string) error {
@@ -409,6 +417,17 @@ func printStatus(w io.Writer, st client.Status) {
 		}
 		fmt.Fprintf(w, "repair: %d copies queued (%s), %d running (%s), %s/s, done in %s\n",
 			r.QueuedCopies, human(r.QueuedBytes), r.InflightCopies, human(r.InflightBytes), human(r.BytesPerSecond), eta)
+	}
+	if cv := st.Conversion; cv.Enabled || cv.ConvertedObjects > 0 {
+		eta := "unknown"
+		switch {
+		case cv.PendingBytes == 0:
+			eta = "nothing pending"
+		case cv.ETASeconds > 0:
+			eta = "done in " + (time.Duration(cv.ETASeconds) * time.Second).String()
+		}
+		fmt.Fprintf(w, "conversion: %d objects pending (%s), %d converted (%s, %d by lifecycle transitions), %d changed meanwhile, %d failed, %s/s, %s\n",
+			cv.PendingObjects, human(cv.PendingBytes), cv.ConvertedObjects, human(cv.ConvertedBytes), cv.Transitioned, cv.Changed, cv.Failed, human(cv.BytesPerSecond), eta)
 	}
 	for _, cs := range st.ChunkServers {
 		for _, d := range cs.FailedDirs {

@@ -34,6 +34,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	cfg.StorageClasses = map[string]string{}
 	fs.Var(storageClassFlag(cfg.StorageClasses), "storage-class", "map an S3 storage class to a data policy, CLASS=POLICY (repeatable), e.g. STANDARD_IA=rs-4-2")
 	fs.StringVar(&cfg.DataPolicy, "policy", "", "data policy of buckets created without one: rep-N (--replication N) or rs-K-M (Reed-Solomon, K data and M parity shards on K+M servers)")
+	convertFlags(fs, &cfg)
 	fs.DurationVar(&cfg.RepairInterval, "repair-interval", cfg.RepairInterval, "how often the leader plans repairs (also woken by finished copies)")
 	fs.IntVar(&cfg.MaxRepairPerServer, "max-repair-per-server", cfg.MaxRepairPerServer, "concurrent repair copies one chunk server takes part in")
 	fs.IntVar(&cfg.MaxRepairPerRound, "max-repair-per-round", cfg.MaxRepairPerRound, "copies issued per planning round")
@@ -48,7 +49,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.HeartbeatTimeout, "raft-heartbeat-timeout", cfg.HeartbeatTimeout, "Raft heartbeat timeout")
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(e, fs, args); err != nil {
+	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -40,6 +40,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	cfg := master.DefaultConfig()
 	fs.DurationVar(&cfg.OrphanGrace, "orphan-grace", cfg.OrphanGrace, "how long written but uncommitted chunks are kept")
 	fs.DurationVar(&cfg.GCDelay, "gc-delay", cfg.GCDelay, "how long chunks of deleted or overwritten data stay on disk before removal")
+	convertFlags(fs, &cfg)
 	csCfg := chunkserver.DefaultConfig()
 	fs.DurationVar(&csCfg.ScrubInterval, "scrub-interval", csCfg.ScrubInterval, "least time between the starts of two scrub passes on each chunk server")
 	fs.DurationVar(&csCfg.SweepInterval, "sweep-interval", csCfg.SweepInterval, "how often each chunk server checks that its chunk files and data directories are there")
@@ -51,7 +52,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	tlsOn := fs.Bool("tls", false, "TLS everywhere: on first start, create a CA and certificates in DIR/tls (kept across restarts); every internal hop then uses mutual TLS, and S3 and the dashboard serve HTTPS")
 	var s3 s3TLS
 	s3.register(fs)
-	if err := parse(e, fs, args); err != nil {
+	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -72,6 +73,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		if p, _ := client.ParseDataPolicy(policy); p.Servers() > *chunkservers {
 			return fmt.Errorf("%w: --storage-class %s=%s needs --chunkservers of at least %d", errUsage, class, policy, p.Servers())
 		}
+	}
+	if p, _ := client.ParseDataPolicy(cfg.ConvertPolicy); cfg.ConvertPolicy != "" && p.Servers() > *chunkservers {
+		return fmt.Errorf("%w: --convert-policy %s needs --chunkservers of at least %d", errUsage, p, p.Servers())
 	}
 	if *csPort < 0 || *csPort > 0 && *csPort+*chunkservers-1 > 65535 {
 		return fmt.Errorf("%w: --chunkserver-port %d leaves no room for %d chunk servers", errUsage, *csPort, *chunkservers)
