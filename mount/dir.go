@@ -134,24 +134,37 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if n.m.cfg.ReadOnly {
 		return nil, syscall.EROFS
 	}
-	key, en := n.childKey(name)
-	if en != 0 {
-		return nil, en
-	}
 	a := n.newAttrs(ctx, syscall.S_IFDIR, mode)
 	ctx, cancel := n.m.reqCtx()
 	defer cancel()
-	if f, err := n.m.probe(ctx, key); err != nil {
-		return nil, n.m.fail("mkdir", key, err)
-	} else if f.kind != 0 {
-		return nil, syscall.EEXIST
-	}
-	if _, err := n.m.cl.Put(ctx, n.m.bucket, key+"/", bytes.NewReader(nil), 0, &client.PutOptions{Meta: a.toMeta()}); err != nil {
-		return nil, n.m.fail("mkdir", key, err)
+	if en := n.mkdirKey(ctx, name, a); en != 0 {
+		return nil, en
 	}
 	in := n.child(ctx, name, found{kind: syscall.S_IFDIR, attrs: a})
 	in.Operations().(*node).attr.fill(&out.Attr)
 	return in, 0
+}
+
+// mkdirKey stores the marker of directory name under n, unless name is
+// there, with renameMu held shared: a rename of a directory above cannot
+// move the keys between the choice of the key and the Put (the marker
+// would bring the old directory back).
+func (n *node) mkdirKey(ctx context.Context, name string, a attrs) syscall.Errno {
+	n.m.renameMu.RLock()
+	defer n.m.renameMu.RUnlock()
+	key, en := n.childKey(name)
+	if en != 0 {
+		return en
+	}
+	if f, err := n.m.probe(ctx, key); err != nil {
+		return n.m.fail("mkdir", key, err)
+	} else if f.kind != 0 {
+		return syscall.EEXIST
+	}
+	if _, err := n.m.cl.Put(ctx, n.m.bucket, key+"/", bytes.NewReader(nil), 0, &client.PutOptions{Meta: a.toMeta()}); err != nil {
+		return n.m.fail("mkdir", key, err)
+	}
+	return 0
 }
 
 func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
@@ -159,16 +172,18 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if n.m.cfg.ReadOnly {
 		return syscall.EROFS
 	}
-	key, en := n.childKey(name)
-	if en != 0 {
-		return en
-	}
 	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	if ch := n.childNode(name); ch != nil && ch.kind != syscall.S_IFDIR {
 		return syscall.ENOTDIR
 	} else if ch != nil && ch.hasPending() {
 		return syscall.ENOTEMPTY
+	}
+	n.m.renameMu.RLock() // see mkdirKey
+	defer n.m.renameMu.RUnlock()
+	key, en := n.childKey(name)
+	if en != 0 {
+		return en
 	}
 	res, err := n.m.cl.List(ctx, client.ListRequest{Bucket: n.m.bucket, Prefix: key + "/", MaxKeys: 2})
 	if err != nil {
@@ -212,8 +227,7 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 	if n.m.cfg.ReadOnly {
 		return syscall.EROFS
 	}
-	key, en := n.childKey(name)
-	if en != 0 {
+	if _, en := n.childKey(name); en != 0 {
 		return en
 	}
 	ctx, cancel := n.m.reqCtx()
@@ -224,6 +238,12 @@ func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
 			return syscall.EISDIR
 		}
 		fresh = ch.detach(ctx)
+	}
+	n.m.renameMu.RLock() // after detach, which takes the child's mu; see mkdirKey
+	defer n.m.renameMu.RUnlock()
+	key, en := n.childKey(name)
+	if en != 0 {
+		return en
 	}
 	err := n.m.cl.Delete(ctx, n.m.bucket, key)
 	if errors.Is(err, client.ErrNoSuchKey) && fresh {
@@ -240,25 +260,36 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if n.m.cfg.ReadOnly {
 		return nil, syscall.EROFS
 	}
-	key, en := n.childKey(name)
-	if en != 0 {
-		return nil, en
-	}
 	a := n.newAttrs(ctx, syscall.S_IFLNK, 0o777)
 	ctx, cancel := n.m.reqCtx()
 	defer cancel()
 	a.size = int64(len(target))
-	_, err := n.m.cl.Put(ctx, n.m.bucket, key, strings.NewReader(target), a.size,
-		&client.PutOptions{Meta: a.toMeta(), IfVersion: client.MustNotExist})
-	if errors.Is(err, client.ErrPrecondition) {
-		return nil, syscall.EEXIST
-	}
-	if err != nil {
-		return nil, n.m.fail("symlink", key, err)
+	if en := n.symlinkKey(ctx, name, target, a); en != 0 {
+		return nil, en
 	}
 	in := n.child(ctx, name, found{kind: syscall.S_IFLNK, attrs: a})
 	a.fill(&out.Attr)
 	return in, 0
+}
+
+// symlinkKey stores link name under n, with renameMu held shared (see
+// mkdirKey).
+func (n *node) symlinkKey(ctx context.Context, name, target string, a attrs) syscall.Errno {
+	n.m.renameMu.RLock()
+	defer n.m.renameMu.RUnlock()
+	key, en := n.childKey(name)
+	if en != 0 {
+		return en
+	}
+	_, err := n.m.cl.Put(ctx, n.m.bucket, key, strings.NewReader(target), a.size,
+		&client.PutOptions{Meta: a.toMeta(), IfVersion: client.MustNotExist})
+	if errors.Is(err, client.ErrPrecondition) {
+		return syscall.EEXIST
+	}
+	if err != nil {
+		return n.m.fail("symlink", key, err)
+	}
+	return 0
 }
 
 func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {

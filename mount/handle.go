@@ -343,6 +343,8 @@ func (n *node) putMarkerLocked(ctx context.Context) syscall.Errno {
 	if n == n.m.root {
 		return 0 // the root's attributes live in memory only
 	}
+	n.m.renameMu.RLock() // see mkdirKey
+	defer n.m.renameMu.RUnlock()
 	dk, ok := n.dirKey()
 	if !ok {
 		return syscall.ENOENT

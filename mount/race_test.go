@@ -128,3 +128,56 @@ func readKey(ctx context.Context, t *testing.T, cl *client.Client, key string) [
 	}
 	return b
 }
+
+// TestMountMkdirRenameRace makes directories deep in a tree, one after the
+// other, while the tree's top is renamed: every mkdir that succeeded is
+// under the new name, and the old name never comes back (a marker stored
+// under a key chosen before the move would bring it back).
+func TestMountMkdirRenameRace(t *testing.T) {
+	e := startMount(t, nil)
+	ctx := ctxT(t, 3*time.Minute)
+	for r := range 8 {
+		name := fmt.Sprintf("m%d", r)
+		base := filepath.Join(e.dir, name)
+		if err := os.MkdirAll(filepath.Join(base, "a", "b"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var made []string
+		var once sync.Once
+		going := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < 1000; i++ {
+				d := fmt.Sprintf("d%d", i)
+				err := os.Mkdir(filepath.Join(base, "a", "b", d), 0o755)
+				if i == 1 {
+					once.Do(func() { close(going) })
+				}
+				if err != nil {
+					return // the tree moved away: its old path is gone
+				}
+				made = append(made, d)
+			}
+		}()
+		<-going
+		renameErr := os.Rename(filepath.Join(base, "a"), filepath.Join(base, "c"))
+		<-done
+		if renameErr != nil {
+			t.Fatalf("round %d: rename: %v", r, renameErr)
+		}
+		res, err := e.cl.List(ctx, client.ListRequest{Bucket: "files", Prefix: name + "/a/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Objects) != 0 {
+			t.Errorf("round %d: the old directory came back: %s and %d more", r, res.Objects[0].Key, len(res.Objects)-1)
+		}
+		for _, d := range made {
+			if _, err := e.cl.Stat(ctx, "files", name+"/c/b/"+d+"/"); err != nil {
+				t.Errorf("round %d: %s made before or during the rename is not under the new name: %v", r, d, err)
+			}
+		}
+		t.Logf("round %d: %d directories made", r, len(made))
+	}
+}
