@@ -38,7 +38,7 @@ func (s *Server) routes() http.Handler {
 // the request's context (reqid), so pipeline calls to the next server
 // carry it on.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
-	checked := rpc.LogCalls(s.log, s.rpc.Authenticate(h)) // a Debug line per call, with the caller's request_id
+	checked := rpc.Trace("chunkserver", s.log, s.rpc.Authenticate(h)) // a Debug line per call, with the caller's request_id
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.waitUnpaused(r.Context().Done()) {
 			return

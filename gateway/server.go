@@ -268,7 +268,7 @@ func (s *Server) routes() http.Handler {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrInvalidURI, "couldn't parse the specified URI"))
 	})
-	return s.front(r)
+	return s.front(rpc.TraceRoot("gateway", r)) // a span per S3 request when tracing is on
 }
 
 // HealthPath answers unauthenticated health probes (container health

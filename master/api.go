@@ -118,7 +118,7 @@ func (a *api) routes() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
 	})
-	return rpc.LogCalls(a.log, a.m.metrics.instrument(r)) // Debug line per call, with the caller's request_id
+	return rpc.Trace("master", a.log, a.m.metrics.instrument(r)) // Debug line per call, with the caller's request_id
 }
 
 // onLeader runs h on the leader; a follower forwards the request. A GET

@@ -35,6 +35,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	ct.register(fs, e)
 	var lf logFlags
 	lf.register(fs)
+	tf := registerTraceFlags(fs)
 	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
@@ -49,6 +50,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer tf.start("granary-chunkserver", logger)()
 	cfg.Logger = logger
 	if cfg.ClusterSecret, err = clusterSecret(e, cfg.Insecure); err != nil { // before touching the data folder
 		return err

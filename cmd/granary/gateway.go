@@ -22,6 +22,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	s3.register(fs)
 	var lf logFlags
 	lf.register(fs)
+	tf := registerTraceFlags(fs)
 	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
@@ -33,6 +34,7 @@ func runGateway(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer tf.start("granary-gateway", logger)()
 	cfg.Logger = logger
 	if cfg.ClusterSecret, err = clusterSecret(e, *insecure); err != nil {
 		return err

@@ -49,6 +49,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.HeartbeatTimeout, "raft-heartbeat-timeout", cfg.HeartbeatTimeout, "Raft heartbeat timeout")
 	var lf logFlags
 	lf.register(fs)
+	tf := registerTraceFlags(fs)
 	if err := parseConfig(e, fs, args); err != nil {
 		return err
 	}
@@ -59,6 +60,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer tf.start("granary-master", logger)()
 	cfg.Logger = logger
 	if cfg.ClusterSecret, err = clusterSecret(e, cfg.Insecure); err != nil {
 		return err

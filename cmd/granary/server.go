@@ -47,6 +47,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	fs.Var(sizeFlag{&csCfg.CapacityLimit}, "capacity", "capacity each chunk server offers, below the disk's size (default: all of it)")
 	var lf logFlags
 	lf.register(fs)
+	tf := registerTraceFlags(fs)
 	gwCfg := gateway.DefaultConfig()
 	gatewayFlags(fs, &gwCfg)
 	tlsOn := fs.Bool("tls", false, "TLS everywhere: on first start, create a CA and certificates in DIR/tls (kept across restarts); every internal hop then uses mutual TLS, and S3 and the dashboard serve HTTPS")
@@ -87,6 +88,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer tf.start("granary-server", logger)()
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", *dir, err)
 	}

@@ -7,21 +7,40 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/reqid"
+	"github.com/granary-store/granary/internal/tracing"
 )
 
 // transport is the RoundTripper of the clients NewClient builds: it sends
 // the request id of each call's context (reqid.From) in reqid.Header, so
 // every call a request causes carries its id to the next process, whoever
 // makes the call. A call that already has the header (a follower forwarding
-// a call to the leader) keeps it.
+// a call to the leader) keeps it. When tracing is on and the context has a
+// span, the call gets a client span (until the answer's headers arrive)
+// and carries its traceparent.
 type transport struct{ base *http.Transport }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if id := reqid.From(req.Context()); id != "" && req.Header.Get(reqid.Header) == "" {
-		req = req.Clone(req.Context()) // a RoundTripper must not change its request
+	ctx := req.Context()
+	id := reqid.From(ctx)
+	setID := id != "" && req.Header.Get(reqid.Header) == ""
+	if !setID && !tracing.Active(ctx) {
+		return t.base.RoundTrip(req)
+	}
+	ctx, end := tracing.StartClient(ctx, req.Method, req.URL.Host, req.URL.Path)
+	req = req.Clone(ctx) // a RoundTripper must not change its request
+	if setID {
 		req.Header.Set(reqid.Header, id)
 	}
-	return t.base.RoundTrip(req)
+	tracing.Inject(ctx, req.Header)
+	resp, err := t.base.RoundTrip(req)
+	if end != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		end(status, err)
+	}
+	return resp, err
 }
 
 // CloseIdleConnections closes the idle connections of the pool underneath
@@ -38,21 +57,41 @@ func withRequestID(r *http.Request) *http.Request {
 	return r.WithContext(reqid.With(r.Context(), id))
 }
 
-// LogCalls returns next, logging one Debug line to logger for each call it
-// serves: method, path (never the query), status, bytes written, duration
-// and, when the caller sent one, the request id (attribute reqid.Key). The
-// call's context carries the id too (reqid.From), so what next logs
-// through reqid.Logger has it as well. When logger does not log at Debug
-// the call goes to next untouched.
-func LogCalls(logger *slog.Logger, next http.Handler) http.Handler {
-	if logger == nil {
-		return next
-	}
+// Trace returns next, the handler of the calls a process (component:
+// master, chunkserver) serves from other processes, with each call traced:
+// the request id the caller sent is in the call's context (reqid.From), so
+// what next logs through reqid.Logger has it and the calls next makes
+// carry it on; a Debug line goes to logger per call (method, path without
+// the query, status, bytes written, duration and request_id); and with
+// tracing on, a call that carries a traceparent gets a server span in that
+// trace. When logger does not log Debug and the call has no span, the call
+// goes to next with the writer it came with.
+func Trace(component string, logger *slog.Logger, next http.Handler) http.Handler {
+	return serve(component, logger, false, next)
+}
+
+// TraceRoot is Trace for a process's entry point (the S3 gateway): with
+// tracing on, every call it serves starts a trace of its own, or joins the
+// one its client sent. It logs nothing.
+func TraceRoot(component string, next http.Handler) http.Handler {
+	return serve(component, nil, true, next)
+}
+
+func serve(component string, logger *slog.Logger, root bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = withRequestID(r)
-		if !logger.Enabled(r.Context(), slog.LevelDebug) {
+		ctx, end := tracing.StartServer(r.Context(), r.Header, component, r.Method, r.URL.Path, root)
+		logging := logger != nil && logger.Enabled(ctx, slog.LevelDebug)
+		if end == nil && !logging {
 			next.ServeHTTP(w, r)
 			return
+		}
+		id := reqid.From(ctx)
+		if end != nil {
+			r = r.WithContext(ctx)
+			if id != "" {
+				tracing.SetAttribute(ctx, "granary.request_id", id)
+			}
 		}
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -60,12 +99,18 @@ func LogCalls(logger *slog.Logger, next http.Handler) http.Handler {
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
+		if end != nil {
+			end(sw.status, nil)
+		}
+		if !logging {
+			return
+		}
 		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start))}
-		if id := reqid.From(r.Context()); id != "" {
+		if id != "" {
 			attrs = append(attrs, slog.String(reqid.Key, id))
 		}
-		logger.LogAttrs(r.Context(), slog.LevelDebug, "call served", attrs...)
+		logger.LogAttrs(ctx, slog.LevelDebug, "call served", attrs...)
 	})
 }
 

@@ -109,14 +109,14 @@ func TestAuthenticateRefusesBeforeID(t *testing.T) {
 	}
 }
 
-// TestLogCalls: one Debug line per call with status, bytes and the id;
+// TestTraceLogs: one Debug line per call with status, bytes and the id;
 // the handler's own lines through reqid.Logger carry the id; at Info
 // nothing is written and the handler sees the writer it was given.
-func TestLogCalls(t *testing.T) {
+func TestTraceLogs(t *testing.T) {
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var unwrapped bool
-	h := LogCalls(logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Trace("test", logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqid.Logger(r.Context(), logger).Warn("handler line")
 		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
 			t.Errorf("ResponseController through the log writer: %v", err)
@@ -152,7 +152,7 @@ func TestLogCalls(t *testing.T) {
 
 	var quiet lockedBuffer
 	logger = slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	h = LogCalls(logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h = Trace("test", logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, wrapped := w.(*statusWriter); wrapped {
 			t.Error("writer wrapped although Debug is off")
 		}

@@ -26,5 +26,8 @@
 // the id a caller sent into the context of the call it passes on, so the
 // S3 request id a gateway answers with reaches every master and chunk
 // server call the request causes, and every call those cause in turn.
-// LogCalls writes a Debug line per call served with the id as request_id.
+// Trace, around a server's handler, writes a Debug line per call served
+// with the id as request_id and, with tracing on (internal/tracing), joins
+// the caller's trace; the clients send the traceparent of the context's
+// span. TraceRoot starts a trace per S3 request at the gateway.
 package rpc
