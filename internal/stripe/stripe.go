@@ -155,7 +155,7 @@ func (w *Writer) stream(ctx context.Context, l erasure.Layout, open func() (io.R
 	if err == nil {
 		var enc *erasure.Encoder
 		if enc, err = erasure.NewEncoder(l, sinks); err == nil {
-			if _, err = io.Copy(enc, &errReader{r: src, err: &srcErr}); err == nil {
+			if _, err = io.CopyBuffer(enc, &errReader{r: src, err: &srcErr}, make([]byte, copyBuffer)); err == nil {
 				err = enc.Close()
 			}
 		}
@@ -210,3 +210,8 @@ func (s *shardSink) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// copyBuffer is the size of the encoder's writes: larger than io.Copy's
+// 32 KiB, so a streamed source (the master's conversion reads chunks off
+// the network) is encoded in few large writes.
+const copyBuffer = 256 << 10
