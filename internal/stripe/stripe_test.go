@@ -117,7 +117,9 @@ func TestWriteStopsOnASourceError(t *testing.T) {
 	f := &fakeCluster{stored: map[uint64][]byte{}, failOnce: map[string]bool{}}
 	w := Writer{Allocate: f.allocate, WriteShard: f.write, MaxAttempts: 5}
 	boom := errors.New("replica gone")
-	open := func() (io.Reader, error) { return io.MultiReader(bytes.NewReader(make([]byte, 1000)), iotest{boom}), nil }
+	open := func() (io.Reader, error) {
+		return io.MultiReader(bytes.NewReader(make([]byte, 1000)), iotest{boom}), nil
+	}
 	if _, _, err := w.Write(context.Background(), open, 100_000, proto.StripeShape{K: 2, M: 1}); !errors.Is(err, boom) {
 		t.Fatalf("write with a failing source: %v", err)
 	}
