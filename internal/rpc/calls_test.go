@@ -168,3 +168,41 @@ func TestTraceLogs(t *testing.T) {
 		t.Errorf("logged at Info: %s", quiet.String())
 	}
 }
+
+// BenchmarkCall measures one small call over loopback without a request
+// id, with one, and with one and Debug call logging on the server: what
+// request ids cost each call an S3 request causes.
+func BenchmarkCall(b *testing.B) {
+	cfg := Config{Secret: "s"}
+	for _, bc := range []struct {
+		name  string
+		id    string
+		debug bool
+	}{{"plain", "", false}, {"id", "17A2C0FFEE00BEEF", false}, {"id+debug-log", "17A2C0FFEE00BEEF", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			level := slog.LevelInfo
+			if bc.debug {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: level}))
+			srv := httptest.NewServer(Trace("bench", logger, cfg.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, "ok")
+			}))))
+			defer srv.Close()
+			hc := NewClient(cfg, ClientOptions{})
+			defer hc.CloseIdleConnections()
+			ctx := reqid.With(context.Background(), bc.id)
+			addr := strings.TrimPrefix(srv.URL, "http://")
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := cfg.NewRequest(ctx, http.MethodGet, addr, "/x", nil)
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
