@@ -25,8 +25,11 @@
 //	transport.go  the HTTP calls to peers: join, probe, bearer check,
 //	              forwarding to the leader
 //	metrics.go    the Prometheus scrape
+//	api_gateways.go  the S3 gateways' traffic reports (soft state, expiring)
+//	bucketstats.go   the leader's paced count of each bucket's contents
 //
 // Only the leader serves writes and consistent reads; a follower forwards
 // them. The soft state (liveness, replicas, healer, allocator ranges) is
-// never replicated: a new leader rebuilds it from heartbeats.
+// never replicated: a new leader rebuilds it from heartbeats (and the
+// gateways' reports, and a new count of the buckets).
 package master
