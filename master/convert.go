@@ -48,6 +48,7 @@ type converter struct {
 	apply    applyFunc
 	leader   func() bool
 	safe     func() (bool, string) // the healer's safe mode
+	renew    func(ids []uint64)    // keeps written shards from the orphan collection
 	alloc    *allocator
 	replicas *replicaMap
 	chunks   *chunkclient.Client
@@ -422,7 +423,7 @@ func newConverter(s *Server) *converter {
 	cc := chunkclient.New(rc, rpc.NewClient(rc, rpc.ClientOptions{ResponseHeaderTimeout: time.Minute}))
 	cc.Stall = 10 * time.Second
 	return &converter{
-		log: s.log.With("component", "conversion"), now: s.now, fsm: s.fsm, apply: s.apply, leader: s.IsLeader, safe: s.heal.safeMode,
+		log: s.log.With("component", "conversion"), now: s.now, fsm: s.fsm, apply: s.apply, leader: s.IsLeader, safe: s.heal.safeMode, renew: s.heal.renew,
 		alloc: s.alloc, replicas: s.replicas, chunks: cc, pace: &pacer{rate: s.cfg.ConvertBandwidth},
 		after: s.cfg.ConvertAfter, policy: s.cfg.ConvertPolicy, def: s.cfg.DataPolicy, classes: s.cfg.StorageClasses,
 		every: s.cfg.ConvertInterval, page: convertPage, wait: s.cfg.ApplyTimeout, kick: make(chan struct{}, 1),

@@ -99,6 +99,14 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 		}
 		out = append(out, proto.Extent{Chunk: st.Shards[0], Offset: e.Offset, Length: e.Length, Stripe: st})
 		written = append(written, wr...)
+		// The stripes written so far are orphans until the swap: renew
+		// them, so a large object converted at a low rate keeps them
+		// past the orphan grace.
+		ids := make([]uint64, len(written))
+		for i, ct := range written {
+			ids[i] = ct.ID
+		}
+		c.renew(ids)
 	}
 	return out, written, nil
 }
