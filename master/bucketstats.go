@@ -16,6 +16,7 @@ import (
 const (
 	defaultBucketCountInterval = 30 * time.Second
 	defaultBucketCountRate     = 20000
+	paceStep                   = 20 * time.Millisecond
 )
 
 // bucketCounter is the leader's count of each bucket's objects and bytes
@@ -37,6 +38,7 @@ type bucketCounter struct {
 	every   time.Duration
 	rate    int
 	passing sync.Mutex // one pass at a time (the loop, or a test's CountBucketsOnce)
+	owed    int        // entries read since the pass last slept (under passing)
 
 	mu     sync.Mutex
 	counts map[string]proto.BucketUsage // by bucket name
@@ -203,12 +205,17 @@ func (c *bucketCounter) countNoncurrent(ctx context.Context, bucket string, add 
 	}
 }
 
-// pace waits as long as n entries take at the counter's rate.
+// pace keeps a pass at the counter's rate: n more entries were read. It
+// sleeps once the entries read since its last sleep are worth paceStep
+// (shorter sleeps would overshoot: timers are coarse). Called with
+// passing held.
 func (c *bucketCounter) pace(ctx context.Context, n int) error {
-	d := time.Duration(n) * time.Second / time.Duration(c.rate)
-	if d <= 0 {
+	c.owed += n
+	d := time.Duration(c.owed) * time.Second / time.Duration(c.rate)
+	if d < paceStep {
 		return ctx.Err()
 	}
+	c.owed = 0
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
