@@ -166,7 +166,7 @@ func DefaultConfig() Config {
 		SafeModeTimeout:         60 * time.Second,
 		OrphanGrace:             time.Hour,
 		GCDelay:                 5 * time.Minute,
-		MaxRepairPerServer:      512,
+		MaxRepairPerServer:      2048,
 		MaxRepairBytesPerServer: 1 << 30,
 		MaxRepairPerRound:       4096,
 		MaxDeletesPerRound:      1000,
@@ -221,7 +221,7 @@ func (c *Config) Validate() error {
 	check(c.ConvertAfter >= 0 && c.ConvertBandwidth >= 0 && c.ConvertInterval > 0, "conversion: the age and bandwidth must not be negative, the interval must be positive")
 	if c.ConvertPolicy != "" {
 		p, err := proto.ParseDataPolicy(c.ConvertPolicy)
-		check(err == nil && p.IsErasure(), "conversion policy %q: must be rs-K-M (%v)", c.ConvertPolicy, err)
+		check(err == nil && p.IsErasure(), "conversion policy %q: must be rs-K-M", c.ConvertPolicy)
 	}
 	check(c.RepairInterval > 0 && c.SafeModeTimeout > 0 && c.OrphanGrace > 0 && c.CommandTimeout > 0 && c.GCDelay >= 0, "repair intervals must be positive")
 	check(c.BalanceThreshold > 0 && c.BalanceThreshold < 1, "balance threshold must be in (0, 1)")

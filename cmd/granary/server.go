@@ -75,8 +75,14 @@ func runServer(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%w: --storage-class %s=%s needs --chunkservers of at least %d", errUsage, class, policy, p.Servers())
 		}
 	}
-	if p, _ := client.ParseDataPolicy(cfg.ConvertPolicy); cfg.ConvertPolicy != "" && p.Servers() > *chunkservers {
-		return fmt.Errorf("%w: --convert-policy %s needs --chunkservers of at least %d", errUsage, p, p.Servers())
+	if cfg.ConvertPolicy != "" {
+		p, err := client.ParseDataPolicy(cfg.ConvertPolicy)
+		switch {
+		case err != nil || !p.IsErasure():
+			return fmt.Errorf("%w: --convert-policy %q: want rs-K-M", errUsage, cfg.ConvertPolicy)
+		case p.Servers() > *chunkservers:
+			return fmt.Errorf("%w: --convert-policy %s needs --chunkservers of at least %d", errUsage, p, p.Servers())
+		}
 	}
 	if *csPort < 0 || *csPort > 0 && *csPort+*chunkservers-1 > 65535 {
 		return fmt.Errorf("%w: --chunkserver-port %d leaves no room for %d chunk servers", errUsage, *csPort, *chunkservers)
