@@ -400,6 +400,7 @@ func printStatus(w io.Writer, st client.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%dms\n", c.ID, c.State, c.Rack, c.Chunks, human(c.UsedBytes), human(c.CapacityBytes), c.LastHeartbeatAgeMs)
 	}
 	tw.Flush()
+	printGateways(w, st.Gateways)
 	c := st.Chunks
 	fmt.Fprintf(w, "\nchunks: %d total, %d under-replicated (%d down to one replica), %d degraded stripes, %d over-replicated, %d missing, %d corrupt, %d pending deletes\n",
 		c.Total, c.UnderReplicated, c.LastCopy, c.Degraded, c.OverReplicated, c.Missing, c.Corrupt, c.PendingDeletes)
@@ -434,6 +435,34 @@ func printStatus(w io.Writer, st client.Status) {
 			fmt.Fprintf(w, "failed data dir on %s: %s\n", cs.ID, d)
 		}
 	}
+}
+
+// printGateways lists the S3 gateways that reported to the leader with
+// their cumulative traffic since they started.
+func printGateways(w io.Writer, gws []client.Gateway) {
+	if len(gws) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "S3 GATEWAY	ID	STARTED	REQUESTS	4XX	5XX	IN	OUT	LAST REPORT")
+	for _, g := range gws {
+		var req, e4, e5, in, out int64
+		for _, t := range g.Traffic {
+			for class, n := range t.Requests {
+				req += n
+				switch class {
+				case "4xx":
+					e4 += n
+				case "5xx":
+					e5 += n
+				}
+			}
+			in, out = in+t.BytesIn, out+t.BytesOut
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%dms\n", g.Address, g.ID, g.Started.UTC().Format(time.RFC3339), req, e4, e5, human(in), human(out), g.LastReportAgeMs)
+	}
+	tw.Flush()
 }
 
 func adminBuckets(ctx context.Context, e *env, cl *client.Admin) error {
