@@ -81,7 +81,7 @@ func DefaultConfig() Config {
 		FullReportInterval: 10 * time.Minute,
 		IdleTimeout:        30 * time.Second,
 		StallTimeout:       2 * time.Second,
-		MaxCopies:          8,
+		MaxCopies:          16,
 		RepairBandwidth:    256 << 20,
 		ScrubRate:          32 << 20,
 		ScrubInterval:      24 * time.Hour,

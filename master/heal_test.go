@@ -533,3 +533,25 @@ func TestBalancingFillsAnEmptyServer(t *testing.T) {
 	t.Logf("new server holds %d of %d chunks", len(fresh.Server().Store().List()), len(copies))
 	readBack(t, cl, keys)
 }
+
+// TestRepairStartsWhenAServerDies: the repair of a dead server's chunks
+// starts as soon as its heartbeats are overdue, not at the next repair
+// tick. With a one-minute repair interval, the first copies are issued
+// right after the 20 s dead-after, not a minute later. (The writes'
+// reports cause a few rounds, a tenth of the interval apart, that all run
+// while the victim still counts as alive.)
+func TestRepairStartsWhenAServerDies(t *testing.T) {
+	c, cl := healCluster(t, 1, 4, func(cfg *master.Config) { cfg.RepairInterval, cfg.DeadAfter = time.Minute, 20*time.Second }, nil)
+	putMany(t, cl, 20)
+	victim := c.ChunkServers()[1]
+	if len(victim.Server().Store().List()) == 0 {
+		t.Fatal("the victim holds no chunk")
+	}
+	before := status(t, c).Repair.CopiesIssued
+	killed := time.Now()
+	c.KillChunkServer(victim)
+	c.WaitFor(40*time.Second, "repair copies issued after the death", func() bool {
+		return status(t, c).Repair.CopiesIssued > before
+	})
+	t.Logf("first repair copies issued %v after the kill", time.Since(killed).Round(time.Millisecond))
+}

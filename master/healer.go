@@ -242,24 +242,36 @@ func (h *healer) kick() {
 }
 
 // loop runs repair rounds while this member leads, until done is closed:
-// every RepairInterval, and when kicked, but never closer than a tenth of
-// it.
+// every RepairInterval, when kicked, and as soon as a chunk server's
+// heartbeats are overdue enough for it to count as dead (rather than at
+// the next tick, up to RepairInterval later), but never closer than a
+// tenth of RepairInterval.
 func (h *healer) loop(done <-chan struct{}) {
 	tick := time.NewTicker(h.cfg.RepairInterval)
 	defer tick.Stop()
+	death := time.NewTimer(time.Hour)
+	defer death.Stop()
 	gap := h.cfg.RepairInterval / 10
+	var last time.Time // when the last round started
 	for {
+		// A millisecond past the deadline, so the server counts as dead
+		// when the round looks.
+		death.Reset(h.nodes.live.untilNextDeath(h.now(), h.nodes.deadAfter) + time.Millisecond)
 		select {
 		case <-done:
 			return
 		case <-tick.C:
 		case <-h.kicks:
+		case <-death.C:
 		}
-		select {
-		case <-done:
-			return
-		case <-time.After(gap):
+		if wait := time.Until(last.Add(gap)); wait > 0 {
+			select {
+			case <-done:
+				return
+			case <-time.After(wait):
+			}
 		}
+		last = time.Now()
 		if safe, _ := h.safeMode(); safe {
 			continue
 		}

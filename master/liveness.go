@@ -48,6 +48,21 @@ func (l *liveness) seen(id string, now time.Time, hb *proto.HeartbeatRequest) {
 	l.nodes[id] = n
 }
 
+// untilNextDeath is how long from now until the first chunk server heard
+// from within deadAfter would be declared dead if it stays silent (an
+// hour when none is alive).
+func (l *liveness) untilNextDeath(now time.Time, deadAfter time.Duration) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := time.Hour
+	for _, n := range l.nodes {
+		if left := n.last.Add(deadAfter).Sub(now); left > 0 && left < next {
+			next = left
+		}
+	}
+	return next
+}
+
 // nodeView is a registered chunk server as this member sees it: the
 // registry record (membership, replicated) and the last heartbeat
 // (liveness, soft state), with the health repair.Health derives from both.

@@ -50,6 +50,7 @@ package disk
 // 0, so writers of unknown size stream too.
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -78,6 +79,10 @@ var (
 	castagnoli = crc32.MakeTable(crc32.Castagnoli)
 	blockPool  = sync.Pool{New: func() any { b := make([]byte, blockSize); return &b }}
 	copyPool   = sync.Pool{New: func() any { b := make([]byte, copyBlocks*blockSize); return &b }}
+	// writerPool holds the write buffers of chunk writers: a 256 KiB
+	// buffer zeroed for every chunk was the largest allocation cost of
+	// writing many small chunks.
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(io.Discard, copyBlocks*blockSize) }}
 )
 
 // numBlocks is the number of checksummed blocks of n data bytes.

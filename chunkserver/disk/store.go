@@ -256,7 +256,8 @@ func (s *Store) newWriter(id uint64, size int64) (*Writer, error) {
 	// Data starts after the header, which Commit writes once the length is
 	// known.
 	w.out = io.NewOffsetWriter(f, headerSize)
-	w.bw = bufio.NewWriterSize(w.out, copyBlocks*blockSize)
+	w.bw = writerPool.Get().(*bufio.Writer)
+	w.bw.Reset(w.out)
 	if size >= 0 {
 		w.crcs = make([]uint32, 0, numBlocks(size))
 	}

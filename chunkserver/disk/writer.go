@@ -101,7 +101,18 @@ func (w *Writer) Commit() error {
 		return err
 	}
 	w.done = true
+	w.releaseBuffer()
 	return nil
+}
+
+// releaseBuffer returns the write buffer to the pool once the writer is
+// done with it (committed or aborted).
+func (w *Writer) releaseBuffer() {
+	if w.bw != nil {
+		w.bw.Reset(io.Discard)
+		writerPool.Put(w.bw)
+		w.bw = nil
+	}
 }
 
 func (w *Writer) commit() error {
@@ -191,6 +202,7 @@ func (w *Writer) Abort() error {
 
 func (w *Writer) abort() error {
 	w.done = true
+	w.releaseBuffer()
 	if w.f != nil {
 		w.f.Close() // the file is being thrown away; its close error does not matter
 		w.f = nil
