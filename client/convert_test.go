@@ -27,13 +27,13 @@ func TestConvertUnderOverwrites(t *testing.T) {
 	written := map[string][][]byte{}
 	put := func(key string, b []byte) {
 		t.Helper()
-		if _, err := cl.Put(ctx, "conv", key, bytes.NewReader(b), -1, nil); err != nil {
-			t.Error(err)
-			return
-		}
+		// Recorded before the put: a reader may see it before Put returns.
 		mu.Lock()
 		written[key] = append(written[key], b)
 		mu.Unlock()
+		if _, err := cl.Put(ctx, "conv", key, bytes.NewReader(b), -1, nil); err != nil {
+			t.Error(err)
+		}
 	}
 	for i := range n {
 		size := int64(20_000 + i*9_000)

@@ -114,13 +114,13 @@ func TestBackgroundConversionUnderOverwrites(t *testing.T) {
 	var mu sync.Mutex
 	written := map[string][][]byte{}
 	put := func(key string, b []byte) {
-		if _, err := cl.Put(ctx, "cold", key, bytes.NewReader(b), -1, nil); err != nil {
-			t.Error(err)
-			return
-		}
+		// Recorded before the put: a reader may see it before Put returns.
 		mu.Lock()
 		written[key] = append(written[key], b)
 		mu.Unlock()
+		if _, err := cl.Put(ctx, "cold", key, bytes.NewReader(b), -1, nil); err != nil {
+			t.Error(err)
+		}
 	}
 	for i := range n {
 		size := int64(30_000 + i*20_000)
