@@ -241,20 +241,7 @@ func spaceReturned(ctx context.Context, t Target, w *Workload, bound time.Durati
 	if err := w.DeleteAll(ctx, bound); err != nil {
 		return err.Error()
 	}
-	why := "no status yet"
-	for {
-		sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		st, err := t.Status(sctx)
-		cancel()
-		if err != nil {
-			why = err.Error()
-		} else if why = heldChunks(st, t.ChunkServers()); why == "" {
-			return ""
-		}
-		if time.Now().After(deadline) || !sleepCtx(ctx, 250*time.Millisecond) {
-			return why
-		}
-	}
+	return pollStatus(ctx, t, time.Until(deadline), func(st proto.Status) string { return heldChunks(st, t.ChunkServers()) })
 }
 
 // heldChunks describes what the chunk servers in st still hold ("" when
@@ -275,6 +262,12 @@ func heldChunks(st proto.Status, chunkServers int) string {
 // waitHealthy polls the status until the cluster is at full health or
 // bound passes; it returns "" on health, else the last problem seen.
 func waitHealthy(ctx context.Context, t Target, bound time.Duration) string {
+	return pollStatus(ctx, t, bound, func(st proto.Status) string { return Unhealthy(st, t.Masters(), t.ChunkServers()) })
+}
+
+// pollStatus polls the status until problem finds none in it or bound
+// passes; it returns "" then, else the last problem seen.
+func pollStatus(ctx context.Context, t Target, bound time.Duration, problem func(proto.Status) string) string {
 	deadline := time.Now().Add(bound)
 	why := "no status yet"
 	for {
@@ -283,7 +276,7 @@ func waitHealthy(ctx context.Context, t Target, bound time.Duration) string {
 		cancel()
 		if err != nil {
 			why = err.Error()
-		} else if why = Unhealthy(st, t.Masters(), t.ChunkServers()); why == "" {
+		} else if why = problem(st); why == "" {
 			return ""
 		}
 		if time.Now().After(deadline) || !sleepCtx(ctx, 250*time.Millisecond) {
