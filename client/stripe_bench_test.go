@@ -16,11 +16,12 @@ import (
 )
 
 // BenchmarkErasure compares, on one durable cluster of six chunk servers
-// in one run, PUT and GET of whole objects under rep-3, rs-4-2 and rs-2-1,
-// and a GET of rs-4-2 with one shard server down (degraded). It reports
-// CPU per operation (the whole process: client, masters and chunk servers
-// all run here), and the bytes stored per byte written. Compare policies
-// as ratios to rep-3 within the run; the machine is shared.
+// in one run, PUT and GET of whole objects of 1, 16 and 64 MiB under
+// rep-3, rs-4-2 and rs-2-1, and a GET of rs-4-2 with one shard server down
+// (degraded). It reports CPU per operation (the whole process: client,
+// masters and chunk servers all run here), and the bytes stored per byte
+// written. Compare policies as ratios to rep-3 within the run; the
+// machine is shared.
 func BenchmarkErasure(b *testing.B) {
 	c := testcluster.Start(b, testcluster.Options{
 		Masters: 1, ChunkServers: 6, ChunkSize: 64 << 20, Replication: 3,
@@ -34,7 +35,7 @@ func BenchmarkErasure(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, size := range []int64{1 << 20, 16 << 20} {
+	for _, size := range []int64{1 << 20, 16 << 20, 64 << 20} {
 		data := payload(size, 3)
 		for _, p := range []string{"rep-3", "rs-4-2", "rs-2-1"} {
 			bucket := "b-" + p
