@@ -102,7 +102,9 @@ func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, of
 		return 0, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
 	defer body.Close()
-	got, err := io.Copy(w, body)
+	bp := readBufs.Get().(*[]byte)
+	got, err := io.CopyBuffer(w, body, *bp)
+	readBufs.Put(bp)
 	if err != nil {
 		return got, fmt.Errorf("client: read chunk %d from %s: %w", chunk, t.ID, err)
 	}
@@ -114,6 +116,11 @@ func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, of
 	}
 	return got, nil
 }
+
+// readBufs holds the buffers remote chunk reads are copied through: 256 KiB,
+// so a 1 MiB read is 4 socket reads and 4 writes to the caller (in the
+// gateway, each a socket write with its deadline) instead of io.Copy's 32.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // errNoAnswer means a replica sent no response headers in time.
 var errNoAnswer = errors.New("no answer")
