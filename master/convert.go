@@ -173,7 +173,7 @@ func (c *converter) loop(done <-chan struct{}) {
 	for {
 		worked := false
 		if c.leader() {
-			ctx, cancel := c.stepContext(done)
+			ctx, cancel := c.stepContext(context.Background(), done)
 			var err error
 			worked, err = c.step(ctx)
 			if err != nil && !errors.Is(err, ErrNotLeader) && ctx.Err() == nil {
@@ -198,9 +198,10 @@ func (c *converter) loop(done <-chan struct{}) {
 	}
 }
 
-// stepContext is canceled when done closes or this member stops leading.
-func (c *converter) stepContext(done <-chan struct{}) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.Background())
+// stepContext is canceled when parent ends, done closes or this member
+// stops leading.
+func (c *converter) stepContext(parent context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
 	go func() {
 		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
@@ -435,9 +436,14 @@ const convertPage = 1000
 
 // ConvertOnce runs one conversion step now: a queued lifecycle
 // transition, else the next object a pass finds due; it reports whether
-// it found work. Tests call it to drive the converter without waiting for
-// its ticker.
-func (s *Server) ConvertOnce(ctx context.Context) (bool, error) { return s.conv.step(ctx) }
+// it found work. Like the worker's steps it ends when this member stops
+// leading. Tests call it to drive the converter without waiting for its
+// ticker.
+func (s *Server) ConvertOnce(ctx context.Context) (bool, error) {
+	ctx, cancel := s.conv.stepContext(ctx, s.done)
+	defer cancel()
+	return s.conv.step(ctx)
+}
 
 // ConversionProgress is the converter's progress since this member
 // became leader.
