@@ -42,7 +42,7 @@ func (c *Client) PutPart(ctx context.Context, bucket, uploadID string, n int, r 
 	if err != nil {
 		return proto.Part{}, classify(err)
 	}
-	part := proto.Part{Number: n, ETag: hex.EncodeToString(w.md5.Sum(nil)), Size: got, Extents: extents, Checksum: opts.Checksum}
+	part := proto.Part{Number: n, ETag: hex.EncodeToString(w.md5.sum()), Size: got, Extents: extents, Checksum: opts.Checksum}
 	if opts.BeforeCommit != nil {
 		probe := proto.Object{Bucket: bucket, Size: got, ETag: part.ETag}
 		probe.Checksum = part.Checksum

@@ -71,11 +71,11 @@ func (c *Client) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	}
 	if rest == nil { // small enough to live in the metadata
 		obj.Inline, obj.Size = head, int64(len(head))
-		w.md5.Write(head)
+		w.md5.write(head)
 	} else if obj.Extents, obj.Size, err = w.chunks(rest, size); err != nil {
 		return proto.Object{}, err
 	}
-	obj.ETag = hex.EncodeToString(w.md5.Sum(nil))
+	obj.ETag = hex.EncodeToString(w.md5.sum())
 	if opts.BeforeCommit != nil {
 		if err := opts.BeforeCommit(&obj); err != nil {
 			return proto.Object{}, err
@@ -113,7 +113,7 @@ func (c *Client) newPutter(ctx context.Context, bucket string, opts *PutOptions)
 			shape = &proto.StripeShape{K: p.K, M: p.M}
 		}
 	}
-	w = &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: md5.New(), stripe: shape}
+	w = &putter{c: c, cc: cc, ctx: ctx, opts: opts, md5: &bgHash{h: md5.New()}, stripe: shape}
 	return w, w.keepAlive(), nil
 }
 
@@ -134,7 +134,7 @@ type putter struct {
 	stripe  *proto.StripeShape // the bucket's erasure coding; nil: replicated
 	ctx     context.Context
 	opts    *PutOptions
-	md5     hash.Hash
+	md5     *bgHash // the ETag
 	sent    int64
 	mu      sync.Mutex // guards written (read by keepAlive)
 	written []proto.ChunkTargets
@@ -242,6 +242,41 @@ func (w *putter) chunks(r io.Reader, size int64) ([]proto.Extent, int64, error) 
 	return extents, off, nil
 }
 
+// bgHash feeds a hash in the background, in order, so that hashing a
+// chunk held in memory overlaps with sending it rather than delaying it.
+// Used by one goroutine (the putter's); each write's goroutine ends once
+// its bytes are hashed, and sum and now wait for all of them.
+type bgHash struct {
+	h    hash.Hash
+	last chan struct{} // closed once the latest write is hashed; nil: none
+}
+
+// write hashes p after the writes before it; p must not change after.
+func (b *bgHash) write(p []byte) {
+	prev, done := b.last, make(chan struct{})
+	b.last = done
+	go func() { // owned by the putter: bounded work, awaited by sum and now
+		if prev != nil {
+			<-prev
+		}
+		b.h.Write(p)
+		close(done)
+	}()
+}
+
+// now waits for the writes in flight and returns the hash to write to
+// directly.
+func (b *bgHash) now() hash.Hash {
+	if b.last != nil {
+		<-b.last
+		b.last = nil
+	}
+	return b.h
+}
+
+// sum waits for every write and returns the digest.
+func (b *bgHash) sum() []byte { return b.now().Sum(nil) }
+
 // chunkSource is one chunk's bytes, re-readable for pipeline retries.
 type chunkSource struct {
 	open  func() io.Reader
@@ -259,7 +294,7 @@ func (w *putter) source(r io.Reader, want int64) (*chunkSource, int64, error) {
 			return nil, 0, fmt.Errorf("client: read source: %w", err)
 		}
 		buf = buf[:n]
-		w.md5.Write(buf)
+		w.md5.write(buf) // hashed while the chunk is sent
 		return &chunkSource{open: func() io.Reader { return bytes.NewReader(buf) }, close: func() {}}, int64(n), nil
 	}
 	f, err := os.CreateTemp("", "granary-spool-*")
@@ -267,7 +302,7 @@ func (w *putter) source(r io.Reader, want int64) (*chunkSource, int64, error) {
 		return nil, 0, fmt.Errorf("client: spool chunk: %w", err)
 	}
 	os.Remove(f.Name()) // the open handle keeps it until closed
-	n, err := io.Copy(io.MultiWriter(f, w.md5), io.LimitReader(r, want))
+	n, err := io.Copy(io.MultiWriter(f, w.md5.now()), io.LimitReader(r, want))
 	if err != nil {
 		f.Close()
 		return nil, 0, fmt.Errorf("client: spool chunk: %w", err)
