@@ -5,7 +5,7 @@ PKGS      := ./...
 # Benchmarks that finish in a few minutes on a 2-core machine.
 BENCHTIME ?= 3s
 
-.PHONY: help build run test test-deps vet fmt-check bench bench-go bench-list bench-inline bench-repair fuzz clean docker cluster-up cluster-down chaos
+.PHONY: help build run test test-deps vet fmt-check bench bench-go bench-peers bench-list bench-inline bench-repair fuzz clean docker cluster-up cluster-down chaos
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ fmt-check:
 
 bench: ## scripts/bench.sh --quick: a local cluster, the machine baseline and the S3 matrix into docs/bench-results/
 	bash scripts/bench.sh --quick
+
+bench-peers: ## Granary against MinIO and SeaweedFS (pinned, built into bin/peers/ once), interleaved, into docs/bench/ (~20 minutes; QUICK=1: 3-second cells)
+	bash scripts/bench-peers.sh $(if $(QUICK),--quick)
 
 bench-go: ## Go benchmarks with same-run baselines (metadata commits, repair, client, gateway, placement, chunk store)
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
