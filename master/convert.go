@@ -246,8 +246,13 @@ func (c *converter) step(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if !c.cur.started {
-		c.survey(buckets, now)
 		c.cur.started = true
+		if c.survey(buckets, now) == 0 && len(buckets) > 0 {
+			// Nothing is due: the pass is over without a second scan.
+			c.count(func(s *proto.ConversionStats) { s.Passes++; s.LastPass = now.Format(time.RFC3339) })
+			c.cur = convCursor{}
+			return false, nil
+		}
 	}
 	for _, b := range buckets {
 		if b.Name < c.cur.bucket {
@@ -351,8 +356,8 @@ func (c *converter) next(b *proto.Bucket, p proto.DataPolicy, age time.Duration,
 	}
 }
 
-// survey counts what the pass will convert.
-func (c *converter) survey(buckets []proto.Bucket, now time.Time) {
+// survey counts what the pass will convert, and returns the objects.
+func (c *converter) survey(buckets []proto.Bucket, now time.Time) int64 {
 	var objects, bytes int64
 	for _, b := range buckets {
 		p, age, _ := c.target(&b)
@@ -378,6 +383,7 @@ func (c *converter) survey(buckets []proto.Bucket, now time.Time) {
 		s.PendingObjects, s.PendingBytes = objects, bytes
 		s.Enabled = s.Enabled || len(buckets) > 0
 	})
+	return objects
 }
 
 // do converts one version and counts the outcome; only errors that are
