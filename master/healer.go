@@ -32,8 +32,9 @@ type healer struct {
 	nodes    *nodes
 	replicas *replicaMap
 	apply    applyFunc
-	leader   func() bool   // this member is the ready leader
-	kicks    chan struct{} // wakes the loop; buffered, 1
+	leader   func() bool     // this member is the ready leader
+	kicks    chan struct{}   // wakes the loop; buffered, 1
+	closing  <-chan struct{} // closed when the member closes: long polls end
 
 	mu        sync.Mutex
 	since     time.Time // when this member became ready as leader
@@ -151,6 +152,8 @@ func (h *healer) poll(ctx context.Context, server string, wait time.Duration) []
 		case <-t.C:
 			return nil
 		case <-ctx.Done():
+			return nil
+		case <-h.closing: // answered before the HTTP server's drain gives up
 			return nil
 		}
 	}

@@ -65,3 +65,22 @@ func TestCommandPollInput(t *testing.T) {
 		t.Fatalf("idle poll answered after %v, before its wait", took)
 	}
 }
+
+// Closing a member answers the chunk servers' command long polls at once,
+// so the HTTP drain (2 s) finishes and Close reports no error. Each of the
+// three servers always has a 3 s poll open; before the fix the close
+// failed with "context deadline exceeded" whenever one had more than 2 s
+// left (about 26 runs in 27), and granary server exited 1 on SIGTERM.
+func TestCloseAnswersLongPolls(t *testing.T) {
+	c, _ := healCluster(t, 1, 3, nil, nil)
+	c.WaitFor(30*time.Second, "three chunk servers alive", func() bool {
+		return status(t, c).AliveChunkServers() == 3
+	})
+	start := time.Now()
+	if err := c.Leader().Server().Close(); err != nil {
+		t.Fatalf("close with long polls open: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("close took %v: the polls were not answered", took)
+	}
+}

@@ -92,7 +92,7 @@ func (s *Server) wire() {
 	s.nodes = &nodes{fsm: s.fsm, live: s.live, apply: s.apply, now: s.now, deadAfter: s.cfg.DeadAfter}
 	s.heal = &healer{
 		cfg: &s.cfg, log: s.log.With("component", "repair"), now: s.now, fsm: s.fsm, nodes: s.nodes,
-		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1),
+		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1), closing: s.done,
 	}
 	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
 	s.life = &lifecycle{log: s.log.With("component", "lifecycle"), now: s.now, fsm: s.fsm, apply: s.apply,
