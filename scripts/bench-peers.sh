@@ -462,7 +462,11 @@ kind="$duration cells"
 [ $quick = 1 ] && kind="QUICK RUN, 3-second cells"
 note=
 [ $quick = 1 ] && note="**Quick run: 3-second cells on a shared machine, so indicative only; \`make bench-peers\` runs 20-second cells.** "
-version() { [ -x "$peers/$1" ] && "$peers/$1" "$2" 2>/dev/null | head -n 1 || echo "not run"; }
+version() { # binary, its version argument: the first line it prints
+  local v
+  v=$("$peers/$1" "$2" 2>/dev/null) || v="not run"
+  echo "${v%%$'\n'*}"
+}
 jq -n --arg title "Granary and its peers, $day ($kind)" \
   --arg intro "${note}Written by \`scripts/bench-peers.sh${args:+ }$args\`. The same load generator for all (\`granary bench s3\`, 16 concurrent clients, $duration per cell); every cell runs on each system in turn, then the whole matrix runs again in the reverse order. Everything on one disk. The durability class, as issue 21 defines it: Granary keeps 3 replicas and fsyncs, MinIO erasure codes over 4 drives and fsyncs, SeaweedFS keeps 3 copies but does not fsync before it acknowledges a write (only on request), which favours it on PUT." \
   --argjson nproc "$(nproc)" \
