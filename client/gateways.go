@@ -29,3 +29,10 @@ func (a *Admin) Gateways(ctx context.Context) ([]Gateway, error) {
 	gs, err := a.master.Gateways(ctx)
 	return gs, classify(err)
 }
+
+// ReportGateway sends an S3 gateway's report to the leader (what
+// granary gateway does every few seconds). Bound it with ctx: a report
+// is worth nothing late.
+func (a *Admin) ReportGateway(ctx context.Context, rep GatewayReport) error {
+	return classify(a.master.ReportGateway(ctx, rep))
+}

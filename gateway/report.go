@@ -21,8 +21,8 @@ const (
 	maxReportTimeout      = 3 * time.Second
 )
 
-// reportSender delivers a report to the leader; *masterclient.Client
-// implements it.
+// reportSender delivers a report to the leader; *client.Admin implements
+// it.
 type reportSender interface {
 	ReportGateway(ctx context.Context, rep proto.GatewayReport) error
 }

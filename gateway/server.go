@@ -23,7 +23,6 @@ import (
 	"github.com/granary-store/granary/gateway/sigv2"
 	"github.com/granary-store/granary/gateway/sigv4"
 	"github.com/granary-store/granary/internal/audit"
-	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/reqid"
@@ -175,14 +174,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ln = newConnLimiter(ln, cfg.MaxConns)
 	if cfg.ReportInterval >= 0 {
-		mc, err := masterclient.NewRPC(cfg.Masters, rpc.Config{Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS})
-		if err != nil {
-			s.ln.Close()
-			s.client.Close()
-			return fail(err)
-		}
-		mc.AttemptTimeout = maxReportTimeout
-		s.report = newReporter(mc, s.metrics, s.log, s.reportAddr, time.Now(), cfg.ReportInterval)
+		s.report = newReporter(s.admin, s.metrics, s.log, s.reportAddr, time.Now(), cfg.ReportInterval)
 	}
 	return s, nil
 }
