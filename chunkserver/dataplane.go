@@ -11,6 +11,7 @@ import (
 
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/reqid"
 	"github.com/granary-store/granary/internal/rpc"
 )
 
@@ -122,7 +123,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 	case err != nil && out.writeErr != nil:
 		w.Header().Set(proto.TrailerStatus, "Aborted: "+out.writeErr.Error())
 	case err != nil:
-		s.log.Warn("read chunk", "chunk", id, "err", err)
+		reqid.Logger(r.Context(), s.log).Warn("read chunk", "chunk", id, "err", err) // with the S3 request id, if any
 		w.Header().Set(proto.TrailerStatus, string(codeOf(err))+": "+err.Error())
 	default:
 		out.start() // an empty range writes no bytes
