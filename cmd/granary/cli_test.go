@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -500,5 +502,27 @@ func testAdminAccess(t *testing.T, env []string, access, doc string) {
 	}
 	if _, errs, code := cli(t, env, "admin", "user", "temp"); code != 1 || !strings.Contains(errs, "temp") {
 		t.Errorf("user of a deleted user: exit %d, %q", code, errs)
+	}
+}
+
+// TestServerRefusalsWriteNothing: a granary server start refused for its
+// flags exits 2 before it creates its data folder or cluster secret.
+func TestServerRefusalsWriteNothing(t *testing.T) {
+	for _, bad := range [][]string{
+		{"--orphan-grace", "0"},
+		{"--gc-delay", "-1s"},
+		{"--scrub-interval", "0"},
+		{"--capacity", "-1"},
+		{"--replication", "4"},
+		{"--policy", "rs-9-9"},
+	} {
+		dir := filepath.Join(t.TempDir(), "data")
+		_, stderr, code := cli(t, nil, append([]string{"server", "--dir", dir}, bad...)...)
+		if code != 2 {
+			t.Errorf("granary server %v: exit %d, want 2: %s", bad, code, stderr)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("granary server %v wrote %s (stat: %v)", bad, dir, err)
+		}
 	}
 }

@@ -90,8 +90,25 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if *chunkservers < 1 || *replication < 1 || *replication > *chunkservers {
 		return fmt.Errorf("%w: need 1 <= --replication (%d) <= --chunkservers (%d)", errUsage, *replication, *chunkservers)
 	}
+	if cfg.OrphanGrace <= 0 || cfg.GCDelay < 0 || csCfg.ScrubInterval <= 0 || csCfg.SweepInterval <= 0 || csCfg.CapacityLimit < 0 {
+		return fmt.Errorf("%w: --orphan-grace, --scrub-interval and --sweep-interval must be positive, --gc-delay and --capacity not negative", errUsage)
+	}
 	logger, err := lf.logger(e)
 	if err != nil {
+		return err
+	}
+	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
+	cfg.RaftAddr, cfg.HTTPAddr = *raftAddr, *webAddr
+	cfg.Replication, cfg.DataPolicy, cfg.ChunkSize, cfg.Logger = *replication, *policy, chunkSize, logger
+	cfg.StorageClasses = classes
+	// Everything the flags say is checked before anything is written: a
+	// refused start leaves no data dir or secret behind.
+	probe := cfg
+	probe.ClusterSecret = "checked before the secret exists"
+	if err := probe.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if gwCfg.TLS, err = s3.config(logger); err != nil {
 		return err
 	}
 	defer tf.start("granary-server", logger)()
@@ -102,25 +119,16 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.OrphanGrace <= 0 || cfg.GCDelay < 0 || csCfg.ScrubInterval <= 0 || csCfg.SweepInterval <= 0 || csCfg.CapacityLimit < 0 {
-		return fmt.Errorf("%w: --orphan-grace, --scrub-interval and --sweep-interval must be positive, --gc-delay and --capacity not negative", errUsage)
-	}
 	var lt localTLS
 	if *tlsOn {
 		if lt, err = startLocalTLS(*dir, logger, *s3Addr, *webAddr, *raftAddr); err != nil {
 			return err
 		}
 	}
-	if gwCfg.TLS, err = s3.config(logger); err != nil {
-		return err
-	}
 	if gwCfg.TLS == nil {
 		gwCfg.TLS = lt.s3
 	}
-	cfg.ID, cfg.Dir, cfg.Bootstrap = "master", filepath.Join(*dir, "master"), true
-	cfg.RaftAddr, cfg.HTTPAddr, cfg.ClusterSecret, cfg.TLS = *raftAddr, *webAddr, secret, lt.server
-	cfg.Replication, cfg.DataPolicy, cfg.ChunkSize, cfg.Logger = *replication, *policy, chunkSize, logger
-	cfg.StorageClasses = classes
+	cfg.ClusterSecret, cfg.TLS = secret, lt.server
 	cc := client.Config{Masters: []string{*webAddr}, Secret: secret, TLS: lt.client}
 	if cfg.Web, err = dashboard(cc, logger); err != nil {
 		return err
