@@ -72,6 +72,9 @@ func TestDependencyDirection(t *testing.T) {
 		// Metrics are the servers' business; the chunk store reports fsyncs
 		// through a hook (disk.Config.ObserveSync) and stays free of them.
 		"github.com/prometheus/client_golang": {"master", "chunkserver", "gateway", "mount"},
+		// Tracing goes through internal/tracing (the API) and its otlp
+		// package (the SDK and exporter, linked by cmd/granary only).
+		"go.opentelemetry.io/otel": {"internal/tracing"},
 	}
 	for _, p := range pkgs {
 		if !strings.HasPrefix(p.ImportPath, module) {
