@@ -384,3 +384,49 @@ func TestShardRebuildIsPacedByRepairBandwidth(t *testing.T) {
 	}
 	readAll(t, cl, "ecb", keys)
 }
+
+// TestBalancingMovesStripeShards: a new, empty server takes shards of
+// erasure-coded stripes from full ones, and no stripe ever has two shards
+// on one server: once the moves settle every stripe is full on K+M
+// distinct servers and every object reads back.
+func TestBalancingMovesStripeShards(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{
+		Masters: 1, ChunkServers: 3, Racks: 2, ChunkSize: ecChunk, Replication: 1,
+		Tune:      func(cfg *master.Config) { cfg.BalanceThreshold = 0.02 },
+		TuneChunk: func(cfg *chunkserver.Config) { cfg.CapacityLimit = 8 << 20 },
+	})
+	cl := c.DataClient(nil)
+	if err := cl.CreateBucketWith(ctxT(t, 10*time.Second), client.BucketSpec{Name: "ecb", DataPolicy: "rs-2-1"}); err != nil {
+		t.Fatal(err)
+	}
+	sizes := make([]int64, 16)
+	for i := range sizes {
+		sizes[i] = ecChunk // one stripe of three 128 KiB shards each
+	}
+	keys := putSizes(t, cl, "ecb", sizes)
+	stripes := stripesOf(t, c, keys)
+	fresh := c.AddChunkServer("r2")
+	c.WaitFor(90*time.Second, "shards moved to the new server", func() bool {
+		return len(fresh.Server().Store().List()) >= 4
+	})
+	why := "no status yet"
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last: %s", why)
+		}
+	})
+	c.WaitFor(60*time.Second, "moves settled with every stripe full", func() bool {
+		st := status(t, c)
+		if st.Repair.InflightCopies != 0 || st.Repair.InflightDeletes != 0 || st.Chunks.Degraded != 0 {
+			why = fmt.Sprintf("in flight: %d copies, %d deletes; %d stripes degraded", st.Repair.InflightCopies, st.Repair.InflightDeletes, st.Chunks.Degraded)
+			return false
+		}
+		if err := fullStripes(c, stripes); err != nil {
+			why = err.Error()
+			return false
+		}
+		return true
+	})
+	t.Logf("the new server holds %d of %d shards", len(fresh.Server().Store().List()), 3*len(stripes))
+	readAll(t, cl, "ecb", keys)
+}

@@ -16,6 +16,11 @@ type ChunkInfo struct {
 	// server list still count towards the chunk's rack spread, each as a
 	// rack of its own.
 	Holders []string
+	// Group, when not zero, makes the chunk one member of a group whose
+	// members must stay on distinct servers (the shards of an
+	// erasure-coded stripe): a move never goes to a server holding
+	// another member, and the rack spread kept is the whole group's.
+	Group uint64
 }
 
 // Move copies Chunk from server From to server To; once the copy is
@@ -32,8 +37,10 @@ type Move struct {
 // see the usage earlier ones cause. Every move:
 //
 //   - goes from an Alive server holding the chunk to an Alive server not
-//     holding it, with room below DefaultOptions().FullThreshold;
-//   - never lowers the number of distinct racks the chunk's holders span;
+//     holding it (nor another member of its group), with room below
+//     DefaultOptions().FullThreshold;
+//   - never lowers the number of distinct racks the chunk's holders (or
+//     its group's) span;
 //   - involves a server outside the band, and never pushes one server past
 //     both the band and the other (so servers in a rack that rack spread
 //     keeps above the band are still levelled among themselves);
@@ -84,6 +91,7 @@ type bchunk struct {
 	size    int64
 	holders []int // server indices; unknown holders are -1
 	moved   bool
+	group   *[]int // indices in balancer.chunks of the group's members; nil: none
 }
 
 func newBalancer(r *Ring, chunks []ChunkInfo, threshold float64) *balancer {
@@ -115,6 +123,7 @@ func (b *balancer) loadChunks(chunks []ChunkInfo) {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(chunks[x].ID, chunks[y].ID) })
+	groups := map[uint64]*[]int{}
 	for k, i := range order {
 		c := &chunks[i]
 		dup := k > 0 && chunks[order[k-1]].ID == c.ID || k+1 < len(order) && chunks[order[k+1]].ID == c.ID
@@ -131,6 +140,15 @@ func (b *balancer) loadChunks(chunks []ChunkInfo) {
 				bc.holders = append(bc.holders, j)
 			}
 		}
+		if c.Group != 0 {
+			g := groups[c.Group]
+			if g == nil {
+				g = new([]int)
+				groups[c.Group] = g
+			}
+			*g = append(*g, len(b.chunks))
+			bc.group = g
+		}
 		b.chunks = append(b.chunks, bc)
 		for _, j := range bc.holders {
 			if j >= 0 {
@@ -141,6 +159,19 @@ func (b *balancer) loadChunks(chunks []ChunkInfo) {
 	for i := range b.on {
 		slices.SortStableFunc(b.on[i], func(x, y int) int { return cmp.Compare(b.chunks[y].size, b.chunks[x].size) })
 	}
+}
+
+// members returns the chunks whose holders count with ch's: ch alone, or
+// every member of its group.
+func (b *balancer) members(ch *bchunk) []*bchunk {
+	if ch.group == nil {
+		return []*bchunk{ch}
+	}
+	out := make([]*bchunk, 0, len(*ch.group))
+	for _, i := range *ch.group {
+		out = append(out, &b.chunks[i])
+	}
+	return out
 }
 
 func (b *balancer) ratio(i int) float64 {

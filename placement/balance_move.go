@@ -91,17 +91,24 @@ func (b *balancer) target(s, c int, targets [][]int) int {
 }
 
 // keepsSpread reports whether moving ch from s to a server in rack k keeps
-// the number of distinct racks among its holders.
+// the number of distinct racks among its holders (its group's, for a
+// group member).
 func (b *balancer) keepsSpread(ch *bchunk, s, k int) bool {
-	before, after := make([]int, 0, len(ch.holders)), make([]int, 0, len(ch.holders)+1)
-	for pos, h := range ch.holders {
-		rk := -1 - pos // an unknown holder is a rack of its own
-		if h >= 0 {
-			rk = b.r.nodes[h].rack
-		}
-		before = appendUnique(before, rk)
-		if h != s {
-			after = appendUnique(after, rk)
+	var before, after []int
+	unknown := 0
+	for _, c := range b.members(ch) {
+		for _, h := range c.holders {
+			rk := 0
+			if h >= 0 {
+				rk = b.r.nodes[h].rack
+			} else {
+				unknown++
+				rk = -unknown // an unknown holder is a rack of its own
+			}
+			before = appendUnique(before, rk)
+			if c != ch || h != s {
+				after = appendUnique(after, rk)
+			}
 		}
 	}
 	after = appendUnique(after, k)
@@ -117,8 +124,13 @@ func appendUnique(xs []int, x int) []int {
 
 // allowed checks every rule of a move of ch from s to d except rack spread.
 func (b *balancer) allowed(s, d int, ch *bchunk) bool {
-	if slices.Contains(ch.holders, d) || !(b.outside(s) || b.outside(d)) {
+	if !(b.outside(s) || b.outside(d)) {
 		return false
+	}
+	for _, c := range b.members(ch) {
+		if slices.Contains(c.holders, d) {
+			return false
+		}
 	}
 	nd, ns := &b.r.nodes[d], &b.r.nodes[s]
 	if ch.size > nd.limit-b.used[d] {

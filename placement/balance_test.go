@@ -217,3 +217,74 @@ func TestPlanBalanceEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanBalanceKeepsGroupsApart: the shards of erasure-coded stripes (a
+// group each) move to fresh servers, but never onto a server holding
+// another shard of their stripe, and never so that a stripe spans fewer
+// racks; moves are checked one after the other, as they apply.
+func TestPlanBalanceKeepsGroupsApart(t *testing.T) {
+	for seed := range uint64(30) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		servers := randCluster(rng, clusterSpec{servers: 8 + rng.IntN(8), racks: 2 + rng.IntN(4)})
+		r, err := NewRing(servers, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := map[string]int64{}
+		var chunks []ChunkInfo
+		width := 3 + rng.IntN(4) // K+M
+		for g := uint64(1); g <= 40; g++ {
+			ids, err := r.Choose(Request{Chunk: g, Count: width, Size: unit / 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range ids { // shard i of stripe g on its own server
+				chunks = append(chunks, ChunkInfo{ID: g<<8 | uint64(i), Size: unit / 8, Holders: []string{id}, Group: g})
+				used[id] += unit / 8
+			}
+		}
+		for i := range servers {
+			servers[i].Used = used[servers[i].ID]
+		}
+		for i := range 3 {
+			servers = append(servers, Server{ID: fmt.Sprintf("new%d", i), Rack: fmt.Sprintf("r%d", i), Capacity: 4 * unit})
+		}
+		moves := PlanBalance(servers, chunks, 0.05, 1000)
+		if len(moves) == 0 {
+			t.Fatalf("seed %d: no shard moved to the fresh servers", seed)
+		}
+		rack := map[string]string{}
+		for _, s := range servers {
+			rack[s.ID] = s.Rack
+		}
+		holder := map[uint64]string{}
+		for _, c := range chunks {
+			holder[c.ID] = c.Holders[0]
+		}
+		racksOf := func(g uint64) int {
+			seen := map[string]bool{}
+			for c, h := range holder {
+				if c>>8 == g {
+					seen[rack[h]] = true
+				}
+			}
+			return len(seen)
+		}
+		for _, m := range moves {
+			g := m.Chunk >> 8
+			if holder[m.Chunk] != m.From {
+				t.Fatalf("seed %d: move %+v takes shard from a server not holding it", seed, m)
+			}
+			for c, h := range holder {
+				if c>>8 == g && c != m.Chunk && h == m.To {
+					t.Fatalf("seed %d: move %+v puts a second shard of stripe %d on %s", seed, m, g, m.To)
+				}
+			}
+			before := racksOf(g)
+			holder[m.Chunk] = m.To
+			if after := racksOf(g); after < before {
+				t.Fatalf("seed %d: move %+v narrows stripe %d from %d racks to %d", seed, m, g, before, after)
+			}
+		}
+	}
+}

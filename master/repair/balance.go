@@ -26,11 +26,31 @@ func Unbalanced(servers []placement.Server, threshold float64) bool {
 // (sizes: chunk -> bytes) and issues their copies: a move is a copy to the
 // new server, recorded in in.Inflight; the old replica is deleted by
 // FinishMoves only after the copy is reported, so redundancy never drops.
-// The caller keeps the moves and calls it with no repair work outstanding.
+// The shards of full stripes move too, as members of their stripe's group:
+// never onto a server holding another shard of it, never narrowing its
+// racks. The caller keeps the moves and calls it with no repair work
+// outstanding.
 func Balance(in *Input, sizes map[uint64]int64, threshold float64, maxMoves int) ([]placement.Move, map[string][]proto.Command) {
 	var chunks []placement.ChunkInfo
 	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
 		chunks = append(chunks, placement.ChunkInfo{ID: c, Size: sizes[c], Holders: in.Holders[c]})
+	}
+	states := States(in.Servers)
+	for _, id := range slices.Sorted(maps.Keys(in.Stripes)) {
+		st := in.Stripes[id]
+		if v := ClassifyStripe(st, in.Holders, states, in.Corrupt); v.Condition(st) != StripeFull || v.Healthy != len(st.Shards) {
+			continue // a stripe short of a shard is repair's, not balancing's
+		}
+		for _, c := range st.Shards {
+			if len(in.Holders[c]) != 1 {
+				continue // an extra replica is being trimmed: leave the shard be
+			}
+			size := sizes[c]
+			if size <= 0 {
+				size = in.Sizes[c]
+			}
+			chunks = append(chunks, placement.ChunkInfo{ID: c, Size: size, Holders: in.Holders[c], Group: id})
+		}
 	}
 	cmds := map[string][]proto.Command{}
 	moves := placement.PlanBalance(in.Servers, chunks, threshold, maxMoves)

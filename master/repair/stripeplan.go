@@ -305,11 +305,15 @@ func chooseSources(in *Input, busy map[string]load, n stripeNeed, i int, size in
 }
 
 // finishStripes deletes the corrupt and surplus replicas of healthy shards
-// with nothing in flight, and counts the stripes still waiting for work.
+// with nothing in flight (no deletion either) and not in a balancing move,
+// and counts the stripes still waiting for work. A move's old replica is
+// FinishMoves' to delete: the surplus replica seen here, during the move
+// or while that deletion is on its way, could be the new one, and deleting
+// it too would lose the shard.
 func (p *Plan) finishStripes(in *Input, stripes []stripeNeed) {
 	for _, n := range stripes {
 		for i, c := range n.s.Shards {
-			if n.v.Server[i] == "" || in.pending(n, i) {
+			if n.v.Server[i] == "" || in.pending(n, i) || in.Moving[c] || len(in.Inflight.Deletes[c]) > 0 {
 				continue
 			}
 			for _, s := range append(slices.Clone(n.v.Bad[i]), n.v.Extra[i]...) {

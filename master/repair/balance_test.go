@@ -1,0 +1,77 @@
+package repair
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/granary-store/granary/internal/proto"
+)
+
+// TestBalanceMovesShardsSafely: a full rs-2-1 stripe on three full servers
+// has its shards moved to empty ones, never two onto one server, and once
+// a copy is reported the planner leaves both replicas alone until
+// FinishMoves deletes the old one (the surplus replica it would otherwise
+// trim could be the new one).
+func TestBalanceMovesShardsSafely(t *testing.T) {
+	in := planCluster(5, 5)
+	for i := range in.Servers {
+		if i < 3 {
+			in.Servers[i].Used = in.Servers[i].Capacity / 2
+		}
+	}
+	in.Sizes = map[uint64]int64{}
+	st := Stripe{K: 2, M: 1, Shards: []uint64{11, 12, 13}}
+	in.Stripes = map[uint64]Stripe{11: st}
+	for i, c := range st.Shards {
+		in.Holders[c] = []string{in.Servers[i].ID}
+		in.Sizes[c] = in.Servers[i].Capacity / 4
+	}
+	moves, cmds := Balance(in, map[uint64]int64{}, 0.1, 10)
+	if len(moves) == 0 {
+		t.Fatal("no shard moved to the empty servers")
+	}
+	to := map[string]bool{}
+	for _, m := range moves {
+		if to[m.To] || slices.Contains([]string{"n1", "n2", "n3"}, m.To) {
+			t.Fatalf("moves %+v put two shards of the stripe on one server", moves)
+		}
+		to[m.To] = true
+		if len(cmds[m.To]) == 0 || cmds[m.To][0].Op != proto.CmdCopy {
+			t.Fatalf("move %+v issued no copy to its target: %+v", m, cmds)
+		}
+	}
+	// The first move's copy is reported: the shard is on both servers.
+	m := moves[0]
+	in.Holders[m.Chunk] = []string{m.From, m.To}
+	delete(in.Inflight.Copies[m.Chunk], m.To)
+	in.Moving = map[uint64]bool{}
+	for _, mv := range moves {
+		in.Moving[mv.Chunk] = true
+	}
+	p := MakePlan(in)
+	for srv, cs := range p.Commands {
+		for _, c := range cs {
+			if c.Op == proto.CmdDelete && c.Chunk == m.Chunk {
+				t.Fatalf("the planner deletes the moving shard %d on %s", m.Chunk, srv)
+			}
+		}
+	}
+	_, del := FinishMoves(in, moves)
+	if got := del[m.From]; len(got) != 1 || got[0].Op != proto.CmdDelete || got[0].Chunk != m.Chunk {
+		t.Fatalf("FinishMoves: %+v, want the old replica on %s deleted", del, m.From)
+	}
+	if len(del[m.To]) != 0 {
+		t.Fatalf("FinishMoves deletes the new replica: %+v", del)
+	}
+	// The move is over, its deletion not yet reported: the shard is still
+	// on both servers, and the planner must not delete the new replica.
+	delete(in.Moving, m.Chunk)
+	p = MakePlan(in)
+	for srv, cs := range p.Commands {
+		for _, c := range cs {
+			if c.Op == proto.CmdDelete && c.Chunk == m.Chunk {
+				t.Fatalf("with the old replica's deletion in flight, the planner deletes shard %d on %s too", m.Chunk, srv)
+			}
+		}
+	}
+}
