@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -189,25 +189,38 @@ func (s *Server) leaderHTTP() (id, addr string) {
 	return string(lid), members[string(lid)].HTTPAddr
 }
 
-// newHCLogger adapts slog to the hclog interface Raft logs through.
+// newHCLogger adapts slog to the hclog interface Raft logs through: each
+// call reaches slog once, at its own level, with its message and its
+// key-value pairs as attributes (no "[INFO]  raft:" text inside an INFO
+// line). hclog's own output is discarded.
 func newHCLogger(l *slog.Logger) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{
-		Name: "raft", Level: hclog.Info, Output: hclogWriter{l.With("component", "raft")},
-		DisableTime: true,
-	})
+	il := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "raft", Level: hclog.Off, Output: io.Discard})
+	il.RegisterSink(slogSink{l.With("component", "raft")})
+	return il
 }
 
-type hclogWriter struct{ l *slog.Logger }
+// slogSink receives every hclog call and passes on those the slog handler
+// takes.
+type slogSink struct{ l *slog.Logger }
 
-func (w hclogWriter) Write(p []byte) (int, error) {
-	line := strings.TrimSpace(string(p))
+func (s slogSink) Accept(name string, level hclog.Level, msg string, args ...any) {
+	lv := slog.LevelInfo
 	switch {
-	case strings.Contains(line, "[ERROR]"):
-		w.l.Error(line)
-	case strings.Contains(line, "[WARN]"):
-		w.l.Warn(line)
-	default:
-		w.l.Info(line)
+	case level >= hclog.Error:
+		lv = slog.LevelError
+	case level == hclog.Warn:
+		lv = slog.LevelWarn
+	case level == hclog.Debug:
+		lv = slog.LevelDebug
+	case level <= hclog.Trace:
+		lv = slog.LevelDebug - 4
 	}
-	return len(p), nil
+	ctx := context.Background()
+	if !s.l.Enabled(ctx, lv) {
+		return
+	}
+	if name != "raft" {
+		args = append(args, "logger", name)
+	}
+	s.l.Log(ctx, lv, msg, args...)
 }
