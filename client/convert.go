@@ -95,7 +95,7 @@ func (c *Client) convertObject(ctx context.Context, bucket, key string, p proto.
 		return 0, err
 	}
 	info := obj.Info()
-	if len(info.Extents) == 0 || storedAs(info.Extents, p) {
+	if len(info.Extents) == 0 || p.Lays(info.Extents) {
 		return 0, errStoredAlready
 	}
 	w, stop, err := c.newPutter(ctx, bucket, nil)
@@ -114,20 +114,6 @@ func (c *Client) convertObject(ctx context.Context, bucket, key string, p proto.
 	err = c.master.ReplaceExtents(ctx, proto.ReplaceExtentsRequest{Bucket: bucket, Key: key, IfVersion: info.Version,
 		Extents: extents, Written: w.written})
 	return n, classify(err)
-}
-
-// storedAs reports whether every extent is laid out as policy p lays new
-// ones: stripes of its K and M, or replicated chunks.
-func storedAs(extents []proto.Extent, p proto.DataPolicy) bool {
-	for _, e := range extents {
-		switch {
-		case p.IsErasure() && (e.Stripe == nil || e.Stripe.K != p.K || e.Stripe.M != p.M):
-			return false
-		case !p.IsErasure() && e.Stripe != nil:
-			return false
-		}
-	}
-	return true
 }
 
 // Convert is Client.Convert, for an Admin made with Client.Admin (an

@@ -316,21 +316,7 @@ func (c *converter) target(b *proto.Bucket) (proto.DataPolicy, time.Duration, bo
 // due reports whether o should be converted to p: old enough, stored in
 // chunks, and not all of them stripes of p yet.
 func due(o *proto.Object, p proto.DataPolicy, age time.Duration, now time.Time) bool {
-	return !o.DeleteMarker && len(o.Extents) > 0 && !now.Before(o.Modified.Add(age)) && !storedAs(o.Extents, p)
-}
-
-// storedAs reports whether every extent is laid out as policy p lays new
-// ones: stripes of its K and M, or replicated chunks.
-func storedAs(extents []proto.Extent, p proto.DataPolicy) bool {
-	for _, e := range extents {
-		switch {
-		case p.IsErasure() && (e.Stripe == nil || e.Stripe.K != p.K || e.Stripe.M != p.M):
-			return false
-		case !p.IsErasure() && e.Stripe != nil:
-			return false
-		}
-	}
-	return true
+	return !o.DeleteMarker && len(o.Extents) > 0 && !now.Before(o.Modified.Add(age)) && !p.Lays(o.Extents)
 }
 
 // next finds the next object of b after the cursor that is due.

@@ -32,7 +32,7 @@ func (c *converter) convert(ctx context.Context, j convJob) (int64, error) {
 	}
 	cmd := meta.ReplaceExtents{Bucket: j.bucket, Key: j.key, IfVersion: o.Version, VersionID: j.versionID, StorageClass: j.class}
 	var written []proto.ChunkTargets
-	if !storedAs(o.Extents, j.policy) {
+	if !j.policy.Lays(o.Extents) {
 		if !j.policy.IsErasure() {
 			return 0, fmt.Errorf("master: conversion of %s/%s to %s: the leader converts replicated chunks to stripes only (granary admin convert rewrites stripes): %w",
 				j.bucket, j.key, j.policy, ErrInvalid)

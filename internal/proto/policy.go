@@ -98,6 +98,20 @@ func (p DataPolicy) IsZero() bool { return p == DataPolicy{} }
 // IsErasure reports whether p is an rs-K-M policy.
 func (p DataPolicy) IsErasure() bool { return p.Copies == 0 && p.K > 0 }
 
+// Lays reports whether every extent is laid out as p lays new ones:
+// stripes of its K and M, or replicated chunks.
+func (p DataPolicy) Lays(extents []Extent) bool {
+	for _, e := range extents {
+		switch {
+		case p.IsErasure() && (e.Stripe == nil || e.Stripe.K != p.K || e.Stripe.M != p.M):
+			return false
+		case !p.IsErasure() && e.Stripe != nil:
+			return false
+		}
+	}
+	return true
+}
+
 // Servers is the number of distinct servers a chunk needs: N, or K+M.
 func (p DataPolicy) Servers() int {
 	if p.IsErasure() {
