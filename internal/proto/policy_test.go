@@ -104,3 +104,32 @@ func FuzzParseDataPolicy(f *testing.F) {
 		}
 	})
 }
+
+// Lays tells whether extents already have a policy's layout, which is
+// what conversion skips: stripes of the same K and M for rs-K-M, no
+// stripe at all for rep-N.
+func TestDataPolicyLays(t *testing.T) {
+	rep := Extent{Chunk: 1, Length: 10}
+	rs42 := Extent{Chunk: 2, Length: 10, Stripe: &Stripe{K: 4, M: 2}}
+	rs21 := Extent{Chunk: 3, Length: 10, Stripe: &Stripe{K: 2, M: 1}}
+	for _, c := range []struct {
+		policy  string
+		extents []Extent
+		want    bool
+	}{
+		{"rs-4-2", []Extent{rs42, rs42}, true},
+		{"rs-4-2", []Extent{rs42, rep}, false},
+		{"rs-4-2", []Extent{rs21}, false},
+		{"rep-3", []Extent{rep, rep}, true},
+		{"rep-3", []Extent{rep, rs42}, false},
+		{"rs-2-1", nil, true},
+	} {
+		p, err := ParseDataPolicy(c.policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Lays(c.extents); got != c.want {
+			t.Errorf("%s.Lays(%+v) = %v, want %v", c.policy, c.extents, got, c.want)
+		}
+	}
+}
