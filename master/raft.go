@@ -219,6 +219,13 @@ func (s slogSink) Accept(name string, level hclog.Level, msg string, args ...any
 	if !s.l.Enabled(ctx, lv) {
 		return
 	}
+	for i, a := range args {
+		if f, ok := a.(hclog.Format); ok && len(f) > 0 { // hclog.Fmt("%+v", x)
+			if format, ok := f[0].(string); ok {
+				args[i] = fmt.Sprintf(format, f[1:]...)
+			}
+		}
+	}
 	if name != "raft" {
 		args = append(args, "logger", name)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // Raft's log calls reach slog once, at their own level, with their
@@ -15,7 +17,7 @@ func TestRaftLogsAreNotDoubleLevelled(t *testing.T) {
 	var buf bytes.Buffer
 	l := newHCLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	l.Warn("heartbeat timeout reached, starting election", "last-leader-addr", "127.0.0.1:1", "last-leader-id", "m2")
-	l.Info("entering leader state", "leader", "m1")
+	l.Info("entering leader state", "leader", hclog.Fmt("%s%d", "m", 1))
 	l.Debug("sent heartbeat", "peer", "m3")
 	l.Named("snapshot").Error("failed to take snapshot", "error", "disk full")
 	var lines []map[string]any
