@@ -148,7 +148,7 @@ func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
-	a.counted(w, r, meta.OpRenameObject, cmd, "version", nil)
+	a.counted(w, r, meta.OpRenameObject, cmd, "version")
 }
 
 // handleRenamePrefix moves a directory's keys in one command and answers
@@ -164,7 +164,7 @@ func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.RenamePrefix{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
-	a.counted(w, r, meta.OpRenamePrefix, cmd, "moved", nil)
+	a.counted(w, r, meta.OpRenamePrefix, cmd, "moved")
 }
 
 // handleReplaceExtents swaps an object's extents for a new layout of its
@@ -185,7 +185,8 @@ func (a *api) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.ReplaceExtents{Bucket: req.Bucket, Key: req.Key, IfVersion: req.IfVersion, Extents: req.Extents}
-	a.counted(w, r, meta.OpReplaceExtents, cmd, "version", func() { a.m.replicas.written(req.Written) })
+	a.m.replicas.written(req.Written) // before: a reader may locate the new extents at once
+	a.counted(w, r, meta.OpReplaceExtents, cmd, "version")
 }
 
 // handleSetMeta replaces an object's user metadata in place.
@@ -200,7 +201,7 @@ func (a *api) handleSetMeta(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := meta.SetMeta{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, Meta: req.Meta, Modified: a.now().UTC().Truncate(time.Millisecond)}
-	a.counted(w, r, meta.OpSetMeta, cmd, "version", nil)
+	a.counted(w, r, meta.OpSetMeta, cmd, "version")
 }
 
 func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
@@ -246,16 +247,12 @@ func (a *api) change(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any
 }
 
 // counted applies a change whose result is a number (a version, keys
-// moved), runs then (when set) once it is applied, and answers
-// {name: number}, or the error.
-func (a *api) counted(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any, name string, then func()) {
+// moved) and answers {name: number}, or the error.
+func (a *api) counted(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any, name string) {
 	n, err := a.m.applyRequest(r.Context(), requestID(r), op, cmd)
 	if err != nil {
 		writeError(w, err)
 		return
-	}
-	if then != nil {
-		then()
 	}
 	writeJSON(w, http.StatusOK, map[string]uint64{name: n.(uint64)})
 }

@@ -7,28 +7,28 @@ import (
 	"github.com/granary-store/granary/master/meta"
 )
 
-// commitObject applies an object commit a client asked for (id is its
-// request id, or empty) and then records where the client's pipelines
-// wrote the object's new chunks. It returns the object's version and, in
+// commitObject records where the client's pipelines wrote the object's new
+// chunks, then applies the commit the client asked for (id is its request
+// id, or empty). Recorded first, so that a reader who finds the object the
+// moment it is applied also finds its chunks (they are on those servers
+// whatever the commit's outcome). It returns the object's version and, in
 // a versioned bucket, its S3 version id.
 func (s *Server) commitObject(ctx context.Context, id string, cmd meta.PutObject, written []proto.ChunkTargets) (uint64, string, error) {
+	s.replicas.written(written) // before: a reader may locate it at once
 	v, err := s.applyRequest(ctx, id, meta.OpPutObject, cmd)
 	if err != nil {
 		return 0, "", err
 	}
-	s.replicas.written(written)
 	if r, ok := v.(meta.CommitResult); ok {
 		return r.Version, r.VersionID, nil
 	}
 	return v.(uint64), "", nil
 }
 
-// putPart applies a multipart upload's part a client asked for, then
-// records where its pipelines wrote the part's chunks.
+// putPart records where a multipart upload's part was written, then
+// applies the part the client asked for (in this order, as commitObject).
 func (s *Server) putPart(ctx context.Context, id string, cmd meta.PutPart, written []proto.ChunkTargets) error {
-	if _, err := s.applyRequest(ctx, id, meta.OpPutPart, cmd); err != nil {
-		return err
-	}
 	s.replicas.written(written)
-	return nil
+	_, err := s.applyRequest(ctx, id, meta.OpPutPart, cmd)
+	return err
 }
