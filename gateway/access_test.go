@@ -617,3 +617,30 @@ func fmtJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestAccessLogDeliveryWriteACL: the canned ACL log-delivery-write gives
+// S3's LogDelivery group WRITE and READ_ACP on a bucket, shown by
+// GetBucketAcl, and lets no Granary principal through (no one is the log
+// delivery service); on an object it is refused as S3 refuses it, and
+// aws-exec-read (a grant to Amazon EC2) is not implemented.
+func TestAccessLogDeliveryWriteACL(t *testing.T) {
+	e := startAccess(t)
+	if st := rawSendH(t, e, "PUT", "/logs", "", map[string]string{"X-Amz-Object-Ownership": "ObjectWriter"}); st != http.StatusOK {
+		t.Fatalf("CreateBucket with ObjectWriter: %d", st)
+	}
+	if st := rawSendH(t, e, "PUT", "/logs?acl", "", map[string]string{"X-Amz-Acl": "log-delivery-write"}); st != http.StatusOK {
+		t.Fatalf("PutBucketAcl log-delivery-write: %d", st)
+	}
+	acl, err := rawGet(t, e, "/logs?acl")
+	if err != nil || strings.Count(acl, proto.GroupLogDelivery) != 2 ||
+		!strings.Contains(acl, "<Permission>WRITE</Permission>") || !strings.Contains(acl, "<Permission>READ_ACP</Permission>") {
+		t.Fatalf("GetBucketAcl after log-delivery-write: %s %v", acl, err)
+	}
+	bob, _ := e.user("bob")
+	err = e.put(bob, "logs", "k", "x", minio.PutObjectOptions{})
+	wantCode(t, "bob writes into a log-delivery-write bucket", err, "AccessDenied")
+	err = e.put(e.root, "logs", "k", "x", minio.PutObjectOptions{UserMetadata: map[string]string{"x-amz-acl": "log-delivery-write"}})
+	wantCode(t, "log-delivery-write on an object", err, "InvalidArgument")
+	err = e.put(e.root, "logs", "k", "x", minio.PutObjectOptions{UserMetadata: map[string]string{"x-amz-acl": "aws-exec-read"}})
+	wantCode(t, "aws-exec-read on an object", err, "NotImplemented")
+}

@@ -86,7 +86,15 @@ func cannedACL(canned, owner, bucketOwner string, onBucket bool) (*client.ACL, e
 		if bucketOwner != owner {
 			acl.Grants = append(acl.Grants, userGrant(bucketOwner, perm))
 		}
-	case "aws-exec-read", "log-delivery-write":
+	case "log-delivery-write":
+		if !onBucket {
+			return nil, errorf(ErrInvalidArgument, "the canned ACL %s applies to buckets only", canned)
+		}
+		group(proto.GroupLogDelivery, proto.PermWrite)
+		group(proto.GroupLogDelivery, proto.PermReadACP)
+	case "aws-exec-read":
+		// A grant to Amazon EC2's own account, which no Granary principal
+		// is: refused rather than stored as a grant to nobody.
 		return nil, errorf(ErrNotImplemented, "the canned ACL %s is not implemented", canned)
 	default:
 		return nil, errorf(ErrInvalidArgument, "the canned ACL %q is not valid", canned)

@@ -145,6 +145,10 @@ const (
 
 	GroupAllUsers           = "http://acs.amazonaws.com/groups/global/AllUsers"
 	GroupAuthenticatedUsers = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+	// GroupLogDelivery is S3's log delivery group. Granary delivers no
+	// server access logs into buckets, so a grant to it is stored and
+	// shown but lets no request through.
+	GroupLogDelivery = "http://acs.amazonaws.com/groups/s3/LogDelivery"
 
 	PermFullControl = "FULL_CONTROL"
 	PermRead        = "READ"
@@ -159,7 +163,7 @@ const MaxGrants = 100
 // ValidACL checks an ACL: an owner that is a valid user name, at most
 // MaxGrants grants, each with a known permission and a canonical user
 // grantee (64 lowercase hex characters of id, an optional valid user name)
-// or an AllUsers or AuthenticatedUsers group.
+// or an AllUsers, AuthenticatedUsers or LogDelivery group.
 func ValidACL(a ACL) error {
 	if err := ValidID("acl owner", a.Owner); err != nil {
 		return err
@@ -189,8 +193,8 @@ func validGrant(g Grant) error {
 			return ValidID("grantee user", e.User)
 		}
 	case GranteeGroup:
-		if e.URI != GroupAllUsers && e.URI != GroupAuthenticatedUsers || e.ID != "" || e.User != "" {
-			return fmt.Errorf("group grantee %q is not AllUsers or AuthenticatedUsers: %w", truncate(e.URI), ErrInvalidAccess)
+		if e.URI != GroupAllUsers && e.URI != GroupAuthenticatedUsers && e.URI != GroupLogDelivery || e.ID != "" || e.User != "" {
+			return fmt.Errorf("group grantee %q is not AllUsers, AuthenticatedUsers or LogDelivery: %w", truncate(e.URI), ErrInvalidAccess)
 		}
 	default:
 		return fmt.Errorf("grantee type %q is not CanonicalUser or Group: %w", truncate(e.Type), ErrInvalidAccess)
