@@ -167,9 +167,9 @@ func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
 	a.counted(w, r, meta.OpRenamePrefix, cmd, "moved")
 }
 
-// handleReplaceExtents swaps an object's extents for a new layout of its
-// bytes (compare-and-set on its version), then records where the new
-// chunks were written.
+// handleReplaceExtents records where the new chunks were written, then
+// swaps an object's extents for that new layout of its bytes
+// (compare-and-set on its version).
 func (a *api) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
 	var req proto.ReplaceExtentsRequest
 	if err := decode(r, &req); err != nil {

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +57,6 @@ type Server struct {
 
 	runOnce   sync.Once
 	closeOnce sync.Once
-	active    activeRequests // HTTP requests being served
 	closeErr  error
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -159,7 +156,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("master: Run called twice")
 	}
-	s.http = &http.Server{Handler: s.active.track(newAPI(s).routes()), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: rpc.ErrorLog(s.log)}
 	errc := make(chan error, 1)
 	s.wg.Add(6)
@@ -200,12 +197,8 @@ func (s *Server) Close() error {
 				// What is still open after the drain is cut off, as by any
 				// process that stops; the stop itself is clean. Usually a
 				// connection a client opened but sent nothing on yet (Go's
-				// transport dials spares; Shutdown waits 5 s for those). A
-				// request still running is named, so a handler that
-				// ignores the close shows.
-				if running := s.active.list(); len(running) > 0 {
-					s.log.Warn("requests still running after 2 s of draining; closing their connections", "requests", running)
-				}
+				// transport dials spares; Shutdown waits 5 s for those).
+				s.log.Info("connections still open after 2 s of draining; closing them")
 				errs = append(errs, ignoreClosed(s.http.Close()))
 			} else {
 				errs = append(errs, err)
@@ -239,40 +232,6 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
-}
-
-// activeRequests tracks the HTTP requests being served, for the log line
-// of a drain that runs out.
-type activeRequests struct {
-	mu  sync.Mutex
-	n   uint64
-	now map[uint64]string // id -> "METHOD path"
-}
-
-func (a *activeRequests) track(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		if a.now == nil {
-			a.now = map[uint64]string{}
-		}
-		a.n++
-		id := a.n
-		a.now[id] = r.Method + " " + r.URL.Path
-		a.mu.Unlock()
-		defer func() {
-			a.mu.Lock()
-			delete(a.now, id)
-			a.mu.Unlock()
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-// list returns the requests being served, sorted.
-func (a *activeRequests) list() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Sorted(maps.Values(a.now))
 }
 
 // Addr returns the HTTP API's address.
