@@ -66,6 +66,7 @@ const (
 	formatVersion = 1        // the version this code writes and reads
 	algoCRC32C    = 1        // checksum algorithm id for CRC32C
 	maxDataLen    = 1 << 50  // sanity bound on a header's data length
+	maxPackMax    = 16 << 20 // bound on Config.PackMax: a packed chunk is buffered whole
 
 	chunkExt = ".chunk"
 	tempExt  = ".tmp"

@@ -41,6 +41,8 @@ type File interface {
 	Sync() error
 	// Stat describes the open file.
 	Stat() (os.FileInfo, error)
+	// Truncate changes the size of the file, like os.File.Truncate.
+	Truncate(size int64) error
 }
 
 // DiskUsage is the space of one file system, as FS.Statfs reports it.

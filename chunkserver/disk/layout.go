@@ -10,9 +10,9 @@ import (
 // folders Open makes.
 
 // dataDir holds the paths of one data dir: its root, the chunks folder
-// with the 256 fan-out dirs, and the quarantine folder.
+// with the 256 fan-out dirs, the quarantine folder, and the volumes folder.
 type dataDir struct {
-	root, chunks, quarantine string
+	root, chunks, quarantine, volumes string
 }
 
 // path is the file of chunk id in data dir i.
@@ -40,15 +40,18 @@ func parseChunkName(name string) (uint64, bool) {
 }
 
 // prepare creates the layout of a data dir: 256 fan-out dirs, so that a
-// Create never has to make (and fsync) a dir, and the quarantine dir.
+// Create never has to make (and fsync) a dir, the quarantine dir and the
+// volumes dir.
 func (s *Store) prepare(d dataDir) error {
 	for b := range 256 {
 		if err := s.fs.MkdirAll(filepath.Join(d.chunks, fanout(uint64(b))), 0o755); err != nil {
 			return err
 		}
 	}
-	if err := s.fs.MkdirAll(d.quarantine, 0o755); err != nil {
-		return err
+	for _, dir := range []string{d.quarantine, d.volumes} {
+		if err := s.fs.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
 	}
 	if s.cfg.NoSync {
 		return nil

@@ -17,6 +17,7 @@ type Reader struct {
 	s      *Store // told about corruption; nil in format tests
 	id     uint64
 	f      File
+	base   int64 // file offset of the data
 	size   int64
 	crcs   []uint32
 	closed atomic.Bool
@@ -50,7 +51,39 @@ func newReader(f File, id uint64) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{id: id, f: f, size: n, crcs: crcs}, nil
+	return &Reader{id: id, f: f, base: headerSize, size: n, crcs: crcs}, nil
+}
+
+// openRecord opens the volume file at path and checks the header and
+// checksums of chunk id's record at off. It does not read the data.
+func openRecord(fsys FS, path string, id uint64, off int64) (*Reader, error) {
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, notFoundErr(err)
+	}
+	r, err := newRecordReader(f, id, off)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func newRecordReader(f File, id uint64, off int64) (*Reader, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	h, _, crcs, err := readRecordHead(f, off, fi.Size())
+	switch {
+	case err != nil:
+		return nil, err
+	case h.kind != kindChunk:
+		return nil, fmt.Errorf("record at %d is of kind %d: %w", off, h.kind, ErrCorrupt)
+	case h.id != id:
+		return nil, fmt.Errorf("record at %d has chunk id %d: %w", off, h.id, ErrCorrupt)
+	}
+	return &Reader{id: id, f: f, base: off + recordPrefix(h.n), size: h.n, crcs: crcs}, nil
 }
 
 // Size returns the number of data bytes in the chunk.
@@ -111,7 +144,7 @@ func (r *Reader) readBlocks(p []byte, off int64) (int, error) {
 // them, and returns the length of the good prefix of p. On a mismatch it
 // reports the chunk as corrupt to the store.
 func (r *Reader) readVerified(p []byte, b int64) (int, error) {
-	if err := readFull(r.f, p, headerSize+b*blockSize); err != nil {
+	if err := readFull(r.f, p, r.base+b*blockSize); err != nil {
 		return 0, r.fail(b, err)
 	}
 	good := 0
@@ -163,7 +196,7 @@ func (r *Reader) CopyTo(w io.Writer, off, n int64) (int64, error) {
 	return done, nil
 }
 
-// Close closes the chunk file. Calls after the first return ErrClosed.
+// Close closes the chunk's file. Calls after the first return ErrClosed.
 func (r *Reader) Close() error {
 	if !r.closed.CompareAndSwap(false, true) {
 		return fmt.Errorf("chunkserver: close chunk %d: %w", r.id, ErrClosed)

@@ -64,7 +64,7 @@ func (s *Store) scanChunk(i int, id uint64) bool {
 		s.log.Warn("chunk unreadable, left in place", "chunk", id, "path", path, "err", err)
 		return false
 	}
-	s.index(i, id, n)
+	s.index(i, id, entry{dir: i, size: n})
 	return true
 }
 
@@ -78,34 +78,46 @@ func (s *Store) checkFile(path string, id uint64) (int64, error) {
 	return n, err
 }
 
-// index adds chunk id of dir i to the index. If another dir already holds
-// it, the two copies should be equal (chunks are immutable): the first one
-// passing a full check stays, the other goes to quarantine.
-func (s *Store) index(i int, id uint64, n int64) {
+// index adds chunk id, stored in dir i as e says, to the index. If another
+// dir (or a chunk file and a record) already holds it, the two copies
+// should be equal (chunks are immutable): the first one passing a full
+// check stays; the other goes to quarantine (a chunk file) or is left as
+// dead bytes (a record).
+func (s *Store) index(i int, id uint64, e entry) {
 	old, dup := s.chunks[id]
 	if !dup {
-		s.chunks[id] = entry{dir: i, size: n}
+		s.chunks[id] = e
 		return
 	}
-	keep, drop := old, entry{dir: i, size: n}
+	keep, drop := old, e
 	reason := errors.New("duplicate of a good copy")
-	if err := s.verifyFile(old.dir, id); err != nil {
-		if err2 := s.verifyFile(i, id); err2 != nil {
+	if err := s.verifyEntry(id, old); err != nil {
+		if err2 := s.verifyEntry(id, e); err2 != nil {
 			delete(s.chunks, id)
 			s.corrupt[id] = struct{}{}
-			s.quarantine(old.dir, id, err)
-			s.quarantine(i, id, err2)
+			s.setAside(id, old, err)
+			s.setAside(id, e, err2)
 			return
 		}
 		keep, drop, reason = drop, keep, err
 	}
 	s.chunks[id] = keep
-	s.quarantine(drop.dir, id, reason)
+	s.setAside(id, drop, reason)
 }
 
-// verifyFile reads and checks every byte of chunk id in dir i.
-func (s *Store) verifyFile(i int, id uint64) error {
-	r, err := openReader(s.fs, s.path(i, id), id)
+// setAside quarantines a chunk file left out of the index; a record left
+// out is dead bytes in its volume, and only logged.
+func (s *Store) setAside(id uint64, e entry, cause error) {
+	if !e.packed() {
+		s.quarantine(e.dir, id, cause)
+		return
+	}
+	s.log.Warn("packed chunk copy left out", "chunk", id, "path", s.volPath(e.dir, e.vol), "offset", e.off, "cause", cause)
+}
+
+// verifyEntry reads and checks every byte of chunk id stored as e says.
+func (s *Store) verifyEntry(id uint64, e entry) error {
+	r, err := s.openEntry(id, e)
 	if err != nil {
 		return err
 	}

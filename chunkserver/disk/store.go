@@ -26,27 +26,47 @@ type Config struct {
 	NoSync bool
 	// MaxChunkSize bounds the data length of a chunk, in bytes.
 	MaxChunkSize int64
-	// Capacity bounds the bytes of chunk files the store keeps, a hard
-	// limit below what the disks hold (0: no limit but the disks). A chunk
-	// that would go past it is refused with ErrNoSpace.
+	// Capacity bounds the bytes of chunk files and volume files the store
+	// keeps, a hard limit below what the disks hold (0: no limit but the
+	// disks). A chunk that would go past it is refused with ErrNoSpace.
+	// Compaction alone may pass it, by the live bytes of the volume it
+	// rewrites, until it removes that volume; a tombstone too, by its 52
+	// bytes, until its volume is compacted.
 	Capacity int64
 	// FS is the file system; nil means OSFS().
 	FS FS
 	// Logger receives start-up and corruption events; nil discards them.
 	Logger *slog.Logger
-	// ObserveSync, if set, is told how long each fsync (of a chunk file or
-	// a dir) took, failed or not; for metrics. Writers call it
+	// ObserveSync, if set, is told how long each fsync (of a chunk file,
+	// a volume or a dir) took, failed or not; for metrics. Writers call it
 	// concurrently, so it must be safe for that and quick.
 	ObserveSync func(took time.Duration)
+	// PackMax is the largest chunk, in data bytes, stored as a record in
+	// a shared volume file rather than as a file of its own (0: every
+	// chunk gets its own file). Many records share one fsync.
+	PackMax int64
+	// VolumeMax bounds a volume file: a record that would take the
+	// active volume past it starts a new one.
+	VolumeMax int64
+	// CompactBelow is the fraction of a closed volume's bytes that must
+	// still be live for it to stay; below it, the store's compaction
+	// rewrites the live records into the active volume and removes the
+	// file (0: only Compact does).
+	CompactBelow float64
 }
 
 // DefaultConfig returns a Config with the defaults: 64 MiB chunks, fsync
-// on, the OS file system, and no logging. Dirs is left empty.
+// on, the OS file system, no logging, chunks up to 1 MiB packed into
+// volumes of up to 256 MiB, rewritten when less than half of one is live.
+// Dirs is left empty.
 func DefaultConfig() Config {
 	return Config{
 		MaxChunkSize: 64 << 20,
 		FS:           OSFS(),
 		Logger:       slog.New(slog.DiscardHandler),
+		PackMax:      1 << 20,
+		VolumeMax:    256 << 20,
+		CompactBelow: 0.5,
 	}
 }
 
@@ -71,6 +91,15 @@ func (c Config) Validate() error {
 	if c.MaxChunkSize <= 0 || c.MaxChunkSize > maxDataLen {
 		return fmt.Errorf("chunkserver: config: max chunk size %d not in 1..%d", c.MaxChunkSize, int64(maxDataLen))
 	}
+	if c.PackMax < 0 || c.PackMax > maxPackMax {
+		return fmt.Errorf("chunkserver: config: pack threshold %d not in 0..%d", c.PackMax, int64(maxPackMax))
+	}
+	if c.PackMax > 0 && c.VolumeMax < volHeaderSize+recordSize(c.PackMax) {
+		return fmt.Errorf("chunkserver: config: volume size %d cannot hold a record of %d bytes", c.VolumeMax, c.PackMax)
+	}
+	if c.CompactBelow < 0 || c.CompactBelow >= 1 {
+		return fmt.Errorf("chunkserver: config: compaction threshold %g not in [0, 1)", c.CompactBelow)
+	}
 	return nil
 }
 
@@ -80,8 +109,9 @@ type ChunkInfo struct {
 	Size int64  // data bytes, without header and checksums
 }
 
-// Store keeps immutable chunks as files under one or more data dirs; the
-// layout and file format are described in format.go.
+// Store keeps immutable chunks under one or more data dirs, as files of
+// their own or, up to Config.PackMax bytes, as records in shared volume
+// files; the layout and formats are described in format.go.
 //
 // Concurrency: every Store method is safe for concurrent use. Any number of
 // goroutines may read (Open, ReadRange, Verify, Stat, List) at once, and
@@ -89,28 +119,40 @@ type ChunkInfo struct {
 // is stored, or being created or deleted, fails with ErrExists. Delete does
 // not wait for readers: a Reader opened before keeps reading the old file
 // (Linux keeps an unlinked file alive while it is open), later Opens return
-// ErrNotFound. A data dir must be used by one Store at a time.
+// ErrNotFound; the same holds for a volume compaction removes. A data dir
+// must be used by one Store at a time.
 type Store struct {
-	cfg  Config
-	fs   FS
-	log  *slog.Logger
-	dirs []dataDir
+	cfg     Config
+	fs      FS
+	log     *slog.Logger
+	dirs    []dataDir
+	packers []*packer // one per data dir, same index
 
 	mu      sync.RWMutex
+	moved   sync.Cond // signalled when compaction ends a move; L is &mu
 	closed  bool
 	chunks  map[uint64]entry    // committed chunks
 	busy    map[uint64]struct{} // ids being created or deleted
+	moving  map[uint64]struct{} // ids compaction is copying to another volume
 	corrupt map[uint64]struct{} // ids found corrupt, until deleted
-	used    int64               // file bytes of the indexed chunks
+	used    int64               // bytes of the chunk files and volume files
 	pending int64               // file bytes reserved by open Writers
 	lost    []uint64            // ids whose files vanished, until TakeLost
 	failed  map[int]error       // data dirs found failed, until restart
+
+	compactor compactor
 }
 
+// entry locates a committed chunk: a chunk file, or a record in a volume.
 type entry struct {
-	dir  int   // index in Store.dirs
-	size int64 // data bytes
+	dir  int    // index in Store.dirs
+	size int64  // data bytes
+	vol  uint64 // sequence of the volume holding it, 0 for a chunk file
+	off  int64  // offset of its record in the volume
 }
+
+// packed reports whether the chunk is a record in a volume.
+func (e entry) packed() bool { return e.vol != 0 }
 
 // Open opens a Store on cfg.Dirs, creating the layout where missing. It
 // scans every dir: it removes temporary files left by a crash, indexes
@@ -134,19 +176,25 @@ func Open(cfg Config) (*Store, error) {
 		log:     cfg.Logger.With("component", "chunkstore"),
 		chunks:  make(map[uint64]entry),
 		busy:    make(map[uint64]struct{}),
+		moving:  make(map[uint64]struct{}),
 		corrupt: make(map[uint64]struct{}),
 		failed:  make(map[int]error),
 	}
-	for _, root := range cfg.Dirs {
-		d := dataDir{root, filepath.Join(root, "chunks"), filepath.Join(root, "quarantine")}
+	s.moved.L = &s.mu
+	for i, root := range cfg.Dirs {
+		d := dataDir{root, filepath.Join(root, "chunks"), filepath.Join(root, "quarantine"), filepath.Join(root, "volumes")}
 		if err := s.prepare(d); err != nil {
 			return nil, fmt.Errorf("chunkserver: prepare %s: %w", root, err)
 		}
 		s.dirs = append(s.dirs, d)
+		s.packers = append(s.packers, &packer{s: s, dir: i, path: d.volumes, vols: make(map[uint64]*volume), nextSeq: 1})
 	}
 	for i := range s.dirs {
 		if err := s.scan(i); err != nil {
 			return nil, fmt.Errorf("chunkserver: scan %s: %w", s.dirs[i].root, err)
+		}
+		if err := s.scanVolumes(i); err != nil {
+			return nil, fmt.Errorf("chunkserver: scan volumes of %s: %w", s.dirs[i].root, err)
 		}
 	}
 	for id := range s.corrupt {
@@ -155,8 +203,13 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}
 	for _, e := range s.chunks {
-		s.used += fileSize(e.size)
+		if e.packed() {
+			s.packers[e.dir].vols[e.vol].live += recordSize(e.size)
+		} else {
+			s.used += fileSize(e.size)
+		}
 	}
+	s.compactor.start(s)
 	return s, nil
 }
 
@@ -174,11 +227,19 @@ func (s *Store) Create(id uint64, size int64) (*Writer, error) {
 	case size > s.cfg.MaxChunkSize:
 		return nil, fmt.Errorf("chunkserver: create chunk %d: size %d, limit %d: %w", id, size, s.cfg.MaxChunkSize, ErrTooLarge)
 	}
+	packed := s.cfg.PackMax > 0 && size <= s.cfg.PackMax
 	need := fileSize(max(size, 0))
+	if packed {
+		need = recordSize(max(size, 0))
+	}
 	if err := s.reserve(id, need); err != nil {
 		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, err)
 	}
-	w, err := s.newWriter(id, size)
+	newWriter := s.newWriter
+	if packed {
+		newWriter = s.newPackedWriter
+	}
+	w, err := newWriter(id, size)
 	if err != nil {
 		s.release(id, need)
 		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, spaceErr(err))
@@ -357,23 +418,37 @@ func (s *Store) lookup(id uint64) (string, entry, error) {
 	if !ok {
 		return "", entry{}, ErrNotFound
 	}
-	return s.path(e.dir, id), e, nil
+	return s.entryPath(id, e), e, nil
 }
 
+// movesTried bounds how often Open and Stat follow a chunk that
+// compaction moved while they looked for it.
+const movesTried = 3
+
 // Open opens chunk id for reading, after checking its header, length and
-// trailer. The caller must Close the Reader. A chunk that fails the checks
-// (ErrCorrupt) is reported in Corrupt. An indexed chunk whose file is gone
-// (deleted behind the store's back, or its directory or disk lost) is
-// ErrLost: the store forgets it and reports it in TakeLost, so the master
+// checksums. The caller must Close the Reader. A chunk that fails the
+// checks (ErrCorrupt) is reported in Corrupt. An indexed chunk whose file
+// is gone (a chunk file or volume deleted behind the store's back, or its
+// directory or disk lost) is ErrLost: the store forgets it (with every
+// chunk of a lost volume) and reports it in TakeLost, so the master
 // re-creates the replica, here or elsewhere.
 func (s *Store) Open(id uint64) (*Reader, error) {
-	path, e, err := s.lookup(id)
-	if err != nil {
-		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
+	var (
+		r   *Reader
+		e   entry
+		err error
+	)
+	for try := 0; ; try++ {
+		if _, e, err = s.lookup(id); err != nil {
+			return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
+		}
+		r, err = s.openEntry(id, e)
+		if !errors.Is(err, ErrNotFound) || try == movesTried || !s.relocated(id, e) {
+			break
+		}
 	}
-	r, err := openReader(s.fs, path, id)
 	if errors.Is(err, ErrNotFound) {
-		s.forget(id, e.dir)
+		s.gone(id, e)
 		return nil, fmt.Errorf("chunkserver: open chunk %d: %w: %w", id, ErrLost, err)
 	}
 	if err != nil {
@@ -411,10 +486,18 @@ func (s *Store) Verify(id uint64) error {
 }
 
 // Delete removes chunk id and clears its Corrupt mark. Readers that have
-// it open keep reading it. The removal is not fsynced: after a crash a
-// deleted chunk may come back, and the master deletes it again.
+// it open keep reading it. The removal of a chunk file is not fsynced:
+// after a crash a deleted chunk may come back, and the master deletes it
+// again. A packed chunk is deleted by a tombstone record, durable when
+// Delete returns; its bytes are reclaimed when its volume is compacted.
 func (s *Store) Delete(id uint64) error {
 	s.mu.Lock()
+	for !s.closed {
+		if _, moving := s.moving[id]; !moving {
+			break
+		}
+		s.moved.Wait() // compaction is copying it; delete the copy
+	}
 	e, ok := s.chunks[id]
 	switch {
 	case s.closed:
@@ -428,6 +511,9 @@ func (s *Store) Delete(id uint64) error {
 	delete(s.chunks, id)
 	s.busy[id] = struct{}{}
 	s.mu.Unlock()
+	if e.packed() {
+		return s.deletePacked(id, e)
+	}
 
 	err := s.fs.Remove(s.path(e.dir, id))
 	s.mu.Lock()
@@ -442,7 +528,9 @@ func (s *Store) Delete(id uint64) error {
 	return nil
 }
 
-// File returns the path of chunk id's file, for tools and fault tests.
+// File returns the path of the file holding chunk id (its chunk file, or
+// the volume holding its record; Locate says where its data starts), for
+// tools and fault tests.
 func (s *Store) File(id uint64) (string, error) {
 	path, _, err := s.lookup(id)
 	if err != nil {
@@ -451,17 +539,22 @@ func (s *Store) File(id uint64) (string, error) {
 	return path, nil
 }
 
-// Stat describes chunk id.
+// Stat describes chunk id. A chunk whose file is gone is ErrLost, as for
+// Open.
 func (s *Store) Stat(id uint64) (ChunkInfo, error) {
-	path, e, err := s.lookup(id)
-	if err != nil {
-		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, err)
+	for try := 0; ; try++ {
+		path, e, err := s.lookup(id)
+		if err != nil {
+			return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, err)
+		}
+		if _, err := s.fs.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			return ChunkInfo{ID: id, Size: e.size}, nil
+		}
+		if try == movesTried || !s.relocated(id, e) {
+			s.gone(id, e)
+			return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, ErrLost)
+		}
 	}
-	if _, err := s.fs.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		s.forget(id, e.dir)
-		return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, ErrLost)
-	}
-	return ChunkInfo{ID: id, Size: e.size}, nil
 }
 
 // Size returns the data bytes of stored chunk id from the index (no disk
@@ -508,7 +601,8 @@ func (s *Store) Corrupt() []uint64 {
 	return out
 }
 
-// Usage returns the bytes the stored chunk files take, and the capacity:
+// Usage returns the bytes the chunk files and volume files take (a deleted
+// packed chunk's bytes count until compaction), and the capacity:
 // those bytes plus the space still available on the data dirs' file
 // systems, each file system counted once. Space used by other files is in
 // neither, so capacity minus used is what the store can still take.
@@ -541,11 +635,18 @@ func (s *Store) Usage() (used, capacity int64, err error) {
 
 // Close closes the Store: later calls to Create, Open, ReadRange, Verify,
 // Stat and Delete fail with ErrClosed, and so does the Commit of a Writer
-// still open. Open Readers keep working until closed. The Store holds no
-// open files or goroutines of its own. Close is idempotent.
+// still open. Open Readers keep working until closed. Close stops the
+// compaction goroutine (waiting for a volume being rewritten to be done
+// or abandoned) and closes the volumes once the records in flight are
+// finished. Close is idempotent.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
+	s.moved.Broadcast()
+	s.mu.Unlock()
+	s.compactor.stop()
+	for _, p := range s.packers {
+		p.close()
+	}
 	return nil
 }

@@ -22,10 +22,14 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testConfig configures a store of chunk files only (packing off): most
+// tests here are of the chunk file format. The tests of packed chunks, in
+// pack_test.go, start from packConfig.
 func testConfig(t testing.TB, dirs ...string) Config {
 	cfg := DefaultConfig()
 	cfg.Dirs = dirs
 	cfg.NoSync = true
+	cfg.PackMax = 0
 	cfg.Logger = slog.New(slog.NewTextHandler(logWriter{t}, nil))
 	return cfg
 }

@@ -31,54 +31,77 @@ func (s *Store) Sweep() (int, error) {
 	}
 	s.mu.RLock()
 	type item struct {
-		id  uint64
-		dir int
+		id uint64
+		e  entry
 	}
 	todo := make([]item, 0, len(s.chunks))
 	for id, e := range s.chunks {
-		todo = append(todo, item{id, e.dir})
+		todo = append(todo, item{id, e})
 	}
 	s.mu.RUnlock()
 	n := 0
+	vols := make(map[string]bool) // volume path -> present
 	for _, it := range todo {
-		_, err := s.fs.Stat(s.path(it.dir, it.id))
-		if errors.Is(err, fs.ErrNotExist) && s.forget(it.id, it.dir) {
+		path := s.entryPath(it.id, it.e)
+		present, seen := vols[path]
+		if !seen {
+			_, err := s.fs.Stat(path)
+			present = !errors.Is(err, fs.ErrNotExist)
+			if it.e.packed() {
+				vols[path] = present
+			}
+		}
+		switch {
+		case present:
+		case it.e.packed():
+			k, _ := s.loseVolume(it.e.dir, it.e.vol, 0, entry{})
+			n += k
+		case s.forget(it.id, it.e):
 			n++
 		}
 	}
 	return n, nil
 }
 
-// forget drops chunk id, stored in data dir dir, from the index because
-// its file is gone, and lists it for TakeLost. It reports whether it did:
-// not when the chunk was deleted or re-created meanwhile.
-func (s *Store) forget(id uint64, dir int) bool {
+// forget drops chunk id, stored as e says, from the index because its file
+// is gone, and lists it for TakeLost. It reports whether it did: not when
+// the chunk was deleted, moved or re-created meanwhile.
+func (s *Store) forget(id uint64, e entry) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.chunks[id]
-	if _, busy := s.busy[id]; !ok || busy || e.dir != dir {
+	cur, ok := s.chunks[id]
+	if _, busy := s.busy[id]; !ok || busy || cur != e {
 		return false
 	}
 	delete(s.chunks, id)
 	delete(s.corrupt, id)
 	s.used -= fileSize(e.size)
 	s.lost = append(s.lost, id)
-	s.log.Warn("chunk file lost", "chunk", id, "dir", s.dirs[dir].root)
+	s.log.Warn("chunk file lost", "chunk", id, "dir", s.dirs[e.dir].root)
 	return true
 }
 
 // failDir marks data dir i failed and forgets every chunk in it.
+// Its volumes take no more records.
 func (s *Store) failDir(i int, cause error) {
+	defer s.packers[i].close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, done := s.failed[i]; done {
 		return
 	}
 	s.failed[i] = cause
+	for seq, v := range s.packers[i].vols {
+		s.used -= v.size
+		v.dropped = true
+		delete(s.packers[i].vols, seq)
+	}
 	n := 0
 	for _, id := range slices.Sorted(maps.Keys(s.chunks)) {
 		if e := s.chunks[id]; e.dir == i {
-			s.used -= fileSize(e.size)
+			if !e.packed() {
+				s.used -= fileSize(e.size)
+			}
 			delete(s.chunks, id)
 			delete(s.corrupt, id)
 			s.lost = append(s.lost, id)

@@ -12,10 +12,14 @@ import (
 )
 
 // Writer streams a new chunk into a temporary file, computing the block
-// CRCs as the bytes pass. Nothing is visible until Commit returns nil, and
-// Abort (or a failed Commit) removes every trace. Memory is bounded: a
-// 256 KiB write buffer plus 4 bytes of CRC per 64 KiB written. A Writer
-// belongs to one goroutine: its methods must not be called concurrently.
+// CRCs as the bytes pass, or, for a chunk of at most Config.PackMax bytes,
+// gathers it in memory and appends it to a volume at Commit. A chunk of
+// unknown size is gathered until it passes Config.PackMax, then goes on as
+// a file. Nothing is visible until Commit returns nil, and Abort (or a
+// failed Commit) removes every trace. Memory is bounded: a 256 KiB write
+// buffer plus 4 bytes of CRC per 64 KiB written, or the packed chunk. A
+// Writer belongs to one goroutine: its methods must not be called
+// concurrently.
 type Writer struct {
 	s          *Store
 	id         uint64
@@ -32,6 +36,8 @@ type Writer struct {
 	crcs       []uint32      // CRCs of the finished blocks
 	err        error         // the first failure; sticky
 	done       bool          // committed or aborted
+	pack       *[]byte       // a packed chunk: room for the record's head, then the data
+	prefix     int           // bytes of room before the data in pack
 }
 
 // Write adds p to the chunk. Writing past the declared size fails with
@@ -48,6 +54,18 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if err := w.checkSize(w.n + int64(len(p))); err != nil {
 		w.err = err
 		return 0, err
+	}
+	if w.pack != nil {
+		if w.n+int64(len(p)) <= w.s.cfg.PackMax {
+			*w.pack = append(*w.pack, p...)
+			w.sum(p)
+			w.n += int64(len(p))
+			return len(p), nil
+		}
+		if err := w.spill(); err != nil {
+			w.err = w.wrap("write", err)
+			return 0, w.err
+		}
 	}
 	dst := io.Writer(w.bw)
 	if w.bw.Buffered() == 0 && len(p) >= w.bw.Size() {
@@ -108,6 +126,10 @@ func (w *Writer) Commit() error {
 // releaseBuffer returns the write buffer to the pool once the writer is
 // done with it (committed or aborted).
 func (w *Writer) releaseBuffer() {
+	if w.pack != nil {
+		packPool.Put(w.pack)
+		w.pack = nil
+	}
 	if w.bw != nil {
 		w.bw.Reset(io.Discard)
 		writerPool.Put(w.bw)
@@ -127,6 +149,9 @@ func (w *Writer) commit() error {
 	}
 	if w.fill > 0 {
 		w.crcs = append(w.crcs, w.cur)
+	}
+	if w.pack != nil {
+		return w.commitPacked()
 	}
 	h := encodeHeader(w.id, w.n)
 	if _, err := w.bw.Write(encodeTrailer(h, w.crcs)); err != nil {
@@ -207,7 +232,10 @@ func (w *Writer) abort() error {
 		w.f.Close() // the file is being thrown away; its close error does not matter
 		w.f = nil
 	}
-	err := w.s.fs.Remove(w.tmp)
+	var err error
+	if w.tmp != "" { // not for a packed chunk
+		err = w.s.fs.Remove(w.tmp)
+	}
 	w.s.release(w.id, w.reserved)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return w.wrap("abort", err)

@@ -1,0 +1,223 @@
+package disk
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// The packed side of the Store: writers that gather a small chunk in
+// memory and append it to a volume as one record, and deletes that append
+// a tombstone.
+
+// packPool holds the buffers of packed writers, so that writing many
+// small chunks does not allocate one buffer each.
+var packPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// newPackedWriter starts a chunk that is gathered in memory and appended
+// to a volume of its data dir at Commit.
+func (s *Store) newPackedWriter(id uint64, size int64) (*Writer, error) {
+	dir, err := s.pickDir(id, size)
+	if err != nil {
+		return nil, err
+	}
+	most := size
+	if size < 0 {
+		most = s.cfg.PackMax
+	}
+	prefix := recordPrefix(most)
+	bp := packPool.Get().(*[]byte)
+	if int64(cap(*bp)) < prefix+max(size, 0) {
+		*bp = make([]byte, 0, prefix+max(size, 64<<10))
+	}
+	*bp = (*bp)[:prefix]
+	w := &Writer{s: s, id: id, dir: dir, want: size, pack: bp, prefix: int(prefix)}
+	if size >= 0 {
+		w.crcs = make([]uint32, 0, numBlocks(size))
+	}
+	return w, nil
+}
+
+// spill turns a packed writer of unknown size that passed Config.PackMax
+// into a chunk file writer: the gathered bytes (already summed) go to a
+// temporary file in the same data dir.
+func (w *Writer) spill() error {
+	final := w.s.path(w.dir, w.id)
+	f, err := w.s.fs.OpenFile(final+tempExt, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	w.tmp, w.final, w.f = final+tempExt, final, f
+	w.out = io.NewOffsetWriter(f, headerSize)
+	w.bw = writerPool.Get().(*bufio.Writer)
+	w.bw.Reset(w.out)
+	data := (*w.pack)[w.prefix:]
+	_, err = w.bw.Write(data)
+	packPool.Put(w.pack)
+	w.pack = nil
+	return err
+}
+
+// commitPacked appends the gathered chunk to a volume as one record and
+// publishes it once the record is durable.
+func (w *Writer) commitPacked() error {
+	h := encodeRecordHeader(recHeader{kind: kindChunk, id: w.id, n: w.n})
+	t := encodeTrailer(h, w.crcs)
+	buf := *w.pack
+	start := w.prefix - len(h) - len(t)
+	copy(buf[start:], h)
+	copy(buf[start+len(h):], t)
+	rec := buf[start:]
+	if final := recordSize(w.n); final != w.reserved { // a chunk of unknown size
+		if err := w.s.resize(w.reserved, final); err != nil {
+			return w.wrap("commit", err)
+		}
+		w.reserved = final
+	}
+	vol, off, err := w.s.packers[w.dir].append(rec)
+	if err != nil {
+		return w.wrap("commit", err)
+	}
+	w.s.publishPacked(w.id, entry{dir: w.dir, size: w.n, vol: vol.seq, off: off}, w.reserved)
+	return nil
+}
+
+// publishPacked makes a committed record visible; reserved is its
+// Writer's reservation (the volume's growth is accounted already).
+func (s *Store) publishPacked(id uint64, e entry, reserved int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chunks[id] = e
+	if v := s.packers[e.dir].vols[e.vol]; v != nil {
+		v.live += recordSize(e.size)
+	}
+	s.pending -= reserved
+	delete(s.busy, id)
+	delete(s.corrupt, id) // a fresh copy replaces a bad one
+}
+
+// volPath is the file of volume seq in data dir i.
+func (s *Store) volPath(i int, seq uint64) string {
+	return filepath.Join(s.dirs[i].volumes, volumeName(seq))
+}
+
+// entryPath is the file holding a chunk: its chunk file or its volume.
+func (s *Store) entryPath(id uint64, e entry) string {
+	if e.packed() {
+		return s.volPath(e.dir, e.vol)
+	}
+	return s.path(e.dir, id)
+}
+
+// openEntry opens the chunk described by e.
+func (s *Store) openEntry(id uint64, e entry) (*Reader, error) {
+	if e.packed() {
+		return openRecord(s.fs, s.volPath(e.dir, e.vol), id, e.off)
+	}
+	return openReader(s.fs, s.path(e.dir, id), id)
+}
+
+// relocated reports whether chunk id is no longer where e says: compaction
+// moved it, or it was deleted or re-created since.
+func (s *Store) relocated(id uint64, e entry) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cur, ok := s.chunks[id]
+	return !ok || cur != e
+}
+
+// gone handles a chunk whose file was found missing: a chunk file is
+// forgotten, a volume is lost with every chunk in it. It reports whether
+// the chunk is lost (not when it moved meanwhile).
+func (s *Store) gone(id uint64, e entry) bool {
+	if e.packed() {
+		_, ok := s.loseVolume(e.dir, e.vol, id, e)
+		return ok
+	}
+	return s.forget(id, e)
+}
+
+// loseVolume forgets volume seq of data dir i, whose file is gone, and
+// every chunk in it, listing them for TakeLost; check, if set, is the
+// entry a caller found missing, which must still be indexed as it was
+// (else compaction moved it, and nothing is lost). It returns how many
+// chunks it lists lost, and whether it forgot the volume.
+func (s *Store) loseVolume(i int, seq uint64, id uint64, check entry) (int, bool) {
+	p := s.packers[i]
+	s.mu.Lock()
+	if check.packed() {
+		if cur, ok := s.chunks[id]; !ok || cur != check {
+			s.mu.Unlock()
+			return 0, false
+		}
+	}
+	v, ok := p.vols[seq]
+	if !ok {
+		s.mu.Unlock()
+		return 0, false
+	}
+	delete(p.vols, seq)
+	v.dropped = true
+	s.used -= v.size
+	n := 0
+	for cid, e := range s.chunks {
+		if e.dir == i && e.vol == seq {
+			delete(s.chunks, cid)
+			delete(s.corrupt, cid)
+			s.lost = append(s.lost, cid)
+			n++
+		}
+	}
+	s.mu.Unlock()
+	p.sealActive(seq)
+	s.log.Warn("volume file lost", "path", v.path, "chunks", n)
+	return n, true
+}
+
+// deletePacked appends a tombstone for chunk id's record, already taken
+// out of the index and marked busy by Delete, and accounts the record as
+// dead once the tombstone is durable. On failure the chunk is restored.
+func (s *Store) deletePacked(id uint64, e entry) error {
+	p := s.packers[e.dir]
+	vol, off, err := p.append(encodeTombstone(id, e.vol, e.off))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.busy, id)
+	if err != nil {
+		s.chunks[id] = e
+		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, spaceErr(err))
+	}
+	if v := p.vols[e.vol]; v != nil {
+		v.live -= recordSize(e.size)
+		if !v.writing {
+			s.kickCompaction()
+		}
+	}
+	if v := p.vols[vol.seq]; v != nil {
+		v.tombs[off] = tomb{id: id, vol: e.vol, off: e.off}
+	}
+	delete(s.corrupt, id)
+	return nil
+}
+
+// Locate returns the file holding chunk id and the offset of its first
+// data byte in that file: its chunk file, or the volume holding its
+// record. For tools and fault tests.
+func (s *Store) Locate(id uint64) (path string, dataOffset int64, err error) {
+	s.mu.RLock()
+	e, ok := s.chunks[id]
+	closed := s.closed
+	s.mu.RUnlock()
+	switch {
+	case closed:
+		return "", 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrClosed)
+	case !ok:
+		return "", 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrNotFound)
+	case e.packed():
+		return s.volPath(e.dir, e.vol), e.off + recordPrefix(e.size), nil
+	}
+	return s.path(e.dir, id), headerSize, nil
+}

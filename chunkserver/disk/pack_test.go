@@ -1,0 +1,508 @@
+package disk
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Tests of packed chunks: records in shared volume files.
+
+// packConfig configures a store that packs chunks up to 3 blocks and a bit
+// into volumes of about 8 records of that size, with background
+// compaction off (tests call Compact).
+func packConfig(t testing.TB, dirs ...string) Config {
+	cfg := testConfig(t, dirs...)
+	cfg.PackMax = 3*blockSize + 100
+	cfg.VolumeMax = 8 * recordSize(cfg.PackMax)
+	cfg.CompactBelow = 0
+	return cfg
+}
+
+// volumeFiles lists the volume files of data dir dir.
+func volumeFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "volumes", "*"+volumeExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// chunkFiles lists the chunk files of data dir dir.
+func chunkFiles(dir string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+chunkExt))
+	return m
+}
+
+// Chunks up to PackMax, of known size or not, are packed; a chunk of
+// unknown size that passes PackMax spills to a chunk file in the chunk
+// file format; all read back, before and after a restart.
+func TestPackedRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	sizes := []int{0, 1, blockSize - 1, blockSize, blockSize + 1, 3*blockSize + 100, 3*blockSize + 101, 5*blockSize + 123}
+	want := map[uint64][]byte{}
+	id := uint64(0)
+	for _, size := range sizes {
+		for _, known := range []bool{true, false} {
+			for _, piece := range []int{1 << 30, 1000, blockSize + 7} {
+				id++
+				data := testData(size, id)
+				if err := writeChunk(s, id, data, known, piece); err != nil {
+					t.Fatalf("size %d known %v piece %d: %v", size, known, piece, err)
+				}
+				want[id] = data
+				if got := mustGet(t, s, id); !bytes.Equal(got, data) {
+					t.Fatalf("size %d known %v piece %d: data differs", size, known, piece)
+				}
+				path, off, err := s.Locate(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				packed := filepath.Ext(path) == volumeExt
+				if packed != (int64(size) <= cfg.PackMax) {
+					t.Fatalf("size %d stored in %s", size, path)
+				}
+				if !packed {
+					file, err := os.ReadFile(path)
+					if err != nil || !bytes.Equal(file, encodeChunk(id, data)) || off != headerSize {
+						t.Fatalf("size %d: chunk file is not the canonical encoding (err %v)", size, err)
+					}
+				}
+			}
+		}
+	}
+	if n := len(volumeFiles(t, dir)); n < 2 {
+		t.Fatalf("%d volume files; the volume size bound should have started more", n)
+	}
+	s.Close()
+	s = openStore(t, cfg)
+	if got := listIDs(s); len(got) != len(want) {
+		t.Fatalf("after restart %d chunks, want %d", len(got), len(want))
+	}
+	for id, data := range want {
+		if !bytes.Equal(mustGet(t, s, id), data) {
+			t.Fatalf("chunk %d differs after restart", id)
+		}
+		if st, err := s.Stat(id); err != nil || st.Size != int64(len(data)) {
+			t.Fatalf("Stat(%d) = %+v, %v", id, st, err)
+		}
+	}
+	if len(s.Corrupt()) != 0 {
+		t.Fatalf("Corrupt() = %v", s.Corrupt())
+	}
+}
+
+// The record of a packed chunk is exactly the documented encoding, placed
+// after the volume header.
+func TestPackedEncoding(t *testing.T) {
+	s, dir := newPackStore(t)
+	data := testData(blockSize+10, 1)
+	mustPut(t, s, 7, data)
+	vols := volumeFiles(t, dir)
+	if len(vols) != 1 {
+		t.Fatalf("volumes %v", vols)
+	}
+	file, _ := os.ReadFile(vols[0])
+	want := append(encodeVolumeHeader(1), encodeRecord(7, data)...)
+	if !bytes.Equal(file, want) {
+		t.Fatalf("volume is not the documented encoding:\n% x", file[:min(len(file), 200)])
+	}
+	if err := s.Delete(7); err != nil {
+		t.Fatal(err)
+	}
+	file, _ = os.ReadFile(vols[0])
+	want = append(want, encodeTombstone(7, 1, volHeaderSize)...)
+	if !bytes.Equal(file, want) {
+		t.Fatal("the tombstone is not the documented encoding")
+	}
+}
+
+func newPackStore(t testing.TB) (*Store, string) {
+	dir := t.TempDir()
+	return openStore(t, packConfig(t, dir)), dir
+}
+
+// A flipped byte anywhere in a packed chunk's record is caught: in its
+// header or checksums by Open, in its data by the read of that block; and
+// after a restart the record is still indexed (its header is good) or the
+// volume's scan stops there (a bad header).
+func TestPackedFlipAnyByte(t *testing.T) {
+	for _, n := range []int{0, 100, 2*blockSize + 10} {
+		s, _ := newPackStore(t)
+		const id = 0x1ab
+		data := testData(n, 4)
+		mustPut(t, s, 0x1, testData(50, 1)) // a record before it
+		mustPut(t, s, id, data)
+		path, dataOff, err := s.Locate(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := recordPrefix(int64(n))
+		start := dataOff - prefix
+		file, _ := os.ReadFile(path)
+		// Each position of a chunk file (flipPositions) maps to the same
+		// part of the record: header, checksums, data.
+		for _, p := range flipPositions(n) {
+			var pos int64
+			switch {
+			case p < headerSize:
+				pos = start + p%recHeaderSize
+			case p < headerSize+int64(n):
+				pos = dataOff + p - headerSize
+			default:
+				pos = start + recHeaderSize + p - headerSize - int64(n)
+			}
+			bad := bytes.Clone(file)
+			bad[pos] ^= 1 << (pos % 8)
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkFlipDetected(t, s, id, data, p)
+		}
+		if got := s.Corrupt(); len(got) != 1 || got[0] != id {
+			t.Errorf("Corrupt() = %v", got)
+		}
+		if err := s.Verify(1); err != nil {
+			t.Errorf("the record before it: %v", err)
+		}
+		os.WriteFile(path, file, 0o644)
+		if err := s.Delete(id); err != nil || len(s.Corrupt()) != 0 {
+			t.Errorf("Delete: %v; Corrupt() = %v", err, s.Corrupt())
+		}
+	}
+}
+
+// Deleting a packed chunk appends a tombstone; the id can be created again
+// (repair copies a good replica back over a deleted corrupt one), and a
+// restart sees the last state: deleted chunks stay deleted, the new copy
+// stands.
+func TestPackedDeleteAndRecreate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	for id := uint64(1); id <= 4; id++ {
+		mustPut(t, s, id, testData(1000, id))
+	}
+	for _, id := range []uint64{1, 2, 3} {
+		if err := s.Delete(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Delete(2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	mustPut(t, s, 2, []byte("second life"))
+	mustPut(t, s, 3, testData(2*blockSize, 33))
+	if err := s.Delete(3); err != nil {
+		t.Fatal(err)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		if got := listIDs(s); fmt.Sprint(got) != "[2 4]" {
+			t.Fatalf("chunks %v, want [2 4]", got)
+		}
+		if got := mustGet(t, s, 2); string(got) != "second life" {
+			t.Fatalf("chunk 2 reads %q", got)
+		}
+		if !bytes.Equal(mustGet(t, s, 4), testData(1000, 4)) {
+			t.Fatal("chunk 4 differs")
+		}
+		if _, err := s.Open(1); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("deleted chunk 1: %v", err)
+		}
+	}
+	check(s)
+	s.Close()
+	s = openStore(t, cfg)
+	check(s)
+	// Compacting everything keeps the same state, across a restart too.
+	if _, err := s.Compact(1); err != nil {
+		t.Fatal(err)
+	}
+	check(s)
+	s.Close()
+	check(openStore(t, cfg))
+}
+
+// putMany writes n packed chunks of about a block each, ids from first.
+func putMany(t testing.TB, s *Store, first uint64, n int) map[uint64][]byte {
+	t.Helper()
+	out := make(map[uint64][]byte)
+	for id := first; id < first+uint64(n); id++ {
+		out[id] = testData(blockSize-int(id%1000), id)
+		mustPut(t, s, id, out[id])
+	}
+	return out
+}
+
+// Compaction rewrites the volumes that are mostly dead: the live chunks
+// move to the active volume, the files go, the used bytes shrink, and
+// everything reads the same, before and after a restart. A Reader opened
+// before keeps reading the removed file.
+func TestPackedCompaction(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	want := putMany(t, s, 1, 60)
+	before := len(volumeFiles(t, dir))
+	reader, err := s.Open(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	for id := range want {
+		if id%4 != 0 { // keep a quarter
+			if err := s.Delete(id); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, id)
+		}
+	}
+	usedBefore, _, _ := s.Usage()
+	n, err := s.Compact(0.5)
+	if err != nil || n == 0 {
+		t.Fatalf("Compact = %d, %v", n, err)
+	}
+	usedAfter, _, _ := s.Usage()
+	if after := len(volumeFiles(t, dir)); after >= before || usedAfter >= usedBefore/2 {
+		t.Fatalf("volumes %d -> %d, used %d -> %d", before, after, usedBefore, usedAfter)
+	}
+	var sum int64
+	for _, f := range volumeFiles(t, dir) {
+		fi, _ := os.Stat(f)
+		sum += fi.Size()
+	}
+	if sum != usedAfter {
+		t.Fatalf("Usage says %d used, the volumes hold %d", usedAfter, sum)
+	}
+	got := make([]byte, reader.Size())
+	if _, err := reader.ReadAt(got, 0); err != nil || !bytes.Equal(got, testData(blockSize-2, 2)) {
+		t.Fatalf("a reader opened before compaction: %v", err)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		if ids := listIDs(s); len(ids) != len(want) {
+			t.Fatalf("%d chunks, want %d", len(ids), len(want))
+		}
+		for id, data := range want {
+			if !bytes.Equal(mustGet(t, s, id), data) {
+				t.Fatalf("chunk %d differs", id)
+			}
+		}
+	}
+	check(s)
+	if n, err := s.Compact(0.5); err != nil || n != 0 {
+		t.Fatalf("second Compact = %d, %v; nothing is due", n, err)
+	}
+	s.Close()
+	check(openStore(t, cfg))
+}
+
+// With Config.CompactBelow set, the store compacts on its own once deletes
+// leave a closed volume mostly dead.
+func TestPackedBackgroundCompaction(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	cfg.CompactBelow = 0.5
+	s := openStore(t, cfg)
+	want := putMany(t, s, 1, 40)
+	first := volumeFiles(t, dir)[0]
+	for id := range want {
+		if path, _, _ := s.Locate(id); path == first && id != 2 {
+			if err := s.Delete(id); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, id)
+		}
+	}
+	waitFor(t, func() bool { _, err := os.Stat(first); return errors.Is(err, os.ErrNotExist) })
+	for id, data := range want {
+		if !bytes.Equal(mustGet(t, s, id), data) {
+			t.Fatalf("chunk %d differs", id)
+		}
+	}
+}
+
+// waitFor waits, up to 10 s, until cond holds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// gateFS holds every fsync of a volume until released, and counts them.
+type gateFS struct {
+	FS
+	mu     sync.Mutex
+	gate   chan struct{} // closed: fsyncs pass
+	syncs  int
+	waited chan struct{} // receives when an fsync starts waiting
+}
+
+func (g *gateFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := g.FS.OpenFile(name, flag, perm)
+	if err != nil || filepath.Ext(name) != volumeExt {
+		return f, err
+	}
+	return &gateFile{File: f, g: g}, nil
+}
+
+type gateFile struct {
+	File
+	g *gateFS
+}
+
+func (f *gateFile) Sync() error {
+	f.g.mu.Lock()
+	f.g.syncs++
+	gate := f.g.gate
+	f.g.mu.Unlock()
+	select {
+	case f.g.waited <- struct{}{}:
+	default:
+	}
+	<-gate
+	return f.File.Sync()
+}
+
+// Many chunks committed at once share fsyncs: while one fsync runs, the
+// records written meanwhile wait, and the next fsync covers all of them.
+// Every Commit returns only after an fsync that covers its record.
+func TestGroupCommit(t *testing.T) {
+	dir := t.TempDir()
+	g := &gateFS{FS: OSFS(), gate: make(chan struct{}), waited: make(chan struct{}, 1)}
+	cfg := packConfig(t, dir)
+	cfg.FS, cfg.NoSync = g, false
+	s := openStore(t, cfg)
+	const n = 16
+	errs := make(chan error, n)
+	go func() { errs <- writeChunk(s, 0, testData(100, 0), true, 100) }()
+	<-g.waited // the first commit's fsync is running (held)
+	for id := uint64(1); id < n; id++ {
+		go func() { errs <- writeChunk(s, id, testData(100, id), true, 100) }()
+	}
+	// Wait until the other records are written and wait for an fsync.
+	a := s.packers[0].cur
+	end := int64(volHeaderSize) + n*recordSize(100)
+	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.done == end })
+	if _, err := s.Stat(1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a chunk is visible before its fsync: %v", err)
+	}
+	close(g.gate)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.syncs != 2 {
+		t.Fatalf("%d volume fsyncs for %d chunks, want 2", g.syncs, n)
+	}
+	if got := len(s.List()); got != n {
+		t.Fatalf("%d chunks listed", got)
+	}
+}
+
+// TestPackedFailEveryOp writes packed chunks and deletes them, failing the
+// i-th disk operation for every i: a Commit or Delete that fails leaves
+// the chunk as it was, now and for a fresh Store, and every chunk whose
+// Commit returned nil reads back whole, now and after the restart.
+func TestPackedFailEveryOp(t *testing.T) {
+	for _, sticky := range []bool{false, true} {
+		for _, known := range []bool{true, false} {
+			t.Run(fmt.Sprintf("sticky=%v/known=%v", sticky, known), func(t *testing.T) {
+				packedFailEveryOp(t, sticky, known)
+			})
+		}
+	}
+}
+
+func packedFailEveryOp(t *testing.T, sticky, known bool) {
+	dir := t.TempDir()
+	efs := newErrFS()
+	cfg := packConfig(t, dir)
+	cfg.FS, cfg.NoSync = efs, false
+	cfg.VolumeMax = 4 * recordSize(cfg.PackMax) // rotations too
+	s := openStore(t, cfg)
+	committed := map[uint64][]byte{}
+	var uncertain uint64 // a chunk whose delete failed on a dead disk: either way
+	checkAll := func(s *Store, when string) {
+		t.Helper()
+		for id, data := range committed {
+			if _, err := s.Stat(id); id == uncertain && errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if got := mustGet(t, s, id); !bytes.Equal(got, data) {
+				t.Fatalf("%s: committed chunk %d differs", when, id)
+			}
+		}
+	}
+	reopen := func() *Store {
+		clean := cfg
+		clean.FS = OSFS()
+		return openStore(t, clean)
+	}
+	for i := 0; ; i++ {
+		id := uint64(i + 1)
+		data := testData(2*blockSize+int(id)*100, id)
+		efs.arm(i, sticky, syscall.EIO)
+		err := writeChunk(s, id, data, known, 10_000)
+		hit, ops := efs.disarm()
+		if err == nil {
+			committed[id] = data
+		} else if _, serr := s.Stat(id); !errors.Is(serr, ErrNotFound) {
+			t.Fatalf("op %d (%s) failed: chunk visible: %v", i, ops[i], serr)
+		}
+		// A delete, failing the same way, of the previous chunk.
+		var derr error
+		uncertain = 0
+		if prev := id - 1; committed[prev] != nil {
+			efs.arm(i, sticky, syscall.EIO)
+			derr = s.Delete(prev)
+			efs.disarm()
+			if derr == nil {
+				delete(committed, prev)
+			} else if sticky {
+				uncertain = prev
+			}
+			if derr != nil && !bytes.Equal(mustGet(t, s, prev), committed[prev]) {
+				t.Fatalf("op %d failed a delete (%v): chunk %d damaged", i, derr, prev)
+			}
+		}
+		checkAll(s, fmt.Sprintf("op %d", i))
+		s.Close() // a data dir takes one store at a time
+		fresh := reopen()
+		checkAll(fresh, fmt.Sprintf("op %d, restarted", i))
+		if err != nil {
+			if _, serr := fresh.Stat(id); serr == nil && (!sticky || !bytes.Equal(mustGet(t, fresh, id), data)) {
+				t.Fatalf("op %d (%s) failed: a fresh store sees chunk %d", i, ops[i], id)
+			}
+		}
+		fresh.Close()
+		if !hit {
+			t.Logf("%d operations: %v", i, ops)
+			return
+		}
+		s = openStore(t, cfg)
+		for id := range committed {
+			if _, err := s.Stat(id); err != nil && id == uncertain {
+				delete(committed, id) // a delete whose tombstone made it after all
+			}
+		}
+	}
+}

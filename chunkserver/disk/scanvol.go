@@ -1,0 +1,274 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// The start-up scan of a data dir's volumes, and Locate, which reads them
+// the same way without a Store.
+
+// volScan is what a scan of one volume file finds.
+type volScan struct {
+	seq   uint64
+	path  string
+	size  int64 // file length
+	end   int64 // end of the last good record: the scan stopped there
+	stop  error // why it stopped before size, if it did
+	recs  []scanRec
+	tombs []scanTomb
+}
+
+// scanRec is a chunk record; scanTomb a tombstone and its offset.
+type scanRec struct {
+	id     uint64
+	off, n int64
+}
+
+type scanTomb struct {
+	off int64
+	t   tomb
+}
+
+// readVolume reads the header of the volume at path and every record
+// from the first on, until the end or the first record that fails its
+// checks (a torn tail, or damage). A header that fails wraps ErrCorrupt;
+// other errors are I/O errors.
+func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
+	vs := volScan{seq: seq, path: path}
+	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return vs, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return vs, err
+	}
+	vs.size = fi.Size()
+	h := make([]byte, volHeaderSize)
+	if err := readFull(f, h, 0); err != nil {
+		return vs, err
+	}
+	if err := decodeVolumeHeader(h, seq); err != nil {
+		return vs, err
+	}
+	off := int64(volHeaderSize)
+	for off < vs.size {
+		r, _, _, err := readRecordHead(f, off, vs.size)
+		if err != nil {
+			vs.stop = fmt.Errorf("record at %d: %w", off, err)
+			break
+		}
+		switch r.kind {
+		case kindChunk:
+			vs.recs = append(vs.recs, scanRec{id: r.id, off: off, n: r.n})
+		case kindTomb:
+			vs.tombs = append(vs.tombs, scanTomb{off: off, t: tomb{id: r.id, vol: r.targetVol, off: r.targetOff}})
+		}
+		off += r.size()
+	}
+	vs.end = off
+	return vs, nil
+}
+
+// listVolumes returns the sequences of the volume files in dir, sorted,
+// and logs other files through warn, if set.
+func listVolumes(fsys FS, dir string, warn func(path string)) ([]uint64, error) {
+	ents, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var seqs []uint64
+	for _, e := range ents {
+		seq, ok := parseVolumeName(e.Name())
+		if !ok {
+			if warn != nil {
+				warn(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// liveRecords applies the tombstones of one data dir's volume scans to
+// their records and returns, per chunk id, the record that stands: of the
+// copies not deleted, the newest, unless a newer copy was deleted (then
+// the older ones are leftovers of a compaction that did not finish, and
+// dead too). Scans must be in sequence order.
+func liveRecords(scans []volScan) map[uint64]scanLoc {
+	deleted := make(map[scanLoc]bool)
+	for _, vs := range scans {
+		for _, t := range vs.tombs {
+			deleted[scanLoc{vol: t.t.vol, off: t.t.off}] = true
+		}
+	}
+	live := make(map[uint64]scanLoc)
+	for _, vs := range scans {
+		for _, r := range vs.recs {
+			loc := scanLoc{vol: vs.seq, off: r.off, n: r.n}
+			if deleted[scanLoc{vol: vs.seq, off: r.off}] {
+				delete(live, r.id) // an older copy of what was deleted
+				continue
+			}
+			live[r.id] = loc // newer copies win
+		}
+	}
+	return live
+}
+
+// scanLoc is where a record is: its volume and offset (n, its data
+// length, is not part of its identity in deleted).
+type scanLoc struct {
+	vol uint64
+	off int64
+	n   int64
+}
+
+// scanVolumes indexes the packed chunks of data dir i and registers its
+// volumes. Every volume found is closed to new records; the last one's
+// torn tail (a crash mid-append) is cut off. Only Open calls it.
+func (s *Store) scanVolumes(i int) error {
+	p := s.packers[i]
+	seqs, err := listVolumes(s.fs, p.path, func(path string) { s.log.Warn("unknown file in volumes dir", "path", path) })
+	if err != nil {
+		return err
+	}
+	var scans []volScan
+	var damaged, records int
+	for k, seq := range seqs {
+		p.nextSeq = max(p.nextSeq, seq+1)
+		path := filepath.Join(p.path, volumeName(seq))
+		last := k == len(seqs)-1
+		vs, err := readVolume(s.fs, path, seq)
+		switch {
+		case errors.Is(err, errUnsupported):
+			s.log.Error("volume format unsupported, ignored", "path", path, "err", err)
+			continue
+		case errors.Is(err, ErrCorrupt) && last && vs.size <= volHeaderSize:
+			// A crash while the volume was being created.
+			if rerr := s.fs.Remove(path); rerr != nil {
+				s.log.Warn("cannot remove a torn new volume", "path", path, "err", rerr)
+			}
+			continue
+		case errors.Is(err, ErrCorrupt):
+			damaged++
+			s.quarantineVolume(i, path, err)
+			continue
+		case err != nil:
+			// Unreadable now, maybe not later: leave it, and take nothing
+			// from it (so compaction cannot remove it either).
+			damaged++
+			s.log.Warn("volume unreadable, left in place", "path", path, "err", err)
+			continue
+		}
+		v := &volume{seq: seq, path: path, size: vs.size, tombs: make(map[int64]tomb)}
+		if vs.stop != nil {
+			if last {
+				vs.size = s.cutTail(path, vs)
+				v.size = vs.size
+			} else {
+				damaged++
+				v.damaged = true
+				s.log.Error("volume damaged: records past the damage are not indexed",
+					"path", path, "at", vs.end, "size", vs.size, "err", vs.stop)
+			}
+		}
+		p.vols[seq] = v
+		s.used += v.size
+		scans = append(scans, vs)
+		records += len(vs.recs)
+	}
+	for _, vs := range scans {
+		for _, t := range vs.tombs {
+			p.vols[vs.seq].tombs[t.off] = t.t
+		}
+	}
+	live := liveRecords(scans)
+	for _, id := range slicesSortedKeys(live) {
+		loc := live[id]
+		s.index(i, id, entry{dir: i, size: loc.n, vol: loc.vol, off: loc.off})
+	}
+	if len(seqs) > 0 {
+		s.log.Info("volumes scanned", "dir", s.dirs[i].root, "volumes", len(seqs), "records", records, "chunks", len(live), "damaged", damaged)
+	}
+	return nil
+}
+
+// cutTail truncates the torn tail of the last volume, a crash mid-append,
+// and returns the volume's new size (its old one if the cut fails).
+func (s *Store) cutTail(path string, vs volScan) int64 {
+	f, err := s.fs.OpenFile(path, os.O_RDWR, 0)
+	if err == nil {
+		err = f.Truncate(vs.end)
+		if err == nil && !s.cfg.NoSync {
+			err = s.timeSync(f.Sync)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		s.log.Warn("cannot cut the torn tail of a volume", "path", path, "at", vs.end, "err", err)
+		return vs.size
+	}
+	s.log.Warn("torn volume tail cut", "path", path, "at", vs.end, "bytes", vs.size-vs.end, "cause", vs.stop)
+	return vs.end
+}
+
+// quarantineVolume moves a volume to the quarantine folder of data dir i.
+func (s *Store) quarantineVolume(i int, path string, cause error) {
+	to := filepath.Join(s.dirs[i].quarantine, filepath.Base(path))
+	if err := s.fs.Rename(path, to); err != nil {
+		s.log.Warn("volume set aside, but cannot be moved", "path", path, "cause", cause, "err", err)
+		return
+	}
+	s.log.Warn("volume quarantined", "path", to, "cause", cause)
+}
+
+func slicesSortedKeys[V any](m map[uint64]V) []uint64 {
+	out := make([]uint64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Locate finds where the data of chunk id is stored under data dir dir,
+// by reading the files, without a Store (the store may be running in
+// another process): the chunk file and the offset of its first data byte
+// in it, or the volume holding its record and that offset. It reads the
+// volumes as Open does, so it finds what a Store opened now would index.
+// A chunk that is nowhere is ErrNotFound. For tools and fault tests.
+func Locate(dir string, id uint64) (path string, dataOffset int64, err error) {
+	fsys := OSFS()
+	file := filepath.Join(dir, "chunks", fanout(id), chunkName(id))
+	if _, err := fsys.Stat(file); err == nil {
+		return file, headerSize, nil
+	}
+	vdir := filepath.Join(dir, "volumes")
+	seqs, err := listVolumes(fsys, vdir, nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, notFoundErr(err))
+	}
+	var scans []volScan
+	for _, seq := range seqs {
+		vs, err := readVolume(fsys, filepath.Join(vdir, volumeName(seq)), seq)
+		if err != nil {
+			continue // the store would not index it either
+		}
+		scans = append(scans, vs)
+	}
+	loc, ok := liveRecords(scans)[id]
+	if !ok {
+		return "", 0, fmt.Errorf("chunkserver: locate chunk %d in %s: %w", id, dir, ErrNotFound)
+	}
+	return filepath.Join(vdir, volumeName(loc.vol)), loc.off + recordPrefix(loc.n), nil
+}

@@ -1,0 +1,348 @@
+package disk
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Volumes: small chunks packed as records into shared append-only files,
+// with one group-committed fsync for many records. The format is drawn in
+// format.go.
+
+// volume is one volume file of a data dir as the store knows it. Its
+// fields are guarded by Store.mu.
+type volume struct {
+	seq     uint64
+	path    string
+	size    int64          // bytes of the file (records appended, torn tails too)
+	live    int64          // bytes of the indexed records in it
+	tombs   map[int64]tomb // its tombstones, by their offset in it
+	writing bool           // an appender still adds records to it
+	dropped bool           // no longer in its packer's vols (lost, failed, compacted)
+	damaged bool           // the scan stopped at damage: quarantined, not removed, once compacted
+}
+
+// tomb is a tombstone: chunk id's record at off in volume vol is deleted.
+type tomb struct {
+	id  uint64
+	vol uint64
+	off int64
+}
+
+// packer appends records to the volumes of one data dir.
+type packer struct {
+	s    *Store
+	dir  int    // index in Store.dirs
+	path string // <root>/volumes
+
+	vols map[uint64]*volume // every volume of the dir, by sequence; guarded by Store.mu
+
+	mu      sync.Mutex // guards what follows; taken before appender.mu and Store.mu
+	cur     *appender  // the active volume, nil until the first record
+	nextSeq uint64     // sequence of the next volume
+	closed  bool
+}
+
+// appender writes records to one volume and commits them in groups: many
+// records share one fsync. A record's Commit waits until every record
+// before it in the file is written and an fsync that started after that
+// has returned, so the durable part of a volume is always a prefix: the
+// scan never meets a hole before a committed record.
+type appender struct {
+	p   *packer
+	vol *volume
+	f   File
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	end     int64           // offset of the next record
+	done    int64           // every record below done is written (or voided)
+	written map[int64]int64 // records written past done: start -> end
+	synced  int64           // every record below synced is durable
+	syncing bool            // a leader's fsync is running
+	err     error           // the volume failed: unsynced records fail
+	sealed  bool            // takes no more records
+	users   int             // records reserved and not yet finished
+}
+
+// start reserves room for rec in the active volume of the dir (starting a
+// new volume when the active one is full or failed) and writes it there,
+// outside any lock. The caller must call finish on the returned appender
+// with the record's end, whatever happens.
+func (p *packer) start(rec []byte) (*appender, int64, error) {
+	a, off, err := p.reserve(int64(len(rec)))
+	if err != nil {
+		return nil, 0, err
+	}
+	_, err = a.f.WriteAt(rec, off)
+	if err != nil {
+		err = fmt.Errorf("append to volume %s: %w", a.vol.path, err)
+		// Keep the volume scannable past this record: a void header of
+		// the same length, which the scan skips.
+		if _, verr := a.f.WriteAt(voidOf(rec), off); verr != nil {
+			a.fail(err)
+			return a, off, err
+		}
+	}
+	a.wrote(off, off+int64(len(rec)))
+	return a, off, err
+}
+
+// append writes rec to the active volume and waits until it is durable;
+// it returns the volume and the record's offset.
+func (p *packer) append(rec []byte) (*volume, int64, error) {
+	a, off, err := p.start(rec)
+	if a == nil {
+		return nil, 0, err
+	}
+	if ferr := a.finish(voidOf(rec), off, int64(len(rec)), err == nil); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return a.vol, off, nil
+}
+
+// reserve picks the active appender and reserves n bytes at its end.
+func (p *packer) reserve(n int64) (*appender, int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, 0, ErrClosed
+	}
+	if a := p.cur; a != nil {
+		if off, ok := a.take(n, p.s.cfg.VolumeMax); ok {
+			p.s.grow(a.vol, n)
+			return a, off, nil
+		}
+	}
+	a, err := p.rotate()
+	if err != nil {
+		return nil, 0, err
+	}
+	off, _ := a.take(n, p.s.cfg.VolumeMax) // a fresh volume takes any first record
+	p.s.grow(a.vol, n)
+	return a, off, nil
+}
+
+// rotate starts a new volume: a new file with its header, made durable by
+// a dir fsync (its first group commit syncs the file), and seals the old
+// one. The caller holds p.mu.
+func (p *packer) rotate() (*appender, error) {
+	s := p.s
+	seq := p.nextSeq
+	p.nextSeq++
+	path := filepath.Join(p.path, volumeName(seq))
+	f, err := s.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create volume: %w", err)
+	}
+	undo := func(err error) (*appender, error) {
+		f.Close()
+		s.fs.Remove(path)
+		return nil, fmt.Errorf("create volume %s: %w", path, err)
+	}
+	if _, err := f.WriteAt(encodeVolumeHeader(seq), 0); err != nil {
+		return undo(err)
+	}
+	if !s.cfg.NoSync {
+		if err := s.timeSync(func() error { return s.fs.SyncDir(p.path) }); err != nil {
+			return undo(err)
+		}
+	}
+	v := &volume{seq: seq, path: path, size: volHeaderSize, tombs: make(map[int64]tomb), writing: true}
+	s.mu.Lock()
+	p.vols[seq] = v
+	s.used += volHeaderSize
+	s.mu.Unlock()
+	a := &appender{p: p, vol: v, f: f, end: volHeaderSize, done: volHeaderSize,
+		synced: volHeaderSize, written: make(map[int64]int64)}
+	a.cond.L = &a.mu
+	if old := p.cur; old != nil {
+		old.seal()
+	}
+	p.cur = a
+	return a, nil
+}
+
+// take reserves n bytes at the end of the volume, unless it is sealed or
+// the record would take it past max (a fresh volume takes any record).
+func (a *appender) take(n, max int64) (int64, bool) {
+	a.mu.Lock()
+	if a.sealed || (a.end > volHeaderSize && a.end+n > max) {
+		a.mu.Unlock()
+		a.seal()
+		return 0, false
+	}
+	off := a.end
+	a.end += n
+	a.users++
+	a.mu.Unlock()
+	return off, true
+}
+
+// wrote records that [start, end) is written.
+func (a *appender) wrote(start, end int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if start != a.done {
+		a.written[start] = end
+		return
+	}
+	a.done = end
+	for {
+		e, ok := a.written[a.done]
+		if !ok {
+			break
+		}
+		delete(a.written, a.done)
+		a.done = e
+	}
+	a.cond.Broadcast()
+}
+
+// fail marks the volume failed: it takes no more records, and records not
+// yet durable fail.
+func (a *appender) fail(err error) {
+	a.mu.Lock()
+	if a.err == nil {
+		a.err = err
+	}
+	a.sealed = true
+	a.cond.Broadcast()
+	a.mu.Unlock()
+}
+
+// finish waits, if ok, until the record of length n at off is durable,
+// leading an fsync for every record written so far when none is running.
+// It then ends the record's use of the appender. A record that did not
+// become durable is overwritten with void (its void header, best effort),
+// so no later scan takes it for a chunk; finish returns why.
+func (a *appender) finish(void []byte, off, n int64, ok bool) error {
+	defer a.leave()
+	if !ok {
+		return nil
+	}
+	err := a.wait(off + n)
+	if err != nil {
+		a.f.WriteAt(void, off) // the record failed already; this is cleanup
+	}
+	return err
+}
+
+// voidOf returns the void header for the record rec.
+func voidOf(rec []byte) []byte {
+	return voidHeader(binary.LittleEndian.Uint64(rec[8:]), int64(binary.LittleEndian.Uint64(rec[16:])))
+}
+
+func (a *appender) wait(end int64) error {
+	s := a.p.s
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for {
+		switch {
+		case a.synced >= end:
+			return nil
+		case a.err != nil:
+			return a.err
+		case a.done >= end && !a.syncing:
+			if s.cfg.NoSync {
+				a.synced = a.done
+				continue
+			}
+			a.syncing = true
+			upTo := a.done
+			a.mu.Unlock()
+			err := s.timeSync(a.f.Sync)
+			a.mu.Lock()
+			a.syncing = false
+			if err != nil {
+				if a.err == nil {
+					a.err = fmt.Errorf("fsync volume %s: %w", a.vol.path, err)
+				}
+				a.sealed = true
+			} else {
+				a.synced = max(a.synced, upTo)
+			}
+			a.cond.Broadcast()
+		default:
+			a.cond.Wait()
+		}
+	}
+}
+
+// seal stops the appender taking records; its file closes when the last
+// record in flight finishes.
+func (a *appender) seal() {
+	a.mu.Lock()
+	a.sealed = true
+	a.mu.Unlock()
+	a.leaveIfIdle(0)
+}
+
+// leave ends one record's use of the appender.
+func (a *appender) leave() { a.leaveIfIdle(1) }
+
+func (a *appender) leaveIfIdle(users int) {
+	a.mu.Lock()
+	a.users -= users
+	idle := a.sealed && a.users == 0 && a.f != nil
+	f := a.f
+	if idle {
+		a.f = nil
+	}
+	a.mu.Unlock()
+	if !idle {
+		return
+	}
+	if err := f.Close(); err != nil {
+		a.p.s.log.Warn("cannot close volume", "path", a.vol.path, "err", err)
+	}
+	s := a.p.s
+	s.mu.Lock()
+	a.vol.writing = false
+	s.mu.Unlock()
+	s.kickCompaction()
+}
+
+// grow accounts n more bytes appended to v.
+func (s *Store) grow(v *volume, n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v.size += n
+	if !v.dropped {
+		s.used += n
+	}
+}
+
+// close seals the active volume and takes no more records.
+func (p *packer) close() {
+	p.mu.Lock()
+	p.closed = true
+	a := p.cur
+	p.cur = nil
+	p.mu.Unlock()
+	if a != nil {
+		a.seal()
+	}
+}
+
+// sealActive makes the next record start a new volume: after the active
+// volume failed, or its file went missing.
+func (p *packer) sealActive(seq uint64) {
+	p.mu.Lock()
+	a := p.cur
+	if a != nil && a.vol.seq == seq {
+		p.cur = nil
+	} else {
+		a = nil
+	}
+	p.mu.Unlock()
+	if a != nil {
+		a.seal()
+	}
+}
