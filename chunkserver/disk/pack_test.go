@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -505,4 +507,338 @@ func packedFailEveryOp(t *testing.T, sticky, known bool) {
 			}
 		}
 	}
+}
+
+// BenchmarkSmallWrites creates and commits 4 KiB and 64 KiB chunks from 16
+// writers at once, with fsync, packed into volumes and as chunk files
+// (PackMax 0), reporting chunks/s and fsyncs per chunk.
+func BenchmarkSmallWrites(b *testing.B) {
+	const writers = 16
+	for _, size := range []int{4 << 10, 64 << 10} {
+		data := testData(size, 1)
+		for _, packed := range []bool{true, false} {
+			name := map[bool]string{true: "packed", false: "files"}[packed]
+			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
+				var syncs atomic.Int64
+				cfg := DefaultConfig()
+				cfg.Dirs = []string{b.TempDir()}
+				cfg.ObserveSync = func(time.Duration) { syncs.Add(1) }
+				if !packed {
+					cfg.PackMax = 0
+				}
+				s := openStore(b, cfg)
+				syncs.Store(0)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				for range writers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							id := next.Add(1)
+							if id > int64(b.N) {
+								return
+							}
+							if err := writeChunk(s, uint64(id), data, true, size); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chunks/s")
+				b.ReportMetric(float64(syncs.Load())/float64(b.N), "fsyncs/chunk")
+			})
+		}
+	}
+}
+
+// A crash mid-append leaves a torn record at the end of a volume, and no
+// end record: the scan cuts the tail off and closes the volume, and every
+// committed chunk reads back. A torn new volume (created, header not yet
+// written) is removed.
+func TestPackedTornTail(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	want := putMany(t, s, 1, 5)
+	s.Close()
+	vols := volumeFiles(t, dir)
+	last := vols[len(vols)-1]
+	good, _ := os.Stat(last)
+	crashed := good.Size() - int64(len(encodeEnd())) // a crash leaves no end record
+	for _, tail := range [][]byte{
+		encodeRecord(99, testData(3*blockSize, 99))[:recHeaderSize+10], // torn mid-record
+		encodeRecord(99, testData(3*blockSize, 99))[:2*blockSize],      // header and part of the data
+		make([]byte, 5000), // zeros: a page that never made it
+		[]byte("GRN"),
+	} {
+		os.Truncate(last, crashed)
+		f, _ := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
+		f.Write(tail)
+		f.Close()
+		torn := filepath.Join(dir, "volumes", volumeName(1000))
+		os.WriteFile(torn, []byte("GRNVOL"), 0o644)
+		s := openStore(t, cfg)
+		for id, data := range want {
+			if !bytes.Equal(mustGet(t, s, id), data) {
+				t.Fatalf("chunk %d differs", id)
+			}
+		}
+		if _, err := s.Stat(99); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("the torn record is visible: %v", err)
+		}
+		if fi, _ := os.Stat(last); fi.Size() != good.Size() {
+			t.Fatalf("last volume %d bytes after the cut, want %d", fi.Size(), good.Size())
+		}
+		if _, err := os.Stat(torn); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("torn new volume left: %v", err)
+		}
+		if len(s.Corrupt()) != 0 {
+			t.Fatalf("Corrupt() = %v", s.Corrupt())
+		}
+		s.Close()
+		// The next store opened starts its own volume; take it away again.
+		for _, v := range volumeFiles(t, dir) {
+			if v > last {
+				os.Remove(v)
+			}
+		}
+	}
+}
+
+// A bad record header in the middle of a volume that is not the last one is
+// damage: the scan indexes the records before it, not those after, and
+// never appends there; compaction moves the good records out and sets the
+// file aside in quarantine.
+func TestPackedDamagedVolume(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	want := putMany(t, s, 1, 40)
+	first := volumeFiles(t, dir)[0]
+	var inFirst []uint64
+	for id := range want {
+		if path, _, _ := s.Locate(id); path == first {
+			inFirst = append(inFirst, id)
+		}
+	}
+	slices.Sort(inFirst)
+	victim := inFirst[len(inFirst)/2]
+	_, off, _ := s.Locate(victim)
+	s.Close()
+	f, _ := os.OpenFile(first, os.O_RDWR, 0)
+	start := off - recordPrefix(int64(len(want[victim])))
+	f.WriteAt([]byte{0xff}, start+9) // inside the header's chunk id
+	f.Close()
+
+	s = openStore(t, cfg)
+	for _, id := range inFirst {
+		_, err := s.Stat(id)
+		if (id < victim) != (err == nil) {
+			t.Fatalf("chunk %d, damage at chunk %d: Stat = %v", id, victim, err)
+		}
+	}
+	for id, data := range want {
+		if !slices.Contains(inFirst, id) && !bytes.Equal(mustGet(t, s, id), data) {
+			t.Fatalf("chunk %d in another volume differs", id)
+		}
+	}
+	if _, err := s.Compact(0.99); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "quarantine", filepath.Base(first))); err != nil {
+		t.Fatalf("the damaged volume is not in quarantine: %v", err)
+	}
+	for _, id := range inFirst {
+		if id < victim && !bytes.Equal(mustGet(t, s, id), want[id]) {
+			t.Fatalf("chunk %d differs after compaction", id)
+		}
+	}
+}
+
+// A volume file deleted behind the store's back loses every chunk in it:
+// the read that finds it says ErrLost, TakeLost lists them all once, and
+// the ids can be written again. Sweep finds the same without a read.
+func TestPackedMissingVolume(t *testing.T) {
+	for _, bySweep := range []bool{false, true} {
+		dir := t.TempDir()
+		s := openStore(t, packConfig(t, dir))
+		want := putMany(t, s, 1, 40)
+		vols := volumeFiles(t, dir)
+		var inFirst []uint64
+		for id := range want {
+			if path, _, _ := s.Locate(id); path == vols[0] {
+				inFirst = append(inFirst, id)
+			}
+		}
+		slices.Sort(inFirst)
+		os.Remove(vols[0])
+		if bySweep {
+			if n, err := s.Sweep(); n != len(inFirst) || err != nil {
+				t.Fatalf("Sweep = %d, %v; want %d", n, err, len(inFirst))
+			}
+		} else if err := s.Verify(inFirst[0]); !errors.Is(err, ErrLost) {
+			t.Fatalf("verify of a chunk whose volume is gone: %v", err)
+		}
+		got := s.TakeLost()
+		slices.Sort(got)
+		if !slices.Equal(got, inFirst) {
+			t.Fatalf("lost %v, want %v", got, inFirst)
+		}
+		if len(s.TakeLost()) != 0 {
+			t.Fatal("lost chunks listed twice")
+		}
+		for id, data := range want {
+			_, err := s.Stat(id)
+			if slices.Contains(inFirst, id) != errors.Is(err, ErrNotFound) {
+				t.Fatalf("chunk %d: %v", id, err)
+			}
+			if err == nil && !bytes.Equal(mustGet(t, s, id), data) {
+				t.Fatalf("chunk %d differs", id)
+			}
+		}
+		mustPut(t, s, inFirst[0], []byte("replacement"))
+		if got := mustGet(t, s, inFirst[0]); string(got) != "replacement" {
+			t.Fatalf("re-created chunk reads %q", got)
+		}
+	}
+}
+
+// Locate, reading the files of a data dir without a Store, finds the byte
+// a Store reads first for a chunk file and for a packed chunk, the newest
+// copy after deletes and re-creation, and nothing for a deleted chunk.
+func TestLocateOffline(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, packConfig(t, dir))
+	mustPut(t, s, 1, testData(100, 1))
+	mustPut(t, s, 2, testData(5*blockSize, 2)) // a chunk file
+	mustPut(t, s, 3, testData(200, 3))
+	s.Delete(3)
+	mustPut(t, s, 3, []byte("again"))
+	mustPut(t, s, 4, testData(300, 4))
+	s.Delete(4)
+	for _, id := range []uint64{1, 2, 3} {
+		path, off, err := Locate(dir, id)
+		wantPath, wantOff, _ := s.Locate(id)
+		if err != nil || path != wantPath || off != wantOff {
+			t.Fatalf("Locate(%d) = %s, %d, %v; the store says %s, %d", id, path, off, err, wantPath, wantOff)
+		}
+		file, _ := os.ReadFile(path)
+		if first := mustGet(t, s, id)[0]; file[off] != first {
+			t.Fatalf("chunk %d: byte at %d is not its first", id, off)
+		}
+		file[off] ^= 0x20
+		os.WriteFile(path, file, 0o644)
+		if err := s.Verify(id); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("chunk %d with its located byte flipped: Verify = %v", id, err)
+		}
+	}
+	if _, _, err := Locate(dir, 4); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Locate of a deleted chunk: %v", err)
+	}
+}
+
+// Config.Capacity bounds the volume bytes too: a packed chunk that would
+// pass it is refused, and after deletes and a compaction there is room
+// again.
+func TestPackedCapacity(t *testing.T) {
+	cfg := packConfig(t, t.TempDir())
+	cfg.Capacity = volHeaderSize + 3*recordSize(1000)
+	s := openStore(t, cfg)
+	for id := uint64(1); id <= 3; id++ {
+		mustPut(t, s, id, testData(1000, id))
+	}
+	if _, err := s.Create(4, 1000); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("create past the capacity: %v", err)
+	}
+	if err := writeChunk(s, 5, testData(10, 5), false, 10); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("commit of an unknown-size chunk past the capacity: %v", err)
+	}
+	used, capacity, err := s.Usage()
+	if err != nil || used != cfg.Capacity || capacity != cfg.Capacity {
+		t.Fatalf("usage %d of %d (%v), want %d of %d", used, capacity, err, cfg.Capacity, cfg.Capacity)
+	}
+	for id := uint64(1); id <= 3; id++ {
+		if err := s.Delete(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.packers[0].close() // close the active volume, so it can be compacted
+	s.packers[0].closed = false
+	if n, err := s.Compact(0.5); n != 1 || err != nil {
+		t.Fatalf("Compact = %d, %v", n, err)
+	}
+	if used, _, _ := s.Usage(); used != 0 {
+		t.Fatalf("%d bytes used with no chunks and no volumes", used)
+	}
+	mustPut(t, s, 6, testData(1000, 6))
+}
+
+// Writers, readers, deletes and compaction at once (run with -race): every
+// chunk reads back as written until deleted, and after a restart.
+func TestPackedConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	cfg.NoSync = false
+	cfg.CompactBelow = 0.5
+	s := openStore(t, cfg)
+	const writers, each = 8, 30
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	kept := map[uint64][]byte{}
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				id := uint64(w*each + k + 1)
+				data := testData(int(id*997)%(2*blockSize), id)
+				if err := writeChunk(s, id, data, k%2 == 0, 5000); err != nil {
+					t.Error(err)
+					return
+				}
+				if got := mustGet(t, s, id); !bytes.Equal(got, data) {
+					t.Errorf("chunk %d differs", id)
+				}
+				if k%3 != 0 {
+					if err := s.Delete(id); err != nil {
+						t.Error(err)
+					}
+					continue
+				}
+				mu.Lock()
+				kept[id] = data
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			if _, err := s.Compact(0.7); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	wg.Wait()
+	check := func(s *Store) {
+		t.Helper()
+		if got := len(s.List()); got != len(kept) {
+			t.Fatalf("%d chunks, want %d", got, len(kept))
+		}
+		for id, data := range kept {
+			if !bytes.Equal(mustGet(t, s, id), data) {
+				t.Fatalf("chunk %d differs", id)
+			}
+		}
+	}
+	check(s)
+	s.Close()
+	check(openStore(t, cfg))
 }

@@ -17,6 +17,7 @@ const (
 	kindChunk = 1 // a record holding a chunk's data
 	kindTomb  = 2 // a tombstone: the named record is deleted
 	kindVoid  = 3 // a record whose write failed: skipped by the scan
+	kindEnd   = 4 // the volume's last record, written when it is closed
 )
 
 var (
@@ -133,7 +134,9 @@ func decodeRecordHeader(h []byte) (recHeader, error) {
 		return recHeader{}, fmt.Errorf("bad tombstone: %w", ErrCorrupt)
 	case r.kind != kindTomb && (r.targetVol != 0 || r.targetOff != 0):
 		return recHeader{}, fmt.Errorf("bad record target: %w", ErrCorrupt)
-	case r.kind != kindChunk && r.kind != kindTomb && r.kind != kindVoid:
+	case r.kind == kindEnd && r.n != 0:
+		return recHeader{}, fmt.Errorf("bad end record: %w", ErrCorrupt)
+	case r.kind != kindChunk && r.kind != kindTomb && r.kind != kindVoid && r.kind != kindEnd:
 		return recHeader{}, fmt.Errorf("record kind %d: %w", r.kind, ErrCorrupt)
 	}
 	return r, nil
@@ -143,6 +146,12 @@ func decodeRecordHeader(h []byte) (recHeader, error) {
 // offset off of volume vol.
 func encodeTombstone(id, vol uint64, off int64) []byte {
 	h := encodeRecordHeader(recHeader{kind: kindTomb, id: id, targetVol: vol, targetOff: off})
+	return append(h, encodeTrailer(h, nil)...)
+}
+
+// encodeEnd returns the record that closes a volume.
+func encodeEnd() []byte {
+	h := encodeRecordHeader(recHeader{kind: kindEnd})
 	return append(h, encodeTrailer(h, nil)...)
 }
 

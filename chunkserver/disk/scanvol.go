@@ -18,6 +18,7 @@ type volScan struct {
 	size  int64 // file length
 	end   int64 // end of the last good record: the scan stopped there
 	stop  error // why it stopped before size, if it did
+	ended bool  // the file ends with the end record: the volume was closed
 	recs  []scanRec
 	tombs []scanTomb
 }
@@ -56,9 +57,19 @@ func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 	if err := decodeVolumeHeader(h, seq); err != nil {
 		return vs, err
 	}
+	// A closed volume ends with its end record: then a record that fails
+	// before it is damage, not a torn tail.
+	endLen := int64(len(encodeEnd()))
+	if vs.size >= volHeaderSize+endLen {
+		r, _, _, err := readRecordHead(f, vs.size-endLen, vs.size)
+		vs.ended = err == nil && r.kind == kindEnd
+	}
 	off := int64(volHeaderSize)
 	for off < vs.size {
 		r, _, _, err := readRecordHead(f, off, vs.size)
+		if err == nil && r.kind == kindEnd && off+endLen != vs.size {
+			err = fmt.Errorf("end record before the end of the file: %w", ErrCorrupt)
+		}
 		if err != nil {
 			vs.stop = fmt.Errorf("record at %d: %w", off, err)
 			break
@@ -132,8 +143,11 @@ type scanLoc struct {
 }
 
 // scanVolumes indexes the packed chunks of data dir i and registers its
-// volumes. Every volume found is closed to new records; the last one's
-// torn tail (a crash mid-append) is cut off. Only Open calls it.
+// volumes. Every volume found is closed to new records: one that lacks its
+// end record was still taking records when the store stopped, so a torn
+// tail (a crash mid-append) is cut off and the end record appended; in a
+// closed volume, a record that fails its checks is damage. Only Open calls
+// it.
 func (s *Store) scanVolumes(i int) error {
 	p := s.packers[i]
 	seqs, err := listVolumes(s.fs, p.path, func(path string) { s.log.Warn("unknown file in volumes dir", "path", path) })
@@ -142,16 +156,15 @@ func (s *Store) scanVolumes(i int) error {
 	}
 	var scans []volScan
 	var damaged, records int
-	for k, seq := range seqs {
+	for _, seq := range seqs {
 		p.nextSeq = max(p.nextSeq, seq+1)
 		path := filepath.Join(p.path, volumeName(seq))
-		last := k == len(seqs)-1
 		vs, err := readVolume(s.fs, path, seq)
 		switch {
 		case errors.Is(err, errUnsupported):
 			s.log.Error("volume format unsupported, ignored", "path", path, "err", err)
 			continue
-		case errors.Is(err, ErrCorrupt) && last && vs.size <= volHeaderSize:
+		case errors.Is(err, ErrCorrupt) && vs.size <= volHeaderSize:
 			// A crash while the volume was being created.
 			if rerr := s.fs.Remove(path); rerr != nil {
 				s.log.Warn("cannot remove a torn new volume", "path", path, "err", rerr)
@@ -169,16 +182,15 @@ func (s *Store) scanVolumes(i int) error {
 			continue
 		}
 		v := &volume{seq: seq, path: path, size: vs.size, tombs: make(map[int64]tomb)}
-		if vs.stop != nil {
-			if last {
-				vs.size = s.cutTail(path, vs)
-				v.size = vs.size
-			} else {
-				damaged++
-				v.damaged = true
-				s.log.Error("volume damaged: records past the damage are not indexed",
-					"path", path, "at", vs.end, "size", vs.size, "err", vs.stop)
-			}
+		switch {
+		case !vs.ended:
+			// Open when the store stopped: a crash may have torn its tail.
+			v.size = s.closeVolume(path, vs)
+		case vs.stop != nil:
+			damaged++
+			v.damaged = true
+			s.log.Error("volume damaged: records past the damage are not indexed",
+				"path", path, "at", vs.end, "size", vs.size, "err", vs.stop)
 		}
 		p.vols[seq] = v
 		s.used += v.size
@@ -201,12 +213,18 @@ func (s *Store) scanVolumes(i int) error {
 	return nil
 }
 
-// cutTail truncates the torn tail of the last volume, a crash mid-append,
-// and returns the volume's new size (its old one if the cut fails).
-func (s *Store) cutTail(path string, vs volScan) int64 {
+// closeVolume closes a volume the store did not close (it crashed, or
+// the volume was still taking records): it cuts off a torn tail, a crash
+// mid-append, and appends the end record. It returns the volume's size.
+func (s *Store) closeVolume(path string, vs volScan) int64 {
 	f, err := s.fs.OpenFile(path, os.O_RDWR, 0)
 	if err == nil {
-		err = f.Truncate(vs.end)
+		if vs.size > vs.end {
+			err = f.Truncate(vs.end)
+		}
+		if err == nil {
+			_, err = f.WriteAt(encodeEnd(), vs.end)
+		}
 		if err == nil && !s.cfg.NoSync {
 			err = s.timeSync(f.Sync)
 		}
@@ -215,11 +233,17 @@ func (s *Store) cutTail(path string, vs volScan) int64 {
 		}
 	}
 	if err != nil {
-		s.log.Warn("cannot cut the torn tail of a volume", "path", path, "at", vs.end, "err", err)
-		return vs.size
+		s.log.Warn("cannot close a volume", "path", path, "at", vs.end, "err", err)
+		fi, serr := s.fs.Stat(path)
+		if serr != nil {
+			return vs.size
+		}
+		return fi.Size()
 	}
-	s.log.Warn("torn volume tail cut", "path", path, "at", vs.end, "bytes", vs.size-vs.end, "cause", vs.stop)
-	return vs.end
+	if vs.stop != nil {
+		s.log.Warn("torn volume tail cut", "path", path, "at", vs.end, "bytes", vs.size-vs.end, "cause", vs.stop)
+	}
+	return vs.end + int64(len(encodeEnd()))
 }
 
 // quarantineVolume moves a volume to the quarantine folder of data dir i.

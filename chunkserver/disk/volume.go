@@ -299,14 +299,36 @@ func (a *appender) leaveIfIdle(users int) {
 	if !idle {
 		return
 	}
-	if err := f.Close(); err != nil {
-		a.p.s.log.Warn("cannot close volume", "path", a.vol.path, "err", err)
-	}
 	s := a.p.s
+	if err := a.writeEnd(f); err != nil {
+		s.log.Warn("cannot write the end of a volume", "path", a.vol.path, "err", err)
+	}
+	if err := f.Close(); err != nil {
+		s.log.Warn("cannot close volume", "path", a.vol.path, "err", err)
+	}
 	s.mu.Lock()
 	a.vol.writing = false
 	s.mu.Unlock()
 	s.kickCompaction()
+}
+
+// writeEnd appends the end record to the volume, which takes no more
+// records, so a later scan knows it was closed whole: a record there that
+// fails its checks is damage, not a torn tail. A volume that failed gets
+// none. The caller owns f: every record is finished.
+func (a *appender) writeEnd(f File) error {
+	if a.err != nil {
+		return nil
+	}
+	end := encodeEnd()
+	if _, err := f.WriteAt(end, a.end); err != nil {
+		return err
+	}
+	a.p.s.grow(a.vol, int64(len(end)))
+	if a.p.s.cfg.NoSync {
+		return nil
+	}
+	return a.p.s.timeSync(f.Sync)
 }
 
 // grow accounts n more bytes appended to v.
