@@ -91,8 +91,8 @@ func (s *Server) enqueue(cmds []proto.Command) {
 	}
 }
 
-func (s *Server) deleteChunk(id uint64) {
-	if err := s.store.Delete(id); err != nil && !errors.Is(err, disk.ErrNotFound) {
+func (s *Server) deleteChunk(id proto.ChunkID) {
+	if err := s.store.Delete(uint64(id)); err != nil && !errors.Is(err, disk.ErrNotFound) {
 		s.log.Warn("delete chunk", "chunk", id, "err", err)
 		return
 	}
@@ -113,7 +113,7 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 		return err
 	}
 	defer body.Close()
-	w, err := s.store.Create(cmd.Chunk, -1)
+	w, err := s.store.Create(uint64(cmd.Chunk), -1)
 	if errors.Is(err, disk.ErrExists) {
 		s.noteAdded(cmd.Chunk)
 		return nil

@@ -3,6 +3,7 @@ package chunkserver
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/granary-store/granary/internal/proto"
 	"log/slog"
 	"net"
 	"time"
@@ -13,7 +14,7 @@ import (
 // Config configures a chunk server process.
 type Config struct {
 	// ID names the server in the master's registry (stable across restarts).
-	ID string
+	ID proto.NodeID
 	// Rack is the failure domain placement spreads replicas over.
 	Rack string
 	// Store configures the chunk files (data dirs, fsync policy, size limit).

@@ -18,7 +18,7 @@ import (
 func (s *Server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc(proto.RouteHealth, func(w http.ResponseWriter, _ *http.Request) {
-		rpc.WriteJSON(w, http.StatusOK, map[string]string{"id": s.cfg.ID, "state": "serving"})
+		rpc.WriteJSON(w, http.StatusOK, map[string]string{"id": string(s.cfg.ID), "state": "serving"})
 	}).Methods(http.MethodGet)
 	r.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
 	chunk := proto.RouteChunkData + "/{id:[0-9]+}"
@@ -48,12 +48,12 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	})
 }
 
-func chunkID(r *http.Request) (uint64, error) {
+func chunkID(r *http.Request) (proto.ChunkID, error) {
 	id, err := strconv.ParseUint(mux.Vars(r)["id"], 10, 64)
 	if err != nil || id == 0 {
 		return 0, fmt.Errorf("chunk id %q: %w", mux.Vars(r)["id"], errBadRequest)
 	}
-	return id, nil
+	return proto.ChunkID(id), nil
 }
 
 func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
@@ -62,12 +62,12 @@ func (s *Server) handleStat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	info, err := s.store.Stat(id)
+	info, err := s.store.Stat(uint64(id))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	rpc.WriteJSON(w, http.StatusOK, proto.ChunkStat{Chunk: info.ID, Size: info.Size})
+	rpc.WriteJSON(w, http.StatusOK, proto.ChunkStat{Chunk: proto.ChunkID(info.ID), Size: info.Size})
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +76,7 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.store.Delete(id); err != nil {
+	if err := s.store.Delete(uint64(id)); err != nil {
 		s.metrics.diskError("delete", err)
 		writeError(w, err)
 		return
@@ -95,7 +95,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	rd, err := s.store.Open(id)
+	rd, err := s.store.Open(uint64(id))
 	if err != nil {
 		s.metrics.diskError("read", err)
 		writeError(w, err)

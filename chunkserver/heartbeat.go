@@ -102,7 +102,9 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	}
 	lost := s.store.TakeLost()
 	s.mu.Lock()
-	s.removed = append(s.removed, lost...)
+	for _, id := range lost {
+		s.removed = append(s.removed, proto.ChunkID(id))
+	}
 	added, removed, corrupt, failed := s.added, s.removed, s.corrupt, s.failedCopies
 	s.added, s.removed, s.corrupt, s.failedCopies = nil, nil, nil, nil
 	s.mu.Unlock()
@@ -116,15 +118,15 @@ func (s *Server) heartbeat(full bool) (proto.HeartbeatReply, error) {
 	if full {
 		list := s.store.List()
 		hb.Chunks = len(list) // the count that goes with the report
-		hb.Report, hb.ReportSizes = make([]uint64, len(list)), make([]int64, len(list))
+		hb.Report, hb.ReportSizes = make([]proto.ChunkID, len(list)), make([]int64, len(list))
 		for i, c := range list {
-			hb.Report[i], hb.ReportSizes[i] = c.ID, c.Size
+			hb.Report[i], hb.ReportSizes[i] = proto.ChunkID(c.ID), c.Size
 		}
 	} else {
 		hb.Added, hb.Removed = added, removed
 		hb.AddedSizes = make([]int64, len(added))
 		for i, id := range added {
-			hb.AddedSizes[i], _ = s.store.Size(id)
+			hb.AddedSizes[i], _ = s.store.Size(uint64(id))
 		}
 	}
 	ctx, cancel := s.callCtx()

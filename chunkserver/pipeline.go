@@ -35,7 +35,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("chunk %d: Content-Length is required: %w", id, errBadRequest))
 		return
 	}
-	cw, err := s.store.Create(id, r.ContentLength)
+	cw, err := s.store.Create(uint64(id), r.ContentLength)
 	if err != nil {
 		s.metrics.diskError("write", err)
 		writeError(w, s.fault(err))
@@ -54,14 +54,14 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	res, downErr := down.wait()
 	if local != nil || downErr != nil {
 		if local == nil {
-			s.store.Delete(id)
+			s.store.Delete(uint64(id))
 		}
 		writeError(w, errors.Join(s.fault(local), downErr))
 		return
 	}
 	s.noteAdded(id)
 	res.Chunk, res.Size = id, r.ContentLength
-	res.Replicas = append([]string{s.cfg.ID}, res.Replicas...)
+	res.Replicas = append([]proto.NodeID{s.cfg.ID}, res.Replicas...)
 	rpc.WriteJSON(w, http.StatusOK, res)
 }
 
@@ -114,12 +114,12 @@ type downstream struct {
 	done chan struct{}
 	res  proto.ChunkWriteResult
 	err  error
-	next string
+	next proto.NodeID
 }
 
 // forward starts the request to the next server (none when the pipeline
 // ends here); its body is fed by write.
-func (s *Server) forward(r *http.Request, id uint64, next []proto.Target) *downstream {
+func (s *Server) forward(r *http.Request, id proto.ChunkID, next []proto.Target) *downstream {
 	d := &downstream{done: make(chan struct{})}
 	if len(next) == 0 {
 		close(d.done)
@@ -137,7 +137,7 @@ func (s *Server) forward(r *http.Request, id uint64, next []proto.Target) *downs
 
 // sendDownstream puts the chunk to next[0] with the rest of the pipeline,
 // and names the server at fault in any error.
-func (s *Server) sendDownstream(ctx context.Context, next []proto.Target, id uint64, body io.Reader, n int64) (proto.ChunkWriteResult, error) {
+func (s *Server) sendDownstream(ctx context.Context, next []proto.Target, id proto.ChunkID, body io.Reader, n int64) (proto.ChunkWriteResult, error) {
 	to := next[0].ID
 	res, err := s.peers.Put(ctx, next, id, body, n)
 	var se *chunkclient.StatusError

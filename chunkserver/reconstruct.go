@@ -37,7 +37,7 @@ func (s *Server) reconstructChunk(cmd proto.Command) error {
 		return fmt.Errorf("chunkserver: reconstruct chunk %d: %w", cmd.Chunk, err)
 	}
 	size := l.ShardSize(rb.Length, rb.Shard)
-	w, err := s.store.Create(cmd.Chunk, size)
+	w, err := s.store.Create(uint64(cmd.Chunk), size)
 	if errors.Is(err, disk.ErrExists) {
 		s.noteAdded(cmd.Chunk)
 		return nil
@@ -64,7 +64,7 @@ func (s *Server) reconstructChunk(cmd proto.Command) error {
 	if err := w.Commit(); err != nil {
 		return fmt.Errorf("chunkserver: reconstruct chunk %d: %w", cmd.Chunk, err)
 	}
-	if err := s.store.Verify(cmd.Chunk); err != nil {
+	if err := s.store.Verify(uint64(cmd.Chunk)); err != nil {
 		return fmt.Errorf("chunkserver: reconstructed chunk %d fails verification: %w", cmd.Chunk, err)
 	}
 	s.copiesDone.Add(1)

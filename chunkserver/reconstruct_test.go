@@ -14,7 +14,7 @@ func TestRebuildLayoutRefusesBadCommands(t *testing.T) {
 	src := func(shards ...int) []proto.ShardSource {
 		var out []proto.ShardSource
 		for _, s := range shards {
-			out = append(out, proto.ShardSource{Shard: s, Chunk: uint64(100 + s)})
+			out = append(out, proto.ShardSource{Shard: s, Chunk: proto.ChunkID(100 + s)})
 		}
 		return out
 	}

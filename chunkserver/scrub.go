@@ -2,6 +2,7 @@ package chunkserver
 
 import (
 	"errors"
+	"github.com/granary-store/granary/internal/proto"
 	"math"
 	"time"
 
@@ -21,7 +22,7 @@ func (s *Server) scrubLoop() {
 			err := s.store.Verify(c.ID)
 			if errors.Is(err, disk.ErrCorrupt) {
 				s.log.Warn("scrubber found a corrupt chunk", "chunk", c.ID, "err", err)
-				s.noteCorrupt(c.ID)
+				s.noteCorrupt(proto.ChunkID(c.ID))
 			}
 			s.metrics.diskError("scrub", err)
 			verified += c.Size
@@ -85,7 +86,7 @@ func sleep(d time.Duration, done <-chan struct{}) bool {
 	}
 }
 
-func (s *Server) noteCorrupt(id uint64) {
+func (s *Server) noteCorrupt(id proto.ChunkID) {
 	s.mu.Lock()
 	s.corrupt = append(s.corrupt, id)
 	s.mu.Unlock()

@@ -31,11 +31,11 @@ type Server struct {
 	http   *http.Server
 
 	mu           sync.Mutex // guards added, removed and paused
-	added        []uint64
-	removed      []uint64
-	paused       chan struct{} // non-nil while paused; closed to resume
-	corrupt      []uint64      // found corrupt since the last heartbeat
-	failedCopies []uint64      // copy commands that failed since then
+	added        []proto.ChunkID
+	removed      []proto.ChunkID
+	paused       chan struct{}   // non-nil while paused; closed to resume
+	corrupt      []proto.ChunkID // found corrupt since the last heartbeat
+	failedCopies []proto.ChunkID // copy commands that failed since then
 	cmds         chan proto.Command
 	copiesDone   atomic.Int64
 	copiedBytes  atomic.Int64
@@ -114,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Addr() string { return s.cfg.Advertise }
 
 // ID returns the server id.
-func (s *Server) ID() string { return s.cfg.ID }
+func (s *Server) ID() proto.NodeID { return s.cfg.ID }
 
 // CopiesDone counts repair copies this server completed since it started.
 func (s *Server) CopiesDone() int64 { return s.copiesDone.Load() }
@@ -211,13 +211,13 @@ func (s *Server) waitUnpaused(done <-chan struct{}) bool {
 }
 
 // noteAdded and noteRemoved queue changes for the next heartbeat.
-func (s *Server) noteAdded(id uint64) {
+func (s *Server) noteAdded(id proto.ChunkID) {
 	s.mu.Lock()
 	s.added = append(s.added, id)
 	s.mu.Unlock()
 }
 
-func (s *Server) noteRemoved(id uint64) {
+func (s *Server) noteRemoved(id proto.ChunkID) {
 	s.mu.Lock()
 	s.removed = append(s.removed, id)
 	s.mu.Unlock()

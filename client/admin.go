@@ -53,12 +53,12 @@ func (a *Admin) Members(ctx context.Context) ([]Member, error) {
 // AddMember adds the master id, reachable at raftAddr (Raft) and httpAddr
 // (API), to the group as a voter. The new master must be running and not
 // bootstrapped on its own.
-func (a *Admin) AddMember(ctx context.Context, id, raftAddr, httpAddr string) error {
+func (a *Admin) AddMember(ctx context.Context, id NodeID, raftAddr, httpAddr string) error {
 	return classify(a.master.AddMember(ctx, proto.JoinRequest{ID: id, RaftAddr: raftAddr, HTTPAddr: httpAddr}))
 }
 
 // RemoveMember removes the master id from the group.
-func (a *Admin) RemoveMember(ctx context.Context, id string) error {
+func (a *Admin) RemoveMember(ctx context.Context, id NodeID) error {
 	return classify(a.master.RemoveMember(ctx, id))
 }
 
@@ -70,7 +70,7 @@ func (a *Admin) ChunkServers(ctx context.Context) ([]ChunkServer, error) {
 
 // Decommission starts draining the chunk server id: its chunks are copied
 // elsewhere, then it is decommissioned.
-func (a *Admin) Decommission(ctx context.Context, id string) error {
+func (a *Admin) Decommission(ctx context.Context, id NodeID) error {
 	return classify(a.master.Decommission(ctx, id))
 }
 

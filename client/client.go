@@ -61,7 +61,7 @@ type Config struct {
 	// first and read them straight from disk, verified as the chunk
 	// server would, without crossing its data plane (a short-circuit
 	// read, as HDFS has). granary server wires it for its own gateway.
-	Local func(server string) ChunkReader
+	Local func(server NodeID) ChunkReader
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -76,7 +76,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	cluster  *proto.ClusterConfig
-	silent   map[string]time.Time    // chunk servers that did not answer a read, until when
+	silent   map[NodeID]time.Time    // chunk servers that did not answer a read, until when
 	policies map[string]bucketPolicy // buckets' data policies (stripe.go)
 }
 

@@ -17,7 +17,7 @@ import (
 // forwards them down the pipeline. It returns nil only when every replica
 // holds the chunk durably; otherwise the id of the server at fault, when
 // known.
-func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body io.Reader, n int64, progress func(int64)) (string, error) {
+func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body io.Reader, n int64, progress func(int64)) (NodeID, error) {
 	if len(ct.Targets) == 0 {
 		return "", fmt.Errorf("client: chunk %d has no targets", ct.ID)
 	}
@@ -84,7 +84,7 @@ func (c *countingReader) stop() {
 //
 // With firstAnswer > 0, a replica that sends no response headers within it
 // is given up on (errNoAnswer), so the caller can ask another replica.
-func (c *Client) readRange(ctx context.Context, t proto.Target, chunk uint64, off, n int64, w io.Writer, firstAnswer time.Duration) (int64, error) {
+func (c *Client) readRange(ctx context.Context, t proto.Target, chunk ChunkID, off, n int64, w io.Writer, firstAnswer time.Duration) (int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var timer *time.Timer
@@ -150,11 +150,11 @@ func (c *Client) readOrder(replicas []proto.Target) []proto.Target {
 
 // quietServers lists the chunk servers that recently failed a read or a
 // write.
-func (c *Client) quietServers() []string {
+func (c *Client) quietServers() []NodeID {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	var out []string
+	var out []NodeID
 	for id, until := range c.silent {
 		if now.Before(until) {
 			out = append(out, id)
@@ -166,7 +166,7 @@ func (c *Client) quietServers() []string {
 
 // noteAnswer records whether a chunk server answered a read (or took a
 // write).
-func (c *Client) noteAnswer(id string, answered bool) {
+func (c *Client) noteAnswer(id NodeID, answered bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if answered {
@@ -174,7 +174,7 @@ func (c *Client) noteAnswer(id string, answered bool) {
 		return
 	}
 	if c.silent == nil {
-		c.silent = map[string]time.Time{}
+		c.silent = map[NodeID]time.Time{}
 	}
 	c.silent[id] = time.Now().Add(silentFor)
 }

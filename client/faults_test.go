@@ -92,7 +92,7 @@ func TestChunkServerKilledDuringWrite(t *testing.T) {
 	for _, e := range obj.Extents {
 		holders := 0
 		for _, n := range c.ChunkServers() {
-			if info, err := n.Server().Store().Stat(e.Chunk); err == nil && info.Size == e.Length {
+			if info, err := n.Server().Store().Stat(uint64(e.Chunk)); err == nil && info.Size == e.Length {
 				holders++
 			}
 		}
@@ -121,7 +121,7 @@ func TestChunkServerKilledAfterWrite(t *testing.T) {
 }
 
 // chunkPath finds a chunk's file in a chunk server's directory.
-func chunkPath(t *testing.T, n *testcluster.ChunkNode, id uint64) string {
+func chunkPath(t *testing.T, n *testcluster.ChunkNode, id client.ChunkID) string {
 	t.Helper()
 	matches, _ := filepath.Glob(filepath.Join(n.Dir, "chunks", "*", fmt.Sprintf("%016x.chunk", id)))
 	if len(matches) != 1 {

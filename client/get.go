@@ -23,7 +23,7 @@ type Object struct {
 	c    *Client
 	ctx  context.Context
 	info proto.Object
-	locs map[uint64][]proto.Target
+	locs map[ChunkID][]proto.Target
 	pos  int64
 
 	mu     sync.Mutex // guards the read-ahead window
@@ -44,7 +44,7 @@ func (c *Client) Open(ctx context.Context, bucket, key string) (*Object, error) 
 	if err != nil {
 		return nil, classify(fmt.Errorf("client: open %s/%s: %w", bucket, key, err))
 	}
-	o := &Object{c: c, ctx: ctx, info: l.Object, locs: map[uint64][]proto.Target{}}
+	o := &Object{c: c, ctx: ctx, info: l.Object, locs: map[ChunkID][]proto.Target{}}
 	for _, ct := range l.Locations {
 		o.locs[ct.ID] = ct.Targets
 	}
@@ -236,7 +236,7 @@ func (o *Object) readExtent(w io.Writer, e proto.Extent, from, take int64) error
 // deadlineFor allows a transfer of n bytes at no less than 1 MiB/s.
 func deadlineFor(n int64) time.Duration { return time.Duration(n>>20) * time.Second }
 
-func (o *Object) report(chunk uint64, server string, cause error) {
+func (o *Object) report(chunk ChunkID, server NodeID, cause error) {
 	o.c.log.Warn("corrupt replica", "chunk", chunk, "server", server, "err", cause)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), 5*time.Second)
 	defer cancel()

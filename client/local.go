@@ -14,7 +14,7 @@ import (
 // many it wrote; data that fails verification is an error matching
 // ErrReplicaCorrupt.
 type ChunkReader interface {
-	ReadRange(chunk uint64, off, n int64, w io.Writer) (int64, error)
+	ReadRange(chunk ChunkID, off, n int64, w io.Writer) (int64, error)
 }
 
 // ErrReplicaCorrupt is what a ChunkReader's error matches when the
@@ -23,7 +23,7 @@ type ChunkReader interface {
 var ErrReplicaCorrupt = errors.New("replica failed verification")
 
 // local returns the reader of chunk server id when it is on this host.
-func (c *Client) local(id string) ChunkReader {
+func (c *Client) local(id NodeID) ChunkReader {
 	if c.cfg.Local == nil {
 		return nil
 	}
@@ -32,7 +32,7 @@ func (c *Client) local(id string) ChunkReader {
 
 // readLocal reads n bytes at off of a chunk from a replica on this host,
 // without the chunk server's data plane (short-circuit read).
-func (c *Client) readLocal(lr ChunkReader, t proto.Target, chunk uint64, off, n int64, w io.Writer) (int64, error) {
+func (c *Client) readLocal(lr ChunkReader, t proto.Target, chunk ChunkID, off, n int64, w io.Writer) (int64, error) {
 	got, err := lr.ReadRange(chunk, off, n, w)
 	if err == nil && got != n {
 		err = fmt.Errorf("%d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)

@@ -35,12 +35,12 @@ func BenchmarkGetLocal(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	stores := map[string]storeReader{}
+	stores := map[client.NodeID]storeReader{}
 	for _, n := range c.ChunkServers() {
 		stores[n.ID] = storeReader{n.Server().Store()}
 	}
 	local := c.DataClient(func(cfg *client.Config) {
-		cfg.Local = func(id string) client.ChunkReader {
+		cfg.Local = func(id client.NodeID) client.ChunkReader {
 			if r, ok := stores[id]; ok {
 				return r
 			}

@@ -18,8 +18,8 @@ import (
 // server does for its own gateway.
 type storeReader struct{ s *disk.Store }
 
-func (r storeReader) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
-	got, err := r.s.ReadRange(id, off, n, w)
+func (r storeReader) ReadRange(id client.ChunkID, off, n int64, w io.Writer) (int64, error) {
+	got, err := r.s.ReadRange(uint64(id), off, n, w)
 	if errors.Is(err, disk.ErrCorrupt) {
 		err = fmt.Errorf("%w: %w", client.ErrReplicaCorrupt, err)
 	}
@@ -28,15 +28,15 @@ func (r storeReader) ReadRange(id uint64, off, n int64, w io.Writer) (int64, err
 
 // localClient returns a client that reads the replicas of the named chunk
 // servers (all when none are named) straight from their stores.
-func localClient(t *testing.T, c *testcluster.Cluster, ids ...string) *client.Client {
-	nodes := map[string]*testcluster.ChunkNode{}
+func localClient(t *testing.T, c *testcluster.Cluster, ids ...client.NodeID) *client.Client {
+	nodes := map[client.NodeID]*testcluster.ChunkNode{}
 	for _, n := range c.ChunkServers() {
 		if len(ids) == 0 || contains(ids, n.ID) {
 			nodes[n.ID] = n
 		}
 	}
 	return c.DataClient(func(cfg *client.Config) {
-		cfg.Local = func(id string) client.ChunkReader {
+		cfg.Local = func(id client.NodeID) client.ChunkReader {
 			if n := nodes[id]; n != nil && n.Server() != nil {
 				return storeReader{n.Server().Store()}
 			}
@@ -45,7 +45,7 @@ func localClient(t *testing.T, c *testcluster.Cluster, ids ...string) *client.Cl
 	})
 }
 
-func contains(list []string, s string) bool {
+func contains(list []client.NodeID, s client.NodeID) bool {
 	for _, x := range list {
 		if x == s {
 			return true
@@ -110,7 +110,7 @@ func TestLocalReadCatchesAFlippedByte(t *testing.T) {
 			node = n
 		}
 	}
-	path, err := node.Server().Store().File(chunk)
+	path, err := node.Server().Store().File(uint64(chunk))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,7 +164,7 @@ func (w *putter) keepAlive() (stop func()) {
 			case <-tick.C:
 			}
 			w.mu.Lock()
-			ids := make([]uint64, len(w.written))
+			ids := make([]ChunkID, len(w.written))
 			for i, ct := range w.written {
 				ids[i] = ct.ID
 			}
@@ -315,8 +315,8 @@ func (w *putter) source(r io.Reader, want int64) (*chunkSource, int64, error) {
 
 // writeChunk sends one chunk through a pipeline, retrying on fresh
 // targets (a new chunk id each time) without the servers that failed.
-func (w *putter) writeChunk(src *chunkSource, n int64) (uint64, error) {
-	var exclude []string
+func (w *putter) writeChunk(src *chunkSource, n int64) (ChunkID, error) {
+	var exclude []NodeID
 	var last error
 	quiet := w.c.quietServers() // failed recently: avoided while others can take the chunk
 	for attempt := 0; attempt < w.c.cfg.MaxAttempts; attempt++ {

@@ -197,7 +197,7 @@ func TestInlineNeverHasFewerCopiesThanReplicas(t *testing.T) {
 					c.WaitFor(10*time.Second, "three replicas of the chunk", func() bool {
 						n := 0
 						for _, cs := range c.ChunkServers() {
-							if cs.Server().Store().Verify(st.Extents[0].Chunk) == nil {
+							if cs.Server().Store().Verify(uint64(st.Extents[0].Chunk)) == nil {
 								n++
 							}
 						}

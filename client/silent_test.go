@@ -14,7 +14,7 @@ func TestSilentReplicaIsAskedLast(t *testing.T) {
 	ids := func(ts []proto.Target) string {
 		s := ""
 		for _, t := range ts {
-			s += t.ID + " "
+			s += string(t.ID) + " "
 		}
 		return s
 	}

@@ -98,7 +98,7 @@ func (w *putter) writeStripe(src *chunkSource, n int64, shape proto.StripeShape)
 			_, err := w.c.pipelineWrite(ctx, ct, body, n, nil)
 			return err
 		},
-		Failed:      func(server string) { w.c.noteAnswer(server, false) },
+		Failed:      func(server NodeID) { w.c.noteAnswer(server, false) },
 		MaxAttempts: w.c.cfg.MaxAttempts,
 		Log:         w.c.log,
 	}

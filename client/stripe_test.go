@@ -54,7 +54,7 @@ func TestErasureCodedObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		holders := map[uint64]string{}
+		holders := map[client.ChunkID]client.NodeID{}
 		for _, l := range loc.Locations {
 			if len(l.Targets) != 1 {
 				t.Fatalf("%s: chunk %d has %d replicas, want 1 (a shard)", key, l.ID, len(l.Targets))
@@ -66,7 +66,7 @@ func TestErasureCodedObjects(t *testing.T) {
 			if st == nil || st.K != 4 || st.M != 2 || len(st.Shards) != 6 {
 				t.Fatalf("%s: extent %+v is not an rs-4-2 stripe", key, e)
 			}
-			servers := map[string]bool{}
+			servers := map[client.NodeID]bool{}
 			for _, id := range st.Shards {
 				servers[holders[id]] = true
 			}
@@ -117,7 +117,7 @@ func TestErasureCodedObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := map[string]bool{}
+	down := map[client.NodeID]bool{}
 	for _, l := range loc.Locations[:3] {
 		down[l.Targets[0].ID] = true
 	}

@@ -65,6 +65,12 @@ type User = proto.User
 // AccessKey is an S3 key pair owned by a user.
 type AccessKey = proto.AccessKey
 
+// ChunkID names a chunk (an extent's bytes, or one shard of a stripe).
+type ChunkID = proto.ChunkID
+
+// NodeID names a chunk server or a master.
+type NodeID = proto.NodeID
+
 // MustNotExist is the PutOptions.IfVersion of a create-only Put (S3's
 // If-None-Match: *).
 const MustNotExist = ^uint64(0)

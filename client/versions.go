@@ -81,7 +81,7 @@ func (c *Client) openLocated(ctx context.Context, bucket, key, versionID string,
 	if err != nil {
 		return nil, classify(fmt.Errorf("client: open %s/%s version %q: %w", bucket, key, versionID, err))
 	}
-	o := &Object{c: c, ctx: ctx, info: l.Object, locs: map[uint64][]proto.Target{}}
+	o := &Object{c: c, ctx: ctx, info: l.Object, locs: map[ChunkID][]proto.Target{}}
 	for _, ct := range l.Locations {
 		o.locs[ct.ID] = ct.Targets
 	}

@@ -57,7 +57,7 @@ type Config struct {
 	// LocalChunks, when set, gives the gateway's client the chunk servers
 	// on this host, whose replicas it reads straight from disk
 	// (client.Config.Local): granary server sets it for its own.
-	LocalChunks func(server string) client.ChunkReader
+	LocalChunks func(server client.NodeID) client.ChunkReader
 	// TLS, when set, makes the S3 port serve HTTPS with it (the
 	// certificate may come from a GetCertificate that reloads files).
 	TLS *tls.Config

@@ -23,7 +23,7 @@ type allocator struct {
 	apply    applyFunc
 
 	mu        sync.Mutex // guards next and end
-	next, end uint64
+	next, end proto.ChunkID
 }
 
 const chunkRange = 4096
@@ -44,7 +44,7 @@ func (a *allocator) allocate(ctx context.Context, req proto.AllocateRequest) (pr
 	if req.Replication > 0 { // check placement first, so a refusal allocates nothing
 		var err error
 		if p, err = a.newPlacer(); err == nil {
-			_, err = p.place([]uint64{1}, req)
+			_, err = p.place([]proto.ChunkID{1}, req)
 		}
 		if err != nil {
 			return proto.AllocateResult{}, err
@@ -79,7 +79,7 @@ func (a *allocator) allocateStripe(ctx context.Context, req proto.AllocateReques
 	if err != nil {
 		return proto.AllocateResult{}, placementError(err)
 	}
-	sreq := placement.StripeRequest{K: k, M: m, ShardSize: req.Size, Exclude: req.Exclude}
+	sreq := placement.StripeRequest{K: k, M: m, ShardSize: req.Size, Exclude: placementIDs(req.Exclude)}
 	if _, err := ring.ChooseStripe(sreq); err != nil { // a refusal allocates nothing
 		return proto.AllocateResult{}, placementError(err)
 	}
@@ -87,27 +87,27 @@ func (a *allocator) allocateStripe(ctx context.Context, req proto.AllocateReques
 	if err != nil {
 		return proto.AllocateResult{}, err
 	}
-	sreq.Stripe = ids[0]
+	sreq.Stripe = uint64(ids[0])
 	chosen, err := ring.ChooseStripe(sreq)
 	if err != nil {
 		return proto.AllocateResult{}, placementError(err)
 	}
 	chunks := make([]proto.ChunkTargets, len(ids))
 	for i, id := range ids {
-		chunks[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen[i:i+1], addrs)}
+		chunks[i] = proto.ChunkTargets{ID: id, Targets: targets(nodeIDs(chosen[i:i+1]), addrs)}
 	}
 	a.heal.renew(ids)
 	return proto.AllocateResult{IDs: ids, Chunks: chunks}, nil
 }
 
 // chunkIDs hands out n fresh chunk ids.
-func (a *allocator) chunkIDs(ctx context.Context, n int) ([]uint64, error) {
+func (a *allocator) chunkIDs(ctx context.Context, n int) ([]proto.ChunkID, error) {
 	if n <= 0 || n > proto.MaxAllocChunks {
 		return nil, fmt.Errorf("master: allocate %d chunks (1 to %d): %w", n, proto.MaxAllocChunks, ErrInvalid)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ids := make([]uint64, 0, n)
+	ids := make([]proto.ChunkID, 0, n)
 	for len(ids) < n {
 		if a.next == a.end {
 			want := uint64(max(n-len(ids), chunkRange))
@@ -115,7 +115,7 @@ func (a *allocator) chunkIDs(ctx context.Context, n int) ([]uint64, error) {
 			if err != nil {
 				return nil, err
 			}
-			a.next, a.end = r.(uint64), r.(uint64)+want
+			a.next, a.end = r.(proto.ChunkID), r.(proto.ChunkID)+proto.ChunkID(want)
 		}
 		ids = append(ids, a.next)
 		a.next++
@@ -135,7 +135,7 @@ func placementError(err error) error {
 // placer chooses pipeline targets on one view of the chunk servers.
 type placer struct {
 	ring  *placement.Ring
-	addrs map[string]string
+	addrs map[proto.NodeID]string
 }
 
 func (a *allocator) newPlacer() (*placer, error) {
@@ -151,22 +151,44 @@ func (a *allocator) newPlacer() (*placer, error) {
 }
 
 // place chooses pipeline targets for freshly allocated chunks.
-func (p *placer) place(ids []uint64, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
+func (p *placer) place(ids []proto.ChunkID, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
 	out := make([]proto.ChunkTargets, len(ids))
+	exclude := placementIDs(req.Exclude)
 	for i, id := range ids {
-		chosen, err := p.ring.Choose(placement.Request{Chunk: id, Count: req.Replication, Exclude: req.Exclude, Size: req.Size})
+		chosen, err := p.ring.Choose(placement.Request{Chunk: uint64(id), Count: req.Replication, Exclude: exclude, Size: req.Size})
 		if err != nil {
 			return nil, placementError(err)
 		}
-		out[i] = proto.ChunkTargets{ID: id, Targets: targets(chosen, p.addrs)}
+		out[i] = proto.ChunkTargets{ID: id, Targets: targets(nodeIDs(chosen), p.addrs)}
 	}
 	return out, nil
 }
 
-func targets(ids []string, addrs map[string]string) []proto.Target {
+func targets(ids []proto.NodeID, addrs map[proto.NodeID]string) []proto.Target {
 	out := make([]proto.Target, len(ids))
 	for i, id := range ids {
 		out[i] = proto.Target{ID: id, Address: addrs[id]}
+	}
+	return out
+}
+
+// nodeIDs converts placement's server ids to chunk server ids.
+func nodeIDs(ids []string) []proto.NodeID {
+	out := make([]proto.NodeID, len(ids))
+	for i, id := range ids {
+		out[i] = proto.NodeID(id)
+	}
+	return out
+}
+
+// placementIDs converts chunk server ids to placement's own server ids.
+func placementIDs(ids []proto.NodeID) []string {
+	if ids == nil {
+		return nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
 	}
 	return out
 }
@@ -199,18 +221,18 @@ func (a *allocator) locate(o *proto.Object) (proto.Located, error) {
 
 // locations lists each chunk's good replicas on servers that are not dead,
 // rotated by chunk id so reads spread over the replicas.
-func (a *allocator) locations(o *proto.Object, servers []placement.Server, addrs map[string]string) []proto.ChunkTargets {
+func (a *allocator) locations(o *proto.Object, servers []placement.Server, addrs map[proto.NodeID]string) []proto.ChunkTargets {
 	ok := repair.Usable(servers)
 	var out []proto.ChunkTargets
 	for _, id := range meta.ChunkIDs(o) {
-		var live []string
+		var live []proto.NodeID
 		for _, n := range a.replicas.holders(id) {
 			if ok[n] {
 				live = append(live, n)
 			}
 		}
 		if len(live) > 0 {
-			k := int(id % uint64(len(live)))
+			k := int(id % proto.ChunkID(len(live)))
 			live = append(live[k:], live[:k]...)
 		}
 		out = append(out, proto.ChunkTargets{ID: id, Targets: targets(live, addrs)})

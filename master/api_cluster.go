@@ -30,11 +30,11 @@ func (a *api) handleJoin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"joined": req.ID})
+	writeJSON(w, http.StatusOK, map[string]proto.NodeID{"joined": req.ID})
 }
 
 func (a *api) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
-	if err := a.m.removeMember(r.Context(), mux.Vars(r)["id"]); err != nil {
+	if err := a.m.removeMember(r.Context(), proto.NodeID(mux.Vars(r)["id"])); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -96,7 +96,7 @@ func (a *api) handleRegisterNode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) handleDecommission(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
+	id := proto.NodeID(mux.Vars(r)["id"])
 	if err := proto.ValidID("chunk server", id); err != nil {
 		writeError(w, err)
 		return
@@ -135,7 +135,7 @@ func (a *api) handleHeartbeat(w http.ResponseWriter, r *http.Request) {
 // soon as the leader queues work for the server, or after waitMs (at most
 // 10 s) with none.
 func (a *api) handleCommands(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
+	id := proto.NodeID(mux.Vars(r)["id"])
 	wait, werr := strconv.Atoi(r.URL.Query().Get("waitMs"))
 	if err := proto.ValidID("chunk server", id); err != nil || werr != nil || wait < 0 || wait > 10_000 {
 		writeError(w, fmt.Errorf("command poll: a valid chunk server id and 0 <= waitMs <= 10000: %w", ErrInvalid))

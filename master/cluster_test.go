@@ -279,10 +279,10 @@ func TestSnapshotCatchUpAndFullRestart(t *testing.T) {
 	if len(want) != 300 {
 		t.Fatalf("leader has %d keys, want 300", len(want))
 	}
-	assertSameKeys(t, want, localKeys(t, c, lagger.HTTPAddr, "snap"), lagger.ID)
+	assertSameKeys(t, want, localKeys(t, c, lagger.HTTPAddr, "snap"), string(lagger.ID))
 
 	// A whole group restarted from disk has exactly its state.
-	applied := map[string]uint64{}
+	applied := map[proto.NodeID]uint64{}
 	for _, n := range c.Nodes() {
 		applied[n.ID] = n.Server().AppliedIndex()
 		c.Kill(n)
@@ -295,7 +295,7 @@ func TestSnapshotCatchUpAndFullRestart(t *testing.T) {
 		if got := n.Server().AppliedIndex(); got < applied[n.ID] {
 			t.Errorf("%s restarted at applied index %d, below %d before", n.ID, got, applied[n.ID])
 		}
-		assertSameKeys(t, want, localKeys(t, c, n.HTTPAddr, "snap"), n.ID+" after restart")
+		assertSameKeys(t, want, localKeys(t, c, n.HTTPAddr, "snap"), string(n.ID)+" after restart")
 	}
 	o, err := cl.Stat(ctx, "snap", "k0123")
 	if err != nil || string(o.Inline) != "123" {

@@ -16,7 +16,7 @@ import (
 // Config configures a master. Start from DefaultConfig.
 type Config struct {
 	// ID names this voter; it must stay the same across restarts.
-	ID string
+	ID proto.NodeID
 	// Dir holds the Raft log, snapshots and the Badger state.
 	Dir string
 	// RaftAddr is the advertised Raft address (host:port) other voters dial.

@@ -47,8 +47,8 @@ type converter struct {
 	fsm      *meta.FSM
 	apply    applyFunc
 	leader   func() bool
-	safe     func() (bool, string) // the healer's safe mode
-	renew    func(ids []uint64)    // keeps written shards from the orphan collection
+	safe     func() (bool, string)     // the healer's safe mode
+	renew    func(ids []proto.ChunkID) // keeps written shards from the orphan collection
 	alloc    *allocator
 	replicas *replicaMap
 	chunks   *chunkclient.Client

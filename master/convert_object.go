@@ -67,7 +67,7 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 	if err != nil {
 		return nil, nil, err
 	}
-	holders := map[uint64][]proto.Target{}
+	holders := map[proto.ChunkID][]proto.Target{}
 	for _, ct := range loc.Locations {
 		holders[ct.ID] = ct.Targets
 	}
@@ -102,7 +102,7 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 		// The stripes written so far are orphans until the swap: renew
 		// them, so a large object converted at a low rate keeps them
 		// past the orphan grace.
-		ids := make([]uint64, len(written))
+		ids := make([]proto.ChunkID, len(written))
 		for i, ct := range written {
 			ids[i] = ct.ID
 		}
@@ -119,7 +119,7 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 type chunkSource struct {
 	c       *converter
 	ctx     context.Context
-	chunk   uint64
+	chunk   proto.ChunkID
 	off, n  int64
 	from    []proto.Target
 	attempt int

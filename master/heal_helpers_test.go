@@ -14,7 +14,7 @@ import (
 	"github.com/granary-store/granary/internal/testcluster"
 )
 
-func filepathGlob(dir string, chunk uint64) ([]string, error) {
+func filepathGlob(dir string, chunk proto.ChunkID) ([]string, error) {
 	return filepath.Glob(filepath.Join(dir, "chunks", "*", fmt.Sprintf("%016x.chunk", chunk)))
 }
 

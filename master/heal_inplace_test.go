@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/granary-store/granary/internal/proto"
 	"io"
 	"maps"
 	"os"
@@ -30,7 +31,7 @@ func TestDamagedReplicasRepairedInPlaceOnThreeServers(t *testing.T) {
 		cfg.SweepInterval = 200 * time.Millisecond
 	})
 	keys := putMany(t, cl, 4)
-	chunkOf := func(key string) uint64 {
+	chunkOf := func(key string) proto.ChunkID {
 		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", key)
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +73,7 @@ func TestChunksDeletedWhileTheirServerWasDownAreCollected(t *testing.T) {
 	}, nil)
 	keys := putMany(t, cl, 6)
 	away := c.ChunkServers()[2]
-	var gone []uint64
+	var gone []proto.ChunkID
 	for _, k := range []string{"obj0000", "obj0001", "obj0002"} {
 		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", k)
 		if err != nil {
@@ -99,7 +100,7 @@ func TestChunksDeletedWhileTheirServerWasDownAreCollected(t *testing.T) {
 	c.RestartChunkServer(away)
 	c.WaitFor(60*time.Second, "the returning server's deleted chunks removed", func() bool {
 		for _, ch := range gone {
-			if _, err := away.Server().Store().Stat(ch); !errors.Is(err, disk.ErrNotFound) {
+			if _, err := away.Server().Store().Stat(uint64(ch)); !errors.Is(err, disk.ErrNotFound) {
 				return false
 			}
 		}

@@ -85,12 +85,12 @@ func stripesOf(t *testing.T, c *testcluster.Cluster, keys map[string][]byte) []p
 
 // shardHolders maps each shard of the stripes to the running chunk
 // servers whose store holds it and verifies.
-func shardHolders(c *testcluster.Cluster, stripes []proto.Stripe) map[uint64][]string {
-	out := map[uint64][]string{}
+func shardHolders(c *testcluster.Cluster, stripes []proto.Stripe) map[proto.ChunkID][]proto.NodeID {
+	out := map[proto.ChunkID][]proto.NodeID{}
 	for _, st := range stripes {
 		for _, id := range st.Shards {
 			for _, n := range c.ChunkServers() {
-				if srv := n.Server(); srv != nil && srv.Store().Verify(id) == nil {
+				if srv := n.Server(); srv != nil && srv.Store().Verify(uint64(id)) == nil {
 					out[id] = append(out[id], n.ID)
 				}
 			}
@@ -105,7 +105,7 @@ func shardHolders(c *testcluster.Cluster, stripes []proto.Stripe) map[uint64][]s
 func fullStripes(c *testcluster.Cluster, stripes []proto.Stripe) error {
 	holders := shardHolders(c, stripes)
 	for _, st := range stripes {
-		servers := map[string]bool{}
+		servers := map[proto.NodeID]bool{}
 		for i, id := range st.Shards {
 			if len(holders[id]) != 1 {
 				return fmt.Errorf("shard %d (chunk %d) is on %v", i, id, holders[id])
@@ -161,8 +161,8 @@ func TestStripesRebuiltAfterServerLoss(t *testing.T) {
 	}
 	// The victim: the server holding the most shards, then bytes.
 	holders := shardHolders(c, stripes)
-	perServer := map[string]int{}
-	shardBytes := map[string]int64{}
+	perServer := map[proto.NodeID]int{}
+	shardBytes := map[proto.NodeID]int64{}
 	for id, hs := range holders {
 		perServer[hs[0]]++
 		n := c.ChunkServers()[0]
@@ -171,7 +171,7 @@ func TestStripesRebuiltAfterServerLoss(t *testing.T) {
 				n = cn
 			}
 		}
-		if info, err := n.Server().Store().Stat(id); err == nil {
+		if info, err := n.Server().Store().Stat(uint64(id)); err == nil {
 			shardBytes[hs[0]] += info.Size
 		}
 	}
@@ -239,7 +239,7 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	keys := putSizes(t, cl, "ecb", ecSizes)
 	stripes := stripesOf(t, c, keys)
 	holders := shardHolders(c, stripes)
-	node := func(id string) *testcluster.ChunkNode {
+	node := func(id proto.NodeID) *testcluster.ChunkNode {
 		for _, n := range c.ChunkServers() {
 			if n.ID == id {
 				return n
@@ -251,7 +251,7 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	// Two stripes with data in their shards 1 (removed) and 4 (flipped).
 	var big []proto.Stripe
 	for _, st := range stripes {
-		if s, _ := node(holders[st.Shards[1]][0]).Server().Store().Stat(st.Shards[1]); s.Size > 200 {
+		if s, _ := node(holders[st.Shards[1]][0]).Server().Store().Stat(uint64(st.Shards[1])); s.Size > 200 {
 			big = append(big, st)
 		}
 	}
@@ -282,7 +282,7 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 		return err == nil && healthy(st)
 	})
 	t.Logf("a removed and a corrupt shard rebuilt in %v", time.Since(start).Round(time.Millisecond))
-	if _, err := flippedOn.Server().Store().Stat(flipped); err == nil {
+	if _, err := flippedOn.Server().Store().Stat(uint64(flipped)); err == nil {
 		if h := shardHolders(c, stripes)[flipped]; len(h) == 1 && h[0] == flippedOn.ID {
 			t.Logf("the corrupt shard was rebuilt in place on %s", flippedOn.ID)
 		} else {
@@ -363,7 +363,7 @@ func TestShardRebuildIsPacedByRepairBandwidth(t *testing.T) {
 	lost := stripes[0].Shards[2]
 	var on *testcluster.ChunkNode
 	for _, n := range c.ChunkServers() {
-		if _, err := n.Server().Store().Stat(lost); err == nil {
+		if _, err := n.Server().Store().Stat(uint64(lost)); err == nil {
 			on = n
 		}
 	}

@@ -64,9 +64,9 @@ func status(t *testing.T, c *testcluster.Cluster) proto.Status {
 
 // replicaCounts counts, for every chunk of the objects, the running chunk
 // servers whose store holds it and verifies, and the distinct racks.
-func replicaCounts(t *testing.T, c *testcluster.Cluster, cl *client.Client, keys map[string][]byte) (copies, racks map[uint64]int) {
+func replicaCounts(t *testing.T, c *testcluster.Cluster, cl *client.Client, keys map[string][]byte) (copies, racks map[proto.ChunkID]int) {
 	t.Helper()
-	copies, racks = map[uint64]int{}, map[uint64]int{}
+	copies, racks = map[proto.ChunkID]int{}, map[proto.ChunkID]int{}
 	for key := range keys {
 		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", key)
 		if err != nil {
@@ -75,7 +75,7 @@ func replicaCounts(t *testing.T, c *testcluster.Cluster, cl *client.Client, keys
 		for _, e := range st.Extents {
 			seen := map[string]bool{}
 			for _, n := range c.ChunkServers() {
-				if srv := n.Server(); srv != nil && srv.Store().Verify(e.Chunk) == nil {
+				if srv := n.Server(); srv != nil && srv.Store().Verify(uint64(e.Chunk)) == nil {
 					copies[e.Chunk]++
 					seen[n.Rack] = true
 				}
@@ -190,7 +190,7 @@ func TestScrubberFindsAndReplacesAFlippedByte(t *testing.T) {
 	// from a good copy and then delete the bad one.
 	c.WaitFor(30*time.Second, "the corrupt replica replaced", func() bool {
 		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0003": nil})
-		_, stillThere := victim.Server().Store().Stat(chunk)
+		_, stillThere := victim.Server().Store().Stat(uint64(chunk))
 		return copies[chunk] == 3 && stillThere != nil
 	})
 	readBack(t, cl, keys)
@@ -225,10 +225,10 @@ func TestScrubberFindsADeletedChunkFile(t *testing.T) {
 }
 
 // holderOf returns a chunk server that holds chunk.
-func holderOf(t *testing.T, c *testcluster.Cluster, chunk uint64) *testcluster.ChunkNode {
+func holderOf(t *testing.T, c *testcluster.Cluster, chunk proto.ChunkID) *testcluster.ChunkNode {
 	t.Helper()
 	for _, n := range c.ChunkServers() {
-		if _, err := n.Server().Store().Stat(chunk); err == nil {
+		if _, err := n.Server().Store().Stat(uint64(chunk)); err == nil {
 			return n
 		}
 	}
@@ -236,7 +236,7 @@ func holderOf(t *testing.T, c *testcluster.Cluster, chunk uint64) *testcluster.C
 	return nil
 }
 
-func flipByte(t *testing.T, n *testcluster.ChunkNode, chunk uint64, off int64) {
+func flipByte(t *testing.T, n *testcluster.ChunkNode, chunk proto.ChunkID, off int64) {
 	t.Helper()
 	matches, _ := filepathGlob(n.Dir, chunk)
 	if len(matches) != 1 {
@@ -257,7 +257,7 @@ func TestGarbageCollection(t *testing.T) {
 	c, cl := healCluster(t, 1, 3, func(cfg *master.Config) { cfg.OrphanGrace, cfg.GCDelay = time.Second, time.Second }, nil)
 	ctx := ctxT(t, 60*time.Second)
 	keys := putMany(t, cl, 6)
-	var dead []uint64
+	var dead []proto.ChunkID
 	for _, k := range []string{"obj0000", "obj0001"} { // deleted
 		st, _ := cl.Stat(ctx, "heal", k)
 		dead = append(dead, st.Extents[0].Chunk)
@@ -279,7 +279,7 @@ func TestGarbageCollection(t *testing.T) {
 	c.WaitFor(30*time.Second, "no chunk files of deleted, overwritten or aborted data", func() bool {
 		for _, n := range c.ChunkServers() {
 			for _, id := range dead {
-				if _, err := n.Server().Store().Stat(id); err == nil {
+				if _, err := n.Server().Store().Stat(uint64(id)); err == nil {
 					return false
 				}
 			}
@@ -297,7 +297,7 @@ func TestGarbageCollection(t *testing.T) {
 
 // writeOrphan allocates a chunk and writes it to three servers without
 // committing any object.
-func writeOrphan(t *testing.T, c *testcluster.Cluster) uint64 {
+func writeOrphan(t *testing.T, c *testcluster.Cluster) proto.ChunkID {
 	t.Helper()
 	ctx := ctxT(t, 10*time.Second)
 	chunks, err := c.Client().Allocate(ctx, proto.AllocateRequest{Count: 1, Replication: 3, Size: 10})
@@ -392,7 +392,7 @@ func TestBadHeartbeats(t *testing.T) {
 	mc := c.Client()
 	ctx := ctxT(t, 20*time.Second)
 	// Unknown server: told to register, nothing recorded.
-	r, err := mc.Heartbeat(ctx, proto.HeartbeatRequest{ID: "ghost", Full: true, Report: []uint64{1, 2}})
+	r, err := mc.Heartbeat(ctx, proto.HeartbeatRequest{ID: "ghost", Full: true, Report: []proto.ChunkID{1, 2}})
 	if err != nil || r.Registered {
 		t.Fatalf("heartbeat from an unknown server: %+v %v", r, err)
 	}
@@ -405,9 +405,9 @@ func TestBadHeartbeats(t *testing.T) {
 	// chunks stay.
 	cs1 := c.ChunkServers()[0]
 	real := cs1.Server().Store().List()
-	report := []uint64{1 << 40, 1 << 40}
+	report := []proto.ChunkID{1 << 40, 1 << 40}
 	for _, ch := range real {
-		report = append(report, ch.ID, ch.ID)
+		report = append(report, proto.ChunkID(ch.ID), proto.ChunkID(ch.ID)) // the chunk store's own id type
 	}
 	if _, err := mc.Heartbeat(ctx, proto.HeartbeatRequest{ID: cs1.ID, Full: true, Report: report, CapacityBytes: 1 << 30}); err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestBadHeartbeats(t *testing.T) {
 // returns the lowest count seen.
 func redundancyWatch(t *testing.T, c *testcluster.Cluster, cl *client.Client, keys map[string][]byte, want int) (stop func() int) {
 	t.Helper()
-	var chunks []uint64
+	var chunks []proto.ChunkID
 	for key := range keys {
 		st, err := cl.Stat(ctxT(t, 10*time.Second), "heal", key)
 		if err != nil {
@@ -447,7 +447,7 @@ func redundancyWatch(t *testing.T, c *testcluster.Cluster, cl *client.Client, ke
 				n := 0
 				for _, node := range c.ChunkServers() {
 					if srv := node.Server(); srv != nil {
-						if _, err := srv.Store().Stat(ch); err == nil {
+						if _, err := srv.Store().Stat(uint64(ch)); err == nil {
 							n++
 						}
 					}

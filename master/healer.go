@@ -38,17 +38,17 @@ type healer struct {
 
 	mu        sync.Mutex
 	since     time.Time // when this member became ready as leader
-	outbox    map[string][]proto.Command
+	outbox    map[proto.NodeID][]proto.Command
 	inflight  *repair.Inflight
-	seen      map[uint64]time.Time // unreferenced chunk -> first seen
-	gcSeen    map[uint64]time.Time // queued for deletion -> first seen queued
-	renewed   map[uint64]time.Time // allocated or renewed by a writer
+	seen      map[proto.ChunkID]time.Time // unreferenced chunk -> first seen
+	gcSeen    map[proto.ChunkID]time.Time // queued for deletion -> first seen queued
+	renewed   map[proto.ChunkID]time.Time // allocated or renewed by a writer
 	stats     proto.RepairStats
-	storage   []proto.PolicyStorage    // as of the last round
-	moves     []placement.Move         // balancing moves whose old replica is still to go
-	wakers    map[string]chan struct{} // closed when commands are queued for a server
-	copiedBy  map[string]int64         // server -> repair bytes copied, as last reported
-	copies    []copySample             // repair bytes copied, within rateWindow
+	storage   []proto.PolicyStorage          // as of the last round
+	moves     []placement.Move               // balancing moves whose old replica is still to go
+	wakers    map[proto.NodeID]chan struct{} // closed when commands are queued for a server
+	copiedBy  map[proto.NodeID]int64         // server -> repair bytes copied, as last reported
+	copies    []copySample                   // repair bytes copied, within rateWindow
 	missing   int
 	lastAlarm time.Time
 }
@@ -57,22 +57,22 @@ func (h *healer) reset(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.since = now
-	h.outbox = map[string][]proto.Command{}
+	h.outbox = map[proto.NodeID][]proto.Command{}
 	h.inflight = repair.NewInflight()
-	h.seen = map[uint64]time.Time{}
-	h.gcSeen = map[uint64]time.Time{}
-	h.renewed = map[uint64]time.Time{}
+	h.seen = map[proto.ChunkID]time.Time{}
+	h.gcSeen = map[proto.ChunkID]time.Time{}
+	h.renewed = map[proto.ChunkID]time.Time{}
 	h.stats = proto.RepairStats{}
 	h.moves = nil
 }
 
 // renew records that a writer still holds these chunk ids.
-func (h *healer) renew(ids []uint64) {
+func (h *healer) renew(ids []proto.ChunkID) {
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.renewed == nil {
-		h.renewed = map[uint64]time.Time{}
+		h.renewed = map[proto.ChunkID]time.Time{}
 	}
 	for _, id := range ids {
 		h.renewed[id] = now
@@ -80,7 +80,7 @@ func (h *healer) renew(ids []uint64) {
 }
 
 // take removes and returns the commands waiting for a server.
-func (h *healer) take(server string) []proto.Command {
+func (h *healer) take(server proto.NodeID) []proto.Command {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cmds := h.outbox[server]
@@ -90,7 +90,7 @@ func (h *healer) take(server string) []proto.Command {
 
 // failed forgets copies and shard rebuilds a server could not do, so they
 // are planned again.
-func (h *healer) failed(server string, chunks []uint64) {
+func (h *healer) failed(server proto.NodeID, chunks []proto.ChunkID) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.inflight == nil {
@@ -106,7 +106,7 @@ func (h *healer) failed(server string, chunks []uint64) {
 
 // send queues commands for their servers' next heartbeats, and wakes
 // their command polls. The caller holds h.mu.
-func (h *healer) send(cmds map[string][]proto.Command) {
+func (h *healer) send(cmds map[proto.NodeID][]proto.Command) {
 	for server, c := range cmds {
 		if len(c) == 0 {
 			continue
@@ -120,11 +120,11 @@ func (h *healer) send(cmds map[string][]proto.Command) {
 }
 
 // waker returns a channel closed when commands are next queued for server.
-func (h *healer) waker(server string) <-chan struct{} {
+func (h *healer) waker(server proto.NodeID) <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.wakers == nil {
-		h.wakers = map[string]chan struct{}{}
+		h.wakers = map[proto.NodeID]chan struct{}{}
 	}
 	ch, ok := h.wakers[server]
 	if !ok {
@@ -137,7 +137,7 @@ func (h *healer) waker(server string) <-chan struct{} {
 // poll hands a chunk server the commands waiting for it as soon as there
 // are any (none in safe mode), waiting at most wait: the long poll through
 // which work reaches a server between heartbeats.
-func (h *healer) poll(ctx context.Context, server string, wait time.Duration) []proto.Command {
+func (h *healer) poll(ctx context.Context, server proto.NodeID, wait time.Duration) []proto.Command {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
@@ -298,9 +298,9 @@ func (h *healer) round(ctx context.Context) error {
 	h.mu.Lock()
 	in.Inflight = h.inflight
 	h.stats.CopiesDone += int64(in.Inflight.Expire(in))
-	in.Moving = map[uint64]bool{}
+	in.Moving = map[proto.ChunkID]bool{}
 	for _, m := range h.moves {
-		in.Moving[m.Chunk] = true
+		in.Moving[proto.ChunkID(m.Chunk)] = true // placement's own chunk id
 	}
 	h.storage = storageByPolicy(in, stripes)
 	p := repair.MakePlan(in)
@@ -351,10 +351,11 @@ func (h *healer) round(ctx context.Context) error {
 // hold has its target of good replicas on live servers elsewhere.
 func (h *healer) finishDrains(ctx context.Context, in *repair.Input) error {
 	for _, sv := range in.Servers {
-		if sv.State != placement.Draining || !h.replicas.hasReported(sv.ID) || !repair.Drained(in, sv.ID) {
+		id := proto.NodeID(sv.ID) // placement's own server id
+		if sv.State != placement.Draining || !h.replicas.hasReported(id) || !repair.Drained(in, id) {
 			continue
 		}
-		if _, err := h.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: sv.ID, State: meta.NodeDecommissioned}); err != nil {
+		if _, err := h.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: id, State: meta.NodeDecommissioned}); err != nil {
 			return err
 		}
 		h.log.Info("chunk server drained and decommissioned", "server", sv.ID)
@@ -411,7 +412,7 @@ func (h *healer) planInput() (*repair.Input, stripeSet, error) {
 		},
 	}
 	in.Holders, in.Corrupt, in.Sizes = h.replicas.snapshotSized()
-	var loose []uint64 // reported, unreferenced and not queued for deletion
+	var loose []proto.ChunkID // reported, unreferenced and not queued for deletion
 	for c := range in.Holders {
 		if _, ref := refs[c]; !ref && !gc[c] && !stripes.shards[c] {
 			loose = append(loose, c)
@@ -432,10 +433,10 @@ func (h *healer) planInput() (*repair.Input, stripeSet, error) {
 // deletable keeps the queued chunks that have waited GCDelay since this
 // leader first saw them queued, so reads of a version that was just
 // overwritten or deleted can finish (lazy deletion, as in GFS).
-func (h *healer) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
+func (h *healer) deletable(gc map[proto.ChunkID]bool, now time.Time) map[proto.ChunkID]bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := map[uint64]bool{}
+	out := map[proto.ChunkID]bool{}
 	for c := range gc {
 		first, ok := h.gcSeen[c]
 		if !ok {
@@ -458,10 +459,10 @@ func (h *healer) deletable(gc map[uint64]bool, now time.Time) map[uint64]bool {
 // (directly or as a shard) and that is neither queued for deletion nor
 // deleted for good, when it may be collected: a grace period after it was
 // first seen or last renewed by a writer.
-func (h *healer) orphanTimers(in *repair.Input, shards, queued, deleted map[uint64]bool, now time.Time) map[uint64]time.Time {
+func (h *healer) orphanTimers(in *repair.Input, shards, queued, deleted map[proto.ChunkID]bool, now time.Time) map[proto.ChunkID]time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := map[uint64]time.Time{}
+	out := map[proto.ChunkID]time.Time{}
 	for _, c := range slices.Sorted(maps.Keys(in.Holders)) {
 		if _, ref := in.Refs[c]; ref || shards[c] || queued[c] || deleted[c] {
 			delete(h.seen, c)
@@ -490,12 +491,12 @@ const rateWindow = 10 * time.Second
 
 // copied takes a server's count of repair bytes copied (since it started)
 // into the repair rate.
-func (h *healer) copied(server string, total int64) {
+func (h *healer) copied(server proto.NodeID, total int64) {
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.copiedBy == nil {
-		h.copiedBy = map[string]int64{}
+		h.copiedBy = map[proto.NodeID]int64{}
 	}
 	last, seen := h.copiedBy[server]
 	h.copiedBy[server] = total

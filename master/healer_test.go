@@ -53,8 +53,8 @@ func TestHealerHeartbeatsSafeModeAndOrphans(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	h := newTestHealer(t, &now)
 	ctx := context.Background()
-	for _, id := range []string{"n1", "n2", "n3"} {
-		req := proto.RegisterRequest{ID: id, Address: id + ":1", Rack: "r-" + id}
+	for _, id := range []proto.NodeID{"n1", "n2", "n3"} {
+		req := proto.RegisterRequest{ID: id, Address: string(id) + ":1", Rack: "r-" + string(id)}
 		if _, err := h.nodes.register(ctx, req); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestHealerHeartbeatsSafeModeAndOrphans(t *testing.T) {
 	if reply, err := h.heartbeat(&proto.HeartbeatRequest{ID: "stranger"}); err != nil || reply.Registered {
 		t.Fatalf("unregistered server: %+v %v", reply, err)
 	}
-	beat := func(id string, report ...uint64) proto.HeartbeatReply {
+	beat := func(id proto.NodeID, report ...proto.ChunkID) proto.HeartbeatReply {
 		t.Helper()
 		reply, err := h.heartbeat(&proto.HeartbeatRequest{ID: id, CapacityBytes: 1 << 30, Full: true, Report: report})
 		if err != nil || !reply.Registered {
@@ -88,7 +88,7 @@ func TestHealerHeartbeatsSafeModeAndOrphans(t *testing.T) {
 		t.Fatalf("orphan collected before its grace: %v", gc)
 	}
 	now = now.Add(h.cfg.OrphanGrace + time.Second)
-	for _, id := range []string{"n2", "n3"} {
+	for _, id := range []proto.NodeID{"n2", "n3"} {
 		beat(id)
 	}
 	beat("n1", 7)

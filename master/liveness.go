@@ -16,7 +16,7 @@ import (
 // leader rebuilds it from heartbeats. Safe for concurrent use.
 type liveness struct {
 	mu    sync.Mutex
-	nodes map[string]nodeLive
+	nodes map[proto.NodeID]nodeLive
 }
 
 type nodeLive struct {
@@ -26,15 +26,15 @@ type nodeLive struct {
 
 func (l *liveness) reset() {
 	l.mu.Lock()
-	l.nodes = map[string]nodeLive{}
+	l.nodes = map[proto.NodeID]nodeLive{}
 	l.mu.Unlock()
 }
 
-func (l *liveness) seen(id string, now time.Time, hb *proto.HeartbeatRequest) {
+func (l *liveness) seen(id proto.NodeID, now time.Time, hb *proto.HeartbeatRequest) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.nodes == nil {
-		l.nodes = map[string]nodeLive{}
+		l.nodes = map[proto.NodeID]nodeLive{}
 	}
 	n := l.nodes[id]
 	n.last = now
@@ -116,7 +116,7 @@ func (v nodeView) status() proto.ChunkServer {
 
 // placement is the view as placement and the repair planner take it.
 func (v nodeView) placement() placement.Server {
-	return placement.Server{ID: v.rec.ID, Rack: v.rec.Rack, Capacity: v.hb.CapacityBytes, Used: v.hb.UsedBytes, State: v.health}
+	return placement.Server{ID: string(v.rec.ID), Rack: v.rec.Rack, Capacity: v.hb.CapacityBytes, Used: v.hb.UsedBytes, State: v.health}
 }
 
 // nodes joins the chunk-server registry (membership, replicated) with
@@ -162,13 +162,13 @@ func (ns *nodes) statuses() ([]proto.ChunkServer, error) {
 
 // placement returns every registered chunk server as placement and the
 // planner take it, and their data-plane addresses.
-func (ns *nodes) placement() ([]placement.Server, map[string]string, error) {
+func (ns *nodes) placement() ([]placement.Server, map[proto.NodeID]string, error) {
 	views, err := ns.views()
 	if err != nil {
 		return nil, nil, err
 	}
 	servers := make([]placement.Server, 0, len(views))
-	addrs := make(map[string]string, len(views))
+	addrs := make(map[proto.NodeID]string, len(views))
 	for _, v := range views {
 		servers = append(servers, v.placement())
 		addrs[v.rec.ID] = v.rec.Address
@@ -189,7 +189,7 @@ func (ns *nodes) register(ctx context.Context, req proto.RegisterRequest) (proto
 }
 
 // decommission starts draining a chunk server.
-func (ns *nodes) decommission(ctx context.Context, id string) error {
+func (ns *nodes) decommission(ctx context.Context, id proto.NodeID) error {
 	_, err := ns.apply(ctx, meta.OpSetNodeState, meta.SetNodeState{ID: id, State: meta.NodeDraining})
 	return err
 }

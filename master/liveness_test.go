@@ -1,6 +1,7 @@
 package master
 
 import (
+	"github.com/granary-store/granary/internal/proto"
 	"testing"
 	"time"
 
@@ -18,8 +19,9 @@ func TestSilentDrainingServerIsDead(t *testing.T) {
 	live.seen("fresh", now.Add(-time.Second), nil)
 	live.seen("silent", now.Add(-deadAfter), nil)
 	cases := []struct {
-		id, membership string
-		want           placement.State
+		id         proto.NodeID
+		membership string
+		want       placement.State
 	}{
 		{"fresh", meta.NodeActive, placement.Alive},
 		{"fresh", meta.NodeDraining, placement.Draining},

@@ -60,7 +60,7 @@ func (s *Server) addMember(ctx context.Context, m meta.Member) error {
 }
 
 // removeMember removes a voter from the Raft group and its record.
-func (s *Server) removeMember(ctx context.Context, id string) error {
+func (s *Server) removeMember(ctx context.Context, id proto.NodeID) error {
 	if err := s.raft.RemoveServer(raft.ServerID(id), 0, s.cfg.ApplyTimeout).Error(); err != nil {
 		return fmt.Errorf("remove member %s: %v: %w", id, err, ErrUnavailable)
 	}
@@ -140,7 +140,7 @@ func (s *Server) memberStates(ctx context.Context) ([]proto.Member, error) {
 	out := make([]proto.Member, len(servers))
 	var wg sync.WaitGroup
 	for i, srv := range servers {
-		id := string(srv.ID)
+		id := proto.NodeID(srv.ID)
 		out[i] = proto.Member{ID: id, RaftAddr: string(srv.Address), Address: records[id].HTTPAddr, State: "unreachable"}
 		if id == s.cfg.ID {
 			out[i].State = "leader"

@@ -170,7 +170,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, cs := range servers {
 			if cs.State != "decommissioned" {
-				gauge(descHeartbeatAge, float64(cs.LastHeartbeatAgeMs)/1000, cs.ID)
+				gauge(descHeartbeatAge, float64(cs.LastHeartbeatAgeMs)/1000, string(cs.ID))
 			}
 		}
 	}

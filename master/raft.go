@@ -177,16 +177,16 @@ func (s *Server) lastCommandAtOrBelow(idx uint64) uint64 {
 }
 
 // leaderHTTP returns the leader's id and HTTP address, if known.
-func (s *Server) leaderHTTP() (id, addr string) {
+func (s *Server) leaderHTTP() (id proto.NodeID, addr string) {
 	_, lid := s.raft.LeaderWithID()
 	if lid == "" {
 		return "", ""
 	}
 	members, err := s.fsm.Members()
 	if err != nil {
-		return string(lid), ""
+		return proto.NodeID(lid), ""
 	}
-	return string(lid), members[string(lid)].HTTPAddr
+	return proto.NodeID(lid), members[proto.NodeID(lid)].HTTPAddr
 }
 
 // newHCLogger adapts slog to the hclog interface Raft logs through: each

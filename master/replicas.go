@@ -15,15 +15,15 @@ import (
 // member became leader. Safe for concurrent use.
 type replicaMap struct {
 	mu       sync.Mutex
-	byChunk  map[uint64]map[string]bool
-	byNode   map[string]map[uint64]bool
-	reported map[string]bool              // nodes whose full report arrived
-	corrupt  map[uint64]map[string]string // chunk -> node -> reason
-	size     map[uint64]int64             // data bytes, where a report gave them
+	byChunk  map[proto.ChunkID]map[proto.NodeID]bool
+	byNode   map[proto.NodeID]map[proto.ChunkID]bool
+	reported map[proto.NodeID]bool                     // nodes whose full report arrived
+	corrupt  map[proto.ChunkID]map[proto.NodeID]string // chunk -> node -> reason
+	size     map[proto.ChunkID]int64                   // data bytes, where a report gave them
 	// recent holds, per node, the chunks a client saw written there
 	// recently (a pipeline's answer): a full report the node built before
 	// the write landed must not unlink them (see apply).
-	recent map[string]map[uint64]time.Time
+	recent map[proto.NodeID]map[proto.ChunkID]time.Time
 }
 
 // writtenFor is how long a replica seen written survives full reports that
@@ -34,28 +34,28 @@ const writtenFor = 30 * time.Second
 func (m *replicaMap) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.byChunk = map[uint64]map[string]bool{}
-	m.byNode = map[string]map[uint64]bool{}
-	m.reported = map[string]bool{}
-	m.corrupt = map[uint64]map[string]string{}
-	m.size = map[uint64]int64{}
-	m.recent = map[string]map[uint64]time.Time{}
+	m.byChunk = map[proto.ChunkID]map[proto.NodeID]bool{}
+	m.byNode = map[proto.NodeID]map[proto.ChunkID]bool{}
+	m.reported = map[proto.NodeID]bool{}
+	m.corrupt = map[proto.ChunkID]map[proto.NodeID]string{}
+	m.size = map[proto.ChunkID]int64{}
+	m.recent = map[proto.NodeID]map[proto.ChunkID]time.Time{}
 }
 
 func (m *replicaMap) init() {
 	if m.byChunk == nil {
-		m.byChunk = map[uint64]map[string]bool{}
-		m.byNode = map[string]map[uint64]bool{}
-		m.reported = map[string]bool{}
-		m.corrupt = map[uint64]map[string]string{}
-		m.size = map[uint64]int64{}
-		m.recent = map[string]map[uint64]time.Time{}
+		m.byChunk = map[proto.ChunkID]map[proto.NodeID]bool{}
+		m.byNode = map[proto.NodeID]map[proto.ChunkID]bool{}
+		m.reported = map[proto.NodeID]bool{}
+		m.corrupt = map[proto.ChunkID]map[proto.NodeID]string{}
+		m.size = map[proto.ChunkID]int64{}
+		m.recent = map[proto.NodeID]map[proto.ChunkID]time.Time{}
 	}
 }
 
 // sized records the sizes a report gave for chunks (same order; ignored
 // when the lengths differ, as from a server that sends none).
-func (m *replicaMap) sized(chunks []uint64, sizes []int64) {
+func (m *replicaMap) sized(chunks []proto.ChunkID, sizes []int64) {
 	if len(sizes) != len(chunks) {
 		return
 	}
@@ -71,7 +71,7 @@ func (m *replicaMap) sized(chunks []uint64, sizes []int64) {
 
 // apply records a heartbeat's report and says whether a full report is
 // still needed from the node.
-func (m *replicaMap) apply(node string, full bool, report, added, removed []uint64) (needFull bool) {
+func (m *replicaMap) apply(node proto.NodeID, full bool, report, added, removed []proto.ChunkID) (needFull bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
@@ -118,7 +118,7 @@ func (m *replicaMap) apply(node string, full bool, report, added, removed []uint
 
 // added records replicas a client saw written (the pipeline's answer), so
 // a read right after a write finds them before the next heartbeat.
-func (m *replicaMap) added(chunk uint64, nodes []string) {
+func (m *replicaMap) added(chunk proto.ChunkID, nodes []proto.NodeID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
@@ -126,7 +126,7 @@ func (m *replicaMap) added(chunk uint64, nodes []string) {
 	for _, n := range nodes {
 		m.link(chunk, n)
 		if m.recent[n] == nil {
-			m.recent[n] = map[uint64]time.Time{}
+			m.recent[n] = map[proto.ChunkID]time.Time{}
 		}
 		m.recent[n][chunk] = now
 	}
@@ -135,7 +135,7 @@ func (m *replicaMap) added(chunk uint64, nodes []string) {
 // written records where pipelines wrote new chunks (added, per chunk).
 func (m *replicaMap) written(chunks []proto.ChunkTargets) {
 	for _, wr := range chunks {
-		ids := make([]string, len(wr.Targets))
+		ids := make([]proto.NodeID, len(wr.Targets))
 		for i, t := range wr.Targets {
 			ids[i] = t.ID
 		}
@@ -143,18 +143,18 @@ func (m *replicaMap) written(chunks []proto.ChunkTargets) {
 	}
 }
 
-func (m *replicaMap) link(c uint64, node string) {
+func (m *replicaMap) link(c proto.ChunkID, node proto.NodeID) {
 	if m.byChunk[c] == nil {
-		m.byChunk[c] = map[string]bool{}
+		m.byChunk[c] = map[proto.NodeID]bool{}
 	}
 	m.byChunk[c][node] = true
 	if m.byNode[node] == nil {
-		m.byNode[node] = map[uint64]bool{}
+		m.byNode[node] = map[proto.ChunkID]bool{}
 	}
 	m.byNode[node][c] = true
 }
 
-func (m *replicaMap) unlink(c uint64, node string) {
+func (m *replicaMap) unlink(c proto.ChunkID, node proto.NodeID) {
 	delete(m.byChunk[c], node)
 	if len(m.byChunk[c]) == 0 {
 		delete(m.byChunk, c)
@@ -165,7 +165,7 @@ func (m *replicaMap) unlink(c uint64, node string) {
 
 // markCorrupt records a replica that failed verification; it no longer
 // counts and is not offered to readers.
-func (m *replicaMap) markCorrupt(chunk uint64, node, reason string) {
+func (m *replicaMap) markCorrupt(chunk proto.ChunkID, node proto.NodeID, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
@@ -176,16 +176,16 @@ func (m *replicaMap) markCorrupt(chunk uint64, node, reason string) {
 		return
 	}
 	if m.corrupt[chunk] == nil {
-		m.corrupt[chunk] = map[string]string{}
+		m.corrupt[chunk] = map[proto.NodeID]string{}
 	}
 	m.corrupt[chunk][node] = reason
 }
 
 // holders returns the nodes holding a good replica of chunk, sorted.
-func (m *replicaMap) holders(chunk uint64) []string {
+func (m *replicaMap) holders(chunk proto.ChunkID) []proto.NodeID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []string
+	var out []proto.NodeID
 	for n := range m.byChunk[chunk] {
 		if _, bad := m.corrupt[chunk][n]; !bad {
 			out = append(out, n)
@@ -209,44 +209,44 @@ func (m *replicaMap) corruptCount() int {
 }
 
 // chunks returns every chunk some node reported, sorted.
-func (m *replicaMap) chunks() []uint64 {
+func (m *replicaMap) chunks() []proto.ChunkID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Sorted(maps.Keys(m.byChunk))
 }
 
 // count returns how many chunks node holds according to its reports.
-func (m *replicaMap) count(node string) int {
+func (m *replicaMap) count(node proto.NodeID) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.byNode[node])
 }
 
 // hasReported reports whether node sent a full report to this leader.
-func (m *replicaMap) hasReported(node string) bool {
+func (m *replicaMap) hasReported(node proto.NodeID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.reported[node]
 }
 
 // snapshot copies the replica locations and corrupt marks.
-func (m *replicaMap) snapshot() (map[uint64][]string, map[uint64]map[string]bool) {
+func (m *replicaMap) snapshot() (map[proto.ChunkID][]proto.NodeID, map[proto.ChunkID]map[proto.NodeID]bool) {
 	holders, corrupt, _ := m.snapshotSized()
 	return holders, corrupt
 }
 
 // snapshotSized copies the replica locations, corrupt marks and sizes.
-func (m *replicaMap) snapshotSized() (map[uint64][]string, map[uint64]map[string]bool, map[uint64]int64) {
+func (m *replicaMap) snapshotSized() (map[proto.ChunkID][]proto.NodeID, map[proto.ChunkID]map[proto.NodeID]bool, map[proto.ChunkID]int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	sizes := maps.Clone(m.size)
-	holders := make(map[uint64][]string, len(m.byChunk))
+	holders := make(map[proto.ChunkID][]proto.NodeID, len(m.byChunk))
 	for c, nodes := range m.byChunk {
 		holders[c] = slices.Sorted(maps.Keys(nodes))
 	}
-	corrupt := make(map[uint64]map[string]bool, len(m.corrupt))
+	corrupt := make(map[proto.ChunkID]map[proto.NodeID]bool, len(m.corrupt))
 	for c, nodes := range m.corrupt {
-		corrupt[c] = map[string]bool{}
+		corrupt[c] = map[proto.NodeID]bool{}
 		for n := range nodes {
 			corrupt[c][n] = true
 		}

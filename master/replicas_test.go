@@ -1,6 +1,7 @@
 package master
 
 import (
+	"github.com/granary-store/granary/internal/proto"
 	"slices"
 	"testing"
 )
@@ -12,10 +13,10 @@ import (
 func TestFullReportKeepsReplicasWrittenSinceItWasBuilt(t *testing.T) {
 	var m replicaMap
 	m.reset()
-	m.apply("cs1", true, []uint64{1, 2}, nil, nil)
-	m.added(3, []string{"cs1", "cs2"}) // written and committed after cs1 listed its store
-	m.apply("cs1", true, []uint64{1}, nil, nil)
-	if got := m.holders(3); !slices.Equal(got, []string{"cs1", "cs2"}) {
+	m.apply("cs1", true, []proto.ChunkID{1, 2}, nil, nil)
+	m.added(3, []proto.NodeID{"cs1", "cs2"}) // written and committed after cs1 listed its store
+	m.apply("cs1", true, []proto.ChunkID{1}, nil, nil)
+	if got := m.holders(3); !slices.Equal(got, []proto.NodeID{"cs1", "cs2"}) {
 		t.Fatalf("holders of the new chunk %v, want cs1 and cs2", got)
 	}
 	if got := m.holders(2); len(got) != 0 {
@@ -23,9 +24,9 @@ func TestFullReportKeepsReplicasWrittenSinceItWasBuilt(t *testing.T) {
 	}
 	// Once the node confirms the write, a later report that lacks it is
 	// believed.
-	m.apply("cs1", false, nil, []uint64{3}, nil)
-	m.apply("cs1", true, []uint64{1}, nil, nil)
-	if got := m.holders(3); !slices.Equal(got, []string{"cs2"}) {
+	m.apply("cs1", false, nil, []proto.ChunkID{3}, nil)
+	m.apply("cs1", true, []proto.ChunkID{1}, nil, nil)
+	if got := m.holders(3); !slices.Equal(got, []proto.NodeID{"cs2"}) {
 		t.Fatalf("holders after a confirmed write went missing: %v, want cs2", got)
 	}
 }
@@ -36,12 +37,12 @@ func TestFullReportKeepsReplicasWrittenSinceItWasBuilt(t *testing.T) {
 // and a mark would count as corrupt forever.
 func TestCorruptMarkOfAGoneReplicaIsDropped(t *testing.T) {
 	var m replicaMap
-	m.apply("n1", true, []uint64{5}, nil, nil)
+	m.apply("n1", true, []proto.ChunkID{5}, nil, nil)
 	m.markCorrupt(5, "n1", "scrub")
 	if n := m.corruptCount(); n != 1 {
 		t.Fatalf("corrupt count %d, want 1", n)
 	}
-	m.apply("n1", false, nil, nil, []uint64{5})
+	m.apply("n1", false, nil, nil, []proto.ChunkID{5})
 	m.markCorrupt(5, "n1", "scrub, again")
 	m.markCorrupt(6, "n2", "a reader of a replica never reported")
 	if n := m.corruptCount(); n != 0 {

@@ -241,7 +241,7 @@ func (s *Server) Addr() string { return s.cfg.HTTPAddr }
 func (s *Server) RaftAddr() string { return s.cfg.RaftAddr }
 
 // ID returns the member id.
-func (s *Server) ID() string { return s.cfg.ID }
+func (s *Server) ID() proto.NodeID { return s.cfg.ID }
 
 // IsLeader reports whether this member leads and has caught up with the
 // state of earlier terms (so it may answer consistent reads).

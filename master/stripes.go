@@ -14,20 +14,20 @@ import (
 // planner's view (shard bytes from the layout) and the records, which
 // the reconstruct commands need for the cell and data length.
 type stripeSet struct {
-	plan    map[uint64]repair.Stripe
-	records map[uint64]meta.StripeRecord
-	shards  map[uint64]bool // every shard's chunk id: referenced, never orphans
+	plan    map[proto.ChunkID]repair.Stripe
+	records map[proto.ChunkID]meta.StripeRecord
+	shards  map[proto.ChunkID]bool // every shard's chunk id: referenced, never orphans
 }
 
 // readRefs reads the referenced chunks that are not shards and the
 // stripe index, from one snapshot (a scan of c/ and s/, not of the
 // objects).
-func (h *healer) readRefs() (map[uint64]int, stripeSet, error) {
+func (h *healer) readRefs() (map[proto.ChunkID]int, stripeSet, error) {
 	refs, recs, err := h.fsm.RefsAndStripes()
 	if err != nil {
 		return nil, stripeSet{}, err
 	}
-	set := stripeSet{plan: make(map[uint64]repair.Stripe, len(recs)), records: recs, shards: map[uint64]bool{}}
+	set := stripeSet{plan: make(map[proto.ChunkID]repair.Stripe, len(recs)), records: recs, shards: map[proto.ChunkID]bool{}}
 	for id, r := range recs {
 		l := erasure.Layout{K: r.K, M: r.M, Cell: r.Cell}
 		set.plan[id] = repair.Stripe{K: r.K, M: r.M, Shards: r.Shards, Size: l.ShardSize(r.Size, 0)}
@@ -41,8 +41,8 @@ func (h *healer) readRefs() (map[uint64]int, stripeSet, error) {
 // reconstructCommands turns the plan's shard rebuilds into commands for
 // their targets. A rebuild whose stripe or source address is unknown is
 // dropped (and expires from Inflight like an unconfirmed command).
-func reconstructCommands(rs []repair.Reconstruct, recs map[uint64]meta.StripeRecord, addrs map[string]string) map[string][]proto.Command {
-	out := map[string][]proto.Command{}
+func reconstructCommands(rs []repair.Reconstruct, recs map[proto.ChunkID]meta.StripeRecord, addrs map[proto.NodeID]string) map[proto.NodeID][]proto.Command {
+	out := map[proto.NodeID][]proto.Command{}
 	for _, r := range rs {
 		rec, ok := recs[r.Stripe]
 		if !ok {
@@ -68,7 +68,7 @@ func reconstructCommands(rs []repair.Reconstruct, recs map[uint64]meta.StripeRec
 
 // missingStripes names the first missing stripes for the log: each by its
 // first shard.
-func missingStripes(ids []uint64) []uint64 {
+func missingStripes(ids []proto.ChunkID) []proto.ChunkID {
 	return slices.Sorted(slices.Values(ids))[:min(len(ids), maxUnreadable)]
 }
 

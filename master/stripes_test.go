@@ -14,8 +14,8 @@ import (
 // index and each source's address; one whose stripe or source address is
 // unknown is not sent.
 func TestReconstructCommands(t *testing.T) {
-	recs := map[uint64]meta.StripeRecord{10: {K: 2, M: 1, Cell: 4, Size: 10, Shards: []uint64{10, 11, 12}}}
-	addrs := map[string]string{"cs1": "h:1", "cs2": "h:2"}
+	recs := map[proto.ChunkID]meta.StripeRecord{10: {K: 2, M: 1, Cell: 4, Size: 10, Shards: []proto.ChunkID{10, 11, 12}}}
+	addrs := map[proto.NodeID]string{"cs1": "h:1", "cs2": "h:2"}
 	rs := []repair.Reconstruct{
 		{Stripe: 10, K: 2, M: 1, Shard: 1, Chunk: 11, Target: "cs3",
 			Sources: []repair.ShardSource{{Shard: 0, Chunk: 10, Server: "cs1"}, {Shard: 2, Chunk: 12, Server: "cs2"}}},
@@ -24,7 +24,7 @@ func TestReconstructCommands(t *testing.T) {
 			Sources: []repair.ShardSource{{Shard: 1, Chunk: 11, Server: "cs9"}, {Shard: 2, Chunk: 12, Server: "cs2"}}},
 	}
 	got := reconstructCommands(rs, recs, addrs)
-	want := map[string][]proto.Command{"cs3": {{Op: proto.CmdReconstruct, Chunk: 11, Rebuild: &proto.Rebuild{
+	want := map[proto.NodeID][]proto.Command{"cs3": {{Op: proto.CmdReconstruct, Chunk: 11, Rebuild: &proto.Rebuild{
 		K: 2, M: 1, Cell: 4, Length: 10, Shard: 1, Sources: []proto.ShardSource{
 			{Shard: 0, Chunk: 10, Source: proto.Target{ID: "cs1", Address: "h:1"}},
 			{Shard: 2, Chunk: 12, Source: proto.Target{ID: "cs2", Address: "h:2"}}}}}}}

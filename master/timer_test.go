@@ -1,6 +1,7 @@
 package master
 
 import (
+	"github.com/granary-store/granary/internal/proto"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,7 +21,7 @@ func TestSilenceToRepairPlan(t *testing.T) {
 			{ID: "n1", Rack: "r1", State: meta.NodeActive}, {ID: "n2", Rack: "r2", State: meta.NodeActive},
 			{ID: "n3", Rack: "r1", State: meta.NodeActive}, {ID: "n4", Rack: "r2", State: meta.NodeActive},
 		}
-		beat := func(ids ...string) {
+		beat := func(ids ...proto.NodeID) {
 			for _, id := range ids {
 				live.seen(id, time.Now(), nil)
 			}
@@ -28,7 +29,7 @@ func TestSilenceToRepairPlan(t *testing.T) {
 		beat("n1", "n2", "n3", "n4")
 		plan := func() repair.Plan {
 			in := &repair.Input{
-				Now: time.Now(), Refs: map[uint64]int{1: 3}, Holders: map[uint64][]string{1: {"n1", "n2", "n3"}},
+				Now: time.Now(), Refs: map[proto.ChunkID]int{1: 3}, Holders: map[proto.ChunkID][]proto.NodeID{1: {"n1", "n2", "n3"}},
 				Inflight: repair.NewInflight(), Limits: repair.Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute},
 			}
 			for _, n := range nodes {

@@ -93,7 +93,7 @@ func (p *peers) authenticate(next http.Handler) http.Handler {
 
 // forward sends a request to the leader (id, HTTP addr) once and relays
 // its answer; without a leader to forward to it answers NotLeader.
-func (p *peers) forward(w http.ResponseWriter, r *http.Request, id, addr string) {
+func (p *peers) forward(w http.ResponseWriter, r *http.Request, id proto.NodeID, addr string) {
 	if addr == "" || addr == p.cfg.HTTPAddr || r.Header.Get(proto.HeaderForwarded) != "" {
 		writeError(w, &proto.Error{Code: proto.CodeNotLeader, Message: "this member is not the leader and cannot forward; retry", Retryable: true, Leader: addr, Status: http.StatusServiceUnavailable})
 		return
@@ -105,7 +105,7 @@ func (p *peers) forward(w http.ResponseWriter, r *http.Request, id, addr string)
 	}
 	req.ContentLength = r.ContentLength
 	req.Header = r.Header.Clone()
-	req.Header.Set(proto.HeaderForwarded, p.cfg.ID)
+	req.Header.Set(proto.HeaderForwarded, string(p.cfg.ID))
 	resp, err := p.client.Do(req)
 	if err != nil {
 		writeError(w, &proto.Error{Code: proto.CodeUnavailable, Message: fmt.Sprintf("forward to leader %s: %v", id, err), Retryable: true, Status: http.StatusServiceUnavailable})

@@ -78,17 +78,17 @@ func (h *Handler) postRevokeKey(w http.ResponseWriter, r *http.Request, ss *sess
 }
 
 func (h *Handler) postDecommission(w http.ResponseWriter, r *http.Request, ss *session) {
-	id := r.PathValue("id")
-	if r.PostFormValue("confirm") != id {
+	id := client.NodeID(r.PathValue("id"))
+	if r.PostFormValue("confirm") != string(id) {
 		h.decommissionPage(w, r, ss, http.StatusBadRequest, "type the server's id to confirm")
 		return
 	}
 	err := h.call(r.Context(), func(ctx context.Context) error { return h.cfg.Cluster.Decommission(ctx, id) })
 	if err != nil {
-		h.decommissionPage(w, r, ss, clientStatus(err), "decommission "+id+": "+err.Error())
+		h.decommissionPage(w, r, ss, clientStatus(err), "decommission "+string(id)+": "+err.Error())
 		return
 	}
-	h.done(w, r, ss, "/servers", "decommission of "+id+" started: its chunks are being copied elsewhere", "decommission", "server", id)
+	h.done(w, r, ss, "/servers", "decommission of "+string(id)+" started: its chunks are being copied elsewhere", "decommission", "server", string(id))
 }
 
 // done finishes a successful action: log, fresh data, flash, redirect.

@@ -24,7 +24,7 @@ import (
 // leader's view, and the API keeps its routes and its JSON 404s.
 func TestOnMasters(t *testing.T) {
 	var mu sync.Mutex
-	dash := map[string]http.Handler{} // by member id, built once its address is known
+	dash := map[client.NodeID]http.Handler{} // by member id, built once its address is known
 	c := testcluster.Start(t, testcluster.Options{Masters: 3, Tune: func(cfg *master.Config) {
 		id := cfg.ID
 		cfg.Web = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +89,7 @@ func TestOnMasters(t *testing.T) {
 	}
 	resp.Body.Close()
 	code, _, body := get("/masters")
-	if code != http.StatusOK || !strings.Contains(body, "<dt>Leader</dt><dd>"+leader.ID+"</dd>") {
+	if code != http.StatusOK || !strings.Contains(body, "<dt>Leader</dt><dd>"+string(leader.ID)+"</dd>") {
 		t.Fatalf("follower %s's masters page: %d, leader %s not named\n%s", follower.ID, code, leader.ID, body)
 	}
 	if strings.Count(body, `<th scope="row">m`) != 3 {
@@ -102,7 +102,7 @@ func TestOnMasters(t *testing.T) {
 	if code != http.StatusNotFound || !strings.HasPrefix(ctype, "application/json") || json.Unmarshal([]byte(body), &apiErr) != nil || apiErr.Code == "" {
 		t.Errorf("GET /v1/no-such-route: %d %s %s", code, ctype, body)
 	}
-	if code, _, body := get("/v1/health"); code != http.StatusOK || !strings.Contains(body, follower.ID) {
+	if code, _, body := get("/v1/health"); code != http.StatusOK || !strings.Contains(body, string(follower.ID)) {
 		t.Errorf("GET /v1/health: %d %s", code, body)
 	}
 	if code, ctype, _ := get("/metrics"); code != http.StatusOK || strings.Contains(ctype, "html") {

@@ -25,7 +25,7 @@ type Cluster interface {
 	CreateUser(ctx context.Context, name string) (client.User, error)
 	CreateKey(ctx context.Context, user, accessKey, secretKey string) (client.AccessKey, error)
 	DeleteKey(ctx context.Context, accessKey string) error
-	Decommission(ctx context.Context, id string) error
+	Decommission(ctx context.Context, id client.NodeID) error
 }
 
 var _ Cluster = (*client.Admin)(nil)

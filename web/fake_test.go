@@ -49,7 +49,7 @@ func newFake() *fakeCluster {
 func (f *fakeCluster) healthy(n int) *fakeCluster {
 	f.status = client.Status{Leader: "m1", Term: 3, CommitIndex: 120, AppliedIndex: 120, Chunks: client.ChunkCounts{Total: 40}}
 	for i := 1; i <= 3; i++ {
-		m := client.Member{ID: fmt.Sprintf("m%d", i), Address: fmt.Sprintf("127.0.0.1:70%02d", i), RaftAddr: fmt.Sprintf("127.0.0.1:71%02d", i), State: "follower"}
+		m := client.Member{ID: client.NodeID(fmt.Sprintf("m%d", i)), Address: fmt.Sprintf("127.0.0.1:70%02d", i), RaftAddr: fmt.Sprintf("127.0.0.1:71%02d", i), State: "follower"}
 		if i == 1 {
 			m.State = "leader"
 		}
@@ -58,7 +58,7 @@ func (f *fakeCluster) healthy(n int) *fakeCluster {
 	}
 	for i := 1; i <= n; i++ {
 		f.status.ChunkServers = append(f.status.ChunkServers, client.ChunkServer{
-			ID: fmt.Sprintf("cs%d", i), Address: fmt.Sprintf("127.0.0.1:80%02d", i%100), Rack: fmt.Sprintf("r%d", i%3+1),
+			ID: client.NodeID(fmt.Sprintf("cs%d", i)), Address: fmt.Sprintf("127.0.0.1:80%02d", i%100), Rack: fmt.Sprintf("r%d", i%3+1),
 			State: "alive", Chunks: 40, UsedBytes: int64(i) << 30, CapacityBytes: 100 << 30, LastHeartbeatAgeMs: 150,
 		})
 	}
@@ -208,7 +208,7 @@ func (f *fakeCluster) DeleteKey(ctx context.Context, access string) error {
 	return nil
 }
 
-func (f *fakeCluster) Decommission(ctx context.Context, id string) error {
+func (f *fakeCluster) Decommission(ctx context.Context, id client.NodeID) error {
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {
 		return err

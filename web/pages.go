@@ -181,7 +181,7 @@ type memberRow struct {
 
 type mastersData struct {
 	Rows                            []memberRow
-	Leader                          string
+	Leader                          client.NodeID
 	Term, CommitIndex, AppliedIndex uint64
 	LeaderChange                    time.Time
 }
@@ -236,7 +236,7 @@ func (h *Handler) getServers(w http.ResponseWriter, r *http.Request, ss *session
 	h.show(w, r, ss, http.StatusOK, "servers", "Chunk servers", "", func(v view) any {
 		all := slices.Clone(v.Status.ChunkServers)
 		slices.SortFunc(all, func(a, b client.ChunkServer) int {
-			return cmp.Or(cmp.Compare(stateRank(a.State), stateRank(b.State)), strings.Compare(a.ID, b.ID))
+			return cmp.Or(cmp.Compare(stateRank(a.State), stateRank(b.State)), strings.Compare(string(a.ID), string(b.ID)))
 		})
 		var d serversData
 		lo, hi := 0, 0
@@ -271,7 +271,7 @@ func (h *Handler) decommissionPage(w http.ResponseWriter, r *http.Request, ss *s
 	id := r.PathValue("id")
 	h.show(w, r, ss, status, "decommission", "Decommission "+id, errMsg, func(v view) any {
 		for _, cs := range v.Status.ChunkServers {
-			if cs.ID == id {
+			if string(cs.ID) == id {
 				return &cs
 			}
 		}

@@ -22,7 +22,7 @@ const (
 type snapshot struct {
 	At      time.Time
 	Status  client.Status
-	Health  map[string]memberHealth // by member id
+	Health  map[client.NodeID]memberHealth // by member id
 	Buckets []client.Bucket
 	Users   []client.User
 	Keys    []client.AccessKey // without secrets
@@ -167,8 +167,8 @@ func (t *tracker) read(ctx context.Context, s *snapshot) error {
 
 // health asks every member for its own view, in parallel, and waits for
 // all of them (each call has its deadline).
-func (t *tracker) health(ctx context.Context, members []client.Member) map[string]memberHealth {
-	out := make(map[string]memberHealth, len(members))
+func (t *tracker) health(ctx context.Context, members []client.Member) map[client.NodeID]memberHealth {
+	out := make(map[client.NodeID]memberHealth, len(members))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, m := range members {
@@ -228,7 +228,7 @@ func (t *tracker) observe(prev, next *snapshot) {
 		if ns.Leader == "" {
 			add("bad", "no leader")
 		} else {
-			add("warn", "leader changed: %s → %s", orNone(ps.Leader), ns.Leader)
+			add("warn", "leader changed: %s → %s", orNone(string(ps.Leader)), ns.Leader)
 		}
 	}
 	if ps.SafeMode != ns.SafeMode {
@@ -280,7 +280,7 @@ func (t *tracker) record(s *snapshot) {
 }
 
 func (t *tracker) serverEvents(prev, next []client.ChunkServer, add func(level, format string, a ...any)) {
-	was := make(map[string]string, len(prev))
+	was := make(map[client.NodeID]string, len(prev))
 	for _, cs := range prev {
 		was[cs.ID] = cs.State
 	}

@@ -278,10 +278,10 @@ func adminRemoveMember(ctx context.Context, _ *env, cl *client.Admin, a []string
 	}
 	var ids []string
 	for _, m := range members {
-		if m.ID == a[0] {
-			return cl.RemoveMember(ctx, a[0])
+		if string(m.ID) == a[0] {
+			return cl.RemoveMember(ctx, m.ID)
 		}
-		ids = append(ids, m.ID)
+		ids = append(ids, string(m.ID))
 	}
 	return fmt.Errorf("no master %q in the group (members: %s)", a[0], strings.Join(ids, ", "))
 }
@@ -294,10 +294,10 @@ func adminDecommission(ctx context.Context, _ *env, cl *client.Admin, a []string
 	}
 	var ids []string
 	for _, c := range css {
-		if c.ID == a[0] {
-			return cl.Decommission(ctx, a[0])
+		if string(c.ID) == a[0] {
+			return cl.Decommission(ctx, c.ID)
 		}
-		ids = append(ids, c.ID)
+		ids = append(ids, string(c.ID))
 	}
 	return fmt.Errorf("no chunk server %q (known: %s)", a[0], strings.Join(ids, ", "))
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/internal/proto"
 )
 
 func runChunkserver(ctx context.Context, e *env, args []string) error {
@@ -17,7 +18,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	dirs := fs.String("dir", "", "data directories, one per disk, comma-separated (required)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "data-plane address (required)")
 	masters := fs.String("masters", e.getenv("GRANARY_MASTERS"), "master HTTP addresses, comma-separated (default from GRANARY_MASTERS)")
-	fs.StringVar(&cfg.ID, "id", "", "server id (default: generated on first start and kept in the first data directory)")
+	fs.StringVar((*string)(&cfg.ID), "id", "", "server id (default: generated on first start and kept in the first data directory)")
 	fs.StringVar(&cfg.Rack, "rack", "", "rack or zone, for spreading replicas")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address clients and peers use (default: --http-addr)")
 	fs.BoolVar(&cfg.Store.NoSync, "no-sync", false, "do not fsync chunk files (a crash may lose acknowledged writes)")
@@ -59,9 +60,11 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if cfg.ID == "" {
-		if cfg.ID, err = nodeID(cfg.Store.Dirs[0]); err != nil {
+		id, err := nodeID(cfg.Store.Dirs[0])
+		if err != nil {
 			return err
 		}
+		cfg.ID = proto.NodeID(id)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

@@ -124,10 +124,10 @@ func clusterState(t *testing.T, env []string) string {
 	}
 	var lines []string
 	for _, m := range st.Members {
-		lines = append(lines, "master "+m.ID+" "+m.Address)
+		lines = append(lines, "master "+string(m.ID)+" "+m.Address)
 	}
 	for _, c := range st.ChunkServers {
-		lines = append(lines, "chunkserver "+c.ID+" "+c.Address+" "+c.State)
+		lines = append(lines, "chunkserver "+string(c.ID)+" "+c.Address+" "+c.State)
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n") + "\nbuckets:\n" + mustCLI(t, env, "admin", "buckets") +
@@ -191,8 +191,8 @@ func TestHelpChangesNothing(t *testing.T) {
 		"healthcheck":                {"http://" + web + "/v1/health"},
 		"admin delete-bucket":        {"docs"},
 		"admin delete-key":           {key.AccessKey},
-		"admin remove-member":        {st.Leader},
-		"admin decommission":         {st.ChunkServers[0].ID},
+		"admin remove-member":        {string(st.Leader)},
+		"admin decommission":         {string(st.ChunkServers[0].ID)},
 		"admin create-bucket":        {"victim"},
 		"admin create-user":          {"victim"},
 		"admin create-key":           {"alice"},
@@ -297,11 +297,11 @@ func TestHelpChangesNothing(t *testing.T) {
 	t.Run("unknown ids", func(t *testing.T) {
 		for _, inv := range [][]string{{"admin", "remove-member", "nosuch"}, {"admin", "decommission", "nosuch"}} {
 			_, errs, code := cli(t, env, inv...)
-			if code != 1 || !strings.Contains(errs, `"nosuch"`) || !strings.Contains(errs, st.Leader) && inv[1] == "remove-member" {
+			if code != 1 || !strings.Contains(errs, `"nosuch"`) || !strings.Contains(errs, string(st.Leader)) && inv[1] == "remove-member" {
 				t.Errorf("granary %q: exit %d, stderr %q; want exit 1 naming the id and the members", inv, code, errs)
 			}
 		}
-		if after := clusterState(t, env); !strings.Contains(after, "master "+st.Leader) {
+		if after := clusterState(t, env); !strings.Contains(after, "master "+string(st.Leader)) {
 			t.Errorf("the leader is gone after remove-member nosuch:\n%s", after)
 		}
 	})

@@ -176,8 +176,8 @@ func TestThreeMasterProcessesSurviveLeaderKill(t *testing.T) {
 	}
 	old := st.Leader
 	killed := time.Now()
-	procs[old].cmd.Process.Signal(syscall.SIGKILL)
-	procs[old].cmd.Wait()
+	procs[string(old)].cmd.Process.Signal(syscall.SIGKILL)
+	procs[string(old)].cmd.Wait()
 	waitUntil(t, 30*time.Second, "a new leader", func() bool {
 		var ok bool
 		st, ok = status(t, env, all)
@@ -202,7 +202,7 @@ func TestThreeMasterProcessesSurviveLeaderKill(t *testing.T) {
 	}
 	// The survivors stop cleanly on SIGTERM and exit 0.
 	for id, p := range procs {
-		if id == old {
+		if id == string(old) {
 			continue
 		}
 		p.cmd.Process.Signal(syscall.SIGTERM)

@@ -19,7 +19,7 @@ import (
 func runMaster(ctx context.Context, e *env, args []string) error {
 	cfg := master.DefaultConfig()
 	fs := newFlagSet(e, "master", "master --id ID --dir DIR --raft-addr HOST:PORT --http-addr HOST:PORT [--bootstrap | --join HOST:PORT] [flags]")
-	fs.StringVar(&cfg.ID, "id", "", "member id, stable across restarts (required)")
+	fs.StringVar((*string)(&cfg.ID), "id", "", "member id, stable across restarts (required)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the Raft log, snapshots and metadata (required)")
 	fs.StringVar(&cfg.RaftAddr, "raft-addr", "", "address for Raft traffic between masters (required)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "", "address of the HTTP API and the dashboard (required)")
@@ -65,7 +65,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	if cfg.ClusterSecret, err = clusterSecret(e, cfg.Insecure); err != nil {
 		return err
 	}
-	for name, v := range map[string]string{"--id": cfg.ID, "--dir": cfg.Dir, "--raft-addr": cfg.RaftAddr, "--http-addr": cfg.HTTPAddr} {
+	for name, v := range map[string]string{"--id": string(cfg.ID), "--dir": cfg.Dir, "--raft-addr": cfg.RaftAddr, "--http-addr": cfg.HTTPAddr} {
 		if v == "" {
 			return fmt.Errorf("%w: %s is required", errUsage, name)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway"
+	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master"
 )
 
@@ -200,9 +201,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 // embeddedChunkserver builds chunk server i of granary server, with its
 // own folder under dir and a port of its own on 127.0.0.1.
 func embeddedChunkserver(cfg chunkserver.Config, i int, addr, dir, master, secret string, chunkSize int64, noSync bool, logger *slog.Logger) (*chunkserver.Server, error) {
-	cfg.ID = fmt.Sprintf("cs%d", i)
+	cfg.ID = proto.NodeID(fmt.Sprintf("cs%d", i))
 	cfg.HTTPAddr, cfg.Masters, cfg.ClusterSecret, cfg.Logger = addr, []string{master}, secret, logger
-	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", cfg.ID)}
+	cfg.Store.Dirs = []string{filepath.Join(dir, "chunkservers", string(cfg.ID))}
 	cfg.Store.NoSync, cfg.Store.MaxChunkSize = noSync, chunkSize
 	return chunkserver.New(cfg)
 }
@@ -242,9 +243,9 @@ func embeddedGateway(e *env, cfg gateway.Config, addr, master, secret string, lo
 // localChunks are the chunk servers of this process: the embedded
 // gateway reads their replicas straight from their stores, verified as
 // their data planes would, instead of over loopback HTTP.
-type localChunks map[string]storeReader
+type localChunks map[client.NodeID]storeReader
 
-func (l localChunks) reader(id string) client.ChunkReader {
+func (l localChunks) reader(id client.NodeID) client.ChunkReader {
 	if r, ok := l[id]; ok {
 		return r
 	}
@@ -255,8 +256,8 @@ func (l localChunks) reader(id string) client.ChunkReader {
 // as client.ErrReplicaCorrupt.
 type storeReader struct{ s *disk.Store }
 
-func (r storeReader) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
-	got, err := r.s.ReadRange(id, off, n, w)
+func (r storeReader) ReadRange(id client.ChunkID, off, n int64, w io.Writer) (int64, error) {
+	got, err := r.s.ReadRange(uint64(id), off, n, w) // the chunk store's own id type
 	if errors.Is(err, disk.ErrCorrupt) {
 		err = fmt.Errorf("%w: %w", client.ErrReplicaCorrupt, err)
 	}

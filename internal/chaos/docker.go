@@ -264,10 +264,11 @@ func (t *ComposeTarget) leaderService(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find the leader: %w", err)
 	}
-	if !strings.HasPrefix(st.Leader, "m") {
-		return "", fmt.Errorf("unexpected leader id %q", st.Leader)
+	leader := string(st.Leader) // a container's name is made of it
+	if !strings.HasPrefix(leader, "m") {
+		return "", fmt.Errorf("unexpected leader id %q", leader)
 	}
-	return "master" + strings.TrimPrefix(st.Leader, "m"), nil
+	return "master" + strings.TrimPrefix(leader, "m"), nil
 }
 
 // Fault implements Target.

@@ -42,8 +42,8 @@ func New(cfg rpc.Config, hc *http.Client) *Client {
 	return &Client{rpc: cfg, http: hc}
 }
 
-func chunkPath(id uint64) string {
-	return proto.RouteChunkData + "/" + strconv.FormatUint(id, 10)
+func chunkPath(id proto.ChunkID) string {
+	return proto.RouteChunkData + "/" + strconv.FormatUint(uint64(id), 10)
 }
 
 // maxAnswer bounds a decoded JSON answer.
@@ -53,7 +53,7 @@ const maxAnswer = 64 << 10
 // them and forwards them to the rest of the pipeline (proto.HeaderPipeline)
 // at the same time. It returns the pipeline's answer once every server in
 // it holds the chunk durably. Canceling ctx aborts the whole pipeline.
-func (c *Client) Put(ctx context.Context, pipeline []proto.Target, id uint64, body io.Reader, n int64) (proto.ChunkWriteResult, error) {
+func (c *Client) Put(ctx context.Context, pipeline []proto.Target, id proto.ChunkID, body io.Reader, n int64) (proto.ChunkWriteResult, error) {
 	var res proto.ChunkWriteResult
 	if len(pipeline) == 0 {
 		return res, fmt.Errorf("chunkclient: chunk %d has no targets", id)
@@ -100,7 +100,7 @@ func (c *Client) Put(ctx context.Context, pipeline []proto.Target, id uint64, bo
 // to the end (off 0 and n < 0: the whole chunk). The server verifies every
 // block it sends; the caller reads the Reader to io.EOF and then asks
 // Verify whether all of it was good.
-func (c *Client) Get(ctx context.Context, addr string, id uint64, off, n int64) (*Reader, error) {
+func (c *Client) Get(ctx context.Context, addr string, id proto.ChunkID, off, n int64) (*Reader, error) {
 	path := chunkPath(id)
 	switch {
 	case n >= 0:
@@ -149,7 +149,7 @@ func (r *Reader) Verify() error {
 }
 
 // Delete removes chunk id from the server at addr.
-func (c *Client) Delete(ctx context.Context, addr string, id uint64) error {
+func (c *Client) Delete(ctx context.Context, addr string, id proto.ChunkID) error {
 	req, err := c.rpc.NewRequest(ctx, http.MethodDelete, addr, chunkPath(id), nil)
 	if err != nil {
 		return err
@@ -167,7 +167,7 @@ func (c *Client) Delete(ctx context.Context, addr string, id uint64) error {
 }
 
 // Stat returns the size of chunk id on the server at addr.
-func (c *Client) Stat(ctx context.Context, addr string, id uint64) (proto.ChunkStat, error) {
+func (c *Client) Stat(ctx context.Context, addr string, id proto.ChunkID) (proto.ChunkStat, error) {
 	var st proto.ChunkStat
 	req, err := c.rpc.NewRequest(ctx, http.MethodGet, addr, chunkPath(id)+"/stat", nil)
 	if err != nil {

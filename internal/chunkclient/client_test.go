@@ -42,7 +42,7 @@ func TestPut(t *testing.T) {
 			t.Errorf("pipeline header %q", got)
 		}
 		b, _ := io.ReadAll(r.Body)
-		rpc.WriteJSON(w, http.StatusOK, proto.ChunkWriteResult{Chunk: 7, Size: int64(len(b)), Replicas: []string{"a", "b"}})
+		rpc.WriteJSON(w, http.StatusOK, proto.ChunkWriteResult{Chunk: 7, Size: int64(len(b)), Replicas: []proto.NodeID{"a", "b"}})
 	})
 	pipeline := []proto.Target{{ID: "a", Address: addr}, {ID: "b", Address: "h2:1"}}
 	res, err := c.Put(ctx(t), pipeline, 7, strings.NewReader("hello"), 5)

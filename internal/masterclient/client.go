@@ -322,7 +322,7 @@ func (c *Client) List(ctx context.Context, req proto.ListRequest) (proto.ListRes
 }
 
 // AllocateChunks returns n fresh chunk ids.
-func (c *Client) AllocateChunks(ctx context.Context, n int) ([]uint64, error) {
+func (c *Client) AllocateChunks(ctx context.Context, n int) ([]proto.ChunkID, error) {
 	var res proto.AllocateResult
 	err := c.Call(ctx, http.MethodPost, proto.RouteChunkAllocate, nil, proto.AllocateRequest{Count: n}, &res)
 	return res.IDs, err
@@ -336,8 +336,8 @@ func (c *Client) Status(ctx context.Context) (proto.Status, error) {
 }
 
 // RemoveMember removes a voter from the master group.
-func (c *Client) RemoveMember(ctx context.Context, id string) error {
-	return c.Call(ctx, http.MethodDelete, proto.RouteMembers+"/"+url.PathEscape(id), nil, nil, nil)
+func (c *Client) RemoveMember(ctx context.Context, id proto.NodeID) error {
+	return c.Call(ctx, http.MethodDelete, proto.RouteMembers+"/"+url.PathEscape(string(id)), nil, nil, nil)
 }
 
 // CreateUser creates a user.
@@ -448,13 +448,13 @@ func (c *Client) Heartbeat(ctx context.Context, hb proto.HeartbeatRequest) (prot
 }
 
 // Renew tells the master a writer still holds these chunks.
-func (c *Client) Renew(ctx context.Context, ids []uint64) error {
+func (c *Client) Renew(ctx context.Context, ids []proto.ChunkID) error {
 	return c.Call(ctx, http.MethodPost, proto.RouteChunkRenew, nil, proto.RenewRequest{IDs: ids}, nil)
 }
 
 // Decommission starts draining a chunk server.
-func (c *Client) Decommission(ctx context.Context, id string) error {
-	return c.Call(ctx, http.MethodPost, proto.RouteChunkServers+"/"+url.PathEscape(id)+"/decommission", nil, nil, nil)
+func (c *Client) Decommission(ctx context.Context, id proto.NodeID) error {
+	return c.Call(ctx, http.MethodPost, proto.RouteChunkServers+"/"+url.PathEscape(string(id))+"/decommission", nil, nil, nil)
 }
 
 // CreateUpload starts a multipart upload; the master chooses its id.

@@ -5,15 +5,15 @@ import "time"
 // ChunkWriteResult is a chunk server's answer to a pipelined write: the
 // servers (this one first) that hold the chunk durably.
 type ChunkWriteResult struct {
-	Chunk    uint64   `json:"chunk"`
+	Chunk    ChunkID  `json:"chunk"`
 	Size     int64    `json:"size"`
-	Replicas []string `json:"replicas"`
+	Replicas []NodeID `json:"replicas"`
 }
 
 // ChunkStat describes a stored chunk.
 type ChunkStat struct {
-	Chunk uint64 `json:"chunk"`
-	Size  int64  `json:"size"`
+	Chunk ChunkID `json:"chunk"`
+	Size  int64   `json:"size"`
 }
 
 // AllocateRequest asks for Count fresh chunk ids. With Replication > 0 the
@@ -23,7 +23,7 @@ type ChunkStat struct {
 type AllocateRequest struct {
 	Count       int      `json:"count"`
 	Replication int      `json:"replication,omitempty"`
-	Exclude     []string `json:"exclude,omitempty"`
+	Exclude     []NodeID `json:"exclude,omitempty"`
 	Size        int64    `json:"size,omitempty"`
 	// Stripe, when set, asks for the shards of one erasure-coded stripe:
 	// Count must be K+M, Replication 1 (or 0), and the answer gives each
@@ -40,20 +40,20 @@ type StripeShape struct {
 
 // Target is a chunk server as the data path addresses it.
 type Target struct {
-	ID      string `json:"id"`
+	ID      NodeID `json:"id"`
 	Address string `json:"address"`
 }
 
 // ChunkTargets is an allocated chunk with the servers to write it to, in
 // pipeline order.
 type ChunkTargets struct {
-	ID      uint64   `json:"id"`
+	ID      ChunkID  `json:"id"`
 	Targets []Target `json:"targets,omitempty"`
 }
 
 // AllocateResult holds freshly allocated chunk ids (and targets).
 type AllocateResult struct {
-	IDs    []uint64       `json:"ids"`
+	IDs    []ChunkID      `json:"ids"`
 	Chunks []ChunkTargets `json:"chunks,omitempty"`
 }
 
@@ -66,14 +66,14 @@ type Located struct {
 
 // CorruptReport tells the master a replica failed verification.
 type CorruptReport struct {
-	Chunk  uint64 `json:"chunk"`
-	Server string `json:"server"`
-	Reason string `json:"reason,omitempty"`
+	Chunk  ChunkID `json:"chunk"`
+	Server NodeID  `json:"server"`
+	Reason string  `json:"reason,omitempty"`
 }
 
 // RegisterRequest adds or updates a chunk server in the registry.
 type RegisterRequest struct {
-	ID      string `json:"id"`
+	ID      NodeID `json:"id"`
 	Address string `json:"address"`
 	Rack    string `json:"rack,omitempty"`
 }
@@ -82,20 +82,20 @@ type RegisterRequest struct {
 // (Full) lists every chunk the server holds in Report; otherwise Added and
 // Removed carry the changes since the previous heartbeat.
 type HeartbeatRequest struct {
-	ID            string   `json:"id"`
-	UsedBytes     int64    `json:"usedBytes"`
-	CapacityBytes int64    `json:"capacityBytes"`
-	Chunks        int      `json:"chunks"`
-	Full          bool     `json:"full,omitempty"`
-	Report        []uint64 `json:"report,omitempty"`
-	Added         []uint64 `json:"added,omitempty"`
-	Removed       []uint64 `json:"removed,omitempty"`
+	ID            NodeID    `json:"id"`
+	UsedBytes     int64     `json:"usedBytes"`
+	CapacityBytes int64     `json:"capacityBytes"`
+	Chunks        int       `json:"chunks"`
+	Full          bool      `json:"full,omitempty"`
+	Report        []ChunkID `json:"report,omitempty"`
+	Added         []ChunkID `json:"added,omitempty"`
+	Removed       []ChunkID `json:"removed,omitempty"`
 	// Corrupt lists chunks that failed verification here (scrubber or
 	// reads) since the last heartbeat.
-	Corrupt []uint64 `json:"corrupt,omitempty"`
+	Corrupt []ChunkID `json:"corrupt,omitempty"`
 	// Failed lists copy commands that failed, so the master can retry
 	// elsewhere at once.
-	Failed []uint64 `json:"failed,omitempty"`
+	Failed []ChunkID `json:"failed,omitempty"`
 	// FailedDirs names the data dirs found failed (path: cause); their
 	// chunks were reported removed.
 	FailedDirs []string `json:"failedDirs,omitempty"`
@@ -148,9 +148,9 @@ const (
 
 // Command is one instruction from the master to a chunk server.
 type Command struct {
-	Op     string `json:"op"`
-	Chunk  uint64 `json:"chunk"`
-	Source Target `json:"source,omitempty"`
+	Op     string  `json:"op"`
+	Chunk  ChunkID `json:"chunk"`
+	Source Target  `json:"source,omitempty"`
 	// Rebuild is the stripe and sources of a reconstruct; nil (and
 	// absent from the encoding) for every other op.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`
@@ -172,7 +172,7 @@ type Rebuild struct {
 // ShardSource is one shard a reconstruct reads: its index in the stripe,
 // its chunk id, and the server to read it from.
 type ShardSource struct {
-	Shard  int    `json:"shard"`
-	Chunk  uint64 `json:"chunk"`
-	Source Target `json:"source"`
+	Shard  int     `json:"shard"`
+	Chunk  ChunkID `json:"chunk"`
+	Source Target  `json:"source"`
 }

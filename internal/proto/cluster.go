@@ -23,19 +23,19 @@ type ClusterConfig struct {
 
 // RenewRequest tells the master a writer still holds these chunks.
 type RenewRequest struct {
-	IDs []uint64 `json:"ids"`
+	IDs []ChunkID `json:"ids"`
 }
 
 // JoinRequest adds a master to the Raft group as a voter.
 type JoinRequest struct {
-	ID       string `json:"id"`
+	ID       NodeID `json:"id"`
 	RaftAddr string `json:"raftAddr"`
 	HTTPAddr string `json:"httpAddr"`
 }
 
 // ChunkServer is a chunk server's registry record plus its soft state.
 type ChunkServer struct {
-	ID            string `json:"id"`
+	ID            NodeID `json:"id"`
 	Address       string `json:"address"`
 	Rack          string `json:"rack,omitempty"`
 	State         string `json:"state"`
@@ -57,7 +57,7 @@ type ChunkServer struct {
 
 // Member is one voter of the master group as the status reports it.
 type Member struct {
-	ID       string `json:"id"`
+	ID       NodeID `json:"id"`
 	Address  string `json:"address"`
 	RaftAddr string `json:"raftAddress"`
 	State    string `json:"state"`
@@ -83,7 +83,7 @@ type ChunkCounts struct {
 
 // Status is the cluster status of `granary admin status --json`.
 type Status struct {
-	Leader       string        `json:"leader"`
+	Leader       NodeID        `json:"leader"`
 	SafeMode     bool          `json:"safeMode"`
 	Term         uint64        `json:"term"`
 	CommitIndex  uint64        `json:"commitIndex"`
@@ -160,10 +160,10 @@ func (s Status) AliveChunkServers() int {
 
 // Health is a master's view of itself, served without authentication.
 type Health struct {
-	ID       string `json:"id"`
+	ID       NodeID `json:"id"`
 	State    string `json:"state"`
 	Leader   string `json:"leader"`
-	LeaderID string `json:"leaderId"`
+	LeaderID NodeID `json:"leaderId"`
 	Ready    bool   `json:"ready"`
 	// Applied is the last log index reflected in this member's state.
 	Applied uint64 `json:"applied"`

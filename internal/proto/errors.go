@@ -51,7 +51,7 @@ type Error struct {
 	Retryable bool   `json:"retryable,omitempty"`
 	Leader    string `json:"leader,omitempty"`
 	// Server names the chunk server at fault in a failed pipeline.
-	Server string `json:"server,omitempty"`
+	Server NodeID `json:"server,omitempty"`
 	Status int    `json:"-"`
 }
 

@@ -70,8 +70,9 @@ func ValidKey(key string) error {
 }
 
 // ValidID checks a node or user id: 1 to MaxNodeIDLen characters of letters,
-// digits, '-', '_' and '.'.
-func ValidID(kind, id string) error {
+// digits, '-', '_' and '.'. It takes a NodeID as well as a plain string.
+func ValidID[S ~string](kind string, sid S) error {
+	id := string(sid)
 	if id == "" || len(id) > MaxNodeIDLen {
 		return fmt.Errorf("%s id %q must be 1 to %d characters: %w", kind, truncate(id), MaxNodeIDLen, ErrInvalidName)
 	}

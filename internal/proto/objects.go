@@ -52,28 +52,28 @@ type Bucket struct {
 // Shards lists the K+M chunk ids, data shards first; the extent's Chunk is
 // Shards[0] and its ChunkOffset is 0.
 type Stripe struct {
-	K      int      `json:"k"`
-	M      int      `json:"m"`
-	Cell   int64    `json:"cell"`
-	Shards []uint64 `json:"shards"`
+	K      int       `json:"k"`
+	M      int       `json:"m"`
+	Cell   int64     `json:"cell"`
+	Shards []ChunkID `json:"shards"`
 }
 
 // Chunks returns the chunk ids an extent's bytes live in: its stripe's
 // shards, or its one chunk.
-func (e Extent) Chunks() []uint64 {
+func (e Extent) Chunks() []ChunkID {
 	if e.Stripe != nil {
 		return e.Stripe.Shards
 	}
-	return []uint64{e.Chunk}
+	return []ChunkID{e.Chunk}
 }
 
 // Extent places the object bytes [Offset, Offset+Length) in a chunk,
 // starting at ChunkOffset within the chunk.
 type Extent struct {
-	Chunk       uint64 `json:"chunk"`
-	Offset      int64  `json:"offset"`
-	Length      int64  `json:"length"`
-	ChunkOffset int64  `json:"chunkOffset,omitempty"`
+	Chunk       ChunkID `json:"chunk"`
+	Offset      int64   `json:"offset"`
+	Length      int64   `json:"length"`
+	ChunkOffset int64   `json:"chunkOffset,omitempty"`
 	// Stripe, when set, makes the extent an erasure-coded stripe of
 	// Length data bytes (see Stripe).
 	Stripe *Stripe `json:"stripe,omitempty"`

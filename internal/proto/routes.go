@@ -83,7 +83,7 @@ const (
 func FormatPipeline(ts []Target) string {
 	parts := make([]string, len(ts))
 	for i, t := range ts {
-		parts[i] = t.ID + "@" + t.Address
+		parts[i] = string(t.ID) + "@" + t.Address
 	}
 	return strings.Join(parts, ",")
 }
@@ -103,7 +103,7 @@ func ParsePipeline(v string) ([]Target, error) {
 		if !ok || ValidID("chunk server", id) != nil || addr == "" || len(addr) > MaxAddressLen || strings.ContainsAny(addr, "/?#@ ") {
 			return nil, fmt.Errorf("pipeline entry %q is not id@host:port: %w", p, ErrInvalidName)
 		}
-		out[i] = Target{ID: id, Address: addr}
+		out[i] = Target{ID: NodeID(id), Address: addr}
 	}
 	return out, nil
 }

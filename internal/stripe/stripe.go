@@ -47,7 +47,7 @@ type Writer struct {
 	// must read body until it fails or reaches n bytes.
 	WriteShard func(ctx context.Context, ct proto.ChunkTargets, body io.Reader, n int64) error
 	// Failed, when set, is told of each server whose shard failed.
-	Failed func(server string)
+	Failed func(server proto.NodeID)
 	// MaxAttempts bounds the rounds of shard writes (at least 1).
 	MaxAttempts int
 	// Log receives a debug line per round of failed shards; nil discards.
@@ -71,7 +71,7 @@ func (w *Writer) Write(ctx context.Context, open func() (io.Reader, error), n in
 	for i := range todo {
 		todo[i] = i
 	}
-	var failed []string
+	var failed []proto.NodeID
 	for attempt := 0; ; attempt++ {
 		bad, errs, srcErr := w.stream(ctx, l, open, n, cts, todo)
 		if srcErr != nil {
@@ -111,7 +111,7 @@ func (w *Writer) Write(ctx context.Context, open func() (io.Reader, error), n in
 		}
 		todo = bad
 	}
-	st := &proto.Stripe{K: l.K, M: l.M, Cell: l.Cell, Shards: make([]uint64, l.Shards())}
+	st := &proto.Stripe{K: l.K, M: l.M, Cell: l.Cell, Shards: make([]proto.ChunkID, l.Shards())}
 	written := make([]proto.ChunkTargets, len(cts))
 	for i, ct := range cts {
 		st.Shards[i] = ct.ID

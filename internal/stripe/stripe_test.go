@@ -19,9 +19,9 @@ import (
 // shard write stored; writes to a server in failOnce fail the first time.
 type fakeCluster struct {
 	mu       sync.Mutex
-	next     uint64
-	stored   map[uint64][]byte
-	failOnce map[string]bool
+	next     proto.ChunkID
+	stored   map[proto.ChunkID][]byte
+	failOnce map[proto.NodeID]bool
 	allocs   []proto.AllocateRequest
 }
 
@@ -31,7 +31,7 @@ func (f *fakeCluster) allocate(_ context.Context, req proto.AllocateRequest) ([]
 	f.allocs = append(f.allocs, req)
 	var out []proto.ChunkTargets
 	for s := 1; s <= 9 && len(out) < req.Count; s++ {
-		id := fmt.Sprintf("s%d", s)
+		id := proto.NodeID(fmt.Sprintf("s%d", s))
 		if slices.Contains(req.Exclude, id) {
 			continue
 		}
@@ -69,21 +69,21 @@ func TestWriteRewritesAFailedShardElsewhere(t *testing.T) {
 	for i := range data {
 		data[i] = byte(r.Uint32())
 	}
-	f := &fakeCluster{stored: map[uint64][]byte{}, failOnce: map[string]bool{"s2": true}}
-	var failed []string
-	w := Writer{Allocate: f.allocate, WriteShard: f.write, MaxAttempts: 3, Failed: func(s string) { failed = append(failed, s) }}
+	f := &fakeCluster{stored: map[proto.ChunkID][]byte{}, failOnce: map[proto.NodeID]bool{"s2": true}}
+	var failed []proto.NodeID
+	w := Writer{Allocate: f.allocate, WriteShard: f.write, MaxAttempts: 3, Failed: func(s proto.NodeID) { failed = append(failed, s) }}
 	open := func() (io.Reader, error) { return bytes.NewReader(data), nil }
 	st, written, err := w.Write(context.Background(), open, int64(len(data)), proto.StripeShape{K: 4, M: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Shards) != 6 || len(written) != 6 || !slices.Equal(failed, []string{"s2"}) {
+	if len(st.Shards) != 6 || len(written) != 6 || !slices.Equal(failed, []proto.NodeID{"s2"}) {
 		t.Fatalf("stripe %+v, written %+v, failed %v", st, written, failed)
 	}
 	if re := f.allocs[1]; re.Count != 1 || !slices.Contains(re.Exclude, "s2") || len(re.Exclude) != 6 {
 		t.Fatalf("the replacement was allocated with %+v", re)
 	}
-	servers := map[string]bool{}
+	servers := map[proto.NodeID]bool{}
 	for _, ct := range written {
 		servers[ct.Targets[0].ID] = true
 	}
@@ -114,7 +114,7 @@ func TestWriteRewritesAFailedShardElsewhere(t *testing.T) {
 // TestWriteStopsOnASourceError: a source that fails is no server's fault:
 // the write fails at once, without allocating replacements.
 func TestWriteStopsOnASourceError(t *testing.T) {
-	f := &fakeCluster{stored: map[uint64][]byte{}, failOnce: map[string]bool{}}
+	f := &fakeCluster{stored: map[proto.ChunkID][]byte{}, failOnce: map[proto.NodeID]bool{}}
 	w := Writer{Allocate: f.allocate, WriteShard: f.write, MaxAttempts: 5}
 	boom := errors.New("replica gone")
 	open := func() (io.Reader, error) {

@@ -10,12 +10,13 @@ import (
 
 	"github.com/granary-store/granary/chunkserver"
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/proto"
 )
 
 // ChunkNode is one chunk server and the directory and address it keeps
 // across restarts.
 type ChunkNode struct {
-	ID   string
+	ID   proto.NodeID
 	Rack string
 	Dir  string
 	Addr string
@@ -44,7 +45,7 @@ func (c *Cluster) startChunkServers() {
 	for i := range c.opts.ChunkServers {
 		racks := max(c.opts.Racks, 1)
 		n := &ChunkNode{
-			ID: fmt.Sprintf("cs%d", i+1), Rack: fmt.Sprintf("r%d", i%racks+1),
+			ID: proto.NodeID(fmt.Sprintf("cs%d", i+1)), Rack: fmt.Sprintf("r%d", i%racks+1),
 			Dir: filepath.Join(c.chunkRoot, fmt.Sprintf("cs%d", i+1)),
 		}
 		c.chunks = append(c.chunks, n)
@@ -62,7 +63,7 @@ func (c *Cluster) startChunk(n *ChunkNode) error {
 	n.Addr = ln.Addr().String()
 	cfg := chunkserver.DefaultConfig()
 	cfg.ID, cfg.Rack, cfg.Listener, cfg.Masters, cfg.ClusterSecret = n.ID, n.Rack, ln, c.Addrs(), Secret
-	cfg.TLS, _ = c.TLS(n.ID)
+	cfg.TLS, _ = c.TLS(string(n.ID))
 	cfg.Store.Dirs, cfg.Store.NoSync = []string{n.Dir}, true
 	cfg.Store.MaxChunkSize = max(c.opts.ChunkSize, 64<<20)
 	cfg.HeartbeatInterval, cfg.IdleTimeout = 100*time.Millisecond, 10*time.Second
@@ -144,8 +145,8 @@ func (c *Cluster) WaitChunkServersAlive() {
 // AddChunkServer starts one more chunk server (empty) on the given rack.
 func (c *Cluster) AddChunkServer(rack string) *ChunkNode {
 	c.mu.Lock()
-	n := &ChunkNode{ID: fmt.Sprintf("cs%d", len(c.chunks)+1), Rack: rack}
-	n.Dir = filepath.Join(c.chunkRoot, n.ID)
+	n := &ChunkNode{ID: proto.NodeID(fmt.Sprintf("cs%d", len(c.chunks)+1)), Rack: rack}
+	n.Dir = filepath.Join(c.chunkRoot, string(n.ID))
 	c.chunks = append(c.chunks, n)
 	c.mu.Unlock()
 	if err := c.startChunk(n); err != nil {

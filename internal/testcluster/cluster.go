@@ -20,6 +20,7 @@ import (
 	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/pki"
+	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master"
 )
@@ -64,7 +65,7 @@ type Cluster struct {
 
 // Node is one master and the addresses it keeps across restarts.
 type Node struct {
-	ID       string
+	ID       proto.NodeID
 	Dir      string
 	RaftAddr string
 	HTTPAddr string
@@ -92,7 +93,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	c := &Cluster{t: t, opts: opts, chunkRoot: filepath.Join(root, "chunks")}
 	c.initTLS(root)
 	for i := range opts.Masters {
-		n := &Node{ID: fmt.Sprintf("m%d", i+1), Dir: filepath.Join(root, fmt.Sprintf("m%d", i+1))}
+		n := &Node{ID: proto.NodeID(fmt.Sprintf("m%d", i+1)), Dir: filepath.Join(root, fmt.Sprintf("m%d", i+1))}
 		c.nodes = append(c.nodes, n)
 		join := ""
 		if i > 0 {
@@ -125,7 +126,7 @@ func shortCtx() context.Context {
 func (c *Cluster) Config(n *Node, bootstrap bool, join string) master.Config {
 	cfg := master.DefaultConfig()
 	cfg.ID, cfg.Dir, cfg.ClusterSecret = n.ID, n.Dir, Secret
-	cfg.TLS, _ = c.TLS(n.ID)
+	cfg.TLS, _ = c.TLS(string(n.ID))
 	cfg.Bootstrap, cfg.Join = bootstrap, join
 	cfg.HeartbeatTimeout = 300 * time.Millisecond
 	cfg.ElectionTimeout = 300 * time.Millisecond

@@ -154,7 +154,7 @@ type (
 	}
 	// RemoveMember is the payload of OpRemoveMember.
 	RemoveMember struct {
-		ID string `json:"id"`
+		ID proto.NodeID `json:"id"`
 	}
 	// PutUser is the payload of OpPutUser.
 	PutUser struct {
@@ -170,16 +170,16 @@ type (
 	}
 	// SetNodeState is the payload of OpSetNodeState.
 	SetNodeState struct {
-		ID    string `json:"id"`
-		State string `json:"state"`
+		ID    proto.NodeID `json:"id"`
+		State string       `json:"state"`
 	}
 	// AckGCDeletion is the payload of OpAckGCDeletion: queued chunks no server holds any more.
 	AckGCDeletion struct {
-		Chunks []uint64 `json:"chunks"`
+		Chunks []proto.ChunkID `json:"chunks"`
 	}
 	// CollectOrphans is the payload of OpCollectOrphans: unreferenced chunks to queue for deletion.
 	CollectOrphans struct {
-		Chunks []uint64 `json:"chunks"`
+		Chunks []proto.ChunkID `json:"chunks"`
 	}
 	// PutObjectTags is the payload of OpPutObjectTags: replace an object's
 	// tag set (proto.ObjectHeaders.Tagging; empty removes it). The object
@@ -316,18 +316,18 @@ type (
 
 // Node is a chunk server's durable registry entry.
 type Node struct {
-	ID         string    `json:"id"`
-	Address    string    `json:"address"`
-	Rack       string    `json:"rack,omitempty"`
-	State      string    `json:"state"` // active, draining, decommissioned
-	Registered time.Time `json:"registered"`
+	ID         proto.NodeID `json:"id"`
+	Address    string       `json:"address"`
+	Rack       string       `json:"rack,omitempty"`
+	State      string       `json:"state"` // active, draining, decommissioned
+	Registered time.Time    `json:"registered"`
 }
 
 // Member maps a Raft voter to the HTTP address clients use.
 type Member struct {
-	ID       string `json:"id"`
-	RaftAddr string `json:"raftAddr"`
-	HTTPAddr string `json:"httpAddr"`
+	ID       proto.NodeID `json:"id"`
+	RaftAddr string       `json:"raftAddr"`
+	HTTPAddr string       `json:"httpAddr"`
 }
 
 // EncodeCommand builds a version-1 log entry.

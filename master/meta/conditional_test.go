@@ -68,7 +68,7 @@ func TestConditionalDelete(t *testing.T) {
 func TestConditionalComplete(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(proto.ChunkID)
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "k"}})
 	tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 		Number: 1, ETag: "aa", Size: 3, Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
@@ -86,7 +86,7 @@ func TestConditionalComplete(t *testing.T) {
 	}
 	// Create-only completion when nothing is there.
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up2", Bucket: "bk1", Key: "fresh"}})
-	next := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	next := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(proto.ChunkID)
 	tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up2", Part: proto.Part{
 		Number: 1, ETag: "bb", Size: 2, Extents: []proto.Extent{{Chunk: next, Length: 2}}}})
 	tf.mustApply(OpCompleteUpload, CompleteUpload{Req: proto.CompleteRequest{Bucket: "bk1", UploadID: "up2",

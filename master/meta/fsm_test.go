@@ -175,8 +175,8 @@ func TestRestartReplayLeavesStateAlone(t *testing.T) {
 		return v
 	}
 	record(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := record(OpAllocChunks, AllocChunks{Count: 8}).(uint64)
-	put := func(key string, chunk uint64) {
+	first := record(OpAllocChunks, AllocChunks{Count: 8}).(proto.ChunkID)
+	put := func(key string, chunk proto.ChunkID) {
 		record(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: key, Size: 1,
 			Extents: []proto.Extent{{Chunk: chunk, Length: 1}}}})
 	}
@@ -184,7 +184,7 @@ func TestRestartReplayLeavesStateAlone(t *testing.T) {
 	put("a", first+1) // chunk 1 freed
 	put("b", first+2)
 	record(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "b"})
-	record(OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{first, first + 2}})
+	record(OpAckGCDeletion, AckGCDeletion{Chunks: []proto.ChunkID{first, first + 2}})
 	record(OpAllocChunks, AllocChunks{Count: 8})
 	before := dumpState(t, tf.f)
 	applied := tf.f.applied.Load()
@@ -215,7 +215,7 @@ func TestRestartReplayLeavesStateAlone(t *testing.T) {
 func TestObjectRulesAndChunkReferences(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(proto.ChunkID)
 	obj := proto.Object{Bucket: "bk1", Key: "big", Size: 30, Extents: []proto.Extent{
 		{Chunk: first, Offset: 0, Length: 10}, {Chunk: first + 1, Offset: 10, Length: 20},
 	}}
@@ -445,11 +445,11 @@ func BenchmarkListPageMillionKeys(b *testing.B) {
 func TestCollectedChunksNeverBecomeCommittable(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 2}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 2}).(proto.ChunkID)
 	obj := proto.Object{Bucket: "bk1", Key: "late", Size: 1, Extents: []proto.Extent{{Chunk: first, Length: 1}}}
 	// The writer was too slow: its chunk is collected and deleted everywhere.
-	tf.mustApply(OpCollectOrphans, CollectOrphans{Chunks: []uint64{first}})
-	tf.mustApply(OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{first}})
+	tf.mustApply(OpCollectOrphans, CollectOrphans{Chunks: []proto.ChunkID{first}})
+	tf.mustApply(OpAckGCDeletion, AckGCDeletion{Chunks: []proto.ChunkID{first}})
 	if _, err := tf.apply(OpPutObject, PutObject{Object: obj}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("commit naming a collected chunk: %v, want a refusal", err)
 	}
@@ -462,7 +462,7 @@ func TestCollectedChunksNeverBecomeCommittable(t *testing.T) {
 	// A chunk committed first is never collected.
 	obj.Extents[0].Chunk = first + 1
 	tf.mustApply(OpPutObject, PutObject{Object: obj})
-	if n := tf.mustApply(OpCollectOrphans, CollectOrphans{Chunks: []uint64{first + 1}}).(int64); n != 0 {
+	if n := tf.mustApply(OpCollectOrphans, CollectOrphans{Chunks: []proto.ChunkID{first + 1}}).(int64); n != 0 {
 		t.Fatal("a referenced chunk was collected")
 	}
 }
@@ -470,9 +470,9 @@ func TestCollectedChunksNeverBecomeCommittable(t *testing.T) {
 func TestMultipartStitchesWithoutCopying(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(proto.ChunkID)
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big"}})
-	part := func(n int, chunk uint64, size int64, etag string) {
+	part := func(n int, chunk proto.ChunkID, size int64, etag string) {
 		tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 			Number: n, ETag: etag, Size: size, Extents: []proto.Extent{{Chunk: chunk, Length: size}}}})
 	}
@@ -502,7 +502,7 @@ func TestMultipartStitchesWithoutCopying(t *testing.T) {
 	}
 	// Abort frees everything an upload holds.
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up2", Bucket: "bk1", Key: "x"}})
-	next := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	next := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(proto.ChunkID)
 	tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up2", Part: proto.Part{Number: 1, ETag: "ee", Size: 3,
 		Extents: []proto.Extent{{Chunk: next, Length: 3}}}})
 	if _, err := tf.apply(OpDeleteBucket, DeleteBucket{Name: "bk1"}); !errors.Is(err, ErrBucketNotEmpty) {
@@ -526,7 +526,7 @@ func TestInlineBytesLiveApartAndNeverLeak(t *testing.T) {
 	if o, err := tf.f.Object("bk1", "b"); err != nil || string(o.Inline) != "hello" {
 		t.Fatalf("renamed inline object: %+v %v", o, err)
 	}
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(proto.ChunkID)
 	tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "b", Size: 3, Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
 	tf.mustApply(OpPutObject, PutObject{Object: proto.Object{Bucket: "bk1", Key: "c", Size: 2, Inline: []byte("hi")}})
 	tf.mustApply(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: "c"})

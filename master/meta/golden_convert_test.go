@@ -14,11 +14,11 @@ func TestGoldenReplaceExtentsEntries(t *testing.T) {
 	checkGoldenSet(t, "convert", base, goldenConvertLog(len(base), chunkHW(t, base)), OpReplaceExtents, OpReplaceExtents)
 }
 
-func goldenConvertLog(n int, hw uint64) []goldenEntry {
-	c := func(i uint64) uint64 { return hw + i }
-	stripe := func(first uint64, size int64) []proto.Extent {
+func goldenConvertLog(n int, hw proto.ChunkID) []goldenEntry {
+	c := func(i proto.ChunkID) proto.ChunkID { return hw + i }
+	stripe := func(first proto.ChunkID, size int64) []proto.Extent {
 		return []proto.Extent{{Chunk: c(first), Length: size,
-			Stripe: &proto.Stripe{K: 2, M: 1, Cell: 64, Shards: []uint64{c(first), c(first + 1), c(first + 2)}}}}
+			Stripe: &proto.Stripe{K: 2, M: 1, Cell: 64, Shards: []proto.ChunkID{c(first), c(first + 1), c(first + 2)}}}}
 	}
 	replicated := proto.Object{Bucket: "conv", Key: "o", Size: 100, ETag: "e-o", Modified: goldenAt,
 		Extents: []proto.Extent{{Chunk: c(0), Length: 100}}}

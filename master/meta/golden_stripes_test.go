@@ -64,7 +64,7 @@ func TestStripeIndexFollowsRecords(t *testing.T) {
 	}
 	w := entries[len(entries)-1].payload.(PutObject).Object
 	first, second := w.Extents[0].Chunk, w.Extents[1].Stripe.Shards[2]
-	owners, err := tf.f.ChunkOwners([]uint64{first, second, 1 << 40})
+	owners, err := tf.f.ChunkOwners([]proto.ChunkID{first, second, 1 << 40})
 	if err != nil || len(owners) != 2 || owners[first] != "bk7/w" || owners[second] != "bk7/w" {
 		t.Fatalf("owners %v, %v", owners, err)
 	}
@@ -98,7 +98,7 @@ func stripeBase() []goldenEntry {
 }
 
 // chunkHW is the next chunk id after base.
-func chunkHW(t *testing.T, base []goldenEntry) uint64 {
+func chunkHW(t *testing.T, base []goldenEntry) proto.ChunkID {
 	tf := newTestFSM(t)
 	for _, e := range base {
 		tf.applyRaw(encodeGolden(t, e))
@@ -111,14 +111,14 @@ func chunkHW(t *testing.T, base []goldenEntry) uint64 {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return hw
+	return proto.ChunkID(hw)
 }
 
 // recordStripes derives the stripe index from the records: objects,
 // noncurrent versions and parts.
-func recordStripes(t *testing.T, f *FSM) map[uint64]StripeRecord {
+func recordStripes(t *testing.T, f *FSM) map[proto.ChunkID]StripeRecord {
 	t.Helper()
-	out := map[uint64]StripeRecord{}
+	out := map[proto.ChunkID]StripeRecord{}
 	for _, prefix := range []string{"o/", "v/", "q/"} {
 		err := scan(f, []byte(prefix), func(k, v []byte) error {
 			var extents []proto.Extent
@@ -150,11 +150,11 @@ func recordStripes(t *testing.T, f *FSM) map[uint64]StripeRecord {
 
 // goldenStripeLog follows n entries, with chunk ids from hw on: entry i
 // applies at index n+i.
-func goldenStripeLog(n int, hw uint64) []goldenEntry {
-	c := func(i uint64) uint64 { return hw + i }
-	stripe := func(first uint64, size int64) proto.Extent {
+func goldenStripeLog(n int, hw proto.ChunkID) []goldenEntry {
+	c := func(i proto.ChunkID) proto.ChunkID { return hw + i }
+	stripe := func(first proto.ChunkID, size int64) proto.Extent {
 		return proto.Extent{Chunk: c(first), Length: size,
-			Stripe: &proto.Stripe{K: 2, M: 1, Cell: 4, Shards: []uint64{c(first), c(first + 1), c(first + 2)}}}
+			Stripe: &proto.Stripe{K: 2, M: 1, Cell: 4, Shards: []proto.ChunkID{c(first), c(first + 1), c(first + 2)}}}
 	}
 	obj := func(key string, extents ...proto.Extent) proto.Object {
 		o := proto.Object{Bucket: "bk7", Key: key, ETag: "e-" + key, Modified: goldenAt, Extents: extents}
@@ -164,7 +164,7 @@ func goldenStripeLog(n int, hw uint64) []goldenEntry {
 		}
 		return o
 	}
-	part := func(upload string, num int, first uint64) PutPart {
+	part := func(upload string, num int, first proto.ChunkID) PutPart {
 		return PutPart{Bucket: "bk7", UploadID: upload, Part: proto.Part{Number: num, ETag: "p-" + upload, Size: 6,
 			Modified: goldenAt, Extents: []proto.Extent{stripe(first, 6)}}}
 	}

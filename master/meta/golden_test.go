@@ -48,12 +48,12 @@ func v2(n int, o Op, p any) goldenEntry { return goldenEntry{o: o, id: goldenID(
 func goldenInline(b, k, d string) proto.Object {
 	return proto.Object{Bucket: b, Key: k, Size: int64(len(d)), ETag: "e-" + d, Modified: goldenAt, Inline: []byte(d)}
 }
-func goldenChunked(b, k string, chunk uint64, size int64) proto.Object {
+func goldenChunked(b, k string, chunk proto.ChunkID, size int64) proto.Object {
 	return proto.Object{Bucket: b, Key: k, Size: size, ETag: "e-" + k, ContentType: "application/octet-stream",
 		Meta: map[string]string{"color": "blue"}, Modified: goldenAt,
 		Extents: []proto.Extent{{Chunk: chunk, Length: size}}}
 }
-func goldenPart(bucket, upload string, chunk uint64) PutPart {
+func goldenPart(bucket, upload string, chunk proto.ChunkID) PutPart {
 	return PutPart{Bucket: bucket, UploadID: upload, Part: proto.Part{Number: 1, ETag: "p-" + upload, Size: 3,
 		Modified: goldenAt, Extents: []proto.Extent{{Chunk: chunk, Length: 3}}}}
 }
@@ -105,10 +105,10 @@ func goldenLog() []goldenEntry {
 		v1(OpPutKey, PutKey{Key: proto.AccessKey{AccessKey: "AK3", SecretKey: "secret-three", User: "bob", Created: goldenAt}}),
 		v1(OpDeleteKey, DeleteKey{AccessKey: "AK2"}),
 		v2(14, OpDeleteKey, DeleteKey{AccessKey: "AK3"}),
-		v1(OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{2}}),
-		v2(15, OpAckGCDeletion, AckGCDeletion{Chunks: []uint64{2, 3}}),
-		v1(OpCollectOrphans, CollectOrphans{Chunks: []uint64{3}}),
-		v2(16, OpCollectOrphans, CollectOrphans{Chunks: []uint64{4, 1}}),
+		v1(OpAckGCDeletion, AckGCDeletion{Chunks: []proto.ChunkID{2}}),
+		v2(15, OpAckGCDeletion, AckGCDeletion{Chunks: []proto.ChunkID{2, 3}}),
+		v1(OpCollectOrphans, CollectOrphans{Chunks: []proto.ChunkID{3}}),
+		v2(16, OpCollectOrphans, CollectOrphans{Chunks: []proto.ChunkID{4, 1}}),
 		v1(OpCreateUpload, goldenUpload("up1", "mp1")),
 		v2(17, OpCreateUpload, goldenUpload("up2", "mp2")),
 		v1(OpCreateUpload, goldenUpload("up3", "mp3")),

@@ -16,13 +16,13 @@ func TestGoldenTransitionEntries(t *testing.T) {
 	checkGoldenSet(t, "transition", base, goldenTransitionLog(len(base), chunkHW(t, base)), OpReplaceExtents, OpReplaceExtents)
 }
 
-func goldenTransitionLog(n int, hw uint64) []goldenEntry {
-	c := func(i uint64) uint64 { return hw + i }
-	stripe := func(first uint64, size int64) []proto.Extent {
+func goldenTransitionLog(n int, hw proto.ChunkID) []goldenEntry {
+	c := func(i proto.ChunkID) proto.ChunkID { return hw + i }
+	stripe := func(first proto.ChunkID, size int64) []proto.Extent {
 		return []proto.Extent{{Chunk: c(first), Length: size,
-			Stripe: &proto.Stripe{K: 2, M: 1, Cell: 64, Shards: []uint64{c(first), c(first + 1), c(first + 2)}}}}
+			Stripe: &proto.Stripe{K: 2, M: 1, Cell: 64, Shards: []proto.ChunkID{c(first), c(first + 1), c(first + 2)}}}}
 	}
-	obj := func(chunk uint64, etag string) proto.Object {
+	obj := func(chunk proto.ChunkID, etag string) proto.Object {
 		return proto.Object{Bucket: "tier", Key: "o", Size: 100, ETag: etag, Modified: goldenAt,
 			Extents: []proto.Extent{{Chunk: c(chunk), Length: 100}}}
 	}

@@ -29,7 +29,7 @@ func TestHeadersAreStoredRenamedAndCompleted(t *testing.T) {
 	up := testHeaders
 	up.ChecksumType, up.Checksum = proto.ChecksumComposite, ""
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big", ObjectHeaders: up}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 1}).(proto.ChunkID)
 	tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 		Number: 1, ETag: "aa", Size: 3, Checksum: "partsum=", Extents: []proto.Extent{{Chunk: first, Length: 3}}}})
 	if _, err := tf.apply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{

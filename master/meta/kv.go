@@ -204,7 +204,7 @@ func deleteObjectRecord(txn *badger.Txn, old *proto.Object) error {
 	return del(txn, objectKey(old.Bucket, old.Key))
 }
 
-func sortedIDs(set map[uint64]bool) []uint64 {
+func sortedIDs(set map[proto.ChunkID]bool) []proto.ChunkID {
 	return slices.Sorted(maps.Keys(set))
 }
 
@@ -347,7 +347,7 @@ func validStripe(e proto.Extent) error {
 	if st.Cell <= 0 || st.Cell > 64<<20 || len(st.Shards) != st.K+st.M || e.ChunkOffset != 0 || e.Chunk != st.Shards[0] {
 		return fmt.Errorf("stripe %s needs a cell of 1 byte to 64 MiB, %d shards, chunk = first shard, no chunk offset", p, st.K+st.M)
 	}
-	seen := map[uint64]bool{}
+	seen := map[proto.ChunkID]bool{}
 	for _, id := range st.Shards {
 		if seen[id] {
 			return fmt.Errorf("stripe %s names shard chunk %d twice", p, id)

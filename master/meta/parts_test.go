@@ -19,10 +19,10 @@ import (
 func TestCompletedObjectKeepsItsParts(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 4}).(proto.ChunkID)
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "big",
 		ObjectHeaders: proto.ObjectHeaders{ChecksumAlgorithm: proto.ChecksumCRC32, ChecksumType: proto.ChecksumComposite}}})
-	part := func(n int, chunk uint64, size int64, sum string) {
+	part := func(n int, chunk proto.ChunkID, size int64, sum string) {
 		tf.mustApply(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 			Number: n, ETag: fmt.Sprintf("%032x", n), Size: size, Checksum: sum,
 			Extents: []proto.Extent{{Chunk: chunk, Length: size}}}})
@@ -89,7 +89,7 @@ func mustParts(t *testing.T, tf *testFSM, key string, want []proto.ObjectPart) *
 func TestTenThousandPartsFit(t *testing.T) {
 	tf := newTestFSM(t)
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
-	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: proto.MaxPartNumber}).(uint64)
+	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: proto.MaxPartNumber}).(proto.ChunkID)
 	tf.mustApply(OpCreateUpload, CreateUpload{Upload: proto.Upload{ID: "up1", Bucket: "bk1", Key: "huge",
 		ObjectHeaders: proto.ObjectHeaders{ChecksumAlgorithm: proto.ChecksumSHA256, ChecksumType: proto.ChecksumComposite}}})
 	sum := strings.Repeat("s", proto.MaxChecksumLen)
@@ -99,7 +99,7 @@ func TestTenThousandPartsFit(t *testing.T) {
 		etag := fmt.Sprintf("%032x", n)
 		data, err := EncodeCommand(OpPutPart, PutPart{Bucket: "bk1", UploadID: "up1", Part: proto.Part{
 			Number: n, ETag: etag, Size: proto.MinPartSize, Checksum: sum,
-			Extents: []proto.Extent{{Chunk: first + uint64(n-1), Length: proto.MinPartSize}}}})
+			Extents: []proto.Extent{{Chunk: first + proto.ChunkID(n-1), Length: proto.MinPartSize}}}})
 		if err != nil {
 			t.Fatal(err)
 		}

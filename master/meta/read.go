@@ -2,7 +2,6 @@ package meta
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,8 +66,8 @@ func (f *FSM) Nodes() ([]Node, error) {
 }
 
 // Members returns the master members' addresses by id.
-func (f *FSM) Members() (map[string]Member, error) {
-	out := map[string]Member{}
+func (f *FSM) Members() (map[proto.NodeID]Member, error) {
+	out := map[proto.NodeID]Member{}
 	err := scan(f, []byte("r/"), func(k, v []byte) error {
 		var m Member
 		if err := decodeValue(k, v, &m); err != nil {
@@ -136,8 +135,8 @@ func (f *FSM) Counters() (chunks, pendingDeletes uint64, err error) {
 
 // ChunkSizes returns the bytes each referenced chunk holds, from the
 // objects' extents (a scan of every object: used only for balancing).
-func (f *FSM) ChunkSizes() (map[uint64]int64, error) {
-	out := map[uint64]int64{}
+func (f *FSM) ChunkSizes() (map[proto.ChunkID]int64, error) {
+	out := map[proto.ChunkID]int64{}
 	for _, prefix := range []string{"o/", "v/"} { // current and noncurrent versions
 		err := scan(f, []byte(prefix), func(k, v []byte) error {
 			var o proto.Object
@@ -167,14 +166,14 @@ func (f *FSM) ChunkSizes() (map[uint64]int64, error) {
 
 // GCChunks returns the chunks queued for deletion and not yet gone (the
 // tombstones of finished deletions are skipped).
-func (f *FSM) GCChunks() (map[uint64]bool, error) {
-	out := map[uint64]bool{}
+func (f *FSM) GCChunks() (map[proto.ChunkID]bool, error) {
+	out := map[proto.ChunkID]bool{}
 	err := f.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if k := it.Item().Key(); len(k) == 10 && it.Item().ValueSize() == 0 {
-				out[binary.BigEndian.Uint64(k[2:])] = true
+				out[chunkOfKey(k)] = true
 			}
 		}
 		return nil
@@ -186,8 +185,8 @@ func (f *FSM) GCChunks() (map[uint64]bool, error) {
 // and acknowledged gone from every server then (a tombstone). Such an id
 // never becomes committable again, so any replica of it that a server
 // still reports, say one that was down during the deletion, is garbage.
-func (f *FSM) Deleted(ids []uint64) (map[uint64]bool, error) {
-	out := map[uint64]bool{}
+func (f *FSM) Deleted(ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
+	out := map[proto.ChunkID]bool{}
 	err := f.view(func(txn *badger.Txn) error {
 		for _, id := range ids {
 			item, err := txn.Get(chunkKey("g/", id))

@@ -43,9 +43,12 @@ func objectPrefix(bucket string) []byte {
 	return []byte("o/" + bucket + "/")
 }
 func objectKey(bucket, key string) []byte { return append(objectPrefix(bucket), key...) }
-func chunkKey(prefix string, id uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(prefix), id)
+func chunkKey(prefix string, id proto.ChunkID) []byte {
+	return binary.BigEndian.AppendUint64([]byte(prefix), uint64(id))
 }
+
+// chunkOfKey is the chunk id a chunkKey of a 2-byte prefix names.
+func chunkOfKey(k []byte) proto.ChunkID { return proto.ChunkID(binary.BigEndian.Uint64(k[2:])) }
 
 // applyCommand decodes and applies one command in txn.
 func applyCommand(txn *badger.Txn, index uint64, data []byte) (any, error) {
@@ -343,8 +346,8 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *RenameObject) (any, err
 }
 
 // chunkSet returns the distinct chunks of obj (nil obj: empty set).
-func chunkSet(obj *proto.Object) map[uint64]bool {
-	set := map[uint64]bool{}
+func chunkSet(obj *proto.Object) map[proto.ChunkID]bool {
+	set := map[proto.ChunkID]bool{}
 	if obj != nil {
 		for _, e := range obj.Extents {
 			for _, id := range e.Chunks() {
@@ -358,7 +361,7 @@ func chunkSet(obj *proto.Object) map[uint64]bool {
 // checkFreshChunks verifies that every chunk in newSet but not in keep was
 // allocated and is referenced by no object and not queued for deletion: a
 // chunk backs at most one object at a time.
-func checkFreshChunks(txn *badger.Txn, newSet, keep map[uint64]bool) error {
+func checkFreshChunks(txn *badger.Txn, newSet, keep map[proto.ChunkID]bool) error {
 	hw, err := getCounter(txn, keyChunkHW)
 	if err != nil {
 		return err
@@ -367,7 +370,7 @@ func checkFreshChunks(txn *badger.Txn, newSet, keep map[uint64]bool) error {
 		if keep[id] {
 			continue
 		}
-		if id == 0 || id >= hw {
+		if id == 0 || uint64(id) >= hw {
 			return fmt.Errorf("chunk %d was never allocated: %w", id, ErrInvalid)
 		}
 		for _, p := range []string{"c/", "g/"} {
@@ -385,7 +388,7 @@ func checkFreshChunks(txn *badger.Txn, newSet, keep map[uint64]bool) error {
 
 // swapChunks points the chunk index at ref for the new chunks and moves
 // chunks only the old version used to the deletion queue.
-func swapChunks(txn *badger.Txn, oldSet, newSet map[uint64]bool, ref string) error {
+func swapChunks(txn *badger.Txn, oldSet, newSet map[proto.ChunkID]bool, ref string) error {
 	var freed, added int64
 	for _, id := range sortedIDs(oldSet) {
 		if newSet[id] {
@@ -424,7 +427,7 @@ func applyAllocChunks(txn *badger.Txn, _ uint64, c *AllocChunks) (any, error) {
 	if first == 0 {
 		first = 1 // chunk id 0 is never used
 	}
-	return first, setCounter(txn, keyChunkHW, first+c.Count)
+	return proto.ChunkID(first), setCounter(txn, keyChunkHW, first+c.Count)
 }
 
 // applyAckGCDeletion records that no server holds these queued chunks any
@@ -452,7 +455,7 @@ func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *AckGCDeletion) (any, error
 var gcDone = []byte("d")
 
 // gcPending reports whether id is queued for deletion and not yet done.
-func gcPending(txn *badger.Txn, id uint64) (bool, error) {
+func gcPending(txn *badger.Txn, id proto.ChunkID) (bool, error) {
 	item, err := txn.Get(chunkKey("g/", id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
@@ -490,4 +493,4 @@ func applyCollectOrphans(txn *badger.Txn, _ uint64, c *CollectOrphans) (any, err
 }
 
 // ChunkIDs returns the distinct chunks of an object's extents, ascending.
-func ChunkIDs(obj *proto.Object) []uint64 { return sortedIDs(chunkSet(obj)) }
+func ChunkIDs(obj *proto.Object) []proto.ChunkID { return sortedIDs(chunkSet(obj)) }

@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,17 +28,17 @@ import (
 
 // StripeRecord is one entry of the stripe index.
 type StripeRecord struct {
-	K      int      `json:"k"`
-	M      int      `json:"m"`
-	Cell   int64    `json:"cell"`
-	Size   int64    `json:"size"`
-	Shards []uint64 `json:"shards"`
+	K      int             `json:"k"`
+	M      int             `json:"m"`
+	Cell   int64           `json:"cell"`
+	Size   int64           `json:"size"`
+	Shards []proto.ChunkID `json:"shards"`
 }
 
 // stripeSet returns the stripes of extents, by first shard (nil extents:
 // empty set).
-func stripeSet(extents ...[]proto.Extent) map[uint64]StripeRecord {
-	set := map[uint64]StripeRecord{}
+func stripeSet(extents ...[]proto.Extent) map[proto.ChunkID]StripeRecord {
+	set := map[proto.ChunkID]StripeRecord{}
 	for _, es := range extents {
 		for _, e := range es {
 			if st := e.Stripe; st != nil && len(st.Shards) > 0 {
@@ -51,7 +50,7 @@ func stripeSet(extents ...[]proto.Extent) map[uint64]StripeRecord {
 }
 
 // objectStripes returns the stripes of obj (nil obj: empty set).
-func objectStripes(obj *proto.Object) map[uint64]StripeRecord {
+func objectStripes(obj *proto.Object) map[proto.ChunkID]StripeRecord {
 	if obj == nil {
 		return nil
 	}
@@ -61,7 +60,7 @@ func objectStripes(obj *proto.Object) map[uint64]StripeRecord {
 // swapStripes removes the index entries of the stripes only the old set
 // has and adds those only the new set has; the caller swaps the shards'
 // chunk index entries (swapChunks) in the same transaction.
-func swapStripes(txn *badger.Txn, oldSet, newSet map[uint64]StripeRecord) error {
+func swapStripes(txn *badger.Txn, oldSet, newSet map[proto.ChunkID]StripeRecord) error {
 	for _, id := range slices.Sorted(maps.Keys(oldSet)) {
 		if _, kept := newSet[id]; kept {
 			continue
@@ -92,8 +91,8 @@ func swapObjectChunks(txn *badger.Txn, old, obj *proto.Object, ref string) error
 }
 
 // Stripes returns every indexed stripe by its first shard's chunk id.
-func (f *FSM) Stripes() (map[uint64]StripeRecord, error) {
-	out := map[uint64]StripeRecord{}
+func (f *FSM) Stripes() (map[proto.ChunkID]StripeRecord, error) {
+	out := map[proto.ChunkID]StripeRecord{}
 	err := scan(f, []byte("s/"), func(k, v []byte) error {
 		if len(k) != 10 {
 			return storageError{fmt.Errorf("stripe index key %q", k)}
@@ -102,7 +101,7 @@ func (f *FSM) Stripes() (map[uint64]StripeRecord, error) {
 		if err := decodeValue(k, v, &r); err != nil {
 			return err
 		}
-		out[binary.BigEndian.Uint64(k[2:])] = r
+		out[chunkOfKey(k)] = r
 		return nil
 	})
 	return out, err
@@ -111,7 +110,7 @@ func (f *FSM) Stripes() (map[uint64]StripeRecord, error) {
 // ChunkRefs returns every referenced chunk that is not a shard of an
 // erasure-coded stripe, with the replication target of the bucket its
 // object lives in (RefsAndStripes).
-func (f *FSM) ChunkRefs() (map[uint64]int, error) {
+func (f *FSM) ChunkRefs() (map[proto.ChunkID]int, error) {
 	refs, _, err := f.RefsAndStripes()
 	return refs, err
 }
@@ -123,7 +122,7 @@ func (f *FSM) ChunkRefs() (map[uint64]int, error) {
 // stripe entry whose first shard no object references any more (one a
 // command failed to remove) is left out, so it is never repaired or
 // counted missing.
-func (f *FSM) RefsAndStripes() (map[uint64]int, map[uint64]StripeRecord, error) {
+func (f *FSM) RefsAndStripes() (map[proto.ChunkID]int, map[proto.ChunkID]StripeRecord, error) {
 	buckets, err := f.Buckets()
 	if err != nil {
 		return nil, nil, err
@@ -132,9 +131,9 @@ func (f *FSM) RefsAndStripes() (map[uint64]int, map[uint64]StripeRecord, error) 
 	for _, b := range buckets {
 		target[b.Name] = max(b.Replication, 1)
 	}
-	refs, stripes := map[uint64]int{}, map[uint64]StripeRecord{}
+	refs, stripes := map[proto.ChunkID]int{}, map[proto.ChunkID]StripeRecord{}
 	err = f.view(func(txn *badger.Txn) error {
-		indexed := map[uint64]StripeRecord{}
+		indexed := map[proto.ChunkID]StripeRecord{}
 		err := scanTxn(txn, []byte("s/"), func(k, v []byte) error {
 			if len(k) != 10 {
 				return storageError{fmt.Errorf("stripe index key %q", k)}
@@ -143,19 +142,19 @@ func (f *FSM) RefsAndStripes() (map[uint64]int, map[uint64]StripeRecord, error) 
 			if err := decodeValue(k, v, &r); err != nil {
 				return err
 			}
-			indexed[binary.BigEndian.Uint64(k[2:])] = r
+			indexed[chunkOfKey(k)] = r
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		all := map[uint64]string{}
+		all := map[proto.ChunkID]string{}
 		err = scanTxn(txn, []byte("c/"), func(k, v []byte) error {
 			if len(k) != 10 {
 				return storageError{fmt.Errorf("chunk index key %q", k)}
 			}
 			bucket, _, _ := strings.Cut(string(v), "/")
-			all[binary.BigEndian.Uint64(k[2:])] = bucket
+			all[chunkOfKey(k)] = bucket
 			return nil
 		})
 		if err != nil {
@@ -181,8 +180,8 @@ func (f *FSM) RefsAndStripes() (map[uint64]int, map[uint64]StripeRecord, error) 
 // ChunkOwners returns, for each of ids that an object or part references,
 // what references it: "<bucket>/<key>", or "<bucket>/\x00upload/<id>/<part>"
 // for a part of an open multipart upload. Unreferenced ids are left out.
-func (f *FSM) ChunkOwners(ids []uint64) (map[uint64]string, error) {
-	out := map[uint64]string{}
+func (f *FSM) ChunkOwners(ids []proto.ChunkID) (map[proto.ChunkID]string, error) {
+	out := map[proto.ChunkID]string{}
 	err := f.view(func(txn *badger.Txn) error {
 		for _, id := range ids {
 			item, err := txn.Get(chunkKey("c/", id))

@@ -164,7 +164,7 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	// Writes: the parts' chunks move to the object, unused parts' chunks and
 	// the overwritten object's chunks are freed, the records go.
 	obj.Version = index
-	unused := map[uint64]bool{}
+	unused := map[proto.ChunkID]bool{}
 	var unusedExtents [][]proto.Extent
 	for _, p := range have {
 		if !used[p.Number] {
@@ -261,7 +261,7 @@ func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	freed := map[uint64]bool{}
+	freed := map[proto.ChunkID]bool{}
 	var extents [][]proto.Extent
 	for _, p := range have {
 		extents = append(extents, p.Extents)

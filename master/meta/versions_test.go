@@ -52,7 +52,7 @@ func TestVersioningStateMachine(t *testing.T) {
 	f := tf.f
 	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "vbk", Created: goldenAt}})
 	tf.mustApply(OpAllocChunks, AllocChunks{Count: 20})
-	put := func(chunk uint64) any {
+	put := func(chunk proto.ChunkID) any {
 		return tf.mustApply(OpPutObject, PutObject{Object: goldenChunked("vbk", "k", chunk, 10)})
 	}
 	del := func(vid string) proto.DeleteResult {

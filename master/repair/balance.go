@@ -30,10 +30,10 @@ func Unbalanced(servers []placement.Server, threshold float64) bool {
 // never onto a server holding another shard of it, never narrowing its
 // racks. The caller keeps the moves and calls it with no repair work
 // outstanding.
-func Balance(in *Input, sizes map[uint64]int64, threshold float64, maxMoves int) ([]placement.Move, map[string][]proto.Command) {
+func Balance(in *Input, sizes map[proto.ChunkID]int64, threshold float64, maxMoves int) ([]placement.Move, map[proto.NodeID][]proto.Command) {
 	var chunks []placement.ChunkInfo
 	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
-		chunks = append(chunks, placement.ChunkInfo{ID: c, Size: sizes[c], Holders: in.Holders[c]})
+		chunks = append(chunks, placement.ChunkInfo{ID: uint64(c), Size: sizes[c], Holders: placementIDs(in.Holders[c])})
 	}
 	states := States(in.Servers)
 	for _, id := range slices.Sorted(maps.Keys(in.Stripes)) {
@@ -49,14 +49,15 @@ func Balance(in *Input, sizes map[uint64]int64, threshold float64, maxMoves int)
 			if size <= 0 {
 				size = in.Sizes[c]
 			}
-			chunks = append(chunks, placement.ChunkInfo{ID: c, Size: size, Holders: in.Holders[c], Group: id})
+			chunks = append(chunks, placement.ChunkInfo{ID: uint64(c), Size: size, Holders: placementIDs(in.Holders[c]), Group: uint64(id)})
 		}
 	}
-	cmds := map[string][]proto.Command{}
+	cmds := map[proto.NodeID][]proto.Command{}
 	moves := placement.PlanBalance(in.Servers, chunks, threshold, maxMoves)
 	for _, m := range moves {
-		cmds[m.To] = append(cmds[m.To], copyCommand(in, m.Chunk, m.From))
-		in.Inflight.addCopy(m.Chunk, m.To, CopyOp{Source: m.From, At: in.Now, Bytes: sizes[m.Chunk]})
+		c, from, to := proto.ChunkID(m.Chunk), proto.NodeID(m.From), proto.NodeID(m.To) // placement's own ids
+		cmds[to] = append(cmds[to], copyCommand(in, c, from))
+		in.Inflight.addCopy(c, to, CopyOp{Source: from, At: in.Now, Bytes: sizes[c]})
 	}
 	return moves, cmds
 }
@@ -64,15 +65,16 @@ func Balance(in *Input, sizes map[uint64]int64, threshold float64, maxMoves int)
 // FinishMoves issues the deletion of the old replica of every move whose
 // copy is reported (recorded in in.Inflight), forgets moves whose copy was
 // abandoned, and returns the moves still copying.
-func FinishMoves(in *Input, moves []placement.Move) ([]placement.Move, map[string][]proto.Command) {
+func FinishMoves(in *Input, moves []placement.Move) ([]placement.Move, map[proto.NodeID][]proto.Command) {
 	var keep []placement.Move
-	cmds := map[string][]proto.Command{}
+	cmds := map[proto.NodeID][]proto.Command{}
 	for _, m := range moves {
-		_, copying := in.Inflight.Copies[m.Chunk][m.To]
+		c, from, to := proto.ChunkID(m.Chunk), proto.NodeID(m.From), proto.NodeID(m.To) // placement's own ids
+		_, copying := in.Inflight.Copies[c][to]
 		switch {
-		case slices.Contains(in.Holders[m.Chunk], m.To):
-			cmds[m.From] = append(cmds[m.From], proto.Command{Op: proto.CmdDelete, Chunk: m.Chunk})
-			in.Inflight.addDelete(m.Chunk, m.From, in.Now)
+		case slices.Contains(in.Holders[c], to):
+			cmds[from] = append(cmds[from], proto.Command{Op: proto.CmdDelete, Chunk: c})
+			in.Inflight.addDelete(c, from, in.Now)
 		case copying:
 			keep = append(keep, m)
 		}

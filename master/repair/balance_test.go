@@ -19,14 +19,14 @@ func TestBalanceMovesShardsSafely(t *testing.T) {
 			in.Servers[i].Used = in.Servers[i].Capacity / 2
 		}
 	}
-	in.Sizes = map[uint64]int64{}
-	st := Stripe{K: 2, M: 1, Shards: []uint64{11, 12, 13}}
-	in.Stripes = map[uint64]Stripe{11: st}
+	in.Sizes = map[proto.ChunkID]int64{}
+	st := Stripe{K: 2, M: 1, Shards: []proto.ChunkID{11, 12, 13}}
+	in.Stripes = map[proto.ChunkID]Stripe{11: st}
 	for i, c := range st.Shards {
-		in.Holders[c] = []string{in.Servers[i].ID}
+		in.Holders[c] = []proto.NodeID{proto.NodeID(in.Servers[i].ID)}
 		in.Sizes[c] = in.Servers[i].Capacity / 4
 	}
-	moves, cmds := Balance(in, map[uint64]int64{}, 0.1, 10)
+	moves, cmds := Balance(in, map[proto.ChunkID]int64{}, 0.1, 10)
 	if len(moves) == 0 {
 		t.Fatal("no shard moved to the empty servers")
 	}
@@ -36,41 +36,42 @@ func TestBalanceMovesShardsSafely(t *testing.T) {
 			t.Fatalf("moves %+v put two shards of the stripe on one server", moves)
 		}
 		to[m.To] = true
-		if len(cmds[m.To]) == 0 || cmds[m.To][0].Op != proto.CmdCopy {
+		if tc := cmds[proto.NodeID(m.To)]; len(tc) == 0 || tc[0].Op != proto.CmdCopy {
 			t.Fatalf("move %+v issued no copy to its target: %+v", m, cmds)
 		}
 	}
 	// The first move's copy is reported: the shard is on both servers.
 	m := moves[0]
-	in.Holders[m.Chunk] = []string{m.From, m.To}
-	delete(in.Inflight.Copies[m.Chunk], m.To)
-	in.Moving = map[uint64]bool{}
+	from, to1 := proto.NodeID(m.From), proto.NodeID(m.To)
+	in.Holders[proto.ChunkID(m.Chunk)] = []proto.NodeID{from, to1}
+	delete(in.Inflight.Copies[proto.ChunkID(m.Chunk)], to1)
+	in.Moving = map[proto.ChunkID]bool{}
 	for _, mv := range moves {
-		in.Moving[mv.Chunk] = true
+		in.Moving[proto.ChunkID(mv.Chunk)] = true
 	}
 	p := MakePlan(in)
 	for srv, cs := range p.Commands {
 		for _, c := range cs {
-			if c.Op == proto.CmdDelete && c.Chunk == m.Chunk {
-				t.Fatalf("the planner deletes the moving shard %d on %s", m.Chunk, srv)
+			if c.Op == proto.CmdDelete && c.Chunk == proto.ChunkID(m.Chunk) {
+				t.Fatalf("the planner deletes the moving shard %d on %s", proto.ChunkID(m.Chunk), srv)
 			}
 		}
 	}
 	_, del := FinishMoves(in, moves)
-	if got := del[m.From]; len(got) != 1 || got[0].Op != proto.CmdDelete || got[0].Chunk != m.Chunk {
+	if got := del[from]; len(got) != 1 || got[0].Op != proto.CmdDelete || got[0].Chunk != proto.ChunkID(m.Chunk) {
 		t.Fatalf("FinishMoves: %+v, want the old replica on %s deleted", del, m.From)
 	}
-	if len(del[m.To]) != 0 {
+	if len(del[to1]) != 0 {
 		t.Fatalf("FinishMoves deletes the new replica: %+v", del)
 	}
 	// The move is over, its deletion not yet reported: the shard is still
 	// on both servers, and the planner must not delete the new replica.
-	delete(in.Moving, m.Chunk)
+	delete(in.Moving, proto.ChunkID(m.Chunk))
 	p = MakePlan(in)
 	for srv, cs := range p.Commands {
 		for _, c := range cs {
-			if c.Op == proto.CmdDelete && c.Chunk == m.Chunk {
-				t.Fatalf("with the old replica's deletion in flight, the planner deletes shard %d on %s too", m.Chunk, srv)
+			if c.Op == proto.CmdDelete && c.Chunk == proto.ChunkID(m.Chunk) {
+				t.Fatalf("with the old replica's deletion in flight, the planner deletes shard %d on %s too", proto.ChunkID(m.Chunk), srv)
 			}
 		}
 	}

@@ -1,6 +1,9 @@
 package repair
 
-import "github.com/granary-store/granary/placement"
+import (
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/placement"
+)
 
 // Membership is a chunk server's registry state, set by operators through
 // the replicated state: whether it should hold data at all.
@@ -35,10 +38,10 @@ func Health(m Membership, heard bool) placement.State {
 
 // Usable returns, for every server, whether it may serve reads of the
 // replicas it holds: alive or draining.
-func Usable(servers []placement.Server) map[string]bool {
-	out := make(map[string]bool, len(servers))
+func Usable(servers []placement.Server) map[proto.NodeID]bool {
+	out := make(map[proto.NodeID]bool, len(servers))
 	for _, sv := range servers {
-		out[sv.ID] = usable(sv.State)
+		out[proto.NodeID(sv.ID)] = usable(sv.State)
 	}
 	return out
 }
@@ -48,10 +51,10 @@ func usable(st placement.State) bool {
 }
 
 // States indexes the servers' states by id.
-func States(servers []placement.Server) map[string]placement.State {
-	out := make(map[string]placement.State, len(servers))
+func States(servers []placement.Server) map[proto.NodeID]placement.State {
+	out := make(map[proto.NodeID]placement.State, len(servers))
 	for _, sv := range servers {
-		out[sv.ID] = sv.State
+		out[proto.NodeID(sv.ID)] = sv.State
 	}
 	return out
 }

@@ -15,23 +15,23 @@ import (
 // deterministic: same input, same plan.
 type Input struct {
 	Now      time.Time
-	Refs     map[uint64]int      // referenced chunks -> replication target
-	GC       map[uint64]bool     // chunks queued for deletion, due now
-	Holders  map[uint64][]string // reported replicas (sorted)
-	Sizes    map[uint64]int64    // data bytes of chunks, where reported
-	Corrupt  map[uint64]map[string]bool
+	Refs     map[proto.ChunkID]int            // referenced chunks -> replication target
+	GC       map[proto.ChunkID]bool           // chunks queued for deletion, due now
+	Holders  map[proto.ChunkID][]proto.NodeID // reported replicas (sorted)
+	Sizes    map[proto.ChunkID]int64          // data bytes of chunks, where reported
+	Corrupt  map[proto.ChunkID]map[proto.NodeID]bool
 	Servers  []placement.Server
-	Addrs    map[string]string
-	OrphanAt map[uint64]time.Time // unreferenced chunks: when they may be collected
+	Addrs    map[proto.NodeID]string
+	OrphanAt map[proto.ChunkID]time.Time // unreferenced chunks: when they may be collected
 	// Inflight is the leader's record of commands sent and not yet
 	// confirmed; MakePlan, Balance and FinishMoves add what they issue.
 	Inflight *Inflight
-	Moving   map[uint64]bool // chunks in a balancing move: not trimmed
+	Moving   map[proto.ChunkID]bool // chunks in a balancing move: not trimmed
 	Limits   Limits
 	// Stripes are the erasure-coded stripes (stripe ID -> stripe). Their
 	// shard chunks are not in Refs; Holders, Sizes and Corrupt cover them
 	// like any chunk. Nil when the cluster has none.
-	Stripes map[uint64]Stripe
+	Stripes map[proto.ChunkID]Stripe
 }
 
 // Limits bound the work issued per planning round.
@@ -50,14 +50,14 @@ type Limits struct {
 
 // Plan is the planner's output.
 type Plan struct {
-	Commands map[string][]proto.Command // server -> commands for its next heartbeat
-	GCDone   []uint64                   // queued deletions no server holds any more
-	Collect  []uint64                   // orphans to move to the deletion queue via Raft
-	Queued   int                        // under-replicated chunks waiting for a copy slot
+	Commands map[proto.NodeID][]proto.Command // server -> commands for its next heartbeat
+	GCDone   []proto.ChunkID                  // queued deletions no server holds any more
+	Collect  []proto.ChunkID                  // orphans to move to the deletion queue via Raft
+	Queued   int                              // under-replicated chunks waiting for a copy slot
 	// QueuedBytes are the bytes of the copies still to issue for the
 	// under-replicated chunks (one per missing replica).
 	QueuedBytes int64
-	Missing     []uint64 // referenced chunks without any readable replica
+	Missing     []proto.ChunkID // referenced chunks without any readable replica
 	Copies      int
 	Deletes     int
 	// Reconstructs are the shard rebuilds issued this round, most urgent
@@ -66,7 +66,7 @@ type Plan struct {
 	// an ordinary copy in Commands.)
 	Reconstructs []Reconstruct
 	// MissingStripes are stripes with fewer than K readable shards.
-	MissingStripes []uint64
+	MissingStripes []proto.ChunkID
 	// QueuedStripes counts degraded stripes with a shard still waiting
 	// for a repair slot or a target.
 	QueuedStripes int
@@ -79,24 +79,24 @@ func (p *Plan) work() int { return p.Copies + len(p.Reconstructs) }
 // Inflight tracks commands sent and not yet confirmed by reports. It is
 // not safe for concurrent use; the master guards it.
 type Inflight struct {
-	Copies  map[uint64]map[string]CopyOp // chunk -> target -> op
-	Deletes map[uint64]map[string]time.Time
+	Copies  map[proto.ChunkID]map[proto.NodeID]CopyOp // chunk -> target -> op
+	Deletes map[proto.ChunkID]map[proto.NodeID]time.Time
 	// Reconstructs are shard rebuilds in flight, by the chunk ID of the
 	// shard being rebuilt.
-	Reconstructs map[uint64]ReconstructOp
+	Reconstructs map[proto.ChunkID]ReconstructOp
 }
 
 // CopyOp is a copy in flight to one target.
 type CopyOp struct {
-	Source string
+	Source proto.NodeID
 	At     time.Time
 	Bytes  int64 // the chunk's size as the planner counted it
 }
 
 // NewInflight returns an empty record.
 func NewInflight() *Inflight {
-	return &Inflight{Copies: map[uint64]map[string]CopyOp{}, Deletes: map[uint64]map[string]time.Time{},
-		Reconstructs: map[uint64]ReconstructOp{}}
+	return &Inflight{Copies: map[proto.ChunkID]map[proto.NodeID]CopyOp{}, Deletes: map[proto.ChunkID]map[proto.NodeID]time.Time{},
+		Reconstructs: map[proto.ChunkID]ReconstructOp{}}
 }
 
 // load is the copy work a server takes part in.
@@ -108,8 +108,8 @@ type load struct {
 func (l load) add(bytes int64) load { return load{l.n + 1, l.bytes + bytes} }
 
 // busy sums the copies each server takes part in.
-func (f *Inflight) busy() map[string]load {
-	out := map[string]load{}
+func (f *Inflight) busy() map[proto.NodeID]load {
+	out := map[proto.NodeID]load{}
 	for _, targets := range f.Copies {
 		for t, op := range targets {
 			out[t] = out[t].add(op.Bytes)
@@ -146,7 +146,7 @@ func (lim Limits) full(l load, size int64) bool {
 }
 
 // size is the bytes chunk c counts for.
-func (in *Input) size(c uint64) int64 {
+func (in *Input) size(c proto.ChunkID) int64 {
 	if n, ok := in.Sizes[c]; ok {
 		return n
 	}
@@ -154,17 +154,17 @@ func (in *Input) size(c uint64) int64 {
 }
 
 // addCopy records a copy of chunk c to target.
-func (f *Inflight) addCopy(c uint64, target string, op CopyOp) {
+func (f *Inflight) addCopy(c proto.ChunkID, target proto.NodeID, op CopyOp) {
 	if f.Copies[c] == nil {
-		f.Copies[c] = map[string]CopyOp{}
+		f.Copies[c] = map[proto.NodeID]CopyOp{}
 	}
 	f.Copies[c][target] = op
 }
 
 // addDelete records a deletion of chunk c on server.
-func (f *Inflight) addDelete(c uint64, server string, at time.Time) {
+func (f *Inflight) addDelete(c proto.ChunkID, server proto.NodeID, at time.Time) {
 	if f.Deletes[c] == nil {
-		f.Deletes[c] = map[string]time.Time{}
+		f.Deletes[c] = map[proto.NodeID]time.Time{}
 	}
 	f.Deletes[c][server] = at
 }
@@ -212,7 +212,7 @@ func (f *Inflight) Expire(in *Input) int {
 // MakePlan decides the copies and deletions of one round and records them
 // in in.Inflight.
 func MakePlan(in *Input) Plan {
-	p := Plan{Commands: map[string][]proto.Command{}}
+	p := Plan{Commands: map[proto.NodeID][]proto.Command{}}
 	states := States(in.Servers)
 	var queue []need
 	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
@@ -237,7 +237,7 @@ func MakePlan(in *Input) Plan {
 }
 
 type need struct {
-	chunk uint64
+	chunk proto.ChunkID
 	view  Replicas
 	count int
 }
@@ -255,7 +255,7 @@ func (p *Plan) copy(in *Input, queue []need) {
 		return
 	}
 	busy := in.Inflight.busy()
-	waiting := map[uint64]bool{}
+	waiting := map[proto.ChunkID]bool{}
 	for pass := 1; p.work() < in.Limits.PerRound; pass++ {
 		progress := false
 		for _, n := range queue {
@@ -284,19 +284,19 @@ func (p *Plan) copy(in *Input, queue []need) {
 // copyOne issues one copy of a chunk. A chunk down to one counting replica
 // takes any eligible target; otherwise, when the best target for rack
 // spread is busy, the copy waits for it rather than crowd a rack.
-func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]load, n need) bool {
+func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[proto.NodeID]load, n need) bool {
 	size := in.size(n.chunk)
-	free := slices.DeleteFunc(slices.Clone(n.view.Sources), func(s string) bool { return in.Limits.full(busy[s], size) })
+	free := slices.DeleteFunc(slices.Clone(n.view.Sources), func(s proto.NodeID) bool { return in.Limits.full(busy[s], size) })
 	if len(free) == 0 {
 		return false
 	}
-	source, err := placement.ChooseSource(in.Servers, free, n.chunk)
+	source, err := chooseSource(in.Servers, free, n.chunk)
 	if err != nil {
 		return false
 	}
 	pending := slices.Collect(maps.Keys(in.Inflight.Copies[n.chunk]))
-	req := placement.Request{Chunk: n.chunk, Count: 1, Holders: append(slices.Clone(n.view.Sources), pending...),
-		Exclude: append(slices.Clone(in.Holders[n.chunk]), pending...)}
+	req := placement.Request{Chunk: uint64(n.chunk), Count: 1, Holders: placementIDs(append(slices.Clone(n.view.Sources), pending...)),
+		Exclude: placementIDs(append(slices.Clone(in.Holders[n.chunk]), pending...))}
 	ideal, err := ring.Choose(req)
 	if err != nil {
 		// Nowhere else to put a copy: every eligible server holds one,
@@ -307,21 +307,21 @@ func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]load, n 
 		}
 		return false
 	}
-	target := ideal[0]
+	target := proto.NodeID(ideal[0])
 	if in.Limits.full(busy[target], size) {
 		if len(n.view.Counting) > 1 {
 			return false // not urgent: wait for the rack-preserving target
 		}
 		for s, l := range busy {
 			if in.Limits.full(l, size) {
-				req.Exclude = append(req.Exclude, s)
+				req.Exclude = append(req.Exclude, string(s))
 			}
 		}
 		alt, err := ring.Choose(req)
 		if err != nil {
 			return false
 		}
-		target = alt[0]
+		target = proto.NodeID(alt[0])
 	}
 	p.Commands[target] = append(p.Commands[target], copyCommand(in, n.chunk, source))
 	in.Inflight.addCopy(n.chunk, target, CopyOp{Source: source, At: in.Now, Bytes: size})
@@ -331,7 +331,7 @@ func (p *Plan) copyOne(in *Input, ring *placement.Ring, busy map[string]load, n 
 	return true
 }
 
-func copyCommand(in *Input, chunk uint64, source string) proto.Command {
+func copyCommand(in *Input, chunk proto.ChunkID, source proto.NodeID) proto.Command {
 	return proto.Command{Op: proto.CmdCopy, Chunk: chunk, Source: proto.Target{ID: source, Address: in.Addrs[source]}}
 }
 
@@ -339,11 +339,11 @@ func copyCommand(in *Input, chunk uint64, source string) proto.Command {
 // the chunk has its target of good replicas, corrupt ones. (When a chunk
 // cannot reach its target because the bad replicas take the only eligible
 // servers, copyOne deletes one of them first.)
-func (p *Plan) trim(in *Input, c uint64, v Replicas) {
+func (p *Plan) trim(in *Input, c proto.ChunkID, v Replicas) {
 	target := in.Refs[c]
-	var victims []string
+	var victims []proto.NodeID
 	if len(v.Counting) > target {
-		extra, err := placement.ChooseTrim(in.Servers, v.Counting, target, c)
+		extra, err := chooseTrim(in.Servers, v.Counting, target, c)
 		if err == nil {
 			victims = extra
 		}
@@ -357,7 +357,7 @@ func (p *Plan) trim(in *Input, c uint64, v Replicas) {
 }
 
 // remove issues one deletion unless one is pending or the round is full.
-func (p *Plan) remove(in *Input, c uint64, server string) {
+func (p *Plan) remove(in *Input, c proto.ChunkID, server proto.NodeID) {
 	if _, pending := in.Inflight.Deletes[c][server]; pending || p.Deletes >= in.Limits.Deletes {
 		return
 	}

@@ -13,15 +13,15 @@ import (
 // cluster builds a planner input: n servers over racks, all alive.
 func planCluster(n, racks int) *Input {
 	in := &Input{
-		Now: time.Unix(1000, 0), Refs: map[uint64]int{}, GC: map[uint64]bool{},
-		Holders: map[uint64][]string{}, Corrupt: map[uint64]map[string]bool{},
-		Addrs: map[string]string{}, OrphanAt: map[uint64]time.Time{}, Inflight: NewInflight(),
+		Now: time.Unix(1000, 0), Refs: map[proto.ChunkID]int{}, GC: map[proto.ChunkID]bool{},
+		Holders: map[proto.ChunkID][]proto.NodeID{}, Corrupt: map[proto.ChunkID]map[proto.NodeID]bool{},
+		Addrs: map[proto.NodeID]string{}, OrphanAt: map[proto.ChunkID]time.Time{}, Inflight: NewInflight(),
 		Limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute},
 	}
 	for i := 1; i <= n; i++ {
 		id := fmt.Sprintf("n%d", i)
 		in.Servers = append(in.Servers, placement.Server{ID: id, Rack: fmt.Sprintf("r%d", (i-1)%racks+1), Capacity: 1 << 40})
-		in.Addrs[id] = id + ":1"
+		in.Addrs[proto.NodeID(id)] = id + ":1"
 	}
 	return in
 }
@@ -34,8 +34,8 @@ func (in *Input) kill(id string) {
 	}
 }
 
-func copies(p Plan) map[uint64][]string {
-	out := map[uint64][]string{}
+func copies(p Plan) map[proto.ChunkID][]proto.NodeID {
+	out := map[proto.ChunkID][]proto.NodeID{}
 	for srv, cmds := range p.Commands {
 		for _, c := range cmds {
 			if c.Op == proto.CmdCopy {
@@ -49,12 +49,12 @@ func copies(p Plan) map[uint64][]string {
 func TestPlanRepairsMostUrgentFirst(t *testing.T) {
 	in := planCluster(6, 3)
 	// Chunks 1-10 lost one replica, chunks 11-20 lost two (n1 and n2 die).
-	for c := uint64(1); c <= 20; c++ {
+	for c := proto.ChunkID(1); c <= 20; c++ {
 		in.Refs[c] = 3
 		if c <= 10 {
-			in.Holders[c] = []string{"n1", "n3", "n5"}
+			in.Holders[c] = []proto.NodeID{"n1", "n3", "n5"}
 		} else {
-			in.Holders[c] = []string{"n1", "n2", "n4"}
+			in.Holders[c] = []proto.NodeID{"n1", "n2", "n4"}
 		}
 	}
 	in.kill("n1")
@@ -62,12 +62,12 @@ func TestPlanRepairsMostUrgentFirst(t *testing.T) {
 	in.Limits.PerRound = 10 // room for one copy per urgent chunk this round
 	p := MakePlan(in)
 	got := copies(p)
-	for c := uint64(11); c <= 20; c++ {
+	for c := proto.ChunkID(11); c <= 20; c++ {
 		if len(got[c]) == 0 {
 			t.Errorf("chunk %d (one replica left) got no copy while slots went elsewhere: %v", c, got)
 		}
 	}
-	for c := uint64(1); c <= 10; c++ {
+	for c := proto.ChunkID(1); c <= 10; c++ {
 		if len(got[c]) > 0 {
 			t.Errorf("chunk %d (two replicas left) was copied before the chunks with one", c)
 		}
@@ -79,14 +79,14 @@ func TestPlanRepairsMostUrgentFirst(t *testing.T) {
 
 func TestPlanTargetsKeepRulesAndThrottles(t *testing.T) {
 	in := planCluster(6, 3)
-	for c := uint64(1); c <= 30; c++ {
+	for c := proto.ChunkID(1); c <= 30; c++ {
 		in.Refs[c] = 3
-		in.Holders[c] = []string{"n1", "n2", "n3"} // racks r1, r2, r3
+		in.Holders[c] = []proto.NodeID{"n1", "n2", "n3"} // racks r1, r2, r3
 	}
 	in.kill("n1")
 	in.Limits.PerServer = 2
 	p := MakePlan(in)
-	busy := map[string]int{}
+	busy := map[proto.NodeID]int{}
 	for c, targets := range copies(p) {
 		for _, tg := range targets {
 			if slices.Contains(in.Holders[c], tg) {
@@ -95,7 +95,7 @@ func TestPlanTargetsKeepRulesAndThrottles(t *testing.T) {
 			busy[tg]++
 		}
 		for _, tg := range targets {
-			if in.Servers[slices.IndexFunc(in.Servers, func(s placement.Server) bool { return s.ID == tg })].Rack != "r1" {
+			if in.Servers[slices.IndexFunc(in.Servers, func(s placement.Server) bool { return proto.NodeID(s.ID) == tg })].Rack != "r1" {
 				t.Errorf("chunk %d lost its r1 replica but the copy went to %s on another rack", c, tg)
 			}
 		}
@@ -124,9 +124,9 @@ func TestPlanTrimsKeepingRackSpread(t *testing.T) {
 	in := planCluster(6, 3)
 	in.Refs[7] = 3
 	// n1 came back after n4 replaced it: four replicas, two in r1.
-	in.Holders[7] = []string{"n1", "n2", "n3", "n4"}
+	in.Holders[7] = []proto.NodeID{"n1", "n2", "n3", "n4"}
 	p := MakePlan(in)
-	var deleted []string
+	var deleted []proto.NodeID
 	for srv, cmds := range p.Commands {
 		for _, c := range cmds {
 			if c.Op == proto.CmdDelete {
@@ -142,12 +142,12 @@ func TestPlanTrimsKeepingRackSpread(t *testing.T) {
 func TestPlanMissingAndCorrupt(t *testing.T) {
 	in := planCluster(5, 2)
 	in.Refs[1], in.Refs[2] = 3, 3
-	in.Holders[1] = []string{"n1"}                   // only on a dead server
-	in.Holders[2] = []string{"n1", "n2", "n3", "n4"} // n4's copy is corrupt
-	in.Corrupt[2] = map[string]bool{"n4": true}
+	in.Holders[1] = []proto.NodeID{"n1"}                   // only on a dead server
+	in.Holders[2] = []proto.NodeID{"n1", "n2", "n3", "n4"} // n4's copy is corrupt
+	in.Corrupt[2] = map[proto.NodeID]bool{"n4": true}
 	in.kill("n1")
 	p := MakePlan(in)
-	if !slices.Equal(p.Missing, []uint64{1}) {
+	if !slices.Equal(p.Missing, []proto.ChunkID{1}) {
 		t.Fatalf("missing %v, want [1]", p.Missing)
 	}
 	if len(copies(p)[1]) != 0 {
@@ -163,7 +163,7 @@ func TestPlanMissingAndCorrupt(t *testing.T) {
 			t.Fatal("corrupt replica deleted before the chunk was back to three good replicas")
 		}
 	}
-	in.Holders[2] = []string{"n1", "n2", "n3", "n4", "n5"}
+	in.Holders[2] = []proto.NodeID{"n1", "n2", "n3", "n4", "n5"}
 	in.Inflight = NewInflight()
 	p = MakePlan(in)
 	if cmds := p.Commands["n4"]; len(cmds) != 1 || cmds[0].Op != proto.CmdDelete {
@@ -174,14 +174,14 @@ func TestPlanMissingAndCorrupt(t *testing.T) {
 func TestPlanGarbage(t *testing.T) {
 	in := planCluster(3, 1)
 	in.GC[5], in.GC[6] = true, true
-	in.Holders[5] = []string{"n1", "n2"}
+	in.Holders[5] = []proto.NodeID{"n1", "n2"}
 	in.OrphanAt[9] = in.Now.Add(-time.Second) // grace over
 	in.OrphanAt[10] = in.Now.Add(time.Second) // still a writer's
 	p := MakePlan(in)
 	if len(p.Commands["n1"]) != 1 || len(p.Commands["n2"]) != 1 {
 		t.Fatalf("deletes %v", p.Commands)
 	}
-	if !slices.Equal(p.GCDone, []uint64{6}) || !slices.Equal(p.Collect, []uint64{9}) {
+	if !slices.Equal(p.GCDone, []proto.ChunkID{6}) || !slices.Equal(p.Collect, []proto.ChunkID{9}) {
 		t.Fatalf("gcDone %v collect %v", p.GCDone, p.Collect)
 	}
 }

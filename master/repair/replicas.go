@@ -12,19 +12,19 @@ import (
 type Replicas struct {
 	// Counting are good replicas on alive servers: they count toward the
 	// replication target.
-	Counting []string
+	Counting []proto.NodeID
 	// Sources are good replicas that can be read and copied: on alive or
 	// draining servers.
-	Sources []string
+	Sources []proto.NodeID
 	// Bad are corrupt replicas on alive servers, deleted once the chunk has
 	// its target of good ones.
-	Bad []string
+	Bad []proto.NodeID
 }
 
 // Classify splits holders (in their order) by the servers' states; corrupt
 // marks the holders known to hold a corrupt copy. A holder of unknown
 // state is ignored.
-func Classify(holders []string, states map[string]placement.State, corrupt map[string]bool) Replicas {
+func Classify(holders []proto.NodeID, states map[proto.NodeID]placement.State, corrupt map[proto.NodeID]bool) Replicas {
 	var v Replicas
 	for _, h := range holders {
 		st, known := states[h]
@@ -72,7 +72,7 @@ func ConditionOf(v Replicas, target int) Condition {
 // Count derives the status counters (Total, Missing, UnderReplicated,
 // OverReplicated) of the referenced chunks refs (chunk -> target) from
 // the same classification the planner uses.
-func Count(refs map[uint64]int, holders map[uint64][]string, corrupt map[uint64]map[string]bool, servers []placement.Server) proto.ChunkCounts {
+func Count(refs map[proto.ChunkID]int, holders map[proto.ChunkID][]proto.NodeID, corrupt map[proto.ChunkID]map[proto.NodeID]bool, servers []placement.Server) proto.ChunkCounts {
 	states := States(servers)
 	c := proto.ChunkCounts{Total: len(refs)}
 	for _, id := range slices.Sorted(maps.Keys(refs)) {
@@ -95,7 +95,7 @@ func Count(refs map[uint64]int, holders map[uint64][]string, corrupt map[uint64]
 // Drained reports whether every chunk the server holds has its target of
 // good replicas on alive servers, and every stripe it holds a shard of is
 // full without it, so it can be decommissioned.
-func Drained(in *Input, server string) bool {
+func Drained(in *Input, server proto.NodeID) bool {
 	states := States(in.Servers)
 	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
 		if !slices.Contains(in.Holders[c], server) {
@@ -107,7 +107,7 @@ func Drained(in *Input, server string) bool {
 	}
 	for _, id := range slices.Sorted(maps.Keys(in.Stripes)) {
 		s := in.Stripes[id]
-		holds := slices.ContainsFunc(s.Shards, func(c uint64) bool { return slices.Contains(in.Holders[c], server) })
+		holds := slices.ContainsFunc(s.Shards, func(c proto.ChunkID) bool { return slices.Contains(in.Holders[c], server) })
 		if holds && ClassifyStripe(s, in.Holders, states, in.Corrupt).Condition(s) != StripeFull {
 			return false
 		}

@@ -126,13 +126,13 @@ type scenario struct {
 	rack     map[string]string
 	member   map[string]Membership
 	heard    map[string]bool
-	refs     map[uint64]int
-	holders  map[uint64][]string
-	corrupt  map[uint64]map[string]bool
-	gc       map[uint64]bool
-	orphanAt map[uint64]time.Time
-	sizes    map[uint64]int64
-	stripes  map[uint64]Stripe
+	refs     map[proto.ChunkID]int
+	holders  map[proto.ChunkID][]proto.NodeID
+	corrupt  map[proto.ChunkID]map[proto.NodeID]bool
+	gc       map[proto.ChunkID]bool
+	orphanAt map[proto.ChunkID]time.Time
+	sizes    map[proto.ChunkID]int64
+	stripes  map[proto.ChunkID]Stripe
 	inflight *Inflight
 	limits   Limits
 	last     Plan
@@ -140,9 +140,9 @@ type scenario struct {
 
 func newScenario(t *testing.T) *scenario {
 	return &scenario{t: t, now: time.Unix(1000, 0), rack: map[string]string{}, member: map[string]Membership{},
-		heard: map[string]bool{}, refs: map[uint64]int{}, holders: map[uint64][]string{},
-		corrupt: map[uint64]map[string]bool{}, gc: map[uint64]bool{}, orphanAt: map[uint64]time.Time{},
-		sizes: map[uint64]int64{}, stripes: map[uint64]Stripe{}, inflight: NewInflight(), limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute}}
+		heard: map[string]bool{}, refs: map[proto.ChunkID]int{}, holders: map[proto.ChunkID][]proto.NodeID{},
+		corrupt: map[proto.ChunkID]map[proto.NodeID]bool{}, gc: map[proto.ChunkID]bool{}, orphanAt: map[proto.ChunkID]time.Time{},
+		sizes: map[proto.ChunkID]int64{}, stripes: map[proto.ChunkID]Stripe{}, inflight: NewInflight(), limits: Limits{PerServer: 100, PerRound: 1000, Deletes: 1000, Timeout: time.Minute}}
 }
 
 func (sc *scenario) fatalf(format string, args ...any) {
@@ -160,13 +160,13 @@ func (sc *scenario) servers() []placement.Server {
 }
 
 func (sc *scenario) input() *Input {
-	addrs := map[string]string{}
+	addrs := map[proto.NodeID]string{}
 	for _, id := range sc.ids {
-		addrs[id] = id + ":7000"
+		addrs[proto.NodeID(id)] = id + ":7000"
 	}
 	return &Input{Now: sc.now, Refs: sc.refs, GC: sc.gc, Holders: sc.holders, Sizes: sc.sizes, Corrupt: sc.corrupt,
 		Servers: sc.servers(), Addrs: addrs, OrphanAt: sc.orphanAt, Inflight: sc.inflight,
-		Moving: map[uint64]bool{}, Limits: sc.limits, Stripes: sc.stripes}
+		Moving: map[proto.ChunkID]bool{}, Limits: sc.limits, Stripes: sc.stripes}
 }
 
 func (sc *scenario) run(line string) []string {
@@ -200,7 +200,7 @@ func (sc *scenario) run(line string) []string {
 			delete(sc.corrupt, c)
 			for _, id := range sc.list(arg(f, "corrupt")) {
 				if sc.corrupt[c] == nil {
-					sc.corrupt[c] = map[string]bool{}
+					sc.corrupt[c] = map[proto.NodeID]bool{}
 				}
 				sc.corrupt[c][id] = true
 			}
@@ -215,7 +215,7 @@ func (sc *scenario) run(line string) []string {
 			}
 			for _, id := range sc.list(arg(f, "corrupt")) {
 				if sc.corrupt[c] == nil {
-					sc.corrupt[c] = map[string]bool{}
+					sc.corrupt[c] = map[proto.NodeID]bool{}
 				}
 				sc.corrupt[c][id] = true
 			}
@@ -285,7 +285,7 @@ func (sc *scenario) run(line string) []string {
 // totals.
 func describePlan(p Plan, confirmed int) []string {
 	type line struct {
-		chunk uint64
+		chunk proto.ChunkID
 		text  string
 	}
 	var lines []line
@@ -308,7 +308,7 @@ func describePlan(p Plan, confirmed int) []string {
 	}
 	for _, list := range []struct {
 		name string
-		ids  []uint64
+		ids  []proto.ChunkID
 	}{{"missing", p.Missing}, {"gc done", p.GCDone}, {"collect", p.Collect}} {
 		if len(list.ids) > 0 {
 			out = append(out, fmt.Sprintf("%s %s", list.name, chunkList(list.ids)))
@@ -318,7 +318,7 @@ func describePlan(p Plan, confirmed int) []string {
 	return out
 }
 
-func chunkList(ids []uint64) string {
+func chunkList(ids []proto.ChunkID) string {
 	var s []string
 	for _, id := range ids {
 		s = append(s, fmt.Sprintf("c%d", id))
@@ -348,19 +348,20 @@ func (sc *scenario) node(id string) {
 	}
 }
 
-func (sc *scenario) list(s string) []string {
+func (sc *scenario) list(s string) []proto.NodeID {
 	if s == "" || s == "-" {
 		return nil
 	}
-	ids := strings.Split(s, ",")
-	for _, id := range ids {
+	var ids []proto.NodeID
+	for _, id := range strings.Split(s, ",") {
 		sc.node(id)
+		ids = append(ids, proto.NodeID(id))
 	}
 	slices.Sort(ids)
 	return ids
 }
 
-func (sc *scenario) chunks(s string) []uint64 {
+func (sc *scenario) chunks(s string) []proto.ChunkID {
 	s = strings.TrimPrefix(s, "c")
 	lo, hi, isRange := strings.Cut(s, "-c")
 	a, err := strconv.ParseUint(lo, 10, 64)
@@ -373,9 +374,9 @@ func (sc *scenario) chunks(s string) []uint64 {
 			sc.fatalf("chunk range %q", s)
 		}
 	}
-	var out []uint64
+	var out []proto.ChunkID
 	for c := a; c <= b; c++ {
-		out = append(out, c)
+		out = append(out, proto.ChunkID(c))
 	}
 	return out
 }

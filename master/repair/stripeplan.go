@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/placement"
 )
 
@@ -18,12 +19,12 @@ const OpReconstruct = "reconstruct"
 // shard Shard (chunk Chunk) of stripe Stripe from the K Sources. The wire
 // form (a proto command) is the master's to build.
 type Reconstruct struct {
-	Stripe  uint64
+	Stripe  proto.ChunkID
 	K, M    int
-	Shard   int    // index of the shard rebuilt, 0..K+M-1
-	Chunk   uint64 // chunk ID of that shard
-	Size    int64  // shard bytes as the planner counted them
-	Target  string
+	Shard   int           // index of the shard rebuilt, 0..K+M-1
+	Chunk   proto.ChunkID // chunk ID of that shard
+	Size    int64         // shard bytes as the planner counted them
+	Target  proto.NodeID
 	Sources []ShardSource // exactly K, by shard index
 }
 
@@ -31,31 +32,31 @@ type Reconstruct struct {
 // from.
 type ShardSource struct {
 	Shard  int
-	Chunk  uint64
-	Server string
+	Chunk  proto.ChunkID
+	Server proto.NodeID
 }
 
 // ReconstructOp is a rebuild in flight, recorded in Inflight.Reconstructs
 // under the rebuilt shard's chunk ID.
 type ReconstructOp struct {
-	Stripe  uint64
-	Target  string
-	Sources []string // servers read
+	Stripe  proto.ChunkID
+	Target  proto.NodeID
+	Sources []proto.NodeID // servers read
 	At      time.Time
 	Bytes   int64
 }
 
 // addReconstruct records a rebuild of chunk c.
-func (f *Inflight) addReconstruct(c uint64, op ReconstructOp) {
+func (f *Inflight) addReconstruct(c proto.ChunkID, op ReconstructOp) {
 	if f.Reconstructs == nil {
-		f.Reconstructs = map[uint64]ReconstructOp{}
+		f.Reconstructs = map[proto.ChunkID]ReconstructOp{}
 	}
 	f.Reconstructs[c] = op
 }
 
 // stripeNeed is a classified stripe of this round.
 type stripeNeed struct {
-	id uint64
+	id proto.ChunkID
 	s  Stripe
 	v  StripeView
 }
@@ -182,7 +183,7 @@ func (p *Plan) repairStripes(in *Input, stripes []stripeNeed, maxMargin int) {
 // repairShard issues the repair of shard i of n: a copy when a draining
 // server (or a server counted for another shard) still holds it, a
 // reconstruct otherwise. The target never holds a shard of the stripe.
-func (p *Plan) repairShard(in *Input, ring *placement.Ring, busy map[string]load, n stripeNeed, i int) bool {
+func (p *Plan) repairShard(in *Input, ring *placement.Ring, busy map[proto.NodeID]load, n stripeNeed, i int) bool {
 	size := in.stripeSize(n.s)
 	chunk := n.s.Shards[i]
 	target, ok := p.shardTarget(in, ring, busy, n, i, size)
@@ -190,11 +191,11 @@ func (p *Plan) repairShard(in *Input, ring *placement.Ring, busy map[string]load
 		return false
 	}
 	if len(n.v.Sources[i]) > 0 {
-		free := slices.DeleteFunc(slices.Clone(n.v.Sources[i]), func(s string) bool { return in.Limits.full(busy[s], size) })
+		free := slices.DeleteFunc(slices.Clone(n.v.Sources[i]), func(s proto.NodeID) bool { return in.Limits.full(busy[s], size) })
 		if len(free) == 0 {
 			return false
 		}
-		source, err := placement.ChooseSource(in.Servers, free, chunk)
+		source, err := chooseSource(in.Servers, free, chunk)
 		if err != nil {
 			return false
 		}
@@ -227,7 +228,7 @@ func (p *Plan) repairShard(in *Input, ring *placement.Ring, busy map[string]load
 // free target. When no server is left at all and the shard has a corrupt
 // replica, that replica is deleted so the next round can rebuild the
 // shard in its place.
-func (p *Plan) shardTarget(in *Input, ring *placement.Ring, busy map[string]load, n stripeNeed, i int, size int64) (string, bool) {
+func (p *Plan) shardTarget(in *Input, ring *placement.Ring, busy map[proto.NodeID]load, n stripeNeed, i int, size int64) (proto.NodeID, bool) {
 	holders, onlyBad := stripeHolders(n.s, in.Holders, in.Corrupt)
 	for _, c := range n.s.Shards {
 		holders = append(holders, slices.Sorted(maps.Keys(in.Inflight.Copies[c]))...)
@@ -237,7 +238,7 @@ func (p *Plan) shardTarget(in *Input, ring *placement.Ring, busy map[string]load
 	}
 	// Servers with only corrupt replicas are excluded rather than
 	// holders, so their racks count as free: those replicas are going.
-	req := placement.ShardRequest{Stripe: n.id, Count: 1, Holders: holders, Exclude: onlyBad, ShardSize: size}
+	req := placement.ShardRequest{Stripe: uint64(n.id), Count: 1, Holders: placementIDs(holders), Exclude: placementIDs(onlyBad), ShardSize: size}
 	ideal, err := ring.ChooseShards(req)
 	if err != nil {
 		if len(n.v.Bad[i]) > 0 && len(in.Inflight.Deletes[n.s.Shards[i]]) == 0 {
@@ -245,29 +246,29 @@ func (p *Plan) shardTarget(in *Input, ring *placement.Ring, busy map[string]load
 		}
 		return "", false
 	}
-	if !in.Limits.full(busy[ideal[0]], size) {
-		return ideal[0], true
+	if best := proto.NodeID(ideal[0]); !in.Limits.full(busy[best], size) {
+		return best, true
 	}
 	if n.v.Margin(n.s) > 0 {
 		return "", false // not urgent: wait for the rack-preserving target
 	}
 	for _, s := range slices.Sorted(maps.Keys(busy)) {
 		if in.Limits.full(busy[s], size) {
-			req.Exclude = append(req.Exclude, s)
+			req.Exclude = append(req.Exclude, string(s))
 		}
 	}
 	alt, err := ring.ChooseShards(req)
 	if err != nil {
 		return "", false
 	}
-	return alt[0], true
+	return proto.NodeID(alt[0]), true
 }
 
 // chooseSources picks K shards other than i to read, each from a server
 // with room under the limits: healthy shards before ones on draining
 // servers, then the least busy server, then the lower shard index. It
 // returns fewer than K when the limits leave too few.
-func chooseSources(in *Input, busy map[string]load, n stripeNeed, i int, size int64) []ShardSource {
+func chooseSources(in *Input, busy map[proto.NodeID]load, n stripeNeed, i int, size int64) []ShardSource {
 	type cand struct {
 		src     ShardSource
 		healthy bool
@@ -277,11 +278,11 @@ func chooseSources(in *Input, busy map[string]load, n stripeNeed, i int, size in
 		if j == i || len(n.v.Sources[j]) == 0 {
 			continue
 		}
-		free := slices.DeleteFunc(slices.Clone(n.v.Sources[j]), func(s string) bool { return in.Limits.full(busy[s], size) })
+		free := slices.DeleteFunc(slices.Clone(n.v.Sources[j]), func(s proto.NodeID) bool { return in.Limits.full(busy[s], size) })
 		if len(free) == 0 {
 			continue
 		}
-		server, err := placement.ChooseSource(in.Servers, free, c)
+		server, err := chooseSource(in.Servers, free, c)
 		if err != nil {
 			continue
 		}

@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/placement"
 )
 
 // stripe adds a stripe from "stripe S rs-K-M on IDS [size B] [corrupt IDS]".
 func (sc *scenario) stripe(f []string) {
-	id := uint64(sc.atoi(f[1]))
+	id := proto.ChunkID(sc.atoi(f[1]))
 	var k, m int
 	if _, err := fmt.Sscanf(f[2], "rs-%d-%d", &k, &m); err != nil {
 		sc.fatalf("policy %q: %v", f[2], err)
@@ -30,12 +31,12 @@ func (sc *scenario) stripe(f []string) {
 	}
 	bad := sc.list(arg(f, "corrupt"))
 	for i, h := range on {
-		c := id*100 + uint64(i)
+		c := id*100 + proto.ChunkID(i)
 		s.Shards = append(s.Shards, c)
 		sc.holders[c] = sc.list(h)
 		delete(sc.corrupt, c)
-		if slices.Contains(bad, h) {
-			sc.corrupt[c] = map[string]bool{h: true}
+		if slices.Contains(bad, proto.NodeID(h)) {
+			sc.corrupt[c] = map[proto.NodeID]bool{proto.NodeID(h): true}
 		}
 	}
 	sc.stripes[id] = s
@@ -55,7 +56,7 @@ func describeStripes(p Plan) []string {
 	if len(p.MissingStripes) > 0 {
 		var ids []string
 		for _, id := range p.MissingStripes {
-			ids = append(ids, "s"+strconv.FormatUint(id, 10))
+			ids = append(ids, "s"+strconv.FormatUint(uint64(id), 10))
 		}
 		out = append(out, "missing stripes "+strings.Join(ids, ","))
 	}
@@ -67,7 +68,7 @@ func describeStripes(p Plan) []string {
 // holds two shards of a stripe as their counted holder, and no target
 // already holds a shard of the stripe.
 func checkStripeRules(in *Input, p Plan) error {
-	targets := map[uint64][]string{} // chunk -> new holders
+	targets := map[proto.ChunkID][]proto.NodeID{} // chunk -> new holders
 	for srv, cmds := range p.Commands {
 		for _, c := range cmds {
 			if c.Op == "copy" {
@@ -88,7 +89,7 @@ func checkStripeRules(in *Input, p Plan) error {
 	}
 	for _, id := range slices.Sorted(maps.Keys(in.Stripes)) {
 		s := in.Stripes[id]
-		held := map[string]int{}
+		held := map[proto.NodeID]int{}
 		for _, c := range s.Shards {
 			for _, h := range in.Holders[c] {
 				held[h]++
@@ -115,16 +116,16 @@ func TestStripeRepairConverges(t *testing.T) {
 	var rebuilds, moves, missing, drains int
 	for trial := range 60 {
 		in := planCluster(6+rng.IntN(8), 1+rng.IntN(5))
-		in.Stripes = map[uint64]Stripe{}
+		in.Stripes = map[proto.ChunkID]Stripe{}
 		in.Limits.PerServer = 1 + rng.IntN(3)
 		in.Limits.PerRound = 1 + rng.IntN(10)
 		k, m := []int{2, 4, 6, 3}[trial%4], 1+rng.IntN(3)
 		if k+m > len(in.Servers) {
 			k = len(in.Servers) - m
 		}
-		lost := map[uint64]bool{}
-		for id := uint64(1); id <= 8; id++ {
-			got, err := placement.ChooseStripe(in.Servers, placement.StripeRequest{Stripe: id, K: k, M: m}, placement.DefaultOptions())
+		lost := map[proto.ChunkID]bool{}
+		for id := proto.ChunkID(1); id <= 8; id++ {
+			got, err := placement.ChooseStripe(in.Servers, placement.StripeRequest{Stripe: uint64(id), K: k, M: m}, placement.DefaultOptions())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,14 +133,14 @@ func TestStripeRepairConverges(t *testing.T) {
 			destroy := rng.IntN(m + 2) // sometimes more than M
 
 			for i, srv := range got {
-				c := id*100 + uint64(i)
+				c := id*100 + proto.ChunkID(i)
 				s.Shards = append(s.Shards, c)
-				in.Holders[c] = []string{srv}
+				in.Holders[c] = []proto.NodeID{proto.NodeID(srv)}
 				if i < destroy {
 					if rng.IntN(2) == 0 {
 						delete(in.Holders, c)
 					} else {
-						in.Corrupt[c] = map[string]bool{srv: true}
+						in.Corrupt[c] = map[proto.NodeID]bool{proto.NodeID(srv): true}
 					}
 				}
 			}
@@ -193,7 +194,7 @@ func TestStripeRepairConverges(t *testing.T) {
 		if drained != "" {
 			drains++
 		}
-		if drained != "" && !slices.ContainsFunc(slices.Collect(maps.Values(lost)), func(l bool) bool { return l }) && !Drained(in, drained) {
+		if drained != "" && !slices.ContainsFunc(slices.Collect(maps.Values(lost)), func(l bool) bool { return l }) && !Drained(in, proto.NodeID(drained)) {
 			t.Fatalf("trial %d: %s not drained after repair", trial, drained)
 		}
 	}
@@ -212,7 +213,7 @@ func applyPlan(in *Input, p Plan) {
 			case "copy":
 				in.Holders[c.Chunk] = append(in.Holders[c.Chunk], srv)
 			case "delete":
-				in.Holders[c.Chunk] = slices.DeleteFunc(in.Holders[c.Chunk], func(h string) bool { return h == srv })
+				in.Holders[c.Chunk] = slices.DeleteFunc(in.Holders[c.Chunk], func(h proto.NodeID) bool { return h == srv })
 				delete(in.Corrupt[c.Chunk], srv)
 			}
 		}

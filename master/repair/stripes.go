@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/placement"
 )
 
@@ -14,7 +15,7 @@ import (
 type Stripe struct {
 	K, M int
 	// Shards holds the chunk ID of shard i at index i; len K+M.
-	Shards []uint64
+	Shards []proto.ChunkID
 	// Size is the bytes of one shard (its longest); 0 means the largest
 	// size reported in Input.Sizes for its shards, else
 	// Limits.DefaultSize.
@@ -52,15 +53,15 @@ type StripeView struct {
 	// Server is the alive server a healthy shard is counted on, or "" for
 	// a shard that is not healthy. No server is counted for two shards: a
 	// second shard on the same server is not healthy there.
-	Server []string
+	Server []proto.NodeID
 	// Sources are the good replicas of a shard that can be read: on alive
 	// or draining servers. A reconstruct reads its K sources from these.
-	Sources [][]string
+	Sources [][]proto.NodeID
 	// Bad are corrupt replicas on alive servers.
-	Bad [][]string
+	Bad [][]proto.NodeID
 	// Extra are good replicas on alive servers beyond the counted one
 	// (left over by a finished move, or a second shard on one server).
-	Extra [][]string
+	Extra [][]proto.NodeID
 	// Healthy counts shards with a Server; Readable counts shards with a
 	// source; Draining counts shards readable only on draining servers
 	// (or only on a server counted for another shard): they are moved by
@@ -74,10 +75,10 @@ type StripeView struct {
 // ClassifyStripe classifies a stripe's shards by the servers' states and
 // the corrupt marks (chunk -> server -> corrupt). Holders of unknown state
 // are ignored.
-func ClassifyStripe(s Stripe, holders map[uint64][]string, states map[string]placement.State, corrupt map[uint64]map[string]bool) StripeView {
+func ClassifyStripe(s Stripe, holders map[proto.ChunkID][]proto.NodeID, states map[proto.NodeID]placement.State, corrupt map[proto.ChunkID]map[proto.NodeID]bool) StripeView {
 	n := len(s.Shards)
-	v := StripeView{Server: make([]string, n), Sources: make([][]string, n), Bad: make([][]string, n), Extra: make([][]string, n)}
-	used := map[string]bool{}
+	v := StripeView{Server: make([]proto.NodeID, n), Sources: make([][]proto.NodeID, n), Bad: make([][]proto.NodeID, n), Extra: make([][]proto.NodeID, n)}
+	used := map[proto.NodeID]bool{}
 	for i, c := range s.Shards {
 		hs := slices.Sorted(slices.Values(holders[c]))
 		for _, h := range hs {
@@ -131,8 +132,8 @@ func (v StripeView) Margin(s Stripe) int { return v.Healthy - s.K }
 // stripeHolders lists the servers that hold a good replica of any shard
 // of s, in any state, and apart from them the servers that hold only
 // corrupt replicas of its shards. None of them may take another shard.
-func stripeHolders(s Stripe, holders map[uint64][]string, corrupt map[uint64]map[string]bool) (good, onlyBad []string) {
-	set := map[string]bool{} // server -> holds a good replica
+func stripeHolders(s Stripe, holders map[proto.ChunkID][]proto.NodeID, corrupt map[proto.ChunkID]map[proto.NodeID]bool) (good, onlyBad []proto.NodeID) {
+	set := map[proto.NodeID]bool{} // server -> holds a good replica
 	for _, c := range s.Shards {
 		for _, h := range holders[c] {
 			set[h] = set[h] || !corrupt[c][h]
@@ -162,7 +163,7 @@ type StripeCounts struct {
 
 // CountStripes derives the status counters of stripes (stripe ID ->
 // stripe) from the same classification the planner uses.
-func CountStripes(stripes map[uint64]Stripe, holders map[uint64][]string, corrupt map[uint64]map[string]bool, servers []placement.Server) StripeCounts {
+func CountStripes(stripes map[proto.ChunkID]Stripe, holders map[proto.ChunkID][]proto.NodeID, corrupt map[proto.ChunkID]map[proto.NodeID]bool, servers []placement.Server) StripeCounts {
 	states := States(servers)
 	c := StripeCounts{Total: len(stripes)}
 	for _, id := range slices.Sorted(maps.Keys(stripes)) {
@@ -177,7 +178,7 @@ func CountStripes(stripes map[uint64]Stripe, holders map[uint64][]string, corrup
 				c.LastShard++
 			}
 		}
-		if slices.ContainsFunc(v.Bad, func(b []string) bool { return len(b) > 0 }) {
+		if slices.ContainsFunc(v.Bad, func(b []proto.NodeID) bool { return len(b) > 0 }) {
 			c.Corrupt++
 		}
 	}
