@@ -25,16 +25,17 @@ type applyFunc func(ctx context.Context, o meta.Op, payload any) (any, error)
 // state (commands waiting and in flight, orphan timers, counters) is reset
 // when leadership changes and guarded by mu. Safe for concurrent use.
 type healer struct {
-	cfg      *Config
-	log      *slog.Logger
-	now      func() time.Time
-	fsm      *meta.FSM
-	nodes    *nodes
-	replicas *replicaMap
-	apply    applyFunc
-	leader   func() bool     // this member is the ready leader
-	kicks    chan struct{}   // wakes the loop; buffered, 1
-	closing  <-chan struct{} // closed when the member closes: long polls end
+	cfg       *Config
+	log       *slog.Logger
+	now       func() time.Time
+	fsm       *meta.FSM
+	nodes     *nodes
+	replicas  *replicaMap
+	apply     applyFunc
+	leader    func() bool     // this member is the ready leader
+	kicks     chan struct{}   // wakes the loop; buffered, 1
+	closing   <-chan struct{} // closed when the member closes: long polls end
+	refsCache refsCache       // readRefs' last scan
 
 	mu        sync.Mutex
 	since     time.Time // when this member became ready as leader

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -111,5 +112,41 @@ func TestHealerHeartbeatsSafeModeAndOrphans(t *testing.T) {
 	views, err := h.nodes.views()
 	if err != nil || len(views) != 3 || views[0].health != placement.Alive {
 		t.Fatalf("views: %+v %v", views, err)
+	}
+}
+
+// readRefs hands out its last scan while nothing new is applied, and scans
+// again after any command: a chunk committed since is always seen.
+func TestReadRefsCachedUntilTheNextCommand(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	h := newTestHealer(t, &now)
+	ctx := context.Background()
+	if _, err := h.apply(ctx, meta.OpCreateBucket, meta.CreateBucket{Bucket: proto.Bucket{Name: "bkt", Created: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.apply(ctx, meta.OpAllocChunks, meta.AllocChunks{Count: 2}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := h.readRefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := h.readRefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.ValueOf(first).Pointer() != reflect.ValueOf(again).Pointer() {
+		t.Error("nothing was applied, yet the references were scanned again")
+	}
+	obj := proto.Object{Bucket: "bkt", Key: "k", Size: 1, ETag: "e", Modified: now, Extents: []proto.Extent{{Chunk: 1, Length: 1}}}
+	if _, err := h.apply(ctx, meta.OpPutObject, meta.PutObject{Object: obj}); err != nil {
+		t.Fatal(err)
+	}
+	after, _, err := h.readRefs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := after[1]; !ok || len(first) != 0 {
+		t.Fatalf("before the commit %v, after %v: want chunk 1 referenced only after", first, after)
 	}
 }

@@ -3,6 +3,7 @@ package master
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/granary-store/granary/internal/erasure"
 	"github.com/granary-store/granary/internal/proto"
@@ -22,7 +23,42 @@ type stripeSet struct {
 // readRefs reads the referenced chunks that are not shards and the
 // stripe index, from one snapshot (a scan of c/ and s/, not of the
 // objects).
+//
+// Both are read-only for the caller: they are kept and handed out again
+// while the state machine applies nothing new (a repair after a server
+// loss, status polls between writes), instead of scanning every chunk
+// reference per round and per status.
 func (h *healer) readRefs() (map[proto.ChunkID]int, stripeSet, error) {
+	at := h.fsm.Applied() // before the scan: the scan is at least this new
+	c := &h.refsCache
+	c.mu.Lock()
+	if c.valid && c.at == at {
+		refs, set := c.refs, c.set
+		c.mu.Unlock()
+		return refs, set, nil
+	}
+	c.mu.Unlock()
+	refs, set, err := h.scanRefs()
+	if err != nil {
+		return nil, stripeSet{}, err
+	}
+	c.mu.Lock()
+	c.valid, c.at, c.refs, c.set = true, at, refs, set
+	c.mu.Unlock()
+	return refs, set, nil
+}
+
+// refsCache is readRefs' last answer and the applied index it was read at.
+type refsCache struct {
+	mu    sync.Mutex
+	valid bool
+	at    uint64
+	refs  map[proto.ChunkID]int
+	set   stripeSet
+}
+
+// scanRefs reads the references and stripes from the state machine.
+func (h *healer) scanRefs() (map[proto.ChunkID]int, stripeSet, error) {
 	refs, recs, err := h.fsm.RefsAndStripes()
 	if err != nil {
 		return nil, stripeSet{}, err
