@@ -100,7 +100,9 @@ func (s *Store) compact(below float64, quit <-chan struct{}) (int, error) {
 }
 
 // due lists the closed volumes of data dir i whose live fraction is under
-// below, oldest first.
+// below, oldest first, and the small ones (under 1/16 of
+// Config.VolumeMax: every Open closes the active volume, so restarts would
+// otherwise leave many), which compaction merges into the active volume.
 func (s *Store) due(i int, below float64) []uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -120,7 +122,8 @@ func (s *Store) due(i int, below float64) []uint64 {
 			}
 		}
 		body := v.size - volHeaderSize
-		if live < body && float64(live) < below*float64(body) || body == 0 {
+		small := v.size < s.cfg.VolumeMax/16
+		if live < body && float64(live) < below*float64(body) || body == 0 || small {
 			out = append(out, seq)
 		}
 	}

@@ -1,11 +1,16 @@
 // Package disk is the chunk store of a chunk server: immutable chunks kept
-// as files under one or more data dirs, typically one per disk.
+// under one or more data dirs, typically one per disk.
 //
-// Store writes each chunk to a temporary file, with a checksummed header
-// and a CRC32C per 64 KiB block, and renames it into place on Commit; it
-// verifies every block it reads. The data dir layout and the chunk file
-// format are drawn in format.go; the start-up scan, which removes
-// temporaries and quarantines damaged files, is in scan.go. Checksum
+// Store writes each chunk larger than Config.PackMax to a temporary file,
+// with a checksummed header and a CRC32C per 64 KiB block, and renames it
+// into place on Commit. Smaller chunks are packed as records, with the
+// same checksums, into append-only volume files, one open per data dir,
+// and many records share one fsync (group commit); deletes append
+// tombstones, and a compaction goroutine rewrites mostly dead volumes.
+// The store verifies every block it reads. The data dir layout, the chunk
+// file format and the volume format are drawn in format.go; the start-up
+// scans, which remove temporaries, quarantine damaged files and cut torn
+// volume tails, are in scan.go and scanvol.go. Checksum
 // failures wrap ErrCorrupt, which repair logic branches on; a full disk is
 // ErrNoSpace; the other sentinels are in errors.go. All disk access goes
 // through the FS interface (fs.go), so tests can inject faults.

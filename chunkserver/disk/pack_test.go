@@ -390,10 +390,16 @@ func TestGroupCommit(t *testing.T) {
 	cfg := packConfig(t, dir)
 	cfg.FS, cfg.NoSync = g, false
 	s := openStore(t, cfg)
+	release := sync.OnceFunc(func() { close(g.gate) })
+	t.Cleanup(release) // before the store's Close, which syncs
 	const n = 16
 	errs := make(chan error, n)
 	go func() { errs <- writeChunk(s, 0, testData(100, 0), true, 100) }()
-	<-g.waited // the first commit's fsync is running (held)
+	select { // the first commit's fsync is running (held)
+	case <-g.waited:
+	case err := <-errs:
+		t.Fatalf("a commit returned before its fsync: %v", err)
+	}
 	for id := uint64(1); id < n; id++ {
 		go func() { errs <- writeChunk(s, id, testData(100, id), true, 100) }()
 	}
@@ -404,7 +410,7 @@ func TestGroupCommit(t *testing.T) {
 	if _, err := s.Stat(1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a chunk is visible before its fsync: %v", err)
 	}
-	close(g.gate)
+	release()
 	for range n {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -841,4 +847,126 @@ func TestPackedConcurrent(t *testing.T) {
 	check(s)
 	s.Close()
 	check(openStore(t, cfg))
+}
+
+// Every Open closes the volume that was open, so restarts leave small
+// volumes; compaction merges them into the open volume.
+func TestPackedRestartsMerge(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	want := map[uint64][]byte{}
+	for round := range 4 {
+		s := openStore(t, cfg)
+		for k := range 3 {
+			id := uint64(round*10 + k + 1)
+			want[id] = testData(500, id)
+			mustPut(t, s, id, want[id])
+		}
+		s.Close()
+	}
+	if n := len(volumeFiles(t, dir)); n != 4 {
+		t.Fatalf("%d volumes after 4 runs, want 4", n)
+	}
+	s := openStore(t, cfg)
+	if n, err := s.Compact(0); n != 4 || err != nil {
+		t.Fatalf("Compact = %d, %v; want the 4 small volumes merged", n, err)
+	}
+	if n := len(volumeFiles(t, dir)); n != 1 {
+		t.Fatalf("%d volumes after the merge, want 1", n)
+	}
+	for id, data := range want {
+		if !bytes.Equal(mustGet(t, s, id), data) {
+			t.Fatalf("chunk %d differs", id)
+		}
+	}
+}
+
+// Packed chunks report their fsyncs too: the volume's dir when it is
+// made, then one fsync per group commit (here one per chunk, written one
+// after the other), and the end record's at Close.
+func TestObserveSyncPacked(t *testing.T) {
+	var syncs atomic.Int64
+	cfg := packConfig(t, t.TempDir())
+	cfg.NoSync = false
+	cfg.ObserveSync = func(time.Duration) { syncs.Add(1) }
+	s := openStore(t, cfg)
+	opened := syncs.Load()
+	mustPut(t, s, 1, testData(5000, 1))
+	mustPut(t, s, 2, testData(100, 2))
+	if got := syncs.Load() - opened; got != 3 {
+		t.Errorf("%d fsyncs for two packed chunks, want 3 (the new volume's dir, then one each)", got)
+	}
+	s.Close()
+	if got := syncs.Load() - opened; got != 4 {
+		t.Errorf("%d fsyncs with Close, want 4", got)
+	}
+}
+
+// A crash after compaction copied a record but before it removed the old
+// volume leaves two copies: the scan keeps one, and a delete of the kept
+// copy does not bring the older one back after the next restart.
+func TestPackedCompactionCrashDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	data := testData(3000, 5)
+	mustPut(t, s, 5, data)
+	mustPut(t, s, 6, testData(10, 6))
+	s.Close()
+	// The copy compaction would have made, in a newer volume.
+	copyVol := append(encodeVolumeHeader(9), encodeRecord(5, data)...)
+	copyVol = append(copyVol, encodeEnd()...)
+	os.WriteFile(filepath.Join(dir, "volumes", volumeName(9)), copyVol, 0o644)
+
+	s = openStore(t, cfg)
+	if path, off, _ := s.Locate(5); filepath.Base(path) != volumeName(9) || off != volHeaderSize+recordPrefix(3000) {
+		t.Fatalf("kept copy %s at %d, want the newer one", path, off)
+	}
+	if !bytes.Equal(mustGet(t, s, 5), data) || len(s.List()) != 2 {
+		t.Fatalf("chunks %v", s.List())
+	}
+	if err := s.Delete(5); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openStore(t, cfg)
+	if _, err := s.Stat(5); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the older copy of a deleted chunk came back: %v", err)
+	}
+	if !bytes.Equal(mustGet(t, s, 6), testData(10, 6)) {
+		t.Fatal("chunk 6 differs")
+	}
+}
+
+// A tombstone in one volume deleting a record in another outlives the
+// compaction of its own volume while the other one stays: the chunk stays
+// deleted after a restart.
+func TestPackedTombstoneOutlivesItsVolume(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	for id := uint64(1); id <= 3; id++ {
+		mustPut(t, s, id, testData(60_000, id)) // volume 1, not small
+	}
+	s.Close()
+	s = openStore(t, cfg)
+	if err := s.Delete(2); err != nil { // the tombstone goes to volume 2
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openStore(t, cfg)
+	if n, err := s.Compact(0.5); n != 1 || err != nil { // volume 2 only: small
+		t.Fatalf("Compact = %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "volumes", volumeName(1))); err != nil {
+		t.Fatalf("volume 1: %v", err)
+	}
+	s.Close()
+	s = openStore(t, cfg)
+	if _, err := s.Stat(2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted chunk 2 came back: %v", err)
+	}
+	if got := listIDs(s); fmt.Sprint(got) != "[1 3]" {
+		t.Fatalf("chunks %v", got)
+	}
 }
