@@ -205,7 +205,8 @@ func (s *Store) deletePacked(id uint64, e entry) error {
 
 // Locate returns the file holding chunk id and the offset of its first
 // data byte in that file: its chunk file, or the volume holding its
-// record. For tools and fault tests.
+// record. For tools and fault tests (disk.Locate finds the same without a
+// Store).
 func (s *Store) Locate(id uint64) (path string, dataOffset int64, err error) {
 	s.mu.RLock()
 	e, ok := s.chunks[id]

@@ -715,9 +715,10 @@ func TestPackedMissingVolume(t *testing.T) {
 	}
 }
 
-// Locate, reading the files of a data dir without a Store, finds the byte
-// a Store reads first for a chunk file and for a packed chunk, the newest
-// copy after deletes and re-creation, and nothing for a deleted chunk.
+// Locate and Inventory, reading the files of a data dir without a Store,
+// find the chunks a Store holds, and the byte it reads first for a chunk
+// file and for a packed chunk, the newest copy after deletes and
+// re-creation, and nothing for a deleted chunk.
 func TestLocateOffline(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, packConfig(t, dir))
@@ -728,23 +729,27 @@ func TestLocateOffline(t *testing.T) {
 	mustPut(t, s, 3, []byte("again"))
 	mustPut(t, s, 4, testData(300, 4))
 	s.Delete(4)
-	for _, id := range []uint64{1, 2, 3} {
-		path, off, err := Locate(dir, id)
-		wantPath, wantOff, _ := s.Locate(id)
-		if err != nil || path != wantPath || off != wantOff {
-			t.Fatalf("Locate(%d) = %s, %d, %v; the store says %s, %d", id, path, off, err, wantPath, wantOff)
+	inv, err := Inventory(dir)
+	if err != nil || fmt.Sprint(inv) != fmt.Sprint([]ChunkInfo{{1, 100}, {2, 5 * blockSize}, {3, 5}}) {
+		t.Fatalf("Inventory = %v, %v", inv, err)
+	}
+	for _, c := range inv {
+		path, off, size, err := Locate(dir, c.ID)
+		wantPath, wantOff, _ := s.Locate(c.ID)
+		if err != nil || path != wantPath || off != wantOff || size != c.Size {
+			t.Fatalf("Locate(%d) = %s, %d, %d, %v; the store says %s, %d, size %d", c.ID, path, off, size, err, wantPath, wantOff, c.Size)
 		}
 		file, _ := os.ReadFile(path)
-		if first := mustGet(t, s, id)[0]; file[off] != first {
-			t.Fatalf("chunk %d: byte at %d is not its first", id, off)
+		if first := mustGet(t, s, c.ID)[0]; file[off] != first {
+			t.Fatalf("chunk %d: byte at %d is not its first", c.ID, off)
 		}
 		file[off] ^= 0x20
 		os.WriteFile(path, file, 0o644)
-		if err := s.Verify(id); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("chunk %d with its located byte flipped: Verify = %v", id, err)
+		if err := s.Verify(c.ID); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("chunk %d with its located byte flipped: Verify = %v", c.ID, err)
 		}
 	}
-	if _, _, err := Locate(dir, 4); !errors.Is(err, ErrNotFound) {
+	if _, _, _, err := Locate(dir, 4); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Locate of a deleted chunk: %v", err)
 	}
 }

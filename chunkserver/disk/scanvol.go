@@ -1,8 +1,10 @@
 package disk
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -267,20 +269,78 @@ func slicesSortedKeys[V any](m map[uint64]V) []uint64 {
 
 // Locate finds where the data of chunk id is stored under data dir dir,
 // by reading the files, without a Store (the store may be running in
-// another process): the chunk file and the offset of its first data byte
-// in it, or the volume holding its record and that offset. It reads the
-// volumes as Open does, so it finds what a Store opened now would index.
-// A chunk that is nowhere is ErrNotFound. For tools and fault tests.
-func Locate(dir string, id uint64) (path string, dataOffset int64, err error) {
-	fsys := OSFS()
+// another process): the chunk file, or the volume holding its record, the
+// offset of its first data byte in that file, and its data length. It
+// reads the volumes as Open does, so it finds what a Store opened now
+// would index (a chunk file by its name and header). A chunk that is
+// nowhere is ErrNotFound. For tools and fault tests.
+func Locate(dir string, id uint64) (path string, dataOffset, size int64, err error) {
 	file := filepath.Join(dir, "chunks", fanout(id), chunkName(id))
-	if _, err := fsys.Stat(file); err == nil {
-		return file, headerSize, nil
+	if f, err := os.Open(file); err == nil {
+		defer f.Close()
+		h := make([]byte, headerSize)
+		_, err := io.ReadFull(f, h)
+		n, herr := decodeHeader(h, id)
+		if err = cmp.Or(err, herr); err != nil {
+			return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d: %s: %w", id, file, err)
+		}
+		return file, headerSize, n, nil
 	}
+	live, err := readLive(dir)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, err)
+	}
+	loc, ok := live[id]
+	if !ok {
+		return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d in %s: %w", id, dir, ErrNotFound)
+	}
+	return filepath.Join(dir, "volumes", volumeName(loc.vol)), loc.off + recordPrefix(loc.n), loc.n, nil
+}
+
+// Inventory lists, sorted by id, the chunks under data dir dir by reading
+// the files without a Store, as Locate does: chunk files by name and
+// length, packed chunks as a Store opened now would index them. For tools
+// and tests.
+func Inventory(dir string) ([]ChunkInfo, error) {
+	var out []ChunkInfo
+	fans, err := os.ReadDir(filepath.Join(dir, "chunks"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("chunkserver: inventory of %s: %w", dir, err)
+	}
+	for _, fan := range fans {
+		ents, _ := os.ReadDir(filepath.Join(dir, "chunks", fan.Name()))
+		for _, e := range ents {
+			id, ok := parseChunkName(e.Name())
+			if !ok {
+				continue
+			}
+			if _, _, n, err := Locate(dir, id); err == nil {
+				out = append(out, ChunkInfo{ID: id, Size: n})
+			}
+		}
+	}
+	live, err := readLive(dir)
+	if err != nil {
+		return nil, fmt.Errorf("chunkserver: inventory of %s: %w", dir, err)
+	}
+	for id, loc := range live {
+		out = append(out, ChunkInfo{ID: id, Size: loc.n})
+	}
+	slices.SortFunc(out, func(a, b ChunkInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// readLive reads the volumes of data dir dir and returns the records that
+// stand (liveRecords).
+func readLive(dir string) (map[uint64]scanLoc, error) {
+	fsys := OSFS()
 	vdir := filepath.Join(dir, "volumes")
 	seqs, err := listVolumes(fsys, vdir, nil)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		return "", 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, notFoundErr(err))
+		return nil, err
 	}
 	var scans []volScan
 	for _, seq := range seqs {
@@ -290,9 +350,5 @@ func Locate(dir string, id uint64) (path string, dataOffset int64, err error) {
 		}
 		scans = append(scans, vs)
 	}
-	loc, ok := liveRecords(scans)[id]
-	if !ok {
-		return "", 0, fmt.Errorf("chunkserver: locate chunk %d in %s: %w", id, dir, ErrNotFound)
-	}
-	return filepath.Join(vdir, volumeName(loc.vol)), loc.off + recordPrefix(loc.n), nil
+	return liveRecords(scans), nil
 }
