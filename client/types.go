@@ -91,3 +91,22 @@ const (
 	ChecksumFullObject = "FULL_OBJECT"
 	ChecksumComposite  = "COMPOSITE"
 )
+
+// Stripe is one erasure-coded stripe of an object: its K data and M
+// parity shards.
+type Stripe = proto.Stripe
+
+// PolicyStorage is the data stored under one policy (rep-N or rs-K-M), as
+// Status reports it.
+type PolicyStorage = proto.PolicyStorage
+
+// ConversionStats is the leader's background conversion progress, as
+// Status reports it.
+type ConversionStats = proto.ConversionStats
+
+// ConvertRule is a bucket's background conversion rule.
+type ConvertRule = proto.ConvertRule
+
+// LifecycleStats describe the leader's lifecycle worker, as Status
+// reports it.
+type LifecycleStats = proto.LifecycleStats
