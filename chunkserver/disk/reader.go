@@ -203,3 +203,81 @@ func (r *Reader) Close() error {
 	}
 	return r.f.Close()
 }
+
+// lookup returns the path and entry of stored chunk id.
+func (s *Store) lookup(id uint64) (string, entry, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return "", entry{}, ErrClosed
+	}
+	e, ok := s.chunks[id]
+	if !ok {
+		return "", entry{}, ErrNotFound
+	}
+	return s.entryPath(id, e), e, nil
+}
+
+// movesTried bounds how often Open and Stat follow a chunk that
+// compaction moved while they looked for it.
+const movesTried = 3
+
+// Open opens chunk id for reading, after checking its header, length and
+// checksums. The caller must Close the Reader. A chunk that fails the
+// checks (ErrCorrupt) is reported in Corrupt. An indexed chunk whose file
+// is gone (a chunk file or volume deleted behind the store's back, or its
+// directory or disk lost) is ErrLost: the store forgets it (with every
+// chunk of a lost volume) and reports it in TakeLost, so the master
+// re-creates the replica, here or elsewhere.
+func (s *Store) Open(id uint64) (*Reader, error) {
+	var (
+		r   *Reader
+		e   entry
+		err error
+	)
+	for try := 0; ; try++ {
+		if _, e, err = s.lookup(id); err != nil {
+			return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
+		}
+		r, err = s.openEntry(id, e)
+		if !errors.Is(err, ErrNotFound) || try == movesTried || !s.relocated(id, e) {
+			break
+		}
+	}
+	if errors.Is(err, ErrNotFound) {
+		s.gone(id, e)
+		return nil, fmt.Errorf("chunkserver: open chunk %d: %w: %w", id, ErrLost, err)
+	}
+	if err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			s.markCorrupt(id)
+		}
+		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
+	}
+	r.s = s
+	return r, nil
+}
+
+// ReadRange writes n bytes of chunk id, starting at off, to w, verifying
+// every block on the way through a bounded buffer (256 KiB). It returns
+// the bytes written. A range outside the chunk is ErrRange.
+func (s *Store) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
+	r, err := s.Open(id)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return r.CopyTo(w, off, n)
+}
+
+// Verify reads and checks every block of chunk id, as the scrubber does.
+// Rate limiting is the caller's business.
+func (s *Store) Verify(id uint64) error {
+	r, err := s.Open(id)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = r.CopyTo(io.Discard, 0, r.size)
+	return err
+}

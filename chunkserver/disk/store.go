@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -325,56 +324,6 @@ func (s *Store) newWriter(id uint64, size int64) (*Writer, error) {
 	return w, nil
 }
 
-// pickDir chooses the data dir for a new chunk by rendezvous hashing
-// weighted by free space: every dir with room scores -avail/ln(u), u a hash
-// of (id, dir) in (0,1), and the best score wins. So a dir is picked with a
-// probability proportional to its free space: emptier disks fill faster,
-// yet writes still spread over all disks (always taking the emptiest one
-// would send every write to a newly added disk), and dirs that share one
-// file system share its writes evenly.
-func (s *Store) pickDir(id uint64, size int64) (int, error) {
-	need := int64(1)
-	if size >= 0 {
-		need = fileSize(size)
-	}
-	best, bestScore := -1, math.Inf(-1)
-	var errs []error
-	failed := s.failedSet()
-	for i, d := range s.dirs {
-		if failed[i] {
-			errs = append(errs, fmt.Errorf("data dir %s failed", d.root))
-			continue
-		}
-		u, err := s.fs.Statfs(d.root)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if u.Avail < need {
-			continue
-		}
-		if score := -float64(u.Avail) / math.Log(unitHash(id, i)); score > bestScore {
-			best, bestScore = i, score
-		}
-	}
-	switch {
-	case best >= 0:
-		return best, nil
-	case len(errs) == len(s.dirs):
-		return -1, errors.Join(errs...)
-	}
-	return -1, fmt.Errorf("no data dir has %d bytes free: %w", need, ErrNoSpace)
-}
-
-// unitHash maps (id, dir) to a uniform float64 in (0, 1) (splitmix64).
-func unitHash(id uint64, i int) float64 {
-	x := id ^ (uint64(i)+1)*0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	x ^= x >> 31
-	return (float64(x>>11) + 0.5) / (1 << 53)
-}
-
 // publish makes a committed chunk visible; reserved is its Writer's
 // reservation, now taken by the chunk.
 func (s *Store) publish(id uint64, dir int, size, reserved int64) {
@@ -405,84 +354,6 @@ func (s *Store) markCorrupt(id uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.corrupt[id] = struct{}{}
-}
-
-// lookup returns the path and entry of stored chunk id.
-func (s *Store) lookup(id uint64) (string, entry, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return "", entry{}, ErrClosed
-	}
-	e, ok := s.chunks[id]
-	if !ok {
-		return "", entry{}, ErrNotFound
-	}
-	return s.entryPath(id, e), e, nil
-}
-
-// movesTried bounds how often Open and Stat follow a chunk that
-// compaction moved while they looked for it.
-const movesTried = 3
-
-// Open opens chunk id for reading, after checking its header, length and
-// checksums. The caller must Close the Reader. A chunk that fails the
-// checks (ErrCorrupt) is reported in Corrupt. An indexed chunk whose file
-// is gone (a chunk file or volume deleted behind the store's back, or its
-// directory or disk lost) is ErrLost: the store forgets it (with every
-// chunk of a lost volume) and reports it in TakeLost, so the master
-// re-creates the replica, here or elsewhere.
-func (s *Store) Open(id uint64) (*Reader, error) {
-	var (
-		r   *Reader
-		e   entry
-		err error
-	)
-	for try := 0; ; try++ {
-		if _, e, err = s.lookup(id); err != nil {
-			return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
-		}
-		r, err = s.openEntry(id, e)
-		if !errors.Is(err, ErrNotFound) || try == movesTried || !s.relocated(id, e) {
-			break
-		}
-	}
-	if errors.Is(err, ErrNotFound) {
-		s.gone(id, e)
-		return nil, fmt.Errorf("chunkserver: open chunk %d: %w: %w", id, ErrLost, err)
-	}
-	if err != nil {
-		if errors.Is(err, ErrCorrupt) {
-			s.markCorrupt(id)
-		}
-		return nil, fmt.Errorf("chunkserver: open chunk %d: %w", id, err)
-	}
-	r.s = s
-	return r, nil
-}
-
-// ReadRange writes n bytes of chunk id, starting at off, to w, verifying
-// every block on the way through a bounded buffer (256 KiB). It returns
-// the bytes written. A range outside the chunk is ErrRange.
-func (s *Store) ReadRange(id uint64, off, n int64, w io.Writer) (int64, error) {
-	r, err := s.Open(id)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	return r.CopyTo(w, off, n)
-}
-
-// Verify reads and checks every block of chunk id, as the scrubber does.
-// Rate limiting is the caller's business.
-func (s *Store) Verify(id uint64) error {
-	r, err := s.Open(id)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	_, err = r.CopyTo(io.Discard, 0, r.size)
-	return err
 }
 
 // Delete removes chunk id and clears its Corrupt mark. Readers that have
