@@ -57,6 +57,11 @@ var (
 // scan leaves such files in place instead of quarantining them.
 var errUnsupported = fmt.Errorf("unsupported chunk format: %w", ErrCorrupt)
 
+// errRecordGone reports that the record an index entry names is, whole and
+// valid, some other record (voided by disk.Remove, say): the chunk is not
+// there, which is a loss, not corruption.
+var errRecordGone = fmt.Errorf("record replaced: %w", ErrNotFound)
+
 // spaceErr classifies an error from a write path: running out of space
 // (ENOSPC, EDQUOT) is reported as ErrNoSpace, with the original error kept
 // in the chain. Other errors pass through unchanged.

@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -129,11 +130,12 @@ func (s *Store) relocated(id uint64, e entry) bool {
 	return !ok || cur != e
 }
 
-// gone handles a chunk whose file was found missing: a chunk file is
-// forgotten, a volume is lost with every chunk in it. It reports whether
+// gone handles a chunk found missing (err says how): a chunk file, or a
+// record that is not there (errRecordGone), is forgotten; a volume is lost
+// with every chunk in it. It reports whether
 // the chunk is lost (not when it moved meanwhile).
-func (s *Store) gone(id uint64, e entry) bool {
-	if e.packed() {
+func (s *Store) gone(id uint64, e entry, err error) bool {
+	if e.packed() && !errors.Is(err, errRecordGone) {
 		_, ok := s.loseVolume(e.dir, e.vol, id, e)
 		return ok
 	}
@@ -221,4 +223,32 @@ func (s *Store) Locate(id uint64) (path string, dataOffset int64, err error) {
 		return s.volPath(e.dir, e.vol), e.off + recordPrefix(e.size), nil
 	}
 	return s.path(e.dir, id), headerSize, nil
+}
+
+// Remove removes chunk id from data dir dir without a Store, as an
+// operator deleting its file would, for fault tests and tools: a chunk
+// file is deleted, a packed chunk's record is made void in place (only its
+// header is rewritten; the volume keeps its length). A Store running on
+// dir finds the chunk lost at its next read of it (ErrLost), one opened
+// later does not index it. A chunk that is nowhere is ErrNotFound.
+func Remove(dir string, id uint64) error {
+	path, off, size, err := Locate(dir, id)
+	if err != nil {
+		return err
+	}
+	if filepath.Ext(path) != volumeExt {
+		return os.Remove(path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("chunkserver: remove chunk %d: %w", id, err)
+	}
+	_, err = f.WriteAt(voidHeader(id, size), off-recordPrefix(size))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("chunkserver: remove chunk %d: %w", id, err)
+	}
+	return nil
 }

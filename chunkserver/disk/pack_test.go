@@ -975,3 +975,47 @@ func TestPackedTombstoneOutlivesItsVolume(t *testing.T) {
 		t.Fatalf("chunks %v", got)
 	}
 }
+
+// disk.Remove takes one chunk away behind a running store's back, as
+// deleting its file would: a chunk file is deleted, a packed chunk's
+// record voided. The store finds it lost (not corrupt) at its next read,
+// the other chunks of the volume stay, and a restart does not index it.
+func TestRemoveOffline(t *testing.T) {
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	s := openStore(t, cfg)
+	want := putMany(t, s, 1, 6)
+	mustPut(t, s, 7, testData(5*blockSize, 7)) // a chunk file
+	for _, id := range []uint64{3, 7} {
+		if err := Remove(dir, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Verify(id); !errors.Is(err, ErrLost) {
+			t.Fatalf("verify of removed chunk %d: %v", id, err)
+		}
+		if _, _, _, err := Locate(dir, id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Locate of removed chunk %d: %v", id, err)
+		}
+	}
+	delete(want, 3)
+	if got := s.TakeLost(); fmt.Sprint(got) != "[3 7]" || len(s.Corrupt()) != 0 {
+		t.Fatalf("lost %v, corrupt %v; want [3 7] and none", got, s.Corrupt())
+	}
+	if err := Remove(dir, 3); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Remove: %v", err)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		if got := len(s.List()); got != len(want) {
+			t.Fatalf("%d chunks, want %d", got, len(want))
+		}
+		for id, data := range want {
+			if !bytes.Equal(mustGet(t, s, id), data) {
+				t.Fatalf("chunk %d differs", id)
+			}
+		}
+	}
+	check(s)
+	s.Close()
+	check(openStore(t, cfg))
+}

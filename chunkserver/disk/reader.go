@@ -78,10 +78,8 @@ func newRecordReader(f File, id uint64, off int64) (*Reader, error) {
 	switch {
 	case err != nil:
 		return nil, err
-	case h.kind != kindChunk:
-		return nil, fmt.Errorf("record at %d is of kind %d: %w", off, h.kind, ErrCorrupt)
-	case h.id != id:
-		return nil, fmt.Errorf("record at %d has chunk id %d: %w", off, h.id, ErrCorrupt)
+	case h.kind != kindChunk || h.id != id:
+		return nil, fmt.Errorf("record at %d is of kind %d for chunk %d: %w", off, h.kind, h.id, errRecordGone)
 	}
 	return &Reader{id: id, f: f, base: off + recordPrefix(h.n), size: h.n, crcs: crcs}, nil
 }
@@ -245,7 +243,7 @@ func (s *Store) Open(id uint64) (*Reader, error) {
 		}
 	}
 	if errors.Is(err, ErrNotFound) {
-		s.gone(id, e)
+		s.gone(id, e, err)
 		return nil, fmt.Errorf("chunkserver: open chunk %d: %w: %w", id, ErrLost, err)
 	}
 	if err != nil {

@@ -422,7 +422,7 @@ func (s *Store) Stat(id uint64) (ChunkInfo, error) {
 			return ChunkInfo{ID: id, Size: e.size}, nil
 		}
 		if try == movesTried || !s.relocated(id, e) {
-			s.gone(id, e)
+			s.gone(id, e, nil)
 			return ChunkInfo{}, fmt.Errorf("chunkserver: stat chunk %d: %w", id, ErrLost)
 		}
 	}

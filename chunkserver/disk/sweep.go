@@ -64,7 +64,7 @@ func (s *Store) Sweep() (int, error) {
 }
 
 // forget drops chunk id, stored as e says, from the index because its file
-// is gone, and lists it for TakeLost. It reports whether it did: not when
+// (or its record: errRecordGone) is gone, and lists it for TakeLost. It reports whether it did: not when
 // the chunk was deleted, moved or re-created meanwhile.
 func (s *Store) forget(id uint64, e entry) bool {
 	s.mu.Lock()
@@ -75,9 +75,13 @@ func (s *Store) forget(id uint64, e entry) bool {
 	}
 	delete(s.chunks, id)
 	delete(s.corrupt, id)
-	s.used -= fileSize(e.size)
+	if !e.packed() {
+		s.used -= fileSize(e.size)
+	} else if v := s.packers[e.dir].vols[e.vol]; v != nil {
+		v.live -= recordSize(e.size)
+	}
 	s.lost = append(s.lost, id)
-	s.log.Warn("chunk file lost", "chunk", id, "dir", s.dirs[e.dir].root)
+	s.log.Warn("chunk lost", "chunk", id, "path", s.entryPath(id, e))
 	return true
 }
 
