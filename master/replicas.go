@@ -14,8 +14,11 @@ import (
 // A node's entries count only once it has sent a full report since this
 // member became leader. Safe for concurrent use.
 type replicaMap struct {
-	mu       sync.Mutex
-	byChunk  map[proto.ChunkID]map[proto.NodeID]bool
+	mu sync.Mutex
+	// byChunk holds each chunk's holders as a sorted slice that is never
+	// changed in place (link and unlink replace it), so a snapshot shares
+	// the slices and copies only the map.
+	byChunk  map[proto.ChunkID][]proto.NodeID
 	byNode   map[proto.NodeID]map[proto.ChunkID]bool
 	reported map[proto.NodeID]bool                     // nodes whose full report arrived
 	corrupt  map[proto.ChunkID]map[proto.NodeID]string // chunk -> node -> reason
@@ -34,7 +37,7 @@ const writtenFor = 30 * time.Second
 func (m *replicaMap) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.byChunk = map[proto.ChunkID]map[proto.NodeID]bool{}
+	m.byChunk = map[proto.ChunkID][]proto.NodeID{}
 	m.byNode = map[proto.NodeID]map[proto.ChunkID]bool{}
 	m.reported = map[proto.NodeID]bool{}
 	m.corrupt = map[proto.ChunkID]map[proto.NodeID]string{}
@@ -44,7 +47,7 @@ func (m *replicaMap) reset() {
 
 func (m *replicaMap) init() {
 	if m.byChunk == nil {
-		m.byChunk = map[proto.ChunkID]map[proto.NodeID]bool{}
+		m.byChunk = map[proto.ChunkID][]proto.NodeID{}
 		m.byNode = map[proto.NodeID]map[proto.ChunkID]bool{}
 		m.reported = map[proto.NodeID]bool{}
 		m.corrupt = map[proto.ChunkID]map[proto.NodeID]string{}
@@ -94,7 +97,7 @@ func (m *replicaMap) apply(node proto.NodeID, full bool, report, added, removed 
 			m.link(c, node)
 		}
 		for c, nodes := range m.corrupt { // a replica gone takes its mark along
-			if _, bad := nodes[node]; bad && !m.byChunk[c][node] {
+			if _, bad := nodes[node]; bad && !m.holds(c, node) {
 				delete(nodes, node)
 			}
 		}
@@ -143,11 +146,16 @@ func (m *replicaMap) written(chunks []proto.ChunkTargets) {
 	}
 }
 
+// holds reports whether node holds a replica of c.
+func (m *replicaMap) holds(c proto.ChunkID, node proto.NodeID) bool {
+	_, ok := slices.BinarySearch(m.byChunk[c], node)
+	return ok
+}
+
 func (m *replicaMap) link(c proto.ChunkID, node proto.NodeID) {
-	if m.byChunk[c] == nil {
-		m.byChunk[c] = map[proto.NodeID]bool{}
+	if i, ok := slices.BinarySearch(m.byChunk[c], node); !ok {
+		m.byChunk[c] = slices.Insert(slices.Clip(m.byChunk[c]), i, node) // a new array: snapshots keep the old
 	}
-	m.byChunk[c][node] = true
 	if m.byNode[node] == nil {
 		m.byNode[node] = map[proto.ChunkID]bool{}
 	}
@@ -155,10 +163,13 @@ func (m *replicaMap) link(c proto.ChunkID, node proto.NodeID) {
 }
 
 func (m *replicaMap) unlink(c proto.ChunkID, node proto.NodeID) {
-	delete(m.byChunk[c], node)
-	if len(m.byChunk[c]) == 0 {
-		delete(m.byChunk, c)
-		delete(m.size, c)
+	if i, ok := slices.BinarySearch(m.byChunk[c], node); ok {
+		if len(m.byChunk[c]) == 1 {
+			delete(m.byChunk, c)
+			delete(m.size, c)
+		} else {
+			m.byChunk[c] = slices.Delete(slices.Clone(m.byChunk[c]), i, i+1) // a new array: snapshots keep the old
+		}
 	}
 	delete(m.byNode[node], c)
 }
@@ -169,7 +180,7 @@ func (m *replicaMap) markCorrupt(chunk proto.ChunkID, node proto.NodeID, reason 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	if !m.byChunk[chunk][node] {
+	if !m.holds(chunk, node) {
 		// Not (or no longer) held there: a scrubber's report that crossed
 		// the replica's deletion in one heartbeat, or a stale reader. A
 		// mark would outlive the replica and count as corrupt forever.
@@ -186,12 +197,11 @@ func (m *replicaMap) holders(chunk proto.ChunkID) []proto.NodeID {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []proto.NodeID
-	for n := range m.byChunk[chunk] {
+	for _, n := range m.byChunk[chunk] {
 		if _, bad := m.corrupt[chunk][n]; !bad {
 			out = append(out, n)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -229,21 +239,23 @@ func (m *replicaMap) hasReported(node proto.NodeID) bool {
 	return m.reported[node]
 }
 
-// snapshot copies the replica locations and corrupt marks.
+// snapshot copies the replica locations and corrupt marks. The holder
+// slices are shared with the map and must not be changed.
 func (m *replicaMap) snapshot() (map[proto.ChunkID][]proto.NodeID, map[proto.ChunkID]map[proto.NodeID]bool) {
-	holders, corrupt, _ := m.snapshotSized()
-	return holders, corrupt
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.byChunk), m.copyCorrupt()
 }
 
 // snapshotSized copies the replica locations, corrupt marks and sizes.
 func (m *replicaMap) snapshotSized() (map[proto.ChunkID][]proto.NodeID, map[proto.ChunkID]map[proto.NodeID]bool, map[proto.ChunkID]int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	sizes := maps.Clone(m.size)
-	holders := make(map[proto.ChunkID][]proto.NodeID, len(m.byChunk))
-	for c, nodes := range m.byChunk {
-		holders[c] = slices.Sorted(maps.Keys(nodes))
-	}
+	return maps.Clone(m.byChunk), m.copyCorrupt(), maps.Clone(m.size)
+}
+
+// copyCorrupt copies the corrupt marks; the caller holds mu.
+func (m *replicaMap) copyCorrupt() map[proto.ChunkID]map[proto.NodeID]bool {
 	corrupt := make(map[proto.ChunkID]map[proto.NodeID]bool, len(m.corrupt))
 	for c, nodes := range m.corrupt {
 		corrupt[c] = map[proto.NodeID]bool{}
@@ -251,5 +263,5 @@ func (m *replicaMap) snapshotSized() (map[proto.ChunkID][]proto.NodeID, map[prot
 			corrupt[c][n] = true
 		}
 	}
-	return holders, corrupt, sizes
+	return corrupt
 }

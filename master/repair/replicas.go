@@ -75,9 +75,9 @@ func ConditionOf(v Replicas, target int) Condition {
 func Count(refs map[proto.ChunkID]int, holders map[proto.ChunkID][]proto.NodeID, corrupt map[proto.ChunkID]map[proto.NodeID]bool, servers []placement.Server) proto.ChunkCounts {
 	states := States(servers)
 	c := proto.ChunkCounts{Total: len(refs)}
-	for _, id := range slices.Sorted(maps.Keys(refs)) {
+	for id, target := range refs { // counting: any order will do
 		v := Classify(holders[id], states, corrupt[id])
-		switch ConditionOf(v, refs[id]) {
+		switch ConditionOf(v, target) {
 		case Missing:
 			c.Missing++
 		case Under:
