@@ -182,6 +182,17 @@ func (s *Store) compactVolume(p *packer, seq uint64) error {
 // startMoves lists what volume seq holds that must survive it, marking
 // its chunks moving so Delete waits for the move.
 func (s *Store) startMoves(p *packer, seq uint64) (moves []moveRec, path string, damaged bool, err error) {
+	// The scan of the index takes only the read lock, so reads and writes
+	// go on; the chunks found are then marked under the write lock, if
+	// still where they were.
+	s.mu.RLock()
+	var found []moveRec
+	for id, e := range s.chunks {
+		if e.dir == p.dir && e.vol == seq {
+			found = append(found, moveRec{id: id, e: e, off: e.off, n: recordSize(e.size)})
+		}
+	}
+	s.mu.RUnlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := p.vols[seq]
@@ -191,10 +202,10 @@ func (s *Store) startMoves(p *packer, seq uint64) (moves []moveRec, path string,
 	case v == nil || v.writing:
 		return nil, "", false, fmt.Errorf("volume %d not closed", seq)
 	}
-	for id, e := range s.chunks {
-		if e.dir == p.dir && e.vol == seq {
-			moves = append(moves, moveRec{id: id, e: e, off: e.off, n: recordSize(e.size)})
-			s.moving[id] = struct{}{}
+	for _, m := range found {
+		if cur, ok := s.chunks[m.id]; ok && cur == m.e {
+			moves = append(moves, m)
+			s.moving[m.id] = struct{}{}
 		}
 	}
 	for off, t := range v.tombs {
@@ -273,6 +284,9 @@ func (s *Store) publishMoves(p *packer, seq uint64, moves []moveRec) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := p.vols[seq]
+	if old != nil {
+		old.retiring = true // its file goes next: not a loss
+	}
 	for _, m := range moves {
 		nv := p.vols[m.a.vol.seq]
 		if nv == nil {

@@ -157,7 +157,7 @@ func (s *Store) loseVolume(i int, seq uint64, id uint64, check entry) (int, bool
 		}
 	}
 	v, ok := p.vols[seq]
-	if !ok {
+	if !ok || v.retiring {
 		s.mu.Unlock()
 		return 0, false
 	}

@@ -15,14 +15,15 @@ import (
 // volume is one volume file of a data dir as the store knows it. Its
 // fields are guarded by Store.mu.
 type volume struct {
-	seq     uint64
-	path    string
-	size    int64          // bytes of the file (records appended, torn tails too)
-	live    int64          // bytes of the indexed records in it
-	tombs   map[int64]tomb // its tombstones, by their offset in it
-	writing bool           // an appender still adds records to it
-	dropped bool           // no longer in its packer's vols (lost, failed, compacted)
-	damaged bool           // the scan stopped at damage: quarantined, not removed, once compacted
+	seq      uint64
+	path     string
+	size     int64          // bytes of the file (records appended, torn tails too)
+	live     int64          // bytes of the indexed records in it
+	tombs    map[int64]tomb // its tombstones, by their offset in it
+	writing  bool           // an appender still adds records to it
+	dropped  bool           // no longer in its packer's vols (lost, failed, compacted)
+	damaged  bool           // the scan stopped at damage: quarantined, not removed, once compacted
+	retiring bool           // compacted: its file is being removed
 }
 
 // tomb is a tombstone: chunk id's record at off in volume vol is deleted.
