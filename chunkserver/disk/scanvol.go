@@ -39,7 +39,7 @@ type scanTomb struct {
 // readVolume reads the header of the volume at path and every record
 // from the first on, until the end or the first record that fails its
 // checks (a torn tail, or damage). A header that fails wraps ErrCorrupt;
-// other errors are I/O errors.
+// other errors are I/O errors, and then the scan found nothing certain.
 func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 	vs := volScan{seq: seq, path: path}
 	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
@@ -64,6 +64,9 @@ func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 	endLen := int64(len(encodeEnd()))
 	if vs.size >= volHeaderSize+endLen {
 		r, _, _, err := readRecordHead(f, vs.size-endLen, vs.size)
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			return vs, err // unreadable, maybe not for good: decide nothing
+		}
 		vs.ended = err == nil && r.kind == kindEnd
 	}
 	off := int64(volHeaderSize)
@@ -71,6 +74,9 @@ func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 		r, _, _, err := readRecordHead(f, off, vs.size)
 		if err == nil && r.kind == kindEnd && off+endLen != vs.size {
 			err = fmt.Errorf("end record before the end of the file: %w", ErrCorrupt)
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			return vs, fmt.Errorf("record at %d: %w", off, err)
 		}
 		if err != nil {
 			vs.stop = fmt.Errorf("record at %d: %w", off, err)
