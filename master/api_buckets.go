@@ -93,7 +93,7 @@ func (a *api) handleGetBucket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	one := []proto.Bucket{b}
-	a.m.counter.attach(one)
+	a.m.counter.Attach(one)
 	writeJSON(w, http.StatusOK, one[0])
 }
 
@@ -106,7 +106,7 @@ func (a *api) handleListBuckets(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	a.m.counter.attach(bs)
+	a.m.counter.Attach(bs)
 	writeJSON(w, http.StatusOK, bs)
 }
 
@@ -169,4 +169,27 @@ func (a *api) handleLock(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd := meta.SetLock{Req: req, At: a.now().UTC().Truncate(time.Millisecond)}
 	a.change(w, r, meta.OpSetLock, cmd)
+}
+
+// checkConversionConf refuses a bucket configuration whose lifecycle
+// transitions name a storage class no --storage-class maps to a policy,
+// or whose conversion target needs more chunk servers than registered.
+func (s *Server) checkConversionConf(c *meta.PutBucketConf) error {
+	if c.Lifecycle != nil {
+		for _, class := range proto.TransitionClasses(*c.Lifecycle) {
+			if _, ok := s.cfg.StorageClasses[class]; !ok {
+				return fmt.Errorf("bucket %s: lifecycle transition to storage class %s: no --storage-class maps it to a data policy: %w", c.Bucket, class, ErrInvalid)
+			}
+		}
+	}
+	if r := c.Convert; r != nil && r.AfterSeconds > 0 {
+		p, err := proto.ParseDataPolicy(r.Policy)
+		if err != nil {
+			return fmt.Errorf("bucket %s: conversion: %w: %w", c.Bucket, ErrInvalid, err)
+		}
+		if recs, err := s.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
+			return fmt.Errorf("bucket %s: conversion to %s needs %d chunk servers, the cluster has %d registered: %w", c.Bucket, p, p.Servers(), len(recs), ErrNoServers)
+		}
+	}
+	return nil
 }

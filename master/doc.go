@@ -26,7 +26,15 @@
 //	              forwarding to the leader
 //	metrics.go    the Prometheus scrape
 //	api_gateways.go  the S3 gateways' traffic reports (soft state, expiring)
-//	bucketstats.go   the leader's paced count of each bucket's contents
+//
+// The leader's background workers are packages of their own, wired in
+// server.go with what they need of the master (proposals, the state,
+// leadership, the allocator) as funcs and small interfaces:
+//
+//	master/convert    conversion of cold objects to stripes, lifecycle
+//	                  transitions (Converter)
+//	master/lifecycle  lifecycle expirations and aborts (Worker)
+//	master/usage      the paced count of each bucket's contents (Counter)
 //
 // Only the leader serves writes and consistent reads; a follower forwards
 // them. The soft state (liveness, replicas, healer, allocator ranges) is

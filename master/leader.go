@@ -54,8 +54,8 @@ func (s *Server) becomeLeader() {
 		}
 		s.live.reset()
 		s.heal.reset(s.now())
-		s.life.reset()
-		s.conv.reset()
+		s.life.Reset()
+		s.conv.Reset()
 		s.ready.Store(s.raft.State() == raft.Leader)
 		s.log.Info("leader ready", "term", s.raft.CurrentTerm(), "took", s.now().Sub(start))
 		return

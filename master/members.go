@@ -102,8 +102,8 @@ func (s *Server) status(ctx context.Context) (proto.Status, error) {
 	}
 	st.Repair = s.heal.repairStats()
 	st.Storage = s.heal.storageUsage()
-	st.Lifecycle = s.life.progress()
-	st.Conversion = s.conv.progress()
+	st.Lifecycle = s.life.Progress()
+	st.Conversion = s.conv.Progress()
 	st.Gateways = s.gateways.list(s.now())
 	st.SafeMode, st.Repair.SafeModeReason = s.heal.safeMode()
 	return st, nil

@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/convert"
 	"github.com/granary-store/granary/master/meta"
 )
 
@@ -42,7 +44,7 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.applySeconds, m.apiSeconds, stateCollector{s}, conversionCollector{s},
+		m.applySeconds, m.apiSeconds, stateCollector{s}, convert.Collector(s.conversionProgress),
 	)
 	return m
 }
@@ -199,7 +201,7 @@ func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDeletesIssued, float64(r.DeletesIssued))
 	counter(descOrphans, float64(r.OrphansFound))
 	counter(descBalanceMoves, float64(r.BalanceMoves))
-	l := s.life.progress()
+	l := s.life.Progress()
 	counter(descLifecycleScanned, float64(l.Scanned))
 	counter(descLifecycleExpired, float64(l.Expired))
 	counter(descLifecycleNoncurrent, float64(l.NoncurrentExpired))
@@ -214,4 +216,13 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// conversionProgress is the converter's progress on the leader (false
+// elsewhere, or before the converter is wired).
+func (s *Server) conversionProgress() (proto.ConversionStats, bool) {
+	if s.raft == nil || s.raft.State() != raft.Leader || s.conv == nil {
+		return proto.ConversionStats{}, false
+	}
+	return s.conv.Progress(), true
 }

@@ -14,10 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
+	"github.com/granary-store/granary/master/convert"
+	"github.com/granary-store/granary/master/lifecycle"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/raftnet"
+	"github.com/granary-store/granary/master/usage"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 )
@@ -48,12 +52,12 @@ type Server struct {
 	replicas *replicaMap
 	nodes    *nodes
 	heal     *healer
-	life     *lifecycle
-	conv     *converter
+	life     *lifecycle.Worker
+	conv     *convert.Converter
 	alloc    *allocator
 	metrics  *metrics
 	gateways *gateways      // S3 gateways' reports (api_gateways.go)
-	counter  *bucketCounter // per-bucket counts (bucketstats.go)
+	counter  *usage.Counter // per-bucket counts
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -95,12 +99,13 @@ func (s *Server) wire() {
 		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1), closing: s.done,
 	}
 	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
-	s.life = &lifecycle{log: s.log.With("component", "lifecycle"), now: s.now, fsm: s.fsm, apply: s.apply,
-		leader: s.IsLeader, every: s.cfg.LifecycleInterval, page: s.cfg.LifecyclePage, wait: s.cfg.ApplyTimeout}
 	s.conv = newConverter(s)
-	s.life.conv = s.conv
+	s.life = lifecycle.New(lifecycle.Config{Logger: s.log.With("component", "lifecycle"), Now: s.now, State: s.fsm,
+		Apply: s.apply, Leader: s.IsLeader, NotLeader: ErrNotLeader, Converter: s.conv,
+		Interval: s.cfg.LifecycleInterval, Page: s.cfg.LifecyclePage, ApplyTimeout: s.cfg.ApplyTimeout})
 	s.gateways = newGateways(s.cfg.GatewayExpiry)
-	s.counter = newBucketCounter(s)
+	s.counter = usage.New(usage.Config{Logger: s.log.With("component", "bucketcount"), Now: s.now, State: s.fsm,
+		Leader: s.IsLeader, Interval: s.cfg.BucketCountInterval, Rate: s.cfg.BucketCountRate, Replication: s.cfg.Replication})
 }
 
 func (s *Server) open() error {
@@ -164,10 +169,10 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer s.wg.Done(); s.watchLeadership() }()
 	go func() { defer s.wg.Done(); s.stepDownWhileFailed() }()
 	go func() { defer s.wg.Done(); s.heal.loop(s.done) }()
-	go func() { defer s.wg.Done(); s.life.loop(s.done) }()
-	go func() { defer s.wg.Done(); s.conv.loop(s.done) }()
+	go func() { defer s.wg.Done(); s.life.Run(s.done) }()
+	go func() { defer s.wg.Done(); s.conv.Run(s.done) }()
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.counter.loop(s.done) }()
+	go func() { defer s.wg.Done(); s.counter.Run(s.done) }()
 	if s.cfg.Join != "" {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.joinLoop() }()
@@ -275,11 +280,49 @@ func (s *Server) RepairOnce(ctx context.Context) error { return s.heal.round(ctx
 // versions or uploads of a bucket with lifecycle rules and applies the
 // expirations due at the server's clock. Tests call it to drive the
 // worker without waiting for its ticker.
-func (s *Server) LifecycleOnce(ctx context.Context) error { return s.life.step(ctx) }
+func (s *Server) LifecycleOnce(ctx context.Context) error { return s.life.Step(ctx) }
 
 // LifecycleProgress is the lifecycle worker's progress since this member
 // became leader.
-func (s *Server) LifecycleProgress() proto.LifecycleStats { return s.life.progress() }
+func (s *Server) LifecycleProgress() proto.LifecycleStats { return s.life.Progress() }
+
+// newConverter builds the leader's converter of s. Its chunk client calls
+// the chunk servers with the cluster's credential; each call is bounded
+// by the step's context, and an answer's headers by a minute.
+func newConverter(s *Server) *convert.Converter {
+	rc := rpc.Config{Secret: s.cfg.ClusterSecret, Insecure: s.cfg.Insecure, TLS: s.cfg.TLS}
+	cc := chunkclient.New(rc, rpc.NewClient(rc, rpc.ClientOptions{ResponseHeaderTimeout: time.Minute}))
+	cc.Stall = 10 * time.Second
+	return convert.New(convert.Config{
+		Logger: s.log.With("component", "conversion"), Now: s.now, State: s.fsm, Apply: s.apply,
+		Leader: s.IsLeader, NotLeader: ErrNotLeader, Safe: s.heal.safeMode, Renew: s.heal.renew,
+		Locate: s.alloc.locate, Allocate: s.alloc.allocate, Written: s.replicas.written, Chunks: cc,
+		Bandwidth: s.cfg.ConvertBandwidth, After: s.cfg.ConvertAfter, Policy: s.cfg.ConvertPolicy,
+		DataPolicy: s.cfg.DataPolicy, Classes: s.cfg.StorageClasses, Interval: s.cfg.ConvertInterval,
+		ApplyTimeout: s.cfg.ApplyTimeout,
+	})
+}
+
+// ConvertOnce runs one conversion step now: a queued lifecycle
+// transition, else the next object a pass finds due; it reports whether
+// it found work. Like the worker's steps it ends when this member stops
+// leading. Tests call it to drive the converter without waiting for its
+// ticker.
+func (s *Server) ConvertOnce(ctx context.Context) (bool, error) {
+	ctx, cancel := s.conv.StepContext(ctx, s.done)
+	defer cancel()
+	return s.conv.Step(ctx)
+}
+
+// ConversionProgress is the converter's progress since this member
+// became leader.
+func (s *Server) ConversionProgress() proto.ConversionStats { return s.conv.Progress() }
+
+// CountBucketsOnce runs one pass of the bucket counter now (at its rate)
+// and returns when every bucket has been counted. Tests call it instead
+// of waiting for the interval. On a member that does not lead it counts
+// nothing.
+func (s *Server) CountBucketsOnce(ctx context.Context) error { return s.counter.Pass(ctx) }
 
 // SetBlocked cuts this member's Raft links to the given peers' Raft
 // addresses ("*" for all of them); nil heals. A fault-injection hook for

@@ -192,8 +192,13 @@ func TestLayerRules(t *testing.T) {
 			if (under(from, "master/meta") || under(from, "master/repair")) && imp == "net/http" {
 				t.Errorf("%s imports net/http: the replicated state and the planner know nothing of HTTP", rel(from))
 			}
-			if under(from, "master/meta") && strings.HasPrefix(imp, module) && under(imp, "master") {
+			if under(from, "master/meta") && strings.HasPrefix(imp, module) && under(imp, "master") && !under(imp, "master/meta") {
 				t.Errorf("%s imports %s: the replicated state knows nothing of the master around it", rel(from), rel(imp))
+			}
+			checkWorker(t, from, imp)
+			if slicesAny(pureMeta, func(d string) bool { return under(from, d) }) && strings.Contains(strings.Split(imp, "/")[0], ".") &&
+				(!strings.HasPrefix(imp, module) || !under(imp, "internal/proto")) {
+				t.Errorf("%s imports %s: the state's pure parts use the standard library and internal/proto only (Badger stays in master/meta)", rel(from), imp)
 			}
 		}
 	}
@@ -224,4 +229,35 @@ func TestChunkStoreHasNoMetricsLibrary(t *testing.T) {
 		return
 	}
 	t.Fatal("chunkserver/disk not found")
+}
+
+// pureMeta are the parts of the replicated state that do no storage:
+// record validation, listing over an iterator master/meta provides, and
+// the snapshot stream format.
+var pureMeta = []string{"master/meta/validate", "master/meta/listing", "master/meta/snapstream"}
+
+// workers are the leader's background workers. The master wires each one
+// with what it needs of the master (funcs and small interfaces), so a
+// worker imports no HTTP, no Raft library and, of the master's packages,
+// only the state (master/meta) and the workers it hands work to.
+var workers = map[string][]string{
+	"master/convert":   {"master/meta"},
+	"master/lifecycle": {"master/meta", "master/convert"},
+	"master/usage":     {"master/meta"},
+}
+
+func checkWorker(t *testing.T, from, imp string) {
+	t.Helper()
+	for w, allowed := range workers {
+		if !under(from, w) {
+			continue
+		}
+		if imp == "net/http" || strings.HasPrefix(imp, "github.com/hashicorp/raft") {
+			t.Errorf("%s imports %s: a worker takes what it needs of the master as funcs and interfaces", rel(from), imp)
+		}
+		if strings.HasPrefix(imp, module) && under(imp, "master") && !under(imp, w) &&
+			!slicesAny(allowed, func(a string) bool { return under(imp, a) }) {
+			t.Errorf("%s imports %s: a worker imports of the master only %v", rel(from), rel(imp), allowed)
+		}
+	}
 }

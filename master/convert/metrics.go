@@ -1,13 +1,9 @@
-package master
+package convert
 
 import (
-	"fmt"
-
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/granary-store/granary/internal/proto"
-	"github.com/granary-store/granary/master/meta"
 )
 
 // The background conversion's figures, reported by the leader only.
@@ -28,22 +24,30 @@ var (
 var convDescs = []*prometheus.Desc{descConvPendingObjects, descConvPendingBytes, descConvObjects, descConvBytes,
 	descConvTransitioned, descConvChanged, descConvFailed, descConvRate, descConvBandwidth, descConvETA, descConvPasses}
 
-// conversionCollector reads the converter's progress at scrape time.
-type conversionCollector struct{ s *Server }
+// Collector returns a Prometheus collector of the conversion's figures.
+// progress is read at scrape time; it reports false on a member that does
+// not lead (or has no converter yet), and then nothing is collected.
+func Collector(progress func() (proto.ConversionStats, bool)) prometheus.Collector {
+	return collector{progress}
+}
+
+type collector struct {
+	progress func() (proto.ConversionStats, bool)
+}
 
 // Describe implements prometheus.Collector.
-func (c conversionCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range convDescs {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
-func (c conversionCollector) Collect(ch chan<- prometheus.Metric) {
-	if c.s.raft == nil || c.s.raft.State() != raft.Leader || c.s.conv == nil {
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	p, ok := c.progress()
+	if !ok {
 		return
 	}
-	p := c.s.conv.progress()
 	for d, v := range map[*prometheus.Desc]int64{
 		descConvPendingObjects: p.PendingObjects, descConvPendingBytes: p.PendingBytes,
 		descConvRate: p.BytesPerSecond, descConvBandwidth: p.BandwidthBytesPerSecond, descConvETA: p.ETASeconds,
@@ -56,27 +60,4 @@ func (c conversionCollector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
-}
-
-// checkConversionConf refuses a bucket configuration whose lifecycle
-// transitions name a storage class no --storage-class maps to a policy,
-// or whose conversion target needs more chunk servers than registered.
-func (s *Server) checkConversionConf(c *meta.PutBucketConf) error {
-	if c.Lifecycle != nil {
-		for _, class := range proto.TransitionClasses(*c.Lifecycle) {
-			if _, ok := s.cfg.StorageClasses[class]; !ok {
-				return fmt.Errorf("bucket %s: lifecycle transition to storage class %s: no --storage-class maps it to a data policy: %w", c.Bucket, class, ErrInvalid)
-			}
-		}
-	}
-	if r := c.Convert; r != nil && r.AfterSeconds > 0 {
-		p, err := proto.ParseDataPolicy(r.Policy)
-		if err != nil {
-			return fmt.Errorf("bucket %s: conversion: %w: %w", c.Bucket, ErrInvalid, err)
-		}
-		if recs, err := s.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
-			return fmt.Errorf("bucket %s: conversion to %s needs %d chunk servers, the cluster has %d registered: %w", c.Bucket, p, p.Servers(), len(recs), ErrNoServers)
-		}
-	}
-	return nil
 }

@@ -1,4 +1,7 @@
-package master
+// Package usage is the leader's count of each bucket's objects and bytes
+// (Counter), which the master's buckets API attaches to the records. The
+// master wires it.
+package usage
 
 import (
 	"context"
@@ -19,7 +22,7 @@ const (
 	paceStep                   = 20 * time.Millisecond
 )
 
-// bucketCounter is the leader's count of each bucket's objects and bytes
+// Counter is the leader's count of each bucket's objects and bytes
 // (proto.BucketUsage): a background pass walks every bucket's current
 // objects and noncurrent versions through the state's listings, at most
 // rate entries a second (an empty bucket counts as one), then rests for
@@ -27,14 +30,14 @@ const (
 // counts are soft state, served with the time they were taken: the
 // buckets API adds them to the records, nothing is proposed or stored, so
 // the Raft log does not change. A member that does not lead keeps none.
-// Safe for concurrent use; loop is its only goroutine, owned by the
-// Server and stopped by its done channel.
-type bucketCounter struct {
+// Safe for concurrent use; Run is its only goroutine, owned by the
+// master and stopped by its done channel.
+type Counter struct {
 	log     *slog.Logger
 	now     func() time.Time
 	fsm     *meta.FSM
 	leader  func() bool
-	cfg     *Config
+	copies  int // the cluster's replication
 	every   time.Duration
 	rate    int
 	passing sync.Mutex // one pass at a time (the loop, or a test's CountBucketsOnce)
@@ -44,9 +47,21 @@ type bucketCounter struct {
 	counts map[string]proto.BucketUsage // by bucket name
 }
 
-func newBucketCounter(s *Server) *bucketCounter {
-	c := &bucketCounter{log: s.log.With("component", "bucketcount"), now: s.now, fsm: s.fsm, leader: s.IsLeader,
-		cfg: &s.cfg, every: s.cfg.BucketCountInterval, rate: s.cfg.BucketCountRate, counts: map[string]proto.BucketUsage{}}
+// Config is what a Counter needs of the master around it.
+type Config struct {
+	Logger      *slog.Logger
+	Now         func() time.Time
+	State       *meta.FSM
+	Leader      func() bool   // this member is the ready leader
+	Interval    time.Duration // between passes (0: 30 s)
+	Rate        int           // entries read a second (0: 20,000)
+	Replication int           // the cluster's copies of a replicated chunk
+}
+
+// New returns a counter; the master runs Run.
+func New(cfg Config) *Counter {
+	c := &Counter{log: cfg.Logger, now: cfg.Now, fsm: cfg.State, leader: cfg.Leader,
+		copies: cfg.Replication, every: cfg.Interval, rate: cfg.Rate, counts: map[string]proto.BucketUsage{}}
 	if c.every <= 0 {
 		c.every = defaultBucketCountInterval
 	}
@@ -56,9 +71,9 @@ func newBucketCounter(s *Server) *bucketCounter {
 	return c
 }
 
-// loop runs a pass soon after this member leads, then one every interval,
+// Run runs a pass soon after this member leads, then one every interval,
 // until done closes.
-func (c *bucketCounter) loop(done <-chan struct{}) {
+func (c *Counter) Run(done <-chan struct{}) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-done; cancel() }()
@@ -75,7 +90,7 @@ func (c *bucketCounter) loop(done <-chan struct{}) {
 			continue
 		}
 		start := c.now()
-		if err := c.pass(ctx); err != nil && ctx.Err() == nil {
+		if err := c.Pass(ctx); err != nil && ctx.Err() == nil {
 			c.log.Warn("bucket count pass failed", "err", err)
 		} else if err == nil {
 			c.log.Debug("bucket count pass done", "took", c.now().Sub(start))
@@ -84,7 +99,7 @@ func (c *bucketCounter) loop(done <-chan struct{}) {
 	}
 }
 
-func (c *bucketCounter) reset() {
+func (c *Counter) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.counts) > 0 {
@@ -92,9 +107,9 @@ func (c *bucketCounter) reset() {
 	}
 }
 
-// pass counts every bucket once, in name order, and forgets the counts of
+// Pass counts every bucket once, in name order, and forgets the counts of
 // buckets that are gone. It stops early when this member stops leading.
-func (c *bucketCounter) pass(ctx context.Context) error {
+func (c *Counter) Pass(ctx context.Context) error {
 	c.passing.Lock()
 	defer c.passing.Unlock()
 	buckets, err := c.fsm.Buckets()
@@ -110,7 +125,7 @@ func (c *bucketCounter) pass(ctx context.Context) error {
 		live[b.Name] = true
 		u, err := c.count(ctx, &b)
 		switch {
-		case errors.Is(err, ErrNoSuchBucket):
+		case errors.Is(err, meta.ErrNoSuchBucket):
 			delete(live, b.Name)
 			continue
 		case err != nil:
@@ -133,11 +148,11 @@ func (c *bucketCounter) pass(ctx context.Context) error {
 // count walks one bucket's current objects (their records carry their
 // extents), then, in a bucket that has been versioned, its noncurrent
 // versions (each read for its extents), pacing itself.
-func (c *bucketCounter) count(ctx context.Context, b *proto.Bucket) (proto.BucketUsage, error) {
+func (c *Counter) count(ctx context.Context, b *proto.Bucket) (proto.BucketUsage, error) {
 	var u proto.BucketUsage
 	copies := b.Replication // of replicated chunks, whatever the bucket's policy
 	if copies <= 0 {
-		copies = c.cfg.Replication
+		copies = c.copies
 	}
 	add := func(o *proto.Object) {
 		u.Versions++
@@ -173,7 +188,7 @@ func (c *bucketCounter) count(ctx context.Context, b *proto.Bucket) (proto.Bucke
 
 // countNoncurrent passes each noncurrent version of a bucket (delete
 // markers left out) to add, with its extents.
-func (c *bucketCounter) countNoncurrent(ctx context.Context, bucket string, add func(*proto.Object)) error {
+func (c *Counter) countNoncurrent(ctx context.Context, bucket string, add func(*proto.Object)) error {
 	req := proto.VersionsRequest{Bucket: bucket, MaxKeys: proto.MaxListKeys}
 	for {
 		page, err := c.fsm.ListVersions(req)
@@ -209,7 +224,7 @@ func (c *bucketCounter) countNoncurrent(ctx context.Context, bucket string, add 
 // sleeps once the entries read since its last sleep are worth paceStep
 // (shorter sleeps would overshoot: timers are coarse). Called with
 // passing held.
-func (c *bucketCounter) pace(ctx context.Context, n int) error {
+func (c *Counter) pace(ctx context.Context, n int) error {
 	c.owed += n
 	d := time.Duration(c.owed) * time.Second / time.Duration(c.rate)
 	if d < paceStep {
@@ -244,8 +259,8 @@ func storedBytes(o *proto.Object, copies int) int64 {
 	return n
 }
 
-// attach sets the Usage of each bucket that has been counted.
-func (c *bucketCounter) attach(bs []proto.Bucket) {
+// Attach sets the Usage of each bucket that has been counted.
+func (c *Counter) Attach(bs []proto.Bucket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range bs {
@@ -254,9 +269,3 @@ func (c *bucketCounter) attach(bs []proto.Bucket) {
 		}
 	}
 }
-
-// CountBucketsOnce runs one pass of the bucket counter now (at its rate)
-// and returns when every bucket has been counted. Tests call it instead
-// of waiting for the interval. On a member that does not lead it counts
-// nothing.
-func (s *Server) CountBucketsOnce(ctx context.Context) error { return s.counter.pass(ctx) }

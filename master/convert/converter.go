@@ -1,4 +1,9 @@
-package master
+// Package convert is the leader's background conversion: it rewrites
+// cold replicated objects as erasure-coded stripes and carries out
+// lifecycle transitions (Converter). The master wires it: it proposes
+// through the master's Raft member, reads the master's state, and
+// allocates and locates chunks through the master's allocator.
+package convert
 
 import (
 	"context"
@@ -13,11 +18,10 @@ import (
 
 	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/proto"
-	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master/meta"
 )
 
-// converter is the leader's background conversion: it rewrites cold
+// Converter is the leader's background conversion: it rewrites cold
 // replicated objects as erasure-coded stripes, and carries out lifecycle
 // transitions. The leader does the I/O itself: it reads each replicated
 // chunk from one of its replicas (verified block by block by the chunk
@@ -39,28 +43,14 @@ import (
 // (but the one object in flight at a leader change, whose shards become
 // orphans).
 //
-// step runs one at a time (run) and owns the cursor; mu guards the queue
+// Step runs one at a time (run) and owns the cursor; mu guards the queue
 // and the counters.
-type converter struct {
-	log      *slog.Logger
-	now      func() time.Time
-	fsm      *meta.FSM
-	apply    applyFunc
-	leader   func() bool
-	safe     func() (bool, string)     // the healer's safe mode
-	renew    func(ids []proto.ChunkID) // keeps written shards from the orphan collection
-	alloc    *allocator
-	replicas *replicaMap
-	chunks   *chunkclient.Client
-	pace     *pacer
-
-	after   time.Duration // the cluster's age for conversion (0: off)
-	policy  string        // the cluster's conversion target ("": the bucket's or cluster's rs-K-M policy)
-	def     string        // the cluster's data policy
-	classes map[string]string
-	every   time.Duration
-	page    int
-	wait    time.Duration // bound of one Raft command
+type Converter struct {
+	cfg  Config
+	log  *slog.Logger
+	fsm  *meta.FSM
+	pace *pacer
+	page int
 
 	gen  atomic.Uint64
 	run  sync.Mutex
@@ -70,7 +60,7 @@ type converter struct {
 	kick chan struct{} // wakes an idle loop when a transition is queued
 
 	mu     sync.Mutex
-	queue  []convJob
+	queue  []Job
 	queued map[string]bool
 	stats  proto.ConversionStats
 	rate   convRate
@@ -82,30 +72,33 @@ type convCursor struct {
 	started       bool // the pass surveyed what is pending
 }
 
-// convJob is one version to lay out under policy, and, for a lifecycle
+// Job is one version to lay out under Policy, and, for a lifecycle
 // transition, the storage class it then reports.
-type convJob struct {
-	bucket, key, versionID string
-	version                uint64
-	policy                 proto.DataPolicy
-	class                  string
+type Job struct {
+	Bucket, Key, VersionID string
+	Version                uint64 // the version evaluated (0: whichever is current)
+	Policy                 proto.DataPolicy
+	Class                  string
 }
 
-func (j convJob) id() string { return j.bucket + "/" + j.key + "\x00" + j.versionID }
+func (j Job) id() string { return j.Bucket + "/" + j.Key + "\x00" + j.VersionID }
 
 // maxQueued bounds the queued transitions; more wait for a later
 // lifecycle pass.
 const maxQueued = 10000
 
-func (c *converter) reset() {
+// Reset forgets the queue and the counters, and makes the next step start
+// a fresh pass; the master calls it when this member becomes leader.
+func (c *Converter) Reset() {
 	c.gen.Add(1)
 	c.mu.Lock()
 	c.stats, c.queue, c.queued, c.rate = proto.ConversionStats{}, nil, nil, convRate{}
 	c.mu.Unlock()
 }
 
-// progress returns the counters, with rate and ETA.
-func (c *converter) progress() proto.ConversionStats {
+// Progress returns the counters since this member became leader, with
+// rate and ETA.
+func (c *Converter) Progress() proto.ConversionStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.stats
@@ -122,15 +115,15 @@ func (c *converter) progress() proto.ConversionStats {
 	return st
 }
 
-func (c *converter) count(f func(*proto.ConversionStats)) {
+func (c *Converter) count(f func(*proto.ConversionStats)) {
 	c.mu.Lock()
 	f(&c.stats)
 	c.mu.Unlock()
 }
 
-// enqueue hands a lifecycle transition to the converter; it reports false
+// Enqueue hands a lifecycle transition to the converter; it reports false
 // when the queue is full (a later lifecycle pass finds the version again).
-func (c *converter) enqueue(j convJob) bool {
+func (c *Converter) Enqueue(j Job) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.queued[j.id()] {
@@ -152,11 +145,11 @@ func (c *converter) enqueue(j convJob) bool {
 	return true
 }
 
-func (c *converter) dequeue() (convJob, bool) {
+func (c *Converter) dequeue() (Job, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.queue) == 0 {
-		return convJob{}, false
+		return Job{}, false
 	}
 	j := c.queue[0]
 	c.queue = c.queue[1:]
@@ -164,19 +157,20 @@ func (c *converter) dequeue() (convJob, bool) {
 	return j, true
 }
 
-// loop runs steps while this member leads, back to back while there is
-// work and every c.every otherwise, until done is closed. A step stops
-// as soon as done closes or leadership is lost.
-func (c *converter) loop(done <-chan struct{}) {
-	tick := time.NewTicker(c.every)
+// Run runs steps while this member leads, back to back while there is
+// work and every Config.Interval otherwise, until done is closed. A step
+// stops as soon as done closes or leadership is lost. The master runs it
+// in one goroutine it owns.
+func (c *Converter) Run(done <-chan struct{}) {
+	tick := time.NewTicker(c.cfg.Interval)
 	defer tick.Stop()
 	for {
 		worked := false
-		if c.leader() {
-			ctx, cancel := c.stepContext(context.Background(), done)
+		if c.cfg.Leader() {
+			ctx, cancel := c.StepContext(context.Background(), done)
 			var err error
-			worked, err = c.step(ctx)
-			if err != nil && !errors.Is(err, ErrNotLeader) && ctx.Err() == nil {
+			worked, err = c.Step(ctx)
+			if err != nil && !errors.Is(err, c.cfg.NotLeader) && ctx.Err() == nil {
 				c.log.Warn("conversion step", "err", err)
 			}
 			cancel()
@@ -198,9 +192,9 @@ func (c *converter) loop(done <-chan struct{}) {
 	}
 }
 
-// stepContext is canceled when parent ends, done closes or this member
+// StepContext is canceled when parent ends, done closes or this member
 // stops leading.
-func (c *converter) stepContext(parent context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
+func (c *Converter) StepContext(parent context.Context, done <-chan struct{}) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	go func() {
 		t := time.NewTicker(50 * time.Millisecond)
@@ -213,7 +207,7 @@ func (c *converter) stepContext(parent context.Context, done <-chan struct{}) (c
 				cancel()
 				return
 			case <-t.C:
-				if !c.leader() {
+				if !c.cfg.Leader() {
 					cancel()
 					return
 				}
@@ -223,24 +217,25 @@ func (c *converter) stepContext(parent context.Context, done <-chan struct{}) (c
 	return ctx, cancel
 }
 
-// step converts one object: a queued transition, else the next one the
-// pass finds. It reports whether it found work.
-func (c *converter) step(ctx context.Context) (bool, error) {
+// Step converts one object: a queued transition, else the next one the
+// pass finds. It reports whether it found work. Off the leader it fails
+// with an error that wraps Config.NotLeader.
+func (c *Converter) Step(ctx context.Context) (bool, error) {
 	c.run.Lock()
 	defer c.run.Unlock()
-	if !c.leader() {
-		return false, fmt.Errorf("master: conversion: %w", ErrNotLeader)
+	if !c.cfg.Leader() {
+		return false, fmt.Errorf("master: conversion: %w", c.cfg.NotLeader)
 	}
 	if g := c.gen.Load(); g != c.seen {
 		c.cur, c.seen = convCursor{}, g
 	}
-	if safe, _ := c.safe(); safe {
+	if safe, _ := c.cfg.Safe(); safe {
 		return false, nil // replica locations are not known yet
 	}
 	if j, ok := c.dequeue(); ok {
 		return true, c.do(ctx, j, true)
 	}
-	now := c.now().UTC()
+	now := c.cfg.Now().UTC()
 	buckets, err := c.buckets()
 	if err != nil {
 		return false, err
@@ -279,7 +274,7 @@ func (c *converter) step(ctx context.Context) (bool, error) {
 }
 
 // buckets returns the buckets with a conversion target, sorted by name.
-func (c *converter) buckets() ([]proto.Bucket, error) {
+func (c *Converter) buckets() ([]proto.Bucket, error) {
 	all, err := c.fsm.Buckets()
 	if err != nil {
 		return nil, fmt.Errorf("master: conversion: %w", err)
@@ -297,17 +292,17 @@ func (c *converter) buckets() ([]proto.Bucket, error) {
 // target is a bucket's conversion: its own rule, else the cluster's age
 // with the cluster's conversion policy, or else the bucket's or the
 // cluster's data policy when it is erasure-coded.
-func (c *converter) target(b *proto.Bucket) (proto.DataPolicy, time.Duration, bool) {
+func (c *Converter) target(b *proto.Bucket) (proto.DataPolicy, time.Duration, bool) {
 	if r := b.Convert; r != nil {
 		p, err := proto.ParseDataPolicy(r.Policy)
 		return p, time.Duration(r.AfterSeconds) * time.Second, err == nil && r.AfterSeconds > 0 && p.IsErasure()
 	}
-	if c.after <= 0 {
+	if c.cfg.After <= 0 {
 		return proto.DataPolicy{}, 0, false
 	}
-	for _, s := range []string{c.policy, b.DataPolicy, c.def} {
+	for _, s := range []string{c.cfg.Policy, b.DataPolicy, c.cfg.DataPolicy} {
 		if p, err := proto.ParseDataPolicy(s); err == nil && p.IsErasure() {
-			return p, c.after, true
+			return p, c.cfg.After, true
 		}
 	}
 	return proto.DataPolicy{}, 0, false
@@ -320,30 +315,30 @@ func due(o *proto.Object, p proto.DataPolicy, age time.Duration, now time.Time) 
 }
 
 // next finds the next object of b after the cursor that is due.
-func (c *converter) next(b *proto.Bucket, p proto.DataPolicy, age time.Duration, now time.Time) (convJob, bool, error) {
+func (c *Converter) next(b *proto.Bucket, p proto.DataPolicy, age time.Duration, now time.Time) (Job, bool, error) {
 	for {
 		res, err := c.fsm.List(proto.ListRequest{Bucket: b.Name, StartAfter: c.cur.after, MaxKeys: c.page})
 		if errors.Is(err, meta.ErrNoSuchBucket) {
-			return convJob{}, false, nil
+			return Job{}, false, nil
 		}
 		if err != nil {
-			return convJob{}, false, fmt.Errorf("master: conversion: list %s: %w", b.Name, err)
+			return Job{}, false, fmt.Errorf("master: conversion: list %s: %w", b.Name, err)
 		}
 		for i := range res.Objects {
 			o := &res.Objects[i]
 			c.cur.after = o.Key
 			if due(o, p, age, now) {
-				return convJob{bucket: b.Name, key: o.Key, version: o.Version, policy: p}, true, nil
+				return Job{Bucket: b.Name, Key: o.Key, Version: o.Version, Policy: p}, true, nil
 			}
 		}
 		if !res.IsTruncated {
-			return convJob{}, false, nil
+			return Job{}, false, nil
 		}
 	}
 }
 
 // survey counts what the pass will convert, and returns the objects.
-func (c *converter) survey(buckets []proto.Bucket, now time.Time) int64 {
+func (c *Converter) survey(buckets []proto.Bucket, now time.Time) int64 {
 	var objects, bytes int64
 	for _, b := range buckets {
 		p, age, _ := c.target(&b)
@@ -374,7 +369,7 @@ func (c *converter) survey(buckets []proto.Bucket, now time.Time) int64 {
 
 // do converts one version and counts the outcome; only errors that are
 // not the object's own (leadership, shutdown) are returned.
-func (c *converter) do(ctx context.Context, j convJob, transition bool) error {
+func (c *Converter) do(ctx context.Context, j Job, transition bool) error {
 	n, err := c.convert(ctx, j)
 	c.count(func(s *proto.ConversionStats) {
 		if !transition {
@@ -394,49 +389,65 @@ func (c *converter) do(ctx context.Context, j convJob, transition bool) error {
 		}
 		c.rate.add(time.Now(), n)
 		c.mu.Unlock()
-		c.log.Debug("converted", "bucket", j.bucket, "key", j.key, "version", j.versionID, "policy", j.policy.String(), "bytes", n)
+		c.log.Debug("converted", "bucket", j.Bucket, "key", j.Key, "version", j.VersionID, "policy", j.Policy.String(), "bytes", n)
 		return nil
 	case errors.Is(err, meta.ErrPrecondition), errors.Is(err, meta.ErrNoSuchKey), errors.Is(err, meta.ErrNoSuchVersion),
 		errors.Is(err, meta.ErrNoSuchBucket):
 		c.count(func(s *proto.ConversionStats) { s.Changed++ })
 		return nil
-	case ctx.Err() != nil, errors.Is(err, ErrNotLeader):
+	case ctx.Err() != nil, errors.Is(err, c.cfg.NotLeader):
 		return err
 	}
 	c.count(func(s *proto.ConversionStats) { s.Failed++ })
-	c.log.Warn("conversion failed; a later pass tries again", "bucket", j.bucket, "key", j.key, "err", err)
+	c.log.Warn("conversion failed; a later pass tries again", "bucket", j.Bucket, "key", j.Key, "err", err)
 	return nil
 }
 
-// newConverter builds the leader's converter of s. Its chunk client calls
-// the chunk servers with the cluster's credential; each call is bounded
-// by the step's context, and an answer's headers by a minute.
-func newConverter(s *Server) *converter {
-	rc := rpc.Config{Secret: s.cfg.ClusterSecret, Insecure: s.cfg.Insecure, TLS: s.cfg.TLS}
-	cc := chunkclient.New(rc, rpc.NewClient(rc, rpc.ClientOptions{ResponseHeaderTimeout: time.Minute}))
-	cc.Stall = 10 * time.Second
-	return &converter{
-		log: s.log.With("component", "conversion"), now: s.now, fsm: s.fsm, apply: s.apply, leader: s.IsLeader, safe: s.heal.safeMode, renew: s.heal.renew,
-		alloc: s.alloc, replicas: s.replicas, chunks: cc, pace: &pacer{rate: s.cfg.ConvertBandwidth},
-		after: s.cfg.ConvertAfter, policy: s.cfg.ConvertPolicy, def: s.cfg.DataPolicy, classes: s.cfg.StorageClasses,
-		every: s.cfg.ConvertInterval, page: convertPage, wait: s.cfg.ApplyTimeout, kick: make(chan struct{}, 1),
+// Config is what a Converter needs of the master around it: its state
+// (read), its Raft member (propose, leadership), its allocator and
+// replica map, and its settings.
+type Config struct {
+	Logger *slog.Logger
+	Now    func() time.Time // the clock objects' ages are measured on
+	State  *meta.FSM
+	// Apply proposes a command through Raft and waits for its result.
+	Apply func(ctx context.Context, o meta.Op, payload any) (any, error)
+	// Leader reports whether this member is the ready leader; NotLeader
+	// is the sentinel Apply's errors wrap off the leader (Step wraps it
+	// too).
+	Leader    func() bool
+	NotLeader error
+	Safe      func() (bool, string)     // the healer's safe mode: replica locations not known yet
+	Renew     func(ids []proto.ChunkID) // keeps written shards from the orphan collection
+	// Locate finds the replicas of an object's chunks, Allocate places new
+	// shards, and Written records where shards went once swapped in.
+	Locate   func(o *proto.Object) (proto.Located, error)
+	Allocate func(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error)
+	Written  func(cts []proto.ChunkTargets)
+	// Chunks reads and writes chunks; each call is bounded by the step's
+	// context.
+	Chunks *chunkclient.Client
+
+	Bandwidth    int64             // bytes per second of reads (0: no bound)
+	After        time.Duration     // the cluster's age for conversion (0: off)
+	Policy       string            // the cluster's conversion target ("": the bucket's or cluster's rs-K-M policy)
+	DataPolicy   string            // the cluster's data policy
+	Classes      map[string]string // storage class -> data policy
+	Interval     time.Duration     // between idle steps
+	ApplyTimeout time.Duration     // bound of one Raft command
+}
+
+// New returns a converter; the master runs Run and calls Reset when it
+// becomes leader.
+func New(cfg Config) *Converter {
+	return &Converter{
+		cfg: cfg, log: cfg.Logger, fsm: cfg.State, pace: &pacer{rate: cfg.Bandwidth},
+		page: convertPage, kick: make(chan struct{}, 1),
 	}
 }
 
+// Classes returns the storage classes the converter maps to policies.
+func (c *Converter) Classes() map[string]string { return c.cfg.Classes }
+
 // convertPage is how many records a pass reads at a time.
 const convertPage = 1000
-
-// ConvertOnce runs one conversion step now: a queued lifecycle
-// transition, else the next object a pass finds due; it reports whether
-// it found work. Like the worker's steps it ends when this member stops
-// leading. Tests call it to drive the converter without waiting for its
-// ticker.
-func (s *Server) ConvertOnce(ctx context.Context) (bool, error) {
-	ctx, cancel := s.conv.stepContext(ctx, s.done)
-	defer cancel()
-	return s.conv.step(ctx)
-}
-
-// ConversionProgress is the converter's progress since this member
-// became leader.
-func (s *Server) ConversionProgress() proto.ConversionStats { return s.conv.progress() }

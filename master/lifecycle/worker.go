@@ -1,4 +1,7 @@
-package master
+// Package lifecycle is the leader's lifecycle worker (Worker): it applies
+// the buckets' S3 lifecycle expirations through ordinary Raft commands and
+// hands due transitions to the converter. The master wires it.
+package lifecycle
 
 import (
 	"context"
@@ -12,10 +15,11 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/convert"
 	"github.com/granary-store/granary/master/meta"
 )
 
-// lifecycle is the leader's lifecycle worker: it walks the buckets that
+// Worker is the leader's lifecycle worker: it walks the buckets that
 // have lifecycle rules, one page of versions (or of multipart uploads) a
 // step, and applies the expirations that are due through ordinary Raft
 // commands. Every removal is conditional on the version it evaluated
@@ -26,19 +30,14 @@ import (
 // counters are soft state, reset when this member becomes leader: a new
 // leader starts a pass from the first bucket.
 //
-// step runs one at a time (run) and owns the cursor; mu guards the
+// Step runs one at a time (run) and owns the cursor; mu guards the
 // counters for readers; gen counts leadership terms (reset), so a step
 // learns of a new term without reset waiting for a step in flight.
-type lifecycle struct {
-	log    *slog.Logger
-	now    func() time.Time
-	fsm    *meta.FSM
-	apply  applyFunc
-	leader func() bool // this member is the ready leader
-	every  time.Duration
-	page   int
-	wait   time.Duration // bound of one step's Raft commands
-	conv   *converter    // carries out transitions
+type Worker struct {
+	cfg  Config
+	log  *slog.Logger
+	fsm  *meta.FSM
+	page int
 
 	gen atomic.Uint64
 
@@ -48,6 +47,38 @@ type lifecycle struct {
 
 	mu    sync.Mutex
 	stats proto.LifecycleStats
+}
+
+// Converter carries out transitions (the master's convert.Converter).
+type Converter interface {
+	// Enqueue queues a transition; false when the queue is full.
+	Enqueue(j convert.Job) bool
+	// Classes maps storage classes to data policies.
+	Classes() map[string]string
+}
+
+// Config is what a Worker needs of the master around it.
+type Config struct {
+	Logger *slog.Logger
+	Now    func() time.Time // the clock expirations are due by
+	State  *meta.FSM
+	// Apply proposes a command through Raft and waits for its result.
+	Apply func(ctx context.Context, o meta.Op, payload any) (any, error)
+	// Leader reports whether this member is the ready leader; NotLeader
+	// is the sentinel Apply's errors wrap off the leader (Step wraps it
+	// too).
+	Leader       func() bool
+	NotLeader    error
+	Converter    Converter     // carries out transitions (nil: none)
+	Interval     time.Duration // between steps
+	Page         int           // versions or uploads a step evaluates
+	ApplyTimeout time.Duration // bound of one step's Raft commands
+}
+
+// New returns a worker; the master runs Run and calls Reset when it
+// becomes leader.
+func New(cfg Config) *Worker {
+	return &Worker{cfg: cfg, log: cfg.Logger, fsm: cfg.State, page: cfg.Page}
 }
 
 // lcCursor is where a pass stands: a bucket, its versions or its uploads,
@@ -64,30 +95,32 @@ type lcCursor struct {
 	noncurrent    int       // noncurrent versions of key seen so far
 }
 
-func (l *lifecycle) reset() {
+// Reset forgets the counters and makes the next step start a fresh pass;
+// the master calls it when this member becomes leader.
+func (l *Worker) Reset() {
 	l.gen.Add(1)
 	l.mu.Lock()
 	l.stats = proto.LifecycleStats{}
 	l.mu.Unlock()
 }
 
-// progress returns the counters.
-func (l *lifecycle) progress() proto.LifecycleStats {
+// Progress returns the counters since this member became leader.
+func (l *Worker) Progress() proto.LifecycleStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.stats
 }
 
-func (l *lifecycle) count(f func(*proto.LifecycleStats)) {
+func (l *Worker) count(f func(*proto.LifecycleStats)) {
 	l.mu.Lock()
 	f(&l.stats)
 	l.mu.Unlock()
 }
 
-// loop runs a step every l.every while this member leads, until done is
-// closed.
-func (l *lifecycle) loop(done <-chan struct{}) {
-	tick := time.NewTicker(l.every)
+// Run runs a step every Config.Interval while this member leads, until
+// done is closed. The master runs it in one goroutine it owns.
+func (l *Worker) Run(done <-chan struct{}) {
+	tick := time.NewTicker(l.cfg.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -95,29 +128,30 @@ func (l *lifecycle) loop(done <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		if !l.leader() {
+		if !l.cfg.Leader() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), l.wait)
-		if err := l.step(ctx); err != nil && !errors.Is(err, ErrNotLeader) {
+		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.ApplyTimeout)
+		if err := l.Step(ctx); err != nil && !errors.Is(err, l.cfg.NotLeader) {
 			l.log.Warn("lifecycle step", "err", err)
 		}
 		cancel()
 	}
 }
 
-// step evaluates one page (Server.LifecycleOnce). A step that fails is
-// tried again from the same place by the next one.
-func (l *lifecycle) step(ctx context.Context) error {
+// Step evaluates one page (Server.LifecycleOnce). A step that fails is
+// tried again from the same place by the next one. Off the leader it
+// fails with an error that wraps Config.NotLeader.
+func (l *Worker) Step(ctx context.Context) error {
 	l.run.Lock()
 	defer l.run.Unlock()
-	if !l.leader() {
-		return fmt.Errorf("master: lifecycle: %w", ErrNotLeader)
+	if !l.cfg.Leader() {
+		return fmt.Errorf("master: lifecycle: %w", l.cfg.NotLeader)
 	}
 	if g := l.gen.Load(); g != l.seen {
 		l.cur, l.seen = lcCursor{}, g
 	}
-	now := l.now().UTC()
+	now := l.cfg.Now().UTC()
 	b, err := l.nextBucket(now)
 	if err != nil || b == nil {
 		return err
@@ -130,7 +164,7 @@ func (l *lifecycle) step(ctx context.Context) error {
 
 // nextBucket finds the bucket the cursor is on or the next one with
 // enabled rules; at the end of the buckets a pass is over.
-func (l *lifecycle) nextBucket(now time.Time) (*proto.Bucket, error) {
+func (l *Worker) nextBucket(now time.Time) (*proto.Bucket, error) {
 	buckets, err := l.fsm.Buckets()
 	if err != nil {
 		return nil, fmt.Errorf("master: lifecycle: %w", err)
@@ -165,7 +199,7 @@ func enabledRules(b *proto.Bucket) []*proto.LifecycleRule {
 }
 
 // versionsPage evaluates one page of the bucket's versions.
-func (l *lifecycle) versionsPage(ctx context.Context, b *proto.Bucket, now time.Time) error {
+func (l *Worker) versionsPage(ctx context.Context, b *proto.Bucket, now time.Time) error {
 	res, err := l.fsm.ListVersions(proto.VersionsRequest{Bucket: b.Name, KeyMarker: l.cur.keyMarker,
 		VersionIDMarker: l.cur.versionMarker, MaxKeys: l.page})
 	if errors.Is(err, meta.ErrNoSuchBucket) {
@@ -192,7 +226,7 @@ func (l *lifecycle) versionsPage(ctx context.Context, b *proto.Bucket, now time.
 }
 
 // version evaluates one version against the rules.
-func (l *lifecycle) version(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.ObjectVersion, now time.Time) error {
+func (l *Worker) version(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.ObjectVersion, now time.Time) error {
 	l.count(func(s *proto.LifecycleStats) { s.Scanned++ })
 	c := &l.cur
 	if v.Key != c.key {
@@ -213,7 +247,7 @@ func (l *lifecycle) version(ctx context.Context, bucket string, rules []*proto.L
 // current expires a current version whose Expiration is due: removed in
 // a bucket never versioned, hidden behind a delete marker in a versioned
 // one.
-func (l *lifecycle) current(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.Object, now time.Time) error {
+func (l *Worker) current(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.Object, now time.Time) error {
 	for _, r := range rules {
 		e := r.Expiration
 		if e == nil || !r.Matches(v.Key, v.Size, v.Tagging) || !expirationDue(e, v.Modified, now) {
@@ -251,16 +285,16 @@ func transitionDue(t *proto.LifecycleTransition, made, now time.Time) bool {
 // transition hands a version whose transition to class is due to the
 // converter, unless it reports that class already. A class no longer
 // mapped to a policy (the operator changed --storage-class) is skipped.
-func (l *lifecycle) transition(bucket string, v *proto.Object, versionID, class string) {
-	if class == "" || class == storageClassOf(v) || l.conv == nil {
+func (l *Worker) transition(bucket string, v *proto.Object, versionID, class string) {
+	if class == "" || class == storageClassOf(v) || l.cfg.Converter == nil {
 		return
 	}
-	p, err := proto.ParseDataPolicy(l.conv.classes[class])
+	p, err := proto.ParseDataPolicy(l.cfg.Converter.Classes()[class])
 	if err != nil {
 		l.count(func(s *proto.LifecycleStats) { s.Skipped++ })
 		return
 	}
-	if l.conv.enqueue(convJob{bucket: bucket, key: v.Key, versionID: versionID, version: v.Version, policy: p, class: class}) {
+	if l.cfg.Converter.Enqueue(convert.Job{Bucket: bucket, Key: v.Key, VersionID: versionID, Version: v.Version, Policy: p, Class: class}) {
 		l.count(func(s *proto.LifecycleStats) { s.TransitionsQueued++ })
 	}
 }
@@ -300,7 +334,7 @@ func expiry(t time.Time, days int) time.Time {
 // version is a delete marker and no other version is left. A rule with
 // ExpiredObjectDeleteMarker removes it at once; one with Expiration Days
 // once the marker is that old.
-func (l *lifecycle) latestMarker(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.Object, now time.Time) error {
+func (l *Worker) latestMarker(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.Object, now time.Time) error {
 	for _, r := range rules {
 		e := r.Expiration
 		if e == nil || !r.Matches(v.Key, 0, "") {
@@ -321,7 +355,7 @@ func (l *lifecycle) latestMarker(ctx context.Context, bucket string, rules []*pr
 }
 
 // onlyVersion reports whether key has exactly one version.
-func (l *lifecycle) onlyVersion(bucket, key string) (bool, error) {
+func (l *Worker) onlyVersion(bucket, key string) (bool, error) {
 	res, err := l.fsm.ListVersions(proto.VersionsRequest{Bucket: bucket, Prefix: key, MaxKeys: 2})
 	if err != nil {
 		return false, fmt.Errorf("master: lifecycle: versions of %s/%s: %w", bucket, key, err)
@@ -338,7 +372,7 @@ func (l *lifecycle) onlyVersion(bucket, key string) (bool, error) {
 // noncurrentVersion removes a noncurrent version (the n-th newest of its
 // key's noncurrent ones, noncurrent since became) whose
 // NoncurrentVersionExpiration is due, unless it is locked.
-func (l *lifecycle) noncurrentVersion(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.Object, became time.Time, n int, now time.Time) error {
+func (l *Worker) noncurrentVersion(ctx context.Context, bucket string, rules []*proto.LifecycleRule, v *proto.Object, became time.Time, n int, now time.Time) error {
 	for _, r := range rules {
 		ne := r.NoncurrentVersionExpiration
 		if ne == nil || ne.NoncurrentDays == nil || !r.Matches(v.Key, v.Size, v.Tagging) || became.IsZero() {
@@ -376,8 +410,8 @@ func (l *lifecycle) noncurrentVersion(ctx context.Context, bucket string, rules 
 
 // remove applies one conditional delete. One the state refuses because
 // the version changed, is gone or is locked is skipped, not retried.
-func (l *lifecycle) remove(ctx context.Context, cmd meta.DeleteObject, done func(*proto.LifecycleStats)) error {
-	_, err := l.apply(ctx, meta.OpDeleteObject, cmd)
+func (l *Worker) remove(ctx context.Context, cmd meta.DeleteObject, done func(*proto.LifecycleStats)) error {
+	_, err := l.cfg.Apply(ctx, meta.OpDeleteObject, cmd)
 	switch {
 	case err == nil:
 		l.count(done)
@@ -393,7 +427,7 @@ func (l *lifecycle) remove(ctx context.Context, cmd meta.DeleteObject, done func
 
 // uploadsPage evaluates one page of the bucket's multipart uploads
 // against AbortIncompleteMultipartUpload; the last page ends the bucket.
-func (l *lifecycle) uploadsPage(ctx context.Context, b *proto.Bucket, now time.Time) error {
+func (l *Worker) uploadsPage(ctx context.Context, b *proto.Bucket, now time.Time) error {
 	ups, err := l.fsm.UploadsAfter(b.Name, l.cur.uploadMarker, l.page)
 	if err != nil {
 		return fmt.Errorf("master: lifecycle: uploads of %s: %w", b.Name, err)
@@ -414,14 +448,14 @@ func (l *lifecycle) uploadsPage(ctx context.Context, b *proto.Bucket, now time.T
 
 // upload aborts an upload whose AbortIncompleteMultipartUpload is due.
 // Rules that filter by size never match an upload (it has none yet).
-func (l *lifecycle) upload(ctx context.Context, rules []*proto.LifecycleRule, u proto.Upload, now time.Time) error {
+func (l *Worker) upload(ctx context.Context, rules []*proto.LifecycleRule, u proto.Upload, now time.Time) error {
 	for _, r := range rules {
 		a := r.AbortIncompleteMultipartUpload
 		if a == nil || a.DaysAfterInitiation == nil || r.HasSizeFilter() || r.HasTagFilter() ||
 			!strings.HasPrefix(u.Key, r.KeyPrefix()) || now.Before(expiry(u.Created, *a.DaysAfterInitiation)) {
 			continue
 		}
-		_, err := l.apply(ctx, meta.OpAbortUpload, meta.AbortUpload{Ref: proto.UploadRef{Bucket: u.Bucket, UploadID: u.ID}})
+		_, err := l.cfg.Apply(ctx, meta.OpAbortUpload, meta.AbortUpload{Ref: proto.UploadRef{Bucket: u.Bucket, UploadID: u.ID}})
 		switch {
 		case err == nil:
 			l.count(func(s *proto.LifecycleStats) { s.UploadsAborted++ })

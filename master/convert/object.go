@@ -1,4 +1,4 @@
-package master
+package convert
 
 import (
 	"context"
@@ -20,50 +20,50 @@ var errNothingToDo = errors.New("master: conversion: nothing to do")
 // convertAttempts bounds the rounds of shard writes of one stripe.
 const convertAttempts = 5
 
-// convert lays one version out under j.policy and swaps it in if it is
+// convert lays one version out under j.Policy and swaps it in if it is
 // still the version the job saw; it returns the object's bytes.
-func (c *converter) convert(ctx context.Context, j convJob) (int64, error) {
+func (c *Converter) convert(ctx context.Context, j Job) (int64, error) {
 	o, err := c.version(j)
 	if err != nil {
 		return 0, err
 	}
-	if j.version != 0 && o.Version != j.version {
-		return 0, fmt.Errorf("master: conversion of %s/%s: version %d is now %d: %w", j.bucket, j.key, j.version, o.Version, meta.ErrPrecondition)
+	if j.Version != 0 && o.Version != j.Version {
+		return 0, fmt.Errorf("master: conversion of %s/%s: version %d is now %d: %w", j.Bucket, j.Key, j.Version, o.Version, meta.ErrPrecondition)
 	}
-	cmd := meta.ReplaceExtents{Bucket: j.bucket, Key: j.key, IfVersion: o.Version, VersionID: j.versionID, StorageClass: j.class}
+	cmd := meta.ReplaceExtents{Bucket: j.Bucket, Key: j.Key, IfVersion: o.Version, VersionID: j.VersionID, StorageClass: j.Class}
 	var written []proto.ChunkTargets
-	if !j.policy.Lays(o.Extents) {
-		if !j.policy.IsErasure() {
+	if !j.Policy.Lays(o.Extents) {
+		if !j.Policy.IsErasure() {
 			return 0, fmt.Errorf("master: conversion of %s/%s to %s: the leader converts replicated chunks to stripes only (granary admin convert rewrites stripes): %w",
-				j.bucket, j.key, j.policy, ErrInvalid)
+				j.Bucket, j.Key, j.Policy, meta.ErrInvalid)
 		}
-		if cmd.Extents, written, err = c.rewrite(ctx, o, j.policy); err != nil {
+		if cmd.Extents, written, err = c.rewrite(ctx, o, j.Policy); err != nil {
 			return 0, err
 		}
-	} else if j.class == "" || j.class == o.StorageClass {
+	} else if j.Class == "" || j.Class == o.StorageClass {
 		return 0, errNothingToDo
 	}
-	actx, cancel := context.WithTimeout(ctx, c.wait)
+	actx, cancel := context.WithTimeout(ctx, c.cfg.ApplyTimeout)
 	defer cancel()
-	if _, err := c.apply(actx, meta.OpReplaceExtents, cmd); err != nil {
-		return 0, fmt.Errorf("master: conversion of %s/%s: %w", j.bucket, j.key, err)
+	if _, err := c.cfg.Apply(actx, meta.OpReplaceExtents, cmd); err != nil {
+		return 0, fmt.Errorf("master: conversion of %s/%s: %w", j.Bucket, j.Key, err)
 	}
-	c.replicas.written(written)
+	c.cfg.Written(written)
 	return o.Size, nil
 }
 
 // version reads the version a job names, extents included.
-func (c *converter) version(j convJob) (*proto.Object, error) {
-	if j.versionID != "" {
-		return c.fsm.ObjectVersion(j.bucket, j.key, j.versionID)
+func (c *Converter) version(j Job) (*proto.Object, error) {
+	if j.VersionID != "" {
+		return c.fsm.ObjectVersion(j.Bucket, j.Key, j.VersionID)
 	}
-	return c.fsm.Object(j.bucket, j.key)
+	return c.fsm.Object(j.Bucket, j.Key)
 }
 
 // rewrite writes every extent of o (replicated chunks) again as a stripe
 // of p, and returns the new extents and where their shards went.
-func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPolicy) ([]proto.Extent, []proto.ChunkTargets, error) {
-	loc, err := c.alloc.locate(o)
+func (c *Converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPolicy) ([]proto.Extent, []proto.ChunkTargets, error) {
+	loc, err := c.cfg.Locate(o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,11 +73,11 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 	}
 	w := stripe.Writer{
 		Allocate: func(ctx context.Context, req proto.AllocateRequest) ([]proto.ChunkTargets, error) {
-			res, err := c.alloc.allocate(ctx, req)
+			res, err := c.cfg.Allocate(ctx, req)
 			return res.Chunks, err
 		},
 		WriteShard: func(ctx context.Context, ct proto.ChunkTargets, body io.Reader, n int64) error {
-			_, err := c.chunks.Put(ctx, ct.Targets, ct.ID, body, n)
+			_, err := c.cfg.Chunks.Put(ctx, ct.Targets, ct.ID, body, n)
 			return err
 		},
 		MaxAttempts: convertAttempts,
@@ -89,7 +89,7 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 	for _, e := range o.Extents {
 		if e.Stripe != nil {
 			return nil, nil, fmt.Errorf("master: conversion of %s/%s: extent at %d is a stripe of rs-%d-%d (granary admin convert rewrites stripes): %w",
-				o.Bucket, o.Key, e.Offset, e.Stripe.K, e.Stripe.M, ErrInvalid)
+				o.Bucket, o.Key, e.Offset, e.Stripe.K, e.Stripe.M, meta.ErrInvalid)
 		}
 		src := &chunkSource{c: c, ctx: ctx, chunk: e.Chunk, off: e.ChunkOffset, n: e.Length, from: holders[e.Chunk]}
 		st, wr, err := w.Write(ctx, src.open, e.Length, shape)
@@ -106,7 +106,7 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 		for i, ct := range written {
 			ids[i] = ct.ID
 		}
-		c.renew(ids)
+		c.cfg.Renew(ids)
 	}
 	return out, written, nil
 }
@@ -117,7 +117,7 @@ func (c *converter) rewrite(ctx context.Context, o *proto.Object, p proto.DataPo
 // the converter's bandwidth and verified: a short body or a trailer that
 // is not "ok" fails the read, so a shard never holds unverified bytes.
 type chunkSource struct {
-	c       *converter
+	c       *Converter
 	ctx     context.Context
 	chunk   proto.ChunkID
 	off, n  int64
@@ -135,7 +135,7 @@ func (s *chunkSource) open() (io.Reader, error) {
 	for range s.from { // the next replica that answers
 		t := s.from[s.attempt%len(s.from)]
 		s.attempt++
-		r, err := s.c.chunks.Get(s.ctx, t.Address, s.chunk, s.off, s.n)
+		r, err := s.c.cfg.Chunks.Get(s.ctx, t.Address, s.chunk, s.off, s.n)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("master: read chunk %d from %s: %w", s.chunk, t.ID, err))
 			continue
