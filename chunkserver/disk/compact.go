@@ -83,17 +83,27 @@ func (s *Store) compact(below float64, quit <-chan struct{}) (int, error) {
 	s.compactor.mu.Lock()
 	defer s.compactor.mu.Unlock()
 	n := 0
-	for i, p := range s.packers {
-		for _, seq := range s.due(i, below) {
-			select {
-			case <-quit:
-				return n, ErrClosed
-			default:
+	for pass := true; pass; { // a removed volume can leave others dead: go again
+		pass = false
+		for i, p := range s.packers {
+			closed, open := s.due(i, below)
+			for _, seq := range open {
+				// Closed now, or once its records in flight finish (which
+				// kicks the compaction again).
+				pass = p.sealActive(seq) || pass
 			}
-			if err := s.compactVolume(p, seq); err != nil {
-				return n, fmt.Errorf("chunkserver: compact volume %s: %w", s.volPath(i, seq), err)
+			for _, seq := range closed {
+				select {
+				case <-quit:
+					return n, ErrClosed
+				default:
+				}
+				if err := s.compactVolume(p, seq); err != nil {
+					return n, fmt.Errorf("chunkserver: compact volume %s: %w", s.volPath(i, seq), err)
+				}
+				n++
+				pass = true
 			}
-			n++
 		}
 	}
 	return n, nil
@@ -103,18 +113,17 @@ func (s *Store) compact(below float64, quit <-chan struct{}) (int, error) {
 // below, oldest first, and the small ones (under 1/16 of
 // Config.VolumeMax: every Open closes the active volume, so restarts would
 // otherwise leave many), which compaction merges into the active volume.
-func (s *Store) due(i int, below float64) []uint64 {
+// It also lists the open volume if nothing in it is live any more, or if
+// it is a quarter full and under below, to be closed, so that its space
+// comes back too.
+func (s *Store) due(i int, below float64) (closed, open []uint64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if _, failed := s.failed[i]; failed || s.closed {
-		return nil
+		return nil, nil
 	}
 	p := s.packers[i]
-	var out []uint64
 	for seq, v := range p.vols {
-		if v.writing {
-			continue
-		}
 		live := v.live
 		for _, t := range v.tombs {
 			if _, ok := p.vols[t.vol]; ok && t.vol != seq {
@@ -122,13 +131,16 @@ func (s *Store) due(i int, below float64) []uint64 {
 			}
 		}
 		body := v.size - volHeaderSize
-		small := v.size < s.cfg.VolumeMax/16
-		if live < body && float64(live) < below*float64(body) || body == 0 || small {
-			out = append(out, seq)
+		dead := live < body && float64(live) < below*float64(body)
+		switch {
+		case !v.writing && (dead || v.size < s.cfg.VolumeMax/16):
+			closed = append(closed, seq)
+		case v.writing && body > 0 && (live == 0 || dead && v.size >= s.cfg.VolumeMax/4):
+			open = append(open, seq)
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(closed)
+	return closed, open
 }
 
 // moveRec is a record compaction copies: a live chunk, or a tombstone.

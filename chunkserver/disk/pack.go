@@ -194,8 +194,10 @@ func (s *Store) deletePacked(id uint64, e entry) error {
 	}
 	if v := p.vols[e.vol]; v != nil {
 		v.live -= recordSize(e.size)
-		if !v.writing {
-			s.kickCompaction()
+		body := v.size - volHeaderSize
+		dead := float64(v.live) < s.cfg.CompactBelow*float64(body)
+		if v.live == 0 || dead && (!v.writing || v.size >= s.cfg.VolumeMax/4) {
+			s.kickCompaction() // due() decides, counting the tombstones too
 		}
 	}
 	if v := p.vols[vol.seq]; v != nil {

@@ -354,9 +354,10 @@ func (p *packer) close() {
 	}
 }
 
-// sealActive makes the next record start a new volume: after the active
-// volume failed, or its file went missing.
-func (p *packer) sealActive(seq uint64) {
+// sealActive makes the next record start a new volume, if volume seq is
+// the active one (it failed, its file went missing, or it is mostly
+// dead), and reports whether it was.
+func (p *packer) sealActive(seq uint64) bool {
 	p.mu.Lock()
 	a := p.cur
 	if a != nil && a.vol.seq == seq {
@@ -368,4 +369,5 @@ func (p *packer) sealActive(seq uint64) {
 	if a != nil {
 		a.seal()
 	}
+	return a != nil
 }
