@@ -9,9 +9,10 @@ import (
 )
 
 // Sweep checks, cheaply, that every indexed chunk still has its file and
-// every data dir still answers: one stat per chunk, no data read (the
-// scrubber reads the data, much more slowly). A chunk whose file is gone is
-// forgotten and listed by TakeLost. A data dir whose chunk directory cannot
+// every data dir still answers: one stat per chunk file or volume, no data
+// read (the scrubber reads the data, much more slowly, and so finds a
+// packed chunk whose record is gone). A chunk whose file is gone is
+// forgotten and listed by TakeLost, with every chunk of a lost volume. A data dir whose chunk directory cannot
 // be read any more (a failed disk, a lost mount, an I/O error) is marked
 // failed until the store is reopened: every chunk in it is forgotten as
 // lost, and it takes no new chunks, while the other dirs keep serving.
