@@ -10,6 +10,7 @@ import (
 	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // The identity and access calls: users, key states, access policies and
@@ -73,7 +74,7 @@ func (a *api) handlePutAccessPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := proto.AccessPolicy{Name: req.Name, Document: req.Document, Updated: a.now().UTC().Truncate(time.Millisecond)}
-	if err := meta.ValidateAccessPolicy(p); err != nil {
+	if err := validate.AccessPolicy(p); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 func (a *api) handleCommit(w http.ResponseWriter, r *http.Request) {
@@ -18,7 +19,7 @@ func (a *api) handleCommit(w http.ResponseWriter, r *http.Request) {
 	obj := req.Object
 	obj.Modified = a.now().UTC().Truncate(time.Millisecond)
 	obj.Version = 0
-	if err := meta.ValidateObject(&obj); err != nil {
+	if err := validate.Object(&obj); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -288,7 +289,7 @@ func (a *api) handleTags(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := meta.ValidateTagging(req.Tagging); err != nil {
+	if err := validate.Tagging(req.Tagging); err != nil {
 		writeError(w, err)
 		return
 	}

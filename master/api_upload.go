@@ -11,6 +11,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 func (a *api) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +25,7 @@ func (a *api) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	check := proto.Object{Bucket: u.Bucket, Key: u.Key, ContentType: u.ContentType, Meta: u.Meta, ObjectHeaders: u.ObjectHeaders}
-	if err := meta.ValidateObject(&check); err != nil {
+	if err := validate.Object(&check); err != nil {
 		writeError(w, err)
 		return
 	}

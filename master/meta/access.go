@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // Identity and access state: access policies live under a/<name>
@@ -100,20 +101,8 @@ func applyDeleteUser(txn *badger.Txn, _ uint64, c *DeleteUser) (any, error) {
 	return nil, del(txn, userKey(c.Name))
 }
 
-// ValidateAccessPolicy checks a policy's name and the form of its
-// document (proto.ValidPolicyDocument).
-func ValidateAccessPolicy(p proto.AccessPolicy) error {
-	if err := proto.ValidID("access policy", p.Name); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if err := proto.ValidPolicyDocument(p.Document); err != nil {
-		return fmt.Errorf("access policy %s: %w: %w", p.Name, ErrInvalid, err)
-	}
-	return nil
-}
-
 func applyPutAccessPolicy(txn *badger.Txn, _ uint64, c *PutAccessPolicy) (any, error) {
-	if err := ValidateAccessPolicy(c.Policy); err != nil {
+	if err := validate.AccessPolicy(c.Policy); err != nil {
 		return nil, err
 	}
 	return nil, put(txn, policyKey(c.Policy.Name), c.Policy)

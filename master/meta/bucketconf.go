@@ -6,6 +6,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // applyPutObjectTags replaces an object's tag set in its record; the
@@ -13,7 +14,7 @@ import (
 // inline bytes (stored apart or not), so readers and conditional writers
 // see the same object.
 func applyPutObjectTags(txn *badger.Txn, _ uint64, c *PutObjectTags) (any, error) {
-	if err := ValidateTagging(c.Tagging); err != nil {
+	if err := validate.Tagging(c.Tagging); err != nil {
 		return nil, fmt.Errorf("object %s/%s: %w", c.Bucket, c.Key, err)
 	}
 	if err := requireBucket(txn, c.Bucket); err != nil {
@@ -102,7 +103,7 @@ func validateAccessConf(c *PutBucketConf) error {
 		b.Ownership = *c.Ownership
 	}
 	b.ACL = c.ACL
-	return validBucketAccess(&b)
+	return validate.BucketAccess(&b)
 }
 
 // applyPutBucketConf replaces the given parts of a bucket's configuration.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -41,7 +42,7 @@ func applyReplaceExtents(txn *badger.Txn, _ uint64, c *ReplaceExtents) (any, err
 	obj := *old
 	if c.StorageClass != "" {
 		obj.StorageClass = c.StorageClass
-		if err := validateHeaders(obj.ObjectHeaders); err != nil {
+		if err := validate.Headers(obj.ObjectHeaders); err != nil {
 			return nil, err
 		}
 	}
@@ -76,7 +77,7 @@ func replaceTarget(txn *badger.Txn, c *ReplaceExtents) (*proto.Object, bool, err
 // references and stripes from old's layout to the new one.
 func swapLayout(txn *badger.Txn, old, obj *proto.Object, extents []proto.Extent, bad func(string, ...any) error) error {
 	obj.Extents = extents
-	if err := validateLayout(obj, bad); err != nil {
+	if err := validate.Layout(obj, bad); err != nil {
 		return err
 	}
 	oldSet, newSet := chunkSet(old), chunkSet(obj)
@@ -114,7 +115,7 @@ func applySetMeta(txn *badger.Txn, index uint64, c *SetMeta) (any, error) {
 		return nil, fmt.Errorf("object %s/%s: ETag is %q, not %q: %w", c.Bucket, c.Key, rec.ETag, c.IfETag, ErrPrecondition)
 	}
 	rec.Meta = c.Meta
-	if err := validateMeta(rec); err != nil {
+	if err := validate.UserMeta(rec); err != nil {
 		return nil, err
 	}
 	rec.Version, rec.Modified = index, c.Modified

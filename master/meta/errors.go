@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // Sentinel errors of the replicated state. A command refused with one of
@@ -28,9 +29,9 @@ var (
 	// is an ErrNotFound (the API's CodeNotFound).
 	ErrNoSuchVersion = fmt.Errorf("no such version: %w", ErrNotFound)
 	// ErrInvalid means a request or command broke a validation rule.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = validate.ErrInvalid
 	// ErrTooLarge means metadata exceeds a limit.
-	ErrTooLarge = errors.New("metadata too large")
+	ErrTooLarge = validate.ErrTooLarge
 	// ErrBadCommand means a log entry could not be decoded.
 	ErrBadCommand = errors.New("malformed command")
 	// ErrUnknownVersion means a log entry uses an encoding this build does

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // testFSM is a state machine on a temp dir, fed entries directly (no Raft)
@@ -248,8 +249,8 @@ func TestObjectRulesAndChunkReferences(t *testing.T) {
 		}
 	}
 	// JSON would silently turn invalid UTF-8 into U+FFFD, so keys are
-	// validated before a command is encoded (handlers call validateObject).
-	if err := ValidateObject(&proto.Object{Bucket: "bk1", Key: "a\xffb"}); !errors.Is(err, ErrInvalid) {
+	// validated before a command is encoded (handlers call validate.Object).
+	if err := validate.Object(&proto.Object{Bucket: "bk1", Key: "a\xffb"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("invalid UTF-8 key: %v", err)
 	}
 	// Overwriting frees the old chunks; re-committing the same chunks (a

@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // applyLockDefaults checks a new version's object lock fields against its
@@ -30,17 +31,7 @@ func applyLockDefaults(b *proto.Bucket, obj *proto.Object) error {
 		}
 		return nil
 	}
-	return validRetention(obj.LockMode, obj.LockUntil)
-}
-
-func validRetention(mode, until string) error {
-	if mode != proto.LockGovernance && mode != proto.LockCompliance {
-		return fmt.Errorf("retention mode %q: %w", mode, ErrInvalid)
-	}
-	if _, err := time.Parse(time.RFC3339Nano, until); err != nil {
-		return fmt.Errorf("retain-until date %q: %w", until, ErrInvalid)
-	}
-	return nil
+	return validate.Retention(obj.LockMode, obj.LockUntil)
 }
 
 // checkUnlocked refuses a removal by version id that a lock forbids.
@@ -95,7 +86,7 @@ func applySetLock(txn *badger.Txn, _ uint64, c *SetLock) (any, error) {
 // retentionChange checks a retention change at now.
 func retentionChange(rec *proto.Object, to *proto.Retention, bypass bool, now time.Time) error {
 	if to.Mode != "" || to.Until != "" {
-		if err := validRetention(to.Mode, to.Until); err != nil {
+		if err := validate.Retention(to.Mode, to.Until); err != nil {
 			return err
 		}
 		until, _ := time.Parse(time.RFC3339Nano, to.Until)

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/listing"
 )
 
 // The queries below read the local state. Whether that state is fresh
@@ -237,99 +237,44 @@ func (f *FSM) List(req proto.ListRequest) (proto.ListResult, error) {
 		base := objectPrefix(req.Bucket)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: append(base, req.Prefix...)})
 		defer it.Close()
-		l := lister{it: it, base: base, req: req, max: max, res: &res}
-		return l.run()
+		return listing.Objects(iter{it}, base, req, max, &res)
 	})
 	return res, err
 }
 
-type lister struct {
-	it   *badger.Iterator
-	base []byte
-	req  proto.ListRequest
-	max  int
-	res  *proto.ListResult
-	last string // last key or common prefix emitted
-}
-
-func (l *lister) run() error {
-	l.it.Seek(l.start())
-	for ; l.it.Valid(); l.res.Examined++ {
-		key := string(l.it.Item().Key()[len(l.base):])
-		if cp, ok := l.commonPrefix(key); ok {
-			if cp > l.req.StartAfter { // a group the marker is inside was sent already
-				if l.full() {
-					return nil
-				}
-				l.res.CommonPrefixes = append(l.res.CommonPrefixes, cp)
-				l.last = cp
-			}
-			end := prefixEnd(cp)
-			if end == "" {
-				return nil // nothing sorts after this group
-			}
-			l.it.Seek(append(bytes.Clone(l.base), end...))
-			continue
-		}
-		if l.full() {
-			return nil
-		}
-		var o proto.Object
-		if err := l.it.Item().Value(func(v []byte) error { return decodeValue(l.it.Item().Key(), v, &o) }); err != nil {
+// ListVersions returns one page of a bucket's object versions: keys in
+// byte order, each key's versions newest first (its current version, then
+// the noncurrent ones of v/). The two indexes are walked side by side;
+// common prefixes are skipped at once in both, as in List.
+func (f *FSM) ListVersions(req proto.VersionsRequest) (proto.VersionsResult, error) {
+	res := proto.VersionsResult{Versions: []proto.ObjectVersion{}, CommonPrefixes: []string{}}
+	max := req.MaxKeys
+	if max <= 0 || max > proto.MaxListKeys {
+		max = proto.MaxListKeys
+	}
+	err := f.view(func(txn *badger.Txn) error {
+		if err := requireBucket(txn, req.Bucket); err != nil {
 			return err
 		}
-		o.Inline = nil // listings carry no data
-		o.Parts = nil  // nor part lists, up to MaxPartNumber entries each
-		l.res.Objects = append(l.res.Objects, o)
-		l.last = key
-		l.it.Next()
-	}
-	return nil
+		obase, vbase := objectPrefix(req.Bucket), []byte("v/"+req.Bucket+"/")
+		cur := txn.NewIterator(badger.IteratorOptions{Prefix: append(bytes.Clone(obase), req.Prefix...)})
+		defer cur.Close()
+		non := txn.NewIterator(badger.IteratorOptions{Prefix: append(bytes.Clone(vbase), req.Prefix...)})
+		defer non.Close()
+		return listing.Versions(iter{cur}, iter{non}, obase, vbase, req, max, &res)
+	})
+	return res, err
 }
 
-// full marks the page truncated when it already holds max entries (the
-// caller has found one more).
-func (l *lister) full() bool {
-	if len(l.res.Objects)+len(l.res.CommonPrefixes) < l.max {
-		return false
-	}
-	l.res.IsTruncated = true
-	l.res.NextStartAfter = l.last
-	return true
-}
+// iter adapts a Badger iterator to listing.Iterator.
+type iter struct{ *badger.Iterator }
 
-// start is the first index key at or after prefix and after StartAfter.
-func (l *lister) start() []byte {
-	from := l.req.Prefix
-	if l.req.StartAfter != "" && l.req.StartAfter+"\x00" > from {
-		from = l.req.StartAfter + "\x00"
-	}
-	return append(bytes.Clone(l.base), from...)
-}
+func (i iter) Key() []byte { return i.Item().Key() }
 
-func (l *lister) commonPrefix(key string) (string, bool) {
-	if l.req.Delimiter == "" {
-		return "", false
-	}
-	rest := key[len(l.req.Prefix):]
-	i := strings.Index(rest, l.req.Delimiter)
-	if i < 0 {
-		return "", false
-	}
-	return key[:len(l.req.Prefix)+i+len(l.req.Delimiter)], true
-}
-
-// prefixEnd returns the smallest string greater than every string that
-// starts with p ("" when there is none).
-func prefixEnd(p string) string {
-	b := []byte(p)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
-		}
-	}
-	return ""
+func (i iter) Object() (proto.Object, error) {
+	var o proto.Object
+	err := i.Item().Value(func(v []byte) error { return decodeValue(i.Item().Key(), v, &o) })
+	return o, err
 }
 
 // Upload returns an upload and its parts.

@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // Badger key layout of the state (values are a format byte, then JSON):
@@ -135,28 +136,10 @@ func applyCreateBucket(txn *badger.Txn, _ uint64, c *CreateBucket) (any, error) 
 	if c.Bucket.ObjectLock != (c.Bucket.Versioning == proto.VersioningEnabled && c.Bucket.ObjectLock) || c.Bucket.LockRule != nil {
 		return nil, fmt.Errorf("bucket %s: object lock at creation needs versioning Enabled and no rule: %w", c.Bucket.Name, ErrInvalid)
 	}
-	if err := validBucketAccess(&c.Bucket); err != nil {
+	if err := validate.BucketAccess(&c.Bucket); err != nil {
 		return nil, err
 	}
 	return nil, put(txn, bucketKey(c.Bucket.Name), c.Bucket)
-}
-
-// validBucketAccess checks a new bucket's access settings.
-func validBucketAccess(b *proto.Bucket) error {
-	if err := proto.ValidOwnership(b.Ownership); err != nil {
-		return fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err)
-	}
-	if b.ACL != nil {
-		if err := proto.ValidACL(*b.ACL); err != nil {
-			return fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err)
-		}
-	}
-	if b.Policy != "" {
-		if err := proto.ValidPolicyDocument(b.Policy); err != nil {
-			return fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err)
-		}
-	}
-	return nil
 }
 
 func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) {
@@ -177,7 +160,7 @@ func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) 
 
 func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	obj := c.Object
-	if err := ValidateObject(&obj); err != nil {
+	if err := validate.Object(&obj); err != nil {
 		return nil, err
 	}
 	b, err := getBucket(txn, obj.Bucket)

@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/validate"
 )
 
 // Multipart uploads in the state:
@@ -78,14 +79,14 @@ func applyPutPart(txn *badger.Txn, _ uint64, c *PutPart) (any, error) {
 	if p.Number < 1 || p.Number > proto.MaxPartNumber {
 		return nil, fmt.Errorf("part number %d: %w", p.Number, ErrInvalid)
 	}
-	if err := validateChecksum(p.Checksum); err != nil {
+	if err := validate.Checksum(p.Checksum); err != nil {
 		return nil, fmt.Errorf("part %d: %w", p.Number, err)
 	}
 	if _, err := getUpload(txn, c.Bucket, c.UploadID); err != nil {
 		return nil, err
 	}
 	shape := proto.Object{Bucket: c.Bucket, Key: "part", Size: p.Size, Extents: p.Extents}
-	if err := validateLayout(&shape, func(f string, a ...any) error {
+	if err := validate.Layout(&shape, func(f string, a ...any) error {
 		return fmt.Errorf("part %d: %s: %w", p.Number, fmt.Sprintf(f, a...), ErrInvalid)
 	}); err != nil {
 		return nil, err
@@ -155,7 +156,7 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 		return nil, err
 	}
 	obj.Checksum = r.Checksum
-	if err := validateHeaders(obj.ObjectHeaders); err != nil {
+	if err := validate.Headers(obj.ObjectHeaders); err != nil {
 		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	if err := applyLockDefaults(b, &obj); err != nil {
