@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 )
 
 const (
@@ -40,8 +41,8 @@ func parseVolumeName(name string) (uint64, bool) {
 	if len(name) != hexLen+len(volumeExt) {
 		return 0, false
 	}
-	var seq uint64
-	if _, err := fmt.Sscanf(name[:hexLen], "%x", &seq); err != nil || volumeName(seq) != name || seq == 0 {
+	seq, err := strconv.ParseUint(name[:hexLen], 16, 64)
+	if err != nil || volumeName(seq) != name || seq == 0 {
 		return 0, false
 	}
 	return seq, true

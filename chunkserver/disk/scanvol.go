@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,7 +212,7 @@ func (s *Store) scanVolumes(i int) error {
 		}
 	}
 	live := liveRecords(scans)
-	for _, id := range slicesSortedKeys(live) {
+	for _, id := range slices.Sorted(maps.Keys(live)) {
 		loc := live[id]
 		s.index(i, id, entry{dir: i, size: loc.n, vol: loc.vol, off: loc.off})
 	}
@@ -262,15 +263,6 @@ func (s *Store) quarantineVolume(i int, path string, cause error) {
 		return
 	}
 	s.log.Warn("volume quarantined", "path", to, "cause", cause)
-}
-
-func slicesSortedKeys[V any](m map[uint64]V) []uint64 {
-	out := make([]uint64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // Locate finds where the data of chunk id is stored under data dir dir,
