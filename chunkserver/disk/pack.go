@@ -96,6 +96,7 @@ func (s *Store) publishPacked(id uint64, e entry, reserved int64) {
 		v.live += recordSize(e.size)
 	}
 	s.pending -= reserved
+	s.writers--
 	delete(s.busy, id)
 	delete(s.corrupt, id) // a fresh copy replaces a bad one
 }

@@ -1137,3 +1137,28 @@ func FuzzScanVolume(f *testing.F) {
 		}
 	})
 }
+
+// Writers counts the chunks being written, packed or not, until their
+// Commit or Abort.
+func TestWriters(t *testing.T) {
+	s, _ := newPackStore(t)
+	small, err := s.Create(1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := s.Create(2, 5*blockSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(1, 10); !errors.Is(err, ErrExists) || s.Writers() != 2 {
+		t.Fatalf("Writers = %d with two open (a refused Create: %v)", s.Writers(), err)
+	}
+	small.Write(make([]byte, 10))
+	if err := small.Commit(); err != nil || s.Writers() != 1 {
+		t.Fatalf("Writers = %d after a Commit (%v)", s.Writers(), err)
+	}
+	big.Abort()
+	if s.Writers() != 0 {
+		t.Fatalf("Writers = %d after an Abort", s.Writers())
+	}
+}

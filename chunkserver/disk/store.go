@@ -136,6 +136,7 @@ type Store struct {
 	corrupt map[uint64]struct{} // ids found corrupt, until deleted
 	used    int64               // bytes of the chunk files and volume files
 	pending int64               // file bytes reserved by open Writers
+	writers int                 // open Writers
 	lost    []uint64            // ids whose files vanished, until TakeLost
 	failed  map[int]error       // data dirs found failed, until restart
 
@@ -266,6 +267,7 @@ func (s *Store) reserve(id uint64, need int64) error {
 	}
 	s.busy[id] = struct{}{}
 	s.pending += need
+	s.writers++
 	return nil
 }
 
@@ -331,6 +333,7 @@ func (s *Store) publish(id uint64, dir int, size, reserved int64) {
 	defer s.mu.Unlock()
 	s.chunks[id] = entry{dir: dir, size: size}
 	s.pending -= reserved
+	s.writers--
 	s.used += fileSize(size)
 	delete(s.busy, id)
 	delete(s.corrupt, id) // a fresh copy replaces a bad one
@@ -341,7 +344,16 @@ func (s *Store) release(id uint64, reserved int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending -= reserved
+	s.writers--
 	delete(s.busy, id)
+}
+
+// Writers returns how many chunks are being written now: created, and not
+// yet committed or aborted.
+func (s *Store) Writers() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.writers
 }
 
 func (s *Store) isClosed() bool {
