@@ -2,7 +2,6 @@ package master
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -14,6 +13,8 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/metaapi"
+	"github.com/granary-store/granary/master/wire"
 )
 
 // api is the HTTP API. Its handlers decode a request, make one call on
@@ -30,14 +31,31 @@ type api struct {
 	heal  *healer
 	alloc *allocator
 	peers *peers
+	meta  *metaapi.API // the namespace and access handlers
 }
 
 func newAPI(s *Server) *api {
 	return &api{
 		m: s, cfg: &s.cfg, log: s.log, now: s.now, fsm: s.fsm, nodes: s.nodes,
 		heal: s.heal, alloc: s.alloc, peers: s.peers,
+		meta: metaapi.New(metaapi.Config{Now: s.now, State: s.fsm, Proposer: proposer{s}, Usage: s.counter,
+			Written: s.replicas.written, Replication: s.cfg.Replication, DataPolicy: s.cfg.DataPolicy,
+			StorageClasses: s.cfg.StorageClasses}),
 	}
 }
+
+// proposer is the Raft member as metaapi.Proposer.
+type proposer struct{ s *Server }
+
+func (p proposer) Apply(ctx context.Context, o meta.Op, payload any) (any, error) {
+	return p.s.apply(ctx, o, payload)
+}
+
+func (p proposer) ApplyRequest(ctx context.Context, id string, o meta.Op, payload any) (any, error) {
+	return p.s.applyRequest(ctx, id, o, payload)
+}
+
+func (p proposer) ReadBarrier(ctx context.Context) error { return p.s.readBarrier(ctx) }
 
 // routes builds the HTTP API. Every route but health requires the cluster
 // secret. Writes and consistent reads run on the leader: a follower
@@ -57,32 +75,10 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteStatus, a.handleStatus, http.MethodGet)
 	lead(proto.RouteJoin, a.handleJoin, http.MethodPost)
 	lead(proto.RouteMembers+"/{id}", a.handleRemoveMember, http.MethodDelete)
-	lead(proto.RouteBuckets, a.handleListBuckets, http.MethodGet)
-	lead(proto.RouteBuckets+"/{bucket}", a.handleCreateBucket, http.MethodPut)
-	lead(proto.RouteBuckets+"/{bucket}", a.handleGetBucket, http.MethodGet)
-	lead(proto.RouteBuckets+"/{bucket}", a.handleDeleteBucket, http.MethodDelete)
-	lead(proto.RouteObjectCommit, a.handleCommit, http.MethodPost)
-	lead(proto.RouteObjectStat, a.handleStat, http.MethodGet)
-	lead(proto.RouteObjectDelete, a.handleDelete, http.MethodPost)
-	lead(proto.RouteObjectRename, a.handleRename, http.MethodPost)
-	lead(proto.RoutePrefixRename, a.handleRenamePrefix, http.MethodPost)
-	lead(proto.RouteReplaceExtents, a.handleReplaceExtents, http.MethodPost)
-	lead(proto.RouteObjectMeta, a.handleSetMeta, http.MethodPost)
-	lead(proto.RouteObjectList, a.handleList, http.MethodGet)
-	lead(proto.RouteObjectTags, a.handleTags, http.MethodPost)
-	lead(proto.RouteBucketConfig, a.handleBucketConfig, http.MethodPost)
-	lead(proto.RouteVersioning, a.handleVersioning, http.MethodPost)
-	lead(proto.RouteObjectVersions, a.handleVersions, http.MethodGet)
-	lead(proto.RouteObjectLock, a.handleLock, http.MethodPost)
+	a.meta.Routes(lead) // buckets, objects, uploads, users, keys, access policies
 	lead(proto.RouteChunkAllocate, a.handleAllocate, http.MethodPost)
 	lead(proto.RouteChunkCorrupt, a.handleCorrupt, http.MethodPost)
 	lead(proto.RouteChunkRenew, a.handleRenew, http.MethodPost)
-	lead(proto.RouteUploads, a.handleListUploads, http.MethodGet)
-	lead(proto.RouteUploads+"/create", a.handleCreateUpload, http.MethodPost)
-	lead(proto.RouteUploads+"/part", a.handlePutPart, http.MethodPost)
-	lead(proto.RouteUploads+"/complete", a.handleCompleteUpload, http.MethodPost)
-	lead(proto.RouteUploads+"/abort", a.handleAbortUpload, http.MethodPost)
-	lead(proto.RouteUploads+"/parts", a.handleListParts, http.MethodGet)
 	lead(proto.RouteObjectLocate, a.handleLocate, http.MethodGet)
 	r.Handle(proto.RouteConfig, a.peers.authenticate(http.HandlerFunc(a.handleConfig))).Methods(http.MethodGet)
 	lead(proto.RouteChunkServers, a.handleListNodes, http.MethodGet)
@@ -90,22 +86,6 @@ func (a *api) routes() http.Handler {
 	lead(proto.RouteChunkServers+"/heartbeat", a.handleHeartbeat, http.MethodPost)
 	lead(proto.RouteChunkServers+"/{id}/commands", a.handleCommands, http.MethodGet)
 	lead(proto.RouteChunkServers+"/{id}/decommission", a.handleDecommission, http.MethodPost)
-	lead(proto.RouteUsers, a.handleListUsers, http.MethodGet)
-	lead(proto.RouteUsers, a.handleCreateUser, http.MethodPost)
-	lead(proto.RouteKeys, a.handleCreateKey, http.MethodPost)
-	lead(proto.RouteKeys, a.handleListKeys, http.MethodGet)
-	lead(proto.RouteKeys+"/{key}", a.handleGetKey, http.MethodGet)
-	lead(proto.RouteKeys+"/{key}", a.handleDeleteKey, http.MethodDelete)
-	lead(proto.RouteKeys+"/{key}/status", a.handleKeyStatus, http.MethodPost)
-	lead(proto.RouteAttach, a.handleAttach, http.MethodPost)
-	lead(proto.RouteUsers+"/{name}", a.handleGetUser, http.MethodGet)
-	lead(proto.RouteUsers+"/{name}", a.handleDeleteUser, http.MethodDelete)
-	lead(proto.RouteAccessPolicies, a.handleListAccessPolicies, http.MethodGet)
-	lead(proto.RouteAccessPolicies, a.handlePutAccessPolicy, http.MethodPost)
-	lead(proto.RouteAccessPolicies+"/{name}", a.handleGetAccessPolicy, http.MethodGet)
-	lead(proto.RouteAccessPolicies+"/{name}", a.handleDeleteAccessPolicy, http.MethodDelete)
-	lead(proto.RouteIdentity+"/{key}", a.handleIdentity, http.MethodGet)
-	lead(proto.RouteObjectACL, a.handleObjectACL, http.MethodPost)
 	lead(proto.RouteGateways, a.handleListGateways, http.MethodGet)
 	lead(proto.RouteGateways+"/report", a.handleGatewayReport, http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -113,10 +93,10 @@ func (a *api) routes() http.Handler {
 			a.cfg.Web.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, codeError(proto.CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
+		wire.WriteError(w, wire.CodeError(proto.CodeNotFound, "no route "+r.Method+" "+r.URL.Path))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
+		wire.WriteError(w, &proto.Error{Code: proto.CodeBadRequest, Message: "method " + r.Method + " not allowed on " + r.URL.Path, Status: http.StatusMethodNotAllowed})
 	})
 	return rpc.Trace("master", a.log, a.m.metrics.instrument(r)) // Debug line per call, with the caller's request_id
 }
@@ -127,7 +107,7 @@ func (a *api) routes() http.Handler {
 func (a *api) onLeader(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Query().Get("stale") == "1" {
-			h(w, r.WithContext(context.WithValue(r.Context(), staleKey{}, true)))
+			h(w, wire.WithStale(r))
 			return
 		}
 		if a.m.IsLeader() {
@@ -139,20 +119,7 @@ func (a *api) onLeader(h http.HandlerFunc) http.Handler {
 	})
 }
 
-type staleKey struct{}
-
-// consistent runs the read barrier and reports whether the handler may
-// answer from local state.
+// consistent runs the read barrier (wire.Consistent).
 func (a *api) consistent(w http.ResponseWriter, r *http.Request) bool {
-	if r.Context().Value(staleKey{}) != nil {
-		return true
-	}
-	if err := a.m.readBarrier(r.Context()); err != nil {
-		if r.Context().Err() != nil {
-			err = fmt.Errorf("%v: %w", err, errContext)
-		}
-		writeError(w, err)
-		return false
-	}
-	return true
+	return wire.Consistent(w, r, a.m.readBarrier)
 }

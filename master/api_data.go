@@ -5,34 +5,35 @@ import (
 	"net/http"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/wire"
 )
 
 func (a *api) handleAllocate(w http.ResponseWriter, r *http.Request) {
 	var req proto.AllocateRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if req.Replication < 0 || req.Replication > proto.MaxPipeline || req.Size < 0 || len(req.Exclude) > 1024 {
-		writeError(w, fmt.Errorf("allocate: replication 0 to %d, size >= 0 and at most 1024 exclusions: %w", proto.MaxPipeline, ErrInvalid))
+		wire.WriteError(w, fmt.Errorf("allocate: replication 0 to %d, size >= 0 and at most 1024 exclusions: %w", proto.MaxPipeline, ErrInvalid))
 		return
 	}
 	res, err := a.alloc.allocate(r.Context(), req)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	wire.WriteJSON(w, http.StatusOK, res)
 }
 
 func (a *api) handleRenew(w http.ResponseWriter, r *http.Request) {
 	var req proto.RenewRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if len(req.IDs) > proto.MaxExtents {
-		writeError(w, fmt.Errorf("renew %d chunks, at most %d: %w", len(req.IDs), proto.MaxExtents, ErrTooLarge))
+		wire.WriteError(w, fmt.Errorf("renew %d chunks, at most %d: %w", len(req.IDs), proto.MaxExtents, ErrTooLarge))
 		return
 	}
 	a.heal.renew(req.IDs)
@@ -40,30 +41,30 @@ func (a *api) handleRenew(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) handleLocate(w http.ResponseWriter, r *http.Request) {
-	o, ok := a.lookup(w, r)
+	o, ok := a.meta.Lookup(w, r)
 	if !ok {
 		return
 	}
 	l, err := a.alloc.locate(o)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if r.Header.Get("Accept") == proto.MediaTypeRawInline {
-		writeRawInline(w, &l, &l.Object.Inline)
+		wire.WriteRawInline(w, &l, &l.Object.Inline)
 		return
 	}
-	writeJSON(w, http.StatusOK, l)
+	wire.WriteJSON(w, http.StatusOK, l)
 }
 
 func (a *api) handleCorrupt(w http.ResponseWriter, r *http.Request) {
 	var rep proto.CorruptReport
-	if err := decode(r, &rep); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &rep); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := proto.ValidID("chunk server", rep.Server); err != nil || rep.Chunk == 0 || len(rep.Reason) > 1024 {
-		writeError(w, fmt.Errorf("corrupt report: a chunk id, a valid server id and a short reason are required: %w", ErrInvalid))
+		wire.WriteError(w, fmt.Errorf("corrupt report: a chunk id, a valid server id and a short reason are required: %w", ErrInvalid))
 		return
 	}
 	a.heal.reportCorrupt(rep)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/wire"
 )
 
 // defaultGatewayExpiry is how long the leader keeps a silent gateway when
@@ -82,16 +83,16 @@ func (g *gateways) list(now time.Time) []proto.Gateway {
 // handleGatewayReport takes a gateway's report (on the leader).
 func (a *api) handleGatewayReport(w http.ResponseWriter, r *http.Request) {
 	var rep proto.GatewayReport
-	if err := decode(r, &rep); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &rep); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := rep.Validate(); err != nil {
-		writeError(w, fmt.Errorf("%w: %w", ErrInvalid, err))
+		wire.WriteError(w, fmt.Errorf("%w: %w", ErrInvalid, err))
 		return
 	}
 	if err := a.m.gateways.report(rep, a.now()); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -99,9 +100,9 @@ func (a *api) handleGatewayReport(w http.ResponseWriter, r *http.Request) {
 
 // handleListGateways lists the gateways the leader has heard from.
 func (a *api) handleListGateways(w http.ResponseWriter, r *http.Request) {
-	if r.Context().Value(staleKey{}) != nil {
-		writeError(w, codeError(proto.CodeBadRequest, "gateways are only known to the leader"))
+	if wire.Stale(r) {
+		wire.WriteError(w, wire.CodeError(proto.CodeBadRequest, "gateways are only known to the leader"))
 		return
 	}
-	writeJSON(w, http.StatusOK, a.m.gateways.list(a.now()))
+	wire.WriteJSON(w, http.StatusOK, a.m.gateways.list(a.now()))
 }

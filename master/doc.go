@@ -17,20 +17,24 @@
 //	healer.go     heartbeats, repair, GC and balance rounds (master/repair
 //	balance.go    plans them), commands queued for the servers
 //	allocator.go  chunk ids, write placement, read locations
-//	objects.go    object and part commits with their written replicas
-//	api*.go       HTTP handlers: decode, one call, encode
-//	codec.go      request decoding and answer encoding
-//	errors.go     sentinels; the one mapping from errors to codes and
-//	              HTTP statuses
+//	api*.go       HTTP handlers of the cluster, chunk servers, chunk
+//	              allocation and gateways: decode, one call, encode; the
+//	              router, which mounts master/metaapi's handlers too
+//	errors.go     sentinels (the state's and master/wire's, re-exported)
 //	transport.go  the HTTP calls to peers: join, probe, bearer check,
 //	              forwarding to the leader
 //	metrics.go    the Prometheus scrape
 //	api_gateways.go  the S3 gateways' traffic reports (soft state, expiring)
 //
-// The leader's background workers are packages of their own, wired in
-// server.go with what they need of the master (proposals, the state,
+// Parts with a seam of their own are packages, wired in server.go and
+// api.go with what they need of the master (proposals, the state,
 // leadership, the allocator) as funcs and small interfaces:
 //
+//	master/metaapi    the handlers of buckets, objects, versions, uploads,
+//	                  users, keys, access policies and ACLs
+//	master/wire       request decoding, answer encoding, the master's
+//	                  sentinels and the one mapping from errors to codes
+//	                  and HTTP statuses
 //	master/convert    conversion of cold objects to stripes, lifecycle
 //	                  transitions (Converter)
 //	master/lifecycle  lifecycle expirations and aborts (Worker)

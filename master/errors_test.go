@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/wire"
 )
 
 // Every sentinel answers with the code, status and retryability the API
@@ -39,12 +40,12 @@ func TestErrorBodies(t *testing.T) {
 		{ErrInvalidPart, proto.CodeInvalidPart, http.StatusBadRequest, false},
 		{ErrInvalidPartOrder, proto.CodeInvalidPartOrder, http.StatusBadRequest, false},
 		{ErrEntityTooSmall, proto.CodeEntityTooSmall, http.StatusBadRequest, false},
-		{errContext, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
+		{wire.ErrContext, proto.CodeUnavailable, http.StatusServiceUnavailable, true},
 		{ErrFSMFailed, proto.CodeInternal, http.StatusInternalServerError, false},
 		{errors.New("anything else"), proto.CodeInternal, http.StatusInternalServerError, false},
 	}
 	for _, tc := range cases {
-		e := errorBody(fmt.Errorf("context: %w", tc.err))
+		e := wire.Body(fmt.Errorf("context: %w", tc.err))
 		if e.Code != tc.code || e.Status != tc.status || e.Retryable != tc.retryable {
 			t.Errorf("%v: %s %d retryable=%v; want %s %d retryable=%v", tc.err, e.Code, e.Status, e.Retryable, tc.code, tc.status, tc.retryable)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
+	"github.com/granary-store/granary/master/wire"
 )
 
 // peers is how this master talks HTTP with other Granary processes, in
@@ -95,12 +96,12 @@ func (p *peers) authenticate(next http.Handler) http.Handler {
 // its answer; without a leader to forward to it answers NotLeader.
 func (p *peers) forward(w http.ResponseWriter, r *http.Request, id proto.NodeID, addr string) {
 	if addr == "" || addr == p.cfg.HTTPAddr || r.Header.Get(proto.HeaderForwarded) != "" {
-		writeError(w, &proto.Error{Code: proto.CodeNotLeader, Message: "this member is not the leader and cannot forward; retry", Retryable: true, Leader: addr, Status: http.StatusServiceUnavailable})
+		wire.WriteError(w, &proto.Error{Code: proto.CodeNotLeader, Message: "this member is not the leader and cannot forward; retry", Retryable: true, Leader: addr, Status: http.StatusServiceUnavailable})
 		return
 	}
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.rpc.URL(addr, r.URL.RequestURI()), r.Body)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	req.ContentLength = r.ContentLength
@@ -108,7 +109,7 @@ func (p *peers) forward(w http.ResponseWriter, r *http.Request, id proto.NodeID,
 	req.Header.Set(proto.HeaderForwarded, string(p.cfg.ID))
 	resp, err := p.client.Do(req)
 	if err != nil {
-		writeError(w, &proto.Error{Code: proto.CodeUnavailable, Message: fmt.Sprintf("forward to leader %s: %v", id, err), Retryable: true, Status: http.StatusServiceUnavailable})
+		wire.WriteError(w, &proto.Error{Code: proto.CodeUnavailable, Message: fmt.Sprintf("forward to leader %s: %v", id, err), Retryable: true, Status: http.StatusServiceUnavailable})
 		return
 	}
 	defer resp.Body.Close()

@@ -1,4 +1,4 @@
-package master
+package metaapi
 
 import (
 	"cmp"
@@ -12,75 +12,76 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/meta/validate"
+	"github.com/granary-store/granary/master/wire"
 )
 
-func (a *api) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleCreateUpload(w http.ResponseWriter, r *http.Request) {
 	var u proto.Upload
-	if err := decode(r, &u); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &u); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(u.Bucket, u.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	check := proto.Object{Bucket: u.Bucket, Key: u.Key, ContentType: u.ContentType, Meta: u.Meta, ObjectHeaders: u.ObjectHeaders}
 	if err := validate.Object(&check); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	u.ID = randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789")
 	u.Created = a.now().UTC().Truncate(time.Millisecond)
-	res, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCreateUpload, meta.CreateUpload{Upload: u})
+	res, err := a.p.ApplyRequest(r.Context(), wire.RequestID(r), meta.OpCreateUpload, meta.CreateUpload{Upload: u})
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res.(proto.Upload)) // a repeated request gets the first upload
+	wire.WriteJSON(w, http.StatusOK, res.(proto.Upload)) // a repeated request gets the first upload
 }
 
-func (a *api) handlePutPart(w http.ResponseWriter, r *http.Request) {
+func (a *API) handlePutPart(w http.ResponseWriter, r *http.Request) {
 	var req proto.PartRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := proto.ValidBucketName(req.Bucket); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	req.Part.Modified = a.now().UTC().Truncate(time.Millisecond)
 	cmd := meta.PutPart{Bucket: req.Bucket, UploadID: req.UploadID, Part: req.Part}
-	if err := a.m.putPart(r.Context(), requestID(r), cmd, req.Written); err != nil {
-		writeError(w, err)
+	if err := a.putPart(r.Context(), wire.RequestID(r), cmd, req.Written); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, req.Part)
+	wire.WriteJSON(w, http.StatusOK, req.Part)
 }
 
-func (a *api) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleCompleteUpload(w http.ResponseWriter, r *http.Request) {
 	var req proto.CompleteRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if len(req.Parts) > proto.MaxPartNumber {
-		writeError(w, fmt.Errorf("%d parts: %w", len(req.Parts), ErrInvalidPart))
+		wire.WriteError(w, fmt.Errorf("%d parts: %w", len(req.Parts), meta.ErrInvalidPart))
 		return
 	}
 	base := proto.Object{Modified: a.now().UTC().Truncate(time.Millisecond)}
-	v, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
+	v, err := a.p.ApplyRequest(r.Context(), wire.RequestID(r), meta.OpCompleteUpload, meta.CompleteUpload{Req: req, Object: base})
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v.(proto.Object))
+	wire.WriteJSON(w, http.StatusOK, v.(proto.Object))
 }
 
-func (a *api) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 	var ref proto.UploadRef
-	if err := decode(r, &ref); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &ref); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	a.change(w, r, meta.OpAbortUpload, meta.AbortUpload{Ref: ref})
@@ -88,7 +89,7 @@ func (a *api) handleAbortUpload(w http.ResponseWriter, r *http.Request) {
 
 // handleListParts answers GET /v1/uploads/parts?bucket&uploadId: the
 // upload and its parts (extents omitted).
-func (a *api) handleListParts(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListParts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !a.consistent(w, r) {
 		return
@@ -100,18 +101,18 @@ func (a *api) handleListParts(w http.ResponseWriter, r *http.Request) {
 	var err error
 	out.Upload, out.Parts, err = a.fsm.Upload(q.Get("bucket"), q.Get("uploadId"))
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	for i := range out.Parts {
 		out.Parts[i].Extents = nil
 	}
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }
 
 // handleListUploads answers GET /v1/uploads?bucket&prefix&max: in-progress
 // uploads ordered by key, then upload id.
-func (a *api) handleListUploads(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListUploads(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	bucket, prefix := q.Get("bucket"), q.Get("prefix")
 	max, err := strconv.Atoi(q.Get("max"))
@@ -119,7 +120,7 @@ func (a *api) handleListUploads(w http.ResponseWriter, r *http.Request) {
 		max = 1000
 	}
 	if err := proto.ValidBucketName(bucket); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if !a.consistent(w, r) {
@@ -127,11 +128,11 @@ func (a *api) handleListUploads(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := a.fsm.Uploads(bucket, prefix, max)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	sortUploads(out)
-	writeJSON(w, http.StatusOK, out)
+	wire.WriteJSON(w, http.StatusOK, out)
 }
 
 func sortUploads(us []proto.Upload) {

@@ -1,4 +1,4 @@
-package master
+package metaapi
 
 import (
 	"crypto/rand"
@@ -10,45 +10,46 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/wire"
 )
 
-func (a *api) handleListUsers(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	if !a.consistent(w, r) {
 		return
 	}
 	us, err := a.fsm.Users()
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	for i := range us {
 		us[i] = withID(us[i])
 	}
-	writeJSON(w, http.StatusOK, us)
+	wire.WriteJSON(w, http.StatusOK, us)
 }
 
-func (a *api) handleCreateUser(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	var req proto.CreateUserRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := proto.ValidID("user", req.Name); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	u := proto.User{Name: req.Name, Created: a.now().UTC().Truncate(time.Millisecond)}
-	if _, err := a.m.apply(r.Context(), meta.OpPutUser, meta.PutUser{User: u}); err != nil {
-		writeError(w, err)
+	if _, err := a.p.Apply(r.Context(), meta.OpPutUser, meta.PutUser{User: u}); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, withID(u))
+	wire.WriteJSON(w, http.StatusOK, withID(u))
 }
 
-func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 	var req proto.CreateKeyRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	k := proto.AccessKey{AccessKey: req.AccessKey, SecretKey: req.SecretKey, User: req.User, Created: a.now().UTC().Truncate(time.Millisecond), Status: proto.KeyActive}
@@ -58,41 +59,41 @@ func (a *api) handleCreateKey(w http.ResponseWriter, r *http.Request) {
 	if k.SecretKey == "" {
 		k.SecretKey = randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 	}
-	if _, err := a.m.apply(r.Context(), meta.OpPutKey, meta.PutKey{Key: k}); err != nil {
-		writeError(w, err)
+	if _, err := a.p.Apply(r.Context(), meta.OpPutKey, meta.PutKey{Key: k}); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, k)
+	wire.WriteJSON(w, http.StatusOK, k)
 }
 
 // handleListKeys lists access keys, of one user with ?user=NAME, never
 // with their secrets.
-func (a *api) handleListKeys(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListKeys(w http.ResponseWriter, r *http.Request) {
 	user := r.URL.Query().Get("user")
 	if user != "" {
 		if err := proto.ValidID("user", user); err != nil {
-			writeError(w, fmt.Errorf("list keys: %w: %w", err, ErrInvalid))
+			wire.WriteError(w, fmt.Errorf("list keys: %w: %w", err, meta.ErrInvalid))
 			return
 		}
 	}
 	a.read(w, r, func() (any, error) { return a.fsm.Keys(user) })
 }
 
-func (a *api) handleGetKey(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleGetKey(w http.ResponseWriter, r *http.Request) {
 	if !a.consistent(w, r) {
 		return
 	}
 	k, err := a.fsm.AccessKey(mux.Vars(r)["key"])
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, k)
+	wire.WriteJSON(w, http.StatusOK, k)
 }
 
-func (a *api) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.m.apply(r.Context(), meta.OpDeleteKey, meta.DeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
-		writeError(w, err)
+func (a *API) handleDeleteKey(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.p.Apply(r.Context(), meta.OpDeleteKey, meta.DeleteKey{AccessKey: mux.Vars(r)["key"]}); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

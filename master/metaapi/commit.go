@@ -1,4 +1,4 @@
-package master
+package metaapi
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 // moment it is applied also finds its chunks (they are on those servers
 // whatever the commit's outcome). It returns the object's version and, in
 // a versioned bucket, its S3 version id.
-func (s *Server) commitObject(ctx context.Context, id string, cmd meta.PutObject, written []proto.ChunkTargets) (uint64, string, error) {
-	s.replicas.written(written) // before: a reader may locate it at once
-	v, err := s.applyRequest(ctx, id, meta.OpPutObject, cmd)
+func (a *API) commitObject(ctx context.Context, id string, cmd meta.PutObject, written []proto.ChunkTargets) (uint64, string, error) {
+	a.cfg.Written(written) // before: a reader may locate it at once
+	v, err := a.p.ApplyRequest(ctx, id, meta.OpPutObject, cmd)
 	if err != nil {
 		return 0, "", err
 	}
@@ -27,8 +27,8 @@ func (s *Server) commitObject(ctx context.Context, id string, cmd meta.PutObject
 
 // putPart records where a multipart upload's part was written, then
 // applies the part the client asked for (in this order, as commitObject).
-func (s *Server) putPart(ctx context.Context, id string, cmd meta.PutPart, written []proto.ChunkTargets) error {
-	s.replicas.written(written)
-	_, err := s.applyRequest(ctx, id, meta.OpPutPart, cmd)
+func (a *API) putPart(ctx context.Context, id string, cmd meta.PutPart, written []proto.ChunkTargets) error {
+	a.cfg.Written(written)
+	_, err := a.p.ApplyRequest(ctx, id, meta.OpPutPart, cmd)
 	return err
 }

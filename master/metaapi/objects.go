@@ -1,4 +1,4 @@
-package master
+package metaapi
 
 import (
 	"fmt"
@@ -8,47 +8,48 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/meta/validate"
+	"github.com/granary-store/granary/master/wire"
 )
 
-func (a *api) handleCommit(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleCommit(w http.ResponseWriter, r *http.Request) {
 	var req proto.CommitRequest
-	if err := decodeObject(r, &req, &req.Object.Inline); err != nil {
-		writeError(w, err)
+	if err := wire.DecodeObject(r, &req, &req.Object.Inline); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	obj := req.Object
 	obj.Modified = a.now().UTC().Truncate(time.Millisecond)
 	obj.Version = 0
 	if err := validate.Object(&obj); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag}
-	v, vid, err := a.m.commitObject(r.Context(), requestID(r), cmd, req.Written)
+	v, vid, err := a.commitObject(r.Context(), wire.RequestID(r), cmd, req.Written)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	obj.Version, obj.VersionID = v, vid
 	obj.Inline = nil
-	writeJSON(w, http.StatusOK, obj)
+	wire.WriteJSON(w, http.StatusOK, obj)
 }
 
-func (a *api) handleStat(w http.ResponseWriter, r *http.Request) {
-	if o, ok := a.lookup(w, r); ok {
-		writeJSON(w, http.StatusOK, o)
+func (a *API) handleStat(w http.ResponseWriter, r *http.Request) {
+	if o, ok := a.Lookup(w, r); ok {
+		wire.WriteJSON(w, http.StatusOK, o)
 	}
 }
 
-// lookup reads the object named by the bucket and key query parameters,
+// Lookup reads the object named by the bucket and key query parameters,
 // after the read barrier: its current version, the version versionId
 // names (maybe a delete marker), or with latest=1 its newest version
 // (maybe a delete marker). On failure it has answered the request.
-func (a *api) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, bool) {
+func (a *API) Lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, bool) {
 	q := r.URL.Query()
 	bucket, key := q.Get("bucket"), q.Get("key")
 	if err := validBucketKey(bucket, key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return nil, false
 	}
 	if !a.consistent(w, r) {
@@ -65,52 +66,52 @@ func (a *api) lookup(w http.ResponseWriter, r *http.Request) (*proto.Object, boo
 		o, err = a.fsm.Object(bucket, key)
 	}
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return nil, false
 	}
 	return o, true
 }
 
-func (a *api) handleDelete(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleDelete(w http.ResponseWriter, r *http.Request) {
 	var req proto.DeleteRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.DeleteObject{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, IfSize: req.IfSize,
 		IfModified: req.IfModified, VersionID: req.VersionID, BypassGovernance: req.BypassGovernance}
 	at := a.now().UTC().Truncate(time.Millisecond)
 	cmd.At = &at // the time of a delete marker, if the bucket is versioned
-	res, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpDeleteObject, cmd)
+	res, err := a.p.ApplyRequest(r.Context(), wire.RequestID(r), meta.OpDeleteObject, cmd)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	dr, versioned := res.(proto.DeleteResult)
 	if versioned || r.URL.Query().Get("answer") == "1" {
-		writeJSON(w, http.StatusOK, dr) // the zero result in a bucket never versioned
+		wire.WriteJSON(w, http.StatusOK, dr) // the zero result in a bucket never versioned
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleVersioning sets a bucket's versioning state.
-func (a *api) handleVersioning(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleVersioning(w http.ResponseWriter, r *http.Request) {
 	var req proto.VersioningRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := proto.ValidBucketName(req.Bucket); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if req.Status != proto.VersioningEnabled && req.Status != proto.VersioningSuspended {
-		writeError(w, fmt.Errorf("versioning status %q is not Enabled or Suspended: %w", req.Status, ErrInvalid))
+		wire.WriteError(w, fmt.Errorf("versioning status %q is not Enabled or Suspended: %w", req.Status, meta.ErrInvalid))
 		return
 	}
 	cmd := meta.SetVersioning{Bucket: req.Bucket, Status: req.Status}
@@ -118,34 +119,34 @@ func (a *api) handleVersioning(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleVersions lists object versions.
-func (a *api) handleVersions(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleVersions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := proto.VersionsRequest{Bucket: q.Get("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
 		KeyMarker: q.Get("key-marker"), VersionIDMarker: q.Get("version-id-marker")}
 	var err error
-	if req.MaxKeys, err = queryInt(r, "max-keys", proto.MaxListKeys); err != nil {
-		writeError(w, err)
+	if req.MaxKeys, err = wire.QueryInt(r, "max-keys", proto.MaxListKeys); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validListing(req.Bucket, "prefix, delimiter and markers", req.Prefix, req.Delimiter, req.KeyMarker, req.VersionIDMarker); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	a.read(w, r, func() (any, error) { return a.fsm.ListVersions(req) })
 }
 
-func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleRename(w http.ResponseWriter, r *http.Request) {
 	var req proto.RenameRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.From); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if err := proto.ValidKey(req.To); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.RenameObject{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
@@ -154,14 +155,14 @@ func (a *api) handleRename(w http.ResponseWriter, r *http.Request) {
 
 // handleRenamePrefix moves a directory's keys in one command and answers
 // how many moved.
-func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
 	var req proto.RenameRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.From); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.RenamePrefix{Bucket: req.Bucket, From: req.From, To: req.To, Modified: a.now().UTC().Truncate(time.Millisecond)}
@@ -171,53 +172,53 @@ func (a *api) handleRenamePrefix(w http.ResponseWriter, r *http.Request) {
 // handleReplaceExtents records where the new chunks were written, then
 // swaps an object's extents for that new layout of its bytes
 // (compare-and-set on its version).
-func (a *api) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleReplaceExtents(w http.ResponseWriter, r *http.Request) {
 	var req proto.ReplaceExtentsRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if len(req.Extents) > proto.MaxExtents {
-		writeError(w, fmt.Errorf("replace extents: %d extents exceed %d: %w", len(req.Extents), proto.MaxExtents, ErrTooLarge))
+		wire.WriteError(w, fmt.Errorf("replace extents: %d extents exceed %d: %w", len(req.Extents), proto.MaxExtents, meta.ErrTooLarge))
 		return
 	}
 	cmd := meta.ReplaceExtents{Bucket: req.Bucket, Key: req.Key, IfVersion: req.IfVersion, Extents: req.Extents}
-	a.m.replicas.written(req.Written) // before: a reader may locate the new extents at once
+	a.cfg.Written(req.Written) // before: a reader may locate the new extents at once
 	a.counted(w, r, meta.OpReplaceExtents, cmd, "version")
 }
 
 // handleSetMeta replaces an object's user metadata in place.
-func (a *api) handleSetMeta(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleSetMeta(w http.ResponseWriter, r *http.Request) {
 	var req proto.SetMetaRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.SetMeta{Bucket: req.Bucket, Key: req.Key, IfETag: req.IfETag, Meta: req.Meta, Modified: a.now().UTC().Truncate(time.Millisecond)}
 	a.counted(w, r, meta.OpSetMeta, cmd, "version")
 }
 
-func (a *api) handleList(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	req := proto.ListRequest{
 		Bucket: q.Get("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
 		StartAfter: q.Get("start-after"),
 	}
 	var err error
-	if req.MaxKeys, err = queryInt(r, "max-keys", proto.MaxListKeys); err != nil {
-		writeError(w, err)
+	if req.MaxKeys, err = wire.QueryInt(r, "max-keys", proto.MaxListKeys); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validListing(req.Bucket, "prefix, delimiter and start-after", req.Prefix, req.Delimiter, req.StartAfter); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	a.read(w, r, func() (any, error) { return a.fsm.List(req) })
@@ -231,7 +232,7 @@ func validListing(bucket, what string, params ...string) error {
 	}
 	for _, p := range params {
 		if len(p) > proto.MaxKeyLen {
-			return codeError(proto.CodeBadRequest, fmt.Sprintf("%s are limited to %d bytes", what, proto.MaxKeyLen))
+			return wire.CodeError(proto.CodeBadRequest, fmt.Sprintf("%s are limited to %d bytes", what, proto.MaxKeyLen))
 		}
 	}
 	return nil
@@ -239,9 +240,9 @@ func validListing(bucket, what string, params ...string) error {
 
 // change proposes cmd as a deduplicated request and answers 204, or the
 // error.
-func (a *api) change(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any) {
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), op, cmd); err != nil {
-		writeError(w, err)
+func (a *API) change(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any) {
+	if _, err := a.p.ApplyRequest(r.Context(), wire.RequestID(r), op, cmd); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -249,26 +250,26 @@ func (a *api) change(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any
 
 // counted applies a change whose result is a number (a version, keys
 // moved) and answers {name: number}, or the error.
-func (a *api) counted(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any, name string) {
-	n, err := a.m.applyRequest(r.Context(), requestID(r), op, cmd)
+func (a *API) counted(w http.ResponseWriter, r *http.Request, op meta.Op, cmd any, name string) {
+	n, err := a.p.ApplyRequest(r.Context(), wire.RequestID(r), op, cmd)
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]uint64{name: n.(uint64)})
+	wire.WriteJSON(w, http.StatusOK, map[string]uint64{name: n.(uint64)})
 }
 
 // read answers a consistent read with fn's result as JSON, or its error.
-func (a *api) read(w http.ResponseWriter, r *http.Request, fn func() (any, error)) {
+func (a *API) read(w http.ResponseWriter, r *http.Request, fn func() (any, error)) {
 	if !a.consistent(w, r) {
 		return
 	}
 	res, err := fn()
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	wire.WriteJSON(w, http.StatusOK, res)
 }
 
 func validBucketKey(bucket, key string) error {
@@ -279,23 +280,23 @@ func validBucketKey(bucket, key string) error {
 }
 
 // handleTags replaces an object's tag set.
-func (a *api) handleTags(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleTags(w http.ResponseWriter, r *http.Request) {
 	var req proto.TagsRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validate.Tagging(req.Tagging); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if req.VersionID != "" {
 		if _, _, ok := proto.ParseVersionID(req.VersionID); !ok {
-			writeError(w, fmt.Errorf("version id %q: %w", req.VersionID, ErrInvalid))
+			wire.WriteError(w, fmt.Errorf("version id %q: %w", req.VersionID, meta.ErrInvalid))
 			return
 		}
 	}

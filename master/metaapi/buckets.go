@@ -1,4 +1,4 @@
-package master
+package metaapi
 
 import (
 	"errors"
@@ -11,13 +11,14 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/wire"
 )
 
-func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	b := proto.Bucket{}
 	if r.ContentLength != 0 {
-		if err := decode(r, &b); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, err)
+		if err := wire.Decode(r, &b); err != nil && !errors.Is(err, io.EOF) {
+			wire.WriteError(w, err)
 			return
 		}
 	}
@@ -38,14 +39,14 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 	if b.DataPolicy != "" {
 		p, err := proto.ParseDataPolicy(b.DataPolicy)
 		if err != nil {
-			writeError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err))
+			wire.WriteError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, meta.ErrInvalid, err))
 			return
 		}
 		if p.IsErasure() {
 			// Stripes are healed as stripes; Replication stays the target
 			// of any replicated chunks the bucket gets (storage classes).
 			if recs, err := a.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
-				writeError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", b.Name, p, p.Servers(), len(recs), ErrNoServers))
+				wire.WriteError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", b.Name, p, p.Servers(), len(recs), wire.ErrNoServers))
 				return
 			}
 		} else {
@@ -53,67 +54,67 @@ func (a *api) handleCreateBucket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := proto.ValidBucketName(b.Name); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if b.Replication < 1 || b.Replication > 16 || len(b.Location) > 64 || len(b.Owner) > proto.MaxUserNameLen {
-		writeError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, ErrInvalid))
+		wire.WriteError(w, fmt.Errorf("bucket %s: replication must be 1 to 16, location and owner short: %w", b.Name, meta.ErrInvalid))
 		return
 	}
 	if b.Owner != "" {
 		if err := proto.ValidID("owner", b.Owner); err != nil {
-			writeError(w, fmt.Errorf("bucket %s: %w", b.Name, err))
+			wire.WriteError(w, fmt.Errorf("bucket %s: %w", b.Name, err))
 			return
 		}
 	}
 	if err := proto.ValidOwnership(b.Ownership); err != nil {
-		writeError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err))
+		wire.WriteError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, meta.ErrInvalid, err))
 		return
 	}
 	if b.ACL != nil {
 		if err := proto.ValidACL(*b.ACL); err != nil {
-			writeError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, ErrInvalid, err))
+			wire.WriteError(w, fmt.Errorf("bucket %s: %w: %w", b.Name, meta.ErrInvalid, err))
 			return
 		}
 	}
-	if _, err := a.m.applyRequest(r.Context(), requestID(r), meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
-		writeError(w, err)
+	if _, err := a.p.ApplyRequest(r.Context(), wire.RequestID(r), meta.OpCreateBucket, meta.CreateBucket{Bucket: b}); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	wire.WriteJSON(w, http.StatusOK, b)
 }
 
-func (a *api) handleGetBucket(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleGetBucket(w http.ResponseWriter, r *http.Request) {
 	if !a.consistent(w, r) {
 		return
 	}
 	b, err := a.fsm.Bucket(mux.Vars(r)["bucket"])
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	one := []proto.Bucket{b}
-	a.m.counter.Attach(one)
-	writeJSON(w, http.StatusOK, one[0])
+	a.cfg.Usage.Attach(one)
+	wire.WriteJSON(w, http.StatusOK, one[0])
 }
 
-func (a *api) handleListBuckets(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListBuckets(w http.ResponseWriter, r *http.Request) {
 	if !a.consistent(w, r) {
 		return
 	}
 	bs, err := a.fsm.Buckets()
 	if err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	a.m.counter.Attach(bs)
-	writeJSON(w, http.StatusOK, bs)
+	a.cfg.Usage.Attach(bs)
+	wire.WriteJSON(w, http.StatusOK, bs)
 }
 
-func (a *api) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["bucket"]
 	if err := proto.ValidBucketName(name); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	a.change(w, r, meta.OpDeleteBucket, meta.DeleteBucket{Name: name})
@@ -121,10 +122,10 @@ func (a *api) handleDeleteBucket(w http.ResponseWriter, r *http.Request) {
 
 // handleBucketConfig replaces parts of a bucket's configuration (tags,
 // CORS rules).
-func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 	var req proto.BucketConfigRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.PutBucketConf{Bucket: req.Bucket, Tags: req.Tags, CORS: req.CORS, Lock: req.Lock, Lifecycle: req.Lifecycle,
@@ -132,23 +133,23 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 		PublicAccessBlock: req.PublicAccessBlock, ClearPublicAccessBlock: req.ClearPublicAccessBlock, DataPolicy: req.DataPolicy,
 		Convert: req.Convert}
 	if err := meta.ValidateBucketConf(&cmd); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
-	if err := a.m.checkConversionConf(&cmd); err != nil {
-		writeError(w, err)
+	if err := a.checkConversionConf(&cmd); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if cmd.DataPolicy != nil {
 		p, _ := proto.ParseDataPolicy(*cmd.DataPolicy) // validated
 		if recs, err := a.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
-			writeError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", req.Bucket, p, p.Servers(), len(recs), ErrNoServers))
+			wire.WriteError(w, fmt.Errorf("bucket %s: policy %s needs %d chunk servers, the cluster has %d registered: %w", req.Bucket, p, p.Servers(), len(recs), wire.ErrNoServers))
 			return
 		}
 	}
 	if cmd.Policy != nil && *cmd.Policy != "" {
 		if err := validPolicy(*cmd.Policy); err != nil {
-			writeError(w, fmt.Errorf("bucket %s: policy: %w", req.Bucket, err))
+			wire.WriteError(w, fmt.Errorf("bucket %s: policy: %w", req.Bucket, err))
 			return
 		}
 	}
@@ -157,14 +158,14 @@ func (a *api) handleBucketConfig(w http.ResponseWriter, r *http.Request) {
 
 // handleLock changes a version's retention or legal hold, judged at the
 // leader's clock.
-func (a *api) handleLock(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleLock(w http.ResponseWriter, r *http.Request) {
 	var req proto.LockRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	cmd := meta.SetLock{Req: req, At: a.now().UTC().Truncate(time.Millisecond)}
@@ -174,21 +175,21 @@ func (a *api) handleLock(w http.ResponseWriter, r *http.Request) {
 // checkConversionConf refuses a bucket configuration whose lifecycle
 // transitions name a storage class no --storage-class maps to a policy,
 // or whose conversion target needs more chunk servers than registered.
-func (s *Server) checkConversionConf(c *meta.PutBucketConf) error {
+func (a *API) checkConversionConf(c *meta.PutBucketConf) error {
 	if c.Lifecycle != nil {
 		for _, class := range proto.TransitionClasses(*c.Lifecycle) {
-			if _, ok := s.cfg.StorageClasses[class]; !ok {
-				return fmt.Errorf("bucket %s: lifecycle transition to storage class %s: no --storage-class maps it to a data policy: %w", c.Bucket, class, ErrInvalid)
+			if _, ok := a.cfg.StorageClasses[class]; !ok {
+				return fmt.Errorf("bucket %s: lifecycle transition to storage class %s: no --storage-class maps it to a data policy: %w", c.Bucket, class, meta.ErrInvalid)
 			}
 		}
 	}
 	if r := c.Convert; r != nil && r.AfterSeconds > 0 {
 		p, err := proto.ParseDataPolicy(r.Policy)
 		if err != nil {
-			return fmt.Errorf("bucket %s: conversion: %w: %w", c.Bucket, ErrInvalid, err)
+			return fmt.Errorf("bucket %s: conversion: %w: %w", c.Bucket, meta.ErrInvalid, err)
 		}
-		if recs, err := s.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
-			return fmt.Errorf("bucket %s: conversion to %s needs %d chunk servers, the cluster has %d registered: %w", c.Bucket, p, p.Servers(), len(recs), ErrNoServers)
+		if recs, err := a.fsm.Nodes(); err != nil || len(recs) < p.Servers() {
+			return fmt.Errorf("bucket %s: conversion to %s needs %d chunk servers, the cluster has %d registered: %w", c.Bucket, p, p.Servers(), len(recs), wire.ErrNoServers)
 		}
 	}
 	return nil

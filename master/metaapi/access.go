@@ -1,4 +1,4 @@
-package master
+package metaapi
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/meta/validate"
+	"github.com/granary-store/granary/master/wire"
 )
 
 // The identity and access calls: users, key states, access policies and
@@ -29,15 +30,15 @@ func withID(u proto.User) proto.User {
 // depends on the grammar of the build that replays them.
 func validPolicy(doc string) error {
 	if err := proto.ValidPolicyDocument(doc); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return fmt.Errorf("%w: %w", meta.ErrInvalid, err)
 	}
 	if _, err := policy.Parse([]byte(doc)); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: %v", meta.ErrInvalid, err)
 	}
 	return nil
 }
 
-func (a *api) handleGetUser(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	a.read(w, r, func() (any, error) {
 		u, err := a.fsm.User(name)
@@ -45,54 +46,54 @@ func (a *api) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *api) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	a.change(w, r, meta.OpDeleteUser, meta.DeleteUser{Name: mux.Vars(r)["name"]})
 }
 
-func (a *api) handleKeyStatus(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleKeyStatus(w http.ResponseWriter, r *http.Request) {
 	var req proto.KeyStatusRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	a.change(w, r, meta.OpSetKeyStatus, meta.SetKeyStatus{AccessKey: mux.Vars(r)["key"], Status: req.Status})
 }
 
-func (a *api) handleListAccessPolicies(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleListAccessPolicies(w http.ResponseWriter, r *http.Request) {
 	a.read(w, r, func() (any, error) { return a.fsm.AccessPolicies() })
 }
 
-func (a *api) handleGetAccessPolicy(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleGetAccessPolicy(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["name"]
 	a.read(w, r, func() (any, error) { return a.fsm.AccessPolicy(name) })
 }
 
-func (a *api) handlePutAccessPolicy(w http.ResponseWriter, r *http.Request) {
+func (a *API) handlePutAccessPolicy(w http.ResponseWriter, r *http.Request) {
 	var req proto.AccessPolicyRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	p := proto.AccessPolicy{Name: req.Name, Document: req.Document, Updated: a.now().UTC().Truncate(time.Millisecond)}
 	if err := validate.AccessPolicy(p); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validPolicy(p.Document); err != nil {
-		writeError(w, fmt.Errorf("access policy %s: %w", p.Name, err))
+		wire.WriteError(w, fmt.Errorf("access policy %s: %w", p.Name, err))
 		return
 	}
 	a.change(w, r, meta.OpPutAccessPolicy, meta.PutAccessPolicy{Policy: p})
 }
 
-func (a *api) handleDeleteAccessPolicy(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleDeleteAccessPolicy(w http.ResponseWriter, r *http.Request) {
 	a.change(w, r, meta.OpDeleteAccessPolicy, meta.DeleteAccessPolicy{Name: mux.Vars(r)["name"]})
 }
 
-func (a *api) handleAttach(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleAttach(w http.ResponseWriter, r *http.Request) {
 	var req proto.AttachRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	a.change(w, r, meta.OpAttachPolicy, meta.AttachPolicy{User: req.User, Policy: req.Policy, Detach: req.Detach})
@@ -100,7 +101,7 @@ func (a *api) handleAttach(w http.ResponseWriter, r *http.Request) {
 
 // handleIdentity answers the gateway's lookup of an access key: the key
 // with its secret, its user and the user's policy documents.
-func (a *api) handleIdentity(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["key"]
 	a.read(w, r, func() (any, error) {
 		ident, err := a.fsm.Identity(id)
@@ -109,18 +110,18 @@ func (a *api) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (a *api) handleObjectACL(w http.ResponseWriter, r *http.Request) {
+func (a *API) handleObjectACL(w http.ResponseWriter, r *http.Request) {
 	var req proto.ObjectACLRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	if err := wire.Decode(r, &req); err != nil {
+		wire.WriteError(w, err)
 		return
 	}
 	if err := validBucketKey(req.Bucket, req.Key); err != nil {
-		writeError(w, err)
+		wire.WriteError(w, err)
 		return
 	}
 	if err := proto.ValidACL(req.ACL); err != nil {
-		writeError(w, fmt.Errorf("object %s/%s: %w: %w", req.Bucket, req.Key, ErrInvalid, err))
+		wire.WriteError(w, fmt.Errorf("object %s/%s: %w: %w", req.Bucket, req.Key, meta.ErrInvalid, err))
 		return
 	}
 	a.change(w, r, meta.OpPutObjectACL, meta.PutObjectACL{Bucket: req.Bucket, Key: req.Key, VersionID: req.VersionID, ACL: req.ACL})
