@@ -78,11 +78,12 @@ func (w *Writer) commitPacked() error {
 		}
 		w.reserved = final
 	}
-	vol, off, err := w.s.packers[w.dir].append(rec)
+	err := w.s.packers[w.dir].append(rec, func(v *volume, off int64) {
+		w.s.publishPacked(w.id, entry{dir: w.dir, size: w.n, vol: v.seq, off: off}, w.reserved)
+	})
 	if err != nil {
 		return w.wrap("commit", err)
 	}
-	w.s.publishPacked(w.id, entry{dir: w.dir, size: w.n, vol: vol.seq, off: off}, w.reserved)
 	return nil
 }
 
@@ -185,26 +186,30 @@ func (s *Store) loseVolume(i int, seq uint64, id uint64, check entry) (int, bool
 // dead once the tombstone is durable. On failure the chunk is restored.
 func (s *Store) deletePacked(id uint64, e entry) error {
 	p := s.packers[e.dir]
-	vol, off, err := p.append(encodeTombstone(id, e.vol, e.off))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.busy, id)
+	err := p.append(encodeTombstone(id, e.vol, e.off), func(tv *volume, off int64) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.busy, id)
+		if v := p.vols[e.vol]; v != nil {
+			v.live -= recordSize(e.size)
+			body := v.size - volHeaderSize
+			dead := float64(v.live) < s.cfg.CompactBelow*float64(body)
+			if v.live == 0 || dead && (!v.writing || v.size >= s.cfg.VolumeMax/4) {
+				s.kickCompaction() // due() decides, counting the tombstones too
+			}
+		}
+		if p.vols[tv.seq] == tv {
+			tv.tombs[off] = tomb{id: id, vol: e.vol, off: e.off}
+		}
+		delete(s.corrupt, id)
+	})
 	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.busy, id)
 		s.chunks[id] = e
 		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, spaceErr(err))
 	}
-	if v := p.vols[e.vol]; v != nil {
-		v.live -= recordSize(e.size)
-		body := v.size - volHeaderSize
-		dead := float64(v.live) < s.cfg.CompactBelow*float64(body)
-		if v.live == 0 || dead && (!v.writing || v.size >= s.cfg.VolumeMax/4) {
-			s.kickCompaction() // due() decides, counting the tombstones too
-		}
-	}
-	if v := p.vols[vol.seq]; v != nil {
-		v.tombs[off] = tomb{id: id, vol: e.vol, off: e.off}
-	}
-	delete(s.corrupt, id)
 	return nil
 }
 

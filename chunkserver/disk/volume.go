@@ -71,8 +71,8 @@ type appender struct {
 
 // start reserves room for rec in the active volume of the dir (starting a
 // new volume when the active one is full or failed) and writes it there,
-// outside any lock. The caller must call finish on the returned appender
-// with the record's end, whatever happens.
+// outside any lock. The caller must call leave on the returned appender,
+// whatever happens (after wait, for a record it wants durable).
 func (p *packer) start(rec []byte) (*appender, int64, error) {
 	a, off, err := p.reserve(int64(len(rec)))
 	if err != nil {
@@ -92,20 +92,27 @@ func (p *packer) start(rec []byte) (*appender, int64, error) {
 	return a, off, err
 }
 
-// append writes rec to the active volume and waits until it is durable;
-// it returns the volume and the record's offset.
-func (p *packer) append(rec []byte) (*volume, int64, error) {
+// append writes rec to the active volume and waits until it is durable,
+// then calls done with the volume and the record's offset, before the
+// volume may close: so compaction, which takes only closed volumes,
+// always finds what done indexes. A record that did not become durable is
+// overwritten with void (its void header, best effort), so no later scan
+// takes it for a chunk; append returns why.
+func (p *packer) append(rec []byte, done func(v *volume, off int64)) error {
 	a, off, err := p.start(rec)
 	if a == nil {
-		return nil, 0, err
+		return err
 	}
-	if ferr := a.finish(voidOf(rec), off, int64(len(rec)), err == nil); err == nil {
-		err = ferr
-	}
+	defer a.leave()
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
-	return a.vol, off, nil
+	if err := a.wait(off + int64(len(rec))); err != nil {
+		a.f.WriteAt(voidOf(rec), off) // the record failed already; this is cleanup
+		return err
+	}
+	done(a.vol, off)
+	return nil
 }
 
 // reserve picks the active appender and reserves n bytes at its end.
@@ -216,23 +223,6 @@ func (a *appender) fail(err error) {
 	a.sealed = true
 	a.cond.Broadcast()
 	a.mu.Unlock()
-}
-
-// finish waits, if ok, until the record of length n at off is durable,
-// leading an fsync for every record written so far when none is running.
-// It then ends the record's use of the appender. A record that did not
-// become durable is overwritten with void (its void header, best effort),
-// so no later scan takes it for a chunk; finish returns why.
-func (a *appender) finish(void []byte, off, n int64, ok bool) error {
-	defer a.leave()
-	if !ok {
-		return nil
-	}
-	err := a.wait(off + n)
-	if err != nil {
-		a.f.WriteAt(void, off) // the record failed already; this is cleanup
-	}
-	return err
 }
 
 // voidOf returns the void header for the record rec.
