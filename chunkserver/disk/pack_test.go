@@ -1162,3 +1162,26 @@ func TestWriters(t *testing.T) {
 		t.Fatalf("Writers = %d after an Abort", s.Writers())
 	}
 }
+
+func TestPackConfigValidate(t *testing.T) {
+	for _, bad := range []func(*Config){
+		func(c *Config) { c.PackMax = -1 },
+		func(c *Config) { c.PackMax = maxPackMax + 1 },
+		func(c *Config) { c.VolumeMax = recordSize(c.PackMax) }, // no room for the header
+		func(c *Config) { c.CompactBelow = 1 },
+		func(c *Config) { c.CompactBelow = -0.1 },
+	} {
+		cfg := DefaultConfig()
+		cfg.Dirs = []string{t.TempDir()}
+		bad(&cfg)
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("%+v validates", cfg)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Dirs = []string{t.TempDir()}
+	cfg.PackMax, cfg.VolumeMax = 0, 0 // packing off: no volume size needed
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("packing off: %v", err)
+	}
+}
