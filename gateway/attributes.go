@@ -1,43 +1,13 @@
 package gateway
 
 import (
-	"encoding/xml"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3xml"
 )
-
-type attributesChecksumXML struct {
-	checksumXML
-	ChecksumType string `xml:"ChecksumType,omitempty"`
-}
-
-type attributesPartXML struct {
-	checksumXML
-	PartNumber int   `xml:"PartNumber"`
-	Size       int64 `xml:"Size"`
-}
-
-type attributesPartsXML struct {
-	PartsCount           int                 `xml:"PartsCount"`
-	PartNumberMarker     int                 `xml:"PartNumberMarker"`
-	NextPartNumberMarker int                 `xml:"NextPartNumberMarker"`
-	MaxParts             int                 `xml:"MaxParts"`
-	IsTruncated          bool                `xml:"IsTruncated"`
-	Parts                []attributesPartXML `xml:"Part"`
-}
-
-type attributesResult struct {
-	XMLName      xml.Name               `xml:"GetObjectAttributesResponse"`
-	NS           string                 `xml:"xmlns,attr"`
-	ETag         string                 `xml:"ETag,omitempty"`
-	Checksum     *attributesChecksumXML `xml:"Checksum,omitempty"`
-	ObjectParts  *attributesPartsXML    `xml:"ObjectParts,omitempty"`
-	StorageClass string                 `xml:"StorageClass,omitempty"`
-	ObjectSize   *int64                 `xml:"ObjectSize,omitempty"`
-}
 
 // objectAttributes serves GetObjectAttributes: the attributes named in
 // x-amz-object-attributes, with ObjectParts paged by x-amz-max-parts and
@@ -80,12 +50,12 @@ func (s *Server) objectAttributes(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res := attributesResult{NS: s3NS}
+	res := s3xml.GetObjectAttributesResponse{NS: s3xml.NS}
 	if want["ETag"] {
 		res.ETag = o.ETag
 	}
 	if want["Checksum"] && o.Checksum != "" {
-		res.Checksum = &attributesChecksumXML{newChecksumXML(o.ChecksumAlgorithm, o.Checksum), o.ChecksumType}
+		res.Checksum = &s3xml.AttributesChecksum{Checksums: s3xml.NewChecksums(o.ChecksumAlgorithm, o.Checksum), ChecksumType: o.ChecksumType}
 	}
 	if want["ObjectParts"] && len(o.Parts) > 0 {
 		res.ObjectParts = objectPartsPage(o, max, marker)
@@ -100,13 +70,13 @@ func (s *Server) objectAttributes(w http.ResponseWriter, r *http.Request) {
 		res.ObjectSize = &o.Size
 	}
 	w.Header().Set("Last-Modified", o.Modified.UTC().Format(http.TimeFormat))
-	writeXML(w, http.StatusOK, res)
+	s3xml.Write(w, http.StatusOK, res)
 }
 
 // objectPartsPage lists up to max parts after part number marker (parts
 // are numbered 1..N in order, as GET ?partNumber numbers them).
-func objectPartsPage(o client.ObjectInfo, max, marker int) *attributesPartsXML {
-	page := &attributesPartsXML{PartsCount: len(o.Parts), PartNumberMarker: marker, MaxParts: max}
+func objectPartsPage(o client.ObjectInfo, max, marker int) *s3xml.AttributesParts {
+	page := &s3xml.AttributesParts{PartsCount: len(o.Parts), PartNumberMarker: marker, MaxParts: max}
 	if o.Checksum == "" {
 		return page
 	}
@@ -119,7 +89,7 @@ func objectPartsPage(o client.ObjectInfo, max, marker int) *attributesPartsXML {
 			page.IsTruncated = true
 			break
 		}
-		page.Parts = append(page.Parts, attributesPartXML{newChecksumXML(o.ChecksumAlgorithm, p.Checksum), n, p.Size})
+		page.Parts = append(page.Parts, s3xml.AttributesPart{Checksums: s3xml.NewChecksums(o.ChecksumAlgorithm, p.Checksum), PartNumber: n, Size: p.Size})
 		page.NextPartNumberMarker = n
 	}
 	return page

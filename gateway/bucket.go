@@ -9,44 +9,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/authz"
+	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
-
-const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
-
-type bucketXML struct {
-	Name         string `xml:"Name"`
-	CreationDate string `xml:"CreationDate"`
-	BucketRegion string `xml:"BucketRegion,omitempty"`
-}
-
-type listBucketsResult struct {
-	XMLName           xml.Name    `xml:"ListAllMyBucketsResult"`
-	NS                string      `xml:"xmlns,attr"`
-	Owner             ownerXML    `xml:"Owner"`
-	Buckets           []bucketXML `xml:"Buckets>Bucket"`
-	ContinuationToken string      `xml:"ContinuationToken,omitempty"`
-	Prefix            string      `xml:"Prefix,omitempty"`
-}
-
-type ownerXML struct {
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
-}
-
-func writeXML(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	w.Write([]byte(xml.Header))
-	xml.NewEncoder(w).Encode(v)
-}
-
-func s3Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // listBuckets serves ListBuckets with S3's optional paging: prefix,
 // max-buckets (1 to 10000) and continuation-token.
@@ -78,7 +49,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(bs, func(a, b client.Bucket) int { return strings.Compare(a.Name, b.Name) })
 	prefix := q.Get("prefix")
 	p := principalOf(r)
-	res := listBucketsResult{NS: s3NS, Owner: ownerOf(p.user), Buckets: []bucketXML{}, Prefix: prefix}
+	res := s3xml.ListAllMyBucketsResult{NS: s3xml.NS, Owner: s3acl.OwnerOf(p.User), Buckets: []s3xml.Bucket{}, Prefix: prefix}
 	for _, b := range bs {
 		if b.Name <= after || !strings.HasPrefix(b.Name, prefix) || !s.visible(r, p, b) {
 			continue
@@ -87,18 +58,18 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 			res.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(res.Buckets[max-1].Name))
 			break
 		}
-		res.Buckets = append(res.Buckets, bucketXML{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: s.cfg.Region})
+		res.Buckets = append(res.Buckets, s3xml.Bucket{Name: b.Name, CreationDate: s3xml.Time(b.Created), BucketRegion: s.cfg.Region})
 	}
-	writeXML(w, http.StatusOK, res)
+	s3xml.Write(w, http.StatusOK, res)
 }
 
 // visible reports whether ListBuckets shows b to p: the root user sees
 // every bucket, other users the ones they own or may list.
-func (s *Server) visible(r *http.Request, p *principal, b client.Bucket) bool {
-	if p.root || p.user == bucketOwner(b) {
+func (s *Server) visible(r *http.Request, p *authz.Principal, b client.Bucket) bool {
+	if p.Root || p.User == s3acl.BucketOwner(b) {
 		return true
 	}
-	return s.authorizeIn(r, access{p: p, action: "s3:ListBucket", bucket: b.Name}, b) == nil
+	return s.authz.AuthorizeIn(r, authz.Access{P: p, Action: "s3:ListBucket", Bucket: b.Name}, b) == nil
 }
 
 // bucketName validates the {bucket} path element.
@@ -108,11 +79,6 @@ func bucketName(r *http.Request) (string, error) {
 		return "", errorf(ErrInvalidBucketName, "the specified bucket is not valid: %v", err)
 	}
 	return name, nil
-}
-
-type createBucketConfiguration struct {
-	XMLName            xml.Name `xml:"CreateBucketConfiguration"`
-	LocationConstraint string   `xml:"LocationConstraint"`
 }
 
 func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +93,7 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > 0 {
-		var conf createBucketConfiguration
+		var conf s3xml.CreateBucketConfiguration
 		if err := xml.Unmarshal(body, &conf); err != nil {
 			s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed"))
 			return
@@ -138,17 +104,17 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p := principalOf(r)
-	spec := client.BucketSpec{Name: name, Owner: p.user, Ownership: ownershipEnforced,
+	spec := client.BucketSpec{Name: name, Owner: p.User, Ownership: s3acl.OwnershipEnforced,
 		ObjectLock: strings.EqualFold(r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"), "true")} // versioning Enabled for good
 	if v := r.Header.Get("X-Amz-Object-Ownership"); v != "" {
 		spec.Ownership = v
 	}
-	b := client.Bucket{Name: name, Owner: p.user, Ownership: spec.Ownership}
-	if spec.ACL, err = requestACL(r.Header, p.user, p.user, true); err == nil {
-		err = refuseDisabledACL(b, spec.ACL)
+	b := client.Bucket{Name: name, Owner: p.User, Ownership: spec.Ownership}
+	if spec.ACL, err = s3acl.FromHeaders(r.Header, p.User, p.User, true); err == nil {
+		err = s3acl.RefuseDisabled(b, spec.ACL)
 	}
 	if err != nil {
-		if errors.Is(err, errACLsDisabled) {
+		if errors.Is(err, s3acl.ErrDisabled) {
 			err = errorf(ErrInvalidBucketAclWithObjectOwnership, "bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 		}
 		s.writeError(w, r, err)
@@ -157,7 +123,7 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	err = s.client.CreateBucketWith(r.Context(), spec)
 	s.forgetBucket(name)
 	if errors.Is(err, client.ErrBucketExists) {
-		if old, gerr := s.client.Bucket(r.Context(), name); gerr == nil && bucketOwner(old) != p.user {
+		if old, gerr := s.client.Bucket(r.Context(), name); gerr == nil && s3acl.BucketOwner(old) != p.User {
 			err = errorf(ErrBucketAlreadyExists, "the requested bucket name is not available; the bucket namespace is shared by all users of the system")
 		}
 	}
@@ -214,12 +180,6 @@ func (s *Server) checkBucket(r *http.Request) error {
 	return err
 }
 
-type locationResult struct {
-	XMLName xml.Name `xml:"LocationConstraint"`
-	NS      string   `xml:"xmlns,attr"`
-	Region  string   `xml:",chardata"`
-}
-
 func (s *Server) bucketLocation(w http.ResponseWriter, r *http.Request) {
 	if err := s.checkBucket(r); err != nil {
 		s.writeError(w, r, err)
@@ -229,5 +189,5 @@ func (s *Server) bucketLocation(w http.ResponseWriter, r *http.Request) {
 	if region == "us-east-1" {
 		region = "" // S3 reports the default region as an empty constraint
 	}
-	writeXML(w, http.StatusOK, locationResult{NS: s3NS, Region: region})
+	s3xml.Write(w, http.StatusOK, s3xml.LocationResult{NS: s3xml.NS, Region: region})
 }

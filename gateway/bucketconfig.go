@@ -40,9 +40,3 @@ func (s *Server) setBucketConfig(w http.ResponseWriter, r *http.Request, status 
 	}
 	w.WriteHeader(status)
 }
-
-// malformedXML is S3's answer to a document that does not match its
-// schema.
-func malformedXML() error {
-	return errorf(ErrMalformedXML, "the XML you provided was not well-formed or did not validate against our published schema")
-}

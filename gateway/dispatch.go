@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -296,13 +297,13 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 func (s *Server) authorizeOp(r *http.Request, o *op, t target) error {
 	p := principalOf(r)
 	switch {
-	case p.root:
+	case p.Root:
 		return nil
 	case o.name == "PostObject":
 		return nil
 	case t == onService:
-		if p.anonymous {
-			return denied()
+		if p.Anonymous {
+			return authz.Denied()
 		}
 		return nil // ListBuckets shows the caller what it owns or is granted
 	}
@@ -310,27 +311,27 @@ func (s *Server) authorizeOp(r *http.Request, o *op, t target) error {
 	if err != nil {
 		return nil // the handler refuses the name
 	}
-	a := access{p: p, action: o.action, bucket: bucket, key: mux.Vars(r)["key"], version: r.URL.Query().Get("versionId")}
-	if a.version != "" {
-		a.action = versionAction(a.action)
+	a := authz.Access{P: p, Action: o.action, Bucket: bucket, Key: mux.Vars(r)["key"], Version: r.URL.Query().Get("versionId")}
+	if a.Version != "" {
+		a.Action = versionAction(a.Action)
 	}
 	switch o.name {
 	case "DeleteObjects":
 		return nil // each key is decided in the handler
 	case "CreateBucket":
-		if p.anonymous {
-			return denied()
+		if p.Anonymous {
+			return authz.Denied()
 		}
 		// Only the caller's own policies can allow creating a bucket.
-		return s.authorizeIn(r, a, client.Bucket{Name: bucket, Owner: proto.RootUser})
+		return s.authz.AuthorizeIn(r, a, client.Bucket{Name: bucket, Owner: proto.RootUser})
 	}
-	if err := s.authorize(r, a); err != nil {
+	if err := s.authz.Authorize(r, a); err != nil {
 		return err
 	}
 	if (o.name == "DeleteObject" || o.name == "PutObjectRetention") &&
 		strings.EqualFold(r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true") {
-		a.action = "s3:BypassGovernanceRetention"
-		return s.authorize(r, a)
+		a.Action = "s3:BypassGovernanceRetention"
+		return s.authz.Authorize(r, a)
 	}
 	return nil
 }

@@ -2,4 +2,12 @@
 // library: AWS Signature V4 (headers, presigned URLs, aws-chunked streaming
 // payloads), buckets, objects with ranges and conditions, listings. It
 // keeps no state of its own: any number of gateways can serve one cluster.
+//
+// This package holds the Server, the dispatch table and the handlers; a
+// handler decodes a request with a subpackage, makes one call to the
+// cluster and encodes the answer. Authentication is gateway/authn,
+// authorization gateway/authz, S3's documents and headers gateway/s3acl,
+// s3cors, s3tags, s3lock, s3lifecycle, s3checksum, s3hdr and s3xml, the
+// metrics gateway/s3metrics and the connection limit gateway/connlimit;
+// none of them imports this package.
 package gateway

@@ -97,6 +97,21 @@ func errorf(code S3Error, format string, a ...any) error {
 	return &apiError{S3Error: code, Message: fmt.Sprintf(format, a...)}
 }
 
+// asAPIError finds the S3 error in err: an *apiError, or an *s3err.Error
+// from the checking and document packages (sigv4, sigv2, postpolicy, acl,
+// ...), as an *apiError.
+func asAPIError(err error) (*apiError, bool) {
+	var ae *apiError
+	var se *s3err.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae, true
+	case errors.As(err, &se):
+		return &apiError{S3Error: S3Error{se.Code, se.Status}, Message: se.Message}, true
+	}
+	return nil, false
+}
+
 // errorBody is S3's XML error document.
 type errorBody struct {
 	XMLName      xml.Name `xml:"Error"`
@@ -113,13 +128,8 @@ type errorBody struct {
 // writeError writes err as S3 XML. Errors that are not S3 errors become
 // InternalError with a generic message (the detail goes to the log).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	var se *s3err.Error // from sigv4, sigv2 and postpolicy
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &se):
-		ae = &apiError{S3Error: S3Error{se.Code, se.Status}, Message: se.Message}
-	default:
+	ae, ok := asAPIError(err)
+	if !ok {
 		ae = s.translate(err)
 	}
 	if op := noteOf(r); op != nil {

@@ -21,6 +21,6 @@ func (h *hangingSender) ReportGateway(ctx context.Context, _ proto.GatewayReport
 // it before Run. It returns the count of attempts so far.
 func HangReports(s *Server) func() int64 {
 	h := &hangingSender{}
-	s.report.send = h
+	s.report.SetSender(h)
 	return h.attempts.Load
 }

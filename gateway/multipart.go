@@ -9,16 +9,13 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3checksum"
+	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3tags"
+	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/checksum"
 )
-
-type initiateResult struct {
-	XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
-	NS       string   `xml:"xmlns,attr"`
-	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
-	UploadID string   `xml:"UploadId"`
-}
 
 func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 	bucket, key, err := objectName(r)
@@ -26,9 +23,9 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	oh, err := storedHeaders(r.Header)
+	oh, err := s3hdr.Stored(r.Header)
 	if err == nil {
-		oh.Tagging, err = requestTagging(r.Header)
+		oh.Tagging, err = s3tags.FromHeader(r.Header)
 	}
 	if err == nil {
 		err = s.requestLock(r, bucket, &oh)
@@ -45,14 +42,14 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid"))
 		return
 	}
-	typ, err := checksumTypeFor(alg, strings.ToUpper(r.Header.Get("X-Amz-Checksum-Type")))
+	typ, err := s3checksum.TypeFor(alg, strings.ToUpper(r.Header.Get("X-Amz-Checksum-Type")))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	oh.ChecksumAlgorithm, oh.ChecksumType, oh.Checksum = alg, typ, ""
 	u, err := s.client.CreateUpload(r.Context(), bucket, key, &client.PutOptions{
-		ContentType: r.Header.Get("Content-Type"), Meta: userMeta(r.Header), ObjectHeaders: oh})
+		ContentType: r.Header.Get("Content-Type"), Meta: s3hdr.UserMeta(r.Header), ObjectHeaders: oh})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -61,7 +58,7 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amz-Checksum-Algorithm", alg)
 		w.Header().Set("X-Amz-Checksum-Type", typ)
 	}
-	writeXML(w, http.StatusOK, initiateResult{NS: s3NS, Bucket: bucket, Key: key, UploadID: u.ID})
+	s3xml.Write(w, http.StatusOK, s3xml.InitiateMultipartUploadResult{NS: s3xml.NS, Bucket: bucket, Key: key, UploadID: u.ID})
 }
 
 // uploadFor checks that the upload exists and belongs to this key, and
@@ -103,9 +100,9 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, digest, finish, err := s.checkedBody(w, r, u.ChecksumAlgorithm)
-	if err == nil && u.ChecksumAlgorithm != "" && digest.alg != u.ChecksumAlgorithm {
+	if err == nil && u.ChecksumAlgorithm != "" && digest.Algorithm() != u.ChecksumAlgorithm {
 		err = errorf(ErrInvalidRequest, "checksum type mismatch occurred, expected checksum type: %s, actual checksum type: %s",
-			strings.ToLower(u.ChecksumAlgorithm), strings.ToLower(digest.alg))
+			strings.ToLower(u.ChecksumAlgorithm), strings.ToLower(digest.Algorithm()))
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -117,7 +114,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if u.ChecksumAlgorithm != "" { // a part's checksum is kept only for its upload's algorithm
-				obj.Checksum = digest.value()
+				obj.Checksum = digest.Value()
 			}
 			return nil
 		}})
@@ -126,30 +123,10 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if part.Checksum != "" {
-		w.Header().Set(checksumHeader(u.ChecksumAlgorithm), part.Checksum)
+		w.Header().Set(s3checksum.Header(u.ChecksumAlgorithm), part.Checksum)
 	}
 	w.Header().Set("ETag", `"`+part.ETag+`"`)
 	w.WriteHeader(http.StatusOK)
-}
-
-type completeRequest struct {
-	XMLName xml.Name `xml:"CompleteMultipartUpload"`
-	Parts   []struct {
-		PartNumber int    `xml:"PartNumber"`
-		ETag       string `xml:"ETag"`
-		checksumXML
-	} `xml:"Part"`
-}
-
-type completeResult struct {
-	XMLName  xml.Name `xml:"CompleteMultipartUploadResult"`
-	NS       string   `xml:"xmlns,attr"`
-	Location string   `xml:"Location"`
-	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
-	ETag     string   `xml:"ETag"`
-	checksumXML
-	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
@@ -168,9 +145,9 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var req completeRequest
+	var req s3xml.CompleteMultipartUpload
 	if err := xml.Unmarshal(raw, &req); err != nil || len(req.Parts) == 0 || len(req.Parts) > client.MaxPartNumber {
-		s.writeError(w, r, malformedXML())
+		s.writeError(w, r, s3xml.Malformed())
 		return
 	}
 	parts := make([]client.CompletePart, len(req.Parts))
@@ -182,12 +159,12 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		}
 		parts[i] = client.CompletePart{Number: p.PartNumber, ETag: p.ETag}
 	}
-	ifETag, mustNotExist, err := writeConditions(r.Header)
+	ifETag, mustNotExist, err := s3hdr.WriteConditions(r.Header)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	sum, err := completeChecksum(r, u, stored, req)
+	sum, err := s3checksum.Complete(r, u, stored, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -197,45 +174,12 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	setVersionHeaders(w.Header(), obj)
-	res := completeResult{NS: s3NS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: `"` + obj.ETag + `"`}
+	s3hdr.SetVersionHeaders(w.Header(), obj)
+	res := s3xml.CompleteMultipartUploadResult{NS: s3xml.NS, Location: "/" + bucket + "/" + key, Bucket: bucket, Key: key, ETag: `"` + obj.ETag + `"`}
 	if sum != "" {
-		res.checksumXML, res.ChecksumType = newChecksumXML(u.ChecksumAlgorithm, sum), u.ChecksumType
+		res.Checksums, res.ChecksumType = s3xml.NewChecksums(u.ChecksumAlgorithm, sum), u.ChecksumType
 	}
-	writeXML(w, http.StatusOK, res)
-}
-
-// completeChecksum checks the part checksums a completion lists against
-// the stored ones and computes the object's checksum in the upload's
-// algorithm and type ("" when the upload has none). A full-object value
-// the client sends in x-amz-checksum-* must match it.
-func completeChecksum(r *http.Request, u client.Upload, stored []client.Part, req completeRequest) (string, error) {
-	if u.ChecksumAlgorithm == "" {
-		return "", nil
-	}
-	byNumber := make(map[int]client.Part, len(stored))
-	for _, p := range stored {
-		byNumber[p.Number] = p
-	}
-	sums := make([]checksum.Part, 0, len(req.Parts))
-	for _, p := range req.Parts {
-		sp, ok := byNumber[p.PartNumber]
-		if !ok {
-			return "", errorf(ErrInvalidPart, "one or more of the specified parts could not be found")
-		}
-		if a := p.any(); a != "" && (a != u.ChecksumAlgorithm || p.value(a) != sp.Checksum) {
-			return "", errorf(ErrInvalidPart, "the checksum of part %d does not match the part uploaded", p.PartNumber)
-		}
-		sums = append(sums, checksum.Part{Value: sp.Checksum, Size: sp.Size})
-	}
-	sum, err := multipartChecksum(u.ChecksumAlgorithm, u.ChecksumType, sums)
-	if err != nil {
-		return "", err
-	}
-	if v := r.Header.Get(checksumHeader(u.ChecksumAlgorithm)); v != "" && v != sum && v+"-"+strconv.Itoa(len(sums)) != sum {
-		return "", errorf(ErrBadDigest, "the %s you specified did not match the calculated checksum", checksumHeader(u.ChecksumAlgorithm))
-	}
-	return sum, nil
+	s3xml.Write(w, http.StatusOK, res)
 }
 
 func (s *Server) abortMultipart(w http.ResponseWriter, r *http.Request) {
@@ -253,29 +197,6 @@ func (s *Server) abortMultipart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-type partXML struct {
-	PartNumber   int    `xml:"PartNumber"`
-	LastModified string `xml:"LastModified"`
-	ETag         string `xml:"ETag"`
-	Size         int64  `xml:"Size"`
-	checksumXML
-}
-
-type listPartsResult struct {
-	XMLName              xml.Name  `xml:"ListPartsResult"`
-	NS                   string    `xml:"xmlns,attr"`
-	Bucket               string    `xml:"Bucket"`
-	Key                  string    `xml:"Key"`
-	UploadID             string    `xml:"UploadId"`
-	PartNumberMarker     int       `xml:"PartNumberMarker"`
-	NextPartNumberMarker int       `xml:"NextPartNumberMarker"`
-	MaxParts             int       `xml:"MaxParts"`
-	IsTruncated          bool      `xml:"IsTruncated"`
-	ChecksumAlgorithm    string    `xml:"ChecksumAlgorithm,omitempty"`
-	ChecksumType         string    `xml:"ChecksumType,omitempty"`
-	Parts                []partXML `xml:"Part"`
 }
 
 func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
@@ -298,7 +219,7 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 	if err != nil || max <= 0 || max > 1000 {
 		max = 1000
 	}
-	res := listPartsResult{NS: s3NS, Bucket: bucket, Key: key, UploadID: u.ID, PartNumberMarker: marker, MaxParts: max,
+	res := s3xml.ListPartsResult{NS: s3xml.NS, Bucket: bucket, Key: key, UploadID: u.ID, PartNumberMarker: marker, MaxParts: max,
 		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType}
 	for _, p := range parts {
 		if p.Number <= marker {
@@ -308,37 +229,11 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 			res.IsTruncated = true
 			break
 		}
-		res.Parts = append(res.Parts, partXML{PartNumber: p.Number, LastModified: s3Time(p.Modified), ETag: `"` + p.ETag + `"`, Size: p.Size,
-			checksumXML: newChecksumXML(u.ChecksumAlgorithm, p.Checksum)})
+		res.Parts = append(res.Parts, s3xml.Part{PartNumber: p.Number, LastModified: s3xml.Time(p.Modified), ETag: `"` + p.ETag + `"`, Size: p.Size,
+			Checksums: s3xml.NewChecksums(u.ChecksumAlgorithm, p.Checksum)})
 		res.NextPartNumberMarker = p.Number
 	}
-	writeXML(w, http.StatusOK, res)
-}
-
-type uploadXML struct {
-	Key          string   `xml:"Key"`
-	UploadID     string   `xml:"UploadId"`
-	Initiator    ownerXML `xml:"Initiator"`
-	Owner        ownerXML `xml:"Owner"`
-	StorageClass string   `xml:"StorageClass"`
-	Initiated    string   `xml:"Initiated"`
-}
-
-type listUploadsResult struct {
-	XMLName            xml.Name    `xml:"ListMultipartUploadsResult"`
-	NS                 string      `xml:"xmlns,attr"`
-	Bucket             string      `xml:"Bucket"`
-	KeyMarker          string      `xml:"KeyMarker"`
-	UploadIDMarker     string      `xml:"UploadIdMarker"`
-	NextKeyMarker      string      `xml:"NextKeyMarker,omitempty"`
-	NextUploadIDMarker string      `xml:"NextUploadIdMarker,omitempty"`
-	Delimiter          string      `xml:"Delimiter,omitempty"`
-	Prefix             string      `xml:"Prefix"`
-	MaxUploads         int         `xml:"MaxUploads"`
-	IsTruncated        bool        `xml:"IsTruncated"`
-	Uploads            []uploadXML `xml:"Upload"`
-	CommonPrefixes     []prefixXML `xml:"CommonPrefixes"`
-	EncodingType       string      `xml:"EncodingType,omitempty"`
+	s3xml.Write(w, http.StatusOK, res)
 }
 
 // listUploads serves ListMultipartUploads: uploads in key order, then
@@ -351,12 +246,12 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	max, enc, err := pageParams(q, "max-uploads")
+	max, enc, err := s3xml.PageParams(q, "max-uploads")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	res := listUploadsResult{NS: s3NS, Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+	res := s3xml.ListMultipartUploadsResult{NS: s3xml.NS, Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
 		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: max, EncodingType: enc}
 	if res.KeyMarker == "" {
 		res.UploadIDMarker = "" // S3 ignores an upload-id-marker without a key-marker
@@ -394,7 +289,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 					break
 				}
 				lastPrefix = cp
-				res.CommonPrefixes = append(res.CommonPrefixes, prefixXML{Prefix: cp})
+				res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: cp})
 				res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
 				continue
 			}
@@ -403,16 +298,16 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 			res.IsTruncated = true
 			break
 		}
-		owner := ownerOf(objectOwner(b, client.ObjectInfo{ObjectHeaders: u.ObjectHeaders}))
-		res.Uploads = append(res.Uploads, uploadXML{Key: u.Key, UploadID: u.ID, Initiator: owner, Owner: owner,
-			StorageClass: "STANDARD", Initiated: s3Time(u.Created)})
+		owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, client.ObjectInfo{ObjectHeaders: u.ObjectHeaders}))
+		res.Uploads = append(res.Uploads, s3xml.Upload{Key: u.Key, UploadID: u.ID, Initiator: owner, Owner: owner,
+			StorageClass: "STANDARD", Initiated: s3xml.Time(u.Created)})
 		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.ID
 	}
 	if !res.IsTruncated {
 		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
 	}
 	if enc == "url" {
-		e := urlEncode
+		e := s3xml.URLEncode
 		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
 		for i := range res.Uploads {
 			res.Uploads[i].Key = e(res.Uploads[i].Key)
@@ -421,5 +316,5 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
 		}
 	}
-	writeXML(w, http.StatusOK, res)
+	s3xml.Write(w, http.StatusOK, res)
 }

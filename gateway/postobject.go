@@ -7,7 +7,11 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/postpolicy"
+	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3tags"
+	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -18,7 +22,7 @@ var postFields = map[string]string{
 	"content-disposition": "Content-Disposition", "content-encoding": "Content-Encoding",
 	"content-language": "Content-Language", "expires": "Expires", "acl": "X-Amz-Acl",
 	"x-amz-storage-class": "X-Amz-Storage-Class", "x-amz-website-redirect-location": "X-Amz-Website-Redirect-Location",
-	"tagging": "", // an XML Tagging document, see postTagging
+	"tagging": "", // an XML Tagging document, see s3tags.FromForm
 }
 
 type postResponse struct {
@@ -56,7 +60,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(ErrInvalidArgument, "the key of the form is not valid: %v", err))
 		return
 	}
-	if err := s.authorize(r, access{p: p, action: "s3:PutObject", bucket: bucket, key: key}); err != nil {
+	if err := s.authz.Authorize(r, authz.Access{P: p, Action: "s3:PutObject", Bucket: bucket, Key: key}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -68,9 +72,9 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 			h.Set(field, v)
 		}
 	}
-	oh, err := storedHeaders(h)
+	oh, err := s3hdr.Stored(h)
 	if err == nil {
-		oh.Tagging, err = postTagging(f.Fields["tagging"])
+		oh.Tagging, err = s3tags.FromForm(f.Fields["tagging"])
 	}
 	if err == nil {
 		r.Header.Set("X-Amz-Acl", h.Get("X-Amz-Acl")) // requestOwnership reads the request's headers
@@ -83,7 +87,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 	if max < 0 || max > maxPutSize {
 		max = maxPutSize
 	}
-	opts := &client.PutOptions{ContentType: h.Get("Content-Type"), Meta: userMeta(h), ObjectHeaders: oh}
+	opts := &client.PutOptions{ContentType: h.Get("Content-Type"), Meta: s3hdr.UserMeta(h), ObjectHeaders: oh}
 	obj, err := s.client.Put(r.Context(), bucket, key, postpolicy.CheckedReader(f.File, min, max), -1, opts)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -91,7 +95,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 	}
 	etag := `"` + obj.ETag + `"`
 	w.Header().Set("ETag", etag)
-	setVersionHeaders(w.Header(), obj)
+	s3hdr.SetVersionHeaders(w.Header(), obj)
 	status, location := postpolicy.Redirect(f, bucket, key, etag)
 	switch status {
 	case http.StatusSeeOther:
@@ -104,7 +108,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(status)
 			return
 		}
-		writeXML(w, status, postResponse{Location: loc, Bucket: bucket, Key: key, ETag: etag})
+		s3xml.Write(w, status, postResponse{Location: loc, Bucket: bucket, Key: key, ETag: etag})
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -114,16 +118,16 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 // key it names, and the policy's conditions; it returns the principal and
 // the file's size range (max < 0: none). A form without a signature is
 // anonymous and has no policy to check.
-func (s *Server) postAuth(r *http.Request, f *postpolicy.Form, bucket string) (*principal, int64, int64, error) {
+func (s *Server) postAuth(r *http.Request, f *postpolicy.Form, bucket string) (*authz.Principal, int64, int64, error) {
 	a, err := postpolicy.ParseAuth(f)
 	if err != nil || a == nil {
-		return anonymous, 0, -1, err
+		return authz.Anonymous, 0, -1, err
 	}
-	k, err := s.keyFor(r.Context(), a.AccessKey)
+	k, err := s.authn.Key(r.Context(), a.AccessKey)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if err := postpolicy.VerifySignature(a, k.secret, s.cfg.Region); err != nil {
+	if err := postpolicy.VerifySignature(a, k.Secret, s.cfg.Region); err != nil {
 		return nil, 0, 0, err
 	}
 	pol, err := postpolicy.ParsePolicy(a.Policy)
@@ -138,28 +142,5 @@ func (s *Server) postAuth(r *http.Request, f *postpolicy.Form, bucket string) (*
 	if a.V4 {
 		ver = "AWS4-HMAC-SHA256"
 	}
-	return k.principal(a.AccessKey, ver, "POST"), min, max, nil
-}
-
-// postTagging reads a form's tagging field, an XML Tagging document, into
-// the stored form.
-func postTagging(doc string) (string, error) {
-	if doc == "" {
-		return "", nil
-	}
-	var t taggingXML
-	if err := xml.Unmarshal([]byte(doc), &t); err != nil || t.TagSet == nil {
-		return "", malformedXML()
-	}
-	tags := map[string]string{}
-	for _, tg := range t.TagSet.Tags {
-		if tg.Key == nil || tg.Value == nil {
-			return "", malformedXML()
-		}
-		tags[*tg.Key] = *tg.Value
-	}
-	if err := proto.ValidTags(tags, proto.MaxObjectTags); err != nil {
-		return "", errorf(ErrInvalidTag, "%v", err)
-	}
-	return proto.EncodeTags(tags), nil
+	return k.Principal(a.AccessKey, ver, "POST"), min, max, nil
 }

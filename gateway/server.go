@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -20,10 +19,11 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/gateway/sigv2"
-	"github.com/granary-store/granary/gateway/sigv4"
+	"github.com/granary-store/granary/gateway/authn"
+	"github.com/granary-store/granary/gateway/authz"
+	"github.com/granary-store/granary/gateway/connlimit"
+	"github.com/granary-store/granary/gateway/s3metrics"
 	"github.com/granary-store/granary/internal/audit"
-	"github.com/granary-store/granary/internal/policy"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/reqid"
 	"github.com/granary-store/granary/internal/rpc"
@@ -52,7 +52,7 @@ type Config struct {
 	// HeaderTimeout is the longest a client may take to send a request's
 	// headers.
 	HeaderTimeout time.Duration
-	// MaxConns bounds open client connections (see connLimiter).
+	// MaxConns bounds open client connections (see gateway/connlimit).
 	MaxConns int
 	// LocalChunks, when set, gives the gateway's client the chunk servers
 	// on this host, whose replicas it reads straight from disk
@@ -100,31 +100,18 @@ type Server struct {
 	now     func() time.Time
 	client  *client.Client
 	admin   *client.Admin // access keys and master health
-	ln      *connLimiter
+	ln      *connlimit.Listener
 	http    *http.Server
-	metrics *metrics
-	report  *reporter // nil when reports are off
+	metrics *s3metrics.Metrics
+	report  *s3metrics.Reporter // nil when reports are off
 
-	mu   sync.Mutex
-	keys map[string]cachedKey
-
-	buckets  bucketCache // bucket records for authorization (authz.go)
-	policies policyCache // parsed policy documents
+	authn *authn.Authenticator // caches access keys
+	authz *authz.Authorizer    // caches bucket records and parsed policies
 
 	ownAudit bool // Close closes cfg.Audit: New opened it
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-type cachedKey struct {
-	secret        string
-	user          string
-	policies      []*policy.Policy // the user's attached access policies
-	tagConditions bool             // some of them read s3:ExistingObjectTag
-	inactive      bool
-	until         time.Time
-	missing       bool // the cluster has no such key
 }
 
 // New builds a gateway and binds its listener.
@@ -136,8 +123,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuditLog.Reads && cfg.AuditLog.Path == "" && cfg.Audit == nil {
 		return nil, errors.New("gateway: auditing reads needs an audit log path")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, keys: map[string]cachedKey{}, metrics: newMetrics(),
-		buckets: bucketCache{m: map[string]cachedBucket{}}, policies: policyCache{m: map[string]*policy.Policy{}}}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: s3metrics.New()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -165,6 +151,10 @@ func New(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.admin = s.client.Admin()
+	s.authz = authz.New(records{s.client}, s.now, s.log)
+	s.authn = authn.New(authn.Config{Region: cfg.Region, Domain: cfg.Domain, MaxSkew: cfg.MaxSkew,
+		RootAccessKey: cfg.RootAccessKey, RootSecretKey: cfg.RootSecretKey, Identities: s.admin,
+		ParsePolicy: s.authz.ParsedPolicy, Now: s.now, Log: s.log})
 	ln := cfg.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -172,9 +162,9 @@ func New(cfg Config) (*Server, error) {
 			return fail(fmt.Errorf("gateway: listen: %w", err))
 		}
 	}
-	s.ln = newConnLimiter(ln, cfg.MaxConns)
+	s.ln = connlimit.New(ln, cfg.MaxConns)
 	if cfg.ReportInterval >= 0 {
-		s.report = newReporter(s.admin, s.metrics, s.log, s.reportAddr, time.Now(), cfg.ReportInterval)
+		s.report = s3metrics.NewReporter(s.admin, s.metrics, s3Class, s.log, s.reportAddr, time.Now(), cfg.ReportInterval)
 	}
 	return s, nil
 }
@@ -198,7 +188,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Run serves until ctx ends, then closes the gateway.
 func (s *Server) Run(ctx context.Context) error {
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: s.cfg.HeaderTimeout,
-		IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10, ConnContext: withConn}
+		IdleTimeout: s.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10, ConnContext: connlimit.ConnContext}
 	var ln net.Listener = s.ln
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(s.ln, s.cfg.TLS)
@@ -208,7 +198,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.report != nil {
 		rctx, stop := context.WithCancel(ctx)
 		reported := make(chan struct{})
-		go func() { defer close(reported); s.report.loop(rctx) }()
+		go func() { defer close(reported); s.report.Loop(rctx) }()
 		defer func() { stop(); <-reported }()
 	}
 	s.log.Info("S3 gateway serving", "addr", s.Addr())
@@ -290,7 +280,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // and authenticates every request but a CORS preflight (OPTIONS).
 func (s *Server) front(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer serving(r.Context())()
+		defer connlimit.Serving(r.Context())()
 		raw := make([]byte, 8)
 		rand.Read(raw)
 		id := strings.ToUpper(hex.EncodeToString(raw))
@@ -302,12 +292,15 @@ func (s *Server) front(next http.Handler) http.Handler {
 			return
 		}
 		if r.URL.Path == MetricsPath && r.Method == http.MethodGet {
-			s.metrics.handler().ServeHTTP(w, r)
+			s.metrics.Handler().ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()
-		w, r, done := s.metrics.begin(w, r)
-		defer done()
+		rec, body, done := s.metrics.Begin(w, r)
+		op := &opName{name: "refused", body: body} // until dispatch names the operation
+		r = r.WithContext(context.WithValue(r.Context(), metricsOpKey{}, op))
+		r.Body, w = body, rec
+		defer func() { done(op.name) }()
 		if s.cfg.Audit != nil {
 			defer s.audit(w, r, start)
 		}
@@ -317,7 +310,7 @@ func (s *Server) front(next http.Handler) http.Handler {
 		// A CORS preflight is never signed; dispatch answers it from the
 		// bucket's CORS rules and serves nothing else unsigned.
 		if r.Method != http.MethodOptions {
-			p, err := s.authenticate(r)
+			p, err := s.authn.Authenticate(r)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -333,195 +326,6 @@ func (s *Server) front(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// authenticate verifies the request's signature, wraps its body so that
-// the payload is checked as it streams, and returns who signed it. An
-// unsigned request is anonymous: authorization decides what it may do.
-func (s *Server) authenticate(r *http.Request) (*principal, error) {
-	var sr *sigv4.Request
-	var err error
-	authType := "REST-HEADER"
-	switch {
-	case sigv2.IsV2(r):
-		return s.authenticateV2(r)
-	case r.URL.Query().Get("X-Amz-Signature") != "":
-		sr, err = sigv4.ParsePresigned(r.URL.Query())
-		authType = "REST-QUERY-STRING"
-	case r.Header.Get("Authorization") != "":
-		sr, err = sigv4.ParseAuthHeader(r)
-	default:
-		return anonymous, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if sr.Cred.Region != s.cfg.Region {
-		code := ErrAuthorizationHeaderMalformed
-		if sr.Presigned {
-			code = ErrAuthorizationQueryParametersError
-		}
-		return nil, errorf(code, "the region '%s' is wrong; expecting '%s'", sr.Cred.Region, s.cfg.Region)
-	}
-	if err := sigv4.CheckSignedHeaders(r, sr); err != nil {
-		return nil, err
-	}
-	if err := s.checkTime(sr); err != nil {
-		return nil, err
-	}
-	k, err := s.keyFor(r.Context(), sr.Cred.AccessKey)
-	if err != nil {
-		return nil, err
-	}
-	canonical, err := sigv4.CanonicalRequest(r, sr)
-	if err != nil {
-		return nil, err
-	}
-	key := sigv4.SigningKey(k.secret, sr.Cred)
-	if want := sigv4.Sign(key, sigv4.StringToSign(canonical, sr)); !hmac.Equal([]byte(want), []byte(sr.Signature)) {
-		return nil, errorf(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided")
-	}
-	if err := sigv4.WrapPayload(r, sr, key, trailerHash); err != nil {
-		return nil, err
-	}
-	return k.principal(sr.Cred.AccessKey, "AWS4-HMAC-SHA256", authType), nil
-}
-
-// authenticateV2 verifies a Signature Version 2 request (header or
-// presigned query string), which older clients such as the AWS CLI v1
-// still send. V2 signs no payload hash: the body is taken as sent.
-func (s *Server) authenticateV2(r *http.Request) (*principal, error) {
-	sr, err := sigv2.Parse(r)
-	if err != nil {
-		return nil, err
-	}
-	if s.cfg.Domain != "" {
-		host, _, _ := strings.Cut(r.Host, ":")
-		if bucket, ok := strings.CutSuffix(host, "."+s.cfg.Domain); ok && bucket != "" {
-			sr.Bucket = bucket
-		}
-	}
-	if err := sigv2.CheckTime(sr, s.now(), s.cfg.MaxSkew); err != nil {
-		return nil, err
-	}
-	k, err := s.keyFor(r.Context(), sr.AccessKey)
-	if err != nil {
-		return nil, err
-	}
-	if err := sigv2.Verify(r, sr, k.secret); err != nil {
-		return nil, err
-	}
-	authType := "REST-HEADER"
-	if sr.Presigned {
-		authType = "REST-QUERY-STRING"
-	}
-	return k.principal(sr.AccessKey, "AWS", authType), nil
-}
-
-func (s *Server) checkTime(sr *sigv4.Request) error {
-	now := s.now()
-	if sr.Presigned {
-		if now.After(sr.Time.Add(sr.Expires)) {
-			return errorf(ErrAccessDenied, "request has expired")
-		}
-		if sr.Time.Sub(now) > s.cfg.MaxSkew {
-			return errorf(ErrRequestTimeTooSkewed, "the request was signed in the future")
-		}
-		return nil
-	}
-	if d := now.Sub(sr.Time); d > s.cfg.MaxSkew || -d > s.cfg.MaxSkew {
-		return errorf(ErrRequestTimeTooSkewed, "the difference between the request time and the server's time is too large")
-	}
-	if sr.Time.UTC().Format("20060102") != sr.Cred.Date {
-		return errorf(ErrSignatureDoesNotMatch, "credential date does not match the request date")
-	}
-	return nil
-}
-
-// Access keys are cached: found ones for 30 s, unknown ones for 10 s (so
-// random keys cannot turn every request into a leader lookup), at most
-// maxCachedKeys of them. A key deactivated or deleted, or a policy
-// changed, through the admin API takes effect within keyTTL.
-const (
-	keyTTL        = 30 * time.Second
-	missingKeyTTL = 10 * time.Second
-	maxCachedKeys = 10000
-)
-
-// principal returns who a request signed with k is.
-func (k cachedKey) principal(access, sigVer, authType string) *principal {
-	return &principal{root: k.user == proto.RootUser, user: k.user, accessKey: access, sigVer: sigVer,
-		authType: authType, policies: k.policies, tagConditions: k.tagConditions}
-}
-
-// keyFor returns an access key's identity: the root key of the config, or
-// a key stored in the cluster, which must be active.
-func (s *Server) keyFor(ctx context.Context, access string) (cachedKey, error) {
-	if s.cfg.RootAccessKey != "" && hmac.Equal([]byte(access), []byte(s.cfg.RootAccessKey)) {
-		return cachedKey{secret: s.cfg.RootSecretKey, user: proto.RootUser}, nil
-	}
-	unknown := errorf(ErrInvalidAccessKeyID, "the access key id you provided does not exist in our records")
-	if proto.ValidID("access key", access) != nil {
-		return cachedKey{}, unknown
-	}
-	now := s.now()
-	s.mu.Lock()
-	k, ok := s.keys[access]
-	s.mu.Unlock()
-	if !ok || !now.Before(k.until) {
-		var err error
-		if k, err = s.lookupKey(ctx, access, now); err != nil {
-			return cachedKey{}, err
-		}
-	}
-	switch {
-	case k.missing:
-		return cachedKey{}, unknown
-	case k.inactive:
-		return cachedKey{}, errorf(ErrInvalidAccessKeyID, "the access key id you provided is inactive")
-	}
-	return k, nil
-}
-
-// lookupKey asks the cluster for access's identity and caches the answer.
-func (s *Server) lookupKey(ctx context.Context, access string, now time.Time) (cachedKey, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	id, err := s.admin.Identity(ctx, access)
-	missing := errors.Is(err, client.ErrNotFound)
-	if err != nil && !missing {
-		return cachedKey{}, errorf(ErrServiceUnavailable, "cannot check credentials now: %v", err)
-	}
-	k := cachedKey{missing: missing, until: now.Add(missingKeyTTL)}
-	if !missing {
-		k = cachedKey{secret: id.Key.SecretKey, user: id.Key.User, inactive: !id.Key.Active(), until: now.Add(keyTTL)}
-		for _, ap := range id.Policies {
-			p, err := s.parsedPolicy(ap.Document)
-			if err != nil {
-				s.log.Warn("stored access policy does not parse; ignoring it", "policy", ap.Name, "user", id.Key.User, "err", err)
-				continue
-			}
-			k.policies = append(k.policies, p)
-			k.tagConditions = k.tagConditions || strings.Contains(strings.ToLower(ap.Document), "existingobjecttag")
-		}
-	}
-	s.cacheKey(access, k, now)
-	return k, nil
-}
-
-func (s *Server) cacheKey(access string, k cachedKey, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.keys) >= maxCachedKeys {
-		for a, c := range s.keys {
-			if !now.Before(c.until) || c.missing {
-				delete(s.keys, a)
-			}
-		}
-	}
-	if len(s.keys) < maxCachedKeys {
-		s.keys[access] = k
-	}
 }
 
 // translate maps cluster and client errors to S3 errors.

@@ -5,19 +5,13 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
-
-// versioningConfiguration is S3's VersioningConfiguration document.
-type versioningConfiguration struct {
-	XMLName   xml.Name `xml:"VersioningConfiguration"`
-	NS        string   `xml:"xmlns,attr,omitempty"`
-	Status    string   `xml:"Status,omitempty"`
-	MfaDelete string   `xml:"MfaDelete,omitempty"`
-}
 
 // bucketVersioning serves GetBucketVersioning: the bucket's state, and an
 // empty configuration for a bucket never versioned, as S3 answers.
@@ -26,41 +20,25 @@ func (s *Server) bucketVersioning(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeXML(w, http.StatusOK, versioningConfiguration{NS: s3NS, Status: b.Versioning})
+	s3xml.Write(w, http.StatusOK, s3xml.VersioningConfiguration{NS: s3xml.NS, Status: b.Versioning})
 }
 
 // putBucketVersioning serves PutBucketVersioning. MFA delete is refused.
 func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request) {
 	s.setBucketConfig(w, r, http.StatusOK, func(ctx context.Context, bucket string) error {
-		var doc versioningConfiguration
-		if err := readConfigBody(r, &doc); err != nil {
+		var doc s3xml.VersioningConfiguration
+		if err := s3xml.ReadConfig(r, &doc); err != nil {
 			return err
 		}
 		switch {
 		case doc.Status != client.VersioningEnabled && doc.Status != client.VersioningSuspended,
 			doc.MfaDelete != "" && doc.MfaDelete != "Enabled" && doc.MfaDelete != "Disabled":
-			return malformedXML()
+			return s3xml.Malformed()
 		case doc.MfaDelete == "Enabled":
 			return errorf(ErrNotImplemented, "MFA delete is not implemented")
 		}
 		return s.client.SetVersioning(ctx, bucket, doc.Status)
 	})
-}
-
-// versionParam reads the versionId query parameter ("" when absent).
-func versionParam(r *http.Request) (string, error) {
-	q := r.URL.Query()
-	if !q.Has("versionId") {
-		return "", nil
-	}
-	return checkVersionID(q.Get("versionId"))
-}
-
-func checkVersionID(id string) (string, error) {
-	if _, _, ok := proto.ParseVersionID(id); !ok {
-		return "", errorf(ErrInvalidArgument, "invalid version id specified")
-	}
-	return id, nil
 }
 
 // versionError maps a missing version to NoSuchVersion.
@@ -71,23 +49,11 @@ func versionError(err error) error {
 	return err
 }
 
-// setVersionHeaders writes x-amz-version-id for a version made in a
-// versioned bucket (none for an object never versioned), and
-// x-amz-delete-marker for a delete marker.
-func setVersionHeaders(h http.Header, o client.ObjectInfo) {
-	if o.VersionID != "" {
-		h.Set("X-Amz-Version-Id", o.VersionID)
-	}
-	if o.DeleteMarker {
-		h.Set("X-Amz-Delete-Marker", "true")
-	}
-}
-
 // openForRead opens what a GET or HEAD names: a version (a delete marker
 // is refused with MethodNotAllowed), or the current object (when a delete
 // marker is newest, NoSuchKey says so in its headers).
 func (s *Server) openForRead(w http.ResponseWriter, r *http.Request, bucket, key string) (*client.Object, error) {
-	vid, err := versionParam(r)
+	vid, err := s3hdr.VersionParam(r)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +63,7 @@ func (s *Server) openForRead(w http.ResponseWriter, r *http.Request, bucket, key
 			return nil, versionError(err)
 		}
 		if info := obj.Info(); info.DeleteMarker {
-			setVersionHeaders(w.Header(), info)
+			s3hdr.SetVersionHeaders(w.Header(), info)
 			w.Header().Set("Last-Modified", info.Modified.UTC().Format(http.TimeFormat))
 			w.Header().Set("Allow", "DELETE")
 			return nil, &apiError{S3Error: ErrMethodNotAllowed, Message: "the specified method is not allowed against this resource", ResourceType: "DeleteMarker"}
@@ -107,7 +73,7 @@ func (s *Server) openForRead(w http.ResponseWriter, r *http.Request, bucket, key
 	obj, err := s.client.Open(r.Context(), bucket, key)
 	if errors.Is(err, client.ErrNoSuchKey) {
 		if latest, lerr := s.client.Latest(r.Context(), bucket, key); lerr == nil && latest.DeleteMarker {
-			setVersionHeaders(w.Header(), latest)
+			s3hdr.SetVersionHeaders(w.Header(), latest)
 		}
 	}
 	return obj, err
@@ -115,8 +81,8 @@ func (s *Server) openForRead(w http.ResponseWriter, r *http.Request, bucket, key
 
 // deleteVersionOrObject serves DeleteObject: by version id, or, in a
 // versioned bucket, making a delete marker; the headers say which.
-func (s *Server) deleteVersionOrObject(w http.ResponseWriter, r *http.Request, bucket, key string, cond deleteCond) error {
-	vid, err := versionParam(r)
+func (s *Server) deleteVersionOrObject(w http.ResponseWriter, r *http.Request, bucket, key string, cond s3hdr.DeleteCond) error {
+	vid, err := s3hdr.VersionParam(r)
 	if err != nil {
 		return err
 	}
@@ -133,35 +99,6 @@ func (s *Server) deleteVersionOrObject(w http.ResponseWriter, r *http.Request, b
 	return nil
 }
 
-type versionXML struct {
-	XMLName      xml.Name
-	Key          string    `xml:"Key"`
-	VersionID    string    `xml:"VersionId"`
-	IsLatest     bool      `xml:"IsLatest"`
-	LastModified string    `xml:"LastModified"`
-	ETag         string    `xml:"ETag,omitempty"`
-	Size         *int64    `xml:"Size,omitempty"`
-	Owner        *ownerXML `xml:"Owner,omitempty"`
-	StorageClass string    `xml:"StorageClass,omitempty"`
-}
-
-type listVersionsResult struct {
-	XMLName             xml.Name     `xml:"ListVersionsResult"`
-	NS                  string       `xml:"xmlns,attr"`
-	Name                string       `xml:"Name"`
-	Prefix              string       `xml:"Prefix"`
-	KeyMarker           string       `xml:"KeyMarker"`
-	VersionIDMarker     string       `xml:"VersionIdMarker"`
-	NextKeyMarker       string       `xml:"NextKeyMarker,omitempty"`
-	NextVersionIDMarker string       `xml:"NextVersionIdMarker,omitempty"`
-	MaxKeys             int          `xml:"MaxKeys"`
-	Delimiter           string       `xml:"Delimiter,omitempty"`
-	EncodingType        string       `xml:"EncodingType,omitempty"`
-	IsTruncated         bool         `xml:"IsTruncated"`
-	Entries             []versionXML // Version and DeleteMarker elements, in listing order
-	CommonPrefixes      []prefixXML  `xml:"CommonPrefixes"`
-}
-
 // listObjectVersions serves ListObjectVersions: prefix, delimiter,
 // key-marker, version-id-marker, max-keys and encoding-type.
 func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +108,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	max, enc, err := pageParams(q, "max-keys")
+	max, enc, err := s3xml.PageParams(q, "max-keys")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -183,7 +120,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, errorf(ErrInvalidArgument, "a version-id marker cannot be specified without a key marker"))
 			return
 		}
-		if _, err := checkVersionID(req.VersionIDMarker); err != nil {
+		if _, err := s3hdr.CheckVersionID(req.VersionIDMarker); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -194,7 +131,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res := listVersionsResult{NS: s3NS, Name: name, Prefix: req.Prefix, KeyMarker: req.KeyMarker,
+	res := s3xml.ListVersionsResult{NS: s3xml.NS, Name: name, Prefix: req.Prefix, KeyMarker: req.KeyMarker,
 		VersionIDMarker: req.VersionIDMarker, MaxKeys: max, Delimiter: req.Delimiter, EncodingType: enc}
 	if max > 0 {
 		page, err := s.client.ListVersions(r.Context(), req)
@@ -209,7 +146,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if enc == "url" {
-		e := urlEncode
+		e := s3xml.URLEncode
 		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
 		for i := range res.Entries {
 			res.Entries[i].Key = e(res.Entries[i].Key)
@@ -218,15 +155,15 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
 		}
 	}
-	writeXML(w, http.StatusOK, res)
+	s3xml.Write(w, http.StatusOK, res)
 }
 
-func fillVersions(res *listVersionsResult, page client.VersionsResult, b client.Bucket) {
+func fillVersions(res *s3xml.ListVersionsResult, page client.VersionsResult, b client.Bucket) {
 	res.IsTruncated, res.NextKeyMarker, res.NextVersionIDMarker = page.IsTruncated, page.NextKeyMarker, page.NextVersionIDMarker
 	for _, v := range page.Versions {
-		e := versionXML{XMLName: xml.Name{Local: "Version"}, Key: v.Key, VersionID: v.VersionName(), IsLatest: v.IsLatest,
-			LastModified: s3Time(v.Modified)}
-		owner := ownerOf(objectOwner(b, v.Object))
+		e := s3xml.Version{XMLName: xml.Name{Local: "Version"}, Key: v.Key, VersionID: v.VersionName(), IsLatest: v.IsLatest,
+			LastModified: s3xml.Time(v.Modified)}
+		owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, v.Object))
 		e.Owner = &owner
 		if v.DeleteMarker {
 			e.XMLName.Local = "DeleteMarker"
@@ -240,22 +177,6 @@ func fillVersions(res *listVersionsResult, page client.VersionsResult, b client.
 		res.Entries = append(res.Entries, e)
 	}
 	for _, p := range page.CommonPrefixes {
-		res.CommonPrefixes = append(res.CommonPrefixes, prefixXML{Prefix: p})
+		res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: p})
 	}
-}
-
-// copySourceVersion splits the versionId off an x-amz-copy-source value.
-func copySourceVersion(raw string) (string, error) {
-	_, query, ok := strings.Cut(raw, "?")
-	if !ok {
-		return "", nil
-	}
-	for _, kv := range strings.Split(query, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		if k != "versionId" {
-			return "", errorf(ErrInvalidArgument, "the copy source may only carry a versionId")
-		}
-		return checkVersionID(v)
-	}
-	return "", nil
 }

@@ -10,12 +10,12 @@ import (
 // notTransport are the files that spell "http://" for something other than
 // a call between Granary processes, with the reason.
 var notTransport = map[string]string{
-	"gateway/bucket.go":        "the S3 XML namespace",
-	"gateway/headers.go":       "S3's accepted prefixes of a website redirect",
+	"gateway/s3xml/s3xml.go":   "the S3 XML namespace",
+	"gateway/s3hdr/headers.go": "S3's accepted prefixes of a website redirect",
 	"internal/bench/chart.go":  "the SVG XML namespace",
 	"cmd/granary/bench.go":     "strips the scheme off a user-given S3 endpoint",
 	"internal/proto/access.go": "S3 group grantee URIs",
-	"gateway/acl.go":           "the XML Schema instance namespace of ACL grantees",
+	"gateway/s3acl/acl.go":     "the XML Schema instance namespace of ACL grantees",
 }
 
 // TestTransportSeam: how Granary processes call each other (scheme and

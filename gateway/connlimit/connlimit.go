@@ -1,4 +1,15 @@
-package gateway
+// Package connlimit bounds the open connections of a net.Listener. At the
+// bound, a new connection evicts the oldest one that is not serving a
+// request (an idle keep-alive, or one still trickling in its headers), so
+// clients that hold connections open without using them cannot lock out
+// one that does; if every connection is serving a request the new one is
+// closed at once. Together with an http.Server's header read timeout and
+// idle timeout this keeps a server answering under a slow-client attack.
+//
+// A Listener is safe for concurrent use. The http.Server using it sets
+// ConnContext to ConnContext, and each handler marks its connection busy
+// with Serving for as long as it serves the request.
+package connlimit
 
 import (
 	"context"
@@ -9,14 +20,9 @@ import (
 	"time"
 )
 
-// connLimiter bounds the open client connections. At the bound, a new
-// connection evicts the oldest one that is not serving a request (an idle
-// keep-alive, or one still trickling in its headers), so clients that hold
-// connections open without using them cannot lock out one that does; if
-// every connection is serving a request the new one is closed at once.
-// Together with the server's header read timeout and idle timeout this
-// keeps the gateway answering under a slow-client attack.
-type connLimiter struct {
+// Listener is a net.Listener that keeps at most a bound of connections
+// open.
+type Listener struct {
 	net.Listener
 	max int
 
@@ -24,12 +30,13 @@ type connLimiter struct {
 	conns map[*trackedConn]struct{}
 }
 
-func newConnLimiter(ln net.Listener, max int) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, conns: make(map[*trackedConn]struct{})}
+// New wraps ln to keep at most max connections open.
+func New(ln net.Listener, max int) *Listener {
+	return &Listener{Listener: ln, max: max, conns: make(map[*trackedConn]struct{})}
 }
 
 // Accept returns the next connection, making room for it first.
-func (l *connLimiter) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -48,7 +55,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 
 // admit registers tc, choosing a connection to evict when at the bound;
 // ok is false when every connection is busy and tc must be refused.
-func (l *connLimiter) admit(tc *trackedConn) (victim *trackedConn, ok bool) {
+func (l *Listener) admit(tc *trackedConn) (victim *trackedConn, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.conns) >= l.max {
@@ -66,14 +73,14 @@ func (l *connLimiter) admit(tc *trackedConn) (victim *trackedConn, ok bool) {
 	return victim, true
 }
 
-func (l *connLimiter) forget(tc *trackedConn) {
+func (l *Listener) forget(tc *trackedConn) {
 	l.mu.Lock()
 	delete(l.conns, tc)
 	l.mu.Unlock()
 }
 
-// open returns the number of tracked connections.
-func (l *connLimiter) open() int {
+// Open returns the number of connections open.
+func (l *Listener) Open() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.conns)
@@ -82,7 +89,7 @@ func (l *connLimiter) open() int {
 // trackedConn counts the requests its handlers are serving.
 type trackedConn struct {
 	net.Conn
-	l        *connLimiter
+	l        *Listener
 	accepted time.Time
 	busy     atomic.Int32
 	once     sync.Once
@@ -95,9 +102,9 @@ func (c *trackedConn) Close() error {
 
 type connKey struct{}
 
-// withConn is the http.Server's ConnContext: handlers find their
+// ConnContext is the http.Server's ConnContext: handlers find their
 // connection to mark it busy.
-func withConn(ctx context.Context, c net.Conn) context.Context {
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if tl, ok := c.(*tls.Conn); ok {
 		c = tl.NetConn()
 	}
@@ -107,8 +114,8 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// serving marks the request's connection busy until done is called.
-func serving(ctx context.Context) (done func()) {
+// Serving marks the request's connection busy until done is called.
+func Serving(ctx context.Context) (done func()) {
 	tc, ok := ctx.Value(connKey{}).(*trackedConn)
 	if !ok {
 		return func() {}
