@@ -12,6 +12,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
+	"github.com/granary-store/granary/master/alloc"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/metaapi"
 	"github.com/granary-store/granary/master/wire"
@@ -29,7 +30,7 @@ type api struct {
 	fsm   *meta.FSM
 	nodes *nodes
 	heal  *healer
-	alloc *allocator
+	alloc *alloc.Allocator
 	peers *peers
 	meta  *metaapi.API // the namespace and access handlers
 }

@@ -18,7 +18,7 @@ func (a *api) handleAllocate(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, fmt.Errorf("allocate: replication 0 to %d, size >= 0 and at most 1024 exclusions: %w", proto.MaxPipeline, ErrInvalid))
 		return
 	}
-	res, err := a.alloc.allocate(r.Context(), req)
+	res, err := a.alloc.Allocate(r.Context(), req)
 	if err != nil {
 		wire.WriteError(w, err)
 		return
@@ -45,7 +45,7 @@ func (a *api) handleLocate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	l, err := a.alloc.locate(o)
+	l, err := a.alloc.Locate(o)
 	if err != nil {
 		wire.WriteError(w, err)
 		return

@@ -16,7 +16,6 @@
 //	replicas.go   where replicas live, from chunk-server reports
 //	healer.go     heartbeats, repair, GC and balance rounds (master/repair
 //	balance.go    plans them), commands queued for the servers
-//	allocator.go  chunk ids, write placement, read locations
 //	api*.go       HTTP handlers of the cluster, chunk servers, chunk
 //	              allocation and gateways: decode, one call, encode; the
 //	              router, which mounts master/metaapi's handlers too
@@ -35,6 +34,8 @@
 //	master/wire       request decoding, answer encoding, the master's
 //	                  sentinels and the one mapping from errors to codes
 //	                  and HTTP statuses
+//	master/alloc      chunk ids, write placement, read locations
+//	                  (Allocator)
 //	master/convert    conversion of cold objects to stripes, lifecycle
 //	                  transitions (Converter)
 //	master/lifecycle  lifecycle expirations and aborts (Worker)

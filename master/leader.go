@@ -20,7 +20,7 @@ func (s *Server) watchLeadership() {
 			return
 		case leader := <-ch:
 			s.ready.Store(false)
-			s.alloc.reset()
+			s.alloc.Reset()
 			s.replicas.reset() // a new leader rebuilds it from full reports
 			if leader {
 				s.becomeLeader()

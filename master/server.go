@@ -17,6 +17,7 @@ import (
 	"github.com/granary-store/granary/internal/chunkclient"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/rpc"
+	"github.com/granary-store/granary/master/alloc"
 	"github.com/granary-store/granary/master/convert"
 	"github.com/granary-store/granary/master/lifecycle"
 	"github.com/granary-store/granary/master/meta"
@@ -54,7 +55,7 @@ type Server struct {
 	heal     *healer
 	life     *lifecycle.Worker
 	conv     *convert.Converter
-	alloc    *allocator
+	alloc    *alloc.Allocator
 	metrics  *metrics
 	gateways *gateways      // S3 gateways' reports (api_gateways.go)
 	counter  *usage.Counter // per-bucket counts
@@ -98,7 +99,8 @@ func (s *Server) wire() {
 		cfg: &s.cfg, log: s.log.With("component", "repair"), now: s.now, fsm: s.fsm, nodes: s.nodes,
 		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1), closing: s.done,
 	}
-	s.alloc = &allocator{nodes: s.nodes, replicas: s.replicas, heal: s.heal, apply: s.apply}
+	s.alloc = alloc.New(alloc.Config{Apply: s.apply, Servers: s.nodes.placement, Holders: s.replicas.holders,
+		Renew: s.heal.renew, Safe: s.heal.safeMode})
 	s.conv = newConverter(s)
 	s.life = lifecycle.New(lifecycle.Config{Logger: s.log.With("component", "lifecycle"), Now: s.now, State: s.fsm,
 		Apply: s.apply, Leader: s.IsLeader, NotLeader: ErrNotLeader, Converter: s.conv,
@@ -296,7 +298,7 @@ func newConverter(s *Server) *convert.Converter {
 	return convert.New(convert.Config{
 		Logger: s.log.With("component", "conversion"), Now: s.now, State: s.fsm, Apply: s.apply,
 		Leader: s.IsLeader, NotLeader: ErrNotLeader, Safe: s.heal.safeMode, Renew: s.heal.renew,
-		Locate: s.alloc.locate, Allocate: s.alloc.allocate, Written: s.replicas.written, Chunks: cc,
+		Locate: s.alloc.Locate, Allocate: s.alloc.Allocate, Written: s.replicas.written, Chunks: cc,
 		Bandwidth: s.cfg.ConvertBandwidth, After: s.cfg.ConvertAfter, Policy: s.cfg.ConvertPolicy,
 		DataPolicy: s.cfg.DataPolicy, Classes: s.cfg.StorageClasses, Interval: s.cfg.ConvertInterval,
 		ApplyTimeout: s.cfg.ApplyTimeout,

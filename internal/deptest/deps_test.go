@@ -248,6 +248,7 @@ var masterParts = map[string]struct {
 	"master/convert":   {allowed: []string{"master/meta"}},
 	"master/lifecycle": {allowed: []string{"master/meta", "master/convert"}},
 	"master/usage":     {allowed: []string{"master/meta"}},
+	"master/alloc":     {allowed: []string{"master/meta", "master/repair", "master/wire"}},
 	"master/metaapi":   {allowed: []string{"master/meta", "master/wire"}, http: true},
 	"master/wire":      {allowed: []string{"master/meta"}, http: true},
 }

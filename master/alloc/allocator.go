@@ -1,4 +1,9 @@
-package master
+// Package alloc is the leader's allocator (Allocator): it hands out chunk
+// ids from ranges allocated through Raft, chooses where new chunks are
+// written (placement), and where an object's chunks are read from. The
+// master wires it with the chunk servers' view, the replica map and the
+// healer's orphan timers as funcs.
+package alloc
 
 import (
 	"context"
@@ -9,18 +14,16 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
 	"github.com/granary-store/granary/master/repair"
+	"github.com/granary-store/granary/master/wire"
 	"github.com/granary-store/granary/placement"
 )
 
-// allocator hands out chunk ids and chooses where chunks are written and
+// Allocator hands out chunk ids and chooses where chunks are written and
 // read from. Ids come from ranges allocated through Raft, so allocation is
 // not one Raft round per chunk; ranges left over when leadership changes
 // are simply never used. Safe for concurrent use.
-type allocator struct {
-	nodes    *nodes
-	replicas *replicaMap
-	heal     *healer // told of the ids handed out (orphan grace)
-	apply    applyFunc
+type Allocator struct {
+	cfg Config
 
 	mu        sync.Mutex // guards next and end
 	next, end proto.ChunkID
@@ -28,15 +31,35 @@ type allocator struct {
 
 const chunkRange = 4096
 
-func (a *allocator) reset() {
+// Config is what an Allocator needs of the master around it.
+type Config struct {
+	// Apply proposes a command through Raft and waits for its result.
+	Apply func(ctx context.Context, o meta.Op, payload any) (any, error)
+	// Servers is the chunk servers as placement sees them, with their
+	// addresses.
+	Servers func() ([]placement.Server, map[proto.NodeID]string, error)
+	// Holders is the servers known to hold a replica of a chunk.
+	Holders func(chunk proto.ChunkID) []proto.NodeID
+	// Renew tells the healer of ids handed out (their orphan grace).
+	Renew func(ids []proto.ChunkID)
+	// Safe is the healer's safe mode: replica locations not all known yet.
+	Safe func() (bool, string)
+}
+
+// New returns an allocator with no id range yet.
+func New(cfg Config) *Allocator { return &Allocator{cfg: cfg} }
+
+// Reset drops the id range left; the master calls it when this member
+// becomes leader.
+func (a *Allocator) Reset() {
 	a.mu.Lock()
 	a.next, a.end = 0, 0
 	a.mu.Unlock()
 }
 
-// allocate hands out req.Count chunk ids and, when req asks for replicas,
+// Allocate hands out req.Count chunk ids and, when req asks for replicas,
 // their pipeline targets. A placement refusal allocates nothing.
-func (a *allocator) allocate(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
+func (a *Allocator) Allocate(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
 	if req.Stripe != nil {
 		return a.allocateStripe(ctx, req)
 	}
@@ -60,18 +83,18 @@ func (a *allocator) allocate(ctx context.Context, req proto.AllocateRequest) (pr
 			return proto.AllocateResult{}, err
 		}
 	}
-	a.heal.renew(ids)
+	a.cfg.Renew(ids)
 	return proto.AllocateResult{IDs: ids, Chunks: chunks}, nil
 }
 
 // allocateStripe hands out the K+M chunk ids of one erasure-coded stripe
 // with one target each, on K+M distinct servers spread over racks.
-func (a *allocator) allocateStripe(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
+func (a *Allocator) allocateStripe(ctx context.Context, req proto.AllocateRequest) (proto.AllocateResult, error) {
 	k, m := req.Stripe.K, req.Stripe.M
 	if k < 1 || m < 1 || k+m > proto.MaxStripeShards || req.Count != k+m || req.Replication > 1 {
-		return proto.AllocateResult{}, fmt.Errorf("master: allocate a stripe of rs-%d-%d as %d chunks of replication %d: %w", k, m, req.Count, req.Replication, ErrInvalid)
+		return proto.AllocateResult{}, fmt.Errorf("master: allocate a stripe of rs-%d-%d as %d chunks of replication %d: %w", k, m, req.Count, req.Replication, meta.ErrInvalid)
 	}
-	servers, addrs, err := a.nodes.placement()
+	servers, addrs, err := a.cfg.Servers()
 	if err != nil {
 		return proto.AllocateResult{}, err
 	}
@@ -96,14 +119,14 @@ func (a *allocator) allocateStripe(ctx context.Context, req proto.AllocateReques
 	for i, id := range ids {
 		chunks[i] = proto.ChunkTargets{ID: id, Targets: targets(nodeIDs(chosen[i:i+1]), addrs)}
 	}
-	a.heal.renew(ids)
+	a.cfg.Renew(ids)
 	return proto.AllocateResult{IDs: ids, Chunks: chunks}, nil
 }
 
 // chunkIDs hands out n fresh chunk ids.
-func (a *allocator) chunkIDs(ctx context.Context, n int) ([]proto.ChunkID, error) {
+func (a *Allocator) chunkIDs(ctx context.Context, n int) ([]proto.ChunkID, error) {
 	if n <= 0 || n > proto.MaxAllocChunks {
-		return nil, fmt.Errorf("master: allocate %d chunks (1 to %d): %w", n, proto.MaxAllocChunks, ErrInvalid)
+		return nil, fmt.Errorf("master: allocate %d chunks (1 to %d): %w", n, proto.MaxAllocChunks, meta.ErrInvalid)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -111,7 +134,7 @@ func (a *allocator) chunkIDs(ctx context.Context, n int) ([]proto.ChunkID, error
 	for len(ids) < n {
 		if a.next == a.end {
 			want := uint64(max(n-len(ids), chunkRange))
-			r, err := a.apply(ctx, meta.OpAllocChunks, meta.AllocChunks{Count: want})
+			r, err := a.cfg.Apply(ctx, meta.OpAllocChunks, meta.AllocChunks{Count: want})
 			if err != nil {
 				return nil, err
 			}
@@ -127,9 +150,9 @@ func (a *allocator) chunkIDs(ctx context.Context, n int) ([]proto.ChunkID, error
 // tells a caller whether waiting helps.
 func placementError(err error) error {
 	if errors.Is(err, placement.ErrNoSpace) {
-		return fmt.Errorf("master: placement: %v: %w", err, ErrNoSpace)
+		return fmt.Errorf("master: placement: %v: %w", err, wire.ErrNoSpace)
 	}
-	return fmt.Errorf("master: placement: %v: %w", err, ErrNoServers)
+	return fmt.Errorf("master: placement: %v: %w", err, wire.ErrNoServers)
 }
 
 // placer chooses pipeline targets on one view of the chunk servers.
@@ -138,8 +161,8 @@ type placer struct {
 	addrs map[proto.NodeID]string
 }
 
-func (a *allocator) newPlacer() (*placer, error) {
-	servers, addrs, err := a.nodes.placement()
+func (a *Allocator) newPlacer() (*placer, error) {
+	servers, addrs, err := a.cfg.Servers()
 	if err != nil {
 		return nil, err
 	}
@@ -193,13 +216,13 @@ func placementIDs(ids []proto.NodeID) []string {
 	return out
 }
 
-// locate adds to an object where its chunks can be read.
-func (a *allocator) locate(o *proto.Object) (proto.Located, error) {
+// Locate adds to an object where its chunks can be read.
+func (a *Allocator) Locate(o *proto.Object) (proto.Located, error) {
 	l := proto.Located{Object: *o}
 	if len(o.Extents) == 0 { // inline objects have no chunks to place
 		return l, nil
 	}
-	servers, addrs, err := a.nodes.placement()
+	servers, addrs, err := a.cfg.Servers()
 	if err != nil {
 		return proto.Located{}, err
 	}
@@ -211,8 +234,8 @@ func (a *allocator) locate(o *proto.Object) (proto.Located, error) {
 		// A new leader learns where replicas are from the chunk servers'
 		// reports: until they are in, "no replica" may only mean "not
 		// heard yet", and the caller should ask again shortly.
-		if safe, why := a.heal.safeMode(); safe {
-			return proto.Located{}, fmt.Errorf("locate chunk %d: %w: %s", c.ID, ErrNotReady, why)
+		if safe, why := a.cfg.Safe(); safe {
+			return proto.Located{}, fmt.Errorf("locate chunk %d: %w: %s", c.ID, wire.ErrNotReady, why)
 		}
 		break
 	}
@@ -221,12 +244,12 @@ func (a *allocator) locate(o *proto.Object) (proto.Located, error) {
 
 // locations lists each chunk's good replicas on servers that are not dead,
 // rotated by chunk id so reads spread over the replicas.
-func (a *allocator) locations(o *proto.Object, servers []placement.Server, addrs map[proto.NodeID]string) []proto.ChunkTargets {
+func (a *Allocator) locations(o *proto.Object, servers []placement.Server, addrs map[proto.NodeID]string) []proto.ChunkTargets {
 	ok := repair.Usable(servers)
 	var out []proto.ChunkTargets
 	for _, id := range meta.ChunkIDs(o) {
 		var live []proto.NodeID
-		for _, n := range a.replicas.holders(id) {
+		for _, n := range a.cfg.Holders(id) {
 			if ok[n] {
 				live = append(live, n)
 			}
