@@ -11,7 +11,7 @@ import (
 )
 
 // Every sentinel answers with the code, status and retryability the API
-// has always given it (the table errorBody replaced).
+// has always given it (the table wire.Body replaced).
 func TestErrorBodies(t *testing.T) {
 	cases := []struct {
 		err       error

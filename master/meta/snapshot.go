@@ -68,7 +68,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	sr, err := snapstream.NewReader(rc)
 	if err != nil {
-		return fmt.Errorf("master: restore: %w", err)
+		return fmt.Errorf("master: restore: %w", badSnapshot(err))
 	}
 	index := sr.Index
 	if index <= f.applied.Load() && f.Failed() == nil {
@@ -84,7 +84,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := loadRecords(db, sr); err != nil {
 		db.Close()
 		os.RemoveAll(tmpDir)
-		return fmt.Errorf("master: restore snapshot at %d: %w", index, err)
+		return fmt.Errorf("master: restore snapshot at %d: %w", index, badSnapshot(err))
 	}
 	if err := f.swap(db, tmpDir); err != nil {
 		return err
@@ -94,6 +94,15 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.wake()
 	f.log.Info("installed snapshot", "index", index)
 	return nil
+}
+
+// badSnapshot keeps a damaged stream what it always was, a malformed
+// command (ErrBadCommand), besides snapstream.ErrCorrupt.
+func badSnapshot(err error) error {
+	if errors.Is(err, snapstream.ErrCorrupt) {
+		return fmt.Errorf("%w: %w", err, ErrBadCommand)
+	}
+	return err
 }
 
 // loadRecords copies the records into db once the stream's checksum
