@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3xml"
 )
 
@@ -26,12 +27,12 @@ func (s *Server) objectAttributes(w http.ResponseWriter, r *http.Request) {
 			want[a] = true
 		case "":
 		default:
-			s.writeError(w, r, errorf(ErrInvalidArgument, "invalid attribute name specified: %q", a))
+			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "invalid attribute name specified: %q", a))
 			return
 		}
 	}
 	if len(want) == 0 {
-		s.writeError(w, r, errorf(ErrInvalidArgument, "x-amz-object-attributes must name at least one attribute"))
+		s.writeError(w, r, s3err.New(s3err.InvalidArgument, "x-amz-object-attributes must name at least one attribute"))
 		return
 	}
 	max, marker := 1000, 0
@@ -39,7 +40,7 @@ func (s *Server) objectAttributes(w http.ResponseWriter, r *http.Request) {
 		if v := r.Header.Get(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				s.writeError(w, r, errorf(ErrInvalidArgument, "%s must be a non-negative integer", strings.ToLower(name)))
+				s.writeError(w, r, s3err.New(s3err.InvalidArgument, "%s must be a non-negative integer", strings.ToLower(name)))
 				return
 			}
 			*dst = n

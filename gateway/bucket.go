@@ -15,6 +15,7 @@ import (
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -27,7 +28,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("max-buckets"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 10000 {
-			s.writeError(w, r, errorf(ErrInvalidArgument, "max-buckets must be an integer between 1 and 10000"))
+			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "max-buckets must be an integer between 1 and 10000"))
 			return
 		}
 		max = n
@@ -36,7 +37,7 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 	if tok := q.Get("continuation-token"); tok != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		if err != nil || proto.ValidBucketName(string(raw)) != nil {
-			s.writeError(w, r, errorf(ErrInvalidArgument, "the continuation token provided is incorrect"))
+			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "the continuation token provided is incorrect"))
 			return
 		}
 		after = string(raw)
@@ -76,7 +77,7 @@ func (s *Server) visible(r *http.Request, p *authz.Principal, b client.Bucket) b
 func bucketName(r *http.Request) (string, error) {
 	name := mux.Vars(r)["bucket"]
 	if err := proto.ValidBucketName(name); err != nil {
-		return "", errorf(ErrInvalidBucketName, "the specified bucket is not valid: %v", err)
+		return "", s3err.New(s3err.InvalidBucketName, "the specified bucket is not valid: %v", err)
 	}
 	return name, nil
 }
@@ -95,7 +96,7 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	if len(body) > 0 {
 		var conf s3xml.CreateBucketConfiguration
 		if err := xml.Unmarshal(body, &conf); err != nil {
-			s.writeError(w, r, errorf(ErrMalformedXML, "the XML you provided was not well-formed"))
+			s.writeError(w, r, s3err.New(s3err.MalformedXML, "the XML you provided was not well-formed"))
 			return
 		}
 		if err := s.checkLocation(conf.LocationConstraint); err != nil {
@@ -115,7 +116,7 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if errors.Is(err, s3acl.ErrDisabled) {
-			err = errorf(ErrInvalidBucketAclWithObjectOwnership, "bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+			err = s3err.New(s3err.InvalidBucketAclWithObjectOwnership, "bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 		}
 		s.writeError(w, r, err)
 		return
@@ -124,7 +125,7 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	s.forgetBucket(name)
 	if errors.Is(err, client.ErrBucketExists) {
 		if old, gerr := s.client.Bucket(r.Context(), name); gerr == nil && s3acl.BucketOwner(old) != p.User {
-			err = errorf(ErrBucketAlreadyExists, "the requested bucket name is not available; the bucket namespace is shared by all users of the system")
+			err = s3err.New(s3err.BucketAlreadyExists, "the requested bucket name is not available; the bucket namespace is shared by all users of the system")
 		}
 	}
 	if err != nil {
@@ -145,9 +146,9 @@ func (s *Server) checkLocation(loc string) error {
 	case loc == s.cfg.Region && loc != "us-east-1":
 		return nil
 	case loc == s.cfg.Region:
-		return errorf(ErrInvalidLocationConstraint, "the specified location-constraint is not valid")
+		return s3err.New(s3err.InvalidLocationConstraint, "the specified location-constraint is not valid")
 	}
-	return errorf(ErrIllegalLocationConstraint, "the %s location constraint is incompatible for the region specific endpoint this request was sent to (%s)", loc, s.cfg.Region)
+	return s3err.New(s3err.IllegalLocationConstraint, "the %s location constraint is incompatible for the region specific endpoint this request was sent to (%s)", loc, s.cfg.Region)
 }
 
 func (s *Server) headBucket(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3xml"
 )
 
@@ -18,7 +19,7 @@ func (s *Server) getBucketPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Policy == "" {
-		s.writeError(w, r, errorf(ErrNoSuchBucketPolicy, "the bucket policy does not exist"))
+		s.writeError(w, r, s3err.New(s3err.NoSuchBucketPolicy, "the bucket policy does not exist"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -39,7 +40,7 @@ func (s *Server) putBucketPolicy(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if b.PublicAccessBlock != nil && b.PublicAccessBlock.BlockPublicPolicy && p.IsPublic() {
-			return errorf(ErrAccessDenied, "Access Denied: the bucket's public access block refuses public policies")
+			return s3err.New(s3err.AccessDenied, "Access Denied: the bucket's public access block refuses public policies")
 		}
 		return s.client.SetBucketPolicy(ctx, bucket, string(doc))
 	})
@@ -57,7 +58,7 @@ func (s *Server) getBucketPolicyStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Policy == "" {
-		s.writeError(w, r, errorf(ErrNoSuchBucketPolicy, "the bucket policy does not exist"))
+		s.writeError(w, r, s3err.New(s3err.NoSuchBucketPolicy, "the bucket policy does not exist"))
 		return
 	}
 	p, err := s.authz.ParsedPolicy(b.Policy)
@@ -74,7 +75,7 @@ func (s *Server) getOwnershipControls(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Ownership == "" {
-		s.writeError(w, r, errorf(ErrOwnershipControlsNotFound, "the bucket ownership controls were not found"))
+		s.writeError(w, r, s3err.New(s3err.OwnershipControlsNotFound, "the bucket ownership controls were not found"))
 		return
 	}
 	s3xml.Write(w, http.StatusOK, s3acl.OwnershipDocument(b.Ownership))
@@ -92,7 +93,7 @@ func (s *Server) putOwnershipControls(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			if s3acl.IsPublic(b.ACL) || b.ACL != nil && len(b.ACL.Grants) > 1 {
-				return errorf(ErrInvalidBucketAclWithObjectOwnership, "bucket ACLs other than the owner's full control must be removed before ACLs are disabled")
+				return s3err.New(s3err.InvalidBucketAclWithObjectOwnership, "bucket ACLs other than the owner's full control must be removed before ACLs are disabled")
 			}
 		}
 		return s.client.SetBucketOwnership(ctx, bucket, o)
@@ -112,7 +113,7 @@ func (s *Server) getPublicAccessBlock(w http.ResponseWriter, r *http.Request) {
 	}
 	p := b.PublicAccessBlock
 	if p == nil {
-		s.writeError(w, r, errorf(ErrNoSuchPublicAccessBlock, "the public access block configuration was not found"))
+		s.writeError(w, r, s3err.New(s3err.NoSuchPublicAccessBlock, "the public access block configuration was not found"))
 		return
 	}
 	s3xml.Write(w, http.StatusOK, s3acl.PublicAccessBlockDocument(*p))

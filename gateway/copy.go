@@ -7,6 +7,7 @@ import (
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/s3checksum"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3xml"
 )
@@ -85,7 +86,7 @@ func (s *Server) openCopySource(r *http.Request) (*client.Object, string, string
 	if vid == "" {
 		src, err = s.client.Open(r.Context(), bucket, key)
 	} else if src, err = s.client.OpenVersion(r.Context(), bucket, key, vid); err == nil && src.Info().DeleteMarker {
-		err = errorf(ErrInvalidRequest, "the source of a copy request may not specifically refer to a delete marker by version id")
+		err = s3err.New(s3err.InvalidRequest, "the source of a copy request may not specifically refer to a delete marker by version id")
 	}
 	if err != nil {
 		return nil, "", "", versionError(err)

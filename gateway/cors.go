@@ -9,6 +9,7 @@ import (
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/s3cors"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -19,7 +20,7 @@ func (s *Server) getBucketCors(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(b.CORS) == 0 {
-		s.writeError(w, r, errorf(ErrNoSuchCORSConfiguration, "the CORS configuration does not exist"))
+		s.writeError(w, r, s3err.New(s3err.NoSuchCORSConfiguration, "the CORS configuration does not exist"))
 		return
 	}
 	s3xml.Write(w, http.StatusOK, s3cors.Document(b.CORS))
@@ -52,25 +53,25 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	name := mux.Vars(r)["bucket"]
 	if proto.ValidBucketName(name) != nil {
-		s.writeError(w, r, errorf(ErrAccessForbidden, "CORSResponse: Bucket not found"))
+		s.writeError(w, r, s3err.New(s3err.AccessForbidden, "CORSResponse: Bucket not found"))
 		return
 	}
 	b, err := s.client.Bucket(r.Context(), name)
 	switch {
 	case errors.Is(err, client.ErrNoSuchBucket):
-		s.writeError(w, r, errorf(ErrAccessForbidden, "CORSResponse: Bucket not found"))
+		s.writeError(w, r, s3err.New(s3err.AccessForbidden, "CORSResponse: Bucket not found"))
 		return
 	case err != nil:
 		s.writeError(w, r, err)
 		return
 	case len(b.CORS) == 0:
-		s.writeError(w, r, errorf(ErrAccessForbidden, "CORSResponse: CORS is not enabled for this bucket."))
+		s.writeError(w, r, s3err.New(s3err.AccessForbidden, "CORSResponse: CORS is not enabled for this bucket."))
 		return
 	}
 	asked := s3cors.RequestedHeaders(r.Header.Get("Access-Control-Request-Headers"))
 	rule := s3cors.Match(b.CORS, origin, method, asked)
 	if rule == nil {
-		s.writeError(w, r, errorf(ErrAccessForbidden, "%s", s3cors.Forbidden))
+		s.writeError(w, r, s3err.New(s3err.AccessForbidden, "%s", s3cors.Forbidden))
 		return
 	}
 	s3cors.SetPreflight(w.Header(), rule, origin, asked)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/authz"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -206,7 +207,7 @@ func classify(r *http.Request, t target) (*op, error) {
 		case plainParams[k], isPresignParam(k):
 		default:
 			if unsafeMethod(r.Method) {
-				return nil, errorf(ErrNotImplemented, "the query parameter %q is not supported", k)
+				return nil, s3err.New(s3err.NotImplemented, "the query parameter %q is not supported", k)
 			}
 		}
 	}
@@ -215,13 +216,13 @@ func classify(r *http.Request, t target) (*op, error) {
 	o := opIndex[opKey(r.Method, t, sub)]
 	switch {
 	case o == nil && knownSub(t, sub):
-		return nil, &apiError{S3Error: ErrMethodNotAllowed, Message: "the specified method is not allowed against this resource", ResourceType: t.String()}
+		return nil, methodNotAllowed(t.String())
 	case o == nil:
-		return nil, errorf(ErrNotImplemented, "%s on a %s with ?%s is not an operation this gateway implements", r.Method, strings.ToLower(t.String()), sub)
+		return nil, s3err.New(s3err.NotImplemented, "%s on a %s with ?%s is not an operation this gateway implements", r.Method, strings.ToLower(t.String()), sub)
 	case o.serve == nil:
-		return nil, errorf(ErrNotImplemented, "%s is not implemented", o.name)
+		return nil, s3err.New(s3err.NotImplemented, "%s is not implemented", o.name)
 	case q.Has("versionId") && !byVersion[o.name]:
-		return nil, errorf(ErrNotImplemented, "%s of an object version is not implemented", o.name)
+		return nil, s3err.New(s3err.NotImplemented, "%s of an object version is not implemented", o.name)
 	}
 	return o, nil
 }
@@ -376,7 +377,7 @@ func refuseUnsupportedHeaders(r *http.Request, o *op) error {
 			strings.HasPrefix(lower, "x-amz-object-lock-"),
 			strings.HasPrefix(lower, "x-amz-server-side-encryption"),
 			strings.HasPrefix(lower, "x-amz-copy-source-server-side-encryption"):
-			return errorf(ErrNotImplemented, "a header you provided implies functionality that is not implemented: %s", lower)
+			return s3err.New(s3err.NotImplemented, "a header you provided implies functionality that is not implemented: %s", lower)
 		}
 	}
 	return nil

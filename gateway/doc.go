@@ -7,7 +7,8 @@
 // handler decodes a request with a subpackage, makes one call to the
 // cluster and encodes the answer. Authentication is gateway/authn,
 // authorization gateway/authz, S3's documents and headers gateway/s3acl,
-// s3cors, s3tags, s3lock, s3lifecycle, s3checksum, s3hdr and s3xml, the
-// metrics gateway/s3metrics and the connection limit gateway/connlimit;
-// none of them imports this package.
+// s3cors, s3tags, s3lock, s3lifecycle, s3checksum, s3hdr and s3xml,
+// listing pages gateway/s3list, the metrics gateway/s3metrics, the
+// connection limit gateway/connlimit, and every refusal an *s3err.Error
+// (gateway/s3err); none of them imports this package.
 package gateway

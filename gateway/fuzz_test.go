@@ -8,13 +8,14 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3xml"
 )
 
 func TestObjectNameRefusesInvalidUTF8(t *testing.T) {
 	r, _ := http.NewRequest("PUT", "http://h/bucket/x", nil)
 	r = mux.SetURLVars(r, map[string]string{"bucket": "bucket", "key": "a\xffb"})
-	var ae *apiError
+	var ae *s3err.Error
 	if _, _, err := objectName(r); !errors.As(err, &ae) || ae.Code != "InvalidArgument" {
 		t.Fatalf("invalid UTF-8 key: %v", err)
 	}

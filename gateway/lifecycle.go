@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3lifecycle"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
@@ -15,7 +16,7 @@ func (s *Server) getBucketLifecycle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(b.Lifecycle) == 0 {
-		s.writeError(w, r, errorf(ErrNoSuchLifecycleConfiguration, "the lifecycle configuration does not exist"))
+		s.writeError(w, r, s3err.New(s3err.NoSuchLifecycleConfiguration, "the lifecycle configuration does not exist"))
 		return
 	}
 	s3xml.Write(w, http.StatusOK, s3lifecycle.Document(b.Lifecycle))
@@ -31,7 +32,7 @@ func (s *Server) putBucketLifecycle(w http.ResponseWriter, r *http.Request) {
 			if _, mapped, err := s.client.StorageClassPolicy(ctx, class); err != nil {
 				return err
 			} else if !mapped {
-				return errorf(ErrInvalidStorageClass, "the storage class you specified is not valid: %s is not mapped to a data policy on this cluster", class)
+				return s3err.New(s3err.InvalidStorageClass, "the storage class you specified is not valid: %s is not mapped to a data policy on this cluster", class)
 			}
 		}
 		return s.client.SetBucketLifecycle(ctx, bucket, rules)

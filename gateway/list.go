@@ -4,13 +4,15 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3list"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -37,7 +39,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		if tok := res.ContinuationToken; tok != "" {
 			raw, err := base64.RawURLEncoding.DecodeString(tok)
 			if err != nil {
-				s.writeError(w, r, errorf(ErrInvalidArgument, "the continuation token provided is incorrect"))
+				s.writeError(w, r, s3err.New(s3err.InvalidArgument, "the continuation token provided is incorrect"))
 				return
 			}
 			req.StartAfter = string(raw)
@@ -68,15 +70,7 @@ func (s *Server) fillList(r *http.Request, req client.ListRequest, res *s3xml.Li
 		if withOwner {
 			b, _ = s.bucketInfo(r.Context(), req.Bucket) // the listing answered: the bucket exists
 		}
-		for _, o := range page.Objects {
-			ox := s3xml.Object{Key: o.Key, LastModified: s3xml.Time(o.Modified),
-				ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: s3hdr.StorageClassOf(o.StorageClass)}
-			if withOwner {
-				owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, o))
-				ox.Owner = &owner
-			}
-			res.Contents = append(res.Contents, ox)
-		}
+		s3list.Objects(res, page.Objects, b, withOwner)
 		for _, p := range page.CommonPrefixes {
 			res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: p})
 		}
@@ -113,7 +107,7 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 	if v := r.Header.Get("Content-Md5"); v != "" {
 		sum := md5.Sum(body)
 		if base64.StdEncoding.EncodeToString(sum[:]) != v {
-			s.writeError(w, r, errorf(ErrBadDigest, "the Content-MD5 you specified did not match what we received"))
+			s.writeError(w, r, s3err.New(s3err.BadDigest, "the Content-MD5 you specified did not match what we received"))
 			return
 		}
 	}
@@ -141,7 +135,8 @@ func (s *Server) deleteObjects(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			done, err = s.deleteWith(r.Context(), bucket, o.Key, vid, cond)
 		}
-		ae, isS3 := asAPIError(err)
+		var ae *s3err.Error
+		isS3 := errors.As(err, &ae)
 		switch {
 		case err == nil:
 			if !req.Quiet {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/gateway/authz"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3metrics"
 	"github.com/granary-store/granary/internal/audit"
 )
@@ -63,7 +64,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, start time.Time) 
 	switch {
 	case rec.Status() < 400:
 		a.Result = audit.ResultAllowed
-	case rec.Status() == http.StatusForbidden || op.code == ErrAccessDenied.Code:
+	case rec.Status() == http.StatusForbidden || op.code == s3err.AccessDenied.Name:
 		a.Result = audit.ResultDenied
 	default:
 		a.Result = audit.ResultError

@@ -4,14 +4,14 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/gateway/s3acl"
 	"github.com/granary-store/granary/gateway/s3checksum"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3list"
 	"github.com/granary-store/granary/gateway/s3tags"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/checksum"
@@ -39,7 +39,7 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 	}
 	alg := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm"))
 	if alg != "" && checksum.New(alg) == nil {
-		s.writeError(w, r, errorf(ErrInvalidRequest, "value for x-amz-checksum-algorithm header is invalid"))
+		s.writeError(w, r, s3err.New(s3err.InvalidRequest, "value for x-amz-checksum-algorithm header is invalid"))
 		return
 	}
 	typ, err := s3checksum.TypeFor(alg, strings.ToUpper(r.Header.Get("X-Amz-Checksum-Type")))
@@ -66,7 +66,7 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 func (s *Server) uploadFor(r *http.Request, bucket, key string) (client.Upload, []client.Part, error) {
 	u, parts, err := s.client.ListParts(r.Context(), bucket, r.URL.Query().Get("uploadId"))
 	if err == nil && u.Key != key {
-		err = errorf(ErrNoSuchUpload, "the specified upload does not exist")
+		err = s3err.New(s3err.NoSuchUpload, "the specified upload does not exist")
 	}
 	return u, parts, err
 }
@@ -79,7 +79,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := strconv.Atoi(r.URL.Query().Get("partNumber"))
 	if err != nil || n < 1 || n > client.MaxPartNumber {
-		s.writeError(w, r, errorf(ErrInvalidArgument, "part number must be an integer between 1 and 10000"))
+		s.writeError(w, r, s3err.New(s3err.InvalidArgument, "part number must be an integer between 1 and 10000"))
 		return
 	}
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
@@ -87,11 +87,11 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength < 0 {
-		s.writeError(w, r, errorf(ErrMissingContentLength, "you must provide the Content-Length HTTP header"))
+		s.writeError(w, r, s3err.New(s3err.MissingContentLength, "you must provide the Content-Length HTTP header"))
 		return
 	}
 	if r.ContentLength > maxPutSize {
-		s.writeError(w, r, errorf(ErrEntityTooLarge, "a part may be at most 5 GiB"))
+		s.writeError(w, r, s3err.New(s3err.EntityTooLarge, "a part may be at most 5 GiB"))
 		return
 	}
 	u, _, err := s.uploadFor(r, bucket, key)
@@ -101,7 +101,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request) {
 	}
 	body, digest, finish, err := s.checkedBody(w, r, u.ChecksumAlgorithm)
 	if err == nil && u.ChecksumAlgorithm != "" && digest.Algorithm() != u.ChecksumAlgorithm {
-		err = errorf(ErrInvalidRequest, "checksum type mismatch occurred, expected checksum type: %s, actual checksum type: %s",
+		err = s3err.New(s3err.InvalidRequest, "checksum type mismatch occurred, expected checksum type: %s, actual checksum type: %s",
 			strings.ToLower(u.ChecksumAlgorithm), strings.ToLower(digest.Algorithm()))
 	}
 	if err != nil {
@@ -154,7 +154,7 @@ func (s *Server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 	for i, p := range req.Parts {
 		if i > 0 && p.PartNumber <= req.Parts[i-1].PartNumber {
 			// A part listed twice is out of order too.
-			s.writeError(w, r, errorf(ErrInvalidPartOrder, "the list of parts was not in ascending order; parts must be ordered by part number"))
+			s.writeError(w, r, s3err.New(s3err.InvalidPartOrder, "the list of parts was not in ascending order; parts must be ordered by part number"))
 			return
 		}
 		parts[i] = client.CompletePart{Number: p.PartNumber, ETag: p.ETag}
@@ -208,7 +208,7 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	u, parts, err := s.client.ListParts(r.Context(), bucket, q.Get("uploadId"))
 	if err == nil && u.Key != key {
-		err = errorf(ErrNoSuchUpload, "the specified upload does not exist")
+		err = s3err.New(s3err.NoSuchUpload, "the specified upload does not exist")
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -221,18 +221,7 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request) {
 	}
 	res := s3xml.ListPartsResult{NS: s3xml.NS, Bucket: bucket, Key: key, UploadID: u.ID, PartNumberMarker: marker, MaxParts: max,
 		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType}
-	for _, p := range parts {
-		if p.Number <= marker {
-			continue
-		}
-		if len(res.Parts) == max {
-			res.IsTruncated = true
-			break
-		}
-		res.Parts = append(res.Parts, s3xml.Part{PartNumber: p.Number, LastModified: s3xml.Time(p.Modified), ETag: `"` + p.ETag + `"`, Size: p.Size,
-			Checksums: s3xml.NewChecksums(u.ChecksumAlgorithm, p.Checksum)})
-		res.NextPartNumberMarker = p.Number
-	}
+	s3list.Parts(&res, parts)
 	s3xml.Write(w, http.StatusOK, res)
 }
 
@@ -261,60 +250,7 @@ func (s *Server) listUploads(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	slices.SortStableFunc(ups, func(a, b client.Upload) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return a.Created.Compare(b.Created)
-	})
-	pastIDMarker := res.UploadIDMarker == ""
-	lastPrefix := ""
 	b, _ := s.bucketInfo(r.Context(), res.Bucket) // the listing answered: the bucket exists
-	for _, u := range ups {
-		if u.Key < res.KeyMarker || u.Key == res.KeyMarker && res.UploadIDMarker == "" {
-			continue
-		}
-		if u.Key == res.KeyMarker && !pastIDMarker {
-			pastIDMarker = u.ID == res.UploadIDMarker
-			continue
-		}
-		if res.Delimiter != "" {
-			if i := strings.Index(u.Key[len(res.Prefix):], res.Delimiter); i >= 0 {
-				cp := u.Key[:len(res.Prefix)+i+len(res.Delimiter)]
-				if cp == lastPrefix || cp <= res.KeyMarker {
-					continue
-				}
-				if len(res.Uploads)+len(res.CommonPrefixes) == max {
-					res.IsTruncated = true
-					break
-				}
-				lastPrefix = cp
-				res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: cp})
-				res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
-				continue
-			}
-		}
-		if len(res.Uploads)+len(res.CommonPrefixes) == max {
-			res.IsTruncated = true
-			break
-		}
-		owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, client.ObjectInfo{ObjectHeaders: u.ObjectHeaders}))
-		res.Uploads = append(res.Uploads, s3xml.Upload{Key: u.Key, UploadID: u.ID, Initiator: owner, Owner: owner,
-			StorageClass: "STANDARD", Initiated: s3xml.Time(u.Created)})
-		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.ID
-	}
-	if !res.IsTruncated {
-		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
-	}
-	if enc == "url" {
-		e := s3xml.URLEncode
-		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
-		for i := range res.Uploads {
-			res.Uploads[i].Key = e(res.Uploads[i].Key)
-		}
-		for i := range res.CommonPrefixes {
-			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
-		}
-	}
+	s3list.Uploads(&res, ups, b)
 	s3xml.Write(w, http.StatusOK, res)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/s3checksum"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3lock"
 	"github.com/granary-store/granary/gateway/s3tags"
@@ -27,10 +28,10 @@ func objectName(r *http.Request) (bucket, key string, err error) {
 	}
 	key = mux.Vars(r)["key"]
 	if len(key) > proto.MaxKeyLen {
-		return "", "", errorf(ErrKeyTooLong, "your key is too long")
+		return "", "", s3err.New(s3err.KeyTooLong, "your key is too long")
 	}
 	if err := proto.ValidKey(key); err != nil {
-		return "", "", errorf(ErrInvalidArgument, "%v", err)
+		return "", "", s3err.New(s3err.InvalidArgument, "%v", err)
 	}
 	return bucket, key, nil
 }
@@ -46,11 +47,11 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength < 0 {
-		s.writeError(w, r, errorf(ErrMissingContentLength, "you must provide the Content-Length HTTP header"))
+		s.writeError(w, r, s3err.New(s3err.MissingContentLength, "you must provide the Content-Length HTTP header"))
 		return
 	}
 	if r.ContentLength > maxPutSize {
-		s.writeError(w, r, errorf(ErrEntityTooLarge, "your proposed upload exceeds the maximum allowed object size (5 GiB in one PUT; use a multipart upload)"))
+		s.writeError(w, r, s3err.New(s3err.EntityTooLarge, "your proposed upload exceeds the maximum allowed object size (5 GiB in one PUT; use a multipart upload)"))
 		return
 	}
 	body, digest, finish, err := s.checkedBody(w, r, client.ChecksumCRC64NVME) // S3's default since 2025
@@ -132,9 +133,9 @@ func (i *idleReader) Read(p []byte) (int, error) {
 	var ne net.Error
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = errorf(ErrIncompleteBody, "you did not provide the number of bytes specified by the Content-Length HTTP header")
+		err = s3err.New(s3err.IncompleteBody, "you did not provide the number of bytes specified by the Content-Length HTTP header")
 	case errors.As(err, &ne) && ne.Timeout():
-		err = errorf(ErrRequestTimeout, "your socket connection to the server was not read from or written to within the timeout period")
+		err = s3err.New(s3err.RequestTimeout, "your socket connection to the server was not read from or written to within the timeout period")
 	}
 	return n, err
 }

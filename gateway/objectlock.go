@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3lock"
 	"github.com/granary-store/granary/gateway/s3xml"
@@ -25,7 +26,7 @@ func (s *Server) getObjectLockConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !b.ObjectLock {
-		s.writeError(w, r, errorf(ErrObjectLockConfigurationNotFound, "object Lock configuration does not exist for this bucket"))
+		s.writeError(w, r, s3err.New(s3err.ObjectLockConfigurationNotFound, "object Lock configuration does not exist for this bucket"))
 		return
 	}
 	s3xml.Write(w, http.StatusOK, s3lock.ConfigDocument(b.LockRule))
@@ -44,7 +45,7 @@ func (s *Server) putObjectLockConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.client.Bucket(r.Context(), name)
 	if err == nil && b.Versioning != client.VersioningEnabled {
-		err = errorf(ErrInvalidBucketState, "versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+		err = s3err.New(s3err.InvalidBucketState, "versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
 	}
 	if err == nil {
 		err = s.client.SetObjectLock(r.Context(), name, rule)
@@ -89,7 +90,7 @@ func (s *Server) lockTarget(r *http.Request) (bucket, key, vid string, info clie
 	}
 	info = obj.Info()
 	if info.DeleteMarker {
-		err = &apiError{S3Error: ErrMethodNotAllowed, Message: "the specified method is not allowed against this resource", ResourceType: "DeleteMarker"}
+		err = methodNotAllowed("DeleteMarker")
 	}
 	return
 }
@@ -97,7 +98,7 @@ func (s *Server) lockTarget(r *http.Request) (bucket, key, vid string, info clie
 func (s *Server) getObjectRetention(w http.ResponseWriter, r *http.Request) {
 	_, _, _, info, err := s.lockTarget(r)
 	if err == nil && info.LockMode == "" {
-		err = errorf(ErrNoSuchObjectLockConfiguration, "the specified object does not have a ObjectLock configuration")
+		err = s3err.New(s3err.NoSuchObjectLockConfiguration, "the specified object does not have a ObjectLock configuration")
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -128,7 +129,7 @@ func (s *Server) putObjectRetention(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getObjectLegalHold(w http.ResponseWriter, r *http.Request) {
 	_, _, _, info, err := s.lockTarget(r)
 	if err == nil && info.LegalHold == "" {
-		err = errorf(ErrNoSuchObjectLockConfiguration, "the specified object does not have a ObjectLock configuration")
+		err = s3err.New(s3err.NoSuchObjectLockConfiguration, "the specified object does not have a ObjectLock configuration")
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/postpolicy"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3tags"
 	"github.com/granary-store/granary/gateway/s3xml"
@@ -57,7 +58,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 	r = withPrincipal(r, p)
 	key := postpolicy.Key(f)
 	if err := proto.ValidKey(key); err != nil {
-		s.writeError(w, r, errorf(ErrInvalidArgument, "the key of the form is not valid: %v", err))
+		s.writeError(w, r, s3err.New(s3err.InvalidArgument, "the key of the form is not valid: %v", err))
 		return
 	}
 	if err := s.authz.Authorize(r, authz.Access{P: p, Action: "s3:PutObject", Bucket: bucket, Key: key}); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/granary-store/granary/gateway/authn"
 	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/connlimit"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3metrics"
 	"github.com/granary-store/granary/internal/audit"
 	"github.com/granary-store/granary/internal/proto"
@@ -248,7 +249,7 @@ func (s *Server) routes() http.Handler {
 	r.Path("/{bucket}/").HandlerFunc(s.dispatch(onBucket))
 	r.Path(`/{bucket}/{key:[\s\S]+}`).HandlerFunc(s.dispatch(onObject))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf(ErrInvalidURI, "couldn't parse the specified URI"))
+		s.writeError(w, r, s3err.New(s3err.InvalidURI, "couldn't parse the specified URI"))
 	})
 	return s.front(rpc.TraceRoot("gateway", r)) // a span per S3 request when tracing is on
 }
@@ -329,49 +330,49 @@ func (s *Server) front(next http.Handler) http.Handler {
 }
 
 // translate maps cluster and client errors to S3 errors.
-func (s *Server) translate(err error) *apiError {
+func (s *Server) translate(err error) *s3err.Error {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, client.ErrNoSuchBucket):
-		return &apiError{S3Error: ErrNoSuchBucket, Message: "the specified bucket does not exist"}
+		return s3error(s3err.NoSuchBucket, "the specified bucket does not exist")
 	case errors.Is(err, client.ErrNoSuchKey):
-		return &apiError{S3Error: ErrNoSuchKey, Message: "the specified key does not exist"}
+		return s3error(s3err.NoSuchKey, "the specified key does not exist")
 	case errors.Is(err, client.ErrBucketExists):
-		return &apiError{S3Error: ErrBucketAlreadyOwnedByYou, Message: "your previous request to create the named bucket succeeded and you already own it"}
+		return s3error(s3err.BucketAlreadyOwnedByYou, "your previous request to create the named bucket succeeded and you already own it")
 	case errors.Is(err, client.ErrBucketNotEmpty):
-		return &apiError{S3Error: ErrBucketNotEmpty, Message: "the bucket you tried to delete is not empty"}
+		return s3error(s3err.BucketNotEmpty, "the bucket you tried to delete is not empty")
 	case errors.Is(err, client.ErrPrecondition):
-		return &apiError{S3Error: ErrPreconditionFailed, Message: "at least one of the preconditions you specified did not hold"}
+		return s3error(s3err.PreconditionFailed, "at least one of the preconditions you specified did not hold")
 	case errors.Is(err, client.ErrTooLarge):
-		return &apiError{S3Error: ErrMetadataTooLarge, Message: "metadata exceeds the limit"}
+		return s3error(s3err.MetadataTooLarge, "metadata exceeds the limit")
 	case errors.Is(err, client.ErrLocked):
-		return &apiError{S3Error: ErrAccessDenied, Message: "access Denied because object protected by object lock"}
+		return s3error(s3err.AccessDenied, "access Denied because object protected by object lock")
 	case errors.Is(err, client.ErrBadRequest):
-		return &apiError{S3Error: ErrInvalidRequest, Message: msg}
+		return s3error(s3err.InvalidRequest, msg)
 	case errors.Is(err, client.ErrNoSuchUpload):
-		return &apiError{S3Error: ErrNoSuchUpload, Message: "the specified upload does not exist"}
+		return s3error(s3err.NoSuchUpload, "the specified upload does not exist")
 	case errors.Is(err, client.ErrInvalidPart):
-		return &apiError{S3Error: ErrInvalidPart, Message: "one or more of the specified parts could not be found, or their ETags do not match"}
+		return s3error(s3err.InvalidPart, "one or more of the specified parts could not be found, or their ETags do not match")
 	case errors.Is(err, client.ErrInvalidPartOrder):
-		return &apiError{S3Error: ErrInvalidPartOrder, Message: "the list of parts was not in ascending order"}
+		return s3error(s3err.InvalidPartOrder, "the list of parts was not in ascending order")
 	case errors.Is(err, client.ErrEntityTooSmall):
-		return &apiError{S3Error: ErrEntityTooSmall, Message: "your proposed upload is smaller than the minimum allowed object size"}
+		return s3error(s3err.EntityTooSmall, "your proposed upload is smaller than the minimum allowed object size")
 	case errors.Is(err, client.ErrNoSpace):
-		return &apiError{S3Error: ErrInsufficientStorage, Message: "the cluster has no room for this data; free space or add chunk servers before retrying"}
+		return s3error(s3err.InsufficientStorage, "the cluster has no room for this data; free space or add chunk servers before retrying")
 	case errors.Is(err, client.ErrNotEnoughServers):
-		return &apiError{S3Error: ErrServiceUnavailable, Message: "too few chunk servers are live to store the data at its replication; retry when they are back"}
+		return s3error(s3err.ServiceUnavailable, "too few chunk servers are live to store the data at its replication; retry when they are back")
 	case errors.Is(err, client.ErrUnavailable):
-		return &apiError{S3Error: ErrServiceUnavailable, Message: "please reduce your request rate or retry"}
+		return s3error(s3err.ServiceUnavailable, "please reduce your request rate or retry")
 	case errors.Is(err, client.ErrInvalidName), errors.Is(err, proto.ErrInvalidName):
-		return &apiError{S3Error: ErrInvalidArgument, Message: msg}
+		return s3error(s3err.InvalidArgument, msg)
 	case errors.Is(err, client.ErrNoReplica), errors.Is(err, client.ErrCorrupt):
 		// The client reports "no good replica" for unreachable and for
 		// corrupt replicas alike; both may heal.
-		return &apiError{S3Error: ErrServiceUnavailable, Message: "no replica of part of this object can be read right now; retry when its chunk servers are back"}
+		return s3error(s3err.ServiceUnavailable, "no replica of part of this object can be read right now; retry when its chunk servers are back")
 	case errors.Is(err, client.ErrShortWrite):
-		return &apiError{S3Error: ErrIncompleteBody, Message: "you did not provide the number of bytes specified by the Content-Length header"}
+		return s3error(s3err.IncompleteBody, "you did not provide the number of bytes specified by the Content-Length header")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &apiError{S3Error: ErrServiceUnavailable, Message: "the request timed out"}
+		return s3error(s3err.ServiceUnavailable, "the request timed out")
 	}
-	return &apiError{S3Error: ErrInternal, Message: "we encountered an internal error; please try again"}
+	return s3error(s3err.Internal, "we encountered an internal error; please try again")
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3tags"
 	"github.com/granary-store/granary/gateway/s3xml"
@@ -26,7 +27,7 @@ func (s *Server) getObjectTagging(w http.ResponseWriter, r *http.Request) {
 		o, err = s.objectInfo(r.Context(), bucket, key, vid)
 	}
 	if err == nil && o.DeleteMarker {
-		err = &apiError{S3Error: ErrMethodNotAllowed, Message: "the specified method is not allowed against this resource", ResourceType: "DeleteMarker"}
+		err = methodNotAllowed("DeleteMarker")
 	}
 	if err != nil {
 		s.writeError(w, r, versionError(err))
@@ -89,7 +90,7 @@ func (s *Server) getBucketTagging(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(b.Tags) == 0 {
-		s.writeError(w, r, errorf(ErrNoSuchTagSet, "the TagSet does not exist"))
+		s.writeError(w, r, s3err.New(s3err.NoSuchTagSet, "the TagSet does not exist"))
 		return
 	}
 	s3xml.Write(w, http.StatusOK, s3tags.Document(b.Tags))

@@ -2,13 +2,13 @@ package gateway
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"net/http"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3list"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -35,7 +35,7 @@ func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request) {
 			doc.MfaDelete != "" && doc.MfaDelete != "Enabled" && doc.MfaDelete != "Disabled":
 			return s3xml.Malformed()
 		case doc.MfaDelete == "Enabled":
-			return errorf(ErrNotImplemented, "MFA delete is not implemented")
+			return s3err.New(s3err.NotImplemented, "MFA delete is not implemented")
 		}
 		return s.client.SetVersioning(ctx, bucket, doc.Status)
 	})
@@ -44,7 +44,7 @@ func (s *Server) putBucketVersioning(w http.ResponseWriter, r *http.Request) {
 // versionError maps a missing version to NoSuchVersion.
 func versionError(err error) error {
 	if errors.Is(err, client.ErrNotFound) {
-		return errorf(ErrNoSuchVersion, "the specified version does not exist")
+		return s3err.New(s3err.NoSuchVersion, "the specified version does not exist")
 	}
 	return err
 }
@@ -66,7 +66,7 @@ func (s *Server) openForRead(w http.ResponseWriter, r *http.Request, bucket, key
 			s3hdr.SetVersionHeaders(w.Header(), info)
 			w.Header().Set("Last-Modified", info.Modified.UTC().Format(http.TimeFormat))
 			w.Header().Set("Allow", "DELETE")
-			return nil, &apiError{S3Error: ErrMethodNotAllowed, Message: "the specified method is not allowed against this resource", ResourceType: "DeleteMarker"}
+			return nil, methodNotAllowed("DeleteMarker")
 		}
 		return obj, nil
 	}
@@ -117,7 +117,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 		KeyMarker: q.Get("key-marker"), VersionIDMarker: q.Get("version-id-marker"), MaxKeys: max}
 	if req.VersionIDMarker != "" {
 		if req.KeyMarker == "" {
-			s.writeError(w, r, errorf(ErrInvalidArgument, "a version-id marker cannot be specified without a key marker"))
+			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "a version-id marker cannot be specified without a key marker"))
 			return
 		}
 		if _, err := s3hdr.CheckVersionID(req.VersionIDMarker); err != nil {
@@ -127,7 +127,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, p := range []string{req.Prefix, req.Delimiter, req.KeyMarker} {
 		if len(p) > proto.MaxKeyLen {
-			s.writeError(w, r, errorf(ErrKeyTooLong, "your key is too long"))
+			s.writeError(w, r, s3err.New(s3err.KeyTooLong, "your key is too long"))
 			return
 		}
 	}
@@ -140,43 +140,13 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		b, _ := s.bucketInfo(r.Context(), name) // the listing answered: the bucket exists
-		fillVersions(&res, page, b)
+		s3list.Versions(&res, page, b)
 	} else if err := s.checkBucket(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if enc == "url" {
-		e := s3xml.URLEncode
-		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
-		for i := range res.Entries {
-			res.Entries[i].Key = e(res.Entries[i].Key)
-		}
-		for i := range res.CommonPrefixes {
-			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
-		}
+		s3list.URLEncodeVersions(&res)
 	}
 	s3xml.Write(w, http.StatusOK, res)
-}
-
-func fillVersions(res *s3xml.ListVersionsResult, page client.VersionsResult, b client.Bucket) {
-	res.IsTruncated, res.NextKeyMarker, res.NextVersionIDMarker = page.IsTruncated, page.NextKeyMarker, page.NextVersionIDMarker
-	for _, v := range page.Versions {
-		e := s3xml.Version{XMLName: xml.Name{Local: "Version"}, Key: v.Key, VersionID: v.VersionName(), IsLatest: v.IsLatest,
-			LastModified: s3xml.Time(v.Modified)}
-		owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, v.Object))
-		e.Owner = &owner
-		if v.DeleteMarker {
-			e.XMLName.Local = "DeleteMarker"
-		} else {
-			size := v.Size
-			e.ETag, e.Size, e.StorageClass = `"`+v.ETag+`"`, &size, "STANDARD"
-			if v.StorageClass != "" {
-				e.StorageClass = v.StorageClass
-			}
-		}
-		res.Entries = append(res.Entries, e)
-	}
-	for _, p := range page.CommonPrefixes {
-		res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: p})
-	}
 }

@@ -1,0 +1,149 @@
+// Package s3list builds the pages of S3's listings from the cluster's
+// answers: ListObjects entries, ListObjectVersions entries and delete
+// markers, ListParts pages and ListMultipartUploads pages (key and upload
+// markers, delimiter grouping), with owners as the bucket's object
+// ownership setting gives them, and encoding-type=url. It knows nothing
+// of the gateway's server.
+package s3list
+
+import (
+	"encoding/xml"
+	"slices"
+	"strings"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3hdr"
+	"github.com/granary-store/granary/gateway/s3xml"
+)
+
+// Objects adds objects to a ListObjects page, with their owners when
+// withOwner (b: their bucket's record).
+func Objects(res *s3xml.ListBucketResult, objects []client.ObjectInfo, b client.Bucket, withOwner bool) {
+	for _, o := range objects {
+		ox := s3xml.Object{Key: o.Key, LastModified: s3xml.Time(o.Modified),
+			ETag: `"` + o.ETag + `"`, Size: o.Size, StorageClass: s3hdr.StorageClassOf(o.StorageClass)}
+		if withOwner {
+			owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, o))
+			ox.Owner = &owner
+		}
+		res.Contents = append(res.Contents, ox)
+	}
+}
+
+// Versions fills a ListObjectVersions page from the cluster's (b: the
+// bucket's record).
+func Versions(res *s3xml.ListVersionsResult, page client.VersionsResult, b client.Bucket) {
+	res.IsTruncated, res.NextKeyMarker, res.NextVersionIDMarker = page.IsTruncated, page.NextKeyMarker, page.NextVersionIDMarker
+	for _, v := range page.Versions {
+		e := s3xml.Version{XMLName: xml.Name{Local: "Version"}, Key: v.Key, VersionID: v.VersionName(), IsLatest: v.IsLatest,
+			LastModified: s3xml.Time(v.Modified)}
+		owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, v.Object))
+		e.Owner = &owner
+		if v.DeleteMarker {
+			e.XMLName.Local = "DeleteMarker"
+		} else {
+			size := v.Size
+			e.ETag, e.Size, e.StorageClass = `"`+v.ETag+`"`, &size, "STANDARD"
+			if v.StorageClass != "" {
+				e.StorageClass = v.StorageClass
+			}
+		}
+		res.Entries = append(res.Entries, e)
+	}
+	for _, p := range page.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: p})
+	}
+}
+
+// URLEncodeVersions applies encoding-type=url to a ListObjectVersions
+// page.
+func URLEncodeVersions(res *s3xml.ListVersionsResult) {
+	e := s3xml.URLEncode
+	res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
+	for i := range res.Entries {
+		res.Entries[i].Key = e(res.Entries[i].Key)
+	}
+	for i := range res.CommonPrefixes {
+		res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
+	}
+}
+
+// Parts fills a ListParts page (its marker, size and upload's checksum
+// algorithm set) with the parts after the marker.
+func Parts(res *s3xml.ListPartsResult, parts []client.Part) {
+	for _, p := range parts {
+		if p.Number <= res.PartNumberMarker {
+			continue
+		}
+		if len(res.Parts) == res.MaxParts {
+			res.IsTruncated = true
+			break
+		}
+		res.Parts = append(res.Parts, s3xml.Part{PartNumber: p.Number, LastModified: s3xml.Time(p.Modified), ETag: `"` + p.ETag + `"`, Size: p.Size,
+			Checksums: s3xml.NewChecksums(res.ChecksumAlgorithm, p.Checksum)})
+		res.NextPartNumberMarker = p.Number
+	}
+}
+
+// Uploads fills a ListMultipartUploads page (its markers, prefix,
+// delimiter, size and encoding set) from the bucket's uploads under the
+// prefix: in key order, then initiation order, after key-marker (and
+// upload-id-marker within it), grouped by delimiter (b: the bucket's
+// record).
+func Uploads(res *s3xml.ListMultipartUploadsResult, ups []client.Upload, b client.Bucket) {
+	slices.SortStableFunc(ups, func(a, b client.Upload) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return a.Created.Compare(b.Created)
+	})
+	pastIDMarker := res.UploadIDMarker == ""
+	lastPrefix := ""
+	for _, u := range ups {
+		if u.Key < res.KeyMarker || u.Key == res.KeyMarker && res.UploadIDMarker == "" {
+			continue
+		}
+		if u.Key == res.KeyMarker && !pastIDMarker {
+			pastIDMarker = u.ID == res.UploadIDMarker
+			continue
+		}
+		if res.Delimiter != "" {
+			if i := strings.Index(u.Key[len(res.Prefix):], res.Delimiter); i >= 0 {
+				cp := u.Key[:len(res.Prefix)+i+len(res.Delimiter)]
+				if cp == lastPrefix || cp <= res.KeyMarker {
+					continue
+				}
+				if len(res.Uploads)+len(res.CommonPrefixes) == res.MaxUploads {
+					res.IsTruncated = true
+					break
+				}
+				lastPrefix = cp
+				res.CommonPrefixes = append(res.CommonPrefixes, s3xml.CommonPrefix{Prefix: cp})
+				res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
+				continue
+			}
+		}
+		if len(res.Uploads)+len(res.CommonPrefixes) == res.MaxUploads {
+			res.IsTruncated = true
+			break
+		}
+		owner := s3acl.OwnerOf(s3acl.ObjectOwner(b, client.ObjectInfo{ObjectHeaders: u.ObjectHeaders}))
+		res.Uploads = append(res.Uploads, s3xml.Upload{Key: u.Key, UploadID: u.ID, Initiator: owner, Owner: owner,
+			StorageClass: "STANDARD", Initiated: s3xml.Time(u.Created)})
+		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.ID
+	}
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
+	}
+	if res.EncodingType == "url" {
+		e := s3xml.URLEncode
+		res.Prefix, res.Delimiter, res.KeyMarker, res.NextKeyMarker = e(res.Prefix), e(res.Delimiter), e(res.KeyMarker), e(res.NextKeyMarker)
+		for i := range res.Uploads {
+			res.Uploads[i].Key = e(res.Uploads[i].Key)
+		}
+		for i := range res.CommonPrefixes {
+			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
+		}
+	}
+}

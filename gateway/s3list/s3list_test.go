@@ -1,0 +1,56 @@
+package s3list
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/gateway/s3xml"
+)
+
+func TestUploads(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	up := func(key, id string, at int) client.Upload {
+		return client.Upload{Key: key, ID: id, Created: t0.Add(time.Duration(at) * time.Second)}
+	}
+	all := func() []client.Upload {
+		return []client.Upload{up("b", "u3", 3), up("a", "u2", 2), up("a", "u1", 1), up("d/x", "u4", 4), up("d/y", "u5", 5), up("e", "u6", 6)}
+	}
+	page := func(res s3xml.ListMultipartUploadsResult) string {
+		s := ""
+		for _, u := range res.Uploads {
+			s += u.Key + ":" + u.UploadID + " "
+		}
+		for _, p := range res.CommonPrefixes {
+			s += p.Prefix + " "
+		}
+		return fmt.Sprintf("%s| truncated %v next %q %q", s, res.IsTruncated, res.NextKeyMarker, res.NextUploadIDMarker)
+	}
+	for _, c := range []struct {
+		res  s3xml.ListMultipartUploadsResult
+		want string
+	}{
+		{s3xml.ListMultipartUploadsResult{MaxUploads: 1000}, `a:u1 a:u2 b:u3 d/x:u4 d/y:u5 e:u6 | truncated false next "" ""`},
+		{s3xml.ListMultipartUploadsResult{MaxUploads: 2}, `a:u1 a:u2 | truncated true next "a" "u2"`},
+		{s3xml.ListMultipartUploadsResult{MaxUploads: 2, KeyMarker: "a", UploadIDMarker: "u1"}, `a:u2 b:u3 | truncated true next "b" "u3"`},
+		{s3xml.ListMultipartUploadsResult{MaxUploads: 1000, KeyMarker: "a"}, `b:u3 d/x:u4 d/y:u5 e:u6 | truncated false next "" ""`},
+		{s3xml.ListMultipartUploadsResult{MaxUploads: 4, Delimiter: "/"}, `a:u1 a:u2 b:u3 d/ | truncated true next "d/" ""`},
+		{s3xml.ListMultipartUploadsResult{MaxUploads: 1000, Delimiter: "/", KeyMarker: "d/"}, `e:u6 | truncated false next "" ""`},
+	} {
+		res := c.res
+		Uploads(&res, all(), client.Bucket{Name: "b", Owner: "alice"})
+		if got := page(res); got != c.want {
+			t.Errorf("%+v:\n got %s\nwant %s", c.res, got, c.want)
+		}
+	}
+}
+
+func TestParts(t *testing.T) {
+	parts := []client.Part{{Number: 1, Size: 5}, {Number: 2, Size: 6}, {Number: 4, Size: 7}}
+	res := s3xml.ListPartsResult{PartNumberMarker: 1, MaxParts: 1}
+	Parts(&res, parts)
+	if len(res.Parts) != 1 || res.Parts[0].PartNumber != 2 || !res.IsTruncated || res.NextPartNumberMarker != 2 {
+		t.Errorf("%+v", res)
+	}
+}
