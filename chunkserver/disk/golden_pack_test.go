@@ -24,7 +24,7 @@ func goldenVolume(t *testing.T) (file []byte, offs []int64) {
 	s := openStore(t, cfg)
 	for _, c := range goldenChunks {
 		mustPut(t, s, c.id, goldenData(c.n))
-		_, off, _ := s.Locate(c.id)
+		_, off, _, _ := s.Locate(c.id)
 		offs = append(offs, off-recordPrefix(int64(c.n)))
 	}
 	if err := s.Delete(goldenChunks[1].id); err != nil {

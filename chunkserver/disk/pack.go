@@ -213,24 +213,24 @@ func (s *Store) deletePacked(id uint64, e entry) error {
 	return nil
 }
 
-// Locate returns the file holding chunk id and the offset of its first
-// data byte in that file: its chunk file, or the volume holding its
-// record. For tools and fault tests (disk.Locate finds the same without a
-// Store).
-func (s *Store) Locate(id uint64) (path string, dataOffset int64, err error) {
+// Locate returns the file holding chunk id, the offset of its first data
+// byte in that file and its data length: its chunk file, or the volume
+// holding its record. For tools and fault tests (disk.Locate finds the
+// same without a Store).
+func (s *Store) Locate(id uint64) (path string, dataOffset, size int64, err error) {
 	s.mu.RLock()
 	e, ok := s.chunks[id]
 	closed := s.closed
 	s.mu.RUnlock()
 	switch {
 	case closed:
-		return "", 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrClosed)
+		return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrClosed)
 	case !ok:
-		return "", 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrNotFound)
+		return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrNotFound)
 	case e.packed():
-		return s.volPath(e.dir, e.vol), e.off + recordPrefix(e.size), nil
+		return s.volPath(e.dir, e.vol), e.off + recordPrefix(e.size), e.size, nil
 	}
-	return s.path(e.dir, id), headerSize, nil
+	return s.path(e.dir, id), headerSize, e.size, nil
 }
 
 // Remove removes chunk id from data dir dir without a Store, as an

@@ -66,7 +66,7 @@ func TestPackedRoundTrip(t *testing.T) {
 				if got := mustGet(t, s, id); !bytes.Equal(got, data) {
 					t.Fatalf("size %d known %v piece %d: data differs", size, known, piece)
 				}
-				path, off, err := s.Locate(id)
+				path, off, _, err := s.Locate(id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -145,7 +145,7 @@ func TestPackedFlipAnyByte(t *testing.T) {
 		data := testData(n, 4)
 		mustPut(t, s, 0x1, testData(50, 1)) // a record before it
 		mustPut(t, s, id, data)
-		path, dataOff, err := s.Locate(id)
+		path, dataOff, _, err := s.Locate(id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +320,7 @@ func TestPackedBackgroundCompaction(t *testing.T) {
 	want := putMany(t, s, 1, 40)
 	first := volumeFiles(t, dir)[0]
 	for id := range want {
-		if path, _, _ := s.Locate(id); path == first && id != 2 {
+		if path, _, _, _ := s.Locate(id); path == first && id != 2 {
 			if err := s.Delete(id); err != nil {
 				t.Fatal(err)
 			}
@@ -630,13 +630,13 @@ func TestPackedDamagedVolume(t *testing.T) {
 	first := volumeFiles(t, dir)[0]
 	var inFirst []uint64
 	for id := range want {
-		if path, _, _ := s.Locate(id); path == first {
+		if path, _, _, _ := s.Locate(id); path == first {
 			inFirst = append(inFirst, id)
 		}
 	}
 	slices.Sort(inFirst)
 	victim := inFirst[len(inFirst)/2]
-	_, off, _ := s.Locate(victim)
+	_, off, _, _ := s.Locate(victim)
 	s.Close()
 	f, _ := os.OpenFile(first, os.O_RDWR, 0)
 	start := off - recordPrefix(int64(len(want[victim])))
@@ -679,7 +679,7 @@ func TestPackedMissingVolume(t *testing.T) {
 		vols := volumeFiles(t, dir)
 		var inFirst []uint64
 		for id := range want {
-			if path, _, _ := s.Locate(id); path == vols[0] {
+			if path, _, _, _ := s.Locate(id); path == vols[0] {
 				inFirst = append(inFirst, id)
 			}
 		}
@@ -736,7 +736,7 @@ func TestLocateOffline(t *testing.T) {
 	}
 	for _, c := range inv {
 		path, off, size, err := Locate(dir, c.ID)
-		wantPath, wantOff, _ := s.Locate(c.ID)
+		wantPath, wantOff, _, _ := s.Locate(c.ID)
 		if err != nil || path != wantPath || off != wantOff || size != c.Size {
 			t.Fatalf("Locate(%d) = %s, %d, %d, %v; the store says %s, %d, size %d", c.ID, path, off, size, err, wantPath, wantOff, c.Size)
 		}
@@ -923,7 +923,7 @@ func TestPackedCompactionCrashDuplicates(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "volumes", volumeName(9)), copyVol, 0o644)
 
 	s = openStore(t, cfg)
-	if path, off, _ := s.Locate(5); filepath.Base(path) != volumeName(9) || off != volHeaderSize+recordPrefix(3000) {
+	if path, off, _, _ := s.Locate(5); filepath.Base(path) != volumeName(9) || off != volHeaderSize+recordPrefix(3000) {
 		t.Fatalf("kept copy %s at %d, want the newer one", path, off)
 	}
 	if !bytes.Equal(mustGet(t, s, 5), data) || len(s.List()) != 2 {
