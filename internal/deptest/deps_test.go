@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -195,6 +196,9 @@ func TestLayerRules(t *testing.T) {
 			if under(from, "master/meta") && strings.HasPrefix(imp, module) && under(imp, "master") && !under(imp, "master/meta") {
 				t.Errorf("%s imports %s: the replicated state knows nothing of the master around it", rel(from), rel(imp))
 			}
+			if under(from, "master/meta") && strings.HasPrefix(imp, "github.com/dgraph-io/badger") && !slices.Contains(badgerUsers, rel(from)) {
+				t.Errorf("%s imports %s: of the state's packages only %v use Badger (domain packages take a kv.Txn)", rel(from), imp, badgerUsers)
+			}
 			checkWorker(t, from, imp)
 			if slicesAny(pureMeta, func(d string) bool { return under(from, d) }) && strings.Contains(strings.Split(imp, "/")[0], ".") &&
 				(!strings.HasPrefix(imp, module) || !under(imp, "internal/proto")) {
@@ -230,6 +234,10 @@ func TestChunkStoreHasNoMetricsLibrary(t *testing.T) {
 	}
 	t.Fatal("chunkserver/disk not found")
 }
+
+// badgerUsers are the only packages of the replicated state that import
+// Badger: the state machine and its record layer, master/meta/kv.
+var badgerUsers = []string{"master/meta", "master/meta/kv"}
 
 // pureMeta are the parts of the replicated state that do no storage:
 // record validation, listing over an iterator master/meta provides, and

@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -19,24 +20,10 @@ func policyKey(name string) []byte { return []byte("a/" + name) }
 func userKey(name string) []byte   { return []byte("u/" + name) }
 func accessKey(id string) []byte   { return []byte("k/" + id) }
 
-// scanTxn calls fn with each key and value under prefix in txn, in key
-// order. fn must not write under prefix.
-func scanTxn(txn *badger.Txn, prefix []byte, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		item := it.Item()
-		if err := item.Value(func(v []byte) error { return fn(item.KeyCopy(nil), v) }); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func getUser(txn *badger.Txn, name string) (*proto.User, error) {
 	var u proto.User
-	if err := get(txn, userKey(name), &u); err != nil {
-		return nil, notFoundAs(err, fmt.Errorf("user %s: %w", name, ErrNotFound))
+	if err := kv.Get(txn, userKey(name), &u); err != nil {
+		return nil, kv.NotFoundAs(err, fmt.Errorf("user %s: %w", name, ErrNotFound))
 	}
 	return &u, nil
 }
@@ -46,11 +33,11 @@ func applySetKeyStatus(txn *badger.Txn, _ uint64, c *SetKeyStatus) (any, error) 
 		return nil, fmt.Errorf("access key status %q is not Active or Inactive: %w", c.Status, ErrInvalid)
 	}
 	var k proto.AccessKey
-	if err := get(txn, accessKey(c.AccessKey), &k); err != nil {
-		return nil, notFoundAs(err, fmt.Errorf("access key %s: %w", c.AccessKey, ErrNotFound))
+	if err := kv.Get(txn, accessKey(c.AccessKey), &k); err != nil {
+		return nil, kv.NotFoundAs(err, fmt.Errorf("access key %s: %w", c.AccessKey, ErrNotFound))
 	}
 	k.Status = c.Status
-	return nil, put(txn, accessKey(c.AccessKey), k)
+	return nil, kv.Put(txn, accessKey(c.AccessKey), k)
 }
 
 // applyDeleteUser deletes a user and its keys; it refuses the root user and
@@ -63,9 +50,9 @@ func applyDeleteUser(txn *badger.Txn, _ uint64, c *DeleteUser) (any, error) {
 		return nil, err
 	}
 	var owned string
-	err := scanTxn(txn, []byte("b/"), func(k, v []byte) error {
+	err := kv.Scan(txn, []byte("b/"), func(k, v []byte) error {
 		var b proto.Bucket
-		if err := decodeValue(k, v, &b); err != nil {
+		if err := kv.Decode(k, v, &b); err != nil {
 			return err
 		}
 		if owned == "" && b.Owner == c.Name {
@@ -80,9 +67,9 @@ func applyDeleteUser(txn *badger.Txn, _ uint64, c *DeleteUser) (any, error) {
 		return nil, fmt.Errorf("user %s owns bucket %s: %w", c.Name, owned, ErrConflict)
 	}
 	var keys [][]byte
-	err = scanTxn(txn, []byte("k/"), func(k, v []byte) error {
+	err = kv.Scan(txn, []byte("k/"), func(k, v []byte) error {
 		var ak proto.AccessKey
-		if err := decodeValue(k, v, &ak); err != nil {
+		if err := kv.Decode(k, v, &ak); err != nil {
 			return err
 		}
 		if ak.User == c.Name {
@@ -94,23 +81,23 @@ func applyDeleteUser(txn *badger.Txn, _ uint64, c *DeleteUser) (any, error) {
 		return nil, err
 	}
 	for _, k := range keys {
-		if err := del(txn, k); err != nil {
+		if err := kv.Del(txn, k); err != nil {
 			return nil, err
 		}
 	}
-	return nil, del(txn, userKey(c.Name))
+	return nil, kv.Del(txn, userKey(c.Name))
 }
 
 func applyPutAccessPolicy(txn *badger.Txn, _ uint64, c *PutAccessPolicy) (any, error) {
 	if err := validate.AccessPolicy(c.Policy); err != nil {
 		return nil, err
 	}
-	return nil, put(txn, policyKey(c.Policy.Name), c.Policy)
+	return nil, kv.Put(txn, policyKey(c.Policy.Name), c.Policy)
 }
 
 // applyDeleteAccessPolicy deletes a policy no user has attached.
 func applyDeleteAccessPolicy(txn *badger.Txn, _ uint64, c *DeleteAccessPolicy) (any, error) {
-	found, err := exists(txn, policyKey(c.Name))
+	found, err := kv.Exists(txn, policyKey(c.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -118,9 +105,9 @@ func applyDeleteAccessPolicy(txn *badger.Txn, _ uint64, c *DeleteAccessPolicy) (
 		return nil, fmt.Errorf("access policy %s: %w", c.Name, ErrNotFound)
 	}
 	var user string
-	err = scanTxn(txn, []byte("u/"), func(k, v []byte) error {
+	err = kv.Scan(txn, []byte("u/"), func(k, v []byte) error {
 		var u proto.User
-		if err := decodeValue(k, v, &u); err != nil {
+		if err := kv.Decode(k, v, &u); err != nil {
 			return err
 		}
 		if user == "" && slices.Contains(u.Policies, c.Name) {
@@ -134,7 +121,7 @@ func applyDeleteAccessPolicy(txn *badger.Txn, _ uint64, c *DeleteAccessPolicy) (
 	if user != "" {
 		return nil, fmt.Errorf("access policy %s is attached to user %s: %w", c.Name, user, ErrConflict)
 	}
-	return nil, del(txn, policyKey(c.Name))
+	return nil, kv.Del(txn, policyKey(c.Name))
 }
 
 // applyAttachPolicy attaches (or detaches) a policy to a user; attaching
@@ -144,7 +131,7 @@ func applyAttachPolicy(txn *badger.Txn, _ uint64, c *AttachPolicy) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	found, err := exists(txn, policyKey(c.Policy))
+	found, err := kv.Exists(txn, policyKey(c.Policy))
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +150,7 @@ func applyAttachPolicy(txn *badger.Txn, _ uint64, c *AttachPolicy) (any, error) 
 	if len(u.Policies) == 0 {
 		u.Policies = nil
 	}
-	return nil, put(txn, userKey(c.User), u)
+	return nil, kv.Put(txn, userKey(c.User), u)
 }
 
 // applyPutObjectACL replaces the ACL of an object's newest version or of
@@ -185,9 +172,9 @@ func applyPutObjectACL(txn *badger.Txn, _ uint64, c *PutObjectACL) (any, error) 
 	acl := c.ACL
 	rec.ACL = &acl
 	if current {
-		return nil, put(txn, objectKey(c.Bucket, c.Key), rec)
+		return nil, kv.Put(txn, objectKey(c.Bucket, c.Key), rec)
 	}
-	return nil, put(txn, versionKey(c.Bucket, c.Key, rec.Version), rec)
+	return nil, kv.Put(txn, versionKey(c.Bucket, c.Key, rec.Version), rec)
 }
 
 // User returns a user.
@@ -207,7 +194,7 @@ func (f *FSM) User(name string) (proto.User, error) {
 func (f *FSM) AccessPolicy(name string) (proto.AccessPolicy, error) {
 	var p proto.AccessPolicy
 	err := f.view(func(txn *badger.Txn) error {
-		return notFoundAs(get(txn, policyKey(name), &p), fmt.Errorf("access policy %s: %w", name, ErrNotFound))
+		return kv.NotFoundAs(kv.Get(txn, policyKey(name), &p), fmt.Errorf("access policy %s: %w", name, ErrNotFound))
 	})
 	return p, err
 }
@@ -217,7 +204,7 @@ func (f *FSM) AccessPolicies() ([]proto.AccessPolicy, error) {
 	out := []proto.AccessPolicy{}
 	err := scan(f, []byte("a/"), func(k, v []byte) error {
 		var p proto.AccessPolicy
-		if err := decodeValue(k, v, &p); err != nil {
+		if err := kv.Decode(k, v, &p); err != nil {
 			return err
 		}
 		out = append(out, p)
@@ -231,8 +218,8 @@ func (f *FSM) AccessPolicies() ([]proto.AccessPolicy, error) {
 func (f *FSM) Identity(id string) (proto.Identity, error) {
 	var out proto.Identity
 	err := f.view(func(txn *badger.Txn) error {
-		if err := get(txn, accessKey(id), &out.Key); err != nil {
-			return notFoundAs(err, fmt.Errorf("access key %s: %w", id, ErrNotFound))
+		if err := kv.Get(txn, accessKey(id), &out.Key); err != nil {
+			return kv.NotFoundAs(err, fmt.Errorf("access key %s: %w", id, ErrNotFound))
 		}
 		u, err := getUser(txn, out.Key.User)
 		if err != nil {
@@ -241,8 +228,8 @@ func (f *FSM) Identity(id string) (proto.Identity, error) {
 		out.User = *u
 		for _, name := range u.Policies {
 			var p proto.AccessPolicy
-			if err := get(txn, policyKey(name), &p); err != nil {
-				return notFoundAs(err, fmt.Errorf("access policy %s of user %s: %w", name, u.Name, ErrNotFound))
+			if err := kv.Get(txn, policyKey(name), &p); err != nil {
+				return kv.NotFoundAs(err, fmt.Errorf("access policy %s of user %s: %w", name, u.Name, ErrNotFound))
 			}
 			out.Policies = append(out.Policies, p)
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -30,16 +31,16 @@ func applyPutObjectTags(txn *badger.Txn, _ uint64, c *PutObjectTags) (any, error
 		}
 		rec.Tagging = c.Tagging
 		if current {
-			return nil, put(txn, objectKey(c.Bucket, c.Key), rec)
+			return nil, kv.Put(txn, objectKey(c.Bucket, c.Key), rec)
 		}
-		return nil, put(txn, versionKey(c.Bucket, c.Key, rec.Version), rec)
+		return nil, kv.Put(txn, versionKey(c.Bucket, c.Key, rec.Version), rec)
 	}
 	rec, err := getRecord(txn, c.Bucket, c.Key) // as stored: inline bytes stay where they are
 	if err != nil {
 		return nil, err
 	}
 	rec.Tagging = c.Tagging
-	return nil, put(txn, objectKey(c.Bucket, c.Key), rec)
+	return nil, kv.Put(txn, objectKey(c.Bucket, c.Key), rec)
 }
 
 // ValidateBucketConf checks the parts of a bucket configuration change.
@@ -112,8 +113,8 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 		return nil, err
 	}
 	var b proto.Bucket
-	if err := get(txn, bucketKey(c.Bucket), &b); err != nil {
-		return nil, notFoundAs(err, fmt.Errorf("bucket %s: %w", c.Bucket, ErrNoSuchBucket))
+	if err := kv.Get(txn, bucketKey(c.Bucket), &b); err != nil {
+		return nil, kv.NotFoundAs(err, fmt.Errorf("bucket %s: %w", c.Bucket, ErrNoSuchBucket))
 	}
 	if c.Tags != nil {
 		b.Tags = nil
@@ -175,5 +176,5 @@ func applyPutBucketConf(txn *badger.Txn, _ uint64, c *PutBucketConf) (any, error
 			b.Convert = &proto.ConvertRule{Policy: p.String(), AfterSeconds: r.AfterSeconds}
 		}
 	}
-	return nil, put(txn, bucketKey(c.Bucket), b)
+	return nil, kv.Put(txn, bucketKey(c.Bucket), b)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/validate"
 
 	"github.com/dgraph-io/badger/v4"
@@ -54,7 +55,7 @@ func applyReplaceExtents(txn *badger.Txn, _ uint64, c *ReplaceExtents) (any, err
 		return nil, bad("no extents and no storage class")
 	}
 	if current {
-		return obj.Version, put(txn, objectKey(obj.Bucket, obj.Key), obj)
+		return obj.Version, kv.Put(txn, objectKey(obj.Bucket, obj.Key), obj)
 	}
 	return obj.Version, putNoncurrent(txn, &obj)
 }
@@ -119,5 +120,5 @@ func applySetMeta(txn *badger.Txn, index uint64, c *SetMeta) (any, error) {
 		return nil, err
 	}
 	rec.Version, rec.Modified = index, c.Modified
-	return rec.Version, put(txn, objectKey(c.Bucket, c.Key), rec)
+	return rec.Version, kv.Put(txn, objectKey(c.Bucket, c.Key), rec)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 )
 
 // At-most-once changes. A client may send one change several times: it
@@ -95,14 +96,14 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 			h.id, age.Round(time.Millisecond), requestMaxAge, ErrRequestExpired)
 	}
 	var prev outcome
-	switch err := get(txn, outcomeKey(h.id), &prev); {
+	switch err := kv.Get(txn, outcomeKey(h.id), &prev); {
 	case err == nil:
 		return prev.replay(h.op)
-	case !isNotFound(err):
-		return nil, storageError{err}
+	case !kv.IsNotFound(err):
+		return nil, kv.Storage(err)
 	}
 	val, cmdErr := fn(txn, index, body)
-	if isStorageErr(cmdErr) {
+	if kv.IsStorage(cmdErr) {
 		return nil, cmdErr
 	}
 	rec := outcome{Op: h.op, Index: index}
@@ -110,13 +111,13 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 		rec.Error = record(cmdErr)
 	} else if _, ok := outcomeResults[h.op]; ok && val != nil {
 		if rec.Result, err = json.Marshal(val); err != nil {
-			return nil, storageError{fmt.Errorf("encode outcome of %v: %w", h.op, err)}
+			return nil, kv.Storage(fmt.Errorf("encode outcome of %v: %w", h.op, err))
 		}
 	}
-	if err := put(txn, outcomeKey(h.id), rec); err != nil {
+	if err := kv.Put(txn, outcomeKey(h.id), rec); err != nil {
 		return nil, err
 	}
-	if err := setRaw(txn, outcomeTimeKey(h.at, h.id), nil); err != nil {
+	if err := kv.SetRaw(txn, outcomeTimeKey(h.at, h.id), nil); err != nil {
 		return nil, err
 	}
 	if index%pruneEvery == 0 {
@@ -141,7 +142,7 @@ func (o outcome) replay(asked Op) (any, error) {
 	}
 	v, err := dec(o.Result)
 	if err != nil {
-		return nil, storageError{fmt.Errorf("decode outcome at index %d: %w", o.Index, err)}
+		return nil, kv.Storage(fmt.Errorf("decode outcome at index %d: %w", o.Index, err))
 	}
 	return v, nil
 }
@@ -160,10 +161,10 @@ func pruneOutcomes(txn *badger.Txn, cutoff int64) error {
 	}
 	it.Close()
 	for _, k := range expired {
-		if err := del(txn, k); err != nil {
+		if err := kv.Del(txn, k); err != nil {
 			return err
 		}
-		if err := del(txn, outcomeKey(string(k[len(prefix)+8:]))); err != nil {
+		if err := kv.Del(txn, outcomeKey(string(k[len(prefix)+8:]))); err != nil {
 			return err
 		}
 	}

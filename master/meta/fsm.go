@@ -13,6 +13,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/hashicorp/raft"
+
+	"github.com/granary-store/granary/master/meta/kv"
 )
 
 // FSM is the replicated state machine. Its state lives in Badger; the last
@@ -185,7 +187,7 @@ func (f *FSM) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, erro
 		var res any
 		if l.Type == raft.LogCommand {
 			r, err := applyCommand(txn, l.Index, l.Data)
-			if isStorageErr(err) {
+			if kv.IsStorage(err) {
 				return i, err
 			}
 			res = Result{Val: r, Err: err}
@@ -205,18 +207,6 @@ func (f *FSM) applyInto(txn *badger.Txn, logs []*raft.Log, out []any) (int, erro
 type Result struct {
 	Val any
 	Err error
-}
-
-// storageError marks a Badger failure inside a command, as opposed to a
-// command that was refused by the state (no such bucket, and so on).
-type storageError struct{ err error }
-
-func (e storageError) Error() string { return "storage: " + e.err.Error() }
-func (e storageError) Unwrap() error { return e.err }
-
-func isStorageErr(err error) bool {
-	var s storageError
-	return errors.As(err, &s)
 }
 
 // Fail stops the state machine with a storage error: every later apply

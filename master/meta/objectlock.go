@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -78,9 +79,9 @@ func applySetLock(txn *badger.Txn, _ uint64, c *SetLock) (any, error) {
 		rec.LegalHold = r.LegalHold
 	}
 	if current {
-		return nil, put(txn, objectKey(r.Bucket, r.Key), rec)
+		return nil, kv.Put(txn, objectKey(r.Bucket, r.Key), rec)
 	}
-	return nil, put(txn, versionKey(r.Bucket, r.Key, rec.Version), rec)
+	return nil, kv.Put(txn, versionKey(r.Bucket, r.Key, rec.Version), rec)
 }
 
 // retentionChange checks a retention change at now.

@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/listing"
 )
 
@@ -18,7 +19,7 @@ import (
 func (f *FSM) Bucket(name string) (proto.Bucket, error) {
 	var b proto.Bucket
 	err := f.view(func(txn *badger.Txn) error {
-		return notFoundAs(get(txn, bucketKey(name), &b), fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket))
+		return kv.NotFoundAs(kv.Get(txn, bucketKey(name), &b), fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket))
 	})
 	return b, err
 }
@@ -28,7 +29,7 @@ func (f *FSM) Buckets() ([]proto.Bucket, error) {
 	out := []proto.Bucket{}
 	err := scan(f, []byte("b/"), func(k, v []byte) error {
 		var b proto.Bucket
-		if err := decodeValue(k, v, &b); err != nil {
+		if err := kv.Decode(k, v, &b); err != nil {
 			return err
 		}
 		out = append(out, b)
@@ -56,7 +57,7 @@ func (f *FSM) Nodes() ([]Node, error) {
 	var out []Node
 	err := scan(f, []byte("n/"), func(k, v []byte) error {
 		var n Node
-		if err := decodeValue(k, v, &n); err != nil {
+		if err := kv.Decode(k, v, &n); err != nil {
 			return err
 		}
 		out = append(out, n)
@@ -70,7 +71,7 @@ func (f *FSM) Members() (map[proto.NodeID]Member, error) {
 	out := map[proto.NodeID]Member{}
 	err := scan(f, []byte("r/"), func(k, v []byte) error {
 		var m Member
-		if err := decodeValue(k, v, &m); err != nil {
+		if err := kv.Decode(k, v, &m); err != nil {
 			return err
 		}
 		out[m.ID] = m
@@ -84,7 +85,7 @@ func (f *FSM) Users() ([]proto.User, error) {
 	out := []proto.User{}
 	err := scan(f, []byte("u/"), func(k, v []byte) error {
 		var u proto.User
-		if err := decodeValue(k, v, &u); err != nil {
+		if err := kv.Decode(k, v, &u); err != nil {
 			return err
 		}
 		out = append(out, u)
@@ -99,7 +100,7 @@ func (f *FSM) Keys(user string) ([]proto.AccessKey, error) {
 	out := []proto.AccessKey{}
 	err := scan(f, []byte("k/"), func(k, v []byte) error {
 		var ak proto.AccessKey
-		if err := decodeValue(k, v, &ak); err != nil {
+		if err := kv.Decode(k, v, &ak); err != nil {
 			return err
 		}
 		if user == "" || ak.User == user {
@@ -115,7 +116,7 @@ func (f *FSM) Keys(user string) ([]proto.AccessKey, error) {
 func (f *FSM) AccessKey(id string) (proto.AccessKey, error) {
 	var k proto.AccessKey
 	err := f.view(func(txn *badger.Txn) error {
-		return notFoundAs(get(txn, []byte("k/"+id), &k), fmt.Errorf("access key %s: %w", id, ErrNotFound))
+		return kv.NotFoundAs(kv.Get(txn, []byte("k/"+id), &k), fmt.Errorf("access key %s: %w", id, ErrNotFound))
 	})
 	return k, err
 }
@@ -124,10 +125,10 @@ func (f *FSM) AccessKey(id string) (proto.AccessKey, error) {
 func (f *FSM) Counters() (chunks, pendingDeletes uint64, err error) {
 	err = f.view(func(txn *badger.Txn) error {
 		var err error
-		if chunks, err = getCounter(txn, keyNChunks); err != nil {
+		if chunks, err = kv.Counter(txn, keyNChunks); err != nil {
 			return err
 		}
-		pendingDeletes, err = getCounter(txn, keyNGC)
+		pendingDeletes, err = kv.Counter(txn, keyNGC)
 		return err
 	})
 	return chunks, pendingDeletes, err
@@ -140,7 +141,7 @@ func (f *FSM) ChunkSizes() (map[proto.ChunkID]int64, error) {
 	for _, prefix := range []string{"o/", "v/"} { // current and noncurrent versions
 		err := scan(f, []byte(prefix), func(k, v []byte) error {
 			var o proto.Object
-			if err := decodeValue(k, v, &o); err != nil {
+			if err := kv.Decode(k, v, &o); err != nil {
 				return err
 			}
 			for _, e := range o.Extents {
@@ -194,7 +195,7 @@ func (f *FSM) Deleted(ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
 				continue
 			}
 			if err != nil {
-				return storageError{err}
+				return kv.Storage(err)
 			}
 			if item.ValueSize() > 0 {
 				out[id] = true
@@ -207,17 +208,7 @@ func (f *FSM) Deleted(ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
 
 // scan calls fn for every key under prefix in byte order.
 func scan(f *FSM, prefix []byte, fn func(k, v []byte) error) error {
-	return f.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return f.view(func(txn *badger.Txn) error { return kv.Scan(txn, prefix, fn) })
 }
 
 // List returns one page of a bucket's keys in byte order. With a delimiter,
@@ -273,7 +264,7 @@ func (i iter) Key() []byte { return i.Item().Key() }
 
 func (i iter) Object() (proto.Object, error) {
 	var o proto.Object
-	err := i.Item().Value(func(v []byte) error { return decodeValue(i.Item().Key(), v, &o) })
+	err := i.Item().Value(func(v []byte) error { return kv.Decode(i.Item().Key(), v, &o) })
 	return o, err
 }
 
@@ -301,7 +292,7 @@ func (f *FSM) Uploads(bucket, prefix string, max int) ([]proto.Upload, error) {
 	out := []proto.Upload{}
 	err := scan(f, []byte("p/"+bucket+"/"), func(k, v []byte) error {
 		var u proto.Upload
-		if err := decodeValue(k, v, &u); err != nil {
+		if err := kv.Decode(k, v, &u); err != nil {
 			return err
 		}
 		if len(out) < max && len(u.Key) >= len(prefix) && u.Key[:len(prefix)] == prefix {
@@ -324,7 +315,7 @@ func (f *FSM) UploadsAfter(bucket, after string, max int) ([]proto.Upload, error
 		for it.Seek(append(append([]byte{}, prefix...), after+"\x00"...)); it.Valid() && len(out) < max; it.Next() {
 			item := it.Item()
 			var u proto.Upload
-			if err := item.Value(func(v []byte) error { return decodeValue(item.Key(), v, &u) }); err != nil {
+			if err := item.Value(func(v []byte) error { return kv.Decode(item.Key(), v, &u) }); err != nil {
 				return err
 			}
 			out = append(out, u)

@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 )
 
 // Chunk server registry states kept in Raft. Liveness (alive, dead) is soft
@@ -26,16 +27,16 @@ func applyRegisterNode(txn *badger.Txn, _ uint64, c *RegisterNode) (any, error) 
 		return nil, fmt.Errorf("chunk server %s: address must be 1 to %d bytes: %w", n.ID, proto.MaxAddressLen, ErrInvalid)
 	}
 	var old Node
-	err := get(txn, []byte("n/"+n.ID), &old)
+	err := kv.Get(txn, []byte("n/"+n.ID), &old)
 	switch {
 	case err == nil:
 		n.State, n.Registered = old.State, old.Registered // re-registration keeps its drain state
-	case isNotFound(err):
+	case kv.IsNotFound(err):
 		n.State = NodeActive
 	default:
 		return nil, err
 	}
-	return n, put(txn, []byte("n/"+n.ID), n)
+	return n, kv.Put(txn, []byte("n/"+n.ID), n)
 }
 
 func applySetNodeState(txn *badger.Txn, _ uint64, c *SetNodeState) (any, error) {
@@ -45,11 +46,11 @@ func applySetNodeState(txn *badger.Txn, _ uint64, c *SetNodeState) (any, error) 
 		return nil, fmt.Errorf("chunk server state %q: %w", c.State, ErrInvalid)
 	}
 	var n Node
-	if err := get(txn, []byte("n/"+c.ID), &n); err != nil {
-		return nil, notFoundAs(err, fmt.Errorf("chunk server %s: %w", c.ID, ErrNotFound))
+	if err := kv.Get(txn, []byte("n/"+c.ID), &n); err != nil {
+		return nil, kv.NotFoundAs(err, fmt.Errorf("chunk server %s: %w", c.ID, ErrNotFound))
 	}
 	n.State = c.State
-	return n, put(txn, []byte("n/"+c.ID), n)
+	return n, kv.Put(txn, []byte("n/"+c.ID), n)
 }
 
 func applySetMember(txn *badger.Txn, _ uint64, c *SetMember) (any, error) {
@@ -60,11 +61,11 @@ func applySetMember(txn *badger.Txn, _ uint64, c *SetMember) (any, error) {
 	if m.HTTPAddr == "" || m.RaftAddr == "" {
 		return nil, fmt.Errorf("master %s: raft and http addresses are required: %w", m.ID, ErrInvalid)
 	}
-	return nil, put(txn, []byte("r/"+m.ID), m)
+	return nil, kv.Put(txn, []byte("r/"+m.ID), m)
 }
 
 func applyRemoveMember(txn *badger.Txn, _ uint64, c *RemoveMember) (any, error) {
-	return nil, del(txn, []byte("r/"+c.ID))
+	return nil, kv.Del(txn, []byte("r/"+c.ID))
 }
 
 func applyPutUser(txn *badger.Txn, _ uint64, c *PutUser) (any, error) {
@@ -82,7 +83,7 @@ func applyPutUser(txn *badger.Txn, _ uint64, c *PutUser) (any, error) {
 		}
 	}
 	u.ID = ""
-	return nil, put(txn, []byte("u/"+u.Name), u)
+	return nil, kv.Put(txn, []byte("u/"+u.Name), u)
 }
 
 func applyPutKey(txn *badger.Txn, _ uint64, c *PutKey) (any, error) {
@@ -93,23 +94,23 @@ func applyPutKey(txn *badger.Txn, _ uint64, c *PutKey) (any, error) {
 	if err := proto.ValidID("access key", k.AccessKey); err != nil || len(k.SecretKey) < 8 || len(k.SecretKey) > 128 {
 		return nil, fmt.Errorf("access key %q: id must be a valid id and the secret 8 to 128 bytes: %w", k.AccessKey, ErrInvalid)
 	}
-	found, err := exists(txn, []byte("u/"+k.User))
+	found, err := kv.Exists(txn, []byte("u/"+k.User))
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, fmt.Errorf("user %s: %w", k.User, ErrNotFound)
 	}
-	return nil, put(txn, []byte("k/"+k.AccessKey), k)
+	return nil, kv.Put(txn, []byte("k/"+k.AccessKey), k)
 }
 
 func applyDeleteKey(txn *badger.Txn, _ uint64, c *DeleteKey) (any, error) {
-	found, err := exists(txn, []byte("k/"+c.AccessKey))
+	found, err := kv.Exists(txn, []byte("k/"+c.AccessKey))
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, fmt.Errorf("access key %s: %w", c.AccessKey, ErrNotFound)
 	}
-	return nil, del(txn, []byte("k/"+c.AccessKey))
+	return nil, kv.Del(txn, []byte("k/"+c.AccessKey))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 )
 
 // Bounds of a prefix rename, which is one Badger transaction: every key
@@ -74,10 +75,10 @@ func prefixKeys(txn *badger.Txn, bucket, prefix string) ([]string, error) {
 		keys = append(keys, string(item.Key()[len(base):]))
 		raw, err := item.ValueCopy(nil)
 		if err != nil {
-			return nil, storageError{err}
+			return nil, kv.Storage(err)
 		}
 		var o proto.Object
-		if err := decodeValue(item.Key(), raw, &o); err != nil {
+		if err := kv.Decode(item.Key(), raw, &o); err != nil {
 			return nil, err
 		}
 		size += 2*int64(len(item.Key())) + int64(len(raw)) + 16*int64(len(o.Extents)+1)

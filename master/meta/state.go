@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -31,8 +32,6 @@ import (
 //	p/, q/               multipart uploads and their parts (upload.go)
 //	i/<request id>       outcome of a change asked for under that id
 //	it/<at BE><id>       the same ids by proposal time, for expiry
-const valueFormat1 byte = 1
-
 var (
 	keyChunkHW = []byte("m/chunkhw")
 	keyNChunks = []byte("m/nchunks")
@@ -126,7 +125,7 @@ func applyCreateBucket(txn *badger.Txn, _ uint64, c *CreateBucket) (any, error) 
 	if err := proto.ValidBucketName(c.Bucket.Name); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	found, err := exists(txn, bucketKey(c.Bucket.Name))
+	found, err := kv.Exists(txn, bucketKey(c.Bucket.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +138,7 @@ func applyCreateBucket(txn *badger.Txn, _ uint64, c *CreateBucket) (any, error) 
 	if err := validate.BucketAccess(&c.Bucket); err != nil {
 		return nil, err
 	}
-	return nil, put(txn, bucketKey(c.Bucket.Name), c.Bucket)
+	return nil, kv.Put(txn, bucketKey(c.Bucket.Name), c.Bucket)
 }
 
 func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) {
@@ -155,7 +154,7 @@ func applyDeleteBucket(txn *badger.Txn, _ uint64, c *DeleteBucket) (any, error) 
 			return nil, fmt.Errorf("bucket %s holds objects or uploads: %w", c.Name, ErrBucketNotEmpty)
 		}
 	}
-	return nil, del(txn, bucketKey(c.Name))
+	return nil, kv.Del(txn, bucketKey(c.Name))
 }
 
 func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
@@ -345,7 +344,7 @@ func chunkSet(obj *proto.Object) map[proto.ChunkID]bool {
 // allocated and is referenced by no object and not queued for deletion: a
 // chunk backs at most one object at a time.
 func checkFreshChunks(txn *badger.Txn, newSet, keep map[proto.ChunkID]bool) error {
-	hw, err := getCounter(txn, keyChunkHW)
+	hw, err := kv.Counter(txn, keyChunkHW)
 	if err != nil {
 		return err
 	}
@@ -357,7 +356,7 @@ func checkFreshChunks(txn *badger.Txn, newSet, keep map[proto.ChunkID]bool) erro
 			return fmt.Errorf("chunk %d was never allocated: %w", id, ErrInvalid)
 		}
 		for _, p := range []string{"c/", "g/"} {
-			found, err := exists(txn, chunkKey(p, id))
+			found, err := kv.Exists(txn, chunkKey(p, id))
 			if err != nil {
 				return err
 			}
@@ -377,40 +376,40 @@ func swapChunks(txn *badger.Txn, oldSet, newSet map[proto.ChunkID]bool, ref stri
 		if newSet[id] {
 			continue
 		}
-		if err := del(txn, chunkKey("c/", id)); err != nil {
+		if err := kv.Del(txn, chunkKey("c/", id)); err != nil {
 			return err
 		}
-		if err := setRaw(txn, chunkKey("g/", id), nil); err != nil {
+		if err := kv.SetRaw(txn, chunkKey("g/", id), nil); err != nil {
 			return err
 		}
 		freed++
 	}
 	for _, id := range sortedIDs(newSet) {
-		if err := setRaw(txn, chunkKey("c/", id), []byte(ref)); err != nil {
+		if err := kv.SetRaw(txn, chunkKey("c/", id), []byte(ref)); err != nil {
 			return err
 		}
 		if !oldSet[id] {
 			added++
 		}
 	}
-	if err := addCounter(txn, keyNChunks, added-freed); err != nil {
+	if err := kv.AddCounter(txn, keyNChunks, added-freed); err != nil {
 		return err
 	}
-	return addCounter(txn, keyNGC, freed)
+	return kv.AddCounter(txn, keyNGC, freed)
 }
 
 func applyAllocChunks(txn *badger.Txn, _ uint64, c *AllocChunks) (any, error) {
 	if c.Count == 0 || c.Count > proto.MaxAllocChunks*100 {
 		return nil, fmt.Errorf("allocate %d chunk ids: %w", c.Count, ErrInvalid)
 	}
-	first, err := getCounter(txn, keyChunkHW)
+	first, err := kv.Counter(txn, keyChunkHW)
 	if err != nil {
 		return nil, err
 	}
 	if first == 0 {
 		first = 1 // chunk id 0 is never used
 	}
-	return proto.ChunkID(first), setCounter(txn, keyChunkHW, first+c.Count)
+	return proto.ChunkID(first), kv.SetCounter(txn, keyChunkHW, first+c.Count)
 }
 
 // applyAckGCDeletion records that no server holds these queued chunks any
@@ -425,13 +424,13 @@ func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *AckGCDeletion) (any, error
 			return nil, err
 		}
 		if pending {
-			if err := setRaw(txn, chunkKey("g/", id), gcDone); err != nil {
+			if err := kv.SetRaw(txn, chunkKey("g/", id), gcDone); err != nil {
 				return nil, err
 			}
 			n++
 		}
 	}
-	return n, addCounter(txn, keyNGC, -n)
+	return n, kv.AddCounter(txn, keyNGC, -n)
 }
 
 // gcDone marks a g/ entry whose chunk is gone from every server.
@@ -444,7 +443,7 @@ func gcPending(txn *badger.Txn, id proto.ChunkID) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, storageError{err}
+		return false, kv.Storage(err)
 	}
 	return item.ValueSize() == 0, nil
 }
@@ -456,23 +455,23 @@ func gcPending(txn *badger.Txn, id proto.ChunkID) (bool, error) {
 func applyCollectOrphans(txn *badger.Txn, _ uint64, c *CollectOrphans) (any, error) {
 	n := int64(0)
 	for _, id := range c.Chunks {
-		ref, err := exists(txn, chunkKey("c/", id))
+		ref, err := kv.Exists(txn, chunkKey("c/", id))
 		if err != nil {
 			return nil, err
 		}
-		queued, err := exists(txn, chunkKey("g/", id))
+		queued, err := kv.Exists(txn, chunkKey("g/", id))
 		if err != nil {
 			return nil, err
 		}
 		if ref || queued {
 			continue
 		}
-		if err := setRaw(txn, chunkKey("g/", id), nil); err != nil {
+		if err := kv.SetRaw(txn, chunkKey("g/", id), nil); err != nil {
 			return nil, err
 		}
 		n++
 	}
-	return n, addCounter(txn, keyNGC, n)
+	return n, kv.AddCounter(txn, keyNGC, n)
 }
 
 // ChunkIDs returns the distinct chunks of an object's extents, ascending.

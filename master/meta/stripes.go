@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 )
 
 // The stripe index lets the healer list every erasure-coded stripe each
@@ -65,7 +66,7 @@ func swapStripes(txn *badger.Txn, oldSet, newSet map[proto.ChunkID]StripeRecord)
 		if _, kept := newSet[id]; kept {
 			continue
 		}
-		if err := del(txn, chunkKey("s/", id)); err != nil {
+		if err := kv.Del(txn, chunkKey("s/", id)); err != nil {
 			return err
 		}
 	}
@@ -73,7 +74,7 @@ func swapStripes(txn *badger.Txn, oldSet, newSet map[proto.ChunkID]StripeRecord)
 		if _, had := oldSet[id]; had {
 			continue
 		}
-		if err := put(txn, chunkKey("s/", id), newSet[id]); err != nil {
+		if err := kv.Put(txn, chunkKey("s/", id), newSet[id]); err != nil {
 			return err
 		}
 	}
@@ -95,10 +96,10 @@ func (f *FSM) Stripes() (map[proto.ChunkID]StripeRecord, error) {
 	out := map[proto.ChunkID]StripeRecord{}
 	err := scan(f, []byte("s/"), func(k, v []byte) error {
 		if len(k) != 10 {
-			return storageError{fmt.Errorf("stripe index key %q", k)}
+			return kv.Storage(fmt.Errorf("stripe index key %q", k))
 		}
 		var r StripeRecord
-		if err := decodeValue(k, v, &r); err != nil {
+		if err := kv.Decode(k, v, &r); err != nil {
 			return err
 		}
 		out[chunkOfKey(k)] = r
@@ -134,12 +135,12 @@ func (f *FSM) RefsAndStripes() (map[proto.ChunkID]int, map[proto.ChunkID]StripeR
 	refs, stripes := map[proto.ChunkID]int{}, map[proto.ChunkID]StripeRecord{}
 	err = f.view(func(txn *badger.Txn) error {
 		indexed := map[proto.ChunkID]StripeRecord{}
-		err := scanTxn(txn, []byte("s/"), func(k, v []byte) error {
+		err := kv.Scan(txn, []byte("s/"), func(k, v []byte) error {
 			if len(k) != 10 {
-				return storageError{fmt.Errorf("stripe index key %q", k)}
+				return kv.Storage(fmt.Errorf("stripe index key %q", k))
 			}
 			var r StripeRecord
-			if err := decodeValue(k, v, &r); err != nil {
+			if err := kv.Decode(k, v, &r); err != nil {
 				return err
 			}
 			indexed[chunkOfKey(k)] = r
@@ -149,9 +150,9 @@ func (f *FSM) RefsAndStripes() (map[proto.ChunkID]int, map[proto.ChunkID]StripeR
 			return err
 		}
 		all := map[proto.ChunkID]string{}
-		err = scanTxn(txn, []byte("c/"), func(k, v []byte) error {
+		err = kv.Scan(txn, []byte("c/"), func(k, v []byte) error {
 			if len(k) != 10 {
-				return storageError{fmt.Errorf("chunk index key %q", k)}
+				return kv.Storage(fmt.Errorf("chunk index key %q", k))
 			}
 			bucket, _, _ := strings.Cut(string(v), "/")
 			all[chunkOfKey(k)] = bucket
@@ -185,15 +186,15 @@ func (f *FSM) ChunkOwners(ids []proto.ChunkID) (map[proto.ChunkID]string, error)
 	err := f.view(func(txn *badger.Txn) error {
 		for _, id := range ids {
 			item, err := txn.Get(chunkKey("c/", id))
-			if isNotFound(err) {
+			if kv.IsNotFound(err) {
 				continue
 			}
 			if err != nil {
-				return storageError{err}
+				return kv.Storage(err)
 			}
 			v, err := item.ValueCopy(nil)
 			if err != nil {
-				return storageError{err}
+				return kv.Storage(err)
 			}
 			out[id] = string(v)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -63,13 +64,13 @@ func applyCreateUpload(txn *badger.Txn, _ uint64, c *CreateUpload) (any, error) 
 	if err := requireBucket(txn, u.Bucket); err != nil {
 		return nil, err
 	}
-	return u, put(txn, uploadKey(u.Bucket, u.ID), u)
+	return u, kv.Put(txn, uploadKey(u.Bucket, u.ID), u)
 }
 
 func getUpload(txn *badger.Txn, bucket, id string) (*proto.Upload, error) {
 	var u proto.Upload
-	if err := get(txn, uploadKey(bucket, id), &u); err != nil {
-		return nil, notFoundAs(err, fmt.Errorf("upload %s: %w", id, ErrNoSuchUpload))
+	if err := kv.Get(txn, uploadKey(bucket, id), &u); err != nil {
+		return nil, kv.NotFoundAs(err, fmt.Errorf("upload %s: %w", id, ErrNoSuchUpload))
 	}
 	return &u, nil
 }
@@ -93,9 +94,9 @@ func applyPutPart(txn *badger.Txn, _ uint64, c *PutPart) (any, error) {
 	}
 	var old *proto.Object
 	var prev proto.Part
-	if err := get(txn, partKey(c.Bucket, c.UploadID, p.Number), &prev); err == nil {
+	if err := kv.Get(txn, partKey(c.Bucket, c.UploadID, p.Number), &prev); err == nil {
 		old = &proto.Object{Extents: prev.Extents}
-	} else if !isNotFound(err) {
+	} else if !kv.IsNotFound(err) {
 		return nil, err
 	}
 	oldSet, newSet := chunkSet(old), chunkSet(&shape)
@@ -108,7 +109,7 @@ func applyPutPart(txn *badger.Txn, _ uint64, c *PutPart) (any, error) {
 	if err := swapStripes(txn, objectStripes(old), stripeSet(p.Extents)); err != nil {
 		return nil, err
 	}
-	return nil, put(txn, partKey(c.Bucket, c.UploadID, p.Number), p)
+	return nil, kv.Put(txn, partKey(c.Bucket, c.UploadID, p.Number), p)
 }
 
 // parts returns an upload's parts in number order.
@@ -119,7 +120,7 @@ func parts(txn *badger.Txn, bucket, id string) ([]proto.Part, error) {
 	for it.Rewind(); it.Valid(); it.Next() {
 		var p proto.Part
 		item := it.Item()
-		if err := item.Value(func(v []byte) error { return decodeValue(item.Key(), v, &p) }); err != nil {
+		if err := item.Value(func(v []byte) error { return kv.Decode(item.Key(), v, &p) }); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -246,11 +247,11 @@ func stitch(u *proto.Upload, have []proto.Part, named []proto.CompletePart, base
 
 func dropUpload(txn *badger.Txn, u *proto.Upload, have []proto.Part) error {
 	for _, p := range have {
-		if err := del(txn, partKey(u.Bucket, u.ID, p.Number)); err != nil {
+		if err := kv.Del(txn, partKey(u.Bucket, u.ID, p.Number)); err != nil {
 			return err
 		}
 	}
-	return del(txn, uploadKey(u.Bucket, u.ID))
+	return kv.Del(txn, uploadKey(u.Bucket, u.ID))
 }
 
 func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {

@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/kv"
 )
 
 // Object versions. The current version of a key stays where an
@@ -34,8 +35,8 @@ func nullKey(bucket, key string) []byte { return []byte("vn/" + bucket + "/" + k
 
 func getBucket(txn *badger.Txn, name string) (*proto.Bucket, error) {
 	var b proto.Bucket
-	if err := get(txn, bucketKey(name), &b); err != nil {
-		return nil, notFoundAs(err, fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket))
+	if err := kv.Get(txn, bucketKey(name), &b); err != nil {
+		return nil, kv.NotFoundAs(err, fmt.Errorf("bucket %s: %w", name, ErrNoSuchBucket))
 	}
 	return &b, nil
 }
@@ -52,7 +53,7 @@ func applySetVersioning(txn *badger.Txn, _ uint64, c *SetVersioning) (any, error
 		return nil, fmt.Errorf("bucket %s has object lock: versioning stays Enabled: %w", c.Bucket, ErrInvalid)
 	}
 	b.Versioning = c.Status
-	return nil, put(txn, bucketKey(c.Bucket), b)
+	return nil, kv.Put(txn, bucketKey(c.Bucket), b)
 }
 
 // replaces reports whether a new current version of the key in bucket b
@@ -103,29 +104,29 @@ func archive(txn *badger.Txn, cur *proto.Object) error {
 
 func putNoncurrent(txn *badger.Txn, rec *proto.Object) error {
 	if rec.IsNullVersion() {
-		if err := setRaw(txn, nullKey(rec.Bucket, rec.Key), binary.BigEndian.AppendUint64(nil, rec.Version)); err != nil {
+		if err := kv.SetRaw(txn, nullKey(rec.Bucket, rec.Key), binary.BigEndian.AppendUint64(nil, rec.Version)); err != nil {
 			return err
 		}
 	}
-	return put(txn, versionKey(rec.Bucket, rec.Key, rec.Version), rec)
+	return kv.Put(txn, versionKey(rec.Bucket, rec.Key, rec.Version), rec)
 }
 
 // noncurrentNull returns the key's null version when it is noncurrent.
 func noncurrentNull(txn *badger.Txn, bucket, key string) (*proto.Object, error) {
 	item, err := txn.Get(nullKey(bucket, key))
-	if isNotFound(err) {
+	if kv.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storageError{err}
+		return nil, kv.Storage(err)
 	}
 	raw, err := item.ValueCopy(nil)
 	if err != nil || len(raw) != 8 {
-		return nil, storageError{fmt.Errorf("null version of %s/%s: %d bytes, %v", bucket, key, len(raw), err)}
+		return nil, kv.Storage(fmt.Errorf("null version of %s/%s: %d bytes, %v", bucket, key, len(raw), err))
 	}
 	var rec proto.Object
-	if err := get(txn, versionKey(bucket, key, binary.BigEndian.Uint64(raw)), &rec); err != nil {
-		return nil, storageError{fmt.Errorf("null version of %s/%s: %w", bucket, key, err)}
+	if err := kv.Get(txn, versionKey(bucket, key, binary.BigEndian.Uint64(raw)), &rec); err != nil {
+		return nil, kv.Storage(fmt.Errorf("null version of %s/%s: %w", bucket, key, err))
 	}
 	return &rec, nil
 }
@@ -144,11 +145,11 @@ func dropNoncurrent(txn *badger.Txn, rec *proto.Object) error {
 		return err
 	}
 	if rec.IsNullVersion() {
-		if err := del(txn, nullKey(rec.Bucket, rec.Key)); err != nil {
+		if err := kv.Del(txn, nullKey(rec.Bucket, rec.Key)); err != nil {
 			return err
 		}
 	}
-	return del(txn, versionKey(rec.Bucket, rec.Key, rec.Version))
+	return kv.Del(txn, versionKey(rec.Bucket, rec.Key, rec.Version))
 }
 
 // newestNoncurrent returns the newest noncurrent version of a key, or nil.
@@ -161,7 +162,7 @@ func newestNoncurrent(txn *badger.Txn, bucket, key string) (*proto.Object, error
 		return nil, nil
 	}
 	var rec proto.Object
-	if err := it.Item().Value(func(v []byte) error { return decodeValue(it.Item().Key(), v, &rec) }); err != nil {
+	if err := it.Item().Value(func(v []byte) error { return kv.Decode(it.Item().Key(), v, &rec) }); err != nil {
 		return nil, err
 	}
 	return &rec, nil
@@ -175,11 +176,11 @@ func promote(txn *badger.Txn, bucket, key string) error {
 		return err
 	}
 	if rec.IsNullVersion() {
-		if err := del(txn, nullKey(bucket, key)); err != nil {
+		if err := kv.Del(txn, nullKey(bucket, key)); err != nil {
 			return err
 		}
 	}
-	if err := del(txn, versionKey(bucket, key, rec.Version)); err != nil {
+	if err := kv.Del(txn, versionKey(bucket, key, rec.Version)); err != nil {
 		return err
 	}
 	return putObjectRecord(txn, *rec, nil)
@@ -302,8 +303,8 @@ func noncurrentVersion(txn *badger.Txn, bucket, key, id string) (*proto.Object, 
 		return rec, err
 	}
 	var rec proto.Object
-	if err := get(txn, versionKey(bucket, key, index), &rec); err != nil {
-		return nil, notFoundAs(err, missing)
+	if err := kv.Get(txn, versionKey(bucket, key, index), &rec); err != nil {
+		return nil, kv.NotFoundAs(err, missing)
 	}
 	if rec.VersionID != id {
 		return nil, missing

@@ -1,0 +1,179 @@
+// Package kv is the replicated state's record layer over Badger: values as
+// a format byte followed by JSON, 8-byte big-endian counters, prefix scans,
+// and the storage-error class.
+//
+//	value:   | 1 | JSON of the record |
+//	counter: | 8 bytes, big endian |
+//
+// Every Badger failure comes back wrapped by Storage, so the state machine
+// can tell a broken disk (IsStorage: stop applying) from a command the state
+// refused. A missing key is Badger's not-found error, unwrapped (IsNotFound,
+// NotFoundAs). master/meta and its domain packages call these inside one
+// Txn; this package and master/meta are the only ones that import Badger.
+package kv
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Txn is a Badger transaction; the domain packages take one from the state
+// machine and never commit or discard it.
+type Txn = badger.Txn
+
+// format1 is the format byte of every JSON value.
+const format1 byte = 1
+
+// storageError marks a Badger failure inside a command, as opposed to a
+// command that was refused by the state (no such bucket, and so on).
+type storageError struct{ err error }
+
+func (e storageError) Error() string { return "storage: " + e.err.Error() }
+func (e storageError) Unwrap() error { return e.err }
+
+// Storage marks err as a storage failure.
+func Storage(err error) error { return storageError{err} }
+
+// IsStorage reports whether err wraps a storage failure.
+func IsStorage(err error) bool {
+	var s storageError
+	return errors.As(err, &s)
+}
+
+// Get decodes the value under key into v. A missing key returns Badger's
+// not-found error (see IsNotFound).
+func Get(txn *Txn, key []byte, v any) error {
+	item, err := txn.Get(key)
+	if err != nil {
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		return Storage(err)
+	}
+	return item.Value(func(b []byte) error { return Decode(key, b, v) })
+}
+
+// Decode decodes a stored value b of key into v.
+func Decode(key, b []byte, v any) error {
+	if len(b) == 0 || b[0] != format1 {
+		return Storage(fmt.Errorf("value of %q has an unknown format", key))
+	}
+	if err := json.Unmarshal(b[1:], v); err != nil {
+		return Storage(fmt.Errorf("decode %q: %w", key, err))
+	}
+	return nil
+}
+
+// Encode returns the stored form of v.
+func Encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{format1}, b...), nil
+}
+
+// Put stores v under key.
+func Put(txn *Txn, key []byte, v any) error {
+	b, err := Encode(v)
+	if err != nil {
+		return Storage(fmt.Errorf("encode %q: %w", key, err))
+	}
+	return SetRaw(txn, key, b)
+}
+
+// SetRaw stores val under key as it is.
+func SetRaw(txn *Txn, key, val []byte) error {
+	if err := txn.Set(key, val); err != nil {
+		return Storage(err)
+	}
+	return nil
+}
+
+// Del deletes key; deleting a missing key is no error.
+func Del(txn *Txn, key []byte) error {
+	if err := txn.Delete(key); err != nil {
+		return Storage(err)
+	}
+	return nil
+}
+
+// Exists reports whether key is present.
+func Exists(txn *Txn, key []byte) (bool, error) {
+	_, err := txn.Get(key)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, Storage(err)
+	}
+}
+
+// IsNotFound reports whether err is Badger's not-found error.
+func IsNotFound(err error) bool { return errors.Is(err, badger.ErrKeyNotFound) }
+
+// NotFoundAs replaces Badger's not-found error with a domain error.
+func NotFoundAs(err, domain error) error {
+	if IsNotFound(err) {
+		return domain
+	}
+	return err
+}
+
+// Counter returns the counter under key, 0 if absent.
+func Counter(txn *Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, Storage(err)
+	}
+	var n uint64
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return Storage(fmt.Errorf("counter %q of %d bytes", key, len(b)))
+		}
+		n = binary.BigEndian.Uint64(b)
+		return nil
+	})
+	return n, err
+}
+
+// SetCounter stores n as the counter under key.
+func SetCounter(txn *Txn, key []byte, n uint64) error {
+	return SetRaw(txn, key, binary.BigEndian.AppendUint64(nil, n))
+}
+
+// AddCounter adds d to the counter under key.
+func AddCounter(txn *Txn, key []byte, d int64) error {
+	if d == 0 {
+		return nil
+	}
+	n, err := Counter(txn, key)
+	if err != nil {
+		return err
+	}
+	return SetCounter(txn, key, uint64(int64(n)+d))
+}
+
+// Scan calls fn with each key and value under prefix in txn, in key
+// order. fn must not write under prefix; the key is a copy, the value is
+// valid only during the call.
+func Scan(txn *Txn, prefix []byte, fn func(k, v []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if err := item.Value(func(v []byte) error { return fn(item.KeyCopy(nil), v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}

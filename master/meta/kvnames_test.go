@@ -1,0 +1,13 @@
+package meta
+
+import "github.com/granary-store/granary/master/meta/kv"
+
+// The record helpers under the names the tests have used since they lived
+// in this package.
+var (
+	put         = kv.Put
+	del         = kv.Del
+	decodeValue = kv.Decode
+	encodeValue = kv.Encode
+	getCounter  = kv.Counter
+)
