@@ -10,6 +10,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta/kv"
+	"github.com/granary-store/granary/master/meta/metaerr"
 )
 
 // At-most-once changes. A client may send one change several times: it
@@ -108,7 +109,7 @@ func applyOnce(txn *badger.Txn, index uint64, h header, body []byte, fn handler)
 	}
 	rec := outcome{Op: h.op, Index: index}
 	if cmdErr != nil {
-		rec.Error = record(cmdErr)
+		rec.Error = metaerr.Record(cmdErr)
 	} else if _, ok := outcomeResults[h.op]; ok && val != nil {
 		if rec.Result, err = json.Marshal(val); err != nil {
 			return nil, kv.Storage(fmt.Errorf("encode outcome of %v: %w", h.op, err))
