@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"encoding/base64"
-	"encoding/xml"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -88,21 +86,9 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
+	if err := s3xml.ReadCreateBucket(r, s.cfg.Region); err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	if len(body) > 0 {
-		var conf s3xml.CreateBucketConfiguration
-		if err := xml.Unmarshal(body, &conf); err != nil {
-			s.writeError(w, r, s3err.New(s3err.MalformedXML, "the XML you provided was not well-formed"))
-			return
-		}
-		if err := s.checkLocation(conf.LocationConstraint); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
 	}
 	p := principalOf(r)
 	spec := client.BucketSpec{Name: name, Owner: p.User, Ownership: s3acl.OwnershipEnforced,
@@ -134,21 +120,6 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/"+name)
 	w.WriteHeader(http.StatusOK)
-}
-
-// checkLocation accepts a CreateBucket LocationConstraint as S3 does: the
-// endpoint's own region (except us-east-1, which is named by leaving the
-// constraint out), or none.
-func (s *Server) checkLocation(loc string) error {
-	switch {
-	case loc == "":
-		return nil
-	case loc == s.cfg.Region && loc != "us-east-1":
-		return nil
-	case loc == s.cfg.Region:
-		return s3err.New(s3err.InvalidLocationConstraint, "the specified location-constraint is not valid")
-	}
-	return s3err.New(s3err.IllegalLocationConstraint, "the %s location constraint is incompatible for the region specific endpoint this request was sent to (%s)", loc, s.cfg.Region)
 }
 
 func (s *Server) headBucket(w http.ResponseWriter, r *http.Request) {

@@ -25,35 +25,17 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	v2 := q.Get("list-type") == "2"
-	maxKeys, enc, err := s3xml.PageParams(q, "max-keys")
+	req, res, v2, err := s3list.ObjectsRequest(q, bucket)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	req := client.ListRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
-	res := s3xml.ListBucketResult{NS: s3xml.NS, Name: bucket, MaxKeys: maxKeys, EncodingType: enc}
-	if v2 {
-		req.StartAfter = q.Get("start-after")
-		res.StartAfter, res.ContinuationToken = q.Get("start-after"), q.Get("continuation-token")
-		if tok := res.ContinuationToken; tok != "" {
-			raw, err := base64.RawURLEncoding.DecodeString(tok)
-			if err != nil {
-				s.writeError(w, r, s3err.New(s3err.InvalidArgument, "the continuation token provided is incorrect"))
-				return
-			}
-			req.StartAfter = string(raw)
-		}
-	} else {
-		marker := q.Get("marker")
-		req.StartAfter, res.Marker = marker, &marker
 	}
 	withOwner := !v2 || q.Get("fetch-owner") == "true"
 	if err := s.fillList(r, req, &res, v2, withOwner); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if enc == "url" {
+	if res.EncodingType == "url" {
 		s3xml.URLEncodeList(&res)
 	}
 	s3xml.Write(w, http.StatusOK, res)

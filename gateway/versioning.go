@@ -10,7 +10,6 @@ import (
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3list"
 	"github.com/granary-store/granary/gateway/s3xml"
-	"github.com/granary-store/granary/internal/proto"
 )
 
 // bucketVersioning serves GetBucketVersioning: the bucket's state, and an
@@ -107,33 +106,12 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	max, enc, err := s3xml.PageParams(q, "max-keys")
+	req, res, err := s3list.VersionsRequest(r.URL.Query(), name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req := client.VersionsRequest{Bucket: name, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
-		KeyMarker: q.Get("key-marker"), VersionIDMarker: q.Get("version-id-marker"), MaxKeys: max}
-	if req.VersionIDMarker != "" {
-		if req.KeyMarker == "" {
-			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "a version-id marker cannot be specified without a key marker"))
-			return
-		}
-		if _, err := s3hdr.CheckVersionID(req.VersionIDMarker); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	for _, p := range []string{req.Prefix, req.Delimiter, req.KeyMarker} {
-		if len(p) > proto.MaxKeyLen {
-			s.writeError(w, r, s3err.New(s3err.KeyTooLong, "your key is too long"))
-			return
-		}
-	}
-	res := s3xml.ListVersionsResult{NS: s3xml.NS, Name: name, Prefix: req.Prefix, KeyMarker: req.KeyMarker,
-		VersionIDMarker: req.VersionIDMarker, MaxKeys: max, Delimiter: req.Delimiter, EncodingType: enc}
-	if max > 0 {
+	if req.MaxKeys > 0 {
 		page, err := s.client.ListVersions(r.Context(), req)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -145,7 +123,7 @@ func (s *Server) listObjectVersions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if enc == "url" {
+	if res.EncodingType == "url" {
 		s3list.URLEncodeVersions(&res)
 	}
 	s3xml.Write(w, http.StatusOK, res)

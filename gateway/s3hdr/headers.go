@@ -188,3 +188,33 @@ func UserMeta(h http.Header) map[string]string {
 	}
 	return meta
 }
+
+// ObjectAttributes reads GetObjectAttributes' headers: the attributes
+// named in x-amz-object-attributes, and the ObjectParts page asked for
+// by x-amz-max-parts (1000 by default) and x-amz-part-number-marker.
+func ObjectAttributes(h http.Header) (want map[string]bool, max, marker int, err error) {
+	want = map[string]bool{}
+	for _, a := range strings.Split(h.Get("X-Amz-Object-Attributes"), ",") {
+		switch a = strings.TrimSpace(a); a {
+		case "ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize":
+			want[a] = true
+		case "":
+		default:
+			return nil, 0, 0, s3err.New(s3err.InvalidArgument, "invalid attribute name specified: %q", a)
+		}
+	}
+	if len(want) == 0 {
+		return nil, 0, 0, s3err.New(s3err.InvalidArgument, "x-amz-object-attributes must name at least one attribute")
+	}
+	max, marker = 1000, 0
+	for name, dst := range map[string]*int{"X-Amz-Max-Parts": &max, "X-Amz-Part-Number-Marker": &marker} {
+		if v := h.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return nil, 0, 0, s3err.New(s3err.InvalidArgument, "%s must be a non-negative integer", strings.ToLower(name))
+			}
+			*dst = n
+		}
+	}
+	return want, max, marker, nil
+}

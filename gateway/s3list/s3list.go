@@ -7,14 +7,18 @@
 package s3list
 
 import (
+	"encoding/base64"
 	"encoding/xml"
+	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway/s3acl"
+	"github.com/granary-store/granary/gateway/s3err"
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3xml"
+	"github.com/granary-store/granary/internal/proto"
 )
 
 // Objects adds objects to a ListObjects page, with their owners when
@@ -146,4 +150,107 @@ func Uploads(res *s3xml.ListMultipartUploadsResult, ups []client.Upload, b clien
 			res.CommonPrefixes[i].Prefix = e(res.CommonPrefixes[i].Prefix)
 		}
 	}
+}
+
+// ObjectsRequest reads a ListObjects (V1) or ListObjectsV2 (list-type=2)
+// request's parameters: the cluster's request, the page it starts, and
+// whether it is V2.
+func ObjectsRequest(q url.Values, bucket string) (client.ListRequest, s3xml.ListBucketResult, bool, error) {
+	v2 := q.Get("list-type") == "2"
+	maxKeys, enc, err := s3xml.PageParams(q, "max-keys")
+	if err != nil {
+		return client.ListRequest{}, s3xml.ListBucketResult{}, v2, err
+	}
+	req := client.ListRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
+	res := s3xml.ListBucketResult{NS: s3xml.NS, Name: bucket, MaxKeys: maxKeys, EncodingType: enc}
+	if v2 {
+		req.StartAfter = q.Get("start-after")
+		res.StartAfter, res.ContinuationToken = q.Get("start-after"), q.Get("continuation-token")
+		if tok := res.ContinuationToken; tok != "" {
+			raw, err := base64.RawURLEncoding.DecodeString(tok)
+			if err != nil {
+				return req, res, v2, s3err.New(s3err.InvalidArgument, "the continuation token provided is incorrect")
+			}
+			req.StartAfter = string(raw)
+		}
+	} else {
+		marker := q.Get("marker")
+		req.StartAfter, res.Marker = marker, &marker
+	}
+	return req, res, v2, nil
+}
+
+// VersionsRequest reads a ListObjectVersions request's parameters:
+// prefix, delimiter, key-marker, version-id-marker, max-keys and
+// encoding-type; it returns the cluster's request and the page it starts.
+func VersionsRequest(q url.Values, bucket string) (client.VersionsRequest, s3xml.ListVersionsResult, error) {
+	max, enc, err := s3xml.PageParams(q, "max-keys")
+	if err != nil {
+		return client.VersionsRequest{}, s3xml.ListVersionsResult{}, err
+	}
+	req := client.VersionsRequest{Bucket: bucket, Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		KeyMarker: q.Get("key-marker"), VersionIDMarker: q.Get("version-id-marker"), MaxKeys: max}
+	if req.VersionIDMarker != "" {
+		if req.KeyMarker == "" {
+			return req, s3xml.ListVersionsResult{}, s3err.New(s3err.InvalidArgument, "a version-id marker cannot be specified without a key marker")
+		}
+		if _, err := s3hdr.CheckVersionID(req.VersionIDMarker); err != nil {
+			return req, s3xml.ListVersionsResult{}, err
+		}
+	}
+	for _, p := range []string{req.Prefix, req.Delimiter, req.KeyMarker} {
+		if len(p) > proto.MaxKeyLen {
+			return req, s3xml.ListVersionsResult{}, s3err.New(s3err.KeyTooLong, "your key is too long")
+		}
+	}
+	res := s3xml.ListVersionsResult{NS: s3xml.NS, Name: bucket, Prefix: req.Prefix, KeyMarker: req.KeyMarker,
+		VersionIDMarker: req.VersionIDMarker, MaxKeys: max, Delimiter: req.Delimiter, EncodingType: enc}
+	return req, res, nil
+}
+
+// ObjectParts is the ObjectParts of GetObjectAttributes: it lists up to max parts after part number marker (parts
+// are numbered 1..N in order, as GET ?partNumber numbers them).
+func ObjectParts(o client.ObjectInfo, max, marker int) *s3xml.AttributesParts {
+	page := &s3xml.AttributesParts{PartsCount: len(o.Parts), PartNumberMarker: marker, MaxParts: max}
+	if o.Checksum == "" {
+		return page
+	}
+	for i, p := range o.Parts {
+		n := i + 1
+		if n <= marker {
+			continue
+		}
+		if len(page.Parts) == max {
+			page.IsTruncated = true
+			break
+		}
+		page.Parts = append(page.Parts, s3xml.AttributesPart{Checksums: s3xml.NewChecksums(o.ChecksumAlgorithm, p.Checksum), PartNumber: n, Size: p.Size})
+		page.NextPartNumberMarker = n
+	}
+	return page
+}
+
+// Attributes answers GetObjectAttributes for o: the attributes in want,
+// ObjectParts paged by max and marker.
+func Attributes(o client.ObjectInfo, want map[string]bool, max, marker int) s3xml.GetObjectAttributesResponse {
+	res := s3xml.GetObjectAttributesResponse{NS: s3xml.NS}
+	if want["ETag"] {
+		res.ETag = o.ETag
+	}
+	if want["Checksum"] && o.Checksum != "" {
+		res.Checksum = &s3xml.AttributesChecksum{Checksums: s3xml.NewChecksums(o.ChecksumAlgorithm, o.Checksum), ChecksumType: o.ChecksumType}
+	}
+	if want["ObjectParts"] && len(o.Parts) > 0 {
+		res.ObjectParts = ObjectParts(o, max, marker)
+	}
+	if want["StorageClass"] {
+		res.StorageClass = o.StorageClass
+		if res.StorageClass == "" {
+			res.StorageClass = "STANDARD"
+		}
+	}
+	if want["ObjectSize"] {
+		res.ObjectSize = &o.Size
+	}
+	return res
 }

@@ -1,7 +1,10 @@
 package s3list
 
 import (
+	"encoding/base64"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +55,44 @@ func TestParts(t *testing.T) {
 	Parts(&res, parts)
 	if len(res.Parts) != 1 || res.Parts[0].PartNumber != 2 || !res.IsTruncated || res.NextPartNumberMarker != 2 {
 		t.Errorf("%+v", res)
+	}
+}
+
+func TestRequests(t *testing.T) {
+	q := url.Values{"list-type": {"2"}, "continuation-token": {base64.RawURLEncoding.EncodeToString([]byte("k5"))}, "start-after": {"k1"}, "prefix": {"k"}}
+	req, res, v2, err := ObjectsRequest(q, "b")
+	if err != nil || !v2 || req.StartAfter != "k5" || res.StartAfter != "k1" || req.Prefix != "k" || req.MaxKeys != 1000 {
+		t.Errorf("V2: %+v %+v %v %v", req, res, v2, err)
+	}
+	q.Set("continuation-token", "!")
+	if _, _, _, err := ObjectsRequest(q, "b"); err == nil {
+		t.Error("a bad continuation token was accepted")
+	}
+	req, res, v2, err = ObjectsRequest(url.Values{"marker": {"m"}}, "b")
+	if err != nil || v2 || req.StartAfter != "m" || res.Marker == nil || *res.Marker != "m" {
+		t.Errorf("V1: %+v %+v %v %v", req, res, v2, err)
+	}
+	if _, _, err := VersionsRequest(url.Values{"version-id-marker": {"0000000000000001"}}, "b"); err == nil {
+		t.Error("a version-id marker without a key marker was accepted")
+	}
+	if _, _, err := VersionsRequest(url.Values{"prefix": {strings.Repeat("p", 1025)}}, "b"); err == nil {
+		t.Error("a prefix longer than a key was accepted")
+	}
+	vreq, vres, err := VersionsRequest(url.Values{"key-marker": {"k"}, "max-keys": {"3"}}, "b")
+	if err != nil || vreq.KeyMarker != "k" || vres.MaxKeys != 3 || vreq.MaxKeys != 3 {
+		t.Errorf("versions: %+v %+v %v", vreq, vres, err)
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	o := client.ObjectInfo{Size: 30}
+	o.ETag, o.Checksum, o.ChecksumAlgorithm = "e", "c", "CRC32"
+	o.Parts = []client.ObjectPart{{Size: 10, Checksum: "p1"}, {Size: 20, Checksum: "p2"}}
+	res := Attributes(o, map[string]bool{"ETag": true, "ObjectParts": true, "StorageClass": true}, 1, 0)
+	if res.ETag != "e" || res.Checksum != nil || res.StorageClass != "STANDARD" || res.ObjectSize != nil {
+		t.Errorf("%+v", res)
+	}
+	if p := res.ObjectParts; p == nil || p.PartsCount != 2 || len(p.Parts) != 1 || !p.IsTruncated || p.NextPartNumberMarker != 1 || p.Parts[0].ChecksumCRC32 != "p1" {
+		t.Errorf("parts: %+v", res.ObjectParts)
 	}
 }

@@ -1,6 +1,12 @@
 package s3xml
 
-import "encoding/xml"
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+
+	"github.com/granary-store/granary/gateway/s3err"
+)
 
 // Bucket is one bucket of ListAllMyBucketsResult.
 type Bucket struct {
@@ -65,4 +71,36 @@ func Bool(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// ReadCreateBucket reads CreateBucket's optional body and checks its
+// LocationConstraint against the endpoint's region.
+func ReadCreateBucket(r *http.Request, region string) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if len(body) == 0 {
+		return nil
+	}
+	var conf CreateBucketConfiguration
+	if err := xml.Unmarshal(body, &conf); err != nil {
+		return s3err.New(s3err.MalformedXML, "the XML you provided was not well-formed")
+	}
+	return checkLocation(conf.LocationConstraint, region)
+}
+
+// checkLocation accepts a CreateBucket LocationConstraint as S3 does: the
+// endpoint's own region (except us-east-1, which is named by leaving the
+// constraint out), or none.
+func checkLocation(loc, region string) error {
+	switch {
+	case loc == "":
+		return nil
+	case loc == region && loc != "us-east-1":
+		return nil
+	case loc == region:
+		return s3err.New(s3err.InvalidLocationConstraint, "the specified location-constraint is not valid")
+	}
+	return s3err.New(s3err.IllegalLocationConstraint, "the %s location constraint is incompatible for the region specific endpoint this request was sent to (%s)", loc, region)
 }
