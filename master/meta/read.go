@@ -80,47 +80,6 @@ func (f *FSM) Members() (map[proto.NodeID]Member, error) {
 	return out, err
 }
 
-// Users returns every user.
-func (f *FSM) Users() ([]proto.User, error) {
-	out := []proto.User{}
-	err := scan(f, []byte("u/"), func(k, v []byte) error {
-		var u proto.User
-		if err := kv.Decode(k, v, &u); err != nil {
-			return err
-		}
-		out = append(out, u)
-		return nil
-	})
-	return out, err
-}
-
-// Keys returns the access keys of user (every user's when user is empty),
-// sorted by access key, without their secrets.
-func (f *FSM) Keys(user string) ([]proto.AccessKey, error) {
-	out := []proto.AccessKey{}
-	err := scan(f, []byte("k/"), func(k, v []byte) error {
-		var ak proto.AccessKey
-		if err := kv.Decode(k, v, &ak); err != nil {
-			return err
-		}
-		if user == "" || ak.User == user {
-			ak.SecretKey = ""
-			out = append(out, ak)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// AccessKey returns an access key.
-func (f *FSM) AccessKey(id string) (proto.AccessKey, error) {
-	var k proto.AccessKey
-	err := f.view(func(txn *badger.Txn) error {
-		return kv.NotFoundAs(kv.Get(txn, []byte("k/"+id), &k), fmt.Errorf("access key %s: %w", id, ErrNotFound))
-	})
-	return k, err
-}
-
 // Counters returns the number of referenced chunks and pending deletions.
 func (f *FSM) Counters() (chunks, pendingDeletes uint64, err error) {
 	err = f.view(func(txn *badger.Txn) error {

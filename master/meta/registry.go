@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
@@ -66,51 +65,4 @@ func applySetMember(txn *badger.Txn, _ uint64, c *SetMember) (any, error) {
 
 func applyRemoveMember(txn *badger.Txn, _ uint64, c *RemoveMember) (any, error) {
 	return nil, kv.Del(txn, []byte("r/"+c.ID))
-}
-
-func applyPutUser(txn *badger.Txn, _ uint64, c *PutUser) (any, error) {
-	if err := proto.ValidID("user", c.User.Name); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	u := c.User
-	if u.Policies == nil { // a user made again keeps its attached policies
-		old, err := getUser(txn, u.Name)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		if old != nil {
-			u.Policies = old.Policies
-		}
-	}
-	u.ID = ""
-	return nil, kv.Put(txn, []byte("u/"+u.Name), u)
-}
-
-func applyPutKey(txn *badger.Txn, _ uint64, c *PutKey) (any, error) {
-	k := c.Key
-	if k.Status != "" && k.Status != proto.KeyActive && k.Status != proto.KeyInactive {
-		return nil, fmt.Errorf("access key %q: status %q is not Active or Inactive: %w", k.AccessKey, k.Status, ErrInvalid)
-	}
-	if err := proto.ValidID("access key", k.AccessKey); err != nil || len(k.SecretKey) < 8 || len(k.SecretKey) > 128 {
-		return nil, fmt.Errorf("access key %q: id must be a valid id and the secret 8 to 128 bytes: %w", k.AccessKey, ErrInvalid)
-	}
-	found, err := kv.Exists(txn, []byte("u/"+k.User))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("user %s: %w", k.User, ErrNotFound)
-	}
-	return nil, kv.Put(txn, []byte("k/"+k.AccessKey), k)
-}
-
-func applyDeleteKey(txn *badger.Txn, _ uint64, c *DeleteKey) (any, error) {
-	found, err := kv.Exists(txn, []byte("k/"+c.AccessKey))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("access key %s: %w", c.AccessKey, ErrNotFound)
-	}
-	return nil, kv.Del(txn, []byte("k/"+c.AccessKey))
 }
