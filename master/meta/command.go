@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/bucketconf"
 )
 
 // Raft log entries carry commands in one of two layouts:
@@ -198,38 +199,8 @@ type (
 		Bucket string `json:"bucket"`
 		Status string `json:"status"`
 	}
-	// PutBucketConf is the payload of OpPutBucketConf: replace the parts of
-	// a bucket's configuration that are not nil (an empty one removes it).
-	PutBucketConf struct {
-		Bucket string             `json:"bucket"`
-		Tags   *map[string]string `json:"tags,omitempty"`
-		CORS   *[]proto.CORSRule  `json:"cors,omitempty"`
-		// Lock, when set, turns object lock on (the bucket's versioning
-		// must be Enabled) with its default retention.
-		Lock *proto.LockConfig `json:"lock,omitempty"`
-		// Lifecycle, when set, replaces the lifecycle rules (an empty
-		// list removes them).
-		Lifecycle *[]proto.LifecycleRule `json:"lifecycle,omitempty"`
-		// Policy, when set, replaces the bucket policy ("" removes it).
-		Policy *string `json:"policy,omitempty"`
-		// ACL, when set, replaces the bucket's ACL.
-		ACL *proto.ACL `json:"acl,omitempty"`
-		// Ownership, when set, replaces the object ownership setting (""
-		// removes it).
-		Ownership *string `json:"ownership,omitempty"`
-		// PublicAccessBlock, when set, replaces the public access block;
-		// ClearPublicAccessBlock removes it.
-		PublicAccessBlock      *proto.PublicAccessBlock `json:"publicAccessBlock,omitempty"`
-		ClearPublicAccessBlock bool                     `json:"clearPublicAccessBlock,omitempty"`
-		// DataPolicy, when set, changes the data policy of later writes:
-		// rep-N sets the bucket's replication (existing replicated chunks
-		// follow), rs-K-M makes new chunks stripes.
-		DataPolicy *string `json:"dataPolicy,omitempty"`
-		// Convert, when set, replaces the bucket's background conversion
-		// rule (proto.BucketConfigRequest.Convert: AfterSeconds 0 is off,
-		// a negative one removes the rule).
-		Convert *proto.ConvertRule `json:"convert,omitempty"`
-	}
+	// PutBucketConf is the payload of OpPutBucketConf (bucketconf.Change).
+	PutBucketConf = bucketconf.Change
 	// SetKeyStatus is the payload of OpSetKeyStatus: an access key's
 	// status becomes Status (proto.KeyActive or proto.KeyInactive).
 	SetKeyStatus struct {
