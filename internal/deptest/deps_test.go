@@ -241,8 +241,10 @@ var badgerUsers = []string{"master/meta", "master/meta/kv"}
 
 // pureMeta are the parts of the replicated state that do no storage:
 // record validation, listing over an iterator master/meta provides, and
-// the snapshot stream format, a bucket configuration change.
-var pureMeta = []string{"master/meta/validate", "master/meta/listing", "master/meta/snapstream", "master/meta/bucketconf"}
+// the snapshot stream format, a bucket configuration change, the state's
+// errors, and the preconditions and lock rules of an object change.
+var pureMeta = []string{"master/meta/validate", "master/meta/listing", "master/meta/snapstream", "master/meta/bucketconf",
+	"master/meta/metaerr", "master/meta/precond"}
 
 // masterParts are the master's packages below its root, each with the
 // master packages it may import (its own subpackages aside). The master

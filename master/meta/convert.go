@@ -6,6 +6,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta/kv"
+	"github.com/granary-store/granary/master/meta/precond"
 	"github.com/granary-store/granary/master/meta/validate"
 
 	"github.com/dgraph-io/badger/v4"
@@ -28,7 +29,7 @@ func applyReplaceExtents(txn *badger.Txn, _ uint64, c *ReplaceExtents) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVersion(old, c.IfVersion); err != nil || c.IfVersion == 0 {
+	if err := precond.Version(old, c.IfVersion); err != nil || c.IfVersion == 0 {
 		if err == nil {
 			err = fmt.Errorf("replace extents of %s/%s: a version is required: %w", c.Bucket, c.Key, ErrInvalid)
 		}

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta/kv"
+	"github.com/granary-store/granary/master/meta/precond"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -169,17 +169,17 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	if obj.VersionID != "" || obj.DeleteMarker {
 		return nil, fmt.Errorf("object %s/%s: a commit cannot set a version id or a delete marker: %w", obj.Bucket, obj.Key, ErrInvalid)
 	}
-	if err := applyLockDefaults(b, &obj); err != nil {
+	if err := precond.LockDefaults(b, &obj); err != nil {
 		return nil, err
 	}
 	old, err := getRecord(txn, obj.Bucket, obj.Key)
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
-	if err := checkETag(old, c.IfETag); err != nil {
+	if err := precond.ETag(old, c.IfETag); err != nil {
 		return nil, err
 	}
-	if err := checkVersion(old, c.IfVersion); err != nil {
+	if err := precond.Version(old, c.IfVersion); err != nil {
 		return nil, err
 	}
 	// The chunks of an overwritten version stay in use when it is kept.
@@ -216,51 +216,9 @@ type CommitResult struct {
 	VersionID string `json:"versionId"`
 }
 
-// checkVersion enforces a conditional commit; old is nil when absent.
-func checkVersion(old *proto.Object, want uint64) error {
-	switch {
-	case want == 0:
-		return nil
-	case want == proto.MustNotExist && old != nil:
-		return fmt.Errorf("object %s exists: %w", old.Key, ErrPrecondition)
-	case want != proto.MustNotExist && (old == nil || old.Version != want):
-		return fmt.Errorf("object is not at version %d: %w", want, ErrPrecondition)
-	}
-	return nil
-}
-
-// checkETag enforces an If-Match condition; old is nil when absent, which
-// S3 answers with NoSuchKey rather than a failed precondition.
-func checkETag(old *proto.Object, want string) error {
-	switch {
-	case want == "":
-		return nil
-	case old == nil:
-		return fmt.Errorf("object to match ETag %s: %w", want, ErrNoSuchKey)
-	case !sameETag(old.ETag, want):
-		return fmt.Errorf("object %s has ETag %s, not %s: %w", old.Key, old.ETag, want, ErrPrecondition)
-	}
-	return nil
-}
-
-// sameETag compares ETags without their surrounding quotes.
-func sameETag(a, b string) bool { return strings.Trim(a, `"`) == strings.Trim(b, `"`) }
-
 // checkDelete enforces a conditional delete on the current record.
 func checkDelete(old *proto.Object, c *DeleteObject) error {
-	if err := checkETag(old, c.IfETag); err != nil {
-		return err
-	}
-	if c.IfVersion != 0 && old.Version != c.IfVersion {
-		return fmt.Errorf("object %s is at version %d, not %d: %w", old.Key, old.Version, c.IfVersion, ErrPrecondition)
-	}
-	if c.IfSize != nil && old.Size != *c.IfSize {
-		return fmt.Errorf("object %s is %d bytes, not %d: %w", old.Key, old.Size, *c.IfSize, ErrPrecondition)
-	}
-	if c.IfModified != nil && old.Modified.Unix() != c.IfModified.Unix() {
-		return fmt.Errorf("object %s was modified at %v, not %v: %w", old.Key, old.Modified, *c.IfModified, ErrPrecondition)
-	}
-	return nil
+	return precond.Delete(old, c.IfETag, c.IfVersion, c.IfSize, c.IfModified)
 }
 
 func applyDeleteObject(txn *badger.Txn, index uint64, c *DeleteObject) (any, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta/kv"
+	"github.com/granary-store/granary/master/meta/precond"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
@@ -142,7 +143,7 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
-	if err := checkETag(old, r.IfETag); err != nil {
+	if err := precond.ETag(old, r.IfETag); err != nil {
 		return nil, err
 	}
 	if r.IfNoneMatch && old != nil {
@@ -160,7 +161,7 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 	if err := validate.Headers(obj.ObjectHeaders); err != nil {
 		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
-	if err := applyLockDefaults(b, &obj); err != nil {
+	if err := precond.LockDefaults(b, &obj); err != nil {
 		return nil, fmt.Errorf("complete upload %s: %w", u.ID, err)
 	}
 	// Writes: the parts' chunks move to the object, unused parts' chunks and
