@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/precond"
 	"github.com/granary-store/granary/master/meta/validate"
@@ -82,19 +83,19 @@ func swapLayout(txn *badger.Txn, old, obj *proto.Object, extents []proto.Extent,
 	if err := validate.Layout(obj, bad); err != nil {
 		return err
 	}
-	oldSet, newSet := chunkSet(old), chunkSet(obj)
+	oldSet, newSet := chunkindex.Set(old), chunkindex.Set(obj)
 	for id := range newSet {
 		if oldSet[id] {
 			return bad("chunk %d is in both layouts", id)
 		}
 	}
-	if err := checkFreshChunks(txn, newSet, nil); err != nil {
+	if err := chunkindex.CheckFresh(txn, newSet, nil); err != nil {
 		return err
 	}
-	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
+	if err := chunkindex.Swap(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
 		return err
 	}
-	return swapStripes(txn, objectStripes(old), objectStripes(obj))
+	return chunkindex.SwapStripes(txn, chunkindex.ObjectStripes(old), chunkindex.ObjectStripes(obj))
 }
 
 // applySetMeta replaces an object's user metadata in place (see SetMeta):

@@ -2,8 +2,6 @@ package meta
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -89,8 +87,4 @@ func deleteObjectRecord(txn *badger.Txn, old *proto.Object) error {
 		}
 	}
 	return kv.Del(txn, objectKey(old.Bucket, old.Key))
-}
-
-func sortedIDs(set map[proto.ChunkID]bool) []proto.ChunkID {
-	return slices.Sorted(maps.Keys(set))
 }

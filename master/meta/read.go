@@ -2,12 +2,12 @@ package meta
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/listing"
 )
@@ -83,11 +83,7 @@ func (f *FSM) Members() (map[proto.NodeID]Member, error) {
 // Counters returns the number of referenced chunks and pending deletions.
 func (f *FSM) Counters() (chunks, pendingDeletes uint64, err error) {
 	err = f.view(func(txn *badger.Txn) error {
-		var err error
-		if chunks, err = kv.Counter(txn, keyNChunks); err != nil {
-			return err
-		}
-		pendingDeletes, err = kv.Counter(txn, keyNGC)
+		chunks, pendingDeletes, err = chunkindex.Counters(txn)
 		return err
 	})
 	return chunks, pendingDeletes, err
@@ -127,18 +123,7 @@ func (f *FSM) ChunkSizes() (map[proto.ChunkID]int64, error) {
 // GCChunks returns the chunks queued for deletion and not yet gone (the
 // tombstones of finished deletions are skipped).
 func (f *FSM) GCChunks() (map[proto.ChunkID]bool, error) {
-	out := map[proto.ChunkID]bool{}
-	err := f.view(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if k := it.Item().Key(); len(k) == 10 && it.Item().ValueSize() == 0 {
-				out[chunkOfKey(k)] = true
-			}
-		}
-		return nil
-	})
-	return out, err
+	return viewed(f, func(txn *badger.Txn) (map[proto.ChunkID]bool, error) { return chunkindex.Queued(txn), nil })
 }
 
 // Deleted returns which of ids were deleted for good: queued for deletion
@@ -146,23 +131,7 @@ func (f *FSM) GCChunks() (map[proto.ChunkID]bool, error) {
 // never becomes committable again, so any replica of it that a server
 // still reports, say one that was down during the deletion, is garbage.
 func (f *FSM) Deleted(ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
-	out := map[proto.ChunkID]bool{}
-	err := f.view(func(txn *badger.Txn) error {
-		for _, id := range ids {
-			item, err := txn.Get(chunkKey("g/", id))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
-			if err != nil {
-				return kv.Storage(err)
-			}
-			if item.ValueSize() > 0 {
-				out[id] = true
-			}
-		}
-		return nil
-	})
-	return out, err
+	return viewed(f, func(txn *badger.Txn) (map[proto.ChunkID]bool, error) { return chunkindex.Deleted(txn, ids) })
 }
 
 // scan calls fn for every key under prefix in byte order.

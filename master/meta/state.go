@@ -1,7 +1,6 @@
 package meta
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,46 +8,38 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/precond"
 	"github.com/granary-store/granary/master/meta/validate"
 )
 
-// Badger key layout of the state (values are a format byte, then JSON):
+// Badger key layout of the state (values are a format byte, then JSON;
+// see package kv):
 //
 //	m/applied            last applied Raft index (8 bytes, big endian)
-//	m/chunkhw            next unallocated chunk id (8 bytes)
+//	m/chunkhw            next unallocated chunk id (8 bytes; chunkindex)
 //	m/nchunks, m/ngc     counters of referenced and to-be-deleted chunks
 //	b/<bucket>           proto.Bucket
 //	o/<bucket>/<key>     proto.Object (bucket names contain no '/')
 //	c/<chunk id BE>      "<bucket>/<key>" of the object referencing it
 //	g/<chunk id BE>      chunk no object references: delete from disks
-//	s/<chunk id BE>      StripeRecord of the stripe whose first shard it is (stripes.go)
+//	s/<chunk id BE>      StripeRecord of the stripe whose first shard it is
+//	                     (c/, g/, s/: package chunkindex)
 //	n/<node id>          Node (chunk server registry)
 //	r/<member id>        Member (master HTTP addresses)
-//	u/<user>             proto.User
+//	u/<user>             proto.User (u/, k/, a/: package access)
 //	k/<access key>       proto.AccessKey
 //	a/<policy name>      proto.AccessPolicy
 //	p/, q/               multipart uploads and their parts (upload.go)
 //	i/<request id>       outcome of a change asked for under that id
 //	it/<at BE><id>       the same ids by proposal time, for expiry
-var (
-	keyChunkHW = []byte("m/chunkhw")
-	keyNChunks = []byte("m/nchunks")
-	keyNGC     = []byte("m/ngc")
-)
 
 func bucketKey(name string) []byte { return []byte("b/" + name) }
 func objectPrefix(bucket string) []byte {
 	return []byte("o/" + bucket + "/")
 }
 func objectKey(bucket, key string) []byte { return append(objectPrefix(bucket), key...) }
-func chunkKey(prefix string, id proto.ChunkID) []byte {
-	return binary.BigEndian.AppendUint64([]byte(prefix), uint64(id))
-}
-
-// chunkOfKey is the chunk id a chunkKey of a 2-byte prefix names.
-func chunkOfKey(k []byte) proto.ChunkID { return proto.ChunkID(binary.BigEndian.Uint64(k[2:])) }
 
 // applyCommand decodes and applies one command in txn.
 func applyCommand(txn *badger.Txn, index uint64, data []byte) (any, error) {
@@ -187,16 +178,16 @@ func applyPutObject(txn *badger.Txn, index uint64, c *PutObject) (any, error) {
 	if replaces(b, old) {
 		gone = old
 	}
-	oldSet, newSet := chunkSet(gone), chunkSet(&obj)
-	if err := checkFreshChunks(txn, newSet, oldSet); err != nil {
+	oldSet, newSet := chunkindex.Set(gone), chunkindex.Set(&obj)
+	if err := chunkindex.CheckFresh(txn, newSet, oldSet); err != nil {
 		return nil, err
 	}
 	// Reads and checks are done; from here on only writes.
 	obj.Version = index
-	if err := swapChunks(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
+	if err := chunkindex.Swap(txn, oldSet, newSet, obj.Bucket+"/"+obj.Key); err != nil {
 		return nil, err
 	}
-	if err := swapStripes(txn, objectStripes(gone), objectStripes(&obj)); err != nil {
+	if err := chunkindex.SwapStripes(txn, chunkindex.ObjectStripes(gone), chunkindex.ObjectStripes(&obj)); err != nil {
 		return nil, err
 	}
 	if err := setCurrent(txn, b, &obj, old, gone != nil); err != nil {
@@ -239,7 +230,7 @@ func applyDeleteObject(txn *badger.Txn, index uint64, c *DeleteObject) (any, err
 	if err := checkDelete(old, c); err != nil {
 		return nil, err
 	}
-	if err := swapObjectChunks(txn, old, nil, ""); err != nil {
+	if err := chunkindex.SwapObject(txn, old, nil, ""); err != nil {
 		return nil, err
 	}
 	return nil, deleteObjectRecord(txn, old)
@@ -271,166 +262,43 @@ func applyRenameObject(txn *badger.Txn, index uint64, c *RenameObject) (any, err
 	if err != nil && !errors.Is(err, ErrNoSuchKey) {
 		return nil, err
 	}
-	if err := swapObjectChunks(txn, dst, nil, ""); err != nil {
+	if err := chunkindex.SwapObject(txn, dst, nil, ""); err != nil {
 		return nil, err
 	}
 	if err := deleteObjectRecord(txn, rec); err != nil {
 		return nil, err
 	}
 	src.Key, src.Version, src.Modified = c.To, index, c.Modified
-	set := chunkSet(src) // repoint the chunk index at the new key; its stripes stay
-	if err := swapChunks(txn, set, set, c.Bucket+"/"+c.To); err != nil {
+	set := chunkindex.Set(src) // repoint the chunk index at the new key; its stripes stay
+	if err := chunkindex.Swap(txn, set, set, c.Bucket+"/"+c.To); err != nil {
 		return nil, err
 	}
 	return src.Version, putObjectRecord(txn, *src, dst)
 }
 
-// chunkSet returns the distinct chunks of obj (nil obj: empty set).
-func chunkSet(obj *proto.Object) map[proto.ChunkID]bool {
-	set := map[proto.ChunkID]bool{}
-	if obj != nil {
-		for _, e := range obj.Extents {
-			for _, id := range e.Chunks() {
-				set[id] = true
-			}
-		}
-	}
-	return set
-}
-
-// checkFreshChunks verifies that every chunk in newSet but not in keep was
-// allocated and is referenced by no object and not queued for deletion: a
-// chunk backs at most one object at a time.
-func checkFreshChunks(txn *badger.Txn, newSet, keep map[proto.ChunkID]bool) error {
-	hw, err := kv.Counter(txn, keyChunkHW)
-	if err != nil {
-		return err
-	}
-	for _, id := range sortedIDs(newSet) {
-		if keep[id] {
-			continue
-		}
-		if id == 0 || uint64(id) >= hw {
-			return fmt.Errorf("chunk %d was never allocated: %w", id, ErrInvalid)
-		}
-		for _, p := range []string{"c/", "g/"} {
-			found, err := kv.Exists(txn, chunkKey(p, id))
-			if err != nil {
-				return err
-			}
-			if found {
-				return fmt.Errorf("chunk %d is already in use: %w", id, ErrInvalid)
-			}
-		}
-	}
-	return nil
-}
-
-// swapChunks points the chunk index at ref for the new chunks and moves
-// chunks only the old version used to the deletion queue.
-func swapChunks(txn *badger.Txn, oldSet, newSet map[proto.ChunkID]bool, ref string) error {
-	var freed, added int64
-	for _, id := range sortedIDs(oldSet) {
-		if newSet[id] {
-			continue
-		}
-		if err := kv.Del(txn, chunkKey("c/", id)); err != nil {
-			return err
-		}
-		if err := kv.SetRaw(txn, chunkKey("g/", id), nil); err != nil {
-			return err
-		}
-		freed++
-	}
-	for _, id := range sortedIDs(newSet) {
-		if err := kv.SetRaw(txn, chunkKey("c/", id), []byte(ref)); err != nil {
-			return err
-		}
-		if !oldSet[id] {
-			added++
-		}
-	}
-	if err := kv.AddCounter(txn, keyNChunks, added-freed); err != nil {
-		return err
-	}
-	return kv.AddCounter(txn, keyNGC, freed)
-}
+// ChunkIDs returns the distinct chunks of an object's extents, ascending.
+func ChunkIDs(obj *proto.Object) []proto.ChunkID { return chunkindex.Sorted(chunkindex.Set(obj)) }
 
 func applyAllocChunks(txn *badger.Txn, _ uint64, c *AllocChunks) (any, error) {
-	if c.Count == 0 || c.Count > proto.MaxAllocChunks*100 {
-		return nil, fmt.Errorf("allocate %d chunk ids: %w", c.Count, ErrInvalid)
+	first, err := chunkindex.Alloc(txn, c.Count)
+	if first == 0 {
+		return nil, err
 	}
-	first, err := kv.Counter(txn, keyChunkHW)
+	return first, err
+}
+
+func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *AckGCDeletion) (any, error) {
+	return counted(chunkindex.AckDeleted(txn, c.Chunks))
+}
+
+func applyCollectOrphans(txn *badger.Txn, _ uint64, c *CollectOrphans) (any, error) {
+	return counted(chunkindex.CollectOrphans(txn, c.Chunks))
+}
+
+// counted answers a count, or nothing with an error.
+func counted(n int64, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if first == 0 {
-		first = 1 // chunk id 0 is never used
-	}
-	return proto.ChunkID(first), kv.SetCounter(txn, keyChunkHW, first+c.Count)
+	return n, nil
 }
-
-// applyAckGCDeletion records that no server holds these queued chunks any
-// more. Their g/ entries stay as tombstones (value gcDone): a freed chunk
-// id must never become committable again, or a late commit could point at
-// deleted data.
-func applyAckGCDeletion(txn *badger.Txn, _ uint64, c *AckGCDeletion) (any, error) {
-	n := int64(0)
-	for _, id := range c.Chunks {
-		pending, err := gcPending(txn, id)
-		if err != nil {
-			return nil, err
-		}
-		if pending {
-			if err := kv.SetRaw(txn, chunkKey("g/", id), gcDone); err != nil {
-				return nil, err
-			}
-			n++
-		}
-	}
-	return n, kv.AddCounter(txn, keyNGC, -n)
-}
-
-// gcDone marks a g/ entry whose chunk is gone from every server.
-var gcDone = []byte("d")
-
-// gcPending reports whether id is queued for deletion and not yet done.
-func gcPending(txn *badger.Txn, id proto.ChunkID) (bool, error) {
-	item, err := txn.Get(chunkKey("g/", id))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, kv.Storage(err)
-	}
-	return item.ValueSize() == 0, nil
-}
-
-// applyCollectOrphans queues for deletion the given chunks that no object
-// references. Going through Raft makes collection safe against a late
-// commit: whichever comes first wins, and a commit naming a collected chunk
-// is refused rather than pointing at deleted data.
-func applyCollectOrphans(txn *badger.Txn, _ uint64, c *CollectOrphans) (any, error) {
-	n := int64(0)
-	for _, id := range c.Chunks {
-		ref, err := kv.Exists(txn, chunkKey("c/", id))
-		if err != nil {
-			return nil, err
-		}
-		queued, err := kv.Exists(txn, chunkKey("g/", id))
-		if err != nil {
-			return nil, err
-		}
-		if ref || queued {
-			continue
-		}
-		if err := kv.SetRaw(txn, chunkKey("g/", id), nil); err != nil {
-			return nil, err
-		}
-		n++
-	}
-	return n, kv.AddCounter(txn, keyNGC, n)
-}
-
-// ChunkIDs returns the distinct chunks of an object's extents, ascending.
-func ChunkIDs(obj *proto.Object) []proto.ChunkID { return sortedIDs(chunkSet(obj)) }

@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/precond"
 	"github.com/granary-store/granary/master/meta/validate"
@@ -100,14 +101,14 @@ func applyPutPart(txn *badger.Txn, _ uint64, c *PutPart) (any, error) {
 	} else if !kv.IsNotFound(err) {
 		return nil, err
 	}
-	oldSet, newSet := chunkSet(old), chunkSet(&shape)
-	if err := checkFreshChunks(txn, newSet, oldSet); err != nil {
+	oldSet, newSet := chunkindex.Set(old), chunkindex.Set(&shape)
+	if err := chunkindex.CheckFresh(txn, newSet, oldSet); err != nil {
 		return nil, err
 	}
-	if err := swapChunks(txn, oldSet, newSet, partRef(c.Bucket, c.UploadID, p.Number)); err != nil {
+	if err := chunkindex.Swap(txn, oldSet, newSet, partRef(c.Bucket, c.UploadID, p.Number)); err != nil {
 		return nil, err
 	}
-	if err := swapStripes(txn, objectStripes(old), stripeSet(p.Extents)); err != nil {
+	if err := chunkindex.SwapStripes(txn, chunkindex.ObjectStripes(old), chunkindex.StripeSet(p.Extents)); err != nil {
 		return nil, err
 	}
 	return nil, kv.Put(txn, partKey(c.Bucket, c.UploadID, p.Number), p)
@@ -179,19 +180,19 @@ func applyCompleteUpload(txn *badger.Txn, index uint64, c *CompleteUpload) (any,
 			}
 		}
 	}
-	objSet := chunkSet(&obj) // the used parts' stripes are indexed already
-	if err := swapChunks(txn, objSet, objSet, u.Bucket+"/"+u.Key); err != nil {
+	objSet := chunkindex.Set(&obj) // the used parts' stripes are indexed already
+	if err := chunkindex.Swap(txn, objSet, objSet, u.Bucket+"/"+u.Key); err != nil {
 		return nil, err
 	}
-	if err := swapChunks(txn, unused, nil, ""); err != nil {
+	if err := chunkindex.Swap(txn, unused, nil, ""); err != nil {
 		return nil, err
 	}
-	if err := swapStripes(txn, stripeSet(unusedExtents...), nil); err != nil {
+	if err := chunkindex.SwapStripes(txn, chunkindex.StripeSet(unusedExtents...), nil); err != nil {
 		return nil, err
 	}
 	replaced := replaces(b, old) // else the overwritten version is kept, chunks and all
 	if replaced {
-		if err := swapObjectChunks(txn, old, nil, ""); err != nil {
+		if err := chunkindex.SwapObject(txn, old, nil, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -274,10 +275,10 @@ func applyAbortUpload(txn *badger.Txn, _ uint64, c *AbortUpload) (any, error) {
 			}
 		}
 	}
-	if err := swapChunks(txn, freed, nil, ""); err != nil {
+	if err := chunkindex.Swap(txn, freed, nil, ""); err != nil {
 		return nil, err
 	}
-	if err := swapStripes(txn, stripeSet(extents...), nil); err != nil {
+	if err := chunkindex.SwapStripes(txn, chunkindex.StripeSet(extents...), nil); err != nil {
 		return nil, err
 	}
 	return nil, dropUpload(txn, u, have)

@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 	"github.com/granary-store/granary/master/meta/kv"
 )
 
@@ -141,7 +142,7 @@ func dropNoncurrentNull(txn *badger.Txn, bucket, key string) error {
 
 // dropNoncurrent removes a noncurrent version for good, freeing its chunks.
 func dropNoncurrent(txn *badger.Txn, rec *proto.Object) error {
-	if err := swapObjectChunks(txn, rec, nil, ""); err != nil {
+	if err := chunkindex.SwapObject(txn, rec, nil, ""); err != nil {
 		return err
 	}
 	if rec.IsNullVersion() {
@@ -209,7 +210,7 @@ func deleteVersioned(txn *badger.Txn, index uint64, b *proto.Bucket, c *DeleteOb
 		marker.VersionID = proto.VersionIDFor(index)
 	}
 	if replaces(b, old) {
-		if err := swapObjectChunks(txn, old, nil, ""); err != nil {
+		if err := chunkindex.SwapObject(txn, old, nil, ""); err != nil {
 			return nil, err
 		}
 		if err := deleteObjectRecord(txn, old); err != nil {
@@ -249,7 +250,7 @@ func deleteVersion(txn *badger.Txn, c *DeleteObject) (any, error) {
 		if err := checkUnlocked(cur, c); err != nil {
 			return nil, err
 		}
-		if err := swapObjectChunks(txn, cur, nil, ""); err != nil {
+		if err := chunkindex.SwapObject(txn, cur, nil, ""); err != nil {
 			return nil, err
 		}
 		if err := deleteObjectRecord(txn, cur); err != nil {

@@ -177,3 +177,14 @@ func Scan(txn *Txn, prefix []byte, fn func(k, v []byte) error) error {
 	}
 	return nil
 }
+
+// ScanKeys calls fn with each key under prefix in txn and the size of its
+// value, in key order, without reading the values. The key is valid only
+// during the call.
+func ScanKeys(txn *Txn, prefix []byte, fn func(k []byte, size int64)) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		fn(it.Item().Key(), it.Item().ValueSize())
+	}
+}
