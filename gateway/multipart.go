@@ -14,7 +14,6 @@ import (
 	"github.com/granary-store/granary/gateway/s3list"
 	"github.com/granary-store/granary/gateway/s3tags"
 	"github.com/granary-store/granary/gateway/s3xml"
-	"github.com/granary-store/granary/internal/checksum"
 )
 
 func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
@@ -37,12 +36,7 @@ func (s *Server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	alg := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm"))
-	if alg != "" && checksum.New(alg) == nil {
-		s.writeError(w, r, s3err.New(s3err.InvalidRequest, "value for x-amz-checksum-algorithm header is invalid"))
-		return
-	}
-	typ, err := s3checksum.TypeFor(alg, strings.ToUpper(r.Header.Get("X-Amz-Checksum-Type")))
+	alg, typ, err := s3checksum.ForUpload(r.Header)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

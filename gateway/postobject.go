@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/xml"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,14 +23,6 @@ var postFields = map[string]string{
 	"content-language": "Content-Language", "expires": "Expires", "acl": "X-Amz-Acl",
 	"x-amz-storage-class": "X-Amz-Storage-Class", "x-amz-website-redirect-location": "X-Amz-Website-Redirect-Location",
 	"tagging": "", // an XML Tagging document, see s3tags.FromForm
-}
-
-type postResponse struct {
-	XMLName  xml.Name `xml:"PostResponse"`
-	Location string   `xml:"Location"`
-	Bucket   string   `xml:"Bucket"`
-	Key      string   `xml:"Key"`
-	ETag     string   `xml:"ETag"`
 }
 
 // postObject serves a browser form upload: the form's signature over its
@@ -109,7 +100,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(status)
 			return
 		}
-		s3xml.Write(w, status, postResponse{Location: loc, Bucket: bucket, Key: key, ETag: etag})
+		s3xml.Write(w, status, s3xml.PostResponse{Location: loc, Bucket: bucket, Key: key, ETag: etag})
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -167,3 +167,15 @@ func TrailerHash(name string) (hash.Hash, error) {
 	}
 	return checksum.New(AlgOf(name)), nil
 }
+
+// ForUpload reads the checksum algorithm and type a
+// CreateMultipartUpload asks for (x-amz-checksum-algorithm and
+// x-amz-checksum-type; none: "", "").
+func ForUpload(h http.Header) (alg, typ string, err error) {
+	alg = strings.ToUpper(h.Get("X-Amz-Checksum-Algorithm"))
+	if alg != "" && checksum.New(alg) == nil {
+		return "", "", s3err.New(s3err.InvalidRequest, "value for x-amz-checksum-algorithm header is invalid")
+	}
+	typ, err = TypeFor(alg, strings.ToUpper(h.Get("X-Amz-Checksum-Type")))
+	return alg, typ, err
+}

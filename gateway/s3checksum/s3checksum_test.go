@@ -57,3 +57,26 @@ func TestFromRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestForUpload(t *testing.T) {
+	for _, c := range []struct{ alg, typ, want string }{
+		{"", "", " "}, {"crc32", "", "CRC32 COMPOSITE"}, {"CRC32", "full_object", "CRC32 FULL_OBJECT"},
+		{"XXHASH64", "", "error"}, {"", "COMPOSITE", "error"}, {"CRC64NVME", "COMPOSITE", "error"},
+	} {
+		h := http.Header{}
+		if c.alg != "" {
+			h.Set("X-Amz-Checksum-Algorithm", c.alg)
+		}
+		if c.typ != "" {
+			h.Set("X-Amz-Checksum-Type", c.typ)
+		}
+		alg, typ, err := ForUpload(h)
+		got := alg + " " + typ
+		if err != nil {
+			got = "error"
+		}
+		if got != c.want {
+			t.Errorf("%q %q: %q, want %q", c.alg, c.typ, got, c.want)
+		}
+	}
+}

@@ -138,3 +138,12 @@ type GetObjectAttributesResponse struct {
 	StorageClass string              `xml:"StorageClass,omitempty"`
 	ObjectSize   *int64              `xml:"ObjectSize,omitempty"`
 }
+
+// PostResponse answers a browser POST upload that asks for status 201.
+type PostResponse struct {
+	XMLName  xml.Name `xml:"PostResponse"`
+	Location string   `xml:"Location"`
+	Bucket   string   `xml:"Bucket"`
+	Key      string   `xml:"Key"`
+	ETag     string   `xml:"ETag"`
+}
