@@ -23,6 +23,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address clients and peers use (default: --http-addr)")
 	fs.BoolVar(&cfg.Store.NoSync, "no-sync", false, "do not fsync chunk files (a crash may lose acknowledged writes)")
 	fs.Var(sizeFlag{&cfg.Store.MaxChunkSize}, "max-chunk-size", "largest chunk accepted (KiB, MiB, GiB)")
+	fs.Var(sizeFlag{&cfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
 	fs.Var(sizeFlag{&cfg.CapacityLimit}, "capacity", "capacity to offer, below the disks' size (default: all of them)")
 	fs.IntVar(&cfg.MaxCopies, "max-repair-streams", cfg.MaxCopies, "concurrent repair copies into this server")
 	fs.Var(sizeFlag{&cfg.RepairBandwidth}, "repair-bandwidth", "bytes per second all repair copies into this server take together (0: unlimited)")

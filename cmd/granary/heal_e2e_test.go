@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/granary-store/granary/chunkserver/disk"
 )
 
 // On granary server's own topology (one master, three chunk servers,
@@ -32,21 +34,48 @@ func TestServerRepairsDamagedReplicasWithinAMinute(t *testing.T) {
 	if _, code := granary(t, env, "put", "--secret-file", secretFile, local, "heal/obj"); code != 0 {
 		t.Fatal("put")
 	}
-	files := func() []string {
-		m, _ := filepath.Glob(filepath.Join(dir, "chunkservers", "*", "chunks", "*", "*.chunk"))
-		return m
+	// replicas finds, on each chunk server, the file holding a chunk
+	// (its chunk file, or the volume holding its record) and the chunk's
+	// bytes in it.
+	type replica struct {
+		path string
+		data []byte
+		at   int64
 	}
-	replicas := files()
-	if len(replicas) != 3 {
-		t.Fatalf("%d chunk files after one put, want 3: %v", len(replicas), replicas)
+	replicas := func() []replica {
+		var out []replica
+		servers, _ := filepath.Glob(filepath.Join(dir, "chunkservers", "*"))
+		for _, sdir := range servers {
+			chunks, _ := disk.Inventory(sdir)
+			for _, c := range chunks {
+				path, at, size, err := disk.Locate(sdir, c.ID)
+				if err != nil {
+					continue
+				}
+				file, _ := os.ReadFile(path)
+				if int64(len(file)) >= at+size {
+					out = append(out, replica{path, file[at : at+size], at})
+				}
+			}
+		}
+		return out
 	}
-	good := mustRead(t, replicas[2])
-	bad := bytes.Clone(good)
-	bad[64+1000] ^= 0x10 // a data byte
-	if err := os.WriteFile(replicas[0], bad, 0o600); err != nil {
+	found := replicas()
+	if len(found) != 3 || !bytes.Equal(found[0].data, want) {
+		t.Fatalf("%d replicas after one put, want 3 of the object's bytes: %v", len(found), found)
+	}
+	// A flipped data byte in one replica, and the file holding another
+	// deleted (its volume holds nothing else here).
+	f, err := os.OpenFile(found[0].path, os.O_RDWR, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(replicas[1]); err != nil {
+	var b [1]byte
+	f.ReadAt(b[:], found[0].at+1000)
+	b[0] ^= 0x10
+	f.WriteAt(b[:], found[0].at+1000)
+	f.Close()
+	if err := os.Remove(found[1].path); err != nil {
 		t.Fatal(err)
 	}
 	secret := bytes.TrimSpace(mustRead(t, secretFile))
@@ -56,12 +85,12 @@ func TestServerRepairsDamagedReplicasWithinAMinute(t *testing.T) {
 	}
 	damaged := time.Now()
 	waitUntil(t, time.Minute, "three good replicas again, and the status healthy", func() bool {
-		got := files()
+		got := replicas()
 		if len(got) != 3 {
 			return false
 		}
-		for _, f := range got {
-			if b, err := os.ReadFile(f); err != nil || !bytes.Equal(b, good) {
+		for _, r := range got {
+			if !bytes.Equal(r.data, want) {
 				return false
 			}
 		}

@@ -46,6 +46,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&csCfg.ScrubInterval, "scrub-interval", csCfg.ScrubInterval, "least time between the starts of two scrub passes on each chunk server")
 	fs.DurationVar(&csCfg.SweepInterval, "sweep-interval", csCfg.SweepInterval, "how often each chunk server checks that its chunk files and data directories are there")
 	fs.Var(sizeFlag{&csCfg.CapacityLimit}, "capacity", "capacity each chunk server offers, below the disk's size (default: all of it)")
+	fs.Var(sizeFlag{&csCfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
 	var lf logFlags
 	lf.register(fs)
 	tf := registerTraceFlags(fs)
@@ -93,6 +94,11 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	}
 	if cfg.OrphanGrace <= 0 || cfg.GCDelay < 0 || csCfg.ScrubInterval <= 0 || csCfg.SweepInterval <= 0 || csCfg.CapacityLimit < 0 {
 		return fmt.Errorf("%w: --orphan-grace, --scrub-interval and --sweep-interval must be positive, --gc-delay and --capacity not negative", errUsage)
+	}
+	storeProbe := csCfg.Store // --pack-max, before anything is written
+	storeProbe.Dirs = []string{*dir}
+	if err := storeProbe.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	logger, err := lf.logger(e)
 	if err != nil {
