@@ -100,9 +100,10 @@ func (p *inProcess) Fault(ctx context.Context, kind string, rng *rand.Rand) (Fau
 	return Fault{}, fmt.Errorf("unknown fault %q", kind)
 }
 
-// damage deletes, or flips a byte in, the file of a random chunk on cs
-// behind the server's back. Nothing heals it but the cluster: the sweep
-// finds a missing file, the scrubber (or a read) a flipped byte, and the
+// damage deletes (disk.Remove: its chunk file, or its record in a volume),
+// or flips a byte of, a random chunk on cs behind the server's back.
+// Nothing heals it but the cluster: the sweep finds a missing chunk file,
+// the scrubber (or a read) a voided record or a flipped byte, and the
 // master re-creates the replica, on the same server if need be. Heal waits
 // until the damaged replica is gone from cs or good again, so the health
 // check that follows cannot pass before the damage was even seen.
@@ -118,12 +119,18 @@ func (p *inProcess) damage(kind string, cs *testcluster.ChunkNode, rng *rand.Ran
 	}
 	chunk := list[rng.IntN(len(list))].ID
 	inject := func(context.Context) error {
-		path, err := srv.Store().File(chunk)
+		if kind == "delete-chunk-file" {
+			// Its chunk file deleted, or its record in a volume voided.
+			return disk.Remove(cs.Dir, uint64(chunk))
+		}
+		path, at, size, err := srv.Store().Locate(uint64(chunk))
 		if err != nil {
 			return err
 		}
-		if kind == "delete-chunk-file" {
-			return os.Remove(path)
+		if size > 100 {
+			at += 100 // a data byte: the read of its block fails
+		} else {
+			at-- // the last checksum byte: the open fails
 		}
 		f, err := os.OpenFile(path, os.O_RDWR, 0)
 		if err != nil {
@@ -131,11 +138,11 @@ func (p *inProcess) damage(kind string, cs *testcluster.ChunkNode, rng *rand.Ran
 		}
 		defer f.Close()
 		var b [1]byte
-		if _, err := f.ReadAt(b[:], 100); err != nil { // inside the header or the data: either is caught
+		if _, err := f.ReadAt(b[:], at); err != nil {
 			return err
 		}
 		b[0] ^= 0x40
-		_, err = f.WriteAt(b[:], 100)
+		_, err = f.WriteAt(b[:], at)
 		return err
 	}
 	heal := func(ctx context.Context) error {
