@@ -25,12 +25,12 @@ import (
 )
 
 // writing returns the chunk servers that hold a chunk being written now
-// (a temporary file in their data directory).
+// (an open writer in their store: a temporary file, or a small chunk
+// gathered in memory until it is packed).
 func writing(c *testcluster.Cluster) []*testcluster.ChunkNode {
 	var out []*testcluster.ChunkNode
 	for _, n := range c.ChunkServers() {
-		tmps, _ := filepath.Glob(filepath.Join(n.Dir, "chunks", "*", "*.tmp"))
-		if len(tmps) > 0 {
+		if srv := n.Server(); srv != nil && srv.Store().Writers() > 0 {
 			out = append(out, n)
 		}
 	}
@@ -120,14 +120,16 @@ func TestChunkServerKilledAfterWrite(t *testing.T) {
 	}
 }
 
-// chunkPath finds a chunk's file in a chunk server's directory.
-func chunkPath(t *testing.T, n *testcluster.ChunkNode, id client.ChunkID) string {
+// chunkPath finds the file holding a chunk's data in a chunk server's
+// directory, its chunk file or a volume, and the offset of the chunk's
+// first data byte in it (disk.Locate).
+func chunkPath(t *testing.T, n *testcluster.ChunkNode, id client.ChunkID) (string, int64) {
 	t.Helper()
-	matches, _ := filepath.Glob(filepath.Join(n.Dir, "chunks", "*", fmt.Sprintf("%016x.chunk", id)))
-	if len(matches) != 1 {
-		t.Fatalf("chunk %d on %s: found %v", id, n.ID, matches)
+	path, at, _, err := disk.Locate(n.Dir, uint64(id))
+	if err != nil {
+		t.Fatalf("chunk %d on %s: %v", id, n.ID, err)
 	}
-	return matches[0]
+	return path, at
 }
 
 func TestFlippedByteIsDetectedAndReported(t *testing.T) {
@@ -147,15 +149,15 @@ func TestFlippedByteIsDetectedAndReported(t *testing.T) {
 			node = n
 		}
 	}
-	path := chunkPath(t, node, first.ID)
+	path, at := chunkPath(t, node, first.ID)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b [1]byte
-	f.ReadAt(b[:], 64+200_000) // a byte in the data's 4th block
+	f.ReadAt(b[:], at+200_000) // a byte in the data's 4th block
 	b[0] ^= 0x40
-	f.WriteAt(b[:], 64+200_000)
+	f.WriteAt(b[:], at+200_000)
 	f.Close()
 
 	if got := readAll(t, cl, "flip"); !bytes.Equal(got, data) {
@@ -345,14 +347,15 @@ func TestCorruptionFoundMidStream(t *testing.T) {
 	chunk, first := loc.Locations[0].ID, loc.Locations[0].Targets[0]
 	for _, n := range c.ChunkServers() {
 		if n.ID == first.ID {
-			f, err := os.OpenFile(chunkPath(t, n, chunk), os.O_RDWR, 0)
+			path, at := chunkPath(t, n, chunk)
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var b [1]byte
-			f.ReadAt(b[:], 64+700_000) // the data's 11th block, past the first 256 KiB read
+			f.ReadAt(b[:], at+700_000) // the data's 11th block, past the first 256 KiB read
 			b[0] ^= 0x01
-			f.WriteAt(b[:], 64+700_000)
+			f.WriteAt(b[:], at+700_000)
 			f.Close()
 		}
 	}

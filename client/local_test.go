@@ -110,7 +110,7 @@ func TestLocalReadCatchesAFlippedByte(t *testing.T) {
 			node = n
 		}
 	}
-	path, err := node.Server().Store().File(uint64(chunk))
+	path, at, _, err := node.Server().Store().Locate(uint64(chunk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +119,9 @@ func TestLocalReadCatchesAFlippedByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b [1]byte
-	f.ReadAt(b[:], 64+1234)
+	f.ReadAt(b[:], at+1234)
 	b[0] ^= 0x08
-	f.WriteAt(b[:], 64+1234)
+	f.WriteAt(b[:], at+1234)
 	f.Close()
 
 	local := localClient(t, c, victim) // the corrupt replica is the only local one, so it is read first

@@ -156,14 +156,15 @@ func TestErasureCodedCorruptShard(t *testing.T) {
 			}
 		}
 	}
-	f, err := os.OpenFile(chunkPath(t, node, first), os.O_RDWR, 0)
+	path, at := chunkPath(t, node, first)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b [1]byte
-	f.ReadAt(b[:], 64+100)
+	f.ReadAt(b[:], at+100)
 	b[0] ^= 0x20
-	f.WriteAt(b[:], 64+100)
+	f.WriteAt(b[:], at+100)
 	f.Close()
 	got, err := readEC(t, cl, "flip", 0, int64(len(data)))
 	if err != nil || !bytes.Equal(got, data) {
