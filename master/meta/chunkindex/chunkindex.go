@@ -171,16 +171,14 @@ func AckDeleted(txn *kv.Txn, ids []proto.ChunkID) (int64, error) {
 	return n, kv.AddCounter(txn, keyGC, -n)
 }
 
-// gcPending reports whether id is queued for deletion and not yet done.
+// gcPending reports whether id is queued for deletion and not yet done
+// (an empty g/ value; a finished deletion leaves a non-empty tombstone).
+// It reads the value itself: ValueSize is 0 for a value written earlier
+// in the same transaction (an earlier entry of one Raft batch), and
+// judging by it counted a chunk acknowledged twice in a batch twice.
 func gcPending(txn *kv.Txn, id proto.ChunkID) (bool, error) {
-	item, err := txn.Get(Key("g/", id))
-	if kv.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, kv.Storage(err)
-	}
-	return item.ValueSize() == 0, nil
+	v, ok, err := kv.Raw(txn, Key("g/", id))
+	return ok && len(v) == 0, err
 }
 
 // CollectOrphans queues for deletion the given chunks that no object
@@ -236,14 +234,11 @@ func Queued(txn *kv.Txn) map[proto.ChunkID]bool {
 func Deleted(txn *kv.Txn, ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
 	out := map[proto.ChunkID]bool{}
 	for _, id := range ids {
-		item, err := txn.Get(Key("g/", id))
-		if kv.IsNotFound(err) {
-			continue
-		}
+		v, ok, err := kv.Raw(txn, Key("g/", id))
 		if err != nil {
-			return out, kv.Storage(err)
+			return out, err
 		}
-		if item.ValueSize() > 0 {
+		if ok && len(v) > 0 {
 			out[id] = true
 		}
 	}

@@ -115,6 +115,24 @@ func Exists(txn *Txn, key []byte) (bool, error) {
 	}
 }
 
+// Raw returns the bytes stored under key and whether the key exists.
+// Unlike an item's ValueSize, it is right for a value written earlier in
+// the same transaction (ValueSize reports 0 for those).
+func Raw(txn *Txn, key []byte) ([]byte, bool, error) {
+	item, err := txn.Get(key)
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, Storage(err)
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, false, Storage(err)
+	}
+	return v, true, nil
+}
+
 // IsNotFound reports whether err is Badger's not-found error.
 func IsNotFound(err error) bool { return errors.Is(err, badger.ErrKeyNotFound) }
 
