@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -14,6 +13,7 @@ import (
 	"github.com/granary-store/granary/gateway/authz"
 	"github.com/granary-store/granary/gateway/s3acl"
 	"github.com/granary-store/granary/gateway/s3err"
+	"github.com/granary-store/granary/gateway/s3list"
 	"github.com/granary-store/granary/gateway/s3xml"
 	"github.com/granary-store/granary/internal/proto"
 )
@@ -21,24 +21,10 @@ import (
 // listBuckets serves ListBuckets with S3's optional paging: prefix,
 // max-buckets (1 to 10000) and continuation-token.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	max := 10000
-	if v := q.Get("max-buckets"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "max-buckets must be an integer between 1 and 10000"))
-			return
-		}
-		max = n
-	}
-	after := ""
-	if tok := q.Get("continuation-token"); tok != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		if err != nil || proto.ValidBucketName(string(raw)) != nil {
-			s.writeError(w, r, s3err.New(s3err.InvalidArgument, "the continuation token provided is incorrect"))
-			return
-		}
-		after = string(raw)
+	max, after, prefix, err := s3list.BucketsRequest(r.URL.Query())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	bs, err := s.client.Buckets(r.Context())
 	if err != nil {
@@ -46,7 +32,6 @@ func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	slices.SortFunc(bs, func(a, b client.Bucket) int { return strings.Compare(a.Name, b.Name) })
-	prefix := q.Get("prefix")
 	p := principalOf(r)
 	res := s3xml.ListAllMyBucketsResult{NS: s3xml.NS, Owner: s3acl.OwnerOf(p.User), Buckets: []s3xml.Bucket{}, Prefix: prefix}
 	for _, b := range bs {

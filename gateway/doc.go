@@ -9,6 +9,7 @@
 // authorization gateway/authz, S3's documents and headers gateway/s3acl,
 // s3cors, s3tags, s3lock, s3lifecycle, s3checksum, s3hdr and s3xml,
 // listing pages gateway/s3list, the metrics gateway/s3metrics, the
-// connection limit gateway/connlimit, and every refusal an *s3err.Error
-// (gateway/s3err); none of them imports this package.
+// connection limit gateway/connlimit, body streaming gateway/stream, and
+// every refusal an *s3err.Error (gateway/s3err); none of them imports
+// this package.
 package gateway

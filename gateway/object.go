@@ -1,14 +1,11 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/granary-store/granary/gateway/s3hdr"
 	"github.com/granary-store/granary/gateway/s3lock"
 	"github.com/granary-store/granary/gateway/s3tags"
+	"github.com/granary-store/granary/gateway/stream"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -110,34 +108,13 @@ func (s *Server) checkedBody(w http.ResponseWriter, r *http.Request, def string)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	body = io.TeeReader(&idleReader{r: r.Body, rc: http.NewResponseController(w), idle: s.cfg.IdleTimeout}, d)
+	body = io.TeeReader(stream.NewIdleReader(r.Body, http.NewResponseController(w), s.cfg.IdleTimeout), d)
 	return body, d, func(etag string) error {
 		if _, err := io.Copy(io.Discard, body); err != nil {
 			return err
 		}
 		return d.Verify(etag)
 	}, nil
-}
-
-// idleReader extends the connection's read deadline before every read, so
-// a client that stops sending is cut off after the idle timeout.
-type idleReader struct {
-	r    io.Reader
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (i *idleReader) Read(p []byte) (int, error) {
-	i.rc.SetReadDeadline(time.Now().Add(i.idle))
-	n, err := i.r.Read(p)
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = s3err.New(s3err.IncompleteBody, "you did not provide the number of bytes specified by the Content-Length HTTP header")
-	case errors.As(err, &ne) && ne.Timeout():
-		err = s3err.New(s3err.RequestTimeout, "your socket connection to the server was not read from or written to within the timeout period")
-	}
-	return n, err
 }
 
 // maxPutSize is the largest single PUT (and part) S3 accepts.
@@ -181,71 +158,36 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	}
 	// The headers wait for the first byte: a read that fails before it
 	// still gets an S3 error with a status.
-	lw := &lazyWriter{w: w, hdr: http.Header{}, status: http.StatusOK}
-	s3hdr.SetObjectHeaders(lw.hdr, info)
-	s3tags.SetCount(lw.hdr, info)
-	s3hdr.SetVersionHeaders(lw.hdr, info)
-	s3lock.SetHeaders(lw.hdr, info)
+	lw := stream.NewLazyWriter(w)
+	s3hdr.SetObjectHeaders(lw.Header, info)
+	s3tags.SetCount(lw.Header, info)
+	s3hdr.SetVersionHeaders(lw.Header, info)
+	s3lock.SetHeaders(lw.Header, info)
 	if r.Header.Get("X-Amz-Checksum-Mode") == "ENABLED" && !partial {
-		s3checksum.SetHeaders(lw.hdr, info)
+		s3checksum.SetHeaders(lw.Header, info)
 	}
 	if len(info.Parts) > 0 && r.URL.Query().Has("partNumber") {
-		lw.hdr.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(info.Parts)))
+		lw.Header.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(info.Parts)))
 	}
-	s3hdr.ApplyResponseOverrides(lw.hdr, r)
-	lw.hdr.Set("Content-Length", strconv.FormatInt(n, 10))
+	s3hdr.ApplyResponseOverrides(lw.Header, r)
+	lw.Header.Set("Content-Length", strconv.FormatInt(n, 10))
 	if partial {
-		lw.hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
-		lw.status = http.StatusPartialContent
+		lw.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
+		lw.Status = http.StatusPartialContent
 	}
 	if r.Method == http.MethodHead || n == 0 {
-		lw.start()
+		lw.Start()
 		return
 	}
 	rc := http.NewResponseController(w)
-	if _, err := obj.WriteRange(&idleWriter{w: lw, rc: rc, idle: s.cfg.IdleTimeout}, off, n); err != nil {
-		if !lw.started {
+	if _, err := obj.WriteRange(stream.NewIdleWriter(lw, rc, s.cfg.IdleTimeout), off, n); err != nil {
+		if !lw.Started() {
 			s.writeError(w, r, err)
 			return
 		}
 		s.log.Warn("object read failed mid-response", "bucket", bucket, "key", key, "request_id", requestID(r), "err", err)
 		panic(http.ErrAbortHandler) // cut the connection: the client must not take a short body as whole
 	}
-}
-
-// lazyWriter sends the status and headers with the first byte of the body.
-type lazyWriter struct {
-	w       http.ResponseWriter
-	hdr     http.Header
-	status  int
-	started bool
-}
-
-func (l *lazyWriter) start() {
-	if l.started {
-		return
-	}
-	l.started = true
-	for k, v := range l.hdr {
-		l.w.Header()[k] = v
-	}
-	l.w.WriteHeader(l.status)
-}
-
-func (l *lazyWriter) Write(p []byte) (int, error) {
-	l.start()
-	return l.w.Write(p)
-}
-
-type idleWriter struct {
-	w    io.Writer
-	rc   *http.ResponseController
-	idle time.Duration
-}
-
-func (i *idleWriter) Write(p []byte) (int, error) {
-	i.rc.SetWriteDeadline(time.Now().Add(i.idle))
-	return i.w.Write(p)
 }
 
 func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request) {

@@ -11,6 +11,7 @@ import (
 	"encoding/xml"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/granary-store/granary/client"
@@ -253,4 +254,26 @@ func Attributes(o client.ObjectInfo, want map[string]bool, max, marker int) s3xm
 		res.ObjectSize = &o.Size
 	}
 	return res
+}
+
+// BucketsRequest reads ListBuckets' paging: max-buckets (1 to 10000, the
+// default), the bucket after which a continuation-token resumes, and the
+// prefix.
+func BucketsRequest(q url.Values) (max int, after, prefix string, err error) {
+	max = 10000
+	if v := q.Get("max-buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return 0, "", "", s3err.New(s3err.InvalidArgument, "max-buckets must be an integer between 1 and 10000")
+		}
+		max = n
+	}
+	if tok := q.Get("continuation-token"); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil || proto.ValidBucketName(string(raw)) != nil {
+			return 0, "", "", s3err.New(s3err.InvalidArgument, "the continuation token provided is incorrect")
+		}
+		after = string(raw)
+	}
+	return max, after, q.Get("prefix"), nil
 }

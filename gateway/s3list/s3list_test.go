@@ -96,3 +96,16 @@ func TestAttributes(t *testing.T) {
 		t.Errorf("parts: %+v", res.ObjectParts)
 	}
 }
+
+func TestBucketsRequest(t *testing.T) {
+	max, after, prefix, err := BucketsRequest(url.Values{"max-buckets": {"5"}, "prefix": {"p"},
+		"continuation-token": {base64.RawURLEncoding.EncodeToString([]byte("photos"))}})
+	if err != nil || max != 5 || after != "photos" || prefix != "p" {
+		t.Errorf("%d %q %q %v", max, after, prefix, err)
+	}
+	for _, q := range []url.Values{{"max-buckets": {"0"}}, {"max-buckets": {"10001"}}, {"continuation-token": {base64.RawURLEncoding.EncodeToString([]byte("NO"))}}} {
+		if _, _, _, err := BucketsRequest(q); err == nil {
+			t.Errorf("%v accepted", q)
+		}
+	}
+}
