@@ -13,6 +13,7 @@ import (
 
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/bench"
+	"github.com/granary-store/granary/internal/cliflag"
 )
 
 // adminSub is one admin subcommand.
@@ -53,7 +54,7 @@ func adminSubs() []adminSub {
 		{"set-policy", []string{"BUCKET", "POLICY"}, "change a bucket's data policy for later writes (rep-N, rs-K-M); admin convert rewrites what is stored; with --convert-after, POLICY (rs-K-M) is instead where the leader converts the bucket's cold data in the background, and later writes keep their policy", func(fs *flag.FlagSet) adminRun {
 			var after time.Duration
 			var set bool
-			fs.Var(ageFlag{d: &after, set: &set, allowDefault: true}, "convert-after", "convert replicated objects older than this (7d, 36h) to POLICY in the background at the cluster's --convert-bandwidth; 0 turns it off for the bucket, default follows the cluster's --convert-after again")
+			fs.Var(cliflag.Age{D: &after, Given: &set, AllowDefault: true}, "convert-after", "convert replicated objects older than this (7d, 36h) to POLICY in the background at the cluster's --convert-bandwidth; 0 turns it off for the bucket, default follows the cluster's --convert-after again")
 			return func(ctx context.Context, _ *env, cl *client.Admin, a []string) error {
 				if set {
 					return cl.SetBucketConversion(ctx, a[0], a[1], after)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/internal/bench"
+	"github.com/granary-store/granary/internal/cliflag"
 )
 
 const benchSynopsis = `bench s3|native|baseline|report [flags]
@@ -72,7 +73,7 @@ func benchLoad(ctx context.Context, e *env, mode string, args []string) error {
 		cf.register(fs, e)
 	}
 	fs.StringVar(&cfg.Op, "op", "put", "workload: "+strings.Join(bench.Ops, ", ")+" (mixed: 70% get, 30% put)")
-	fs.Var(sizeFlag{&cfg.Size}, "size", "object size (KiB, MiB, GiB)")
+	fs.Var(cliflag.Size{N: &cfg.Size}, "size", "object size (KiB, MiB, GiB)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "concurrent operations")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long to run")
 	fs.IntVar(&cfg.Objects, "objects", 0, "objects to prefill for get, mixed, list and delete (default: 4 per worker, at least 64)")
@@ -165,7 +166,7 @@ func benchBaseline(e *env, args []string) error {
 	}
 	var sizes []int64
 	for _, s := range splitList(*sizesFlag) {
-		n, err := parseSize(s)
+		n, err := cliflag.ParseSize(s)
 		if err != nil || n <= 0 {
 			return fmt.Errorf("%w: bad size %q", errUsage, s)
 		}

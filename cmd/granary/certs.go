@@ -5,26 +5,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/granary-store/granary/internal/cliflag"
 	"github.com/granary-store/granary/internal/pki"
 )
-
-// listFlag is a flag that may be repeated; each use adds a value.
-type listFlag struct{ vals *[]string }
-
-func (l listFlag) String() string {
-	if l.vals == nil {
-		return ""
-	}
-	return strings.Join(*l.vals, ",")
-}
-
-func (l listFlag) Set(v string) error {
-	*l.vals = append(*l.vals, v)
-	return nil
-}
 
 const certsSynopsis = `admin certs <init|issue> --dir DIR [flags]
 
@@ -114,8 +99,8 @@ func certsIssue(e *env, args []string) error {
 		"process must be reached at one of them.")
 	dir := fs.String("dir", "", "certificate directory holding the CA (required)")
 	var names, hosts []string
-	fs.Var(listFlag{&names}, "name", "node name: the file name and a DNS name of the certificate (required; repeat to issue several with the same --host list)")
-	fs.Var(listFlag{&hosts}, "host", "another DNS name or IP address the node is reached at (repeat)")
+	fs.Var(cliflag.List{Vals: &names}, "name", "node name: the file name and a DNS name of the certificate (required; repeat to issue several with the same --host list)")
+	fs.Var(cliflag.List{Vals: &hosts}, "host", "another DNS name or IP address the node is reached at (repeat)")
 	ifMissing := fs.Bool("if-missing", false, "keep a node's existing certificate instead of failing")
 	if err := parse(e, fs, args); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/granary-store/granary/chunkserver"
+	"github.com/granary-store/granary/internal/cliflag"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -22,12 +23,12 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Rack, "rack", "", "rack or zone, for spreading replicas")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address clients and peers use (default: --http-addr)")
 	fs.BoolVar(&cfg.Store.NoSync, "no-sync", false, "do not fsync chunk files (a crash may lose acknowledged writes)")
-	fs.Var(sizeFlag{&cfg.Store.MaxChunkSize}, "max-chunk-size", "largest chunk accepted (KiB, MiB, GiB)")
-	fs.Var(sizeFlag{&cfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
-	fs.Var(sizeFlag{&cfg.CapacityLimit}, "capacity", "capacity to offer, below the disks' size (default: all of them)")
+	fs.Var(cliflag.Size{N: &cfg.Store.MaxChunkSize}, "max-chunk-size", "largest chunk accepted (KiB, MiB, GiB)")
+	fs.Var(cliflag.Size{N: &cfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
+	fs.Var(cliflag.Size{N: &cfg.CapacityLimit}, "capacity", "capacity to offer, below the disks' size (default: all of them)")
 	fs.IntVar(&cfg.MaxCopies, "max-repair-streams", cfg.MaxCopies, "concurrent repair copies into this server")
-	fs.Var(sizeFlag{&cfg.RepairBandwidth}, "repair-bandwidth", "bytes per second all repair copies into this server take together (0: unlimited)")
-	fs.Var(sizeFlag{&cfg.ScrubRate}, "scrub-rate", "bytes per second the scrubber verifies")
+	fs.Var(cliflag.Size{N: &cfg.RepairBandwidth}, "repair-bandwidth", "bytes per second all repair copies into this server take together (0: unlimited)")
+	fs.Var(cliflag.Size{N: &cfg.ScrubRate}, "scrub-rate", "bytes per second the scrubber verifies")
 	fs.DurationVar(&cfg.ScrubInterval, "scrub-interval", cfg.ScrubInterval, "least time between the starts of two scrub passes")
 	fs.DurationVar(&cfg.StallTimeout, "stall-timeout", cfg.StallTimeout, "cut off the next server of a write pipeline that takes no bytes for this long (times the servers left in the pipeline)")
 	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", cfg.SweepInterval, "how often every chunk file's existence and every data directory's health are checked")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/granary-store/granary/internal/cliflag"
 	"github.com/granary-store/granary/internal/proto"
 )
 
@@ -37,10 +38,10 @@ func newConfigFlags(e *env) (*flag.FlagSet, *configFlags) {
 	fs.IntVar(&c.n, "replication", c.n, "copies")
 	fs.DurationVar(&c.every, "heartbeat-interval", c.every, "interval")
 	fs.BoolVar(&c.on, "insecure", false, "no secret")
-	fs.Var(sizeFlag{&c.size}, "chunk-size", "size")
+	fs.Var(cliflag.Size{N: &c.size}, "chunk-size", "size")
 	fs.Var(storageClassFlag(c.classes), "storage-class", "CLASS=POLICY (repeatable)")
 	fs.StringVar(&c.masters, "masters", "", "master addresses, comma-separated")
-	fs.Var(listFlag{&c.names}, "name", "a name (repeat)")
+	fs.Var(cliflag.List{Vals: &c.names}, "name", "a name (repeat)")
 	return fs, c
 }
 

@@ -5,78 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/granary-store/granary/client"
-	"github.com/granary-store/granary/internal/bench"
 )
-
-// sizeFlag parses sizes such as 64MiB, 512KiB, 1GiB or plain bytes.
-type sizeFlag struct{ n *int64 }
-
-func (s sizeFlag) String() string {
-	if s.n == nil {
-		return ""
-	}
-	return bench.FormatSize(*s.n)
-}
-
-func (s sizeFlag) Set(v string) error {
-	n, err := parseSize(v)
-	if err != nil {
-		return err
-	}
-	*s.n = n
-	return nil
-}
-
-// sizeUnits are the accepted size suffixes, matched without regard to case:
-// decimal (KB = 1000) and binary (KiB = 1024) multiples.
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
-	{"b", 1},
-}
-
-// parseSize parses a size: a whole number of bytes, optionally followed by
-// B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of
-// 1024), in any case, with or without a space.
-func parseSize(v string) (int64, error) {
-	s := strings.TrimSpace(v)
-	num, mult := s, int64(1)
-	lower := strings.ToLower(s)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(lower, u.suffix) {
-			num, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
-			break
-		}
-	}
-	if num == "" {
-		return 0, fmt.Errorf("bad size %q: no number (want e.g. 64MiB, 500MB or 4096)", v)
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil {
-		if strings.IndexFunc(num, func(r rune) bool { return (r < '0' || r > '9') && r != '-' && r != '+' }) >= 0 {
-			return 0, fmt.Errorf("bad size %q: want a whole number with an optional unit B, KB, MB, GB, TB, KiB, MiB, GiB or TiB", v)
-		}
-		return 0, fmt.Errorf("bad size %q: out of range", v)
-	}
-	if n < 0 {
-		return 0, fmt.Errorf("bad size %q: negative", v)
-	}
-	if n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("bad size %q: out of range", v)
-	}
-	return n * mult, nil
-}
 
 // newFlagSet returns a flag set whose usage documents every flag. The
 // usage goes to the flag set's output: standard error for mistakes,

@@ -9,32 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestSizeFlagRoundTrip(t *testing.T) {
-	for _, c := range []struct {
-		n    int64
-		want string
-	}{{0, "0B"}, {1, "1B"}, {1536, "1536B"}, {4 << 10, "4KiB"}, {64 << 20, "64MiB"}, {3 << 30, "3GiB"}} {
-		n := c.n
-		got := sizeFlag{&n}.String()
-		if got != c.want {
-			t.Errorf("String(%d) = %q, want %q", c.n, got, c.want)
-		}
-		var back int64
-		if err := (sizeFlag{&back}).Set(got); err != nil || back != c.n {
-			t.Errorf("Set(%q) = %d, %v; want %d", got, back, err, c.n)
-		}
-	}
-	var n int64
-	if err := (sizeFlag{&n}).Set("12parsecs"); err == nil {
-		t.Error("Set(12parsecs) succeeded")
-	}
-}
+	"github.com/granary-store/granary/internal/cliflag"
+)
 
 func TestReadOrCreate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "node-id")
@@ -50,33 +30,6 @@ func TestReadOrCreate(t *testing.T) {
 	again, err := readOrCreate(path, "node id", gen)
 	if err != nil || again != first || calls != 1 {
 		t.Fatalf("second readOrCreate = %q, %v after %d generations; want %q from the file", again, err, calls, first)
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want int64
-	}{
-		{"0", 0}, {"4096", 4096}, {"12B", 12}, {"12b", 12},
-		{"1KB", 1000}, {"1kb", 1000}, {"64MB", 64_000_000}, {"2GB", 2_000_000_000}, {"3TB", 3_000_000_000_000},
-		{"1KiB", 1024}, {"1kib", 1024}, {"64MiB", 64 << 20}, {"64mib", 64 << 20}, {"2GiB", 2 << 30}, {"3TiB", 3 << 40},
-		{"10 GiB", 10 << 30}, {" 5MB ", 5_000_000}, {"8388607TiB", 8388607 << 40},
-	} {
-		got, err := parseSize(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
-		}
-	}
-	for _, c := range []struct{ in, want string }{
-		{"", "no number"}, {"MiB", "no number"}, {"12parsecs", "whole number"}, {"1.5GiB", "whole number"},
-		{"-1MiB", "negative"}, {"8388608TiB", "out of range"}, {"99999999999999999999", "out of range"},
-		{"64M", "whole number"}, {"0x10", "whole number"},
-	} {
-		_, err := parseSize(c.in)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), strconv.Quote(c.in)) {
-			t.Errorf("parseSize(%q) error %v; want one naming the input and saying %q", c.in, err, c.want)
-		}
 	}
 }
 
@@ -114,7 +67,7 @@ func TestParseFlagsAnywhere(t *testing.T) {
 		r := fs.Bool("r", false, "")
 		masters := fs.String("masters", "", "")
 		var size int64
-		fs.Var(sizeFlag{&size}, "size", "")
+		fs.Var(cliflag.Size{N: &size}, "size", "")
 		err := parse(e, fs, c.args)
 		if c.err != nil {
 			if !errors.Is(err, c.err) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/audit"
+	"github.com/granary-store/granary/internal/cliflag"
 )
 
 func runGateway(ctx context.Context, e *env, args []string) error {
@@ -66,6 +67,6 @@ func gatewayFlags(fs *flag.FlagSet, cfg *gateway.Config) {
 	cfg.AuditLog.Path = ""
 	fs.StringVar(&cfg.AuditLog.Path, "audit-log", "", "write the S3 audit log (one JSON line per change, with who made it) to this file, or - for standard output")
 	fs.BoolVar(&cfg.AuditLog.Reads, "audit-reads", false, "also audit reads (GET and HEAD; needs --audit-log)")
-	fs.Var(sizeFlag{&cfg.AuditLog.MaxSize}, "audit-max-size", "rotate the audit log file at this size")
+	fs.Var(cliflag.Size{N: &cfg.AuditLog.MaxSize}, "audit-max-size", "rotate the audit log file at this size")
 	fs.IntVar(&cfg.AuditLog.MaxFiles, "audit-max-files", cfg.AuditLog.MaxFiles, "rotated audit log files kept")
 }

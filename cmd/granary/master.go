@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/cliflag"
 	"github.com/granary-store/granary/master"
 	"github.com/granary-store/granary/web"
 )
@@ -29,7 +30,7 @@ func runMaster(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Join, "join", "", "HTTP address of an existing member to join through")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often chunk servers heartbeat")
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", cfg.DeadAfter, "a chunk server silent this long is dead")
-	fs.Var(sizeFlag{&cfg.ChunkSize}, "chunk-size", "largest chunk clients write (KiB, MiB, GiB)")
+	fs.Var(cliflag.Size{N: &cfg.ChunkSize}, "chunk-size", "largest chunk clients write (KiB, MiB, GiB)")
 	fs.IntVar(&cfg.Replication, "replication", cfg.Replication, "default replicas per chunk")
 	cfg.StorageClasses = map[string]string{}
 	fs.Var(storageClassFlag(cfg.StorageClasses), "storage-class", "map an S3 storage class to a data policy, CLASS=POLICY (repeatable), e.g. STANDARD_IA=rs-4-2")

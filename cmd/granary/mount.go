@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/granary-store/granary/client"
+	"github.com/granary-store/granary/internal/cliflag"
 	"github.com/granary-store/granary/mount"
 )
 
@@ -27,7 +28,7 @@ func runMount(ctx context.Context, e *env, args []string) error {
 	readOnly := fs.Bool("read-only", false, "refuse every change (EROFS)")
 	cacheDir := fs.String("cache-dir", filepath.Join(os.TempDir(), "granary-mount"), "folder for the local spool of files being changed")
 	cacheSize := def.CacheSize
-	fs.Var(sizeFlag{&cacheSize}, "cache-size", "most local disk used by the spool (ENOSPC beyond), e.g. 10GiB")
+	fs.Var(cliflag.Size{N: &cacheSize}, "cache-size", "most local disk used by the spool (ENOSPC beyond), e.g. 10GiB")
 	attrTTL := fs.Duration("attr-ttl", def.AttrTTL, "how long the kernel caches attributes")
 	entryTTL := fs.Duration("entry-ttl", def.EntryTTL, "how long the kernel caches names and failed lookups")
 	allowOther := fs.Bool("allow-other", false, "let other users use the mount (needs user_allow_other in /etc/fuse.conf unless root)")

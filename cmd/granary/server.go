@@ -17,6 +17,7 @@ import (
 	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/gateway"
+	"github.com/granary-store/granary/internal/cliflag"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master"
 )
@@ -37,7 +38,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	fs.Var(storageClassFlag(classes), "storage-class", "map an S3 storage class to a data policy, CLASS=POLICY (repeatable), e.g. STANDARD_IA=rs-4-2")
 	policy := fs.String("policy", "", "data policy of buckets created without one: rep-N (the same as --replication N) or rs-K-M (Reed-Solomon, K data and M parity shards; needs --chunkservers of at least K+M)")
 	chunkSize := int64(64 << 20)
-	fs.Var(sizeFlag{&chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
+	fs.Var(cliflag.Size{N: &chunkSize}, "chunk-size", "largest chunk (KiB, MiB, GiB)")
 	cfg := master.DefaultConfig()
 	fs.DurationVar(&cfg.OrphanGrace, "orphan-grace", cfg.OrphanGrace, "how long written but uncommitted chunks are kept")
 	fs.DurationVar(&cfg.GCDelay, "gc-delay", cfg.GCDelay, "how long chunks of deleted or overwritten data stay on disk before removal")
@@ -45,8 +46,8 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	csCfg := chunkserver.DefaultConfig()
 	fs.DurationVar(&csCfg.ScrubInterval, "scrub-interval", csCfg.ScrubInterval, "least time between the starts of two scrub passes on each chunk server")
 	fs.DurationVar(&csCfg.SweepInterval, "sweep-interval", csCfg.SweepInterval, "how often each chunk server checks that its chunk files and data directories are there")
-	fs.Var(sizeFlag{&csCfg.CapacityLimit}, "capacity", "capacity each chunk server offers, below the disk's size (default: all of it)")
-	fs.Var(sizeFlag{&csCfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
+	fs.Var(cliflag.Size{N: &csCfg.CapacityLimit}, "capacity", "capacity each chunk server offers, below the disk's size (default: all of it)")
+	fs.Var(cliflag.Size{N: &csCfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
 	var lf logFlags
 	lf.register(fs)
 	tf := registerTraceFlags(fs)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/granary-store/granary/internal/cliflag"
 )
 
 // Target is a store the generator drives.
@@ -273,14 +275,4 @@ func cleanup(ctx context.Context, t Target, bucket string, created bool) error {
 }
 
 // FormatSize prints 4KiB, 1MiB, 64MiB or plain bytes.
-func FormatSize(n int64) string {
-	for _, u := range []struct {
-		s string
-		m int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.m && n%u.m == 0 {
-			return fmt.Sprintf("%d%s", n/u.m, u.s)
-		}
-	}
-	return fmt.Sprintf("%dB", n)
-}
+func FormatSize(n int64) string { return cliflag.FormatSize(n) }

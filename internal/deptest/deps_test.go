@@ -76,6 +76,8 @@ func TestDependencyDirection(t *testing.T) {
 		// Tracing goes through internal/tracing (the API) and its otlp
 		// package (the SDK and exporter, linked by cmd/granary only).
 		"go.opentelemetry.io/otel": {"internal/tracing"},
+		// The configuration file of the commands' flags.
+		"go.yaml.in/yaml": {"internal/cliflag"},
 	}
 	for _, p := range pkgs {
 		if !strings.HasPrefix(p.ImportPath, module) {
@@ -166,7 +168,7 @@ func isDirect(pkgPath, lib string) bool {
 var harnesses = []string{"internal/testcluster", "internal/chaos", "internal/bench"}
 
 // leaves are the libraries under internal/ that servers build on.
-var leaves = []string{"internal/proto", "internal/masterclient", "internal/erasure", "internal/rpc", "internal/chunkclient", "internal/checksum", "internal/pki", "internal/policy", "internal/audit"}
+var leaves = []string{"internal/proto", "internal/masterclient", "internal/erasure", "internal/rpc", "internal/chunkclient", "internal/checksum", "internal/pki", "internal/policy", "internal/audit", "internal/cliflag"}
 
 func TestLayerRules(t *testing.T) {
 	for _, p := range loadPackages(t) {
