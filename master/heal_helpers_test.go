@@ -7,15 +7,33 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/granary-store/granary/chunkserver/disk"
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/testcluster"
 )
 
-func filepathGlob(dir string, chunk proto.ChunkID) ([]string, error) {
-	return filepath.Glob(filepath.Join(dir, "chunks", "*", fmt.Sprintf("%016x.chunk", chunk)))
+// removeChunk takes chunk away from the chunk server whose data dir is dir,
+// as deleting its file would: its chunk file is deleted, or its record in
+// a volume voided (disk.Remove), and no other chunk is touched.
+func removeChunk(t *testing.T, dir string, chunk proto.ChunkID) {
+	t.Helper()
+	if err := disk.Remove(dir, uint64(chunk)); err != nil {
+		t.Fatalf("remove chunk %d from %s: %v", chunk, dir, err)
+	}
+}
+
+// chunkData returns the file holding chunk's data on the chunk server whose
+// data dir is dir, its chunk file or a volume, and the offset of the
+// chunk's first data byte in it (disk.Locate).
+func chunkData(t *testing.T, dir string, chunk proto.ChunkID) (string, int64) {
+	t.Helper()
+	path, off, _, err := disk.Locate(dir, uint64(chunk))
+	if err != nil {
+		t.Fatalf("chunk %d in %s: %v", chunk, dir, err)
+	}
+	return path, off
 }
 
 func osOpenRW(path string) (*os.File, error) { return os.OpenFile(path, os.O_RDWR, 0) }

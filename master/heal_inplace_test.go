@@ -8,7 +8,6 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,13 +40,7 @@ func TestDamagedReplicasRepairedInPlaceOnThreeServers(t *testing.T) {
 	flipped, removed := chunkOf("obj0001"), chunkOf("obj0002")
 	servers := c.ChunkServers()
 	flipByte(t, servers[0], flipped, 100)
-	matches, _ := filepathGlob(servers[1].Dir, removed)
-	if len(matches) != 1 {
-		t.Fatalf("chunk %d on %s: %v", removed, servers[1].ID, matches)
-	}
-	if err := os.Remove(matches[0]); err != nil {
-		t.Fatal(err)
-	}
+	removeChunk(t, servers[1].Dir, removed)
 	start := time.Now()
 	c.WaitFor(60*time.Second, "three good copies of both damaged chunks again", func() bool {
 		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0001": nil, "obj0002": nil})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -260,13 +259,7 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	}
 	removed, flipped := big[0].Shards[1], big[1].Shards[4]
 	removedOn, flippedOn := node(holders[removed][0]), node(holders[flipped][0])
-	matches, _ := filepathGlob(removedOn.Dir, removed)
-	if len(matches) != 1 {
-		t.Fatalf("chunk %d on %s: %v", removed, removedOn.ID, matches)
-	}
-	if err := os.Remove(matches[0]); err != nil {
-		t.Fatal(err)
-	}
+	removeChunk(t, removedOn.Dir, removed)
 	flipByte(t, flippedOn, flipped, 100)
 	start := time.Now()
 	why := ""
@@ -306,13 +299,7 @@ func TestDamagedShardsRebuilt(t *testing.T) {
 	for _, i := range []int{0, 2, 5} {
 		id := doomed.Shards[i]
 		n := node(holders[id][0])
-		matches, _ := filepathGlob(n.Dir, id)
-		if len(matches) != 1 {
-			t.Fatalf("chunk %d on %s: %v", id, n.ID, matches)
-		}
-		if err := os.Remove(matches[0]); err != nil {
-			t.Fatal(err)
-		}
+		removeChunk(t, n.Dir, id)
 	}
 	// A rebuild planned while only some of the removals were reported
 	// cannot succeed (only three shards exist), and fails.
@@ -367,14 +354,8 @@ func TestShardRebuildIsPacedByRepairBandwidth(t *testing.T) {
 			on = n
 		}
 	}
-	matches, _ := filepathGlob(on.Dir, lost)
-	if len(matches) != 1 {
-		t.Fatalf("chunk %d on %s: %v", lost, on.ID, matches)
-	}
 	start := time.Now()
-	if err := os.Remove(matches[0]); err != nil {
-		t.Fatal(err)
-	}
+	removeChunk(t, on.Dir, lost)
 	c.WaitFor(60*time.Second, "the shard rebuilt", func() bool { return fullStripes(c, stripes) == nil })
 	took := time.Since(start)
 	floor := time.Duration(float64(4<<20-256<<10) / rate * float64(time.Second))

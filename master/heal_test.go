@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -210,13 +209,7 @@ func TestScrubberFindsADeletedChunkFile(t *testing.T) {
 	}
 	chunk := st.Extents[0].Chunk
 	victim := holderOf(t, c, chunk)
-	matches, _ := filepathGlob(victim.Dir, chunk)
-	if len(matches) != 1 {
-		t.Fatalf("chunk %d on %s: %v", chunk, victim.ID, matches)
-	}
-	if err := os.Remove(matches[0]); err != nil {
-		t.Fatal(err)
-	}
+	removeChunk(t, victim.Dir, chunk)
 	c.WaitFor(30*time.Second, "the lost replica re-created", func() bool {
 		copies, _ := replicaCounts(t, c, cl, map[string][]byte{"obj0002": nil})
 		return copies[chunk] == 3
@@ -238,19 +231,16 @@ func holderOf(t *testing.T, c *testcluster.Cluster, chunk proto.ChunkID) *testcl
 
 func flipByte(t *testing.T, n *testcluster.ChunkNode, chunk proto.ChunkID, off int64) {
 	t.Helper()
-	matches, _ := filepathGlob(n.Dir, chunk)
-	if len(matches) != 1 {
-		t.Fatalf("chunk %d on %s: %v", chunk, n.ID, matches)
-	}
-	f, err := osOpenRW(matches[0])
+	path, data := chunkData(t, n.Dir, chunk)
+	f, err := osOpenRW(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	var b [1]byte
-	f.ReadAt(b[:], 64+off)
+	f.ReadAt(b[:], data+off)
 	b[0] ^= 0x80
-	f.WriteAt(b[:], 64+off)
+	f.WriteAt(b[:], data+off)
 }
 
 func TestGarbageCollection(t *testing.T) {
