@@ -17,7 +17,6 @@ import (
 // volScan is what a scan of one volume file finds.
 type volScan struct {
 	seq   uint64
-	path  string
 	size  int64 // file length
 	end   int64 // end of the last good record: the scan stopped there
 	stop  error // why it stopped before size, if it did
@@ -42,7 +41,7 @@ type scanTomb struct {
 // checks (a torn tail, or damage). A header that fails wraps ErrCorrupt;
 // other errors are I/O errors, and then the scan found nothing certain.
 func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
-	vs := volScan{seq: seq, path: path}
+	vs := volScan{seq: seq}
 	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return vs, err
