@@ -292,7 +292,7 @@ func (s *Server) dispatch(t target) http.HandlerFunc {
 }
 
 // authorizeOp decides whether the request's principal may run o (see
-// authz.go). DeleteObjects and PostObject decide in their handlers (per
+// gateway/authz). DeleteObjects and PostObject decide in their handlers (per
 // key; from the form's signature), CopyObject and UploadPartCopy check
 // their source there too.
 func (s *Server) authorizeOp(r *http.Request, o *op, t target) error {
