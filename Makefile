@@ -62,8 +62,9 @@ bench-list: ## one listing page from a bucket of 1,000,000 keys (loads the keys 
 fuzz: ## short fuzzing runs of every fuzz target (FUZZTIME per target)
 	$(GO) test -run '^$$' -fuzz FuzzChoose -fuzztime $${FUZZTIME:-30s} ./placement/
 	$(GO) test -run '^$$' -fuzz FuzzOpenChunk -fuzztime $${FUZZTIME:-30s} ./chunkserver/disk/
+	$(GO) test -run '^$$' -fuzz FuzzScanVolume -fuzztime $${FUZZTIME:-30s} ./chunkserver/disk/
 	$(GO) test -run '^$$' -fuzz FuzzChunkedReader -fuzztime $${FUZZTIME:-30s} ./gateway/sigv4/
-	$(GO) test -run '^$$' -fuzz FuzzParseRange -fuzztime $${FUZZTIME:-30s} ./gateway/
+	$(GO) test -run '^$$' -fuzz FuzzParseRange -fuzztime $${FUZZTIME:-30s} ./gateway/s3hdr/
 	$(GO) test -run '^$$' -fuzz FuzzAuthHeader -fuzztime $${FUZZTIME:-30s} ./gateway/sigv4/
 	$(GO) test -run '^$$' -fuzz FuzzXMLBodies -fuzztime $${FUZZTIME:-30s} ./gateway/
 	$(GO) test -run '^$$' -fuzz FuzzUnknownRequests -fuzztime $${FUZZTIME:-30s} ./gateway/
