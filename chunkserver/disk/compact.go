@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Compaction: a closed volume whose live records fall under
@@ -127,10 +129,10 @@ func (s *Store) due(i int, below float64) (closed, open []uint64) {
 		live := v.live
 		for _, t := range v.tombs {
 			if _, ok := p.vols[t.vol]; ok && t.vol != seq {
-				live += recordSize(0)
+				live += format.RecordSize(0)
 			}
 		}
-		body := v.size - volHeaderSize
+		body := v.size - format.VolHeaderSize
 		dead := live < body && float64(live) < below*float64(body)
 		switch {
 		case !v.writing && (dead || v.size < s.cfg.VolumeMax/16):
@@ -201,7 +203,7 @@ func (s *Store) startMoves(p *packer, seq uint64) (moves []moveRec, path string,
 	var found []moveRec
 	for id, e := range s.chunks {
 		if e.dir == p.dir && e.vol == seq {
-			found = append(found, moveRec{id: id, e: e, off: e.off, n: recordSize(e.size)})
+			found = append(found, moveRec{id: id, e: e, off: e.off, n: format.RecordSize(e.size)})
 		}
 	}
 	s.mu.RUnlock()
@@ -222,7 +224,7 @@ func (s *Store) startMoves(p *packer, seq uint64) (moves []moveRec, path string,
 	}
 	for off, t := range v.tombs {
 		if _, ok := p.vols[t.vol]; ok && t.vol != seq {
-			moves = append(moves, moveRec{id: t.id, t: t, off: off, n: recordSize(0)})
+			moves = append(moves, moveRec{id: t.id, t: t, off: off, n: format.RecordSize(0)})
 		}
 	}
 	slices.SortFunc(moves, func(a, b moveRec) int { return cmp.Compare(a.off, b.off) })
@@ -258,11 +260,11 @@ func (s *Store) copyMoves(p *packer, path string, moves []moveRec) error {
 		m := &moves[i]
 		if m.e.packed() {
 			buf = slices.Grow(buf[:0], int(m.n))[:m.n]
-			if err = readFull(f, buf, m.off); err != nil {
+			if err = format.ReadFull(f, buf, m.off); err != nil {
 				break
 			}
 		} else {
-			buf = encodeTombstone(m.id, m.t.vol, m.t.off)
+			buf = format.EncodeTombstone(m.id, m.t.vol, m.t.off)
 		}
 		var a *appender
 		a, m.to, err = p.start(buf)
@@ -284,7 +286,7 @@ func (s *Store) copyMoves(p *packer, path string, moves []moveRec) error {
 			continue
 		}
 		if err != nil { // no copy may outlive a failed compaction (best effort)
-			m.a.f.WriteAt(voidHeader(m.id, m.e.size), m.to) // size 0 for a tombstone
+			m.a.f.WriteAt(format.VoidHeader(m.id, m.e.size), m.to) // size 0 for a tombstone
 		}
 		m.a.leave()
 	}

@@ -8,11 +8,12 @@
 // and many records share one fsync (group commit); deletes append
 // tombstones, and a compaction goroutine rewrites mostly dead volumes.
 // The store verifies every block it reads. The data dir layout, the chunk
-// file format and the volume format are drawn in format.go; the start-up
-// scans, which remove temporaries, quarantine damaged files and cut torn
-// volume tails, are in scan.go and scanvol.go. Checksum
-// failures wrap ErrCorrupt, which repair logic branches on; a full disk is
-// ErrNoSpace; the other sentinels are in errors.go. All disk access goes
+// file format and the volume format are drawn, and encoded, in package
+// format (chunkserver/disk/format); the start-up scans, which remove
+// temporaries, quarantine damaged files and cut torn volume tails, are in
+// scan.go and scanvol.go. Checksum failures wrap ErrCorrupt (the same
+// value as format.ErrCorrupt), which repair logic branches on; a full disk
+// is ErrNoSpace; the other sentinels are in errors.go. All disk access goes
 // through the FS interface (fs.go), so tests can inject faults.
 //
 // The package knows nothing of the network, the master or the cluster: the

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"syscall"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Sentinel errors of the chunk store. Every error the store returns wraps at
@@ -15,7 +17,8 @@ var (
 	// block, header or trailer checksum mismatch, a bad magic number, or a
 	// file length that does not match its header. The replica is bad and
 	// must be replaced from another copy; retrying the read will not help.
-	ErrCorrupt = errors.New("chunk corrupt")
+	// It is format.ErrCorrupt, which the codecs return.
+	ErrCorrupt = format.ErrCorrupt
 
 	// ErrNotFound reports that the store holds no chunk with the given id.
 	ErrNotFound = errors.New("chunk not found")
@@ -52,10 +55,10 @@ var (
 )
 
 // errUnsupported marks a header whose checksum is valid but whose format
-// version or checksum algorithm this build does not know: probably written
-// by a newer release. It wraps ErrCorrupt for readers, but the start-up
-// scan leaves such files in place instead of quarantining them.
-var errUnsupported = fmt.Errorf("unsupported chunk format: %w", ErrCorrupt)
+// version or checksum algorithm this build does not know (it is
+// format.ErrUnsupported and wraps ErrCorrupt): the start-up scan leaves
+// such files in place instead of quarantining them.
+var errUnsupported = format.ErrUnsupported
 
 // errRecordGone reports that the record an index entry names is, whole and
 // valid, some other record (voided by disk.Remove, say): the chunk is not

@@ -12,23 +12,25 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // encodeChunk builds the chunk file for data independently of the Writer.
 func encodeChunk(id uint64, data []byte) []byte {
 	var crcs []uint32
-	for p := data; len(p) > 0; p = p[min(blockSize, len(p)):] {
-		crcs = append(crcs, crc32.Checksum(p[:min(blockSize, len(p))], castagnoli))
+	for p := data; len(p) > 0; p = p[min(format.BlockSize, len(p)):] {
+		crcs = append(crcs, crc32.Checksum(p[:min(format.BlockSize, len(p))], format.Castagnoli))
 	}
-	h := encodeHeader(id, int64(len(data)))
-	return slices.Concat(h, data, encodeTrailer(h, crcs))
+	h := format.EncodeHeader(id, int64(len(data)))
+	return slices.Concat(h, data, format.EncodeTrailer(h, crcs))
 }
 
 // TestMixedWrites mixes small writes, which go through the write buffer,
 // with large ones, which bypass it when it is empty.
 func TestMixedWrites(t *testing.T) {
 	s, _ := newStore(t)
-	buf := copyBlocks * blockSize
+	buf := copyBlocks * format.BlockSize
 	pieces := []int{100, 3 * buf, buf - 100, buf, 5, 2 * buf, 1, buf + 1, 0, 7}
 	total := 0
 	for _, n := range pieces {
@@ -54,10 +56,10 @@ func TestMixedWrites(t *testing.T) {
 
 func TestRangedReads(t *testing.T) {
 	s, _ := newStore(t)
-	size := int64(3*blockSize + 100)
+	size := int64(3*format.BlockSize + 100)
 	data := testData(int(size), 9)
 	mustPut(t, s, 1, data)
-	B := int64(blockSize)
+	B := int64(format.BlockSize)
 	cases := [][2]int64{ // off, n
 		{0, 0}, {0, 1}, {0, B - 1}, {0, B}, {0, B + 1}, {B - 1, 1}, {B - 1, 2},
 		{B, 1}, {B, B}, {B + 1, B}, {B - 1, B + 2}, {1, 3 * B}, {3 * B, 100},
@@ -101,7 +103,7 @@ func TestRangedReads(t *testing.T) {
 
 func TestDeleteWhileReading(t *testing.T) {
 	s, _ := newStore(t)
-	data := testData(4*blockSize, 3)
+	data := testData(4*format.BlockSize, 3)
 	mustPut(t, s, 1, data)
 	r, err := s.Open(1)
 	if err != nil {
@@ -131,7 +133,7 @@ func TestDeleteWhileReading(t *testing.T) {
 // io.ReaderAt allows.
 func TestSharedReader(t *testing.T) {
 	s, _ := newStore(t)
-	data := testData(4*blockSize+11, 8)
+	data := testData(4*format.BlockSize+11, 8)
 	mustPut(t, s, 1, data)
 	r, err := s.Open(1)
 	if err != nil {
@@ -159,7 +161,7 @@ func TestSharedReader(t *testing.T) {
 // bytes: all of them for small files, else the header, the trailer, and
 // the data bytes around every block edge.
 func flipPositions(n int) []int64 {
-	size := fileSize(int64(n))
+	size := format.FileSize(int64(n))
 	if size <= 2000 {
 		all := make([]int64, size)
 		for i := range all {
@@ -168,24 +170,24 @@ func flipPositions(n int) []int64 {
 		return all
 	}
 	var out []int64
-	for i := int64(0); i < headerSize; i++ {
+	for i := int64(0); i < format.HeaderSize; i++ {
 		out = append(out, i)
 	}
-	for b := int64(0); b*blockSize < int64(n); b++ {
-		for _, d := range []int64{0, 1, 777, blockSize - 1} {
-			if off := b*blockSize + d; off < int64(n) {
-				out = append(out, headerSize+off)
+	for b := int64(0); b*format.BlockSize < int64(n); b++ {
+		for _, d := range []int64{0, 1, 777, format.BlockSize - 1} {
+			if off := b*format.BlockSize + d; off < int64(n) {
+				out = append(out, format.HeaderSize+off)
 			}
 		}
 	}
-	for i := headerSize + int64(n); i < size; i++ {
+	for i := format.HeaderSize + int64(n); i < size; i++ {
 		out = append(out, i)
 	}
 	return out
 }
 
 func TestFlipAnyByte(t *testing.T) {
-	for _, n := range []int{0, 100, 2*blockSize + 10} {
+	for _, n := range []int{0, 100, 2*format.BlockSize + 10} {
 		s, _ := newStore(t)
 		const id = 0x1ab
 		data := testData(n, 4)
@@ -222,7 +224,7 @@ func checkFlipDetected(t *testing.T, s *Store, id uint64, data []byte, pos int64
 		t.Fatalf("byte %d flipped: Verify = %v", pos, err)
 	}
 	r, err := s.Open(id)
-	inData := pos >= headerSize && pos < headerSize+int64(len(data))
+	inData := pos >= format.HeaderSize && pos < format.HeaderSize+int64(len(data))
 	if !inData {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("byte %d flipped: Open = %v, want ErrCorrupt", pos, err)
@@ -233,16 +235,16 @@ func checkFlipDetected(t *testing.T, s *Store, id uint64, data []byte, pos int64
 		t.Fatalf("byte %d flipped: Open = %v", pos, err)
 	}
 	defer r.Close()
-	bad := (pos - headerSize) / blockSize
+	bad := (pos - format.HeaderSize) / format.BlockSize
 	all := make([]byte, len(data))
-	if n, err := r.ReadAt(all, 0); !errors.Is(err, ErrCorrupt) || int64(n) != bad*blockSize ||
+	if n, err := r.ReadAt(all, 0); !errors.Is(err, ErrCorrupt) || int64(n) != bad*format.BlockSize ||
 		!bytes.Equal(all[:n], data[:n]) {
-		t.Fatalf("byte %d flipped: whole ReadAt = %d, %v; want the %d bytes before the bad block", pos, n, err, bad*blockSize)
+		t.Fatalf("byte %d flipped: whole ReadAt = %d, %v; want the %d bytes before the bad block", pos, n, err, bad*format.BlockSize)
 	}
-	for b := int64(0); b*blockSize < int64(len(data)); b++ {
+	for b := int64(0); b*format.BlockSize < int64(len(data)); b++ {
 		// Read one byte of the block that is not the flipped one.
-		off := b * blockSize
-		if off == pos-headerSize {
+		off := b * format.BlockSize
+		if off == pos-format.HeaderSize {
 			off++
 		}
 		if off >= int64(len(data)) {
@@ -261,11 +263,11 @@ func checkFlipDetected(t *testing.T, s *Store, id uint64, data []byte, pos int64
 
 func TestTruncatedOrExtended(t *testing.T) {
 	s, _ := newStore(t)
-	data := testData(3*blockSize+5, 2)
+	data := testData(3*format.BlockSize+5, 2)
 	mustPut(t, s, 3, data)
 	path := s.path(0, 3)
-	full := fileSize(int64(len(data)))
-	for _, size := range []int64{0, 10, headerSize, headerSize + blockSize, full - 1, full + 1} {
+	full := format.FileSize(int64(len(data)))
+	for _, size := range []int64{0, 10, format.HeaderSize, format.HeaderSize + format.BlockSize, full - 1, full + 1} {
 		file := encodeChunk(3, data)
 		if size > full {
 			file = append(file, 0)
@@ -285,8 +287,8 @@ func TestTruncatedOrExtended(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	os.Truncate(path, headerSize+blockSize+100)
-	if _, err := r.ReadAt(make([]byte, 10), 2*blockSize); !errors.Is(err, ErrCorrupt) {
+	os.Truncate(path, format.HeaderSize+format.BlockSize+100)
+	if _, err := r.ReadAt(make([]byte, 10), 2*format.BlockSize); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("read past a truncation: %v", err)
 	}
 	if _, err := r.ReadAt(make([]byte, 10), 0); err != nil {
@@ -298,7 +300,7 @@ func TestRestartQuarantines(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, testConfig(t, dir))
 	for id := uint64(1); id <= 4; id++ {
-		mustPut(t, s, id, testData(2*blockSize, id))
+		mustPut(t, s, id, testData(2*format.BlockSize, id))
 	}
 	s.Close()
 	flip := func(id uint64, pos int64) {
@@ -307,10 +309,10 @@ func TestRestartQuarantines(t *testing.T) {
 		b[pos] ^= 0x80
 		os.WriteFile(path, b, 0o644)
 	}
-	flip(1, 20)                               // header
-	os.Truncate(s.path(0, 2), 1000)           // length
-	flip(3, headerSize+blockSize+9)           // data: passes the cheap check
-	os.Rename(s.path(0, 4), s.path(0, 4+256)) // name and header disagree
+	flip(1, 20)                                   // header
+	os.Truncate(s.path(0, 2), 1000)               // length
+	flip(3, format.HeaderSize+format.BlockSize+9) // data: passes the cheap check
+	os.Rename(s.path(0, 4), s.path(0, 4+256))     // name and header disagree
 
 	s = openStore(t, testConfig(t, dir))
 	if got := listIDs(s); !slices.Equal(got, []uint64{3}) {
@@ -341,9 +343,9 @@ func TestUnsupportedVersionLeftInPlace(t *testing.T) {
 	dir := t.TempDir()
 	openStore(t, testConfig(t, dir)).Close()
 	file := encodeChunk(5, []byte("from the future"))
-	binary.LittleEndian.PutUint16(file[8:], formatVersion+1)
-	binary.LittleEndian.PutUint32(file[60:], crc32.Checksum(file[:60], castagnoli))
-	path := filepath.Join(dir, "chunks", fanout(5), chunkName(5))
+	binary.LittleEndian.PutUint16(file[8:], format.Version+1)
+	binary.LittleEndian.PutUint32(file[60:], crc32.Checksum(file[:60], format.Castagnoli))
+	path := filepath.Join(dir, "chunks", fanout(5), format.ChunkName(5))
 	os.WriteFile(path, file, 0o644)
 	s := openStore(t, testConfig(t, dir))
 	if len(s.List()) != 0 || len(s.Corrupt()) != 0 {
@@ -354,19 +356,11 @@ func TestUnsupportedVersionLeftInPlace(t *testing.T) {
 	}
 }
 
-func TestParseChunkName(t *testing.T) {
-	for _, id := range []uint64{0, 1, 0x1ab, 1<<64 - 1} {
-		if got, ok := parseChunkName(chunkName(id)); !ok || got != id {
-			t.Errorf("parse(%q) = %d, %v", chunkName(id), got, ok)
-		}
-	}
-	if n := chunkName(0x1ab); n != "00000000000001ab.chunk" || fanout(0x1ab) != "ab" {
-		t.Errorf("name %q, fanout %q", n, fanout(0x1ab))
-	}
-	for _, name := range []string{"", "1ab.chunk", "00000000000001AB.chunk", "00000000000001ab.chunk.tmp", "+0000000000001ab.chunk", "00000000000001abXchunk"} {
-		if _, ok := parseChunkName(name); ok {
-			t.Errorf("parse(%q) accepted", name)
-		}
+// TestFanout checks the fan-out dir of a chunk (its name is tested in
+// package format).
+func TestFanout(t *testing.T) {
+	if f := fanout(0x1ab); f != "ab" {
+		t.Errorf("fanout %q", f)
 	}
 }
 
@@ -375,7 +369,7 @@ func TestParseChunkName(t *testing.T) {
 // whose canonical encoding is exactly the input.
 func FuzzOpenChunk(f *testing.F) {
 	const id = 7
-	for _, n := range []int{0, 1, 100, blockSize, blockSize + 1} {
+	for _, n := range []int{0, 1, 100, format.BlockSize, format.BlockSize + 1} {
 		file := encodeChunk(id, testData(n, uint64(n)))
 		f.Add(file)
 		f.Add(file[:len(file)-1])
@@ -383,7 +377,7 @@ func FuzzOpenChunk(f *testing.F) {
 		flipped[len(file)/2] ^= 4
 		f.Add(flipped)
 	}
-	path := filepath.Join(f.TempDir(), chunkName(id))
+	path := filepath.Join(f.TempDir(), format.ChunkName(id))
 	f.Fuzz(func(t *testing.T, file []byte) {
 		if err := os.WriteFile(path, file, 0o644); err != nil {
 			t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // errFS wraps an FS and fails its i-th operation (counting FS and File
@@ -190,7 +192,7 @@ func failEveryOp(t *testing.T, sticky, known bool) {
 	cfg := testConfig(t, dir)
 	cfg.FS, cfg.NoSync = efs, false
 	s := openStore(t, cfg)
-	data := testData(10*blockSize+100, 1)
+	data := testData(10*format.BlockSize+100, 1)
 	for i := 0; ; i++ {
 		id := uint64(i + 1)
 		efs.arm(i, sticky, syscall.EIO)
@@ -227,10 +229,10 @@ func TestNoSpace(t *testing.T) {
 	cfg := testConfig(t, dir)
 	cfg.FS = efs
 	s := openStore(t, cfg)
-	data := testData(20*blockSize, 2)
+	data := testData(20*format.BlockSize, 2)
 	for i := 0; ; i++ {
 		efs.arm(i, true, syscall.ENOSPC)
-		err := writeChunk(s, 1, data, i%2 == 0, 3*blockSize)
+		err := writeChunk(s, 1, data, i%2 == 0, 3*format.BlockSize)
 		if hit, _ := efs.disarm(); !hit {
 			break
 		}
@@ -243,11 +245,11 @@ func TestNoSpace(t *testing.T) {
 		assertNoTemps(t, dir)
 	}
 	// A dir without room for the declared size is not even tried.
-	efs.statfs = func(u DiskUsage) DiskUsage { u.Avail = 10 * blockSize; return u }
-	if _, err := s.Create(2, 10*blockSize); !errors.Is(err, ErrNoSpace) {
+	efs.statfs = func(u DiskUsage) DiskUsage { u.Avail = 10 * format.BlockSize; return u }
+	if _, err := s.Create(2, 10*format.BlockSize); !errors.Is(err, ErrNoSpace) {
 		t.Errorf("Create larger than the free space: %v", err)
 	}
-	mustPut(t, s, 3, make([]byte, blockSize))
+	mustPut(t, s, 3, make([]byte, format.BlockSize))
 }
 
 // TestOpenFailEveryOp fails the i-th operation of the start-up scan: Open
@@ -255,14 +257,14 @@ func TestNoSpace(t *testing.T) {
 func TestOpenFailEveryOp(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, testConfig(t, dir))
-	want := map[uint64][]byte{1: testData(100, 1), 2: testData(blockSize+1, 2)}
+	want := map[uint64][]byte{1: testData(100, 1), 2: testData(format.BlockSize+1, 2)}
 	for id, data := range want {
 		mustPut(t, s, id, data)
 	}
 	s.Close()
 	setup := func() { // a leftover temp and a corrupt chunk, for the scan to clean
-		os.WriteFile(filepath.Join(dir, "chunks", "03", chunkName(3)+tempExt), []byte("x"), 0o644)
-		os.WriteFile(filepath.Join(dir, "chunks", "04", chunkName(4)), []byte("bad"), 0o644)
+		os.WriteFile(filepath.Join(dir, "chunks", "03", format.ChunkName(3)+tempExt), []byte("x"), 0o644)
+		os.WriteFile(filepath.Join(dir, "chunks", "04", format.ChunkName(4)), []byte("bad"), 0o644)
 	}
 	efs := newErrFS()
 	// Dir creation and listing fail Open; try their first op only.
@@ -311,10 +313,10 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(testData(3*blockSize, 6))
+	w.Write(testData(3*format.BlockSize, 6))
 	w.bw.Flush()
 	defer w.Abort()
-	stray := filepath.Join(dir, "chunks", "07", chunkName(7)+tempExt)
+	stray := filepath.Join(dir, "chunks", "07", format.ChunkName(7)+tempExt)
 	os.WriteFile(stray, encodeChunk(7, []byte("whole but uncommitted")), 0o644)
 	unknown := filepath.Join(dir, "chunks", "07", "README")
 	os.WriteFile(unknown, []byte("not a chunk"), 0o644)
@@ -345,7 +347,7 @@ func TestSeveralDirs(t *testing.T) {
 		mustPut(t, s, id, []byte{byte(id)})
 	}
 	count := func(dir string) int {
-		m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+chunkExt))
+		m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+format.ChunkExt))
 		return len(m)
 	}
 	// Same file system, so equal weights: about half each.
@@ -364,13 +366,13 @@ func TestSeveralDirs(t *testing.T) {
 func TestDuplicateAcrossDirs(t *testing.T) {
 	for _, firstBad := range []bool{false, true} {
 		a, b := t.TempDir(), t.TempDir()
-		data := testData(3*blockSize, 1)
+		data := testData(3*format.BlockSize, 1)
 		file := encodeChunk(42, data)
-		pa := filepath.Join(a, "chunks", fanout(42), chunkName(42))
-		pb := filepath.Join(b, "chunks", fanout(42), chunkName(42))
+		pa := filepath.Join(a, "chunks", fanout(42), format.ChunkName(42))
+		pb := filepath.Join(b, "chunks", fanout(42), format.ChunkName(42))
 		openStore(t, testConfig(t, a, b)).Close() // make the layout
 		bad := bytes.Clone(file)
-		bad[headerSize+blockSize+5] ^= 0x10 // passes the cheap check
+		bad[format.HeaderSize+format.BlockSize+5] ^= 0x10 // passes the cheap check
 		if !firstBad {
 			bad = file
 		}
@@ -399,12 +401,12 @@ func TestUsage(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	s := openStore(t, testConfig(t, a, b))
 	mustPut(t, s, 1, make([]byte, 100))
-	mustPut(t, s, 2, make([]byte, blockSize+1))
+	mustPut(t, s, 2, make([]byte, format.BlockSize+1))
 	used, capacity, err := s.Usage()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fileSize(100) + fileSize(blockSize+1); used != want {
+	if want := format.FileSize(100) + format.FileSize(format.BlockSize+1); used != want {
 		t.Errorf("used = %d, want %d", used, want)
 	}
 	u, _ := OSFS().Statfs(a)
@@ -419,7 +421,7 @@ func TestSyncedWrites(t *testing.T) {
 	cfg := testConfig(t, dir)
 	cfg.NoSync = false
 	s := openStore(t, cfg)
-	data := testData(2*blockSize+3, 5)
+	data := testData(2*format.BlockSize+3, 5)
 	mustPut(t, s, 5, data)
 	if !bytes.Equal(mustGet(t, s, 5), data) {
 		t.Fatal("data differs")

@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
-// Golden tests of the volume format (format.go): the volume header, the
+// Golden tests of the volume format (package format): the volume header, the
 // head (header and checksums) of a record for each golden chunk, a
 // tombstone and the end record, kept under testdata/pack. Like the chunk
 // file goldens, a change of format needs a new version and new files,
@@ -25,7 +27,7 @@ func goldenVolume(t *testing.T) (file []byte, offs []int64) {
 	for _, c := range goldenChunks {
 		mustPut(t, s, c.id, goldenData(c.n))
 		_, off, _, _ := s.Locate(c.id)
-		offs = append(offs, off-recordPrefix(int64(c.n)))
+		offs = append(offs, off-format.RecordPrefix(int64(c.n)))
 	}
 	if err := s.Delete(goldenChunks[1].id); err != nil {
 		t.Fatal(err)
@@ -46,20 +48,20 @@ func goldenVolume(t *testing.T) (file []byte, offs []int64) {
 // compares each part of the volume with the golden bytes.
 func TestGoldenPackFormat(t *testing.T) {
 	file, offs := goldenVolume(t)
-	checkGolden(t, goldenPackPath("volume.header"), file[:volHeaderSize])
-	end := int64(volHeaderSize)
+	checkGolden(t, goldenPackPath("volume.header"), file[:format.VolHeaderSize])
+	end := int64(format.VolHeaderSize)
 	for i, c := range goldenChunks {
 		if offs[i] != end {
 			t.Fatalf("%s: record at %d, want %d (records are contiguous)", c.name, offs[i], end)
 		}
-		prefix := recordPrefix(int64(c.n))
+		prefix := format.RecordPrefix(int64(c.n))
 		checkGolden(t, goldenPackPath(c.name+".head"), file[end:end+prefix])
 		if !bytes.Equal(file[end+prefix:end+prefix+int64(c.n)], goldenData(c.n)) {
 			t.Fatalf("%s: the data does not follow its record's head", c.name)
 		}
-		end += recordSize(int64(c.n))
+		end += format.RecordSize(int64(c.n))
 	}
-	tomb := recordSize(0)
+	tomb := format.RecordSize(0)
 	checkGolden(t, goldenPackPath("tombstone"), file[end:end+tomb])
 	checkGolden(t, goldenPackPath("end"), file[end+tomb:])
 }
@@ -84,7 +86,7 @@ func TestGoldenVolumeOpens(t *testing.T) {
 	vol = append(vol, read("end")...)
 	dir := t.TempDir()
 	openStore(t, packConfig(t, dir)).Close() // the layout
-	if err := os.WriteFile(filepath.Join(dir, "volumes", volumeName(1)), vol, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "volumes", format.VolumeName(1)), vol, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := openStore(t, packConfig(t, dir))

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
-// Golden tests of the chunk file format (format.go). The header and trailer
+// Golden tests of the chunk file format (package format). The header and trailer
 // of a few representative chunks are kept as bytes under testdata/format:
 // TestGoldenFormat fails if the Writer encodes them differently, and
 // TestGoldenFilesOpen checks that files built from the stored bytes still
@@ -32,8 +34,8 @@ type goldenChunk struct {
 var goldenChunks = []goldenChunk{
 	{"empty", 1, 0},
 	{"small", 0x2a, 100},
-	{"one-block", 0x0123456789abcdef, blockSize},
-	{"multi-block", 0xfedcba9876543210, 2*blockSize + 17},
+	{"one-block", 0x0123456789abcdef, format.BlockSize},
+	{"multi-block", 0xfedcba9876543210, 2*format.BlockSize + 17},
 }
 
 // goldenData returns n bytes that depend on nothing but n (an xorshift
@@ -62,18 +64,18 @@ func TestGoldenFormat(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			data := goldenData(c.n)
 			mustPut(t, s, c.id, data)
-			file, err := os.ReadFile(filepath.Join(dir, "chunks", fanout(c.id), chunkName(c.id)))
+			file, err := os.ReadFile(filepath.Join(dir, "chunks", fanout(c.id), format.ChunkName(c.id)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(file) != int(fileSize(int64(c.n))) {
-				t.Fatalf("file length %d, want %d", len(file), fileSize(int64(c.n)))
+			if len(file) != int(format.FileSize(int64(c.n))) {
+				t.Fatalf("file length %d, want %d", len(file), format.FileSize(int64(c.n)))
 			}
 			parts := map[string][]byte{
-				"header":  file[:headerSize],
-				"trailer": file[headerSize+c.n:],
+				"header":  file[:format.HeaderSize],
+				"trailer": file[format.HeaderSize+c.n:],
 			}
-			if !bytes.Equal(file[headerSize:headerSize+c.n], data) {
+			if !bytes.Equal(file[format.HeaderSize:format.HeaderSize+c.n], data) {
 				t.Fatal("data is not stored contiguously after the header")
 			}
 			for _, part := range []string{"header", "trailer"} {
@@ -117,10 +119,10 @@ func TestGoldenFilesOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := decodeHeader(h, c.id); err != nil || n != int64(c.n) {
+		if n, err := format.DecodeHeader(h, c.id); err != nil || n != int64(c.n) {
 			t.Fatalf("%s: golden header decodes to %d, %v; want %d", c.name, n, err, c.n)
 		}
-		path := filepath.Join(dir, "chunks", fanout(c.id), chunkName(c.id))
+		path := filepath.Join(dir, "chunks", fanout(c.id), format.ChunkName(c.id))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strconv"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
-// The layout of a data dir, drawn in format.go: paths, file names, the
+// The layout of a data dir, drawn in package format's doc: paths, file names, the
 // folders Open makes, and the choice of a data dir for a new chunk.
 
 // dataDir holds the paths of one data dir: its root, the chunks folder
@@ -19,27 +20,11 @@ type dataDir struct {
 
 // path is the file of chunk id in data dir i.
 func (s *Store) path(i int, id uint64) string {
-	return filepath.Join(s.dirs[i].chunks, fanout(id), chunkName(id))
+	return filepath.Join(s.dirs[i].chunks, fanout(id), format.ChunkName(id))
 }
 
-// chunkName is the file name of chunk id; fanout is its fan-out dir name.
-func chunkName(id uint64) string {
-	return fmt.Sprintf("%0*x%s", hexLen, id, chunkExt)
-}
-
+// fanout is the name of chunk id's fan-out dir.
 func fanout(id uint64) string { return fmt.Sprintf("%02x", id&0xff) }
-
-// parseChunkName returns the id of a file named exactly chunkName(id).
-func parseChunkName(name string) (uint64, bool) {
-	if len(name) != hexLen+len(chunkExt) {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(name[:hexLen], 16, 64)
-	if err != nil || chunkName(id) != name {
-		return 0, false
-	}
-	return id, true
-}
 
 // prepare creates the layout of a data dir: 256 fan-out dirs, so that a
 // Create never has to make (and fsync) a dir, the quarantine dir and the
@@ -76,7 +61,7 @@ func (s *Store) prepare(d dataDir) error {
 func (s *Store) pickDir(id uint64, size int64) (int, error) {
 	need := int64(1)
 	if size >= 0 {
-		need = fileSize(size)
+		need = format.FileSize(size)
 	}
 	best, bestScore := -1, math.Inf(-1)
 	var errs []error

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // A chunk whose file disappears while the store runs (deleted by hand, or
@@ -24,7 +26,7 @@ func TestMissingFileIsALostReplica(t *testing.T) {
 	}
 	remove := func(id uint64) {
 		t.Helper()
-		matches, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", chunkName(id)))
+		matches, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", format.ChunkName(id)))
 		if len(matches) != 1 {
 			t.Fatalf("chunk %d's file: %v", id, matches)
 		}
@@ -136,7 +138,7 @@ func TestFailedDataDirIsReportedAndSkipped(t *testing.T) {
 	inB := func() []uint64 {
 		var out []uint64
 		for id := uint64(1); id <= n; id++ {
-			if m, _ := filepath.Glob(filepath.Join(b, "chunks", "*", chunkName(id))); len(m) == 1 {
+			if m, _ := filepath.Glob(filepath.Join(b, "chunks", "*", format.ChunkName(id))); len(m) == 1 {
 				out = append(out, id)
 			}
 		}
@@ -182,7 +184,7 @@ func TestFailedDataDirIsReportedAndSkipped(t *testing.T) {
 // Usage reports the bound as the capacity.
 func TestCapacityIsAHardBound(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
-	cfg.Capacity = 3 * fileSize(1000)
+	cfg.Capacity = 3 * format.FileSize(1000)
 	s := openStore(t, cfg)
 	for id := uint64(1); id <= 3; id++ {
 		mustPut(t, s, id, testData(1000, id))

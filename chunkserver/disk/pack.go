@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // The packed side of the Store: writers that gather a small chunk in
@@ -29,7 +31,7 @@ func (s *Store) newPackedWriter(id uint64, size int64) (*Writer, error) {
 	if size < 0 {
 		most = s.cfg.PackMax
 	}
-	prefix := recordPrefix(most)
+	prefix := format.RecordPrefix(most)
 	bp := packPool.Get().(*[]byte)
 	if int64(cap(*bp)) < prefix+max(size, 0) {
 		*bp = make([]byte, 0, prefix+max(size, 64<<10))
@@ -37,7 +39,7 @@ func (s *Store) newPackedWriter(id uint64, size int64) (*Writer, error) {
 	*bp = (*bp)[:prefix]
 	w := &Writer{s: s, id: id, dir: dir, want: size, pack: bp, prefix: int(prefix)}
 	if size >= 0 {
-		w.crcs = make([]uint32, 0, numBlocks(size))
+		w.crcs = make([]uint32, 0, format.NumBlocks(size))
 	}
 	return w, nil
 }
@@ -52,7 +54,7 @@ func (w *Writer) spill() error {
 		return err
 	}
 	w.tmp, w.final, w.f = final+tempExt, final, f
-	w.out = io.NewOffsetWriter(f, headerSize)
+	w.out = io.NewOffsetWriter(f, format.HeaderSize)
 	w.bw = writerPool.Get().(*bufio.Writer)
 	w.bw.Reset(w.out)
 	data := (*w.pack)[w.prefix:]
@@ -65,14 +67,14 @@ func (w *Writer) spill() error {
 // commitPacked appends the gathered chunk to a volume as one record and
 // publishes it once the record is durable.
 func (w *Writer) commitPacked() error {
-	h := encodeRecordHeader(recHeader{kind: kindChunk, id: w.id, n: w.n})
-	t := encodeTrailer(h, w.crcs)
+	h := format.EncodeRecordHeader(format.RecHeader{Kind: format.KindChunk, ID: w.id, N: w.n})
+	t := format.EncodeTrailer(h, w.crcs)
 	buf := *w.pack
 	start := w.prefix - len(h) - len(t)
 	copy(buf[start:], h)
 	copy(buf[start+len(h):], t)
 	rec := buf[start:]
-	if final := recordSize(w.n); final != w.reserved { // a chunk of unknown size
+	if final := format.RecordSize(w.n); final != w.reserved { // a chunk of unknown size
 		if err := w.s.resize(w.reserved, final); err != nil {
 			return w.wrap("commit", err)
 		}
@@ -94,7 +96,7 @@ func (s *Store) publishPacked(id uint64, e entry, reserved int64) {
 	defer s.mu.Unlock()
 	s.chunks[id] = e
 	if v := s.packers[e.dir].vols[e.vol]; v != nil {
-		v.live += recordSize(e.size)
+		v.live += format.RecordSize(e.size)
 	}
 	s.pending -= reserved
 	s.writers--
@@ -104,7 +106,7 @@ func (s *Store) publishPacked(id uint64, e entry, reserved int64) {
 
 // volPath is the file of volume seq in data dir i.
 func (s *Store) volPath(i int, seq uint64) string {
-	return filepath.Join(s.dirs[i].volumes, volumeName(seq))
+	return filepath.Join(s.dirs[i].volumes, format.VolumeName(seq))
 }
 
 // entryPath is the file holding a chunk: its chunk file or its volume.
@@ -186,13 +188,13 @@ func (s *Store) loseVolume(i int, seq uint64, id uint64, check entry) (int, bool
 // dead once the tombstone is durable. On failure the chunk is restored.
 func (s *Store) deletePacked(id uint64, e entry) error {
 	p := s.packers[e.dir]
-	err := p.append(encodeTombstone(id, e.vol, e.off), func(tv *volume, off int64) {
+	err := p.append(format.EncodeTombstone(id, e.vol, e.off), func(tv *volume, off int64) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		delete(s.busy, id)
 		if v := p.vols[e.vol]; v != nil {
-			v.live -= recordSize(e.size)
-			body := v.size - volHeaderSize
+			v.live -= format.RecordSize(e.size)
+			body := v.size - format.VolHeaderSize
 			dead := float64(v.live) < s.cfg.CompactBelow*float64(body)
 			if v.live == 0 || dead && (!v.writing || v.size >= s.cfg.VolumeMax/4) {
 				s.kickCompaction() // due() decides, counting the tombstones too
@@ -228,9 +230,9 @@ func (s *Store) Locate(id uint64) (path string, dataOffset, size int64, err erro
 	case !ok:
 		return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d: %w", id, ErrNotFound)
 	case e.packed():
-		return s.volPath(e.dir, e.vol), e.off + recordPrefix(e.size), e.size, nil
+		return s.volPath(e.dir, e.vol), e.off + format.RecordPrefix(e.size), e.size, nil
 	}
-	return s.path(e.dir, id), headerSize, e.size, nil
+	return s.path(e.dir, id), format.HeaderSize, e.size, nil
 }
 
 // Remove removes chunk id from data dir dir without a Store, as an
@@ -244,14 +246,14 @@ func Remove(dir string, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if filepath.Ext(path) != volumeExt {
+	if filepath.Ext(path) != format.VolumeExt {
 		return os.Remove(path)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("chunkserver: remove chunk %d: %w", id, err)
 	}
-	_, err = f.WriteAt(voidHeader(id, size), off-recordPrefix(size))
+	_, err = f.WriteAt(format.VoidHeader(id, size), off-format.RecordPrefix(size))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Tests of packed chunks: records in shared volume files.
@@ -22,8 +24,8 @@ import (
 // compaction off (tests call Compact).
 func packConfig(t testing.TB, dirs ...string) Config {
 	cfg := testConfig(t, dirs...)
-	cfg.PackMax = 3*blockSize + 100
-	cfg.VolumeMax = 8 * recordSize(cfg.PackMax)
+	cfg.PackMax = 3*format.BlockSize + 100
+	cfg.VolumeMax = 8 * format.RecordSize(cfg.PackMax)
 	cfg.CompactBelow = 0
 	return cfg
 }
@@ -31,7 +33,7 @@ func packConfig(t testing.TB, dirs ...string) Config {
 // volumeFiles lists the volume files of data dir dir.
 func volumeFiles(t testing.TB, dir string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "volumes", "*"+volumeExt))
+	m, err := filepath.Glob(filepath.Join(dir, "volumes", "*"+format.VolumeExt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func volumeFiles(t testing.TB, dir string) []string {
 
 // chunkFiles lists the chunk files of data dir dir.
 func chunkFiles(dir string) []string {
-	m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+chunkExt))
+	m, _ := filepath.Glob(filepath.Join(dir, "chunks", "*", "*"+format.ChunkExt))
 	return m
 }
 
@@ -51,12 +53,12 @@ func TestPackedRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	cfg := packConfig(t, dir)
 	s := openStore(t, cfg)
-	sizes := []int{0, 1, blockSize - 1, blockSize, blockSize + 1, 3*blockSize + 100, 3*blockSize + 101, 5*blockSize + 123}
+	sizes := []int{0, 1, format.BlockSize - 1, format.BlockSize, format.BlockSize + 1, 3*format.BlockSize + 100, 3*format.BlockSize + 101, 5*format.BlockSize + 123}
 	want := map[uint64][]byte{}
 	id := uint64(0)
 	for _, size := range sizes {
 		for _, known := range []bool{true, false} {
-			for _, piece := range []int{1 << 30, 1000, blockSize + 7} {
+			for _, piece := range []int{1 << 30, 1000, format.BlockSize + 7} {
 				id++
 				data := testData(size, id)
 				if err := writeChunk(s, id, data, known, piece); err != nil {
@@ -70,13 +72,13 @@ func TestPackedRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				packed := filepath.Ext(path) == volumeExt
+				packed := filepath.Ext(path) == format.VolumeExt
 				if packed != (int64(size) <= cfg.PackMax) {
 					t.Fatalf("size %d stored in %s", size, path)
 				}
 				if !packed {
 					file, err := os.ReadFile(path)
-					if err != nil || !bytes.Equal(file, encodeChunk(id, data)) || off != headerSize {
+					if err != nil || !bytes.Equal(file, encodeChunk(id, data)) || off != format.HeaderSize {
 						t.Fatalf("size %d: chunk file is not the canonical encoding (err %v)", size, err)
 					}
 				}
@@ -108,14 +110,14 @@ func TestPackedRoundTrip(t *testing.T) {
 // after the volume header.
 func TestPackedEncoding(t *testing.T) {
 	s, dir := newPackStore(t)
-	data := testData(blockSize+10, 1)
+	data := testData(format.BlockSize+10, 1)
 	mustPut(t, s, 7, data)
 	vols := volumeFiles(t, dir)
 	if len(vols) != 1 {
 		t.Fatalf("volumes %v", vols)
 	}
 	file, _ := os.ReadFile(vols[0])
-	want := append(encodeVolumeHeader(1), encodeRecord(7, data)...)
+	want := append(format.EncodeVolumeHeader(1), format.EncodeRecord(7, data)...)
 	if !bytes.Equal(file, want) {
 		t.Fatalf("volume is not the documented encoding:\n% x", file[:min(len(file), 200)])
 	}
@@ -123,7 +125,7 @@ func TestPackedEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	file, _ = os.ReadFile(vols[0])
-	want = append(want, encodeTombstone(7, 1, volHeaderSize)...)
+	want = append(want, format.EncodeTombstone(7, 1, format.VolHeaderSize)...)
 	if !bytes.Equal(file, want) {
 		t.Fatal("the tombstone is not the documented encoding")
 	}
@@ -139,7 +141,7 @@ func newPackStore(t testing.TB) (*Store, string) {
 // after a restart the record is still indexed (its header is good) or the
 // volume's scan stops there (a bad header).
 func TestPackedFlipAnyByte(t *testing.T) {
-	for _, n := range []int{0, 100, 2*blockSize + 10} {
+	for _, n := range []int{0, 100, 2*format.BlockSize + 10} {
 		s, _ := newPackStore(t)
 		const id = 0x1ab
 		data := testData(n, 4)
@@ -149,7 +151,7 @@ func TestPackedFlipAnyByte(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		prefix := recordPrefix(int64(n))
+		prefix := format.RecordPrefix(int64(n))
 		start := dataOff - prefix
 		file, _ := os.ReadFile(path)
 		// Each position of a chunk file (flipPositions) maps to the same
@@ -157,12 +159,12 @@ func TestPackedFlipAnyByte(t *testing.T) {
 		for _, p := range flipPositions(n) {
 			var pos int64
 			switch {
-			case p < headerSize:
-				pos = start + p%recHeaderSize
-			case p < headerSize+int64(n):
-				pos = dataOff + p - headerSize
+			case p < format.HeaderSize:
+				pos = start + p%format.RecHeaderSize
+			case p < format.HeaderSize+int64(n):
+				pos = dataOff + p - format.HeaderSize
 			default:
-				pos = start + recHeaderSize + p - headerSize - int64(n)
+				pos = start + format.RecHeaderSize + p - format.HeaderSize - int64(n)
 			}
 			bad := bytes.Clone(file)
 			bad[pos] ^= 1 << (pos % 8)
@@ -204,7 +206,7 @@ func TestPackedDeleteAndRecreate(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	mustPut(t, s, 2, []byte("second life"))
-	mustPut(t, s, 3, testData(2*blockSize, 33))
+	mustPut(t, s, 3, testData(2*format.BlockSize, 33))
 	if err := s.Delete(3); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +243,7 @@ func putMany(t testing.TB, s *Store, first uint64, n int) map[uint64][]byte {
 	t.Helper()
 	out := make(map[uint64][]byte)
 	for id := first; id < first+uint64(n); id++ {
-		out[id] = testData(blockSize-int(id%1000), id)
+		out[id] = testData(format.BlockSize-int(id%1000), id)
 		mustPut(t, s, id, out[id])
 	}
 	return out
@@ -288,7 +290,7 @@ func TestPackedCompaction(t *testing.T) {
 		t.Fatalf("Usage says %d used, the volumes hold %d", usedAfter, sum)
 	}
 	got := make([]byte, reader.Size())
-	if _, err := reader.ReadAt(got, 0); err != nil || !bytes.Equal(got, testData(blockSize-2, 2)) {
+	if _, err := reader.ReadAt(got, 0); err != nil || !bytes.Equal(got, testData(format.BlockSize-2, 2)) {
 		t.Fatalf("a reader opened before compaction: %v", err)
 	}
 	check := func(s *Store) {
@@ -358,7 +360,7 @@ type gateFS struct {
 
 func (g *gateFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 	f, err := g.FS.OpenFile(name, flag, perm)
-	if err != nil || filepath.Ext(name) != volumeExt {
+	if err != nil || filepath.Ext(name) != format.VolumeExt {
 		return f, err
 	}
 	return &gateFile{File: f, g: g}, nil
@@ -406,7 +408,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	// Wait until the other records are written and wait for an fsync.
 	a := s.packers[0].cur
-	end := int64(volHeaderSize) + n*recordSize(100)
+	end := int64(format.VolHeaderSize) + n*format.RecordSize(100)
 	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.done == end })
 	if _, err := s.Stat(1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a chunk is visible before its fsync: %v", err)
@@ -446,7 +448,7 @@ func packedFailEveryOp(t *testing.T, sticky, known bool) {
 	efs := newErrFS()
 	cfg := packConfig(t, dir)
 	cfg.FS, cfg.NoSync = efs, false
-	cfg.VolumeMax = 4 * recordSize(cfg.PackMax) // rotations too
+	cfg.VolumeMax = 4 * format.RecordSize(cfg.PackMax) // rotations too
 	s := openStore(t, cfg)
 	committed := map[uint64][]byte{}
 	var uncertain uint64 // a chunk whose delete failed on a dead disk: either way
@@ -468,7 +470,7 @@ func packedFailEveryOp(t *testing.T, sticky, known bool) {
 	}
 	for i := 0; ; i++ {
 		id := uint64(i + 1)
-		data := testData(2*blockSize+int(id)*100, id)
+		data := testData(2*format.BlockSize+int(id)*100, id)
 		efs.arm(i, sticky, syscall.EIO)
 		err := writeChunk(s, id, data, known, 10_000)
 		hit, ops := efs.disarm()
@@ -577,10 +579,10 @@ func TestPackedTornTail(t *testing.T) {
 	vols := volumeFiles(t, dir)
 	last := vols[len(vols)-1]
 	good, _ := os.Stat(last)
-	crashed := good.Size() - int64(len(encodeEnd())) // a crash leaves no end record
+	crashed := good.Size() - int64(len(format.EncodeEnd())) // a crash leaves no end record
 	for _, tail := range [][]byte{
-		encodeRecord(99, testData(3*blockSize, 99))[:recHeaderSize+10], // torn mid-record
-		encodeRecord(99, testData(3*blockSize, 99))[:2*blockSize],      // header and part of the data
+		format.EncodeRecord(99, testData(3*format.BlockSize, 99))[:format.RecHeaderSize+10], // torn mid-record
+		format.EncodeRecord(99, testData(3*format.BlockSize, 99))[:2*format.BlockSize],      // header and part of the data
 		make([]byte, 5000), // zeros: a page that never made it
 		[]byte("GRN"),
 	} {
@@ -588,7 +590,7 @@ func TestPackedTornTail(t *testing.T) {
 		f, _ := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
 		f.Write(tail)
 		f.Close()
-		torn := filepath.Join(dir, "volumes", volumeName(1000))
+		torn := filepath.Join(dir, "volumes", format.VolumeName(1000))
 		os.WriteFile(torn, []byte("GRNVOL"), 0o644)
 		s := openStore(t, cfg)
 		for id, data := range want {
@@ -639,7 +641,7 @@ func TestPackedDamagedVolume(t *testing.T) {
 	_, off, _, _ := s.Locate(victim)
 	s.Close()
 	f, _ := os.OpenFile(first, os.O_RDWR, 0)
-	start := off - recordPrefix(int64(len(want[victim])))
+	start := off - format.RecordPrefix(int64(len(want[victim])))
 	f.WriteAt([]byte{0xff}, start+9) // inside the header's chunk id
 	f.Close()
 
@@ -724,14 +726,14 @@ func TestLocateOffline(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, packConfig(t, dir))
 	mustPut(t, s, 1, testData(100, 1))
-	mustPut(t, s, 2, testData(5*blockSize, 2)) // a chunk file
+	mustPut(t, s, 2, testData(5*format.BlockSize, 2)) // a chunk file
 	mustPut(t, s, 3, testData(200, 3))
 	s.Delete(3)
 	mustPut(t, s, 3, []byte("again"))
 	mustPut(t, s, 4, testData(300, 4))
 	s.Delete(4)
 	inv, err := Inventory(dir)
-	if err != nil || fmt.Sprint(inv) != fmt.Sprint([]ChunkInfo{{1, 100}, {2, 5 * blockSize}, {3, 5}}) {
+	if err != nil || fmt.Sprint(inv) != fmt.Sprint([]ChunkInfo{{1, 100}, {2, 5 * format.BlockSize}, {3, 5}}) {
 		t.Fatalf("Inventory = %v, %v", inv, err)
 	}
 	for _, c := range inv {
@@ -760,7 +762,7 @@ func TestLocateOffline(t *testing.T) {
 // again.
 func TestPackedCapacity(t *testing.T) {
 	cfg := packConfig(t, t.TempDir())
-	cfg.Capacity = volHeaderSize + 3*recordSize(1000)
+	cfg.Capacity = format.VolHeaderSize + 3*format.RecordSize(1000)
 	s := openStore(t, cfg)
 	for id := uint64(1); id <= 3; id++ {
 		mustPut(t, s, id, testData(1000, id))
@@ -807,7 +809,7 @@ func TestPackedConcurrent(t *testing.T) {
 			defer wg.Done()
 			for k := range each {
 				id := uint64(w*each + k + 1)
-				data := testData(int(id*997)%(2*blockSize), id)
+				data := testData(int(id*997)%(2*format.BlockSize), id)
 				if err := writeChunk(s, id, data, k%2 == 0, 5000); err != nil {
 					t.Error(err)
 					return
@@ -918,12 +920,12 @@ func TestPackedCompactionCrashDuplicates(t *testing.T) {
 	mustPut(t, s, 6, testData(10, 6))
 	s.Close()
 	// The copy compaction would have made, in a newer volume.
-	copyVol := append(encodeVolumeHeader(9), encodeRecord(5, data)...)
-	copyVol = append(copyVol, encodeEnd()...)
-	os.WriteFile(filepath.Join(dir, "volumes", volumeName(9)), copyVol, 0o644)
+	copyVol := append(format.EncodeVolumeHeader(9), format.EncodeRecord(5, data)...)
+	copyVol = append(copyVol, format.EncodeEnd()...)
+	os.WriteFile(filepath.Join(dir, "volumes", format.VolumeName(9)), copyVol, 0o644)
 
 	s = openStore(t, cfg)
-	if path, off, _, _ := s.Locate(5); filepath.Base(path) != volumeName(9) || off != volHeaderSize+recordPrefix(3000) {
+	if path, off, _, _ := s.Locate(5); filepath.Base(path) != format.VolumeName(9) || off != format.VolHeaderSize+format.RecordPrefix(3000) {
 		t.Fatalf("kept copy %s at %d, want the newer one", path, off)
 	}
 	if !bytes.Equal(mustGet(t, s, 5), data) || len(s.List()) != 2 {
@@ -962,7 +964,7 @@ func TestPackedTombstoneOutlivesItsVolume(t *testing.T) {
 	if n, err := s.Compact(0.5); n != 1 || err != nil { // volume 2 only: small
 		t.Fatalf("Compact = %d, %v", n, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "volumes", volumeName(1))); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "volumes", format.VolumeName(1))); err != nil {
 		t.Fatalf("volume 1: %v", err)
 	}
 	s.Close()
@@ -984,7 +986,7 @@ func TestRemoveOffline(t *testing.T) {
 	cfg := packConfig(t, dir)
 	s := openStore(t, cfg)
 	want := putMany(t, s, 1, 6)
-	mustPut(t, s, 7, testData(5*blockSize, 7)) // a chunk file
+	mustPut(t, s, 7, testData(5*format.BlockSize, 7)) // a chunk file
 	for _, id := range []uint64{3, 7} {
 		if err := Remove(dir, id); err != nil {
 			t.Fatal(err)
@@ -1036,14 +1038,14 @@ func TestPackedOpenFailEveryOp(t *testing.T) {
 	vols := volumeFiles(t, dir)
 	last := vols[len(vols)-1]
 	fi, _ := os.Stat(last)
-	crashed := fi.Size() - int64(len(encodeEnd()))
+	crashed := fi.Size() - int64(len(format.EncodeEnd()))
 	efs := newErrFS()
 	efs.filter = func(o string) bool { return o != "mkdir" && o != "readdir" }
 	for i := 0; ; i++ {
 		// The crash: no end record, a torn record after the last good one.
 		os.Truncate(last, crashed)
 		f, _ := os.OpenFile(last, os.O_WRONLY|os.O_APPEND, 0)
-		f.Write(encodeRecord(99, testData(1000, 99))[:500])
+		f.Write(format.EncodeRecord(99, testData(1000, 99))[:500])
 		f.Close()
 		cfg := packConfig(t, dir)
 		cfg.FS = efs
@@ -1109,14 +1111,14 @@ func TestPackedSpaceComesBack(t *testing.T) {
 // panic, and every chunk it would index reads back whole or fails with
 // ErrCorrupt.
 func FuzzScanVolume(f *testing.F) {
-	vol := append(encodeVolumeHeader(1), encodeRecord(7, testData(100, 7))...)
-	vol = append(vol, encodeTombstone(7, 1, volHeaderSize)...)
-	vol = append(vol, encodeRecord(8, testData(blockSize+1, 8))...)
-	f.Add(append(vol, encodeEnd()...))
+	vol := append(format.EncodeVolumeHeader(1), format.EncodeRecord(7, testData(100, 7))...)
+	vol = append(vol, format.EncodeTombstone(7, 1, format.VolHeaderSize)...)
+	vol = append(vol, format.EncodeRecord(8, testData(format.BlockSize+1, 8))...)
+	f.Add(append(vol, format.EncodeEnd()...))
 	f.Add(vol)
 	f.Add(vol[:len(vol)-5])
-	f.Add(encodeVolumeHeader(1))
-	path := filepath.Join(f.TempDir(), volumeName(1))
+	f.Add(format.EncodeVolumeHeader(1))
+	path := filepath.Join(f.TempDir(), format.VolumeName(1))
 	f.Fuzz(func(t *testing.T, file []byte) {
 		if err := os.WriteFile(path, file, 0o644); err != nil {
 			t.Fatal(err)
@@ -1146,7 +1148,7 @@ func TestWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big, err := s.Create(2, 5*blockSize)
+	big, err := s.Create(2, 5*format.BlockSize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1167,7 +1169,7 @@ func TestPackConfigValidate(t *testing.T) {
 	for _, bad := range []func(*Config){
 		func(c *Config) { c.PackMax = -1 },
 		func(c *Config) { c.PackMax = maxPackMax + 1 },
-		func(c *Config) { c.VolumeMax = recordSize(c.PackMax) }, // no room for the header
+		func(c *Config) { c.VolumeMax = format.RecordSize(c.PackMax) }, // no room for the header
 		func(c *Config) { c.CompactBelow = 1 },
 		func(c *Config) { c.CompactBelow = -0.1 },
 	} {
@@ -1183,5 +1185,65 @@ func TestPackConfigValidate(t *testing.T) {
 	cfg.PackMax, cfg.VolumeMax = 0, 0 // packing off: no volume size needed
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("packing off: %v", err)
+	}
+}
+
+// TestPackedCompactFailEveryOp fails the i-th disk operation of a
+// compaction, for every i: Compact may fail, but every chunk still reads
+// back, now and after a restart, and none comes back from the dead.
+func TestPackedCompactFailEveryOp(t *testing.T) {
+	for i := 0; ; i++ {
+		dir := t.TempDir()
+		efs := newErrFS()
+		cfg := packConfig(t, dir)
+		cfg.FS, cfg.NoSync = efs, false
+		s := openStore(t, cfg)
+		want := putMany(t, s, 1, 30)
+		first := volumeFiles(t, dir)[0]
+		for id := range want {
+			if path, _, _, _ := s.Locate(id); path == first && id%5 != 0 {
+				if err := s.Delete(id); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, id)
+			}
+		}
+		efs.arm(i, false, syscall.EIO)
+		_, err := s.Compact(0.5)
+		hit, ops := efs.disarm()
+		check := func(s *Store, when string) {
+			t.Helper()
+			if got := len(s.List()); got != len(want) {
+				t.Fatalf("op %d (%v) failed, %s: %d chunks, want %d", i, err, when, got, len(want))
+			}
+			for id, data := range want {
+				if !bytes.Equal(mustGet(t, s, id), data) {
+					t.Fatalf("op %d (%v) failed, %s: chunk %d differs", i, err, when, id)
+				}
+			}
+		}
+		check(s, "at once")
+		for id := range want { // a copy the failed compaction left must not bring it back
+			if err := s.Delete(id); err != nil {
+				t.Fatal(err)
+			}
+			delete(want, id)
+			break
+		}
+		s.Close()
+		clean := cfg
+		clean.FS = OSFS()
+		s = openStore(t, clean)
+		check(s, "restarted")
+		if _, err := s.Compact(0.5); err != nil { // and a compaction that works
+			t.Fatal(err)
+		}
+		check(s, "compacted again")
+		s.Close()
+		check(openStore(t, clean), "restarted again")
+		if !hit {
+			t.Logf("%d operations: %v", i, ops)
+			return
+		}
 	}
 }

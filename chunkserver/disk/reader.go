@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Reader reads one chunk, verifying the CRC of every block it touches.
@@ -43,15 +45,15 @@ func newReader(f File, id uint64) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := make([]byte, crcSize*numBlocks(n)+crcSize)
-	if err := readFull(f, t, headerSize+n); err != nil {
+	t := make([]byte, format.CRCSize*format.NumBlocks(n)+format.CRCSize)
+	if err := format.ReadFull(f, t, format.HeaderSize+n); err != nil {
 		return nil, err
 	}
-	crcs, err := decodeTrailer(h, t)
+	crcs, err := format.DecodeTrailer(h, t)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{id: id, f: f, base: headerSize, size: n, crcs: crcs}, nil
+	return &Reader{id: id, f: f, base: format.HeaderSize, size: n, crcs: crcs}, nil
 }
 
 // openRecord opens the volume file at path and checks the header and
@@ -74,14 +76,14 @@ func newRecordReader(f File, id uint64, off int64) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, _, crcs, err := readRecordHead(f, off, fi.Size())
+	h, _, crcs, err := format.ReadRecordHead(f, off, fi.Size())
 	switch {
 	case err != nil:
 		return nil, err
-	case h.kind != kindChunk || h.id != id:
-		return nil, fmt.Errorf("record at %d is of kind %d for chunk %d: %w", off, h.kind, h.id, errRecordGone)
+	case h.Kind != format.KindChunk || h.ID != id:
+		return nil, fmt.Errorf("record at %d is of kind %d for chunk %d: %w", off, h.Kind, h.ID, errRecordGone)
 	}
-	return &Reader{id: id, f: f, base: off + recordPrefix(h.n), size: h.n, crcs: crcs}, nil
+	return &Reader{id: id, f: f, base: off + format.RecordPrefix(h.N), size: h.N, crcs: crcs}, nil
 }
 
 // Size returns the number of data bytes in the chunk.
@@ -118,13 +120,13 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 // readBlocks fills a prefix of p, which lies within the data, starting at
 // off: whole blocks straight into p, or else one block through a buffer.
 func (r *Reader) readBlocks(p []byte, off int64) (int, error) {
-	b := off / blockSize
-	start := b * blockSize
-	blen := min(blockSize, r.size-start)
+	b := off / format.BlockSize
+	start := b * format.BlockSize
+	blen := min(format.BlockSize, r.size-start)
 	if off == start && int64(len(p)) >= blen {
 		span := int64(len(p))
 		if off+span < r.size {
-			span -= span % blockSize // whole blocks only; p ends before the data does
+			span -= span % format.BlockSize // whole blocks only; p ends before the data does
 		}
 		return r.readVerified(p[:span], b)
 	}
@@ -142,13 +144,13 @@ func (r *Reader) readBlocks(p []byte, off int64) (int, error) {
 // them, and returns the length of the good prefix of p. On a mismatch it
 // reports the chunk as corrupt to the store.
 func (r *Reader) readVerified(p []byte, b int64) (int, error) {
-	if err := readFull(r.f, p, r.base+b*blockSize); err != nil {
+	if err := format.ReadFull(r.f, p, r.base+b*format.BlockSize); err != nil {
 		return 0, r.fail(b, err)
 	}
 	good := 0
 	for i := b; good < len(p); i++ {
-		k := min(blockSize, len(p)-good)
-		if crc32.Checksum(p[good:good+k], castagnoli) != r.crcs[i] {
+		k := min(format.BlockSize, len(p)-good)
+		if crc32.Checksum(p[good:good+k], format.Castagnoli) != r.crcs[i] {
 			return good, r.fail(i, fmt.Errorf("block checksum mismatch: %w", ErrCorrupt))
 		}
 		good += k
@@ -177,7 +179,7 @@ func (r *Reader) CopyTo(w io.Writer, off, n int64) (int64, error) {
 	for done < n {
 		pos := off + done
 		// Reads after the first start on a block boundary.
-		k := min(n-done, int64(len(*bp))-pos%blockSize)
+		k := min(n-done, int64(len(*bp))-pos%format.BlockSize)
 		buf := (*bp)[:k]
 		if _, err := r.ReadAt(buf, pos); err != nil {
 			return done, err

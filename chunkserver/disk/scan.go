@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // The start-up scan of a data dir: it indexes good chunks, removes
@@ -23,7 +25,7 @@ func (s *Store) scan(i int) error {
 		}
 		for _, e := range ents {
 			path := filepath.Join(fan, e.Name())
-			id, ok := parseChunkName(e.Name())
+			id, ok := format.ParseChunkName(e.Name())
 			switch {
 			case strings.HasSuffix(e.Name(), tempExt):
 				if err := s.fs.Remove(path); err != nil {
@@ -130,7 +132,7 @@ func (s *Store) verifyEntry(id uint64, e entry) error {
 // an operator can look at it; a file of the same name there is replaced.
 func (s *Store) quarantine(i int, id uint64, cause error) {
 	from := s.path(i, id)
-	to := filepath.Join(s.dirs[i].quarantine, chunkName(id))
+	to := filepath.Join(s.dirs[i].quarantine, format.ChunkName(id))
 	if err := s.fs.Rename(from, to); err != nil {
 		s.log.Warn("chunk set aside, but cannot be moved", "chunk", id, "path", from, "cause", cause, "err", err)
 		return

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // The start-up scan of a data dir's volumes, and Locate, which reads them
@@ -52,27 +54,27 @@ func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 		return vs, err
 	}
 	vs.size = fi.Size()
-	h := make([]byte, volHeaderSize)
-	if err := readFull(f, h, 0); err != nil {
+	h := make([]byte, format.VolHeaderSize)
+	if err := format.ReadFull(f, h, 0); err != nil {
 		return vs, err
 	}
-	if err := decodeVolumeHeader(h, seq); err != nil {
+	if err := format.DecodeVolumeHeader(h, seq); err != nil {
 		return vs, err
 	}
 	// A closed volume ends with its end record: then a record that fails
 	// before it is damage, not a torn tail.
-	endLen := int64(len(encodeEnd()))
-	if vs.size >= volHeaderSize+endLen {
-		r, _, _, err := readRecordHead(f, vs.size-endLen, vs.size)
+	endLen := int64(len(format.EncodeEnd()))
+	if vs.size >= format.VolHeaderSize+endLen {
+		r, _, _, err := format.ReadRecordHead(f, vs.size-endLen, vs.size)
 		if err != nil && !errors.Is(err, ErrCorrupt) {
 			return vs, err // unreadable, maybe not for good: decide nothing
 		}
-		vs.ended = err == nil && r.kind == kindEnd
+		vs.ended = err == nil && r.Kind == format.KindEnd
 	}
-	off := int64(volHeaderSize)
+	off := int64(format.VolHeaderSize)
 	for off < vs.size {
-		r, _, _, err := readRecordHead(f, off, vs.size)
-		if err == nil && r.kind == kindEnd && off+endLen != vs.size {
+		r, _, _, err := format.ReadRecordHead(f, off, vs.size)
+		if err == nil && r.Kind == format.KindEnd && off+endLen != vs.size {
 			err = fmt.Errorf("end record before the end of the file: %w", ErrCorrupt)
 		}
 		if err != nil && !errors.Is(err, ErrCorrupt) {
@@ -82,13 +84,13 @@ func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 			vs.stop = fmt.Errorf("record at %d: %w", off, err)
 			break
 		}
-		switch r.kind {
-		case kindChunk:
-			vs.recs = append(vs.recs, scanRec{id: r.id, off: off, n: r.n})
-		case kindTomb:
-			vs.tombs = append(vs.tombs, scanTomb{off: off, t: tomb{id: r.id, vol: r.targetVol, off: r.targetOff}})
+		switch r.Kind {
+		case format.KindChunk:
+			vs.recs = append(vs.recs, scanRec{id: r.ID, off: off, n: r.N})
+		case format.KindTomb:
+			vs.tombs = append(vs.tombs, scanTomb{off: off, t: tomb{id: r.ID, vol: r.TargetVol, off: r.TargetOff}})
 		}
-		off += r.size()
+		off += r.Size()
 	}
 	vs.end = off
 	return vs, nil
@@ -103,7 +105,7 @@ func listVolumes(fsys FS, dir string, warn func(path string)) ([]uint64, error) 
 	}
 	var seqs []uint64
 	for _, e := range ents {
-		seq, ok := parseVolumeName(e.Name())
+		seq, ok := format.ParseVolumeName(e.Name())
 		if !ok {
 			if warn != nil {
 				warn(filepath.Join(dir, e.Name()))
@@ -166,13 +168,13 @@ func (s *Store) scanVolumes(i int) error {
 	var damaged, records int
 	for _, seq := range seqs {
 		p.nextSeq = max(p.nextSeq, seq+1)
-		path := filepath.Join(p.path, volumeName(seq))
+		path := filepath.Join(p.path, format.VolumeName(seq))
 		vs, err := readVolume(s.fs, path, seq)
 		switch {
 		case errors.Is(err, errUnsupported):
 			s.log.Error("volume format unsupported, ignored", "path", path, "err", err)
 			continue
-		case errors.Is(err, ErrCorrupt) && vs.size <= volHeaderSize:
+		case errors.Is(err, ErrCorrupt) && vs.size <= format.VolHeaderSize:
 			// A crash while the volume was being created.
 			if rerr := s.fs.Remove(path); rerr != nil {
 				s.log.Warn("cannot remove a torn new volume", "path", path, "err", rerr)
@@ -231,7 +233,7 @@ func (s *Store) closeVolume(path string, vs volScan) int64 {
 			err = f.Truncate(vs.end)
 		}
 		if err == nil {
-			_, err = f.WriteAt(encodeEnd(), vs.end)
+			_, err = f.WriteAt(format.EncodeEnd(), vs.end)
 		}
 		if err == nil && !s.cfg.NoSync {
 			err = s.timeSync(f.Sync)
@@ -251,7 +253,7 @@ func (s *Store) closeVolume(path string, vs volScan) int64 {
 	if vs.stop != nil {
 		s.log.Warn("torn volume tail cut", "path", path, "at", vs.end, "bytes", vs.size-vs.end, "cause", vs.stop)
 	}
-	return vs.end + int64(len(encodeEnd()))
+	return vs.end + int64(len(format.EncodeEnd()))
 }
 
 // quarantineVolume moves a volume to the quarantine folder of data dir i.
@@ -272,16 +274,16 @@ func (s *Store) quarantineVolume(i int, path string, cause error) {
 // would index (a chunk file by its name and header). A chunk that is
 // nowhere is ErrNotFound. For tools and fault tests.
 func Locate(dir string, id uint64) (path string, dataOffset, size int64, err error) {
-	file := filepath.Join(dir, "chunks", fanout(id), chunkName(id))
+	file := filepath.Join(dir, "chunks", fanout(id), format.ChunkName(id))
 	if f, err := os.Open(file); err == nil {
 		defer f.Close()
-		h := make([]byte, headerSize)
+		h := make([]byte, format.HeaderSize)
 		_, err := io.ReadFull(f, h)
-		n, herr := decodeHeader(h, id)
+		n, herr := format.DecodeHeader(h, id)
 		if err = cmp.Or(err, herr); err != nil {
 			return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d: %s: %w", id, file, err)
 		}
-		return file, headerSize, n, nil
+		return file, format.HeaderSize, n, nil
 	}
 	live, err := readLive(dir)
 	if err != nil {
@@ -291,7 +293,7 @@ func Locate(dir string, id uint64) (path string, dataOffset, size int64, err err
 	if !ok {
 		return "", 0, 0, fmt.Errorf("chunkserver: locate chunk %d in %s: %w", id, dir, ErrNotFound)
 	}
-	return filepath.Join(dir, "volumes", volumeName(loc.vol)), loc.off + recordPrefix(loc.n), loc.n, nil
+	return filepath.Join(dir, "volumes", format.VolumeName(loc.vol)), loc.off + format.RecordPrefix(loc.n), loc.n, nil
 }
 
 // Inventory lists, sorted by id, the chunks under data dir dir by reading
@@ -307,7 +309,7 @@ func Inventory(dir string) ([]ChunkInfo, error) {
 	for _, fan := range fans {
 		ents, _ := os.ReadDir(filepath.Join(dir, "chunks", fan.Name()))
 		for _, e := range ents {
-			id, ok := parseChunkName(e.Name())
+			id, ok := format.ParseChunkName(e.Name())
 			if !ok {
 				continue
 			}
@@ -341,7 +343,7 @@ func readLive(dir string) (map[uint64]scanLoc, error) {
 	}
 	var scans []volScan
 	for _, seq := range seqs {
-		vs, err := readVolume(fsys, filepath.Join(vdir, volumeName(seq)), seq)
+		vs, err := readVolume(fsys, filepath.Join(vdir, format.VolumeName(seq)), seq)
 		if err != nil {
 			continue // the store would not index it either
 		}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Config configures a Store. Start from DefaultConfig and set Dirs.
@@ -87,13 +89,13 @@ func (c Config) Validate() error {
 	if c.Capacity < 0 {
 		return fmt.Errorf("chunkserver: config: capacity %d is negative", c.Capacity)
 	}
-	if c.MaxChunkSize <= 0 || c.MaxChunkSize > maxDataLen {
-		return fmt.Errorf("chunkserver: config: max chunk size %d not in 1..%d", c.MaxChunkSize, int64(maxDataLen))
+	if c.MaxChunkSize <= 0 || c.MaxChunkSize > format.MaxDataLen {
+		return fmt.Errorf("chunkserver: config: max chunk size %d not in 1..%d", c.MaxChunkSize, int64(format.MaxDataLen))
 	}
 	if c.PackMax < 0 || c.PackMax > maxPackMax {
 		return fmt.Errorf("chunkserver: config: pack threshold %d not in 0..%d", c.PackMax, int64(maxPackMax))
 	}
-	if c.PackMax > 0 && c.VolumeMax < volHeaderSize+recordSize(c.PackMax) {
+	if c.PackMax > 0 && c.VolumeMax < format.VolHeaderSize+format.RecordSize(c.PackMax) {
 		return fmt.Errorf("chunkserver: config: volume size %d cannot hold a record of %d bytes", c.VolumeMax, c.PackMax)
 	}
 	if c.CompactBelow < 0 || c.CompactBelow >= 1 {
@@ -110,7 +112,7 @@ type ChunkInfo struct {
 
 // Store keeps immutable chunks under one or more data dirs, as files of
 // their own or, up to Config.PackMax bytes, as records in shared volume
-// files; the layout and formats are described in format.go.
+// files; the layout and formats are drawn in package format.
 //
 // Concurrency: every Store method is safe for concurrent use. Any number of
 // goroutines may read (Open, ReadRange, Verify, Stat, List) at once, and
@@ -204,9 +206,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	for _, e := range s.chunks {
 		if e.packed() {
-			s.packers[e.dir].vols[e.vol].live += recordSize(e.size)
+			s.packers[e.dir].vols[e.vol].live += format.RecordSize(e.size)
 		} else {
-			s.used += fileSize(e.size)
+			s.used += format.FileSize(e.size)
 		}
 	}
 	s.compactor.start(s)
@@ -228,9 +230,9 @@ func (s *Store) Create(id uint64, size int64) (*Writer, error) {
 		return nil, fmt.Errorf("chunkserver: create chunk %d: size %d, limit %d: %w", id, size, s.cfg.MaxChunkSize, ErrTooLarge)
 	}
 	packed := s.cfg.PackMax > 0 && size <= s.cfg.PackMax
-	need := fileSize(max(size, 0))
+	need := format.FileSize(max(size, 0))
 	if packed {
-		need = recordSize(max(size, 0))
+		need = format.RecordSize(max(size, 0))
 	}
 	if err := s.reserve(id, need); err != nil {
 		return nil, fmt.Errorf("chunkserver: create chunk %d: %w", id, err)
@@ -317,11 +319,11 @@ func (s *Store) newWriter(id uint64, size int64) (*Writer, error) {
 	w := &Writer{s: s, id: id, dir: dir, tmp: final + tempExt, final: final, want: size, f: f}
 	// Data starts after the header, which Commit writes once the length is
 	// known.
-	w.out = io.NewOffsetWriter(f, headerSize)
+	w.out = io.NewOffsetWriter(f, format.HeaderSize)
 	w.bw = writerPool.Get().(*bufio.Writer)
 	w.bw.Reset(w.out)
 	if size >= 0 {
-		w.crcs = make([]uint32, 0, numBlocks(size))
+		w.crcs = make([]uint32, 0, format.NumBlocks(size))
 	}
 	return w, nil
 }
@@ -334,7 +336,7 @@ func (s *Store) publish(id uint64, dir int, size, reserved int64) {
 	s.chunks[id] = entry{dir: dir, size: size}
 	s.pending -= reserved
 	s.writers--
-	s.used += fileSize(size)
+	s.used += format.FileSize(size)
 	delete(s.busy, id)
 	delete(s.corrupt, id) // a fresh copy replaces a bad one
 }
@@ -406,7 +408,7 @@ func (s *Store) Delete(id uint64) error {
 		s.chunks[id] = e
 		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, err)
 	}
-	s.used -= fileSize(e.size)
+	s.used -= format.FileSize(e.size)
 	delete(s.corrupt, id)
 	return nil
 }

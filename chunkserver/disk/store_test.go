@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // logWriter sends the store's logs to t.Log, so they show only on failure.
@@ -103,11 +105,11 @@ func mustGet(t testing.TB, s *Store, id uint64) []byte {
 
 func TestRoundTrip(t *testing.T) {
 	s, dir := newStore(t)
-	sizes := []int{0, 1, blockSize - 1, blockSize, blockSize + 1, 5*blockSize + 123}
+	sizes := []int{0, 1, format.BlockSize - 1, format.BlockSize, format.BlockSize + 1, 5*format.BlockSize + 123}
 	id := uint64(0)
 	for _, size := range sizes {
 		for _, known := range []bool{true, false} {
-			for _, piece := range []int{1 << 30, 1000, blockSize + 7} {
+			for _, piece := range []int{1 << 30, 1000, format.BlockSize + 7} {
 				id++
 				data := testData(size, id)
 				if err := writeChunk(s, id, data, known, piece); err != nil {
@@ -117,7 +119,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatalf("size %d known %v piece %d: data differs", size, known, piece)
 				}
 				// The file is exactly the documented encoding.
-				file, err := os.ReadFile(filepath.Join(dir, "chunks", fanout(id), chunkName(id)))
+				file, err := os.ReadFile(filepath.Join(dir, "chunks", fanout(id), format.ChunkName(id)))
 				if err != nil || !bytes.Equal(file, encodeChunk(id, data)) {
 					t.Fatalf("size %d: file is not the canonical encoding (err %v)", size, err)
 				}
@@ -160,8 +162,8 @@ func TestCreateErrors(t *testing.T) {
 	if _, err := s.Create(3, -2); !errors.Is(err, ErrRange) {
 		t.Errorf("Create of size -2: %v", err)
 	}
-	s.cfg.MaxChunkSize = 2 * blockSize
-	err = writeChunk(s, 4, make([]byte, 2*blockSize+1), false, 1000)
+	s.cfg.MaxChunkSize = 2 * format.BlockSize
+	err = writeChunk(s, 4, make([]byte, 2*format.BlockSize+1), false, 1000)
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("unknown-size write past the limit: %v", err)
 	}

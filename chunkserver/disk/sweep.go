@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"maps"
 	"slices"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Sweep checks, cheaply, that every indexed chunk still has its file and
@@ -77,9 +79,9 @@ func (s *Store) forget(id uint64, e entry) bool {
 	delete(s.chunks, id)
 	delete(s.corrupt, id)
 	if !e.packed() {
-		s.used -= fileSize(e.size)
+		s.used -= format.FileSize(e.size)
 	} else if v := s.packers[e.dir].vols[e.vol]; v != nil {
-		v.live -= recordSize(e.size)
+		v.live -= format.RecordSize(e.size)
 	}
 	s.lost = append(s.lost, id)
 	s.log.Warn("chunk lost", "chunk", id, "path", s.entryPath(id, e))
@@ -105,7 +107,7 @@ func (s *Store) failDir(i int, cause error) {
 	for _, id := range slices.Sorted(maps.Keys(s.chunks)) {
 		if e := s.chunks[id]; e.dir == i {
 			if !e.packed() {
-				s.used -= fileSize(e.size)
+				s.used -= format.FileSize(e.size)
 			}
 			delete(s.chunks, id)
 			delete(s.corrupt, id)

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Volumes: small chunks packed as records into shared append-only files,
 // with one group-committed fsync for many records. The format is drawn in
-// format.go.
+// package format.
 
 // volume is one volume file of a data dir as the store knows it. Its
 // fields are guarded by Store.mu.
@@ -144,7 +146,7 @@ func (p *packer) rotate() (*appender, error) {
 	s := p.s
 	seq := p.nextSeq
 	p.nextSeq++
-	path := filepath.Join(p.path, volumeName(seq))
+	path := filepath.Join(p.path, format.VolumeName(seq))
 	f, err := s.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create volume: %w", err)
@@ -154,7 +156,7 @@ func (p *packer) rotate() (*appender, error) {
 		s.fs.Remove(path)
 		return nil, fmt.Errorf("create volume %s: %w", path, err)
 	}
-	if _, err := f.WriteAt(encodeVolumeHeader(seq), 0); err != nil {
+	if _, err := f.WriteAt(format.EncodeVolumeHeader(seq), 0); err != nil {
 		return undo(err)
 	}
 	if !s.cfg.NoSync {
@@ -162,13 +164,13 @@ func (p *packer) rotate() (*appender, error) {
 			return undo(err)
 		}
 	}
-	v := &volume{seq: seq, path: path, size: volHeaderSize, tombs: make(map[int64]tomb), writing: true}
+	v := &volume{seq: seq, path: path, size: format.VolHeaderSize, tombs: make(map[int64]tomb), writing: true}
 	s.mu.Lock()
 	p.vols[seq] = v
-	s.used += volHeaderSize
+	s.used += format.VolHeaderSize
 	s.mu.Unlock()
-	a := &appender{p: p, vol: v, f: f, end: volHeaderSize, done: volHeaderSize,
-		synced: volHeaderSize, written: make(map[int64]int64)}
+	a := &appender{p: p, vol: v, f: f, end: format.VolHeaderSize, done: format.VolHeaderSize,
+		synced: format.VolHeaderSize, written: make(map[int64]int64)}
 	a.cond.L = &a.mu
 	if old := p.cur; old != nil {
 		old.seal()
@@ -181,7 +183,7 @@ func (p *packer) rotate() (*appender, error) {
 // the record would take it past max (a fresh volume takes any record).
 func (a *appender) take(n, max int64) (int64, bool) {
 	a.mu.Lock()
-	if a.sealed || (a.end > volHeaderSize && a.end+n > max) {
+	if a.sealed || (a.end > format.VolHeaderSize && a.end+n > max) {
 		a.mu.Unlock()
 		a.seal()
 		return 0, false
@@ -227,7 +229,7 @@ func (a *appender) fail(err error) {
 
 // voidOf returns the void header for the record rec.
 func voidOf(rec []byte) []byte {
-	return voidHeader(binary.LittleEndian.Uint64(rec[8:]), int64(binary.LittleEndian.Uint64(rec[16:])))
+	return format.VoidHeader(binary.LittleEndian.Uint64(rec[8:]), int64(binary.LittleEndian.Uint64(rec[16:])))
 }
 
 func (a *appender) wait(end int64) error {
@@ -311,7 +313,7 @@ func (a *appender) writeEnd(f File) error {
 	if a.err != nil {
 		return nil
 	}
-	end := encodeEnd()
+	end := format.EncodeEnd()
 	if _, err := f.WriteAt(end, a.end); err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"time"
+
+	"github.com/granary-store/granary/chunkserver/disk/format"
 )
 
 // Writer streams a new chunk into a temporary file, computing the block
@@ -94,11 +96,11 @@ func (w *Writer) checkSize(total int64) error {
 // sum adds p to the running block CRCs.
 func (w *Writer) sum(p []byte) {
 	for len(p) > 0 {
-		k := min(blockSize-w.fill, len(p))
-		w.cur = crc32.Update(w.cur, castagnoli, p[:k])
+		k := min(format.BlockSize-w.fill, len(p))
+		w.cur = crc32.Update(w.cur, format.Castagnoli, p[:k])
 		w.fill += k
 		p = p[k:]
-		if w.fill == blockSize {
+		if w.fill == format.BlockSize {
 			w.crcs = append(w.crcs, w.cur)
 			w.cur, w.fill = 0, 0
 		}
@@ -153,8 +155,8 @@ func (w *Writer) commit() error {
 	if w.pack != nil {
 		return w.commitPacked()
 	}
-	h := encodeHeader(w.id, w.n)
-	if _, err := w.bw.Write(encodeTrailer(h, w.crcs)); err != nil {
+	h := format.EncodeHeader(w.id, w.n)
+	if _, err := w.bw.Write(format.EncodeTrailer(h, w.crcs)); err != nil {
 		return w.wrap("commit", err)
 	}
 	if err := w.bw.Flush(); err != nil {
@@ -163,7 +165,7 @@ func (w *Writer) commit() error {
 	if _, err := w.f.WriteAt(h, 0); err != nil {
 		return w.wrap("commit", err)
 	}
-	if final := fileSize(w.n); final != w.reserved { // a chunk of unknown size
+	if final := format.FileSize(w.n); final != w.reserved { // a chunk of unknown size
 		if err := w.s.resize(w.reserved, final); err != nil {
 			return w.wrap("commit", err)
 		}

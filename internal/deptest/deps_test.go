@@ -219,6 +219,25 @@ func slicesAny(xs []string, f func(string) bool) bool {
 	return false
 }
 
+// TestDiskFormatIsPure keeps the chunk store's on-disk encodings
+// (chunkserver/disk/format) on the standard library alone: no project
+// package, no third-party library, so the format can be read and tested
+// without the store around it.
+func TestDiskFormatIsPure(t *testing.T) {
+	for _, p := range loadPackages(t) {
+		if p.ImportPath != module+"/chunkserver/disk/format" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.Contains(strings.Split(imp, "/")[0], ".") {
+				t.Errorf("chunkserver/disk/format imports %s: standard library only", imp)
+			}
+		}
+		return
+	}
+	t.Fatal("chunkserver/disk/format not found")
+}
+
 // TestChunkStoreHasNoMetricsLibrary keeps chunkserver/disk free of
 // Prometheus (its owner rule allows all of chunkserver): the store reports
 // fsync timings through disk.Config.ObserveSync and the server measures.
