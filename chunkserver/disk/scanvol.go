@@ -40,8 +40,9 @@ type scanTomb struct {
 
 // readVolume reads the header of the volume at path and every record
 // from the first on, until the end or the first record that fails its
-// checks (a torn tail, or damage). A header that fails wraps ErrCorrupt;
-// other errors are I/O errors, and then the scan found nothing certain.
+// checks (a torn tail, or damage): see format.ScanVolume. A header that
+// fails wraps ErrCorrupt; other errors are I/O errors, and then the scan
+// found nothing certain.
 func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 	vs := volScan{seq: seq}
 	f, err := fsys.OpenFile(path, os.O_RDONLY, 0)
@@ -54,46 +55,16 @@ func readVolume(fsys FS, path string, seq uint64) (volScan, error) {
 		return vs, err
 	}
 	vs.size = fi.Size()
-	h := make([]byte, format.VolHeaderSize)
-	if err := format.ReadFull(f, h, 0); err != nil {
-		return vs, err
-	}
-	if err := format.DecodeVolumeHeader(h, seq); err != nil {
-		return vs, err
-	}
-	// A closed volume ends with its end record: then a record that fails
-	// before it is damage, not a torn tail.
-	endLen := int64(len(format.EncodeEnd()))
-	if vs.size >= format.VolHeaderSize+endLen {
-		r, _, _, err := format.ReadRecordHead(f, vs.size-endLen, vs.size)
-		if err != nil && !errors.Is(err, ErrCorrupt) {
-			return vs, err // unreadable, maybe not for good: decide nothing
-		}
-		vs.ended = err == nil && r.Kind == format.KindEnd
-	}
-	off := int64(format.VolHeaderSize)
-	for off < vs.size {
-		r, _, _, err := format.ReadRecordHead(f, off, vs.size)
-		if err == nil && r.Kind == format.KindEnd && off+endLen != vs.size {
-			err = fmt.Errorf("end record before the end of the file: %w", ErrCorrupt)
-		}
-		if err != nil && !errors.Is(err, ErrCorrupt) {
-			return vs, fmt.Errorf("record at %d: %w", off, err)
-		}
-		if err != nil {
-			vs.stop = fmt.Errorf("record at %d: %w", off, err)
-			break
-		}
+	sc, err := format.ScanVolume(f, vs.size, seq, func(off int64, r format.RecHeader) {
 		switch r.Kind {
 		case format.KindChunk:
 			vs.recs = append(vs.recs, scanRec{id: r.ID, off: off, n: r.N})
 		case format.KindTomb:
 			vs.tombs = append(vs.tombs, scanTomb{off: off, t: tomb{id: r.ID, vol: r.TargetVol, off: r.TargetOff}})
 		}
-		off += r.Size()
-	}
-	vs.end = off
-	return vs, nil
+	})
+	vs.end, vs.stop, vs.ended = sc.End, sc.Stop, sc.Ended
+	return vs, err
 }
 
 // listVolumes returns the sequences of the volume files in dir, sorted,

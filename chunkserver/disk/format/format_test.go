@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -185,5 +186,76 @@ func TestNames(t *testing.T) {
 	}
 	if seq, ok := ParseVolumeName(VolumeName(42)); !ok || seq != 42 {
 		t.Errorf("parse volume: %d, %v", seq, ok)
+	}
+}
+
+// failingReader fails every read that touches [from, to) with an I/O
+// error.
+type failingReader struct {
+	r        io.ReaderAt
+	from, to int64
+}
+
+var errIO = errors.New("injected I/O error")
+
+func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < f.to && off+int64(len(p)) > f.from {
+		return 0, errIO
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// TestScanVolume walks the golden volume built from its parts: whole, with
+// a torn tail, with a damaged record before its end record, and with an
+// I/O error.
+func TestScanVolume(t *testing.T) {
+	read := func(part string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "pack", part))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	vol := read("volume.header")
+	for _, c := range golden {
+		vol = append(vol, read(c.name+".head")...)
+		vol = append(vol, goldenData(c.n)...)
+	}
+	vol = append(vol, read("tombstone")...)
+	vol = append(vol, read("end")...)
+	scan := func(file []byte, r io.ReaderAt) (Scan, []RecHeader, error) {
+		var got []RecHeader
+		sc, err := ScanVolume(r, int64(len(file)), 1, func(_ int64, h RecHeader) { got = append(got, h) })
+		return sc, got, err
+	}
+
+	sc, got, err := scan(vol, bytes.NewReader(vol))
+	if err != nil || !sc.Ended || sc.Stop != nil || sc.End != int64(len(vol)) || len(got) != len(golden)+2 {
+		t.Fatalf("whole: %+v, %d records, %v", sc, len(got), err)
+	}
+	if got[4].Kind != KindTomb || got[4].ID != golden[1].id || got[5].Kind != KindEnd {
+		t.Errorf("records %+v", got)
+	}
+
+	torn := vol[:len(vol)-len(read("end"))-3] // no end record, half a tombstone
+	sc, got, err = scan(torn, bytes.NewReader(torn))
+	if err != nil || sc.Ended || !errors.Is(sc.Stop, ErrCorrupt) || len(got) != len(golden) {
+		t.Errorf("torn: %+v, %d records, %v", sc, len(got), err)
+	}
+
+	damaged := bytes.Clone(vol)
+	damaged[VolHeaderSize+RecordSize(0)+3] ^= 1 // the small chunk's header
+	sc, got, err = scan(damaged, bytes.NewReader(damaged))
+	if err != nil || !sc.Ended || !errors.Is(sc.Stop, ErrCorrupt) || len(got) != 1 || sc.End != VolHeaderSize+RecordSize(0) {
+		t.Errorf("damaged: %+v, %d records, %v", sc, len(got), err)
+	}
+
+	for _, at := range []int64{VolHeaderSize + 10, int64(len(vol)) - 10} { // a record, the end record
+		if _, _, err := scan(vol, failingReader{bytes.NewReader(vol), at, at + 1}); !errors.Is(err, errIO) || errors.Is(err, ErrCorrupt) {
+			t.Errorf("I/O error at %d: %v", at, err)
+		}
+	}
+	if _, _, err := scan(vol[:VolHeaderSize-1], bytes.NewReader(vol[:VolHeaderSize-1])); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("short header: %v", err)
 	}
 }

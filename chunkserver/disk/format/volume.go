@@ -5,6 +5,7 @@ package format
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -208,4 +209,56 @@ func ReadRecordHead(f io.ReaderAt, off, size int64) (RecHeader, []byte, []uint32
 		return h, nil, nil, err
 	}
 	return h, hb, crcs, nil
+}
+
+// Scan is what ScanVolume finds in a volume file.
+type Scan struct {
+	End   int64 // end of the last good record: the walk stopped there
+	Stop  error // why it stopped before the file's end, if it did
+	Ended bool  // the file ends with the end record: the volume was closed
+}
+
+// ScanVolume checks the header of volume seq in r, a file of size bytes,
+// and walks every record from the first on, until the end or the first
+// record that fails its checks (a torn tail, or damage), calling fn with
+// the offset and header of each record that passes. A header that fails
+// wraps ErrCorrupt; other errors are I/O errors, and then the walk found
+// nothing certain.
+func ScanVolume(r io.ReaderAt, size int64, seq uint64, fn func(off int64, h RecHeader)) (Scan, error) {
+	var sc Scan
+	h := make([]byte, VolHeaderSize)
+	if err := ReadFull(r, h, 0); err != nil {
+		return sc, err
+	}
+	if err := DecodeVolumeHeader(h, seq); err != nil {
+		return sc, err
+	}
+	// A closed volume ends with its end record: then a record that fails
+	// before it is damage, not a torn tail.
+	endLen := int64(len(EncodeEnd()))
+	if size >= VolHeaderSize+endLen {
+		rh, _, _, err := ReadRecordHead(r, size-endLen, size)
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			return sc, err // unreadable, maybe not for good: decide nothing
+		}
+		sc.Ended = err == nil && rh.Kind == KindEnd
+	}
+	off := int64(VolHeaderSize)
+	for off < size {
+		rh, _, _, err := ReadRecordHead(r, off, size)
+		if err == nil && rh.Kind == KindEnd && off+endLen != size {
+			err = fmt.Errorf("end record before the end of the file: %w", ErrCorrupt)
+		}
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			return sc, fmt.Errorf("record at %d: %w", off, err)
+		}
+		if err != nil {
+			sc.Stop = fmt.Errorf("record at %d: %w", off, err)
+			break
+		}
+		fn(off, rh)
+		off += rh.Size()
+	}
+	sc.End = off
+	return sc, nil
 }
