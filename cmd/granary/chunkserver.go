@@ -22,7 +22,7 @@ func runChunkserver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar((*string)(&cfg.ID), "id", "", "server id (default: generated on first start and kept in the first data directory)")
 	fs.StringVar(&cfg.Rack, "rack", "", "rack or zone, for spreading replicas")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address clients and peers use (default: --http-addr)")
-	fs.BoolVar(&cfg.Store.NoSync, "no-sync", false, "do not fsync chunk files (a crash may lose acknowledged writes)")
+	fs.BoolVar(&cfg.Store.NoSync, "no-sync", false, "do not fsync chunk files or volumes (a crash may lose acknowledged writes)")
 	fs.Var(cliflag.Size{N: &cfg.Store.MaxChunkSize}, "max-chunk-size", "largest chunk accepted (KiB, MiB, GiB)")
 	fs.Var(cliflag.Size{N: &cfg.Store.PackMax}, "pack-max", "chunks up to this size are packed into shared volume files, many to an fsync (0: a file for every chunk)")
 	fs.Var(cliflag.Size{N: &cfg.CapacityLimit}, "capacity", "capacity to offer, below the disks' size (default: all of them)")

@@ -28,7 +28,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "server", "server [--dir ./data] [--s3-addr 127.0.0.1:9000] [--web-addr 127.0.0.1:9333] [--chunkservers 3] [--replication 3] [--tls]")
 	dir := fs.String("dir", "./data", "data directory (metadata, chunks, cluster secret)")
 	s3Addr := fs.String("s3-addr", "127.0.0.1:9000", "S3 gateway address")
-	noSync := fs.Bool("no-sync", false, "do not fsync chunk files (faster; a crash may lose acknowledged writes)")
+	noSync := fs.Bool("no-sync", false, "do not fsync chunk files or volumes (faster; a crash may lose acknowledged writes)")
 	webAddr := fs.String("web-addr", "127.0.0.1:9333", "address of the master HTTP API and the dashboard")
 	raftAddr := fs.String("raft-addr", "127.0.0.1:9334", "address of the embedded master's Raft transport")
 	chunkservers := fs.Int("chunkservers", 3, "chunk servers to run in this process (each with its own folder under --dir)")
