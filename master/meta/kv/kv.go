@@ -198,7 +198,8 @@ func Scan(txn *Txn, prefix []byte, fn func(k, v []byte) error) error {
 
 // ScanKeys calls fn with each key under prefix in txn and the size of its
 // value, in key order, without reading the values. The key is valid only
-// during the call.
+// during the call. The size is Badger's ValueSize, which is 0 for a value
+// written earlier in txn itself: scan read-only transactions, or use Raw.
 func ScanKeys(txn *Txn, prefix []byte, fn func(k []byte, size int64)) {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
