@@ -78,6 +78,8 @@ type Client struct {
 	cluster  *proto.ClusterConfig
 	silent   map[NodeID]time.Time    // chunk servers that did not answer a read, until when
 	policies map[string]bucketPolicy // buckets' data policies (stripe.go)
+
+	ahead aheadPool // chunks allocated ahead for small writes (allocahead.go)
 }
 
 // New returns a client.
@@ -102,7 +104,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, master: mc, log: cfg.Logger}
+	c := &Client{cfg: cfg, master: mc, log: cfg.Logger, ahead: aheadPool{now: time.Now}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -10,7 +10,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -320,9 +319,7 @@ func (w *putter) writeChunk(src *chunkSource, n int64) (ChunkID, error) {
 	var last error
 	quiet := w.c.quietServers() // failed recently: avoided while others can take the chunk
 	for attempt := 0; attempt < w.c.cfg.MaxAttempts; attempt++ {
-		chunks, err := w.c.master.Allocate(w.ctx, proto.AllocateRequest{
-			Count: 1, Replication: w.cc.Replication, Exclude: append(slices.Clone(exclude), quiet...), Size: n,
-		})
+		ct, err := w.c.allocate(w.ctx, w.cc.Replication, n, exclude, quiet)
 		if err != nil && len(quiet) > 0 && w.ctx.Err() == nil {
 			quiet = nil // too few servers without them: try them after all
 			attempt--
@@ -331,7 +328,6 @@ func (w *putter) writeChunk(src *chunkSource, n int64) (ChunkID, error) {
 		if err != nil {
 			return 0, fmt.Errorf("client: allocate chunk: %w", err)
 		}
-		ct := chunks[0]
 		sentBefore := w.sent
 		failed, err := w.c.pipelineWrite(w.ctx, ct, src.open(), n, w.progress)
 		if err == nil {
