@@ -19,9 +19,10 @@ import (
 
 // Small objects take their chunks from allocations made ahead, so Puts
 // seldom wait on the master before their data moves: 48 small Puts ask
-// for allocations a few times, not 48 times. A chunk server that dies
-// while allocations on it are kept costs no Put; big chunks still ask for
-// their own.
+// for allocations a few times, not 48 times, and their chunks reach all
+// three servers by fan-out. A chunk server that dies while allocations on
+// it are kept costs no Put; big chunks still ask for their own, and go
+// through a pipeline.
 func TestSmallPutsAllocateAhead(t *testing.T) {
 	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 4, ChunkSize: 4 << 20})
 	master, err := url.Parse("http://" + c.Addrs()[0])
@@ -61,6 +62,16 @@ func TestSmallPutsAllocateAhead(t *testing.T) {
 		t.Fatalf("48 small Puts made %d allocation calls; want a few", n)
 	}
 
+	// Each small chunk went to its three servers at once (fan-out), and
+	// each holds it.
+	replicas := 0
+	for _, cs := range c.ChunkServers() {
+		replicas += len(cs.Server().Store().List())
+	}
+	if replicas != 3*48 {
+		t.Fatalf("48 small objects have %d replicas; want %d", replicas, 3*48)
+	}
+
 	c.KillChunkServer(c.ChunkServers()[0])
 	for i := range 32 {
 		put(fmt.Sprint("after-", i), small)
@@ -72,8 +83,12 @@ func TestSmallPutsAllocateAhead(t *testing.T) {
 	}
 
 	before := allocs.Load()
-	put("big", payload(3<<20, 2))
+	big := payload(3<<20, 2)
+	put("big", big) // one chunk, through a pipeline
 	if n := allocs.Load() - before; n != 1 {
 		t.Fatalf("a 3 MiB Put made %d allocation calls; want its own one", n)
+	}
+	if got := readAll(t, cl, "big"); !bytes.Equal(got, big) {
+		t.Fatalf("big read back %d bytes, not what was written", len(got))
 	}
 }

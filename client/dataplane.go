@@ -44,6 +44,53 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 	return "", nil
 }
 
+// fanOutMax is the largest chunk written by fan-out rather than through a
+// pipeline. A pipeline spares the writer's bandwidth: it sends the bytes
+// once and each server forwards them, which is what large chunks need. A
+// small chunk is latency, not bandwidth: through a pipeline it waits on
+// one request per hop in series, by fan-out on the slowest of them at
+// once.
+const fanOutMax = 256 << 10
+
+// fanOutWrite sends the chunk to each of its targets at once, each
+// writing its own replica and forwarding nothing; open returns a fresh
+// reader of the chunk's n bytes for each. It returns nil only when every
+// replica holds the chunk durably; otherwise the id of the first server
+// that failed, and the others are cut short (the chunk is retried on fresh
+// targets, as a failed pipeline is). progress counts the bytes sent to
+// the first target.
+func (c *Client) fanOutWrite(ctx context.Context, ct proto.ChunkTargets, open func() io.Reader, n int64, progress func(int64)) (NodeID, error) {
+	if len(ct.Targets) == 0 {
+		return "", fmt.Errorf("client: chunk %d has no targets", ct.ID)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		failed NodeID
+		err    error
+	}
+	answers := make(chan answer, len(ct.Targets))
+	for i, t := range ct.Targets {
+		add := progress
+		if i > 0 {
+			add = nil
+		}
+		one := proto.ChunkTargets{ID: ct.ID, Targets: []proto.Target{t}}
+		go func() { // owned by this call, which waits for its answer; cancel cuts it short
+			failed, err := c.pipelineWrite(ctx, one, open(), n, add)
+			answers <- answer{failed, err}
+		}()
+	}
+	var first answer
+	for range ct.Targets {
+		if a := <-answers; a.err != nil && first.err == nil {
+			first = a
+			cancel() // the chunk goes elsewhere: the other replicas are moot
+		}
+	}
+	return first.failed, first.err
+}
+
 // countingReader reports the bytes read through it to add, until stop:
 // the HTTP transport may go on reading a request body in its own goroutine
 // after the call returned, and those late reads must not reach add (the

@@ -329,7 +329,12 @@ func (w *putter) writeChunk(src *chunkSource, n int64) (ChunkID, error) {
 			return 0, fmt.Errorf("client: allocate chunk: %w", err)
 		}
 		sentBefore := w.sent
-		failed, err := w.c.pipelineWrite(w.ctx, ct, src.open(), n, w.progress)
+		var failed NodeID
+		if n <= fanOutMax {
+			failed, err = w.c.fanOutWrite(w.ctx, ct, src.open, n, w.progress)
+		} else {
+			failed, err = w.c.pipelineWrite(w.ctx, ct, src.open(), n, w.progress)
+		}
 		if err == nil {
 			w.mu.Lock()
 			w.written = append(w.written, proto.ChunkTargets{ID: ct.ID, Targets: ct.Targets})
