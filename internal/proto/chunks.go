@@ -136,7 +136,9 @@ type HeartbeatReply struct {
 
 // Command kinds in heartbeat replies.
 const (
-	// CmdCopy asks the server to fetch Chunk from Source and store it.
+	// CmdCopy asks the server to fetch Chunk from Source and store it;
+	// with More, also each chunk in More, all in one batch read
+	// (RouteChunkBatch).
 	CmdCopy = "copy"
 	// CmdDelete asks the server to delete Chunk.
 	CmdDelete = "delete"
@@ -151,6 +153,12 @@ type Command struct {
 	Op     string  `json:"op"`
 	Chunk  ChunkID `json:"chunk"`
 	Source Target  `json:"source,omitempty"`
+	// More, on a copy, lists further chunks to fetch from the same Source
+	// in the same request as Chunk (at most MaxCopyBatch in all, no id
+	// twice); each succeeds or fails on its own. Nil, and absent from the
+	// encoding, for a copy of one chunk and every other op; a server that
+	// predates it copies Chunk alone.
+	More []ChunkID `json:"more,omitempty"`
 	// Rebuild is the stripe and sources of a reconstruct; nil (and
 	// absent from the encoding) for every other op.
 	Rebuild *Rebuild `json:"rebuild,omitempty"`

@@ -35,7 +35,10 @@ const (
 	RouteUploads       = APIPrefix + "/uploads"
 	// RouteChunkData is the chunk server's data plane: PUT, GET, DELETE
 	// RouteChunkData+"/{id}" and GET RouteChunkData+"/{id}/stat".
-	RouteChunkData    = APIPrefix + "/chunk"
+	RouteChunkData = APIPrefix + "/chunk"
+	// RouteChunkBatch is POSTed a ChunkBatchRequest; it answers with the
+	// chunks in the batch stream format (see ChunkBatchRequest).
+	RouteChunkBatch   = RouteChunkData + "/batch"
 	RouteChunkServers = APIPrefix + "/chunkservers"
 	RouteUsers        = APIPrefix + "/users"
 	RouteKeys         = APIPrefix + "/keys"
@@ -73,6 +76,9 @@ const (
 	MaxAddressLen    = 256
 	MaxReportChunks  = 1 << 22
 	MaxPipeline      = 16
+	// MaxCopyBatch bounds the chunks of one batch read (and of one copy
+	// command with More).
+	MaxCopyBatch = 1024
 	// MaxObjectHeaders bounds the total size of an ObjectHeaders.
 	MaxObjectHeaders = 8 << 10
 	// MaxChecksumLen bounds a checksum value (a part's or an object's).
