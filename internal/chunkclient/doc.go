@@ -1,7 +1,8 @@
 // Package chunkclient calls a chunk server's data plane
 // (proto.RouteChunkData): Put streams a chunk down a replication
-// pipeline, Get reads a verified byte range, Delete and Stat manage one
-// replica. It is used by the client library, by chunk servers forwarding a
+// pipeline, Get reads a verified byte range, GetBatch reads many whole
+// chunks with one request (repair copies of small chunks), Delete and
+// Stat manage one replica. It is used by the client library, by chunk servers forwarding a
 // pipeline, and by repair copies; it is built on internal/rpc.
 //
 // It moves bytes and decodes answers; timeouts beyond the http.Client's,
