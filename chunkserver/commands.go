@@ -23,6 +23,10 @@ func (s *Server) runCommands() {
 			return
 		case cmd = <-s.cmds:
 		}
+		if err := checkCommand(cmd); err != nil {
+			s.refuse(cmd, err)
+			continue
+		}
 		if cmd.Op == proto.CmdDelete {
 			s.deleteChunk(cmd.Chunk)
 			continue
@@ -37,17 +41,68 @@ func (s *Server) runCommands() {
 			defer s.wg.Done()
 			defer s.nudgeHeartbeat() // report it, and fetch more work, soon
 			defer func() { <-sem }()
-			run := s.copyChunk
-			if cmd.Op == proto.CmdReconstruct {
-				run = s.reconstructChunk
-			}
-			if err := run(cmd); err != nil {
-				s.log.Warn("repair chunk", "op", cmd.Op, "chunk", cmd.Chunk, "from", cmd.Source.ID, "err", err)
-				s.mu.Lock()
-				s.failedCopies = append(s.failedCopies, cmd.Chunk)
-				s.mu.Unlock()
-			}
+			s.repair(cmd)
 		}()
+	}
+}
+
+// repair runs one copy (of one chunk or a batch) or shard rebuild, and
+// reports what failed.
+func (s *Server) repair(cmd proto.Command) {
+	if len(cmd.More) > 0 {
+		if failed, err := s.copyBatch(cmd); failed > 0 {
+			s.log.Warn("repair batch", "chunks", 1+len(cmd.More), "failed", failed, "from", cmd.Source.ID, "err", err)
+		}
+		return
+	}
+	run := s.copyChunk
+	if cmd.Op == proto.CmdReconstruct {
+		run = s.reconstructChunk
+	}
+	if err := run(cmd); err != nil {
+		s.log.Warn("repair chunk", "op", cmd.Op, "chunk", cmd.Chunk, "from", cmd.Source.ID, "err", err)
+		s.mu.Lock()
+		s.failedCopies = append(s.failedCopies, cmd.Chunk)
+		s.mu.Unlock()
+	}
+}
+
+// errBadCommand marks a command from the master this server refuses: an
+// unknown op, no chunk, a copy without a source, a batch that is too
+// large or names a chunk twice, More on anything but a copy.
+var errBadCommand = errors.New("bad command")
+
+// checkCommand validates a command before it runs. (A reconstruct's
+// stripe is checked by reconstructChunk.)
+func checkCommand(cmd proto.Command) error {
+	switch {
+	case cmd.Op != proto.CmdCopy && cmd.Op != proto.CmdDelete && cmd.Op != proto.CmdReconstruct:
+		return fmt.Errorf("%w: unknown op %q", errBadCommand, cmd.Op)
+	case cmd.Op != proto.CmdCopy && cmd.More != nil:
+		return fmt.Errorf("%w: %s with more chunks", errBadCommand, cmd.Op)
+	case cmd.Op == proto.CmdCopy && cmd.Source.Address == "":
+		return fmt.Errorf("%w: copy of chunk %d without a source", errBadCommand, cmd.Chunk)
+	}
+	batch := proto.ChunkBatchRequest{Chunks: batchIDs(cmd)}
+	if err := batch.Validate(); err != nil {
+		return fmt.Errorf("%w: %s: %w", errBadCommand, cmd.Op, err)
+	}
+	return nil
+}
+
+// refuse logs a command that fails checkCommand and reports its copies
+// failed, so the master plans them again rather than wait them out.
+func (s *Server) refuse(cmd proto.Command, err error) {
+	s.log.Warn("refused a command from the master", "op", cmd.Op, "chunk", cmd.Chunk, "err", err)
+	if cmd.Op == proto.CmdDelete {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range batchIDs(cmd) {
+		if id != 0 {
+			s.failedCopies = append(s.failedCopies, id)
+		}
 	}
 }
 

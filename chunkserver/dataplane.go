@@ -21,6 +21,7 @@ func (s *Server) routes() http.Handler {
 		rpc.WriteJSON(w, http.StatusOK, map[string]string{"id": string(s.cfg.ID), "state": "serving"})
 	}).Methods(http.MethodGet)
 	r.Handle("/metrics", s.metrics.handler()).Methods(http.MethodGet)
+	r.Handle(proto.RouteChunkBatch, s.auth(s.handleBatchRead)).Methods(http.MethodPost)
 	chunk := proto.RouteChunkData + "/{id:[0-9]+}"
 	r.Handle(chunk, s.auth(timed(s.metrics.writeSeconds, s.handleWrite))).Methods(http.MethodPut)
 	r.Handle(chunk, s.auth(timed(s.metrics.readSeconds, s.handleRead))).Methods(http.MethodGet)

@@ -36,7 +36,8 @@ func codeOf(err error) proto.Code {
 		return proto.CodeTooLarge
 	case errors.Is(err, disk.ErrCorrupt):
 		return proto.CodeCorrupt
-	case errors.Is(err, disk.ErrSizeMismatch), errors.Is(err, errBadRequest), errors.Is(err, proto.ErrInvalidName):
+	case errors.Is(err, disk.ErrSizeMismatch), errors.Is(err, errBadRequest), errors.Is(err, proto.ErrInvalidName),
+		errors.Is(err, proto.ErrBadBatch):
 		return proto.CodeBadRequest
 	case errors.Is(err, disk.ErrClosed):
 		return proto.CodeUnavailable
