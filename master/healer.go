@@ -410,6 +410,7 @@ func (h *healer) planInput() (*repair.Input, stripeSet, error) {
 			PerServer: h.cfg.MaxRepairPerServer, PerRound: h.cfg.MaxRepairPerRound,
 			PerServerBytes: h.cfg.MaxRepairBytesPerServer, DefaultSize: h.cfg.ChunkSize,
 			Deletes: h.cfg.MaxDeletesPerRound, Timeout: h.cfg.CommandTimeout,
+			Batch: repair.DefaultBatch, BatchBytes: repair.DefaultBatchBytes,
 		},
 	}
 	in.Holders, in.Corrupt, in.Sizes = h.replicas.snapshotSized()

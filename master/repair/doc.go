@@ -23,6 +23,10 @@
 // copies' per-server and per-round limits. CountStripes gives the status
 // counters from the same classification.
 //
+// Copies of small chunks from one source to one target leave a round in
+// batches (Limits.Batch, Limits.BatchBytes: a copy command with More),
+// while the in-flight record stays per chunk.
+//
 // The package imports the standard library, placement and internal/proto
 // only.
 package repair

@@ -46,6 +46,12 @@ type Limits struct {
 	PerRound       int           // copies issued per round
 	Deletes        int           // deletions issued per round
 	Timeout        time.Duration // a command not confirmed by then is forgotten
+	// Batch bounds the chunks of one copy command (copies of small chunks
+	// from one source to one target travel together: proto.Command's
+	// More); 0 or 1: a command per chunk. BatchBytes bounds their bytes
+	// (0: no bound); a larger chunk travels alone.
+	Batch      int
+	BatchBytes int64
 }
 
 // Plan is the planner's output.
@@ -233,6 +239,7 @@ func MakePlan(in *Input) Plan {
 	p.repairStripes(in, stripes, math.MaxInt-1)
 	p.finishStripes(in, stripes)
 	p.collectGarbage(in)
+	p.batch(in)
 	return p
 }
 

@@ -34,8 +34,10 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	                              a holder that went loses its corrupt mark
 //	gc C [on IDS]                 a chunk queued for deletion, due now
 //	orphan C on IDS after S       an unreferenced chunk, collectable S seconds from now
-//	limits perServer N perRound N deletes N [bytes B] [default B]   (bytes: per server in flight;
-//	                              default: the size of a chunk of unknown size)
+//	limits perServer N perRound N deletes N [bytes B] [default B] [batch N] [batchBytes B]
+//	                              (bytes: per server in flight; default: the size of a chunk of
+//	                              unknown size; batch, batchBytes: the chunks and bytes of one
+//	                              copy command, printed "copy c1,c2,c3 n1->n4")
 //	backlog                       the last plan's queued bytes and the bytes in flight
 //	tick S                        advance the clock S seconds
 //	health                        every server's classification
@@ -248,6 +250,12 @@ func (sc *scenario) run(line string) []string {
 		if v := arg(f, "default"); v != "" {
 			sc.limits.DefaultSize = int64(sc.atoi(v))
 		}
+		if v := arg(f, "batch"); v != "" {
+			sc.limits.Batch = sc.atoi(v)
+		}
+		if v := arg(f, "batchBytes"); v != "" {
+			sc.limits.BatchBytes = int64(sc.atoi(v))
+		}
 	case "tick":
 		sc.now = sc.now.Add(time.Duration(sc.atoi(f[1])) * time.Second)
 	case "health":
@@ -293,7 +301,8 @@ func describePlan(p Plan, confirmed int) []string {
 		for _, c := range cmds {
 			switch c.Op {
 			case proto.CmdCopy:
-				lines = append(lines, line{c.Chunk, fmt.Sprintf("copy c%d %s->%s", c.Chunk, c.Source.ID, server)})
+				ids := chunkList(append([]proto.ChunkID{c.Chunk}, c.More...))
+				lines = append(lines, line{c.Chunk, fmt.Sprintf("copy %s %s->%s", ids, c.Source.ID, server)})
 			case proto.CmdDelete:
 				lines = append(lines, line{c.Chunk, fmt.Sprintf("delete c%d on %s", c.Chunk, server)})
 			default:
