@@ -24,6 +24,7 @@ func packConfig(t testing.TB, dirs ...string) Config {
 	cfg.PackMax = 3*format.BlockSize + 100
 	cfg.VolumeMax = 8 * format.RecordSize(cfg.PackMax)
 	cfg.CompactBelow = 0
+	cfg.ZeroAhead = 0 // zeroahead_test.go turns it on
 	return cfg
 }
 

@@ -49,6 +49,15 @@ type Config struct {
 	// VolumeMax bounds a volume file: a record that would take the
 	// active volume past it starts a new one.
 	VolumeMax int64
+	// ZeroAhead is how many bytes past the last record of each active
+	// volume the store keeps written with zeros, made durable ahead of
+	// the records that will overwrite them (0: none). A record written
+	// over them changes no file metadata, so its group commit is an
+	// fdatasync that flushes data alone, without a journal commit of the
+	// file's new size and blocks. The zeros are no record: a crash leaves
+	// them as a torn tail, which the scan cuts, and a volume that closes
+	// is cut to its end record. They count against Capacity.
+	ZeroAhead int64
 	// CompactBelow is the fraction of a closed volume's bytes that must
 	// still be live for it to stay; below it, the store's compaction
 	// rewrites the live records into the active volume and removes the
@@ -58,7 +67,8 @@ type Config struct {
 
 // DefaultConfig returns a Config with the defaults: 64 MiB chunks, fsync
 // on, the OS file system, no logging, chunks up to 1 MiB packed into
-// volumes of up to 256 MiB, rewritten when less than half of one is live.
+// volumes of up to 256 MiB with 8 MiB zeroed ahead of their records,
+// rewritten when less than half of one is live.
 // Dirs is left empty.
 func DefaultConfig() Config {
 	return Config{
@@ -67,6 +77,7 @@ func DefaultConfig() Config {
 		Logger:       slog.New(slog.DiscardHandler),
 		PackMax:      1 << 20,
 		VolumeMax:    256 << 20,
+		ZeroAhead:    8 << 20,
 		CompactBelow: 0.5,
 	}
 }
@@ -97,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.PackMax > 0 && c.VolumeMax < format.VolHeaderSize+format.RecordSize(c.PackMax) {
 		return fmt.Errorf("chunkserver: config: volume size %d cannot hold a record of %d bytes", c.VolumeMax, c.PackMax)
+	}
+	if c.ZeroAhead < 0 {
+		return fmt.Errorf("chunkserver: config: zero-ahead %d is negative", c.ZeroAhead)
 	}
 	if c.CompactBelow < 0 || c.CompactBelow >= 1 {
 		return fmt.Errorf("chunkserver: config: compaction threshold %g not in [0, 1)", c.CompactBelow)
@@ -138,11 +152,13 @@ type Store struct {
 	corrupt map[uint64]struct{} // ids found corrupt, until deleted
 	used    int64               // bytes of the chunk files and volume files
 	pending int64               // file bytes reserved by open Writers
+	ahead   int64               // zeros written ahead in volumes (Config.ZeroAhead)
 	writers int                 // open Writers
 	lost    []uint64            // ids whose files vanished, until TakeLost
 	failed  map[int]error       // data dirs found failed, until restart
 
 	compactor compactor
+	bg        sync.WaitGroup // zeroings ahead (zeroahead.go)
 }
 
 // entry locates a committed chunk: a chunk file, or a record in a volume.
@@ -276,9 +292,9 @@ func (s *Store) reserve(id uint64, need int64) error {
 // fits reports whether need more bytes stay within Config.Capacity. The
 // caller holds s.mu.
 func (s *Store) fits(need int64) error {
-	if c := s.cfg.Capacity; c > 0 && s.used+s.pending+need > c {
-		return fmt.Errorf("%w: %d bytes more would pass the capacity of %d (%d used, %d being written)",
-			ErrNoSpace, need, c, s.used, s.pending)
+	if c := s.cfg.Capacity; c > 0 && s.used+s.pending+s.ahead+need > c {
+		return fmt.Errorf("%w: %d bytes more would pass the capacity of %d (%d used, %d being written, %d zeroed ahead)",
+			ErrNoSpace, need, c, s.used, s.pending, s.ahead)
 	}
 	return nil
 }
@@ -493,7 +509,7 @@ func (s *Store) Corrupt() []uint64 {
 // neither, so capacity minus used is what the store can still take.
 func (s *Store) Usage() (used, capacity int64, err error) {
 	s.mu.RLock()
-	used, limit := s.used, s.cfg.Capacity
+	used, limit := s.used+s.ahead, s.cfg.Capacity
 	s.mu.RUnlock()
 	seen := make(map[uint64]bool)
 	var avail int64
@@ -533,5 +549,6 @@ func (s *Store) Close() error {
 	for _, p := range s.packers {
 		p.close()
 	}
+	s.bg.Wait() // zeroings see the volume sealed and end
 	return nil
 }

@@ -68,7 +68,16 @@ type appender struct {
 	syncing bool            // a leader's fsync is running
 	err     error           // the volume failed: unsynced records fail
 	sealed  bool            // takes no more records
-	users   int             // records reserved and not yet finished
+	users   int             // records reserved and not yet finished, and a zeroing
+
+	// Zeros ahead (Config.ZeroAhead): the file holds durable zeros up to
+	// zeroed; a zeroing of [zeroFrom, zeroTo) runs while zeroTo > 0, and
+	// records that overlap it wait for it. Their bytes past end count in
+	// Store.ahead.
+	zeroed           int64
+	zeroFrom, zeroTo int64
+	zeroing          bool // a zeroing is being started or runs
+	zeroFailed       bool // a zeroing failed: no more for this volume
 }
 
 // start reserves room for rec in the active volume of the dir (starting a
@@ -80,6 +89,7 @@ func (p *packer) start(rec []byte) (*appender, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	a.awaitZeros(off, off+int64(len(rec)))
 	_, err = a.f.WriteAt(rec, off)
 	if err != nil {
 		err = fmt.Errorf("append to volume %s: %w", a.vol.path, err)
@@ -91,6 +101,7 @@ func (p *packer) start(rec []byte) (*appender, int64, error) {
 		}
 	}
 	a.wrote(off, off+int64(len(rec)))
+	a.zeroAhead()
 	return a, off, err
 }
 
@@ -125,8 +136,8 @@ func (p *packer) reserve(n int64) (*appender, int64, error) {
 		return nil, 0, ErrClosed
 	}
 	if a := p.cur; a != nil {
-		if off, ok := a.take(n, p.s.cfg.VolumeMax); ok {
-			p.s.grow(a.vol, n)
+		if off, cut, ok := a.take(n, p.s.cfg.VolumeMax); ok {
+			p.s.grow(a.vol, n, cut)
 			return a, off, nil
 		}
 	}
@@ -134,8 +145,8 @@ func (p *packer) reserve(n int64) (*appender, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	off, _ := a.take(n, p.s.cfg.VolumeMax) // a fresh volume takes any first record
-	p.s.grow(a.vol, n)
+	off, cut, _ := a.take(n, p.s.cfg.VolumeMax) // a fresh volume takes any first record
+	p.s.grow(a.vol, n, cut)
 	return a, off, nil
 }
 
@@ -170,7 +181,7 @@ func (p *packer) rotate() (*appender, error) {
 	s.used += format.VolHeaderSize
 	s.mu.Unlock()
 	a := &appender{p: p, vol: v, f: f, end: format.VolHeaderSize, done: format.VolHeaderSize,
-		synced: format.VolHeaderSize, written: make(map[int64]int64)}
+		synced: format.VolHeaderSize, written: make(map[int64]int64), zeroed: format.VolHeaderSize}
 	a.cond.L = &a.mu
 	if old := p.cur; old != nil {
 		old.seal()
@@ -180,19 +191,22 @@ func (p *packer) rotate() (*appender, error) {
 }
 
 // take reserves n bytes at the end of the volume, unless it is sealed or
-// the record would take it past max (a fresh volume takes any record).
-func (a *appender) take(n, max int64) (int64, bool) {
+// the record would take it past limit (a fresh volume takes any
+// record). cut is how many of those bytes were zeros ahead (or are being zeroed),
+// which the record's bytes now count for.
+func (a *appender) take(n, limit int64) (off, cut int64, ok bool) {
 	a.mu.Lock()
-	if a.sealed || (a.end > format.VolHeaderSize && a.end+n > max) {
+	if a.sealed || (a.end > format.VolHeaderSize && a.end+n > limit) {
 		a.mu.Unlock()
 		a.seal()
-		return 0, false
+		return 0, 0, false
 	}
-	off := a.end
+	off = a.end
 	a.end += n
 	a.users++
+	cut = min(n, max(0, max(a.zeroed, a.zeroTo)-off))
 	a.mu.Unlock()
-	return off, true
+	return off, cut, true
 }
 
 // wrote records that [start, end) is written.
@@ -250,7 +264,7 @@ func (a *appender) wait(end int64) error {
 			a.syncing = true
 			upTo := a.done
 			a.mu.Unlock()
-			err := s.timeSync(a.f.Sync)
+			err := s.timeSync(func() error { return datasync(a.f) })
 			a.mu.Lock()
 			a.syncing = false
 			if err != nil {
@@ -296,6 +310,11 @@ func (a *appender) leaveIfIdle(users int) {
 	if err := a.writeEnd(f); err != nil {
 		s.log.Warn("cannot write the end of a volume", "path", a.vol.path, "err", err)
 	}
+	if left := a.zeroed - a.end; left > 0 { // the file was cut to its end record, or failed
+		s.mu.Lock()
+		s.ahead -= left
+		s.mu.Unlock()
+	}
 	if err := f.Close(); err != nil {
 		s.log.Warn("cannot close volume", "path", a.vol.path, "err", err)
 	}
@@ -317,18 +336,25 @@ func (a *appender) writeEnd(f File) error {
 	if _, err := f.WriteAt(end, a.end); err != nil {
 		return err
 	}
-	a.p.s.grow(a.vol, int64(len(end)))
+	a.p.s.grow(a.vol, int64(len(end)), 0)
+	if a.zeroed > a.end+int64(len(end)) { // zeros ahead past it
+		if err := f.Truncate(a.end + int64(len(end))); err != nil {
+			return err
+		}
+	}
 	if a.p.s.cfg.NoSync {
 		return nil
 	}
 	return a.p.s.timeSync(f.Sync)
 }
 
-// grow accounts n more bytes appended to v.
-func (s *Store) grow(v *volume, n int64) {
+// grow accounts n more bytes appended to v, cut of them over zeros
+// ahead.
+func (s *Store) grow(v *volume, n, cut int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v.size += n
+	s.ahead -= cut
 	if !v.dropped {
 		s.used += n
 	}
