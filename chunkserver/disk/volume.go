@@ -101,7 +101,9 @@ func (p *packer) start(rec []byte) (*appender, int64, error) {
 		}
 	}
 	a.wrote(off, off+int64(len(rec)))
-	a.zeroAhead()
+	if len(rec) <= zeroAheadMaxRecord {
+		a.zeroAhead()
+	}
 	return a, off, err
 }
 

@@ -15,6 +15,13 @@ import (
 // zeros written (and fdatasynced) past its records, refilled by a
 // goroutine when less than half of them is left.
 
+// zeroAheadMaxRecord is the largest record that asks for zeros ahead.
+// Writing zeros costs the kernel about as much per byte as writing the
+// records over them saves, so it pays where a record's cost is its group
+// commit's latency, not its bytes: small records. Large ones take the
+// zeros there are, and append past them.
+const zeroAheadMaxRecord = 256 << 10
+
 // zeroChunk is the most one write of zeros covers.
 var zeroChunk = make([]byte, 1<<20)
 

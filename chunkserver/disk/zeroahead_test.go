@@ -188,3 +188,24 @@ func TestZeroAheadUnderConcurrentWrites(t *testing.T) {
 	s.Close()
 	holdsExactly(t, openStore(t, cfg), all)
 }
+
+// Only small records ask for zeros ahead: a large record's cost is its
+// bytes, which zeros would double.
+func TestZeroAheadOnlyForSmallRecords(t *testing.T) {
+	dir := t.TempDir()
+	cfg := zeroConfig(t, dir)
+	cfg.PackMax = 1 << 20
+	cfg.VolumeMax = 64 << 20
+	s := openStore(t, cfg)
+	mustPut(t, s, 1, testData(zeroAheadMaxRecord, 1)) // its record is larger
+	a := s.packers[0].cur
+	a.mu.Lock()
+	zeroing, zeroed := a.zeroing, a.zeroed
+	a.mu.Unlock()
+	if zeroing || zeroed != format.VolHeaderSize {
+		t.Fatalf("a large record started zeros ahead (zeroing %v, zeroed to %d)", zeroing, zeroed)
+	}
+	mustPut(t, s, 2, testData(1000, 2))
+	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.zeroTo == 0 && a.zeroed > a.end })
+	readsBack(t, s, map[uint64][]byte{1: testData(zeroAheadMaxRecord, 1), 2: testData(1000, 2)})
+}
