@@ -53,10 +53,11 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 const fanOutMax = 256 << 10
 
 // fanOutWrite sends the chunk to each of its targets at once, each
-// writing its own replica and forwarding nothing; open returns a fresh
-// reader of the chunk's n bytes for each. It returns nil only when every
-// replica holds the chunk durably; otherwise the id of the first server
-// that failed, and the others are cut short (the chunk is retried on fresh
+// writing its own replica and forwarding nothing (a target on this host
+// is written directly, see ChunkWriter); open returns a fresh reader of
+// the chunk's n bytes for each. It returns nil only when every replica
+// holds the chunk durably; otherwise the id of the first server that
+// failed, and the others are cut short (the chunk is retried on fresh
 // targets, as a failed pipeline is). progress counts the bytes sent to
 // the first target.
 func (c *Client) fanOutWrite(ctx context.Context, ct proto.ChunkTargets, open func() io.Reader, n int64, progress func(int64)) (NodeID, error) {
@@ -76,9 +77,15 @@ func (c *Client) fanOutWrite(ctx context.Context, ct proto.ChunkTargets, open fu
 			add = nil
 		}
 		one := proto.ChunkTargets{ID: ct.ID, Targets: []proto.Target{t}}
-		go func() { // owned by this call, which waits for its answer; cancel cuts it short
-			failed, err := c.pipelineWrite(ctx, one, open(), n, add)
-			answers <- answer{failed, err}
+		lw := c.localWriter(t.ID)
+		go func() { // owned by this call, which waits for its answer; cancel cuts a remote one short
+			var a answer
+			if lw != nil {
+				a.failed, a.err = c.writeLocal(ctx, lw, t, ct.ID, open(), n, add)
+			} else {
+				a.failed, a.err = c.pipelineWrite(ctx, one, open(), n, add)
+			}
+			answers <- a
 		}()
 	}
 	var first answer

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,45 @@ import (
 // ErrReplicaCorrupt.
 type ChunkReader interface {
 	ReadRange(chunk ChunkID, off, n int64, w io.Writer) (int64, error)
+}
+
+// ChunkWriter is a ChunkReader that can also store a chunk on its server
+// directly (granary server's chunk servers can: chunkserver.WriteLocal):
+// exactly n bytes from r, durable when it returns nil, reported to the
+// master by that server. A Put writes the replicas of a chunk whose every
+// target is on this host, and the local replicas of a small chunk, this
+// way rather than through the data plane (a short-circuit write).
+type ChunkWriter interface {
+	ChunkReader
+	WriteChunk(ctx context.Context, chunk ChunkID, r io.Reader, n int64) error
+}
+
+// localWriter returns the writer of chunk server id when it is on this
+// host and can be written directly.
+func (c *Client) localWriter(id NodeID) ChunkWriter {
+	w, _ := c.local(id).(ChunkWriter)
+	return w
+}
+
+// allLocal reports whether every target of ct can be written directly.
+func (c *Client) allLocal(ct proto.ChunkTargets) bool {
+	for _, t := range ct.Targets {
+		if c.localWriter(t.ID) == nil {
+			return false
+		}
+	}
+	return len(ct.Targets) > 0
+}
+
+// writeLocal writes one replica of a chunk through lw.
+func (c *Client) writeLocal(ctx context.Context, lw ChunkWriter, t proto.Target, chunk ChunkID, body io.Reader, n int64, progress func(int64)) (NodeID, error) {
+	cr := &countingReader{r: body, add: progress}
+	err := lw.WriteChunk(ctx, chunk, cr, n)
+	cr.stop()
+	if err != nil {
+		return t.ID, fmt.Errorf("client: write chunk %d locally to %s: %w", chunk, t.ID, err)
+	}
+	return "", nil
 }
 
 // ErrReplicaCorrupt is what a ChunkReader's error matches when the

@@ -330,7 +330,7 @@ func (w *putter) writeChunk(src *chunkSource, n int64) (ChunkID, error) {
 		}
 		sentBefore := w.sent
 		var failed NodeID
-		if n <= fanOutMax {
+		if n <= fanOutMax || w.c.allLocal(ct) {
 			failed, err = w.c.fanOutWrite(w.ctx, ct, src.open, n, w.progress)
 		} else {
 			failed, err = w.c.pipelineWrite(w.ctx, ct, src.open(), n, w.progress)

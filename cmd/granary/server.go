@@ -162,7 +162,7 @@ func runServer(ctx context.Context, e *env, args []string) error {
 			cancel()
 			return errors.Join(err, waitAll(errc, running))
 		}
-		local[cs.ID()] = storeReader{cs.Store()}
+		local[cs.ID()] = localChunk{cs}
 		go func() { errc <- cs.Run(ctx) }()
 		running++
 	}
@@ -249,8 +249,9 @@ func embeddedGateway(e *env, cfg gateway.Config, addr, master, secret string, lo
 
 // localChunks are the chunk servers of this process: the embedded
 // gateway reads their replicas straight from their stores, verified as
-// their data planes would, instead of over loopback HTTP.
-type localChunks map[client.NodeID]storeReader
+// their data planes would, and writes replicas to them directly, instead
+// of over loopback HTTP.
+type localChunks map[client.NodeID]localChunk
 
 func (l localChunks) reader(id client.NodeID) client.ChunkReader {
 	if r, ok := l[id]; ok {
@@ -259,12 +260,17 @@ func (l localChunks) reader(id client.NodeID) client.ChunkReader {
 	return nil
 }
 
-// storeReader reads from a chunk store, reporting verification failures
-// as client.ErrReplicaCorrupt.
-type storeReader struct{ s *disk.Store }
+// localChunk reads from a chunk server's store, reporting verification
+// failures as client.ErrReplicaCorrupt, and writes through the server
+// (client.ChunkWriter).
+type localChunk struct{ cs *chunkserver.Server }
 
-func (r storeReader) ReadRange(id client.ChunkID, off, n int64, w io.Writer) (int64, error) {
-	got, err := r.s.ReadRange(uint64(id), off, n, w) // the chunk store's own id type
+func (l localChunk) WriteChunk(ctx context.Context, id client.ChunkID, r io.Reader, n int64) error {
+	return l.cs.WriteLocal(ctx, id, r, n)
+}
+
+func (l localChunk) ReadRange(id client.ChunkID, off, n int64, w io.Writer) (int64, error) {
+	got, err := l.cs.Store().ReadRange(uint64(id), off, n, w) // the chunk store's own id type
 	if errors.Is(err, disk.ErrCorrupt) {
 		err = fmt.Errorf("%w: %w", client.ErrReplicaCorrupt, err)
 	}

@@ -94,6 +94,21 @@ func StartClient(ctx context.Context, method, host, path string) (context.Contex
 	return ctx, ender(span)
 }
 
+// StartInternal starts a span for work a process does within a call it
+// serves or makes without crossing to another process (a write of the
+// gateway straight into a chunk server of the same process), named
+// "COMPONENT NAME", as a child of ctx's span. When ctx has no span it
+// starts nothing (end is nil).
+func StartInternal(ctx context.Context, component, name string) (context.Context, End) {
+	s := current.Load()
+	if s == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx, nil
+	}
+	ctx, span := s.tracer.Start(ctx, component+" "+name, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attribute.String("granary.component", component)))
+	return ctx, ender(span)
+}
+
 // Inject writes the traceparent of ctx's span into h.
 func Inject(ctx context.Context, h http.Header) {
 	if Active(ctx) {
