@@ -30,7 +30,10 @@ func (s *Server) WriteLocal(ctx context.Context, id proto.ChunkID, r io.Reader, 
 		return s.fault(err)
 	}
 	defer cw.Abort() // no-op after Commit
-	got, err := io.Copy(cw, io.LimitReader(r, n))
+	// Straight into the store's writer: a reader that can write itself
+	// (a bytes.Reader) does so in one call, one copy. More than n bytes
+	// fail the writer's declared size.
+	got, err := io.Copy(cw, r)
 	if err != nil {
 		s.metrics.diskError("write", err)
 		return s.fault(fmt.Errorf("chunk %d: local write: %w", id, err))

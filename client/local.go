@@ -47,12 +47,15 @@ func (c *Client) allLocal(ct proto.ChunkTargets) bool {
 }
 
 // writeLocal writes one replica of a chunk through lw.
+// The body goes to lw as it is, so one that can write itself (the
+// bytes.Reader of a chunk held in memory) is copied once; progress hears
+// of the bytes when they are written.
 func (c *Client) writeLocal(ctx context.Context, lw ChunkWriter, t proto.Target, chunk ChunkID, body io.Reader, n int64, progress func(int64)) (NodeID, error) {
-	cr := &countingReader{r: body, add: progress}
-	err := lw.WriteChunk(ctx, chunk, cr, n)
-	cr.stop()
-	if err != nil {
+	if err := lw.WriteChunk(ctx, chunk, body, n); err != nil {
 		return t.ID, fmt.Errorf("client: write chunk %d locally to %s: %w", chunk, t.ID, err)
+	}
+	if progress != nil {
+		progress(n)
 	}
 	return "", nil
 }

@@ -129,3 +129,24 @@ func TestFailedLocalWriteIsRetriedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// A local write of other than the length it declares is refused, and
+// leaves nothing behind.
+func TestLocalWriteOfTheWrongLength(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Masters: 1, ChunkServers: 1, ChunkSize: 4 << 20, Replication: 1})
+	cs := c.ChunkServers()[0].Server()
+	for _, tc := range []struct {
+		data []byte
+		n    int64
+	}{{[]byte("abc"), 2}, {[]byte("abc"), 4}, {[]byte("abc"), -1}} {
+		if err := cs.WriteLocal(context.Background(), 77, bytes.NewReader(tc.data), tc.n); err == nil {
+			t.Errorf("%d bytes declared as %d: written", len(tc.data), tc.n)
+		}
+	}
+	if n := len(cs.Store().List()); n != 0 {
+		t.Fatalf("the refused writes left %d chunks", n)
+	}
+	if err := cs.WriteLocal(context.Background(), 77, bytes.NewReader([]byte("abc")), 3); err != nil {
+		t.Fatal(err)
+	}
+}
