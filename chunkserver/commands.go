@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/granary-store/granary/chunkserver/disk"
@@ -13,7 +14,9 @@ import (
 )
 
 // runCommands executes the master's commands from the queue with at most
-// MaxCopies copies and shard rebuilds at a time, until the server closes.
+// MaxCopies copies and shard rebuilds streaming at a time (a batch hands
+// its slot on once read, while its chunks wait for the disk in the
+// commit room), until the server closes.
 func (s *Server) runCommands() {
 	sem := make(chan struct{}, s.cfg.MaxCopies)
 	for {
@@ -37,20 +40,23 @@ func (s *Server) runCommands() {
 			return
 		}
 		s.wg.Add(1)
-		go func() { // owned by the server: bounded by sem, ends with the copy
+		go func() { // owned by the server: bounded by sem (and the room), ends with the copy
 			defer s.wg.Done()
 			defer s.nudgeHeartbeat() // report it, and fetch more work, soon
-			defer func() { <-sem }()
-			s.repair(cmd)
+			var once sync.Once
+			free := func() { once.Do(func() { <-sem }) }
+			defer free()
+			s.repair(cmd, free)
 		}()
 	}
 }
 
 // repair runs one copy (of one chunk or a batch) or shard rebuild, and
-// reports what failed.
-func (s *Server) repair(cmd proto.Command) {
+// reports what failed. A batch calls read once its chunks are read (its
+// commits go on), a single copy or rebuild when it is done.
+func (s *Server) repair(cmd proto.Command, read func()) {
 	if len(cmd.More) > 0 {
-		if failed, err := s.copyBatch(cmd); failed > 0 {
+		if failed, err := s.copyBatch(cmd, read); failed > 0 {
 			s.log.Warn("repair batch", "chunks", 1+len(cmd.More), "failed", failed, "from", cmd.Source.ID, "err", err)
 		}
 		return

@@ -13,11 +13,6 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 )
 
-// batchCommits bounds the chunks of one batch whose commit (a volume's
-// group fsync, or a chunk file's) is still running while the next ones
-// arrive: they share fsyncs instead of waiting for one each.
-const batchCommits = 64
-
 // batchIDs is every chunk a copy command names: Chunk, then More.
 func batchIDs(cmd proto.Command) []proto.ChunkID {
 	return append([]proto.ChunkID{cmd.Chunk}, cmd.More...)
@@ -30,9 +25,13 @@ func batchIDs(cmd proto.Command) []proto.ChunkID {
 // reported on its own: added once committed (or when already stored),
 // failed otherwise (a chunk the source could not send, a disk error
 // here), so one bad chunk does not fail the others; a stream that breaks
-// fails the chunks not yet received. It returns how many failed and the
-// first cause.
-func (s *Server) copyBatch(cmd proto.Command) (failed int, first error) {
+// fails the chunks not yet received. Commits run while the next chunks
+// arrive, within the server's commit room (Server.room), so they share
+// fsyncs instead of waiting for one each; read is called once the last
+// chunk is read, before the commits end (the caller hands the copy slot
+// on). It returns, once every commit has ended, how many chunks failed
+// and the first cause.
+func (s *Server) copyBatch(cmd proto.Command, read func()) (failed int, first error) {
 	ids := batchIDs(cmd)
 	var mu sync.Mutex // guards failed and first: commits report concurrently
 	fail := func(ids []proto.ChunkID, err error) {
@@ -62,10 +61,10 @@ func (s *Server) copyBatch(cmd proto.Command) (failed int, first error) {
 		fail(ids, sourceErr(cmd.Source.ID, withCause(ctx, err)))
 		return
 	}
-	defer br.Close()
-	commits := make(chan struct{}, batchCommits)
 	var wg sync.WaitGroup
-	defer wg.Wait() // before Close: every commit reports before the call returns
+	defer wg.Wait() // every commit reports before the call returns
+	defer read()
+	defer br.Close()
 	in := &throttled{r: &waited{r: br, cut: idle}, b: s.repairBW, done: s.done}
 	for i, id := range ids {
 		idle.arm()
@@ -73,7 +72,10 @@ func (s *Server) copyBatch(cmd proto.Command) (failed int, first error) {
 		idle.disarm()
 		var w *disk.Writer
 		if err == nil {
-			w, err = s.receive(br, in, ch, cmd.Source.ID)
+			s.room.take(max(ch.Size, 0))
+			if w, err = s.receive(br, in, ch, cmd.Source.ID); w == nil {
+				s.room.give(max(ch.Size, 0))
+			}
 		}
 		switch {
 		case br.Err() != nil: // the stream broke: this chunk and the rest are lost
@@ -84,11 +86,10 @@ func (s *Server) copyBatch(cmd proto.Command) (failed int, first error) {
 		case w == nil: // stored here already
 			s.noteAdded(id)
 		default:
-			commits <- struct{}{}
 			wg.Add(1)
 			go func() { // owned by this call: joined before it returns
 				defer wg.Done()
-				defer func() { <-commits }()
+				defer s.room.give(ch.Size)
 				s.commitCopy(w, ch, fail)
 			}()
 		}

@@ -150,7 +150,11 @@ func TestCopyBatch(t *testing.T) {
 	flip(t, src, 5, 70_000) // in the second block: the first is sent before the damage shows
 	reports(dst)
 
-	failed, err := dst.copyBatch(batchCmd(src, 1, 2, 3, 4, 5, 6, 7, 8))
+	reads := 0
+	failed, err := dst.copyBatch(batchCmd(src, 1, 2, 3, 4, 5, 6, 7, 8), func() { reads++ })
+	if reads != 1 {
+		t.Errorf("the batch said %d times that it was read, want once", reads)
+	}
 	if failed != 2 || err == nil {
 		t.Fatalf("copyBatch = %d failed, %v; want 2", failed, err)
 	}
@@ -169,6 +173,9 @@ func TestCopyBatch(t *testing.T) {
 	}
 	if dst.copiesDone.Load() != 5 || dst.copiedBytes.Load() != bytes {
 		t.Errorf("dst counted %d copies of %d bytes, want 5 of %d", dst.copiesDone.Load(), dst.copiedBytes.Load(), bytes)
+	}
+	if dst.room.used != 0 {
+		t.Errorf("the batch left %d bytes held in the commit room", dst.room.used)
 	}
 	if _, _, corrupt := reports(src); fmt.Sprint(corrupt) != "[5]" {
 		t.Errorf("src reports corrupt %v, want [5]", corrupt)
@@ -232,7 +239,7 @@ func TestCopyBatchCutShort(t *testing.T) {
 		panic(http.ErrAbortHandler) // the connection closes mid-record
 	})}
 	reports(dst)
-	if failed, err := dst.copyBatch(cmd); failed != 2 || !strings.Contains(fmt.Sprint(err), "unexpected EOF") {
+	if failed, err := dst.copyBatch(cmd, func() {}); failed != 2 || !strings.Contains(fmt.Sprint(err), "unexpected EOF") {
 		t.Fatalf("copyBatch = %d failed, %v; want 2, unexpected EOF", failed, err)
 	}
 	holds(t, dst, 1, one)
@@ -258,7 +265,7 @@ func TestCopyBatchStalledSource(t *testing.T) {
 			dst.store.Delete(1)
 			reports(dst)
 			start := time.Now()
-			failed, err := dst.copyBatch(cmd)
+			failed, err := dst.copyBatch(cmd, func() {})
 			if failed != 1 || !strings.Contains(fmt.Sprint(err), "no bytes for 300ms") {
 				t.Fatalf("copyBatch = %d failed, %v; want 1, no bytes for 300ms", failed, err)
 			}
@@ -284,7 +291,7 @@ func TestCopyBatchStalledSource(t *testing.T) {
 				w.Write(record(id, content(id, 10)))
 			}
 		})}
-		if failed, err := dst.copyBatch(cmd); failed != 0 {
+		if failed, err := dst.copyBatch(cmd, func() {}); failed != 0 {
 			t.Fatalf("copyBatch = %d failed, %v", failed, err)
 		}
 		holds(t, dst, 3, data)

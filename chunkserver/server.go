@@ -46,6 +46,7 @@ type Server struct {
 	scrubProgress atomic.Uint64
 	lastFullScrub atomic.Int64
 	repairBW      *bucket       // paces repair copies into this server
+	room          *room         // bounds the copied bytes waiting for their commit
 	nudge         chan struct{} // asks for an early heartbeat; buffered, 1
 	metrics       *metrics
 
@@ -58,13 +59,17 @@ type Server struct {
 	wg        sync.WaitGroup
 }
 
+// commitRoom bounds the bytes of repair copies received and waiting for
+// their commit, across a server's copies (see room).
+const commitRoom = 64 << 20
+
 // New opens the store and binds the listener.
 func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), cmds: make(chan proto.Command, 4096),
-		repairBW: newBucket(cfg.RepairBandwidth), nudge: make(chan struct{}, 1)}
+		repairBW: newBucket(cfg.RepairBandwidth), room: newRoom(commitRoom), nudge: make(chan struct{}, 1)}
 	s.life, s.endLife = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
