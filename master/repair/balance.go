@@ -59,6 +59,7 @@ func Balance(in *Input, sizes map[proto.ChunkID]int64, threshold float64, maxMov
 		cmds[to] = append(cmds[to], copyCommand(in, c, from))
 		in.Inflight.addCopy(c, to, CopyOp{Source: from, At: in.Now, Bytes: sizes[c]})
 	}
+	batchCommands(in, cmds) // small chunks moving between the same two servers travel together
 	return moves, cmds
 }
 

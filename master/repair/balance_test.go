@@ -76,3 +76,40 @@ func TestBalanceMovesShardsSafely(t *testing.T) {
 		}
 	}
 }
+
+// The copies of balancing moves between the same two servers travel in
+// batches, each chunk still a move and a copy in flight of its own.
+func TestBalanceBatchesMoves(t *testing.T) {
+	in := planCluster(4, 2)
+	in.Servers[0].Used, in.Servers[1].Used = in.Servers[0].Capacity/2, in.Servers[1].Capacity/2
+	in.Limits.Batch = 8
+	sizes := map[proto.ChunkID]int64{}
+	for c := proto.ChunkID(1); c <= 60; c++ {
+		in.Refs[c], in.Holders[c], sizes[c] = 2, []proto.NodeID{"n1", "n2"}, 1<<30
+	}
+	in.Sizes = sizes
+	moves, cmds := Balance(in, sizes, 0.1, 40)
+	pairs := map[[2]proto.NodeID]int{}
+	for _, m := range moves {
+		pairs[[2]proto.NodeID{proto.NodeID(m.From), proto.NodeID(m.To)}]++
+	}
+	want := 0
+	for _, n := range pairs {
+		want += (n + 7) / 8
+	}
+	got, chunks := 0, 0
+	for to, list := range cmds {
+		for _, c := range list {
+			got++
+			for _, id := range append([]proto.ChunkID{c.Chunk}, c.More...) {
+				chunks++
+				if _, ok := in.Inflight.Copies[id][to]; !ok || in.Inflight.Copies[id][to].Source != c.Source.ID {
+					t.Errorf("chunk %d to %s from %s: not a move in flight", id, to, c.Source.ID)
+				}
+			}
+		}
+	}
+	if len(moves) < 9 || got != want || chunks != len(moves) {
+		t.Fatalf("%d moves over %d server pairs went out as %d commands of %d chunks, want %d commands", len(moves), len(pairs), got, chunks, want)
+	}
+}

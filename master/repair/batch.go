@@ -19,12 +19,16 @@ const (
 // (most urgent first), a batch taking the place of its first copy, so the
 // plan stays deterministic. In-flight records stay per chunk: each chunk
 // of a batch is confirmed, fails or times out on its own.
-func (p *Plan) batch(in *Input) {
+func (p *Plan) batch(in *Input) { batchCommands(in, p.Commands) }
+
+// batchCommands batches the copies of every server's commands in place
+// (see Plan.batch); Balance uses it for its moves' copies too.
+func batchCommands(in *Input, cmds map[proto.NodeID][]proto.Command) {
 	if in.Limits.Batch <= 1 {
 		return
 	}
-	for target, cmds := range p.Commands {
-		p.Commands[target] = batchCopies(in, cmds)
+	for target, list := range cmds {
+		cmds[target] = batchCopies(in, list)
 	}
 }
 
