@@ -222,15 +222,16 @@ func MakePlan(in *Input) Plan {
 	states := States(in.Servers)
 	var queue []need
 	for _, c := range slices.Sorted(maps.Keys(in.Refs)) {
-		v := Classify(in.Holders[c], states, in.Corrupt[c])
+		// Counts first; the lists only for the chunks that need work.
+		t, target := tallyOf(in.Holders[c], states, in.Corrupt[c]), in.Refs[c]
 		pending := len(in.Inflight.Copies[c])
 		switch {
-		case ConditionOf(v, in.Refs[c]) == Missing:
+		case t.condition(target) == Missing:
 			p.Missing = append(p.Missing, c)
-		case len(v.Counting)+pending < in.Refs[c]:
-			queue = append(queue, need{chunk: c, view: v, count: in.Refs[c] - len(v.Counting) - pending})
-		case pending == 0 && len(in.Inflight.Deletes[c]) == 0 && !in.Moving[c]:
-			p.trim(in, c, v)
+		case t.counting+pending < target:
+			queue = append(queue, need{chunk: c, view: Classify(in.Holders[c], states, in.Corrupt[c]), count: target - t.counting - pending})
+		case pending == 0 && len(in.Inflight.Deletes[c]) == 0 && !in.Moving[c] && (t.counting > target || t.bad > 0):
+			p.trim(in, c, Classify(in.Holders[c], states, in.Corrupt[c]))
 		}
 	}
 	stripes := p.classifyStripes(in)

@@ -27,21 +27,56 @@ type Replicas struct {
 func Classify(holders []proto.NodeID, states map[proto.NodeID]placement.State, corrupt map[proto.NodeID]bool) Replicas {
 	var v Replicas
 	for _, h := range holders {
-		st, known := states[h]
-		switch {
-		case !known || !usable(st):
-		case corrupt[h]:
-			if st == placement.Alive {
-				v.Bad = append(v.Bad, h)
-			}
-		case st == placement.Alive:
+		counting, source, bad := role(h, states, corrupt)
+		if counting {
 			v.Counting = append(v.Counting, h)
+		}
+		if source {
 			v.Sources = append(v.Sources, h)
-		case st == placement.Draining:
-			v.Sources = append(v.Sources, h)
+		}
+		if bad {
+			v.Bad = append(v.Bad, h)
 		}
 	}
 	return v
+}
+
+// role is what one holder's replica is good for (see Replicas).
+func role(h proto.NodeID, states map[proto.NodeID]placement.State, corrupt map[proto.NodeID]bool) (counting, source, bad bool) {
+	st, known := states[h]
+	switch {
+	case !known || !usable(st):
+	case corrupt[h]:
+		bad = st == placement.Alive
+	case st == placement.Alive:
+		counting, source = true, true
+	case st == placement.Draining:
+		source = true
+	}
+	return counting, source, bad
+}
+
+// tally is Classify's counts without its lists: all the status counters
+// and the planner's first look at every chunk of every round need, with
+// no allocation.
+type tally struct{ counting, sources, bad int }
+
+func tallyOf(holders []proto.NodeID, states map[proto.NodeID]placement.State, corrupt map[proto.NodeID]bool) tally {
+	var t tally
+	for _, h := range holders {
+		counting, source, bad := role(h, states, corrupt)
+		t.counting += b2i(counting)
+		t.sources += b2i(source)
+		t.bad += b2i(bad)
+	}
+	return t
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Condition is the health of one referenced chunk, as the status and the
@@ -58,12 +93,16 @@ const (
 
 // ConditionOf classifies a chunk with target replicas by its replicas.
 func ConditionOf(v Replicas, target int) Condition {
+	return tally{counting: len(v.Counting), sources: len(v.Sources), bad: len(v.Bad)}.condition(target)
+}
+
+func (t tally) condition(target int) Condition {
 	switch {
-	case len(v.Sources) == 0 && len(v.Counting) == 0:
+	case t.sources == 0 && t.counting == 0:
 		return Missing
-	case len(v.Counting) < target:
+	case t.counting < target:
 		return Under
-	case len(v.Counting) > target:
+	case t.counting > target:
 		return Over
 	}
 	return Healthy
@@ -76,13 +115,13 @@ func Count(refs map[proto.ChunkID]int, holders map[proto.ChunkID][]proto.NodeID,
 	states := States(servers)
 	c := proto.ChunkCounts{Total: len(refs)}
 	for id, target := range refs { // counting: any order will do
-		v := Classify(holders[id], states, corrupt[id])
-		switch ConditionOf(v, target) {
+		t := tallyOf(holders[id], states, corrupt[id])
+		switch t.condition(target) {
 		case Missing:
 			c.Missing++
 		case Under:
 			c.UnderReplicated++
-			if max(len(v.Counting), len(v.Sources)) <= 1 {
+			if max(t.counting, t.sources) <= 1 {
 				c.LastCopy++
 			}
 		case Over:
@@ -101,7 +140,7 @@ func Drained(in *Input, server proto.NodeID) bool {
 		if !slices.Contains(in.Holders[c], server) {
 			continue
 		}
-		if len(Classify(in.Holders[c], states, in.Corrupt[c]).Counting) < in.Refs[c] {
+		if tallyOf(in.Holders[c], states, in.Corrupt[c]).counting < in.Refs[c] {
 			return false
 		}
 	}
