@@ -164,14 +164,23 @@ func (s *Server) deleteChunk(id proto.ChunkID) {
 // (the source verifies each block it sends; the trailer says whether all
 // of it was good) and paced by the server's repair bandwidth.
 func (s *Server) copyChunk(cmd proto.Command) error {
-	ctx := s.life
+	// A wait for the source that lasts IdleTimeout cuts the copy, as in
+	// a batch: the clock runs only while this server waits for bytes, not
+	// while it writes or paces.
+	ctx, stall := context.WithCancelCause(s.life)
+	defer stall(nil)
+	idle := &idleCut{after: s.cfg.IdleTimeout}
+	idle.timer = time.AfterFunc(time.Hour, func() { stall(fmt.Errorf("no bytes for %v", s.cfg.IdleTimeout)) })
+	defer idle.timer.Stop()
+	idle.arm()
 	body, err := s.peers.Get(ctx, cmd.Source.Address, cmd.Chunk, 0, -1)
+	idle.disarm()
 	var se *chunkclient.StatusError
 	if errors.As(err, &se) {
 		return fmt.Errorf("source %s: %w", cmd.Source.ID, se.Err)
 	}
 	if err != nil {
-		return err
+		return withCause(ctx, err)
 	}
 	defer body.Close()
 	w, err := s.store.Create(uint64(cmd.Chunk), -1)
@@ -183,9 +192,9 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 		return err
 	}
 	defer w.Abort()
-	n, err := io.Copy(w, &throttled{r: body, b: s.repairBW, done: s.done})
+	n, err := io.Copy(w, &throttled{r: &waited{r: body, cut: idle}, b: s.repairBW, done: s.done})
 	if err != nil {
-		return err
+		return withCause(ctx, err)
 	}
 	if err := body.Verify(); err != nil {
 		return fmt.Errorf("source %s cut the copy short: %v", cmd.Source.ID, err)

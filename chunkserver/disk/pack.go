@@ -17,8 +17,9 @@ import (
 // a tombstone.
 
 // packPool holds the buffers of packed writers, so that writing many
-// small chunks does not allocate one buffer each.
-var packPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// small chunks does not allocate one buffer each. A new one holds the
+// record of a 64 KiB chunk, prefix included.
+var packPool = sync.Pool{New: func() any { b := make([]byte, 0, format.RecordPrefix(64<<10)+64<<10); return &b }}
 
 // newPackedWriter starts a chunk that is gathered in memory and appended
 // to a volume of its data dir at Commit.
