@@ -6,7 +6,7 @@
 # against each, system after system within each cell, then the whole matrix
 # again in reverse order, measures each server's CPU seconds per operation
 # from /proc, stops the servers and writes docs/bench/peers-<date>.md
-# (peers-<date>-quick.md with --quick).
+# (peers-<date>-quick.md with --quick; -2, -3... when that exists).
 #
 #   scripts/bench-peers.sh [--quick] [--duration 20s] [--systems LIST]
 #                          [--granary-bin FILE] [--out FILE]
@@ -49,8 +49,14 @@ for tool in go python3 curl jq; do
 done
 day=$(date -u +%Y-%m-%d)
 if [ -z "$out" ]; then
-  out=docs/bench/peers-$day.md
-  [ $quick = 1 ] && out=docs/bench/peers-$day-quick.md
+  base=docs/bench/peers-$day
+  [ $quick = 1 ] && base=docs/bench/peers-$day-quick
+  out=$base.md
+  n=2
+  while [ -e "$out" ]; do # a second run on one day keeps the first
+    out=$base-$n.md
+    n=$((n + 1))
+  done
 fi
 
 # Pinned peers. SeaweedFS's go.mod has a replace directive, which
