@@ -167,11 +167,8 @@ func (s *Server) copyChunk(cmd proto.Command) error {
 	// A wait for the source that lasts IdleTimeout cuts the copy, as in
 	// a batch: the clock runs only while this server waits for bytes, not
 	// while it writes or paces.
-	ctx, stall := context.WithCancelCause(s.life)
-	defer stall(nil)
-	idle := &idleCut{after: s.cfg.IdleTimeout}
-	idle.timer = time.AfterFunc(time.Hour, func() { stall(fmt.Errorf("no bytes for %v", s.cfg.IdleTimeout)) })
-	defer idle.timer.Stop()
+	ctx, idle, stop := newIdleCut(s.life, s.cfg.IdleTimeout)
+	defer stop()
 	idle.arm()
 	body, err := s.peers.Get(ctx, cmd.Source.Address, cmd.Chunk, 0, -1)
 	idle.disarm()

@@ -49,11 +49,8 @@ func (s *Server) copyBatch(cmd proto.Command, read func()) (failed int, first er
 	ctx, cancel := context.WithTimeoutCause(s.life, s.cfg.IdleTimeout*time.Duration(1+len(ids)),
 		fmt.Errorf("batch of %d chunks took over %v", len(ids), s.cfg.IdleTimeout*time.Duration(1+len(ids))))
 	defer cancel()
-	ctx, stall := context.WithCancelCause(ctx)
-	defer stall(nil)
-	idle := &idleCut{after: s.cfg.IdleTimeout}
-	idle.timer = time.AfterFunc(time.Hour, func() { stall(fmt.Errorf("no bytes for %v", s.cfg.IdleTimeout)) })
-	defer idle.timer.Stop()
+	ctx, idle, stop := newIdleCut(ctx, s.cfg.IdleTimeout)
+	defer stop()
 	idle.arm()
 	br, err := s.peers.GetBatch(ctx, cmd.Source.Address, ids)
 	idle.disarm()
@@ -167,6 +164,16 @@ func withCause(ctx context.Context, err error) error {
 type idleCut struct {
 	timer *time.Timer
 	after time.Duration
+}
+
+// newIdleCut returns a context that ends, with a cause that says so, when
+// the cut fires, and the cut (disarmed); stop releases both.
+func newIdleCut(parent context.Context, after time.Duration) (context.Context, *idleCut, func()) {
+	ctx, stall := context.WithCancelCause(parent)
+	c := &idleCut{after: after}
+	c.timer = time.AfterFunc(time.Hour, func() { stall(fmt.Errorf("no bytes for %v", after)) })
+	c.timer.Stop()
+	return ctx, c, func() { c.timer.Stop(); stall(nil) }
 }
 
 func (c *idleCut) arm()    { c.timer.Reset(c.after) }

@@ -19,6 +19,13 @@ func zeroConfig(t testing.TB, dir string) Config {
 	return cfg
 }
 
+// waitZeroed waits until no zeroing runs in a and at least n bytes of
+// zeros lie past its records.
+func waitZeroed(t *testing.T, a *appender, n int64) {
+	t.Helper()
+	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.zeroTo == 0 && a.zeroed >= a.end+n })
+}
+
 // fileSize returns the length of the file at path.
 func fileSize(t testing.TB, path string) int64 {
 	t.Helper()
@@ -53,11 +60,7 @@ func TestZeroAhead(t *testing.T) {
 	}
 	// The zeros arrive in the background after the first record.
 	a := s.packers[0].cur
-	waitFor(t, func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.zeroTo == 0 && a.zeroed >= a.end+cfg.ZeroAhead/2
-	})
+	waitZeroed(t, a, cfg.ZeroAhead/2)
 	tail := make([]byte, fileSize(t, vol)-records())
 	f, err := os.Open(vol)
 	if err != nil {
@@ -118,7 +121,7 @@ func TestZeroAheadWithinCapacity(t *testing.T) {
 	s := openStore(t, cfg)
 	mustPut(t, s, 1, testData(1000, 1)) // packed: zeros ahead follow it
 	a := s.packers[0].cur
-	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.zeroTo == 0 && a.zeroed > a.end })
+	waitZeroed(t, a, 1)
 	big := testData(int(cfg.PackMax)+1, 2) // a chunk file each
 	full := false
 	for id := uint64(2); id < 100 && !full; id++ {
@@ -206,6 +209,6 @@ func TestZeroAheadOnlyForSmallRecords(t *testing.T) {
 		t.Fatalf("a large record started zeros ahead (zeroing %v, zeroed to %d)", zeroing, zeroed)
 	}
 	mustPut(t, s, 2, testData(1000, 2))
-	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.zeroTo == 0 && a.zeroed > a.end })
+	waitZeroed(t, a, 1)
 	readsBack(t, s, map[uint64][]byte{1: testData(zeroAheadMaxRecord, 1), 2: testData(1000, 2)})
 }
