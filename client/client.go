@@ -62,6 +62,12 @@ type Config struct {
 	// server would, without crossing its data plane (a short-circuit
 	// read, as HDFS has). granary server wires it for its own gateway.
 	Local func(server NodeID) ChunkReader
+	// LocalMasters maps master addresses (as in Masters) to the master
+	// API of that member when it runs in this process: calls to it are
+	// then answered without crossing loopback (rpc.InProcess), authorized
+	// as any other. granary server wires its own master when cluster TLS
+	// is off (an in-process call carries no client certificate).
+	LocalMasters map[string]http.Handler
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -100,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.StallTimeout = 2 * time.Second
 	}
 	rc := rpc.Config{Secret: cfg.Secret, TLS: cfg.TLS}
-	mc, err := masterclient.NewRPC(cfg.Masters, rc)
+	mc, err := masterclient.NewInProcess(cfg.Masters, rc, cfg.LocalMasters)
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,9 @@ type Config struct {
 	// on this host, whose replicas it reads straight from disk
 	// (client.Config.Local): granary server sets it for its own.
 	LocalChunks func(server client.NodeID) client.ChunkReader
+	// LocalMasters gives the gateway's client the masters in this process
+	// (client.Config.LocalMasters): granary server sets its own.
+	LocalMasters map[string]http.Handler
 	// TLS, when set, makes the S3 port serve HTTPS with it (the
 	// certificate may come from a GetCertificate that reloads files).
 	TLS *tls.Config
@@ -148,7 +151,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
-	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS, Logger: s.log, Local: cfg.LocalChunks}); err != nil {
+	if s.client, err = client.New(client.Config{Masters: cfg.Masters, Secret: cfg.ClusterSecret, TLS: cfg.ClusterTLS, Logger: s.log, Local: cfg.LocalChunks, LocalMasters: cfg.LocalMasters}); err != nil {
 		return fail(err)
 	}
 	s.admin = s.client.Admin()

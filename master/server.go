@@ -46,6 +46,7 @@ type Server struct {
 	stream   *raftnet.Stream
 	httpLn   net.Listener
 	http     *http.Server
+	handler  http.Handler // the HTTP API (Handler)
 	peers    *peers
 
 	ready    atomic.Bool // leader whose state includes every earlier term
@@ -86,8 +87,14 @@ func New(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.handler = newAPI(s).routes()
 	return s, nil
 }
+
+// Handler returns the member's HTTP API, as Run serves it on HTTPAddr (the
+// same routes, checks and metrics), for a caller in the same process that
+// would otherwise call it over loopback (rpc.InProcess).
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // wire builds the parts around the opened state; they propose through
 // this member (apply) once it runs.
@@ -163,7 +170,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("master: Run called twice")
 	}
-	s.http = &http.Server{Handler: newAPI(s).routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute,
 		ErrorLog: rpc.ErrorLog(s.log)}
 	errc := make(chan error, 1)
 	s.wg.Add(6)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -167,6 +168,9 @@ func runServer(ctx context.Context, e *env, args []string) error {
 		running++
 	}
 	gwCfg.LocalChunks = local.reader
+	if lt.client == nil { // an in-process call carries no client certificate
+		gwCfg.LocalMasters = map[string]http.Handler{*webAddr: srv.Handler()}
+	}
 	err = ensureRootKey(ctx, e, cc)
 	if err == nil {
 		err = waitChunkservers(ctx, cc, *chunkservers)

@@ -17,14 +17,26 @@ import (
 // a call to the leader) keeps it. When tracing is on and the context has a
 // span, the call gets a client span (until the answer's headers arrive)
 // and carries its traceparent.
-type transport struct{ base *http.Transport }
+type transport struct {
+	base  *http.Transport
+	local map[string]http.Handler // ClientOptions.InProcess
+}
+
+// send makes the call in process when its address has a handler here,
+// over the network otherwise.
+func (t *transport) send(req *http.Request) (*http.Response, error) {
+	if h, ok := t.local[req.URL.Host]; ok {
+		return inProcess{h}.RoundTrip(req)
+	}
+	return t.base.RoundTrip(req)
+}
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	id := reqid.From(ctx)
 	setID := id != "" && req.Header.Get(reqid.Header) == ""
 	if !setID && !tracing.Active(ctx) {
-		return t.base.RoundTrip(req)
+		return t.send(req)
 	}
 	ctx, end := tracing.StartClient(ctx, req.Method, req.URL.Host, req.URL.Path)
 	req = req.Clone(ctx) // a RoundTripper must not change its request
@@ -32,7 +44,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set(reqid.Header, id)
 	}
 	tracing.Inject(ctx, req.Header)
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.send(req)
 	if end != nil {
 		status := 0
 		if resp != nil {

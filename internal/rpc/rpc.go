@@ -155,6 +155,11 @@ type ClientOptions struct {
 	// MaxIdleConnsPerHost sizes the idle pool per peer (0:
 	// DefaultMaxIdleConnsPerHost).
 	MaxIdleConnsPerHost int
+	// InProcess maps addresses (host:port, as called) to the handler that
+	// serves them in this process: calls to them are answered by it
+	// without a socket (see InProcess). Every other address is called
+	// over the network.
+	InProcess map[string]http.Handler
 }
 
 // NewClient returns an *http.Client for calls between Granary processes:
@@ -175,5 +180,5 @@ func NewClient(c Config, opts ClientOptions) *http.Client {
 		MaxIdleConnsPerHost:   opts.MaxIdleConnsPerHost,
 		IdleConnTimeout:       IdleConnTimeout,
 		DisableCompression:    true,
-	}}}
+	}, local: opts.InProcess}}
 }
