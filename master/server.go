@@ -25,6 +25,8 @@ import (
 	"github.com/granary-store/granary/master/usage"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/granary-store/granary/master/raftlog"
 )
 
 // Server is one member of the metadata master group: a Raft voter and its
@@ -40,7 +42,8 @@ type Server struct {
 	fsm  *meta.FSM
 	raft *raft.Raft
 
-	logs     *raftboltdb.BoltStore
+	stable   *raftboltdb.BoltStore // Raft's terms and votes (and, before raftlog, its log)
+	logs     *raftlog.Store
 	logCache *raft.LogCache
 	trans    *raft.NetworkTransport
 	stream   *raftnet.Stream
@@ -232,6 +235,9 @@ func (s *Server) Close() error {
 		s.wg.Wait()
 		if s.logs != nil {
 			errs = append(errs, s.logs.Close())
+		}
+		if s.stable != nil {
+			errs = append(errs, s.stable.Close())
 		}
 		if s.fsm != nil {
 			errs = append(errs, s.fsm.Close())
