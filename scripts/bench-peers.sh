@@ -9,7 +9,7 @@
 # (peers-<date>-quick.md with --quick; -2, -3... when that exists).
 #
 #   scripts/bench-peers.sh [--quick] [--duration 20s] [--systems LIST]
-#                          [--granary-bin FILE] [--out FILE]
+#                          [--granary-bin FILE] [--cells LIST] [--out FILE]
 #
 # Granary:   granary server at its default: 3 chunk servers, replication 3,
 #            fsync on.
@@ -19,6 +19,8 @@
 #            it does not fsync before it acknowledges a write.
 # --quick:   3-second cells (default: 20 s per cell).
 # --systems: a comma-separated subset of granary,minio,seaweedfs (all three).
+# --cells:   a comma-separated subset of the cells, op:size, in order
+#            (default put:4KiB,get:4KiB,put:64KiB,get:64KiB,put:1MiB,get:1MiB).
 # --granary-bin: measure this granary binary (say, a build of another commit)
 #            instead of building the working tree; it also drives the load.
 # Needs go, python3, curl and jq. The data lives in a temporary folder that
@@ -28,6 +30,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD args="$*"
 duration=20s quick=0 out= systems=granary,minio,seaweedfs granary_bin=
+cells=put:4KiB,get:4KiB,put:64KiB,get:64KiB,put:1MiB,get:1MiB
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1; duration=3s; shift ;;
@@ -35,13 +38,19 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --systems) systems=$2; shift 2 ;;
     --granary-bin) granary_bin=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --cells) cells=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench-peers.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 IFS=, read -r -a systems <<<"$systems"
 for sys in "${systems[@]}"; do
   case $sys in granary | minio | seaweedfs) ;; *) echo "bench-peers.sh: unknown system $sys (granary, minio, seaweedfs)" >&2; exit 2 ;; esac
+done
+IFS=, read -r -a cells <<<"$cells"
+for cell in "${cells[@]}"; do
+  case $cell in put:* | get:*) ;; *) echo "bench-peers.sh: cell $cell is not put:SIZE or get:SIZE" >&2; exit 2 ;; esac
+  case ${cell#*:} in [1-9]*[KMG]iB) ;; *) echo "bench-peers.sh: cell $cell: the size is a number and KiB, MiB or GiB" >&2; exit 2 ;; esac
 done
 on() { [[ " ${systems[*]} " == *" $1 "* ]]; }
 for tool in go python3 curl jq; do
@@ -436,7 +445,6 @@ python3 "$work/peers.py" sample "$work/cpu.tsv" "${groups[@]}" &
 pids+=($!)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-cells=(put:4KiB get:4KiB put:64KiB get:64KiB put:1MiB get:1MiB)
 results=$work/results.jsonl
 : >"$results"
 run_cell() { # rep, cell, system
