@@ -608,11 +608,7 @@ func (s *Store) zeroedFile(size int64) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raftlog: %w", err)
 	}
-	zeros := make([]byte, min(size, 1<<20))
-	for off := int64(0); off < size && err == nil; off += int64(len(zeros)) {
-		_, err = f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off)
-	}
-	if err == nil {
+	if err = writeZeros(f, 0, size); err == nil {
 		err = s.sync(f)
 	}
 	if err != nil {
@@ -727,13 +723,21 @@ func (s *Store) zeroFrom(g *segment, off int64) error {
 }
 
 func (s *Store) zeroRange(g *segment, from, to int64) error {
-	zeros := make([]byte, min(to-from, 1<<20))
-	for off := from; off < to; off += int64(len(zeros)) {
-		if _, err := g.f.WriteAt(zeros[:min(int64(len(zeros)), to-off)], off); err != nil {
-			return fmt.Errorf("raftlog: zero %s: %w", g.path, err)
-		}
+	if err := writeZeros(g.f, from, to); err != nil {
+		return fmt.Errorf("raftlog: zero %s: %w", g.path, err)
 	}
 	return s.sync(g.f)
+}
+
+// writeZeros writes zeros over [from, to) of f, a MiB at a time.
+func writeZeros(f *os.File, from, to int64) error {
+	zeros := make([]byte, min(max(to-from, 0), 1<<20))
+	for off := from; off < to; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), to-off)], off); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close waits for a spare being prepared and closes the files. Further
