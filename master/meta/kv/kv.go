@@ -183,9 +183,13 @@ func AddCounter(txn *Txn, key []byte, d int64) error {
 
 // Scan calls fn with each key and value under prefix in txn, in key
 // order. fn must not write under prefix; the key is a copy, the value is
-// valid only during the call.
+// valid only during the call. Values are read as the scan reaches them,
+// not prefetched: the state's values live in the LSM tree, where
+// prefetching only adds a goroutine per record (BenchmarkScan, 100,000
+// records: 12–13 ms a scan without it, 39–54 ms with; the healer scans
+// the chunk index like this every repair round).
 func Scan(txn *Txn, prefix []byte, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
