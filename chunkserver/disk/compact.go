@@ -153,6 +153,7 @@ type moveRec struct {
 	off int64 // its offset in the old volume
 	a   *appender
 	to  int64 // its offset in the new volume
+	end int64 // the end of the bytes its copy took there
 	n   int64 // its length
 }
 
@@ -267,7 +268,7 @@ func (s *Store) copyMoves(p *packer, path string, moves []moveRec) error {
 			buf = format.EncodeTombstone(m.id, m.t.vol, m.t.off)
 		}
 		var a *appender
-		a, m.to, err = p.start(buf)
+		a, m.to, m.end, err = p.start(buf, false)
 		if a != nil && err != nil {
 			a.leave() // voided, or the volume failed
 		}
@@ -278,7 +279,7 @@ func (s *Store) copyMoves(p *packer, path string, moves []moveRec) error {
 	}
 	for _, m := range moves {
 		if m.a != nil && err == nil {
-			err = m.a.wait(m.to + m.n)
+			err = m.a.wait(m.end)
 		}
 	}
 	for _, m := range moves {

@@ -18,8 +18,13 @@ import (
 
 // packPool holds the buffers of packed writers, so that writing many
 // small chunks does not allocate one buffer each. A new one holds the
-// record of a 64 KiB chunk, prefix included.
-var packPool = sync.Pool{New: func() any { b := make([]byte, 0, format.RecordPrefix(64<<10)+64<<10); return &b }}
+// record of a 64 KiB chunk, prefix included, and the padding of a direct
+// write (direct.go), which then needs no copy of the record.
+var packPool = sync.Pool{New: func() any { b := make([]byte, 0, packCap(64<<10)); return &b }}
+
+// packCap is the capacity of a packed writer's buffer for n data bytes:
+// the record and room for the padding after it.
+func packCap(n int64) int64 { return format.RecordSize(n) + 3*dioAlign }
 
 // newPackedWriter starts a chunk that is gathered in memory and appended
 // to a volume of its data dir at Commit.
@@ -34,8 +39,8 @@ func (s *Store) newPackedWriter(id uint64, size int64) (*Writer, error) {
 	}
 	prefix := format.RecordPrefix(most)
 	bp := packPool.Get().(*[]byte)
-	if int64(cap(*bp)) < prefix+max(size, 0) {
-		*bp = make([]byte, 0, prefix+max(size, 64<<10))
+	if int64(cap(*bp)) < packCap(max(size, 0)) {
+		*bp = make([]byte, 0, packCap(max(size, 64<<10)))
 	}
 	*bp = (*bp)[:prefix]
 	w := &Writer{s: s, id: id, dir: dir, want: size, pack: bp, prefix: int(prefix)}
@@ -75,7 +80,7 @@ func (w *Writer) commitPacked() error {
 	copy(buf[start:], h)
 	copy(buf[start+len(h):], t)
 	rec := buf[start:]
-	if final := format.RecordSize(w.n); final != w.reserved { // a chunk of unknown size
+	if final := w.s.recordRoom(w.n); final != w.reserved { // a chunk of unknown size
 		if err := w.s.resize(w.reserved, final); err != nil {
 			return w.wrap("commit", err)
 		}

@@ -28,19 +28,27 @@ func TestPackedFailEveryOp(t *testing.T) {
 	for _, zero := range []bool{false, true} {
 		for _, sticky := range []bool{false, true} {
 			for _, known := range []bool{true, false} {
-				t.Run(fmt.Sprintf("zeroahead=%v/sticky=%v/known=%v", zero, sticky, known), func(t *testing.T) {
-					packedFailEveryOp(t, zero, sticky, known)
-				})
+				for _, direct := range []bool{false, true} {
+					t.Run(fmt.Sprintf("zeroahead=%v/sticky=%v/known=%v/direct=%v", zero, sticky, known, direct), func(t *testing.T) {
+						packedFailEveryOp(t, zero, sticky, known, direct)
+					})
+				}
 			}
 		}
 	}
 }
 
-func packedFailEveryOp(t *testing.T, zero, sticky, known bool) {
+// With direct, the chunks (two blocks and more) are written with direct
+// I/O: the i-th operation is also the volume's open for it, the pad
+// header and the direct write.
+func packedFailEveryOp(t *testing.T, zero, sticky, known, direct bool) {
 	dir := t.TempDir()
 	efs := newErrFS()
 	cfg := packConfig(t, dir)
 	cfg.FS, cfg.NoSync = efs, false
+	if direct {
+		cfg.DirectMin = format.BlockSize
+	}
 	cfg.VolumeMax = 4 * format.RecordSize(cfg.PackMax) // rotations too
 	if zero {
 		cfg.ZeroAhead = 2 * format.RecordSize(cfg.PackMax)

@@ -25,6 +25,7 @@ func packConfig(t testing.TB, dirs ...string) Config {
 	cfg.VolumeMax = 8 * format.RecordSize(cfg.PackMax)
 	cfg.CompactBelow = 0
 	cfg.ZeroAhead = 0 // zeroahead_test.go turns it on
+	cfg.DirectMin = 0 // records are contiguous; direct_test.go and the tests that loop over withDirect turn it on
 	return cfg
 }
 
@@ -139,8 +140,12 @@ func newPackStore(t testing.TB) (*Store, string) {
 // after a restart the record is still indexed (its header is good) or the
 // volume's scan stops there (a bad header).
 func TestPackedFlipAnyByte(t *testing.T) {
-	for _, n := range []int{0, 100, 2*format.BlockSize + 10} {
-		s, _ := newPackStore(t)
+	for _, n := range []int{0, 100, 2*format.BlockSize + 10, -(2*format.BlockSize + 10)} {
+		cfg := packConfig(t, t.TempDir())
+		if n < 0 { // the record written with direct I/O, padded
+			n, cfg.DirectMin = -n, format.BlockSize
+		}
+		s := openStore(t, cfg)
 		const id = 0x1ab
 		data := testData(n, 4)
 		mustPut(t, s, 0x1, testData(50, 1)) // a record before it
@@ -448,6 +453,7 @@ func TestPackedConcurrent(t *testing.T) {
 	cfg := packConfig(t, dir)
 	cfg.NoSync = false
 	cfg.CompactBelow = 0.5
+	cfg.DirectMin = format.BlockSize // the records from one block up: direct and buffered writes side by side
 	s := openStore(t, cfg)
 	const writers, each = 8, 30
 	var wg sync.WaitGroup

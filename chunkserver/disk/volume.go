@@ -58,6 +58,10 @@ type appender struct {
 	p   *packer
 	vol *volume
 	f   File
+	// df is the volume opened again for direct I/O, on its first direct
+	// record (dfTried); nil if that failed. Guarded by mu.
+	df      File
+	dfTried bool
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -82,14 +86,23 @@ type appender struct {
 
 // start reserves room for rec in the active volume of the dir (starting a
 // new volume when the active one is full or failed) and writes it there,
-// outside any lock. The caller must call leave on the returned appender,
-// whatever happens (after wait, for a record it wants durable).
-func (p *packer) start(rec []byte) (*appender, int64, error) {
-	a, off, err := p.reserve(int64(len(rec)))
+// outside any lock: with direct I/O when it is large enough (direct.go),
+// else through the page cache. Compaction's copies never take direct I/O
+// (mayDirect false): its padding would count as dead bytes, and the copy
+// would be due for compaction again. It returns the record's offset and
+// the end of the bytes it took, padding included. The caller must call
+// leave on the returned appender, whatever happens (after wait, for a
+// record it wants durable).
+func (p *packer) start(rec []byte, mayDirect bool) (a *appender, off, end int64, err error) {
+	direct := mayDirect && p.s.cfg.DirectMin > 0 && int64(len(rec)) >= p.s.cfg.DirectMin && !p.s.noDirect.Load()
+	a, from, off, end, err := p.reserve(int64(len(rec)), direct)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	a.awaitZeros(off, off+int64(len(rec)))
+	a.awaitZeros(from, end)
+	if direct {
+		return a, off, end, a.writeDirect(rec, from, off, end)
+	}
 	_, err = a.f.WriteAt(rec, off)
 	if err != nil {
 		err = fmt.Errorf("append to volume %s: %w", a.vol.path, err)
@@ -97,14 +110,14 @@ func (p *packer) start(rec []byte) (*appender, int64, error) {
 		// the same length, which the scan skips.
 		if _, verr := a.f.WriteAt(voidOf(rec), off); verr != nil {
 			a.fail(err)
-			return a, off, err
+			return a, off, end, err
 		}
 	}
-	a.wrote(off, off+int64(len(rec)))
+	a.wrote(off, end)
 	if len(rec) <= zeroAheadMaxRecord {
 		a.zeroAhead()
 	}
-	return a, off, err
+	return a, off, end, err
 }
 
 // append writes rec to the active volume and waits until it is durable,
@@ -114,7 +127,7 @@ func (p *packer) start(rec []byte) (*appender, int64, error) {
 // overwritten with void (its void header, best effort), so no later scan
 // takes it for a chunk; append returns why.
 func (p *packer) append(rec []byte, done func(v *volume, off int64)) error {
-	a, off, err := p.start(rec)
+	a, off, end, err := p.start(rec, true)
 	if a == nil {
 		return err
 	}
@@ -122,7 +135,7 @@ func (p *packer) append(rec []byte, done func(v *volume, off int64)) error {
 	if err != nil {
 		return err
 	}
-	if err := a.wait(off + int64(len(rec))); err != nil {
+	if err := a.wait(end); err != nil {
 		a.f.WriteAt(voidOf(rec), off) // the record failed already; this is cleanup
 		return err
 	}
@@ -130,26 +143,28 @@ func (p *packer) append(rec []byte, done func(v *volume, off int64)) error {
 	return nil
 }
 
-// reserve picks the active appender and reserves n bytes at its end.
-func (p *packer) reserve(n int64) (*appender, int64, error) {
+// reserve picks the active appender and reserves room there for a record
+// of n bytes: from its end (from) to end, the record at off (from, unless
+// the record is direct and padded).
+func (p *packer) reserve(n int64, direct bool) (a *appender, from, off, end int64, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, 0, ErrClosed
+		return nil, 0, 0, 0, ErrClosed
 	}
 	if a := p.cur; a != nil {
-		if off, cut, ok := a.take(n, p.s.cfg.VolumeMax); ok {
-			p.s.grow(a.vol, n, cut)
-			return a, off, nil
+		if from, off, end, cut, ok := a.take(n, direct, p.s.cfg.VolumeMax); ok {
+			p.s.grow(a.vol, end-from, cut)
+			return a, from, off, end, nil
 		}
 	}
-	a, err := p.rotate()
+	a, err = p.rotate()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, 0, err
 	}
-	off, cut, _ := a.take(n, p.s.cfg.VolumeMax) // a fresh volume takes any first record
-	p.s.grow(a.vol, n, cut)
-	return a, off, nil
+	from, off, end, cut, _ := a.take(n, direct, p.s.cfg.VolumeMax) // a fresh volume takes any first record
+	p.s.grow(a.vol, end-from, cut)
+	return a, from, off, end, nil
 }
 
 // rotate starts a new volume: a new file with its header, made durable by
@@ -192,23 +207,28 @@ func (p *packer) rotate() (*appender, error) {
 	return a, nil
 }
 
-// take reserves n bytes at the end of the volume, unless it is sealed or
-// the record would take it past limit (a fresh volume takes any
-// record). cut is how many of those bytes were zeros ahead (or are being zeroed),
-// which the record's bytes now count for.
-func (a *appender) take(n, limit int64) (off, cut int64, ok bool) {
+// take reserves room for a record of n bytes at the end of the volume,
+// [from, end) with the record at off (padded for direct I/O when direct),
+// unless the volume is sealed or the room would take it past limit (a
+// fresh volume takes any record). cut is how many of those bytes were
+// zeros ahead (or are being zeroed), which the record's bytes now count
+// for.
+func (a *appender) take(n int64, direct bool, limit int64) (from, off, end, cut int64, ok bool) {
 	a.mu.Lock()
-	if a.sealed || (a.end > format.VolHeaderSize && a.end+n > limit) {
+	from, off, end = a.end, a.end, a.end+n
+	if direct {
+		off, end = directLayout(from, n)
+	}
+	if a.sealed || (a.end > format.VolHeaderSize && end > limit) {
 		a.mu.Unlock()
 		a.seal()
-		return 0, 0, false
+		return 0, 0, 0, 0, false
 	}
-	off = a.end
-	a.end += n
+	a.end = end
 	a.users++
-	cut = min(n, max(0, max(a.zeroed, a.zeroTo)-off))
+	cut = min(end-from, max(0, max(a.zeroed, a.zeroTo)-from))
 	a.mu.Unlock()
-	return off, cut, true
+	return from, off, end, cut, true
 }
 
 // wrote records that [start, end) is written.
@@ -300,15 +320,20 @@ func (a *appender) leaveIfIdle(users int) {
 	a.mu.Lock()
 	a.users -= users
 	idle := a.sealed && a.users == 0 && a.f != nil
-	f := a.f
+	f, df := a.f, a.df
 	if idle {
-		a.f = nil
+		a.f, a.df = nil, nil
 	}
 	a.mu.Unlock()
 	if !idle {
 		return
 	}
 	s := a.p.s
+	if df != nil {
+		if err := df.Close(); err != nil {
+			s.log.Warn("cannot close volume opened for direct I/O", "path", a.vol.path, "err", err)
+		}
+	}
 	if err := a.writeEnd(f); err != nil {
 		s.log.Warn("cannot write the end of a volume", "path", a.vol.path, "err", err)
 	}

@@ -89,7 +89,9 @@
 // returned (group commit: one fsync covers the records of many writers),
 // so the durable part of a volume is always a prefix of it. A void record
 // replaces (by its header alone) a record whose write or fsync failed: the
-// scan skips its n-byte length. A tombstone deletes the record at (volume,
+// scan skips its n-byte length. Void records (id 0) also pad the gaps
+// around a large record that is written with direct I/O, which needs the
+// bytes it writes to start and end on 4 KiB boundaries. A tombstone deletes the record at (volume,
 // offset) it names, not the id, so the id can be written again; a record
 // that a later tombstone deletes also hides any older copy of its id (left
 // by a compaction that did not finish). A volume is closed, when full,

@@ -19,7 +19,7 @@ const (
 
 	KindChunk = 1 // a record holding a chunk's data
 	KindTomb  = 2 // a tombstone: the named record is deleted
-	KindVoid  = 3 // a record whose write failed: skipped by the scan
+	KindVoid  = 3 // a record whose write failed, or padding: skipped by the scan
 	KindEnd   = 4 // the volume's last record, written when it is closed
 )
 
@@ -173,6 +173,29 @@ func EncodeRecord(id uint64, data []byte) []byte {
 // whose write failed: same length, so the scan skips it, and never a chunk.
 func VoidHeader(id uint64, n int64) []byte {
 	return EncodeRecordHeader(RecHeader{Kind: KindVoid, ID: id, N: n})
+}
+
+// PadRecord returns a void record of exactly n bytes, which fills a gap
+// before or after a record aligned for direct I/O: its header, then zeros
+// (the scan skips a void's body unread). ok is false for the lengths no
+// record has: 1..51 and 53..56.
+func PadRecord(n int64) (rec []byte, ok bool) {
+	if !PadFits(n) {
+		return nil, false
+	}
+	var data int64
+	if n > RecordSize(0) {
+		data = n - RecordPrefix(1)
+	}
+	rec = make([]byte, n)
+	copy(rec, VoidHeader(0, data))
+	return rec, true
+}
+
+// PadFits reports whether a void record of exactly n bytes exists, for n
+// up to a record of one block: 52 bytes (no data), or 57 and more.
+func PadFits(n int64) bool {
+	return n == RecordSize(0) || n >= RecordSize(1) && n <= RecordSize(BlockSize)
 }
 
 // ReadRecordHead reads and checks the header and checksums of the record
