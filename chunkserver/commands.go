@@ -19,19 +19,40 @@ import (
 // commit room), until the server closes.
 func (s *Server) runCommands() {
 	sem := make(chan struct{}, s.cfg.MaxCopies)
+	var next *proto.Command // taken from the queue behind a batch of deletes
 	for {
 		var cmd proto.Command
-		select {
-		case <-s.done:
-			return
-		case cmd = <-s.cmds:
+		if next != nil {
+			cmd, next = *next, nil
+		} else {
+			select {
+			case <-s.done:
+				return
+			case cmd = <-s.cmds:
+			}
 		}
 		if err := checkCommand(cmd); err != nil {
 			s.refuse(cmd, err)
 			continue
 		}
 		if cmd.Op == proto.CmdDelete {
-			s.deleteChunk(cmd.Chunk)
+			// The deletes queued behind it go with it: their tombstones
+			// share a group commit.
+			ids := []proto.ChunkID{cmd.Chunk}
+		drain:
+			for len(ids) < maxDeleteBatch {
+				select {
+				case c := <-s.cmds:
+					if c.Op != proto.CmdDelete || checkCommand(c) != nil {
+						next = &c
+						break drain
+					}
+					ids = append(ids, c.Chunk)
+				default:
+					break drain
+				}
+			}
+			s.deleteChunks(ids)
 			continue
 		}
 		select {
@@ -152,12 +173,23 @@ func (s *Server) enqueue(cmds []proto.Command) {
 	}
 }
 
-func (s *Server) deleteChunk(id proto.ChunkID) {
-	if err := s.store.Delete(uint64(id)); err != nil && !errors.Is(err, disk.ErrNotFound) {
-		s.log.Warn("delete chunk", "chunk", id, "err", err)
-		return
+// maxDeleteBatch bounds the deletes runCommands takes from its queue at
+// once (the master sends up to its MaxDeletesPerRound in one answer).
+const maxDeleteBatch = 1024
+
+// deleteChunks deletes chunks the master no longer needs, in one batch.
+func (s *Server) deleteChunks(ids []proto.ChunkID) {
+	raw := make([]uint64, len(ids))
+	for i, id := range ids {
+		raw[i] = uint64(id)
 	}
-	s.noteRemoved(id)
+	for i, err := range s.store.DeleteMany(raw) {
+		if err != nil && !errors.Is(err, disk.ErrNotFound) {
+			s.log.Warn("delete chunk", "chunk", ids[i], "err", err)
+			continue
+		}
+		s.noteRemoved(ids[i])
+	}
 }
 
 // copyChunk fetches a chunk from another server and stores it, verified

@@ -370,3 +370,41 @@ func TestCheckCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletesThroughTheQueue: deletes queued one behind another run as
+// one batch, in their place among the other commands: a copy queued
+// between two runs of deletes runs, a bad delete is refused, and every
+// chunk named is removed and reported.
+func TestDeletesThroughTheQueue(t *testing.T) {
+	src, dst := startServer(t, "src", nil), startServer(t, "dst", nil)
+	for id := proto.ChunkID(1); id <= 6; id++ {
+		put(t, dst, id, content(id, 3000))
+	}
+	put(t, src, 9, content(9, 3000))
+	reports(dst)
+	dst.enqueue([]proto.Command{
+		{Op: proto.CmdDelete, Chunk: 1}, {Op: proto.CmdDelete, Chunk: 2}, {Op: proto.CmdDelete, Chunk: 7}, // 7: not there
+		{Op: proto.CmdDelete}, // no chunk: refused
+		{Op: proto.CmdDelete, Chunk: 3},
+		batchCmd(src, 9),
+		{Op: proto.CmdDelete, Chunk: 4}, {Op: proto.CmdDelete, Chunk: 5},
+	})
+	removed := func() []proto.ChunkID {
+		dst.mu.Lock()
+		defer dst.mu.Unlock()
+		r := slices.Clone(dst.removed)
+		slices.Sort(r)
+		return r
+	}
+	waitFor(t, "deletes and the copy done", func() bool {
+		return len(removed()) == 6 && dst.copiesDone.Load() == 1
+	})
+	if got := fmt.Sprint(removed()); got != "[1 2 3 4 5 7]" {
+		t.Errorf("removed %s", got)
+	}
+	for id := proto.ChunkID(1); id <= 5; id++ {
+		lacks(t, dst, id)
+	}
+	holds(t, dst, 6, content(6, 3000))
+	holds(t, dst, 9, content(9, 3000))
+}

@@ -189,12 +189,18 @@ func (s *Store) loseVolume(i int, seq uint64, id uint64, check entry) (int, bool
 	return n, true
 }
 
-// deletePacked appends a tombstone for chunk id's record, already taken
-// out of the index and marked busy by Delete, and accounts the record as
-// dead once the tombstone is durable. On failure the chunk is restored.
-func (s *Store) deletePacked(id uint64, e entry) error {
-	p := s.packers[e.dir]
-	err := p.append(format.EncodeTombstone(id, e.vol, e.off), func(tv *volume, off int64) {
+// deletePacked appends a tombstone for each of the chunks ids of data dir
+// dir, already taken out of the index and marked busy by unindex (es are
+// their entries), and accounts each record as dead once its tombstone is
+// durable. A chunk whose tombstone failed is restored.
+func (s *Store) deletePacked(dir int, ids []uint64, es []entry) []error {
+	p := s.packers[dir]
+	tombs := make([][]byte, len(ids))
+	for k, id := range ids {
+		tombs[k] = format.EncodeTombstone(id, es[k].vol, es[k].off)
+	}
+	errs := p.appendMany(tombs, func(k int, tv *volume, off int64) {
+		id, e := ids[k], es[k]
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		delete(s.busy, id)
@@ -211,14 +217,17 @@ func (s *Store) deletePacked(id uint64, e entry) error {
 		}
 		delete(s.corrupt, id)
 	})
-	if err != nil {
+	for k, err := range errs {
+		if err == nil {
+			continue
+		}
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.busy, id)
-		s.chunks[id] = e
-		return fmt.Errorf("chunkserver: delete chunk %d: %w", id, spaceErr(err))
+		delete(s.busy, ids[k])
+		s.chunks[ids[k]] = es[k]
+		s.mu.Unlock()
+		errs[k] = fmt.Errorf("chunkserver: delete chunk %d: %w", ids[k], spaceErr(err))
 	}
-	return nil
+	return errs
 }
 
 // Locate returns the file holding chunk id, the offset of its first data

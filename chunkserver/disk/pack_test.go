@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -567,4 +568,71 @@ func TestPackConfigValidate(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("packing off: %v", err)
 	}
+}
+
+// DeleteMany appends the tombstones of a batch together: one group commit
+// for all of them. Missing ids get ErrNotFound, a chunk file is removed
+// as by Delete, and a restart sees every chunk of the batch deleted.
+func TestDeleteManySharesCommit(t *testing.T) {
+	var syncs atomic.Int64
+	dir := t.TempDir()
+	cfg := packConfig(t, dir)
+	cfg.NoSync = false
+	cfg.VolumeMax = 64 << 20
+	cfg.ObserveSync = func(time.Duration) { syncs.Add(1) }
+	s := openStore(t, cfg)
+	var ids []uint64
+	for id := uint64(1); id <= 40; id++ {
+		mustPut(t, s, id, testData(int(id)*100, id))
+		ids = append(ids, id)
+	}
+	mustPut(t, s, 100, testData(int(cfg.PackMax)+1, 100)) // a chunk file
+	kept := testData(300, 41)
+	mustPut(t, s, 41, kept)
+	before := syncs.Load()
+	errs := s.DeleteMany(append(ids, 100, 999))
+	if got := syncs.Load() - before; got != 1 {
+		t.Errorf("%d fsyncs for a batch of 40 tombstones, want 1", got)
+	}
+	for i, err := range errs[:41] {
+		if err != nil {
+			t.Errorf("delete %d: %v", append(ids, 100)[i], err)
+		}
+	}
+	if !errors.Is(errs[41], ErrNotFound) {
+		t.Errorf("delete of a missing chunk: %v", errs[41])
+	}
+	s.Close()
+	holdsExactly(t, openStore(t, cfg), map[uint64][]byte{41: kept})
+}
+
+// A batch whose group commit fails leaves every chunk of it as it was,
+// now and after a restart.
+func TestDeleteManyFailedCommit(t *testing.T) {
+	dir := t.TempDir()
+	efs := newErrFS()
+	efs.filter = func(op string) bool { return op == "sync" }
+	cfg := packConfig(t, dir)
+	cfg.FS, cfg.NoSync = efs, false
+	s := openStore(t, cfg)
+	want := map[uint64][]byte{}
+	for id := uint64(1); id <= 10; id++ {
+		want[id] = testData(int(id)*500, id)
+		mustPut(t, s, id, want[id])
+	}
+	efs.arm(0, false, syscall.EIO)
+	errs := s.DeleteMany([]uint64{2, 4, 6, 8})
+	if hit, _ := efs.disarm(); !hit {
+		t.Fatal("no fsync failed")
+	}
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("delete %d of the failed batch: nil error", i)
+		}
+	}
+	holdsExactly(t, s, want)
+	s.Close()
+	clean := cfg
+	clean.FS = OSFS()
+	holdsExactly(t, openStore(t, clean), want)
 }

@@ -127,20 +127,39 @@ func (p *packer) start(rec []byte, mayDirect bool) (a *appender, off, end int64,
 // overwritten with void (its void header, best effort), so no later scan
 // takes it for a chunk; append returns why.
 func (p *packer) append(rec []byte, done func(v *volume, off int64)) error {
-	a, off, end, err := p.start(rec, true)
-	if a == nil {
-		return err
+	return p.appendMany([][]byte{rec}, func(_ int, v *volume, off int64) { done(v, off) })[0]
+}
+
+// appendMany appends recs like append, all written before the first wait,
+// so one group commit covers them (one per volume, if they span a
+// rotation); done is called with each record's index. It returns an error
+// for each record (nil where it is durable).
+func (p *packer) appendMany(recs [][]byte, done func(i int, v *volume, off int64)) []error {
+	type started struct {
+		a        *appender
+		off, end int64
 	}
-	defer a.leave()
-	if err != nil {
-		return err
+	errs := make([]error, len(recs))
+	st := make([]started, len(recs))
+	for i, rec := range recs {
+		st[i].a, st[i].off, st[i].end, errs[i] = p.start(rec, true)
 	}
-	if err := a.wait(end); err != nil {
-		a.f.WriteAt(voidOf(rec), off) // the record failed already; this is cleanup
-		return err
+	for i, rec := range recs {
+		a := st[i].a
+		if a == nil {
+			continue
+		}
+		if errs[i] == nil {
+			if err := a.wait(st[i].end); err != nil {
+				a.f.WriteAt(voidOf(rec), st[i].off) // the record failed already; this is cleanup
+				errs[i] = err
+			} else {
+				done(i, a.vol, st[i].off)
+			}
+		}
+		a.leave()
 	}
-	done(a.vol, off)
-	return nil
+	return errs
 }
 
 // reserve picks the active appender and reserves room there for a record
