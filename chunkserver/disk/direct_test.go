@@ -2,7 +2,6 @@ package disk
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"syscall"
 	"testing"
@@ -131,20 +130,7 @@ func TestDirectTornTail(t *testing.T) {
 		f, _ := os.OpenFile(last, os.O_WRONLY, 0)
 		f.WriteAt(torn, crashed)
 		f.Close()
-		s := openStore(t, cfg)
-		readsBack(t, s, want)
-		if _, err := s.Stat(99); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("the torn record is visible: %v", err)
-		}
-		if len(s.Corrupt()) != 0 {
-			t.Fatalf("Corrupt() = %v", s.Corrupt())
-		}
-		s.Close()
-		for _, v := range volumeFiles(t, dir) {
-			if v > last {
-				os.Remove(v)
-			}
-		}
+		openAfterCrash(t, cfg, dir, last, want, func() {})
 	}
 }
 
