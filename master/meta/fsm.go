@@ -14,6 +14,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/hashicorp/raft"
 
+	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 	"github.com/granary-store/granary/master/meta/kv"
 )
 
@@ -50,6 +52,9 @@ func Open(dir string, logger *slog.Logger) (*FSM, error) {
 	}
 	f := &FSM{dir: dir, log: logger, db: db, notify: make(chan struct{})}
 	idx, err := readApplied(db)
+	if err == nil {
+		err = moveTombstones(db, logger)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -74,6 +79,33 @@ func openBadger(dir string, logger *slog.Logger) (*badger.DB, error) {
 		return nil, fmt.Errorf("master: open badger at %s: %w", dir, err)
 	}
 	return db, nil
+}
+
+// moveTombstones moves the finished deletions a state written before the
+// chunk index's x/ prefix keeps under g/ to x/ (chunkindex.MoveTombstones),
+// in transactions of a bounded size. A crash part way leaves a state every
+// reader takes the same way, and the next open goes on.
+func moveTombstones(db *badger.DB, logger *slog.Logger) error {
+	total, from := 0, proto.ChunkID(0)
+	for {
+		var moved int
+		err := db.Update(func(txn *badger.Txn) error {
+			var err error
+			moved, from, err = chunkindex.MoveTombstones(txn, from, 4096)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("master: move finished deletions to x/: %w", err)
+		}
+		total += moved
+		if from == 0 {
+			break
+		}
+	}
+	if total > 0 {
+		logger.Info("moved finished chunk deletions to their own prefix", "count", total)
+	}
+	return nil
 }
 
 func readApplied(db *badger.DB) (uint64, error) {

@@ -81,7 +81,11 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	if err := loadRecords(db, sr); err != nil {
+	err = loadRecords(db, sr)
+	if err == nil {
+		err = moveTombstones(db, f.log) // a snapshot of an older member
+	}
+	if err != nil {
 		db.Close()
 		os.RemoveAll(tmpDir)
 		return fmt.Errorf("master: restore snapshot at %d: %w", index, badSnapshot(err))

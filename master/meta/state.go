@@ -24,8 +24,9 @@ import (
 //	o/<bucket>/<key>     proto.Object (bucket names contain no '/')
 //	c/<chunk id BE>      "<bucket>/<key>" of the object referencing it
 //	g/<chunk id BE>      chunk no object references: delete from disks
+//	x/<chunk id BE>      chunk deleted from every server: never committable
 //	s/<chunk id BE>      StripeRecord of the stripe whose first shard it is
-//	                     (c/, g/, s/: package chunkindex)
+//	                     (c/, g/, x/, s/: package chunkindex)
 //	n/<node id>          Node (chunk server registry)
 //	r/<member id>        Member (master HTTP addresses)
 //	u/<user>             proto.User (u/, k/, a/: package access)

@@ -7,8 +7,17 @@
 //	m/nchunks, m/ngc   counters of referenced and to-be-deleted chunks
 //	c/<chunk id>       "<bucket>/<key>" (or a part's ref) referencing it
 //	g/<chunk id>       chunk no object references: delete from disks
-//	                   (empty), or deleted for good (gcDone, a tombstone)
+//	                   (empty value)
+//	x/<chunk id>       chunk gone from every server for good (empty value):
+//	                   its id is never committable again
 //	s/<chunk id>       Stripe whose first shard it is
+//
+// g/ holds only pending deletions, so the healer's scan of it each round
+// costs what is pending, not every chunk ever deleted. Before x/ (states
+// written up to 2026-11-30) a finished deletion stayed under g/ with the
+// value "d" (legacyDone). Every reader here takes such an entry as an x/
+// one, and MoveTombstones moves them to x/ when a state is opened or
+// restored.
 //
 // The stripe index lets the healer list every erasure-coded stripe each
 // round without scanning objects. It holds one entry per stripe that an
@@ -31,11 +40,14 @@
 package chunkindex
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta/kv"
@@ -48,10 +60,10 @@ var (
 	keyGC   = []byte("m/ngc")
 )
 
-// gcDone marks a g/ entry whose chunk is gone from every server.
-var gcDone = []byte("d")
+// legacyDone is the g/ value that marked a finished deletion before x/.
+var legacyDone = []byte("d")
 
-// Key is the key of chunk id under a 2-byte prefix ("c/", "g/", "s/").
+// Key is the key of chunk id under a 2-byte prefix ("c/", "g/", "x/", "s/").
 func Key(prefix string, id proto.ChunkID) []byte {
 	return binary.BigEndian.AppendUint64([]byte(prefix), uint64(id))
 }
@@ -92,17 +104,27 @@ func CheckFresh(txn *kv.Txn, newSet, keep map[proto.ChunkID]bool) error {
 		if id == 0 || uint64(id) >= hw {
 			return fmt.Errorf("chunk %d was never allocated: %w", id, metaerr.ErrInvalid)
 		}
-		for _, p := range []string{"c/", "g/"} {
-			found, err := kv.Exists(txn, Key(p, id))
-			if err != nil {
-				return err
-			}
-			if found {
-				return fmt.Errorf("chunk %d is already in use: %w", id, metaerr.ErrInvalid)
-			}
+		known, err := known(txn, id)
+		if err != nil {
+			return err
+		}
+		if known {
+			return fmt.Errorf("chunk %d is already in use: %w", id, metaerr.ErrInvalid)
 		}
 	}
 	return nil
+}
+
+// known reports whether id is referenced, queued for deletion or deleted
+// for good: whether it was ever committed or collected.
+func known(txn *kv.Txn, id proto.ChunkID) (bool, error) {
+	for _, p := range []string{"c/", "g/", "x/"} {
+		found, err := kv.Exists(txn, Key(p, id))
+		if err != nil || found {
+			return found, err
+		}
+	}
+	return false, nil
 }
 
 // Swap points the chunk index at ref for the new chunks and moves chunks
@@ -151,9 +173,9 @@ func Alloc(txn *kv.Txn, count uint64) (proto.ChunkID, error) {
 }
 
 // AckDeleted records that no server holds these queued chunks any more and
-// returns how many were pending. Their g/ entries stay as tombstones
-// (gcDone): a freed chunk id must never become committable again, or a
-// late commit could point at deleted data.
+// returns how many were pending. Each moves from g/ to x/: a freed chunk
+// id must never become committable again, or a late commit could point at
+// deleted data.
 func AckDeleted(txn *kv.Txn, ids []proto.ChunkID) (int64, error) {
 	n := int64(0)
 	for _, id := range ids {
@@ -162,7 +184,7 @@ func AckDeleted(txn *kv.Txn, ids []proto.ChunkID) (int64, error) {
 			return 0, err
 		}
 		if pending {
-			if err := kv.SetRaw(txn, Key("g/", id), gcDone); err != nil {
+			if err := finish(txn, id); err != nil {
 				return 0, err
 			}
 			n++
@@ -171,8 +193,16 @@ func AckDeleted(txn *kv.Txn, ids []proto.ChunkID) (int64, error) {
 	return n, kv.AddCounter(txn, keyGC, -n)
 }
 
+// finish moves id's g/ entry to x/.
+func finish(txn *kv.Txn, id proto.ChunkID) error {
+	if err := kv.Del(txn, Key("g/", id)); err != nil {
+		return err
+	}
+	return kv.SetRaw(txn, Key("x/", id), nil)
+}
+
 // gcPending reports whether id is queued for deletion and not yet done
-// (an empty g/ value; a finished deletion leaves a non-empty tombstone).
+// (an empty g/ value; legacyDone is a finished deletion).
 // It reads the value itself: ValueSize is 0 for a value written earlier
 // in the same transaction (an earlier entry of one Raft batch), and
 // judging by it counted a chunk acknowledged twice in a batch twice.
@@ -189,15 +219,11 @@ func gcPending(txn *kv.Txn, id proto.ChunkID) (bool, error) {
 func CollectOrphans(txn *kv.Txn, ids []proto.ChunkID) (int64, error) {
 	n := int64(0)
 	for _, id := range ids {
-		ref, err := kv.Exists(txn, Key("c/", id))
+		known, err := known(txn, id)
 		if err != nil {
 			return 0, err
 		}
-		queued, err := kv.Exists(txn, Key("g/", id))
-		if err != nil {
-			return 0, err
-		}
-		if ref || queued {
+		if known {
 			continue
 		}
 		if err := kv.SetRaw(txn, Key("g/", id), nil); err != nil {
@@ -217,8 +243,8 @@ func Counters(txn *kv.Txn) (chunks, pendingDeletes uint64, err error) {
 	return chunks, pendingDeletes, err
 }
 
-// Queued returns the chunks queued for deletion and not yet gone (the
-// tombstones of finished deletions are skipped).
+// Queued returns the chunks queued for deletion and not yet gone (legacy
+// tombstones not yet moved to x/ are skipped).
 func Queued(txn *kv.Txn) map[proto.ChunkID]bool {
 	out := map[proto.ChunkID]bool{}
 	kv.ScanKeys(txn, []byte("g/"), func(k []byte, size int64) {
@@ -234,15 +260,57 @@ func Queued(txn *kv.Txn) map[proto.ChunkID]bool {
 func Deleted(txn *kv.Txn, ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
 	out := map[proto.ChunkID]bool{}
 	for _, id := range ids {
-		v, ok, err := kv.Raw(txn, Key("g/", id))
+		done, err := kv.Exists(txn, Key("x/", id))
 		if err != nil {
 			return out, err
 		}
-		if ok && len(v) > 0 {
+		if !done {
+			v, ok, err := kv.Raw(txn, Key("g/", id))
+			if err != nil {
+				return out, err
+			}
+			done = ok && len(v) > 0
+		}
+		if done {
 			out[id] = true
 		}
 	}
 	return out, nil
+}
+
+// MoveTombstones moves up to limit finished deletions of the layout before
+// x/ (g/ entries holding legacyDone) to x/, starting at chunk id from, and
+// returns how many it moved and the id to go on from (0 when it reached
+// the end of g/). It changes the layout only: every reader here gives the
+// same answers before and after, so replicas may move theirs at different
+// times.
+func MoveTombstones(txn *kv.Txn, from proto.ChunkID, limit int) (moved int, next proto.ChunkID, err error) {
+	var ids []proto.ChunkID
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
+	for it.Seek(Key("g/", from)); it.Valid() && len(ids) < limit; it.Next() {
+		k := it.Item().Key()
+		if len(k) == 10 && it.Item().ValueSize() > 0 {
+			ids = append(ids, idOf(k))
+		}
+	}
+	if it.Valid() {
+		next = idOf(it.Item().KeyCopy(nil))
+	}
+	it.Close()
+	for _, id := range ids {
+		v, ok, err := kv.Raw(txn, Key("g/", id))
+		if err != nil {
+			return moved, 0, err
+		}
+		if !ok || !bytes.Equal(v, legacyDone) {
+			return moved, 0, kv.Storage(fmt.Errorf("chunk index entry g/%d holds %q", id, v))
+		}
+		if err := finish(txn, id); err != nil {
+			return moved, 0, err
+		}
+		moved++
+	}
+	return moved, next, nil
 }
 
 // Owners returns, for each of ids that an object or part references, what

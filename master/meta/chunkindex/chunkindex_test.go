@@ -2,6 +2,7 @@ package chunkindex
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -171,6 +172,130 @@ func TestAckDeletedTwiceInOneTransaction(t *testing.T) {
 	err = db.View(func(txn *badger.Txn) error {
 		if _, gc, err := Counters(txn); err != nil || gc != 0 {
 			t.Errorf("pending deletes %d, %v", gc, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A state written before x/ keeps finished deletions under g/ as "d".
+// Every reader takes them as finished, and MoveTombstones moves them to
+// x/ page by page without changing any answer; pending entries stay.
+func TestLegacyTombstones(t *testing.T) {
+	db := openDB(t)
+	legacy := []proto.ChunkID{2, 3, 5, 8, 9}
+	pending := []proto.ChunkID{4, 7}
+	err := db.Update(func(txn *badger.Txn) error {
+		if _, err := Alloc(txn, 10); err != nil {
+			return err
+		}
+		for _, id := range legacy {
+			if err := txn.Set(Key("g/", id), []byte("d")); err != nil {
+				return err
+			}
+		}
+		for _, id := range pending {
+			if err := txn.Set(Key("g/", id), nil); err != nil {
+				return err
+			}
+		}
+		return txn.Set(keyGC, []byte{0, 0, 0, 0, 0, 0, 0, 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(stage string) {
+		t.Helper()
+		err := db.View(func(txn *badger.Txn) error {
+			if q := Queued(txn); !maps.Equal(q, map[proto.ChunkID]bool{4: true, 7: true}) {
+				t.Errorf("%s: queued %v", stage, q)
+			}
+			d, err := Deleted(txn, []proto.ChunkID{1, 2, 3, 4, 5, 6, 7, 8, 9})
+			if err != nil || !maps.Equal(d, map[proto.ChunkID]bool{2: true, 3: true, 5: true, 8: true, 9: true}) {
+				t.Errorf("%s: deleted %v, %v", stage, d, err)
+			}
+			for _, id := range append(slices.Clone(legacy), pending...) {
+				if err := CheckFresh(txn, Set(object(id)), nil); !errors.Is(err, metaerr.ErrInvalid) {
+					t.Errorf("%s: chunk %d committable: %v", stage, id, err)
+				}
+			}
+			if err := CheckFresh(txn, Set(object(1, 6)), nil); err != nil {
+				t.Errorf("%s: fresh chunks refused: %v", stage, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("before")
+	// Collecting or acknowledging a finished deletion changes nothing.
+	err = db.Update(func(txn *badger.Txn) error {
+		if n, err := CollectOrphans(txn, []proto.ChunkID{2, 3}); err != nil || n != 0 {
+			t.Errorf("CollectOrphans of finished deletions: %d, %v", n, err)
+		}
+		if n, err := AckDeleted(txn, []proto.ChunkID{5}); err != nil || n != 0 {
+			t.Errorf("AckDeleted of a finished deletion: %d, %v", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after no-ops")
+
+	var pages []int
+	from := proto.ChunkID(0)
+	for {
+		var moved int
+		err := db.Update(func(txn *badger.Txn) error {
+			var err error
+			moved, from, err = MoveTombstones(txn, from, 2)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, moved)
+		check(fmt.Sprintf("page %d", len(pages)))
+		if from == 0 {
+			break
+		}
+	}
+	if !slices.Equal(pages, []int{2, 2, 1}) {
+		t.Errorf("moved per page %v, want [2 2 1]", pages)
+	}
+	var keys []string
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if k[0] == 'g' || k[0] == 'x' {
+				v, _ := it.Item().ValueCopy(nil)
+				keys = append(keys, fmt.Sprintf("%c%d=%q", k[0], idOf(k), v))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`g4=""`, `g7=""`, `x2=""`, `x3=""`, `x5=""`, `x8=""`, `x9=""`}
+	if !slices.Equal(keys, want) {
+		t.Errorf("layout after moving %q, want %q", keys, want)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		if n, next, err := MoveTombstones(txn, 0, 2); n != 0 || next != 0 || err != nil {
+			t.Errorf("second move: %d %d %v", n, next, err)
+		}
+		if err := txn.Set(Key("g/", 6), []byte("?")); err != nil {
+			return err
+		}
+		if _, _, err := MoveTombstones(txn, 0, 2); err == nil {
+			t.Errorf("a g/ value other than the legacy tombstone moved without an error")
 		}
 		return nil
 	})
