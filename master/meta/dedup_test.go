@@ -3,6 +3,7 @@ package meta
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -180,5 +181,94 @@ func TestCommandVersions(t *testing.T) {
 	out := tf.f.ApplyBatch([]*raft.Log{{Index: 1, Type: raft.LogCommand, Data: v2[:12]}})
 	if r, ok := out[0].(Result); !ok || !errors.Is(r.Err, ErrInvalid) && !errors.Is(r.Err, ErrBadCommand) {
 		t.Fatalf("truncated request id applied: %#v", out[0])
+	}
+}
+
+// Pruning starts at the floor, not at the start of it/, and deletes
+// exactly what a walk from the start would: a request whose leader clock
+// is behind the floor (a new leader's clock may be) lowers it, and its
+// outcome is pruned in its turn. A state without a floor (written before
+// it existed) is pruned from the start.
+func TestOutcomeFloor(t *testing.T) {
+	tf := newTestFSM(t)
+	tf.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	floor := func() string {
+		t.Helper()
+		return dumpState(t, tf.f)[string(keyOutcomeFloor)]
+	}
+	live := func() []string {
+		var keys []string
+		for k := range dumpState(t, tf.f) {
+			if len(k) > 3 && k[:3] == "it/" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	request := func(at time.Time) string {
+		t.Helper()
+		id := proto.NewRequestID(at)
+		if _, err := tf.request(at, id, OpPutObject, putInline("k", "v")); err != nil {
+			t.Fatal(err)
+		}
+		return string(outcomeTimeKey(at.UnixMilli(), id))
+	}
+	// Requests until the next index that prunes, all at t0: none expired,
+	// so the floor becomes the oldest key.
+	t0 := time.UnixMilli(1_795_000_000_000)
+	var old []string
+	for tf.index+1 < pruneEvery {
+		old = append(old, request(t0))
+	}
+	old = append(old, request(t0))
+	if got := floor(); got != slices.Min(old) {
+		t.Fatalf("floor after a prune with nothing expired: %q, want the first key %q", got, slices.Min(old))
+	}
+	// A request with a clock behind the floor lowers it.
+	behind := request(t0.Add(-time.Second))
+	if got := floor(); got != behind {
+		t.Fatalf("floor after a key below it: %q, want %q", got, behind)
+	}
+	// Later traffic prunes all of them, the one behind too, and leaves the
+	// floor at the first key it keeps.
+	later := t0.Add(requestRecordFor + time.Minute)
+	var fresh []string
+	for len(live()) > len(fresh) {
+		if len(fresh) > 4*pruneEvery {
+			t.Fatalf("%d outcomes left, %d fresh", len(live()), len(fresh))
+		}
+		fresh = append(fresh, request(later))
+	}
+	if got := floor(); got != slices.Min(fresh) {
+		t.Fatalf("floor after pruning %q, want the first key kept %q", got, slices.Min(fresh))
+	}
+
+	// A state without a floor prunes from the start of it/.
+	plain := newTestFSM(t)
+	plain.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "bk1"}})
+	var ids []string
+	for plain.index+1 < pruneEvery {
+		id := proto.NewRequestID(t0)
+		ids = append(ids, id)
+		if _, err := plain.request(t0, id, OpPutObject, putInline("k", "v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := dumpState(t, plain.f)[string(keyOutcomeFloor)]; ok {
+		t.Fatalf("a floor before any prune")
+	}
+	id := proto.NewRequestID(later)
+	if _, err := plain.request(later, id, OpPutObject, putInline("k", "v")); err != nil {
+		t.Fatal(err)
+	}
+	st := dumpState(t, plain.f)
+	for _, old := range ids {
+		if _, ok := st[string(outcomeKey(old))]; ok {
+			t.Fatalf("outcome %s not pruned from a state without a floor", old)
+		}
+	}
+	if got, want := st[string(keyOutcomeFloor)], string(outcomeTimeKey(later.UnixMilli(), id)); got != want {
+		t.Fatalf("floor %q, want %q", got, want)
 	}
 }

@@ -35,6 +35,7 @@ import (
 //	p/, q/               multipart uploads and their parts (upload.go)
 //	i/<request id>       outcome of a change asked for under that id
 //	it/<at BE><id>       the same ids by proposal time, for expiry
+//	m/outcomefloor       an it/ key no live it/ key is below (dedup.go)
 
 func bucketKey(name string) []byte { return []byte("b/" + name) }
 func objectPrefix(bucket string) []byte {
