@@ -40,7 +40,20 @@ type FSM struct {
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every apply
+
+	// The chunk-server registry (n/), which placement reads on every
+	// chunk lookup, decoded once per change: nodesGen counts committed
+	// batches that changed it (nodeOps) and restores, and nodesCache is
+	// the registry as read at generation nodesCacheGen.
+	nodesGen      atomic.Uint64
+	nodesMu       sync.Mutex
+	nodesCache    []Node
+	nodesCacheGen uint64
+	nodesCached   bool
 }
+
+// nodeOps are the commands that write the chunk-server registry (n/).
+var nodeOps = map[Op]bool{OpRegisterNode: true, OpSetNodeState: true}
 
 var keyApplied = []byte("m/applied")
 
@@ -194,6 +207,14 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 		}
 		if err := txn.Commit(); err != nil {
 			return 0, fmt.Errorf("commit indexes %d..%d: %w", logs[0].Index, logs[n-1].Index, err)
+		}
+		// After the commit, so that a reader that sees the new generation
+		// reads what it committed.
+		for _, l := range logs[:n] {
+			if l.Type == raft.LogCommand && len(l.Data) >= 2 && nodeOps[Op(l.Data[1])] {
+				f.nodesGen.Add(1)
+				break
+			}
 		}
 		// Only ever forward: a batch Raft replays after a restart may end
 		// below the stored index, and lowering it would make the next batch

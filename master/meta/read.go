@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -53,7 +54,18 @@ func (f *FSM) Object(bucket, key string) (*proto.Object, error) {
 }
 
 // Nodes returns the chunk server registry.
+//
+// The registry changes rarely and is read on every chunk lookup, so the
+// last read is kept until a committed change or a restore (nodesGen).
 func (f *FSM) Nodes() ([]Node, error) {
+	gen := f.nodesGen.Load() // before the read: a change after it is seen next time
+	f.nodesMu.Lock()
+	if f.nodesCached && f.nodesCacheGen == gen {
+		out := slices.Clone(f.nodesCache)
+		f.nodesMu.Unlock()
+		return out, nil
+	}
+	f.nodesMu.Unlock()
 	var out []Node
 	err := scan(f, []byte("n/"), func(k, v []byte) error {
 		var n Node
@@ -63,7 +75,13 @@ func (f *FSM) Nodes() ([]Node, error) {
 		out = append(out, n)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	f.nodesMu.Lock()
+	f.nodesCache, f.nodesCacheGen, f.nodesCached = out, gen, true
+	f.nodesMu.Unlock()
+	return slices.Clone(out), nil
 }
 
 // Members returns the master members' addresses by id.

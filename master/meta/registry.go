@@ -10,7 +10,9 @@ import (
 )
 
 // Chunk server registry states kept in Raft. Liveness (alive, dead) is soft
-// state derived from heartbeats and never replicated.
+// state derived from heartbeats and never replicated. Every command that
+// writes the registry (n/) is in nodeOps, which tells Nodes to read it
+// again.
 const (
 	NodeActive         = "active"
 	NodeDraining       = "draining"

@@ -161,5 +161,6 @@ func (f *FSM) swap(db *badger.DB, tmpDir string) error {
 	}
 	f.db = reopened
 	f.failed = nil
+	f.nodesGen.Add(1)
 	return nil
 }
