@@ -34,6 +34,21 @@ func newTestFSM(t testing.TB) *testFSM {
 	return &testFSM{t: t, f: f}
 }
 
+// snapshotBytes is the snapshot stream of f's state now.
+func snapshotBytes(t testing.TB, f *FSM) []byte {
+	t.Helper()
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	var buf bytes.Buffer
+	if err := snap.(*fsmSnapshot).write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // apply runs one encoded command and returns its result.
 func (tf *testFSM) apply(o Op, payload any) (any, error) {
 	tf.t.Helper()
@@ -284,15 +299,7 @@ func TestSnapshotRoundTripAndCorruptRestore(t *testing.T) {
 	src := newTestFSM(t)
 	src.mustApply(OpCreateBucket, CreateBucket{Bucket: proto.Bucket{Name: "snap"}})
 	src.bulk("snap", []string{"a", "b/c", "d"})
-	var buf bytes.Buffer
-	snap, err := src.f.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := snap.(*fsmSnapshot).write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap.Release()
+	buf := bytes.NewBuffer(snapshotBytes(t, src.f))
 	want := dumpState(t, src.f)
 
 	dst := newTestFSM(t)

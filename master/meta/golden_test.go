@@ -295,16 +295,7 @@ func TestGoldenSnapshot(t *testing.T) {
 	for _, e := range goldenLog() {
 		tf.applyRaw(encodeGolden(t, e))
 	}
-	snap, err := tf.f.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer snap.Release()
-	var buf bytes.Buffer
-	if err := snap.(*fsmSnapshot).write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	checkGolden(t, "snapshot.golden", buf.Bytes())
+	checkGolden(t, "snapshot.golden", snapshotBytes(t, tf.f))
 	if *update {
 		return
 	}

@@ -129,17 +129,8 @@ func TestTenThousandPartsFit(t *testing.T) {
 	rec, _ := encodeValue(o)
 	t.Logf("record of %d parts and %d extents: %d bytes", len(o.Parts), len(o.Extents), len(rec))
 
-	snap, err := tf.f.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := snap.(*fsmSnapshot).write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap.Release()
 	dst := newTestFSM(t)
-	if err := dst.f.Restore(io.NopCloser(bytes.NewReader(buf.Bytes()))); err != nil {
+	if err := dst.f.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, tf.f)))); err != nil {
 		t.Fatal(err)
 	}
 	back, err := dst.f.Object("bk1", "huge")

@@ -3,6 +3,7 @@ package meta
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 
@@ -34,17 +35,17 @@ func TestNodesFollowChanges(t *testing.T) {
 		t.Fatalf("empty registry read %v", got)
 	}
 	tf.mustApply(OpRegisterNode, RegisterNode{Node: Node{ID: "n1", Address: "127.0.0.1:1"}})
-	if got := nodeIDs(t, tf.f); !equal(got, "n1=active") {
+	if got := nodeIDs(t, tf.f); !slices.Equal(got, []string{"n1=active"}) {
 		t.Fatalf("after a registration: %v", got)
 	}
 	// A caller's changes to what it got stay its own.
 	ns, _ := tf.f.Nodes()
 	ns[0].State = "scribbled"
-	if got := nodeIDs(t, tf.f); !equal(got, "n1=active") {
+	if got := nodeIDs(t, tf.f); !slices.Equal(got, []string{"n1=active"}) {
 		t.Fatalf("a caller's change reached the registry: %v", got)
 	}
 	tf.mustApply(OpSetNodeState, SetNodeState{ID: "n1", State: NodeDraining})
-	if got := nodeIDs(t, tf.f); !equal(got, "n1=draining") {
+	if got := nodeIDs(t, tf.f); !slices.Equal(got, []string{"n1=draining"}) {
 		t.Fatalf("after a state change: %v", got)
 	}
 	// A batch whose registration is not its first entry.
@@ -61,12 +62,12 @@ func TestNodesFollowChanges(t *testing.T) {
 		logs = append(logs, &raft.Log{Index: tf.index, Type: raft.LogCommand, Data: data})
 	}
 	tf.f.ApplyBatch(logs)
-	if got := nodeIDs(t, tf.f); !equal(got, "n1=draining", "n2=active") {
+	if got := nodeIDs(t, tf.f); !slices.Equal(got, []string{"n1=draining", "n2=active"}) {
 		t.Fatalf("after a batch: %v", got)
 	}
 	// Other commands leave the registry read as it was.
 	tf.mustApply(OpAllocChunks, AllocChunks{Count: 1})
-	if got := nodeIDs(t, tf.f); !equal(got, "n1=draining", "n2=active") {
+	if got := nodeIDs(t, tf.f); !slices.Equal(got, []string{"n1=draining", "n2=active"}) {
 		t.Fatalf("after another command: %v", got)
 	}
 
@@ -76,19 +77,10 @@ func TestNodesFollowChanges(t *testing.T) {
 	for range 10 {
 		src.mustApply(OpAllocChunks, AllocChunks{Count: 1}) // newer than tf's state
 	}
-	snap, err := src.f.Snapshot()
-	if err != nil {
+	if err := tf.f.Restore(io.NopCloser(bytes.NewReader(snapshotBytes(t, src.f)))); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := snap.(*fsmSnapshot).write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap.Release()
-	if err := tf.f.Restore(io.NopCloser(&buf)); err != nil {
-		t.Fatal(err)
-	}
-	if got := nodeIDs(t, tf.f); !equal(got, "n9=active") {
+	if got := nodeIDs(t, tf.f); !slices.Equal(got, []string{"n9=active"}) {
 		t.Fatalf("after a restore: %v", got)
 	}
 }
@@ -125,16 +117,4 @@ func TestNodesConcurrentWithChanges(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-}
-
-func equal(got []string, want ...string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
 }
