@@ -47,8 +47,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
-
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta/kv"
 	"github.com/granary-store/granary/master/meta/metaerr"
@@ -286,17 +284,16 @@ func Deleted(txn *kv.Txn, ids []proto.ChunkID) (map[proto.ChunkID]bool, error) {
 // times.
 func MoveTombstones(txn *kv.Txn, from proto.ChunkID, limit int) (moved int, next proto.ChunkID, err error) {
 	var ids []proto.ChunkID
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("g/")})
-	for it.Seek(Key("g/", from)); it.Valid() && len(ids) < limit; it.Next() {
-		k := it.Item().Key()
-		if len(k) == 10 && it.Item().ValueSize() > 0 {
+	kv.ScanKeysFrom(txn, []byte("g/"), Key("g/", from), func(k []byte, size int64) bool {
+		if len(ids) == limit {
+			next = idOf(k)
+			return false
+		}
+		if len(k) == 10 && size > 0 {
 			ids = append(ids, idOf(k))
 		}
-	}
-	if it.Valid() {
-		next = idOf(it.Item().KeyCopy(nil))
-	}
-	it.Close()
+		return true
+	})
 	for _, id := range ids {
 		v, ok, err := kv.Raw(txn, Key("g/", id))
 		if err != nil {

@@ -211,3 +211,15 @@ func ScanKeys(txn *Txn, prefix []byte, fn func(k []byte, size int64)) {
 		fn(it.Item().Key(), it.Item().ValueSize())
 	}
 }
+
+// ScanKeysFrom is ScanKeys starting at key from (a key under prefix, or
+// prefix itself) and stopping at the first key for which fn returns false.
+func ScanKeysFrom(txn *Txn, prefix, from []byte, fn func(k []byte, size int64) bool) {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(from); it.Valid(); it.Next() {
+		if !fn(it.Item().Key(), it.Item().ValueSize()) {
+			return
+		}
+	}
+}
