@@ -50,6 +50,14 @@ type FSM struct {
 	nodesCache    []Node
 	nodesCacheGen uint64
 	nodesCached   bool
+
+	// The chunk index's c/, g/ and s/ entries in memory, which the healer
+	// reads every round (chunkindex.Mirror). A batch commits and its
+	// journal is applied under idxMu, so a reader that holds idxMu and
+	// opens a Badger view sees the same commits in both. Lock order:
+	// idxMu before mu.
+	idxMu sync.RWMutex
+	idx   *chunkindex.Mirror
 }
 
 // nodeOps are the commands that write the chunk-server registry (n/).
@@ -68,12 +76,29 @@ func Open(dir string, logger *slog.Logger) (*FSM, error) {
 	if err == nil {
 		err = moveTombstones(db, logger)
 	}
+	if err == nil {
+		f.idx, err = loadMirror(db)
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	f.applied.Store(idx)
 	return f, nil
+}
+
+// loadMirror reads the chunk index's mirror from db.
+func loadMirror(db *badger.DB) (*chunkindex.Mirror, error) {
+	var m *chunkindex.Mirror
+	err := db.View(func(txn *badger.Txn) error {
+		var err error
+		m, err = chunkindex.Load(txn)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("master: load the chunk index: %w", err)
+	}
+	return m, nil
 }
 
 func openBadger(dir string, logger *slog.Logger) (*badger.DB, error) {
@@ -195,7 +220,9 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 	limit := len(logs)
 	for {
 		txn := db.NewTransaction(true)
+		journal := chunkindex.Record(txn)
 		n, err := f.applyInto(txn, logs[:limit], out)
+		chunkindex.Stop(txn)
 		if errors.Is(err, badger.ErrTxnTooBig) && n > 0 {
 			txn.Discard()
 			limit = n
@@ -205,7 +232,7 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 			txn.Discard()
 			return 0, fmt.Errorf("apply at index %d: %w", logs[n].Index, err)
 		}
-		if err := txn.Commit(); err != nil {
+		if err := f.commit(txn, journal); err != nil {
 			return 0, fmt.Errorf("commit indexes %d..%d: %w", logs[0].Index, logs[n-1].Index, err)
 		}
 		// After the commit, so that a reader that sees the new generation
@@ -224,6 +251,26 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 		}
 		return n, nil
 	}
+}
+
+// verifyIndex checks the chunk index's mirror against the stored index
+// (chunkindex.Mirror.Verify).
+func (f *FSM) verifyIndex() error {
+	f.idxMu.RLock()
+	defer f.idxMu.RUnlock()
+	return f.view(f.idx.Verify)
+}
+
+// commit commits txn and brings the chunk index's mirror up to date with
+// it, as one step for readers that hold idxMu.
+func (f *FSM) commit(txn *badger.Txn, journal *chunkindex.Journal) error {
+	f.idxMu.Lock()
+	defer f.idxMu.Unlock()
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	f.idx.Apply(journal)
+	return nil
 }
 
 // applyInto runs entries in txn. It returns how many entries it applied and

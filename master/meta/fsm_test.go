@@ -31,7 +31,15 @@ func newTestFSM(t testing.TB) *testFSM {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return &testFSM{t: t, f: f}
+	tf := &testFSM{t: t, f: f}
+	// Whatever a test did, the chunk index in memory matches the stored
+	// one (a test that swapped tf.f checks the one it left).
+	t.Cleanup(func() {
+		if err := tf.f.verifyIndex(); err != nil {
+			t.Errorf("after the test: %v", err)
+		}
+	})
+	return tf
 }
 
 // snapshotBytes is the snapshot stream of f's state now.

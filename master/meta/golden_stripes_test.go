@@ -10,6 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/master/meta/chunkindex"
 )
 
 // TestGoldenStripeEntries: the stripe index (s/<first shard>) that puts,
@@ -72,9 +73,18 @@ func TestStripeIndexFollowsRecords(t *testing.T) {
 	// An entry left behind for a freed stripe (a command that forgot to
 	// remove it) is not a live stripe: never repaired, counted or missing.
 	freed := entries[2].payload.(PutObject).Object.Extents[0].Stripe // overwritten by entry 5
-	if err := tf.f.db.Update(func(txn *badger.Txn) error {
-		return put(txn, chunkKey("s/", freed.Shards[0]), StripeRecord{K: 2, M: 1, Cell: 4, Size: 10, Shards: freed.Shards})
-	}); err != nil {
+	// Written as a command would write it, so that the chunk index in
+	// memory has it too.
+	txn := tf.f.db.NewTransaction(true)
+	journal := chunkindex.Record(txn)
+	err = chunkindex.SwapStripes(txn, nil, map[proto.ChunkID]StripeRecord{
+		freed.Shards[0]: {K: 2, M: 1, Cell: 4, Size: 10, Shards: freed.Shards},
+	})
+	chunkindex.Stop(txn)
+	if err == nil {
+		err = tf.f.commit(txn, journal)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	refs, live, err := tf.f.RefsAndStripes()

@@ -141,7 +141,9 @@ func (f *FSM) ChunkSizes() (map[proto.ChunkID]int64, error) {
 // GCChunks returns the chunks queued for deletion and not yet gone (the
 // tombstones of finished deletions are skipped).
 func (f *FSM) GCChunks() (map[proto.ChunkID]bool, error) {
-	return viewed(f, func(txn *badger.Txn) (map[proto.ChunkID]bool, error) { return chunkindex.Queued(txn), nil })
+	f.idxMu.RLock()
+	defer f.idxMu.RUnlock()
+	return f.idx.Queued(), nil
 }
 
 // Deleted returns which of ids were deleted for good: queued for deletion

@@ -90,7 +90,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		os.RemoveAll(tmpDir)
 		return fmt.Errorf("master: restore snapshot at %d: %w", index, badSnapshot(err))
 	}
-	if err := f.swap(db, tmpDir); err != nil {
+	if err := f.swapAndLoad(db, tmpDir); err != nil {
 		return err
 	}
 	f.applied.Store(index)
@@ -130,6 +130,26 @@ func loadRecords(db *badger.DB, sr *snapstream.Reader) error {
 		return err
 	}
 	return db.Sync()
+}
+
+// swapAndLoad swaps db in (swap) and loads the chunk index's mirror from
+// it, as one step for readers that hold idxMu.
+func (f *FSM) swapAndLoad(db *badger.DB, tmpDir string) error {
+	f.idxMu.Lock()
+	defer f.idxMu.Unlock()
+	if err := f.swap(db, tmpDir); err != nil {
+		return err
+	}
+	f.mu.RLock()
+	live := f.db
+	f.mu.RUnlock()
+	m, err := loadMirror(live)
+	if err != nil {
+		f.Fail(err)
+		return err
+	}
+	f.idx = m
+	return nil
 }
 
 // swap replaces the live database with db (opened at tmpDir).

@@ -13,7 +13,9 @@ type StripeRecord = chunkindex.Stripe
 
 // Stripes returns every indexed stripe by its first shard's chunk id.
 func (f *FSM) Stripes() (map[proto.ChunkID]StripeRecord, error) {
-	return viewed(f, chunkindex.Stripes)
+	f.idxMu.RLock()
+	defer f.idxMu.RUnlock()
+	return f.idx.Stripes(), nil
 }
 
 // ChunkRefs returns every referenced chunk that is not a shard of an
@@ -32,6 +34,8 @@ func (f *FSM) ChunkRefs() (map[proto.ChunkID]int, error) {
 // command failed to remove) is left out, so it is never repaired or
 // counted missing.
 func (f *FSM) RefsAndStripes() (map[proto.ChunkID]int, map[proto.ChunkID]StripeRecord, error) {
+	f.idxMu.RLock() // before the buckets: they are at least as new as the mirror
+	defer f.idxMu.RUnlock()
 	buckets, err := f.Buckets()
 	if err != nil {
 		return nil, nil, err
@@ -40,31 +44,24 @@ func (f *FSM) RefsAndStripes() (map[proto.ChunkID]int, map[proto.ChunkID]StripeR
 	for _, b := range buckets {
 		target[b.Name] = max(b.Replication, 1)
 	}
-	refs, stripes := map[proto.ChunkID]int{}, map[proto.ChunkID]StripeRecord{}
-	err = f.view(func(txn *badger.Txn) error {
-		indexed, err := chunkindex.Stripes(txn)
-		if err != nil {
-			return err
+	stripes := map[proto.ChunkID]StripeRecord{}
+	shards := map[proto.ChunkID]bool{}
+	for id, r := range f.idx.Stripes() {
+		if !f.idx.Referenced(id) {
+			continue
 		}
-		all, err := chunkindex.Referenced(txn)
-		if err != nil {
-			return err
+		stripes[id] = r
+		for _, c := range r.Shards {
+			shards[c] = true
 		}
-		for id, r := range indexed {
-			if _, live := all[id]; !live {
-				continue
-			}
-			stripes[id] = r
-			for _, c := range r.Shards {
-				delete(all, c)
-			}
-		}
-		for id, bucket := range all {
+	}
+	refs := map[proto.ChunkID]int{}
+	f.idx.RangeRefs(func(id proto.ChunkID, bucket string) {
+		if !shards[id] {
 			refs[id] = target[bucket]
 		}
-		return nil
 	})
-	return refs, stripes, err
+	return refs, stripes, nil
 }
 
 // ChunkOwners returns, for each of ids that an object or part references,

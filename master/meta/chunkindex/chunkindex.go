@@ -139,12 +139,15 @@ func Swap(txn *kv.Txn, oldSet, newSet map[proto.ChunkID]bool, ref string) error 
 		if err := kv.SetRaw(txn, Key("g/", id), nil); err != nil {
 			return err
 		}
+		note(txn, op{kind: opUnref, id: id})
+		note(txn, op{kind: opQueue, id: id})
 		freed++
 	}
 	for _, id := range Sorted(newSet) {
 		if err := kv.SetRaw(txn, Key("c/", id), []byte(ref)); err != nil {
 			return err
 		}
+		note(txn, op{kind: opRef, id: id, ref: ref})
 		if !oldSet[id] {
 			added++
 		}
@@ -196,6 +199,7 @@ func finish(txn *kv.Txn, id proto.ChunkID) error {
 	if err := kv.Del(txn, Key("g/", id)); err != nil {
 		return err
 	}
+	note(txn, op{kind: opFinish, id: id})
 	return kv.SetRaw(txn, Key("x/", id), nil)
 }
 
@@ -227,6 +231,7 @@ func CollectOrphans(txn *kv.Txn, ids []proto.ChunkID) (int64, error) {
 		if err := kv.SetRaw(txn, Key("g/", id), nil); err != nil {
 			return 0, err
 		}
+		note(txn, op{kind: opQueue, id: id})
 		n++
 	}
 	return n, kv.AddCounter(txn, keyGC, n)

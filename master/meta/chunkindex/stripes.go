@@ -51,6 +51,7 @@ func SwapStripes(txn *kv.Txn, oldSet, newSet map[proto.ChunkID]Stripe) error {
 		if err := kv.Del(txn, Key("s/", id)); err != nil {
 			return err
 		}
+		note(txn, op{kind: opUnstripe, id: id})
 	}
 	for _, id := range slices.Sorted(maps.Keys(newSet)) {
 		if _, had := oldSet[id]; had {
@@ -59,6 +60,7 @@ func SwapStripes(txn *kv.Txn, oldSet, newSet map[proto.ChunkID]Stripe) error {
 		if err := kv.Put(txn, Key("s/", id), newSet[id]); err != nil {
 			return err
 		}
+		note(txn, op{kind: opStripe, id: id, stripe: newSet[id]})
 	}
 	return nil
 }
