@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
@@ -33,7 +33,9 @@ type healer struct {
 	replicas  *replicaMap
 	apply     applyFunc
 	leader    func() bool     // this member is the ready leader
-	kicks     chan struct{}   // wakes the loop; buffered, 1
+	kicks     chan struct{}   // wakes the loop for a round; buffered, 1
+	rearms    chan struct{}   // wakes the loop to reset its death timer; buffered, 1
+	deathAt   atomic.Int64    // when the loop's death timer fires (Unix ns; 0: not set yet)
 	closing   <-chan struct{} // closed when the member closes: long polls end
 	refsCache refsCache       // readRefs' last scan
 
@@ -174,7 +176,11 @@ func (h *healer) heartbeat(hb *proto.HeartbeatRequest) (proto.HeartbeatReply, er
 	if !known {
 		return reply, nil
 	}
-	h.nodes.live.seen(hb.ID, h.now(), hb)
+	now := h.now()
+	h.nodes.live.seen(hb.ID, now, hb)
+	if now.Add(h.nodes.deadAfter).UnixNano() < h.deathAt.Load() {
+		h.rearm() // a server whose deadline the loop's death timer misses
+	}
 	reply.NeedFullReport = h.replicas.apply(hb.ID, hb.Full, hb.Report, hb.Added, hb.Removed)
 	if hb.Full {
 		h.replicas.sized(hb.Report, hb.ReportSizes)
@@ -186,7 +192,7 @@ func (h *healer) heartbeat(hb *proto.HeartbeatRequest) (proto.HeartbeatReply, er
 		h.replicas.markCorrupt(c, hb.ID, "verification failed on the server")
 	}
 	h.failed(hb.ID, hb.Failed)
-	if len(hb.Added) > 0 || len(hb.Removed) > 0 || len(hb.Failed) > 0 || len(hb.Corrupt) > 0 {
+	if len(hb.Failed) > 0 || len(hb.Corrupt) > 0 || h.awaited(hb.ID, hb.Added, hb.Removed) {
 		h.kick()
 	}
 	if safe, _ := h.safeMode(); !safe {
@@ -236,11 +242,52 @@ func (h *healer) safeMode() (bool, string) {
 	return false, ""
 }
 
+// awaited reports whether a heartbeat's added or removed chunks finish
+// work a round sent server: a copy or shard rebuild to it, a deletion on
+// it. Only those kick a round early. Chunks that writers add and
+// deletions the healer did not ask for wait for the next tick: under
+// write load every heartbeat adds chunks, and kicking on each ran rounds
+// (which cost time in proportion to the chunks stored) several times per
+// interval.
+func (h *healer) awaited(server proto.NodeID, added, removed []proto.ChunkID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inflight == nil {
+		return false
+	}
+	for _, c := range added {
+		if _, ok := h.inflight.Copies[c][server]; ok {
+			return true
+		}
+		if op, ok := h.inflight.Reconstructs[c]; ok && op.Target == server {
+			return true
+		}
+	}
+	for _, c := range removed {
+		if _, ok := h.inflight.Deletes[c][server]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // kick asks for a repair round soon (a copy finished or failed, so a slot
 // is free), without waiting for the ticker.
 func (h *healer) kick() {
 	select {
 	case h.kicks <- struct{}{}:
+	default:
+	}
+}
+
+// rearm makes the loop reset its death timer without a round: a server
+// was heard from whose deadline comes before the timer's (one new, or
+// back from the dead). Heartbeats of servers the timer covers only move
+// their deadlines later: the timer fires early, the round finds nobody
+// dead, and the loop sets it again.
+func (h *healer) rearm() {
+	select {
+	case h.rearms <- struct{}{}:
 	default:
 	}
 }
@@ -260,13 +307,17 @@ func (h *healer) loop(done <-chan struct{}) {
 	for {
 		// A millisecond past the deadline, so the server counts as dead
 		// when the round looks.
-		death.Reset(h.nodes.live.untilNextDeath(h.now(), h.nodes.deadAfter) + time.Millisecond)
+		next := h.nodes.live.untilNextDeath(h.now(), h.nodes.deadAfter) + time.Millisecond
+		h.deathAt.Store(h.now().Add(next).UnixNano())
+		death.Reset(next)
 		select {
 		case <-done:
 			return
 		case <-tick.C:
 		case <-h.kicks:
 		case <-death.C:
+		case <-h.rearms:
+			continue
 		}
 		if wait := time.Until(last.Add(gap)); wait > 0 {
 			select {
@@ -465,7 +516,7 @@ func (h *healer) orphanTimers(in *repair.Input, shards, queued, deleted map[prot
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := map[proto.ChunkID]time.Time{}
-	for _, c := range slices.Sorted(maps.Keys(in.Holders)) {
+	for c := range in.Holders {
 		if _, ref := in.Refs[c]; ref || shards[c] || queued[c] || deleted[c] {
 			delete(h.seen, c)
 			continue

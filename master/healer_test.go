@@ -11,6 +11,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/master/meta"
+	"github.com/granary-store/granary/master/repair"
 	"github.com/granary-store/granary/placement"
 )
 
@@ -148,5 +149,60 @@ func TestReadRefsCachedUntilTheNextCommand(t *testing.T) {
 	}
 	if _, ok := after[1]; !ok || len(first) != 0 {
 		t.Fatalf("before the commit %v, after %v: want chunk 1 referenced only after", first, after)
+	}
+}
+
+// A heartbeat kicks a round early only when it finishes work a round sent
+// (a copy or rebuild to that server, a deletion on it) or reports a failed
+// copy or a corrupt replica; chunks writers add wait for the next tick.
+func TestHeartbeatKicksOnlyForAwaitedWork(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	h := newTestHealer(t, &now)
+	for _, id := range []proto.NodeID{"n1", "n2"} {
+		req := proto.RegisterRequest{ID: id, Address: string(id) + ":1", Rack: "r-" + string(id)}
+		if _, err := h.nodes.register(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.heartbeat(&proto.HeartbeatRequest{ID: id, CapacityBytes: 1 << 30, Full: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-h.kicks: // whatever registration did
+	default:
+	}
+	h.mu.Lock()
+	h.inflight.Copies[10] = map[proto.NodeID]repair.CopyOp{"n2": {Source: "n1", At: now}}
+	h.inflight.Reconstructs[20] = repair.ReconstructOp{Target: "n2"}
+	h.inflight.Deletes[30] = map[proto.NodeID]time.Time{"n1": now}
+	h.mu.Unlock()
+	for _, c := range []struct {
+		name string
+		hb   proto.HeartbeatRequest
+		kick bool
+	}{
+		{"chunks a writer added", proto.HeartbeatRequest{ID: "n2", Added: []proto.ChunkID{11, 12}}, false},
+		{"a copy to another server", proto.HeartbeatRequest{ID: "n1", Added: []proto.ChunkID{10}}, false},
+		{"a copy done", proto.HeartbeatRequest{ID: "n2", Added: []proto.ChunkID{11, 10}}, true},
+		{"a rebuild done", proto.HeartbeatRequest{ID: "n2", Added: []proto.ChunkID{20}}, true},
+		{"a deletion nobody asked for", proto.HeartbeatRequest{ID: "n2", Removed: []proto.ChunkID{30}}, false},
+		{"a deletion done", proto.HeartbeatRequest{ID: "n1", Removed: []proto.ChunkID{30}}, true},
+		{"a copy failed", proto.HeartbeatRequest{ID: "n1", Failed: []proto.ChunkID{99}}, true},
+		{"a corrupt replica", proto.HeartbeatRequest{ID: "n1", Corrupt: []proto.ChunkID{98}}, true},
+	} {
+		hb := c.hb
+		hb.CapacityBytes = 1 << 30
+		if _, err := h.heartbeat(&hb); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		kicked := false
+		select {
+		case <-h.kicks:
+			kicked = true
+		default:
+		}
+		if kicked != c.kick {
+			t.Errorf("%s: kicked %t, want %t", c.name, kicked, c.kick)
+		}
 	}
 }

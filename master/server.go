@@ -107,7 +107,7 @@ func (s *Server) wire() {
 	s.nodes = &nodes{fsm: s.fsm, live: s.live, apply: s.apply, now: s.now, deadAfter: s.cfg.DeadAfter}
 	s.heal = &healer{
 		cfg: &s.cfg, log: s.log.With("component", "repair"), now: s.now, fsm: s.fsm, nodes: s.nodes,
-		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1), closing: s.done,
+		replicas: s.replicas, apply: s.apply, leader: s.IsLeader, kicks: make(chan struct{}, 1), rearms: make(chan struct{}, 1), closing: s.done,
 	}
 	s.alloc = alloc.New(alloc.Config{Apply: s.apply, Servers: s.nodes.placement, Holders: s.replicas.holders,
 		Renew: s.heal.renew, Safe: s.heal.safeMode})

@@ -12,8 +12,8 @@
 //	                   its id is never committable again
 //	s/<chunk id>       Stripe whose first shard it is
 //
-// g/ holds only pending deletions, so the healer's scan of it each round
-// costs what is pending, not every chunk ever deleted. Before x/ (states
+// g/ holds only pending deletions. The healer reads c/, g/ and s/ from a
+// Mirror in memory, not by scanning them. Before x/ (states
 // written up to 2026-11-30) a finished deletion stayed under g/ with the
 // value "d" (legacyDone). Every reader here takes such an entry as an x/
 // one, and MoveTombstones moves them to x/ when a state is opened or
