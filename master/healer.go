@@ -307,8 +307,9 @@ func (h *healer) loop(done <-chan struct{}) {
 	for {
 		// A millisecond past the deadline, so the server counts as dead
 		// when the round looks.
-		next := h.nodes.live.untilNextDeath(h.now(), h.nodes.deadAfter) + time.Millisecond
-		h.deathAt.Store(h.now().Add(next).UnixNano())
+		now := h.now()
+		next := h.nodes.live.untilNextDeath(now, h.nodes.deadAfter) + time.Millisecond
+		h.deathAt.Store(now.Add(next).UnixNano())
 		death.Reset(next)
 		select {
 		case <-done:

@@ -253,14 +253,6 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 	}
 }
 
-// verifyIndex checks the chunk index's mirror against the stored index
-// (chunkindex.Mirror.Verify).
-func (f *FSM) verifyIndex() error {
-	f.idxMu.RLock()
-	defer f.idxMu.RUnlock()
-	return f.view(f.idx.Verify)
-}
-
 // commit commits txn and brings the chunk index's mirror up to date with
 // it, as one step for readers that hold idxMu.
 func (f *FSM) commit(txn *badger.Txn, journal *chunkindex.Journal) error {

@@ -42,6 +42,14 @@ func newTestFSM(t testing.TB) *testFSM {
 	return tf
 }
 
+// verifyIndex checks the chunk index's mirror against the stored index
+// (chunkindex.Mirror.Verify).
+func (f *FSM) verifyIndex() error {
+	f.idxMu.RLock()
+	defer f.idxMu.RUnlock()
+	return f.view(f.idx.Verify)
+}
+
 // snapshotBytes is the snapshot stream of f's state now.
 func snapshotBytes(t testing.TB, f *FSM) []byte {
 	t.Helper()

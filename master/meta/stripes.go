@@ -46,15 +46,15 @@ func (f *FSM) RefsAndStripes() (map[proto.ChunkID]int, map[proto.ChunkID]StripeR
 	}
 	stripes := map[proto.ChunkID]StripeRecord{}
 	shards := map[proto.ChunkID]bool{}
-	for id, r := range f.idx.Stripes() {
+	f.idx.RangeStripes(func(id proto.ChunkID, r StripeRecord) {
 		if !f.idx.Referenced(id) {
-			continue
+			return
 		}
 		stripes[id] = r
 		for _, c := range r.Shards {
 			shards[c] = true
 		}
-	}
+	})
 	refs := map[proto.ChunkID]int{}
 	f.idx.RangeRefs(func(id proto.ChunkID, bucket string) {
 		if !shards[id] {

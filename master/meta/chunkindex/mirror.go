@@ -67,6 +67,14 @@ func (m *Mirror) Referenced(id proto.ChunkID) bool {
 	return ok
 }
 
+// RangeStripes calls fn with each stripe of the index (Stripes), in no
+// order. The record's shard list is shared: read-only.
+func (m *Mirror) RangeStripes(fn func(first proto.ChunkID, st Stripe)) {
+	for id, st := range m.stripes {
+		fn(id, st)
+	}
+}
+
 // Queued returns a copy of the pending deletions (Queued).
 func (m *Mirror) Queued() map[proto.ChunkID]bool { return maps.Clone(m.queued) }
 

@@ -205,11 +205,10 @@ func Scan(txn *Txn, prefix []byte, fn func(k, v []byte) error) error {
 // during the call. The size is Badger's ValueSize, which is 0 for a value
 // written earlier in txn itself: scan read-only transactions, or use Raw.
 func ScanKeys(txn *Txn, prefix []byte, fn func(k []byte, size int64)) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		fn(it.Item().Key(), it.Item().ValueSize())
-	}
+	ScanKeysFrom(txn, prefix, prefix, func(k []byte, size int64) bool {
+		fn(k, size)
+		return true
+	})
 }
 
 // ScanKeysFrom is ScanKeys starting at key from (a key under prefix, or
