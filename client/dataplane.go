@@ -52,6 +52,15 @@ func (c *Client) pipelineWrite(ctx context.Context, ct proto.ChunkTargets, body 
 // once.
 const fanOutMax = 256 << 10
 
+// startInlineMax is the largest chunk whose local replicas a fan-out
+// writes from its own goroutine: it starts each (the bytes go to the
+// volume's page cache, microseconds) and then commits each, so their group
+// commits still overlap. That spares a goroutine per replica, whose
+// wake-ups are what a small write waits on when the machine is busy.
+// Larger replicas (direct I/O, chunk files) each get a goroutine, so their
+// writes to the disk overlap too.
+const startInlineMax = 32 << 10
+
 // fanOutWrite sends the chunk to each of its targets at once, each
 // writing its own replica and forwarding nothing (a target on this host
 // is written directly, see ChunkWriter); open returns a fresh reader of
@@ -70,14 +79,40 @@ func (c *Client) fanOutWrite(ctx context.Context, ct proto.ChunkTargets, open fu
 		failed NodeID
 		err    error
 	}
+	var first answer
+	note := func(a answer) {
+		if a.err != nil && first.err == nil {
+			first = a
+			cancel() // the chunk goes elsewhere: the other replicas are moot
+		}
+	}
+	type started struct {
+		t      proto.Target
+		commit func() error
+		add    func(int64)
+	}
+	var inline []started
 	answers := make(chan answer, len(ct.Targets))
+	spawned := 0
 	for i, t := range ct.Targets {
 		add := progress
 		if i > 0 {
 			add = nil
 		}
-		one := proto.ChunkTargets{ID: ct.ID, Targets: []proto.Target{t}}
 		lw := c.localWriter(t.ID)
+		if lw != nil && n <= startInlineMax {
+			if first.err != nil {
+				continue // a replica failed already
+			}
+			commit, failed, err := c.startLocal(ctx, lw, t, ct.ID, open(), n)
+			note(answer{failed, err})
+			if err == nil {
+				inline = append(inline, started{t, commit, add})
+			}
+			continue
+		}
+		one := proto.ChunkTargets{ID: ct.ID, Targets: []proto.Target{t}}
+		spawned++
 		go func() { // owned by this call, which waits for its answer; cancel cuts a remote one short
 			var a answer
 			if lw != nil {
@@ -88,12 +123,12 @@ func (c *Client) fanOutWrite(ctx context.Context, ct proto.ChunkTargets, open fu
 			answers <- a
 		}()
 	}
-	var first answer
-	for range ct.Targets {
-		if a := <-answers; a.err != nil && first.err == nil {
-			first = a
-			cancel() // the chunk goes elsewhere: the other replicas are moot
-		}
+	for _, s := range inline {
+		failed, err := c.commitLocal(s.commit, s.t, ct.ID, n, s.add)
+		note(answer{failed, err})
+	}
+	for range spawned {
+		note(<-answers)
 	}
 	return first.failed, first.err
 }

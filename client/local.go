@@ -19,14 +19,18 @@ type ChunkReader interface {
 }
 
 // ChunkWriter is a ChunkReader that can also store a chunk on its server
-// directly (granary server's chunk servers can: chunkserver.WriteLocal):
-// exactly n bytes from r, durable when it returns nil, reported to the
-// master by that server. A Put writes the replicas of a chunk whose every
-// target is on this host, and the local replicas of a small chunk, this
-// way rather than through the data plane (a short-circuit write).
+// directly (granary server's chunk servers can: chunkserver.StartLocal):
+// StartChunk writes exactly n bytes from r and returns once they are
+// written, and commit, which must be called once when StartChunk returns
+// nil, returns nil once the chunk is durable, reported to the master by
+// that server. A Put writes the replicas of a chunk whose every target is
+// on this host, and the local replicas of a small chunk, this way rather
+// than through the data plane (a short-circuit write): a small chunk's
+// local replicas are all started before the first commit, so their
+// fsyncs overlap.
 type ChunkWriter interface {
 	ChunkReader
-	WriteChunk(ctx context.Context, chunk ChunkID, r io.Reader, n int64) error
+	StartChunk(ctx context.Context, chunk ChunkID, r io.Reader, n int64) (commit func() error, err error)
 }
 
 // localWriter returns the writer of chunk server id when it is on this
@@ -51,7 +55,26 @@ func (c *Client) allLocal(ct proto.ChunkTargets) bool {
 // bytes.Reader of a chunk held in memory) is copied once; progress hears
 // of the bytes when they are written.
 func (c *Client) writeLocal(ctx context.Context, lw ChunkWriter, t proto.Target, chunk ChunkID, body io.Reader, n int64, progress func(int64)) (NodeID, error) {
-	if err := lw.WriteChunk(ctx, chunk, body, n); err != nil {
+	commit, failed, err := c.startLocal(ctx, lw, t, chunk, body, n)
+	if err != nil {
+		return failed, err
+	}
+	return c.commitLocal(commit, t, chunk, n, progress)
+}
+
+// startLocal starts writing one replica of a chunk through lw (writeLocal's
+// first half); on success the caller must call commitLocal.
+func (c *Client) startLocal(ctx context.Context, lw ChunkWriter, t proto.Target, chunk ChunkID, body io.Reader, n int64) (func() error, NodeID, error) {
+	commit, err := lw.StartChunk(ctx, chunk, body, n)
+	if err != nil {
+		return nil, t.ID, fmt.Errorf("client: write chunk %d locally to %s: %w", chunk, t.ID, err)
+	}
+	return commit, "", nil
+}
+
+// commitLocal waits until a replica started by startLocal is durable.
+func (c *Client) commitLocal(commit func() error, t proto.Target, chunk ChunkID, n int64, progress func(int64)) (NodeID, error) {
+	if err := commit(); err != nil {
 		return t.ID, fmt.Errorf("client: write chunk %d locally to %s: %w", chunk, t.ID, err)
 	}
 	if progress != nil {

@@ -25,12 +25,12 @@ type chunkWriter struct {
 	fail   bool
 }
 
-func (w chunkWriter) WriteChunk(ctx context.Context, id client.ChunkID, r io.Reader, n int64) error {
+func (w chunkWriter) StartChunk(ctx context.Context, id client.ChunkID, r io.Reader, n int64) (func() error, error) {
 	w.writes.Add(1)
 	if w.fail {
-		return errors.New("injected local write failure")
+		return nil, errors.New("injected local write failure")
 	}
-	return w.cs.WriteLocal(ctx, id, r, n)
+	return w.cs.StartLocal(ctx, id, r, n)
 }
 
 // writerClient returns a client for which every chunk server of c is on

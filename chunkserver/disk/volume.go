@@ -63,13 +63,26 @@ type appender struct {
 	df      File
 	dfTried bool
 
+	// The syncer (syncLoop, one goroutine per appender unless
+	// Config.NoSync) runs the group commits: a writer that waits asks for
+	// one on kick, and the syncer fsyncs every record written by then.
+	// Writers of several replicas write each of them first and then wait
+	// for all, and their fsyncs run in parallel, without a goroutine per
+	// replica. The appender stops it (stop) when its file closes, and
+	// waits for it (stopped).
+	kick    chan struct{} // buffered 1
+	stop    chan struct{}
+	stopped chan struct{}
+
 	mu      sync.Mutex
 	cond    sync.Cond
 	end     int64           // offset of the next record
 	done    int64           // every record below done is written (or voided)
 	written map[int64]int64 // records written past done: start -> end
 	synced  int64           // every record below synced is durable
-	syncing bool            // a leader's fsync is running
+	syncing bool            // the syncer's fsync is running
+	asked   bool            // a writer asked the syncer for an fsync it has not started
+	waiting int             // writers in wait
 	err     error           // the volume failed: unsynced records fail
 	sealed  bool            // takes no more records
 	users   int             // records reserved and not yet finished, and a zeroing
@@ -219,6 +232,10 @@ func (p *packer) rotate() (*appender, error) {
 	a := &appender{p: p, vol: v, f: f, end: format.VolHeaderSize, done: format.VolHeaderSize,
 		synced: format.VolHeaderSize, written: make(map[int64]int64), zeroed: format.VolHeaderSize}
 	a.cond.L = &a.mu
+	if !s.cfg.NoSync {
+		a.kick, a.stop, a.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go a.syncLoop() // owned by the appender: stopped when its file closes (leaveIfIdle)
+	}
 	if old := p.cur; old != nil {
 		old.seal()
 	}
@@ -287,25 +304,51 @@ func voidOf(rec []byte) []byte {
 	return format.VoidHeader(binary.LittleEndian.Uint64(rec[8:]), int64(binary.LittleEndian.Uint64(rec[16:])))
 }
 
+// wait returns once the record ending at end is durable, or why it
+// cannot become so.
 func (a *appender) wait(end int64) error {
-	s := a.p.s
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.waiting++
+	defer func() { a.waiting-- }()
 	for {
 		switch {
 		case a.synced >= end:
 			return nil
 		case a.err != nil:
 			return a.err
-		case a.done >= end && !a.syncing:
-			if s.cfg.NoSync {
+		case a.done >= end && !a.syncing && !a.asked:
+			if a.p.s.cfg.NoSync {
 				a.synced = a.done
 				continue
 			}
-			a.syncing = true
+			a.asked = true
+			select {
+			case a.kick <- struct{}{}:
+			default: // a kick is pending already
+			}
+		default:
+			a.cond.Wait()
+		}
+	}
+}
+
+// syncLoop is the syncer: on each kick it fsyncs the volume, and again
+// while writers wait on records written since, until stop.
+func (a *appender) syncLoop() {
+	defer close(a.stopped)
+	for {
+		select {
+		case <-a.stop:
+			return
+		case <-a.kick:
+		}
+		a.mu.Lock()
+		for a.err == nil && a.done > a.synced && (a.asked || a.waiting > 0) {
+			a.asked, a.syncing = false, true
 			upTo := a.done
 			a.mu.Unlock()
-			err := s.timeSync(func() error { return datasync(a.f) })
+			err := a.p.s.timeSync(func() error { return datasync(a.f) })
 			a.mu.Lock()
 			a.syncing = false
 			if err != nil {
@@ -317,9 +360,9 @@ func (a *appender) wait(end int64) error {
 				a.synced = max(a.synced, upTo)
 			}
 			a.cond.Broadcast()
-		default:
-			a.cond.Wait()
 		}
+		a.asked = false
+		a.mu.Unlock()
 	}
 }
 
@@ -348,6 +391,10 @@ func (a *appender) leaveIfIdle(users int) {
 		return
 	}
 	s := a.p.s
+	if a.stop != nil { // no writer is left to ask for an fsync: the syncer is idle or finishing one
+		close(a.stop)
+		<-a.stopped
+	}
 	if df != nil {
 		if err := df.Close(); err != nil {
 			s.log.Warn("cannot close volume opened for direct I/O", "path", a.vol.path, "err", err)

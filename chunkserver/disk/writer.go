@@ -40,6 +40,7 @@ type Writer struct {
 	done       bool          // committed or aborted
 	pack       *[]byte       // a packed chunk: room for the record's head, then the data
 	prefix     int           // bytes of room before the data in pack
+	staged     *staged       // a packed chunk's record, written by Stage, not yet durable
 }
 
 // Write adds p to the chunk. Writing past the declared size fails with
@@ -139,21 +140,42 @@ func (w *Writer) releaseBuffer() {
 	}
 }
 
+// Stage writes a packed chunk's record to its volume without waiting
+// for it to be durable; Commit then waits for that. A writer of several
+// replicas stages each of them and then commits each, so their group
+// commits overlap without a goroutine per replica. For a chunk file, Stage
+// does nothing and Commit does it all. A failed Stage aborts the chunk,
+// as a failed Commit does.
+func (w *Writer) Stage() error {
+	if w.done {
+		return w.wrap("stage", ErrClosed)
+	}
+	if w.pack == nil || w.staged != nil {
+		return nil
+	}
+	err := w.complete()
+	if err == nil {
+		err = w.stagePacked()
+	}
+	if err != nil {
+		w.abort()
+		return err
+	}
+	return nil
+}
+
 func (w *Writer) commit() error {
-	if w.err != nil {
-		return w.err
+	if w.staged != nil {
+		return w.finishPacked()
 	}
-	if w.want >= 0 && w.n != w.want {
-		return fmt.Errorf("chunkserver: commit chunk %d: wrote %d bytes, declared %d: %w", w.id, w.n, w.want, ErrSizeMismatch)
-	}
-	if w.s.isClosed() {
-		return w.wrap("commit", ErrClosed)
-	}
-	if w.fill > 0 {
-		w.crcs = append(w.crcs, w.cur)
+	if err := w.complete(); err != nil {
+		return err
 	}
 	if w.pack != nil {
-		return w.commitPacked()
+		if err := w.stagePacked(); err != nil {
+			return err
+		}
+		return w.finishPacked()
 	}
 	h := format.EncodeHeader(w.id, w.n)
 	if _, err := w.bw.Write(format.EncodeTrailer(h, w.crcs)); err != nil {
@@ -175,6 +197,24 @@ func (w *Writer) commit() error {
 		return w.wrap("commit", err)
 	}
 	w.s.publish(w.id, w.dir, w.n, w.reserved)
+	return nil
+}
+
+// complete checks that the chunk is whole and closes its last block.
+func (w *Writer) complete() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.want >= 0 && w.n != w.want {
+		return fmt.Errorf("chunkserver: commit chunk %d: wrote %d bytes, declared %d: %w", w.id, w.n, w.want, ErrSizeMismatch)
+	}
+	if w.s.isClosed() {
+		return w.wrap("commit", ErrClosed)
+	}
+	if w.fill > 0 {
+		w.crcs = append(w.crcs, w.cur)
+		w.cur, w.fill = 0, 0
+	}
 	return nil
 }
 
@@ -229,6 +269,10 @@ func (w *Writer) Abort() error {
 
 func (w *Writer) abort() error {
 	w.done = true
+	if st := w.staged; st != nil { // the record is written: void it
+		w.staged = nil
+		st.void()
+	}
 	w.releaseBuffer()
 	if w.f != nil {
 		w.f.Close() // the file is being thrown away; its close error does not matter

@@ -269,8 +269,8 @@ func (l localChunks) reader(id client.NodeID) client.ChunkReader {
 // (client.ChunkWriter).
 type localChunk struct{ cs *chunkserver.Server }
 
-func (l localChunk) WriteChunk(ctx context.Context, id client.ChunkID, r io.Reader, n int64) error {
-	return l.cs.WriteLocal(ctx, id, r, n)
+func (l localChunk) StartChunk(ctx context.Context, id client.ChunkID, r io.Reader, n int64) (func() error, error) {
+	return l.cs.StartLocal(ctx, id, r, n)
 }
 
 func (l localChunk) ReadRange(id client.ChunkID, off, n int64, w io.Writer) (int64, error) {
