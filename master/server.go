@@ -51,6 +51,8 @@ type Server struct {
 	http     *http.Server
 	handler  http.Handler // the HTTP API (Handler)
 	peers    *peers
+	// commit is the commit route's work as a call (metaapi.API.Commit).
+	commit func(ctx context.Context, id string, req proto.CommitRequest) (proto.Object, error)
 
 	ready    atomic.Bool // leader whose state includes every earlier term
 	live     *liveness
@@ -90,14 +92,16 @@ func New(cfg Config) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
-	s.handler = newAPI(s).routes()
+	a := newAPI(s)
+	s.handler, s.commit = a.routes(), a.meta.Commit
 	return s, nil
 }
 
 // Handler returns the member's HTTP API, as Run serves it on HTTPAddr (the
 // same routes, checks and metrics), for a caller in the same process that
-// would otherwise call it over loopback (rpc.InProcess).
-func (s *Server) Handler() http.Handler { return s.handler }
+// would otherwise call it over loopback (rpc.InProcess). It is also a
+// masterclient.Committer: see local.go.
+func (s *Server) Handler() http.Handler { return localAPI{s.handler, s} }
 
 // wire builds the parts around the opened state; they propose through
 // this member (apply) once it runs.

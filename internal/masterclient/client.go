@@ -35,8 +35,22 @@ type Client struct {
 	// whole deadline. Zero means DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
 
+	// direct holds the members of this process that take a commit as a
+	// direct call (Committer), by address.
+	direct map[string]Committer
+
 	mu   sync.Mutex
 	last int // index of the member that answered last
+}
+
+// Committer is a master in this process that takes an object's commit
+// as a direct call, without the HTTP stack around the commit route
+// (master.Server.Handler is one). CommitObject commits req under request
+// id exactly as the route does and returns what the route answers, errors
+// as *proto.Error; ok is false when that member cannot take it here (it
+// is not the leader), and the call then goes to the route.
+type Committer interface {
+	CommitObject(ctx context.Context, id string, req proto.CommitRequest) (obj proto.Object, ok bool, err error)
 }
 
 // DefaultAttemptTimeout is the default of Client.AttemptTimeout: well above
@@ -62,15 +76,26 @@ func NewRPC(masters []string, rc rpc.Config) (*Client, error) {
 // NewInProcess is NewRPC for a caller that shares its process with a
 // master: calls to an address in local are answered by its handler (the
 // master's API, Server.Handler) without a socket (rpc.InProcess), the
-// rest go over the network. Calls are the same either way: credential,
-// request ids, retries and answers.
+// rest go over the network; a handler that is also a Committer takes
+// commits as direct calls. Calls are the same either way: request ids,
+// retries and answers (a direct call carries no credential: it is the
+// process's own code).
 func NewInProcess(masters []string, rc rpc.Config, local map[string]http.Handler) (*Client, error) {
 	if len(masters) == 0 {
 		return nil, errors.New("masterclient: no master addresses")
 	}
 	hc := rpc.NewClient(rc, rpc.ClientOptions{InProcess: local})
 	hc.Timeout = callTimeout
-	return &Client{masters: masters, rpc: rc, http: hc}, nil
+	c := &Client{masters: masters, rpc: rc, http: hc}
+	for addr, h := range local {
+		if cm, ok := h.(Committer); ok {
+			if c.direct == nil {
+				c.direct = make(map[string]Committer)
+			}
+			c.direct[addr] = cm
+		}
+	}
+	return c, nil
 }
 
 // Call sends one request with a JSON body (nil for none) and decodes the
@@ -258,6 +283,10 @@ func (c *Client) Buckets(ctx context.Context) ([]proto.Bucket, error) {
 // (without inline data). Inline data travels raw after the JSON
 // (proto.MediaTypeRawInline).
 func (c *Client) Commit(ctx context.Context, req proto.CommitRequest) (proto.Object, error) {
+	id := proto.NewRequestID(time.Now())
+	if o, ok, err := c.commitHere(ctx, id, req); ok {
+		return o, err
+	}
 	var o proto.Object
 	inline := req.Object.Inline
 	req.Object.Inline = nil
@@ -266,8 +295,32 @@ func (c *Client) Commit(ctx context.Context, req proto.CommitRequest) (proto.Obj
 		return o, fmt.Errorf("masterclient: encode %s: %w", proto.RouteObjectCommit, err)
 	}
 	err = c.do(ctx, &call{method: http.MethodPost, path: proto.RouteObjectCommit,
-		body: body, ctype: proto.MediaTypeRawInline, out: &o, id: proto.NewRequestID(time.Now())})
+		body: body, ctype: proto.MediaTypeRawInline, out: &o, id: id})
 	return o, err
+}
+
+// commitHere makes a commit as a direct call when the member the next call
+// would go to is a Committer in this process that can take it (ok);
+// otherwise, or when the call failed in a way a retry may not (the member
+// lost leadership), the commit goes to the route, whose retries carry the
+// same request id, so it is applied at most once either way.
+func (c *Client) commitHere(ctx context.Context, id string, req proto.CommitRequest) (o proto.Object, ok bool, err error) {
+	idx := c.pick()
+	cm := c.direct[c.masters[idx]]
+	if cm == nil {
+		return o, false, nil
+	}
+	timeout := c.AttemptTimeout
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	o, ok, err = cm.CommitObject(actx, id, req)
+	if ok && err != nil && !c.NoRetry && retryable(err) && ctx.Err() == nil {
+		return o, false, nil
+	}
+	return o, ok, err
 }
 
 // Stat returns an object's record, inline data included.

@@ -1,6 +1,7 @@
 package metaapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -17,22 +18,34 @@ func (a *API) handleCommit(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(w, err)
 		return
 	}
-	obj := req.Object
-	obj.Modified = a.now().UTC().Truncate(time.Millisecond)
-	obj.Version = 0
-	if err := validate.Object(&obj); err != nil {
-		wire.WriteError(w, err)
-		return
-	}
-	cmd := meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag}
-	v, vid, err := a.commitObject(r.Context(), wire.RequestID(r), cmd, req.Written)
+	obj, err := a.Commit(r.Context(), wire.RequestID(r), req)
 	if err != nil {
 		wire.WriteError(w, err)
 		return
 	}
+	wire.WriteJSON(w, http.StatusOK, obj)
+}
+
+// Commit does the commit route's work for a caller in this process (the
+// route decodes the request, then calls it): it makes req's object, once
+// validated, its key's current version, applied at most once under the
+// request id id, and returns it as committed, without its inline bytes.
+// Errors are as the route answers them (wire.Body maps them).
+func (a *API) Commit(ctx context.Context, id string, req proto.CommitRequest) (proto.Object, error) {
+	obj := req.Object
+	obj.Modified = a.now().UTC().Truncate(time.Millisecond)
+	obj.Version = 0
+	if err := validate.Object(&obj); err != nil {
+		return proto.Object{}, err
+	}
+	cmd := meta.PutObject{Object: obj, IfVersion: req.IfVersion, IfETag: req.IfETag}
+	v, vid, err := a.commitObject(ctx, id, cmd, req.Written)
+	if err != nil {
+		return proto.Object{}, err
+	}
 	obj.Version, obj.VersionID = v, vid
 	obj.Inline = nil
-	wire.WriteJSON(w, http.StatusOK, obj)
+	return obj, nil
 }
 
 func (a *API) handleStat(w http.ResponseWriter, r *http.Request) {
