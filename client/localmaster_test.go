@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,8 +16,10 @@ import (
 	"github.com/granary-store/granary/client"
 	"github.com/granary-store/granary/internal/masterclient"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/reqid"
 	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/internal/testcluster"
+	"github.com/granary-store/granary/master"
 )
 
 // TestLocalMasterInProcess: a client whose master address is served in
@@ -113,7 +118,10 @@ func (c *committer) CommitObject(ctx context.Context, id string, req proto.Commi
 // is not the leader declines the direct call, and the commit goes to the
 // route, which forwards it to the leader.
 func TestLocalMasterDirectCommit(t *testing.T) {
-	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 3, ChunkSize: 4 << 20})
+	var logs lockedBuffer
+	debug := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 3, ChunkSize: 4 << 20,
+		Tune: func(cfg *master.Config) { cfg.Logger = debug }})
 	c.WaitChunkServersAlive()
 	leader := c.Leader()
 	var follower *testcluster.Node
@@ -140,9 +148,13 @@ func TestLocalMasterDirectCommit(t *testing.T) {
 	put := func(cl *client.Client, key string, opts *client.PutOptions) (client.ObjectInfo, error) {
 		return cl.Put(ctx, "direct", key, bytes.NewReader(body), int64(len(body)), opts)
 	}
-	info, err := put(direct, "k", nil)
+	const rid = "direct-commit-request-id"
+	info, err := direct.Put(reqid.With(ctx, rid), "direct", "k", bytes.NewReader(body), int64(len(body)), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if line := logs.lineWith(`"path":"` + proto.RouteObjectCommit + `"`); !strings.Contains(line, `"request_id":"`+rid+`"`) || !strings.Contains(line, `"direct":true`) {
+		t.Fatalf("the master's line of the direct commit: %q", line)
 	}
 	if lc.direct.Load() != 1 || lc.commitsOverRoutes.Load() != 0 {
 		t.Fatalf("%d direct commits and %d over the route, want 1 and 0", lc.direct.Load(), lc.commitsOverRoutes.Load())
@@ -183,4 +195,28 @@ func TestLocalMasterDirectCommit(t *testing.T) {
 	if _, err := routed.Stat(ctx, "direct", "f"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// lockedBuffer is a log sink for several goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lineWith returns the first line that contains s, or "".
+func (b *lockedBuffer) lineWith(s string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range strings.Split(b.buf.String(), "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }

@@ -3,11 +3,14 @@ package master
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/reqid"
+	"github.com/granary-store/granary/internal/tracing"
 	"github.com/granary-store/granary/master/wire"
 )
 
@@ -22,8 +25,10 @@ import (
 // A direct call is trusted as the process's own code: whoever holds the
 // handler could also read the cluster secret the HTTP route checks. It is
 // otherwise the route: the same validation, the same command under the
-// caller's request id, errors as the route answers them, and its time in
-// the route's latency histogram.
+// caller's request id, errors as the route answers them, its time in the
+// route's latency histogram, a span named as the route's (with tracing
+// on, in the caller's trace) and the route's Debug line with the request's
+// id.
 type localAPI struct {
 	http.Handler
 	s *Server
@@ -37,6 +42,11 @@ func (l localAPI) CommitObject(ctx context.Context, id string, req proto.CommitR
 		return proto.Object{}, false, nil
 	}
 	start := time.Now()
+	ctx, end := tracing.StartInternal(ctx, "master", http.MethodPost+" "+proto.RouteObjectCommit)
+	rid := reqid.From(ctx)
+	if end != nil && rid != "" {
+		tracing.SetAttribute(ctx, "granary.request_id", rid)
+	}
 	obj, err = l.s.commit(ctx, id, req)
 	status := http.StatusOK
 	if err != nil {
@@ -46,6 +56,18 @@ func (l localAPI) CommitObject(ctx context.Context, id string, req proto.CommitR
 		}
 		status, err = e.Status, e
 	}
-	l.s.metrics.apiSeconds.WithLabelValues(proto.RouteObjectCommit, "post", strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+	if end != nil {
+		end(status, err)
+	}
+	took := time.Since(start)
+	l.s.metrics.apiSeconds.WithLabelValues(proto.RouteObjectCommit, "post", strconv.Itoa(status)).Observe(took.Seconds())
+	if l.s.log.Enabled(ctx, slog.LevelDebug) { // the line rpc.Trace writes for a call to the route
+		attrs := []slog.Attr{slog.String("method", http.MethodPost), slog.String("path", proto.RouteObjectCommit),
+			slog.Int("status", status), slog.Duration("duration", took), slog.Bool("direct", true)}
+		if rid != "" {
+			attrs = append(attrs, slog.String(reqid.Key, rid))
+		}
+		l.s.log.LogAttrs(ctx, slog.LevelDebug, "call served", attrs...)
+	}
 	return obj, true, err
 }
