@@ -48,13 +48,16 @@ func (s *Server) StartLocal(ctx context.Context, id proto.ChunkID, r io.Reader, 
 	// (a bytes.Reader) does so in one call, one copy. More than n bytes
 	// fail the writer's declared size.
 	got, err := io.Copy(cw, r)
-	if err == nil && got != n {
-		err = fmt.Errorf("chunk %d: local write cut short at %d of %d bytes: %w", id, got, n, errBadRequest)
-	} else if err != nil {
+	switch {
+	case err != nil:
 		s.metrics.diskError("write", err)
 		err = fmt.Errorf("chunk %d: local write: %w", id, err)
-	} else if err = cw.Stage(); err != nil {
-		s.metrics.diskError("write", err)
+	case got != n:
+		err = fmt.Errorf("chunk %d: local write cut short at %d of %d bytes: %w", id, got, n, errBadRequest)
+	default:
+		if err = cw.Stage(); err != nil {
+			s.metrics.diskError("write", err)
+		}
 	}
 	if err != nil {
 		cw.Abort()

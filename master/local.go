@@ -2,7 +2,6 @@ package master
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/reqid"
+	"github.com/granary-store/granary/internal/rpc"
 	"github.com/granary-store/granary/internal/tracing"
 	"github.com/granary-store/granary/master/wire"
 )
@@ -50,10 +50,7 @@ func (l localAPI) CommitObject(ctx context.Context, id string, req proto.CommitR
 	obj, err = l.s.commit(ctx, id, req)
 	status := http.StatusOK
 	if err != nil {
-		var e *proto.Error
-		if !errors.As(err, &e) {
-			e = wire.Body(err)
-		}
+		e := wire.AsError(err)
 		status, err = e.Status, e
 	}
 	if end != nil {
@@ -61,13 +58,6 @@ func (l localAPI) CommitObject(ctx context.Context, id string, req proto.CommitR
 	}
 	took := time.Since(start)
 	l.s.metrics.apiSeconds.WithLabelValues(proto.RouteObjectCommit, "post", strconv.Itoa(status)).Observe(took.Seconds())
-	if l.s.log.Enabled(ctx, slog.LevelDebug) { // the line rpc.Trace writes for a call to the route
-		attrs := []slog.Attr{slog.String("method", http.MethodPost), slog.String("path", proto.RouteObjectCommit),
-			slog.Int("status", status), slog.Duration("duration", took), slog.Bool("direct", true)}
-		if rid != "" {
-			attrs = append(attrs, slog.String(reqid.Key, rid))
-		}
-		l.s.log.LogAttrs(ctx, slog.LevelDebug, "call served", attrs...)
-	}
+	rpc.LogServed(ctx, l.s.log, http.MethodPost, proto.RouteObjectCommit, status, took, slog.Bool("direct", true))
 	return obj, true, err
 }

@@ -70,22 +70,6 @@ func (w *Writer) spill() error {
 	return err
 }
 
-// staged is a packed chunk's record written to a volume and not yet
-// durable: it holds one use of the appender (leave) until finished.
-type staged struct {
-	a        *appender
-	rec      []byte // the record, in the writer's buffer
-	off, end int64
-}
-
-// void overwrites a record that will not be committed with its void
-// header (best effort: a record left whole is an unreferenced chunk, which
-// the master has this server delete) and ends its use of the appender.
-func (st *staged) void() {
-	st.a.f.WriteAt(voidOf(st.rec), st.off) // the record failed already; this is cleanup
-	st.a.leave()
-}
-
 // stagePacked appends the gathered chunk to a volume as one record,
 // without waiting for it to be durable.
 func (w *Writer) stagePacked() error {
@@ -102,28 +86,25 @@ func (w *Writer) stagePacked() error {
 		}
 		w.reserved = final
 	}
-	a, off, end, err := w.s.packers[w.dir].start(rec, true)
+	st, err := w.s.packers[w.dir].stage(rec, true)
 	if err != nil {
-		if a != nil {
-			a.leave() // start voided the record
-		}
 		return w.wrap("commit", err)
 	}
-	w.staged = &staged{a: a, rec: rec, off: off, end: end}
+	w.staged = st
 	return nil
 }
 
-// finishPacked waits until the staged record is durable and publishes it
-// then, before the volume may close: so compaction, which takes only
-// closed volumes, always finds what is indexed.
+// finishPacked waits until the staged record is durable and publishes
+// it (staged.finish); a record that did not become durable is voided.
 func (w *Writer) finishPacked() error {
 	st := w.staged
-	if err := st.a.wait(st.end); err != nil {
-		return w.wrap("commit", err) // abort voids the record
-	}
 	w.staged = nil
-	w.s.publishPacked(w.id, entry{dir: w.dir, size: w.n, vol: st.a.vol.seq, off: st.off}, w.reserved)
-	st.a.leave()
+	err := st.finish(func(v *volume, off int64) {
+		w.s.publishPacked(w.id, entry{dir: w.dir, size: w.n, vol: v.seq, off: off}, w.reserved)
+	})
+	if err != nil {
+		return w.wrap("commit", err)
+	}
 	return nil
 }
 

@@ -302,6 +302,13 @@ func (g *gateFS) OpenFile(name string, flag int, perm os.FileMode) (File, error)
 	return &gateFile{File: f, g: g}, nil
 }
 
+// count returns how many fsyncs of a volume began.
+func (g *gateFS) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.syncs
+}
+
 type gateFile struct {
 	File
 	g *gateFS
@@ -355,10 +362,8 @@ func TestGroupCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.syncs != 2 {
-		t.Fatalf("%d volume fsyncs for %d chunks, want 2", g.syncs, n)
+	if got := g.count(); got != 2 {
+		t.Fatalf("%d volume fsyncs for %d chunks, want 2", got, n)
 	}
 	if got := len(s.List()); got != n {
 		t.Fatalf("%d chunks listed", got)

@@ -44,10 +44,7 @@ func TestStagedShareOneFsync(t *testing.T) {
 	if _, err := s.Stat(1); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a staged chunk is visible before its Commit: %v", err)
 	}
-	g.mu.Lock()
-	syncs := g.syncs
-	g.mu.Unlock()
-	if syncs != 0 {
+	if syncs := g.count(); syncs != 0 {
 		t.Fatalf("%d volume fsyncs before any Commit, want 0", syncs)
 	}
 	for _, w := range ws {
@@ -55,10 +52,7 @@ func TestStagedShareOneFsync(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g.mu.Lock()
-	syncs = g.syncs
-	g.mu.Unlock()
-	if syncs != 1 {
+	if syncs := g.count(); syncs != 1 {
 		t.Fatalf("%d volume fsyncs for three staged chunks, want 1", syncs)
 	}
 	readsBack(t, s, want)

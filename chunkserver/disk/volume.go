@@ -81,7 +81,6 @@ type appender struct {
 	written map[int64]int64 // records written past done: start -> end
 	synced  int64           // every record below synced is durable
 	syncing bool            // the syncer's fsync is running
-	asked   bool            // a writer asked the syncer for an fsync it has not started
 	waiting int             // writers in wait
 	err     error           // the volume failed: unsynced records fail
 	sealed  bool            // takes no more records
@@ -133,44 +132,64 @@ func (p *packer) start(rec []byte, mayDirect bool) (a *appender, off, end int64,
 	return a, off, end, err
 }
 
-// append writes rec to the active volume and waits until it is durable,
-// then calls done with the volume and the record's offset, before the
-// volume may close: so compaction, which takes only closed volumes,
-// always finds what done indexes. A record that did not become durable is
-// overwritten with void (its void header, best effort), so no later scan
-// takes it for a chunk; append returns why.
-func (p *packer) append(rec []byte, done func(v *volume, off int64)) error {
-	return p.appendMany([][]byte{rec}, func(_ int, v *volume, off int64) { done(v, off) })[0]
+// staged is a record written to a volume by stage and not yet durable:
+// it holds one use of its appender until finish or void.
+type staged struct {
+	a        *appender
+	rec      []byte
+	off, end int64
 }
 
-// appendMany appends recs like append, all written before the first wait,
-// so one group commit covers them (one per volume, if they span a
-// rotation); done is called with each record's index. It returns an error
-// for each record (nil where it is durable).
+// stage writes rec to the active volume (start) without waiting for it to
+// be durable; the caller must finish or void the record it returns.
+func (p *packer) stage(rec []byte, mayDirect bool) (*staged, error) {
+	a, off, end, err := p.start(rec, mayDirect)
+	if err != nil {
+		if a != nil {
+			a.leave() // start voided the record, or the volume failed
+		}
+		return nil, err
+	}
+	return &staged{a: a, rec: rec, off: off, end: end}, nil
+}
+
+// finish waits until the record is durable, then calls done with its
+// volume and offset, before the volume may close: so compaction, which
+// takes only closed volumes, always finds what done indexes. A record
+// that did not become durable is voided, and finish returns why.
+func (st *staged) finish(done func(v *volume, off int64)) error {
+	if err := st.a.wait(st.end); err != nil {
+		st.void()
+		return err
+	}
+	done(st.a.vol, st.off)
+	st.a.leave()
+	return nil
+}
+
+// void overwrites a record that will not be committed with its void
+// header (best effort: a record left whole is an unreferenced chunk, which
+// the master has this server delete), so no later scan takes it for a
+// chunk, and ends its use of the appender.
+func (st *staged) void() {
+	st.a.f.WriteAt(voidOf(st.rec), st.off) // the record failed already; this is cleanup
+	st.a.leave()
+}
+
+// appendMany appends recs, all written before the first wait, so one
+// group commit covers them (one per volume, if they span a rotation), and
+// finishes each, calling done with its index. It returns an error for
+// each record (nil where it is durable).
 func (p *packer) appendMany(recs [][]byte, done func(i int, v *volume, off int64)) []error {
-	type started struct {
-		a        *appender
-		off, end int64
-	}
 	errs := make([]error, len(recs))
-	st := make([]started, len(recs))
+	sts := make([]*staged, len(recs))
 	for i, rec := range recs {
-		st[i].a, st[i].off, st[i].end, errs[i] = p.start(rec, true)
+		sts[i], errs[i] = p.stage(rec, true)
 	}
-	for i, rec := range recs {
-		a := st[i].a
-		if a == nil {
-			continue
+	for i, st := range sts {
+		if st != nil {
+			errs[i] = st.finish(func(v *volume, off int64) { done(i, v, off) })
 		}
-		if errs[i] == nil {
-			if err := a.wait(st[i].end); err != nil {
-				a.f.WriteAt(voidOf(rec), st[i].off) // the record failed already; this is cleanup
-				errs[i] = err
-			} else {
-				done(i, a.vol, st[i].off)
-			}
-		}
-		a.leave()
 	}
 	return errs
 }
@@ -317,16 +336,14 @@ func (a *appender) wait(end int64) error {
 			return nil
 		case a.err != nil:
 			return a.err
-		case a.done >= end && !a.syncing && !a.asked:
-			if a.p.s.cfg.NoSync {
-				a.synced = a.done
-				continue
-			}
-			a.asked = true
-			select {
+		case a.done >= end && !a.syncing && a.p.s.cfg.NoSync:
+			a.synced = a.done
+		case a.done >= end && !a.syncing:
+			select { // ask the syncer, then wait for its answer
 			case a.kick <- struct{}{}:
 			default: // a kick is pending already
 			}
+			a.cond.Wait()
 		default:
 			a.cond.Wait()
 		}
@@ -344,8 +361,8 @@ func (a *appender) syncLoop() {
 		case <-a.kick:
 		}
 		a.mu.Lock()
-		for a.err == nil && a.done > a.synced && (a.asked || a.waiting > 0) {
-			a.asked, a.syncing = false, true
+		for a.err == nil && a.done > a.synced && a.waiting > 0 {
+			a.syncing = true
 			upTo := a.done
 			a.mu.Unlock()
 			err := a.p.s.timeSync(func() error { return datasync(a.f) })
@@ -361,7 +378,6 @@ func (a *appender) syncLoop() {
 			}
 			a.cond.Broadcast()
 		}
-		a.asked = false
 		a.mu.Unlock()
 	}
 }

@@ -143,11 +143,7 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 	backoff := 20 * time.Millisecond
 	for {
 		idx := c.pick()
-		timeout := c.AttemptTimeout
-		if timeout <= 0 {
-			timeout = DefaultAttemptTimeout
-		}
-		actx, cancel := context.WithTimeout(ctx, timeout)
+		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
 		err := c.once(actx, c.masters[idx], cl)
 		cancel()
 		if err == nil {
@@ -165,6 +161,14 @@ func (c *Client) do(ctx context.Context, cl *call) error {
 		}
 		backoff = min(backoff*2, 500*time.Millisecond)
 	}
+}
+
+// attemptTimeout is AttemptTimeout or its default.
+func (c *Client) attemptTimeout() time.Duration {
+	if c.AttemptTimeout > 0 {
+		return c.AttemptTimeout
+	}
+	return DefaultAttemptTimeout
 }
 
 func (c *Client) pick() int {
@@ -310,11 +314,7 @@ func (c *Client) commitHere(ctx context.Context, id string, req proto.CommitRequ
 	if cm == nil {
 		return o, false, nil
 	}
-	timeout := c.AttemptTimeout
-	if timeout <= 0 {
-		timeout = DefaultAttemptTimeout
-	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
 	defer cancel()
 	o, ok, err = cm.CommitObject(actx, id, req)
 	if ok && err != nil && !c.NoRetry && retryable(err) && ctx.Err() == nil {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -114,16 +115,26 @@ func serve(component string, logger *slog.Logger, root bool, next http.Handler) 
 		if end != nil {
 			end(sw.status, nil)
 		}
-		if !logging {
-			return
+		if logging {
+			LogServed(ctx, logger, r.Method, r.URL.Path, sw.status, time.Since(start), slog.Int64("bytes", sw.bytes))
 		}
-		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Int64("bytes", sw.bytes), slog.Duration("duration", time.Since(start))}
-		if id != "" {
-			attrs = append(attrs, slog.String(reqid.Key, id))
-		}
-		logger.LogAttrs(ctx, slog.LevelDebug, "call served", attrs...)
 	})
+}
+
+// LogServed writes the Debug line Trace writes for each call it serves
+// (method, path, status, extra, duration and the context's request id),
+// for a call served without it (a direct in-process call). It does nothing
+// when logger does not log Debug.
+func LogServed(ctx context.Context, logger *slog.Logger, method, path string, status int, took time.Duration, extra ...slog.Attr) {
+	if !logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := append([]slog.Attr{slog.String("method", method), slog.String("path", path), slog.Int("status", status)}, extra...)
+	attrs = append(attrs, slog.Duration("duration", took))
+	if id := reqid.From(ctx); id != "" {
+		attrs = append(attrs, slog.String(reqid.Key, id))
+	}
+	logger.LogAttrs(ctx, slog.LevelDebug, "call served", attrs...)
 }
 
 // statusWriter records the status and body size of an answer. Unwrap lets

@@ -90,11 +90,18 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteError answers err as its error body (Body).
 func WriteError(w http.ResponseWriter, err error) {
+	e := AsError(err)
+	WriteJSON(w, e.Status, e)
+}
+
+// AsError is err as the API answers it: the *proto.Error it holds, or
+// its Body.
+func AsError(err error) *proto.Error {
 	var e *proto.Error
 	if !errors.As(err, &e) {
 		e = Body(err)
 	}
-	WriteJSON(w, e.Status, e)
+	return e
 }
 
 // RequestID is the id a client gave its change (proto.HeaderRequestID), if any.
