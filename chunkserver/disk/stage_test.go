@@ -97,8 +97,11 @@ func syncers() int {
 
 // Each volume being written has one syncer, which stops when the volume
 // closes: on rotation (once its last record is committed) and at Close.
+// The package's other tests close their stores, so none is left running
+// (a syncer just stopped may still be on its way out: waited for).
 func TestSyncerStopsWithItsVolume(t *testing.T) {
-	before := syncers()
+	waitFor(t, func() bool { return syncers() == 0 })
+	const before = 0
 	cfg := packConfig(t, t.TempDir())
 	cfg.NoSync = false
 	s := openStore(t, cfg)
