@@ -118,8 +118,8 @@ type Store struct {
 	segs        []*segment   // oldest first
 	first, last uint64       // 0, 0: empty
 
-	spare     chan *os.File // a zeroed file ready to become the next segment
-	preparing atomic.Bool
+	spare     chan *os.File  // a zeroed file ready to become the next segment
+	preparing bool           // a goroutine sends (or has sent) one spare nobody took yet; under wmu
 	wg        sync.WaitGroup // the preparing goroutine
 	closed    atomic.Bool
 }
@@ -348,12 +348,11 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) closeFiles() {
-	select {
-	case f := <-s.spare:
-		if f != nil {
+	if s.preparing {
+		s.preparing = false
+		if f := <-s.spare; f != nil {
 			f.Close() // left on disk: Open removes it
 		}
-	default:
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -121,9 +121,12 @@ func (s *Store) rotate(l *raft.Log) (*segment, error) {
 	var f *os.File
 	// No spare can start being prepared while wmu is held, and one being
 	// prepared is always handed over (nil when it failed): wait for it
-	// rather than write the same file.
-	if s.preparing.Load() || len(s.spare) > 0 {
+	// rather than write the same file. Only the taker clears preparing, so
+	// it never tells of a spare that was already taken, nor misses one
+	// still on its way.
+	if s.preparing {
 		f = <-s.spare
+		s.preparing = false
 	}
 	if f != nil {
 		if st, err := f.Stat(); err != nil || st.Size() != size {
@@ -181,18 +184,18 @@ func (s *Store) zeroedFile(size int64) (*os.File, error) {
 // wmu held.
 func (s *Store) prepareSpare() {
 	g := s.lastSegment()
-	if g == nil || g.end < g.size/2 || len(s.spare) > 0 || s.closed.Load() || !s.preparing.CompareAndSwap(false, true) {
+	if g == nil || g.end < g.size/2 || s.preparing || s.closed.Load() {
 		return
 	}
+	s.preparing = true
 	s.wg.Add(1)
 	go func() { // owned by the Store: Close waits for it
 		defer s.wg.Done()
-		defer s.preparing.Store(false)
 		f, err := s.zeroedFile(s.opts.SegmentSize)
 		if err != nil {
 			s.log.Warn("raft log: preparing the next segment failed; the rotation will make it", "err", err)
 		}
-		s.spare <- f // nil when it failed; room: one at a time, only when none is waiting
+		s.spare <- f // nil when it failed; room: one at a time (preparing)
 	}()
 }
 
