@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -58,7 +59,25 @@ type FSM struct {
 	// idxMu before mu.
 	idxMu sync.RWMutex
 	idx   *chunkindex.Mirror
+
+	// The values of the keys nearly every command reads, for the applying
+	// transactions (hotKey, kv.Cache); reset when a snapshot replaces the
+	// state.
+	cache *kv.Cache
 }
+
+// hotKey reports whether the applying transactions read key through the
+// FSM's value cache: the bucket records (b/) and the counters and marks
+// under m/ (the chunk id allocator, the chunk counters, the outcome
+// floor), which a PUT reads half a dozen times. m/applied is written
+// directly and is not one.
+func hotKey(key []byte) bool {
+	return bytes.HasPrefix(key, []byte("b/")) || bytes.HasPrefix(key, []byte("m/")) && !bytes.Equal(key, keyApplied)
+}
+
+// cacheMax bounds the value cache: the m/ keys and every bucket of a
+// large cluster.
+const cacheMax = 1 << 16
 
 // nodeOps are the commands that write the chunk-server registry (n/).
 var nodeOps = map[Op]bool{OpRegisterNode: true, OpSetNodeState: true}
@@ -71,7 +90,7 @@ func Open(dir string, logger *slog.Logger) (*FSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &FSM{dir: dir, log: logger, db: db, notify: make(chan struct{})}
+	f := &FSM{dir: dir, log: logger, db: db, notify: make(chan struct{}), cache: kv.NewCache(hotKey, cacheMax)}
 	idx, err := readApplied(db)
 	if err == nil {
 		err = moveTombstones(db, logger)
@@ -220,9 +239,11 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 	limit := len(logs)
 	for {
 		txn := db.NewTransaction(true)
-		journal := chunkindex.Record(txn)
+		journal := chunkindex.Record(txn, f.idx)
+		cached := f.cache.Track(txn)
 		n, err := f.applyInto(txn, logs[:limit], out)
 		chunkindex.Stop(txn)
+		cached.Untrack()
 		if errors.Is(err, badger.ErrTxnTooBig) && n > 0 {
 			txn.Discard()
 			limit = n
@@ -232,7 +253,7 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 			txn.Discard()
 			return 0, fmt.Errorf("apply at index %d: %w", logs[n].Index, err)
 		}
-		if err := f.commit(txn, journal); err != nil {
+		if err := f.commit(txn, journal, cached); err != nil {
 			return 0, fmt.Errorf("commit indexes %d..%d: %w", logs[0].Index, logs[n-1].Index, err)
 		}
 		// After the commit, so that a reader that sees the new generation
@@ -253,15 +274,16 @@ func (f *FSM) applyTxn(db *badger.DB, logs []*raft.Log, out []any) (int, error) 
 	}
 }
 
-// commit commits txn and brings the chunk index's mirror up to date with
-// it, as one step for readers that hold idxMu.
-func (f *FSM) commit(txn *badger.Txn, journal *chunkindex.Journal) error {
+// commit commits txn and brings the chunk index's mirror and the value
+// cache up to date with it, as one step for readers that hold idxMu.
+func (f *FSM) commit(txn *badger.Txn, journal *chunkindex.Journal, cached *kv.Tracked) error {
 	f.idxMu.Lock()
 	defer f.idxMu.Unlock()
 	if err := txn.Commit(); err != nil {
 		return err
 	}
 	f.idx.Apply(journal)
+	cached.Publish()
 	return nil
 }
 

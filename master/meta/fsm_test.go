@@ -47,6 +47,9 @@ func newTestFSM(t testing.TB) *testFSM {
 func (f *FSM) verifyIndex() error {
 	f.idxMu.RLock()
 	defer f.idxMu.RUnlock()
+	if err := f.view(f.cache.Verify); err != nil {
+		return err
+	}
 	return f.view(f.idx.Verify)
 }
 

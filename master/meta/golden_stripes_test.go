@@ -76,13 +76,15 @@ func TestStripeIndexFollowsRecords(t *testing.T) {
 	// Written as a command would write it, so that the chunk index in
 	// memory has it too.
 	txn := tf.f.db.NewTransaction(true)
-	journal := chunkindex.Record(txn)
+	journal := chunkindex.Record(txn, tf.f.idx)
+	cached := tf.f.cache.Track(txn)
 	err = chunkindex.SwapStripes(txn, nil, map[proto.ChunkID]StripeRecord{
 		freed.Shards[0]: {K: 2, M: 1, Cell: 4, Size: 10, Shards: freed.Shards},
 	})
 	chunkindex.Stop(txn)
+	cached.Untrack()
 	if err == nil {
-		err = tf.f.commit(txn, journal)
+		err = tf.f.commit(txn, journal, cached)
 	}
 	if err != nil {
 		t.Fatal(err)

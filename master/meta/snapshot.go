@@ -137,6 +137,7 @@ func loadRecords(db *badger.DB, sr *snapstream.Reader) error {
 func (f *FSM) swapAndLoad(db *badger.DB, tmpDir string) error {
 	f.idxMu.Lock()
 	defer f.idxMu.Unlock()
+	f.cache.Reset()
 	if err := f.swap(db, tmpDir); err != nil {
 		return err
 	}

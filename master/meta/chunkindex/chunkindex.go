@@ -116,7 +116,17 @@ func CheckFresh(txn *kv.Txn, newSet, keep map[proto.ChunkID]bool) error {
 // known reports whether id is referenced, queued for deletion or deleted
 // for good: whether it was ever committed or collected.
 func known(txn *kv.Txn, id proto.ChunkID) (bool, error) {
-	for _, p := range []string{"c/", "g/", "x/"} {
+	prefixes := []string{"c/", "g/", "x/"}
+	// The mirror holds pending deletions only; a finished one under g/
+	// (legacyDone) is moved to x/ whenever a state opens or a snapshot is
+	// installed, before any command applies.
+	if found, ok := referencedOrQueued(txn, id); ok {
+		if found {
+			return true, nil
+		}
+		prefixes = prefixes[2:]
+	}
+	for _, p := range prefixes {
 		found, err := kv.Exists(txn, Key(p, id))
 		if err != nil || found {
 			return found, err

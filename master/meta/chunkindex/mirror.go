@@ -111,6 +111,17 @@ func (m *Mirror) Apply(j *Journal) {
 // writers here add to it; Stop ends it.
 type Journal struct {
 	ops []op
+	// m, when set, is the mirror of the state the transaction started
+	// from, and now the last c/ and g/ change of each chunk the
+	// transaction touched: together, what the transaction would read
+	// under c/ and g/ (known).
+	m   *Mirror
+	now map[proto.ChunkID]touched
+}
+
+// touched is a transaction's last change to a chunk's c/ and g/ entries.
+type touched struct {
+	ref, queued int8 // 0: unchanged, 1: set, -1: deleted
 }
 
 type opKind uint8
@@ -138,9 +149,15 @@ type op struct {
 var journals sync.Map // *kv.Txn → *Journal
 
 // Record starts recording txn's changes to the index and returns the
-// journal they go to. Call Stop before txn commits or is discarded.
-func Record(txn *kv.Txn) *Journal {
-	j := &Journal{}
+// journal they go to. Call Stop before txn commits or is discarded. With
+// m, the mirror of the state txn started from, CheckFresh reads c/ and g/
+// from it and the journal instead of from Badger; the caller keeps m
+// unchanged until txn commits or is discarded.
+func Record(txn *kv.Txn, m *Mirror) *Journal {
+	j := &Journal{m: m}
+	if m != nil {
+		j.now = map[proto.ChunkID]touched{}
+	}
 	journals.Store(txn, j)
 	return j
 }
@@ -152,7 +169,38 @@ func note(txn *kv.Txn, o op) {
 	if j, ok := journals.Load(txn); ok {
 		jj := j.(*Journal)
 		jj.ops = append(jj.ops, o)
+		if jj.now != nil {
+			t := jj.now[o.id]
+			switch o.kind {
+			case opRef:
+				t.ref = 1
+			case opUnref:
+				t.ref = -1
+			case opQueue:
+				t.queued = 1
+			case opFinish:
+				t.queued = -1
+			default:
+				return
+			}
+			jj.now[o.id] = t
+		}
 	}
+}
+
+// referencedOrQueued answers, from the mirror and the journal, whether
+// txn would find id under c/ or g/; ok is false when txn is not recorded
+// with a mirror.
+func referencedOrQueued(txn *kv.Txn, id proto.ChunkID) (found, ok bool) {
+	v, recorded := journals.Load(txn)
+	if !recorded || v.(*Journal).m == nil {
+		return false, false
+	}
+	j := v.(*Journal)
+	t := j.now[id]
+	ref := t.ref == 1 || t.ref == 0 && j.m.Referenced(id)
+	queued := t.queued == 1 || t.queued == 0 && j.m.queued[id]
+	return ref || queued, true
 }
 
 // Verify compares the mirror with the index stored in txn and describes

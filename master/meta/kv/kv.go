@@ -13,6 +13,7 @@
 package kv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,16 @@ func IsStorage(err error) bool {
 // Get decodes the value under key into v. A missing key returns Badger's
 // not-found error (see IsNotFound).
 func Get(txn *Txn, key []byte, v any) error {
+	if t := hotFor(txn, key); t != nil {
+		c, err := t.read(key)
+		switch {
+		case err != nil:
+			return err
+		case !c.ok:
+			return badger.ErrKeyNotFound
+		}
+		return Decode(key, c.val, v)
+	}
 	item, err := txn.Get(key)
 	if err != nil {
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -91,6 +102,9 @@ func SetRaw(txn *Txn, key, val []byte) error {
 	if err := txn.Set(key, val); err != nil {
 		return Storage(err)
 	}
+	if t := hotFor(txn, key); t != nil {
+		t.wrote(key, val, true)
+	}
 	return nil
 }
 
@@ -99,11 +113,18 @@ func Del(txn *Txn, key []byte) error {
 	if err := txn.Delete(key); err != nil {
 		return Storage(err)
 	}
+	if t := hotFor(txn, key); t != nil {
+		t.wrote(key, nil, false)
+	}
 	return nil
 }
 
 // Exists reports whether key is present.
 func Exists(txn *Txn, key []byte) (bool, error) {
+	if t := hotFor(txn, key); t != nil {
+		c, err := t.read(key)
+		return c.ok, err
+	}
 	_, err := txn.Get(key)
 	switch {
 	case err == nil:
@@ -119,6 +140,13 @@ func Exists(txn *Txn, key []byte) (bool, error) {
 // Unlike an item's ValueSize, it is right for a value written earlier in
 // the same transaction (ValueSize reports 0 for those).
 func Raw(txn *Txn, key []byte) ([]byte, bool, error) {
+	if t := hotFor(txn, key); t != nil {
+		c, err := t.read(key)
+		if err != nil || !c.ok {
+			return nil, false, err
+		}
+		return bytes.Clone(c.val), true, nil
+	}
 	item, err := txn.Get(key)
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
@@ -146,6 +174,13 @@ func NotFoundAs(err, domain error) error {
 
 // Counter returns the counter under key, 0 if absent.
 func Counter(txn *Txn, key []byte) (uint64, error) {
+	if t := hotFor(txn, key); t != nil {
+		c, err := t.read(key)
+		if err != nil || !c.ok {
+			return 0, err
+		}
+		return counterValue(key, c.val)
+	}
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return 0, nil
@@ -155,13 +190,17 @@ func Counter(txn *Txn, key []byte) (uint64, error) {
 	}
 	var n uint64
 	err = item.Value(func(b []byte) error {
-		if len(b) != 8 {
-			return Storage(fmt.Errorf("counter %q of %d bytes", key, len(b)))
-		}
-		n = binary.BigEndian.Uint64(b)
-		return nil
+		n, err = counterValue(key, b)
+		return err
 	})
 	return n, err
+}
+
+func counterValue(key, b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, Storage(fmt.Errorf("counter %q of %d bytes", key, len(b)))
+	}
+	return binary.BigEndian.Uint64(b), nil
 }
 
 // SetCounter stores n as the counter under key.
