@@ -5,7 +5,8 @@
 # PUT and GET at 4 KiB, 64 KiB and 1 MiB with 16 clients (granary bench s3)
 # against each, system after system within each cell, then the whole matrix
 # again in reverse order, measures each server's CPU seconds per operation
-# from /proc, stops the servers and writes docs/bench/peers-<date>.md
+# from /proc, syncs the machine's dirty pages after every run and cleanup
+# (outside the measured windows), stops the servers and writes docs/bench/peers-<date>.md
 # (peers-<date>-quick.md with --quick; -2, -3... when that exists).
 #
 #   scripts/bench-peers.sh [--quick] [--duration 20s] [--systems LIST]
@@ -292,15 +293,17 @@ def report(results, facts, out):
     L.append("In the order they ran. Machine busy: CPU time of the whole machine in the "
              f"window as a share of its {facts['nproc']} cores; other load: the part of it that "
              "neither the servers nor the load generator of this run used (other users of the "
-             "machine).\n")
-    L.append("| # | rep | workload | system | ops | ops/s | MiB/s | errors | p99 ms | server CPU s | CPU ms/op | machine busy | other load |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+             "machine); flush: the seconds `sync` took right after the run, outside the window: "
+             "the writes the system left to the kernel's writeback (each run and each cleanup is "
+             "followed by one, so none lands in the next system's window).\n")
+    L.append("| # | rep | workload | system | ops | ops/s | MiB/s | errors | p99 ms | server CPU s | CPU ms/op | machine busy | other load | flush s |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for i, r in enumerate(rows, 1):
         share = lambda v: 100 * v / (r["seconds"] * facts["nproc"]) if r["seconds"] else 0
         busy, other = share(r["busy"]), share(max(0, r["busy"] - r["run"]))
         L.append(f"| {i} | {r['rep']} | {r['cell']} | {r['system']} | {r['ops']:,} | {fmt(r['opsPerSec'])} | "
                  f"{fmt(r['mibPerSec'], 1)} | {r['errors']} | {fmt(r['p99Ms'], 1)} | {fmt(r['cpu'], 2)} | "
-                 f"{fmt(cpu_ms(r) or 0, 3)} | {busy:.0f}% | {other:.0f}% |")
+                 f"{fmt(cpu_ms(r) or 0, 3)} | {busy:.0f}% | {other:.0f}% | {fmt(r.get('flush', 0), 2)} |")
     L.append("\n## Setup\n")
     for k, v in facts["setup"]:
         L.append(f"- **{k}**: {v}")
@@ -411,6 +414,17 @@ clean() {
     echo "bench-peers.sh: cleaning $1 failed (see $logs/clean.log)" >&2
   jq -e .cleaned "$work/clean.json" >/dev/null 2>&1 || echo "bench-peers.sh: $1 not cleaned" >&2
 }
+# Write back every dirty page of the machine and print the seconds it took.
+# After each run and after each cleanup, outside the measured windows: a
+# system that acknowledges writes before they are on disk (SeaweedFS) leaves
+# them to the kernel's writeback, which would otherwise land in the window
+# of whichever system runs next and slow its fsyncs. The seconds after a
+# run show how much such writing the run left behind.
+flush() {
+  local t0=$(date +%s.%N)
+  sync
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", b - a }'
+}
 
 for sys in "${systems[@]}"; do
   echo "== starting $sys" >&2
@@ -436,6 +450,7 @@ for sys in "${systems[@]}"; do
     exit 1
   fi
   clean "$sys"
+  flush >/dev/null
 done
 
 groups=()
@@ -449,19 +464,21 @@ results=$work/results.jsonl
 : >"$results"
 run_cell() { # rep, cell, system
   local rep=$1 op=${2%%:*} size=${2#*:} sys=$3
-  local js=$reports/$rep-$op-$size-$sys.json t1 secs cpu busy run
+  local js=$reports/$rep-$op-$size-$sys.json t1 secs cpu busy run flushed
   echo "== rep $rep: $op $size on $sys" >&2
   bench "$sys" --op "$op" --size "$size" --duration "$duration" --keep --json "$js" >"$js.txt" 2>&1 ||
     { cat "$js.txt" >&2; exit 1; }
   t1=$(date +%s.%N)
   secs=$(jq .summary.seconds "$js")
   read -r cpu busy run <<<"$(py window "$work/cpu.tsv" "$sys" "$t1" "$secs")"
+  flushed=$(flush)
   jq -c --argjson rep "$rep" --arg cell "${op^^} ${size%%[KMG]iB} ${size##*[0-9]}" --arg sys "$sys" \
-    --argjson cpu "$cpu" --argjson busy "$busy" --argjson run "$run" \
-    '{rep: $rep, cell: $cell, system: $sys, size: .config.size, cpu: $cpu, busy: $busy, run: $run} + (.summary | {ops, errors, seconds, opsPerSec, mibPerSec, p99Ms})' \
+    --argjson cpu "$cpu" --argjson busy "$busy" --argjson run "$run" --argjson flush "$flushed" \
+    '{rep: $rep, cell: $cell, system: $sys, size: .config.size, cpu: $cpu, busy: $busy, run: $run, flush: $flush} + (.summary | {ops, errors, seconds, opsPerSec, mibPerSec, p99Ms})' \
     "$js" >>"$results"
-  jq -r --arg cpu "$cpu" '"   \(.summary.ops) ops, \(.summary.opsPerSec|floor) ops/s, \(.summary.mibPerSec|floor) MiB/s, \(.summary.errors) errors, server CPU \($cpu) s"' "$js" >&2
+  jq -r --arg cpu "$cpu" --arg fl "$flushed" '"   \(.summary.ops) ops, \(.summary.opsPerSec|floor) ops/s, \(.summary.mibPerSec|floor) MiB/s, \(.summary.errors) errors, server CPU \($cpu) s, flush \($fl) s"' "$js" >&2
   clean "$sys"
+  flush >/dev/null
 }
 for cell in "${cells[@]}"; do
   for sys in "${systems[@]}"; do run_cell 1 "$cell" "$sys"; done
@@ -494,7 +511,7 @@ jq -n --arg title "Granary and its peers, $day ($kind)" \
   --arg gcfg "granary server: 3 chunk servers in the one process, replication 3, fsync on, --log-level warn" \
   --arg mcfg "minio server DIR/d{1...4}: one erasure set of 4 drives, EC:2 (the default parity for 4 drives), MINIO_ROOTDRIVE_THRESHOLD_SIZE=1 (all drives are folders on the root disk)" \
   --arg wcfg "weed server -filer -s3 -master.defaultReplication=002 -filer.defaultReplicaPlacement=002 -master.volumeSizeLimitMB=1024 -volume.max=100, and 2 x weed volume: 3 volume servers; after the warm-up the script checks that every volume of the bench bucket has placement 002 and a copy on each of the 3" \
-  --arg meth "granary bench s3 --concurrency 16 --keep into one bucket per system, emptied after each run outside the measured window. Server CPU: utime + stime (and those of waited-for children) of the server's process trees from /proc, sampled every 0.2 s and interpolated at the ends of the measured window (the GET prefill and the cleanup fall outside it). JSON reports: $reports" \
+  --arg meth "granary bench s3 --concurrency 16 --keep into one bucket per system, emptied after each run outside the measured window; every run and every cleanup is followed by a sync of the whole machine (flush), so no system's deferred writeback lands in another's window. Server CPU: utime + stime (and those of waited-for children) of the server's process trees from /proc, sampled every 0.2 s and interpolated at the ends of the measured window (the GET prefill and the cleanup fall outside it). JSON reports: $reports" \
   '{title: $title, intro: $intro, nproc: $nproc, setup: [["machine", $host], ["disk", $disk], ["load", $load], ["Go", $gov], ["Granary", $granary], ["MinIO", $minio], ["SeaweedFS", $weed], ["Granary config", $gcfg], ["MinIO config", $mcfg], ["SeaweedFS config", $wcfg], ["method", $meth]]}' \
   >"$work/facts.json"
 mkdir -p "$(dirname "$out")"
