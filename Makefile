@@ -44,6 +44,7 @@ bench-peers: ## Granary against MinIO and SeaweedFS (pinned, built into bin/peer
 bench-go: ## Go benchmarks with same-run baselines (metadata commits, repair, client, gateway, placement, chunk store)
 	$(GO) test -run '^$$' -bench 'BenchmarkCommit|BenchmarkBaselineFsync' -benchtime $(BENCHTIME) ./master/
 	$(GO) test -run '^$$' -bench 'BenchmarkRepair' -benchtime 2x ./master/
+	$(GO) test -run '^$$' -bench 'BenchmarkPutAfterChurn|BenchmarkApplyAfterPruning' -benchtime 20000x ./master/meta/
 	$(GO) test -run '^$$' -bench 'BenchmarkClient|BenchmarkBaselineFile' -benchtime 1s -timeout 30m ./client/
 	$(GO) test -run '^$$' -bench 'BenchmarkGetLocal' -benchtime 2s ./client/
 	$(GO) test -run '^$$' -bench 'BenchmarkS3' -benchtime 1s -timeout 30m ./gateway/
