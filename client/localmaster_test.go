@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/granary-store/granary/internal/proto"
 	"github.com/granary-store/granary/internal/reqid"
 	"github.com/granary-store/granary/internal/rpc"
+	"github.com/granary-store/granary/internal/syncbuf"
 	"github.com/granary-store/granary/internal/testcluster"
 	"github.com/granary-store/granary/master"
 )
@@ -118,7 +118,7 @@ func (c *committer) CommitObject(ctx context.Context, id string, req proto.Commi
 // is not the leader declines the direct call, and the commit goes to the
 // route, which forwards it to the leader.
 func TestLocalMasterDirectCommit(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	debug := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := testcluster.Start(t, testcluster.Options{Masters: 3, ChunkServers: 3, ChunkSize: 4 << 20,
 		Tune: func(cfg *master.Config) { cfg.Logger = debug }})
@@ -153,7 +153,7 @@ func TestLocalMasterDirectCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if line := logs.lineWith(`"path":"` + proto.RouteObjectCommit + `"`); !strings.Contains(line, `"request_id":"`+rid+`"`) || !strings.Contains(line, `"direct":true`) {
+	if line := lineWith(&logs, `"path":"`+proto.RouteObjectCommit+`"`); !strings.Contains(line, `"request_id":"`+rid+`"`) || !strings.Contains(line, `"direct":true`) {
 		t.Fatalf("the master's line of the direct commit: %q", line)
 	}
 	if lc.direct.Load() != 1 || lc.commitsOverRoutes.Load() != 0 {
@@ -197,23 +197,9 @@ func TestLocalMasterDirectCommit(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink for several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lineWith returns the first line that contains s, or "".
-func (b *lockedBuffer) lineWith(s string) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, l := range strings.Split(b.buf.String(), "\n") {
+// lineWith returns the first line of b that contains s, or "".
+func lineWith(b *syncbuf.Buffer, s string) string {
+	for _, l := range strings.Split(b.String(), "\n") {
 		if strings.Contains(l, s) {
 			return l
 		}

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/audit"
+	"github.com/granary-store/granary/internal/syncbuf"
 )
 
 // TestAccessAuditLog: every change, allowed or denied, is one JSON line
@@ -85,29 +84,11 @@ func TestAccessAuditLog(t *testing.T) {
 	}
 }
 
-// syncBuf is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAccessLogLines: with AccessLog every request is one log line with
 // its id, operation, status and user, and never its query (a presigned
 // URL's signature).
 func TestAccessLogLines(t *testing.T) {
-	var out syncBuf
+	var out syncbuf.Buffer
 	_, mc, _ := startS3With(t, func(c *gateway.Config) {
 		c.AccessLog = true
 		c.Logger = slog.New(slog.NewJSONHandler(&out, nil))

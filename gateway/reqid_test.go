@@ -15,6 +15,7 @@ import (
 	"github.com/granary-store/granary/chunkserver"
 	"github.com/granary-store/granary/gateway"
 	"github.com/granary-store/granary/internal/proto"
+	"github.com/granary-store/granary/internal/syncbuf"
 	"github.com/granary-store/granary/internal/testcluster"
 	"github.com/granary-store/granary/master"
 )
@@ -42,7 +43,7 @@ func linesWith(log, id string) []logLine {
 // in the chunk servers' lines of the chunk writes (every server of the
 // replication pipeline) and reads, and in no line of the other request.
 func TestRequestIDAcrossProcesses(t *testing.T) {
-	var gwLog, masterLog, chunkLog syncBuf
+	var gwLog, masterLog, chunkLog syncbuf.Buffer
 	debug := &slog.HandlerOptions{Level: slog.LevelDebug}
 	opts := testcluster.Options{Masters: 1, ChunkServers: 3, ChunkSize: 256 << 10,
 		Tune:      func(c *master.Config) { c.Logger = slog.New(slog.NewJSONHandler(&masterLog, debug)) },
@@ -119,7 +120,7 @@ func TestRequestIDAcrossProcesses(t *testing.T) {
 	}
 	for _, c := range []struct {
 		what  string
-		log   *syncBuf
+		log   *syncbuf.Buffer
 		id    string
 		match func(logLine) bool
 		n     int

@@ -12,9 +12,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/granary-store/granary/internal/syncbuf"
 )
 
 func TestIssueVerify(t *testing.T) {
@@ -204,7 +205,7 @@ func TestReload(t *testing.T) {
 	dir := t.TempDir()
 	live := Files{CA: certs["old"].CA, Cert: filepath.Join(dir, "live.pem"), Key: filepath.Join(dir, "live-key.pem")}
 	place(t, certs["old"], live, time.Now())
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	r, err := NewReloader(live.Cert, live.Key, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -279,22 +280,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
 }

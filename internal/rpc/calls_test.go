@@ -1,37 +1,18 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/granary-store/granary/internal/reqid"
+	"github.com/granary-store/granary/internal/syncbuf"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestRequestIDTravels: a call made with an id in its context arrives
 // with the id in the server's request context, through a second hop as
@@ -113,7 +94,7 @@ func TestAuthenticateRefusesBeforeID(t *testing.T) {
 // the handler's own lines through reqid.Logger carry the id; at Info
 // nothing is written and the handler sees the writer it was given.
 func TestTraceLogs(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var unwrapped bool
 	h := Trace("test", logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +131,7 @@ func TestTraceLogs(t *testing.T) {
 		t.Error("handler did not get the recording writer at Debug")
 	}
 
-	var quiet lockedBuffer
+	var quiet syncbuf.Buffer
 	logger = slog.New(slog.NewTextHandler(&quiet, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	h = Trace("test", logger, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, wrapped := w.(*statusWriter); wrapped {
