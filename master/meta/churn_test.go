@@ -112,18 +112,10 @@ func TestChunkReuseInOneBatchIsRefused(t *testing.T) {
 	first := tf.mustApply(OpAllocChunks, AllocChunks{Count: 10}).(proto.ChunkID)
 	put := func(key string, id proto.ChunkID) []byte {
 		obj := proto.Object{Bucket: "bk1", Key: key, Size: 1, ETag: "e", Extents: []proto.Extent{{Chunk: id, Length: 1}}}
-		data, err := EncodeCommand(OpPutObject, PutObject{Object: obj})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return data
+		return mustEncode(t, OpPutObject, PutObject{Object: obj})
 	}
 	del := func(key string) []byte {
-		data, err := EncodeCommand(OpDeleteObject, DeleteObject{Bucket: "bk1", Key: key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return data
+		return mustEncode(t, OpDeleteObject, DeleteObject{Bucket: "bk1", Key: key})
 	}
 	batch := func(entries ...[]byte) []error {
 		logs := make([]*raft.Log, len(entries))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -70,14 +71,10 @@ func (c *Cache) store(key string, v cached) {
 // transaction that is not tracked) and describes the first difference.
 func (c *Cache) Verify(txn *Txn) error {
 	c.mu.Lock()
-	keys := make([]string, 0, len(c.vals))
-	for k := range c.vals {
-		keys = append(keys, k)
-	}
+	vals := maps.Clone(c.vals)
 	c.mu.Unlock()
-	slices.Sort(keys)
-	for _, k := range keys {
-		want, _ := c.lookup([]byte(k))
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		want := vals[k]
 		got, ok, err := Raw(txn, []byte(k))
 		if err != nil {
 			return err
